@@ -1,0 +1,21 @@
+//! Rapport's domain: the types every other crate speaks in, and the rules
+//! that hold whatever the storage or transport. Nothing here does I/O.
+//!
+//! Input arrives as JSON (or CLI flags) and is parsed straight into these
+//! types at the edge, so a handler or query never holds an unchecked string.
+
+pub mod access;
+pub mod custom_fields;
+pub mod email;
+pub mod ids;
+pub mod money;
+pub mod records;
+pub mod search;
+pub mod text;
+pub mod validation;
+
+pub use access::{Actor, Ownership, Role};
+pub use email::Email;
+pub use ids::*;
+pub use money::{Currency, Money};
+pub use validation::FieldErrors;

@@ -1,0 +1,112 @@
+//! Bounded, trimmed text. Empty or whitespace-only input is refused, so an
+//! optional field is either absent (`null`) or holds real text.
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! bounded_text {
+    ($(#[$doc:meta])* $name:ident, $max:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+        #[serde(try_from = "String", into = "String")]
+        #[schema(value_type = String)]
+        pub struct $name(String);
+
+        impl $name {
+            pub const MAX_CHARS: usize = $max;
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = String;
+            fn try_from(raw: String) -> Result<Self, String> {
+                let trimmed = raw.trim();
+                if trimmed.is_empty() {
+                    return Err("must not be empty".into());
+                }
+                if trimmed.chars().count() > $max {
+                    return Err(format!("must be at most {} characters", $max));
+                }
+                if trimmed.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
+                    return Err("must not contain control characters".into());
+                }
+                Ok(Self(trimmed.to_owned()))
+            }
+        }
+
+        impl TryFrom<&str> for $name {
+            type Error = String;
+            fn try_from(raw: &str) -> Result<Self, String> {
+                Self::try_from(raw.to_owned())
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(text: $name) -> String {
+                text.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+bounded_text!(
+    /// A name or short label: up to 200 characters.
+    Name,
+    200
+);
+bounded_text!(
+    /// Free text such as a note body: up to 20,000 characters.
+    LongText,
+    20_000
+);
+
+/// A tag: lower-case, no spaces at either end, up to 50 characters.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(try_from = "String", into = "String")]
+#[schema(value_type = String)]
+pub struct Tag(String);
+
+impl Tag {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Tag {
+    type Error = String;
+    fn try_from(raw: String) -> Result<Self, String> {
+        let tag = raw.trim().to_lowercase();
+        if tag.is_empty() {
+            return Err("a tag must not be empty".into());
+        }
+        if tag.chars().count() > 50 {
+            return Err("a tag must be at most 50 characters".into());
+        }
+        if tag.chars().any(|c| c.is_control() || c == ',') {
+            return Err("a tag must not contain commas or control characters".into());
+        }
+        Ok(Self(tag))
+    }
+}
+
+impl From<Tag> for String {
+    fn from(tag: Tag) -> String {
+        tag.0
+    }
+}
+
+/// Tags kept unique and sorted, whatever order the client sent.
+pub fn normalize_tags(tags: Vec<Tag>) -> Vec<Tag> {
+    let mut tags = tags;
+    tags.sort();
+    tags.dedup();
+    tags
+}

@@ -1,0 +1,18 @@
+//! Rapport's API, end to end: a real server on port 0 over a throwaway
+//! database, spoken to over HTTP. Every test runs twice, as `sqlite::NAME`
+//! and `postgres::NAME` (the latter when RAPPORT_TEST_POSTGRES is set).
+
+#[macro_use]
+mod common;
+
+mod api {
+    pub mod auth;
+    pub mod crud;
+    pub mod custom_fields;
+    pub mod errors;
+    pub mod health;
+    pub mod lists;
+    pub mod permissions;
+    pub mod timeline;
+    pub mod uniqueness;
+}

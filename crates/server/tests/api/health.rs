@@ -1,0 +1,66 @@
+//! Health check, OpenAPI document and the docs page.
+
+use serde_json::{Value, json};
+
+use crate::common::{Backend, TestApp};
+
+backend_tests!(healthz_answers_without_credentials, openapi_document_and_docs_page);
+
+async fn healthz_answers_without_credentials(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let resp = app.anonymous().get("/healthz").await.want(200);
+    assert_eq!(resp.value(), json!({ "status": "ok" }));
+    assert!(resp.header("content-type").unwrap_or_default().starts_with("application/json"), "{resp:?}");
+}
+
+async fn openapi_document_and_docs_page(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let anonymous = app.anonymous();
+    // The document is public or needs a login; either way it is served to a signed-in user.
+    let mut resp = anonymous.get("/api/v1/openapi.json").await;
+    if resp.status == 401 {
+        resp = app.admin.get("/api/v1/openapi.json").await;
+    }
+    let doc: Value = resp.want(200).json();
+    assert_eq!(doc["openapi"], "3.1.0", "openapi version");
+    let paths = doc["paths"].as_object().expect("paths is an object");
+    for path in [
+        "/api/v1/people",
+        "/api/v1/people/{id}",
+        "/api/v1/companies",
+        "/api/v1/deals",
+        "/api/v1/activities",
+        "/api/v1/tasks",
+        "/api/v1/purchases",
+        "/api/v1/pipelines",
+        "/api/v1/users",
+        "/api/v1/teams",
+        "/api/v1/custom-fields",
+        "/api/v1/session",
+        "/api/v1/tokens",
+    ] {
+        assert!(paths.contains_key(path), "the OpenAPI document has no path {path}; it has {:?}", paths.keys());
+    }
+    let people = &paths["/api/v1/people"];
+    assert!(people.get("get").is_some() && people.get("post").is_some(), "GET and POST /api/v1/people: {people}");
+
+    let mut page = anonymous.get("/api/docs/").await;
+    if page.status == 401 {
+        page = app.admin.get("/api/docs/").await;
+    }
+    let page = page.want(200);
+    assert!(page.header("content-type").unwrap_or_default().starts_with("text/html"), "{:?}", page.headers);
+    assert!(page.text.to_lowercase().contains("swagger"), "the docs page is not Swagger UI: {}", page.text);
+    // It works with no internet: nothing is fetched from a CDN, the bundle is served here.
+    for cdn in ["unpkg.com", "cdn.jsdelivr", "cdnjs.cloudflare"] {
+        assert!(!page.text.contains(cdn), "the docs page loads from {cdn}: {}", page.text);
+    }
+    if page.text.contains("swagger-ui-bundle.js") {
+        let mut bundle = anonymous.get("/api/docs/swagger-ui-bundle.js").await;
+        if bundle.status == 401 {
+            bundle = app.admin.get("/api/docs/swagger-ui-bundle.js").await;
+        }
+        let bundle = bundle.want(200);
+        assert!(bundle.text.len() > 10_000, "the Swagger UI bundle is not served");
+    }
+}

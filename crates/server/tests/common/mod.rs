@@ -1,0 +1,563 @@
+//! The integration-test harness: a real Rapport server on port 0 over a
+//! throwaway database (a SQLite file in a temporary directory, or a fresh
+//! PostgreSQL database dropped afterwards), and typed helpers to talk to it.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use rapport_domain::access::Role;
+use rapport_domain::custom_fields::CustomFieldDefinition;
+use rapport_domain::email::Email;
+use rapport_domain::records::{
+    Activity, Company, Deal, Password, Person, Pipeline, Purchase, Task, Team, User, UserInput,
+};
+use rapport_domain::text::Name;
+use rapport_domain::{PersonId, TeamId};
+use rapport_storage::Store;
+use reqwest::header::HeaderMap;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+pub const PASSWORD: &str = "correct horse battery staple";
+const POSTGRES_ENV: &str = "RAPPORT_TEST_POSTGRES";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL base URL, when the PostgreSQL half of the suite is enabled.
+pub fn postgres_base() -> Option<String> {
+    std::env::var(POSTGRES_ENV)
+        .ok()
+        .map(|url| url.trim().trim_end_matches('/').to_owned())
+        .filter(|url| !url.is_empty())
+}
+
+/// Runs each listed `async fn NAME(backend: Backend)` once per backend, as
+/// `sqlite::NAME` and `postgres::NAME`.
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name($crate::common::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    if $crate::common::postgres_base().is_none() {
+                        println!("skipped: RAPPORT_TEST_POSTGRES not set");
+                        return;
+                    }
+                    super::$name($crate::common::Backend::Postgres).await
+                }
+            )*
+        }
+    };
+}
+
+/// A PostgreSQL database made for one test, dropped with it.
+struct PgDatabase {
+    base: String,
+    name: String,
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let admin_url = format!("{}/postgres", self.base);
+        let statement = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        let name = self.name.clone();
+        // Drop cannot await, and the test's runtime may be the current thread:
+        // drop the database from a thread with a runtime of its own.
+        let outcome = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            runtime.block_on(async move {
+                use sea_orm::ConnectionTrait;
+                let db = sea_orm::Database::connect(admin_url.as_str()).await?;
+                db.execute_unprepared(&statement).await?;
+                db.close().await?;
+                Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+            })
+        })
+        .join();
+        match outcome {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => eprintln!("could not drop test database {name}: {err}"),
+            Err(_) => eprintln!("could not drop test database {name}: the dropping thread panicked"),
+        }
+    }
+}
+
+async fn create_pg_database(base: &str) -> PgDatabase {
+    use sea_orm::ConnectionTrait;
+    let name = format!("rapport_test_{}", uuid::Uuid::now_v7().simple());
+    let admin_url = format!("{base}/postgres");
+    let db = sea_orm::Database::connect(admin_url.as_str())
+        .await
+        .unwrap_or_else(|err| panic!("{POSTGRES_ENV} is set but PostgreSQL at {admin_url} is unreachable: {err}"));
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match db.execute_unprepared(&format!("CREATE DATABASE {name}")).await {
+            Ok(_) => break,
+            // Concurrent CREATE DATABASE from the same template can collide; try again.
+            Err(err) if attempt < 5 && err.to_string().contains("being accessed by other users") => {
+                tokio::time::sleep(std::time::Duration::from_millis(200 * attempt)).await;
+            }
+            Err(err) => panic!("cannot create test database {name}: {err}"),
+        }
+    }
+    db.close().await.ok();
+    PgDatabase { base: base.to_owned(), name }
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// A short string unique within this test process, for emails and keys.
+pub fn unique() -> u32 {
+    COUNTER.fetch_add(1, Ordering::Relaxed)
+}
+
+/// A running server over its own database, with a signed-in admin.
+pub struct TestApp {
+    pub base_url: String,
+    pub addr: SocketAddr,
+    pub store: Store,
+    pub backend: Backend,
+    /// The first admin, made through the storage layer as `rapport user add` would.
+    pub admin_user: User,
+    /// A client signed in as that admin.
+    pub admin: Api,
+    server: tokio::task::JoinHandle<()>,
+    pg: Option<PgDatabase>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+        // `pg` drops the database after this, whatever the test's outcome.
+    }
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> TestApp {
+        let (url, dir, pg) = match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("a temporary directory");
+                let url = format!("sqlite://{}/test.db", dir.path().display());
+                (url, Some(dir), None)
+            }
+            Backend::Postgres => {
+                let base = postgres_base().expect("RAPPORT_TEST_POSTGRES is set for a PostgreSQL test");
+                let pg = create_pg_database(&base).await;
+                (format!("{}/{}", pg.base, pg.name), None, Some(pg))
+            }
+        };
+        let store = Store::connect(&url).await.unwrap_or_else(|err| panic!("connect to {url}: {err}"));
+        store.migrate().await.unwrap_or_else(|err| panic!("migrate {url}: {err}"));
+
+        let router = rapport_server::router(store.clone(), rapport_server::ServerConfig::default());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+        let addr = listener.local_addr().expect("a local address");
+        let server = tokio::spawn(async move {
+            axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+                .await
+                .expect("the server runs");
+        });
+        let base_url = format!("http://{addr}");
+
+        let admin_email = "admin@example.com";
+        let admin_user = store
+            .create_user(
+                UserInput {
+                    name: Name::try_from("Ada Admin").unwrap(),
+                    email: Email::parse(admin_email).unwrap(),
+                    role: Role::Admin,
+                    team_id: None,
+                    active: true,
+                },
+                Some(&password()),
+                None,
+            )
+            .await
+            .expect("create the first admin");
+        let admin = login_at(&base_url, admin_email, PASSWORD, "admin").await;
+        TestApp { base_url, addr, store, backend, admin_user, admin, server, pg, _dir: dir }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// A client with no credentials at all.
+    pub fn anonymous(&self) -> Api {
+        Api::new(&self.base_url, "anonymous", None)
+    }
+
+    /// Signs in with email and password; panics unless that works.
+    pub async fn login(&self, email: &str, password: &str) -> Api {
+        login_at(&self.base_url, email, password, email).await
+    }
+
+    /// A client that sends `Authorization: Bearer TOKEN` (and keeps no cookies).
+    pub fn client_with_token(&self, token: &str) -> Api {
+        Api::new(&self.base_url, "bearer", Some(token))
+    }
+
+    pub async fn create_team(&self, name: &str) -> Team {
+        self.admin.create("teams", json!({ "name": name })).await
+    }
+
+    /// Makes a user through the API as the admin, and signs it in.
+    pub async fn create_user(&self, role: Role, team_id: Option<TeamId>) -> (User, Api) {
+        let label = format!("{}{}", role.as_str(), unique());
+        let email = format!("{label}@example.com");
+        let user: User = self
+            .admin
+            .create(
+                "users",
+                json!({ "name": format!("User {label}"), "email": email, "role": role.as_str(),
+                        "team_id": team_id, "password": PASSWORD }),
+            )
+            .await;
+        let mut api = self.login(&email, PASSWORD).await;
+        api.label = label;
+        (user, api)
+    }
+}
+
+pub fn password() -> Password {
+    Password::try_from(PASSWORD.to_owned()).unwrap()
+}
+
+async fn login_at(base_url: &str, email: &str, password: &str, label: &str) -> Api {
+    let api = Api::new(base_url, label, None);
+    let resp = api.post("/api/v1/session", &json!({ "email": email, "password": password })).await.want(200);
+    let body: SessionBody = resp.json();
+    assert_eq!(body.user.fields.email.as_str(), email.to_lowercase(), "signed in as someone else");
+    api
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SessionBody {
+    pub user: User,
+}
+
+/// One page of a list endpoint.
+#[derive(Debug, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// The one error shape of the API.
+#[derive(Debug, Deserialize)]
+pub struct ErrorEnvelope {
+    pub error: ApiError,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ApiError {
+    pub code: String,
+    pub message: String,
+    #[serde(default)]
+    pub fields: Option<BTreeMap<String, String>>,
+}
+
+impl ApiError {
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.fields.as_ref().and_then(|f| f.get(name)).map(String::as_str)
+    }
+}
+
+/// A response, read whole, with what was asked for error messages.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub text: String,
+    /// "METHOD PATH as LABEL", for failure messages.
+    pub what: String,
+}
+
+impl Resp {
+    /// Panics, showing the request and body, unless the status is `status`.
+    #[track_caller]
+    pub fn want(self, status: u16) -> Resp {
+        assert_eq!(self.status, status, "{} answered {}: {}", self.what, self.status, self.text);
+        self
+    }
+
+    #[track_caller]
+    pub fn json<T: DeserializeOwned>(&self) -> T {
+        serde_json::from_str(&self.text)
+            .unwrap_or_else(|err| panic!("{}: cannot read the body ({err}): {}", self.what, self.text))
+    }
+
+    #[track_caller]
+    pub fn value(&self) -> Value {
+        self.json()
+    }
+
+    /// The error body, checked for the one error shape.
+    #[track_caller]
+    pub fn error(&self) -> ApiError {
+        let envelope: ErrorEnvelope = self.json();
+        assert!(!envelope.error.code.is_empty(), "{}: empty error code: {}", self.what, self.text);
+        assert!(!envelope.error.message.is_empty(), "{}: empty error message: {}", self.what, self.text);
+        envelope.error
+    }
+
+    /// Checks status and error code together, and returns the error.
+    #[track_caller]
+    pub fn want_error(self, status: u16, code: &str) -> ApiError {
+        let resp = self.want(status);
+        let error = resp.error();
+        assert_eq!(error.code, code, "{}: wrong error code: {}", resp.what, resp.text);
+        error
+    }
+
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+    }
+
+    pub fn etag(&self) -> Option<String> {
+        self.header("etag")
+    }
+}
+
+/// A client of the API, signed in or not.
+#[derive(Clone)]
+pub struct Api {
+    pub client: reqwest::Client,
+    pub base_url: String,
+    pub label: String,
+}
+
+impl Api {
+    pub fn new(base_url: &str, label: &str, bearer: Option<&str>) -> Api {
+        let mut builder = reqwest::Client::builder().cookie_store(bearer.is_none());
+        if let Some(token) = bearer {
+            let mut headers = HeaderMap::new();
+            headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {token}").parse().unwrap());
+            builder = builder.default_headers(headers);
+        }
+        Api { client: builder.build().expect("a client"), base_url: base_url.to_owned(), label: label.to_owned() }
+    }
+
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, format!("{}{path}", self.base_url))
+    }
+
+    /// Sends a request built with `request`, reading the whole response.
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Resp {
+        let built = request.build().expect("a request");
+        let what = format!("{} {} as {}", built.method(), built.url().path(), self.label);
+        let query = built.url().query().map(|q| format!("?{q}")).unwrap_or_default();
+        let what = format!("{what}{}", if query.len() < 200 { query } else { String::new() });
+        let response = self.client.execute(built).await.unwrap_or_else(|err| panic!("{what}: {err}"));
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap_or_else(|err| panic!("{what}: reading the body: {err}"));
+        Resp { status, headers, text, what }
+    }
+
+    pub async fn get(&self, path: &str) -> Resp {
+        self.send(self.request(reqwest::Method::GET, path)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Resp {
+        self.send(self.request(reqwest::Method::DELETE, path)).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Resp {
+        self.send(self.request(reqwest::Method::POST, path).json(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, body: &Value) -> Resp {
+        self.send(self.request(reqwest::Method::PATCH, path).json(body)).await
+    }
+
+    pub async fn put(&self, path: &str, body: &Value) -> Resp {
+        self.send(self.request(reqwest::Method::PUT, path).json(body)).await
+    }
+
+    /// PATCH with `If-Match`.
+    pub async fn patch_if(&self, path: &str, if_match: &str, body: &Value) -> Resp {
+        self.send(self.request(reqwest::Method::PATCH, path).header("if-match", if_match).json(body)).await
+    }
+
+    /// POST /api/v1/{kind}: wants 201 and an ETag carrying the version.
+    pub async fn create<T: DeserializeOwned>(&self, kind: &str, body: Value) -> T {
+        let resp = self.post(&format!("/api/v1/{kind}"), &body).await.want(201);
+        check_etag(&resp);
+        resp.json()
+    }
+
+    /// GET /api/v1/{kind}/{id}: wants 200 and an ETag carrying the version.
+    pub async fn fetch<T: DeserializeOwned>(&self, kind: &str, id: impl std::fmt::Display) -> T {
+        let resp = self.get(&format!("/api/v1/{kind}/{id}")).await.want(200);
+        check_etag(&resp);
+        resp.json()
+    }
+
+    /// PATCH /api/v1/{kind}/{id}: wants 200.
+    pub async fn update<T: DeserializeOwned>(&self, kind: &str, id: impl std::fmt::Display, body: Value) -> T {
+        let resp = self.patch(&format!("/api/v1/{kind}/{id}"), &body).await.want(200);
+        check_etag(&resp);
+        resp.json()
+    }
+
+    /// GET a list page: `path` may carry a query string built with `query`.
+    pub async fn list<T: DeserializeOwned>(&self, path: &str) -> Page<T> {
+        self.get(path).await.want(200).json()
+    }
+
+    /// Follows `next_cursor` to the end, returning every item.
+    pub async fn list_all<T: DeserializeOwned>(&self, path: &str, params: &[(&str, &str)]) -> Vec<T> {
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..1000 {
+            let mut all: Vec<(&str, &str)> = params.to_vec();
+            if let Some(c) = &cursor {
+                all.push(("cursor", c));
+            }
+            let page: Page<T> = self.list(&query(path, &all)).await;
+            items.extend(page.items);
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => return items,
+            }
+        }
+        panic!("{path}: more than 1000 pages");
+    }
+}
+
+#[track_caller]
+fn check_etag(resp: &Resp) {
+    let body = resp.value();
+    let version = body.get("version").and_then(Value::as_i64);
+    let etag = resp.etag();
+    assert!(version.is_some(), "{}: no version in {}", resp.what, resp.text);
+    assert_eq!(
+        etag.as_deref(),
+        Some(format!("\"{}\"", version.unwrap()).as_str()),
+        "{}: the ETag does not carry the version",
+        resp.what
+    );
+}
+
+/// `path?k=v&...`, percent-encoding the values.
+pub fn query(path: &str, params: &[(&str, &str)]) -> String {
+    if params.is_empty() {
+        return path.to_owned();
+    }
+    let pairs: Vec<String> = params.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect();
+    format!("{path}?{}", pairs.join("&"))
+}
+
+fn encode(raw: &str) -> String {
+    let mut out = String::new();
+    for byte in raw.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// RFC 3339 text of a time.
+pub fn rfc3339(at: time::OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339).unwrap()
+}
+
+pub fn parse_time(raw: &str) -> time::OffsetDateTime {
+    time::OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|err| panic!("not an RFC 3339 time {raw:?}: {err}"))
+}
+
+// Typed helpers for records.
+
+pub async fn create_person(api: &Api, first_name: &str) -> Person {
+    api.create("people", json!({ "first_name": first_name })).await
+}
+
+pub async fn create_person_with(api: &Api, body: Value) -> Person {
+    api.create("people", body).await
+}
+
+pub async fn create_company(api: &Api, name: &str) -> Company {
+    api.create("companies", json!({ "name": name })).await
+}
+
+/// A pipeline with the given (name, win probability) stages.
+pub async fn create_pipeline(api: &Api, name: &str, stages: &[(&str, i32)]) -> Pipeline {
+    let stages: Vec<Value> =
+        stages.iter().map(|(name, p)| json!({ "name": name, "win_probability": p })).collect();
+    api.create("pipelines", json!({ "name": name, "stages": stages })).await
+}
+
+/// A pipeline with three stages: Lead (10), Proposal (50), Closing (90).
+pub async fn create_sales_pipeline(api: &Api) -> Pipeline {
+    create_pipeline(api, "Sales", &[("Lead", 10), ("Proposal", 50), ("Closing", 90)]).await
+}
+
+/// An open deal of 1,000.00 EUR in the pipeline's first stage; `extra` fields are merged in.
+pub async fn create_deal(api: &Api, pipeline: &Pipeline, name: &str, extra: Value) -> Deal {
+    let mut body = json!({
+        "name": name,
+        "amount": { "amount_minor": 100_000, "currency": "EUR" },
+        "pipeline_id": pipeline.id,
+        "stage_id": pipeline.stages[0].id,
+    });
+    merge(&mut body, extra);
+    api.create("deals", body).await
+}
+
+pub async fn create_activity(api: &Api, body: Value) -> Activity {
+    api.create("activities", body).await
+}
+
+pub async fn create_task(api: &Api, body: Value) -> Task {
+    api.create("tasks", body).await
+}
+
+/// A purchase of 25.00 EUR; `extra` fields are merged in.
+pub async fn create_purchase(api: &Api, person: PersonId, occurred_at: &str, extra: Value) -> Purchase {
+    let mut body = json!({
+        "person_id": person,
+        "occurred_at": occurred_at,
+        "amount": { "amount_minor": 2500, "currency": "EUR" },
+    });
+    merge(&mut body, extra);
+    api.create("purchases", body).await
+}
+
+pub async fn create_custom_field(api: &Api, body: Value) -> CustomFieldDefinition {
+    api.create("custom-fields", body).await
+}
+
+/// Shallow merge of `extra`'s keys into `body`.
+pub fn merge(body: &mut Value, extra: Value) {
+    if let (Some(target), Value::Object(extra)) = (body.as_object_mut(), extra) {
+        target.extend(extra);
+    }
+}
+
+/// A random id that no record has.
+pub fn unknown_id() -> uuid::Uuid {
+    uuid::Uuid::now_v7()
+}

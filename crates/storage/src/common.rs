@@ -1,0 +1,192 @@
+//! Small pieces every record module uses: stored text back into domain types,
+//! record metadata, owner look-ups, and the index rows beside each record.
+
+use rapport_domain::custom_fields::{CheckedValue, CustomFieldInput, CustomValues, EntityType, FieldKind, FieldKey};
+use rapport_domain::records::Meta;
+use rapport_domain::text::Tag;
+use rapport_domain::{FieldErrors, TeamId, UserId};
+use sea_orm::prelude::*;
+use sea_orm::{ConnectionTrait, QuerySelect};
+use serde::de::DeserializeOwned;
+use time::OffsetDateTime;
+
+use crate::entities::{custom_field_values, custom_fields, record_tags, users};
+use crate::{Result, StorageError};
+
+/// Stored text back into a checked domain type; a failure means corrupt data.
+pub(crate) fn parse<T: TryFrom<String, Error = String>>(raw: String, what: &str) -> Result<T> {
+    T::try_from(raw).map_err(|e| StorageError::Corrupt(format!("{what}: {e}")))
+}
+
+pub(crate) fn parse_opt<T: TryFrom<String, Error = String>>(raw: Option<String>, what: &str) -> Result<Option<T>> {
+    raw.map(|r| parse(r, what)).transpose()
+}
+
+pub(crate) fn parse_with<T>(raw: &str, what: &str, f: impl FnOnce(&str) -> Result<T, String>) -> Result<T> {
+    f(raw).map_err(|e| StorageError::Corrupt(format!("{what}: {e}")))
+}
+
+pub(crate) fn from_json<T: DeserializeOwned>(value: Json, what: &str) -> Result<T> {
+    serde_json::from_value(value).map_err(|e| StorageError::Corrupt(format!("{what}: {e}")))
+}
+
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Json {
+    serde_json::to_value(value).expect("domain types serialize to JSON")
+}
+
+pub(crate) fn meta(created_at: OffsetDateTime, updated_at: OffsetDateTime, created_by: Option<Uuid>, version: i64) -> Meta {
+    Meta { created_at, updated_at, created_by: created_by.map(UserId), version }
+}
+
+/// Refuses an update made against an older version than the stored one.
+pub(crate) fn check_version(expected: Option<i64>, current: i64) -> Result<()> {
+    match expected {
+        Some(expected) if expected != current => Err(StorageError::VersionMismatch { expected, current }),
+        _ => Ok(()),
+    }
+}
+
+/// The team of a user, for permission checks; `None` for no user.
+pub(crate) async fn team_of<C: ConnectionTrait>(conn: &C, user: Option<Uuid>) -> Result<Option<TeamId>> {
+    let Some(user) = user else { return Ok(None) };
+    let team: Option<Option<Uuid>> = users::Entity::find_by_id(user)
+        .select_only()
+        .column(users::Column::TeamId)
+        .into_tuple()
+        .one(conn)
+        .await?;
+    Ok(team.flatten().map(TeamId))
+}
+
+/// Checks that an owner or assignee is an active user; returns their team.
+pub(crate) async fn active_user<C: ConnectionTrait>(conn: &C, user: UserId, field: &str) -> Result<Option<TeamId>> {
+    match users::Entity::find_by_id(user.0).one(conn).await? {
+        Some(found) if found.active => Ok(found.team_id.map(TeamId)),
+        Some(_) => Err(FieldErrors::single(field, "this user is deactivated").into()),
+        None => Err(FieldErrors::single(field, "no such user").into()),
+    }
+}
+
+/// Fails with a field error when a referenced record does not exist.
+pub(crate) async fn must_exist<E, C>(conn: &C, id: Uuid, field: &str, what: &str) -> Result<E::Model>
+where
+    E: EntityTrait,
+    <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<Uuid>,
+    C: ConnectionTrait,
+{
+    E::find_by_id(id)
+        .one(conn)
+        .await?
+        .ok_or_else(|| FieldErrors::single(field, format!("no such {what}")).into())
+}
+
+pub(crate) async fn definitions<C: ConnectionTrait>(conn: &C, entity: EntityType) -> Result<Vec<CustomFieldInput>> {
+    custom_fields::Entity::find()
+        .filter(custom_fields::Column::EntityType.eq(entity.as_str()))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(definition_from)
+        .collect()
+}
+
+pub(crate) fn definition_from(row: custom_fields::Model) -> Result<CustomFieldInput> {
+    Ok(CustomFieldInput {
+        entity_type: parse_with(&row.entity_type, "custom field type", |s| EntityType::parse(s).ok_or_else(|| s.to_owned()))?,
+        key: parse::<FieldKey>(row.key, "custom field key")?,
+        label: parse(row.label, "custom field label")?,
+        kind: parse_with(&row.kind, "custom field kind", |s| FieldKind::parse(s).ok_or_else(|| s.to_owned()))?,
+        choices: from_json(row.choices, "custom field choices")?,
+        required: row.required,
+    })
+}
+
+/// Checks custom values against the current definitions and returns the
+/// checked values and the JSON object to keep on the record.
+pub(crate) async fn check_custom<C: ConnectionTrait>(
+    conn: &C,
+    entity: EntityType,
+    values: &CustomValues,
+) -> Result<(Vec<CheckedValue>, CustomValues)> {
+    let checked = rapport_domain::custom_fields::check_values(&definitions(conn, entity).await?, values)?;
+    let stored = checked.iter().map(|c| (c.key.clone(), c.json.clone())).collect();
+    Ok((checked, stored))
+}
+
+/// Rewrites the tag and custom-field index rows of one record.
+pub(crate) async fn write_index_rows<C: ConnectionTrait>(
+    conn: &C,
+    entity: EntityType,
+    id: Uuid,
+    tags: &[Tag],
+    custom: &[CheckedValue],
+) -> Result<()> {
+    delete_index_rows(conn, entity, id).await?;
+    if !tags.is_empty() {
+        record_tags::Entity::insert_many(tags.iter().map(|tag| record_tags::ActiveModel {
+            entity_type: sea_orm::Set(entity.as_str().to_owned()),
+            entity_id: sea_orm::Set(id),
+            tag: sea_orm::Set(tag.as_str().to_owned()),
+        }))
+        .exec(conn)
+        .await?;
+    }
+    if !custom.is_empty() {
+        custom_field_values::Entity::insert_many(custom.iter().map(|value| custom_field_values::ActiveModel {
+            entity_type: sea_orm::Set(entity.as_str().to_owned()),
+            entity_id: sea_orm::Set(id),
+            field_key: sea_orm::Set(value.key.clone()),
+            value_text: sea_orm::Set(value.canonical.clone()),
+        }))
+        .exec(conn)
+        .await?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn delete_index_rows<C: ConnectionTrait>(conn: &C, entity: EntityType, id: Uuid) -> Result<()> {
+    record_tags::Entity::delete_many()
+        .filter(record_tags::Column::EntityType.eq(entity.as_str()))
+        .filter(record_tags::Column::EntityId.eq(id))
+        .exec(conn)
+        .await?;
+    custom_field_values::Entity::delete_many()
+        .filter(custom_field_values::Column::EntityType.eq(entity.as_str()))
+        .filter(custom_field_values::Column::EntityId.eq(id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Checks a new owner (or assignee): an active user the actor may hand the record to.
+/// Keeping the current owner needs no check.
+pub(crate) async fn check_assignment<C: ConnectionTrait>(
+    conn: &C,
+    actor: &rapport_domain::Actor,
+    new_owner: Option<UserId>,
+    current_owner: Option<Uuid>,
+    field: &str,
+) -> Result<()> {
+    if new_owner.map(|u| u.0) == current_owner {
+        return Ok(());
+    }
+    let team = match new_owner {
+        Some(user) => active_user(conn, user, field).await?,
+        None => None,
+    };
+    actor.ensure_can_assign(new_owner, team)?;
+    Ok(())
+}
+
+/// The permission-relevant facts of a record owned by `owner`.
+pub(crate) async fn ownership<C: ConnectionTrait>(
+    conn: &C,
+    owner: Option<Uuid>,
+    created_by: Option<Uuid>,
+) -> Result<rapport_domain::Ownership> {
+    Ok(rapport_domain::Ownership {
+        owner_id: owner.map(UserId),
+        owner_team_id: team_of(conn, owner).await?,
+        created_by: created_by.map(UserId),
+    })
+}

@@ -1,0 +1,48 @@
+use rapport_domain::FieldErrors;
+use rapport_domain::access::Denied;
+use sea_orm::{DbErr, SqlErr};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("invalid input: {0}")]
+    Invalid(FieldErrors),
+    /// A unique value is taken, or a record is still in use.
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Denied(#[from] Denied),
+    /// The client edited an older version than the one stored.
+    #[error("the record is at version {current}, not {expected}")]
+    VersionMismatch { expected: i64, current: i64 },
+    #[error("{0}")]
+    Config(String),
+    /// Stored data that does not parse: a bug or a hand-edited database.
+    #[error("corrupt stored data: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Database(DbErr),
+}
+
+impl From<FieldErrors> for StorageError {
+    fn from(errors: FieldErrors) -> Self {
+        StorageError::Invalid(errors)
+    }
+}
+
+impl From<DbErr> for StorageError {
+    fn from(err: DbErr) -> Self {
+        match err.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(detail)) => {
+                tracing::debug!(%detail, "unique constraint violated");
+                StorageError::Conflict("a record with this value already exists".into())
+            }
+            Some(SqlErr::ForeignKeyConstraintViolation(detail)) => {
+                tracing::debug!(%detail, "foreign key constraint violated");
+                StorageError::Conflict("a linked record does not exist, or this record is still in use".into())
+            }
+            _ => StorageError::Database(err),
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! Rapport's storage: one code path over SQLite and PostgreSQL, picked at run
+//! time from the database URL. Every multi-statement write runs in one
+//! transaction; every record write asks `rapport_domain::access` first.
+
+mod auth;
+mod common;
+mod entities;
+mod error;
+mod listing;
+mod migration;
+mod records;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
+};
+use sea_orm_migration::MigratorTrait;
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+pub use auth::{Credentials, LoginOutcome, NewToken, hash_password};
+pub use error::StorageError;
+pub use listing::{ListQuery, Page};
+pub use records::activities::ActivityFilter;
+pub use records::deals::DealFilter;
+pub use records::people::PersonFilter;
+pub use records::companies::CompanyFilter;
+pub use records::purchases::PurchaseFilter;
+pub use records::tasks::TaskFilter;
+pub use records::users::UserFilter;
+
+pub type Result<T, E = StorageError> = std::result::Result<T, E>;
+
+/// The database behind Rapport: cheap to clone, shared by every request.
+#[derive(Clone)]
+pub struct Store {
+    db: DatabaseConnection,
+    /// SQLite has one writer at a time: writers in this process queue here
+    /// instead of spinning on the lock, and `BEGIN IMMEDIATE` plus the busy
+    /// timeout cover writers in other processes (the CLI beside a server).
+    sqlite_writer: Option<Arc<Mutex<()>>>,
+}
+
+/// A write transaction. Dropped without `commit`, it rolls back.
+pub(crate) struct Write {
+    txn: DatabaseTransaction,
+    _writer: Option<OwnedMutexGuard<()>>,
+}
+
+impl std::ops::Deref for Write {
+    type Target = DatabaseTransaction;
+    fn deref(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+}
+
+impl Write {
+    pub(crate) async fn commit(self) -> Result<()> {
+        self.txn.commit().await?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Opens `sqlite://FILE` (created if missing) or `postgres://...`.
+    pub async fn connect(url: &str) -> Result<Self> {
+        let mut options = ConnectOptions::new(url.to_owned());
+        options.sqlx_logging(false).acquire_timeout(Duration::from_secs(10));
+        let sqlite = url.starts_with("sqlite:");
+        if sqlite {
+            options.max_connections(8).min_connections(1).map_sqlx_sqlite_opts(|opts: SqliteConnectOptions| {
+                opts.create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(10))
+                    .foreign_keys(true)
+            });
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            options.max_connections(20);
+        } else {
+            return Err(StorageError::Config(format!(
+                "unsupported database URL {url:?}: use sqlite://FILE or postgres://..."
+            )));
+        }
+        let db = Database::connect(options).await?;
+        Ok(Self { db, sqlite_writer: sqlite.then(|| Arc::new(Mutex::new(()))) })
+    }
+
+    /// Brings the schema up to date. Safe to run on every start.
+    pub async fn migrate(&self) -> Result<()> {
+        migration::Migrator::up(&self.db, None).await?;
+        Ok(())
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.db.get_database_backend()
+    }
+
+    /// Answers when the database answers.
+    pub async fn ping(&self) -> Result<()> {
+        self.db.execute_unprepared("SELECT 1").await?;
+        Ok(())
+    }
+
+    pub async fn close(self) -> Result<()> {
+        self.db.close().await?;
+        Ok(())
+    }
+
+    pub(crate) fn conn(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    pub(crate) async fn begin_write(&self) -> Result<Write> {
+        let writer = match &self.sqlite_writer {
+            Some(lock) => Some(lock.clone().lock_owned().await),
+            None => None,
+        };
+        let txn = self
+            .db
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: writer.as_ref().map(|_| SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await?;
+        Ok(Write { txn, _writer: writer })
+    }
+}

@@ -1,0 +1,256 @@
+//! Lists: keyset (cursor) pagination over a chosen sort, full-text `q`, and
+//! the filters every list shares (tag, updated since, custom field equality).
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rapport_domain::FieldErrors;
+use rapport_domain::custom_fields::EntityType;
+use sea_orm::sea_query::{Expr, ExprTrait, Query, SimpleExpr};
+use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect, Select, Value};
+use serde::Serialize;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::entities::{custom_field_values, record_tags};
+use crate::{Result, StorageError};
+
+pub const DEFAULT_LIMIT: u64 = 50;
+pub const MAX_LIMIT: u64 = 200;
+
+/// What every list endpoint accepts besides its own filters.
+#[derive(Clone, Debug, Default)]
+pub struct ListQuery {
+    pub limit: Option<u64>,
+    pub cursor: Option<String>,
+    /// A sort field, `-` in front for descending.
+    pub sort: Option<String>,
+    pub q: Option<String>,
+    pub tag: Option<String>,
+    pub updated_since: Option<OffsetDateTime>,
+    /// Custom field equality filters: (key, value as typed).
+    pub custom: Vec<(String, String)>,
+}
+
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl<T> Page<T> {
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page { items: self.items.into_iter().map(f).collect(), next_cursor: self.next_cursor }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum SortKind {
+    Text,
+    Time,
+    Date,
+    Int,
+}
+
+/// A column a list may be sorted by. `expr` must never be NULL (use COALESCE).
+pub(crate) struct SortField {
+    pub name: &'static str,
+    pub expr: SimpleExpr,
+    pub kind: SortKind,
+}
+
+impl SortField {
+    pub fn new(name: &'static str, expr: impl Into<SimpleExpr>, kind: SortKind) -> Self {
+        Self { name, expr: expr.into(), kind }
+    }
+}
+
+/// A sort value as kept in a cursor.
+pub(crate) enum SortValue {
+    Text(String),
+    Time(OffsetDateTime),
+    Date(time::Date),
+    Int(i64),
+}
+
+impl SortValue {
+    fn to_json(&self) -> serde_json::Value {
+        match self {
+            SortValue::Text(s) => s.clone().into(),
+            SortValue::Time(t) => t.unix_timestamp_nanos().to_string().into(),
+            SortValue::Date(d) => d.to_julian_day().into(),
+            SortValue::Int(i) => (*i).into(),
+        }
+    }
+
+    fn from_json(kind: SortKind, value: &serde_json::Value) -> Option<Value> {
+        match kind {
+            SortKind::Text => value.as_str().map(|s| Value::from(s.to_owned())),
+            SortKind::Int => value.as_i64().map(Value::from),
+            SortKind::Date => value
+                .as_i64()
+                .and_then(|day| i32::try_from(day).ok())
+                .and_then(|day| time::Date::from_julian_day(day).ok())
+                .map(Value::from),
+            SortKind::Time => value
+                .as_str()
+                .and_then(|s| s.parse::<i128>().ok())
+                .and_then(|n| OffsetDateTime::from_unix_timestamp_nanos(n).ok())
+                .map(Value::from),
+        }
+    }
+}
+
+fn bad(field: &str, message: &str) -> StorageError {
+    FieldErrors::single(field, message).into()
+}
+
+impl ListQuery {
+    fn limit(&self) -> Result<u64> {
+        match self.limit {
+            None => Ok(DEFAULT_LIMIT),
+            Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+            Some(_) => Err(bad("limit", "must be between 1 and 200")),
+        }
+    }
+
+    /// Narrows a select by `q`, `tag`, `updated_since` and custom fields.
+    pub(crate) async fn apply_common<E: EntityTrait, C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        mut select: Select<E>,
+        entity: EntityType,
+        table: &'static str,
+        id: E::Column,
+        updated_at: E::Column,
+    ) -> Result<Select<E>> {
+        if let Some(q) = &self.q {
+            if let Some(condition) = search_condition(conn.get_database_backend(), table, q) {
+                select = select.filter(condition);
+            }
+        }
+        if let Some(tag) = &self.tag {
+            let tag = tag.trim().to_lowercase();
+            select = select.filter(Expr::col((E::default(), id)).in_subquery(
+                Query::select()
+                    .column(record_tags::Column::EntityId)
+                    .from(record_tags::Entity)
+                    .and_where(Expr::col(record_tags::Column::EntityType).eq(entity.as_str()))
+                    .and_where(Expr::col(record_tags::Column::Tag).eq(tag))
+                    .to_owned(),
+            ));
+        }
+        if let Some(since) = self.updated_since {
+            select = select.filter(Expr::col((E::default(), updated_at)).gte(since));
+        }
+        if !self.custom.is_empty() {
+            let definitions = crate::common::definitions(conn, entity).await?;
+            for (key, raw) in &self.custom {
+                let field = format!("cf.{key}");
+                let definition = definitions
+                    .iter()
+                    .find(|d| d.key.as_str() == key)
+                    .ok_or_else(|| bad(&field, "no such custom field"))?;
+                let canonical = definition.canonical_filter(raw).map_err(|m| bad(&field, &m))?;
+                select = select.filter(Expr::col((E::default(), id)).in_subquery(
+                    Query::select()
+                        .column(custom_field_values::Column::EntityId)
+                        .from(custom_field_values::Entity)
+                        .and_where(Expr::col(custom_field_values::Column::EntityType).eq(entity.as_str()))
+                        .and_where(Expr::col(custom_field_values::Column::FieldKey).eq(key.as_str()))
+                        .and_where(Expr::col(custom_field_values::Column::ValueText).eq(canonical))
+                        .to_owned(),
+                ));
+            }
+        }
+        Ok(select)
+    }
+
+    /// Sorts, applies the cursor and fetches one page. `key_of` gives a
+    /// model's value for the chosen sort field and its id.
+    pub(crate) async fn fetch<E: EntityTrait, C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        select: Select<E>,
+        id: E::Column,
+        fields: Vec<SortField>,
+        default_sort: &str,
+        key_of: impl Fn(&E::Model, &str) -> (SortValue, Uuid),
+    ) -> Result<Page<E::Model>> {
+        let limit = self.limit()?;
+        let raw_sort = self.sort.as_deref().unwrap_or(default_sort);
+        let (descending, name) = match raw_sort.strip_prefix('-') {
+            Some(name) => (true, name),
+            None => (false, raw_sort),
+        };
+        let allowed: Vec<&str> = fields.iter().map(|f| f.name).collect();
+        let field = fields
+            .into_iter()
+            .find(|f| f.name == name)
+            .ok_or_else(|| bad("sort", &format!("must be one of {} (prefix - for descending)", allowed.join(", "))))?;
+        let id_expr = Expr::col((E::default(), id));
+        let mut select = select;
+        if let Some(cursor) = &self.cursor {
+            let (value, after) = decode_cursor(cursor, field.kind).ok_or_else(|| bad("cursor", "not a cursor from this list"))?;
+            let condition = if descending {
+                field.expr.clone().lt(value.clone()).or(field.expr.clone().eq(value).and(id_expr.clone().lt(after)))
+            } else {
+                field.expr.clone().gt(value.clone()).or(field.expr.clone().eq(value).and(id_expr.clone().gt(after)))
+            };
+            select = select.filter(condition);
+        }
+        let order = if descending { Order::Desc } else { Order::Asc };
+        let mut rows = select
+            .order_by(field.expr.clone(), order.clone())
+            .order_by(id_expr, order)
+            .limit(limit + 1)
+            .all(conn)
+            .await?;
+        let next_cursor = if rows.len() as u64 > limit {
+            rows.truncate(limit as usize);
+            rows.last().map(|last| {
+                let (value, id) = key_of(last, field.name);
+                encode_cursor(&value, id)
+            })
+        } else {
+            None
+        };
+        Ok(Page { items: rows, next_cursor })
+    }
+}
+
+fn encode_cursor(value: &SortValue, id: Uuid) -> String {
+    URL_SAFE_NO_PAD.encode(serde_json::json!([value.to_json(), id]).to_string())
+}
+
+fn decode_cursor(cursor: &str, kind: SortKind) -> Option<(Value, Uuid)> {
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
+    let json: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    let [value, id] = json.as_array()?.as_slice() else { return None };
+    let id = Uuid::parse_str(id.as_str()?).ok()?;
+    Some((SortValue::from_json(kind, value)?, id))
+}
+
+/// `q` as a condition on the table's full-text index; `None` for a query with no words.
+pub(crate) fn search_condition(backend: DbBackend, table: &str, q: &str) -> Option<SimpleExpr> {
+    let terms = rapport_domain::search::query_terms(q);
+    if terms.is_empty() {
+        return None;
+    }
+    match backend {
+        DbBackend::Postgres => {
+            let tsquery = terms.iter().map(|t| format!("{t}:*")).collect::<Vec<_>>().join(" & ");
+            Some(Expr::cust_with_values(
+                format!("to_tsvector('simple', \"{table}\".\"search_text\") @@ to_tsquery('simple', $1)"),
+                [tsquery],
+            ))
+        }
+        _ => {
+            let fts = terms.iter().map(|t| format!("\"{t}\"*")).collect::<Vec<_>>().join(" ");
+            Some(Expr::cust_with_values(
+                format!("\"{table}\".rowid IN (SELECT rowid FROM {table}_fts WHERE {table}_fts MATCH ?)"),
+                [fts],
+            ))
+        }
+    }
+}

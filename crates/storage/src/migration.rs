@@ -1,0 +1,340 @@
+//! The one migration set, for SQLite and PostgreSQL alike. Shipped migrations
+//! are never edited: add a new module and list it in `Migrator::migrations`.
+
+use sea_orm_migration::prelude::*;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m0001_initial::Migration)]
+    }
+}
+
+mod m0001_initial {
+    use sea_orm::DbBackend;
+    use sea_orm_migration::prelude::*;
+    use sea_orm_migration::schema::*;
+
+    #[derive(DeriveMigrationName)]
+    pub struct Migration;
+
+    /// id, created_at, updated_at, created_by and version: every record has them.
+    fn record(name: &'static str) -> TableCreateStatement {
+        Table::create()
+            .table(name)
+            .col(pk_uuid("id"))
+            .col(timestamp_with_time_zone("created_at"))
+            .col(timestamp_with_time_zone("updated_at"))
+            .col(uuid_null("created_by"))
+            .col(big_integer("version"))
+            .to_owned()
+    }
+
+    fn fk(from: &'static str, column: &'static str, to: &'static str, on_delete: ForeignKeyAction) -> ForeignKeyCreateStatement {
+        ForeignKey::create()
+            .from(from, column)
+            .to(to, "id")
+            .on_delete(on_delete)
+            .to_owned()
+    }
+
+    fn index(table: &'static str, name: &'static str, columns: &[&'static str]) -> IndexCreateStatement {
+        let mut index = Index::create();
+        index.name(name).table(table);
+        for column in columns {
+            index.col(*column);
+        }
+        index.to_owned()
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+            use ForeignKeyAction::{Cascade, Restrict, SetNull};
+
+            m.create_table(record("teams").col(string("name")).to_owned()).await?;
+            m.create_table(
+                record("users")
+                    .col(string("name"))
+                    .col(string_uniq("email"))
+                    .col(string("role"))
+                    .col(uuid_null("team_id"))
+                    .col(boolean("active"))
+                    .col(string_null("password_hash"))
+                    .foreign_key(&mut fk("users", "team_id", "teams", SetNull))
+                    .to_owned(),
+            )
+            .await?;
+            m.create_table(
+                Table::create()
+                    .table("sessions")
+                    .col(string("token_hash").primary_key())
+                    .col(uuid("user_id"))
+                    .col(timestamp_with_time_zone("created_at"))
+                    .col(timestamp_with_time_zone("expires_at"))
+                    .foreign_key(&mut fk("sessions", "user_id", "users", Cascade))
+                    .to_owned(),
+            )
+            .await?;
+            m.create_table(
+                Table::create()
+                    .table("api_tokens")
+                    .col(pk_uuid("id"))
+                    .col(uuid("user_id"))
+                    .col(string("name"))
+                    .col(string_uniq("token_hash"))
+                    .col(timestamp_with_time_zone_null("expires_at"))
+                    .col(timestamp_with_time_zone_null("revoked_at"))
+                    .col(timestamp_with_time_zone_null("last_used_at"))
+                    .col(timestamp_with_time_zone("created_at"))
+                    .foreign_key(&mut fk("api_tokens", "user_id", "users", Cascade))
+                    .to_owned(),
+            )
+            .await?;
+            m.create_table(
+                record("custom_fields")
+                    .col(string("entity_type"))
+                    .col(string("key"))
+                    .col(string("label"))
+                    .col(string("kind"))
+                    .col(json_binary("choices"))
+                    .col(boolean("required"))
+                    .to_owned(),
+            )
+            .await?;
+            m.create_index(index("custom_fields", "custom_fields_type_key", &["entity_type", "key"]).unique().to_owned())
+                .await?;
+            m.create_table(
+                record("companies")
+                    .col(string("name"))
+                    .col(string_null("domain"))
+                    .col(string_null("industry"))
+                    .col(string_null("size"))
+                    .col(uuid_null("owner_id"))
+                    .col(json_binary("tags"))
+                    .col(json_binary("custom_fields"))
+                    .col(text("search_text"))
+                    .col(string("sort_name"))
+                    .foreign_key(&mut fk("companies", "owner_id", "users", SetNull))
+                    .to_owned(),
+            )
+            .await?;
+            // Domains are stored lower-cased, so a plain unique index is case-insensitive.
+            m.create_index(index("companies", "companies_domain", &["domain"]).unique().to_owned()).await?;
+            m.create_index(index("companies", "companies_sort_name", &["sort_name", "id"])).await?;
+            m.create_table(
+                record("people")
+                    .col(string("first_name"))
+                    .col(string_null("last_name"))
+                    .col(json_binary("emails"))
+                    .col(json_binary("phones"))
+                    .col(string_null("job_title"))
+                    .col(uuid_null("company_id"))
+                    .col(uuid_null("owner_id"))
+                    .col(string("lifecycle_stage"))
+                    .col(string_null("source"))
+                    .col(uuid_null("referred_by_id"))
+                    .col(json_binary("tags"))
+                    .col(json_binary("preferences"))
+                    .col(integer_null("keep_in_touch_days"))
+                    .col(timestamp_with_time_zone_null("last_contacted_at"))
+                    .col(json_binary("custom_fields"))
+                    .col(text("search_text"))
+                    .col(string("sort_name"))
+                    .foreign_key(&mut fk("people", "company_id", "companies", SetNull))
+                    .foreign_key(&mut fk("people", "owner_id", "users", SetNull))
+                    .foreign_key(&mut fk("people", "referred_by_id", "people", SetNull))
+                    .to_owned(),
+            )
+            .await?;
+            m.create_index(index("people", "people_sort_name", &["sort_name", "id"])).await?;
+            m.create_index(index("people", "people_updated_at", &["updated_at", "id"])).await?;
+            m.create_index(index("people", "people_created_at", &["created_at", "id"])).await?;
+            m.create_index(index("people", "people_owner", &["owner_id"])).await?;
+            m.create_index(index("people", "people_company", &["company_id"])).await?;
+            m.create_index(index("people", "people_lifecycle", &["lifecycle_stage"])).await?;
+            m.create_index(index("people", "people_referred_by", &["referred_by_id"])).await?;
+
+            // Index tables: the record row keeps the JSON a client sees; these rows
+            // make filters and look-ups plain equality on any database.
+            m.create_table(
+                Table::create()
+                    .table("contact_points")
+                    .col(uuid("person_id"))
+                    .col(string("kind"))
+                    .col(string("value"))
+                    .primary_key(Index::create().col("person_id").col("kind").col("value"))
+                    .foreign_key(&mut fk("contact_points", "person_id", "people", Cascade))
+                    .to_owned(),
+            )
+            .await?;
+            m.create_index(index("contact_points", "contact_points_value", &["kind", "value"])).await?;
+            m.create_table(
+                Table::create()
+                    .table("record_tags")
+                    .col(string("entity_type"))
+                    .col(uuid("entity_id"))
+                    .col(string("tag"))
+                    .primary_key(Index::create().col("entity_type").col("entity_id").col("tag"))
+                    .to_owned(),
+            )
+            .await?;
+            m.create_index(index("record_tags", "record_tags_tag", &["entity_type", "tag"])).await?;
+            m.create_table(
+                Table::create()
+                    .table("custom_field_values")
+                    .col(string("entity_type"))
+                    .col(uuid("entity_id"))
+                    .col(string("field_key"))
+                    .col(text("value_text"))
+                    .primary_key(Index::create().col("entity_type").col("entity_id").col("field_key"))
+                    .to_owned(),
+            )
+            .await?;
+            m.create_index(index("custom_field_values", "custom_field_values_value", &["entity_type", "field_key", "value_text"]))
+                .await?;
+
+            m.create_table(record("pipelines").col(string("name")).to_owned()).await?;
+            m.create_table(
+                Table::create()
+                    .table("stages")
+                    .col(pk_uuid("id"))
+                    .col(uuid("pipeline_id"))
+                    .col(string("name"))
+                    .col(integer("win_probability"))
+                    .col(integer("position"))
+                    .foreign_key(&mut fk("stages", "pipeline_id", "pipelines", Cascade))
+                    .to_owned(),
+            )
+            .await?;
+            m.create_index(index("stages", "stages_pipeline", &["pipeline_id", "position"])).await?;
+            m.create_table(
+                record("deals")
+                    .col(string("name"))
+                    .col(big_integer("amount_minor"))
+                    .col(string("currency"))
+                    .col(uuid("pipeline_id"))
+                    .col(uuid("stage_id"))
+                    .col(uuid_null("person_id"))
+                    .col(uuid_null("company_id"))
+                    .col(uuid_null("owner_id"))
+                    .col(date_null("expected_close"))
+                    .col(string("status"))
+                    .col(text_null("lost_reason"))
+                    .col(timestamp_with_time_zone_null("closed_at"))
+                    .col(json_binary("tags"))
+                    .col(json_binary("custom_fields"))
+                    .col(text("search_text"))
+                    .col(string("sort_name"))
+                    .foreign_key(&mut fk("deals", "pipeline_id", "pipelines", Restrict))
+                    .foreign_key(&mut fk("deals", "stage_id", "stages", Restrict))
+                    .foreign_key(&mut fk("deals", "person_id", "people", SetNull))
+                    .foreign_key(&mut fk("deals", "company_id", "companies", SetNull))
+                    .foreign_key(&mut fk("deals", "owner_id", "users", SetNull))
+                    .to_owned(),
+            )
+            .await?;
+            for column in ["stage_id", "person_id", "company_id", "owner_id"] {
+                let name: &'static str = match column {
+                    "stage_id" => "deals_stage",
+                    "person_id" => "deals_person",
+                    "company_id" => "deals_company",
+                    _ => "deals_owner",
+                };
+                m.create_index(index("deals", name, &[column])).await?;
+            }
+            m.create_table(
+                record("activities")
+                    .col(string("kind"))
+                    .col(string("direction"))
+                    .col(timestamp_with_time_zone("occurred_at"))
+                    .col(string_null("subject"))
+                    .col(text_null("body"))
+                    .col(uuid_null("author_id"))
+                    .col(uuid_null("person_id"))
+                    .col(uuid_null("company_id"))
+                    .col(uuid_null("deal_id"))
+                    .foreign_key(&mut fk("activities", "author_id", "users", SetNull))
+                    .foreign_key(&mut fk("activities", "person_id", "people", Cascade))
+                    .foreign_key(&mut fk("activities", "company_id", "companies", Cascade))
+                    .foreign_key(&mut fk("activities", "deal_id", "deals", Cascade))
+                    .to_owned(),
+            )
+            .await?;
+            m.create_index(index("activities", "activities_person", &["person_id", "occurred_at"])).await?;
+            m.create_index(index("activities", "activities_company", &["company_id", "occurred_at"])).await?;
+            m.create_index(index("activities", "activities_deal", &["deal_id", "occurred_at"])).await?;
+            m.create_index(index("activities", "activities_occurred", &["occurred_at", "id"])).await?;
+            m.create_table(
+                record("tasks")
+                    .col(string("title"))
+                    .col(text_null("notes"))
+                    .col(timestamp_with_time_zone_null("due_at"))
+                    .col(uuid_null("assignee_id"))
+                    .col(timestamp_with_time_zone_null("done_at"))
+                    .col(uuid_null("person_id"))
+                    .col(uuid_null("company_id"))
+                    .col(uuid_null("deal_id"))
+                    .foreign_key(&mut fk("tasks", "assignee_id", "users", SetNull))
+                    .foreign_key(&mut fk("tasks", "person_id", "people", SetNull))
+                    .foreign_key(&mut fk("tasks", "company_id", "companies", SetNull))
+                    .foreign_key(&mut fk("tasks", "deal_id", "deals", SetNull))
+                    .to_owned(),
+            )
+            .await?;
+            m.create_index(index("tasks", "tasks_assignee", &["assignee_id", "done_at", "due_at"])).await?;
+            m.create_index(index("tasks", "tasks_person", &["person_id"])).await?;
+            m.create_index(index("tasks", "tasks_company", &["company_id"])).await?;
+            m.create_table(
+                record("purchases")
+                    .col(uuid("person_id"))
+                    .col(timestamp_with_time_zone("occurred_at"))
+                    .col(big_integer("amount_minor"))
+                    .col(string("currency"))
+                    .col(string_null("reference"))
+                    .col(text_null("description"))
+                    .foreign_key(&mut fk("purchases", "person_id", "people", Cascade))
+                    .to_owned(),
+            )
+            .await?;
+            m.create_index(index("purchases", "purchases_reference", &["person_id", "reference"]).unique().to_owned())
+                .await?;
+            m.create_index(index("purchases", "purchases_person_time", &["person_id", "occurred_at"])).await?;
+            m.create_index(index("purchases", "purchases_occurred", &["occurred_at", "id"])).await?;
+
+            // Full-text search: the same words (see rapport_domain::search) indexed by
+            // each engine's own machinery.
+            let db = m.get_connection();
+            match m.get_database_backend() {
+                DbBackend::Sqlite => {
+                    for table in ["people", "companies", "deals"] {
+                        for sql in [
+                            format!("CREATE VIRTUAL TABLE {table}_fts USING fts5(search_text, content='{table}', content_rowid='rowid', tokenize='unicode61 remove_diacritics 0')"),
+                            format!("CREATE TRIGGER {table}_fts_insert AFTER INSERT ON {table} BEGIN INSERT INTO {table}_fts(rowid, search_text) VALUES (new.rowid, new.search_text); END"),
+                            format!("CREATE TRIGGER {table}_fts_delete AFTER DELETE ON {table} BEGIN INSERT INTO {table}_fts({table}_fts, rowid, search_text) VALUES ('delete', old.rowid, old.search_text); END"),
+                            format!("CREATE TRIGGER {table}_fts_update AFTER UPDATE OF search_text ON {table} BEGIN INSERT INTO {table}_fts({table}_fts, rowid, search_text) VALUES ('delete', old.rowid, old.search_text); INSERT INTO {table}_fts(rowid, search_text) VALUES (new.rowid, new.search_text); END"),
+                        ] {
+                            db.execute_unprepared(&sql).await?;
+                        }
+                    }
+                }
+                DbBackend::Postgres => {
+                    for table in ["people", "companies", "deals"] {
+                        db.execute_unprepared(&format!(
+                            "CREATE INDEX {table}_search ON {table} USING GIN (to_tsvector('simple', search_text))"
+                        ))
+                        .await?;
+                    }
+                }
+                other => return Err(DbErr::Custom(format!("unsupported database backend {other:?}"))),
+            }
+            Ok(())
+        }
+
+        async fn down(&self, _m: &SchemaManager) -> Result<(), DbErr> {
+            Err(DbErr::Migration("the initial schema cannot be rolled back".into()))
+        }
+    }
+}

@@ -1,0 +1,180 @@
+//! Activities: notes, calls, emails, meetings and messages on a timeline.
+
+use rapport_domain::access::Action;
+use rapport_domain::records::{Activity, ActivityInput, ActivityKind, Direction, Links, now};
+use rapport_domain::{ActivityId, Actor, CompanyId, DealId, PersonId, UserId};
+use sea_orm::prelude::*;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
+
+use crate::common::*;
+use crate::entities::{activities, companies, deals, people};
+use crate::listing::{SortField, SortKind, SortValue};
+use crate::records::people::refresh_last_contacted;
+use crate::{ListQuery, Page, Result, Store, StorageError};
+
+#[derive(Clone, Debug, Default)]
+pub struct ActivityFilter {
+    pub person_id: Option<PersonId>,
+    pub company_id: Option<CompanyId>,
+    pub deal_id: Option<DealId>,
+    pub author_id: Option<UserId>,
+    pub kind: Option<ActivityKind>,
+}
+
+pub(crate) fn activity_from(row: activities::Model) -> Result<Activity> {
+    Ok(Activity {
+        id: ActivityId(row.id),
+        fields: ActivityInput {
+            kind: parse_with(&row.kind, "activity kind", ActivityKind::parse)?,
+            direction: Some(parse_with(&row.direction, "direction", Direction::parse)?),
+            occurred_at: Some(row.occurred_at),
+            subject: parse_opt(row.subject, "subject")?,
+            body: parse_opt(row.body, "body")?,
+            author_id: row.author_id.map(UserId),
+            links: Links {
+                person_id: row.person_id.map(PersonId),
+                company_id: row.company_id.map(CompanyId),
+                deal_id: row.deal_id.map(DealId),
+            },
+        },
+        meta: meta(row.created_at, row.updated_at, row.created_by, row.version),
+    })
+}
+
+/// Every link must point at a record that exists.
+pub(crate) async fn check_links<C: ConnectionTrait>(conn: &C, links: &Links) -> Result<()> {
+    if let Some(id) = links.person_id {
+        must_exist::<people::Entity, _>(conn, id.0, "person_id", "person").await?;
+    }
+    if let Some(id) = links.company_id {
+        must_exist::<companies::Entity, _>(conn, id.0, "company_id", "company").await?;
+    }
+    if let Some(id) = links.deal_id {
+        must_exist::<deals::Entity, _>(conn, id.0, "deal_id", "deal").await?;
+    }
+    Ok(())
+}
+
+fn fill(active: &mut activities::ActiveModel, input: &ActivityInput) {
+    active.kind = Set(input.kind.as_str().to_owned());
+    active.direction = Set(input.direction.unwrap_or(Direction::Internal).as_str().to_owned());
+    active.occurred_at = Set(input.occurred_at.unwrap_or_else(now));
+    active.subject = Set(input.subject.as_ref().map(|s| s.to_string()));
+    active.body = Set(input.body.as_ref().map(|b| b.to_string()));
+    active.author_id = Set(input.author_id.map(|u| u.0));
+    active.person_id = Set(input.links.person_id.map(|p| p.0));
+    active.company_id = Set(input.links.company_id.map(|c| c.0));
+    active.deal_id = Set(input.links.deal_id.map(|d| d.0));
+}
+
+pub(crate) async fn insert_activity<C: ConnectionTrait>(conn: &C, actor: &Actor, mut input: ActivityInput) -> Result<Activity> {
+    actor.ensure_can_create()?;
+    input.check()?;
+    check_links(conn, &input.links).await?;
+    let author = *input.author_id.get_or_insert(actor.user_id);
+    check_assignment(conn, actor, Some(author), Some(actor.user_id.0), "author_id").await?;
+    let now = now();
+    let mut active = activities::ActiveModel {
+        id: Set(ActivityId::new().0),
+        created_at: Set(now),
+        updated_at: Set(now),
+        created_by: Set(Some(actor.user_id.0)),
+        version: Set(1),
+        ..Default::default()
+    };
+    fill(&mut active, &input);
+    let row = active.insert(conn).await?;
+    if let Some(person) = input.links.person_id {
+        refresh_last_contacted(conn, person.0).await?;
+    }
+    activity_from(row)
+}
+
+impl Store {
+    pub async fn create_activity(&self, actor: &Actor, input: ActivityInput) -> Result<Activity> {
+        let w = self.begin_write().await?;
+        let activity = insert_activity(&*w, actor, input).await?;
+        w.commit().await?;
+        Ok(activity)
+    }
+
+    pub async fn get_activity(&self, id: ActivityId) -> Result<Activity> {
+        activity_from(activities::Entity::find_by_id(id.0).one(self.conn()).await?.ok_or(StorageError::NotFound("activity"))?)
+    }
+
+    pub async fn list_activities(&self, query: &ListQuery, filter: &ActivityFilter) -> Result<Page<Activity>> {
+        let mut select = activities::Entity::find();
+        if let Some(id) = filter.person_id {
+            select = select.filter(activities::Column::PersonId.eq(id.0));
+        }
+        if let Some(id) = filter.company_id {
+            select = select.filter(activities::Column::CompanyId.eq(id.0));
+        }
+        if let Some(id) = filter.deal_id {
+            select = select.filter(activities::Column::DealId.eq(id.0));
+        }
+        if let Some(id) = filter.author_id {
+            select = select.filter(activities::Column::AuthorId.eq(id.0));
+        }
+        if let Some(kind) = filter.kind {
+            select = select.filter(activities::Column::Kind.eq(kind.as_str()));
+        }
+        if let Some(since) = query.updated_since {
+            select = select.filter(activities::Column::UpdatedAt.gte(since));
+        }
+        let fields = vec![
+            SortField::new("occurred_at", Expr::col((activities::Entity, activities::Column::OccurredAt)), SortKind::Time),
+            SortField::new("created_at", Expr::col((activities::Entity, activities::Column::CreatedAt)), SortKind::Time),
+        ];
+        let page = query
+            .fetch(self.conn(), select, activities::Column::Id, fields, "-occurred_at", |a, field| {
+                let value = match field {
+                    "created_at" => SortValue::Time(a.created_at),
+                    _ => SortValue::Time(a.occurred_at),
+                };
+                (value, a.id)
+            })
+            .await?;
+        Ok(Page { items: page.items.into_iter().map(activity_from).collect::<Result<_>>()?, next_cursor: page.next_cursor })
+    }
+
+    pub async fn update_activity(
+        &self,
+        actor: &Actor,
+        id: ActivityId,
+        mut input: ActivityInput,
+        expected_version: Option<i64>,
+    ) -> Result<Activity> {
+        input.check()?;
+        let w = self.begin_write().await?;
+        let row = activities::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("activity"))?;
+        actor.ensure_can(Action::Edit, &ownership(&*w, row.author_id, row.created_by).await?)?;
+        check_version(expected_version, row.version)?;
+        check_links(&*w, &input.links).await?;
+        check_assignment(&*w, actor, input.author_id, row.author_id, "author_id").await?;
+        let previous_person = row.person_id;
+        let version = row.version;
+        let mut active: activities::ActiveModel = row.into();
+        fill(&mut active, &input);
+        active.updated_at = Set(now());
+        active.version = Set(version + 1);
+        let row = active.update(&*w).await?;
+        for person in [previous_person, row.person_id].into_iter().flatten() {
+            refresh_last_contacted(&*w, person).await?;
+        }
+        w.commit().await?;
+        activity_from(row)
+    }
+
+    pub async fn delete_activity(&self, actor: &Actor, id: ActivityId) -> Result<()> {
+        let w = self.begin_write().await?;
+        let row = activities::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("activity"))?;
+        actor.ensure_can(Action::Delete, &ownership(&*w, row.author_id, row.created_by).await?)?;
+        activities::Entity::delete_by_id(id.0).exec(&*w).await?;
+        if let Some(person) = row.person_id {
+            refresh_last_contacted(&*w, person).await?;
+        }
+        w.commit().await
+    }
+}

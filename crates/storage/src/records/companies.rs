@@ -1,0 +1,168 @@
+//! Companies: the organisations people work for.
+
+use rapport_domain::access::Action;
+use rapport_domain::custom_fields::EntityType;
+use rapport_domain::records::{Company, CompanyInput, CompanySize, now};
+use rapport_domain::{Actor, CompanyId, UserId};
+use sea_orm::prelude::*;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
+
+use crate::common::*;
+use crate::entities::companies;
+use crate::listing::{SortField, SortKind, SortValue};
+use crate::{ListQuery, Page, Result, Store, StorageError};
+
+#[derive(Clone, Debug, Default)]
+pub struct CompanyFilter {
+    pub owner_id: Option<UserId>,
+}
+
+pub(crate) fn company_from(row: companies::Model) -> Result<Company> {
+    Ok(Company {
+        id: CompanyId(row.id),
+        fields: CompanyInput {
+            name: parse(row.name, "company name")?,
+            domain: parse_opt(row.domain, "domain")?,
+            industry: parse_opt(row.industry, "industry")?,
+            size: row.size.map(|s| parse_with(&s, "company size", CompanySize::parse)).transpose()?,
+            owner_id: row.owner_id.map(UserId),
+            tags: from_json(row.tags, "tags")?,
+            custom_fields: from_json(row.custom_fields, "custom fields")?,
+        },
+        meta: meta(row.created_at, row.updated_at, row.created_by, row.version),
+    })
+}
+
+fn search_text(input: &CompanyInput) -> String {
+    let mut parts = vec![input.name.as_str()];
+    parts.extend(input.domain.as_ref().map(|d| d.as_str()));
+    rapport_domain::search::document(parts)
+}
+
+fn domain_taken(err: StorageError) -> StorageError {
+    match err {
+        StorageError::Conflict(_) => StorageError::Conflict("another company has this domain".into()),
+        other => other,
+    }
+}
+
+pub(crate) async fn insert_company<C: ConnectionTrait>(conn: &C, actor: &Actor, mut input: CompanyInput) -> Result<Company> {
+    actor.ensure_can_create()?;
+    input.check()?;
+    let (checked, stored) = check_custom(conn, EntityType::Company, &input.custom_fields).await?;
+    input.custom_fields = stored;
+    check_assignment(conn, actor, input.owner_id, None, "owner_id").await?;
+    let now = now();
+    let id = CompanyId::new().0;
+    let row = companies::ActiveModel {
+        id: Set(id),
+        name: Set(input.name.to_string()),
+        domain: Set(input.domain.as_ref().map(|d| d.as_str().to_owned())),
+        industry: Set(input.industry.as_ref().map(|n| n.to_string())),
+        size: Set(input.size.map(|s| s.as_str().to_owned())),
+        owner_id: Set(input.owner_id.map(|u| u.0)),
+        tags: Set(to_json(&input.tags)),
+        custom_fields: Set(to_json(&input.custom_fields)),
+        search_text: Set(search_text(&input)),
+        sort_name: Set(input.name.as_str().to_lowercase()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        created_by: Set(Some(actor.user_id.0)),
+        version: Set(1),
+    }
+    .insert(conn)
+    .await
+    .map_err(|e| domain_taken(e.into()))?;
+    write_index_rows(conn, EntityType::Company, id, &input.tags, &checked).await?;
+    company_from(row)
+}
+
+impl Store {
+    pub async fn create_company(&self, actor: &Actor, input: CompanyInput) -> Result<Company> {
+        let w = self.begin_write().await?;
+        let company = insert_company(&*w, actor, input).await?;
+        w.commit().await?;
+        Ok(company)
+    }
+
+    pub async fn get_company(&self, id: CompanyId) -> Result<Company> {
+        company_from(companies::Entity::find_by_id(id.0).one(self.conn()).await?.ok_or(StorageError::NotFound("company"))?)
+    }
+
+    pub async fn list_companies(&self, query: &ListQuery, filter: &CompanyFilter) -> Result<Page<Company>> {
+        let mut select = companies::Entity::find();
+        if let Some(owner) = filter.owner_id {
+            select = select.filter(companies::Column::OwnerId.eq(owner.0));
+        }
+        let select = query
+            .apply_common(self.conn(), select, EntityType::Company, "companies", companies::Column::Id, companies::Column::UpdatedAt)
+            .await?;
+        let fields = vec![
+            SortField::new("name", Expr::col((companies::Entity, companies::Column::SortName)), SortKind::Text),
+            SortField::new("created_at", Expr::col((companies::Entity, companies::Column::CreatedAt)), SortKind::Time),
+            SortField::new("updated_at", Expr::col((companies::Entity, companies::Column::UpdatedAt)), SortKind::Time),
+        ];
+        let page = query
+            .fetch(self.conn(), select, companies::Column::Id, fields, "name", |c, field| {
+                let value = match field {
+                    "created_at" => SortValue::Time(c.created_at),
+                    "updated_at" => SortValue::Time(c.updated_at),
+                    _ => SortValue::Text(c.sort_name.clone()),
+                };
+                (value, c.id)
+            })
+            .await?;
+        Ok(Page { items: page.items.into_iter().map(company_from).collect::<Result<_>>()?, next_cursor: page.next_cursor })
+    }
+
+    pub async fn update_company(
+        &self,
+        actor: &Actor,
+        id: CompanyId,
+        mut input: CompanyInput,
+        expected_version: Option<i64>,
+    ) -> Result<Company> {
+        input.check()?;
+        let w = self.begin_write().await?;
+        let row = companies::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("company"))?;
+        actor.ensure_can(Action::Edit, &ownership(&*w, row.owner_id, row.created_by).await?)?;
+        check_version(expected_version, row.version)?;
+        let (checked, stored) = check_custom(&*w, EntityType::Company, &input.custom_fields).await?;
+        input.custom_fields = stored;
+        check_assignment(&*w, actor, input.owner_id, row.owner_id, "owner_id").await?;
+        let renamed = row.name != input.name.as_str();
+        let version = row.version;
+        let mut active: companies::ActiveModel = row.into();
+        active.name = Set(input.name.to_string());
+        active.domain = Set(input.domain.as_ref().map(|d| d.as_str().to_owned()));
+        active.industry = Set(input.industry.as_ref().map(|n| n.to_string()));
+        active.size = Set(input.size.map(|s| s.as_str().to_owned()));
+        active.owner_id = Set(input.owner_id.map(|u| u.0));
+        active.tags = Set(to_json(&input.tags));
+        active.custom_fields = Set(to_json(&input.custom_fields));
+        active.search_text = Set(search_text(&input));
+        active.sort_name = Set(input.name.as_str().to_lowercase());
+        active.updated_at = Set(now());
+        active.version = Set(version + 1);
+        let row = active.update(&*w).await.map_err(|e| domain_taken(e.into()))?;
+        write_index_rows(&*w, EntityType::Company, id.0, &input.tags, &checked).await?;
+        if renamed {
+            super::people::refresh_company_people(&*w, id.0, Some(input.name.as_str())).await?;
+        }
+        w.commit().await?;
+        company_from(row)
+    }
+
+    /// Deletes a company with its activities; its people and deals stay, unlinked.
+    pub async fn delete_company(&self, actor: &Actor, id: CompanyId) -> Result<()> {
+        let w = self.begin_write().await?;
+        let row = companies::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("company"))?;
+        actor.ensure_can(Action::Delete, &ownership(&*w, row.owner_id, row.created_by).await?)?;
+        // Its people are no longer found by its name.
+        super::people::refresh_company_people(&*w, id.0, None).await?;
+        delete_index_rows(&*w, EntityType::Company, id.0).await?;
+        companies::Entity::delete_by_id(id.0).exec(&*w).await?;
+        w.commit().await
+    }
+}

@@ -1,0 +1,205 @@
+//! Deals: opportunities moving through a pipeline's stages.
+
+use rapport_domain::access::Action;
+use rapport_domain::custom_fields::EntityType;
+use rapport_domain::records::{Deal, DealInput, DealStatus, now};
+use rapport_domain::{Actor, CompanyId, Currency, DealId, FieldErrors, Money, PersonId, PipelineId, StageId, UserId};
+use sea_orm::prelude::*;
+use sea_orm::sea_query::{Expr, Func};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
+
+use crate::common::*;
+use crate::entities::{companies, deals, people, stages};
+use crate::listing::{SortField, SortKind, SortValue};
+use crate::{ListQuery, Page, Result, Store, StorageError};
+
+#[derive(Clone, Debug, Default)]
+pub struct DealFilter {
+    pub pipeline_id: Option<PipelineId>,
+    pub stage_id: Option<StageId>,
+    pub status: Option<DealStatus>,
+    pub owner_id: Option<UserId>,
+    pub person_id: Option<PersonId>,
+    pub company_id: Option<CompanyId>,
+}
+
+pub(crate) fn deal_from(row: deals::Model) -> Result<Deal> {
+    Ok(Deal {
+        id: DealId(row.id),
+        fields: DealInput {
+            name: parse(row.name, "deal name")?,
+            amount: Money::new(row.amount_minor, parse_with(&row.currency, "currency", Currency::parse)?),
+            pipeline_id: PipelineId(row.pipeline_id),
+            stage_id: StageId(row.stage_id),
+            person_id: row.person_id.map(PersonId),
+            company_id: row.company_id.map(CompanyId),
+            owner_id: row.owner_id.map(UserId),
+            expected_close: row.expected_close,
+            status: parse_with(&row.status, "deal status", DealStatus::parse)?,
+            lost_reason: parse_opt(row.lost_reason, "lost reason")?,
+            tags: from_json(row.tags, "tags")?,
+            custom_fields: from_json(row.custom_fields, "custom fields")?,
+        },
+        closed_at: row.closed_at,
+        meta: meta(row.created_at, row.updated_at, row.created_by, row.version),
+    })
+}
+
+async fn prepare<C: ConnectionTrait>(conn: &C, input: &mut DealInput) -> Result<Vec<rapport_domain::custom_fields::CheckedValue>> {
+    input.check()?;
+    let stage = stages::Entity::find_by_id(input.stage_id.0).one(conn).await?;
+    match stage {
+        Some(stage) if stage.pipeline_id == input.pipeline_id.0 => {}
+        Some(_) => return Err(FieldErrors::single("stage_id", "this stage belongs to another pipeline").into()),
+        None => return Err(FieldErrors::single("stage_id", "no such stage").into()),
+    }
+    if let Some(person) = input.person_id {
+        must_exist::<people::Entity, _>(conn, person.0, "person_id", "person").await?;
+    }
+    if let Some(company) = input.company_id {
+        must_exist::<companies::Entity, _>(conn, company.0, "company_id", "company").await?;
+    }
+    let (checked, stored) = check_custom(conn, EntityType::Deal, &input.custom_fields).await?;
+    input.custom_fields = stored;
+    Ok(checked)
+}
+
+/// When a deal was closed: kept while it stays closed, set when it closes, cleared when reopened.
+fn closed_at(status: DealStatus, before: Option<(DealStatus, Option<time::OffsetDateTime>)>) -> Option<time::OffsetDateTime> {
+    match (status, before) {
+        (DealStatus::Open, _) => None,
+        (_, Some((previous, Some(at)))) if previous == status => Some(at),
+        _ => Some(now()),
+    }
+}
+
+fn fill(active: &mut deals::ActiveModel, input: &DealInput) {
+    active.name = Set(input.name.to_string());
+    active.amount_minor = Set(input.amount.amount_minor);
+    active.currency = Set(input.amount.currency.as_str().to_owned());
+    active.pipeline_id = Set(input.pipeline_id.0);
+    active.stage_id = Set(input.stage_id.0);
+    active.person_id = Set(input.person_id.map(|p| p.0));
+    active.company_id = Set(input.company_id.map(|c| c.0));
+    active.owner_id = Set(input.owner_id.map(|u| u.0));
+    active.expected_close = Set(input.expected_close);
+    active.status = Set(input.status.as_str().to_owned());
+    active.lost_reason = Set(input.lost_reason.as_ref().map(|r| r.to_string()));
+    active.tags = Set(to_json(&input.tags));
+    active.custom_fields = Set(to_json(&input.custom_fields));
+    active.search_text = Set(rapport_domain::search::document([input.name.as_str()]));
+    active.sort_name = Set(input.name.as_str().to_lowercase());
+}
+
+pub(crate) async fn insert_deal<C: ConnectionTrait>(conn: &C, actor: &Actor, mut input: DealInput) -> Result<Deal> {
+    actor.ensure_can_create()?;
+    let checked = prepare(conn, &mut input).await?;
+    check_assignment(conn, actor, input.owner_id, None, "owner_id").await?;
+    let now = now();
+    let id = DealId::new().0;
+    let mut active = deals::ActiveModel {
+        id: Set(id),
+        closed_at: Set(closed_at(input.status, None)),
+        created_at: Set(now),
+        updated_at: Set(now),
+        created_by: Set(Some(actor.user_id.0)),
+        version: Set(1),
+        ..Default::default()
+    };
+    fill(&mut active, &input);
+    let row = active.insert(conn).await?;
+    write_index_rows(conn, EntityType::Deal, id, &input.tags, &checked).await?;
+    deal_from(row)
+}
+
+impl Store {
+    pub async fn create_deal(&self, actor: &Actor, input: DealInput) -> Result<Deal> {
+        let w = self.begin_write().await?;
+        let deal = insert_deal(&*w, actor, input).await?;
+        w.commit().await?;
+        Ok(deal)
+    }
+
+    pub async fn get_deal(&self, id: DealId) -> Result<Deal> {
+        deal_from(deals::Entity::find_by_id(id.0).one(self.conn()).await?.ok_or(StorageError::NotFound("deal"))?)
+    }
+
+    pub async fn list_deals(&self, query: &ListQuery, filter: &DealFilter) -> Result<Page<Deal>> {
+        let mut select = deals::Entity::find();
+        if let Some(id) = filter.pipeline_id {
+            select = select.filter(deals::Column::PipelineId.eq(id.0));
+        }
+        if let Some(id) = filter.stage_id {
+            select = select.filter(deals::Column::StageId.eq(id.0));
+        }
+        if let Some(status) = filter.status {
+            select = select.filter(deals::Column::Status.eq(status.as_str()));
+        }
+        if let Some(id) = filter.owner_id {
+            select = select.filter(deals::Column::OwnerId.eq(id.0));
+        }
+        if let Some(id) = filter.person_id {
+            select = select.filter(deals::Column::PersonId.eq(id.0));
+        }
+        if let Some(id) = filter.company_id {
+            select = select.filter(deals::Column::CompanyId.eq(id.0));
+        }
+        let select = query
+            .apply_common(self.conn(), select, EntityType::Deal, "deals", deals::Column::Id, deals::Column::UpdatedAt)
+            .await?;
+        let far_future = time::Date::from_calendar_date(9999, time::Month::December, 31).expect("a valid date");
+        let fields = vec![
+            SortField::new("created_at", Expr::col((deals::Entity, deals::Column::CreatedAt)), SortKind::Time),
+            SortField::new("updated_at", Expr::col((deals::Entity, deals::Column::UpdatedAt)), SortKind::Time),
+            SortField::new("name", Expr::col((deals::Entity, deals::Column::SortName)), SortKind::Text),
+            SortField::new("amount", Expr::col((deals::Entity, deals::Column::AmountMinor)), SortKind::Int),
+            SortField::new(
+                "expected_close",
+                Func::coalesce([Expr::col((deals::Entity, deals::Column::ExpectedClose)).into(), Expr::value(far_future)]),
+                SortKind::Date,
+            ),
+        ];
+        let page = query
+            .fetch(self.conn(), select, deals::Column::Id, fields, "-created_at", |d, field| {
+                let value = match field {
+                    "updated_at" => SortValue::Time(d.updated_at),
+                    "name" => SortValue::Text(d.sort_name.clone()),
+                    "amount" => SortValue::Int(d.amount_minor),
+                    "expected_close" => SortValue::Date(d.expected_close.unwrap_or(far_future)),
+                    _ => SortValue::Time(d.created_at),
+                };
+                (value, d.id)
+            })
+            .await?;
+        Ok(Page { items: page.items.into_iter().map(deal_from).collect::<Result<_>>()?, next_cursor: page.next_cursor })
+    }
+
+    pub async fn update_deal(&self, actor: &Actor, id: DealId, mut input: DealInput, expected_version: Option<i64>) -> Result<Deal> {
+        let w = self.begin_write().await?;
+        let row = deals::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("deal"))?;
+        actor.ensure_can(Action::Edit, &ownership(&*w, row.owner_id, row.created_by).await?)?;
+        check_version(expected_version, row.version)?;
+        let checked = prepare(&*w, &mut input).await?;
+        check_assignment(&*w, actor, input.owner_id, row.owner_id, "owner_id").await?;
+        let before = (parse_with(&row.status, "deal status", DealStatus::parse)?, row.closed_at);
+        let version = row.version;
+        let mut active: deals::ActiveModel = row.into();
+        fill(&mut active, &input);
+        active.closed_at = Set(closed_at(input.status, Some(before)));
+        active.updated_at = Set(now());
+        active.version = Set(version + 1);
+        let row = active.update(&*w).await?;
+        write_index_rows(&*w, EntityType::Deal, id.0, &input.tags, &checked).await?;
+        w.commit().await?;
+        deal_from(row)
+    }
+
+    pub async fn delete_deal(&self, actor: &Actor, id: DealId) -> Result<()> {
+        let w = self.begin_write().await?;
+        let row = deals::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("deal"))?;
+        actor.ensure_can(Action::Delete, &ownership(&*w, row.owner_id, row.created_by).await?)?;
+        delete_index_rows(&*w, EntityType::Deal, id.0).await?;
+        deals::Entity::delete_by_id(id.0).exec(&*w).await?;
+        w.commit().await
+    }
+}

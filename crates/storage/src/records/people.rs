@@ -1,0 +1,292 @@
+//! People: the contacts at the centre of every relationship.
+
+use rapport_domain::access::Action;
+use rapport_domain::custom_fields::EntityType;
+use rapport_domain::records::{LifecycleStage, Person, PersonInput, Preferences, now};
+use rapport_domain::{Actor, CompanyId, FieldErrors, PersonId, UserId};
+use sea_orm::prelude::*;
+use sea_orm::sea_query::{Expr, Func};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, QuerySelect, Set};
+
+use crate::common::*;
+use crate::entities::{activities, companies, contact_points, people};
+use crate::listing::{SortField, SortKind, SortValue};
+use crate::{ListQuery, Page, Result, Store, StorageError};
+
+#[derive(Clone, Debug, Default)]
+pub struct PersonFilter {
+    pub owner_id: Option<UserId>,
+    pub lifecycle_stage: Option<LifecycleStage>,
+    pub company_id: Option<CompanyId>,
+    pub referred_by_id: Option<PersonId>,
+}
+
+pub(crate) fn person_from(row: people::Model) -> Result<Person> {
+    Ok(Person {
+        id: PersonId(row.id),
+        fields: PersonInput {
+            first_name: parse(row.first_name, "first name")?,
+            last_name: parse_opt(row.last_name, "last name")?,
+            emails: from_json(row.emails, "emails")?,
+            phones: from_json(row.phones, "phones")?,
+            job_title: parse_opt(row.job_title, "job title")?,
+            company_id: row.company_id.map(CompanyId),
+            owner_id: row.owner_id.map(UserId),
+            lifecycle_stage: parse_with(&row.lifecycle_stage, "lifecycle stage", LifecycleStage::parse)?,
+            source: parse_opt(row.source, "source")?,
+            referred_by_id: row.referred_by_id.map(PersonId),
+            tags: from_json(row.tags, "tags")?,
+            preferences: from_json::<Preferences>(row.preferences, "preferences")?,
+            keep_in_touch_days: row.keep_in_touch_days,
+            custom_fields: from_json(row.custom_fields, "custom fields")?,
+        },
+        last_contacted_at: row.last_contacted_at,
+        meta: meta(row.created_at, row.updated_at, row.created_by, row.version),
+    })
+}
+
+fn search_text(input: &PersonInput, company_name: Option<&str>) -> String {
+    let mut parts: Vec<&str> = vec![input.first_name.as_str()];
+    parts.extend(input.last_name.as_ref().map(|n| n.as_str()));
+    parts.extend(input.emails.iter().map(|e| e.address.as_str()));
+    parts.extend(input.phones.iter().map(|p| p.number.as_str()));
+    parts.extend(company_name);
+    rapport_domain::search::document(parts)
+}
+
+fn sort_name(input: &PersonInput) -> String {
+    let last = input.last_name.as_ref().map(|n| n.as_str()).unwrap_or("");
+    format!("{} {}", last, input.first_name).trim().to_lowercase()
+}
+
+async fn company_name<C: ConnectionTrait>(conn: &C, company: Option<CompanyId>) -> Result<Option<String>> {
+    Ok(match company {
+        Some(id) => Some(must_exist::<companies::Entity, _>(conn, id.0, "company_id", "company").await?.name),
+        None => None,
+    })
+}
+
+/// Checks a person's fields and references; returns what the row needs besides the input.
+async fn prepare<C: ConnectionTrait>(
+    conn: &C,
+    input: &mut PersonInput,
+    this: Option<PersonId>,
+) -> Result<(Vec<rapport_domain::custom_fields::CheckedValue>, rapport_domain::custom_fields::CustomValues, Option<String>)> {
+    input.check()?;
+    if let Some(referrer) = input.referred_by_id {
+        if Some(referrer) == this {
+            return Err(FieldErrors::single("referred_by_id", "a person cannot refer themselves").into());
+        }
+        must_exist::<people::Entity, _>(conn, referrer.0, "referred_by_id", "person").await?;
+    }
+    let company = company_name(conn, input.company_id).await?;
+    let (checked, stored) = check_custom(conn, EntityType::Person, &input.custom_fields).await?;
+    input.custom_fields = stored.clone();
+    Ok((checked, stored, company))
+}
+
+async fn write_contact_points<C: ConnectionTrait>(conn: &C, id: Uuid, input: &PersonInput) -> Result<()> {
+    contact_points::Entity::delete_many().filter(contact_points::Column::PersonId.eq(id)).exec(conn).await?;
+    let mut points: Vec<(&str, String)> = input.emails.iter().map(|e| ("email", e.address.to_string())).collect();
+    points.extend(input.phones.iter().map(|p| ("phone", p.number.digits())));
+    points.sort();
+    points.dedup();
+    if !points.is_empty() {
+        contact_points::Entity::insert_many(points.into_iter().map(|(kind, value)| contact_points::ActiveModel {
+            person_id: Set(id),
+            kind: Set(kind.to_owned()),
+            value: Set(value),
+        }))
+        .exec(conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Inserts one person inside the caller's transaction.
+pub(crate) async fn insert_person<C: ConnectionTrait>(conn: &C, actor: &Actor, mut input: PersonInput) -> Result<Person> {
+    actor.ensure_can_create()?;
+    let (checked, stored, company) = prepare(conn, &mut input, None).await?;
+    check_assignment(conn, actor, input.owner_id, None, "owner_id").await?;
+    let now = now();
+    let id = PersonId::new().0;
+    let row = people::ActiveModel {
+        id: Set(id),
+        first_name: Set(input.first_name.to_string()),
+        last_name: Set(input.last_name.as_ref().map(|n| n.to_string())),
+        emails: Set(to_json(&input.emails)),
+        phones: Set(to_json(&input.phones)),
+        job_title: Set(input.job_title.as_ref().map(|n| n.to_string())),
+        company_id: Set(input.company_id.map(|c| c.0)),
+        owner_id: Set(input.owner_id.map(|u| u.0)),
+        lifecycle_stage: Set(input.lifecycle_stage.as_str().to_owned()),
+        source: Set(input.source.as_ref().map(|n| n.to_string())),
+        referred_by_id: Set(input.referred_by_id.map(|p| p.0)),
+        tags: Set(to_json(&input.tags)),
+        preferences: Set(to_json(&input.preferences)),
+        keep_in_touch_days: Set(input.keep_in_touch_days),
+        last_contacted_at: Set(None),
+        custom_fields: Set(to_json(&stored)),
+        search_text: Set(search_text(&input, company.as_deref())),
+        sort_name: Set(sort_name(&input)),
+        created_at: Set(now),
+        updated_at: Set(now),
+        created_by: Set(Some(actor.user_id.0)),
+        version: Set(1),
+    }
+    .insert(conn)
+    .await?;
+    write_contact_points(conn, id, &input).await?;
+    write_index_rows(conn, EntityType::Person, id, &input.tags, &checked).await?;
+    person_from(row)
+}
+
+/// Recomputes a person's last contact from their activities.
+pub(crate) async fn refresh_last_contacted<C: ConnectionTrait>(conn: &C, person: Uuid) -> Result<()> {
+    let latest: Option<Option<time::OffsetDateTime>> = activities::Entity::find()
+        .select_only()
+        .column_as(activities::Column::OccurredAt.max(), "latest")
+        .filter(activities::Column::PersonId.eq(person))
+        .filter(activities::Column::Kind.ne("note"))
+        .filter(activities::Column::Direction.ne("internal"))
+        .into_tuple()
+        .one(conn)
+        .await?;
+    people::Entity::update_many()
+        .col_expr(people::Column::LastContactedAt, Expr::value(latest.flatten()))
+        .filter(people::Column::Id.eq(person))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// After a company is renamed (or deleted: `None`), its people are found by the new name.
+pub(crate) async fn refresh_company_people<C: ConnectionTrait>(conn: &C, company: Uuid, name: Option<&str>) -> Result<()> {
+    let rows = people::Entity::find().filter(people::Column::CompanyId.eq(company)).all(conn).await?;
+    for row in rows {
+        let id = row.id;
+        let person = person_from(row)?;
+        people::Entity::update_many()
+            .col_expr(people::Column::SearchText, Expr::value(search_text(&person.fields, name)))
+            .filter(people::Column::Id.eq(id))
+            .exec(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+impl Store {
+    pub async fn create_person(&self, actor: &Actor, input: PersonInput) -> Result<Person> {
+        let w = self.begin_write().await?;
+        let person = insert_person(&*w, actor, input).await?;
+        w.commit().await?;
+        Ok(person)
+    }
+
+    /// Creates many people in one transaction: all or none.
+    pub async fn create_people(&self, actor: &Actor, inputs: Vec<PersonInput>) -> Result<Vec<Person>> {
+        let w = self.begin_write().await?;
+        let mut created = Vec::with_capacity(inputs.len());
+        for input in inputs {
+            created.push(insert_person(&*w, actor, input).await?);
+        }
+        w.commit().await?;
+        Ok(created)
+    }
+
+    pub async fn get_person(&self, id: PersonId) -> Result<Person> {
+        person_from(people::Entity::find_by_id(id.0).one(self.conn()).await?.ok_or(StorageError::NotFound("person"))?)
+    }
+
+    pub async fn list_people(&self, query: &ListQuery, filter: &PersonFilter) -> Result<Page<Person>> {
+        let mut select = people::Entity::find();
+        if let Some(owner) = filter.owner_id {
+            select = select.filter(people::Column::OwnerId.eq(owner.0));
+        }
+        if let Some(stage) = filter.lifecycle_stage {
+            select = select.filter(people::Column::LifecycleStage.eq(stage.as_str()));
+        }
+        if let Some(company) = filter.company_id {
+            select = select.filter(people::Column::CompanyId.eq(company.0));
+        }
+        if let Some(referrer) = filter.referred_by_id {
+            select = select.filter(people::Column::ReferredById.eq(referrer.0));
+        }
+        let select = query
+            .apply_common(self.conn(), select, EntityType::Person, "people", people::Column::Id, people::Column::UpdatedAt)
+            .await?;
+        let never = time::OffsetDateTime::UNIX_EPOCH;
+        let fields = vec![
+            SortField::new("name", Expr::col((people::Entity, people::Column::SortName)), SortKind::Text),
+            SortField::new("created_at", Expr::col((people::Entity, people::Column::CreatedAt)), SortKind::Time),
+            SortField::new("updated_at", Expr::col((people::Entity, people::Column::UpdatedAt)), SortKind::Time),
+            SortField::new(
+                "last_contacted_at",
+                Func::coalesce([Expr::col((people::Entity, people::Column::LastContactedAt)).into(), Expr::value(never)]),
+                SortKind::Time,
+            ),
+        ];
+        let page = query
+            .fetch(self.conn(), select, people::Column::Id, fields, "name", |p, field| {
+                let value = match field {
+                    "created_at" => SortValue::Time(p.created_at),
+                    "updated_at" => SortValue::Time(p.updated_at),
+                    "last_contacted_at" => SortValue::Time(p.last_contacted_at.unwrap_or(never)),
+                    _ => SortValue::Text(p.sort_name.clone()),
+                };
+                (value, p.id)
+            })
+            .await?;
+        Ok(Page { items: page.items.into_iter().map(person_from).collect::<Result<_>>()?, next_cursor: page.next_cursor })
+    }
+
+    pub async fn update_person(
+        &self,
+        actor: &Actor,
+        id: PersonId,
+        mut input: PersonInput,
+        expected_version: Option<i64>,
+    ) -> Result<Person> {
+        let w = self.begin_write().await?;
+        let row = people::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("person"))?;
+        actor.ensure_can(Action::Edit, &ownership(&*w, row.owner_id, row.created_by).await?)?;
+        check_version(expected_version, row.version)?;
+        let (checked, stored, company) = prepare(&*w, &mut input, Some(id)).await?;
+        check_assignment(&*w, actor, input.owner_id, row.owner_id, "owner_id").await?;
+        let version = row.version;
+        let mut active: people::ActiveModel = row.into();
+        active.first_name = Set(input.first_name.to_string());
+        active.last_name = Set(input.last_name.as_ref().map(|n| n.to_string()));
+        active.emails = Set(to_json(&input.emails));
+        active.phones = Set(to_json(&input.phones));
+        active.job_title = Set(input.job_title.as_ref().map(|n| n.to_string()));
+        active.company_id = Set(input.company_id.map(|c| c.0));
+        active.owner_id = Set(input.owner_id.map(|u| u.0));
+        active.lifecycle_stage = Set(input.lifecycle_stage.as_str().to_owned());
+        active.source = Set(input.source.as_ref().map(|n| n.to_string()));
+        active.referred_by_id = Set(input.referred_by_id.map(|p| p.0));
+        active.tags = Set(to_json(&input.tags));
+        active.preferences = Set(to_json(&input.preferences));
+        active.keep_in_touch_days = Set(input.keep_in_touch_days);
+        active.custom_fields = Set(to_json(&stored));
+        active.search_text = Set(search_text(&input, company.as_deref()));
+        active.sort_name = Set(sort_name(&input));
+        active.updated_at = Set(now());
+        active.version = Set(version + 1);
+        let row = active.update(&*w).await?;
+        write_contact_points(&*w, id.0, &input).await?;
+        write_index_rows(&*w, EntityType::Person, id.0, &input.tags, &checked).await?;
+        w.commit().await?;
+        person_from(row)
+    }
+
+    /// Deletes a person with their activities and purchases; deals and tasks stay, unlinked.
+    pub async fn delete_person(&self, actor: &Actor, id: PersonId) -> Result<()> {
+        let w = self.begin_write().await?;
+        let row = people::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("person"))?;
+        actor.ensure_can(Action::Delete, &ownership(&*w, row.owner_id, row.created_by).await?)?;
+        delete_index_rows(&*w, EntityType::Person, id.0).await?;
+        people::Entity::delete_by_id(id.0).exec(&*w).await?;
+        w.commit().await
+    }
+}

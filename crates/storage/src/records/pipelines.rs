@@ -1,0 +1,153 @@
+//! Sales pipelines and their ordered stages. Admins only.
+
+use rapport_domain::records::{Pipeline, PipelineInput, Stage, now};
+use rapport_domain::{Actor, FieldErrors, PipelineId, StageId};
+use sea_orm::prelude::*;
+use sea_orm::{ActiveModelTrait, ConnectionTrait, QueryOrder, Set};
+
+use crate::common::*;
+use crate::entities::{deals, pipelines, stages};
+use crate::{Result, Store, StorageError};
+
+async fn load<C: ConnectionTrait>(conn: &C, row: pipelines::Model) -> Result<Pipeline> {
+    let stage_rows = stages::Entity::find()
+        .filter(stages::Column::PipelineId.eq(row.id))
+        .order_by_asc(stages::Column::Position)
+        .all(conn)
+        .await?;
+    let stages = stage_rows
+        .into_iter()
+        .map(|s| {
+            Ok(Stage {
+                id: StageId(s.id),
+                name: parse(s.name, "stage name")?,
+                win_probability: s.win_probability,
+                position: s.position,
+            })
+        })
+        .collect::<Result<_>>()?;
+    Ok(Pipeline {
+        id: PipelineId(row.id),
+        name: parse(row.name, "pipeline name")?,
+        stages,
+        meta: meta(row.created_at, row.updated_at, row.created_by, row.version),
+    })
+}
+
+/// Makes the stored stages match the input: kept ids are updated in place,
+/// new stages inserted, missing ones removed (refused while deals sit on them).
+async fn write_stages<C: ConnectionTrait>(conn: &C, pipeline: Uuid, input: &PipelineInput) -> Result<()> {
+    let existing: Vec<Uuid> = stages::Entity::find()
+        .filter(stages::Column::PipelineId.eq(pipeline))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    for (i, stage) in input.stages.iter().enumerate() {
+        if let Some(id) = stage.id {
+            if !existing.contains(&id.0) {
+                return Err(FieldErrors::single(format!("stages[{i}].id"), "no such stage in this pipeline").into());
+            }
+        }
+    }
+    let kept: Vec<Uuid> = input.stages.iter().filter_map(|s| s.id.map(|id| id.0)).collect();
+    for removed in existing.iter().filter(|id| !kept.contains(id)) {
+        let in_use = deals::Entity::find().filter(deals::Column::StageId.eq(*removed)).count(conn).await?;
+        if in_use > 0 {
+            return Err(StorageError::Conflict(format!("a removed stage still has {in_use} deals: move them first")));
+        }
+        stages::Entity::delete_by_id(*removed).exec(conn).await?;
+    }
+    for (position, stage) in input.stages.iter().enumerate() {
+        let model = stages::ActiveModel {
+            id: Set(stage.id.unwrap_or_default().0),
+            pipeline_id: Set(pipeline),
+            name: Set(stage.name.to_string()),
+            win_probability: Set(stage.win_probability),
+            position: Set(position as i32),
+        };
+        if stage.id.is_some() {
+            model.update(conn).await?;
+        } else {
+            model.insert(conn).await?;
+        }
+    }
+    Ok(())
+}
+
+impl Store {
+    pub async fn create_pipeline(&self, actor: &Actor, input: PipelineInput) -> Result<Pipeline> {
+        actor.ensure_admin()?;
+        input.check()?;
+        if input.stages.iter().any(|s| s.id.is_some()) {
+            return Err(FieldErrors::single("stages", "a new pipeline's stages have no ids yet").into());
+        }
+        let now = now();
+        let w = self.begin_write().await?;
+        let row = pipelines::ActiveModel {
+            id: Set(PipelineId::new().0),
+            name: Set(input.name.to_string()),
+            created_at: Set(now),
+            updated_at: Set(now),
+            created_by: Set(Some(actor.user_id.0)),
+            version: Set(1),
+        }
+        .insert(&*w)
+        .await?;
+        write_stages(&*w, row.id, &input).await?;
+        let pipeline = load(&*w, row).await?;
+        w.commit().await?;
+        Ok(pipeline)
+    }
+
+    pub async fn get_pipeline(&self, id: PipelineId) -> Result<Pipeline> {
+        let row = pipelines::Entity::find_by_id(id.0).one(self.conn()).await?.ok_or(StorageError::NotFound("pipeline"))?;
+        load(self.conn(), row).await
+    }
+
+    pub async fn list_pipelines(&self) -> Result<Vec<Pipeline>> {
+        let rows = pipelines::Entity::find().order_by_asc(pipelines::Column::CreatedAt).all(self.conn()).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            out.push(load(self.conn(), row).await?);
+        }
+        Ok(out)
+    }
+
+    pub async fn update_pipeline(
+        &self,
+        actor: &Actor,
+        id: PipelineId,
+        input: PipelineInput,
+        expected_version: Option<i64>,
+    ) -> Result<Pipeline> {
+        actor.ensure_admin()?;
+        input.check()?;
+        let w = self.begin_write().await?;
+        let row = pipelines::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("pipeline"))?;
+        check_version(expected_version, row.version)?;
+        let version = row.version;
+        let mut active: pipelines::ActiveModel = row.into();
+        active.name = Set(input.name.to_string());
+        active.updated_at = Set(now());
+        active.version = Set(version + 1);
+        let row = active.update(&*w).await?;
+        write_stages(&*w, id.0, &input).await?;
+        let pipeline = load(&*w, row).await?;
+        w.commit().await?;
+        Ok(pipeline)
+    }
+
+    pub async fn delete_pipeline(&self, actor: &Actor, id: PipelineId) -> Result<()> {
+        actor.ensure_admin()?;
+        let w = self.begin_write().await?;
+        pipelines::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("pipeline"))?;
+        let in_use = deals::Entity::find().filter(deals::Column::PipelineId.eq(id.0)).count(&*w).await?;
+        if in_use > 0 {
+            return Err(StorageError::Conflict(format!("the pipeline still has {in_use} deals")));
+        }
+        pipelines::Entity::delete_by_id(id.0).exec(&*w).await?;
+        w.commit().await
+    }
+}

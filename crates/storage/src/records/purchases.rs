@@ -1,0 +1,153 @@
+//! Purchases: who bought what, when, for how much. The ground truth for
+//! retention and lifetime value.
+
+use rapport_domain::access::Action;
+use rapport_domain::records::{Purchase, PurchaseInput, now};
+use rapport_domain::{Actor, Currency, Money, PersonId, PurchaseId};
+use sea_orm::prelude::*;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
+
+use crate::common::*;
+use crate::entities::{people, purchases};
+use crate::listing::{SortField, SortKind, SortValue};
+use crate::{ListQuery, Page, Result, Store, StorageError};
+
+#[derive(Clone, Debug, Default)]
+pub struct PurchaseFilter {
+    pub person_id: Option<PersonId>,
+    pub since: Option<time::OffsetDateTime>,
+    pub until: Option<time::OffsetDateTime>,
+}
+
+pub(crate) fn purchase_from(row: purchases::Model) -> Result<Purchase> {
+    Ok(Purchase {
+        id: PurchaseId(row.id),
+        fields: PurchaseInput {
+            person_id: PersonId(row.person_id),
+            occurred_at: row.occurred_at,
+            amount: Money::new(row.amount_minor, parse_with(&row.currency, "currency", Currency::parse)?),
+            reference: parse_opt(row.reference, "reference")?,
+            description: parse_opt(row.description, "description")?,
+        },
+        meta: meta(row.created_at, row.updated_at, row.created_by, row.version),
+    })
+}
+
+fn reference_taken(err: sea_orm::DbErr) -> StorageError {
+    match StorageError::from(err) {
+        StorageError::Conflict(_) => StorageError::Conflict("this person already has a purchase with this reference".into()),
+        other => other,
+    }
+}
+
+/// A purchase belongs to whoever owns its customer.
+async fn purchase_ownership<C: ConnectionTrait>(conn: &C, person: Uuid, created_by: Option<Uuid>) -> Result<rapport_domain::Ownership> {
+    let owner = people::Entity::find_by_id(person).one(conn).await?.and_then(|p| p.owner_id);
+    ownership(conn, owner, created_by).await
+}
+
+fn fill(active: &mut purchases::ActiveModel, input: &PurchaseInput) {
+    active.person_id = Set(input.person_id.0);
+    active.occurred_at = Set(input.occurred_at);
+    active.amount_minor = Set(input.amount.amount_minor);
+    active.currency = Set(input.amount.currency.as_str().to_owned());
+    active.reference = Set(input.reference.as_ref().map(|r| r.to_string()));
+    active.description = Set(input.description.as_ref().map(|d| d.to_string()));
+}
+
+pub(crate) async fn insert_purchase<C: ConnectionTrait>(conn: &C, actor: &Actor, mut input: PurchaseInput) -> Result<Purchase> {
+    actor.ensure_can_create()?;
+    input.check()?;
+    must_exist::<people::Entity, _>(conn, input.person_id.0, "person_id", "person").await?;
+    let now = now();
+    let mut active = purchases::ActiveModel {
+        id: Set(PurchaseId::new().0),
+        created_at: Set(now),
+        updated_at: Set(now),
+        created_by: Set(Some(actor.user_id.0)),
+        version: Set(1),
+        ..Default::default()
+    };
+    fill(&mut active, &input);
+    purchase_from(active.insert(conn).await.map_err(reference_taken)?)
+}
+
+impl Store {
+    pub async fn create_purchase(&self, actor: &Actor, input: PurchaseInput) -> Result<Purchase> {
+        let w = self.begin_write().await?;
+        let purchase = insert_purchase(&*w, actor, input).await?;
+        w.commit().await?;
+        Ok(purchase)
+    }
+
+    pub async fn get_purchase(&self, id: PurchaseId) -> Result<Purchase> {
+        purchase_from(purchases::Entity::find_by_id(id.0).one(self.conn()).await?.ok_or(StorageError::NotFound("purchase"))?)
+    }
+
+    pub async fn list_purchases(&self, query: &ListQuery, filter: &PurchaseFilter) -> Result<Page<Purchase>> {
+        let mut select = purchases::Entity::find();
+        if let Some(id) = filter.person_id {
+            select = select.filter(purchases::Column::PersonId.eq(id.0));
+        }
+        if let Some(since) = filter.since {
+            select = select.filter(purchases::Column::OccurredAt.gte(since));
+        }
+        if let Some(until) = filter.until {
+            select = select.filter(purchases::Column::OccurredAt.lt(until));
+        }
+        if let Some(since) = query.updated_since {
+            select = select.filter(purchases::Column::UpdatedAt.gte(since));
+        }
+        let fields = vec![
+            SortField::new("occurred_at", Expr::col((purchases::Entity, purchases::Column::OccurredAt)), SortKind::Time),
+            SortField::new("amount", Expr::col((purchases::Entity, purchases::Column::AmountMinor)), SortKind::Int),
+            SortField::new("created_at", Expr::col((purchases::Entity, purchases::Column::CreatedAt)), SortKind::Time),
+        ];
+        let page = query
+            .fetch(self.conn(), select, purchases::Column::Id, fields, "-occurred_at", |p, field| {
+                let value = match field {
+                    "amount" => SortValue::Int(p.amount_minor),
+                    "created_at" => SortValue::Time(p.created_at),
+                    _ => SortValue::Time(p.occurred_at),
+                };
+                (value, p.id)
+            })
+            .await?;
+        Ok(Page { items: page.items.into_iter().map(purchase_from).collect::<Result<_>>()?, next_cursor: page.next_cursor })
+    }
+
+    pub async fn update_purchase(
+        &self,
+        actor: &Actor,
+        id: PurchaseId,
+        mut input: PurchaseInput,
+        expected_version: Option<i64>,
+    ) -> Result<Purchase> {
+        input.check()?;
+        let w = self.begin_write().await?;
+        let row = purchases::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("purchase"))?;
+        actor.ensure_can(Action::Edit, &purchase_ownership(&*w, row.person_id, row.created_by).await?)?;
+        check_version(expected_version, row.version)?;
+        if input.person_id.0 != row.person_id {
+            must_exist::<people::Entity, _>(&*w, input.person_id.0, "person_id", "person").await?;
+            actor.ensure_can(Action::Edit, &purchase_ownership(&*w, input.person_id.0, row.created_by).await?)?;
+        }
+        let version = row.version;
+        let mut active: purchases::ActiveModel = row.into();
+        fill(&mut active, &input);
+        active.updated_at = Set(now());
+        active.version = Set(version + 1);
+        let row = active.update(&*w).await.map_err(reference_taken)?;
+        w.commit().await?;
+        purchase_from(row)
+    }
+
+    pub async fn delete_purchase(&self, actor: &Actor, id: PurchaseId) -> Result<()> {
+        let w = self.begin_write().await?;
+        let row = purchases::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("purchase"))?;
+        actor.ensure_can(Action::Delete, &purchase_ownership(&*w, row.person_id, row.created_by).await?)?;
+        purchases::Entity::delete_by_id(id.0).exec(&*w).await?;
+        w.commit().await
+    }
+}

@@ -1,0 +1,169 @@
+//! Tasks and reminders, with a due time and an assignee.
+
+use rapport_domain::access::Action;
+use rapport_domain::records::{Links, Task, TaskInput, now};
+use rapport_domain::{Actor, CompanyId, DealId, PersonId, TaskId, UserId};
+use sea_orm::prelude::*;
+use sea_orm::sea_query::{Expr, Func};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
+
+use crate::common::*;
+use crate::entities::tasks;
+use crate::listing::{SortField, SortKind, SortValue};
+use crate::records::activities::check_links;
+use crate::{ListQuery, Page, Result, Store, StorageError};
+
+#[derive(Clone, Debug, Default)]
+pub struct TaskFilter {
+    pub assignee_id: Option<UserId>,
+    pub person_id: Option<PersonId>,
+    pub company_id: Option<CompanyId>,
+    pub deal_id: Option<DealId>,
+    /// `Some(true)`: only tasks not done; `Some(false)`: only done ones.
+    pub open: Option<bool>,
+    pub due_before: Option<time::OffsetDateTime>,
+}
+
+pub(crate) fn task_from(row: tasks::Model) -> Result<Task> {
+    Ok(Task {
+        id: TaskId(row.id),
+        fields: TaskInput {
+            title: parse(row.title, "task title")?,
+            notes: parse_opt(row.notes, "task notes")?,
+            due_at: row.due_at,
+            assignee_id: row.assignee_id.map(UserId),
+            done: row.done_at.is_some(),
+            links: Links {
+                person_id: row.person_id.map(PersonId),
+                company_id: row.company_id.map(CompanyId),
+                deal_id: row.deal_id.map(DealId),
+            },
+        },
+        done_at: row.done_at,
+        meta: meta(row.created_at, row.updated_at, row.created_by, row.version),
+    })
+}
+
+fn fill(active: &mut tasks::ActiveModel, input: &TaskInput) {
+    active.title = Set(input.title.to_string());
+    active.notes = Set(input.notes.as_ref().map(|n| n.to_string()));
+    active.due_at = Set(input.due_at);
+    active.assignee_id = Set(input.assignee_id.map(|u| u.0));
+    active.person_id = Set(input.links.person_id.map(|p| p.0));
+    active.company_id = Set(input.links.company_id.map(|c| c.0));
+    active.deal_id = Set(input.links.deal_id.map(|d| d.0));
+}
+
+pub(crate) async fn insert_task<C: ConnectionTrait>(conn: &C, actor: &Actor, mut input: TaskInput) -> Result<Task> {
+    actor.ensure_can_create()?;
+    input.check()?;
+    check_links(conn, &input.links).await?;
+    let assignee = *input.assignee_id.get_or_insert(actor.user_id);
+    check_assignment(conn, actor, Some(assignee), Some(actor.user_id.0), "assignee_id").await?;
+    let now = now();
+    let mut active = tasks::ActiveModel {
+        id: Set(TaskId::new().0),
+        done_at: Set(input.done.then_some(now)),
+        created_at: Set(now),
+        updated_at: Set(now),
+        created_by: Set(Some(actor.user_id.0)),
+        version: Set(1),
+        ..Default::default()
+    };
+    fill(&mut active, &input);
+    task_from(active.insert(conn).await?)
+}
+
+impl Store {
+    pub async fn create_task(&self, actor: &Actor, input: TaskInput) -> Result<Task> {
+        let w = self.begin_write().await?;
+        let task = insert_task(&*w, actor, input).await?;
+        w.commit().await?;
+        Ok(task)
+    }
+
+    pub async fn get_task(&self, id: TaskId) -> Result<Task> {
+        task_from(tasks::Entity::find_by_id(id.0).one(self.conn()).await?.ok_or(StorageError::NotFound("task"))?)
+    }
+
+    pub async fn list_tasks(&self, query: &ListQuery, filter: &TaskFilter) -> Result<Page<Task>> {
+        let mut select = tasks::Entity::find();
+        if let Some(id) = filter.assignee_id {
+            select = select.filter(tasks::Column::AssigneeId.eq(id.0));
+        }
+        if let Some(id) = filter.person_id {
+            select = select.filter(tasks::Column::PersonId.eq(id.0));
+        }
+        if let Some(id) = filter.company_id {
+            select = select.filter(tasks::Column::CompanyId.eq(id.0));
+        }
+        if let Some(id) = filter.deal_id {
+            select = select.filter(tasks::Column::DealId.eq(id.0));
+        }
+        match filter.open {
+            Some(true) => select = select.filter(tasks::Column::DoneAt.is_null()),
+            Some(false) => select = select.filter(tasks::Column::DoneAt.is_not_null()),
+            None => {}
+        }
+        if let Some(before) = filter.due_before {
+            select = select.filter(tasks::Column::DueAt.lt(before));
+        }
+        if let Some(since) = query.updated_since {
+            select = select.filter(tasks::Column::UpdatedAt.gte(since));
+        }
+        // Tasks without a due time sort after every dated one.
+        let undated = time::macros::datetime!(9999-12-31 0:00 UTC);
+        let fields = vec![
+            SortField::new(
+                "due_at",
+                Func::coalesce([Expr::col((tasks::Entity, tasks::Column::DueAt)).into(), Expr::value(undated)]),
+                SortKind::Time,
+            ),
+            SortField::new("created_at", Expr::col((tasks::Entity, tasks::Column::CreatedAt)), SortKind::Time),
+            SortField::new("updated_at", Expr::col((tasks::Entity, tasks::Column::UpdatedAt)), SortKind::Time),
+        ];
+        let page = query
+            .fetch(self.conn(), select, tasks::Column::Id, fields, "due_at", |t, field| {
+                let value = match field {
+                    "created_at" => SortValue::Time(t.created_at),
+                    "updated_at" => SortValue::Time(t.updated_at),
+                    _ => SortValue::Time(t.due_at.unwrap_or(undated)),
+                };
+                (value, t.id)
+            })
+            .await?;
+        Ok(Page { items: page.items.into_iter().map(task_from).collect::<Result<_>>()?, next_cursor: page.next_cursor })
+    }
+
+    pub async fn update_task(&self, actor: &Actor, id: TaskId, mut input: TaskInput, expected_version: Option<i64>) -> Result<Task> {
+        input.check()?;
+        let w = self.begin_write().await?;
+        let row = tasks::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("task"))?;
+        actor.ensure_can(Action::Edit, &ownership(&*w, row.assignee_id, row.created_by).await?)?;
+        check_version(expected_version, row.version)?;
+        check_links(&*w, &input.links).await?;
+        check_assignment(&*w, actor, input.assignee_id, row.assignee_id, "assignee_id").await?;
+        let done_at = match (input.done, row.done_at) {
+            (true, Some(at)) => Some(at),
+            (true, None) => Some(now()),
+            (false, _) => None,
+        };
+        let version = row.version;
+        let mut active: tasks::ActiveModel = row.into();
+        fill(&mut active, &input);
+        active.done_at = Set(done_at);
+        active.updated_at = Set(now());
+        active.version = Set(version + 1);
+        let row = active.update(&*w).await?;
+        w.commit().await?;
+        task_from(row)
+    }
+
+    pub async fn delete_task(&self, actor: &Actor, id: TaskId) -> Result<()> {
+        let w = self.begin_write().await?;
+        let row = tasks::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("task"))?;
+        actor.ensure_can(Action::Delete, &ownership(&*w, row.assignee_id, row.created_by).await?)?;
+        tasks::Entity::delete_by_id(id.0).exec(&*w).await?;
+        w.commit().await
+    }
+}
