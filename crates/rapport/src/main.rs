@@ -1,1 +1,285 @@
-fn main() {}
+//! The `rapport` binary: one command runs the whole product; the others
+//! manage users, tokens and data. Errors leave here as messages and a
+//! non-zero exit code.
+
+mod config;
+mod demo;
+
+use std::io::{IsTerminal, Read};
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use rapport_domain::records::{Password, UserInput};
+use rapport_domain::text::Name;
+use rapport_domain::{Email, Role, TokenId};
+use rapport_storage::{ListQuery, Store, UserFilter};
+
+#[derive(Parser)]
+#[command(name = "rapport", version, about = "Rapport: a self-hosted CRM that measures relationships")]
+struct Cli {
+    /// Database URL: sqlite://FILE (default sqlite://rapport.db) or postgres://USER@HOST/DB.
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the web server (API, pages, background jobs).
+    Serve {
+        /// Address to listen on (default 127.0.0.1:8080).
+        #[arg(long)]
+        bind: Option<String>,
+    },
+    /// Bring the database schema up to date.
+    Migrate,
+    /// Manage staff accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Fill an empty database with realistic demo data.
+    Demo {
+        /// Random seed: the same seed gives the same data.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Size multiplier: 1 gives about 2,000 people and 20,000 purchases.
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a staff member. The password is read from stdin, or generated and printed once.
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// admin, manager, agent or viewer.
+        #[arg(long)]
+        role: String,
+    },
+    /// List staff members.
+    List,
+    /// Change a staff member's role.
+    SetRole {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        role: String,
+    },
+    /// Set a new password: read from stdin, or generated and printed once.
+    Passwd {
+        #[arg(long)]
+        email: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create an API token; prints only the token.
+    Create {
+        /// The email of the user the token acts for.
+        #[arg(long)]
+        user: String,
+        /// Days until the token expires; never, when absent.
+        #[arg(long)]
+        expires_in: Option<u32>,
+        /// What the token is for.
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+    /// List tokens (never their secrets).
+    List {
+        /// Only this user's tokens.
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Revoke a token by its id.
+    Revoke { id: String },
+}
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    init_logging();
+    if let Err(err) = run(cli).await {
+        eprintln!("error: {err:#}");
+        std::process::exit(1);
+    }
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("RAPPORT_LOG").unwrap_or_else(|_| EnvFilter::new("info,sea_orm_migration=warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+async fn open(url: &str) -> Result<Store> {
+    let store = Store::connect(url).await.with_context(|| format!("cannot open the database {url}"))?;
+    store.migrate().await.context("cannot bring the database schema up to date")?;
+    Ok(store)
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    let bind_flag = match &cli.command {
+        Command::Serve { bind } => bind.clone(),
+        _ => None,
+    };
+    let config = config::Config::load(cli.database_url.clone(), bind_flag)?;
+    match cli.command {
+        Command::Serve { .. } => serve(&config).await,
+        Command::Migrate => {
+            open(&config.database_url).await?;
+            println!("the database schema is up to date");
+            Ok(())
+        }
+        Command::User(command) => user(&open(&config.database_url).await?, command).await,
+        Command::Token(command) => token(&open(&config.database_url).await?, command).await,
+        Command::Demo { seed, scale } => {
+            if !(scale > 0.0 && scale <= 100.0) {
+                bail!("--scale must be above 0 and at most 100");
+            }
+            demo::run(&open(&config.database_url).await?, seed, scale).await
+        }
+    }
+}
+
+async fn serve(config: &config::Config) -> Result<()> {
+    let store = open(&config.database_url).await?;
+    if store.count_users().await? == 0 {
+        eprintln!(
+            "No user exists yet. Create the first admin in another terminal:\n\n    \
+             rapport user add --email you@example.com --name \"Your Name\" --role admin\n\n\
+             (with cargo: cargo run --release -- user add ...). The password is read from stdin, or generated and printed once."
+        );
+    }
+    let listener = tokio::net::TcpListener::bind(&config.bind)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.bind))?;
+    let address = listener.local_addr()?;
+    eprintln!("Rapport is listening on http://{address} (API docs at http://{address}/api/docs)");
+    rapport_server::serve(listener, store, rapport_server::ServerConfig { secure_cookies: config.secure_cookies }).await?;
+    Ok(())
+}
+
+/// A password from stdin when one is piped in; otherwise a generated one, printed once.
+fn read_or_generate_password() -> Result<Password> {
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        let mut raw = String::new();
+        stdin.lock().read_to_string(&mut raw).context("cannot read the password from stdin")?;
+        let typed = raw.trim_end_matches(['\n', '\r']).to_string();
+        if !typed.is_empty() {
+            return Password::try_from(typed).map_err(|e| anyhow::anyhow!("password {e}"));
+        }
+    }
+    let generated = generate_password();
+    eprintln!("Generated password (shown once): {generated}");
+    Password::try_from(generated).map_err(|e| anyhow::anyhow!("password {e}"))
+}
+
+fn generate_password() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rng();
+    (0..20).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+}
+
+fn parse_email(raw: &str) -> Result<Email> {
+    Email::parse(raw).map_err(|e| anyhow::anyhow!("--email: {e}"))
+}
+
+fn parse_role(raw: &str) -> Result<Role> {
+    Role::parse(raw).map_err(|e| anyhow::anyhow!("--role {e}"))
+}
+
+async fn find_user(store: &Store, email: &str) -> Result<rapport_domain::records::User> {
+    let email = parse_email(email)?;
+    store.find_user_by_email(&email).await?.with_context(|| format!("no user has the email {email}"))
+}
+
+async fn user(store: &Store, command: UserCommand) -> Result<()> {
+    match command {
+        UserCommand::Add { email, name, role } => {
+            let input = UserInput {
+                name: Name::try_from(name).map_err(|e| anyhow::anyhow!("--name {e}"))?,
+                email: parse_email(&email)?,
+                role: parse_role(&role)?,
+                team_id: None,
+                active: true,
+            };
+            let password = read_or_generate_password()?;
+            let user = store.create_user(input, Some(&password), None).await?;
+            eprintln!("Added {} <{}> as {}.", user.fields.name, user.fields.email, user.fields.role);
+        }
+        UserCommand::List => {
+            let mut query = ListQuery { limit: Some(200), ..Default::default() };
+            loop {
+                let page = store.list_users(&query, &UserFilter::default()).await?;
+                for user in &page.items {
+                    let state = if user.fields.active { "active" } else { "deactivated" };
+                    println!("{}\t{}\t{}\t{}", user.fields.email, user.fields.name, user.fields.role, state);
+                }
+                match page.next_cursor {
+                    Some(cursor) => query.cursor = Some(cursor),
+                    None => break,
+                }
+            }
+        }
+        UserCommand::SetRole { email, role } => {
+            let user = find_user(store, &email).await?;
+            let user = store.set_role(user.id, parse_role(&role)?).await?;
+            eprintln!("{} is now {}.", user.fields.email, user.fields.role);
+        }
+        UserCommand::Passwd { email } => {
+            let user = find_user(store, &email).await?;
+            let password = read_or_generate_password()?;
+            store.set_password(user.id, &password).await?;
+            eprintln!("Password changed for {}.", user.fields.email);
+        }
+    }
+    Ok(())
+}
+
+async fn token(store: &Store, command: TokenCommand) -> Result<()> {
+    match command {
+        TokenCommand::Create { user, expires_in, name } => {
+            let user = find_user(store, &user).await?;
+            if expires_in.is_some_and(|d| !(1..=3650).contains(&d)) {
+                bail!("--expires-in must be between 1 and 3650 days");
+            }
+            let name = Name::try_from(name).map_err(|e| anyhow::anyhow!("--name {e}"))?;
+            let created = store.create_token(user.id, name, expires_in).await?;
+            println!("{}", created.secret);
+        }
+        TokenCommand::List { user } => {
+            let owner = match user {
+                Some(email) => Some(find_user(store, &email).await?.id),
+                None => None,
+            };
+            let format = time::format_description::well_known::Rfc3339;
+            for token in store.list_tokens(owner).await? {
+                let state = match (token.revoked_at, token.expires_at) {
+                    (Some(_), _) => "revoked".to_string(),
+                    (None, Some(at)) => format!("expires {}", at.format(&format)?),
+                    (None, None) => "no expiry".to_string(),
+                };
+                println!("{}\t{}\t{}\t{}", token.id, token.user_id, token.name, state);
+            }
+        }
+        TokenCommand::Revoke { id } => {
+            let id: TokenId = id.parse().map_err(|_| anyhow::anyhow!("{id:?} is not a token id"))?;
+            let token = store.list_tokens(None).await?.into_iter().find(|t| t.id == id).context("no token has this id")?;
+            let owner = store.get_user(token.user_id).await?;
+            let actor = rapport_domain::Actor { user_id: owner.id, role: owner.fields.role, team_id: owner.fields.team_id };
+            store.revoke_token(&actor, id).await?;
+            eprintln!("Token {id} revoked.");
+        }
+    }
+    Ok(())
+}

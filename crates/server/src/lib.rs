@@ -1,1 +1,147 @@
+//! Rapport's HTTP server: the JSON API under /api/v1 with its OpenAPI
+//! document, health checks, and the layers every response passes through.
 
+pub mod api;
+pub mod error;
+pub mod extract;
+mod limiter;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use rapport_storage::Store;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::error::ApiError;
+use crate::limiter::LoginLimiter;
+
+/// Requests larger than this are refused with 413.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+pub const SESSION_COOKIE: &str = "rapport_session";
+pub const SESSION_LIFETIME: time::Duration = time::Duration::days(14);
+
+#[derive(Clone, Debug, Default)]
+pub struct ServerConfig {
+    /// Mark cookies `Secure` even without `X-Forwarded-Proto: https`.
+    pub secure_cookies: bool,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<ServerConfig>,
+    pub limiter: Arc<LoginLimiter>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Rapport API", description = "The JSON API of Rapport, a self-hosted CRM. Authenticate with the session cookie from POST /api/v1/session, or `Authorization: Bearer <token>`."),
+    components(schemas(error::ErrorBody))
+)]
+struct ApiDoc;
+
+/// Answers 200 when the database answers.
+async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    match state.store.ping().await {
+        Ok(()) => (StatusCode::OK, Json(serde_json::json!({"status": "ok"}))),
+        Err(err) => {
+            tracing::error!(error = %err, "health check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"status": "database unavailable"})))
+        }
+    }
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("page")
+}
+
+async fn method_not_allowed() -> impl IntoResponse {
+    let body = serde_json::json!({"error": {"code": "method_not_allowed", "message": "this method is not allowed here"}});
+    (StatusCode::METHOD_NOT_ALLOWED, Json(body))
+}
+
+/// The OpenAPI document, generated from the handlers and types.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_router().split_for_parts().1
+}
+
+fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(api::session::routes())
+        .merge(api::records::routes())
+        .merge(api::admin::routes())
+}
+
+pub fn router(store: Store, config: ServerConfig) -> Router {
+    let state = AppState { store, config: Arc::new(config), limiter: Arc::new(LoginLimiter::default()) };
+    let (api, spec) = api_router().split_for_parts();
+    let security_headers = [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (HeaderName::from_static("cross-origin-opener-policy"), "same-origin"),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            // Swagger UI starts itself with an inline script; nothing is loaded from elsewhere.
+            "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'",
+        ),
+    ];
+    let mut app = Router::new()
+        .merge(api)
+        .merge(SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", spec))
+        .route("/healthz", get(healthz))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
+        .layer(TraceLayer::new_for_http());
+    for (name, value) in security_headers {
+        app = app.layer(SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value)));
+    }
+    app
+}
+
+/// Serves until the process is asked to stop (Ctrl-C or SIGTERM).
+pub async fn serve(listener: tokio::net::TcpListener, store: Store, config: ServerConfig) -> std::io::Result<()> {
+    let app = router(store, config);
+    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

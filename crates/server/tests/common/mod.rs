@@ -431,7 +431,7 @@ impl Api {
         for _ in 0..1000 {
             let mut all: Vec<(&str, &str)> = params.to_vec();
             if let Some(c) = &cursor {
-                all.push(("cursor", c));
+                all.push(("cursor", c.as_str()));
             }
             let page: Page<T> = self.list(&query(path, &all)).await;
             items.extend(page.items);

@@ -13,7 +13,8 @@ use crate::listing::{SortField, SortKind, SortValue};
 use crate::records::people::refresh_last_contacted;
 use crate::{ListQuery, Page, Result, Store, StorageError};
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ActivityFilter {
     pub person_id: Option<PersonId>,
     pub company_id: Option<CompanyId>,

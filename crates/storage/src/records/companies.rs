@@ -13,7 +13,8 @@ use crate::entities::companies;
 use crate::listing::{SortField, SortKind, SortValue};
 use crate::{ListQuery, Page, Result, Store, StorageError};
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CompanyFilter {
     pub owner_id: Option<UserId>,
 }

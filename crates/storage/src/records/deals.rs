@@ -13,7 +13,8 @@ use crate::entities::{companies, deals, people, stages};
 use crate::listing::{SortField, SortKind, SortValue};
 use crate::{ListQuery, Page, Result, Store, StorageError};
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DealFilter {
     pub pipeline_id: Option<PipelineId>,
     pub stage_id: Option<StageId>,

@@ -1,6 +1,7 @@
 //! One module per record type: create, read, list, update, delete.
 
 pub mod activities;
+mod batch;
 pub mod companies;
 pub mod custom_fields;
 pub mod deals;

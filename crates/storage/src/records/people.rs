@@ -13,7 +13,8 @@ use crate::entities::{activities, companies, contact_points, people};
 use crate::listing::{SortField, SortKind, SortValue};
 use crate::{ListQuery, Page, Result, Store, StorageError};
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PersonFilter {
     pub owner_id: Option<UserId>,
     pub lifecycle_stage: Option<LifecycleStage>,
@@ -181,17 +182,6 @@ impl Store {
         let person = insert_person(&*w, actor, input).await?;
         w.commit().await?;
         Ok(person)
-    }
-
-    /// Creates many people in one transaction: all or none.
-    pub async fn create_people(&self, actor: &Actor, inputs: Vec<PersonInput>) -> Result<Vec<Person>> {
-        let w = self.begin_write().await?;
-        let mut created = Vec::with_capacity(inputs.len());
-        for input in inputs {
-            created.push(insert_person(&*w, actor, input).await?);
-        }
-        w.commit().await?;
-        Ok(created)
     }
 
     pub async fn get_person(&self, id: PersonId) -> Result<Person> {

@@ -13,10 +13,13 @@ use crate::entities::{people, purchases};
 use crate::listing::{SortField, SortKind, SortValue};
 use crate::{ListQuery, Page, Result, Store, StorageError};
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PurchaseFilter {
     pub person_id: Option<PersonId>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
     pub since: Option<time::OffsetDateTime>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
     pub until: Option<time::OffsetDateTime>,
 }
 

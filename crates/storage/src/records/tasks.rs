@@ -13,7 +13,8 @@ use crate::listing::{SortField, SortKind, SortValue};
 use crate::records::activities::check_links;
 use crate::{ListQuery, Page, Result, Store, StorageError};
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TaskFilter {
     pub assignee_id: Option<UserId>,
     pub person_id: Option<PersonId>,
@@ -21,6 +22,7 @@ pub struct TaskFilter {
     pub deal_id: Option<DealId>,
     /// `Some(true)`: only tasks not done; `Some(false)`: only done ones.
     pub open: Option<bool>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
     pub due_before: Option<time::OffsetDateTime>,
 }
 

@@ -33,8 +33,9 @@ fn team_from(row: teams::Model) -> Result<Team> {
     })
 }
 
-/// Changes a user may ask for besides their record's fields.
-#[derive(Clone, Debug, Default)]
+/// Narrows the list of users.
+#[derive(Clone, Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UserFilter {
     pub team_id: Option<TeamId>,
     pub role: Option<Role>,

@@ -1,0 +1,380 @@
+//! `rapport demo`: realistic, internally consistent data for a new user to
+//! explore. The same seed always gives the same data.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Result, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::rngs::StdRng;
+use rand::seq::IndexedRandom;
+use rand::{Rng, SeedableRng};
+use rapport_domain::custom_fields::{CustomFieldInput, EntityType, FieldKind};
+use rapport_domain::records::*;
+use rapport_domain::text::{LongText, Name, Tag};
+use rapport_domain::*;
+use rapport_storage::{ListQuery, PersonFilter, Store};
+use serde_json::json;
+use time::{Duration, OffsetDateTime};
+
+const FIRST: &[&str] = &[
+    "Ana", "Bruno", "Carla", "David", "Elena", "Farid", "Grace", "Hugo", "Ines", "Jonas", "Kira", "Liam", "Maya", "Nadia",
+    "Omar", "Paula", "Quentin", "Rosa", "Samir", "Tara", "Umar", "Vera", "Wen", "Ximena", "Yusuf", "Zoe", "Aiko", "Bjorn",
+    "Chloe", "Diego", "Emeka", "Freya", "Gustavo", "Hana", "Ivan", "Julia", "Kwame", "Lucia", "Mateo", "Nora", "Oscar",
+    "Priya", "Rafael", "Sofia", "Tomas", "Uma", "Viktor", "Willa",
+];
+const LAST: &[&str] = &[
+    "Lima", "Schmidt", "Okafor", "Nakamura", "Rossi", "Haddad", "Kowalski", "Fernandes", "Moreau", "Jensen", "Patel",
+    "Andersson", "Novak", "Garcia", "O'Brien", "Kim", "Dubois", "Silva", "Horvat", "Mensah", "Costa", "Weber", "Ito",
+    "Larsen", "Murphy", "Ivanova", "Rahman", "Santos", "Fischer", "Nguyen", "Popescu", "Yilmaz", "Bauer", "Cohen",
+];
+const COMPANY_A: &[&str] = &[
+    "Blue", "North", "Bright", "Iron", "Green", "Silver", "Rapid", "Clear", "Summit", "Harbor", "Oak", "Nova", "Pioneer",
+    "Atlas", "Cedar", "Copper", "Lumen", "Orbit", "Prairie", "Granite",
+];
+const COMPANY_B: &[&str] = &[
+    "Logistics", "Bakery", "Dental", "Studios", "Analytics", "Outfitters", "Foods", "Consulting", "Robotics", "Travel",
+    "Fitness", "Print", "Labs", "Gardens", "Coffee",
+];
+const INDUSTRIES: &[&str] = &["Retail", "Health", "Software", "Hospitality", "Manufacturing", "Education", "Services"];
+const SOURCES: &[&str] = &["website", "event", "partner", "cold outreach", "advertising"];
+const TAGS: &[&str] = &["vip", "newsletter", "partner", "wholesale", "beta tester", "event 2026", "slow payer"];
+const INTERESTS: &[&str] = &["gardening", "cycling", "coffee", "design", "football", "travel", "wine", "photography"];
+const NOTES: &[&str] = &[
+    "Prefers short calls in the morning.",
+    "Asked about volume discounts.",
+    "Happy with the last delivery; mentioned a colleague who might need us.",
+    "Complained about the invoice format; sent a corrected one.",
+    "Wants a quarterly check-in rather than monthly.",
+    "Interested in the new product line.",
+    "Slow to reply by email, quick on the phone.",
+];
+const SUBJECTS: &[&str] = &[
+    "Follow-up on quote", "Quarterly check-in", "Renewal discussion", "Delivery question", "Product demo",
+    "Invoice query", "Thank-you note", "Feedback on onboarding",
+];
+const LOST_REASONS: &[&str] = &["Price too high", "Went with a competitor", "No budget this year", "No decision made"];
+const PRODUCTS: &[&str] = &["Starter kit", "Refill pack", "Annual plan", "Premium bundle", "Accessory", "Gift card"];
+
+fn name(raw: &str) -> Name {
+    Name::try_from(raw).expect("demo names are valid")
+}
+
+fn tag(raw: &str) -> Tag {
+    Tag::try_from(raw.to_string()).expect("demo tags are valid")
+}
+
+struct Demo {
+    rng: StdRng,
+    now: OffsetDateTime,
+    progress: ProgressBar,
+}
+
+impl Demo {
+    fn pick<'a>(&mut self, items: &'a [&'a str]) -> &'a str {
+        items.choose(&mut self.rng).expect("lists are not empty")
+    }
+
+    fn days_ago(&mut self, max_days: i64) -> OffsetDateTime {
+        let seconds = self.rng.random_range(0..max_days * 86_400);
+        normalize_timestamp(self.now - Duration::seconds(seconds))
+    }
+}
+
+pub async fn run(store: &Store, seed: u64, scale: f64) -> Result<()> {
+    let existing = store.list_people(&ListQuery { limit: Some(1), ..Default::default() }, &PersonFilter::default()).await?;
+    if !existing.items.is_empty() {
+        bail!("the database already holds people; demo data goes into an empty database (use --database-url)");
+    }
+    let count = |n: f64| ((n * scale).round() as usize).max(1);
+    let (n_companies, n_people, n_deals, n_activities, n_tasks, n_purchases) =
+        (count(300.0), count(2_000.0), count(800.0), count(10_000.0), count(600.0), count(20_000.0));
+    let total = (n_companies + n_people + n_deals + n_activities + n_tasks + n_purchases) as u64;
+    let progress = ProgressBar::new(total);
+    progress.set_style(
+        ProgressStyle::with_template("{msg:>12} [{bar:40}] {pos}/{len} ({eta})").expect("a valid template").progress_chars("=> "),
+    );
+    // A fixed "now" keeps the data the same for a seed; it is today's date at midnight.
+    let now = OffsetDateTime::now_utc().replace_time(time::Time::MIDNIGHT);
+    let mut demo = Demo { rng: StdRng::seed_from_u64(seed), now, progress };
+
+    // Staff: an admin to act as, a sales team and a support team.
+    demo.progress.set_message("staff");
+    let admin = staff(store, "Demo Admin", "demo.admin@example.com", Role::Admin, None).await?;
+    let actor = Actor { user_id: admin.id, role: Role::Admin, team_id: None };
+    let sales = store.create_team(&actor, TeamInput { name: name("Sales") }).await?;
+    let support = store.create_team(&actor, TeamInput { name: name("Support") }).await?;
+    let mut staff_ids = vec![admin.id];
+    for (full, email, role, team) in [
+        ("Marta Quinn", "marta.quinn@example.com", Role::Manager, sales.id),
+        ("Leo Brandt", "leo.brandt@example.com", Role::Agent, sales.id),
+        ("Sana Iqbal", "sana.iqbal@example.com", Role::Agent, sales.id),
+        ("Tom Ruiz", "tom.ruiz@example.com", Role::Manager, support.id),
+        ("Ada Mwangi", "ada.mwangi@example.com", Role::Agent, support.id),
+        ("Noah Berg", "noah.berg@example.com", Role::Viewer, support.id),
+    ] {
+        let user = staff(store, full, email, role, Some(team)).await?;
+        if role != Role::Viewer {
+            staff_ids.push(user.id);
+        }
+    }
+
+    store
+        .create_custom_field(
+            &actor,
+            CustomFieldInput {
+                entity_type: EntityType::Person,
+                key: "customer_tier".to_string().try_into().expect("a valid key"),
+                label: name("Customer tier"),
+                kind: FieldKind::Choice,
+                choices: vec![name("bronze"), name("silver"), name("gold")],
+                required: false,
+            },
+        )
+        .await?;
+    store
+        .create_custom_field(
+            &actor,
+            CustomFieldInput {
+                entity_type: EntityType::Company,
+                key: "annual_revenue".to_string().try_into().expect("a valid key"),
+                label: name("Annual revenue (EUR)"),
+                kind: FieldKind::Number,
+                choices: vec![],
+                required: false,
+            },
+        )
+        .await?;
+    let pipeline = store
+        .create_pipeline(
+            &actor,
+            PipelineInput {
+                name: name("New business"),
+                stages: [("Qualified", 10), ("Needs analysis", 25), ("Proposal", 50), ("Negotiation", 75), ("Closing", 90)]
+                    .into_iter()
+                    .map(|(n, p)| StageInput { id: None, name: name(n), win_probability: p })
+                    .collect(),
+            },
+        )
+        .await?;
+
+    // Companies.
+    demo.progress.set_message("companies");
+    let mut company_inputs = Vec::with_capacity(n_companies);
+    for i in 0..n_companies {
+        let title = format!("{} {}", demo.pick(COMPANY_A), demo.pick(COMPANY_B));
+        let domain = format!("{}-{i}.example", title.to_lowercase().replace(' ', "-"));
+        let mut custom = BTreeMap::new();
+        custom.insert("annual_revenue".to_string(), json!(demo.rng.random_range(50..5_000) * 1_000));
+        company_inputs.push(CompanyInput {
+            name: name(&title),
+            domain: Some(Domain::try_from(format!("{domain}.com")).expect("a valid domain")),
+            industry: Some(name(demo.pick(INDUSTRIES))),
+            size: Some(*CompanySize::ALL.choose(&mut demo.rng).expect("sizes")),
+            owner_id: Some(*staff_ids.choose(&mut demo.rng).expect("staff")),
+            tags: if demo.rng.random_bool(0.2) { vec![tag("partner")] } else { vec![] },
+            custom_fields: custom,
+        });
+    }
+    let mut companies = Vec::new();
+    for chunk in company_inputs.chunks(500) {
+        companies.extend(store.create_companies(&actor, chunk.to_vec()).await?);
+        demo.progress.inc(chunk.len() as u64);
+    }
+
+    // People: created oldest first, so a referrer always exists before the person referred.
+    demo.progress.set_message("people");
+    let mut people: Vec<Person> = Vec::with_capacity(n_people);
+    let mut batch = Vec::new();
+    for i in 0..n_people {
+        let first = demo.pick(FIRST);
+        let last = demo.pick(LAST);
+        let company = if demo.rng.random_bool(0.7) { companies.choose(&mut demo.rng).cloned() } else { None };
+        let email_domain = company.as_ref().and_then(|c| c.fields.domain.clone()).map_or("mail.example".into(), |d| d.as_str().to_owned());
+        let local = format!("{}.{}{i}", first.to_lowercase(), last.to_lowercase().replace('\'', ""));
+        let mut emails = vec![EmailEntry { address: Email::parse(&format!("{local}@{email_domain}")).map_err(anyhow::Error::msg)?, label: Some(name("work")), primary: true }];
+        if demo.rng.random_bool(0.25) {
+            emails.push(EmailEntry { address: Email::parse(&format!("{local}@home.example.org")).map_err(anyhow::Error::msg)?, label: Some(name("home")), primary: false });
+        }
+        let phone = format!("+{} {} {:04} {:04}", demo.rng.random_range(1..99), demo.rng.random_range(10..99), demo.rng.random_range(0..10_000), i % 10_000);
+        let stage = match demo.rng.random_range(0..100) {
+            0..15 => LifecycleStage::Lead,
+            15..30 => LifecycleStage::Prospect,
+            30..80 => LifecycleStage::Customer,
+            80..90 => LifecycleStage::Advocate,
+            _ => LifecycleStage::Churned,
+        };
+        let referrer = if !people.is_empty() && demo.rng.random_bool(0.15) {
+            people.iter().filter(|p| matches!(p.fields.lifecycle_stage, LifecycleStage::Advocate | LifecycleStage::Customer)).last().map(|p| p.id)
+        } else {
+            None
+        };
+        let mut tags = Vec::new();
+        for t in TAGS {
+            if demo.rng.random_bool(0.12) {
+                tags.push(tag(t));
+            }
+        }
+        let mut custom = BTreeMap::new();
+        if matches!(stage, LifecycleStage::Customer | LifecycleStage::Advocate) {
+            custom.insert("customer_tier".to_string(), json!(*["bronze", "bronze", "silver", "gold"].choose(&mut demo.rng).expect("tiers")));
+        }
+        batch.push(PersonInput {
+            first_name: name(first),
+            last_name: Some(name(last)),
+            emails,
+            phones: vec![PhoneEntry { number: Phone::try_from(phone).map_err(anyhow::Error::msg)?, label: Some(name("mobile")), primary: true }],
+            job_title: company.as_ref().map(|_| name(*["Owner", "Buyer", "Office manager", "CTO", "Head of operations"].choose(&mut demo.rng).expect("titles"))),
+            company_id: company.map(|c| c.id),
+            owner_id: Some(*staff_ids.choose(&mut demo.rng).expect("staff")),
+            lifecycle_stage: stage,
+            source: Some(name(if referrer.is_some() { "referral" } else { demo.pick(SOURCES) })),
+            referred_by_id: referrer,
+            tags,
+            preferences: Preferences {
+                preferred_channel: Some(*Channel::ALL.choose(&mut demo.rng).expect("channels")),
+                language: Some(Language::try_from(demo.pick(&["en", "en", "pt-BR", "de", "fr", "es"]).to_string()).map_err(anyhow::Error::msg)?),
+                time_zone: Some(TimeZone::try_from(demo.pick(&["Europe/Lisbon", "Europe/Berlin", "America/New_York", "Asia/Tokyo"]).to_string()).map_err(anyhow::Error::msg)?),
+                do_not_contact: demo.rng.random_bool(0.03),
+                interests: INTERESTS.choose_multiple(&mut demo.rng, 2).map(|i| tag(i)).collect(),
+                notes: demo.rng.random_bool(0.3).then(|| LongText::try_from(demo.pick(NOTES)).expect("valid notes")),
+            },
+            keep_in_touch_days: demo.rng.random_bool(0.3).then(|| *[14, 30, 60, 90].choose(&mut demo.rng).expect("cadences")),
+            custom_fields: custom,
+        });
+        // Referrals point only at people already stored, so flush before the batch grows stale.
+        if batch.len() == 250 || i + 1 == n_people {
+            let created = store.create_people(&actor, std::mem::take(&mut batch)).await?;
+            demo.progress.inc(created.len() as u64);
+            people.extend(created);
+        }
+    }
+    let customers: Vec<&Person> = people
+        .iter()
+        .filter(|p| matches!(p.fields.lifecycle_stage, LifecycleStage::Customer | LifecycleStage::Advocate | LifecycleStage::Churned))
+        .collect();
+
+    // Deals across every stage, won and lost.
+    demo.progress.set_message("deals");
+    let mut deals = Vec::new();
+    for _ in 0..n_deals {
+        let person = people.choose(&mut demo.rng).expect("people");
+        let stage = pipeline.stages.choose(&mut demo.rng).expect("stages");
+        let status = match demo.rng.random_range(0..100) {
+            0..55 => DealStatus::Open,
+            55..80 => DealStatus::Won,
+            _ => DealStatus::Lost,
+        };
+        deals.push(DealInput {
+            name: name(&format!("{} for {}", demo.pick(PRODUCTS), person.fields.full_name())),
+            amount: Money::new(demo.rng.random_range(5..500) * 10_000, Currency::parse("EUR").expect("EUR")),
+            pipeline_id: pipeline.id,
+            stage_id: stage.id,
+            person_id: Some(person.id),
+            company_id: person.fields.company_id,
+            owner_id: person.fields.owner_id,
+            expected_close: Some((demo.now + Duration::days(demo.rng.random_range(-30..120))).date()),
+            status,
+            lost_reason: (status == DealStatus::Lost).then(|| LongText::try_from(demo.pick(LOST_REASONS)).expect("valid reason")),
+            tags: vec![],
+            custom_fields: BTreeMap::new(),
+        });
+    }
+    let mut stored_deals = Vec::new();
+    for chunk in deals.chunks(500) {
+        stored_deals.extend(store.create_deals(&actor, chunk.to_vec()).await?);
+        demo.progress.inc(chunk.len() as u64);
+    }
+
+    // Activities over two years.
+    demo.progress.set_message("activities");
+    let mut activities = Vec::with_capacity(n_activities);
+    for _ in 0..n_activities {
+        let person = people.choose(&mut demo.rng).expect("people");
+        let kind = *ActivityKind::ALL.choose(&mut demo.rng).expect("kinds");
+        let direction = match kind {
+            ActivityKind::Note => Direction::Internal,
+            _ if demo.rng.random_bool(0.4) => Direction::Inbound,
+            _ => Direction::Outbound,
+        };
+        let deal = stored_deals.iter().find(|d| d.fields.person_id == Some(person.id)).filter(|_| demo.rng.random_bool(0.3));
+        activities.push(ActivityInput {
+            kind,
+            direction: Some(direction),
+            occurred_at: Some(demo.days_ago(730)),
+            subject: Some(name(demo.pick(SUBJECTS))),
+            body: Some(LongText::try_from(demo.pick(NOTES)).expect("valid body")),
+            author_id: person.fields.owner_id,
+            links: Links { person_id: Some(person.id), company_id: person.fields.company_id, deal_id: deal.map(|d| d.id) },
+        });
+    }
+    for chunk in activities.chunks(1_000) {
+        store.create_activities(&actor, chunk.to_vec()).await?;
+        demo.progress.inc(chunk.len() as u64);
+    }
+
+    // Tasks: some overdue, some today, most upcoming, a third done.
+    demo.progress.set_message("tasks");
+    let mut tasks = Vec::with_capacity(n_tasks);
+    for _ in 0..n_tasks {
+        let person = people.choose(&mut demo.rng).expect("people");
+        let due = demo.now + Duration::hours(demo.rng.random_range(-24 * 14..24 * 30));
+        tasks.push(TaskInput {
+            title: name(&format!("{} with {}", demo.pick(&["Call", "Email", "Send proposal to", "Check in"]), person.fields.full_name())),
+            notes: None,
+            due_at: Some(normalize_timestamp(due)),
+            assignee_id: person.fields.owner_id,
+            done: due < demo.now && demo.rng.random_bool(0.5),
+            links: Links { person_id: Some(person.id), company_id: person.fields.company_id, deal_id: None },
+        });
+    }
+    for chunk in tasks.chunks(500) {
+        store.create_tasks(&actor, chunk.to_vec()).await?;
+        demo.progress.inc(chunk.len() as u64);
+    }
+
+    // Purchases: a few heavy buyers, many occasional ones, over two years.
+    demo.progress.set_message("purchases");
+    let mut purchases = Vec::with_capacity(n_purchases);
+    let weights: Vec<f64> = customers.iter().map(|_| demo.rng.random::<f64>().powi(3) + 0.02).collect();
+    let total_weight: f64 = weights.iter().sum();
+    for i in 0..n_purchases {
+        let mut target = demo.rng.random::<f64>() * total_weight;
+        let mut chosen = customers.len() - 1;
+        for (index, weight) in weights.iter().enumerate() {
+            if target < *weight {
+                chosen = index;
+                break;
+            }
+            target -= weight;
+        }
+        let person = customers[chosen];
+        purchases.push(PurchaseInput {
+            person_id: person.id,
+            occurred_at: demo.days_ago(730),
+            amount: Money::new(demo.rng.random_range(1_000..40_000), Currency::parse("EUR").expect("EUR")),
+            reference: Some(name(&format!("ORD-{:07}", i + 1))),
+            description: Some(LongText::try_from(demo.pick(PRODUCTS)).expect("valid description")),
+        });
+    }
+    for chunk in purchases.chunks(2_000) {
+        store.create_purchases(&actor, chunk.to_vec()).await?;
+        demo.progress.inc(chunk.len() as u64);
+    }
+    demo.progress.finish_with_message("done");
+    eprintln!(
+        "Demo data: {} companies, {} people, {} deals, {n_activities} activities, {n_tasks} tasks, {n_purchases} purchases, 7 staff.\n\
+         The staff accounts have no password; sign in as your own admin (rapport user add ...).",
+        companies.len(),
+        people.len(),
+        stored_deals.len(),
+    );
+    Ok(())
+}
+
+async fn staff(store: &Store, full_name: &str, email: &str, role: Role, team: Option<TeamId>) -> Result<User> {
+    let email = Email::parse(email).map_err(|e| anyhow::anyhow!(e))?;
+    if let Some(existing) = store.find_user_by_email(&email).await? {
+        return Ok(existing);
+    }
+    Ok(store.create_user(UserInput { name: name(full_name), email, role, team_id: team, active: true }, None, None).await?)
+}

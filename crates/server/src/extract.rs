@@ -1,0 +1,203 @@
+//! Request extractors: JSON bodies parsed into domain types (naming the field
+//! that failed), the signed-in actor, `If-Match`, and list parameters.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, IF_MATCH};
+use axum::http::request::Parts;
+use rapport_domain::records::User;
+use rapport_domain::Actor;
+use rapport_storage::ListQuery;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+use crate::{AppState, BODY_LIMIT, SESSION_COOKIE};
+
+/// A JSON body parsed straight into a domain type.
+pub struct ApiJson<T>(pub T);
+
+/// Parses JSON into `T`; type and value errors name the field by its JSON path.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize::<_, T>(&mut deserializer).map_err(json_error)?;
+    deserializer.end().map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+    Ok(value)
+}
+
+/// Like `parse_json`, from an already parsed JSON value (after a merge patch).
+pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize::<_, T>(value).map_err(|e| {
+        let field = field_name(e.path());
+        ApiError::field(field, strip_position(&e.inner().to_string()))
+    })
+}
+
+fn json_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let inner = err.inner();
+    match inner.classify() {
+        serde_json::error::Category::Data => ApiError::field(field_name(err.path()), strip_position(&inner.to_string())),
+        _ => ApiError::MalformedJson(format!("the body is not valid JSON: {inner}")),
+    }
+}
+
+fn field_name(path: &serde_path_to_error::Path) -> String {
+    let raw = path.to_string();
+    // A missing field is reported at its parent; serde names it in the message.
+    if raw == "." { "body".to_string() } else { raw }
+}
+
+/// serde_json appends "at line 1 column 42" to messages; a field name is clearer.
+fn strip_position(message: &str) -> String {
+    let message = message.split(" at line ").next().unwrap_or(message);
+    message.to_string()
+}
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let is_json = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
+        if !is_json {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|_| ApiError::PayloadTooLarge(BODY_LIMIT))?;
+        let value = parse_json::<T>(&bytes).map_err(|err| match err {
+            // A missing field is named in the message: lift it into `fields`.
+            ApiError::Validation(fields) => ApiError::Validation(name_missing_field(fields)),
+            other => other,
+        })?;
+        Ok(ApiJson(value))
+    }
+}
+
+/// `{"body": "missing field `first_name`"}` becomes `{"first_name": "is required"}`.
+pub fn name_missing_field(fields: rapport_domain::FieldErrors) -> rapport_domain::FieldErrors {
+    let mut out = rapport_domain::FieldErrors::new();
+    for (field, message) in fields.iter() {
+        match message.strip_prefix("missing field `").and_then(|m| m.strip_suffix('`')) {
+            Some(missing) if field == "body" => out.add(missing, "is required"),
+            Some(missing) => out.add(format!("{field}.{missing}"), "is required"),
+            None => out.add(field.clone(), message.clone()),
+        }
+    }
+    out
+}
+
+/// The staff member a request acts for, from an API token or the session cookie.
+pub struct Auth {
+    pub actor: Actor,
+    pub user: User,
+}
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if let Some(value) = parts.headers.get(AUTHORIZATION) {
+            let token = value
+                .to_str()
+                .ok()
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .ok_or(ApiError::Unauthorized)?;
+            let (actor, user) = state.store.token_user(token.trim()).await?.ok_or(ApiError::Unauthorized)?;
+            return Ok(Auth { actor, user });
+        }
+        let secret = session_cookie(parts).ok_or(ApiError::Unauthorized)?;
+        let (actor, user) = state.store.session_user(&secret).await?.ok_or(ApiError::Unauthorized)?;
+        Ok(Auth { actor, user })
+    }
+}
+
+pub fn session_cookie(parts: &Parts) -> Option<String> {
+    parts
+        .headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.to_owned())
+}
+
+/// The version a client last saw, from `If-Match: "3"` (or `W/"3"`, or `3`).
+pub struct IfMatch(pub Option<i64>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let Some(value) = parts.headers.get(IF_MATCH) else { return Ok(IfMatch(None)) };
+        let raw = value.to_str().map_err(|_| ApiError::field("If-Match", "must be a record version"))?.trim();
+        if raw == "*" {
+            return Ok(IfMatch(None));
+        }
+        let version = raw.trim_start_matches("W/").trim_matches('"');
+        version
+            .parse::<i64>()
+            .map(|v| IfMatch(Some(v)))
+            .map_err(|_| ApiError::field("If-Match", "must be a record version such as \"3\""))
+    }
+}
+
+/// A list's query string: the shared parameters and the endpoint's own filters `F`.
+pub struct ListParams<F> {
+    pub query: ListQuery,
+    pub filter: F,
+}
+
+/// The parameters every list takes.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CommonParams {
+    /// Page size, 1 to 200 (default 50).
+    limit: Option<u64>,
+    /// `next_cursor` from the previous page.
+    cursor: Option<String>,
+    /// A sort field; prefix `-` for descending.
+    sort: Option<String>,
+    /// Words to search for; each matches as a prefix.
+    q: Option<String>,
+    tag: Option<String>,
+    /// Only records changed at or after this time (RFC 3339).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    updated_since: Option<time::OffsetDateTime>,
+}
+
+fn parse_query<T: DeserializeOwned>(raw: &str) -> Result<T, ApiError> {
+    let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(raw.as_bytes()));
+    serde_path_to_error::deserialize::<_, T>(deserializer).map_err(|e| {
+        let message = e.inner().to_string();
+        let field = e.path().to_string();
+        ApiError::field(if field == "." { "query".to_string() } else { field }, message)
+    })
+}
+
+impl<F: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ListParams<F> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let raw = parts.uri.query().unwrap_or("");
+        let common: CommonParams = parse_query(raw)?;
+        let filter: F = parse_query(raw)?;
+        let custom = form_urlencoded::parse(raw.as_bytes())
+            .filter_map(|(key, value)| key.strip_prefix("cf.").map(|k| (k.to_owned(), value.into_owned())))
+            .collect();
+        Ok(ListParams {
+            query: ListQuery {
+                limit: common.limit,
+                cursor: common.cursor.filter(|c| !c.is_empty()),
+                sort: common.sort.filter(|s| !s.is_empty()),
+                q: common.q.filter(|q| !q.trim().is_empty()),
+                tag: common.tag.filter(|t| !t.trim().is_empty()),
+                updated_since: common.updated_since,
+                custom,
+            },
+            filter,
+        })
+    }
+}

@@ -1,0 +1,40 @@
+//! Many records in one transaction: all of them or none. Used by demo data
+//! and bulk loads, where one transaction per record would be slow.
+
+use rapport_domain::Actor;
+use rapport_domain::records::*;
+
+use super::activities::insert_activity;
+use super::companies::insert_company;
+use super::deals::insert_deal;
+use super::people::insert_person;
+use super::purchases::insert_purchase;
+use super::tasks::insert_task;
+use crate::{Result, Store};
+
+macro_rules! batch {
+    ($($method:ident($input:ty) -> $output:ty = $insert:path;)*) => {
+        impl Store {
+            $(
+                pub async fn $method(&self, actor: &Actor, inputs: Vec<$input>) -> Result<Vec<$output>> {
+                    let w = self.begin_write().await?;
+                    let mut created = Vec::with_capacity(inputs.len());
+                    for input in inputs {
+                        created.push($insert(&*w, actor, input).await?);
+                    }
+                    w.commit().await?;
+                    Ok(created)
+                }
+            )*
+        }
+    };
+}
+
+batch! {
+    create_people(PersonInput) -> Person = insert_person;
+    create_companies(CompanyInput) -> Company = insert_company;
+    create_deals(DealInput) -> Deal = insert_deal;
+    create_activities(ActivityInput) -> Activity = insert_activity;
+    create_tasks(TaskInput) -> Task = insert_task;
+    create_purchases(PurchaseInput) -> Purchase = insert_purchase;
+}
