@@ -25,11 +25,11 @@ pub struct Meta {
     pub version: i64,
 }
 
-/// Timestamps are kept in UTC at microsecond precision, which every backend stores exactly.
+/// Timestamps are kept in UTC to the whole second. SQLite keeps them as
+/// RFC 3339 text, which sorts in time order only at a fixed width: no
+/// fractions, always `Z`.
 pub fn normalize_timestamp(at: OffsetDateTime) -> OffsetDateTime {
-    let utc = at.to_offset(time::UtcOffset::UTC);
-    utc.replace_nanosecond(utc.nanosecond() / 1_000 * 1_000)
-        .expect("a truncated nanosecond is in range")
+    at.to_offset(time::UtcOffset::UTC).replace_nanosecond(0).expect("zero nanoseconds are in range")
 }
 
 pub fn now() -> OffsetDateTime {
@@ -37,11 +37,11 @@ pub fn now() -> OffsetDateTime {
 }
 
 macro_rules! text_enum {
-    ($(#[$doc:meta])* $name:ident { $($variant:ident => $text:literal),* $(,)? }) => {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vattr:meta])* $variant:ident => $text:literal),* $(,)? }) => {
         $(#[$doc])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
         #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),* }
+        pub enum $name { $($(#[$vattr])* $variant),* }
 
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),*];
@@ -68,19 +68,14 @@ macro_rules! text_enum {
 
 text_enum!(
     /// Where a person stands with the business.
-    LifecycleStage { Lead => "lead", Prospect => "prospect", Customer => "customer", Advocate => "advocate", Churned => "churned" }
+    #[derive(Default)]
+    LifecycleStage { #[default] Lead => "lead", Prospect => "prospect", Customer => "customer", Advocate => "advocate", Churned => "churned" }
 );
 text_enum!(Channel { Email => "email", Phone => "phone", Sms => "sms", Whatsapp => "whatsapp", InPerson => "in_person", Post => "post" });
 text_enum!(CompanySize { S1to10 => "1-10", S11to50 => "11-50", S51to200 => "51-200", S201to1000 => "201-1000", S1001to5000 => "1001-5000", S5001Plus => "5001+" });
 text_enum!(DealStatus { Open => "open", Won => "won", Lost => "lost" });
 text_enum!(ActivityKind { Note => "note", Call => "call", Email => "email", Meeting => "meeting", Message => "message" });
 text_enum!(Direction { Inbound => "inbound", Outbound => "outbound", Internal => "internal" });
-
-impl Default for LifecycleStage {
-    fn default() -> Self {
-        LifecycleStage::Lead
-    }
-}
 
 // `CompanySize`'s JSON names are its band labels, not snake_case variant names.
 impl CompanySize {
@@ -257,10 +252,10 @@ fn settle_primary<T>(entries: &mut [T], primary: impl Fn(&mut T) -> &mut bool, f
     let marked = entries.iter_mut().map(|e| *primary(e)).filter(|marked| *marked).count();
     if marked > 1 {
         errors.add(field, "only one entry may be primary");
-    } else if marked == 0 {
-        if let Some(first) = entries.first_mut() {
-            *primary(first) = true;
-        }
+    } else if marked == 0
+        && let Some(first) = entries.first_mut()
+    {
+        *primary(first) = true;
     }
 }
 
@@ -315,10 +310,10 @@ impl PersonInput {
         if self.phones.len() > 20 {
             errors.add("phones", "at most 20 numbers");
         }
-        if let Some(days) = self.keep_in_touch_days {
-            if !(1..=3650).contains(&days) {
-                errors.add("keep_in_touch_days", "must be between 1 and 3650 days");
-            }
+        if let Some(days) = self.keep_in_touch_days
+            && !(1..=3650).contains(&days)
+        {
+            errors.add("keep_in_touch_days", "must be between 1 and 3650 days");
         }
         self.tags = crate::text::normalize_tags(std::mem::take(&mut self.tags));
         errors.into_result()

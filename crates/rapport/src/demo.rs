@@ -184,6 +184,8 @@ pub async fn run(store: &Store, seed: u64, scale: f64) -> Result<()> {
     // People: created oldest first, so a referrer always exists before the person referred.
     demo.progress.set_message("people");
     let mut people: Vec<Person> = Vec::with_capacity(n_people);
+    // Happy customers and advocates are the ones who recommend others.
+    let mut referrers: Vec<PersonId> = Vec::new();
     let mut batch = Vec::new();
     for i in 0..n_people {
         let first = demo.pick(FIRST);
@@ -203,11 +205,7 @@ pub async fn run(store: &Store, seed: u64, scale: f64) -> Result<()> {
             80..90 => LifecycleStage::Advocate,
             _ => LifecycleStage::Churned,
         };
-        let referrer = if !people.is_empty() && demo.rng.random_bool(0.15) {
-            people.iter().filter(|p| matches!(p.fields.lifecycle_stage, LifecycleStage::Advocate | LifecycleStage::Customer)).last().map(|p| p.id)
-        } else {
-            None
-        };
+        let referrer = if demo.rng.random_bool(0.15) { referrers.choose(&mut demo.rng).copied() } else { None };
         let mut tags = Vec::new();
         for t in TAGS {
             if demo.rng.random_bool(0.12) {
@@ -223,7 +221,7 @@ pub async fn run(store: &Store, seed: u64, scale: f64) -> Result<()> {
             last_name: Some(name(last)),
             emails,
             phones: vec![PhoneEntry { number: Phone::try_from(phone).map_err(anyhow::Error::msg)?, label: Some(name("mobile")), primary: true }],
-            job_title: company.as_ref().map(|_| name(*["Owner", "Buyer", "Office manager", "CTO", "Head of operations"].choose(&mut demo.rng).expect("titles"))),
+            job_title: company.as_ref().map(|_| name(["Owner", "Buyer", "Office manager", "CTO", "Head of operations"].choose(&mut demo.rng).expect("titles"))),
             company_id: company.map(|c| c.id),
             owner_id: Some(*staff_ids.choose(&mut demo.rng).expect("staff")),
             lifecycle_stage: stage,
@@ -245,6 +243,12 @@ pub async fn run(store: &Store, seed: u64, scale: f64) -> Result<()> {
         if batch.len() == 250 || i + 1 == n_people {
             let created = store.create_people(&actor, std::mem::take(&mut batch)).await?;
             demo.progress.inc(created.len() as u64);
+            referrers.extend(
+                created
+                    .iter()
+                    .filter(|p| matches!(p.fields.lifecycle_stage, LifecycleStage::Advocate | LifecycleStage::Customer))
+                    .map(|p| p.id),
+            );
             people.extend(created);
         }
     }

@@ -190,3 +190,19 @@ pub(crate) async fn ownership<C: ConnectionTrait>(
         created_by: created_by.map(UserId),
     })
 }
+
+/// Saves a changed record only if nobody else saved it since it was read at
+/// `read_version`; otherwise the update matches no row and fails.
+pub(crate) async fn save<A, C>(
+    conn: &C,
+    active: A,
+    version: <A::Entity as EntityTrait>::Column,
+    read_version: i64,
+) -> Result<<A::Entity as EntityTrait>::Model>
+where
+    A: sea_orm::ActiveModelTrait + sea_orm::ActiveModelBehavior + Send,
+    <A::Entity as EntityTrait>::Model: sea_orm::IntoActiveModel<A>,
+    C: ConnectionTrait,
+{
+    Ok(<A::Entity as EntityTrait>::update(active).validate()?.filter(version.eq(read_version)).exec(conn).await?)
+}

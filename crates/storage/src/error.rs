@@ -42,6 +42,9 @@ impl From<DbErr> for StorageError {
                 tracing::debug!(%detail, "foreign key constraint violated");
                 StorageError::Conflict("a linked record does not exist, or this record is still in use".into())
             }
+            _ if matches!(err, DbErr::RecordNotUpdated) => StorageError::Conflict(
+                "someone else saved this record at the same moment: reload it and apply your change again".into(),
+            ),
             _ => StorageError::Database(err),
         }
     }

@@ -124,11 +124,10 @@ impl ListQuery {
         id: E::Column,
         updated_at: E::Column,
     ) -> Result<Select<E>> {
-        if let Some(q) = &self.q {
-            if let Some(condition) = search_condition(conn.get_database_backend(), table, q) {
+        if let Some(q) = &self.q
+            && let Some(condition) = search_condition(conn.get_database_backend(), table, q) {
                 select = select.filter(condition);
             }
-        }
         if let Some(tag) = &self.tag {
             let tag = tag.trim().to_lowercase();
             select = select.filter(Expr::col((E::default(), id)).in_subquery(
@@ -141,6 +140,7 @@ impl ListQuery {
             ));
         }
         if let Some(since) = self.updated_since {
+            let since = rapport_domain::records::normalize_timestamp(since);
             select = select.filter(Expr::col((E::default(), updated_at)).gte(since));
         }
         if !self.custom.is_empty() {

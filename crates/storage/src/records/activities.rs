@@ -1,7 +1,7 @@
 //! Activities: notes, calls, emails, meetings and messages on a timeline.
 
 use rapport_domain::access::Action;
-use rapport_domain::records::{Activity, ActivityInput, ActivityKind, Direction, Links, now};
+use rapport_domain::records::{normalize_timestamp, Activity, ActivityInput, ActivityKind, Direction, Links, now};
 use rapport_domain::{ActivityId, Actor, CompanyId, DealId, PersonId, UserId};
 use sea_orm::prelude::*;
 use sea_orm::sea_query::Expr;
@@ -122,7 +122,7 @@ impl Store {
             select = select.filter(activities::Column::Kind.eq(kind.as_str()));
         }
         if let Some(since) = query.updated_since {
-            select = select.filter(activities::Column::UpdatedAt.gte(since));
+            select = select.filter(activities::Column::UpdatedAt.gte(normalize_timestamp(since)));
         }
         let fields = vec![
             SortField::new("occurred_at", Expr::col((activities::Entity, activities::Column::OccurredAt)), SortKind::Time),
@@ -160,7 +160,7 @@ impl Store {
         fill(&mut active, &input);
         active.updated_at = Set(now());
         active.version = Set(version + 1);
-        let row = active.update(&*w).await?;
+        let row = save(&*w, active, activities::Column::Version, version).await?;
         for person in [previous_person, row.person_id].into_iter().flatten() {
             refresh_last_contacted(&*w, person).await?;
         }

@@ -146,7 +146,7 @@ impl Store {
         active.sort_name = Set(input.name.as_str().to_lowercase());
         active.updated_at = Set(now());
         active.version = Set(version + 1);
-        let row = active.update(&*w).await.map_err(|e| domain_taken(e.into()))?;
+        let row = save(&*w, active, companies::Column::Version, version).await.map_err(domain_taken)?;
         write_index_rows(&*w, EntityType::Company, id.0, &input.tags, &checked).await?;
         if renamed {
             super::people::refresh_company_people(&*w, id.0, Some(input.name.as_str())).await?;

@@ -91,7 +91,7 @@ impl Store {
         active.required = Set(input.required);
         active.updated_at = Set(now());
         active.version = Set(version + 1);
-        let row = active.update(&*w).await?;
+        let row = crate::common::save(&*w, active, custom_fields::Column::Version, version).await?;
         w.commit().await?;
         definition(row)
     }

@@ -156,7 +156,7 @@ impl Store {
             SortField::new("amount", Expr::col((deals::Entity, deals::Column::AmountMinor)), SortKind::Int),
             SortField::new(
                 "expected_close",
-                Func::coalesce([Expr::col((deals::Entity, deals::Column::ExpectedClose)).into(), Expr::value(far_future)]),
+                Func::coalesce([Expr::col((deals::Entity, deals::Column::ExpectedClose)), Expr::value(far_future)]),
                 SortKind::Date,
             ),
         ];
@@ -189,7 +189,7 @@ impl Store {
         active.closed_at = Set(closed_at(input.status, Some(before)));
         active.updated_at = Set(now());
         active.version = Set(version + 1);
-        let row = active.update(&*w).await?;
+        let row = save(&*w, active, deals::Column::Version, version).await?;
         write_index_rows(&*w, EntityType::Deal, id.0, &input.tags, &checked).await?;
         w.commit().await?;
         deal_from(row)

@@ -212,7 +212,7 @@ impl Store {
             SortField::new("updated_at", Expr::col((people::Entity, people::Column::UpdatedAt)), SortKind::Time),
             SortField::new(
                 "last_contacted_at",
-                Func::coalesce([Expr::col((people::Entity, people::Column::LastContactedAt)).into(), Expr::value(never)]),
+                Func::coalesce([Expr::col((people::Entity, people::Column::LastContactedAt)), Expr::value(never)]),
                 SortKind::Time,
             ),
         ];
@@ -263,7 +263,7 @@ impl Store {
         active.sort_name = Set(sort_name(&input));
         active.updated_at = Set(now());
         active.version = Set(version + 1);
-        let row = active.update(&*w).await?;
+        let row = save(&*w, active, people::Column::Version, version).await?;
         write_contact_points(&*w, id.0, &input).await?;
         write_index_rows(&*w, EntityType::Person, id.0, &input.tags, &checked).await?;
         w.commit().await?;

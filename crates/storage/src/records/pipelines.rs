@@ -45,11 +45,10 @@ async fn write_stages<C: ConnectionTrait>(conn: &C, pipeline: Uuid, input: &Pipe
         .map(|s| s.id)
         .collect();
     for (i, stage) in input.stages.iter().enumerate() {
-        if let Some(id) = stage.id {
-            if !existing.contains(&id.0) {
+        if let Some(id) = stage.id
+            && !existing.contains(&id.0) {
                 return Err(FieldErrors::single(format!("stages[{i}].id"), "no such stage in this pipeline").into());
             }
-        }
     }
     let kept: Vec<Uuid> = input.stages.iter().filter_map(|s| s.id.map(|id| id.0)).collect();
     for removed in existing.iter().filter(|id| !kept.contains(id)) {
@@ -132,7 +131,7 @@ impl Store {
         active.name = Set(input.name.to_string());
         active.updated_at = Set(now());
         active.version = Set(version + 1);
-        let row = active.update(&*w).await?;
+        let row = save(&*w, active, pipelines::Column::Version, version).await?;
         write_stages(&*w, id.0, &input).await?;
         let pipeline = load(&*w, row).await?;
         w.commit().await?;

@@ -2,7 +2,7 @@
 //! retention and lifetime value.
 
 use rapport_domain::access::Action;
-use rapport_domain::records::{Purchase, PurchaseInput, now};
+use rapport_domain::records::{normalize_timestamp, Purchase, PurchaseInput, now};
 use rapport_domain::{Actor, Currency, Money, PersonId, PurchaseId};
 use sea_orm::prelude::*;
 use sea_orm::sea_query::Expr;
@@ -37,8 +37,8 @@ pub(crate) fn purchase_from(row: purchases::Model) -> Result<Purchase> {
     })
 }
 
-fn reference_taken(err: sea_orm::DbErr) -> StorageError {
-    match StorageError::from(err) {
+fn reference_taken(err: impl Into<StorageError>) -> StorageError {
+    match err.into() {
         StorageError::Conflict(_) => StorageError::Conflict("this person already has a purchase with this reference".into()),
         other => other,
     }
@@ -94,13 +94,13 @@ impl Store {
             select = select.filter(purchases::Column::PersonId.eq(id.0));
         }
         if let Some(since) = filter.since {
-            select = select.filter(purchases::Column::OccurredAt.gte(since));
+            select = select.filter(purchases::Column::OccurredAt.gte(normalize_timestamp(since)));
         }
         if let Some(until) = filter.until {
-            select = select.filter(purchases::Column::OccurredAt.lt(until));
+            select = select.filter(purchases::Column::OccurredAt.lt(normalize_timestamp(until)));
         }
         if let Some(since) = query.updated_since {
-            select = select.filter(purchases::Column::UpdatedAt.gte(since));
+            select = select.filter(purchases::Column::UpdatedAt.gte(normalize_timestamp(since)));
         }
         let fields = vec![
             SortField::new("occurred_at", Expr::col((purchases::Entity, purchases::Column::OccurredAt)), SortKind::Time),
@@ -141,7 +141,7 @@ impl Store {
         fill(&mut active, &input);
         active.updated_at = Set(now());
         active.version = Set(version + 1);
-        let row = active.update(&*w).await.map_err(reference_taken)?;
+        let row = save(&*w, active, purchases::Column::Version, version).await.map_err(reference_taken)?;
         w.commit().await?;
         purchase_from(row)
     }

@@ -1,7 +1,7 @@
 //! Tasks and reminders, with a due time and an assignee.
 
 use rapport_domain::access::Action;
-use rapport_domain::records::{Links, Task, TaskInput, now};
+use rapport_domain::records::{normalize_timestamp, Links, Task, TaskInput, now};
 use rapport_domain::{Actor, CompanyId, DealId, PersonId, TaskId, UserId};
 use sea_orm::prelude::*;
 use sea_orm::sea_query::{Expr, Func};
@@ -108,17 +108,17 @@ impl Store {
             None => {}
         }
         if let Some(before) = filter.due_before {
-            select = select.filter(tasks::Column::DueAt.lt(before));
+            select = select.filter(tasks::Column::DueAt.lt(normalize_timestamp(before)));
         }
         if let Some(since) = query.updated_since {
-            select = select.filter(tasks::Column::UpdatedAt.gte(since));
+            select = select.filter(tasks::Column::UpdatedAt.gte(normalize_timestamp(since)));
         }
         // Tasks without a due time sort after every dated one.
         let undated = time::macros::datetime!(9999-12-31 0:00 UTC);
         let fields = vec![
             SortField::new(
                 "due_at",
-                Func::coalesce([Expr::col((tasks::Entity, tasks::Column::DueAt)).into(), Expr::value(undated)]),
+                Func::coalesce([Expr::col((tasks::Entity, tasks::Column::DueAt)), Expr::value(undated)]),
                 SortKind::Time,
             ),
             SortField::new("created_at", Expr::col((tasks::Entity, tasks::Column::CreatedAt)), SortKind::Time),
@@ -156,7 +156,7 @@ impl Store {
         active.done_at = Set(done_at);
         active.updated_at = Set(now());
         active.version = Set(version + 1);
-        let row = active.update(&*w).await?;
+        let row = save(&*w, active, tasks::Column::Version, version).await?;
         w.commit().await?;
         task_from(row)
     }

@@ -173,7 +173,7 @@ impl Store {
         }
         active.updated_at = Set(now());
         active.version = Set(row.version + 1);
-        let updated = active.update(&*w).await?;
+        let updated = crate::common::save(&*w, active, users::Column::Version, row.version).await?;
         if deactivated {
             Store::sign_out_everywhere(&*w, id).await?;
         }
@@ -215,7 +215,7 @@ impl Store {
         active.password_hash = Set(Some(hash));
         active.updated_at = Set(now());
         active.version = Set(version + 1);
-        active.update(&*w).await?;
+        crate::common::save(&*w, active, users::Column::Version, version).await?;
         w.commit().await
     }
 
@@ -231,7 +231,7 @@ impl Store {
         active.role = Set(role.as_str().to_owned());
         active.updated_at = Set(now());
         active.version = Set(version + 1);
-        let row = active.update(&*w).await?;
+        let row = crate::common::save(&*w, active, users::Column::Version, version).await?;
         w.commit().await?;
         user_from(row)
     }
@@ -272,7 +272,7 @@ impl Store {
         active.name = Set(input.name.to_string());
         active.updated_at = Set(now());
         active.version = Set(version + 1);
-        let row = active.update(&*w).await?;
+        let row = crate::common::save(&*w, active, teams::Column::Version, version).await?;
         w.commit().await?;
         team_from(row)
     }
