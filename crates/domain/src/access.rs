@@ -82,11 +82,7 @@ impl Actor {
 
     /// Creating records is open to everyone but viewers.
     pub fn ensure_can_create(&self) -> Result<(), Denied> {
-        if self.role == Role::Viewer {
-            Err(Denied("viewers cannot change records"))
-        } else {
-            Ok(())
-        }
+        if self.role == Role::Viewer { Err(Denied("viewers cannot change records")) } else { Ok(()) }
     }
 
     /// Users, teams, pipelines and custom fields are for admins only.

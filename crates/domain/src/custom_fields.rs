@@ -30,9 +30,7 @@ impl EntityType {
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
-        [EntityType::Person, EntityType::Company, EntityType::Deal]
-            .into_iter()
-            .find(|t| t.as_str() == raw)
+        [EntityType::Person, EntityType::Company, EntityType::Deal].into_iter().find(|t| t.as_str() == raw)
     }
 }
 
@@ -113,7 +111,9 @@ impl CustomFieldInput {
     pub fn check(&self) -> Result<(), FieldErrors> {
         let mut errors = FieldErrors::new();
         match self.kind {
-            FieldKind::Choice if self.choices.is_empty() => errors.add("choices", "a choice field needs at least one choice"),
+            FieldKind::Choice if self.choices.is_empty() => {
+                errors.add("choices", "a choice field needs at least one choice")
+            }
             FieldKind::Choice => {
                 let mut seen = std::collections::HashSet::new();
                 if !self.choices.iter().all(|c| seen.insert(c.as_str())) {
@@ -183,11 +183,7 @@ impl CustomFieldInput {
     pub fn canonical_filter(&self, raw: &str) -> Result<String, String> {
         let value = match self.kind {
             FieldKind::Number => Value::Number(
-                raw.trim()
-                    .parse::<f64>()
-                    .ok()
-                    .and_then(serde_json::Number::from_f64)
-                    .ok_or("must be a number")?,
+                raw.trim().parse::<f64>().ok().and_then(serde_json::Number::from_f64).ok_or("must be a number")?,
             ),
             FieldKind::Boolean => Value::Bool(raw.trim().parse::<bool>().map_err(|_| "must be true or false")?),
             _ => Value::String(raw.to_owned()),
@@ -201,11 +197,7 @@ impl CustomFieldInput {
 }
 
 fn canonical_number(number: f64) -> String {
-    if number.fract() == 0.0 && number.abs() < 1e15 {
-        format!("{}", number as i64)
-    } else {
-        format!("{number}")
-    }
+    if number.fract() == 0.0 && number.abs() < 1e15 { format!("{}", number as i64) } else { format!("{number}") }
 }
 
 fn parse_date(raw: &str) -> Result<String, String> {

@@ -69,7 +69,9 @@ mod tests {
 
     #[test]
     fn refuses_malformed_addresses() {
-        for bad in ["", "plain", "@example.com", "a@", "a@b", "a b@example.com", "a@@example.com", "a@-x.com", "a@x..com"] {
+        for bad in
+            ["", "plain", "@example.com", "a@", "a@b", "a b@example.com", "a@@example.com", "a@-x.com", "a@x..com"]
+        {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be refused");
         }
     }

@@ -40,8 +40,7 @@ macro_rules! text_enum {
     ($(#[$doc:meta])* $name:ident { $($(#[$vattr:meta])* $variant:ident => $text:literal),* $(,)? }) => {
         $(#[$doc])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($(#[$vattr])* $variant),* }
+        pub enum $name { $($(#[$vattr])* #[serde(rename = $text)] $variant),* }
 
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),*];
@@ -77,13 +76,6 @@ text_enum!(DealStatus { Open => "open", Won => "won", Lost => "lost" });
 text_enum!(ActivityKind { Note => "note", Call => "call", Email => "email", Meeting => "meeting", Message => "message" });
 text_enum!(Direction { Inbound => "inbound", Outbound => "outbound", Internal => "internal" });
 
-// `CompanySize`'s JSON names are its band labels, not snake_case variant names.
-impl CompanySize {
-    fn from_label(raw: String) -> Result<Self, String> {
-        Self::parse(raw.trim())
-    }
-}
-
 /// A phone number as typed, with at least five digits and only the usual punctuation.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(try_from = "String", into = "String")]
@@ -105,9 +97,10 @@ impl TryFrom<String> for Phone {
     type Error = String;
     fn try_from(raw: String) -> Result<Self, String> {
         let phone = raw.trim();
-        let allowed = phone.chars().enumerate().all(|(i, c)| {
-            c.is_ascii_digit() || " -().".contains(c) || (c == '+' && i == 0) || c == 'x'
-        });
+        let allowed = phone
+            .chars()
+            .enumerate()
+            .all(|(i, c)| c.is_ascii_digit() || " -().".contains(c) || (c == '+' && i == 0) || c == 'x');
         let digits = phone.chars().filter(char::is_ascii_digit).count();
         if allowed && (5..=20).contains(&digits) && phone.len() <= 32 {
             Ok(Self(phone.to_owned()))
@@ -171,11 +164,14 @@ impl TryFrom<String> for Language {
     fn try_from(raw: String) -> Result<Self, String> {
         let tag = raw.trim();
         let mut parts = tag.split('-');
-        let primary_ok = parts
-            .next()
-            .is_some_and(|p| (2..=3).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphabetic()));
+        let primary_ok =
+            parts.next().is_some_and(|p| (2..=3).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphabetic()));
         let rest_ok = parts.all(|p| (2..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()));
-        if primary_ok && rest_ok { Ok(Self(tag.to_owned())) } else { Err("not a language tag such as en or pt-BR".into()) }
+        if primary_ok && rest_ok {
+            Ok(Self(tag.to_owned()))
+        } else {
+            Err("not a language tag such as en or pt-BR".into())
+        }
     }
 }
 
@@ -350,8 +346,7 @@ pub struct CompanyInput {
     pub domain: Option<Domain>,
     #[serde(default)]
     pub industry: Option<Name>,
-    #[serde(default, deserialize_with = "deserialize_size")]
-    #[schema(value_type = Option<String>, example = "11-50")]
+    #[serde(default)]
     pub size: Option<CompanySize>,
     #[serde(default)]
     pub owner_id: Option<UserId>,
@@ -360,13 +355,6 @@ pub struct CompanyInput {
     #[serde(default)]
     #[schema(value_type = Object)]
     pub custom_fields: CustomValues,
-}
-
-fn deserialize_size<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<CompanySize>, D::Error> {
-    Option::<String>::deserialize(d)?
-        .map(CompanySize::from_label)
-        .transpose()
-        .map_err(serde::de::Error::custom)
 }
 
 impl CompanyInput {
@@ -736,5 +724,31 @@ impl TimelineEntry {
             TimelineEntry::Deal(d) => d.closed_at.unwrap_or(d.meta.created_at),
             TimelineEntry::Purchase(p) => p.fields.occurred_at,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enums_speak_their_labels_in_json() {
+        assert_eq!(serde_json::to_value(CompanySize::S51to200).unwrap(), "51-200");
+        assert_eq!(serde_json::from_value::<CompanySize>("5001+".into()).unwrap(), CompanySize::S5001Plus);
+        assert_eq!(serde_json::to_value(Channel::InPerson).unwrap(), "in_person");
+        assert!(serde_json::from_value::<LifecycleStage>("customers".into()).is_err());
+    }
+
+    #[test]
+    fn one_entry_becomes_primary() {
+        let mut person: PersonInput = serde_json::from_value(serde_json::json!({
+            "first_name": "Ana",
+            "emails": [{"address": "a@example.com"}, {"address": "b@example.com"}],
+            "tags": ["VIP", "vip", "new"]
+        }))
+        .unwrap();
+        person.check().unwrap();
+        assert!(person.emails[0].primary && !person.emails[1].primary);
+        assert_eq!(person.tags.iter().map(Tag::as_str).collect::<Vec<_>>(), ["new", "vip"]);
     }
 }

@@ -17,23 +17,67 @@ use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
 const FIRST: &[&str] = &[
-    "Ana", "Bruno", "Carla", "David", "Elena", "Farid", "Grace", "Hugo", "Ines", "Jonas", "Kira", "Liam", "Maya", "Nadia",
-    "Omar", "Paula", "Quentin", "Rosa", "Samir", "Tara", "Umar", "Vera", "Wen", "Ximena", "Yusuf", "Zoe", "Aiko", "Bjorn",
-    "Chloe", "Diego", "Emeka", "Freya", "Gustavo", "Hana", "Ivan", "Julia", "Kwame", "Lucia", "Mateo", "Nora", "Oscar",
-    "Priya", "Rafael", "Sofia", "Tomas", "Uma", "Viktor", "Willa",
+    "Ana", "Bruno", "Carla", "David", "Elena", "Farid", "Grace", "Hugo", "Ines", "Jonas", "Kira", "Liam", "Maya",
+    "Nadia", "Omar", "Paula", "Quentin", "Rosa", "Samir", "Tara", "Umar", "Vera", "Wen", "Ximena", "Yusuf", "Zoe",
+    "Aiko", "Bjorn", "Chloe", "Diego", "Emeka", "Freya", "Gustavo", "Hana", "Ivan", "Julia", "Kwame", "Lucia", "Mateo",
+    "Nora", "Oscar", "Priya", "Rafael", "Sofia", "Tomas", "Uma", "Viktor", "Willa",
 ];
 const LAST: &[&str] = &[
-    "Lima", "Schmidt", "Okafor", "Nakamura", "Rossi", "Haddad", "Kowalski", "Fernandes", "Moreau", "Jensen", "Patel",
-    "Andersson", "Novak", "Garcia", "O'Brien", "Kim", "Dubois", "Silva", "Horvat", "Mensah", "Costa", "Weber", "Ito",
-    "Larsen", "Murphy", "Ivanova", "Rahman", "Santos", "Fischer", "Nguyen", "Popescu", "Yilmaz", "Bauer", "Cohen",
+    "Lima",
+    "Schmidt",
+    "Okafor",
+    "Nakamura",
+    "Rossi",
+    "Haddad",
+    "Kowalski",
+    "Fernandes",
+    "Moreau",
+    "Jensen",
+    "Patel",
+    "Andersson",
+    "Novak",
+    "Garcia",
+    "O'Brien",
+    "Kim",
+    "Dubois",
+    "Silva",
+    "Horvat",
+    "Mensah",
+    "Costa",
+    "Weber",
+    "Ito",
+    "Larsen",
+    "Murphy",
+    "Ivanova",
+    "Rahman",
+    "Santos",
+    "Fischer",
+    "Nguyen",
+    "Popescu",
+    "Yilmaz",
+    "Bauer",
+    "Cohen",
 ];
 const COMPANY_A: &[&str] = &[
-    "Blue", "North", "Bright", "Iron", "Green", "Silver", "Rapid", "Clear", "Summit", "Harbor", "Oak", "Nova", "Pioneer",
-    "Atlas", "Cedar", "Copper", "Lumen", "Orbit", "Prairie", "Granite",
+    "Blue", "North", "Bright", "Iron", "Green", "Silver", "Rapid", "Clear", "Summit", "Harbor", "Oak", "Nova",
+    "Pioneer", "Atlas", "Cedar", "Copper", "Lumen", "Orbit", "Prairie", "Granite",
 ];
 const COMPANY_B: &[&str] = &[
-    "Logistics", "Bakery", "Dental", "Studios", "Analytics", "Outfitters", "Foods", "Consulting", "Robotics", "Travel",
-    "Fitness", "Print", "Labs", "Gardens", "Coffee",
+    "Logistics",
+    "Bakery",
+    "Dental",
+    "Studios",
+    "Analytics",
+    "Outfitters",
+    "Foods",
+    "Consulting",
+    "Robotics",
+    "Travel",
+    "Fitness",
+    "Print",
+    "Labs",
+    "Gardens",
+    "Coffee",
 ];
 const INDUSTRIES: &[&str] = &["Retail", "Health", "Software", "Hospitality", "Manufacturing", "Education", "Services"];
 const SOURCES: &[&str] = &["website", "event", "partner", "cold outreach", "advertising"];
@@ -49,8 +93,14 @@ const NOTES: &[&str] = &[
     "Slow to reply by email, quick on the phone.",
 ];
 const SUBJECTS: &[&str] = &[
-    "Follow-up on quote", "Quarterly check-in", "Renewal discussion", "Delivery question", "Product demo",
-    "Invoice query", "Thank-you note", "Feedback on onboarding",
+    "Follow-up on quote",
+    "Quarterly check-in",
+    "Renewal discussion",
+    "Delivery question",
+    "Product demo",
+    "Invoice query",
+    "Thank-you note",
+    "Feedback on onboarding",
 ];
 const LOST_REASONS: &[&str] = &["Price too high", "Went with a competitor", "No budget this year", "No decision made"];
 const PRODUCTS: &[&str] = &["Starter kit", "Refill pack", "Annual plan", "Premium bundle", "Accessory", "Gift card"];
@@ -81,7 +131,8 @@ impl Demo {
 }
 
 pub async fn run(store: &Store, seed: u64, scale: f64) -> Result<()> {
-    let existing = store.list_people(&ListQuery { limit: Some(1), ..Default::default() }, &PersonFilter::default()).await?;
+    let existing =
+        store.list_people(&ListQuery { limit: Some(1), ..Default::default() }, &PersonFilter::default()).await?;
     if !existing.items.is_empty() {
         bail!("the database already holds people; demo data goes into an empty database (use --database-url)");
     }
@@ -91,7 +142,9 @@ pub async fn run(store: &Store, seed: u64, scale: f64) -> Result<()> {
     let total = (n_companies + n_people + n_deals + n_activities + n_tasks + n_purchases) as u64;
     let progress = ProgressBar::new(total);
     progress.set_style(
-        ProgressStyle::with_template("{msg:>12} [{bar:40}] {pos}/{len} ({eta})").expect("a valid template").progress_chars("=> "),
+        ProgressStyle::with_template("{msg:>12} [{bar:40}] {pos}/{len} ({eta})")
+            .expect("a valid template")
+            .progress_chars("=> "),
     );
     // A fixed "now" keeps the data the same for a seed; it is today's date at midnight.
     let now = OffsetDateTime::now_utc().replace_time(time::Time::MIDNIGHT);
@@ -149,10 +202,16 @@ pub async fn run(store: &Store, seed: u64, scale: f64) -> Result<()> {
             &actor,
             PipelineInput {
                 name: name("New business"),
-                stages: [("Qualified", 10), ("Needs analysis", 25), ("Proposal", 50), ("Negotiation", 75), ("Closing", 90)]
-                    .into_iter()
-                    .map(|(n, p)| StageInput { id: None, name: name(n), win_probability: p })
-                    .collect(),
+                stages: [
+                    ("Qualified", 10),
+                    ("Needs analysis", 25),
+                    ("Proposal", 50),
+                    ("Negotiation", 75),
+                    ("Closing", 90),
+                ]
+                .into_iter()
+                .map(|(n, p)| StageInput { id: None, name: name(n), win_probability: p })
+                .collect(),
             },
         )
         .await?;
@@ -191,13 +250,30 @@ pub async fn run(store: &Store, seed: u64, scale: f64) -> Result<()> {
         let first = demo.pick(FIRST);
         let last = demo.pick(LAST);
         let company = if demo.rng.random_bool(0.7) { companies.choose(&mut demo.rng).cloned() } else { None };
-        let email_domain = company.as_ref().and_then(|c| c.fields.domain.clone()).map_or("mail.example".into(), |d| d.as_str().to_owned());
+        let email_domain = company
+            .as_ref()
+            .and_then(|c| c.fields.domain.clone())
+            .map_or("mail.example".into(), |d| d.as_str().to_owned());
         let local = format!("{}.{}{i}", first.to_lowercase(), last.to_lowercase().replace('\'', ""));
-        let mut emails = vec![EmailEntry { address: Email::parse(&format!("{local}@{email_domain}")).map_err(anyhow::Error::msg)?, label: Some(name("work")), primary: true }];
+        let mut emails = vec![EmailEntry {
+            address: Email::parse(&format!("{local}@{email_domain}")).map_err(anyhow::Error::msg)?,
+            label: Some(name("work")),
+            primary: true,
+        }];
         if demo.rng.random_bool(0.25) {
-            emails.push(EmailEntry { address: Email::parse(&format!("{local}@home.example.org")).map_err(anyhow::Error::msg)?, label: Some(name("home")), primary: false });
+            emails.push(EmailEntry {
+                address: Email::parse(&format!("{local}@home.example.org")).map_err(anyhow::Error::msg)?,
+                label: Some(name("home")),
+                primary: false,
+            });
         }
-        let phone = format!("+{} {} {:04} {:04}", demo.rng.random_range(1..99), demo.rng.random_range(10..99), demo.rng.random_range(0..10_000), i % 10_000);
+        let phone = format!(
+            "+{} {} {:04} {:04}",
+            demo.rng.random_range(1..99),
+            demo.rng.random_range(10..99),
+            demo.rng.random_range(0..10_000),
+            i % 10_000
+        );
         let stage = match demo.rng.random_range(0..100) {
             0..15 => LifecycleStage::Lead,
             15..30 => LifecycleStage::Prospect,
@@ -214,14 +290,27 @@ pub async fn run(store: &Store, seed: u64, scale: f64) -> Result<()> {
         }
         let mut custom = BTreeMap::new();
         if matches!(stage, LifecycleStage::Customer | LifecycleStage::Advocate) {
-            custom.insert("customer_tier".to_string(), json!(*["bronze", "bronze", "silver", "gold"].choose(&mut demo.rng).expect("tiers")));
+            custom.insert(
+                "customer_tier".to_string(),
+                json!(*["bronze", "bronze", "silver", "gold"].choose(&mut demo.rng).expect("tiers")),
+            );
         }
         batch.push(PersonInput {
             first_name: name(first),
             last_name: Some(name(last)),
             emails,
-            phones: vec![PhoneEntry { number: Phone::try_from(phone).map_err(anyhow::Error::msg)?, label: Some(name("mobile")), primary: true }],
-            job_title: company.as_ref().map(|_| name(["Owner", "Buyer", "Office manager", "CTO", "Head of operations"].choose(&mut demo.rng).expect("titles"))),
+            phones: vec![PhoneEntry {
+                number: Phone::try_from(phone).map_err(anyhow::Error::msg)?,
+                label: Some(name("mobile")),
+                primary: true,
+            }],
+            job_title: company.as_ref().map(|_| {
+                name(
+                    ["Owner", "Buyer", "Office manager", "CTO", "Head of operations"]
+                        .choose(&mut demo.rng)
+                        .expect("titles"),
+                )
+            }),
             company_id: company.map(|c| c.id),
             owner_id: Some(*staff_ids.choose(&mut demo.rng).expect("staff")),
             lifecycle_stage: stage,
@@ -230,13 +319,24 @@ pub async fn run(store: &Store, seed: u64, scale: f64) -> Result<()> {
             tags,
             preferences: Preferences {
                 preferred_channel: Some(*Channel::ALL.choose(&mut demo.rng).expect("channels")),
-                language: Some(Language::try_from(demo.pick(&["en", "en", "pt-BR", "de", "fr", "es"]).to_string()).map_err(anyhow::Error::msg)?),
-                time_zone: Some(TimeZone::try_from(demo.pick(&["Europe/Lisbon", "Europe/Berlin", "America/New_York", "Asia/Tokyo"]).to_string()).map_err(anyhow::Error::msg)?),
+                language: Some(
+                    Language::try_from(demo.pick(&["en", "en", "pt-BR", "de", "fr", "es"]).to_string())
+                        .map_err(anyhow::Error::msg)?,
+                ),
+                time_zone: Some(
+                    TimeZone::try_from(
+                        demo.pick(&["Europe/Lisbon", "Europe/Berlin", "America/New_York", "Asia/Tokyo"]).to_string(),
+                    )
+                    .map_err(anyhow::Error::msg)?,
+                ),
                 do_not_contact: demo.rng.random_bool(0.03),
                 interests: INTERESTS.choose_multiple(&mut demo.rng, 2).map(|i| tag(i)).collect(),
                 notes: demo.rng.random_bool(0.3).then(|| LongText::try_from(demo.pick(NOTES)).expect("valid notes")),
             },
-            keep_in_touch_days: demo.rng.random_bool(0.3).then(|| *[14, 30, 60, 90].choose(&mut demo.rng).expect("cadences")),
+            keep_in_touch_days: demo
+                .rng
+                .random_bool(0.3)
+                .then(|| *[14, 30, 60, 90].choose(&mut demo.rng).expect("cadences")),
             custom_fields: custom,
         });
         // Referrals point only at people already stored, so flush before the batch grows stale.
@@ -254,7 +354,12 @@ pub async fn run(store: &Store, seed: u64, scale: f64) -> Result<()> {
     }
     let customers: Vec<&Person> = people
         .iter()
-        .filter(|p| matches!(p.fields.lifecycle_stage, LifecycleStage::Customer | LifecycleStage::Advocate | LifecycleStage::Churned))
+        .filter(|p| {
+            matches!(
+                p.fields.lifecycle_stage,
+                LifecycleStage::Customer | LifecycleStage::Advocate | LifecycleStage::Churned
+            )
+        })
         .collect();
 
     // Deals across every stage, won and lost.
@@ -278,7 +383,8 @@ pub async fn run(store: &Store, seed: u64, scale: f64) -> Result<()> {
             owner_id: person.fields.owner_id,
             expected_close: Some((demo.now + Duration::days(demo.rng.random_range(-30..120))).date()),
             status,
-            lost_reason: (status == DealStatus::Lost).then(|| LongText::try_from(demo.pick(LOST_REASONS)).expect("valid reason")),
+            lost_reason: (status == DealStatus::Lost)
+                .then(|| LongText::try_from(demo.pick(LOST_REASONS)).expect("valid reason")),
             tags: vec![],
             custom_fields: BTreeMap::new(),
         });
@@ -300,7 +406,8 @@ pub async fn run(store: &Store, seed: u64, scale: f64) -> Result<()> {
             _ if demo.rng.random_bool(0.4) => Direction::Inbound,
             _ => Direction::Outbound,
         };
-        let deal = stored_deals.iter().find(|d| d.fields.person_id == Some(person.id)).filter(|_| demo.rng.random_bool(0.3));
+        let deal =
+            stored_deals.iter().find(|d| d.fields.person_id == Some(person.id)).filter(|_| demo.rng.random_bool(0.3));
         activities.push(ActivityInput {
             kind,
             direction: Some(direction),
@@ -308,7 +415,11 @@ pub async fn run(store: &Store, seed: u64, scale: f64) -> Result<()> {
             subject: Some(name(demo.pick(SUBJECTS))),
             body: Some(LongText::try_from(demo.pick(NOTES)).expect("valid body")),
             author_id: person.fields.owner_id,
-            links: Links { person_id: Some(person.id), company_id: person.fields.company_id, deal_id: deal.map(|d| d.id) },
+            links: Links {
+                person_id: Some(person.id),
+                company_id: person.fields.company_id,
+                deal_id: deal.map(|d| d.id),
+            },
         });
     }
     for chunk in activities.chunks(1_000) {
@@ -323,7 +434,11 @@ pub async fn run(store: &Store, seed: u64, scale: f64) -> Result<()> {
         let person = people.choose(&mut demo.rng).expect("people");
         let due = demo.now + Duration::hours(demo.rng.random_range(-24 * 14..24 * 30));
         tasks.push(TaskInput {
-            title: name(&format!("{} with {}", demo.pick(&["Call", "Email", "Send proposal to", "Check in"]), person.fields.full_name())),
+            title: name(&format!(
+                "{} with {}",
+                demo.pick(&["Call", "Email", "Send proposal to", "Check in"]),
+                person.fields.full_name()
+            )),
             notes: None,
             due_at: Some(normalize_timestamp(due)),
             assignee_id: person.fields.owner_id,
@@ -380,5 +495,7 @@ async fn staff(store: &Store, full_name: &str, email: &str, role: Role, team: Op
     if let Some(existing) = store.find_user_by_email(&email).await? {
         return Ok(existing);
     }
-    Ok(store.create_user(UserInput { name: name(full_name), email, role, team_id: team, active: true }, None, None).await?)
+    Ok(store
+        .create_user(UserInput { name: name(full_name), email, role, team_id: team, active: true }, None, None)
+        .await?)
 }

@@ -115,7 +115,8 @@ async fn main() {
 
 fn init_logging() {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("RAPPORT_LOG").unwrap_or_else(|_| EnvFilter::new("info,sea_orm_migration=warn"));
+    let filter =
+        EnvFilter::try_from_env("RAPPORT_LOG").unwrap_or_else(|_| EnvFilter::new("info,sea_orm_migration=warn"));
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
 }
 
@@ -163,7 +164,8 @@ async fn serve(config: &config::Config) -> Result<()> {
         .with_context(|| format!("cannot listen on {}", config.bind))?;
     let address = listener.local_addr()?;
     eprintln!("Rapport is listening on http://{address} (API docs at http://{address}/api/docs)");
-    rapport_server::serve(listener, store, rapport_server::ServerConfig { secure_cookies: config.secure_cookies }).await?;
+    rapport_server::serve(listener, store, rapport_server::ServerConfig { secure_cookies: config.secure_cookies })
+        .await?;
     Ok(())
 }
 
@@ -274,9 +276,11 @@ async fn token(store: &Store, command: TokenCommand) -> Result<()> {
         }
         TokenCommand::Revoke { id } => {
             let id: TokenId = id.parse().map_err(|_| anyhow::anyhow!("{id:?} is not a token id"))?;
-            let token = store.list_tokens(None).await?.into_iter().find(|t| t.id == id).context("no token has this id")?;
+            let token =
+                store.list_tokens(None).await?.into_iter().find(|t| t.id == id).context("no token has this id")?;
             let owner = store.get_user(token.user_id).await?;
-            let actor = rapport_domain::Actor { user_id: owner.id, role: owner.fields.role, team_id: owner.fields.team_id };
+            let actor =
+                rapport_domain::Actor { user_id: owner.id, role: owner.fields.role, team_id: owner.fields.team_id };
             store.revoke_token(&actor, id).await?;
             eprintln!("Token {id} revoked.");
         }

@@ -5,8 +5,8 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, IF_MATCH};
 use axum::http::request::Parts;
-use rapport_domain::records::User;
 use rapport_domain::Actor;
+use rapport_domain::records::User;
 use rapport_storage::ListQuery;
 use serde::de::DeserializeOwned;
 
@@ -26,24 +26,28 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 
 /// Like `parse_json`, from an already parsed JSON value (after a merge patch).
 pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
-    serde_path_to_error::deserialize::<_, T>(value).map_err(|e| {
-        let field = field_name(e.path());
-        ApiError::field(field, strip_position(&e.inner().to_string()))
-    })
+    serde_path_to_error::deserialize::<_, T>(value).map_err(|e| field_error(e.path(), &e.inner().to_string()))
 }
 
 fn json_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     let inner = err.inner();
     match inner.classify() {
-        serde_json::error::Category::Data => ApiError::field(field_name(err.path()), strip_position(&inner.to_string())),
+        serde_json::error::Category::Data => field_error(err.path(), &inner.to_string()),
         _ => ApiError::MalformedJson(format!("the body is not valid JSON: {inner}")),
     }
 }
 
-fn field_name(path: &serde_path_to_error::Path) -> String {
-    let raw = path.to_string();
-    // A missing field is reported at its parent; serde names it in the message.
-    if raw == "." { "body".to_string() } else { raw }
+/// A value that did not fit, named by its JSON path. serde reports a missing
+/// field at its parent and names it in the message: name it as the field.
+fn field_error(path: &serde_path_to_error::Path, message: &str) -> ApiError {
+    let parent = path.to_string();
+    let message = strip_position(message);
+    match message.strip_prefix("missing field `").and_then(|m| m.strip_suffix('`')) {
+        Some(missing) if parent == "." => ApiError::field(missing, "is required"),
+        Some(missing) => ApiError::field(format!("{parent}.{missing}"), "is required"),
+        None if parent == "." => ApiError::field("body", message),
+        None => ApiError::field(parent, message),
+    }
 }
 
 /// serde_json appends "at line 1 column 42" to messages; a field name is clearer.
@@ -56,35 +60,16 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let is_json = req
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
+        let is_json =
+            req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+                v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+            });
         if !is_json {
             return Err(ApiError::UnsupportedMediaType);
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|_| ApiError::PayloadTooLarge(BODY_LIMIT))?;
-        let value = parse_json::<T>(&bytes).map_err(|err| match err {
-            // A missing field is named in the message: lift it into `fields`.
-            ApiError::Validation(fields) => ApiError::Validation(name_missing_field(fields)),
-            other => other,
-        })?;
-        Ok(ApiJson(value))
+        Ok(ApiJson(parse_json::<T>(&bytes)?))
     }
-}
-
-/// `{"body": "missing field `first_name`"}` becomes `{"first_name": "is required"}`.
-pub fn name_missing_field(fields: rapport_domain::FieldErrors) -> rapport_domain::FieldErrors {
-    let mut out = rapport_domain::FieldErrors::new();
-    for (field, message) in fields.iter() {
-        match message.strip_prefix("missing field `").and_then(|m| m.strip_suffix('`')) {
-            Some(missing) if field == "body" => out.add(missing, "is required"),
-            Some(missing) => out.add(format!("{field}.{missing}"), "is required"),
-            None => out.add(field.clone(), message.clone()),
-        }
-    }
-    out
 }
 
 /// The staff member a request acts for, from an API token or the session cookie.
@@ -98,11 +83,7 @@ impl FromRequestParts<AppState> for Auth {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         if let Some(value) = parts.headers.get(AUTHORIZATION) {
-            let token = value
-                .to_str()
-                .ok()
-                .and_then(|v| v.strip_prefix("Bearer "))
-                .ok_or(ApiError::Unauthorized)?;
+            let token = value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).ok_or(ApiError::Unauthorized)?;
             let (actor, user) = state.store.token_user(token.trim()).await?.ok_or(ApiError::Unauthorized)?;
             return Ok(Auth { actor, user });
         }

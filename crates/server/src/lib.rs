@@ -46,7 +46,10 @@ pub struct AppState {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Rapport API", description = "The JSON API of Rapport, a self-hosted CRM. Authenticate with the session cookie from POST /api/v1/session, or `Authorization: Bearer <token>`."),
+    info(
+        title = "Rapport API",
+        description = "The JSON API of Rapport, a self-hosted CRM. Authenticate with the session cookie from POST /api/v1/session, or `Authorization: Bearer <token>`."
+    ),
     components(schemas(error::ErrorBody))
 )]
 struct ApiDoc;
@@ -67,7 +70,8 @@ async fn not_found() -> ApiError {
 }
 
 async fn method_not_allowed() -> impl IntoResponse {
-    let body = serde_json::json!({"error": {"code": "method_not_allowed", "message": "this method is not allowed here"}});
+    let body =
+        serde_json::json!({"error": {"code": "method_not_allowed", "message": "this method is not allowed here"}});
     (StatusCode::METHOD_NOT_ALLOWED, Json(body))
 }
 

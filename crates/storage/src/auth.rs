@@ -1,9 +1,9 @@
 //! Credentials: argon2id password hashes, browser sessions and API tokens.
 //! Session and token secrets are random and stored only as SHA-256 hashes.
 
+use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use argon2::Argon2;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
@@ -17,7 +17,7 @@ use time::Duration;
 
 use crate::common::parse;
 use crate::entities::{api_tokens, sessions, users};
-use crate::{Result, Store, StorageError};
+use crate::{Result, StorageError, Store};
 
 const TOKEN_PREFIX: &str = "rpt_";
 /// Touching `last_used_at` on every request would make every read a write.

@@ -1,7 +1,7 @@
 //! Small pieces every record module uses: stored text back into domain types,
 //! record metadata, owner look-ups, and the index rows beside each record.
 
-use rapport_domain::custom_fields::{CheckedValue, CustomFieldInput, CustomValues, EntityType, FieldKind, FieldKey};
+use rapport_domain::custom_fields::{CheckedValue, CustomFieldInput, CustomValues, EntityType, FieldKey, FieldKind};
 use rapport_domain::records::Meta;
 use rapport_domain::text::Tag;
 use rapport_domain::{FieldErrors, TeamId, UserId};
@@ -34,7 +34,12 @@ pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Json {
     serde_json::to_value(value).expect("domain types serialize to JSON")
 }
 
-pub(crate) fn meta(created_at: OffsetDateTime, updated_at: OffsetDateTime, created_by: Option<Uuid>, version: i64) -> Meta {
+pub(crate) fn meta(
+    created_at: OffsetDateTime,
+    updated_at: OffsetDateTime,
+    created_by: Option<Uuid>,
+    version: i64,
+) -> Meta {
     Meta { created_at, updated_at, created_by: created_by.map(UserId), version }
 }
 
@@ -49,12 +54,8 @@ pub(crate) fn check_version(expected: Option<i64>, current: i64) -> Result<()> {
 /// The team of a user, for permission checks; `None` for no user.
 pub(crate) async fn team_of<C: ConnectionTrait>(conn: &C, user: Option<Uuid>) -> Result<Option<TeamId>> {
     let Some(user) = user else { return Ok(None) };
-    let team: Option<Option<Uuid>> = users::Entity::find_by_id(user)
-        .select_only()
-        .column(users::Column::TeamId)
-        .into_tuple()
-        .one(conn)
-        .await?;
+    let team: Option<Option<Uuid>> =
+        users::Entity::find_by_id(user).select_only().column(users::Column::TeamId).into_tuple().one(conn).await?;
     Ok(team.flatten().map(TeamId))
 }
 
@@ -74,10 +75,7 @@ where
     <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<Uuid>,
     C: ConnectionTrait,
 {
-    E::find_by_id(id)
-        .one(conn)
-        .await?
-        .ok_or_else(|| FieldErrors::single(field, format!("no such {what}")).into())
+    E::find_by_id(id).one(conn).await?.ok_or_else(|| FieldErrors::single(field, format!("no such {what}")).into())
 }
 
 pub(crate) async fn definitions<C: ConnectionTrait>(conn: &C, entity: EntityType) -> Result<Vec<CustomFieldInput>> {
@@ -92,7 +90,9 @@ pub(crate) async fn definitions<C: ConnectionTrait>(conn: &C, entity: EntityType
 
 pub(crate) fn definition_from(row: custom_fields::Model) -> Result<CustomFieldInput> {
     Ok(CustomFieldInput {
-        entity_type: parse_with(&row.entity_type, "custom field type", |s| EntityType::parse(s).ok_or_else(|| s.to_owned()))?,
+        entity_type: parse_with(&row.entity_type, "custom field type", |s| {
+            EntityType::parse(s).ok_or_else(|| s.to_owned())
+        })?,
         key: parse::<FieldKey>(row.key, "custom field key")?,
         label: parse(row.label, "custom field label")?,
         kind: parse_with(&row.kind, "custom field kind", |s| FieldKind::parse(s).ok_or_else(|| s.to_owned()))?,

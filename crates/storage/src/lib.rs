@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, SqliteTransactionMode,
-    TransactionOptions, TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 use tokio::sync::{Mutex, OwnedMutexGuard};
@@ -25,9 +25,9 @@ pub use auth::{Credentials, LoginOutcome, NewToken, hash_password};
 pub use error::StorageError;
 pub use listing::{ListQuery, Page};
 pub use records::activities::ActivityFilter;
+pub use records::companies::CompanyFilter;
 pub use records::deals::DealFilter;
 pub use records::people::PersonFilter;
-pub use records::companies::CompanyFilter;
 pub use records::purchases::PurchaseFilter;
 pub use records::tasks::TaskFilter;
 pub use records::users::UserFilter;

@@ -125,19 +125,22 @@ impl ListQuery {
         updated_at: E::Column,
     ) -> Result<Select<E>> {
         if let Some(q) = &self.q
-            && let Some(condition) = search_condition(conn.get_database_backend(), table, q) {
-                select = select.filter(condition);
-            }
+            && let Some(condition) = search_condition(conn.get_database_backend(), table, q)
+        {
+            select = select.filter(condition);
+        }
         if let Some(tag) = &self.tag {
             let tag = tag.trim().to_lowercase();
-            select = select.filter(Expr::col((E::default(), id)).in_subquery(
-                Query::select()
-                    .column(record_tags::Column::EntityId)
-                    .from(record_tags::Entity)
-                    .and_where(Expr::col(record_tags::Column::EntityType).eq(entity.as_str()))
-                    .and_where(Expr::col(record_tags::Column::Tag).eq(tag))
-                    .to_owned(),
-            ));
+            select = select.filter(
+                Expr::col((E::default(), id)).in_subquery(
+                    Query::select()
+                        .column(record_tags::Column::EntityId)
+                        .from(record_tags::Entity)
+                        .and_where(Expr::col(record_tags::Column::EntityType).eq(entity.as_str()))
+                        .and_where(Expr::col(record_tags::Column::Tag).eq(tag))
+                        .to_owned(),
+                ),
+            );
         }
         if let Some(since) = self.updated_since {
             let since = rapport_domain::records::normalize_timestamp(since);
@@ -152,15 +155,17 @@ impl ListQuery {
                     .find(|d| d.key.as_str() == key)
                     .ok_or_else(|| bad(&field, "no such custom field"))?;
                 let canonical = definition.canonical_filter(raw).map_err(|m| bad(&field, &m))?;
-                select = select.filter(Expr::col((E::default(), id)).in_subquery(
-                    Query::select()
-                        .column(custom_field_values::Column::EntityId)
-                        .from(custom_field_values::Entity)
-                        .and_where(Expr::col(custom_field_values::Column::EntityType).eq(entity.as_str()))
-                        .and_where(Expr::col(custom_field_values::Column::FieldKey).eq(key.as_str()))
-                        .and_where(Expr::col(custom_field_values::Column::ValueText).eq(canonical))
-                        .to_owned(),
-                ));
+                select = select.filter(
+                    Expr::col((E::default(), id)).in_subquery(
+                        Query::select()
+                            .column(custom_field_values::Column::EntityId)
+                            .from(custom_field_values::Entity)
+                            .and_where(Expr::col(custom_field_values::Column::EntityType).eq(entity.as_str()))
+                            .and_where(Expr::col(custom_field_values::Column::FieldKey).eq(key.as_str()))
+                            .and_where(Expr::col(custom_field_values::Column::ValueText).eq(canonical))
+                            .to_owned(),
+                    ),
+                );
             }
         }
         Ok(select)
@@ -191,7 +196,8 @@ impl ListQuery {
         let id_expr = Expr::col((E::default(), id));
         let mut select = select;
         if let Some(cursor) = &self.cursor {
-            let (value, after) = decode_cursor(cursor, field.kind).ok_or_else(|| bad("cursor", "not a cursor from this list"))?;
+            let (value, after) =
+                decode_cursor(cursor, field.kind).ok_or_else(|| bad("cursor", "not a cursor from this list"))?;
             let condition = if descending {
                 field.expr.clone().lt(value.clone()).or(field.expr.clone().eq(value).and(id_expr.clone().lt(after)))
             } else {

@@ -32,12 +32,13 @@ mod m0001_initial {
             .to_owned()
     }
 
-    fn fk(from: &'static str, column: &'static str, to: &'static str, on_delete: ForeignKeyAction) -> ForeignKeyCreateStatement {
-        ForeignKey::create()
-            .from(from, column)
-            .to(to, "id")
-            .on_delete(on_delete)
-            .to_owned()
+    fn fk(
+        from: &'static str,
+        column: &'static str,
+        to: &'static str,
+        on_delete: ForeignKeyAction,
+    ) -> ForeignKeyCreateStatement {
+        ForeignKey::create().from(from, column).to(to, "id").on_delete(on_delete).to_owned()
     }
 
     fn index(table: &'static str, name: &'static str, columns: &[&'static str]) -> IndexCreateStatement {
@@ -104,8 +105,10 @@ mod m0001_initial {
                     .to_owned(),
             )
             .await?;
-            m.create_index(index("custom_fields", "custom_fields_type_key", &["entity_type", "key"]).unique().to_owned())
-                .await?;
+            m.create_index(
+                index("custom_fields", "custom_fields_type_key", &["entity_type", "key"]).unique().to_owned(),
+            )
+            .await?;
             m.create_table(
                 record("companies")
                     .col(string("name"))
@@ -193,8 +196,12 @@ mod m0001_initial {
                     .to_owned(),
             )
             .await?;
-            m.create_index(index("custom_field_values", "custom_field_values_value", &["entity_type", "field_key", "value_text"]))
-                .await?;
+            m.create_index(index(
+                "custom_field_values",
+                "custom_field_values_value",
+                &["entity_type", "field_key", "value_text"],
+            ))
+            .await?;
 
             m.create_table(record("pipelines").col(string("name")).to_owned()).await?;
             m.create_table(
@@ -311,10 +318,18 @@ mod m0001_initial {
                 DbBackend::Sqlite => {
                     for table in ["people", "companies", "deals"] {
                         for sql in [
-                            format!("CREATE VIRTUAL TABLE {table}_fts USING fts5(search_text, content='{table}', content_rowid='rowid', tokenize='unicode61 remove_diacritics 0')"),
-                            format!("CREATE TRIGGER {table}_fts_insert AFTER INSERT ON {table} BEGIN INSERT INTO {table}_fts(rowid, search_text) VALUES (new.rowid, new.search_text); END"),
-                            format!("CREATE TRIGGER {table}_fts_delete AFTER DELETE ON {table} BEGIN INSERT INTO {table}_fts({table}_fts, rowid, search_text) VALUES ('delete', old.rowid, old.search_text); END"),
-                            format!("CREATE TRIGGER {table}_fts_update AFTER UPDATE OF search_text ON {table} BEGIN INSERT INTO {table}_fts({table}_fts, rowid, search_text) VALUES ('delete', old.rowid, old.search_text); INSERT INTO {table}_fts(rowid, search_text) VALUES (new.rowid, new.search_text); END"),
+                            format!(
+                                "CREATE VIRTUAL TABLE {table}_fts USING fts5(search_text, content='{table}', content_rowid='rowid', tokenize='unicode61 remove_diacritics 0')"
+                            ),
+                            format!(
+                                "CREATE TRIGGER {table}_fts_insert AFTER INSERT ON {table} BEGIN INSERT INTO {table}_fts(rowid, search_text) VALUES (new.rowid, new.search_text); END"
+                            ),
+                            format!(
+                                "CREATE TRIGGER {table}_fts_delete AFTER DELETE ON {table} BEGIN INSERT INTO {table}_fts({table}_fts, rowid, search_text) VALUES ('delete', old.rowid, old.search_text); END"
+                            ),
+                            format!(
+                                "CREATE TRIGGER {table}_fts_update AFTER UPDATE OF search_text ON {table} BEGIN INSERT INTO {table}_fts({table}_fts, rowid, search_text) VALUES ('delete', old.rowid, old.search_text); INSERT INTO {table}_fts(rowid, search_text) VALUES (new.rowid, new.search_text); END"
+                            ),
                         ] {
                             db.execute_unprepared(&sql).await?;
                         }

@@ -16,7 +16,7 @@ use utoipa_axum::routes;
 use super::{Created, Found, parse_id, patched};
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ApiJson, Auth, IfMatch, ListParams};
+use crate::extract::{ApiJson, Auth, IfMatch, ListParams, from_value};
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewUser {
@@ -34,16 +34,32 @@ pub struct UserChange {
     pub password: Option<Password>,
 }
 
+/// serde loses the field path inside a flattened struct: parse the user's
+/// own fields first, so an error names the field (`role`, not `body`).
+fn user_body<T: serde::de::DeserializeOwned>(body: serde_json::Value) -> Result<T, ApiError> {
+    from_value::<UserInput>(body.clone())?;
+    from_value::<T>(body)
+}
+
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", params(crate::extract::CommonParams, UserFilter),
     responses((status = 200, body = Page<User>)))]
-pub async fn list_users(State(state): State<AppState>, _auth: Auth, params: ListParams<UserFilter>) -> Result<Json<Page<User>>, ApiError> {
+pub async fn list_users(
+    State(state): State<AppState>,
+    _auth: Auth,
+    params: ListParams<UserFilter>,
+) -> Result<Json<Page<User>>, ApiError> {
     Ok(Json(state.store.list_users(&params.query, &params.filter).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = NewUser,
     responses((status = 201, body = User), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn create_user(State(state): State<AppState>, auth: Auth, ApiJson(new): ApiJson<NewUser>) -> Result<Created<User>, ApiError> {
+pub async fn create_user(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiJson(body): ApiJson<serde_json::Value>,
+) -> Result<Created<User>, ApiError> {
     auth.actor.ensure_admin().map_err(|d| ApiError::Forbidden(d.to_string()))?;
+    let new: NewUser = user_body(body)?;
     let user = state.store.create_user(new.user, Some(&new.password), Some(auth.user.id)).await?;
     let location = format!("/api/v1/users/{}", user.id);
     Ok(Created(user, location))
@@ -51,7 +67,11 @@ pub async fn create_user(State(state): State<AppState>, auth: Auth, ApiJson(new)
 
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path)),
     responses((status = 200, body = User), (status = 404, body = ErrorBody)))]
-pub async fn get_user(State(state): State<AppState>, _auth: Auth, Path(id): Path<String>) -> Result<Found<User>, ApiError> {
+pub async fn get_user(
+    State(state): State<AppState>,
+    _auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Found<User>, ApiError> {
     Ok(Found(state.store.get_user(parse_id(&id, "user")?).await?))
 }
 
@@ -68,14 +88,38 @@ pub async fn patch_user(
     let id: UserId = parse_id(&id, "user")?;
     let current = state.store.get_user(id).await?;
     let version = version.or(Some(current.meta.version));
-    let change: UserChange = patched(&current, body)?;
+    let merged: serde_json::Value = patched(&current, body)?;
+    let change: UserChange = user_body(merged)?;
     Ok(Found(state.store.update_user(&auth.actor, id, change.user, change.password.as_ref(), version).await?))
+}
+
+/// Replaces a user's fields. Include `password` to set a new one.
+#[utoipa::path(put, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path)), request_body = UserChange,
+    responses((status = 200, body = User), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn replace_user(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    IfMatch(version): IfMatch,
+    ApiJson(body): ApiJson<serde_json::Value>,
+) -> Result<Found<User>, ApiError> {
+    let change: UserChange = user_body(body)?;
+    Ok(Found(
+        state
+            .store
+            .update_user(&auth.actor, parse_id(&id, "user")?, change.user, change.password.as_ref(), version)
+            .await?,
+    ))
 }
 
 /// Deactivates a user: they are signed out everywhere; their records keep their name.
 #[utoipa::path(delete, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path)),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn deactivate_user(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn deactivate_user(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     state.store.deactivate_user(&auth.actor, parse_id(&id, "user")?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -92,7 +136,11 @@ pub async fn list_teams(State(state): State<AppState>, _auth: Auth) -> Result<Js
 
 #[utoipa::path(post, path = "/api/v1/teams", tag = "teams", request_body = TeamInput,
     responses((status = 201, body = Team), (status = 403, body = ErrorBody)))]
-pub async fn create_team(State(state): State<AppState>, auth: Auth, ApiJson(input): ApiJson<TeamInput>) -> Result<Created<Team>, ApiError> {
+pub async fn create_team(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiJson(input): ApiJson<TeamInput>,
+) -> Result<Created<Team>, ApiError> {
     let team = state.store.create_team(&auth.actor, input).await?;
     let location = format!("/api/v1/teams/{}", team.id);
     Ok(Created(team, location))
@@ -100,7 +148,11 @@ pub async fn create_team(State(state): State<AppState>, auth: Auth, ApiJson(inpu
 
 #[utoipa::path(get, path = "/api/v1/teams/{id}", tag = "teams", params(("id" = String, Path)),
     responses((status = 200, body = Team), (status = 404, body = ErrorBody)))]
-pub async fn get_team(State(state): State<AppState>, _auth: Auth, Path(id): Path<String>) -> Result<Found<Team>, ApiError> {
+pub async fn get_team(
+    State(state): State<AppState>,
+    _auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Found<Team>, ApiError> {
     Ok(Found(state.store.get_team(parse_id(&id, "team")?).await?))
 }
 
@@ -120,10 +172,26 @@ pub async fn patch_team(
     Ok(Found(state.store.update_team(&auth.actor, id, input, version).await?))
 }
 
+#[utoipa::path(put, path = "/api/v1/teams/{id}", tag = "teams", params(("id" = String, Path)), request_body = TeamInput,
+    responses((status = 200, body = Team), (status = 403, body = ErrorBody)))]
+pub async fn replace_team(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    IfMatch(version): IfMatch,
+    ApiJson(input): ApiJson<TeamInput>,
+) -> Result<Found<Team>, ApiError> {
+    Ok(Found(state.store.update_team(&auth.actor, parse_id(&id, "team")?, input, version).await?))
+}
+
 /// Deletes a team; its members stay, without a team.
 #[utoipa::path(delete, path = "/api/v1/teams/{id}", tag = "teams", params(("id" = String, Path)),
     responses((status = 204), (status = 403, body = ErrorBody)))]
-pub async fn delete_team(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn delete_team(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     state.store.delete_team(&auth.actor, parse_id(&id, "team")?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -152,7 +220,11 @@ pub async fn create_pipeline(
 
 #[utoipa::path(get, path = "/api/v1/pipelines/{id}", tag = "pipelines", params(("id" = String, Path)),
     responses((status = 200, body = Pipeline), (status = 404, body = ErrorBody)))]
-pub async fn get_pipeline(State(state): State<AppState>, _auth: Auth, Path(id): Path<String>) -> Result<Found<Pipeline>, ApiError> {
+pub async fn get_pipeline(
+    State(state): State<AppState>,
+    _auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Found<Pipeline>, ApiError> {
     Ok(Found(state.store.get_pipeline(parse_id(&id, "pipeline")?).await?))
 }
 
@@ -188,7 +260,11 @@ pub async fn patch_pipeline(
 
 #[utoipa::path(delete, path = "/api/v1/pipelines/{id}", tag = "pipelines", params(("id" = String, Path)),
     responses((status = 204), (status = 409, body = ErrorBody)))]
-pub async fn delete_pipeline(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn delete_pipeline(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     state.store.delete_pipeline(&auth.actor, parse_id(&id, "pipeline")?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -253,10 +329,27 @@ pub async fn patch_custom_field(
     Ok(Found(state.store.update_custom_field(&auth.actor, id, input, version).await?))
 }
 
+/// Replaces a field's label, choices and whether it is required; key, record type and kind stay.
+#[utoipa::path(put, path = "/api/v1/custom-fields/{id}", tag = "custom fields", params(("id" = String, Path)), request_body = CustomFieldInput,
+    responses((status = 200, body = CustomFieldDefinition), (status = 422, body = ErrorBody)))]
+pub async fn replace_custom_field(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    IfMatch(version): IfMatch,
+    ApiJson(input): ApiJson<CustomFieldInput>,
+) -> Result<Found<CustomFieldDefinition>, ApiError> {
+    Ok(Found(state.store.update_custom_field(&auth.actor, parse_id(&id, "custom field")?, input, version).await?))
+}
+
 /// Deletes a field and its values from every record.
 #[utoipa::path(delete, path = "/api/v1/custom-fields/{id}", tag = "custom fields", params(("id" = String, Path)),
     responses((status = 204), (status = 403, body = ErrorBody)))]
-pub async fn delete_custom_field(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn delete_custom_field(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     state.store.delete_custom_field(&auth.actor, parse_id(&id, "custom field")?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -264,11 +357,11 @@ pub async fn delete_custom_field(State(state): State<AppState>, auth: Auth, Path
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_users, create_user))
-        .routes(routes!(get_user, patch_user, deactivate_user))
+        .routes(routes!(get_user, replace_user, patch_user, deactivate_user))
         .routes(routes!(list_teams, create_team))
-        .routes(routes!(get_team, patch_team, delete_team))
+        .routes(routes!(get_team, replace_team, patch_team, delete_team))
         .routes(routes!(list_pipelines, create_pipeline))
         .routes(routes!(get_pipeline, replace_pipeline, patch_pipeline, delete_pipeline))
         .routes(routes!(list_custom_fields, create_custom_field))
-        .routes(routes!(get_custom_field, patch_custom_field, delete_custom_field))
+        .routes(routes!(get_custom_field, replace_custom_field, patch_custom_field, delete_custom_field))
 }

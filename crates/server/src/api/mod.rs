@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::error::ApiError;
-use crate::extract::{from_value, name_missing_field};
+use crate::extract::from_value;
 
 /// A record's version, which is also its ETag.
 pub trait Versioned {
@@ -88,16 +88,16 @@ pub fn merge_patch(target: &mut serde_json::Value, patch: serde_json::Value) {
 }
 
 /// The current record with a merge patch applied, parsed as the record's input.
-pub fn patched<I: serde::de::DeserializeOwned, O: Serialize>(current: &O, patch: serde_json::Value) -> Result<I, ApiError> {
+pub fn patched<I: serde::de::DeserializeOwned, O: Serialize>(
+    current: &O,
+    patch: serde_json::Value,
+) -> Result<I, ApiError> {
     if !patch.is_object() {
         return Err(ApiError::field("body", "a merge patch is a JSON object"));
     }
     let mut value = serde_json::to_value(current).expect("records serialize to JSON");
     merge_patch(&mut value, patch);
-    from_value(value).map_err(|err| match err {
-        ApiError::Validation(fields) => ApiError::Validation(name_missing_field(fields)),
-        other => other,
-    })
+    from_value(value)
 }
 
 /// Ids in paths: anything that is not an id is simply not found.

@@ -102,24 +102,102 @@ macro_rules! record_api {
     };
 }
 
-record_api!(people, tag = "people", what = "person", collection = "/api/v1/people", item = "/api/v1/people/{id}",
-    id = PersonId, input = PersonInput, output = Person, filter = PersonFilter,
-    list = list_people, create = create_person, get = get_person, update = update_person, delete = delete_person);
-record_api!(companies, tag = "companies", what = "company", collection = "/api/v1/companies", item = "/api/v1/companies/{id}",
-    id = CompanyId, input = CompanyInput, output = Company, filter = CompanyFilter,
-    list = list_companies, create = create_company, get = get_company, update = update_company, delete = delete_company);
-record_api!(deals, tag = "deals", what = "deal", collection = "/api/v1/deals", item = "/api/v1/deals/{id}",
-    id = DealId, input = DealInput, output = Deal, filter = DealFilter,
-    list = list_deals, create = create_deal, get = get_deal, update = update_deal, delete = delete_deal);
-record_api!(activities, tag = "activities", what = "activity", collection = "/api/v1/activities", item = "/api/v1/activities/{id}",
-    id = ActivityId, input = ActivityInput, output = Activity, filter = ActivityFilter,
-    list = list_activities, create = create_activity, get = get_activity, update = update_activity, delete = delete_activity);
-record_api!(tasks, tag = "tasks", what = "task", collection = "/api/v1/tasks", item = "/api/v1/tasks/{id}",
-    id = TaskId, input = TaskInput, output = Task, filter = TaskFilter,
-    list = list_tasks, create = create_task, get = get_task, update = update_task, delete = delete_task);
-record_api!(purchases, tag = "purchases", what = "purchase", collection = "/api/v1/purchases", item = "/api/v1/purchases/{id}",
-    id = PurchaseId, input = PurchaseInput, output = Purchase, filter = PurchaseFilter,
-    list = list_purchases, create = create_purchase, get = get_purchase, update = update_purchase, delete = delete_purchase);
+record_api!(
+    people,
+    tag = "people",
+    what = "person",
+    collection = "/api/v1/people",
+    item = "/api/v1/people/{id}",
+    id = PersonId,
+    input = PersonInput,
+    output = Person,
+    filter = PersonFilter,
+    list = list_people,
+    create = create_person,
+    get = get_person,
+    update = update_person,
+    delete = delete_person
+);
+record_api!(
+    companies,
+    tag = "companies",
+    what = "company",
+    collection = "/api/v1/companies",
+    item = "/api/v1/companies/{id}",
+    id = CompanyId,
+    input = CompanyInput,
+    output = Company,
+    filter = CompanyFilter,
+    list = list_companies,
+    create = create_company,
+    get = get_company,
+    update = update_company,
+    delete = delete_company
+);
+record_api!(
+    deals,
+    tag = "deals",
+    what = "deal",
+    collection = "/api/v1/deals",
+    item = "/api/v1/deals/{id}",
+    id = DealId,
+    input = DealInput,
+    output = Deal,
+    filter = DealFilter,
+    list = list_deals,
+    create = create_deal,
+    get = get_deal,
+    update = update_deal,
+    delete = delete_deal
+);
+record_api!(
+    activities,
+    tag = "activities",
+    what = "activity",
+    collection = "/api/v1/activities",
+    item = "/api/v1/activities/{id}",
+    id = ActivityId,
+    input = ActivityInput,
+    output = Activity,
+    filter = ActivityFilter,
+    list = list_activities,
+    create = create_activity,
+    get = get_activity,
+    update = update_activity,
+    delete = delete_activity
+);
+record_api!(
+    tasks,
+    tag = "tasks",
+    what = "task",
+    collection = "/api/v1/tasks",
+    item = "/api/v1/tasks/{id}",
+    id = TaskId,
+    input = TaskInput,
+    output = Task,
+    filter = TaskFilter,
+    list = list_tasks,
+    create = create_task,
+    get = get_task,
+    update = update_task,
+    delete = delete_task
+);
+record_api!(
+    purchases,
+    tag = "purchases",
+    what = "purchase",
+    collection = "/api/v1/purchases",
+    item = "/api/v1/purchases/{id}",
+    id = PurchaseId,
+    input = PurchaseInput,
+    output = Purchase,
+    filter = PurchaseFilter,
+    list = list_purchases,
+    create = create_purchase,
+    get = get_purchase,
+    update = update_purchase,
+    delete = delete_purchase
+);
 
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct Timeline {
@@ -130,7 +208,11 @@ pub struct Timeline {
 /// Everything that happened with a person: activities, tasks, deals, purchases.
 #[utoipa::path(get, path = "/api/v1/people/{id}/timeline", tag = "people", params(("id" = String, Path)),
     responses((status = 200, body = Timeline), (status = 404, body = ErrorBody)))]
-pub async fn person_timeline(State(state): State<AppState>, _auth: Auth, Path(id): Path<String>) -> Result<Json<Timeline>, ApiError> {
+pub async fn person_timeline(
+    State(state): State<AppState>,
+    _auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Timeline>, ApiError> {
     let id: PersonId = parse_id(&id, "person")?;
     Ok(Json(Timeline { items: state.store.person_timeline(id).await? }))
 }
@@ -138,7 +220,11 @@ pub async fn person_timeline(State(state): State<AppState>, _auth: Auth, Path(id
 /// Everything that happened with a company, including its people's purchases.
 #[utoipa::path(get, path = "/api/v1/companies/{id}/timeline", tag = "companies", params(("id" = String, Path)),
     responses((status = 200, body = Timeline), (status = 404, body = ErrorBody)))]
-pub async fn company_timeline(State(state): State<AppState>, _auth: Auth, Path(id): Path<String>) -> Result<Json<Timeline>, ApiError> {
+pub async fn company_timeline(
+    State(state): State<AppState>,
+    _auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Timeline>, ApiError> {
     let id: CompanyId = parse_id(&id, "company")?;
     Ok(Json(Timeline { items: state.store.company_timeline(id).await? }))
 }

@@ -7,9 +7,9 @@ use axum::extract::{ConnectInfo, Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use rapport_domain::TokenId;
 use rapport_domain::records::{ApiToken, User};
 use rapport_domain::text::Name;
-use rapport_domain::TokenId;
 use rapport_storage::{Credentials, LoginOutcome};
 use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
@@ -152,7 +152,11 @@ pub async fn list_tokens(State(state): State<AppState>, auth: Auth) -> Result<Js
 /// Revokes a token at once.
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "tokens", params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = ErrorBody)))]
-pub async fn revoke_token(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     let id: TokenId = parse_id(&id, "token")?;
     state.store.revoke_token(&auth.actor, id).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -25,10 +25,8 @@ struct CreatedToken {
 async fn session_cookie_login_and_logout(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let api = app.anonymous();
-    let resp = api
-        .post("/api/v1/session", &json!({ "email": "ADMIN@example.com", "password": PASSWORD }))
-        .await
-        .want(200);
+    let resp =
+        api.post("/api/v1/session", &json!({ "email": "ADMIN@example.com", "password": PASSWORD })).await.want(200);
     let body: SessionBody = resp.json();
     assert_eq!(body.user.id, app.admin_user.id);
     assert_eq!(body.user.fields.role, Role::Admin);
@@ -76,14 +74,11 @@ async fn session_cookie_login_and_logout(backend: Backend) {
 async fn wrong_credentials_are_refused(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let api = app.anonymous();
-    let wrong_password = api
-        .post("/api/v1/session", &json!({ "email": "admin@example.com", "password": "not the password" }))
-        .await;
+    let wrong_password =
+        api.post("/api/v1/session", &json!({ "email": "admin@example.com", "password": "not the password" })).await;
     assert!(wrong_password.headers.get("set-cookie").is_none(), "a failed login set a cookie");
     wrong_password.want_error(401, "invalid_credentials");
-    let unknown = api
-        .post("/api/v1/session", &json!({ "email": "nobody@example.com", "password": PASSWORD }))
-        .await;
+    let unknown = api.post("/api/v1/session", &json!({ "email": "nobody@example.com", "password": PASSWORD })).await;
     unknown.want_error(401, "invalid_credentials");
     // Still signed out.
     api.get("/api/v1/session").await.want_error(401, "unauthorized");
@@ -106,8 +101,7 @@ async fn api_tokens_create_use_list_revoke(backend: Backend) {
         "expires_at {expires} is not 30 days after {before}"
     );
 
-    let forever: CreatedToken =
-        app.admin.post("/api/v1/tokens", &json!({ "name": "forever" })).await.want(201).json();
+    let forever: CreatedToken = app.admin.post("/api/v1/tokens", &json!({ "name": "forever" })).await.want(201).json();
     assert_eq!(forever.api_token.expires_at, None);
     assert_ne!(forever.token, ci.token);
 
@@ -168,9 +162,7 @@ async fn failed_logins_are_limited_per_account(backend: Backend) {
 
     // Another account is not locked out.
     let ok = app.anonymous();
-    ok.post("/api/v1/session", &json!({ "email": other.fields.email.as_str(), "password": PASSWORD }))
-        .await
-        .want(200);
+    ok.post("/api/v1/session", &json!({ "email": other.fields.email.as_str(), "password": PASSWORD })).await.want(200);
 }
 
 async fn deactivated_user_is_signed_out(backend: Backend) {

@@ -3,7 +3,7 @@
 
 use rapport_domain::access::Role;
 use rapport_domain::records::{
-    Activity, Deal, DealStatus, Direction, LifecycleStage, Person, Pipeline, Task, Team, User,
+    Activity, Company, Deal, DealStatus, Direction, LifecycleStage, Person, Pipeline, Task, Team, User,
 };
 use serde_json::{Value, json};
 
@@ -18,6 +18,9 @@ backend_tests!(
     pipeline_stages_and_deal_lifecycle,
     activity_and_task_defaults,
     users_and_teams,
+    user_email_is_unique,
+    company_size_round_trips,
+    timestamps_are_utc_whole_seconds,
 );
 
 /// Two JSON values are the same, reading RFC 3339 strings as instants.
@@ -87,8 +90,8 @@ async fn crud_round_trip_every_type(backend: Backend) {
         Spec {
             kind: "companies",
             create: json!({ "name": "Globex", "domain": "globex.example", "tags": ["partner"] }),
-            patch: json!({ "industry": "Retail", "size": "51-200" }),
-            expect: vec![("industry", json!("Retail")), ("size", json!("51-200"))],
+            patch: json!({ "industry": "Retail", "tags": ["partner", "retail"] }),
+            expect: vec![("industry", json!("Retail")), ("tags", json!(["partner", "retail"]))],
             patch2: json!({ "industry": null, "domain": "https://www.GLOBEX.net/" }),
             expect2: vec![("industry", Value::Null), ("domain", json!("globex.net"))],
         },
@@ -352,8 +355,8 @@ async fn pipeline_stages_and_deal_lifecycle(backend: Backend) {
         api.post("/api/v1/pipelines", &json!({ "name": "Empty", "stages": [] })).await.want_error(422, "validation");
     assert!(error.field("stages").is_some(), "{error:?}");
 
-    let deal = create_deal(api, &pipeline, "Pilot", json!({ "amount": { "amount_minor": 129_900, "currency": "eur" } }))
-        .await;
+    let deal =
+        create_deal(api, &pipeline, "Pilot", json!({ "amount": { "amount_minor": 129_900, "currency": "eur" } })).await;
     assert_eq!(deal.fields.amount.amount_minor, 129_900);
     assert_eq!(deal.fields.amount.currency.as_str(), "EUR");
     assert_eq!(deal.fields.status, DealStatus::Open);
@@ -419,9 +422,12 @@ async fn pipeline_stages_and_deal_lifecycle(backend: Backend) {
     assert_eq!(still.fields.stage_id, lead);
 
     // The stage with the deal cannot be dropped, nor the pipeline deleted.
-    api.put(&path, &json!({ "name": "Sales 3", "stages": [{ "id": closing, "name": "Closing", "win_probability": 95 }] }))
-        .await
-        .want_error(409, "conflict");
+    api.put(
+        &path,
+        &json!({ "name": "Sales 3", "stages": [{ "id": closing, "name": "Closing", "win_probability": 95 }] }),
+    )
+    .await
+    .want_error(409, "conflict");
     let unchanged: Pipeline = api.fetch("pipelines", pipeline.id).await;
     assert_eq!(unchanged, replaced, "a refused PUT wrote");
     api.delete(&path).await.want_error(409, "conflict");
@@ -437,14 +443,16 @@ async fn activity_and_task_defaults(backend: Backend) {
     let person = create_person(api, "Ana").await;
     let before = time::OffsetDateTime::now_utc() - time::Duration::seconds(5);
 
-    let call: Activity = create_activity(api, json!({ "kind": "call", "subject": "Intro", "person_id": person.id })).await;
+    let call: Activity =
+        create_activity(api, json!({ "kind": "call", "subject": "Intro", "person_id": person.id })).await;
     assert_eq!(call.fields.direction, Some(Direction::Outbound));
     assert_eq!(call.fields.author_id, Some(app.admin_user.id));
     let at = call.fields.occurred_at.expect("occurred_at defaults to now");
     assert!(at >= before && at <= time::OffsetDateTime::now_utc() + time::Duration::seconds(5), "occurred_at {at}");
     assert_eq!(call.fields.links.person_id, Some(person.id));
 
-    let note: Activity = create_activity(api, json!({ "kind": "note", "body": "Likes wine", "person_id": person.id })).await;
+    let note: Activity =
+        create_activity(api, json!({ "kind": "note", "body": "Likes wine", "person_id": person.id })).await;
     assert_eq!(note.fields.direction, Some(Direction::Internal));
 
     let error = api.post("/api/v1/activities", &json!({ "kind": "call", "subject": "Nobody" })).await;
@@ -502,15 +510,9 @@ async fn users_and_teams(backend: Backend) {
     assert!(users.items.iter().any(|u| u.id == eva.id));
     assert!(users.items.iter().any(|u| u.id == app.admin_user.id));
 
-    // Emails are unique whatever their case.
-    let clash = json!({ "name": "Eve", "email": "EVA@example.com", "role": "viewer", "password": PASSWORD });
-    api.post("/api/v1/users", &clash).await.want_error(409, "conflict");
     let short = json!({ "name": "Eve", "email": "eve@example.com", "role": "viewer", "password": "short" });
     let error = api.post("/api/v1/users", &short).await.want_error(422, "validation");
     assert!(error.field("password").is_some(), "{error:?}");
-    let bad_role = json!({ "name": "Eve", "email": "eve@example.com", "role": "owner", "password": PASSWORD });
-    let error = api.post("/api/v1/users", &bad_role).await.want_error(422, "validation");
-    assert!(error.field("role").is_some(), "{error:?}");
     let no_team = json!({ "name": "Eve", "email": "eve@example.com", "role": "viewer", "team_id": crate::common::unknown_id(), "password": PASSWORD });
     let resp = api.post("/api/v1/users", &no_team).await;
     assert!(matches!(resp.status, 404 | 409 | 422), "{} answered {}: {}", resp.what, resp.status, resp.text);
@@ -536,4 +538,74 @@ async fn users_and_teams(backend: Backend) {
         }
         other => panic!("{} answered {other}: {}", resp.what, resp.text),
     }
+    // A bad enum value is named by its field, as everywhere else.
+    let bad_role = json!({ "name": "Eve", "email": "eve@example.com", "role": "owner", "password": PASSWORD });
+    let error = api.post("/api/v1/users", &bad_role).await.want_error(422, "validation");
+    assert!(error.field("role").is_some(), "{error:?}");
+}
+
+async fn user_email_is_unique(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let api = &app.admin;
+    let body = json!({ "name": "Eva", "email": "eva@example.com", "role": "agent", "password": PASSWORD });
+    let eva: User = api.create("users", body).await;
+    // Emails are unique whatever their case: 409 conflict, like every unique clash.
+    let clash = json!({ "name": "Eve", "email": "EVA@example.com", "role": "viewer", "password": PASSWORD });
+    api.post("/api/v1/users", &clash).await.want_error(409, "conflict");
+    let (other, _) = app.create_user(Role::Viewer, None).await;
+    api.patch(&format!("/api/v1/users/{}", other.id), &json!({ "email": "Eva@Example.com" }))
+        .await
+        .want_error(409, "conflict");
+    let users: Page<User> = api.list("/api/v1/users").await;
+    assert_eq!(users.items.iter().filter(|u| u.fields.email == eva.fields.email).count(), 1);
+}
+
+async fn company_size_round_trips(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let api = &app.admin;
+    // The size is written and read as its band label.
+    let resp = api.post("/api/v1/companies", &json!({ "name": "Acme", "size": "51-200" })).await.want(201);
+    let created = resp.value();
+    assert_eq!(created["size"], json!("51-200"), "size as returned: {}", created["size"]);
+    let company: Company = resp.json();
+    let fetched: Company = api.fetch("companies", company.id).await;
+    assert_eq!(fetched, company);
+    for label in ["1-10", "11-50", "201-1000", "1001-5000", "5001+"] {
+        let updated = api.patch(&format!("/api/v1/companies/{}", company.id), &json!({ "size": label })).await;
+        assert_eq!(updated.want(200).value()["size"], json!(label));
+    }
+    let error = api.post("/api/v1/companies", &json!({ "name": "Acme", "size": "huge" })).await;
+    assert!(error.want_error(422, "validation").field("size").is_some());
+}
+
+async fn timestamps_are_utc_whole_seconds(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let api = &app.admin;
+    let person = create_person(api, "Ana").await;
+    // Times are kept in UTC to the whole second (see ARCHITECTURE.md).
+    let activity: Activity = create_activity(
+        api,
+        json!({ "kind": "call", "subject": "s", "person_id": person.id,
+                "occurred_at": "2024-04-01T12:30:00.987654+02:00" }),
+    )
+    .await;
+    let expected = parse_time("2024-04-01T10:30:00Z");
+    assert_eq!(activity.fields.occurred_at, Some(expected), "activity occurred_at as created");
+    let fetched: Activity = api.fetch("activities", activity.id).await;
+    assert_eq!(fetched.fields.occurred_at, Some(expected), "activity occurred_at as read back");
+    let raw = api.get(&format!("/api/v1/activities/{}", activity.id)).await.value();
+    assert_eq!(raw["occurred_at"], json!("2024-04-01T10:30:00Z"), "the time as written out");
+    for meta in ["created_at", "updated_at"] {
+        let text = raw[meta].as_str().unwrap_or_default();
+        assert!(text.ends_with('Z') && !text.contains('.'), "{meta} is not whole-second UTC: {text}");
+    }
+    let person: Person = api.fetch("people", person.id).await;
+    assert_eq!(person.last_contacted_at, Some(expected), "last_contacted_at");
+
+    let task: Task =
+        create_task(api, json!({ "title": "t", "person_id": person.id, "due_at": "2030-01-02T03:04:05.000007-05:00" }))
+            .await;
+    let fetched: Task = api.fetch("tasks", task.id).await;
+    assert_eq!(fetched.fields.due_at, Some(parse_time("2030-01-02T08:04:05Z")), "task due_at");
+    assert_eq!(fetched, task, "a task reads back as it was created");
 }

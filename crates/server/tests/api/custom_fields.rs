@@ -109,7 +109,8 @@ async fn custom_field_values_are_checked(backend: Backend) {
     assert!(error.field("custom_fields.region").is_some(), "{error:?}");
 
     // Deals have their own.
-    create_custom_field(api, json!({ "entity_type": "deal", "key": "seats", "label": "Seats", "kind": "number" })).await;
+    create_custom_field(api, json!({ "entity_type": "deal", "key": "seats", "label": "Seats", "kind": "number" }))
+        .await;
     let pipeline = create_sales_pipeline(api).await;
     let deal: Deal = api
         .create(
@@ -137,7 +138,10 @@ async fn custom_field_definitions_are_checked(backend: Backend) {
         (json!({ "entity_type": "person", "key": "tier", "label": "T", "kind": "colour" }), "kind"),
         (json!({ "entity_type": "planet", "key": "tier", "label": "T", "kind": "text" }), "entity_type"),
         (json!({ "entity_type": "person", "key": "tier", "label": "T", "kind": "choice" }), "choices"),
-        (json!({ "entity_type": "person", "key": "tier", "label": "T", "kind": "choice", "choices": ["a", "a"] }), "choices"),
+        (
+            json!({ "entity_type": "person", "key": "tier", "label": "T", "kind": "choice", "choices": ["a", "a"] }),
+            "choices",
+        ),
         (json!({ "entity_type": "person", "key": "tier", "label": "T", "kind": "text", "choices": ["a"] }), "choices"),
     ];
     for (body, field) in &bad {

@@ -32,10 +32,8 @@ async fn malformed_json_is_400(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let api = &app.admin;
     for body in [r#"{"first_name": "Ana""#, "not json", "", r#"{"first_name": "Ana"} trailing"#] {
-        let request = api
-            .request(reqwest::Method::POST, "/api/v1/people")
-            .header("content-type", "application/json")
-            .body(body);
+        let request =
+            api.request(reqwest::Method::POST, "/api/v1/people").header("content-type", "application/json").body(body);
         api.send(request).await.want_error(400, "malformed_json");
     }
     // Nothing was written.

@@ -15,10 +15,19 @@ backend_tests!(
     people_pagination_visits_everyone_once,
     people_sort_orders,
     people_filters,
+    people_updated_since_filter,
     people_search,
     companies_and_deals_search_and_filters,
     activity_task_purchase_filters,
 );
+
+/// Waits until the next whole second has begun, and returns it.
+async fn next_second() -> time::OffsetDateTime {
+    let now = time::OffsetDateTime::now_utc();
+    let next = now.replace_nanosecond(0).unwrap() + time::Duration::seconds(1);
+    tokio::time::sleep((next - now).unsigned_abs() + std::time::Duration::from_millis(10)).await;
+    next
+}
 
 /// Twelve first and last names, in the same alphabetical order.
 const FIRST: [&str; 12] =
@@ -32,8 +41,7 @@ async fn people_pagination_visits_everyone_once(backend: Backend) {
     let mut created = Vec::new();
     for i in 0..120 {
         // Many people share a name, so the keyset must break ties.
-        let person =
-            create_person_with(api, json!({ "first_name": FIRST[i % 12], "last_name": LAST[i % 12] })).await;
+        let person = create_person_with(api, json!({ "first_name": FIRST[i % 12], "last_name": LAST[i % 12] })).await;
         created.push((person.id, i % 12));
     }
     let all: HashSet<_> = created.iter().map(|(id, _)| *id).collect();
@@ -67,8 +75,7 @@ async fn people_pagination_visits_everyone_once(backend: Backend) {
 
         let rank = |id| created.iter().find(|(c, _)| *c == id).unwrap().1;
         let ranks: Vec<usize> = seen.iter().map(|id| rank(*id)).collect();
-        let positions: Vec<usize> =
-            seen.iter().map(|id| created.iter().position(|(c, _)| c == id).unwrap()).collect();
+        let positions: Vec<usize> = seen.iter().map(|id| created.iter().position(|(c, _)| c == id).unwrap()).collect();
         match sort {
             Some("name") => assert!(ranks.windows(2).all(|w| w[0] <= w[1]), "sort=name: {ranks:?}"),
             Some("-name") => assert!(ranks.windows(2).all(|w| w[0] >= w[1]), "sort=-name: {ranks:?}"),
@@ -109,17 +116,18 @@ async fn people_sort_orders(backend: Backend) {
     let by_created_desc: Page<Person> = api.list("/api/v1/people?sort=-created_at").await;
     assert_eq!(names(&by_created_desc), [bia.id, ana.id, carla.id], "sort=-created_at");
 
-    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    let _: Person = api.update("people", carla.id, json!({ "job_title": "CEO" })).await;
-    let by_updated_desc: Page<Person> = api.list("/api/v1/people?sort=-updated_at").await;
-    assert_eq!(names(&by_updated_desc), [carla.id, bia.id, ana.id], "sort=-updated_at");
-    let by_updated: Page<Person> = api.list("/api/v1/people?sort=updated_at").await;
-    assert_eq!(names(&by_updated), [ana.id, bia.id, carla.id], "sort=updated_at");
-
     // Renaming moves a person in the name order.
     let _: Person = api.update("people", carla.id, json!({ "first_name": "Aaron", "last_name": "Aa" })).await;
     let by_name: Page<Person> = api.list("/api/v1/people?sort=name").await;
     assert_eq!(names(&by_name), [carla.id, ana.id, bia.id], "sort=name after a rename");
+
+    // An edit moves a person to the front of -updated_at (times are whole seconds).
+    next_second().await;
+    let _: Person = api.update("people", ana.id, json!({ "job_title": "CEO" })).await;
+    let by_updated_desc: Page<Person> = api.list("/api/v1/people?sort=-updated_at").await;
+    assert_eq!(names(&by_updated_desc)[0], ana.id, "sort=-updated_at");
+    let by_updated: Page<Person> = api.list("/api/v1/people?sort=updated_at").await;
+    assert_eq!(names(&by_updated)[2], ana.id, "sort=updated_at");
 }
 
 async fn people_filters(backend: Backend) {
@@ -192,12 +200,34 @@ async fn people_filters(backend: Backend) {
     assert_eq!(ids(&[("tag", "vip"), ("lifecycle_stage", "customer")]).await, [ana.id], "tag and stage");
     assert!(ids(&[("tag", "vip"), ("cf.tier", "silver"), ("lifecycle_stage", "customer")]).await.is_empty());
 
-    // updated_since: only what changed at or after the time.
-    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    let since = time::OffsetDateTime::now_utc();
-    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    // Changing a custom value moves the person between filters.
+    let _: Person = api.update("people", bruno.id, json!({ "custom_fields": { "tier": "gold" } })).await;
+    assert_eq!(ids(&[("cf.tier", "gold")]).await, sorted(vec![ana.id, bruno.id]), "cf.tier after an update");
+}
+
+async fn people_updated_since_filter(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let api = &app.admin;
+    let ana = create_person(api, "Ana").await;
+    let bruno = create_person(api, "Bruno").await;
+    let _carla = create_person(api, "Carla").await;
+    let ids = move |params: &[(&str, &str)]| {
+        let path = query("/api/v1/people", params);
+        async move {
+            let page: Page<Person> = api.list(&path).await;
+            page.items.iter().map(|p| p.id).collect::<Vec<_>>()
+        }
+    };
+
+    // updated_since: only what changed at or after the time. Times are whole
+    // seconds, so the edit waits for the next second.
+    let since = next_second().await;
     let touched: Person = api.update("people", bruno.id, json!({ "job_title": "Chef" })).await;
-    assert!(touched.meta.updated_at >= since);
+    assert!(
+        touched.meta.updated_at >= since,
+        "updated_at {} of a PATCH made after {since} is earlier",
+        touched.meta.updated_at
+    );
     assert_eq!(ids(&[("updated_since", &rfc3339(since))]).await, [bruno.id], "updated_since");
     let at_update = rfc3339(touched.meta.updated_at);
     assert_eq!(ids(&[("updated_since", &at_update)]).await, [bruno.id], "updated_since is inclusive");
@@ -205,10 +235,8 @@ async fn people_filters(backend: Backend) {
     assert_eq!(ids(&[("updated_since", &with_offset)]).await, [bruno.id], "updated_since with an offset");
     let early = rfc3339(ana.meta.created_at - time::Duration::seconds(1));
     assert_eq!(ids(&[("updated_since", &early)]).await.len(), 3);
-
-    // Changing a custom value moves the person between filters.
-    let _: Person = api.update("people", bruno.id, json!({ "custom_fields": { "tier": "gold" } })).await;
-    assert_eq!(ids(&[("cf.tier", "gold")]).await, sorted(vec![ana.id, bruno.id]), "cf.tier after an update");
+    let later = rfc3339(time::OffsetDateTime::now_utc() + time::Duration::minutes(1));
+    assert!(ids(&[("updated_since", &later)]).await.is_empty());
 }
 
 async fn people_search(backend: Backend) {

@@ -4,8 +4,8 @@ use rapport_domain::records::{Activity, Person};
 use serde_json::{Value, json};
 
 use crate::common::{
-    Backend, TestApp, create_activity, create_company, create_deal, create_person, create_person_with,
-    create_purchase, create_sales_pipeline, create_task, parse_time,
+    Backend, TestApp, create_activity, create_company, create_deal, create_person, create_person_with, create_purchase,
+    create_sales_pipeline, create_task, parse_time,
 };
 
 backend_tests!(timelines_are_newest_first, last_contacted_at_follows_activities);
@@ -51,8 +51,8 @@ async fn timelines_are_newest_first(backend: Backend) {
         json!({ "kind": "call", "subject": "First call", "person_id": ana.id, "occurred_at": "2024-01-01T09:00:00Z" }),
     )
     .await;
-    let task = create_task(api, json!({ "title": "Follow up", "person_id": ana.id, "due_at": "2024-02-01T12:00:00Z" }))
-        .await;
+    let task =
+        create_task(api, json!({ "title": "Follow up", "person_id": ana.id, "due_at": "2024-02-01T12:00:00Z" })).await;
     let company_note = create_activity(
         api,
         json!({ "kind": "note", "body": "Company news", "company_id": acme.id, "occurred_at": "2024-04-01T08:00:00Z" }),
@@ -149,9 +149,9 @@ async fn last_contacted_at_follows_activities(backend: Backend) {
     .await;
     assert_eq!(last(&person), at("2024-04-01T00:00:00Z"), "an older message changes nothing");
     let (message, person) = log(json!({ "kind": "message", "subject": "m", "direction": "outbound",
-                                        "occurred_at": "2024-04-01T12:30:00.123456+02:00" }))
+                                        "occurred_at": "2024-04-01T12:30:00+02:00" }))
     .await;
-    assert_eq!(last(&person), at("2024-04-01T10:30:00.123456Z"), "offsets are read, kept in UTC");
+    assert_eq!(last(&person), at("2024-04-01T10:30:00Z"), "offsets are read, kept in UTC");
 
     // Moving or deleting the latest contact recomputes it.
     let _: Activity = api.update("activities", message.id, json!({ "occurred_at": "2024-07-01T00:00:00Z" })).await;

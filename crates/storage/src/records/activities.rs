@@ -1,7 +1,7 @@
 //! Activities: notes, calls, emails, meetings and messages on a timeline.
 
 use rapport_domain::access::Action;
-use rapport_domain::records::{normalize_timestamp, Activity, ActivityInput, ActivityKind, Direction, Links, now};
+use rapport_domain::records::{Activity, ActivityInput, ActivityKind, Direction, Links, normalize_timestamp, now};
 use rapport_domain::{ActivityId, Actor, CompanyId, DealId, PersonId, UserId};
 use sea_orm::prelude::*;
 use sea_orm::sea_query::Expr;
@@ -11,7 +11,7 @@ use crate::common::*;
 use crate::entities::{activities, companies, deals, people};
 use crate::listing::{SortField, SortKind, SortValue};
 use crate::records::people::refresh_last_contacted;
-use crate::{ListQuery, Page, Result, Store, StorageError};
+use crate::{ListQuery, Page, Result, StorageError, Store};
 
 #[derive(Clone, Debug, Default, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -69,7 +69,11 @@ fn fill(active: &mut activities::ActiveModel, input: &ActivityInput) {
     active.deal_id = Set(input.links.deal_id.map(|d| d.0));
 }
 
-pub(crate) async fn insert_activity<C: ConnectionTrait>(conn: &C, actor: &Actor, mut input: ActivityInput) -> Result<Activity> {
+pub(crate) async fn insert_activity<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    mut input: ActivityInput,
+) -> Result<Activity> {
     actor.ensure_can_create()?;
     input.check()?;
     check_links(conn, &input.links).await?;
@@ -93,15 +97,10 @@ pub(crate) async fn insert_activity<C: ConnectionTrait>(conn: &C, actor: &Actor,
 }
 
 impl Store {
-    pub async fn create_activity(&self, actor: &Actor, input: ActivityInput) -> Result<Activity> {
-        let w = self.begin_write().await?;
-        let activity = insert_activity(&*w, actor, input).await?;
-        w.commit().await?;
-        Ok(activity)
-    }
-
     pub async fn get_activity(&self, id: ActivityId) -> Result<Activity> {
-        activity_from(activities::Entity::find_by_id(id.0).one(self.conn()).await?.ok_or(StorageError::NotFound("activity"))?)
+        activity_from(
+            activities::Entity::find_by_id(id.0).one(self.conn()).await?.ok_or(StorageError::NotFound("activity"))?,
+        )
     }
 
     pub async fn list_activities(&self, query: &ListQuery, filter: &ActivityFilter) -> Result<Page<Activity>> {
@@ -125,8 +124,16 @@ impl Store {
             select = select.filter(activities::Column::UpdatedAt.gte(normalize_timestamp(since)));
         }
         let fields = vec![
-            SortField::new("occurred_at", Expr::col((activities::Entity, activities::Column::OccurredAt)), SortKind::Time),
-            SortField::new("created_at", Expr::col((activities::Entity, activities::Column::CreatedAt)), SortKind::Time),
+            SortField::new(
+                "occurred_at",
+                Expr::col((activities::Entity, activities::Column::OccurredAt)),
+                SortKind::Time,
+            ),
+            SortField::new(
+                "created_at",
+                Expr::col((activities::Entity, activities::Column::CreatedAt)),
+                SortKind::Time,
+            ),
         ];
         let page = query
             .fetch(self.conn(), select, activities::Column::Id, fields, "-occurred_at", |a, field| {
@@ -137,7 +144,10 @@ impl Store {
                 (value, a.id)
             })
             .await?;
-        Ok(Page { items: page.items.into_iter().map(activity_from).collect::<Result<_>>()?, next_cursor: page.next_cursor })
+        Ok(Page {
+            items: page.items.into_iter().map(activity_from).collect::<Result<_>>()?,
+            next_cursor: page.next_cursor,
+        })
     }
 
     pub async fn update_activity(

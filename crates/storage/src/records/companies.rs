@@ -11,7 +11,7 @@ use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 use crate::common::*;
 use crate::entities::companies;
 use crate::listing::{SortField, SortKind, SortValue};
-use crate::{ListQuery, Page, Result, Store, StorageError};
+use crate::{ListQuery, Page, Result, StorageError, Store};
 
 #[derive(Clone, Debug, Default, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -48,7 +48,11 @@ fn domain_taken(err: StorageError) -> StorageError {
     }
 }
 
-pub(crate) async fn insert_company<C: ConnectionTrait>(conn: &C, actor: &Actor, mut input: CompanyInput) -> Result<Company> {
+pub(crate) async fn insert_company<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    mut input: CompanyInput,
+) -> Result<Company> {
     actor.ensure_can_create()?;
     input.check()?;
     let (checked, stored) = check_custom(conn, EntityType::Company, &input.custom_fields).await?;
@@ -80,15 +84,10 @@ pub(crate) async fn insert_company<C: ConnectionTrait>(conn: &C, actor: &Actor, 
 }
 
 impl Store {
-    pub async fn create_company(&self, actor: &Actor, input: CompanyInput) -> Result<Company> {
-        let w = self.begin_write().await?;
-        let company = insert_company(&*w, actor, input).await?;
-        w.commit().await?;
-        Ok(company)
-    }
-
     pub async fn get_company(&self, id: CompanyId) -> Result<Company> {
-        company_from(companies::Entity::find_by_id(id.0).one(self.conn()).await?.ok_or(StorageError::NotFound("company"))?)
+        company_from(
+            companies::Entity::find_by_id(id.0).one(self.conn()).await?.ok_or(StorageError::NotFound("company"))?,
+        )
     }
 
     pub async fn list_companies(&self, query: &ListQuery, filter: &CompanyFilter) -> Result<Page<Company>> {
@@ -97,7 +96,14 @@ impl Store {
             select = select.filter(companies::Column::OwnerId.eq(owner.0));
         }
         let select = query
-            .apply_common(self.conn(), select, EntityType::Company, "companies", companies::Column::Id, companies::Column::UpdatedAt)
+            .apply_common(
+                self.conn(),
+                select,
+                EntityType::Company,
+                "companies",
+                companies::Column::Id,
+                companies::Column::UpdatedAt,
+            )
             .await?;
         let fields = vec![
             SortField::new("name", Expr::col((companies::Entity, companies::Column::SortName)), SortKind::Text),
@@ -114,7 +120,10 @@ impl Store {
                 (value, c.id)
             })
             .await?;
-        Ok(Page { items: page.items.into_iter().map(company_from).collect::<Result<_>>()?, next_cursor: page.next_cursor })
+        Ok(Page {
+            items: page.items.into_iter().map(company_from).collect::<Result<_>>()?,
+            next_cursor: page.next_cursor,
+        })
     }
 
     pub async fn update_company(

@@ -8,7 +8,7 @@ use sea_orm::{ActiveModelTrait, QueryOrder, QuerySelect, Set};
 
 use crate::common::{check_version, definition_from, to_json};
 use crate::entities::{companies, custom_field_values, custom_fields, deals, people};
-use crate::{Result, Store, StorageError};
+use crate::{Result, StorageError, Store};
 
 fn definition(row: custom_fields::Model) -> Result<CustomFieldDefinition> {
     Ok(CustomFieldDefinition { id: CustomFieldId(row.id), version: row.version, field: definition_from(row)? })
@@ -36,7 +36,9 @@ impl Store {
         .insert(&*w)
         .await
         .map_err(|e| match StorageError::from(e) {
-            StorageError::Conflict(_) => StorageError::Conflict("this record type already has a field with this key".into()),
+            StorageError::Conflict(_) => {
+                StorageError::Conflict("this record type already has a field with this key".into())
+            }
             other => other,
         })?;
         w.commit().await?;
@@ -45,7 +47,10 @@ impl Store {
 
     pub async fn get_custom_field(&self, id: CustomFieldId) -> Result<CustomFieldDefinition> {
         definition(
-            custom_fields::Entity::find_by_id(id.0).one(self.conn()).await?.ok_or(StorageError::NotFound("custom field"))?,
+            custom_fields::Entity::find_by_id(id.0)
+                .one(self.conn())
+                .await?
+                .ok_or(StorageError::NotFound("custom field"))?,
         )
     }
 
@@ -70,7 +75,8 @@ impl Store {
         actor.ensure_admin()?;
         input.check()?;
         let w = self.begin_write().await?;
-        let row = custom_fields::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("custom field"))?;
+        let row =
+            custom_fields::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("custom field"))?;
         check_version(expected_version, row.version)?;
         let current = definition_from(row.clone())?;
         let mut errors = FieldErrors::new();
@@ -100,7 +106,8 @@ impl Store {
     pub async fn delete_custom_field(&self, actor: &Actor, id: CustomFieldId) -> Result<()> {
         actor.ensure_admin()?;
         let w = self.begin_write().await?;
-        let row = custom_fields::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("custom field"))?;
+        let row =
+            custom_fields::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("custom field"))?;
         let holders: Vec<Uuid> = custom_field_values::Entity::find()
             .select_only()
             .column(custom_field_values::Column::EntityId)
@@ -110,13 +117,29 @@ impl Store {
             .all(&*w)
             .await?;
         match EntityType::parse(&row.entity_type) {
-            Some(EntityType::Person) => strip_key::<people::Entity, _>(&*w, people::Column::Id, people::Column::CustomFields, &holders, &row.key).await?,
+            Some(EntityType::Person) => {
+                strip_key::<people::Entity, _>(
+                    &*w,
+                    people::Column::Id,
+                    people::Column::CustomFields,
+                    &holders,
+                    &row.key,
+                )
+                .await?
+            }
             Some(EntityType::Company) => {
-                strip_key::<companies::Entity, _>(&*w, companies::Column::Id, companies::Column::CustomFields, &holders, &row.key)
-                    .await?
+                strip_key::<companies::Entity, _>(
+                    &*w,
+                    companies::Column::Id,
+                    companies::Column::CustomFields,
+                    &holders,
+                    &row.key,
+                )
+                .await?
             }
             Some(EntityType::Deal) => {
-                strip_key::<deals::Entity, _>(&*w, deals::Column::Id, deals::Column::CustomFields, &holders, &row.key).await?
+                strip_key::<deals::Entity, _>(&*w, deals::Column::Id, deals::Column::CustomFields, &holders, &row.key)
+                    .await?
             }
             None => return Err(StorageError::Corrupt(format!("custom field type {}", row.entity_type))),
         }

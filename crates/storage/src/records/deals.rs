@@ -11,7 +11,7 @@ use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 use crate::common::*;
 use crate::entities::{companies, deals, people, stages};
 use crate::listing::{SortField, SortKind, SortValue};
-use crate::{ListQuery, Page, Result, Store, StorageError};
+use crate::{ListQuery, Page, Result, StorageError, Store};
 
 #[derive(Clone, Debug, Default, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -46,7 +46,10 @@ pub(crate) fn deal_from(row: deals::Model) -> Result<Deal> {
     })
 }
 
-async fn prepare<C: ConnectionTrait>(conn: &C, input: &mut DealInput) -> Result<Vec<rapport_domain::custom_fields::CheckedValue>> {
+async fn prepare<C: ConnectionTrait>(
+    conn: &C,
+    input: &mut DealInput,
+) -> Result<Vec<rapport_domain::custom_fields::CheckedValue>> {
     input.check()?;
     let stage = stages::Entity::find_by_id(input.stage_id.0).one(conn).await?;
     match stage {
@@ -66,7 +69,10 @@ async fn prepare<C: ConnectionTrait>(conn: &C, input: &mut DealInput) -> Result<
 }
 
 /// When a deal was closed: kept while it stays closed, set when it closes, cleared when reopened.
-fn closed_at(status: DealStatus, before: Option<(DealStatus, Option<time::OffsetDateTime>)>) -> Option<time::OffsetDateTime> {
+fn closed_at(
+    status: DealStatus,
+    before: Option<(DealStatus, Option<time::OffsetDateTime>)>,
+) -> Option<time::OffsetDateTime> {
     match (status, before) {
         (DealStatus::Open, _) => None,
         (_, Some((previous, Some(at)))) if previous == status => Some(at),
@@ -114,13 +120,6 @@ pub(crate) async fn insert_deal<C: ConnectionTrait>(conn: &C, actor: &Actor, mut
 }
 
 impl Store {
-    pub async fn create_deal(&self, actor: &Actor, input: DealInput) -> Result<Deal> {
-        let w = self.begin_write().await?;
-        let deal = insert_deal(&*w, actor, input).await?;
-        w.commit().await?;
-        Ok(deal)
-    }
-
     pub async fn get_deal(&self, id: DealId) -> Result<Deal> {
         deal_from(deals::Entity::find_by_id(id.0).one(self.conn()).await?.ok_or(StorageError::NotFound("deal"))?)
     }
@@ -175,7 +174,13 @@ impl Store {
         Ok(Page { items: page.items.into_iter().map(deal_from).collect::<Result<_>>()?, next_cursor: page.next_cursor })
     }
 
-    pub async fn update_deal(&self, actor: &Actor, id: DealId, mut input: DealInput, expected_version: Option<i64>) -> Result<Deal> {
+    pub async fn update_deal(
+        &self,
+        actor: &Actor,
+        id: DealId,
+        mut input: DealInput,
+        expected_version: Option<i64>,
+    ) -> Result<Deal> {
         let w = self.begin_write().await?;
         let row = deals::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("deal"))?;
         actor.ensure_can(Action::Edit, &ownership(&*w, row.owner_id, row.created_by).await?)?;

@@ -1,8 +1,8 @@
 //! One module per record type: create, read, list, update, delete.
 
 pub mod activities;
-mod batch;
 pub mod companies;
+mod create;
 pub mod custom_fields;
 pub mod deals;
 pub mod people;

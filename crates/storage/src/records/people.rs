@@ -11,7 +11,7 @@ use sea_orm::{ActiveModelTrait, ConnectionTrait, QuerySelect, Set};
 use crate::common::*;
 use crate::entities::{activities, companies, contact_points, people};
 use crate::listing::{SortField, SortKind, SortValue};
-use crate::{ListQuery, Page, Result, Store, StorageError};
+use crate::{ListQuery, Page, Result, StorageError, Store};
 
 #[derive(Clone, Debug, Default, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -72,7 +72,11 @@ async fn prepare<C: ConnectionTrait>(
     conn: &C,
     input: &mut PersonInput,
     this: Option<PersonId>,
-) -> Result<(Vec<rapport_domain::custom_fields::CheckedValue>, rapport_domain::custom_fields::CustomValues, Option<String>)> {
+) -> Result<(
+    Vec<rapport_domain::custom_fields::CheckedValue>,
+    rapport_domain::custom_fields::CustomValues,
+    Option<String>,
+)> {
     input.check()?;
     if let Some(referrer) = input.referred_by_id {
         if Some(referrer) == this {
@@ -105,7 +109,11 @@ async fn write_contact_points<C: ConnectionTrait>(conn: &C, id: Uuid, input: &Pe
 }
 
 /// Inserts one person inside the caller's transaction.
-pub(crate) async fn insert_person<C: ConnectionTrait>(conn: &C, actor: &Actor, mut input: PersonInput) -> Result<Person> {
+pub(crate) async fn insert_person<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    mut input: PersonInput,
+) -> Result<Person> {
     actor.ensure_can_create()?;
     let (checked, stored, company) = prepare(conn, &mut input, None).await?;
     check_assignment(conn, actor, input.owner_id, None, "owner_id").await?;
@@ -162,7 +170,11 @@ pub(crate) async fn refresh_last_contacted<C: ConnectionTrait>(conn: &C, person:
 }
 
 /// After a company is renamed (or deleted: `None`), its people are found by the new name.
-pub(crate) async fn refresh_company_people<C: ConnectionTrait>(conn: &C, company: Uuid, name: Option<&str>) -> Result<()> {
+pub(crate) async fn refresh_company_people<C: ConnectionTrait>(
+    conn: &C,
+    company: Uuid,
+    name: Option<&str>,
+) -> Result<()> {
     let rows = people::Entity::find().filter(people::Column::CompanyId.eq(company)).all(conn).await?;
     for row in rows {
         let id = row.id;
@@ -177,13 +189,6 @@ pub(crate) async fn refresh_company_people<C: ConnectionTrait>(conn: &C, company
 }
 
 impl Store {
-    pub async fn create_person(&self, actor: &Actor, input: PersonInput) -> Result<Person> {
-        let w = self.begin_write().await?;
-        let person = insert_person(&*w, actor, input).await?;
-        w.commit().await?;
-        Ok(person)
-    }
-
     pub async fn get_person(&self, id: PersonId) -> Result<Person> {
         person_from(people::Entity::find_by_id(id.0).one(self.conn()).await?.ok_or(StorageError::NotFound("person"))?)
     }
@@ -203,7 +208,14 @@ impl Store {
             select = select.filter(people::Column::ReferredById.eq(referrer.0));
         }
         let select = query
-            .apply_common(self.conn(), select, EntityType::Person, "people", people::Column::Id, people::Column::UpdatedAt)
+            .apply_common(
+                self.conn(),
+                select,
+                EntityType::Person,
+                "people",
+                people::Column::Id,
+                people::Column::UpdatedAt,
+            )
             .await?;
         let never = time::OffsetDateTime::UNIX_EPOCH;
         let fields = vec![
@@ -227,7 +239,10 @@ impl Store {
                 (value, p.id)
             })
             .await?;
-        Ok(Page { items: page.items.into_iter().map(person_from).collect::<Result<_>>()?, next_cursor: page.next_cursor })
+        Ok(Page {
+            items: page.items.into_iter().map(person_from).collect::<Result<_>>()?,
+            next_cursor: page.next_cursor,
+        })
     }
 
     pub async fn update_person(

@@ -7,7 +7,7 @@ use sea_orm::{ActiveModelTrait, ConnectionTrait, QueryOrder, Set};
 
 use crate::common::*;
 use crate::entities::{deals, pipelines, stages};
-use crate::{Result, Store, StorageError};
+use crate::{Result, StorageError, Store};
 
 async fn load<C: ConnectionTrait>(conn: &C, row: pipelines::Model) -> Result<Pipeline> {
     let stage_rows = stages::Entity::find()
@@ -46,9 +46,10 @@ async fn write_stages<C: ConnectionTrait>(conn: &C, pipeline: Uuid, input: &Pipe
         .collect();
     for (i, stage) in input.stages.iter().enumerate() {
         if let Some(id) = stage.id
-            && !existing.contains(&id.0) {
-                return Err(FieldErrors::single(format!("stages[{i}].id"), "no such stage in this pipeline").into());
-            }
+            && !existing.contains(&id.0)
+        {
+            return Err(FieldErrors::single(format!("stages[{i}].id"), "no such stage in this pipeline").into());
+        }
     }
     let kept: Vec<Uuid> = input.stages.iter().filter_map(|s| s.id.map(|id| id.0)).collect();
     for removed in existing.iter().filter(|id| !kept.contains(id)) {
@@ -101,7 +102,8 @@ impl Store {
     }
 
     pub async fn get_pipeline(&self, id: PipelineId) -> Result<Pipeline> {
-        let row = pipelines::Entity::find_by_id(id.0).one(self.conn()).await?.ok_or(StorageError::NotFound("pipeline"))?;
+        let row =
+            pipelines::Entity::find_by_id(id.0).one(self.conn()).await?.ok_or(StorageError::NotFound("pipeline"))?;
         load(self.conn(), row).await
     }
 

@@ -2,7 +2,7 @@
 //! retention and lifetime value.
 
 use rapport_domain::access::Action;
-use rapport_domain::records::{normalize_timestamp, Purchase, PurchaseInput, now};
+use rapport_domain::records::{Purchase, PurchaseInput, normalize_timestamp, now};
 use rapport_domain::{Actor, Currency, Money, PersonId, PurchaseId};
 use sea_orm::prelude::*;
 use sea_orm::sea_query::Expr;
@@ -11,7 +11,7 @@ use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 use crate::common::*;
 use crate::entities::{people, purchases};
 use crate::listing::{SortField, SortKind, SortValue};
-use crate::{ListQuery, Page, Result, Store, StorageError};
+use crate::{ListQuery, Page, Result, StorageError, Store};
 
 #[derive(Clone, Debug, Default, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -39,13 +39,19 @@ pub(crate) fn purchase_from(row: purchases::Model) -> Result<Purchase> {
 
 fn reference_taken(err: impl Into<StorageError>) -> StorageError {
     match err.into() {
-        StorageError::Conflict(_) => StorageError::Conflict("this person already has a purchase with this reference".into()),
+        StorageError::Conflict(_) => {
+            StorageError::Conflict("this person already has a purchase with this reference".into())
+        }
         other => other,
     }
 }
 
 /// A purchase belongs to whoever owns its customer.
-async fn purchase_ownership<C: ConnectionTrait>(conn: &C, person: Uuid, created_by: Option<Uuid>) -> Result<rapport_domain::Ownership> {
+async fn purchase_ownership<C: ConnectionTrait>(
+    conn: &C,
+    person: Uuid,
+    created_by: Option<Uuid>,
+) -> Result<rapport_domain::Ownership> {
     let owner = people::Entity::find_by_id(person).one(conn).await?.and_then(|p| p.owner_id);
     ownership(conn, owner, created_by).await
 }
@@ -59,7 +65,11 @@ fn fill(active: &mut purchases::ActiveModel, input: &PurchaseInput) {
     active.description = Set(input.description.as_ref().map(|d| d.to_string()));
 }
 
-pub(crate) async fn insert_purchase<C: ConnectionTrait>(conn: &C, actor: &Actor, mut input: PurchaseInput) -> Result<Purchase> {
+pub(crate) async fn insert_purchase<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    mut input: PurchaseInput,
+) -> Result<Purchase> {
     actor.ensure_can_create()?;
     input.check()?;
     must_exist::<people::Entity, _>(conn, input.person_id.0, "person_id", "person").await?;
@@ -77,15 +87,10 @@ pub(crate) async fn insert_purchase<C: ConnectionTrait>(conn: &C, actor: &Actor,
 }
 
 impl Store {
-    pub async fn create_purchase(&self, actor: &Actor, input: PurchaseInput) -> Result<Purchase> {
-        let w = self.begin_write().await?;
-        let purchase = insert_purchase(&*w, actor, input).await?;
-        w.commit().await?;
-        Ok(purchase)
-    }
-
     pub async fn get_purchase(&self, id: PurchaseId) -> Result<Purchase> {
-        purchase_from(purchases::Entity::find_by_id(id.0).one(self.conn()).await?.ok_or(StorageError::NotFound("purchase"))?)
+        purchase_from(
+            purchases::Entity::find_by_id(id.0).one(self.conn()).await?.ok_or(StorageError::NotFound("purchase"))?,
+        )
     }
 
     pub async fn list_purchases(&self, query: &ListQuery, filter: &PurchaseFilter) -> Result<Page<Purchase>> {
@@ -103,7 +108,11 @@ impl Store {
             select = select.filter(purchases::Column::UpdatedAt.gte(normalize_timestamp(since)));
         }
         let fields = vec![
-            SortField::new("occurred_at", Expr::col((purchases::Entity, purchases::Column::OccurredAt)), SortKind::Time),
+            SortField::new(
+                "occurred_at",
+                Expr::col((purchases::Entity, purchases::Column::OccurredAt)),
+                SortKind::Time,
+            ),
             SortField::new("amount", Expr::col((purchases::Entity, purchases::Column::AmountMinor)), SortKind::Int),
             SortField::new("created_at", Expr::col((purchases::Entity, purchases::Column::CreatedAt)), SortKind::Time),
         ];
@@ -117,7 +126,10 @@ impl Store {
                 (value, p.id)
             })
             .await?;
-        Ok(Page { items: page.items.into_iter().map(purchase_from).collect::<Result<_>>()?, next_cursor: page.next_cursor })
+        Ok(Page {
+            items: page.items.into_iter().map(purchase_from).collect::<Result<_>>()?,
+            next_cursor: page.next_cursor,
+        })
     }
 
     pub async fn update_purchase(

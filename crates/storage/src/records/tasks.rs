@@ -1,7 +1,7 @@
 //! Tasks and reminders, with a due time and an assignee.
 
 use rapport_domain::access::Action;
-use rapport_domain::records::{normalize_timestamp, Links, Task, TaskInput, now};
+use rapport_domain::records::{Links, Task, TaskInput, normalize_timestamp, now};
 use rapport_domain::{Actor, CompanyId, DealId, PersonId, TaskId, UserId};
 use sea_orm::prelude::*;
 use sea_orm::sea_query::{Expr, Func};
@@ -11,7 +11,7 @@ use crate::common::*;
 use crate::entities::tasks;
 use crate::listing::{SortField, SortKind, SortValue};
 use crate::records::activities::check_links;
-use crate::{ListQuery, Page, Result, Store, StorageError};
+use crate::{ListQuery, Page, Result, StorageError, Store};
 
 #[derive(Clone, Debug, Default, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -77,13 +77,6 @@ pub(crate) async fn insert_task<C: ConnectionTrait>(conn: &C, actor: &Actor, mut
 }
 
 impl Store {
-    pub async fn create_task(&self, actor: &Actor, input: TaskInput) -> Result<Task> {
-        let w = self.begin_write().await?;
-        let task = insert_task(&*w, actor, input).await?;
-        w.commit().await?;
-        Ok(task)
-    }
-
     pub async fn get_task(&self, id: TaskId) -> Result<Task> {
         task_from(tasks::Entity::find_by_id(id.0).one(self.conn()).await?.ok_or(StorageError::NotFound("task"))?)
     }
@@ -137,7 +130,13 @@ impl Store {
         Ok(Page { items: page.items.into_iter().map(task_from).collect::<Result<_>>()?, next_cursor: page.next_cursor })
     }
 
-    pub async fn update_task(&self, actor: &Actor, id: TaskId, mut input: TaskInput, expected_version: Option<i64>) -> Result<Task> {
+    pub async fn update_task(
+        &self,
+        actor: &Actor,
+        id: TaskId,
+        mut input: TaskInput,
+        expected_version: Option<i64>,
+    ) -> Result<Task> {
         input.check()?;
         let w = self.begin_write().await?;
         let row = tasks::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("task"))?;

@@ -2,14 +2,14 @@
 //! that users may change their own name and password.
 
 use rapport_domain::records::{Password, Team, TeamInput, User, UserInput, now};
-use rapport_domain::{Actor, FieldErrors, Role, TeamId, UserId};
+use rapport_domain::{Actor, Role, TeamId, UserId};
 use sea_orm::prelude::*;
 use sea_orm::{ActiveModelTrait, QueryOrder, Set};
 
 use crate::common::{check_version, meta, parse, parse_with};
 use crate::entities::{teams, users};
 use crate::listing::{SortField, SortKind, SortValue};
-use crate::{ListQuery, Page, Result, Store, StorageError};
+use crate::{ListQuery, Page, Result, StorageError, Store};
 
 pub(crate) fn user_from(row: users::Model) -> Result<User> {
     Ok(User {
@@ -49,7 +49,12 @@ impl Store {
 
     /// Adds a staff member. Callers check who may: the API asks for an admin;
     /// the CLI is run by whoever holds the database.
-    pub async fn create_user(&self, input: UserInput, password: Option<&Password>, created_by: Option<UserId>) -> Result<User> {
+    pub async fn create_user(
+        &self,
+        input: UserInput,
+        password: Option<&Password>,
+        created_by: Option<UserId>,
+    ) -> Result<User> {
         let hash = match password {
             Some(p) => Some(crate::hash_password(p.expose()).await?),
             None => None,
@@ -60,7 +65,7 @@ impl Store {
             crate::common::must_exist::<teams::Entity, _>(&*w, team.0, "team_id", "team").await?;
         }
         if users::Entity::find().filter(users::Column::Email.eq(input.email.as_str())).one(&*w).await?.is_some() {
-            return Err(StorageError::Invalid(FieldErrors::single("email", "a user with this email already exists")));
+            return Err(StorageError::Conflict("a user with this email already exists".into()));
         }
         let row = users::ActiveModel {
             id: Set(UserId::new().0),
@@ -159,7 +164,7 @@ impl Store {
         if input.email != current.fields.email
             && users::Entity::find().filter(users::Column::Email.eq(input.email.as_str())).one(&*w).await?.is_some()
         {
-            return Err(StorageError::Invalid(FieldErrors::single("email", "a user with this email already exists")));
+            return Err(StorageError::Conflict("a user with this email already exists".into()));
         }
         let deactivated = current.fields.active && !input.active;
         let mut active: users::ActiveModel = row.clone().into();
@@ -189,11 +194,7 @@ impl Store {
             .filter(users::Column::Id.ne(leaving.0))
             .count(conn)
             .await?;
-        if others == 0 {
-            Err(StorageError::Conflict("this is the last active admin".into()))
-        } else {
-            Ok(())
-        }
+        if others == 0 { Err(StorageError::Conflict("this is the last active admin".into())) } else { Ok(()) }
     }
 
     /// Users are never deleted (their records keep their name): they are deactivated.
@@ -259,10 +260,22 @@ impl Store {
     }
 
     pub async fn list_teams(&self) -> Result<Vec<Team>> {
-        teams::Entity::find().order_by_asc(teams::Column::Name).all(self.conn()).await?.into_iter().map(team_from).collect()
+        teams::Entity::find()
+            .order_by_asc(teams::Column::Name)
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .map(team_from)
+            .collect()
     }
 
-    pub async fn update_team(&self, actor: &Actor, id: TeamId, input: TeamInput, expected_version: Option<i64>) -> Result<Team> {
+    pub async fn update_team(
+        &self,
+        actor: &Actor,
+        id: TeamId,
+        input: TeamInput,
+        expected_version: Option<i64>,
+    ) -> Result<Team> {
         actor.ensure_admin()?;
         let w = self.begin_write().await?;
         let row = teams::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("team"))?;
