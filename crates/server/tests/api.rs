@@ -7,6 +7,7 @@ mod common;
 
 mod api {
     pub mod auth;
+    pub mod concurrency;
     pub mod crud;
     pub mod custom_fields;
     pub mod errors;
