@@ -155,6 +155,9 @@ impl CustomFieldInput {
                 if text.is_empty() || text.chars().count() > 2000 {
                     return Err("must be text of 1 to 2000 characters".into());
                 }
+                if text.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+                    return Err("must not contain control characters".into());
+                }
                 (Value::String(text.to_owned()), text.to_owned())
             }
             (FieldKind::Number, Value::Number(n)) => {
@@ -255,6 +258,7 @@ mod tests {
         assert_eq!(field(FieldKind::Date, &[]).check_value(&json!("2025-02-03")).unwrap().canonical, "2025-02-03");
         assert!(field(FieldKind::Date, &[]).check_value(&json!("2025-02-30")).is_err());
         assert!(field(FieldKind::Choice, &["gold", "silver"]).check_value(&json!("bronze")).is_err());
+        assert!(field(FieldKind::Text, &[]).check_value(&json!("a\u{0}b")).is_err());
         assert_eq!(field(FieldKind::Boolean, &[]).canonical_filter("true").unwrap(), "true");
     }
 

@@ -163,6 +163,12 @@ impl<F: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ListParams<F> 
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
         let raw = parts.uri.query().unwrap_or("");
+        // No database stores a NUL byte in text; no filter needs a control character.
+        for (key, value) in form_urlencoded::parse(raw.as_bytes()) {
+            if value.chars().any(char::is_control) {
+                return Err(ApiError::field(key.into_owned(), "must not contain control characters"));
+            }
+        }
         let common: CommonParams = parse_query(raw)?;
         let filter: F = parse_query(raw)?;
         let custom = form_urlencoded::parse(raw.as_bytes())

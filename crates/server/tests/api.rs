@@ -12,6 +12,7 @@ mod api {
     pub mod custom_fields;
     pub mod errors;
     pub mod health;
+    pub mod hostile;
     pub mod lists;
     pub mod permissions;
     pub mod timeline;

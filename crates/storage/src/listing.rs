@@ -85,7 +85,7 @@ impl SortValue {
 
     fn from_json(kind: SortKind, value: &serde_json::Value) -> Option<Value> {
         match kind {
-            SortKind::Text => value.as_str().map(|s| Value::from(s.to_owned())),
+            SortKind::Text => value.as_str().filter(|s| !s.contains('\0')).map(|s| Value::from(s.to_owned())),
             SortKind::Int => value.as_i64().map(Value::from),
             SortKind::Date => value
                 .as_i64()
