@@ -13,8 +13,7 @@ use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rapport_domain::records::{
-    CompanyInput, CompanySize, Domain, EmailEntry, LifecycleStage, Password, PersonInput, Phone,
-    PhoneEntry, UserInput,
+    CompanyInput, CompanySize, Domain, EmailEntry, LifecycleStage, Password, PersonInput, Phone, PhoneEntry, UserInput,
 };
 use rapport_domain::text::{Name, Tag};
 use rapport_domain::{Actor, CompanyId, Email, PersonId, Role, UserId};
@@ -41,6 +40,10 @@ struct Args {
     /// and drops its own database there.
     #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432")]
     postgres_url: String,
+    /// Keep the seeded databases afterwards (their location is printed), to
+    /// look at query plans.
+    #[arg(long)]
+    keep_database: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -92,20 +95,8 @@ const JOB_TITLES: &[&str] = &[
     "Consultant", "Director", "Marketing Lead",
 ];
 
-const SOURCES: &[&str] = &[
-    "website",
-    "event",
-    "referral",
-    "cold call",
-    "newsletter",
-    "walk-in",
-];
-const MAIL_DOMAINS: &[&str] = &[
-    "example.com",
-    "mail.example",
-    "inbox.example.org",
-    "post.example.net",
-];
+const SOURCES: &[&str] = &["website", "event", "referral", "cold call", "newsletter", "walk-in"];
+const MAIL_DOMAINS: &[&str] = &["example.com", "mail.example", "inbox.example.org", "post.example.net"];
 
 fn name(text: &str) -> Name {
     Name::try_from(text).expect("the benchmark's names are valid")
@@ -141,11 +132,7 @@ fn random_tags(rng: &mut StdRng) -> Vec<&'static str> {
 }
 
 fn random_phone(rng: &mut StdRng) -> String {
-    format!(
-        "+1 555 {:03} {:04}",
-        rng.random_range(0..1000),
-        rng.random_range(0..10_000)
-    )
+    format!("+1 555 {:03} {:04}", rng.random_range(0..1000), rng.random_range(0..10_000))
 }
 
 /// A varied, valid person; `n` keeps email addresses unique.
@@ -174,19 +161,11 @@ fn random_person(rng: &mut StdRng, n: usize, companies: &[CompanyId]) -> PersonI
             label: None,
             primary: true,
         }],
-        job_title: rng
-            .random_bool(0.7)
-            .then(|| name(JOB_TITLES.choose(rng).expect("titles"))),
-        company_id: if rng.random_bool(0.7) {
-            companies.choose(rng).copied()
-        } else {
-            None
-        },
+        job_title: rng.random_bool(0.7).then(|| name(JOB_TITLES.choose(rng).expect("titles"))),
+        company_id: if rng.random_bool(0.7) { companies.choose(rng).copied() } else { None },
         owner_id: None,
         lifecycle_stage: random_stage(rng),
-        source: rng
-            .random_bool(0.5)
-            .then(|| name(SOURCES.choose(rng).expect("sources"))),
+        source: rng.random_bool(0.5).then(|| name(SOURCES.choose(rng).expect("sources"))),
         referred_by_id: None,
         tags: random_tags(rng).into_iter().map(tag).collect(),
         preferences: Default::default(),
@@ -202,8 +181,7 @@ struct Seeded {
 }
 
 async fn seed(store: &Store, people: usize) -> Result<Seeded> {
-    let password =
-        Password::try_from("benchmark-password".to_string()).map_err(anyhow::Error::msg)?;
+    let password = Password::try_from("benchmark-password".to_string()).map_err(anyhow::Error::msg)?;
     let admin = store
         .create_user(
             UserInput {
@@ -217,32 +195,15 @@ async fn seed(store: &Store, people: usize) -> Result<Seeded> {
             None,
         )
         .await?;
-    let actor = Actor {
-        user_id: admin.id,
-        role: Role::Admin,
-        team_id: None,
-    };
-    let sizes = [
-        CompanySize::S1to10,
-        CompanySize::S11to50,
-        CompanySize::S51to200,
-        CompanySize::S201to1000,
-    ];
+    let actor = Actor { user_id: admin.id, role: Role::Admin, team_id: None };
+    let sizes = [CompanySize::S1to10, CompanySize::S11to50, CompanySize::S51to200, CompanySize::S201to1000];
     let mut companies = Vec::new();
     for (i, company) in COMPANY_NAMES.iter().enumerate() {
-        let slug: String = company
-            .to_lowercase()
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join("-");
+        let slug: String = company.to_lowercase().split_whitespace().collect::<Vec<_>>().join("-");
         let input = CompanyInput {
             name: name(company),
-            domain: Some(
-                Domain::try_from(format!("{slug}.example.com")).map_err(anyhow::Error::msg)?,
-            ),
-            industry: Some(name(
-                ["Retail", "Software", "Manufacturing", "Services"][i % 4],
-            )),
+            domain: Some(Domain::try_from(format!("{slug}.example.com")).map_err(anyhow::Error::msg)?),
+            industry: Some(name(["Retail", "Software", "Manufacturing", "Services"][i % 4])),
             size: Some(sizes[i % sizes.len()]),
             owner_id: None,
             tags: Vec::new(),
@@ -252,20 +213,15 @@ async fn seed(store: &Store, people: usize) -> Result<Seeded> {
     }
 
     // PostgreSQL takes batches side by side; SQLite has one writer anyway.
-    let parallel = if store.backend() == DbBackend::Sqlite {
-        1
-    } else {
-        4
-    };
+    let parallel = if store.backend() == DbBackend::Sqlite { 1 } else { 4 };
     let mut rng = StdRng::seed_from_u64(7);
     let mut ids = Vec::with_capacity(people);
     let mut running = JoinSet::new();
     let mut next_report = 10_000;
     let started = Instant::now();
     for start in (0..people).step_by(SEED_BATCH) {
-        let batch: Vec<PersonInput> = (start..people.min(start + SEED_BATCH))
-            .map(|n| random_person(&mut rng, n, &companies))
-            .collect();
+        let batch: Vec<PersonInput> =
+            (start..people.min(start + SEED_BATCH)).map(|n| random_person(&mut rng, n, &companies)).collect();
         if running.len() >= parallel {
             let created: Vec<PersonId> = running.join_next().await.expect("a running batch")??;
             ids.extend(created);
@@ -276,22 +232,14 @@ async fn seed(store: &Store, people: usize) -> Result<Seeded> {
             anyhow::Ok(created.into_iter().map(|p| p.id).collect::<Vec<_>>())
         });
         if ids.len() >= next_report {
-            println!(
-                "  seeded {:>7} people ({:.1} s)",
-                ids.len(),
-                started.elapsed().as_secs_f64()
-            );
+            println!("  seeded {:>7} people ({:.1} s)", ids.len(), started.elapsed().as_secs_f64());
             next_report += 10_000;
         }
     }
     while let Some(created) = running.join_next().await {
         ids.extend(created??);
     }
-    Ok(Seeded {
-        admin: admin.id,
-        people: ids,
-        companies,
-    })
+    Ok(Seeded { admin: admin.id, people: ids, companies })
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -304,13 +252,8 @@ enum Scenario {
 }
 
 impl Scenario {
-    const ALL: [Scenario; 5] = [
-        Scenario::Healthz,
-        Scenario::GetPerson,
-        Scenario::ListFiltered,
-        Scenario::Search,
-        Scenario::Create,
-    ];
+    const ALL: [Scenario; 5] =
+        [Scenario::Healthz, Scenario::GetPerson, Scenario::ListFiltered, Scenario::Search, Scenario::Create];
 
     fn label(self) -> &'static str {
         match self {
@@ -341,19 +284,13 @@ impl Target {
                 self.client.get(format!("{base}/api/v1/people/{id}"))
             }
             Scenario::ListFiltered => {
-                let filter = if rng.random_bool(0.5) {
-                    "tag=vip"
-                } else {
-                    "lifecycle_stage=customer"
-                };
-                self.client
-                    .get(format!("{base}/api/v1/people?limit=50&{filter}"))
+                let filter = if rng.random_bool(0.5) { "tag=vip" } else { "lifecycle_stage=customer" };
+                self.client.get(format!("{base}/api/v1/people?limit=50&{filter}"))
             }
             Scenario::Search => {
                 let last = LAST_NAMES.choose(rng).expect("names").to_lowercase();
                 let prefix = &last[..rng.random_range(3..=4).min(last.len())];
-                self.client
-                    .get(format!("{base}/api/v1/people?q={prefix}&limit=50"))
+                self.client.get(format!("{base}/api/v1/people?q={prefix}&limit=50"))
             }
             Scenario::Create => {
                 let first = FIRST_NAMES.choose(rng).expect("names");
@@ -369,16 +306,9 @@ impl Target {
                     "tags": random_tags(rng),
                 });
                 if rng.random_bool(0.7) {
-                    body["company_id"] = self
-                        .companies
-                        .choose(rng)
-                        .expect("companies")
-                        .clone()
-                        .into();
+                    body["company_id"] = self.companies.choose(rng).expect("companies").clone().into();
                 }
-                self.client
-                    .post(format!("{base}/api/v1/people"))
-                    .json(&body)
+                self.client.post(format!("{base}/api/v1/people")).json(&body)
             }
         }
     }
@@ -415,13 +345,7 @@ struct WorkerTally {
     first_error: Option<String>,
 }
 
-async fn load(
-    target: Arc<Target>,
-    scenario: Scenario,
-    concurrency: usize,
-    length: Duration,
-    seed: u64,
-) -> Measured {
+async fn load(target: Arc<Target>, scenario: Scenario, concurrency: usize, length: Duration, seed: u64) -> Measured {
     let started = Instant::now();
     let deadline = started + length;
     let mut workers = JoinSet::new();
@@ -437,10 +361,9 @@ async fn load(
                     Ok(response) => {
                         let status = response.status();
                         match response.bytes().await {
-                            Ok(body) if !status.is_success() => Some(format!(
-                                "{status}: {}",
-                                String::from_utf8_lossy(&body[..body.len().min(300)])
-                            )),
+                            Ok(body) if !status.is_success() => {
+                                Some(format!("{status}: {}", String::from_utf8_lossy(&body[..body.len().min(300)])))
+                            }
                             Ok(_) => None,
                             Err(err) => Some(format!("reading the body: {err}")),
                         }
@@ -479,15 +402,10 @@ async fn load(
 
 /// Seeds `url`, serves it, and measures every scenario.
 async fn bench(url: &str, label: &str, args: &Args) -> Result<Vec<Measured>> {
-    let store = Store::connect(url)
-        .await
-        .with_context(|| format!("opening {label}"))?;
+    let store = Store::connect(url).await.with_context(|| format!("opening {label}"))?;
     store.migrate().await?;
 
-    println!(
-        "{label}: seeding {} people in batches of {SEED_BATCH}...",
-        args.people
-    );
+    println!("{label}: seeding {} people in batches of {SEED_BATCH}...", args.people);
     let started = Instant::now();
     let seeded = seed(&store, args.people).await?;
     let seconds = started.elapsed().as_secs_f64();
@@ -498,26 +416,26 @@ async fn bench(url: &str, label: &str, args: &Args) -> Result<Vec<Measured>> {
         seeded.people.len() as f64 / seconds
     );
 
+    if store.backend() == DbBackend::Postgres {
+        // A live server's autovacuum analyzes a table after this many inserts;
+        // without statistics the planner picks plans no deployment would see.
+        let db = Database::connect(url.to_owned()).await?;
+        db.execute_unprepared("ANALYZE").await?;
+        db.close().await?;
+        println!("{label}: ran ANALYZE after seeding, as autovacuum would");
+    }
+
     let app = rapport_server::router(store.clone(), rapport_server::ServerConfig::default());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
-    let server = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-    });
-    let token = store
-        .create_token(seeded.admin, name("bench"), None)
-        .await?
-        .secret;
+    let server =
+        tokio::spawn(
+            async move { axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await },
+        );
+    let token = store.create_token(seeded.admin, name("bench"), None).await?.secret;
 
     let mut headers = HeaderMap::new();
-    headers.insert(
-        AUTHORIZATION,
-        HeaderValue::from_str(&format!("Bearer {token}"))?,
-    );
+    headers.insert(AUTHORIZATION, HeaderValue::from_str(&format!("Bearer {token}"))?);
     let client = reqwest::Client::builder()
         .default_headers(headers)
         .pool_max_idle_per_host(args.concurrency)
@@ -533,22 +451,9 @@ async fn bench(url: &str, label: &str, args: &Args) -> Result<Vec<Measured>> {
 
     let mut results = Vec::new();
     for (i, scenario) in Scenario::ALL.into_iter().enumerate() {
-        load(
-            target.clone(),
-            scenario,
-            args.concurrency,
-            WARMUP,
-            1 + 2 * i as u64,
-        )
-        .await;
-        let measured = load(
-            target.clone(),
-            scenario,
-            args.concurrency,
-            Duration::from_secs(args.seconds),
-            2 + 2 * i as u64,
-        )
-        .await;
+        load(target.clone(), scenario, args.concurrency, WARMUP, 1 + 2 * i as u64).await;
+        let measured =
+            load(target.clone(), scenario, args.concurrency, Duration::from_secs(args.seconds), 2 + 2 * i as u64).await;
         println!(
             "{label}: {:<40} {:>9.0} req/s  ({} errors)",
             scenario.label(),
@@ -568,7 +473,12 @@ async fn bench(url: &str, label: &str, args: &Args) -> Result<Vec<Measured>> {
 async fn bench_sqlite(args: &Args) -> Result<Vec<Measured>> {
     let dir = tempfile::tempdir()?;
     let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-    bench(&url, "SQLite", args).await
+    let results = bench(&url, "SQLite", args).await;
+    if args.keep_database {
+        println!("SQLite: kept {url}");
+        let _ = dir.keep();
+    }
+    results
 }
 
 async fn bench_postgres(args: &Args) -> Result<Vec<Measured>> {
@@ -577,13 +487,14 @@ async fn bench_postgres(args: &Args) -> Result<Vec<Measured>> {
         .await
         .with_context(|| format!("connecting to {base}/postgres"))?;
     let database = format!("rapport_bench_{}", uuid::Uuid::now_v7().simple());
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE {database}"))
-        .await?;
+    admin.execute_unprepared(&format!("CREATE DATABASE {database}")).await?;
     let result = bench(&format!("{base}/{database}"), "PostgreSQL", args).await;
-    let dropped = admin
-        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
-        .await;
+    if args.keep_database {
+        println!("PostgreSQL: kept {base}/{database}");
+        admin.close().await?;
+        return result;
+    }
+    let dropped = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)")).await;
     admin.close().await?;
     let results = result?;
     dropped.with_context(|| format!("dropping {database}"))?;
@@ -592,18 +503,12 @@ async fn bench_postgres(args: &Args) -> Result<Vec<Measured>> {
 
 fn cpu_model() -> Option<String> {
     let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
-    info.lines()
-        .find(|l| l.starts_with("model name"))
-        .and_then(|l| l.split_once(':'))
-        .map(|(_, m)| m.trim().to_owned())
+    info.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split_once(':')).map(|(_, m)| m.trim().to_owned())
 }
 
 fn report(label: &str, args: &Args, results: &[Measured]) {
     println!();
-    println!(
-        "## {label}: {} people, concurrency {}, {} s per scenario",
-        args.people, args.concurrency, args.seconds
-    );
+    println!("## {label}: {} people, concurrency {}, {} s per scenario", args.people, args.concurrency, args.seconds);
     println!();
     println!("| Scenario | Requests | req/s | p50 ms | p99 ms | Errors |");
     println!("|---|---:|---:|---:|---:|---:|");
@@ -624,25 +529,22 @@ fn report(label: &str, args: &Args, results: &[Measured]) {
         }
     }
     let find = |s: fn(&Scenario) -> bool| results.iter().find(|m| s(&m.scenario));
-    if let (Some(health), Some(get)) = (
-        find(|s| matches!(s, Scenario::Healthz)),
-        find(|s| matches!(s, Scenario::GetPerson)),
-    ) {
-        let ratio = get.per_second() / health.per_second();
-        let verdict = if ratio >= 0.40 { "met" } else { "missed" };
-        println!();
-        println!("GET by id / healthz throughput: {ratio:.2} (goal >= 0.40 on SQLite: {verdict})");
-    }
-    for m in results
-        .iter()
-        .filter(|m| matches!(m.scenario, Scenario::ListFiltered | Scenario::Search))
+    if let (Some(health), Some(get)) =
+        (find(|s| matches!(s, Scenario::Healthz)), find(|s| matches!(s, Scenario::GetPerson)))
     {
+        let ratio = get.per_second() / health.per_second();
+        let verdict = match (label, ratio >= 0.40) {
+            ("SQLite", true) => "goal >= 0.40 on SQLite: met",
+            ("SQLite", false) => "goal >= 0.40 on SQLite: missed",
+            _ => "the goal is set for SQLite only",
+        };
+        println!();
+        println!("GET by id / healthz throughput: {ratio:.2} ({verdict})");
+    }
+    for m in results.iter().filter(|m| matches!(m.scenario, Scenario::ListFiltered | Scenario::Search)) {
         let p99 = m.percentile_ms(99.0);
         let verdict = if p99 < 25.0 { "met" } else { "missed" };
-        println!(
-            "{} p99 {p99:.2} ms (goal < 25 ms: {verdict})",
-            m.scenario.label()
-        );
+        println!("{} p99 {p99:.2} ms (goal < 25 ms: {verdict})", m.scenario.label());
     }
 }
 
@@ -650,13 +552,9 @@ fn report(label: &str, args: &Args, results: &[Measured]) {
 async fn main() -> Result<()> {
     let args = Args::parse();
     if args.concurrency == 0 || args.seconds == 0 || args.people == 0 {
-        return Err(anyhow!(
-            "--people, --concurrency and --seconds must be at least 1"
-        ));
+        return Err(anyhow!("--people, --concurrency and --seconds must be at least 1"));
     }
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     println!(
         "Machine: {cores} cores (nproc){}; the load generator and the server share this machine and process.",
         cpu_model().map(|m| format!(", {m}")).unwrap_or_default()
