@@ -416,14 +416,10 @@ async fn bench(url: &str, label: &str, args: &Args) -> Result<Vec<Measured>> {
         seeded.people.len() as f64 / seconds
     );
 
-    if store.backend() == DbBackend::Postgres {
-        // A live server's autovacuum analyzes a table after this many inserts;
-        // without statistics the planner picks plans no deployment would see.
-        let db = Database::connect(url.to_owned()).await?;
-        db.execute_unprepared("ANALYZE").await?;
-        db.close().await?;
-        println!("{label}: ran ANALYZE after seeding, as autovacuum would");
-    }
+    // A live server keeps planner statistics current (SQLite: Rapport's hourly
+    // job; PostgreSQL: autovacuum); right after a bulk load, refresh them now.
+    store.analyze().await?;
+    println!("{label}: refreshed planner statistics after seeding");
 
     let app = rapport_server::router(store.clone(), rapport_server::ServerConfig::default());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

@@ -479,6 +479,7 @@ pub async fn run(store: &Store, seed: u64, scale: f64) -> Result<()> {
         store.create_purchases(&actor, chunk.to_vec()).await?;
         demo.progress.inc(chunk.len() as u64);
     }
+    store.analyze().await?;
     demo.progress.finish_with_message("done");
     eprintln!(
         "Demo data: {} companies, {} people, {} deals, {n_activities} activities, {n_tasks} tasks, {n_purchases} purchases, 7 staff.\n\

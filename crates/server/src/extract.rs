@@ -82,13 +82,23 @@ impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        if let Some(value) = parts.headers.get(AUTHORIZATION) {
-            let token = value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).ok_or(ApiError::Unauthorized)?;
-            let (actor, user) = state.store.token_user(token.trim()).await?.ok_or(ApiError::Unauthorized)?;
-            return Ok(Auth { actor, user });
-        }
-        let secret = session_cookie(parts).ok_or(ApiError::Unauthorized)?;
-        let (actor, user) = state.store.session_user(&secret).await?.ok_or(ApiError::Unauthorized)?;
+        let (key, found) = if let Some(value) = parts.headers.get(AUTHORIZATION) {
+            let token = value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).ok_or(ApiError::Unauthorized)?.trim();
+            let key = format!("token:{token}");
+            if let Some((actor, user)) = state.auth_cache.get(&key) {
+                return Ok(Auth { actor, user });
+            }
+            (key, state.store.token_user(token).await?)
+        } else {
+            let secret = session_cookie(parts).ok_or(ApiError::Unauthorized)?;
+            let key = format!("session:{secret}");
+            if let Some((actor, user)) = state.auth_cache.get(&key) {
+                return Ok(Auth { actor, user });
+            }
+            (key, state.store.session_user(&secret).await?)
+        };
+        let (actor, user) = found.ok_or(ApiError::Unauthorized)?;
+        state.auth_cache.put(&key, actor, user.clone());
         Ok(Auth { actor, user })
     }
 }

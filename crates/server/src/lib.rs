@@ -2,6 +2,7 @@
 //! document, health checks, and the layers every response passes through.
 
 pub mod api;
+mod auth_cache;
 pub mod error;
 pub mod extract;
 mod limiter;
@@ -24,6 +25,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::ApiError;
+use crate::auth_cache::AuthCache;
 use crate::limiter::LoginLimiter;
 
 /// Requests larger than this are refused with 413.
@@ -42,6 +44,7 @@ pub struct AppState {
     pub store: Store,
     pub config: Arc<ServerConfig>,
     pub limiter: Arc<LoginLimiter>,
+    pub auth_cache: Arc<AuthCache>,
 }
 
 #[derive(OpenApi)]
@@ -88,7 +91,12 @@ fn api_router() -> OpenApiRouter<AppState> {
 }
 
 pub fn router(store: Store, config: ServerConfig) -> Router {
-    let state = AppState { store, config: Arc::new(config), limiter: Arc::new(LoginLimiter::default()) };
+    let state = AppState {
+        store,
+        config: Arc::new(config),
+        limiter: Arc::new(LoginLimiter::default()),
+        auth_cache: Arc::new(AuthCache::default()),
+    };
     let (api, spec) = api_router().split_for_parts();
     let security_headers = [
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
@@ -119,10 +127,23 @@ pub fn router(store: Store, config: ServerConfig) -> Router {
 
 /// Serves until the process is asked to stop (Ctrl-C or SIGTERM).
 pub async fn serve(listener: tokio::net::TcpListener, store: Store, config: ServerConfig) -> std::io::Result<()> {
+    tokio::spawn(refresh_statistics_hourly(store.clone()));
     let app = router(store, config);
     axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await
+}
+
+/// Keeps SQLite's planner statistics current as the data grows.
+async fn refresh_statistics_hourly(store: Store) {
+    let mut hourly = tokio::time::interval(Duration::from_secs(3600));
+    hourly.tick().await;
+    loop {
+        hourly.tick().await;
+        if let Err(err) = store.refresh_statistics().await {
+            tracing::error!(error = %err, "refreshing planner statistics failed");
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -74,6 +74,16 @@ async fn verify_password(hash: String, password: String) -> bool {
     .unwrap_or(false)
 }
 
+/// A deactivated user's credentials stop working at once.
+fn active_actor(row: users::Model) -> Result<Option<(Actor, User)>> {
+    if !row.active {
+        return Ok(None);
+    }
+    let user = crate::records::users::user_from(row)?;
+    let actor = Actor { user_id: user.id, role: user.fields.role, team_id: user.fields.team_id };
+    Ok(Some((actor, user)))
+}
+
 fn token_from(row: api_tokens::Model) -> Result<ApiToken> {
     Ok(ApiToken {
         id: TokenId(row.id),
@@ -132,26 +142,24 @@ impl Store {
         w.commit().await
     }
 
-    /// The active user behind a session cookie.
+    /// The active user behind a session cookie: one query.
     pub async fn session_user(&self, secret: &str) -> Result<Option<(Actor, User)>> {
-        let Some(session) = sessions::Entity::find_by_id(digest(secret)).one(self.conn()).await? else {
-            return Ok(None);
-        };
-        if session.expires_at < now() {
-            return Ok(None);
+        let found = sessions::Entity::find_by_id(digest(secret)).find_also_related(users::Entity).one(self.conn()).await?;
+        match found {
+            Some((session, Some(user))) if session.expires_at >= now() => active_actor(user),
+            _ => Ok(None),
         }
-        self.active_actor(UserId(session.user_id)).await
     }
 
-    /// The active user behind a bearer token.
+    /// The active user behind a bearer token: one query, and a write at most
+    /// once a minute to note when the token was last used.
     pub async fn token_user(&self, secret: &str) -> Result<Option<(Actor, User)>> {
-        let Some(token) = api_tokens::Entity::find()
+        let found = api_tokens::Entity::find()
             .filter(api_tokens::Column::TokenHash.eq(digest(secret)))
+            .find_also_related(users::Entity)
             .one(self.conn())
-            .await?
-        else {
-            return Ok(None);
-        };
+            .await?;
+        let Some((token, Some(user))) = found else { return Ok(None) };
         let now = now();
         if token.revoked_at.is_some() || token.expires_at.is_some_and(|at| at < now) {
             return Ok(None);
@@ -165,17 +173,7 @@ impl Store {
                 .await?;
             w.commit().await?;
         }
-        self.active_actor(UserId(token.user_id)).await
-    }
-
-    async fn active_actor(&self, id: UserId) -> Result<Option<(Actor, User)>> {
-        let Some(row) = users::Entity::find_by_id(id.0).one(self.conn()).await? else { return Ok(None) };
-        if !row.active {
-            return Ok(None);
-        }
-        let user = crate::records::users::user_from(row)?;
-        let actor = Actor { user_id: user.id, role: user.fields.role, team_id: user.fields.team_id };
-        Ok(Some((actor, user)))
+        active_actor(user)
     }
 
     pub async fn create_token(&self, user: UserId, name: Name, expires_in_days: Option<u32>) -> Result<NewToken> {

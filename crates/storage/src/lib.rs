@@ -77,6 +77,11 @@ impl Store {
                     .synchronous(SqliteSynchronous::Normal)
                     .busy_timeout(Duration::from_secs(10))
                     .foreign_keys(true)
+                    // Read pages through a memory map and keep more of them per
+                    // connection: without this, reads are mostly pread copies.
+                    .pragma("mmap_size", "268435456")
+                    .pragma("cache_size", "-32000")
+                    .pragma("temp_store", "memory")
             });
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             options.max_connections(20);
@@ -92,6 +97,22 @@ impl Store {
     /// Brings the schema up to date. Safe to run on every start.
     pub async fn migrate(&self) -> Result<()> {
         migration::Migrator::up(&self.db, None).await?;
+        self.refresh_statistics().await
+    }
+
+    /// SQLite plans well only with statistics, and has no autovacuum to keep
+    /// them: this refreshes those that are missing or stale (cheap when none
+    /// are). PostgreSQL's autovacuum does this by itself.
+    pub async fn refresh_statistics(&self) -> Result<()> {
+        if self.sqlite_writer.is_some() {
+            self.db.execute_unprepared("PRAGMA optimize=0x10002").await?;
+        }
+        Ok(())
+    }
+
+    /// Recomputes all planner statistics, after a bulk load.
+    pub async fn analyze(&self) -> Result<()> {
+        self.db.execute_unprepared("ANALYZE").await?;
         Ok(())
     }
 

@@ -131,16 +131,16 @@ impl ListQuery {
         }
         if let Some(tag) = &self.tag {
             let tag = tag.trim().to_lowercase();
-            select = select.filter(
-                Expr::col((E::default(), id)).in_subquery(
-                    Query::select()
-                        .column(record_tags::Column::EntityId)
-                        .from(record_tags::Entity)
-                        .and_where(Expr::col(record_tags::Column::EntityType).eq(entity.as_str()))
-                        .and_where(Expr::col(record_tags::Column::Tag).eq(tag))
-                        .to_owned(),
-                ),
-            );
+            // EXISTS, not IN: the planner can walk the sort index and stop after one page.
+            select = select.filter(Expr::exists(
+                Query::select()
+                    .expr(Expr::val(1))
+                    .from(record_tags::Entity)
+                    .and_where(Expr::col((record_tags::Entity, record_tags::Column::EntityType)).eq(entity.as_str()))
+                    .and_where(Expr::col((record_tags::Entity, record_tags::Column::EntityId)).equals((E::default(), id)))
+                    .and_where(Expr::col((record_tags::Entity, record_tags::Column::Tag)).eq(tag))
+                    .to_owned(),
+            ));
         }
         if let Some(since) = self.updated_since {
             let since = rapport_domain::records::normalize_timestamp(since);
@@ -155,17 +155,17 @@ impl ListQuery {
                     .find(|d| d.key.as_str() == key)
                     .ok_or_else(|| bad(&field, "no such custom field"))?;
                 let canonical = definition.canonical_filter(raw).map_err(|m| bad(&field, &m))?;
-                select = select.filter(
-                    Expr::col((E::default(), id)).in_subquery(
-                        Query::select()
-                            .column(custom_field_values::Column::EntityId)
-                            .from(custom_field_values::Entity)
-                            .and_where(Expr::col(custom_field_values::Column::EntityType).eq(entity.as_str()))
-                            .and_where(Expr::col(custom_field_values::Column::FieldKey).eq(key.as_str()))
-                            .and_where(Expr::col(custom_field_values::Column::ValueText).eq(canonical))
-                            .to_owned(),
-                    ),
-                );
+                let values = custom_field_values::Entity;
+                select = select.filter(Expr::exists(
+                    Query::select()
+                        .expr(Expr::val(1))
+                        .from(values)
+                        .and_where(Expr::col((values, custom_field_values::Column::EntityType)).eq(entity.as_str()))
+                        .and_where(Expr::col((values, custom_field_values::Column::EntityId)).equals((E::default(), id)))
+                        .and_where(Expr::col((values, custom_field_values::Column::FieldKey)).eq(key.as_str()))
+                        .and_where(Expr::col((values, custom_field_values::Column::ValueText)).eq(canonical))
+                        .to_owned(),
+                ));
             }
         }
         Ok(select)
@@ -247,7 +247,7 @@ pub(crate) fn search_condition(backend: DbBackend, table: &str, q: &str) -> Opti
         DbBackend::Postgres => {
             let tsquery = terms.iter().map(|t| format!("{t}:*")).collect::<Vec<_>>().join(" & ");
             Some(Expr::cust_with_values(
-                format!("to_tsvector('simple', \"{table}\".\"search_text\") @@ to_tsquery('simple', $1)"),
+                format!("\"{table}\".\"search_vector\" @@ to_tsquery('simple', $1)"),
                 [tsquery],
             ))
         }

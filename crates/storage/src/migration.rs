@@ -155,9 +155,11 @@ mod m0001_initial {
             m.create_index(index("people", "people_sort_name", &["sort_name", "id"])).await?;
             m.create_index(index("people", "people_updated_at", &["updated_at", "id"])).await?;
             m.create_index(index("people", "people_created_at", &["created_at", "id"])).await?;
-            m.create_index(index("people", "people_owner", &["owner_id"])).await?;
-            m.create_index(index("people", "people_company", &["company_id"])).await?;
-            m.create_index(index("people", "people_lifecycle", &["lifecycle_stage"])).await?;
+            // The common filters, each with the default sort, so a filtered page
+            // is read in order and stops after one page.
+            m.create_index(index("people", "people_owner", &["owner_id", "sort_name", "id"])).await?;
+            m.create_index(index("people", "people_company", &["company_id", "sort_name", "id"])).await?;
+            m.create_index(index("people", "people_lifecycle", &["lifecycle_stage", "sort_name", "id"])).await?;
             m.create_index(index("people", "people_referred_by", &["referred_by_id"])).await?;
 
             // Index tables: the record row keeps the JSON a client sees; these rows
@@ -336,11 +338,15 @@ mod m0001_initial {
                     }
                 }
                 DbBackend::Postgres => {
+                    // A stored vector: matching rows are rechecked without re-parsing their text.
                     for table in ["people", "companies", "deals"] {
                         db.execute_unprepared(&format!(
-                            "CREATE INDEX {table}_search ON {table} USING GIN (to_tsvector('simple', search_text))"
+                            "ALTER TABLE {table} ADD COLUMN search_vector tsvector \
+                             GENERATED ALWAYS AS (to_tsvector('simple', search_text)) STORED"
                         ))
                         .await?;
+                        db.execute_unprepared(&format!("CREATE INDEX {table}_search ON {table} USING GIN (search_vector)"))
+                            .await?;
                     }
                 }
                 other => return Err(DbErr::Custom(format!("unsupported database backend {other:?}"))),

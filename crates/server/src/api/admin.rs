@@ -90,7 +90,9 @@ pub async fn patch_user(
     let version = version.or(Some(current.meta.version));
     let merged: serde_json::Value = patched(&current, body)?;
     let change: UserChange = user_body(merged)?;
-    Ok(Found(state.store.update_user(&auth.actor, id, change.user, change.password.as_ref(), version).await?))
+    let user = state.store.update_user(&auth.actor, id, change.user, change.password.as_ref(), version).await?;
+    state.auth_cache.clear();
+    Ok(Found(user))
 }
 
 /// Replaces a user's fields. Include `password` to set a new one.
@@ -104,12 +106,9 @@ pub async fn replace_user(
     ApiJson(body): ApiJson<serde_json::Value>,
 ) -> Result<Found<User>, ApiError> {
     let change: UserChange = user_body(body)?;
-    Ok(Found(
-        state
-            .store
-            .update_user(&auth.actor, parse_id(&id, "user")?, change.user, change.password.as_ref(), version)
-            .await?,
-    ))
+    let user = state.store.update_user(&auth.actor, parse_id(&id, "user")?, change.user, change.password.as_ref(), version).await?;
+    state.auth_cache.clear();
+    Ok(Found(user))
 }
 
 /// Deactivates a user: they are signed out everywhere; their records keep their name.
@@ -121,6 +120,7 @@ pub async fn deactivate_user(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     state.store.deactivate_user(&auth.actor, parse_id(&id, "user")?).await?;
+    state.auth_cache.clear();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -193,6 +193,8 @@ pub async fn delete_team(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     state.store.delete_team(&auth.actor, parse_id(&id, "team")?).await?;
+    // Its members' teams changed.
+    state.auth_cache.clear();
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -100,6 +100,7 @@ pub async fn logout(State(state): State<AppState>, request: axum::extract::Reque
     let (parts, _) = request.into_parts();
     if let Some(secret) = session_cookie(&parts) {
         state.store.end_session(&secret).await?;
+        state.auth_cache.clear();
     }
     let mut response = StatusCode::NO_CONTENT.into_response();
     let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
@@ -159,6 +160,7 @@ pub async fn revoke_token(
 ) -> Result<StatusCode, ApiError> {
     let id: TokenId = parse_id(&id, "token")?;
     state.store.revoke_token(&auth.actor, id).await?;
+    state.auth_cache.clear();
     Ok(StatusCode::NO_CONTENT)
 }
 
