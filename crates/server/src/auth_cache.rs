@@ -22,10 +22,7 @@ pub struct AuthCache {
 impl AuthCache {
     pub fn get(&self, credential: &str) -> Option<(Actor, User)> {
         let entries = self.entries.lock().expect("auth cache lock");
-        entries
-            .get(credential)
-            .filter(|(at, _, _)| at.elapsed() < TTL)
-            .map(|(_, actor, user)| (*actor, user.clone()))
+        entries.get(credential).filter(|(at, _, _)| at.elapsed() < TTL).map(|(_, actor, user)| (*actor, user.clone()))
     }
 
     pub fn put(&self, credential: &str, actor: Actor, user: User) {

@@ -24,8 +24,8 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::error::ApiError;
 use crate::auth_cache::AuthCache;
+use crate::error::ApiError;
 use crate::limiter::LoginLimiter;
 
 /// Requests larger than this are refused with 413.

@@ -144,7 +144,8 @@ impl Store {
 
     /// The active user behind a session cookie: one query.
     pub async fn session_user(&self, secret: &str) -> Result<Option<(Actor, User)>> {
-        let found = sessions::Entity::find_by_id(digest(secret)).find_also_related(users::Entity).one(self.conn()).await?;
+        let found =
+            sessions::Entity::find_by_id(digest(secret)).find_also_related(users::Entity).one(self.conn()).await?;
         match found {
             Some((session, Some(user))) if session.expires_at >= now() => active_actor(user),
             _ => Ok(None),

@@ -137,7 +137,9 @@ impl ListQuery {
                     .expr(Expr::val(1))
                     .from(record_tags::Entity)
                     .and_where(Expr::col((record_tags::Entity, record_tags::Column::EntityType)).eq(entity.as_str()))
-                    .and_where(Expr::col((record_tags::Entity, record_tags::Column::EntityId)).equals((E::default(), id)))
+                    .and_where(
+                        Expr::col((record_tags::Entity, record_tags::Column::EntityId)).equals((E::default(), id)),
+                    )
                     .and_where(Expr::col((record_tags::Entity, record_tags::Column::Tag)).eq(tag))
                     .to_owned(),
             ));
@@ -161,7 +163,9 @@ impl ListQuery {
                         .expr(Expr::val(1))
                         .from(values)
                         .and_where(Expr::col((values, custom_field_values::Column::EntityType)).eq(entity.as_str()))
-                        .and_where(Expr::col((values, custom_field_values::Column::EntityId)).equals((E::default(), id)))
+                        .and_where(
+                            Expr::col((values, custom_field_values::Column::EntityId)).equals((E::default(), id)),
+                        )
                         .and_where(Expr::col((values, custom_field_values::Column::FieldKey)).eq(key.as_str()))
                         .and_where(Expr::col((values, custom_field_values::Column::ValueText)).eq(canonical))
                         .to_owned(),

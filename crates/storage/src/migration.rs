@@ -345,8 +345,10 @@ mod m0001_initial {
                              GENERATED ALWAYS AS (to_tsvector('simple', search_text)) STORED"
                         ))
                         .await?;
-                        db.execute_unprepared(&format!("CREATE INDEX {table}_search ON {table} USING GIN (search_vector)"))
-                            .await?;
+                        db.execute_unprepared(&format!(
+                            "CREATE INDEX {table}_search ON {table} USING GIN (search_vector)"
+                        ))
+                        .await?;
                     }
                 }
                 other => return Err(DbErr::Custom(format!("unsupported database backend {other:?}"))),

@@ -106,7 +106,10 @@ pub async fn replace_user(
     ApiJson(body): ApiJson<serde_json::Value>,
 ) -> Result<Found<User>, ApiError> {
     let change: UserChange = user_body(body)?;
-    let user = state.store.update_user(&auth.actor, parse_id(&id, "user")?, change.user, change.password.as_ref(), version).await?;
+    let user = state
+        .store
+        .update_user(&auth.actor, parse_id(&id, "user")?, change.user, change.password.as_ref(), version)
+        .await?;
     state.auth_cache.clear();
     Ok(Found(user))
 }
