@@ -137,70 +137,6 @@ pub async fn list_teams(State(state): State<AppState>, _auth: Auth) -> Result<Js
     Ok(Json(TeamList { items: state.store.list_teams().await? }))
 }
 
-#[utoipa::path(post, path = "/api/v1/teams", tag = "teams", request_body = TeamInput,
-    responses((status = 201, body = Team), (status = 403, body = ErrorBody)))]
-pub async fn create_team(
-    State(state): State<AppState>,
-    auth: Auth,
-    ApiJson(input): ApiJson<TeamInput>,
-) -> Result<Created<Team>, ApiError> {
-    let team = state.store.create_team(&auth.actor, input).await?;
-    let location = format!("/api/v1/teams/{}", team.id);
-    Ok(Created(team, location))
-}
-
-#[utoipa::path(get, path = "/api/v1/teams/{id}", tag = "teams", params(("id" = String, Path)),
-    responses((status = 200, body = Team), (status = 404, body = ErrorBody)))]
-pub async fn get_team(
-    State(state): State<AppState>,
-    _auth: Auth,
-    Path(id): Path<String>,
-) -> Result<Found<Team>, ApiError> {
-    Ok(Found(state.store.get_team(parse_id(&id, "team")?).await?))
-}
-
-#[utoipa::path(patch, path = "/api/v1/teams/{id}", tag = "teams", params(("id" = String, Path)), request_body = Object,
-    responses((status = 200, body = Team), (status = 403, body = ErrorBody)))]
-pub async fn patch_team(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
-    IfMatch(version): IfMatch,
-    ApiJson(body): ApiJson<serde_json::Value>,
-) -> Result<Found<Team>, ApiError> {
-    let id: TeamId = parse_id(&id, "team")?;
-    let current = state.store.get_team(id).await?;
-    let version = version.or(Some(current.meta.version));
-    let input: TeamInput = patched(&current, body)?;
-    Ok(Found(state.store.update_team(&auth.actor, id, input, version).await?))
-}
-
-#[utoipa::path(put, path = "/api/v1/teams/{id}", tag = "teams", params(("id" = String, Path)), request_body = TeamInput,
-    responses((status = 200, body = Team), (status = 403, body = ErrorBody)))]
-pub async fn replace_team(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
-    IfMatch(version): IfMatch,
-    ApiJson(input): ApiJson<TeamInput>,
-) -> Result<Found<Team>, ApiError> {
-    Ok(Found(state.store.update_team(&auth.actor, parse_id(&id, "team")?, input, version).await?))
-}
-
-/// Deletes a team; its members stay, without a team.
-#[utoipa::path(delete, path = "/api/v1/teams/{id}", tag = "teams", params(("id" = String, Path)),
-    responses((status = 204), (status = 403, body = ErrorBody)))]
-pub async fn delete_team(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
-) -> Result<StatusCode, ApiError> {
-    state.store.delete_team(&auth.actor, parse_id(&id, "team")?).await?;
-    // Its members' teams changed.
-    state.auth_cache.clear();
-    Ok(StatusCode::NO_CONTENT)
-}
-
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct PipelineList {
     pub items: Vec<Pipeline>,
@@ -209,69 +145,6 @@ pub struct PipelineList {
 #[utoipa::path(get, path = "/api/v1/pipelines", tag = "pipelines", responses((status = 200, body = PipelineList)))]
 pub async fn list_pipelines(State(state): State<AppState>, _auth: Auth) -> Result<Json<PipelineList>, ApiError> {
     Ok(Json(PipelineList { items: state.store.list_pipelines().await? }))
-}
-
-#[utoipa::path(post, path = "/api/v1/pipelines", tag = "pipelines", request_body = PipelineInput,
-    responses((status = 201, body = Pipeline), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn create_pipeline(
-    State(state): State<AppState>,
-    auth: Auth,
-    ApiJson(input): ApiJson<PipelineInput>,
-) -> Result<Created<Pipeline>, ApiError> {
-    let pipeline = state.store.create_pipeline(&auth.actor, input).await?;
-    let location = format!("/api/v1/pipelines/{}", pipeline.id);
-    Ok(Created(pipeline, location))
-}
-
-#[utoipa::path(get, path = "/api/v1/pipelines/{id}", tag = "pipelines", params(("id" = String, Path)),
-    responses((status = 200, body = Pipeline), (status = 404, body = ErrorBody)))]
-pub async fn get_pipeline(
-    State(state): State<AppState>,
-    _auth: Auth,
-    Path(id): Path<String>,
-) -> Result<Found<Pipeline>, ApiError> {
-    Ok(Found(state.store.get_pipeline(parse_id(&id, "pipeline")?).await?))
-}
-
-/// Replaces the name and stages. Keep a stage by sending its id; a stage left
-/// out is removed, which is refused while deals sit on it.
-#[utoipa::path(put, path = "/api/v1/pipelines/{id}", tag = "pipelines", params(("id" = String, Path)), request_body = PipelineInput,
-    responses((status = 200, body = Pipeline), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn replace_pipeline(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
-    IfMatch(version): IfMatch,
-    ApiJson(input): ApiJson<PipelineInput>,
-) -> Result<Found<Pipeline>, ApiError> {
-    Ok(Found(state.store.update_pipeline(&auth.actor, parse_id(&id, "pipeline")?, input, version).await?))
-}
-
-#[utoipa::path(patch, path = "/api/v1/pipelines/{id}", tag = "pipelines", params(("id" = String, Path)), request_body = Object,
-    responses((status = 200, body = Pipeline), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn patch_pipeline(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
-    IfMatch(version): IfMatch,
-    ApiJson(body): ApiJson<serde_json::Value>,
-) -> Result<Found<Pipeline>, ApiError> {
-    let id: PipelineId = parse_id(&id, "pipeline")?;
-    let current = state.store.get_pipeline(id).await?;
-    let version = version.or(Some(current.meta.version));
-    let input: PipelineInput = patched(&current, body)?;
-    Ok(Found(state.store.update_pipeline(&auth.actor, id, input, version).await?))
-}
-
-#[utoipa::path(delete, path = "/api/v1/pipelines/{id}", tag = "pipelines", params(("id" = String, Path)),
-    responses((status = 204), (status = 409, body = ErrorBody)))]
-pub async fn delete_pipeline(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
-) -> Result<StatusCode, ApiError> {
-    state.store.delete_pipeline(&auth.actor, parse_id(&id, "pipeline")?).await?;
-    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -295,78 +168,63 @@ pub async fn list_custom_fields(
     Ok(Json(CustomFieldList { items: state.store.list_custom_fields(params.filter.entity_type).await? }))
 }
 
-#[utoipa::path(post, path = "/api/v1/custom-fields", tag = "custom fields", request_body = CustomFieldInput,
-    responses((status = 201, body = CustomFieldDefinition), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn create_custom_field(
-    State(state): State<AppState>,
-    auth: Auth,
-    ApiJson(input): ApiJson<CustomFieldInput>,
-) -> Result<Created<CustomFieldDefinition>, ApiError> {
-    let field = state.store.create_custom_field(&auth.actor, input).await?;
-    let location = format!("/api/v1/custom-fields/{}", field.id);
-    Ok(Created(field, location))
+/// A team's members act for their team: when teams change, forget who they were.
+fn forget_credentials(state: &AppState) {
+    state.auth_cache.clear();
 }
 
-#[utoipa::path(get, path = "/api/v1/custom-fields/{id}", tag = "custom fields", params(("id" = String, Path)),
-    responses((status = 200, body = CustomFieldDefinition), (status = 404, body = ErrorBody)))]
-pub async fn get_custom_field(
-    State(state): State<AppState>,
-    _auth: Auth,
-    Path(id): Path<String>,
-) -> Result<Found<CustomFieldDefinition>, ApiError> {
-    Ok(Found(state.store.get_custom_field(parse_id(&id, "custom field")?).await?))
-}
-
-/// Changes a field's label, choices or whether it is required.
-#[utoipa::path(patch, path = "/api/v1/custom-fields/{id}", tag = "custom fields", params(("id" = String, Path)), request_body = Object,
-    responses((status = 200, body = CustomFieldDefinition), (status = 422, body = ErrorBody)))]
-pub async fn patch_custom_field(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
-    IfMatch(version): IfMatch,
-    ApiJson(body): ApiJson<serde_json::Value>,
-) -> Result<Found<CustomFieldDefinition>, ApiError> {
-    let id: CustomFieldId = parse_id(&id, "custom field")?;
-    let current = state.store.get_custom_field(id).await?;
-    let version = version.or(Some(current.version));
-    let input: CustomFieldInput = patched(&current, body)?;
-    Ok(Found(state.store.update_custom_field(&auth.actor, id, input, version).await?))
-}
-
-/// Replaces a field's label, choices and whether it is required; key, record type and kind stay.
-#[utoipa::path(put, path = "/api/v1/custom-fields/{id}", tag = "custom fields", params(("id" = String, Path)), request_body = CustomFieldInput,
-    responses((status = 200, body = CustomFieldDefinition), (status = 422, body = ErrorBody)))]
-pub async fn replace_custom_field(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
-    IfMatch(version): IfMatch,
-    ApiJson(input): ApiJson<CustomFieldInput>,
-) -> Result<Found<CustomFieldDefinition>, ApiError> {
-    Ok(Found(state.store.update_custom_field(&auth.actor, parse_id(&id, "custom field")?, input, version).await?))
-}
-
-/// Deletes a field and its values from every record.
-#[utoipa::path(delete, path = "/api/v1/custom-fields/{id}", tag = "custom fields", params(("id" = String, Path)),
-    responses((status = 204), (status = 403, body = ErrorBody)))]
-pub async fn delete_custom_field(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
-) -> Result<StatusCode, ApiError> {
-    state.store.delete_custom_field(&auth.actor, parse_id(&id, "custom field")?).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
+item_api!(
+    teams,
+    tag = "teams",
+    what = "team",
+    collection = "/api/v1/teams",
+    item = "/api/v1/teams/{id}",
+    id = TeamId,
+    input = TeamInput,
+    output = Team,
+    create = create_team,
+    get = get_team,
+    update = update_team,
+    delete = delete_team,
+    after_write = forget_credentials
+);
+item_api!(
+    pipelines,
+    tag = "pipelines",
+    what = "pipeline",
+    collection = "/api/v1/pipelines",
+    item = "/api/v1/pipelines/{id}",
+    id = PipelineId,
+    input = PipelineInput,
+    output = Pipeline,
+    create = create_pipeline,
+    get = get_pipeline,
+    update = update_pipeline,
+    delete = delete_pipeline
+);
+item_api!(
+    custom_fields,
+    tag = "custom fields",
+    what = "custom field",
+    collection = "/api/v1/custom-fields",
+    item = "/api/v1/custom-fields/{id}",
+    id = CustomFieldId,
+    input = CustomFieldInput,
+    output = CustomFieldDefinition,
+    create = create_custom_field,
+    get = get_custom_field,
+    update = update_custom_field,
+    delete = delete_custom_field
+);
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_users, create_user))
         .routes(routes!(get_user, replace_user, patch_user, deactivate_user))
-        .routes(routes!(list_teams, create_team))
-        .routes(routes!(get_team, replace_team, patch_team, delete_team))
-        .routes(routes!(list_pipelines, create_pipeline))
-        .routes(routes!(get_pipeline, replace_pipeline, patch_pipeline, delete_pipeline))
-        .routes(routes!(list_custom_fields, create_custom_field))
-        .routes(routes!(get_custom_field, replace_custom_field, patch_custom_field, delete_custom_field))
+        .routes(routes!(list_teams))
+        .merge(teams::routes())
+        .routes(routes!(list_pipelines))
+        .merge(pipelines::routes())
+        .routes(routes!(list_custom_fields))
+        .merge(custom_fields::routes())
 }

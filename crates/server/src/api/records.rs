@@ -3,18 +3,18 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use rapport_domain::records::*;
 use rapport_domain::*;
 use rapport_storage::*;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{Created, Found, parse_id, patched};
+use super::parse_id;
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ApiJson, Auth, IfMatch, ListParams};
+use crate::extract::{Auth, ListParams};
 
+/// A record type's list endpoint, beside `item_api!`'s five.
 macro_rules! record_api {
     (
         $module:ident, tag = $tag:literal, what = $what:literal,
@@ -25,7 +25,11 @@ macro_rules! record_api {
         pub mod $module {
             use super::*;
 
-            #[utoipa::path(get, path = $collection, tag = $tag,
+            item_api!($module, tag = $tag, what = $what, collection = $collection, item = $item,
+                id = $id, input = $input, output = $output,
+                create = $create, get = $get, update = $update, delete = $delete);
+
+            #[utoipa::path(get, path = $collection, tag = $tag, operation_id = concat!("list_", stringify!($module)),
                 params(crate::extract::CommonParams, $filter),
                 responses((status = 200, body = Page<$output>), (status = 422, body = ErrorBody), (status = 401, body = ErrorBody)))]
             pub async fn list(
@@ -36,67 +40,8 @@ macro_rules! record_api {
                 Ok(Json(state.store.$list(&params.query, &params.filter).await?))
             }
 
-            #[utoipa::path(post, path = $collection, tag = $tag, request_body = $input,
-                responses((status = 201, body = $output), (status = 422, body = ErrorBody), (status = 403, body = ErrorBody)))]
-            pub async fn create(
-                State(state): State<AppState>,
-                auth: Auth,
-                ApiJson(input): ApiJson<$input>,
-            ) -> Result<Created<$output>, ApiError> {
-                let record = state.store.$create(&auth.actor, input).await?;
-                let location = format!("{}/{}", $collection, record.id);
-                Ok(Created(record, location))
-            }
-
-            #[utoipa::path(get, path = $item, tag = $tag, params(("id" = String, Path)),
-                responses((status = 200, body = $output), (status = 404, body = ErrorBody)))]
-            pub async fn get(State(state): State<AppState>, _auth: Auth, Path(id): Path<String>) -> Result<Found<$output>, ApiError> {
-                let id: $id = parse_id(&id, $what)?;
-                Ok(Found(state.store.$get(id).await?))
-            }
-
-            /// Replaces the record: fields left out return to their defaults.
-            #[utoipa::path(put, path = $item, tag = $tag, params(("id" = String, Path)), request_body = $input,
-                responses((status = 200, body = $output), (status = 412, body = ErrorBody), (status = 422, body = ErrorBody)))]
-            pub async fn replace(
-                State(state): State<AppState>,
-                auth: Auth,
-                Path(id): Path<String>,
-                IfMatch(version): IfMatch,
-                ApiJson(input): ApiJson<$input>,
-            ) -> Result<Found<$output>, ApiError> {
-                let id: $id = parse_id(&id, $what)?;
-                Ok(Found(state.store.$update(&auth.actor, id, input, version).await?))
-            }
-
-            /// Changes only the fields sent (JSON merge patch); `null` clears a field.
-            #[utoipa::path(patch, path = $item, tag = $tag, params(("id" = String, Path)), request_body = Object,
-                responses((status = 200, body = $output), (status = 412, body = ErrorBody), (status = 422, body = ErrorBody)))]
-            pub async fn patch(
-                State(state): State<AppState>,
-                auth: Auth,
-                Path(id): Path<String>,
-                IfMatch(version): IfMatch,
-                ApiJson(body): ApiJson<serde_json::Value>,
-            ) -> Result<Found<$output>, ApiError> {
-                let id: $id = parse_id(&id, $what)?;
-                let current = state.store.$get(id).await?;
-                // Without If-Match, the version read here guards against a write in between.
-                let version = version.or(Some(current.meta.version));
-                let input: $input = patched(&current, body)?;
-                Ok(Found(state.store.$update(&auth.actor, id, input, version).await?))
-            }
-
-            #[utoipa::path(delete, path = $item, tag = $tag, params(("id" = String, Path)),
-                responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-            pub async fn delete(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
-                let id: $id = parse_id(&id, $what)?;
-                state.store.$delete(&auth.actor, id).await?;
-                Ok(StatusCode::NO_CONTENT)
-            }
-
             pub fn routes() -> OpenApiRouter<AppState> {
-                OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(get, replace, patch, delete))
+                $module::routes().routes(routes!(list))
             }
         }
     };

@@ -43,6 +43,16 @@ async fn openapi_document_and_docs_page(backend: Backend) {
     }
     let people = &paths["/api/v1/people"];
     assert!(people.get("get").is_some() && people.get("post").is_some(), "GET and POST /api/v1/people: {people}");
+    // Every operation has its own id, as OpenAPI requires and client generators need.
+    let mut operation_ids = std::collections::HashSet::new();
+    for (path, item) in paths {
+        for (method, operation) in item.as_object().expect("a path item is an object") {
+            if let Some(id) = operation.get("operationId").and_then(Value::as_str) {
+                assert!(operation_ids.insert(id.to_owned()), "operationId {id} is used twice ({method} {path})");
+            }
+        }
+    }
+    assert!(operation_ids.len() > 50, "only {} operations", operation_ids.len());
 
     let mut page = anonymous.get("/api/docs/").await;
     if page.status == 401 {
