@@ -340,7 +340,7 @@ pub async fn run(store: &Store, seed: u64, scale: f64) -> Result<()> {
             custom_fields: custom,
         });
         // Referrals point only at people already stored, so flush before the batch grows stale.
-        if batch.len() == 250 || i + 1 == n_people {
+        if batch.len() == 50 || i + 1 == n_people {
             let created = store.create_people(&actor, std::mem::take(&mut batch)).await?;
             demo.progress.inc(created.len() as u64);
             referrers.extend(

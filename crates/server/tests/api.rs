@@ -3,6 +3,8 @@
 //! and `postgres::NAME` (the latter when RAPPORT_TEST_POSTGRES is set).
 
 #[macro_use]
+extern crate rapport_testing;
+
 mod common;
 
 mod api {

@@ -17,111 +17,15 @@ use rapport_domain::records::{
 use rapport_domain::text::Name;
 use rapport_domain::{PersonId, TeamId};
 use rapport_storage::Store;
+use rapport_testing::TestDatabase;
 use reqwest::header::HeaderMap;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 pub const PASSWORD: &str = "correct horse battery staple";
-const POSTGRES_ENV: &str = "RAPPORT_TEST_POSTGRES";
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-/// The PostgreSQL base URL, when the PostgreSQL half of the suite is enabled.
-pub fn postgres_base() -> Option<String> {
-    std::env::var(POSTGRES_ENV)
-        .ok()
-        .map(|url| url.trim().trim_end_matches('/').to_owned())
-        .filter(|url| !url.is_empty())
-}
-
-/// Runs each listed `async fn NAME(backend: Backend)` once per backend, as
-/// `sqlite::NAME` and `postgres::NAME`.
-macro_rules! backend_tests {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::$name($crate::common::Backend::Sqlite).await
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    if $crate::common::postgres_base().is_none() {
-                        // CI must never pass by skipping the PostgreSQL half.
-                        assert!(std::env::var_os("CI").is_none(), "CI is set but RAPPORT_TEST_POSTGRES is not");
-                        println!("skipped: RAPPORT_TEST_POSTGRES not set");
-                        return;
-                    }
-                    super::$name($crate::common::Backend::Postgres).await
-                }
-            )*
-        }
-    };
-}
-
-/// A PostgreSQL database made for one test, dropped with it.
-struct PgDatabase {
-    base: String,
-    name: String,
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        let admin_url = format!("{}/postgres", self.base);
-        let statement = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
-        let name = self.name.clone();
-        // Drop cannot await, and the test's runtime may be the current thread:
-        // drop the database from a thread with a runtime of its own.
-        let outcome = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            runtime.block_on(async move {
-                use sea_orm::ConnectionTrait;
-                let db = sea_orm::Database::connect(admin_url.as_str()).await?;
-                db.execute_unprepared(&statement).await?;
-                db.close().await?;
-                Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
-            })
-        })
-        .join();
-        match outcome {
-            Ok(Ok(())) => {}
-            Ok(Err(err)) => eprintln!("could not drop test database {name}: {err}"),
-            Err(_) => eprintln!("could not drop test database {name}: the dropping thread panicked"),
-        }
-    }
-}
-
-async fn create_pg_database(base: &str) -> PgDatabase {
-    use sea_orm::ConnectionTrait;
-    let name = format!("rapport_test_{}", uuid::Uuid::now_v7().simple());
-    let admin_url = format!("{base}/postgres");
-    let db = sea_orm::Database::connect(admin_url.as_str())
-        .await
-        .unwrap_or_else(|err| panic!("{POSTGRES_ENV} is set but PostgreSQL at {admin_url} is unreachable: {err}"));
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        match db.execute_unprepared(&format!("CREATE DATABASE {name}")).await {
-            Ok(_) => break,
-            // Concurrent CREATE DATABASE from the same template can collide; try again.
-            Err(err) if attempt < 5 && err.to_string().contains("being accessed by other users") => {
-                tokio::time::sleep(std::time::Duration::from_millis(200 * attempt)).await;
-            }
-            Err(err) => panic!("cannot create test database {name}: {err}"),
-        }
-    }
-    db.close().await.ok();
-    PgDatabase { base: base.to_owned(), name }
-}
+pub use rapport_testing::Backend;
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
@@ -141,31 +45,20 @@ pub struct TestApp {
     /// A client signed in as that admin.
     pub admin: Api,
     server: tokio::task::JoinHandle<()>,
-    pg: Option<PgDatabase>,
-    _dir: Option<tempfile::TempDir>,
+    _database: TestDatabase,
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.server.abort();
-        // `pg` drops the database after this, whatever the test's outcome.
+        // `_database` is removed after this, whatever the test's outcome.
     }
 }
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> TestApp {
-        let (url, dir, pg) = match backend {
-            Backend::Sqlite => {
-                let dir = tempfile::tempdir().expect("a temporary directory");
-                let url = format!("sqlite://{}/test.db", dir.path().display());
-                (url, Some(dir), None)
-            }
-            Backend::Postgres => {
-                let base = postgres_base().expect("RAPPORT_TEST_POSTGRES is set for a PostgreSQL test");
-                let pg = create_pg_database(&base).await;
-                (format!("{}/{}", pg.base, pg.name), None, Some(pg))
-            }
-        };
+        let database = TestDatabase::new(backend).await;
+        let url = database.url.clone();
         let store = Store::connect(&url).await.unwrap_or_else(|err| panic!("connect to {url}: {err}"));
         store.migrate().await.unwrap_or_else(|err| panic!("migrate {url}: {err}"));
 
@@ -195,7 +88,7 @@ impl TestApp {
             .await
             .expect("create the first admin");
         let admin = login_at(&base_url, admin_email, PASSWORD, "admin").await;
-        TestApp { base_url, addr, store, backend, admin_user, admin, server, pg, _dir: dir }
+        TestApp { base_url, addr, store, backend, admin_user, admin, server, _database: database }
     }
 
     pub fn url(&self, path: &str) -> String {

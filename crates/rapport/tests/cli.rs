@@ -1,0 +1,150 @@
+//! The `rapport` binary as an operator uses it: users, tokens, demo data,
+//! and clear refusals with a non-zero exit. Each test runs on SQLite and on
+//! PostgreSQL.
+
+#[macro_use]
+extern crate rapport_testing;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use rapport_domain::records::LifecycleStage;
+use rapport_storage::{Credentials, ListQuery, LoginOutcome, PersonFilter, Store};
+use rapport_testing::{Backend, TestDatabase};
+
+backend_tests!(users_and_tokens_from_the_command_line, demo_fills_an_empty_database_deterministically);
+
+struct Outcome {
+    ok: bool,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs `rapport --database-url URL ARGS...` with `stdin` piped in.
+fn rapport(url: &str, args: &[&str], stdin: &str) -> Outcome {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rapport"))
+        .arg("--database-url")
+        .arg(url)
+        .args(args)
+        .env("RAPPORT_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the rapport binary starts");
+    child.stdin.take().expect("stdin is piped").write_all(stdin.as_bytes()).expect("write stdin");
+    let output = child.wait_with_output().expect("the rapport binary finishes");
+    Outcome {
+        ok: output.status.success(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+fn refused(outcome: Outcome, mentions: &str) {
+    assert!(!outcome.ok, "expected a refusal mentioning {mentions:?}; stdout: {}", outcome.stdout);
+    assert!(outcome.stderr.contains(mentions), "the refusal should mention {mentions:?}: {}", outcome.stderr);
+}
+
+async fn users_and_tokens_from_the_command_line(backend: Backend) {
+    let db = TestDatabase::new(backend).await;
+    let url = db.url.as_str();
+    assert!(rapport(url, &["migrate"], "").ok);
+
+    refused(
+        rapport(url, &["user", "add", "--email", "not-an-email", "--name", "Ann", "--role", "admin"], "long-enough-1"),
+        "--email",
+    );
+    refused(
+        rapport(
+            url,
+            &["user", "add", "--email", "ann@example.com", "--name", "Ann", "--role", "owner"],
+            "long-enough-1",
+        ),
+        "--role",
+    );
+    refused(
+        rapport(url, &["user", "add", "--email", "ann@example.com", "--name", "Ann", "--role", "admin"], "short\n"),
+        "password",
+    );
+    let added = rapport(
+        url,
+        &["user", "add", "--email", "Ann@Example.com", "--name", "Ann Admin", "--role", "admin"],
+        "long-enough-1\n",
+    );
+    assert!(added.ok, "{}", added.stderr);
+    refused(
+        rapport(
+            url,
+            &["user", "add", "--email", "ann@example.com", "--name", "Ann", "--role", "agent"],
+            "another-password",
+        ),
+        "already exists",
+    );
+
+    let listed = rapport(url, &["user", "list"], "");
+    assert!(listed.ok && listed.stdout.contains("ann@example.com\tAnn Admin\tadmin\tactive"), "{}", listed.stdout);
+    refused(
+        rapport(url, &["user", "set-role", "--email", "ann@example.com", "--role", "viewer"], ""),
+        "last active admin",
+    );
+
+    let created = rapport(url, &["token", "create", "--user", "ann@example.com", "--expires-in", "30"], "");
+    assert!(created.ok, "{}", created.stderr);
+    let token = created.stdout.trim();
+    assert!(
+        token.starts_with("rpt_") && !token.contains('\n'),
+        "token create prints only the token: {:?}",
+        created.stdout
+    );
+    refused(rapport(url, &["token", "create", "--user", "nobody@example.com"], ""), "no user has the email");
+    refused(rapport(url, &["token", "create", "--user", "ann@example.com", "--expires-in", "0"], ""), "--expires-in");
+
+    let store = Store::connect(url).await.expect("open the database");
+    let (actor, user) = store.token_user(token).await.expect("look up the token").expect("the token works");
+    assert_eq!(user.fields.email.as_str(), "ann@example.com");
+    assert_eq!(actor.user_id, user.id);
+
+    let listed = rapport(url, &["token", "list"], "");
+    assert!(listed.ok && listed.stdout.contains("expires"), "{}", listed.stdout);
+    let id = listed.stdout.split('\t').next().expect("a token line").to_owned();
+    assert!(rapport(url, &["token", "revoke", &id], "").ok);
+    assert!(rapport(url, &["token", "list"], "").stdout.contains("revoked"));
+    assert!(store.token_user(token).await.expect("look up the token").is_none(), "a revoked token still works");
+    refused(rapport(url, &["token", "revoke", "not-an-id"], ""), "not a token id");
+
+    assert!(rapport(url, &["user", "passwd", "--email", "ann@example.com"], "a-new-password-2\n").ok);
+    let login = |password: &str| Credentials { email: "ann@example.com".into(), password: password.into() };
+    assert!(matches!(store.verify_login(&login("a-new-password-2")).await.expect("verify"), LoginOutcome::Valid(_)));
+    assert!(matches!(store.verify_login(&login("long-enough-1")).await.expect("verify"), LoginOutcome::Invalid));
+    store.close().await.expect("close the database");
+}
+
+async fn demo_fills_an_empty_database_deterministically(backend: Backend) {
+    let first = TestDatabase::new(backend).await;
+    let second = TestDatabase::new(backend).await;
+    for db in [&first, &second] {
+        let outcome = rapport(&db.url, &["demo", "--seed", "7", "--scale", "0.05"], "");
+        assert!(outcome.ok, "{}", outcome.stderr);
+    }
+    refused(rapport(&first.url, &["demo"], ""), "already holds people");
+    refused(rapport(&first.url, &["demo", "--scale", "0"], ""), "--scale");
+
+    let mut seen = Vec::new();
+    for db in [&first, &second] {
+        let store = Store::connect(&db.url).await.expect("open the database");
+        let query = ListQuery { limit: Some(200), ..Default::default() };
+        let people = store.list_people(&query, &PersonFilter::default()).await.expect("list people").items;
+        assert_eq!(people.len(), 100, "scale 0.05 gives 100 people");
+        assert!(people.iter().any(|p| p.fields.referred_by_id.is_some()), "demo data has referrals");
+        assert!(people.iter().any(|p| p.fields.lifecycle_stage == LifecycleStage::Customer));
+        assert!(people.iter().any(|p| p.last_contacted_at.is_some()), "activities set last contact");
+        let purchases =
+            store.list_purchases(&query, &rapport_storage::PurchaseFilter::default()).await.expect("list purchases");
+        assert_eq!(purchases.items.len(), 200, "a full first page of purchases");
+        assert!(purchases.next_cursor.is_some(), "scale 0.05 gives 1,000 purchases");
+        seen.push(people.iter().map(|p| (p.fields.full_name(), p.fields.primary_email().cloned())).collect::<Vec<_>>());
+        store.close().await.expect("close the database");
+    }
+    assert_eq!(seen[0], seen[1], "the same seed gives the same people");
+}
