@@ -114,6 +114,22 @@ impl ListQuery {
         }
     }
 
+    /// For lists without text search, tags or custom fields: says so rather
+    /// than ignore the parameter.
+    pub(crate) fn refuse_search_and_tags(&self) -> Result<()> {
+        let mut errors = FieldErrors::new();
+        if self.q.is_some() {
+            errors.add("q", "this list has no text search");
+        }
+        if self.tag.is_some() {
+            errors.add("tag", "these records have no tags");
+        }
+        for (key, _) in &self.custom {
+            errors.add(format!("cf.{key}"), "these records have no custom fields");
+        }
+        errors.into_result().map_err(StorageError::from)
+    }
+
     /// Narrows a select by `q`, `tag`, `updated_since` and custom fields.
     pub(crate) async fn apply_common<E: EntityTrait, C: ConnectionTrait>(
         &self,

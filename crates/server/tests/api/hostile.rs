@@ -109,6 +109,17 @@ async fn hostile_list_parameters_get_client_errors(backend: Backend) {
         ("lifecycle_stage", "alien"),
         ("cf.nope", "1"),
     ];
+    // A list without search, tags or custom fields says so rather than ignore them.
+    for collection in ["activities", "tasks", "purchases", "users"] {
+        for (key, value) in [("q", "call"), ("tag", "vip"), ("cf.tier", "gold")] {
+            let error = app
+                .admin
+                .get(&query(&format!("/api/v1/{collection}"), &[(key, value)]))
+                .await
+                .want_error(422, "validation");
+            assert!(error.field(key).is_some(), "GET /api/v1/{collection}?{key}= should name {key}: {error:?}");
+        }
+    }
     for collection in ["people", "companies", "deals", "activities", "tasks", "purchases", "users"] {
         for (key, value) in params {
             let path = query(&format!("/api/v1/{collection}"), &[(key, value)]);

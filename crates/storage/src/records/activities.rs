@@ -104,6 +104,7 @@ impl Store {
     }
 
     pub async fn list_activities(&self, query: &ListQuery, filter: &ActivityFilter) -> Result<Page<Activity>> {
+        query.refuse_search_and_tags()?;
         let mut select = activities::Entity::find();
         if let Some(id) = filter.person_id {
             select = select.filter(activities::Column::PersonId.eq(id.0));

@@ -94,6 +94,7 @@ impl Store {
     }
 
     pub async fn list_purchases(&self, query: &ListQuery, filter: &PurchaseFilter) -> Result<Page<Purchase>> {
+        query.refuse_search_and_tags()?;
         let mut select = purchases::Entity::find();
         if let Some(id) = filter.person_id {
             select = select.filter(purchases::Column::PersonId.eq(id.0));

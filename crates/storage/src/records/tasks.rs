@@ -82,6 +82,7 @@ impl Store {
     }
 
     pub async fn list_tasks(&self, query: &ListQuery, filter: &TaskFilter) -> Result<Page<Task>> {
+        query.refuse_search_and_tags()?;
         let mut select = tasks::Entity::find();
         if let Some(id) = filter.assignee_id {
             select = select.filter(tasks::Column::AssigneeId.eq(id.0));

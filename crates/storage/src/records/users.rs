@@ -100,6 +100,7 @@ impl Store {
     }
 
     pub async fn list_users(&self, query: &ListQuery, filter: &UserFilter) -> Result<Page<User>> {
+        query.refuse_search_and_tags()?;
         let mut select = users::Entity::find();
         if let Some(team) = filter.team_id {
             select = select.filter(users::Column::TeamId.eq(team.0));
@@ -109,6 +110,9 @@ impl Store {
         }
         if let Some(active) = filter.active {
             select = select.filter(users::Column::Active.eq(active));
+        }
+        if let Some(since) = query.updated_since {
+            select = select.filter(users::Column::UpdatedAt.gte(rapport_domain::records::normalize_timestamp(since)));
         }
         let fields = vec![
             SortField::new("name", Expr::col((users::Entity, users::Column::Name)), SortKind::Text),
