@@ -3,6 +3,10 @@
 //! HTTP at a fixed concurrency, one scenario at a time. It prints figures; it
 //! does not pass or fail.
 
+// The same allocator as the `rapport` binary, so the in-process server is measured as it ships.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
