@@ -9,11 +9,11 @@ use rapport_domain::custom_fields::{CustomFieldDefinition, CustomFieldInput, Ent
 use rapport_domain::records::*;
 use rapport_domain::*;
 use rapport_storage::{Page, UserFilter};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{Created, Found, parse_id, patched};
+use super::{Created, Found, Items, parse_id, patched};
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, Auth, IfMatch, ListParams, from_value};
@@ -127,24 +127,14 @@ pub async fn deactivate_user(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct TeamList {
-    pub items: Vec<Team>,
+#[utoipa::path(get, path = "/api/v1/teams", tag = "teams", responses((status = 200, body = Items<Team>)))]
+pub async fn list_teams(State(state): State<AppState>, _auth: Auth) -> Result<Json<Items<Team>>, ApiError> {
+    Ok(Json(Items { items: state.store.list_teams().await? }))
 }
 
-#[utoipa::path(get, path = "/api/v1/teams", tag = "teams", responses((status = 200, body = TeamList)))]
-pub async fn list_teams(State(state): State<AppState>, _auth: Auth) -> Result<Json<TeamList>, ApiError> {
-    Ok(Json(TeamList { items: state.store.list_teams().await? }))
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct PipelineList {
-    pub items: Vec<Pipeline>,
-}
-
-#[utoipa::path(get, path = "/api/v1/pipelines", tag = "pipelines", responses((status = 200, body = PipelineList)))]
-pub async fn list_pipelines(State(state): State<AppState>, _auth: Auth) -> Result<Json<PipelineList>, ApiError> {
-    Ok(Json(PipelineList { items: state.store.list_pipelines().await? }))
+#[utoipa::path(get, path = "/api/v1/pipelines", tag = "pipelines", responses((status = 200, body = Items<Pipeline>)))]
+pub async fn list_pipelines(State(state): State<AppState>, _auth: Auth) -> Result<Json<Items<Pipeline>>, ApiError> {
+    Ok(Json(Items { items: state.store.list_pipelines().await? }))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -153,19 +143,14 @@ pub struct CustomFieldParams {
     pub entity_type: Option<EntityType>,
 }
 
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct CustomFieldList {
-    pub items: Vec<CustomFieldDefinition>,
-}
-
 #[utoipa::path(get, path = "/api/v1/custom-fields", tag = "custom fields", params(CustomFieldParams),
-    responses((status = 200, body = CustomFieldList)))]
+    responses((status = 200, body = Items<CustomFieldDefinition>)))]
 pub async fn list_custom_fields(
     State(state): State<AppState>,
     _auth: Auth,
     params: ListParams<CustomFieldParams>,
-) -> Result<Json<CustomFieldList>, ApiError> {
-    Ok(Json(CustomFieldList { items: state.store.list_custom_fields(params.filter.entity_type).await? }))
+) -> Result<Json<Items<CustomFieldDefinition>>, ApiError> {
+    Ok(Json(Items { items: state.store.list_custom_fields(params.filter.entity_type).await? }))
 }
 
 /// A team's members act for their team: when teams change, forget who they were.

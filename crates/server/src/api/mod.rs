@@ -111,6 +111,12 @@ use serde::Serialize;
 use crate::error::ApiError;
 use crate::extract::from_value;
 
+/// A whole list, not paged.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Items<T> {
+    pub items: Vec<T>,
+}
+
 /// A record's version, which is also its ETag.
 pub trait Versioned {
     fn version(&self) -> i64;

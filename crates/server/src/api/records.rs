@@ -9,7 +9,7 @@ use rapport_storage::*;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::parse_id;
+use super::{Items, parse_id};
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Auth, ListParams};
@@ -144,34 +144,28 @@ record_api!(
     delete = delete_purchase
 );
 
-#[derive(serde::Serialize, utoipa::ToSchema)]
-pub struct Timeline {
-    /// Newest first.
-    pub items: Vec<TimelineEntry>,
-}
-
-/// Everything that happened with a person: activities, tasks, deals, purchases.
+/// Everything that happened with a person, newest first: activities, tasks, deals, purchases.
 #[utoipa::path(get, path = "/api/v1/people/{id}/timeline", tag = "people", params(("id" = String, Path)),
-    responses((status = 200, body = Timeline), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Items<TimelineEntry>), (status = 404, body = ErrorBody)))]
 pub async fn person_timeline(
     State(state): State<AppState>,
     _auth: Auth,
     Path(id): Path<String>,
-) -> Result<Json<Timeline>, ApiError> {
+) -> Result<Json<Items<TimelineEntry>>, ApiError> {
     let id: PersonId = parse_id(&id, "person")?;
-    Ok(Json(Timeline { items: state.store.person_timeline(id).await? }))
+    Ok(Json(Items { items: state.store.person_timeline(id).await? }))
 }
 
-/// Everything that happened with a company, including its people's purchases.
+/// Everything that happened with a company, newest first, including its people's purchases.
 #[utoipa::path(get, path = "/api/v1/companies/{id}/timeline", tag = "companies", params(("id" = String, Path)),
-    responses((status = 200, body = Timeline), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Items<TimelineEntry>), (status = 404, body = ErrorBody)))]
 pub async fn company_timeline(
     State(state): State<AppState>,
     _auth: Auth,
     Path(id): Path<String>,
-) -> Result<Json<Timeline>, ApiError> {
+) -> Result<Json<Items<TimelineEntry>>, ApiError> {
     let id: CompanyId = parse_id(&id, "company")?;
-    Ok(Json(Timeline { items: state.store.company_timeline(id).await? }))
+    Ok(Json(Items { items: state.store.company_timeline(id).await? }))
 }
 
 pub fn routes() -> OpenApiRouter<AppState> {

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::parse_id;
+use super::{Items, parse_id};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, Auth, session_cookie};
 use crate::{AppState, SESSION_COOKIE, SESSION_LIFETIME};
@@ -124,11 +124,6 @@ pub struct NewTokenBody {
     pub api_token: ApiToken,
 }
 
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct TokenList {
-    pub items: Vec<ApiToken>,
-}
-
 /// Creates an API token for the signed-in user.
 #[utoipa::path(post, path = "/api/v1/tokens", tag = "tokens", request_body = TokenRequest,
     responses((status = 201, body = NewTokenBody), (status = 422, body = ErrorBody)))]
@@ -145,9 +140,9 @@ pub async fn create_token(
 }
 
 /// The signed-in user's tokens (never their secrets).
-#[utoipa::path(get, path = "/api/v1/tokens", tag = "tokens", responses((status = 200, body = TokenList)))]
-pub async fn list_tokens(State(state): State<AppState>, auth: Auth) -> Result<Json<TokenList>, ApiError> {
-    Ok(Json(TokenList { items: state.store.list_tokens(Some(auth.user.id)).await? }))
+#[utoipa::path(get, path = "/api/v1/tokens", tag = "tokens", responses((status = 200, body = Items<ApiToken>)))]
+pub async fn list_tokens(State(state): State<AppState>, auth: Auth) -> Result<Json<Items<ApiToken>>, ApiError> {
+    Ok(Json(Items { items: state.store.list_tokens(Some(auth.user.id)).await? }))
 }
 
 /// Revokes a token at once.

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::common::{Backend, TestApp, query, unknown_id};
+use crate::common::{Backend, RECORD_TYPES, TestApp, query, unknown_id};
 
 backend_tests!(
     malformed_json_is_400,
@@ -14,19 +14,6 @@ backend_tests!(
     wrong_content_type_is_415,
     bad_list_parameters_are_422,
 );
-
-const ALL_TYPES: [&str; 10] = [
-    "people",
-    "companies",
-    "deals",
-    "activities",
-    "tasks",
-    "purchases",
-    "pipelines",
-    "teams",
-    "users",
-    "custom-fields",
-];
 
 async fn malformed_json_is_400(backend: Backend) {
     let app = TestApp::spawn(backend).await;
@@ -96,7 +83,7 @@ async fn validation_errors_name_the_field(backend: Backend) {
 async fn unknown_ids_are_404_for_every_type(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let api = &app.admin;
-    for kind in ALL_TYPES {
+    for kind in RECORD_TYPES {
         let path = format!("/api/v1/{kind}/{}", unknown_id());
         api.get(&path).await.want_error(404, "not_found");
         api.delete(&path).await.want_error(404, "not_found");
@@ -111,7 +98,7 @@ async fn unknown_ids_are_404_for_every_type(backend: Backend) {
 
 async fn bad_uuid_in_path_is_an_error(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    for kind in ALL_TYPES {
+    for kind in RECORD_TYPES {
         for id in ["not-a-uuid", "123", "00000000-0000-0000-0000-00000000000g"] {
             let resp = app.admin.get(&format!("/api/v1/{kind}/{id}")).await;
             assert!(matches!(resp.status, 404 | 422), "{} answered {}: {}", resp.what, resp.status, resp.text);
@@ -138,7 +125,7 @@ async fn oversized_body_is_413(backend: Backend) {
 async fn no_credentials_is_401(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let anonymous = app.anonymous();
-    for kind in ALL_TYPES {
+    for kind in RECORD_TYPES {
         anonymous.get(&format!("/api/v1/{kind}")).await.want_error(401, "unauthorized");
     }
     anonymous.post("/api/v1/people", &json!({ "first_name": "Ana" })).await.want_error(401, "unauthorized");

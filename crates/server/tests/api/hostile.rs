@@ -3,23 +3,9 @@
 
 use serde_json::{Value, json};
 
-use crate::common::{Backend, TestApp, create_person, query};
+use crate::common::{Backend, RECORD_TYPES, TestApp, create_person, query};
 
 backend_tests!(hostile_bodies_get_client_errors, hostile_list_parameters_get_client_errors);
-
-const COLLECTIONS: &[&str] = &[
-    "people",
-    "companies",
-    "deals",
-    "activities",
-    "tasks",
-    "purchases",
-    "pipelines",
-    "teams",
-    "users",
-    "custom-fields",
-    "tokens",
-];
 
 fn hostile_bodies(person: &str) -> Vec<Value> {
     let big = "x".repeat(300_000);
@@ -53,7 +39,7 @@ async fn hostile_bodies_get_client_errors(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let person = create_person(&app.admin, "Target").await;
     let person_id = person.id.to_string();
-    for collection in COLLECTIONS {
+    for collection in RECORD_TYPES.iter().chain(&["tokens"]) {
         let path = format!("/api/v1/{collection}");
         for body in hostile_bodies(&person_id) {
             let response = app.admin.post(&path, &body).await;

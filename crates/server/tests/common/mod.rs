@@ -27,6 +27,20 @@ pub const PASSWORD: &str = "correct horse battery staple";
 
 pub use rapport_testing::Backend;
 
+/// Every record type's collection under /api/v1.
+pub const RECORD_TYPES: [&str; 10] = [
+    "people",
+    "companies",
+    "deals",
+    "activities",
+    "tasks",
+    "purchases",
+    "pipelines",
+    "teams",
+    "users",
+    "custom-fields",
+];
+
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 /// A short string unique within this test process, for emails and keys.
