@@ -88,11 +88,7 @@ pub async fn patch_user(
     let id: UserId = parse_id(&id, "user")?;
     let current = state.store.get_user(id).await?;
     let version = version.or(Some(current.meta.version));
-    let merged: serde_json::Value = patched(&current, body)?;
-    let change: UserChange = user_body(merged)?;
-    let user = state.store.update_user(&auth.actor, id, change.user, change.password.as_ref(), version).await?;
-    state.auth_cache.clear();
-    Ok(Found(user))
+    save_user(&state, &auth, id, patched(&current, body)?, version).await
 }
 
 /// Replaces a user's fields. Include `password` to set a new one.
@@ -105,11 +101,20 @@ pub async fn replace_user(
     IfMatch(version): IfMatch,
     ApiJson(body): ApiJson<serde_json::Value>,
 ) -> Result<Found<User>, ApiError> {
+    save_user(&state, &auth, parse_id(&id, "user")?, body, version).await
+}
+
+/// Saves a user's fields (and password, when given) from a full body; the
+/// user's credentials may act differently now, so they are looked up afresh.
+async fn save_user(
+    state: &AppState,
+    auth: &Auth,
+    id: UserId,
+    body: serde_json::Value,
+    version: Option<i64>,
+) -> Result<Found<User>, ApiError> {
     let change: UserChange = user_body(body)?;
-    let user = state
-        .store
-        .update_user(&auth.actor, parse_id(&id, "user")?, change.user, change.password.as_ref(), version)
-        .await?;
+    let user = state.store.update_user(&auth.actor, id, change.user, change.password.as_ref(), version).await?;
     state.auth_cache.clear();
     Ok(Found(user))
 }
