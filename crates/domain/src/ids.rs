@@ -67,4 +67,5 @@ typed_id!(
     PurchaseId,
     CustomFieldId,
     TokenId,
+    ViewId,
 );

@@ -13,6 +13,7 @@ pub mod records;
 pub mod search;
 pub mod text;
 pub mod validation;
+pub mod views;
 
 pub use access::{Actor, Ownership, Role};
 pub use email::Email;

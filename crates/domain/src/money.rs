@@ -53,9 +53,81 @@ pub struct Money {
     pub currency: Currency,
 }
 
+impl Currency {
+    /// Digits after the decimal point in everyday amounts (ISO 4217 minor units).
+    pub fn minor_digits(&self) -> u32 {
+        match self.as_str() {
+            "BIF" | "CLP" | "DJF" | "GNF" | "ISK" | "JPY" | "KMF" | "KRW" | "PYG" | "RWF" | "UGX" | "UYI" | "VND"
+            | "VUV" | "XAF" | "XOF" | "XPF" => 0,
+            "BHD" | "IQD" | "JOD" | "KWD" | "LYD" | "OMR" | "TND" => 3,
+            _ => 2,
+        }
+    }
+}
+
 impl Money {
     pub fn new(amount_minor: i64, currency: Currency) -> Self {
         Self { amount_minor, currency }
+    }
+
+    /// An amount as people type it ("1250", "1,250.50", "-3.5") in `currency`.
+    pub fn parse_major(raw: &str, currency: Currency) -> Result<Money, String> {
+        let cleaned: String = raw.trim().chars().filter(|c| *c != ',' && *c != '_' && !c.is_whitespace()).collect();
+        let (negative, digits) = match cleaned.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, cleaned.as_str()),
+        };
+        let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+        let scale = currency.minor_digits();
+        let well_formed = !whole.is_empty()
+            && whole.chars().all(|c| c.is_ascii_digit())
+            && fraction.chars().all(|c| c.is_ascii_digit())
+            && fraction.len() <= scale as usize;
+        if !well_formed {
+            return Err(match scale {
+                0 => "must be a whole amount such as 1250".to_string(),
+                n => format!("must be an amount such as 1250.{}", "5".repeat(n as usize)),
+            });
+        }
+        let too_large = || "is too large".to_string();
+        let whole: i64 = whole.parse().map_err(|_| too_large())?;
+        let fraction: i64 = if fraction.is_empty() {
+            0
+        } else {
+            fraction.parse::<i64>().map_err(|_| too_large())? * 10_i64.pow(scale - fraction.len() as u32)
+        };
+        let minor = whole.checked_mul(10_i64.pow(scale)).and_then(|w| w.checked_add(fraction)).ok_or_else(too_large)?;
+        Ok(Money { amount_minor: if negative { -minor } else { minor }, currency })
+    }
+
+    /// The amount in major units with grouped thousands, e.g. "12,500.00 EUR".
+    pub fn display(&self) -> String {
+        format!("{} {}", self.major_text(), self.currency)
+    }
+
+    /// The amount in major units with grouped thousands, without the currency.
+    pub fn major_text(&self) -> String {
+        let scale = self.currency.minor_digits();
+        let unit = 10_u64.pow(scale);
+        let absolute = self.amount_minor.unsigned_abs();
+        let whole = (absolute / unit).to_string();
+        let mut grouped = String::new();
+        for (i, digit) in whole.chars().enumerate() {
+            if i > 0 && (whole.len() - i) % 3 == 0 {
+                grouped.push(',');
+            }
+            grouped.push(digit);
+        }
+        let sign = if self.amount_minor < 0 { "-" } else { "" };
+        match scale {
+            0 => format!("{sign}{grouped}"),
+            n => format!("{sign}{grouped}.{:0width$}", absolute % unit, width = n as usize),
+        }
+    }
+
+    /// The amount in major units as a form field shows it, e.g. "12500.00".
+    pub fn input_text(&self) -> String {
+        self.major_text().replace(',', "")
     }
 }
 
@@ -69,5 +141,22 @@ mod tests {
         assert!(Currency::parse("EU").is_err());
         assert!(Currency::parse("ABC").is_err());
         assert!(Currency::parse("EURO").is_err());
+    }
+
+    #[test]
+    fn amounts_read_and_print_in_major_units() {
+        let eur = Currency::parse("EUR").unwrap();
+        let jpy = Currency::parse("JPY").unwrap();
+        assert_eq!(Money::parse_major("1,250.5", eur).unwrap().amount_minor, 125_050);
+        assert_eq!(Money::parse_major("-3", eur).unwrap().amount_minor, -300);
+        assert_eq!(Money::parse_major("1250", jpy).unwrap().amount_minor, 1250);
+        assert!(Money::parse_major("12.5", jpy).is_err());
+        assert!(Money::parse_major("1.234", eur).is_err());
+        assert!(Money::parse_major("abc", eur).is_err());
+        assert!(Money::parse_major("99999999999999999999", eur).is_err());
+        assert_eq!(Money::new(1_234_567, eur).display(), "12,345.67 EUR");
+        assert_eq!(Money::new(-5, eur).display(), "-0.05 EUR");
+        assert_eq!(Money::new(1_000_000, jpy).display(), "1,000,000 JPY");
+        assert_eq!(Money::new(125_050, eur).input_text(), "1250.50");
     }
 }

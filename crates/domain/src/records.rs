@@ -159,6 +159,12 @@ impl From<Domain> for String {
 #[schema(value_type = String, example = "pt-BR")]
 pub struct Language(String);
 
+impl Language {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 impl TryFrom<String> for Language {
     type Error = String;
     fn try_from(raw: String) -> Result<Self, String> {
@@ -186,6 +192,12 @@ impl From<Language> for String {
 #[serde(try_from = "String", into = "String")]
 #[schema(value_type = String, example = "Europe/Lisbon")]
 pub struct TimeZone(String);
+
+impl TimeZone {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
 
 impl TryFrom<String> for TimeZone {
     type Error = String;

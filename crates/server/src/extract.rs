@@ -92,16 +92,26 @@ impl FromRequestParts<AppState> for Auth {
             (key, state.store.token_user(token).await?)
         } else {
             let secret = session_cookie(parts).ok_or(ApiError::Unauthorized)?;
-            let key = format!("session:{secret}");
-            if let Some((actor, user)) = state.auth_cache.get(&key) {
-                return Ok(Auth { actor, user });
-            }
-            (key, state.store.session_user(&secret).await?)
+            let (actor, user) = session_auth(state, &secret).await?.ok_or(ApiError::Unauthorized)?;
+            return Ok(Auth { actor, user });
         };
         let (actor, user) = found.ok_or(ApiError::Unauthorized)?;
         state.auth_cache.put(&key, actor, user.clone());
         Ok(Auth { actor, user })
     }
+}
+
+/// The staff member behind a session cookie's secret, through the auth cache.
+pub async fn session_auth(state: &AppState, secret: &str) -> Result<Option<(Actor, User)>, ApiError> {
+    let key = format!("session:{secret}");
+    if let Some(found) = state.auth_cache.get(&key) {
+        return Ok(Some(found));
+    }
+    let found = state.store.session_user(secret).await?;
+    if let Some((actor, user)) = &found {
+        state.auth_cache.put(&key, *actor, user.clone());
+    }
+    Ok(found)
 }
 
 pub fn session_cookie(parts: &Parts) -> Option<String> {
@@ -173,7 +183,13 @@ impl<F: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ListParams<F> 
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
-        let raw = parts.uri.query().unwrap_or("");
+        ListParams::parse(parts.uri.query().unwrap_or(""))
+    }
+}
+
+impl<F: DeserializeOwned> ListParams<F> {
+    /// Parses a list's query string: the API's and the list pages' alike.
+    pub fn parse(raw: &str) -> Result<Self, ApiError> {
         // No database stores a NUL byte in text; no filter needs a control character.
         for (key, value) in form_urlencoded::parse(raw.as_bytes()) {
             if value.chars().any(char::is_control) {

@@ -1,11 +1,13 @@
 //! Rapport's HTTP server: the JSON API under /api/v1 with its OpenAPI
-//! document, health checks, and the layers every response passes through.
+//! document, the web pages, health checks, and the layers every response
+//! passes through.
 
 pub mod api;
 mod auth_cache;
 pub mod error;
 pub mod extract;
 mod limiter;
+pub mod web;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +19,7 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use rapport_storage::Store;
+use tower_http::compression::CompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -68,8 +71,32 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
-async fn not_found() -> ApiError {
-    ApiError::NotFound("page")
+/// Unknown API paths answer JSON; anything else is a page that does not exist.
+async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
+    if uri.path().starts_with("/api/") {
+        ApiError::NotFound("page").into_response()
+    } else {
+        web::WebError::NotFound("page").into_response()
+    }
+}
+
+/// Refuses unsafe requests sent by a page of another site: browsers name the
+/// page's origin, and it must be this host. (Requests without `Origin`, from
+/// API clients and the CLI, pass: they carry no ambient cookie risk.)
+async fn refuse_cross_origin(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if !request.method().is_safe()
+        && let Some(origin) = request.headers().get(header::ORIGIN)
+    {
+        let origin_host = origin.to_str().ok().and_then(|o| o.split_once("://")).map(|(_, host)| host);
+        let host = request.headers().get(header::HOST).and_then(|h| h.to_str().ok());
+        if origin_host.is_none() || origin_host != host {
+            return ApiError::Forbidden("this request came from another site".into()).into_response();
+        }
+    }
+    next.run(request).await
 }
 
 async fn method_not_allowed() -> impl IntoResponse {
@@ -109,14 +136,21 @@ pub fn router(store: Store, config: ServerConfig) -> Router {
             "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'",
         ),
     ];
+    let pages = web::routes().layer(SetResponseHeaderLayer::overriding(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(web::PAGE_CSP),
+    ));
     let mut app = Router::new()
         .merge(api)
+        .merge(pages)
         .merge(SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", spec))
         .route("/healthz", get(healthz))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(refuse_cross_origin))
+        .layer(CompressionLayer::new())
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
         .layer(TraceLayer::new_for_http());
     for (name, value) in security_headers {

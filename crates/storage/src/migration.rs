@@ -8,7 +8,7 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_initial::Migration)]
+        vec![Box::new(m0001_initial::Migration), Box::new(m0002_saved_views::Migration)]
     }
 }
 
@@ -358,6 +358,60 @@ mod m0001_initial {
 
         async fn down(&self, _m: &SchemaManager) -> Result<(), DbErr> {
             Err(DbErr::Migration("the initial schema cannot be rolled back".into()))
+        }
+    }
+}
+
+mod m0002_saved_views {
+    use sea_orm_migration::prelude::*;
+    use sea_orm_migration::schema::*;
+
+    pub struct Migration;
+
+    // DeriveMigrationName names a migration after its file, and m0001 was
+    // recorded as "migration": later ones name themselves.
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m0002_saved_views"
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+            m.create_table(
+                Table::create()
+                    .table("saved_views")
+                    .col(pk_uuid("id"))
+                    .col(uuid("user_id"))
+                    .col(string("list"))
+                    .col(string("name"))
+                    .col(string("query"))
+                    .col(timestamp_with_time_zone("created_at"))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from("saved_views", "user_id")
+                            .to("users", "id")
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+            m.create_index(
+                Index::create()
+                    .name("saved_views_per_user")
+                    .table("saved_views")
+                    .col("user_id")
+                    .col("list")
+                    .col("name")
+                    .unique()
+                    .to_owned(),
+            )
+            .await
+        }
+
+        async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+            m.drop_table(Table::drop().table("saved_views").to_owned()).await
         }
     }
 }

@@ -42,7 +42,7 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddr {
     }
 }
 
-fn session_set_cookie(secret: &str, secure: bool) -> HeaderValue {
+pub(crate) fn session_set_cookie(secret: &str, secure: bool) -> HeaderValue {
     let mut cookie = format!(
         "{SESSION_COOKIE}={secret}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
         SESSION_LIFETIME.whole_seconds()
@@ -54,7 +54,7 @@ fn session_set_cookie(secret: &str, secure: bool) -> HeaderValue {
 }
 
 /// Behind a TLS-terminating proxy the request arrives as http but was https.
-fn is_https(headers: &HeaderMap, always: bool) -> bool {
+pub(crate) fn is_https(headers: &HeaderMap, always: bool) -> bool {
     always || headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https")
 }
 
@@ -67,6 +67,20 @@ pub async fn login(
     headers: HeaderMap,
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
+    let (user, cookie) = sign_in(&state, addr, &headers, request).await?;
+    let mut response = Json(SessionBody { user }).into_response();
+    response.headers_mut().insert(header::SET_COOKIE, cookie);
+    Ok(response)
+}
+
+/// Checks email and password under the failed-login limit and opens a
+/// session: the user and the `Set-Cookie` value. The API and the login page share it.
+pub(crate) async fn sign_in(
+    state: &AppState,
+    addr: Option<std::net::IpAddr>,
+    headers: &HeaderMap,
+    request: LoginRequest,
+) -> Result<(User, HeaderValue), ApiError> {
     let account = request.email.trim().to_lowercase();
     state.limiter.check(&account, addr)?;
     let credentials = Credentials { email: request.email, password: request.password };
@@ -74,10 +88,7 @@ pub async fn login(
         LoginOutcome::Valid(user) => {
             state.limiter.succeeded(&account);
             let secret = state.store.create_session(user.id, SESSION_LIFETIME).await?;
-            let mut response = Json(SessionBody { user }).into_response();
-            let cookie = session_set_cookie(&secret, is_https(&headers, state.config.secure_cookies));
-            response.headers_mut().insert(header::SET_COOKIE, cookie);
-            Ok(response)
+            Ok((user, session_set_cookie(&secret, is_https(headers, state.config.secure_cookies))))
         }
         LoginOutcome::Invalid => {
             let delay = state.limiter.failed(&account, addr);
@@ -85,6 +96,16 @@ pub async fn login(
             Err(ApiError::InvalidCredentials)
         }
     }
+}
+
+/// Ends the request's session, if any, and answers the cookie that clears it.
+pub(crate) async fn sign_out(state: &AppState, parts: &Parts) -> Result<HeaderValue, ApiError> {
+    if let Some(secret) = session_cookie(parts) {
+        state.store.end_session(&secret).await?;
+        state.auth_cache.clear();
+    }
+    let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
+    Ok(HeaderValue::from_str(&clear).expect("a valid cookie"))
 }
 
 /// The signed-in user.
@@ -98,13 +119,9 @@ pub async fn current(auth: Auth) -> Json<SessionBody> {
 #[utoipa::path(delete, path = "/api/v1/session", tag = "session", responses((status = 204)))]
 pub async fn logout(State(state): State<AppState>, request: axum::extract::Request) -> Result<Response, ApiError> {
     let (parts, _) = request.into_parts();
-    if let Some(secret) = session_cookie(&parts) {
-        state.store.end_session(&secret).await?;
-        state.auth_cache.clear();
-    }
+    let clear = sign_out(&state, &parts).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
-    let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
-    response.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&clear).expect("a valid cookie"));
+    response.headers_mut().insert(header::SET_COOKIE, clear);
     Ok(response)
 }
 

@@ -2,7 +2,8 @@
 //! that users may change their own name and password.
 
 use rapport_domain::records::{Password, Team, TeamInput, User, UserInput, now};
-use rapport_domain::{Actor, Role, TeamId, UserId};
+use rapport_domain::text::Name;
+use rapport_domain::{Actor, Email, Role, TeamId, UserId};
 use sea_orm::prelude::*;
 use sea_orm::{ActiveModelTrait, QueryOrder, Set};
 
@@ -78,6 +79,34 @@ impl Store {
             created_at: Set(now),
             updated_at: Set(now),
             created_by: Set(created_by.map(|u| u.0)),
+            version: Set(1),
+        }
+        .insert(&*w)
+        .await?;
+        w.commit().await?;
+        user_from(row)
+    }
+
+    /// Adds the first admin, from the setup page: refused once any user exists,
+    /// checked in the same transaction so two setups cannot both succeed.
+    pub async fn create_first_admin(&self, name: Name, email: Email, password: &Password) -> Result<User> {
+        let hash = crate::hash_password(password.expose()).await?;
+        let now = now();
+        let w = self.begin_write().await?;
+        if users::Entity::find().count(&*w).await? > 0 {
+            return Err(StorageError::Conflict("Rapport is already set up: sign in instead".into()));
+        }
+        let row = users::ActiveModel {
+            id: Set(UserId::new().0),
+            name: Set(name.to_string()),
+            email: Set(email.to_string()),
+            role: Set(Role::Admin.as_str().to_owned()),
+            team_id: Set(None),
+            active: Set(true),
+            password_hash: Set(Some(hash)),
+            created_at: Set(now),
+            updated_at: Set(now),
+            created_by: Set(None),
             version: Set(1),
         }
         .insert(&*w)

@@ -1,0 +1,324 @@
+//! What the lists of people, companies, deals and tasks share: the query
+//! string (the API's own filters, plus `cols`), sortable column headers,
+//! column choice, cursor pages, and each user's saved views.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use axum::routing::post;
+use rapport_domain::ViewId;
+use rapport_domain::text::Name;
+use rapport_domain::views::{ListKind, SavedViewInput, ViewQuery};
+use rapport_storage::Page;
+use serde::de::DeserializeOwned;
+
+use super::form::{Fields, FormData, encode};
+use super::{Chrome, Signed, WebError, redirect_with_flash};
+use crate::AppState;
+use crate::extract::ListParams;
+
+/// A column a list can show.
+pub struct Column {
+    pub key: &'static str,
+    pub label: &'static str,
+    /// The API sort field, when the column sorts.
+    pub sort: Option<&'static str>,
+    pub numeric: bool,
+    /// Shown when the query names no columns.
+    pub default: bool,
+}
+
+impl Column {
+    pub const fn new(key: &'static str, label: &'static str) -> Self {
+        Column { key, label, sort: None, numeric: false, default: true }
+    }
+    pub const fn sorts(mut self, field: &'static str) -> Self {
+        self.sort = Some(field);
+        self
+    }
+    pub const fn numeric(mut self) -> Self {
+        self.numeric = true;
+        self
+    }
+    pub const fn optional(mut self) -> Self {
+        self.default = false;
+        self
+    }
+}
+
+/// One cell: text, maybe a link, maybe shown as a badge.
+#[derive(Default)]
+pub struct Cell {
+    pub text: String,
+    pub href: Option<String>,
+    pub badge: Option<&'static str>,
+}
+
+impl Cell {
+    pub fn text(text: impl Into<String>) -> Self {
+        Cell { text: text.into(), ..Default::default() }
+    }
+    pub fn link(text: impl Into<String>, href: String) -> Self {
+        Cell { text: text.into(), href: Some(href), badge: None }
+    }
+    pub fn badge(text: impl Into<String>, class: &'static str) -> Self {
+        Cell { text: text.into(), href: None, badge: Some(class) }
+    }
+}
+
+pub struct HeaderCell {
+    pub label: &'static str,
+    pub numeric: bool,
+    pub sort_href: Option<String>,
+    /// "ascending", "descending" or "none", for aria-sort.
+    pub sorted: &'static str,
+}
+
+pub struct ColumnChoice {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub shown: bool,
+}
+
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+}
+
+impl Choice {
+    pub fn new(value: impl Into<String>, label: impl Into<String>) -> Self {
+        Choice { value: value.into(), label: label.into() }
+    }
+}
+
+/// A filter drop-down above a list.
+pub struct Filter {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub choices: Vec<Choice>,
+    pub selected: String,
+}
+
+pub struct ViewLink {
+    pub id: ViewId,
+    pub name: String,
+    pub href: String,
+    pub current: bool,
+}
+
+#[derive(Template)]
+#[template(path = "list.html")]
+pub struct ListPage {
+    pub chrome: Chrome,
+    pub path: &'static str,
+    pub list: &'static str,
+    pub heading: &'static str,
+    pub new_label: &'static str,
+    pub search_label: &'static str,
+    pub searchable: bool,
+    pub q: String,
+    pub tag: String,
+    pub filters: Vec<Filter>,
+    pub headers: Vec<HeaderCell>,
+    pub choices: Vec<ColumnChoice>,
+    pub rows: Vec<Vec<Cell>>,
+    pub next_href: Option<String>,
+    pub first_href: Option<String>,
+    pub views: Vec<ViewLink>,
+    /// The query string as it stands, for "save this view".
+    pub query: String,
+    pub empty_title: &'static str,
+    pub empty_hint: &'static str,
+    pub filtered: bool,
+}
+
+/// A list page's request: parsed filters, and the raw pairs to build links from.
+pub struct ListRequest<F> {
+    pub params: ListParams<F>,
+    pairs: Vec<(String, String)>,
+    columns: Vec<String>,
+}
+
+impl<F: DeserializeOwned> ListRequest<F> {
+    /// Empty fields of the filter form mean "any": they are dropped before parsing.
+    pub fn parse(raw: Option<&str>) -> Result<Self, WebError> {
+        let pairs: Vec<(String, String)> = form_urlencoded::parse(raw.unwrap_or("").as_bytes())
+            .into_owned()
+            .filter(|(_, value)| !value.trim().is_empty())
+            .collect();
+        let kept: Vec<&(String, String)> = pairs.iter().filter(|(key, _)| key != "cols").collect();
+        let query: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(kept).finish();
+        let params = ListParams::parse(&query).map_err(WebError::from)?;
+        let columns = pairs
+            .iter()
+            .filter(|(key, _)| key == "cols")
+            .flat_map(|(_, value)| value.split(',').map(str::to_owned).collect::<Vec<_>>())
+            .collect();
+        Ok(ListRequest { params, pairs, columns })
+    }
+
+    pub fn get(&self, name: &str) -> &str {
+        self.pairs.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str()).unwrap_or("")
+    }
+
+    /// The query string with `changes` applied (an empty value removes the key).
+    fn with(&self, changes: &[(&str, &str)]) -> String {
+        let mut serializer = form_urlencoded::Serializer::new(String::new());
+        for (key, value) in &self.pairs {
+            if !changes.iter().any(|(changed, _)| changed == key) {
+                serializer.append_pair(key, value);
+            }
+        }
+        for (key, value) in changes {
+            if !value.is_empty() {
+                serializer.append_pair(key, value);
+            }
+        }
+        serializer.finish()
+    }
+
+    /// Which of `columns` to show: the query's choice, else the defaults.
+    pub fn shown<'c>(&self, columns: &'c [Column]) -> Vec<&'c Column> {
+        let chosen: Vec<&Column> = columns.iter().filter(|c| self.columns.iter().any(|k| k == c.key)).collect();
+        if chosen.is_empty() { columns.iter().filter(|c| c.default).collect() } else { chosen }
+    }
+}
+
+/// What each list page fills in; `build` does the rest.
+pub struct ListSpec {
+    pub path: &'static str,
+    pub list: ListKind,
+    pub heading: &'static str,
+    pub new_label: &'static str,
+    pub search_label: &'static str,
+    pub searchable: bool,
+    pub default_sort: &'static str,
+    pub empty_title: &'static str,
+    pub empty_hint: &'static str,
+}
+
+impl ListSpec {
+    #[allow(clippy::too_many_arguments)]
+    pub async fn build<F: DeserializeOwned, T>(
+        &self,
+        state: &AppState,
+        signed: &Signed,
+        request: &ListRequest<F>,
+        columns: &[Column],
+        filters: Vec<Filter>,
+        page: Page<T>,
+        mut row: impl FnMut(&T, &[&Column]) -> Vec<Cell>,
+    ) -> Result<ListPage, WebError> {
+        let shown = request.shown(columns);
+        let current_sort = request.get("sort");
+        let current_sort = if current_sort.is_empty() { self.default_sort } else { current_sort };
+        let headers = shown
+            .iter()
+            .map(|column| {
+                let (sort_href, sorted) = match column.sort {
+                    Some(field) => {
+                        let descending = format!("-{field}");
+                        let (next, sorted) = if current_sort == field {
+                            (descending.as_str(), "ascending")
+                        } else if current_sort == descending {
+                            (field, "descending")
+                        } else {
+                            (field, "none")
+                        };
+                        (Some(format!("{}?{}", self.path, request.with(&[("sort", next), ("cursor", "")]))), sorted)
+                    }
+                    None => (None, "none"),
+                };
+                HeaderCell { label: column.label, numeric: column.numeric, sort_href, sorted }
+            })
+            .collect();
+        let choices = columns
+            .iter()
+            .map(|c| ColumnChoice { key: c.key, label: c.label, shown: shown.iter().any(|s| s.key == c.key) })
+            .collect();
+        let rows = page.items.iter().map(|item| row(item, &shown)).collect();
+        let next_href =
+            page.next_cursor.as_deref().map(|cursor| format!("{}?{}", self.path, request.with(&[("cursor", cursor)])));
+        let first_href =
+            (!request.get("cursor").is_empty()).then(|| format!("{}?{}", self.path, request.with(&[("cursor", "")])));
+        let query = request.with(&[("cursor", "")]);
+        let views = state
+            .store
+            .list_views(&signed.actor, Some(self.list))
+            .await?
+            .into_iter()
+            .map(|view| ViewLink {
+                id: view.id,
+                current: view.fields.query.as_str() == query,
+                href: format!("{}?{}", self.path, view.fields.query.as_str()),
+                name: view.fields.name.to_string(),
+            })
+            .collect();
+        let filtered = request.pairs.iter().any(|(key, _)| key != "sort" && key != "cols");
+        Ok(ListPage {
+            chrome: signed.chrome(self.list.as_str(), self.heading),
+            path: self.path,
+            list: self.list.as_str(),
+            heading: self.heading,
+            new_label: self.new_label,
+            search_label: self.search_label,
+            searchable: self.searchable,
+            q: request.get("q").to_owned(),
+            tag: request.get("tag").to_owned(),
+            filters,
+            headers,
+            choices,
+            rows,
+            next_href,
+            first_href,
+            views,
+            query,
+            empty_title: self.empty_title,
+            empty_hint: self.empty_hint,
+            filtered,
+        })
+    }
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/views", post(save_view)).route("/views/{id}/delete", post(delete_view))
+}
+
+/// Saves the list's current query under a name, for the signed-in user only.
+pub async fn save_view(State(state): State<AppState>, signed: Signed, form: FormData) -> Result<Response, WebError> {
+    let mut fields = Fields::new(&form);
+    let list = fields.parse_with("list", ListKind::parse);
+    let name = fields.required::<Name>("name");
+    let query = fields.parse_with("query", ViewQuery::parse);
+    let (Some(list), Some(name), Some(query)) = (list, name, query) else {
+        let errors = fields.errors.iter().map(|(f, m)| format!("{f} {m}")).collect::<Vec<_>>().join("; ");
+        return Err(WebError::BadRequest(format!("The view was not saved: {errors}.")));
+    };
+    let back = format!("/{}?{}", list.as_str(), query.as_str());
+    let message = format!("View \u{201c}{name}\u{201d} saved.");
+    state.store.save_view(&signed.actor, SavedViewInput { list, name, query }).await?;
+    Ok(redirect_with_flash(&back, &message))
+}
+
+pub async fn delete_view(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Result<Response, WebError> {
+    let id: ViewId = id.parse().map_err(|_| WebError::NotFound("view"))?;
+    let list = ListKind::parse(form.get("list")).unwrap_or(ListKind::People);
+    state.store.delete_view(&signed.actor, id).await?;
+    Ok(redirect_with_flash(&format!("/{}", list.as_str()), "View deleted."))
+}
+
+/// `/people?...` links keep their query when it is not empty.
+pub fn href(path: &str, query: &str) -> String {
+    if query.is_empty() { path.to_owned() } else { format!("{path}?{query}") }
+}
+
+/// A `tag=` link for a tag badge.
+pub fn tag_href(path: &str, tag: &str) -> String {
+    format!("{path}?tag={}", encode(tag))
+}

@@ -1,0 +1,606 @@
+//! People: the list, the customer page, and the create and edit forms.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, RawQuery, State};
+use axum::response::Response;
+use axum::routing::{get, post};
+use rapport_domain::access::Action;
+use rapport_domain::custom_fields::{CustomFieldDefinition, EntityType};
+use rapport_domain::records::{
+    Channel, EmailEntry, Language, LifecycleStage, Person, PersonInput, Phone, PhoneEntry, Preferences, TimeZone,
+};
+use rapport_domain::text::{LongText, Name, Tag};
+use rapport_domain::{CompanyId, Email, FieldErrors, PersonId, UserId};
+use rapport_storage::{CompanyFilter, DealFilter, ListQuery, PersonFilter};
+use serde::Deserialize;
+
+use super::custom::{self, CustomInput, CustomShown};
+use super::form::{Fields, FormData, FormView};
+use super::lists::{Cell, Choice, Column, Filter, ListRequest, ListSpec};
+use super::staff::Staff;
+use super::timeline::{self, DealLine, PurchaseLine, Subject};
+use super::{Chrome, Signed, WebError, format, redirect_with_flash, render};
+use crate::AppState;
+
+const COLUMNS: &[Column] = &[
+    Column::new("name", "Name").sorts("name"),
+    Column::new("email", "Email"),
+    Column::new("company", "Company"),
+    Column::new("stage", "Stage").sorts("lifecycle_stage"),
+    Column::new("owner", "Owner"),
+    Column::new("last_contacted", "Last contacted").sorts("last_contacted_at"),
+    Column::new("phone", "Phone").optional(),
+    Column::new("job_title", "Job title").optional(),
+    Column::new("tags", "Tags").optional(),
+    Column::new("source", "Source").optional(),
+    Column::new("updated", "Updated").sorts("updated_at").optional(),
+    Column::new("created", "Added").sorts("created_at").optional(),
+];
+
+const SPEC: ListSpec = ListSpec {
+    path: "/people",
+    list: rapport_domain::views::ListKind::People,
+    heading: "People",
+    new_label: "New person",
+    search_label: "Name, email, company, notes…",
+    searchable: true,
+    default_sort: "name",
+    empty_title: "No people yet.",
+    empty_hint: "Add your first customer with “New person”, or load sample data with `rapport demo`.",
+};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/people", get(list).post(create))
+        .route("/people/new", get(new_form))
+        .route("/people/options", get(options))
+        .route("/people/{id}", get(page).post(update))
+        .route("/people/{id}/edit", get(edit_form))
+        .route("/people/{id}/delete", post(delete))
+        .route("/people/{id}/timeline", post(timeline::add_to_person))
+}
+
+pub fn lifecycle_choices() -> Vec<Choice> {
+    LifecycleStage::ALL.iter().map(|s| Choice::new(s.as_str(), capitalize(s.as_str()))).collect()
+}
+
+pub fn capitalize(text: &str) -> String {
+    let text = text.replace('_', " ");
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+pub fn stage_badge(stage: LifecycleStage) -> &'static str {
+    match stage {
+        LifecycleStage::Customer | LifecycleStage::Advocate => "ok",
+        LifecycleStage::Churned => "danger",
+        LifecycleStage::Prospect => "accent",
+        LifecycleStage::Lead => "",
+    }
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    signed: Signed,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, WebError> {
+    let request = ListRequest::<PersonFilter>::parse(raw.as_deref())?;
+    let page = state.store.list_people(&request.params.query, &request.params.filter).await?;
+    let staff = Staff::load(&state).await?;
+    let companies: Vec<CompanyId> = page.items.iter().filter_map(|p| p.fields.company_id).collect();
+    let company_names = state.store.company_names(&companies).await?;
+    let filters = vec![
+        Filter {
+            name: "lifecycle_stage",
+            label: "Stage",
+            choices: lifecycle_choices(),
+            selected: request.get("lifecycle_stage").to_owned(),
+        },
+        Filter {
+            name: "owner_id",
+            label: "Owner",
+            choices: staff.choices(),
+            selected: request.get("owner_id").to_owned(),
+        },
+    ];
+    let view = SPEC
+        .build(&state, &signed, &request, COLUMNS, filters, page, |person: &Person, shown| {
+            let p = &person.fields;
+            shown
+                .iter()
+                .map(|column| match column.key {
+                    "name" => Cell::link(p.full_name(), format!("/people/{}", person.id)),
+                    "email" => Cell::text(p.primary_email().map(|e| e.to_string()).unwrap_or_default()),
+                    "company" => match p.company_id {
+                        Some(id) => {
+                            Cell::link(company_names.get(&id).cloned().unwrap_or_default(), format!("/companies/{id}"))
+                        }
+                        None => Cell::default(),
+                    },
+                    "stage" => Cell::badge(capitalize(p.lifecycle_stage.as_str()), stage_badge(p.lifecycle_stage)),
+                    "owner" => Cell::text(staff.name(p.owner_id)),
+                    "last_contacted" => {
+                        Cell::text(person.last_contacted_at.map(|at| format::date(at.date())).unwrap_or_default())
+                    }
+                    "phone" => Cell::text(
+                        p.phones.iter().find(|e| e.primary).map(|e| e.number.as_str().to_owned()).unwrap_or_default(),
+                    ),
+                    "job_title" => Cell::text(p.job_title.as_ref().map(|t| t.to_string()).unwrap_or_default()),
+                    "tags" => Cell::text(p.tags.iter().map(Tag::as_str).collect::<Vec<_>>().join(", ")),
+                    "source" => Cell::text(p.source.as_ref().map(|s| s.to_string()).unwrap_or_default()),
+                    "updated" => Cell::text(format::date(person.meta.updated_at.date())),
+                    _ => Cell::text(format::date(person.meta.created_at.date())),
+                })
+                .collect()
+        })
+        .await?;
+    signed.page(&view)
+}
+
+#[derive(Template)]
+#[template(path = "person.html")]
+struct PersonPage {
+    chrome: Chrome,
+    id: PersonId,
+    name: String,
+    initials: String,
+    subtitle: String,
+    company: Option<(String, String)>,
+    stage: String,
+    stage_class: &'static str,
+    owner: String,
+    tags: Vec<String>,
+    emails: Vec<(String, String)>,
+    phones: Vec<(String, String)>,
+    source: String,
+    keep_in_touch: String,
+    last_contacted: String,
+    contact_overdue: bool,
+    preferences: Vec<(&'static str, String)>,
+    do_not_contact: bool,
+    custom: Vec<CustomShown>,
+    referred_by: Option<(String, String)>,
+    referrals: Vec<(String, String)>,
+    deals: Vec<DealLine>,
+    purchases: Vec<PurchaseLine>,
+    purchase_totals: Vec<String>,
+    purchase_count: i64,
+    can_edit: bool,
+    can_delete: bool,
+    timeline_html: String,
+}
+
+pub async fn page(State(state): State<AppState>, signed: Signed, Path(id): Path<String>) -> Result<Response, WebError> {
+    let id: PersonId = id.parse().map_err(|_| WebError::NotFound("person"))?;
+    let person = state.store.get_person(id).await?;
+    let staff = Staff::load(&state).await?;
+    let p = &person.fields;
+    let definitions = custom::definitions(&state, EntityType::Person).await?;
+    let company = match p.company_id {
+        Some(company) => {
+            Some((state.store.get_company(company).await?.fields.name.to_string(), format!("/companies/{company}")))
+        }
+        None => None,
+    };
+    let referred_by = match p.referred_by_id {
+        Some(referrer) => state
+            .store
+            .person_names(&[referrer])
+            .await?
+            .remove(&referrer)
+            .map(|name| (name, format!("/people/{referrer}"))),
+        None => None,
+    };
+    let referrals = state
+        .store
+        .list_people(
+            &ListQuery { limit: Some(50), ..Default::default() },
+            &PersonFilter { referred_by_id: Some(id), ..Default::default() },
+        )
+        .await?
+        .items
+        .into_iter()
+        .map(|r| (r.fields.full_name(), format!("/people/{}", r.id)))
+        .collect();
+    let entries = state.store.person_timeline(id).await?;
+    let deals = state
+        .store
+        .list_deals(
+            &ListQuery { limit: Some(50), sort: Some("-updated_at".into()), ..Default::default() },
+            &DealFilter { person_id: Some(id), ..Default::default() },
+        )
+        .await?
+        .items;
+    let totals = state.store.purchase_totals(Some(id), None).await?;
+    let now = rapport_domain::records::now();
+    let can_edit = staff.allows(&signed.actor, Action::Edit, p.owner_id, person.meta.created_by);
+    let timeline_html =
+        timeline::render_fragment(&Subject::Person(id), &entries, &staff, &signed, FormView::default(), now)?;
+    let overdue = p.keep_in_touch_days.is_some_and(|days| {
+        let since = person.last_contacted_at.unwrap_or(person.meta.created_at);
+        now - since > time::Duration::days(days.into())
+    });
+    let mut preferences = Vec::new();
+    if let Some(channel) = p.preferences.preferred_channel {
+        preferences.push(("Preferred channel", capitalize(channel.as_str())));
+    }
+    if let Some(language) = &p.preferences.language {
+        preferences.push(("Language", language.as_str().to_owned()));
+    }
+    if let Some(zone) = &p.preferences.time_zone {
+        preferences.push(("Time zone", zone.as_str().to_owned()));
+    }
+    if !p.preferences.interests.is_empty() {
+        preferences.push(("Interests", p.preferences.interests.iter().map(Tag::as_str).collect::<Vec<_>>().join(", ")));
+    }
+    if let Some(notes) = &p.preferences.notes {
+        preferences.push(("Notes", notes.to_string()));
+    }
+    let view = PersonPage {
+        chrome: signed.chrome("people", p.full_name()),
+        id,
+        name: p.full_name(),
+        initials: format::initials(&p.full_name()),
+        subtitle: p.job_title.as_ref().map(|t| t.to_string()).unwrap_or_default(),
+        company,
+        stage: capitalize(p.lifecycle_stage.as_str()),
+        stage_class: stage_badge(p.lifecycle_stage),
+        owner: staff.name(p.owner_id),
+        tags: p.tags.iter().map(|t| t.as_str().to_owned()).collect(),
+        emails: p
+            .emails
+            .iter()
+            .map(|e| (e.address.to_string(), e.label.as_ref().map(|l| l.to_string()).unwrap_or_default()))
+            .collect(),
+        phones: p
+            .phones
+            .iter()
+            .map(|e| (e.number.as_str().to_owned(), e.label.as_ref().map(|l| l.to_string()).unwrap_or_default()))
+            .collect(),
+        source: p.source.as_ref().map(|s| s.to_string()).unwrap_or_default(),
+        keep_in_touch: p.keep_in_touch_days.map(|d| format!("every {d} days")).unwrap_or_default(),
+        last_contacted: person.last_contacted_at.map(|at| format::relative(at, now)).unwrap_or_else(|| "never".into()),
+        contact_overdue: overdue,
+        preferences,
+        do_not_contact: p.preferences.do_not_contact,
+        custom: custom::shown(&definitions, &p.custom_fields),
+        referred_by,
+        referrals,
+        deals: deals.iter().map(DealLine::from).collect(),
+        purchases: timeline::purchases(&entries, 10),
+        purchase_count: totals.iter().map(|t| t.count).sum(),
+        purchase_totals: totals.iter().map(|t| t.amount.display()).collect(),
+        can_edit,
+        can_delete: staff.allows(&signed.actor, Action::Delete, p.owner_id, person.meta.created_by),
+        timeline_html,
+    };
+    signed.page(&view)
+}
+
+#[derive(Template)]
+#[template(path = "person_form.html")]
+struct PersonForm {
+    chrome: Chrome,
+    /// `None` for a new person.
+    id: Option<PersonId>,
+    version: i64,
+    form: FormView,
+    stages: Vec<Choice>,
+    owners: Vec<Choice>,
+    channels: Vec<Choice>,
+    custom: Vec<CustomInput>,
+}
+
+impl PersonForm {
+    async fn new(
+        state: &AppState,
+        signed: &Signed,
+        id: Option<PersonId>,
+        version: i64,
+        form: FormView,
+    ) -> Result<Self, WebError> {
+        let staff = Staff::load(state).await?;
+        let mut owners = vec![Choice::new("", "Nobody")];
+        owners.extend(staff.choices());
+        let mut channels = vec![Choice::new("", "No preference")];
+        channels.extend(Channel::ALL.iter().map(|c| Choice::new(c.as_str(), capitalize(c.as_str()))));
+        let title = if id.is_some() { "Edit person" } else { "New person" };
+        Ok(PersonForm {
+            chrome: signed.chrome("people", title),
+            id,
+            version,
+            form,
+            stages: lifecycle_choices(),
+            owners,
+            channels,
+            custom: custom::inputs(&custom::definitions(state, EntityType::Person).await?),
+        })
+    }
+
+    fn respond(&self, signed: &Signed) -> Result<Response, WebError> {
+        let mut response = signed.page(self)?;
+        if self.form.has_errors() {
+            *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+        }
+        Ok(response)
+    }
+}
+
+#[derive(Deserialize)]
+pub struct NewPersonParams {
+    company_id: Option<CompanyId>,
+    referred_by_id: Option<PersonId>,
+}
+
+pub async fn new_form(
+    State(state): State<AppState>,
+    signed: Signed,
+    Query(params): Query<NewPersonParams>,
+) -> Result<Response, WebError> {
+    signed.actor.ensure_can_create().map_err(|d| WebError::Forbidden(d.to_string()))?;
+    let mut pairs = vec![("owner_id", signed.user.id.to_string()), ("lifecycle_stage", "lead".to_owned())];
+    if let Some(company) = params.company_id {
+        pairs.push(("company", state.store.get_company(company).await?.fields.name.to_string()));
+    }
+    if let Some(referrer) = params.referred_by_id {
+        let person = state.store.get_person(referrer).await?;
+        if let Some(email) = person.fields.primary_email() {
+            pairs.push(("referred_by", email.to_string()));
+        }
+    }
+    PersonForm::new(&state, &signed, None, 0, FormView::from_pairs(pairs)).await?.respond(&signed)
+}
+
+pub async fn edit_form(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let id: PersonId = id.parse().map_err(|_| WebError::NotFound("person"))?;
+    let person = state.store.get_person(id).await?;
+    let pairs = form_values(&state, &person).await?;
+    PersonForm::new(
+        &state,
+        &signed,
+        Some(id),
+        person.meta.version,
+        FormView::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.clone()))),
+    )
+    .await?
+    .respond(&signed)
+}
+
+/// A stored person as the edit form's values.
+async fn form_values(state: &AppState, person: &Person) -> Result<Vec<(String, String)>, WebError> {
+    let p = &person.fields;
+    let text = |value: Option<String>| value.unwrap_or_default();
+    let mut pairs = vec![
+        ("first_name".to_owned(), p.first_name.to_string()),
+        ("last_name".to_owned(), text(p.last_name.as_ref().map(|n| n.to_string()))),
+        ("email".to_owned(), text(p.primary_email().map(|e| e.to_string()))),
+        (
+            "other_emails".to_owned(),
+            p.emails.iter().filter(|e| !e.primary).map(|e| e.address.to_string()).collect::<Vec<_>>().join(", "),
+        ),
+        ("phone".to_owned(), text(p.phones.iter().find(|e| e.primary).map(|e| e.number.as_str().to_owned()))),
+        (
+            "other_phones".to_owned(),
+            p.phones.iter().filter(|e| !e.primary).map(|e| e.number.as_str().to_owned()).collect::<Vec<_>>().join(", "),
+        ),
+        ("job_title".to_owned(), text(p.job_title.as_ref().map(|t| t.to_string()))),
+        ("owner_id".to_owned(), text(p.owner_id.map(|o| o.to_string()))),
+        ("lifecycle_stage".to_owned(), p.lifecycle_stage.as_str().to_owned()),
+        ("source".to_owned(), text(p.source.as_ref().map(|s| s.to_string()))),
+        ("tags".to_owned(), p.tags.iter().map(Tag::as_str).collect::<Vec<_>>().join(", ")),
+        ("keep_in_touch_days".to_owned(), text(p.keep_in_touch_days.map(|d| d.to_string()))),
+        ("preferred_channel".to_owned(), text(p.preferences.preferred_channel.map(|c| c.as_str().to_owned()))),
+        ("language".to_owned(), text(p.preferences.language.as_ref().map(|l| l.as_str().to_owned()))),
+        ("time_zone".to_owned(), text(p.preferences.time_zone.as_ref().map(|z| z.as_str().to_owned()))),
+        ("interests".to_owned(), p.preferences.interests.iter().map(Tag::as_str).collect::<Vec<_>>().join(", ")),
+        ("preference_notes".to_owned(), text(p.preferences.notes.as_ref().map(|n| n.to_string()))),
+    ];
+    if p.preferences.do_not_contact {
+        pairs.push(("do_not_contact".to_owned(), "true".to_owned()));
+    }
+    if let Some(company) = p.company_id {
+        pairs.push(("company".to_owned(), state.store.get_company(company).await?.fields.name.to_string()));
+    }
+    if let Some(referrer) = p.referred_by_id {
+        let referrer = state.store.get_person(referrer).await?;
+        pairs.push(("referred_by".to_owned(), text(referrer.fields.primary_email().map(|e| e.to_string()))));
+    }
+    pairs.extend(custom::form_pairs(&p.custom_fields));
+    Ok(pairs)
+}
+
+/// The company a form names: an exact (case-insensitive) name match.
+pub async fn company_by_name(
+    state: &AppState,
+    fields: &mut Fields<'_>,
+    name: &str,
+) -> Result<Option<CompanyId>, WebError> {
+    let wanted = fields.raw(name);
+    if wanted.is_empty() {
+        return Ok(None);
+    }
+    let query = ListQuery { q: Some(wanted.to_owned()), limit: Some(50), ..Default::default() };
+    let found = state.store.list_companies(&query, &CompanyFilter::default()).await?;
+    match found.items.iter().find(|c| c.fields.name.as_str().eq_ignore_ascii_case(wanted)) {
+        Some(company) => Ok(Some(company.id)),
+        None => {
+            fields.fail(name, "names no company we know: pick one from the suggestions, or add the company first");
+            Ok(None)
+        }
+    }
+}
+
+/// The person a form names by email.
+async fn person_by_email(state: &AppState, fields: &mut Fields<'_>, name: &str) -> Result<Option<PersonId>, WebError> {
+    let Some(email) = fields.optional::<Email>(name) else { return Ok(None) };
+    let query = ListQuery { q: Some(email.to_string()), limit: Some(20), ..Default::default() };
+    let found = state.store.list_people(&query, &PersonFilter::default()).await?;
+    match found.items.iter().find(|p| p.fields.emails.iter().any(|e| e.address == email)) {
+        Some(person) => Ok(Some(person.id)),
+        None => {
+            fields.fail(name, "is nobody's email address here");
+            Ok(None)
+        }
+    }
+}
+
+/// Parses the person form into the same input the API takes.
+async fn parse(
+    state: &AppState,
+    form: &FormData,
+    definitions: &[CustomFieldDefinition],
+    before: Option<&PersonInput>,
+) -> Result<Result<PersonInput, FieldErrors>, WebError> {
+    let mut f = Fields::new(form);
+    let first_name = f.required::<Name>("first_name");
+    let last_name = f.optional::<Name>("last_name");
+    let label_of = |address: &Email| {
+        before.and_then(|b| b.emails.iter().find(|e| &e.address == address)).and_then(|e| e.label.clone())
+    };
+    let mut emails: Vec<EmailEntry> = Vec::new();
+    if let Some(address) = f.optional::<Email>("email") {
+        emails.push(EmailEntry { label: label_of(&address), address, primary: true });
+    }
+    for address in f.list::<Email>("other_emails") {
+        emails.push(EmailEntry { label: label_of(&address), address, primary: false });
+    }
+    let phone_label = |number: &Phone| {
+        before.and_then(|b| b.phones.iter().find(|e| &e.number == number)).and_then(|e| e.label.clone())
+    };
+    let mut phones: Vec<PhoneEntry> = Vec::new();
+    if let Some(number) = f.optional::<Phone>("phone") {
+        phones.push(PhoneEntry { label: phone_label(&number), number, primary: true });
+    }
+    for number in f.list::<Phone>("other_phones") {
+        phones.push(PhoneEntry { label: phone_label(&number), number, primary: false });
+    }
+    let company_id = company_by_name(state, &mut f, "company").await?;
+    let referred_by_id = person_by_email(state, &mut f, "referred_by").await?;
+    let job_title = f.optional::<Name>("job_title");
+    let owner_id = f.optional_with("owner_id", |raw| raw.parse::<UserId>().map_err(|_| "is not a staff member".into()));
+    let lifecycle_stage = f.parse_with("lifecycle_stage", LifecycleStage::parse).unwrap_or_default();
+    let source = f.optional::<Name>("source");
+    let tags = f.list::<Tag>("tags");
+    let preferences = Preferences {
+        preferred_channel: f.optional_with("preferred_channel", Channel::parse),
+        language: f.optional::<Language>("language"),
+        time_zone: f.optional::<TimeZone>("time_zone"),
+        do_not_contact: form.checked("do_not_contact"),
+        interests: f.list::<Tag>("interests"),
+        notes: f.optional::<LongText>("preference_notes"),
+    };
+    let keep_in_touch_days = f.optional_with("keep_in_touch_days", |raw| {
+        raw.parse::<i32>().map_err(|_| "must be a whole number of days".to_string())
+    });
+    let custom_fields = custom::from_form(definitions, form);
+    Ok(match (first_name, f.finish()) {
+        (Some(first_name), Ok(())) => Ok(PersonInput {
+            first_name,
+            last_name,
+            emails,
+            phones,
+            job_title,
+            company_id,
+            owner_id,
+            lifecycle_stage,
+            source,
+            referred_by_id,
+            tags,
+            preferences,
+            keep_in_touch_days,
+            custom_fields,
+        }),
+        (_, Err(errors)) => Err(errors),
+        (None, Ok(())) => Err(FieldErrors::single("first_name", "is required")),
+    })
+}
+
+pub async fn create(State(state): State<AppState>, signed: Signed, form: FormData) -> Result<Response, WebError> {
+    let definitions = custom::definitions(&state, EntityType::Person).await?;
+    let input = match parse(&state, &form, &definitions, None).await? {
+        Ok(input) => input,
+        Err(errors) => {
+            return PersonForm::new(&state, &signed, None, 0, FormView::rejected(&form, errors))
+                .await?
+                .respond(&signed);
+        }
+    };
+    match state.store.create_person(&signed.actor, input).await {
+        Ok(person) => Ok(redirect_with_flash(
+            &format!("/people/{}", person.id),
+            &format!("{} was added.", person.fields.full_name()),
+        )),
+        Err(err) => PersonForm::new(&state, &signed, None, 0, FormView::refused(&form, err)?).await?.respond(&signed),
+    }
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Result<Response, WebError> {
+    let id: PersonId = id.parse().map_err(|_| WebError::NotFound("person"))?;
+    let before = state.store.get_person(id).await?;
+    let version = form.get("version").parse::<i64>().unwrap_or(before.meta.version);
+    let definitions = custom::definitions(&state, EntityType::Person).await?;
+    let input = match parse(&state, &form, &definitions, Some(&before.fields)).await? {
+        Ok(input) => input,
+        Err(errors) => {
+            return PersonForm::new(&state, &signed, Some(id), version, FormView::rejected(&form, errors))
+                .await?
+                .respond(&signed);
+        }
+    };
+    match state.store.update_person(&signed.actor, id, input, Some(version)).await {
+        Ok(person) => {
+            Ok(redirect_with_flash(&format!("/people/{id}"), &format!("{} was saved.", person.fields.full_name())))
+        }
+        Err(err) => {
+            PersonForm::new(&state, &signed, Some(id), version, FormView::refused(&form, err)?).await?.respond(&signed)
+        }
+    }
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let id: PersonId = id.parse().map_err(|_| WebError::NotFound("person"))?;
+    let person = state.store.get_person(id).await?;
+    state.store.delete_person(&signed.actor, id).await?;
+    Ok(redirect_with_flash("/people", &format!("{} was deleted.", person.fields.full_name())))
+}
+
+/// Suggestions for a "referred by" field: people matching what was typed, by email.
+pub async fn options(
+    State(state): State<AppState>,
+    _signed: Signed,
+    Query(params): Query<OptionParams>,
+) -> Result<Response, WebError> {
+    let typed = params.referred_by.unwrap_or_default();
+    let mut choices = Vec::new();
+    if typed.trim().chars().count() >= 2 {
+        let query = ListQuery { q: Some(typed), limit: Some(10), ..Default::default() };
+        for person in state.store.list_people(&query, &PersonFilter::default()).await?.items {
+            if let Some(email) = person.fields.primary_email() {
+                choices.push(Choice::new(email.to_string(), person.fields.full_name()));
+            }
+        }
+    }
+    render(&super::Options { choices })
+}
+
+#[derive(Deserialize)]
+pub struct OptionParams {
+    referred_by: Option<String>,
+}

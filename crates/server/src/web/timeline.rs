@@ -1,0 +1,354 @@
+//! The timeline on a customer page, and its composer: add a note, call,
+//! email, meeting or task without leaving the page.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use rapport_domain::records::{
+    ActivityInput, ActivityKind, Deal, DealStatus, Links, Purchase, TaskInput, TimelineEntry,
+};
+use rapport_domain::text::{LongText, Name};
+use rapport_domain::{CompanyId, FieldErrors, PersonId};
+use time::OffsetDateTime;
+
+use super::form::{Fields, FormData, FormView};
+use super::staff::Staff;
+use super::{Signed, WebError, format, is_htmx, redirect_with_flash, with_toast};
+use crate::AppState;
+
+/// Whose timeline.
+#[derive(Clone, Copy)]
+pub enum Subject {
+    Person(PersonId),
+    Company(CompanyId),
+}
+
+impl Subject {
+    fn path(&self) -> String {
+        match self {
+            Subject::Person(id) => format!("/people/{id}"),
+            Subject::Company(id) => format!("/companies/{id}"),
+        }
+    }
+
+    async fn entries(&self, state: &AppState) -> Result<Vec<TimelineEntry>, WebError> {
+        Ok(match self {
+            Subject::Person(id) => state.store.person_timeline(*id).await?,
+            Subject::Company(id) => state.store.company_timeline(*id).await?,
+        })
+    }
+
+    fn links(&self) -> Links {
+        match self {
+            Subject::Person(id) => Links { person_id: Some(*id), ..Default::default() },
+            Subject::Company(id) => Links { company_id: Some(*id), ..Default::default() },
+        }
+    }
+}
+
+pub struct EntryView {
+    /// note, call, email, meeting, message, task, deal, purchase: styles the dot.
+    pub kind: &'static str,
+    pub label: String,
+    /// The letter in the entry's dot.
+    pub mark: String,
+    pub title: String,
+    pub href: Option<String>,
+    pub body: String,
+    pub at_iso: String,
+    pub at_text: String,
+    pub who: String,
+    pub status: Option<(&'static str, &'static str)>,
+}
+
+/// A deal as the side panels list it.
+pub struct DealLine {
+    pub name: String,
+    pub href: String,
+    pub amount: String,
+    pub status: &'static str,
+    pub status_class: &'static str,
+}
+
+impl From<&Deal> for DealLine {
+    fn from(deal: &Deal) -> Self {
+        let (status, status_class) = deal_status(deal.fields.status);
+        DealLine {
+            name: deal.fields.name.to_string(),
+            href: format!("/deals/{}", deal.id),
+            amount: deal.fields.amount.display(),
+            status,
+            status_class,
+        }
+    }
+}
+
+pub fn deal_status(status: DealStatus) -> (&'static str, &'static str) {
+    match status {
+        DealStatus::Open => ("Open", "accent"),
+        DealStatus::Won => ("Won", "ok"),
+        DealStatus::Lost => ("Lost", "danger"),
+    }
+}
+
+pub struct PurchaseLine {
+    pub at: String,
+    pub amount: String,
+    pub what: String,
+}
+
+impl From<&Purchase> for PurchaseLine {
+    fn from(purchase: &Purchase) -> Self {
+        let p = &purchase.fields;
+        PurchaseLine {
+            at: format::date(p.occurred_at.date()),
+            amount: p.amount.display(),
+            what: p
+                .description
+                .as_ref()
+                .map(|d| d.to_string())
+                .or_else(|| p.reference.as_ref().map(|r| r.to_string()))
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// The latest `limit` purchases among timeline entries.
+pub fn purchases(entries: &[TimelineEntry], limit: usize) -> Vec<PurchaseLine> {
+    entries
+        .iter()
+        .filter_map(|e| match e {
+            TimelineEntry::Purchase(p) => Some(PurchaseLine::from(p)),
+            _ => None,
+        })
+        .take(limit)
+        .collect()
+}
+
+fn entry_view(entry: &TimelineEntry, staff: &Staff, now: OffsetDateTime) -> EntryView {
+    let at = entry.at();
+    let (kind, label, title, href, body, who, status) = match entry {
+        TimelineEntry::Activity(a) => {
+            let f = &a.fields;
+            let kind = f.kind.as_str();
+            let label = match f.kind {
+                ActivityKind::Note => "Note",
+                ActivityKind::Call => "Call",
+                ActivityKind::Email => "Email",
+                ActivityKind::Meeting => "Meeting",
+                ActivityKind::Message => "Message",
+            };
+            let title = f.subject.as_ref().map(|s| s.to_string()).unwrap_or_default();
+            let body = f.body.as_ref().map(|b| b.to_string()).unwrap_or_default();
+            (kind, label.to_owned(), title, None, body, staff.name(f.author_id), None)
+        }
+        TimelineEntry::Task(t) => {
+            let status = if t.fields.done {
+                Some(("done", "ok"))
+            } else if t.fields.due_at.is_some_and(|due| due < now) {
+                Some(("overdue", "danger"))
+            } else {
+                Some(("open", "accent"))
+            };
+            let body = t.fields.notes.as_ref().map(|n| n.to_string()).unwrap_or_default();
+            (
+                "task",
+                "Task".to_owned(),
+                t.fields.title.to_string(),
+                None,
+                body,
+                staff.name(t.fields.assignee_id),
+                status,
+            )
+        }
+        TimelineEntry::Deal(d) => {
+            let (text, class) = deal_status(d.fields.status);
+            let title = format!("{} · {}", d.fields.name, d.fields.amount.display());
+            (
+                "deal",
+                "Deal".to_owned(),
+                title,
+                Some(format!("/deals/{}", d.id)),
+                String::new(),
+                staff.name(d.fields.owner_id),
+                Some((text, class)),
+            )
+        }
+        TimelineEntry::Purchase(p) => {
+            let line = PurchaseLine::from(p);
+            ("purchase", "Purchase".to_owned(), line.amount, None, line.what, String::new(), None)
+        }
+    };
+    EntryView {
+        kind,
+        mark: label.chars().take(1).collect(),
+        label,
+        title,
+        href,
+        body,
+        at_iso: format::iso(at),
+        at_text: format::datetime(at),
+        who,
+        status,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "timeline.html")]
+struct TimelineFragment {
+    action: String,
+    csrf: String,
+    can_write: bool,
+    form: FormView,
+    entries: Vec<EntryView>,
+}
+
+/// The timeline with its composer, as HTML: inside the customer page, or alone for htmx.
+pub fn render_fragment(
+    subject: &Subject,
+    entries: &[TimelineEntry],
+    staff: &Staff,
+    signed: &Signed,
+    form: FormView,
+    now: OffsetDateTime,
+) -> Result<String, WebError> {
+    let fragment = TimelineFragment {
+        action: format!("{}/timeline", subject.path()),
+        csrf: signed.csrf.clone(),
+        can_write: signed.actor.ensure_can_create().is_ok(),
+        form,
+        entries: entries.iter().map(|e| entry_view(e, staff, now)).collect(),
+    };
+    fragment.render().map_err(|err| {
+        tracing::error!(error = %err, "rendering a timeline failed");
+        WebError::Internal
+    })
+}
+
+/// What the composer adds.
+enum Addition {
+    Activity(ActivityInput),
+    Task(TaskInput),
+}
+
+fn parse(form: &FormData, subject: &Subject) -> Result<Addition, FieldErrors> {
+    let mut f = Fields::new(form);
+    let kind = f.raw("kind");
+    if kind == "task" {
+        let title = f.required::<Name>("subject");
+        let notes = f.optional::<LongText>("body");
+        let due_at = f.optional_with("due", parse_due);
+        return match (title, f.finish()) {
+            (Some(title), Ok(())) => Ok(Addition::Task(TaskInput {
+                title,
+                notes,
+                due_at,
+                assignee_id: None,
+                done: false,
+                links: subject.links(),
+            })),
+            (_, Err(errors)) => Err(errors),
+            (None, Ok(())) => Err(FieldErrors::single("subject", "is required")),
+        };
+    }
+    let kind = f.parse_with("kind", ActivityKind::parse);
+    let subject_line = f.optional::<Name>("subject");
+    let body = f.optional::<LongText>("body");
+    if subject_line.is_none() && body.is_none() && f.errors.is_empty() {
+        f.fail("body", "needs a few words (or a subject)");
+    }
+    match (kind, f.finish()) {
+        (Some(kind), Ok(())) => Ok(Addition::Activity(ActivityInput {
+            kind,
+            direction: None,
+            occurred_at: None,
+            subject: subject_line,
+            body,
+            author_id: None,
+            links: subject.links(),
+        })),
+        (_, Err(errors)) => Err(errors),
+        (None, Ok(())) => Err(FieldErrors::single("kind", "is required")),
+    }
+}
+
+/// A due date (end of that day, UTC) or a date and time from the form.
+pub fn parse_due(raw: &str) -> Result<OffsetDateTime, String> {
+    let date_only = time::macros::format_description!("[year]-[month]-[day]");
+    let with_time = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]");
+    if let Ok(day) = time::Date::parse(raw, &date_only) {
+        return Ok(day.with_hms(17, 0, 0).expect("17:00 is a time").assume_utc());
+    }
+    time::PrimitiveDateTime::parse(raw, &with_time)
+        .map(|at| at.assume_utc())
+        .map_err(|_| "must be a date such as 2026-12-01".to_string())
+}
+
+async fn add(
+    state: AppState,
+    signed: Signed,
+    headers: HeaderMap,
+    subject: Subject,
+    form: FormData,
+) -> Result<Response, WebError> {
+    // The subject must exist (and 404 otherwise) before anything is checked.
+    subject.entries(&state).await?;
+    let result = match parse(&form, &subject) {
+        Err(errors) => Err(FormView::rejected(&form, errors)),
+        Ok(Addition::Activity(input)) => {
+            let label = input.kind.as_str();
+            match state.store.create_activity(&signed.actor, input).await {
+                Ok(_) => Ok(format!("{} added.", super::people::capitalize(label))),
+                Err(err) => Err(FormView::refused(&form, err)?),
+            }
+        }
+        Ok(Addition::Task(input)) => match state.store.create_task(&signed.actor, input).await {
+            Ok(_) => Ok("Task added.".to_owned()),
+            Err(err) => Err(FormView::refused(&form, err)?),
+        },
+    };
+    if !is_htmx(&headers) {
+        return match result {
+            Ok(message) => Ok(redirect_with_flash(&subject.path(), &message)),
+            Err(view) => Err(WebError::BadRequest(
+                view.errors.iter().map(|(f, m)| format!("{f} {m}")).collect::<Vec<_>>().join("; "),
+            )),
+        };
+    }
+    let staff = Staff::load(&state).await?;
+    let entries = subject.entries(&state).await?;
+    let now = rapport_domain::records::now();
+    match result {
+        Ok(message) => {
+            let html = render_fragment(&subject, &entries, &staff, &signed, FormView::default(), now)?;
+            Ok(with_toast(Html(html).into_response(), &message))
+        }
+        Err(view) => {
+            let html = render_fragment(&subject, &entries, &staff, &signed, view, now)?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(html)).into_response())
+        }
+    }
+}
+
+pub async fn add_to_person(
+    State(state): State<AppState>,
+    signed: Signed,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Result<Response, WebError> {
+    let id: PersonId = id.parse().map_err(|_| WebError::NotFound("person"))?;
+    add(state, signed, headers, Subject::Person(id), form).await
+}
+
+pub async fn add_to_company(
+    State(state): State<AppState>,
+    signed: Signed,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Result<Response, WebError> {
+    let id: CompanyId = id.parse().map_err(|_| WebError::NotFound("company"))?;
+    add(state, signed, headers, Subject::Company(id), form).await
+}

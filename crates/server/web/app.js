@@ -1,0 +1,137 @@
+// Rapport's own script: CSRF header for htmx, toasts, the search dialog
+// (Ctrl+K or /), local times, confirmations, and the pipeline board's drag
+// and drop. No inline scripts anywhere: the CSP allows only this file.
+(function () {
+  "use strict";
+
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.content : "";
+  }
+
+  document.addEventListener("htmx:configRequest", function (event) {
+    event.detail.headers["X-CSRF-Token"] = csrfToken();
+  });
+
+  // Error answers (4xx/5xx) carry their message in HX-Trigger; swap nothing.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var status = event.detail.xhr.status;
+    if (status === 422) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
+  function toast(message) {
+    var box = document.getElementById("toasts");
+    if (!box || !message) return;
+    var item = document.createElement("div");
+    item.className = "toast";
+    item.textContent = message;
+    box.appendChild(item);
+    setTimeout(function () { item.remove(); }, 5000);
+  }
+
+  document.addEventListener("rapport-toast", function (event) {
+    var detail = event.detail;
+    toast(detail && typeof detail === "object" ? detail.value : detail);
+  });
+
+  function localTimes(root) {
+    root.querySelectorAll("time[data-local]").forEach(function (el) {
+      var at = new Date(el.getAttribute("datetime"));
+      if (isNaN(at)) return;
+      el.textContent = at.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+      el.title = el.getAttribute("datetime");
+    });
+  }
+
+  // Search dialog.
+  function openSearch() {
+    var dialog = document.getElementById("search-dialog");
+    if (!dialog || dialog.open) return;
+    dialog.showModal();
+    var input = document.getElementById("search-input");
+    if (input) { input.focus(); input.select(); }
+  }
+
+  document.addEventListener("keydown", function (event) {
+    var target = event.target;
+    var typing = target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName));
+    if ((event.key === "k" || event.key === "K") && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      openSearch();
+    } else if (event.key === "/" && !typing) {
+      event.preventDefault();
+      openSearch();
+    }
+    var dialog = document.getElementById("search-dialog");
+    if (dialog && dialog.open && (event.key === "ArrowDown" || event.key === "ArrowUp")) {
+      var links = Array.prototype.slice.call(dialog.querySelectorAll("#search-results a"));
+      if (!links.length) return;
+      event.preventDefault();
+      var at = links.indexOf(document.activeElement);
+      var next = event.key === "ArrowDown" ? at + 1 : at - 1;
+      if (next < 0) { document.getElementById("search-input").focus(); return; }
+      links[Math.min(next, links.length - 1)].focus();
+    }
+  });
+
+  document.addEventListener("click", function (event) {
+    var opener = event.target.closest("[data-open-search]");
+    if (opener) { event.preventDefault(); openSearch(); }
+    var dialog = document.getElementById("search-dialog");
+    if (dialog && event.target === dialog) dialog.close();
+  });
+
+  // Forms that delete ask first.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var question = form.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) event.preventDefault();
+  }, true);
+
+  // Tabs of the timeline composer: a radio group styled as tabs.
+  document.addEventListener("change", function (event) {
+    var choice = event.target.closest("[data-composer-kind]");
+    if (!choice) return;
+    var form = choice.closest("form");
+    form.setAttribute("data-kind", choice.value);
+  });
+
+  // Pipeline board: drag a card to another column to move the deal.
+  function initBoard(root) {
+    if (typeof Sortable === "undefined") return;
+    root.querySelectorAll("[data-stage-cards]").forEach(function (list) {
+      if (list._sortable) return;
+      list._sortable = Sortable.create(list, {
+        group: "deals",
+        animation: 150,
+        forceFallback: true,
+        fallbackTolerance: 3,
+        draggable: ".deal-card",
+        onEnd: function (event) {
+          if (event.from === event.to) return;
+          var card = event.item;
+          htmx.ajax("POST", "/deals/" + card.dataset.deal + "/move", {
+            target: "#board",
+            swap: "outerHTML",
+            values: { target: event.to.dataset.stageCards, version: card.dataset.version },
+          });
+        },
+      });
+    });
+  }
+
+  function init(root) {
+    localTimes(root);
+    initBoard(root);
+    root.querySelectorAll(".toast:not([data-timed])").forEach(function (item) {
+      item.setAttribute("data-timed", "");
+      setTimeout(function () { item.remove(); }, 5000);
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { init(document); });
+  document.addEventListener("htmx:afterSettle", function () { init(document); });
+})();

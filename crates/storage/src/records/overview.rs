@@ -1,0 +1,178 @@
+//! Read models for the pages: who is due a call, what the pipeline holds,
+//! what the team did lately, and the names a list shows beside its ids.
+
+use std::collections::HashMap;
+
+use rapport_domain::records::{Activity, Person};
+use rapport_domain::{CompanyId, Currency, Money, PersonId, PipelineId, StageId, UserId};
+use sea_orm::prelude::*;
+use sea_orm::sea_query::{Expr, Query};
+use sea_orm::{DbBackend, QueryOrder, QuerySelect};
+
+use super::activities::activity_from;
+use super::people::person_from;
+use crate::common::parse_with;
+use crate::entities::{companies, deals, people, purchases};
+use crate::{Result, Store};
+
+/// Open deals in one stage of a pipeline, in one currency.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StageTotal {
+    pub stage_id: StageId,
+    pub count: i64,
+    pub amount: Money,
+}
+
+/// A customer's purchases in one currency.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PurchaseTotal {
+    pub count: i64,
+    pub amount: Money,
+}
+
+fn money(amount_minor: i64, currency: &str) -> Result<Money> {
+    Ok(Money { amount_minor, currency: parse_with(currency, "currency", Currency::parse)? })
+}
+
+impl Store {
+    /// People with a keep-in-touch cadence whose last contact (or, never
+    /// contacted, their creation) is longer ago than it: most overdue first.
+    pub async fn contact_due(&self, owner: Option<UserId>, limit: u64) -> Result<Vec<Person>> {
+        let due_at = match self.backend() {
+            DbBackend::Postgres => {
+                "COALESCE(people.last_contacted_at, people.created_at) + people.keep_in_touch_days * INTERVAL '1 day'"
+            }
+            _ => "julianday(COALESCE(people.last_contacted_at, people.created_at)) + people.keep_in_touch_days",
+        };
+        let now = match self.backend() {
+            DbBackend::Postgres => "now()",
+            _ => "julianday('now')",
+        };
+        let mut select = people::Entity::find()
+            .filter(people::Column::KeepInTouchDays.is_not_null())
+            .filter(Expr::cust(format!("{due_at} < {now}")));
+        if let Some(owner) = owner {
+            select = select.filter(people::Column::OwnerId.eq(owner.0));
+        }
+        select
+            .order_by_asc(Expr::cust(due_at))
+            .limit(limit)
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .map(person_from)
+            .collect()
+    }
+
+    /// Count and amount of the open deals of a pipeline, per stage and currency.
+    pub async fn open_deal_totals(&self, pipeline: PipelineId) -> Result<Vec<StageTotal>> {
+        let rows: Vec<(Uuid, String, i64, i64)> = deals::Entity::find()
+            .select_only()
+            .column(deals::Column::StageId)
+            .column(deals::Column::Currency)
+            .column_as(Expr::cust("COUNT(*)"), "count")
+            .column_as(Expr::cust("CAST(SUM(deals.amount_minor) AS BIGINT)"), "amount")
+            .filter(deals::Column::PipelineId.eq(pipeline.0))
+            .filter(deals::Column::Status.eq("open"))
+            .group_by(deals::Column::StageId)
+            .group_by(deals::Column::Currency)
+            .order_by_asc(deals::Column::Currency)
+            .into_tuple()
+            .all(self.conn())
+            .await?;
+        rows.into_iter()
+            .map(|(stage, currency, count, amount)| {
+                Ok(StageTotal { stage_id: StageId(stage), count, amount: money(amount, &currency)? })
+            })
+            .collect()
+    }
+
+    /// Purchases of one person, or of everyone at one company, per currency.
+    pub async fn purchase_totals(
+        &self,
+        person: Option<PersonId>,
+        company: Option<CompanyId>,
+    ) -> Result<Vec<PurchaseTotal>> {
+        let mut select = purchases::Entity::find()
+            .select_only()
+            .column(purchases::Column::Currency)
+            .column_as(Expr::cust("COUNT(*)"), "count")
+            .column_as(Expr::cust("CAST(SUM(purchases.amount_minor) AS BIGINT)"), "amount");
+        if let Some(person) = person {
+            select = select.filter(purchases::Column::PersonId.eq(person.0));
+        }
+        if let Some(company) = company {
+            let its_people = Query::select()
+                .column(people::Column::Id)
+                .from(people::Entity)
+                .and_where(people::Column::CompanyId.eq(company.0))
+                .to_owned();
+            select = select.filter(purchases::Column::PersonId.in_subquery(its_people));
+        }
+        let rows: Vec<(String, i64, i64)> = select
+            .group_by(purchases::Column::Currency)
+            .order_by_asc(purchases::Column::Currency)
+            .into_tuple()
+            .all(self.conn())
+            .await?;
+        rows.into_iter()
+            .map(|(currency, count, amount)| Ok(PurchaseTotal { count, amount: money(amount, &currency)? }))
+            .collect()
+    }
+
+    /// The latest activities written by any of `authors`, newest first.
+    pub async fn recent_activities(&self, authors: &[UserId], limit: u64) -> Result<Vec<Activity>> {
+        if authors.is_empty() {
+            return Ok(Vec::new());
+        }
+        use crate::entities::activities;
+        activities::Entity::find()
+            .filter(activities::Column::AuthorId.is_in(authors.iter().map(|a| a.0)))
+            .order_by_desc(activities::Column::OccurredAt)
+            .limit(limit)
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .map(activity_from)
+            .collect()
+    }
+
+    /// Display names of people, for lists that show a person beside a record.
+    pub async fn person_names(&self, ids: &[PersonId]) -> Result<HashMap<PersonId, String>> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let rows: Vec<(Uuid, String, Option<String>)> = people::Entity::find()
+            .select_only()
+            .columns([people::Column::Id, people::Column::FirstName, people::Column::LastName])
+            .filter(people::Column::Id.is_in(ids.iter().map(|id| id.0)))
+            .into_tuple()
+            .all(self.conn())
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, first, last)| {
+                let name = match last {
+                    Some(last) => format!("{first} {last}"),
+                    None => first,
+                };
+                (PersonId(id), name)
+            })
+            .collect())
+    }
+
+    /// Names of companies, for lists that show a company beside a record.
+    pub async fn company_names(&self, ids: &[CompanyId]) -> Result<HashMap<CompanyId, String>> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let rows: Vec<(Uuid, String)> = companies::Entity::find()
+            .select_only()
+            .columns([companies::Column::Id, companies::Column::Name])
+            .filter(companies::Column::Id.is_in(ids.iter().map(|id| id.0)))
+            .into_tuple()
+            .all(self.conn())
+            .await?;
+        Ok(rows.into_iter().map(|(id, name)| (CompanyId(id), name)).collect())
+    }
+}
