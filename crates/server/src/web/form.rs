@@ -179,3 +179,11 @@ impl FormView {
 pub fn encode(value: &str) -> String {
     form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
+
+/// What was typed into a suggestion input: the first non-empty query value.
+pub fn typed(raw: Option<&str>) -> String {
+    form_urlencoded::parse(raw.unwrap_or("").as_bytes())
+        .map(|(_, value)| value.trim().to_owned())
+        .find(|value| !value.is_empty())
+        .unwrap_or_default()
+}

@@ -581,13 +581,14 @@ pub async fn delete(
     Ok(redirect_with_flash("/people", &format!("{} was deleted.", person.fields.full_name())))
 }
 
-/// Suggestions for a "referred by" field: people matching what was typed, by email.
+/// Suggestions for a field that names a person by email: people matching
+/// what was typed (htmx sends the input under its own name, whatever it is).
 pub async fn options(
     State(state): State<AppState>,
     _signed: Signed,
-    Query(params): Query<OptionParams>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, WebError> {
-    let typed = params.referred_by.unwrap_or_default();
+    let typed = super::form::typed(raw.as_deref());
     let mut choices = Vec::new();
     if typed.trim().chars().count() >= 2 {
         let query = ListQuery { q: Some(typed), limit: Some(10), ..Default::default() };
@@ -598,9 +599,4 @@ pub async fn options(
         }
     }
     render(&super::Options { choices })
-}
-
-#[derive(Deserialize)]
-pub struct OptionParams {
-    referred_by: Option<String>,
 }
