@@ -11,6 +11,7 @@ use rand::{Rng, SeedableRng};
 use rapport_domain::custom_fields::{CustomFieldInput, EntityType, FieldKind};
 use rapport_domain::records::*;
 use rapport_domain::text::{LongText, Name, Tag};
+use rapport_domain::views::{ListKind, SavedViewInput, ViewQuery};
 use rapport_domain::*;
 use rapport_storage::{ListQuery, PersonFilter, Store};
 use serde_json::json;
@@ -130,7 +131,9 @@ impl Demo {
     }
 }
 
-pub async fn run(store: &Store, seed: u64, scale: f64) -> Result<()> {
+/// Fills an empty database. The demo admin gets `admin_password`, so the
+/// demo can be explored in the browser at once.
+pub async fn run(store: &Store, seed: u64, scale: f64, admin_password: String) -> Result<()> {
     let existing =
         store.list_people(&ListQuery { limit: Some(1), ..Default::default() }, &PersonFilter::default()).await?;
     if !existing.items.is_empty() {
@@ -153,7 +156,19 @@ pub async fn run(store: &Store, seed: u64, scale: f64) -> Result<()> {
     // Staff: an admin to act as, a sales team and a support team.
     demo.progress.set_message("staff");
     let admin = staff(store, "Demo Admin", "demo.admin@example.com", Role::Admin, None).await?;
+    let password = Password::try_from(admin_password.clone()).map_err(|e| anyhow::anyhow!("password {e}"))?;
+    store.set_password(admin.id, &password).await?;
     let actor = Actor { user_id: admin.id, role: Role::Admin, team_id: None };
+    for (list, view, query) in [
+        (ListKind::People, "Customers to call", "lifecycle_stage=customer&sort=last_contacted_at"),
+        (ListKind::People, "VIPs", "tag=vip&cols=name,email,company,owner,last_contacted,tags"),
+        (ListKind::People, "Newest leads", "lifecycle_stage=lead&sort=-created_at&cols=name,email,source,created"),
+        (ListKind::Deals, "Open deals", "status=open&sort=-amount"),
+        (ListKind::Tasks, "My open tasks", &format!("assignee_id={}&open=true", admin.id)),
+    ] {
+        let query = ViewQuery::parse(query).map_err(|e| anyhow::anyhow!("view query {e}"))?;
+        store.save_view(&actor, SavedViewInput { list, name: name(view), query }).await?;
+    }
     let sales = store.create_team(&actor, TeamInput { name: name("Sales") }).await?;
     let support = store.create_team(&actor, TeamInput { name: name("Support") }).await?;
     let mut staff_ids = vec![admin.id];
@@ -483,7 +498,8 @@ pub async fn run(store: &Store, seed: u64, scale: f64) -> Result<()> {
     demo.progress.finish_with_message("done");
     eprintln!(
         "Demo data: {} companies, {} people, {} deals, {n_activities} activities, {n_tasks} tasks, {n_purchases} purchases, 7 staff.\n\
-         The staff accounts have no password; sign in as your own admin (rapport user add ...).",
+         Sign in as demo.admin@example.com with the password {admin_password} (shown once).\n\
+         The other staff accounts have no password; `rapport user passwd --email ...` gives them one.",
         companies.len(),
         people.len(),
         stored_deals.len(),

@@ -150,7 +150,7 @@ async fn run(cli: Cli) -> Result<()> {
             if !(scale > 0.0 && scale <= 100.0) {
                 bail!("--scale must be above 0 and at most 100");
             }
-            demo::run(&open(&config.database_url).await?, seed, scale).await
+            demo::run(&open(&config.database_url).await?, seed, scale, generate_password()).await
         }
     }
 }
@@ -159,9 +159,11 @@ async fn serve(config: &config::Config) -> Result<()> {
     let store = open(&config.database_url).await?;
     if store.count_users().await? == 0 {
         eprintln!(
-            "No user exists yet. Create the first admin in another terminal:\n\n    \
+            "No user exists yet. Open http://{}/setup in a browser to create the first admin,\n\
+             or create one in another terminal:\n\n    \
              rapport user add --email you@example.com --name \"Your Name\" --role admin\n\n\
-             (with cargo: cargo run --release -- user add ...). The password is read from stdin, or generated and printed once."
+             (with cargo: cargo run --release -- user add ...). The password is read from stdin, or generated and printed once.",
+            config.bind
         );
     }
     let listener = tokio::net::TcpListener::bind(&config.bind)

@@ -123,16 +123,34 @@ async fn users_and_tokens_from_the_command_line(backend: Backend) {
 async fn demo_fills_an_empty_database_deterministically(backend: Backend) {
     let first = TestDatabase::new(backend).await;
     let second = TestDatabase::new(backend).await;
+    let mut outcomes = Vec::new();
     for db in [&first, &second] {
         let outcome = rapport(&db.url, &["demo", "--seed", "7", "--scale", "0.05"], "");
         assert!(outcome.ok, "{}", outcome.stderr);
+        outcomes.push(outcome);
     }
     refused(rapport(&first.url, &["demo"], ""), "already holds people");
     refused(rapport(&first.url, &["demo", "--scale", "0"], ""), "--scale");
 
     let mut seen = Vec::new();
-    for db in [&first, &second] {
+    for (db, outcome) in [&first, &second].into_iter().zip(outcomes) {
         let store = Store::connect(&db.url).await.expect("open the database");
+        // The demo admin can sign in at once with the password printed, and finds saved views.
+        let password = outcome
+            .stderr
+            .split("with the password ")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no demo password in {}", outcome.stderr));
+        let credentials =
+            rapport_storage::Credentials { email: "demo.admin@example.com".into(), password: password.to_owned() };
+        let admin = match store.verify_login(&credentials).await.expect("check the demo login") {
+            rapport_storage::LoginOutcome::Valid(user) => user,
+            rapport_storage::LoginOutcome::Invalid => panic!("the printed demo password does not sign in"),
+        };
+        let actor = rapport_domain::Actor { user_id: admin.id, role: admin.fields.role, team_id: None };
+        let views = store.list_views(&actor, None).await.expect("list views");
+        assert!(views.len() >= 4, "the demo admin has saved views: {views:?}");
         let query = ListQuery { limit: Some(200), ..Default::default() };
         let people = store.list_people(&query, &PersonFilter::default()).await.expect("list people").items;
         assert_eq!(people.len(), 100, "scale 0.05 gives 100 people");

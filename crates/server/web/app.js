@@ -49,7 +49,13 @@
   // Search dialog.
   function openSearch() {
     var dialog = document.getElementById("search-dialog");
-    if (!dialog || dialog.open) return;
+    if (!dialog) {
+      // The search page has its own box instead of the dialog.
+      var box = document.querySelector('main input[type="search"]');
+      if (box) { box.focus(); box.select(); }
+      return;
+    }
+    if (dialog.open) return;
     dialog.showModal();
     var input = document.getElementById("search-input");
     if (input) { input.focus(); input.select(); }

@@ -18,11 +18,6 @@ pub fn date(day: Date) -> String {
     day.format(format_description!("[year]-[month]-[day]")).unwrap_or_default()
 }
 
-/// A value for `<input type="datetime-local">`, in UTC.
-pub fn datetime_input(at: OffsetDateTime) -> String {
-    at.format(format_description!("[year]-[month]-[day]T[hour]:[minute]")).unwrap_or_default()
-}
-
 /// "3 days ago", "in 2 hours": how far `at` is from now.
 pub fn relative(at: OffsetDateTime, now: OffsetDateTime) -> String {
     let seconds = (now - at).whole_seconds();

@@ -13,7 +13,7 @@ use rapport_domain::views::{ListKind, SavedViewInput, ViewQuery};
 use rapport_storage::Page;
 use serde::de::DeserializeOwned;
 
-use super::form::{Fields, FormData, encode};
+use super::form::{Fields, FormData};
 use super::{Chrome, Signed, WebError, redirect_with_flash};
 use crate::AppState;
 use crate::extract::ListParams;
@@ -311,14 +311,4 @@ pub async fn delete_view(
     let list = ListKind::parse(form.get("list")).unwrap_or(ListKind::People);
     state.store.delete_view(&signed.actor, id).await?;
     Ok(redirect_with_flash(&format!("/{}", list.as_str()), "View deleted."))
-}
-
-/// `/people?...` links keep their query when it is not empty.
-pub fn href(path: &str, query: &str) -> String {
-    if query.is_empty() { path.to_owned() } else { format!("{path}?{query}") }
-}
-
-/// A `tag=` link for a tag badge.
-pub fn tag_href(path: &str, tag: &str) -> String {
-    format!("{path}?tag={}", encode(tag))
 }

@@ -1,5 +1,467 @@
-use crate::AppState;
+//! Tasks: the list, the new-task form, one-click completion, and the inbox
+//! (what is overdue, due today and coming up, and who is due a call).
+
+use std::collections::{BTreeSet, HashMap};
+
+use askama::Template;
 use axum::Router;
+use axum::extract::{Path, Query, RawQuery, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use rapport_domain::access::Action;
+use rapport_domain::records::{Links, Person, Task, TaskInput};
+use rapport_domain::text::{LongText, Name};
+use rapport_domain::{CompanyId, DealId, Email, FieldErrors, PersonId, TaskId, UserId};
+use rapport_storage::{ListQuery, PersonFilter, StorageError, TaskFilter};
+use serde::Deserialize;
+use time::OffsetDateTime;
+
+use super::form::{Fields, FormData, FormView};
+use super::lists::{Cell, Choice, Column, Filter, ListRequest, ListSpec};
+use super::staff::Staff;
+use super::timeline::parse_due;
+use super::{Chrome, Signed, WebError, format, is_htmx, redirect_with_flash, with_toast};
+use crate::AppState;
+
+const COLUMNS: &[Column] = &[
+    Column::new("title", "Task"),
+    Column::new("due", "Due").sorts("due_at"),
+    Column::new("status", "Status"),
+    Column::new("assignee", "Assignee"),
+    Column::new("about", "About"),
+    Column::new("created", "Added").sorts("created_at").optional(),
+];
+
+const SPEC: ListSpec = ListSpec {
+    path: "/tasks",
+    list: rapport_domain::views::ListKind::Tasks,
+    heading: "Tasks",
+    new_label: "New task",
+    search_label: "",
+    searchable: false,
+    default_sort: "due_at",
+    empty_title: "No tasks yet.",
+    empty_hint: "Add one with “New task”, or from the timeline on a customer's page.",
+};
+
+/// How many days ahead the inbox's "Upcoming" section looks.
+const UPCOMING_DAYS: i64 = 14;
+
+/// How many people due a call the inbox lists.
+const CONTACT_LIMIT: u64 = 50;
+
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/tasks", get(list).post(create))
+        .route("/tasks/new", get(new_form))
+        .route("/tasks/{id}/done", post(complete))
+        .route("/inbox", get(inbox))
+}
+
+/// The first moment of tomorrow, UTC: "due today" means due before it.
+pub fn end_of_today(now: OffsetDateTime) -> OffsetDateTime {
+    let today = now.date();
+    today.next_day().unwrap_or(today).midnight().assume_utc()
+}
+
+/// Names of the people, companies and deals that tasks or activities are about.
+#[derive(Default)]
+pub struct Names {
+    people: HashMap<PersonId, String>,
+    companies: HashMap<CompanyId, String>,
+    deals: HashMap<DealId, String>,
+}
+
+impl Names {
+    pub async fn load<'a>(state: &AppState, links: impl IntoIterator<Item = &'a Links>) -> Result<Self, WebError> {
+        let mut people = BTreeSet::new();
+        let mut companies = BTreeSet::new();
+        let mut deals = BTreeSet::new();
+        for link in links {
+            people.extend(link.person_id);
+            companies.extend(link.company_id);
+            deals.extend(link.deal_id);
+        }
+        let people: Vec<PersonId> = people.into_iter().collect();
+        let companies: Vec<CompanyId> = companies.into_iter().collect();
+        let mut names = Names {
+            people: state.store.person_names(&people).await?,
+            companies: state.store.company_names(&companies).await?,
+            deals: HashMap::new(),
+        };
+        for id in deals {
+            match state.store.get_deal(id).await {
+                Ok(deal) => {
+                    names.deals.insert(id, deal.fields.name.to_string());
+                }
+                Err(StorageError::NotFound(_)) => {}
+                Err(err) => return Err(err.into()),
+            }
+        }
+        Ok(names)
+    }
+
+    /// (name, link) of each record the links name, person first.
+    pub fn about(&self, links: &Links) -> Vec<(String, String)> {
+        let mut about = Vec::new();
+        if let Some(id) = links.person_id
+            && let Some(name) = self.people.get(&id)
+        {
+            about.push((name.clone(), format!("/people/{id}")));
+        }
+        if let Some(id) = links.company_id
+            && let Some(name) = self.companies.get(&id)
+        {
+            about.push((name.clone(), format!("/companies/{id}")));
+        }
+        if let Some(id) = links.deal_id
+            && let Some(name) = self.deals.get(&id)
+        {
+            about.push((name.clone(), format!("/deals/{id}")));
+        }
+        about
+    }
+}
+
+/// A task as the inbox, the home page and the list show it.
+pub struct TaskRow {
+    pub id: TaskId,
+    pub title: String,
+    pub version: i64,
+    pub about: Vec<(String, String)>,
+    /// Empty without a due time.
+    pub due_iso: String,
+    pub due_text: String,
+    /// "in 2 days", "3 hours ago".
+    pub due_hint: String,
+    pub status: &'static str,
+    pub status_class: &'static str,
+    /// Shows the Complete button.
+    pub can_complete: bool,
+}
+
+pub fn task_status(task: &Task, now: OffsetDateTime) -> (&'static str, &'static str) {
+    if task.fields.done {
+        ("done", "ok")
+    } else if task.fields.due_at.is_some_and(|due| due < now) {
+        ("overdue", "danger")
+    } else {
+        ("open", "accent")
+    }
+}
+
+pub fn task_row(task: &Task, names: &Names, staff: &Staff, signed: &Signed, now: OffsetDateTime) -> TaskRow {
+    let (status, status_class) = task_status(task, now);
+    let f = &task.fields;
+    TaskRow {
+        id: task.id,
+        title: f.title.to_string(),
+        version: task.meta.version,
+        about: names.about(&f.links),
+        due_iso: f.due_at.map(format::iso).unwrap_or_default(),
+        due_text: f.due_at.map(|due| format::date(due.date())).unwrap_or_default(),
+        due_hint: f.due_at.map(|due| format::relative(due, now)).unwrap_or_default(),
+        status,
+        status_class,
+        can_complete: !f.done && staff.allows(&signed.actor, Action::Edit, f.assignee_id, task.meta.created_by),
+    }
+}
+
+/// Someone whose keep-in-touch cadence has lapsed.
+pub struct ContactLine {
+    pub name: String,
+    pub href: String,
+    /// "last contact 3 months ago" or "never contacted".
+    pub since: String,
+    /// "every 30 days".
+    pub cadence: String,
+    /// "due 5 days ago".
+    pub overdue: String,
+}
+
+pub fn contact_lines(people: &[Person], now: OffsetDateTime) -> Vec<ContactLine> {
+    people
+        .iter()
+        .map(|person| {
+            let p = &person.fields;
+            let days = p.keep_in_touch_days.unwrap_or(0);
+            let since_at = person.last_contacted_at.unwrap_or(person.meta.created_at);
+            let due = since_at + time::Duration::days(days.into());
+            ContactLine {
+                name: p.full_name(),
+                href: format!("/people/{}", person.id),
+                since: match person.last_contacted_at {
+                    Some(at) => format!("last contact {}", format::relative(at, now)),
+                    None => format!("never contacted (added {})", format::relative(person.meta.created_at, now)),
+                },
+                cadence: if days == 1 { "every day".into() } else { format!("every {days} days") },
+                overdue: format!("was due {}", format::relative(due, now)),
+            }
+        })
+        .collect()
+}
+
+fn status_label(status: &str) -> String {
+    super::people::capitalize(status)
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    signed: Signed,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, WebError> {
+    let request = ListRequest::<TaskFilter>::parse(raw.as_deref())?;
+    let page = state.store.list_tasks(&request.params.query, &request.params.filter).await?;
+    let staff = Staff::load(&state).await?;
+    let names = Names::load(&state, page.items.iter().map(|t| &t.fields.links)).await?;
+    let now = rapport_domain::records::now();
+    let filters = vec![
+        Filter {
+            name: "assignee_id",
+            label: "Assignee",
+            choices: staff.choices(),
+            selected: request.get("assignee_id").to_owned(),
+        },
+        Filter {
+            name: "open",
+            label: "Status",
+            choices: vec![Choice::new("true", "Open"), Choice::new("false", "Done")],
+            selected: request.get("open").to_owned(),
+        },
+    ];
+    let view = SPEC
+        .build(&state, &signed, &request, COLUMNS, filters, page, |task: &Task, shown| {
+            let f = &task.fields;
+            shown
+                .iter()
+                .map(|column| match column.key {
+                    "title" => Cell::text(f.title.to_string()),
+                    "due" => Cell::text(f.due_at.map(|due| format::date(due.date())).unwrap_or_default()),
+                    "status" => {
+                        let (status, class) = task_status(task, now);
+                        Cell::badge(status_label(status), class)
+                    }
+                    "assignee" => Cell::text(staff.name(f.assignee_id)),
+                    "about" => match names.about(&f.links).into_iter().next() {
+                        Some((name, href)) => Cell::link(name, href),
+                        None => Cell::default(),
+                    },
+                    _ => Cell::text(format::date(task.meta.created_at.date())),
+                })
+                .collect()
+        })
+        .await?;
+    signed.page(&view)
+}
+
+#[derive(Template)]
+#[template(path = "task_form.html")]
+struct TaskForm {
+    chrome: Chrome,
+    form: FormView,
+    assignees: Vec<Choice>,
+}
+
+impl TaskForm {
+    async fn new(state: &AppState, signed: &Signed, form: FormView) -> Result<Self, WebError> {
+        let staff = Staff::load(state).await?;
+        Ok(TaskForm { chrome: signed.chrome("tasks", "New task"), form, assignees: staff.choices() })
+    }
+
+    fn respond(&self, signed: &Signed) -> Result<Response, WebError> {
+        let mut response = signed.page(self)?;
+        if self.form.has_errors() {
+            *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+        }
+        Ok(response)
+    }
+}
+
+#[derive(Deserialize)]
+pub struct NewTaskParams {
+    person_id: Option<PersonId>,
+}
+
+pub async fn new_form(
+    State(state): State<AppState>,
+    signed: Signed,
+    Query(params): Query<NewTaskParams>,
+) -> Result<Response, WebError> {
+    signed.actor.ensure_can_create().map_err(|d| WebError::Forbidden(d.to_string()))?;
+    let mut pairs = vec![("assignee_id", signed.user.id.to_string())];
+    if let Some(person) = params.person_id {
+        let person = state.store.get_person(person).await?;
+        if let Some(email) = person.fields.primary_email() {
+            pairs.push(("person", email.to_string()));
+        }
+    }
+    TaskForm::new(&state, &signed, FormView::from_pairs(pairs)).await?.respond(&signed)
+}
+
+/// The person a form names by email: an exact match of one of their addresses.
+async fn person_by_email(state: &AppState, fields: &mut Fields<'_>, name: &str) -> Result<Option<PersonId>, WebError> {
+    let Some(email) = fields.optional::<Email>(name) else { return Ok(None) };
+    let query = ListQuery { q: Some(email.to_string()), limit: Some(20), ..Default::default() };
+    let found = state.store.list_people(&query, &PersonFilter::default()).await?;
+    match found.items.iter().find(|p| p.fields.emails.iter().any(|e| e.address == email)) {
+        Some(person) => Ok(Some(person.id)),
+        None => {
+            fields.fail(name, "is nobody's email address here: pick someone from the suggestions");
+            Ok(None)
+        }
+    }
+}
+
+async fn parse(state: &AppState, form: &FormData) -> Result<Result<TaskInput, FieldErrors>, WebError> {
+    let mut f = Fields::new(form);
+    let title = f.required::<Name>("title");
+    let notes = f.optional::<LongText>("notes");
+    let due_at = f.optional_with("due", parse_due);
+    let assignee_id =
+        f.optional_with("assignee_id", |raw| raw.parse::<UserId>().map_err(|_| "is not a staff member".into()));
+    let person_id = person_by_email(state, &mut f, "person").await?;
+    Ok(match (title, f.finish()) {
+        (Some(title), Ok(())) => Ok(TaskInput {
+            title,
+            notes,
+            due_at,
+            assignee_id,
+            done: false,
+            links: Links { person_id, ..Default::default() },
+        }),
+        (_, Err(errors)) => Err(errors),
+        (None, Ok(())) => Err(FieldErrors::single("title", "is required")),
+    })
+}
+
+pub async fn create(State(state): State<AppState>, signed: Signed, form: FormData) -> Result<Response, WebError> {
+    let input = match parse(&state, &form).await? {
+        Ok(input) => input,
+        Err(errors) => {
+            return TaskForm::new(&state, &signed, FormView::rejected(&form, errors)).await?.respond(&signed);
+        }
+    };
+    match state.store.create_task(&signed.actor, input).await {
+        Ok(task) => Ok(redirect_with_flash("/inbox", &format!("Task added: {}", task.fields.title))),
+        Err(err) => TaskForm::new(&state, &signed, FormView::refused(&form, err)?).await?.respond(&signed),
+    }
+}
+
+/// Where a plain form goes back to: the page it came from, if it is ours.
+fn back(headers: &HeaderMap) -> String {
+    let referer = headers.get(header::REFERER).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let path = if referer.starts_with('/') {
+        Some(referer)
+    } else if let Some(rest) = referer.strip_prefix("http://").or_else(|| referer.strip_prefix("https://")) {
+        let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        (host.is_some_and(|host| host.eq_ignore_ascii_case(authority))).then_some(if path.is_empty() {
+            "/"
+        } else {
+            path
+        })
+    } else {
+        None
+    };
+    match path {
+        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => path.to_owned(),
+        _ => "/inbox".to_owned(),
+    }
+}
+
+/// Marks a task done. htmx gets an empty answer (the row goes) and a toast.
+pub async fn complete(
+    State(state): State<AppState>,
+    signed: Signed,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Result<Response, WebError> {
+    let id: TaskId = id.parse().map_err(|_| WebError::NotFound("task"))?;
+    let task = state.store.get_task(id).await?;
+    // A second click (or a second tab) finds it done already: nothing to change.
+    let message = if task.fields.done {
+        format!("Task already completed: {}", task.fields.title)
+    } else {
+        let version = form.get("version").parse::<i64>().ok();
+        let mut input = task.fields.clone();
+        input.done = true;
+        let task = state.store.update_task(&signed.actor, id, input, version).await?;
+        format!("Task completed: {}", task.fields.title)
+    };
+    if is_htmx(&headers) {
+        return Ok(with_toast(Html("").into_response(), &message));
+    }
+    Ok(redirect_with_flash(&back(&headers), &message))
+}
+
+#[derive(Template)]
+#[template(path = "inbox.html")]
+struct InboxPage {
+    chrome: Chrome,
+    overdue: Vec<TaskRow>,
+    today: Vec<TaskRow>,
+    upcoming: Vec<TaskRow>,
+    undated: Vec<TaskRow>,
+    contacts: Vec<ContactLine>,
+    /// More people are due a call than listed.
+    more_contacts: bool,
+    /// Open tasks due after the upcoming window.
+    later: usize,
+    later_href: String,
+    upcoming_days: i64,
+}
+
+/// Every open task of one assignee, soonest due first (undated last).
+async fn open_tasks(state: &AppState, assignee: UserId) -> Result<Vec<Task>, WebError> {
+    let filter = TaskFilter { assignee_id: Some(assignee), open: Some(true), ..Default::default() };
+    let mut query = ListQuery { limit: Some(200), ..Default::default() };
+    let mut tasks = Vec::new();
+    // Five pages is more than anyone works through; the list page has the rest.
+    for _ in 0..5 {
+        let page = state.store.list_tasks(&query, &filter).await?;
+        tasks.extend(page.items);
+        match page.next_cursor {
+            Some(cursor) => query.cursor = Some(cursor),
+            None => break,
+        }
+    }
+    Ok(tasks)
+}
+
+pub async fn inbox(State(state): State<AppState>, signed: Signed) -> Result<Response, WebError> {
+    let me = signed.user.id;
+    let tasks = open_tasks(&state, me).await?;
+    let staff = Staff::load(&state).await?;
+    let names = Names::load(&state, tasks.iter().map(|t| &t.fields.links)).await?;
+    let now = rapport_domain::records::now();
+    let tonight = end_of_today(now);
+    let horizon = tonight + time::Duration::days(UPCOMING_DAYS);
+    let mut due_people = state.store.contact_due(Some(me), CONTACT_LIMIT + 1).await?;
+    let more_contacts = due_people.len() as u64 > CONTACT_LIMIT;
+    due_people.truncate(CONTACT_LIMIT as usize);
+    let mut page = InboxPage {
+        chrome: signed.chrome("inbox", "Inbox"),
+        overdue: Vec::new(),
+        today: Vec::new(),
+        upcoming: Vec::new(),
+        undated: Vec::new(),
+        contacts: contact_lines(&due_people, now),
+        more_contacts,
+        later: 0,
+        later_href: format!("/tasks?assignee_id={me}&open=true"),
+        upcoming_days: UPCOMING_DAYS,
+    };
+    for task in &tasks {
+        let row = || task_row(task, &names, &staff, &signed, now);
+        match task.fields.due_at {
+            None => page.undated.push(row()),
+            Some(due) if due < now => page.overdue.push(row()),
+            Some(due) if due < tonight => page.today.push(row()),
+            Some(due) if due < horizon => page.upcoming.push(row()),
+            Some(_) => page.later += 1,
+        }
+    }
+    signed.page(&page)
 }

@@ -1,0 +1,259 @@
+//! The web pages' benchmark: server time (p50/p99, from each response's
+//! `Server-Timing` header) of the people list and the customer page, beside
+//! /healthz measured in the same run, and the compressed size of every page.
+//!
+//! Run it against a database filled by `rapport demo` (scripts/bench-pages.sh
+//! makes one with 100,000 people first):
+//!
+//!     cargo run --release -p rapport-bench --bin pages -- --database-url sqlite:///tmp/demo.db
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow};
+use clap::Parser;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::IndexedRandom;
+use rapport_domain::records::{Password, UserInput};
+use rapport_domain::text::Name;
+use rapport_domain::{Email, Role};
+use rapport_storage::{ListQuery, PersonFilter, Store, UserFilter};
+use reqwest::header::{ACCEPT_ENCODING, CONTENT_ENCODING, COOKIE, HeaderMap, HeaderValue};
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[derive(Parser, Debug)]
+#[command(about = "Measures the server time and compressed size of Rapport's web pages")]
+struct Args {
+    /// A database filled by `rapport demo` (it gets one more admin, "bench-pages@example.com").
+    #[arg(long)]
+    database_url: String,
+    /// Requests per measured page kind.
+    #[arg(long, default_value_t = 2000)]
+    requests: usize,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 4)]
+    concurrency: usize,
+}
+
+/// What a page kind's requests measured, in milliseconds.
+struct Timings {
+    label: String,
+    server: Vec<f64>,
+    client: Vec<f64>,
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn server_millis(headers: &HeaderMap) -> Option<f64> {
+    let value = headers.get("server-timing")?.to_str().ok()?;
+    value.split(';').find_map(|part| part.trim().strip_prefix("dur=")).and_then(|d| d.parse().ok())
+}
+
+async fn measure(client: &reqwest::Client, label: &str, urls: Vec<String>, concurrency: usize) -> Result<Timings> {
+    let mut timings = Timings { label: label.to_owned(), server: Vec::new(), client: Vec::new() };
+    for chunk in urls.chunks(concurrency) {
+        let mut in_flight = Vec::new();
+        for url in chunk {
+            let client = client.clone();
+            let url = url.clone();
+            in_flight.push(tokio::spawn(async move {
+                let started = Instant::now();
+                let response = client.get(&url).send().await?;
+                let status = response.status();
+                let server = server_millis(response.headers());
+                response.bytes().await?;
+                anyhow::ensure!(status.is_success(), "{url} answered {status}");
+                Ok::<_, anyhow::Error>((server, started.elapsed().as_secs_f64() * 1000.0))
+            }));
+        }
+        for task in in_flight {
+            let (server, client) = task.await??;
+            timings.server.push(server.ok_or_else(|| anyhow!("no Server-Timing header on {label}"))?);
+            timings.client.push(client);
+        }
+    }
+    timings.server.sort_by(f64::total_cmp);
+    timings.client.sort_by(f64::total_cmp);
+    Ok(timings)
+}
+
+/// Signs a bench admin in: a session cookie for the pages.
+async fn session(store: &Store) -> Result<String> {
+    let email = Email::parse("bench-pages@example.com").map_err(|e| anyhow!(e))?;
+    let user = match store.find_user_by_email(&email).await? {
+        Some(user) => user,
+        None => {
+            let input = UserInput {
+                name: Name::try_from("Bench Pages").map_err(|e| anyhow!(e))?,
+                email,
+                role: Role::Admin,
+                team_id: None,
+                active: true,
+            };
+            let password = Password::try_from("bench-pages-password".to_owned()).map_err(|e| anyhow!(e))?;
+            store.create_user(input, Some(&password), None).await?
+        }
+    };
+    let secret = store.create_session(user.id, time::Duration::hours(2)).await?;
+    Ok(format!("{}={secret}", rapport_server::SESSION_COOKIE))
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args = Args::parse();
+    if args.requests == 0 || args.concurrency == 0 {
+        return Err(anyhow!("--requests and --concurrency must be at least 1"));
+    }
+    let store = Store::connect(&args.database_url).await.context("opening the database")?;
+    store.migrate().await?;
+    store.analyze().await?;
+    let cookie = session(&store).await?;
+
+    let mut rng = StdRng::seed_from_u64(7);
+    let mut people = Vec::new();
+    let mut query = ListQuery { limit: Some(200), ..Default::default() };
+    loop {
+        let page = store.list_people(&query, &PersonFilter::default()).await?;
+        people.extend(page.items.iter().map(|p| p.id));
+        match page.next_cursor {
+            Some(cursor) => query.cursor = Some(cursor),
+            None => break,
+        }
+    }
+    anyhow::ensure!(!people.is_empty(), "the database has no people: fill it with `rapport demo` first");
+    let total_users = store.list_users(&ListQuery::default(), &UserFilter::default()).await?.items.len();
+
+    let app = rapport_server::router(store.clone(), rapport_server::ServerConfig::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let server =
+        tokio::spawn(
+            async move { axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await },
+        );
+
+    let mut headers = HeaderMap::new();
+    headers.insert(COOKIE, HeaderValue::from_str(&cookie)?);
+    let client = reqwest::Client::builder()
+        .default_headers(headers)
+        .tcp_nodelay(true)
+        .timeout(Duration::from_secs(60))
+        .build()?;
+
+    println!("Database: {} people, {total_users} staff", people.len());
+    let filters = [
+        "",
+        "lifecycle_stage=customer",
+        "tag=vip",
+        "sort=-last_contacted_at",
+        "q=mar",
+        "lifecycle_stage=lead&sort=-updated_at",
+    ];
+    let person = |rng: &mut StdRng| people.choose(rng).expect("sampled people").to_string();
+    let warmup: Vec<String> = (0..200).map(|_| format!("{base}/people/{}", person(&mut rng))).collect();
+    measure(&client, "warm-up", warmup, args.concurrency).await?;
+
+    let runs = vec![
+        ("GET /healthz (baseline)", (0..args.requests).map(|_| format!("{base}/healthz")).collect::<Vec<_>>()),
+        (
+            "GET /people (list page, with filters)",
+            (0..args.requests).map(|i| format!("{base}/people?{}", filters[i % filters.len()])).collect(),
+        ),
+        (
+            "GET /people/{id} (customer page)",
+            (0..args.requests).map(|_| format!("{base}/people/{}", person(&mut rng))).collect(),
+        ),
+    ];
+    let mut results = Vec::new();
+    for (label, urls) in runs {
+        let timings = measure(&client, label, urls, args.concurrency).await?;
+        println!("measured {label}");
+        results.push(timings);
+    }
+
+    println!();
+    println!("## Server time, {} requests per page at concurrency {}", args.requests, args.concurrency);
+    println!();
+    println!("| Page | server p50 ms | server p99 ms | client p99 ms | server p99 ÷ /healthz p99 |");
+    println!("|---|---:|---:|---:|---:|");
+    let baseline = percentile(&results[0].server, 99.0);
+    for t in &results {
+        println!(
+            "| `{}` | {:.2} | {:.2} | {:.2} | {:.1} |",
+            t.label,
+            percentile(&t.server, 50.0),
+            percentile(&t.server, 99.0),
+            percentile(&t.client, 99.0),
+            percentile(&t.server, 99.0) / baseline
+        );
+    }
+    for t in &results[1..] {
+        let p99 = percentile(&t.server, 99.0);
+        println!("{}: server p99 {p99:.2} ms (goal < 30 ms: {})", t.label, if p99 < 30.0 { "met" } else { "missed" });
+    }
+
+    // Every page once, compressed as a browser asks for it.
+    let some = person(&mut rng);
+    let company =
+        store.list_companies(&ListQuery { limit: Some(1), ..Default::default() }, &Default::default()).await?;
+    let deal = store.list_deals(&ListQuery { limit: Some(1), ..Default::default() }, &Default::default()).await?;
+    let mut pages = vec![
+        "/".to_owned(),
+        "/inbox".to_owned(),
+        "/people".to_owned(),
+        "/people?q=mar".to_owned(),
+        format!("/people/{some}"),
+        format!("/people/{some}/edit"),
+        "/people/new".to_owned(),
+        "/companies".to_owned(),
+        "/deals".to_owned(),
+        "/tasks".to_owned(),
+        "/tasks/new".to_owned(),
+        "/board".to_owned(),
+        "/search?q=mar".to_owned(),
+        "/settings/users".to_owned(),
+        "/settings/teams".to_owned(),
+        "/settings/pipelines".to_owned(),
+        "/settings/fields".to_owned(),
+        "/settings/tokens".to_owned(),
+    ];
+    if let Some(company) = company.items.first() {
+        pages.push(format!("/companies/{}", company.id));
+    }
+    if let Some(deal) = deal.items.first() {
+        pages.push(format!("/deals/{}", deal.id));
+        pages.push(format!("/pipelines/{}/board", deal.fields.pipeline_id));
+    }
+    println!();
+    println!("## Page sizes (goal: every page < 100 KB compressed)");
+    println!();
+    println!("| Page | status | encoding | compressed KB | server ms |");
+    println!("|---|---:|---|---:|---:|");
+    let mut largest = 0usize;
+    for path in &pages {
+        let response = client.get(format!("{base}{path}")).header(ACCEPT_ENCODING, "br, gzip").send().await?;
+        let status = response.status().as_u16();
+        let encoding =
+            response.headers().get(CONTENT_ENCODING).and_then(|v| v.to_str().ok()).unwrap_or("none").to_owned();
+        let server = server_millis(response.headers()).unwrap_or(f64::NAN);
+        let bytes = response.bytes().await?.len();
+        largest = largest.max(bytes);
+        println!("| `{path}` | {status} | {encoding} | {:.1} | {server:.2} |", bytes as f64 / 1024.0);
+    }
+    println!();
+    println!(
+        "Largest page: {:.1} KB compressed (goal < 100 KB: {})",
+        largest as f64 / 1024.0,
+        if largest < 100 * 1024 { "met" } else { "missed" }
+    );
+    server.abort();
+    Ok(())
+}

@@ -1,5 +1,0 @@
-use crate::AppState;
-use axum::Router;
-pub fn routes() -> Router<AppState> {
-    Router::new()
-}
