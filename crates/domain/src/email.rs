@@ -11,7 +11,7 @@ pub struct Email(String);
 impl Email {
     pub fn parse(raw: &str) -> Result<Self, String> {
         let address = raw.trim().to_lowercase();
-        let invalid = || "not an email address".to_string();
+        let invalid = || "is not an email address".to_string();
         if address.len() > 254 || address.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(invalid());
         }

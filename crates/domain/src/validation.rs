@@ -1,5 +1,5 @@
 //! Field-level validation errors: every message names the field it is about,
-//! so the API can answer `{"fields": {"email": "not an email address"}}`.
+//! so the API can answer `{"fields": {"email": "is not an email address"}}`.
 
 use std::collections::BTreeMap;
 

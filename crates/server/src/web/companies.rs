@@ -247,6 +247,7 @@ pub async fn edit_form(
 ) -> Result<Response, WebError> {
     let id: CompanyId = id.parse().map_err(|_| WebError::NotFound("company"))?;
     let company = state.store.get_company(id).await?;
+    Staff::load(&state).await?.ensure(&signed.actor, Action::Edit, company.fields.owner_id, company.meta.created_by)?;
     let c = &company.fields;
     let text = |value: Option<String>| value.unwrap_or_default();
     let mut pairs = vec![
@@ -313,6 +314,7 @@ pub async fn update(
 ) -> Result<Response, WebError> {
     let id: CompanyId = id.parse().map_err(|_| WebError::NotFound("company"))?;
     let before = state.store.get_company(id).await?;
+    Staff::load(&state).await?.ensure(&signed.actor, Action::Edit, before.fields.owner_id, before.meta.created_by)?;
     let version = form.get("version").parse::<i64>().unwrap_or(before.meta.version);
     let definitions = custom::definitions(&state, EntityType::Company).await?;
     let input = match parse(&form, &definitions) {

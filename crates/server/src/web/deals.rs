@@ -400,6 +400,7 @@ pub async fn edit_form(
 ) -> Result<Response, WebError> {
     let id: DealId = id.parse().map_err(|_| WebError::NotFound("deal"))?;
     let deal = state.store.get_deal(id).await?;
+    Staff::load(&state).await?.ensure(&signed.actor, Action::Edit, deal.fields.owner_id, deal.meta.created_by)?;
     let d = &deal.fields;
     let text = |value: Option<String>| value.unwrap_or_default();
     let mut pairs = vec![
@@ -571,6 +572,7 @@ pub async fn update(
 ) -> Result<Response, WebError> {
     let id: DealId = id.parse().map_err(|_| WebError::NotFound("deal"))?;
     let before = state.store.get_deal(id).await?;
+    Staff::load(&state).await?.ensure(&signed.actor, Action::Edit, before.fields.owner_id, before.meta.created_by)?;
     let version = form.get("version").parse::<i64>().unwrap_or(before.meta.version);
     let definitions = custom::definitions(&state, EntityType::Deal).await?;
     let input = match parse(&state, &form, &definitions).await? {

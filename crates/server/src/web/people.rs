@@ -362,6 +362,7 @@ pub async fn edit_form(
 ) -> Result<Response, WebError> {
     let id: PersonId = id.parse().map_err(|_| WebError::NotFound("person"))?;
     let person = state.store.get_person(id).await?;
+    Staff::load(&state).await?.ensure(&signed.actor, Action::Edit, person.fields.owner_id, person.meta.created_by)?;
     let pairs = form_values(&state, &person).await?;
     PersonForm::new(
         &state,
@@ -550,6 +551,7 @@ pub async fn update(
 ) -> Result<Response, WebError> {
     let id: PersonId = id.parse().map_err(|_| WebError::NotFound("person"))?;
     let before = state.store.get_person(id).await?;
+    Staff::load(&state).await?.ensure(&signed.actor, Action::Edit, before.fields.owner_id, before.meta.created_by)?;
     let version = form.get("version").parse::<i64>().unwrap_or(before.meta.version);
     let definitions = custom::definitions(&state, EntityType::Person).await?;
     let input = match parse(&state, &form, &definitions, Some(&before.fields)).await? {

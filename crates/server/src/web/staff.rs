@@ -65,7 +65,18 @@ impl Staff {
     /// Whether `actor` may do `action` to a record with this owner and creator:
     /// the same rule storage enforces, asked early to hide controls.
     pub fn allows(&self, actor: &Actor, action: Action, owner: Option<UserId>, created_by: Option<UserId>) -> bool {
+        self.ensure(actor, action, owner, created_by).is_ok()
+    }
+
+    /// Like `allows`, as the 403 page an edit form or a save answers when not.
+    pub fn ensure(
+        &self,
+        actor: &Actor,
+        action: Action,
+        owner: Option<UserId>,
+        created_by: Option<UserId>,
+    ) -> Result<(), WebError> {
         let ownership = Ownership { owner_id: owner, owner_team_id: self.team(owner), created_by };
-        actor.ensure_can(action, &ownership).is_ok()
+        actor.ensure_can(action, &ownership).map_err(|denied| WebError::Forbidden(denied.to_string()))
     }
 }

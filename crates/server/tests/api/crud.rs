@@ -301,7 +301,7 @@ async fn person_fields_patch_and_put(backend: Backend) {
         .patch(&path, &json!({ "job_title": "Boss", "emails": [{ "address": "bad" }] }))
         .await
         .want_error(422, "validation");
-    assert_eq!(error.field("emails[0].address"), Some("not an email address"), "{error:?}");
+    assert_eq!(error.field("emails[0].address"), Some("is not an email address"), "{error:?}");
     let error = api.patch(&path, &json!({ "first_name": null })).await.want_error(422, "validation");
     assert!(error.field("first_name").is_some(), "{error:?}");
     let error = api.patch(&path, &json!({ "keep_in_touch_days": 0 })).await.want_error(422, "validation");

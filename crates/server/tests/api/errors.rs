@@ -34,7 +34,7 @@ async fn validation_errors_name_the_field(backend: Backend) {
 
     let bad_email = json!({ "first_name": "Ana", "emails": [{ "address": "not-an-email" }] });
     let error = api.post("/api/v1/people", &bad_email).await.want_error(422, "validation");
-    assert_eq!(error.field("emails[0].address"), Some("not an email address"), "{error:?}");
+    assert_eq!(error.field("emails[0].address"), Some("is not an email address"), "{error:?}");
 
     let second_bad = json!({ "first_name": "Ana", "emails": [{ "address": "a@example.com" }, { "address": "nope" }] });
     let error = api.post("/api/v1/people", &second_bad).await.want_error(422, "validation");
