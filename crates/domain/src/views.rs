@@ -84,7 +84,7 @@ pub struct SavedViewInput {
     pub query: ViewQuery,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SavedView {
     pub id: ViewId,
     pub user_id: UserId,

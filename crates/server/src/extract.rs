@@ -170,7 +170,8 @@ pub struct CommonParams {
     updated_since: Option<time::OffsetDateTime>,
 }
 
-fn parse_query<T: DeserializeOwned>(raw: &str) -> Result<T, ApiError> {
+/// Parses a query string into `T`, naming the parameter that did not fit.
+pub fn parse_query<T: DeserializeOwned>(raw: &str) -> Result<T, ApiError> {
     let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(raw.as_bytes()));
     serde_path_to_error::deserialize::<_, T>(deserializer).map_err(|e| {
         let message = e.inner().to_string();

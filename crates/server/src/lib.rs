@@ -128,6 +128,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(api::session::routes())
         .merge(api::records::routes())
         .merge(api::admin::routes())
+        .merge(api::views::routes())
 }
 
 pub fn router(store: Store, config: ServerConfig) -> Router {

@@ -19,4 +19,5 @@ mod api {
     pub mod permissions;
     pub mod timeline;
     pub mod uniqueness;
+    pub mod views;
 }

@@ -103,6 +103,7 @@ macro_rules! item_api {
 pub mod admin;
 pub mod records;
 pub mod session;
+pub mod views;
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
