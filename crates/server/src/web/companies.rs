@@ -226,16 +226,12 @@ impl CompanyForm {
     }
 
     fn respond(&self, signed: &Signed) -> Result<Response, WebError> {
-        let mut response = signed.page(self)?;
-        if self.form.has_errors() {
-            *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-        }
-        Ok(response)
+        signed.form_page(self, &self.form)
     }
 }
 
 pub async fn new_form(State(state): State<AppState>, signed: Signed) -> Result<Response, WebError> {
-    signed.actor.ensure_can_create().map_err(|d| WebError::Forbidden(d.to_string()))?;
+    signed.ensure_can_create()?;
     let pairs = vec![("owner_id", signed.user.id.to_string())];
     CompanyForm::new(&state, &signed, None, 0, FormView::from_pairs(pairs)).await?.respond(&signed)
 }

@@ -11,8 +11,8 @@ use rapport_domain::access::Action;
 use rapport_domain::custom_fields::{CustomFieldDefinition, EntityType};
 use rapport_domain::records::{ActivityKind, Deal, DealInput, DealStatus, Person, Pipeline};
 use rapport_domain::text::{LongText, Name, Tag};
-use rapport_domain::{CompanyId, Currency, DealId, Email, FieldErrors, Money, PersonId, PipelineId, StageId, UserId};
-use rapport_storage::{ActivityFilter, DealFilter, ListQuery, PersonFilter, StorageError};
+use rapport_domain::{CompanyId, Currency, DealId, FieldErrors, Money, PersonId, PipelineId, StageId, UserId};
+use rapport_storage::{ActivityFilter, DealFilter, ListQuery, StorageError};
 use serde::Deserialize;
 
 use super::custom::{self, CustomInput, CustomShown};
@@ -347,11 +347,7 @@ impl DealForm {
     }
 
     fn respond(&self, signed: &Signed) -> Result<Response, WebError> {
-        let mut response = signed.page(self)?;
-        if self.form.has_errors() {
-            *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-        }
-        Ok(response)
+        signed.form_page(self, &self.form)
     }
 }
 
@@ -372,7 +368,7 @@ pub async fn new_form(
     signed: Signed,
     Query(params): Query<NewDealParams>,
 ) -> Result<Response, WebError> {
-    signed.actor.ensure_can_create().map_err(|d| WebError::Forbidden(d.to_string()))?;
+    signed.ensure_can_create()?;
     let mut pairs =
         vec![("owner_id", signed.user.id.to_string()), ("status", "open".to_owned()), ("currency", "EUR".to_owned())];
     if let Some(stage) = params.stage_id {
@@ -432,37 +428,6 @@ pub async fn edit_form(
     .respond(&signed)
 }
 
-/// The person a form names: by email, or by an unambiguous full name.
-async fn person_by_label(state: &AppState, fields: &mut Fields<'_>, name: &str) -> Result<Option<PersonId>, WebError> {
-    let wanted = fields.raw(name);
-    if wanted.is_empty() {
-        return Ok(None);
-    }
-    let query = ListQuery { q: Some(wanted.to_owned()), limit: Some(20), ..Default::default() };
-    let found = state.store.list_people(&query, &PersonFilter::default()).await?.items;
-    if let Ok(email) = Email::try_from(wanted.to_owned()) {
-        return Ok(match found.iter().find(|p| p.fields.emails.iter().any(|e| e.address == email)) {
-            Some(person) => Some(person.id),
-            None => {
-                fields.fail(name, "is nobody's email address here");
-                None
-            }
-        });
-    }
-    let named: Vec<&Person> = found.iter().filter(|p| p.fields.full_name().eq_ignore_ascii_case(wanted)).collect();
-    match named.as_slice() {
-        [person] => Ok(Some(person.id)),
-        [] => {
-            fields.fail(name, "names nobody we know: pick someone from the suggestions, or type their email");
-            Ok(None)
-        }
-        _ => {
-            fields.fail(name, "matches several people: type their email instead");
-            Ok(None)
-        }
-    }
-}
-
 fn parse_date(raw: &str) -> Result<time::Date, String> {
     time::Date::parse(raw, time::macros::format_description!("[year]-[month]-[day]"))
         .map_err(|_| "must be a date such as 2026-12-01".to_string())
@@ -500,7 +465,7 @@ async fn parse(
     let status = f.optional_with("status", DealStatus::parse).unwrap_or(DealStatus::Open);
     // Only a lost deal keeps a reason: reopening or winning it drops the old one.
     let lost_reason = if status == DealStatus::Lost { f.optional::<LongText>("lost_reason") } else { None };
-    let person_id = person_by_label(state, &mut f, "person").await?;
+    let person_id = super::people::person_by_label(state, &mut f, "person").await?;
     let company_id = company_by_name(state, &mut f, "company").await?;
     let owner_id = f.optional_with("owner_id", |raw| raw.parse::<UserId>().map_err(|_| "is not a staff member".into()));
     let expected_close = f.optional_with("expected_close", parse_date);

@@ -322,11 +322,7 @@ impl PersonForm {
     }
 
     fn respond(&self, signed: &Signed) -> Result<Response, WebError> {
-        let mut response = signed.page(self)?;
-        if self.form.has_errors() {
-            *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-        }
-        Ok(response)
+        signed.form_page(self, &self.form)
     }
 }
 
@@ -341,7 +337,7 @@ pub async fn new_form(
     signed: Signed,
     Query(params): Query<NewPersonParams>,
 ) -> Result<Response, WebError> {
-    signed.actor.ensure_can_create().map_err(|d| WebError::Forbidden(d.to_string()))?;
+    signed.ensure_can_create()?;
     let mut pairs = vec![("owner_id", signed.user.id.to_string()), ("lifecycle_stage", "lead".to_owned())];
     if let Some(company) = params.company_id {
         pairs.push(("company", state.store.get_company(company).await?.fields.name.to_string()));
@@ -439,15 +435,36 @@ pub async fn company_by_name(
     }
 }
 
-/// The person a form names by email.
-async fn person_by_email(state: &AppState, fields: &mut Fields<'_>, name: &str) -> Result<Option<PersonId>, WebError> {
-    let Some(email) = fields.optional::<Email>(name) else { return Ok(None) };
-    let query = ListQuery { q: Some(email.to_string()), limit: Some(20), ..Default::default() };
-    let found = state.store.list_people(&query, &PersonFilter::default()).await?;
-    match found.items.iter().find(|p| p.fields.emails.iter().any(|e| e.address == email)) {
-        Some(person) => Ok(Some(person.id)),
-        None => {
-            fields.fail(name, "is nobody's email address here");
+/// The person a form names: by email, or by an unambiguous full name.
+pub async fn person_by_label(
+    state: &AppState,
+    fields: &mut Fields<'_>,
+    name: &str,
+) -> Result<Option<PersonId>, WebError> {
+    let wanted = fields.raw(name);
+    if wanted.is_empty() {
+        return Ok(None);
+    }
+    let query = ListQuery { q: Some(wanted.to_owned()), limit: Some(20), ..Default::default() };
+    let found = state.store.list_people(&query, &PersonFilter::default()).await?.items;
+    if let Ok(email) = Email::try_from(wanted.to_owned()) {
+        return Ok(match found.iter().find(|p| p.fields.emails.iter().any(|e| e.address == email)) {
+            Some(person) => Some(person.id),
+            None => {
+                fields.fail(name, "is nobody's email address here");
+                None
+            }
+        });
+    }
+    let named: Vec<&Person> = found.iter().filter(|p| p.fields.full_name().eq_ignore_ascii_case(wanted)).collect();
+    match named.as_slice() {
+        [person] => Ok(Some(person.id)),
+        [] => {
+            fields.fail(name, "names nobody we know: pick someone from the suggestions, or type their email");
+            Ok(None)
+        }
+        _ => {
+            fields.fail(name, "matches several people: type their email instead");
             Ok(None)
         }
     }
@@ -484,7 +501,7 @@ async fn parse(
         phones.push(PhoneEntry { label: phone_label(&number), number, primary: false });
     }
     let company_id = company_by_name(state, &mut f, "company").await?;
-    let referred_by_id = person_by_email(state, &mut f, "referred_by").await?;
+    let referred_by_id = person_by_label(state, &mut f, "referred_by").await?;
     let job_title = f.optional::<Name>("job_title");
     let owner_id = f.optional_with("owner_id", |raw| raw.parse::<UserId>().map_err(|_| "is not a staff member".into()));
     let lifecycle_stage = f.parse_with("lifecycle_stage", LifecycleStage::parse).unwrap_or_default();

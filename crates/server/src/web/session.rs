@@ -97,6 +97,20 @@ impl Signed {
         }
     }
 
+    /// A form page: 422 when it shows errors, so scripts and tests can tell.
+    pub fn form_page<T: Template>(&self, template: &T, form: &FormView) -> Result<Response, WebError> {
+        let mut response = self.page(template)?;
+        if form.has_errors() {
+            *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+        }
+        Ok(response)
+    }
+
+    /// Viewers may not create records: their "new" pages answer 403.
+    pub fn ensure_can_create(&self) -> Result<(), WebError> {
+        self.actor.ensure_can_create().map_err(|denied| WebError::Forbidden(denied.to_string()))
+    }
+
     /// Renders a page, clearing a confirmation it has now shown.
     pub fn page<T: Template>(&self, template: &T) -> Result<Response, WebError> {
         let mut response = render(template)?;

@@ -12,8 +12,8 @@ use axum::routing::{get, post};
 use rapport_domain::access::Action;
 use rapport_domain::records::{Links, Person, Task, TaskInput};
 use rapport_domain::text::{LongText, Name};
-use rapport_domain::{CompanyId, DealId, Email, FieldErrors, PersonId, TaskId, UserId};
-use rapport_storage::{ListQuery, PersonFilter, StorageError, TaskFilter};
+use rapport_domain::{CompanyId, DealId, FieldErrors, PersonId, TaskId, UserId};
+use rapport_storage::{ListQuery, StorageError, TaskFilter};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
@@ -270,11 +270,7 @@ impl TaskForm {
     }
 
     fn respond(&self, signed: &Signed) -> Result<Response, WebError> {
-        let mut response = signed.page(self)?;
-        if self.form.has_errors() {
-            *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-        }
-        Ok(response)
+        signed.form_page(self, &self.form)
     }
 }
 
@@ -288,7 +284,7 @@ pub async fn new_form(
     signed: Signed,
     Query(params): Query<NewTaskParams>,
 ) -> Result<Response, WebError> {
-    signed.actor.ensure_can_create().map_err(|d| WebError::Forbidden(d.to_string()))?;
+    signed.ensure_can_create()?;
     let mut pairs = vec![("assignee_id", signed.user.id.to_string())];
     if let Some(person) = params.person_id {
         let person = state.store.get_person(person).await?;
@@ -299,20 +295,6 @@ pub async fn new_form(
     TaskForm::new(&state, &signed, FormView::from_pairs(pairs)).await?.respond(&signed)
 }
 
-/// The person a form names by email: an exact match of one of their addresses.
-async fn person_by_email(state: &AppState, fields: &mut Fields<'_>, name: &str) -> Result<Option<PersonId>, WebError> {
-    let Some(email) = fields.optional::<Email>(name) else { return Ok(None) };
-    let query = ListQuery { q: Some(email.to_string()), limit: Some(20), ..Default::default() };
-    let found = state.store.list_people(&query, &PersonFilter::default()).await?;
-    match found.items.iter().find(|p| p.fields.emails.iter().any(|e| e.address == email)) {
-        Some(person) => Ok(Some(person.id)),
-        None => {
-            fields.fail(name, "is nobody's email address here: pick someone from the suggestions");
-            Ok(None)
-        }
-    }
-}
-
 async fn parse(state: &AppState, form: &FormData) -> Result<Result<TaskInput, FieldErrors>, WebError> {
     let mut f = Fields::new(form);
     let title = f.required::<Name>("title");
@@ -320,7 +302,7 @@ async fn parse(state: &AppState, form: &FormData) -> Result<Result<TaskInput, Fi
     let due_at = f.optional_with("due", parse_due);
     let assignee_id =
         f.optional_with("assignee_id", |raw| raw.parse::<UserId>().map_err(|_| "is not a staff member".into()));
-    let person_id = person_by_email(state, &mut f, "person").await?;
+    let person_id = super::people::person_by_label(state, &mut f, "person").await?;
     Ok(match (title, f.finish()) {
         (Some(title), Ok(())) => Ok(TaskInput {
             title,
