@@ -93,6 +93,11 @@ impl Store {
         let hash = crate::hash_password(password.expose()).await?;
         let now = now();
         let w = self.begin_write().await?;
+        // SQLite writers already go one at a time; on PostgreSQL two setups
+        // would both count no users, so the first one locks out the second.
+        if self.backend() == sea_orm::DbBackend::Postgres {
+            w.execute_unprepared("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE").await?;
+        }
         if users::Entity::find().count(&*w).await? > 0 {
             return Err(StorageError::Conflict("Rapport is already set up: sign in instead".into()));
         }

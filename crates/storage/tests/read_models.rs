@@ -1,0 +1,650 @@
+//! The read models behind the pages (who is due a call, what the pipeline
+//! holds, what a customer bought, what the team did lately), saved views,
+//! first-admin setup and the saved-views migration, against a real database.
+//! Every test runs twice, as `sqlite::NAME` and `postgres::NAME` (the latter
+//! when RAPPORT_TEST_POSTGRES is set).
+
+#[macro_use]
+extern crate rapport_testing;
+
+use std::collections::{BTreeSet, HashMap};
+
+use rapport_domain::records::{
+    Activity, ActivityInput, ActivityKind, Company, CompanyInput, DealInput, DealStatus, Direction, Links, Password,
+    Person, PersonInput, Pipeline, PipelineInput, PurchaseInput, StageInput, User, UserInput,
+};
+use rapport_domain::text::{LongText, Name};
+use rapport_domain::views::{ListKind, SavedViewInput, ViewQuery};
+use rapport_domain::{Actor, CompanyId, Currency, Email, Money, PersonId, Role, UserId, ViewId};
+use rapport_storage::{PurchaseTotal, StageTotal, StorageError, Store};
+use rapport_testing::{Backend, TestDatabase};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{ConnectionTrait, DatabaseConnection, SqliteTransactionMode, TransactionOptions, TransactionTrait};
+use time::{Duration, OffsetDateTime};
+
+backend_tests!(
+    contact_due_lists_overdue_people_most_overdue_first,
+    open_deal_totals_sum_open_deals_per_stage_and_currency,
+    purchase_totals_per_person_and_per_company,
+    recent_activities_of_the_given_authors_newest_first,
+    names_for_ids_leave_missing_ids_out,
+    saved_views_replace_by_name_and_stay_private,
+    first_admin_only_on_an_empty_database,
+    concurrent_first_admins_make_exactly_one_user,
+    migrating_twice_changes_nothing_and_views_go_with_their_user,
+);
+
+// ---------------------------------------------------------------- helpers
+
+/// A migrated store over a fresh database; keep the database alive as long as the store.
+async fn open(backend: Backend) -> (TestDatabase, Store) {
+    let db = TestDatabase::new(backend).await;
+    let store = Store::connect(&db.url).await.unwrap_or_else(|err| panic!("connect to {}: {err}", db.url));
+    store.migrate().await.expect("migrate the test database");
+    (db, store)
+}
+
+/// A second, plain connection to the test database, for what the Store API
+/// cannot do: backdate a record, delete a user, read the migration table.
+async fn raw(db: &TestDatabase) -> DatabaseConnection {
+    sea_orm::Database::connect(db.url.as_str()).await.expect("a raw connection to the test database")
+}
+
+fn name(text: &str) -> Name {
+    Name::try_from(text).expect("a valid name")
+}
+
+fn email(text: &str) -> Email {
+    Email::parse(text).expect("a valid email")
+}
+
+fn password() -> Password {
+    Password::try_from("correct horse battery staple".to_owned()).expect("a valid password")
+}
+
+fn currency(code: &str) -> Currency {
+    Currency::parse(code).expect("a known currency")
+}
+
+fn money(amount_minor: i64, code: &str) -> Money {
+    Money::new(amount_minor, currency(code))
+}
+
+fn days_ago(days: i64) -> OffsetDateTime {
+    OffsetDateTime::now_utc() - Duration::days(days)
+}
+
+fn actor_of(user: &User) -> Actor {
+    Actor { user_id: user.id, role: user.fields.role, team_id: user.fields.team_id }
+}
+
+async fn user(store: &Store, user_name: &str, role: Role) -> (User, Actor) {
+    let input = UserInput {
+        name: name(user_name),
+        email: email(&format!("{}@example.com", user_name.to_lowercase())),
+        role,
+        team_id: None,
+        active: true,
+    };
+    let user = store.create_user(input, None, None).await.expect("create a user");
+    let actor = actor_of(&user);
+    (user, actor)
+}
+
+async fn admin(store: &Store) -> (User, Actor) {
+    user(store, "Admin", Role::Admin).await
+}
+
+fn person_input(first: &str, last: Option<&str>) -> PersonInput {
+    PersonInput {
+        first_name: name(first),
+        last_name: last.map(name),
+        emails: Vec::new(),
+        phones: Vec::new(),
+        job_title: None,
+        company_id: None,
+        owner_id: None,
+        lifecycle_stage: Default::default(),
+        source: None,
+        referred_by_id: None,
+        tags: Vec::new(),
+        preferences: Default::default(),
+        keep_in_touch_days: None,
+        custom_fields: Default::default(),
+    }
+}
+
+async fn person(store: &Store, actor: &Actor, input: PersonInput) -> Person {
+    store.create_person(actor, input).await.expect("create a person")
+}
+
+/// A person with a keep-in-touch cadence, owned by `owner`.
+async fn cadenced(store: &Store, actor: &Actor, first: &str, days: Option<i32>, owner: Option<UserId>) -> Person {
+    let mut input = person_input(first, None);
+    input.keep_in_touch_days = days;
+    input.owner_id = owner;
+    person(store, actor, input).await
+}
+
+async fn company(store: &Store, actor: &Actor, company_name: &str) -> Company {
+    let input = CompanyInput {
+        name: name(company_name),
+        domain: None,
+        industry: None,
+        size: None,
+        owner_id: None,
+        tags: Vec::new(),
+        custom_fields: Default::default(),
+    };
+    store.create_company(actor, input).await.expect("create a company")
+}
+
+async fn pipeline(store: &Store, actor: &Actor, pipeline_name: &str, stages: &[&str]) -> Pipeline {
+    let input = PipelineInput {
+        name: name(pipeline_name),
+        stages: stages.iter().map(|s| StageInput { id: None, name: name(s), win_probability: 50 }).collect(),
+    };
+    store.create_pipeline(actor, input).await.expect("create a pipeline")
+}
+
+async fn deal(store: &Store, actor: &Actor, pipeline: &Pipeline, stage: usize, amount: Money, status: DealStatus) {
+    let input = DealInput {
+        name: name("A deal"),
+        amount,
+        pipeline_id: pipeline.id,
+        stage_id: pipeline.stages[stage].id,
+        person_id: None,
+        company_id: None,
+        owner_id: None,
+        expected_close: None,
+        status,
+        lost_reason: (status == DealStatus::Lost).then(|| LongText::try_from("too dear").expect("a valid text")),
+        tags: Vec::new(),
+        custom_fields: Default::default(),
+    };
+    store.create_deal(actor, input).await.expect("create a deal");
+}
+
+async fn purchase(store: &Store, actor: &Actor, person: PersonId, amount: Money) {
+    let input =
+        PurchaseInput { person_id: person, occurred_at: days_ago(3), amount, reference: None, description: None };
+    store.create_purchase(actor, input).await.expect("create a purchase");
+}
+
+/// Logs an activity of `kind` with `person` at `at`, written by `author`.
+async fn activity(
+    store: &Store,
+    actor: &Actor,
+    kind: ActivityKind,
+    direction: Direction,
+    person: PersonId,
+    at: OffsetDateTime,
+    author: Option<UserId>,
+) -> Activity {
+    let input = ActivityInput {
+        kind,
+        direction: Some(direction),
+        occurred_at: Some(at),
+        subject: Some(name("Checking in")),
+        body: None,
+        author_id: author,
+        links: Links { person_id: Some(person), company_id: None, deal_id: None },
+    };
+    store.create_activity(actor, input).await.expect("create an activity")
+}
+
+/// A call to `person` `days` days ago: their last contact.
+async fn called(store: &Store, actor: &Actor, person: PersonId, days: i64) {
+    activity(store, actor, ActivityKind::Call, Direction::Outbound, person, days_ago(days), None).await;
+}
+
+fn ids(people: &[Person]) -> Vec<PersonId> {
+    people.iter().map(|p| p.id).collect()
+}
+
+fn view_input(list: ListKind, view_name: &str, query: &str) -> SavedViewInput {
+    SavedViewInput { list, name: name(view_name), query: ViewQuery::parse(query).expect("a valid view query") }
+}
+
+// ---------------------------------------------------------------- contact_due
+
+async fn contact_due_lists_overdue_people_most_overdue_first(backend: Backend) {
+    let (db, store) = open(backend).await;
+    let (_, boss) = admin(&store).await;
+    let (ana_user, _) = user(&store, "Ana", Role::Agent).await;
+    let (bo_user, _) = user(&store, "Bo", Role::Agent).await;
+
+    // Overdue by 40 days (contacted 100 days ago, every 60 days), Ana's.
+    let far = cadenced(&store, &boss, "Far", Some(60), Some(ana_user.id)).await;
+    called(&store, &boss, far.id, 100).await;
+    // Overdue by 10 days (40 days ago, every 30), Bo's.
+    let near = cadenced(&store, &boss, "Near", Some(30), Some(bo_user.id)).await;
+    called(&store, &boss, near.id, 40).await;
+    // Overdue by 20 days, never contacted: created 27 days ago, every 7 days; Ana's.
+    let never = cadenced(&store, &boss, "Never", Some(7), Some(ana_user.id)).await;
+    // Contacted 5 days ago, every 30: not due.
+    let recent = cadenced(&store, &boss, "Recent", Some(30), Some(ana_user.id)).await;
+    called(&store, &boss, recent.id, 5).await;
+    // The old call was followed by a recent one: not due.
+    let again = cadenced(&store, &boss, "Again", Some(30), Some(ana_user.id)).await;
+    called(&store, &boss, again.id, 90).await;
+    called(&store, &boss, again.id, 2).await;
+    // No cadence at all, last contacted long ago: never due.
+    let loose = cadenced(&store, &boss, "Loose", None, Some(ana_user.id)).await;
+    called(&store, &boss, loose.id, 400).await;
+    // A cadence, never contacted, created just now: not due yet.
+    let fresh = cadenced(&store, &boss, "Fresh", Some(7), Some(ana_user.id)).await;
+    // Only a note 200 days ago: a note is not contact, so their creation counts (just now).
+    let noted = cadenced(&store, &boss, "Noted", Some(30), Some(ana_user.id)).await;
+    activity(&store, &boss, ActivityKind::Note, Direction::Internal, noted.id, days_ago(200), None).await;
+
+    // Backdate Never's creation: the Store API always creates people now.
+    let conn = raw(&db).await;
+    conn.execute(
+        Query::update()
+            .table("people")
+            .value("created_at", Expr::value(rapport_domain::records::normalize_timestamp(days_ago(27))))
+            .and_where(Expr::col("id").eq(never.id.0)),
+    )
+    .await
+    .expect("backdate a person");
+    conn.close().await.expect("close the raw connection");
+
+    assert!(store.get_person(far.id).await.unwrap().last_contacted_at.is_some(), "a call sets last_contacted_at");
+    assert_eq!(store.get_person(noted.id).await.unwrap().last_contacted_at, None, "a note is not contact");
+
+    let due = store.contact_due(None, 50).await.expect("contact_due");
+    assert_eq!(ids(&due), vec![far.id, never.id, near.id], "everyone due, most overdue first");
+    for not_due in [&recent, &again, &loose, &fresh, &noted] {
+        assert!(!ids(&due).contains(&not_due.id), "{} is not due", not_due.fields.first_name);
+    }
+
+    let anas = store.contact_due(Some(ana_user.id), 50).await.expect("contact_due for Ana");
+    assert_eq!(ids(&anas), vec![far.id, never.id], "only Ana's people");
+    let bos = store.contact_due(Some(bo_user.id), 50).await.expect("contact_due for Bo");
+    assert_eq!(ids(&bos), vec![near.id], "only Bo's people");
+    let (nobody, _) = user(&store, "Cy", Role::Agent).await;
+    assert_eq!(store.contact_due(Some(nobody.id), 50).await.unwrap(), Vec::<Person>::new());
+
+    assert_eq!(ids(&store.contact_due(None, 1).await.unwrap()), vec![far.id], "the limit holds");
+    assert_eq!(ids(&store.contact_due(None, 2).await.unwrap()), vec![far.id, never.id], "the limit holds");
+    assert_eq!(ids(&store.contact_due(Some(ana_user.id), 1).await.unwrap()), vec![far.id]);
+}
+
+// ---------------------------------------------------------------- open_deal_totals
+
+async fn open_deal_totals_sum_open_deals_per_stage_and_currency(backend: Backend) {
+    let (_db, store) = open(backend).await;
+    let (_, boss) = admin(&store).await;
+    let sales = pipeline(&store, &boss, "Sales", &["Lead", "Offer", "Closing"]).await;
+    let other = pipeline(&store, &boss, "Other", &["Only"]).await;
+
+    // Lead: two EUR and one USD open deal; a won and a lost one that do not count.
+    deal(&store, &boss, &sales, 0, money(1_000, "EUR"), DealStatus::Open).await;
+    deal(&store, &boss, &sales, 0, money(2_500, "EUR"), DealStatus::Open).await;
+    deal(&store, &boss, &sales, 0, money(700, "USD"), DealStatus::Open).await;
+    deal(&store, &boss, &sales, 0, money(90_000, "EUR"), DealStatus::Won).await;
+    deal(&store, &boss, &sales, 0, money(80_000, "EUR"), DealStatus::Lost).await;
+    // Offer: three huge EUR deals, 9e18 in all: beyond what a plain SUM decodes on PostgreSQL.
+    const HUGE: i64 = 3_000_000_000_000_000_000;
+    for _ in 0..3 {
+        deal(&store, &boss, &sales, 1, money(HUGE, "EUR"), DealStatus::Open).await;
+    }
+    // Closing: only a won deal, so no row at all.
+    deal(&store, &boss, &sales, 2, money(5, "EUR"), DealStatus::Won).await;
+    // Another pipeline's deal is not counted.
+    deal(&store, &boss, &other, 0, money(123, "EUR"), DealStatus::Open).await;
+
+    let mut totals = store.open_deal_totals(sales.id).await.expect("open_deal_totals");
+    let position = |t: &StageTotal| sales.stages.iter().position(|s| s.id == t.stage_id).expect("a stage of Sales");
+    totals.sort_by_key(|t| (position(t), t.amount.currency));
+    let lead = sales.stages[0].id;
+    let offer = sales.stages[1].id;
+    assert_eq!(
+        totals,
+        vec![
+            StageTotal { stage_id: lead, count: 2, amount: money(3_500, "EUR") },
+            StageTotal { stage_id: lead, count: 1, amount: money(700, "USD") },
+            StageTotal { stage_id: offer, count: 3, amount: money(3 * HUGE, "EUR") },
+        ]
+    );
+
+    assert_eq!(
+        store.open_deal_totals(other.id).await.unwrap(),
+        vec![StageTotal { stage_id: other.stages[0].id, count: 1, amount: money(123, "EUR") }]
+    );
+    let empty = pipeline(&store, &boss, "Empty", &["Nothing"]).await;
+    assert_eq!(store.open_deal_totals(empty.id).await.unwrap(), Vec::new());
+}
+
+// ---------------------------------------------------------------- purchase_totals
+
+async fn purchase_totals_per_person_and_per_company(backend: Backend) {
+    let (_db, store) = open(backend).await;
+    let (_, boss) = admin(&store).await;
+    let acme = company(&store, &boss, "Acme").await;
+    let globex = company(&store, &boss, "Globex").await;
+    let at_acme = |first: &str| {
+        let mut input = person_input(first, None);
+        input.company_id = Some(acme.id);
+        input
+    };
+    let ana = person(&store, &boss, at_acme("Ana")).await;
+    let bo = person(&store, &boss, at_acme("Bo")).await;
+    let mut elsewhere = person_input("Cy", None);
+    elsewhere.company_id = Some(globex.id);
+    let cy = person(&store, &boss, elsewhere).await;
+    let idle = person(&store, &boss, at_acme("Idle")).await;
+
+    purchase(&store, &boss, ana.id, money(100, "EUR")).await;
+    purchase(&store, &boss, ana.id, money(250, "EUR")).await;
+    purchase(&store, &boss, ana.id, money(999, "USD")).await;
+    purchase(&store, &boss, bo.id, money(50, "EUR")).await;
+    purchase(&store, &boss, bo.id, money(7, "GBP")).await;
+    purchase(&store, &boss, cy.id, money(7_777, "EUR")).await;
+
+    assert_eq!(
+        store.purchase_totals(Some(ana.id), None).await.expect("purchase_totals of Ana"),
+        vec![
+            PurchaseTotal { count: 2, amount: money(350, "EUR") },
+            PurchaseTotal { count: 1, amount: money(999, "USD") },
+        ]
+    );
+    assert_eq!(
+        store.purchase_totals(Some(cy.id), None).await.unwrap(),
+        vec![PurchaseTotal { count: 1, amount: money(7_777, "EUR") }]
+    );
+    assert_eq!(store.purchase_totals(Some(idle.id), None).await.unwrap(), Vec::new());
+    assert_eq!(
+        store.purchase_totals(None, Some(acme.id)).await.expect("purchase_totals of Acme"),
+        vec![
+            PurchaseTotal { count: 3, amount: money(400, "EUR") },
+            PurchaseTotal { count: 1, amount: money(7, "GBP") },
+            PurchaseTotal { count: 1, amount: money(999, "USD") },
+        ]
+    );
+    assert_eq!(
+        store.purchase_totals(None, Some(globex.id)).await.unwrap(),
+        vec![PurchaseTotal { count: 1, amount: money(7_777, "EUR") }]
+    );
+    let empty = company(&store, &boss, "Initech").await;
+    assert_eq!(store.purchase_totals(None, Some(empty.id)).await.unwrap(), Vec::new());
+}
+
+// ---------------------------------------------------------------- recent_activities
+
+async fn recent_activities_of_the_given_authors_newest_first(backend: Backend) {
+    let (_db, store) = open(backend).await;
+    let (_, boss) = admin(&store).await;
+    let (ana, _) = user(&store, "Ana", Role::Agent).await;
+    let (bo, _) = user(&store, "Bo", Role::Agent).await;
+    let (cy, _) = user(&store, "Cy", Role::Agent).await;
+    let customer = person(&store, &boss, person_input("Customer", None)).await;
+    let hours_ago = |h: i64| OffsetDateTime::now_utc() - Duration::hours(h);
+    let log = |author: UserId, hours: i64| {
+        activity(&store, &boss, ActivityKind::Email, Direction::Outbound, customer.id, hours_ago(hours), Some(author))
+    };
+
+    let ana_old = log(ana.id, 30).await;
+    let bo_mid = log(bo.id, 20).await;
+    let ana_new = log(ana.id, 10).await;
+    let cy_newest = log(cy.id, 1).await;
+    let ana_oldest = log(ana.id, 50).await;
+
+    let ids = |activities: Vec<Activity>| activities.into_iter().map(|a| a.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.recent_activities(&[ana.id, bo.id], 10).await.expect("recent_activities")),
+        vec![ana_new.id, bo_mid.id, ana_old.id, ana_oldest.id],
+        "only Ana's and Bo's, newest first"
+    );
+    assert_eq!(ids(store.recent_activities(&[ana.id, bo.id], 2).await.unwrap()), vec![ana_new.id, bo_mid.id]);
+    assert_eq!(ids(store.recent_activities(&[cy.id], 10).await.unwrap()), vec![cy_newest.id]);
+    assert_eq!(ids(store.recent_activities(&[], 10).await.unwrap()), Vec::new(), "no authors, no activities");
+    let newest = store.recent_activities(&[ana.id], 1).await.unwrap();
+    assert_eq!(newest.len(), 1);
+    assert_eq!(newest[0].fields.author_id, Some(ana.id));
+    assert_eq!(newest[0].fields.occurred_at, ana_new.fields.occurred_at);
+}
+
+// ---------------------------------------------------------------- names
+
+async fn names_for_ids_leave_missing_ids_out(backend: Backend) {
+    let (_db, store) = open(backend).await;
+    let (_, boss) = admin(&store).await;
+    let ana = person(&store, &boss, person_input("Ana", Some("Lima"))).await;
+    let bo = person(&store, &boss, person_input("Bo", None)).await;
+    let _unasked = person(&store, &boss, person_input("Unasked", None)).await;
+    let acme = company(&store, &boss, "Acme").await;
+    let globex = company(&store, &boss, "Globex").await;
+    let missing_person = PersonId::new();
+    let missing_company = CompanyId::new();
+
+    assert_eq!(
+        store.person_names(&[ana.id, bo.id, missing_person]).await.expect("person_names"),
+        HashMap::from([(ana.id, "Ana Lima".to_owned()), (bo.id, "Bo".to_owned())])
+    );
+    assert_eq!(store.person_names(&[missing_person]).await.unwrap(), HashMap::new());
+    assert_eq!(store.person_names(&[]).await.unwrap(), HashMap::new());
+
+    assert_eq!(
+        store.company_names(&[acme.id, missing_company, globex.id]).await.expect("company_names"),
+        HashMap::from([(acme.id, "Acme".to_owned()), (globex.id, "Globex".to_owned())])
+    );
+    assert_eq!(store.company_names(&[missing_company]).await.unwrap(), HashMap::new());
+    assert_eq!(store.company_names(&[]).await.unwrap(), HashMap::new());
+}
+
+// ---------------------------------------------------------------- saved views
+
+async fn saved_views_replace_by_name_and_stay_private(backend: Backend) {
+    let (_db, store) = open(backend).await;
+    let (_, ana) = admin(&store).await;
+    let (_, bo) = user(&store, "Bo", Role::Agent).await;
+
+    let hot = store.save_view(&ana, view_input(ListKind::People, "Hot", "?q=ana&cursor=abc")).await.expect("save");
+    assert_eq!(hot.user_id, ana.user_id);
+    assert_eq!(hot.fields.query.as_str(), "q=ana", "the cursor is not saved");
+    let cold = store.save_view(&ana, view_input(ListKind::People, "Cold", "sort=name")).await.unwrap();
+    let big = store.save_view(&ana, view_input(ListKind::Deals, "Big", "sort=-amount")).await.unwrap();
+    // The same name on another list is another view.
+    let deals_hot = store.save_view(&ana, view_input(ListKind::Deals, "Hot", "status=open")).await.unwrap();
+    // Saving "Hot" on people again replaces it.
+    let hot2 = store.save_view(&ana, view_input(ListKind::People, "Hot", "q=bo")).await.expect("replace");
+    assert_ne!(hot2.id, hot.id);
+
+    let summary = |views: Vec<rapport_domain::views::SavedView>| {
+        views
+            .into_iter()
+            .map(|v| (v.id, v.fields.list, v.fields.name.to_string(), v.fields.query.as_str().to_owned()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        summary(store.list_views(&ana, Some(ListKind::People)).await.expect("list_views")),
+        vec![
+            (cold.id, ListKind::People, "Cold".to_owned(), "sort=name".to_owned()),
+            (hot2.id, ListKind::People, "Hot".to_owned(), "q=bo".to_owned()),
+        ]
+    );
+    assert_eq!(
+        summary(store.list_views(&ana, None).await.unwrap()),
+        vec![
+            (big.id, ListKind::Deals, "Big".to_owned(), "sort=-amount".to_owned()),
+            (deals_hot.id, ListKind::Deals, "Hot".to_owned(), "status=open".to_owned()),
+            (cold.id, ListKind::People, "Cold".to_owned(), "sort=name".to_owned()),
+            (hot2.id, ListKind::People, "Hot".to_owned(), "q=bo".to_owned()),
+        ],
+        "by list, then by name"
+    );
+    assert_eq!(summary(store.list_views(&ana, Some(ListKind::Tasks)).await.unwrap()), Vec::new());
+
+    // Bo's views are his own: the same name does not touch Ana's.
+    let bos = store.save_view(&bo, view_input(ListKind::People, "Hot", "q=cy")).await.expect("Bo saves");
+    assert_eq!(
+        summary(store.list_views(&bo, None).await.unwrap()),
+        vec![(bos.id, ListKind::People, "Hot".to_owned(), "q=cy".to_owned())]
+    );
+    assert_eq!(store.list_views(&ana, None).await.unwrap().len(), 4);
+
+    // Another user's view is not found, and stays.
+    match store.delete_view(&bo, cold.id).await {
+        Err(StorageError::NotFound(_)) => {}
+        other => panic!("deleting another user's view: expected NotFound, got {other:?}"),
+    }
+    assert!(store.list_views(&ana, None).await.unwrap().iter().any(|v| v.id == cold.id));
+    // Even an admin cannot delete someone else's view.
+    assert!(matches!(store.delete_view(&ana, bos.id).await, Err(StorageError::NotFound(_))));
+    // A replaced view is gone.
+    assert!(matches!(store.delete_view(&ana, hot.id).await, Err(StorageError::NotFound(_))));
+    assert!(matches!(store.delete_view(&ana, ViewId::new()).await, Err(StorageError::NotFound(_))));
+
+    store.delete_view(&ana, cold.id).await.expect("delete own view");
+    assert_eq!(
+        summary(store.list_views(&ana, Some(ListKind::People)).await.unwrap()),
+        vec![(hot2.id, ListKind::People, "Hot".to_owned(), "q=bo".to_owned())]
+    );
+    assert!(matches!(store.delete_view(&ana, cold.id).await, Err(StorageError::NotFound(_))), "gone already");
+    assert_eq!(store.list_views(&bo, None).await.unwrap().len(), 1);
+}
+
+// ---------------------------------------------------------------- first admin
+
+async fn first_admin_only_on_an_empty_database(backend: Backend) {
+    let (_db, store) = open(backend).await;
+    let first = store
+        .create_first_admin(name("Founder"), email("founder@example.com"), &password())
+        .await
+        .expect("the first admin on an empty database");
+    assert_eq!(first.fields.role, Role::Admin);
+    assert_eq!(first.fields.email.as_str(), "founder@example.com");
+    assert!(first.fields.active);
+    assert_eq!(store.count_users().await.unwrap(), 1);
+
+    match store.create_first_admin(name("Late"), email("late@example.com"), &password()).await {
+        Err(StorageError::Conflict(_)) => {}
+        other => panic!("a second first admin: expected Conflict, got {other:?}"),
+    }
+    assert_eq!(store.count_users().await.unwrap(), 1);
+    assert_eq!(store.find_user_by_email(&email("late@example.com")).await.unwrap(), None);
+
+    // Any user, not only an admin, closes setup.
+    let (_db2, other) = open(backend).await;
+    let _ = user(&other, "Viewer", Role::Viewer).await;
+    assert!(matches!(
+        other.create_first_admin(name("Late"), email("late@example.com"), &password()).await,
+        Err(StorageError::Conflict(_))
+    ));
+    assert_eq!(other.count_users().await.unwrap(), 1);
+}
+
+/// Starts two setups at once and returns both outcomes.
+async fn two_setups(store: &Store) -> Vec<Result<User, StorageError>> {
+    let setups: Vec<_> = ["one", "two"]
+        .into_iter()
+        .map(|who| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store.create_first_admin(name(who), email(&format!("{who}@example.com")), &password()).await
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for setup in setups {
+        outcomes.push(setup.await.expect("the setup task"));
+    }
+    outcomes
+}
+
+async fn exactly_one_setup_won(store: &Store, outcomes: &[Result<User, StorageError>], round: &str) {
+    assert_eq!(store.count_users().await.unwrap(), 1, "{round}: exactly one user after two setups: {outcomes:?}");
+    assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 1, "{round}: exactly one setup succeeds");
+    assert!(
+        outcomes.iter().any(|o| matches!(o, Err(StorageError::Conflict(_)))),
+        "{round}: the other is refused: {outcomes:?}"
+    );
+}
+
+async fn concurrent_first_admins_make_exactly_one_user(backend: Backend) {
+    // Forced: another connection holds the users table while both setups
+    // start, so both are waiting at their check when it lets go.
+    let (db, store) = open(backend).await;
+    let conn = raw(&db).await;
+    let options =
+        TransactionOptions { sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate), ..Default::default() };
+    let holder = conn.begin_with_options(options).await.expect("begin the holding transaction");
+    if backend == Backend::Postgres {
+        holder.execute_unprepared("LOCK TABLE users IN ACCESS EXCLUSIVE MODE").await.expect("lock users");
+    }
+    let both = tokio::spawn({
+        let store = store.clone();
+        async move { two_setups(&store).await }
+    });
+    // Until both setups wait on a lock (PostgreSQL tells), or a while (SQLite does not).
+    let waiting = Query::select()
+        .expr(Expr::cust(
+            "(SELECT COUNT(*) FROM pg_locks WHERE NOT granted \
+             AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))",
+        ))
+        .to_owned();
+    for _ in 0..100 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        if backend == Backend::Sqlite {
+            tokio::time::sleep(std::time::Duration::from_millis(900)).await;
+            break;
+        }
+        let row = conn.query_one(&waiting).await.expect("read pg_locks").expect("a row");
+        if row.try_get_by_index::<i64>(0).expect("a count") >= 2 {
+            break;
+        }
+    }
+    holder.rollback().await.expect("let go of the users table");
+    conn.close().await.expect("close the raw connection");
+    let outcomes = both.await.expect("the setups");
+    exactly_one_setup_won(&store, &outcomes, "forced overlap").await;
+
+    // Left to chance, the two setups only sometimes overlap: a few more fresh databases.
+    for round in 0..3 {
+        let (_db, store) = open(backend).await;
+        let outcomes = two_setups(&store).await;
+        exactly_one_setup_won(&store, &outcomes, &format!("round {round}")).await;
+    }
+}
+
+// ---------------------------------------------------------------- migration
+
+async fn migrating_twice_changes_nothing_and_views_go_with_their_user(backend: Backend) {
+    let (db, store) = open(backend).await;
+    let (_, boss) = admin(&store).await;
+    let (bo_user, bo) = user(&store, "Bo", Role::Agent).await;
+    let kept = store.save_view(&boss, view_input(ListKind::People, "Mine", "q=a")).await.unwrap();
+    let bos = store.save_view(&bo, view_input(ListKind::Deals, "His", "q=b")).await.unwrap();
+
+    // Again, and from another process's connection: nothing to do, nothing lost.
+    store.migrate().await.expect("migrate a second time");
+    let second = Store::connect(&db.url).await.expect("a second store");
+    second.migrate().await.expect("migrate from a second store");
+    second.close().await.expect("close the second store");
+    assert_eq!(store.count_users().await.unwrap(), 2);
+    assert_eq!(store.list_views(&boss, None).await.unwrap(), vec![kept.clone()]);
+    assert_eq!(store.list_views(&bo, None).await.unwrap(), vec![bos.clone()]);
+
+    let conn = raw(&db).await;
+    let rows = conn
+        .query_all(Query::select().column("version").from("seaql_migrations"))
+        .await
+        .expect("read the migration table");
+    let versions: BTreeSet<String> =
+        rows.iter().map(|r| r.try_get::<String>("", "version").expect("a version")).collect();
+    assert_eq!(versions, BTreeSet::from(["migration".to_owned(), "m0002_saved_views".to_owned()]));
+    assert_eq!(rows.len(), 2, "each migration recorded once");
+
+    // The Store API deletes no users (only deactivates them); the schema still
+    // says a deleted user's views go with them.
+    store.deactivate_user(&boss, bo_user.id).await.expect("deactivate Bo");
+    assert_eq!(store.list_views(&bo, None).await.unwrap(), vec![bos], "deactivating keeps the views");
+    conn.execute(Query::delete().from_table("users").and_where(Expr::col("id").eq(bo_user.id.0)))
+        .await
+        .expect("delete a user with views");
+    conn.close().await.expect("close the raw connection");
+    assert_eq!(store.list_views(&bo, None).await.unwrap(), Vec::new(), "the views went with the user");
+    assert_eq!(store.list_views(&boss, None).await.unwrap(), vec![kept], "other users' views stay");
+}
