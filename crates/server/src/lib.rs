@@ -76,7 +76,10 @@ async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
     if uri.path().starts_with("/api/") {
         ApiError::NotFound("page").into_response()
     } else {
-        web::WebError::NotFound("page").into_response()
+        // The fallback runs outside the pages' router and its CSP layer.
+        let mut response = web::WebError::NotFound("page").into_response();
+        response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(web::PAGE_CSP));
+        response
     }
 }
 

@@ -51,12 +51,16 @@ pub fn from_form(definitions: &[CustomFieldDefinition], form: &FormData) -> Cust
         let value = match definition.field.kind {
             FieldKind::Boolean => Value::Bool(form.checked(&format!("custom_fields.{key}"))),
             _ if raw.is_empty() => continue,
-            FieldKind::Number => raw
-                .parse::<f64>()
-                .ok()
-                .and_then(serde_json::Number::from_f64)
-                .map(Value::Number)
-                .unwrap_or_else(|| Value::String(raw.to_owned())),
+            // Whole numbers stay integers, so "12" reads back as "12", not "12.0".
+            FieldKind::Number => match raw.parse::<i64>() {
+                Ok(whole) => Value::from(whole),
+                Err(_) => raw
+                    .parse::<f64>()
+                    .ok()
+                    .and_then(serde_json::Number::from_f64)
+                    .map(Value::Number)
+                    .unwrap_or_else(|| Value::String(raw.to_owned())),
+            },
             _ => Value::String(raw.to_owned()),
         };
         values.insert(key.to_owned(), value);

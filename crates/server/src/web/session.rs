@@ -253,12 +253,7 @@ fn starter_pipeline() -> PipelineInput {
     };
     PipelineInput {
         name: Name::try_from("Sales").expect("a valid name"),
-        stages: vec![
-            stage("Lead", 10),
-            stage("Qualified", 30),
-            stage("Proposal", 60),
-            stage("Negotiation", 80),
-        ],
+        stages: vec![stage("Lead", 10), stage("Qualified", 30), stage("Proposal", 60), stage("Negotiation", 80)],
     }
 }
 

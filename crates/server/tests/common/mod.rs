@@ -469,3 +469,312 @@ pub fn merge(body: &mut Value, extra: Value) {
 pub fn unknown_id() -> uuid::Uuid {
     uuid::Uuid::now_v7()
 }
+
+// Web pages: a browser-like client (cookie jar, no redirects followed) and
+// the form tokens the pages hand out.
+
+/// A server over an empty database: nobody exists yet (for the setup page).
+pub struct BareApp {
+    pub base_url: String,
+    pub store: Store,
+    pub backend: Backend,
+    server: tokio::task::JoinHandle<()>,
+    _database: TestDatabase,
+}
+
+impl Drop for BareApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl BareApp {
+    pub async fn spawn(backend: Backend) -> BareApp {
+        let database = TestDatabase::new(backend).await;
+        let url = database.url.clone();
+        let store = Store::connect(&url).await.unwrap_or_else(|err| panic!("connect to {url}: {err}"));
+        store.migrate().await.unwrap_or_else(|err| panic!("migrate {url}: {err}"));
+        let router = rapport_server::router(store.clone(), rapport_server::ServerConfig::default());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+        let addr = listener.local_addr().expect("a local address");
+        let server = tokio::spawn(async move {
+            axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+                .await
+                .expect("the server runs");
+        });
+        BareApp { base_url: format!("http://{addr}"), store, backend, server, _database: database }
+    }
+
+    pub fn web(&self, label: &str) -> WebClient {
+        WebClient::new(&self.base_url, label)
+    }
+}
+
+/// A browser without JavaScript: keeps cookies, does not follow redirects,
+/// and remembers the signed-in form token (`csrf`) once it has seen a page.
+#[derive(Clone)]
+pub struct WebClient {
+    pub api: Api,
+    pub jar: std::sync::Arc<reqwest::cookie::Jar>,
+    /// The form token of the signed-in session ("" before sign-in).
+    pub csrf: String,
+}
+
+/// A form body: (name, value) pairs, sent urlencoded.
+pub type Form<'a> = &'a [(&'a str, &'a str)];
+
+impl WebClient {
+    pub fn new(base_url: &str, label: &str) -> WebClient {
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+        let client = reqwest::Client::builder()
+            .cookie_provider(jar.clone())
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("a client");
+        WebClient {
+            api: Api { client, base_url: base_url.to_owned(), label: label.to_owned() },
+            jar,
+            csrf: String::new(),
+        }
+    }
+
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.api.request(method, path)
+    }
+
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Resp {
+        self.api.send(request).await
+    }
+
+    pub async fn get(&self, path: &str) -> Resp {
+        self.api.get(path).await
+    }
+
+    /// GET with `HX-Request: true`, as htmx sends it.
+    pub async fn htmx_get(&self, path: &str) -> Resp {
+        self.send(self.request(reqwest::Method::GET, path).header("hx-request", "true")).await
+    }
+
+    /// POSTs a form with the session's `_csrf` added.
+    pub async fn post_form(&self, path: &str, form: Form<'_>) -> Resp {
+        let mut pairs: Vec<(&str, &str)> = vec![("_csrf", self.csrf.as_str())];
+        pairs.extend_from_slice(form);
+        self.post_raw(path, &pairs).await
+    }
+
+    /// POSTs a form exactly as given (no token added).
+    pub async fn post_raw(&self, path: &str, form: Form<'_>) -> Resp {
+        self.send(self.request(reqwest::Method::POST, path).form(form)).await
+    }
+
+    /// POSTs a form as htmx does: `HX-Request` and the token in `X-CSRF-Token`.
+    pub async fn htmx_post(&self, path: &str, form: Form<'_>) -> Resp {
+        let request = self
+            .request(reqwest::Method::POST, path)
+            .header("hx-request", "true")
+            .header("x-csrf-token", self.csrf.as_str())
+            .form(form);
+        self.send(request).await
+    }
+
+    /// The value of a cookie the jar holds for this server.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        use reqwest::cookie::CookieStore;
+        let url: reqwest::Url = self.api.base_url.parse().expect("a base URL");
+        let header = self.jar.cookies(&url)?;
+        header
+            .to_str()
+            .ok()?
+            .split(';')
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| value.to_owned())
+    }
+
+    /// GETs a pre-sign-in page (/login, /setup) and returns its `_csrf` value.
+    pub async fn presession_token(&self, path: &str) -> String {
+        let page = self.get(path).await.want(200);
+        hidden_value(&page.text, "_csrf").unwrap_or_else(|| panic!("{}: no _csrf input: {}", page.what, page.text))
+    }
+
+    /// Signs in through the login form; panics unless that works.
+    pub async fn sign_in(&mut self, email: &str, password: &str) {
+        let token = self.presession_token("/login").await;
+        let resp = self
+            .post_raw("/login", &[("_csrf", &token), ("email", email), ("password", password), ("next", "/")])
+            .await
+            .want(303);
+        assert_eq!(resp.header("location").as_deref(), Some("/"), "{}: wrong redirect", resp.what);
+        assert!(self.cookie(SESSION_COOKIE).is_some(), "{}: no session cookie", resp.what);
+        self.refresh_csrf().await;
+    }
+
+    /// Reads the session's form token from a page's `<meta name="csrf-token">`.
+    pub async fn refresh_csrf(&mut self) {
+        let page = self.get("/people").await.want(200);
+        self.csrf = meta_csrf(&page.text).unwrap_or_else(|| panic!("{}: no csrf-token meta", page.what));
+        assert!(!self.csrf.is_empty(), "{}: empty csrf-token meta", page.what);
+    }
+}
+
+pub const SESSION_COOKIE: &str = "rapport_session";
+pub const PRESESSION_COOKIE: &str = "rapport_csrf";
+
+impl TestApp {
+    /// A browser with no cookies yet.
+    pub fn web(&self, label: &str) -> WebClient {
+        WebClient::new(&self.base_url, label)
+    }
+
+    /// Signs in through the login form, as a browser would.
+    pub async fn web_sign_in(&self, email: &str, password: &str) -> WebClient {
+        let mut web = self.web(email);
+        web.sign_in(email, password).await;
+        web
+    }
+
+    /// The first admin, signed in through the login form.
+    pub async fn web_admin(&self) -> WebClient {
+        self.web_sign_in(self.admin_user.fields.email.as_str(), PASSWORD).await
+    }
+
+    /// Makes a user through the storage layer and signs it in through the login form.
+    pub async fn web_user(&self, role: Role, team_id: Option<TeamId>) -> (User, WebClient) {
+        let label = format!("web-{}{}", role.as_str(), unique());
+        let email = format!("{label}@example.com");
+        let user = self
+            .store
+            .create_user(
+                UserInput {
+                    name: Name::try_from(format!("User {label}")).unwrap(),
+                    email: Email::parse(&email).unwrap(),
+                    role,
+                    team_id,
+                    active: true,
+                },
+                Some(&password()),
+                Some(self.admin_user.id),
+            )
+            .await
+            .expect("create a user");
+        let web = self.web_sign_in(&email, PASSWORD).await;
+        (user, web)
+    }
+
+    /// The first admin as the storage layer's actor.
+    pub fn admin_actor(&self) -> rapport_domain::Actor {
+        actor_of(&self.admin_user)
+    }
+
+    /// Every person in the store, however many pages.
+    pub async fn all_people(&self) -> Vec<Person> {
+        let mut query = rapport_storage::ListQuery { limit: Some(200), ..Default::default() };
+        let mut people = Vec::new();
+        loop {
+            let page =
+                self.store.list_people(&query, &rapport_storage::PersonFilter::default()).await.expect("list people");
+            people.extend(page.items);
+            match page.next_cursor {
+                Some(cursor) => query.cursor = Some(cursor),
+                None => return people,
+            }
+        }
+    }
+}
+
+pub fn actor_of(user: &User) -> rapport_domain::Actor {
+    rapport_domain::Actor { user_id: user.id, role: user.fields.role, team_id: user.fields.team_id }
+}
+
+/// The `value` of the first `<input name="NAME" ...>`, unescaped.
+pub fn hidden_value(html: &str, name: &str) -> Option<String> {
+    input_value(html, name)
+}
+
+/// The `value` of the first element whose `name` attribute is NAME, unescaped.
+pub fn input_value(html: &str, name: &str) -> Option<String> {
+    let tag = tag_with_name(html, name)?;
+    attribute(tag, "value")
+}
+
+/// The text of `<textarea name="NAME">`, unescaped.
+pub fn textarea_value(html: &str, name: &str) -> Option<String> {
+    let needle = format!("name=\"{name}\"");
+    let at = html.find(&needle)?;
+    let rest = &html[at..];
+    let open_end = rest.find('>')?;
+    let close = rest.find("</textarea>")?;
+    Some(unescape(&rest[open_end + 1..close]))
+}
+
+/// The value of the selected `<option>` of `<select name="NAME">`.
+pub fn selected_value(html: &str, name: &str) -> Option<String> {
+    let needle = format!("name=\"{name}\"");
+    let at = html.find(&needle)?;
+    let rest = &html[at..];
+    let end = rest.find("</select>")?;
+    let select = &rest[..end];
+    select.split("<option").skip(1).find_map(|option| {
+        let close = option.find('>')?;
+        let tag = &option[..close];
+        if !tag.contains(" selected") {
+            return None;
+        }
+        let text = option[close + 1..].split("</option>").next().unwrap_or("");
+        Some(attribute(tag, "value").unwrap_or_else(|| unescape(text)))
+    })
+}
+
+/// Whether the checkbox named NAME is ticked.
+pub fn is_checked(html: &str, name: &str) -> bool {
+    tag_with_name(html, name).is_some_and(|tag| tag.contains(" checked"))
+}
+
+/// The csrf-token of `<meta name="csrf-token" content="...">`.
+pub fn meta_csrf(html: &str) -> Option<String> {
+    let tag = tag_with_name(html, "csrf-token")?;
+    attribute(tag, "content")
+}
+
+/// The opening tag (from `<` to `>`) that carries `name="NAME"`.
+fn tag_with_name<'a>(html: &'a str, name: &str) -> Option<&'a str> {
+    let needle = format!("name=\"{name}\"");
+    let at = html.find(&needle)?;
+    let start = html[..at].rfind('<')?;
+    let end = at + html[at..].find('>')?;
+    Some(&html[start..end])
+}
+
+fn attribute(tag: &str, attribute: &str) -> Option<String> {
+    let needle = format!(" {attribute}=\"");
+    let at = tag.find(&needle)? + needle.len();
+    let end = at + tag[at..].find('"')?;
+    Some(unescape(&tag[at..end]))
+}
+
+/// Undoes HTML escaping of the characters templates escape.
+pub fn unescape(text: &str) -> String {
+    text.replace("&quot;", "\"")
+        .replace("&#34;", "\"")
+        .replace("&#x22;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#x27;", "'")
+        .replace("&#x2f;", "/")
+        .replace("&#47;", "/")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&#60;", "<")
+        .replace("&#62;", ">")
+        .replace("&amp;", "&")
+        .replace("&#38;", "&")
+}
+
+/// The message shown beside field NAME (`<div class="error-text" id="e-NAME">`), if any.
+pub fn field_error(html: &str, name: &str) -> Option<String> {
+    let needle = format!("id=\"e-{name}\"");
+    let at = html.find(&needle)?;
+    let rest = &html[at..];
+    let start = rest.find('>')? + 1;
+    let end = rest.find("</div>")?;
+    Some(unescape(&rest[start..end]))
+}

@@ -1,0 +1,20 @@
+//! The web pages over HTTP, without a browser: a real server on port 0 over a
+//! throwaway database, spoken to with a cookie jar and forms as a browser
+//! would send them. Every test runs twice, as `sqlite::NAME` and
+//! `postgres::NAME` (the latter when RAPPORT_TEST_POSTGRES is set).
+
+#[macro_use]
+extern crate rapport_testing;
+
+mod common;
+
+mod web {
+    pub mod csrf;
+    pub mod forms;
+    pub mod headers;
+    pub mod hostile;
+    pub mod htmx;
+    pub mod permissions;
+    pub mod session;
+    pub mod views;
+}
