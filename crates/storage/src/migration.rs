@@ -8,7 +8,11 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_initial::Migration), Box::new(m0002_saved_views::Migration)]
+        vec![
+            Box::new(m0001_initial::Migration),
+            Box::new(m0002_saved_views::Migration),
+            Box::new(m0003_page_indexes::Migration),
+        ]
     }
 }
 
@@ -412,6 +416,61 @@ mod m0002_saved_views {
 
         async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
             m.drop_table(Table::drop().table("saved_views").to_owned()).await
+        }
+    }
+}
+
+/// Indexes the pages' common reads need: people by last contact (the
+/// "customers to call" order), the team's recent activity, deals by date and
+/// the board's columns.
+mod m0003_page_indexes {
+    use sea_orm::DbBackend;
+    use sea_orm_migration::prelude::*;
+
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m0003_page_indexes"
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+            let db = m.get_connection();
+            // The same expression as the people list's `last_contacted_at` sort key
+            // (`storage::records::people::last_contact_key`), so the planner uses it.
+            let last_contact = match m.get_database_backend() {
+                DbBackend::Postgres => "(COALESCE(last_contacted_at, TIMESTAMPTZ '1970-01-01 00:00:00+00'))",
+                _ => "COALESCE(last_contacted_at, '1970-01-01T00:00:00Z')",
+            };
+            for sql in [
+                format!("CREATE INDEX people_last_contacted ON people ({last_contact}, id)"),
+                "CREATE INDEX activities_author ON activities (author_id, occurred_at)".to_owned(),
+                "CREATE INDEX deals_created_at ON deals (created_at, id)".to_owned(),
+                "CREATE INDEX deals_updated_at ON deals (updated_at, id)".to_owned(),
+                "CREATE INDEX deals_stage_status ON deals (stage_id, status, updated_at, id)".to_owned(),
+                "CREATE INDEX deals_pipeline_status ON deals (pipeline_id, status, updated_at, id)".to_owned(),
+            ] {
+                db.execute_unprepared(&sql).await?;
+            }
+            Ok(())
+        }
+
+        async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+            let db = m.get_connection();
+            for index in [
+                "people_last_contacted",
+                "activities_author",
+                "deals_created_at",
+                "deals_updated_at",
+                "deals_stage_status",
+                "deals_pipeline_status",
+            ] {
+                db.execute_unprepared(&format!("DROP INDEX {index}")).await?;
+            }
+            Ok(())
         }
     }
 }

@@ -148,15 +148,20 @@ async fn main() -> Result<()> {
         .timeout(Duration::from_secs(60))
         .build()?;
 
-    println!("Database: {} people, {total_users} staff", people.len());
+    // A search prefix that matches: the first three letters of a sampled surname.
+    let sample = store.get_person(people[people.len() / 2]).await?;
+    let surname = sample.fields.last_name.as_ref().unwrap_or(&sample.fields.first_name).to_string();
+    let search = format!("q={}", surname.to_lowercase().chars().take(3).collect::<String>());
     let filters = [
         "",
         "lifecycle_stage=customer",
         "tag=vip",
+        "sort=last_contacted_at",
         "sort=-last_contacted_at",
-        "q=mar",
+        search.as_str(),
         "lifecycle_stage=lead&sort=-updated_at",
     ];
+    println!("Database: {} people, {total_users} staff; list filters: {}", people.len(), filters.join(" | "));
     let person = |rng: &mut StdRng| people.choose(rng).expect("sampled people").to_string();
     let warmup: Vec<String> = (0..200).map(|_| format!("{base}/people/{}", person(&mut rng))).collect();
     measure(&client, "warm-up", warmup, args.concurrency).await?;
@@ -209,7 +214,7 @@ async fn main() -> Result<()> {
         "/".to_owned(),
         "/inbox".to_owned(),
         "/people".to_owned(),
-        "/people?q=mar".to_owned(),
+        format!("/people?{search}"),
         format!("/people/{some}"),
         format!("/people/{some}/edit"),
         "/people/new".to_owned(),
@@ -218,7 +223,7 @@ async fn main() -> Result<()> {
         "/tasks".to_owned(),
         "/tasks/new".to_owned(),
         "/board".to_owned(),
-        "/search?q=mar".to_owned(),
+        format!("/search?{search}"),
         "/settings/users".to_owned(),
         "/settings/teams".to_owned(),
         "/settings/pipelines".to_owned(),

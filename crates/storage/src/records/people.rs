@@ -5,8 +5,8 @@ use rapport_domain::custom_fields::EntityType;
 use rapport_domain::records::{LifecycleStage, Person, PersonInput, Preferences, now};
 use rapport_domain::{Actor, CompanyId, FieldErrors, PersonId, UserId};
 use sea_orm::prelude::*;
-use sea_orm::sea_query::{Expr, Func};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, QuerySelect, Set};
+use sea_orm::sea_query::{Expr, SimpleExpr};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DbBackend, QuerySelect, Set};
 
 use crate::common::*;
 use crate::entities::{activities, companies, contact_points, people};
@@ -20,6 +20,18 @@ pub struct PersonFilter {
     pub lifecycle_stage: Option<LifecycleStage>,
     pub company_id: Option<CompanyId>,
     pub referred_by_id: Option<PersonId>,
+}
+
+/// Last contact, never-contacted people first (at the epoch): the list's sort
+/// key, written as the index `people_last_contacted` (migration m0003) is, so
+/// the planner reads that index in order.
+fn last_contact_key(backend: DbBackend) -> SimpleExpr {
+    match backend {
+        DbBackend::Postgres => {
+            Expr::cust("COALESCE(\"people\".\"last_contacted_at\", TIMESTAMPTZ '1970-01-01 00:00:00+00')")
+        }
+        _ => Expr::cust("COALESCE(\"people\".\"last_contacted_at\", '1970-01-01T00:00:00Z')"),
+    }
 }
 
 pub(crate) fn person_from(row: people::Model) -> Result<Person> {
@@ -222,11 +234,7 @@ impl Store {
             SortField::new("name", Expr::col((people::Entity, people::Column::SortName)), SortKind::Text),
             SortField::new("created_at", Expr::col((people::Entity, people::Column::CreatedAt)), SortKind::Time),
             SortField::new("updated_at", Expr::col((people::Entity, people::Column::UpdatedAt)), SortKind::Time),
-            SortField::new(
-                "last_contacted_at",
-                Func::coalesce([Expr::col((people::Entity, people::Column::LastContactedAt)), Expr::value(never)]),
-                SortKind::Time,
-            ),
+            SortField::new("last_contacted_at", last_contact_key(self.backend()), SortKind::Time),
         ];
         let page = query
             .fetch(self.conn(), select, people::Column::Id, fields, "name", |p, field| {
