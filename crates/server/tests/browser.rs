@@ -17,5 +17,6 @@ mod browser {
     pub mod people;
     pub mod phone;
     pub mod search;
+    pub mod tour;
     pub mod viewer;
 }
