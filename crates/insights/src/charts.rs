@@ -1,0 +1,483 @@
+//! Charts as SVG strings, drawn with plotters' SVG backend only: text stays
+//! `<text>` elements (no font library is needed on the server; the browser
+//! lays out the text). Every chart has a title, axis descriptions with units
+//! and, where more than one series is drawn, a legend or colour scale.
+
+use plotters::coord::ranged1d::SegmentValue;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+use time::Date;
+
+use crate::churn::{ChurnReport, SurvivalCurve};
+use crate::cohorts::CohortReport;
+use crate::input::{CustomerKey, InsightsError, YearMonth, minor_to_major};
+use crate::rfm::{RfmReport, Segment};
+
+const FONT: &str = "sans-serif";
+const TITLE_SIZE: u32 = 22;
+const LABEL_SIZE: u32 = 14;
+const BAR: RGBColor = RGBColor(49, 104, 176);
+const BAR2: RGBColor = RGBColor(221, 132, 42);
+
+fn chart_err<E: std::fmt::Display>(e: E) -> InsightsError {
+    InsightsError::Chart(e.to_string())
+}
+
+/// The upper end of a segmented `0..=n-1` axis; a single category gets a
+/// spare slot so the range is never empty.
+fn last_slot(n: usize) -> i32 {
+    (n.max(2) - 1) as i32
+}
+
+fn finite_or(v: f64, fallback: f64) -> f64 {
+    if v.is_finite() { v } else { fallback }
+}
+
+fn fmt_count(v: f64) -> String {
+    let n = v.round() as i64;
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
+fn fmt_money(v: f64) -> String {
+    if v.abs() >= 100.0 { fmt_count(v) } else { format!("{v:.2}") }
+}
+
+/// One bar panel: area, caption, axis description, colour, values, bar texts.
+struct Panel<'a, A>(&'a A, &'static str, String, RGBColor, Vec<f64>, Vec<String>);
+
+/// Horizontal bars of RFM segments: customers (left) and their total value
+/// (right), champions at the top.
+pub fn rfm_segments_chart<K: CustomerKey>(report: &RfmReport<K>) -> Result<String, InsightsError> {
+    let segments = &report.segments;
+    let n = segments.len().max(1);
+    let label_of = |v: &SegmentValue<i32>| match v {
+        SegmentValue::CenterOf(i) if (*i as usize) < segments.len() => {
+            segments[segments.len() - 1 - *i as usize].segment.label().to_owned()
+        }
+        _ => String::new(),
+    };
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (1000, 520)).into_drawing_area();
+        root.fill(&WHITE).map_err(chart_err)?;
+        let root = root
+            .titled(
+                &format!("RFM segments: customers and value (as of {})", report.as_of),
+                (FONT, TITLE_SIZE).into_font().style(FontStyle::Bold),
+            )
+            .map_err(chart_err)?;
+        let (left, right) = root.split_horizontally(520);
+        let panels: [Panel<'_, _>; 2] = [
+            Panel(
+                &left,
+                "Customers per segment",
+                "Customers (count)".to_owned(),
+                BAR,
+                segments.iter().map(|s| s.customers as f64).collect(),
+                segments
+                    .iter()
+                    .map(|s| format!("{} ({:.0}%)", fmt_count(s.customers as f64), s.share_of_customers * 100.0))
+                    .collect(),
+            ),
+            Panel(
+                &right,
+                "Value per segment",
+                format!("Total spent ({})", report.currency),
+                BAR2,
+                segments.iter().map(|s| minor_to_major(s.value_minor, &report.currency)).collect(),
+                segments.iter().map(|s| format!("{:.0}%", s.share_of_value * 100.0)).collect(),
+            ),
+        ];
+        for Panel(area, caption, x_desc, color, values, texts) in panels {
+            let max = values.iter().copied().fold(0.0f64, f64::max);
+            let max = if max > 0.0 { max * 1.25 } else { 1.0 };
+            let min = values.iter().copied().fold(0.0f64, f64::min);
+            let mut chart = ChartBuilder::on(area)
+                .caption(caption, (FONT, 16))
+                .margin(10)
+                .x_label_area_size(45)
+                .y_label_area_size(if std::ptr::eq(area, &left) { 140 } else { 10 })
+                .build_cartesian_2d(min..max, (0..last_slot(n)).into_segmented())
+                .map_err(chart_err)?;
+            let show_labels = std::ptr::eq(area, &left);
+            chart
+                .configure_mesh()
+                .disable_y_mesh()
+                .x_desc(x_desc)
+                .x_labels(6)
+                .y_labels(n)
+                .x_label_formatter(&|v| fmt_count(*v))
+                .y_label_formatter(&|v| if show_labels { label_of(v) } else { String::new() })
+                .label_style((FONT, LABEL_SIZE))
+                .axis_desc_style((FONT, LABEL_SIZE))
+                .draw()
+                .map_err(chart_err)?;
+            let count = values.len();
+            chart
+                .draw_series(values.iter().enumerate().map(|(i, &v)| {
+                    let row = (count - 1 - i) as i32;
+                    let mut bar = Rectangle::new(
+                        [(0.0, SegmentValue::Exact(row)), (v, SegmentValue::Exact(row + 1))],
+                        color.filled(),
+                    );
+                    bar.set_margin(4, 4, 0, 0);
+                    bar
+                }))
+                .map_err(chart_err)?;
+            chart
+                .draw_series(values.iter().zip(&texts).enumerate().map(|(i, (&v, text))| {
+                    let row = (count - 1 - i) as i32;
+                    Text::new(
+                        format!("  {text}"),
+                        (v.max(0.0), SegmentValue::CenterOf(row)),
+                        (FONT, 12).into_font().color(&BLACK).pos(Pos::new(HPos::Left, VPos::Center)),
+                    )
+                }))
+                .map_err(chart_err)?;
+        }
+        root.present().map_err(chart_err)?;
+    }
+    Ok(svg)
+}
+
+/// A colour from light (0) to dark blue (1).
+fn heat(share: f64) -> RGBColor {
+    let s = finite_or(share, 0.0).clamp(0.0, 1.0);
+    let mix = |a: u8, b: u8| (f64::from(a) + (f64::from(b) - f64::from(a)) * s).round() as u8;
+    RGBColor(mix(239, 8), mix(246, 48), mix(255, 107))
+}
+
+/// The cohort retention heat map: one row per cohort (oldest at the top),
+/// one column per month since the first purchase, each cell labelled with its
+/// percentage, and a colour scale on the right.
+pub fn retention_heatmap(report: &CohortReport) -> Result<String, InsightsError> {
+    let rows = report.cohorts.len().max(1);
+    let cols = report.max_offset + 1;
+    let width = (220 + cols as u32 * 48 + 130).max(640);
+    let height = (150 + rows as u32 * 26).max(360);
+    let cohorts = &report.cohorts;
+    let y_label = |v: &SegmentValue<i32>| match v {
+        SegmentValue::CenterOf(i) if (*i as usize) < cohorts.len() => {
+            let c = &cohorts[cohorts.len() - 1 - *i as usize];
+            format!("{} (n={})", c.month, fmt_count(c.size as f64))
+        }
+        _ => String::new(),
+    };
+    let x_label = |v: &SegmentValue<i32>| match v {
+        SegmentValue::CenterOf(i) if (*i as usize) < cols => i.to_string(),
+        _ => String::new(),
+    };
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(chart_err)?;
+        let root = root
+            .titled(
+                &format!("Retention by cohort (month of first purchase), as of {}", report.as_of),
+                (FONT, TITLE_SIZE).into_font().style(FontStyle::Bold),
+            )
+            .map_err(chart_err)?;
+        let (main, legend) = root.split_horizontally(width - 130);
+        let mut chart = ChartBuilder::on(&main)
+            .margin(10)
+            .x_label_area_size(45)
+            .y_label_area_size(150)
+            .build_cartesian_2d((0..last_slot(cols)).into_segmented(), (0..last_slot(rows)).into_segmented())
+            .map_err(chart_err)?;
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_desc("Months since first purchase")
+            .y_desc("Cohort (first purchase month, customers)")
+            .x_labels(cols)
+            .y_labels(rows)
+            .x_label_formatter(&x_label)
+            .y_label_formatter(&y_label)
+            .label_style((FONT, 12))
+            .axis_desc_style((FONT, LABEL_SIZE))
+            .draw()
+            .map_err(chart_err)?;
+        let count = cohorts.len();
+        let cells = cohorts.iter().enumerate().flat_map(|(i, c)| {
+            let row = (count - 1 - i) as i32;
+            c.retention.iter().enumerate().map(move |(k, &share)| (row, k as i32, share))
+        });
+        chart
+            .draw_series(cells.clone().map(|(row, k, share)| {
+                let mut cell = Rectangle::new(
+                    [
+                        (SegmentValue::Exact(k), SegmentValue::Exact(row)),
+                        (SegmentValue::Exact(k + 1), SegmentValue::Exact(row + 1)),
+                    ],
+                    heat(share).filled(),
+                );
+                cell.set_margin(1, 1, 1, 1);
+                cell
+            }))
+            .map_err(chart_err)?;
+        chart
+            .draw_series(cells.map(|(row, k, share)| {
+                let share = finite_or(share, 0.0);
+                let color = if share > 0.55 { WHITE } else { BLACK };
+                Text::new(
+                    format!("{:.0}%", share * 100.0),
+                    (SegmentValue::CenterOf(k), SegmentValue::CenterOf(row)),
+                    (FONT, 11).into_font().color(&color).pos(Pos::new(HPos::Center, VPos::Center)),
+                )
+            }))
+            .map_err(chart_err)?;
+
+        let mut scale = ChartBuilder::on(&legend)
+            .caption("Retained (%)", (FONT, 13))
+            .margin_top(10)
+            .margin_bottom(55)
+            .margin_right(10)
+            .y_label_area_size(45)
+            .build_cartesian_2d(0.0f64..1.0, 0.0f64..100.0)
+            .map_err(chart_err)?;
+        scale
+            .configure_mesh()
+            .disable_mesh()
+            .disable_x_axis()
+            .y_labels(5)
+            .y_label_formatter(&|v| format!("{v:.0}%"))
+            .label_style((FONT, 11))
+            .draw()
+            .map_err(chart_err)?;
+        scale
+            .draw_series((0..50).map(|i| {
+                let lo = f64::from(i) * 2.0;
+                Rectangle::new([(0.0, lo), (1.0, lo + 2.0)], heat((lo + 1.0) / 100.0).filled())
+            }))
+            .map_err(chart_err)?;
+        root.present().map_err(chart_err)?;
+    }
+    Ok(svg)
+}
+
+/// Kaplan–Meier step curves with their 95 % bands (shaded), one per curve,
+/// with a legend giving each group's size and median lifetime.
+pub fn survival_chart(title: &str, curves: &[SurvivalCurve]) -> Result<String, InsightsError> {
+    let max_time = curves.iter().filter_map(|c| c.points.last()).map(|p| p.time).max().unwrap_or(0).max(1);
+    let x_max = f64::from(max_time) * 1.02;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (900, 560)).into_drawing_area();
+        root.fill(&WHITE).map_err(chart_err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, (FONT, TITLE_SIZE).into_font().style(FontStyle::Bold))
+            .margin(15)
+            .x_label_area_size(50)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0.0..x_max, 0.0f64..100.0)
+            .map_err(chart_err)?;
+        chart
+            .configure_mesh()
+            .x_desc("Days since first purchase")
+            .y_desc("Customers still active (%, 95% band shaded)")
+            .y_label_formatter(&|v| format!("{v:.0}%"))
+            .x_label_formatter(&|v| fmt_count(*v))
+            .label_style((FONT, LABEL_SIZE))
+            .axis_desc_style((FONT, LABEL_SIZE))
+            .draw()
+            .map_err(chart_err)?;
+        for (i, curve) in curves.iter().enumerate() {
+            let color = Palette99::pick(i).to_rgba();
+            let (mut line, mut upper, mut lower) = (vec![(0.0, 100.0)], vec![(0.0, 100.0)], vec![(0.0, 100.0)]);
+            let (mut s, mut u, mut l) = (100.0, 100.0, 100.0);
+            for p in &curve.points {
+                let t = f64::from(p.time);
+                let (ns, nu, nl) = (
+                    finite_or(p.survival, 0.0) * 100.0,
+                    finite_or(p.upper, 1.0) * 100.0,
+                    finite_or(p.lower, 0.0) * 100.0,
+                );
+                line.extend([(t, s), (t, ns)]);
+                upper.extend([(t, u), (t, nu)]);
+                lower.extend([(t, l), (t, nl)]);
+                (s, u, l) = (ns, nu, nl);
+            }
+            let end = curve.points.last().map_or(0.0, |p| f64::from(p.time));
+            line.push((end, s));
+            upper.push((end, u));
+            lower.push((end, l));
+            let mut band = upper;
+            band.extend(lower.into_iter().rev());
+            chart.draw_series(std::iter::once(Polygon::new(band, color.mix(0.18)))).map_err(chart_err)?;
+            let median =
+                curve.median.map_or_else(|| "not reached".to_owned(), |m| format!("{} days", fmt_count(f64::from(m))));
+            chart
+                .draw_series(std::iter::once(PathElement::new(line, color.stroke_width(2))))
+                .map_err(chart_err)?
+                .label(format!("{} (n={}, median {median})", curve.group, fmt_count(curve.subjects as f64)))
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(3)));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font((FONT, 13))
+            .draw()
+            .map_err(chart_err)?;
+        root.present().map_err(chart_err)?;
+    }
+    Ok(svg)
+}
+
+/// Churn rate by month as a line (months without active customers are left
+/// out; the current, incomplete month is drawn hollow).
+pub fn churn_rate_chart(report: &ChurnReport) -> Result<String, InsightsError> {
+    let months: Vec<YearMonth> = report.monthly.iter().map(|m| m.month).collect();
+    let n = months.len().max(1);
+    let points: Vec<(i32, f64, bool)> = report
+        .monthly
+        .iter()
+        .enumerate()
+        .filter_map(|(i, m)| m.churn_rate.map(|r| (i as i32, finite_or(r, 0.0) * 100.0, m.partial)))
+        .collect();
+    let y_max = points.iter().map(|p| p.1).fold(0.0f64, f64::max);
+    let y_max = if y_max > 0.0 { y_max * 1.2 } else { 1.0 };
+    let definition = match report.definition {
+        crate::churn::ChurnDefinition::NoPurchaseFor { days } => format!("no purchase for {days} days"),
+        crate::churn::ChurnDefinition::LifecycleChurned => "lifecycle stage churned".to_owned(),
+    };
+    let x_label = |v: &SegmentValue<i32>| match v {
+        SegmentValue::CenterOf(i) if (*i as usize) < months.len() => months[*i as usize].to_string(),
+        _ => String::new(),
+    };
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (900, 480)).into_drawing_area();
+        root.fill(&WHITE).map_err(chart_err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                format!("Monthly churn rate (churn = {definition})"),
+                (FONT, TITLE_SIZE).into_font().style(FontStyle::Bold),
+            )
+            .margin(15)
+            .x_label_area_size(50)
+            .y_label_area_size(70)
+            .build_cartesian_2d((0..last_slot(n)).into_segmented(), 0.0..y_max)
+            .map_err(chart_err)?;
+        chart
+            .configure_mesh()
+            .x_desc("Month")
+            .y_desc("Churned / active at month start (%)")
+            .x_labels(12.min(n))
+            .x_label_formatter(&x_label)
+            .y_label_formatter(&|v| format!("{v:.1}%"))
+            .label_style((FONT, 12))
+            .axis_desc_style((FONT, LABEL_SIZE))
+            .draw()
+            .map_err(chart_err)?;
+        chart
+            .draw_series(LineSeries::new(
+                points.iter().map(|&(i, r, _)| (SegmentValue::CenterOf(i), r)),
+                BAR.stroke_width(2),
+            ))
+            .map_err(chart_err)?
+            .label("Churn rate")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BAR.stroke_width(2)));
+        chart
+            .draw_series(points.iter().map(|&(i, r, partial)| {
+                let style = if partial { BAR.stroke_width(2) } else { BAR.filled() };
+                Circle::new((SegmentValue::CenterOf(i), r), 4, style)
+            }))
+            .map_err(chart_err)?;
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font((FONT, 13))
+            .draw()
+            .map_err(chart_err)?;
+        root.present().map_err(chart_err)?;
+    }
+    Ok(svg)
+}
+
+/// One customer's purchases: a stem and dot per purchase (amount over time).
+pub fn purchase_history_chart(
+    customer_name: &str,
+    purchases: &[(Date, i64)],
+    currency: &str,
+) -> Result<String, InsightsError> {
+    let days: Vec<(i32, f64)> =
+        purchases.iter().map(|&(d, a)| (d.to_julian_day(), minor_to_major(a, currency))).collect();
+    let (first, last) = match (days.iter().map(|d| d.0).min(), days.iter().map(|d| d.0).max()) {
+        (Some(a), Some(b)) => (a, b),
+        _ => {
+            let today = Date::from_calendar_date(2000, time::Month::January, 1).map_or(0, |d| d.to_julian_day());
+            (today, today)
+        }
+    };
+    let pad = ((last - first) / 20).max(3);
+    let y_max = days.iter().map(|d| d.1).fold(0.0f64, f64::max);
+    let y_min = days.iter().map(|d| d.1).fold(0.0f64, f64::min);
+    let y_max = if y_max > 0.0 { y_max * 1.15 } else { 1.0 };
+    let y_min = if y_min < 0.0 { y_min * 1.15 } else { 0.0 };
+    let total: f64 = days.iter().map(|d| d.1).sum();
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (900, 420)).into_drawing_area();
+        root.fill(&WHITE).map_err(chart_err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                format!(
+                    "Purchases of {customer_name}: {} purchases, {} {currency} in total",
+                    purchases.len(),
+                    fmt_money(total)
+                ),
+                (FONT, 20).into_font().style(FontStyle::Bold),
+            )
+            .margin(15)
+            .x_label_area_size(50)
+            .y_label_area_size(80)
+            .build_cartesian_2d((first - pad)..(last + pad), y_min..y_max)
+            .map_err(chart_err)?;
+        chart
+            .configure_mesh()
+            .x_desc("Date of purchase")
+            .y_desc(format!("Amount ({currency})"))
+            .x_labels(8)
+            .x_label_formatter(&|v| Date::from_julian_day(*v).map(|d| d.to_string()).unwrap_or_default())
+            .y_label_formatter(&|v| fmt_money(*v))
+            .label_style((FONT, 12))
+            .axis_desc_style((FONT, LABEL_SIZE))
+            .draw()
+            .map_err(chart_err)?;
+        chart
+            .draw_series(days.iter().map(|&(d, a)| PathElement::new(vec![(d, 0.0), (d, a)], BAR.stroke_width(2))))
+            .map_err(chart_err)?;
+        chart
+            .draw_series(days.iter().map(|&(d, a)| Circle::new((d, a), 4, BAR.filled())))
+            .map_err(chart_err)?
+            .label(format!("Purchase amount ({currency})"))
+            .legend(|(x, y)| Circle::new((x + 10, y), 4, BAR.filled()));
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font((FONT, 13))
+            .draw()
+            .map_err(chart_err)?;
+        root.present().map_err(chart_err)?;
+    }
+    Ok(svg)
+}
+
+/// Segment names and labels as used on the charts (for legends elsewhere).
+pub fn segment_label(segment: Segment) -> &'static str {
+    segment.label()
+}
