@@ -5,9 +5,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::fit::bfgs;
+use super::fit::{Evaluation, minimize, symmetrize};
 use super::hyp2f1::{ln_hyp2f1, ln_scaled_bgnbd_term};
-use super::special::{digamma, ln_gamma, log_add_exp};
+use super::special::{digamma, ln_gamma, trigamma};
 use super::{ClvError, Summary};
 
 /// BG/NBD parameters (all positive). `alpha` is in the summaries' time unit.
@@ -38,15 +38,33 @@ pub struct BgNbdFit {
     pub converged: bool,
 }
 
-/// Customers prepared for repeated likelihood evaluation: grouped quantities
-/// that depend only on the frequency `x` are computed once per distinct `x`.
+/// Customers prepared for repeated likelihood evaluation: customers without
+/// repeat purchases (whose terms depend only on `T`) are kept apart from
+/// repeat buyers, and quantities that depend only on the frequency `x` are
+/// computed once per distinct `x`.
 struct Prepared {
+    /// `T` of the customers with `x = 0`.
+    zero_age: Vec<f64>,
+    /// `x`, `t_x` and `T` of the customers with `x > 0`.
     x: Vec<u32>,
     t_x: Vec<f64>,
     age: Vec<f64>,
     /// Number of customers with each frequency.
     count_by_x: Vec<f64>,
+    n: usize,
+    total_x: f64,
+    total_age: f64,
 }
+
+/// Log-likelihood with its gradient and Hessian in (r, α, a, b).
+struct Derivatives {
+    ll: f64,
+    grad: [f64; 4],
+    hess: [[f64; 4]; 4],
+}
+
+/// Number of running sums a likelihood pass keeps per row.
+const SUMS: usize = 18;
 
 impl Prepared {
     fn new(summaries: &[Summary]) -> Result<Self, ClvError> {
@@ -59,31 +77,56 @@ impl Prepared {
             max_x = max_x.max(s.frequency);
         }
         let mut count_by_x = vec![0.0; max_x as usize + 1];
+        let mut data = Prepared {
+            zero_age: Vec::new(),
+            x: Vec::new(),
+            t_x: Vec::new(),
+            age: Vec::new(),
+            count_by_x: Vec::new(),
+            n: summaries.len(),
+            total_x: 0.0,
+            total_age: 0.0,
+        };
+        let repeat = summaries.iter().filter(|s| s.frequency > 0).count();
+        data.zero_age.reserve(summaries.len() - repeat);
+        data.x.reserve(repeat);
+        data.t_x.reserve(repeat);
+        data.age.reserve(repeat);
         for s in summaries {
             count_by_x[s.frequency as usize] += 1.0;
+            data.total_x += s.frequency as f64;
+            data.total_age += s.age;
+            if s.frequency == 0 {
+                data.zero_age.push(s.age);
+            } else {
+                data.x.push(s.frequency);
+                data.t_x.push(s.recency);
+                data.age.push(s.age);
+            }
         }
-        Ok(Prepared {
-            x: summaries.iter().map(|s| s.frequency).collect(),
-            t_x: summaries.iter().map(|s| s.recency).collect(),
-            age: summaries.iter().map(|s| s.age).collect(),
-            count_by_x,
-        })
+        data.count_by_x = count_by_x;
+        Ok(data)
     }
 
-    /// Log-likelihood and its gradient with respect to (r, α, a, b).
-    fn ll_and_grad(&self, p: &BgNbdParams) -> (f64, [f64; 4]) {
+    /// Log-likelihood (FHL 2005 eq. 6) with its gradient and Hessian.
+    fn derivatives(&self, p: &BgNbdParams) -> Derivatives {
         let BgNbdParams { r, alpha, a, b } = *p;
-        // Per-x terms: ln Γ(r+x) - ln Γ(r) + r ln α + ln B(a, b+x) - ln B(a, b), and ln a - ln(b+x-1).
+        let mut h = [[0.0; 4]; 4];
+        let mut grad = [0.0; 4];
+        let mut ll = 0.0;
+        // Per-x terms: ln Γ(r+x) - ln Γ(r) + r ln α + ln B(a, b+x) - ln B(a, b);
+        // and for the repeat buyers' second term ln a - ln(b+x-1) and 1/(b+x-1).
         let nx = self.count_by_x.len();
         let mut c4 = vec![0.0; nx];
+        let mut inv_b = vec![0.0; nx];
         let (lg_r, lg_b, lg_ab, ln_a, ln_alpha) = (ln_gamma(r), ln_gamma(b), ln_gamma(a + b), a.ln(), alpha.ln());
         let (dg_r, dg_b, dg_ab) = (digamma(r), digamma(b), digamma(a + b));
-        let mut ll = 0.0;
-        let mut grad = [0.0; 4];
+        let (tg_r, tg_b, tg_ab) = (trigamma(r), trigamma(b), trigamma(a + b));
         for (x, &n) in self.count_by_x.iter().enumerate() {
             let xf = x as f64;
             if x > 0 {
                 c4[x] = ln_a - (b + xf - 1.0).ln();
+                inv_b[x] = 1.0 / (b + xf - 1.0);
             }
             if n == 0.0 {
                 continue;
@@ -96,45 +139,87 @@ impl Prepared {
             let dg_abx = digamma(a + b + xf);
             grad[2] += n * (dg_ab - dg_abx);
             grad[3] += n * (dg_ab + digamma(b + xf) - dg_b - dg_abx);
+            h[0][0] += n * (trigamma(r + xf) - tg_r);
+            h[0][1] += n / alpha;
+            h[1][1] -= n * r / (alpha * alpha);
+            let tg_abx = trigamma(a + b + xf);
+            h[2][2] += n * (tg_ab - tg_abx);
+            h[2][3] += n * (tg_ab - tg_abx);
+            h[3][3] += n * (tg_ab + trigamma(b + xf) - tg_b - tg_abx);
         }
+        // Rows: the zero-frequency customers contribute -r ln(α+T); repeat
+        // buyers ln(e^A3 + e^A4) with A3 = -(r+x) ln(α+T) and
+        // A4 = ln a - ln(b+x-1) - (r+x) ln(α+t_x).
+        let n0 = self.zero_age.len();
+        let n = n0 + self.x.len();
         let chunk = |range: std::ops::Range<usize>| {
-            let mut ll = 0.0;
-            let mut g = [0.0; 4];
-            for i in range {
-                let x = self.x[i];
-                let rx = r + x as f64;
-                let at = alpha + self.age[i];
-                let l_t = at.ln();
-                let a3 = -rx * l_t;
-                if x == 0 {
-                    ll += a3;
-                    g[0] -= l_t;
-                    g[1] -= rx / at;
-                } else {
-                    let atx = alpha + self.t_x[i];
-                    let l_tx = atx.ln();
-                    let a4 = c4[x as usize] - rx * l_tx;
-                    let lse = log_add_exp(a3, a4);
-                    ll += lse;
-                    let w3 = (a3 - lse).exp();
-                    let w4 = 1.0 - w3;
-                    g[0] -= w3 * l_t + w4 * l_tx;
-                    g[1] -= rx * (w3 / at + w4 / atx);
-                    g[2] += w4 / a;
-                    g[3] -= w4 / (b + x as f64 - 1.0);
-                }
+            let mut s = [0.0; SUMS];
+            for &t in &self.zero_age[range.start.min(n0)..range.end.min(n0)] {
+                let at = alpha + t;
+                let inv = 1.0 / at;
+                s[15] += at.ln();
+                s[16] += inv;
+                s[17] += inv * inv;
             }
-            (ll, g)
+            let rows = range.start.max(n0) - n0..range.end.max(n0) - n0;
+            for ((&x, &t_x), &t) in self.x[rows.clone()].iter().zip(&self.t_x[rows.clone()]).zip(&self.age[rows]) {
+                let rx = r + x as f64;
+                let at = alpha + t;
+                let atx = alpha + t_x;
+                let (l_t, l_tx) = (at.ln(), atx.ln());
+                let (i_t, i_tx) = (1.0 / at, 1.0 / atx);
+                let ib = inv_b[x as usize];
+                let a3 = -rx * l_t;
+                let a4 = c4[x as usize] - rx * l_tx;
+                // Weights of the two terms: w3 = e^(A3 - lse), w4 = 1 - w3.
+                let e = (-(a3 - a4).abs()).exp();
+                let big = 1.0 / (1.0 + e);
+                let (w3, w4) = if a3 > a4 { (big, e * big) } else { (e * big, big) };
+                let ww = w3 * w4;
+                let u_r = l_tx - l_t;
+                let u_a = rx * (i_tx - i_t);
+                let wi = w3 * i_t + w4 * i_tx;
+                s[0] += a3.max(a4) + e.ln_1p();
+                s[1] -= w3 * l_t + w4 * l_tx;
+                s[2] -= rx * wi;
+                s[3] += w4;
+                s[4] -= w4 * ib;
+                s[5] += ww * u_r * u_r;
+                s[6] += ww * u_r * u_a - wi;
+                s[7] += rx * (w3 * i_t * i_t + w4 * i_tx * i_tx) + ww * u_a * u_a;
+                s[8] += ww * u_r;
+                s[9] += ww * u_r * ib;
+                s[10] += ww * u_a;
+                s[11] += ww * u_a * ib;
+                s[12] += ww;
+                s[13] += ww * ib;
+                s[14] += (w4 + ww) * ib * ib;
+            }
+            s
         };
-        let n = self.x.len();
-        let parts = parallel_map(n, chunk);
-        for (l, g) in parts {
-            ll += l;
-            for k in 0..4 {
-                grad[k] += g[k];
+        let mut s = [0.0; SUMS];
+        for part in parallel_map(n, chunk) {
+            for (acc, v) in s.iter_mut().zip(part) {
+                *acc += v;
             }
         }
-        (ll, grad)
+        ll += s[0] - r * s[15];
+        grad[0] += s[1] - s[15];
+        grad[1] += s[2] - r * s[16];
+        grad[2] += s[3] / a;
+        grad[3] += s[4];
+        h[0][0] += s[5];
+        h[0][1] += s[6] - s[16];
+        h[1][1] += s[7] + r * s[17];
+        h[0][2] -= s[8] / a;
+        h[0][3] += s[9];
+        h[1][2] -= s[10] / a;
+        h[1][3] += s[11];
+        h[2][2] += (s[12] - s[3]) / (a * a);
+        h[2][3] -= s[13] / a;
+        h[3][3] += s[14];
+        symmetrize(&mut h);
+        Derivatives { ll, grad, hess: h }
     }
 }
 
@@ -161,32 +246,56 @@ where
     })
 }
 
+/// Value, gradient and Hessian of `-ll / n` in the log-parameters
+/// `θ = ln p`, given `ll` with its gradient and Hessian in `p = scale`:
+/// `∂/∂θᵢ = pᵢ ∂/∂pᵢ` and `∂²/∂θᵢ∂θⱼ = pᵢ pⱼ ∂²/∂pᵢ∂pⱼ + [i = j] pᵢ ∂/∂pᵢ`.
+pub(crate) fn log_space<const K: usize>(
+    ll: f64,
+    grad: &[f64; K],
+    hess: &[[f64; K]; K],
+    scale: &[f64; K],
+    n: f64,
+) -> Evaluation {
+    let g = (0..K).map(|i| -grad[i] * scale[i] / n).collect();
+    let h = (0..K)
+        .map(|i| {
+            (0..K)
+                .map(|j| {
+                    let diag = if i == j { grad[i] * scale[i] } else { 0.0 };
+                    -(hess[i][j] * scale[i] * scale[j] + diag) / n
+                })
+                .collect()
+        })
+        .collect();
+    (-ll / n, g, h)
+}
+
 /// BG/NBD log-likelihood of `summaries` under `params` (FHL 2005 eq. 6,
 /// evaluated in log space).
 pub fn log_likelihood(params: &BgNbdParams, summaries: &[Summary]) -> Result<f64, ClvError> {
-    Ok(Prepared::new(summaries)?.ll_and_grad(params).0)
+    Ok(Prepared::new(summaries)?.derivatives(params).ll)
 }
 
-/// Fits BG/NBD by maximum likelihood (BFGS on log-parameters with the
-/// analytic gradient).
+/// Fits BG/NBD by maximum likelihood: damped Newton steps on the
+/// log-parameters with the analytic gradient and Hessian, falling back to
+/// BFGS if Newton does not converge.
 pub fn fit(summaries: &[Summary]) -> Result<BgNbdFit, ClvError> {
     let data = Prepared::new(summaries)?;
     let n = summaries.len() as f64;
     // Start: r = 1 with α matching the mean purchase rate, a = 1, b = 3.
-    let total_x: f64 = data.x.iter().map(|&x| x as f64).sum();
-    let total_t: f64 = data.age.iter().sum();
+    let (total_x, total_t) = (data.total_x, data.total_age);
     let alpha0 = if total_x > 0.0 && total_t > 0.0 { total_t / total_x } else { 1.0 };
     let start = [0.0, alpha0.ln(), 0.0, 3f64.ln()];
     let objective = |theta: &[f64]| {
         if theta.iter().any(|t| !t.is_finite() || t.abs() > 40.0) {
-            return (f64::INFINITY, vec![0.0; 4]);
+            return (f64::INFINITY, vec![0.0; 4], vec![vec![0.0; 4]; 4]);
         }
         let p = BgNbdParams { r: theta[0].exp(), alpha: theta[1].exp(), a: theta[2].exp(), b: theta[3].exp() };
-        let (ll, g) = data.ll_and_grad(&p);
+        let d = data.derivatives(&p);
         let scale = [p.r, p.alpha, p.a, p.b];
-        (-ll / n, (0..4).map(|k| -g[k] * scale[k] / n).collect())
+        log_space(d.ll, &d.grad, &d.hess, &scale, n)
     };
-    let m = bfgs(objective, &start, 1e-10, 2000);
+    let m = minimize(objective, &start, 1e-10, 2000);
     let params = BgNbdParams { r: m.x[0].exp(), alpha: m.x[1].exp(), a: m.x[2].exp(), b: m.x[3].exp() };
     if !m.value.is_finite() {
         return Err(ClvError::FitFailed("BG/NBD likelihood is not finite"));
@@ -194,7 +303,7 @@ pub fn fit(summaries: &[Summary]) -> Result<BgNbdFit, ClvError> {
     Ok(BgNbdFit {
         params,
         log_likelihood: -m.value * n,
-        n_customers: summaries.len(),
+        n_customers: data.n,
         iterations: m.iterations,
         converged: m.converged,
     })
@@ -258,5 +367,37 @@ fn one_minus_exp(sign: f64, ln_abs: f64) -> f64 {
         1.0 + ln_abs.exp()
     } else {
         1.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clv::simulate::simulate;
+
+    #[test]
+    #[allow(clippy::needless_range_loop)] // index arithmetic over parameters reads best here
+    fn gradient_and_hessian_match_finite_differences() {
+        let truth = BgNbdParams { r: 0.5, alpha: 6.0, a: 0.7, b: 2.5 };
+        let data = Prepared::new(&simulate(&truth, None, 3_000, (10.0, 60.0), 5)).unwrap();
+        let at = BgNbdParams { r: 0.8, alpha: 4.0, a: 1.1, b: 1.9 };
+        let d = data.derivatives(&at);
+        let with = |k: usize, v: f64| {
+            let mut p = [at.r, at.alpha, at.a, at.b];
+            p[k] = v;
+            data.derivatives(&BgNbdParams { r: p[0], alpha: p[1], a: p[2], b: p[3] })
+        };
+        let base = [at.r, at.alpha, at.a, at.b];
+        for k in 0..4 {
+            let h = 1e-5 * base[k];
+            let (up, down) = (with(k, base[k] + h), with(k, base[k] - h));
+            let fd = (up.ll - down.ll) / (2.0 * h);
+            assert!((fd - d.grad[k]).abs() < 1e-6 * d.grad[k].abs().max(1.0), "grad {k}: {fd} vs {}", d.grad[k]);
+            for j in 0..4 {
+                let fd = (up.grad[j] - down.grad[j]) / (2.0 * h);
+                let want = d.hess[k][j];
+                assert!((fd - want).abs() < 1e-5 * want.abs().max(1.0), "hess {k},{j}: {fd} vs {want}");
+            }
+        }
     }
 }

@@ -5,9 +5,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::bgnbd::parallel_map;
-use super::fit::bfgs;
-use super::special::{digamma, ln_gamma};
+use super::bgnbd::{log_space, parallel_map};
+use super::fit::{minimize, symmetrize};
+use super::special::{digamma, ln_gamma, trigamma};
 use super::{ClvError, Summary};
 
 /// Gamma-Gamma parameters (all positive).
@@ -38,10 +38,12 @@ pub struct GammaGammaFit {
 
 struct Prepared {
     x: Vec<f64>,
-    m: Vec<f64>,
+    /// x m, the total repeat spend.
+    xm: Vec<f64>,
     /// Σ over customers of (ln m) and x (ln x + ln m), which enter linearly in p.
     sum_ln_m: f64,
     sum_x_ln_xm: f64,
+    sum_m: f64,
     count_by_x: Vec<f64>,
 }
 
@@ -51,87 +53,118 @@ fn repeat_buyers(summaries: &[Summary]) -> impl Iterator<Item = &Summary> {
 
 impl Prepared {
     fn new(summaries: &[Summary]) -> Result<Self, ClvError> {
-        let rows: Vec<&Summary> = repeat_buyers(summaries).collect();
-        if rows.is_empty() {
+        let mut data = Prepared {
+            x: Vec::new(),
+            xm: Vec::new(),
+            sum_ln_m: 0.0,
+            sum_x_ln_xm: 0.0,
+            sum_m: 0.0,
+            count_by_x: Vec::new(),
+        };
+        for s in repeat_buyers(summaries) {
+            let (x, m) = (s.frequency as f64, s.monetary_value);
+            let ln_m = m.ln();
+            data.x.push(x);
+            data.xm.push(x * m);
+            data.sum_ln_m += ln_m;
+            data.sum_x_ln_xm += x * (x.ln() + ln_m);
+            data.sum_m += m;
+            let k = s.frequency as usize;
+            if data.count_by_x.len() <= k {
+                data.count_by_x.resize(k + 1, 0.0);
+            }
+            data.count_by_x[k] += 1.0;
+        }
+        if data.x.is_empty() {
             return Err(ClvError::NoRepeatBuyers);
         }
-        let max_x = rows.iter().map(|s| s.frequency).max().unwrap_or(0) as usize;
-        let mut count_by_x = vec![0.0; max_x + 1];
-        for s in &rows {
-            count_by_x[s.frequency as usize] += 1.0;
-        }
-        let x: Vec<f64> = rows.iter().map(|s| s.frequency as f64).collect();
-        let m: Vec<f64> = rows.iter().map(|s| s.monetary_value).collect();
-        let sum_ln_m = m.iter().map(|v| v.ln()).sum();
-        let sum_x_ln_xm = x.iter().zip(&m).map(|(x, m)| x * (x.ln() + m.ln())).sum();
-        Ok(Prepared { x, m, sum_ln_m, sum_x_ln_xm, count_by_x })
+        Ok(data)
     }
 
-    fn ll_and_grad(&self, p: &GammaGammaParams) -> (f64, [f64; 3]) {
+    /// Log-likelihood with its gradient and Hessian in (p, q, γ).
+    fn derivatives(&self, p: &GammaGammaParams) -> (f64, [f64; 3], [[f64; 3]; 3]) {
         let GammaGammaParams { p, q, gamma } = *p;
         let n = self.x.len() as f64;
-        // Σ lnΓ(px+q) - lnΓ(px) - lnΓ(q) + q ln γ + (px-1) ln m + px ln x
+        // Σ lnΓ(px+q) - lnΓ(px) - lnΓ(q) + q ln γ + (px-1) ln m + px ln x - (px+q) ln(γ + x m)
         let mut ll = -n * ln_gamma(q) + n * q * gamma.ln() - self.sum_ln_m + p * self.sum_x_ln_xm;
         let mut grad = [self.sum_x_ln_xm, -n * digamma(q) + n * gamma.ln(), n * q / gamma];
+        let mut h = [[0.0; 3]; 3];
+        h[1][1] = -n * trigamma(q);
+        h[1][2] = n / gamma;
+        h[2][2] = -n * q / (gamma * gamma);
         for (x, &c) in self.count_by_x.iter().enumerate() {
             if c == 0.0 {
                 continue;
             }
-            let px = p * x as f64;
+            let (x, px) = (x as f64, p * x as f64);
             ll += c * (ln_gamma(px + q) - ln_gamma(px));
             let d = digamma(px + q);
-            grad[0] += c * x as f64 * (d - digamma(px));
+            let t = trigamma(px + q);
+            grad[0] += c * x * (d - digamma(px));
             grad[1] += c * d;
+            h[0][0] += c * x * x * (t - trigamma(px));
+            h[0][1] += c * x * t;
+            h[1][1] += c * t;
         }
-        // - (px+q) ln(γ + x m)
+        // Rows: sums of x ln d, ln d, x/d, 1/d, x/d², 1/d² with d = γ + x m.
         let parts = parallel_map(self.x.len(), |range| {
-            let mut ll = 0.0;
-            let mut g = [0.0; 3];
-            for i in range {
-                let (x, m) = (self.x[i], self.m[i]);
-                let pxq = p * x + q;
-                let d = gamma + x * m;
+            let mut s = [0.0; 6];
+            for (&x, &xm) in self.x[range.clone()].iter().zip(&self.xm[range]) {
+                let d = gamma + xm;
                 let l = d.ln();
-                ll -= pxq * l;
-                g[0] -= x * l;
-                g[1] -= l;
-                g[2] -= pxq / d;
+                let inv = 1.0 / d;
+                let inv2 = inv * inv;
+                s[0] += x * l;
+                s[1] += l;
+                s[2] += x * inv;
+                s[3] += inv;
+                s[4] += x * inv2;
+                s[5] += inv2;
             }
-            (ll, g)
+            s
         });
-        for (l, g) in parts {
-            ll += l;
-            for k in 0..3 {
-                grad[k] += g[k];
+        let mut s = [0.0; 6];
+        for part in parts {
+            for (acc, v) in s.iter_mut().zip(part) {
+                *acc += v;
             }
         }
-        (ll, grad)
+        ll -= p * s[0] + q * s[1];
+        grad[0] -= s[0];
+        grad[1] -= s[1];
+        grad[2] -= p * s[2] + q * s[3];
+        h[0][2] -= s[2];
+        h[1][2] -= s[3];
+        h[2][2] += p * s[4] + q * s[5];
+        symmetrize(&mut h);
+        (ll, grad, h)
     }
 }
 
 /// Gamma-Gamma log-likelihood over the repeat buyers in `summaries`.
 pub fn log_likelihood(params: &GammaGammaParams, summaries: &[Summary]) -> Result<f64, ClvError> {
-    Ok(Prepared::new(summaries)?.ll_and_grad(params).0)
+    Ok(Prepared::new(summaries)?.derivatives(params).0)
 }
 
 /// Fits Gamma-Gamma by maximum likelihood on customers with frequency > 0
-/// and a positive monetary value (others are skipped).
+/// and a positive monetary value (others are skipped): damped Newton steps
+/// on the log-parameters with the analytic gradient and Hessian, falling
+/// back to BFGS if Newton does not converge.
 pub fn fit(summaries: &[Summary]) -> Result<GammaGammaFit, ClvError> {
     let data = Prepared::new(summaries)?;
     let n = data.x.len() as f64;
     // Start: p = 1, q = 2, γ = mean spend (so the population mean pγ/(q-1) matches it).
-    let mean_m = data.m.iter().sum::<f64>() / n;
+    let mean_m = data.sum_m / n;
     let start = [0.0, 2f64.ln(), mean_m.ln()];
     let objective = |theta: &[f64]| {
         if theta.iter().any(|t| !t.is_finite() || t.abs() > 40.0) {
-            return (f64::INFINITY, vec![0.0; 3]);
+            return (f64::INFINITY, vec![0.0; 3], vec![vec![0.0; 3]; 3]);
         }
         let p = GammaGammaParams { p: theta[0].exp(), q: theta[1].exp(), gamma: theta[2].exp() };
-        let (ll, g) = data.ll_and_grad(&p);
-        let scale = [p.p, p.q, p.gamma];
-        (-ll / n, (0..3).map(|k| -g[k] * scale[k] / n).collect())
+        let (ll, g, h) = data.derivatives(&p);
+        log_space(ll, &g, &h, &[p.p, p.q, p.gamma], n)
     };
-    let m = bfgs(objective, &start, 1e-10, 2000);
+    let m = minimize(objective, &start, 1e-10, 2000);
     if !m.value.is_finite() {
         return Err(ClvError::FitFailed("Gamma-Gamma likelihood is not finite"));
     }
@@ -153,5 +186,37 @@ impl GammaGammaParams {
         let x = frequency as f64;
         let m = if frequency == 0 { 0.0 } else { monetary_value };
         (self.gamma + m * x) * self.p / (self.p * x + self.q - 1.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clv::bgnbd::BgNbdParams;
+    use crate::clv::simulate::simulate;
+
+    #[test]
+    #[allow(clippy::needless_range_loop)] // index arithmetic over parameters reads best here
+    fn gradient_and_hessian_match_finite_differences() {
+        let bg = BgNbdParams { r: 0.5, alpha: 6.0, a: 0.7, b: 2.5 };
+        let gg = GammaGammaParams { p: 6.0, q: 4.0, gamma: 15.0 };
+        let data = Prepared::new(&simulate(&bg, Some(&gg), 3_000, (10.0, 60.0), 5)).unwrap();
+        let base = [3.0, 6.5, 20.0];
+        let at = |p: [f64; 3]| data.derivatives(&GammaGammaParams { p: p[0], q: p[1], gamma: p[2] });
+        let (_, grad, hess) = at(base);
+        for k in 0..3 {
+            let h = 1e-5 * base[k];
+            let (mut up, mut down) = (base, base);
+            up[k] += h;
+            down[k] -= h;
+            let (up, down) = (at(up), at(down));
+            let fd = (up.0 - down.0) / (2.0 * h);
+            assert!((fd - grad[k]).abs() < 1e-6 * grad[k].abs().max(1.0), "grad {k}: {fd} vs {}", grad[k]);
+            for j in 0..3 {
+                let fd = (up.1[j] - down.1[j]) / (2.0 * h);
+                let want = hess[k][j];
+                assert!((fd - want).abs() < 1e-5 * want.abs().max(1.0), "hess {k},{j}: {fd} vs {want}");
+            }
+        }
     }
 }

@@ -2,9 +2,11 @@
 //! parameters, for tests and benchmarks (xoshiro256** generator; gamma draws
 //! by Marsaglia & Tsang, beta draws from two gammas).
 
-use super::Summary;
-use super::bgnbd::BgNbdParams;
+use time::{Date, Duration};
+
+use super::bgnbd::BgNbdParams as Bg;
 use super::gamma_gamma::GammaGammaParams;
+use super::{Summary, TimeUnit, Transaction};
 
 /// A small deterministic generator (xoshiro256**, seeded through SplitMix64).
 #[derive(Debug, Clone)]
@@ -95,13 +97,7 @@ impl Rng {
 /// whose repeat transaction values follow Gamma-Gamma with `gg`; each
 /// customer's age `T` is uniform on `age_range`. Monetary value is 0 when
 /// `gg` is `None` or the customer made no repeat purchase.
-pub fn simulate(
-    bg: &BgNbdParams,
-    gg: Option<&GammaGammaParams>,
-    n: usize,
-    age_range: (f64, f64),
-    seed: u64,
-) -> Vec<Summary> {
+pub fn simulate(bg: &Bg, gg: Option<&GammaGammaParams>, n: usize, age_range: (f64, f64), seed: u64) -> Vec<Summary> {
     let mut rng = Rng::new(seed);
     (0..n)
         .map(|_| {
@@ -131,4 +127,54 @@ pub fn simulate(
             Summary { frequency: x, recency, age, monetary_value }
         })
         .collect()
+}
+
+/// Purchases of `n` customers (keys `0..n`) whose behaviour follows BG/NBD
+/// with `bg` (`alpha` in `unit`) and, if given, whose transaction values
+/// follow Gamma-Gamma with `gg` (otherwise every amount is 1). Each customer's
+/// first purchase falls on a day uniform in `first_purchases` (inclusive);
+/// later purchases follow in continuous time, with a dropout chance after
+/// each repeat purchase, up to `observation_end`; a purchase at time `t`
+/// after the first is recorded `ceil(t)` days after it, so that the
+/// calibration period of a summary, (0, T], holds exactly the purchases
+/// made by its end day (only purchases that share a day are merged). Use [`super::calibration_and_holdout`] to split them.
+pub fn simulate_transactions(
+    bg: &Bg,
+    gg: Option<&GammaGammaParams>,
+    n: usize,
+    first_purchases: (Date, Date),
+    observation_end: Date,
+    unit: TimeUnit,
+    seed: u64,
+) -> Vec<Transaction<usize>> {
+    let mut rng = Rng::new(seed);
+    let span_days = (first_purchases.1 - first_purchases.0).whole_days().max(0) as f64 + 1.0;
+    let mut out = Vec::new();
+    for customer in 0..n {
+        let first = first_purchases.0 + Duration::days((span_days * rng.uniform()).floor() as i64);
+        if first > observation_end {
+            continue;
+        }
+        let horizon = (observation_end - first).whole_days() as f64 / unit.days();
+        let lambda = rng.gamma(bg.r, bg.alpha);
+        let dropout = rng.beta(bg.a, bg.b);
+        let nu = gg.map(|g| (g, rng.gamma(g.q, g.gamma)));
+        let amount = |rng: &mut Rng| nu.map_or(1.0, |(g, nu)| rng.gamma(g.p, nu));
+        out.push(Transaction { customer, date: first, amount: amount(&mut rng) });
+        let mut t = 0.0;
+        loop {
+            t += rng.exponential(lambda);
+            if t > horizon {
+                break;
+            }
+            // Day `d` after the first purchase covers times (d-1, d], so the
+            // period up to the calibration end day is exactly (0, T].
+            let date = first + Duration::days((t * unit.days()).ceil() as i64);
+            out.push(Transaction { customer, date, amount: amount(&mut rng) });
+            if rng.uniform() < dropout {
+                break;
+            }
+        }
+    }
+    out
 }
