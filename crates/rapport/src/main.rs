@@ -4,6 +4,7 @@
 
 mod config;
 mod demo;
+mod insights;
 
 // A server's requests allocate many small, short-lived values; mimalloc
 // serves those faster than the system allocator (see docs/PERFORMANCE.md).
@@ -54,6 +55,9 @@ enum Command {
         #[arg(long, default_value_t = 1.0)]
         scale: f64,
     },
+    /// Customer insights from the purchases: rfm, cohorts, churn, clv, referrals.
+    #[command(subcommand)]
+    Insights(insights::InsightsCommand),
 }
 
 #[derive(Subcommand)]
@@ -151,6 +155,12 @@ async fn run(cli: Cli) -> Result<()> {
                 bail!("--scale must be above 0 and at most 100");
             }
             demo::run(&open(&config.database_url).await?, seed, scale, generate_password()).await
+        }
+        Command::Insights(command) => {
+            let store = open(&config.database_url).await?;
+            let output = insights::run(&store, command).await?;
+            print!("{output}");
+            Ok(())
         }
     }
 }

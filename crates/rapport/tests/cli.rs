@@ -12,7 +12,11 @@ use rapport_domain::records::LifecycleStage;
 use rapport_storage::{Credentials, ListQuery, LoginOutcome, PersonFilter, Store};
 use rapport_testing::{Backend, TestDatabase};
 
-backend_tests!(users_and_tokens_from_the_command_line, demo_fills_an_empty_database_deterministically);
+backend_tests!(
+    users_and_tokens_from_the_command_line,
+    demo_fills_an_empty_database_deterministically,
+    insights_from_the_command_line,
+);
 
 struct Outcome {
     ok: bool,
@@ -165,4 +169,104 @@ async fn demo_fills_an_empty_database_deterministically(backend: Backend) {
         store.close().await.expect("close the database");
     }
     assert_eq!(seen[0], seen[1], "the same seed gives the same people");
+}
+
+fn json(url: &str, args: &[&str]) -> serde_json::Value {
+    let outcome = rapport(url, args, "");
+    assert!(outcome.ok, "{args:?}: {}", outcome.stderr);
+    serde_json::from_str(&outcome.stdout).unwrap_or_else(|e| panic!("{args:?} prints JSON ({e}): {}", outcome.stdout))
+}
+
+fn number(value: &serde_json::Value, what: &str) -> f64 {
+    value.as_f64().unwrap_or_else(|| panic!("{what} is a number: {value}"))
+}
+
+fn within_unit(value: &serde_json::Value, what: &str) {
+    let x = number(value, what);
+    assert!((0.0..=1.0).contains(&x), "{what} = {x} lies in [0, 1]");
+}
+
+async fn insights_from_the_command_line(backend: Backend) {
+    let db = TestDatabase::new(backend).await;
+    let url = db.url.as_str();
+    let empty = rapport(url, &["insights", "rfm"], "");
+    assert!(empty.ok && empty.stdout.contains("no purchases yet"), "{} {}", empty.stdout, empty.stderr);
+    let demo = rapport(url, &["demo", "--seed", "7", "--scale", "0.05"], "");
+    assert!(demo.ok, "{}", demo.stderr);
+    let as_of = ["--as-of", "2100-01-01"];
+
+    let rfm = json(url, &["insights", "rfm", "--format", "json", as_of[0], as_of[1]]);
+    let customers = rfm["customers"].as_array().expect("rfm customers").len() as u64;
+    assert!(customers > 0, "the demo has customers with purchases");
+    let segments = rfm["segments"].as_array().expect("rfm segments");
+    assert_eq!(segments.len(), 11, "every segment is listed");
+    let sized: u64 = segments.iter().map(|s| s["customers"].as_u64().expect("segment size")).sum();
+    assert_eq!(sized, customers, "segment sizes sum to the customers with purchases");
+    assert_eq!(rfm["as_of"], "2100-01-01");
+
+    let cohorts = json(url, &["insights", "cohorts", "--format", "json", as_of[0], as_of[1]]);
+    let list = cohorts["cohorts"].as_array().expect("cohorts");
+    assert!(!list.is_empty());
+    for cohort in list {
+        assert_eq!(number(&cohort["retention"][0], "month-0 retention"), 1.0, "{cohort}");
+    }
+    let in_cohorts: u64 = list.iter().map(|c| c["size"].as_u64().expect("cohort size")).sum();
+    assert_eq!(in_cohorts, customers, "every customer is in one cohort");
+
+    let churn = json(url, &["insights", "churn", "--format", "json", "--churn-days", "90", as_of[0], as_of[1]]);
+    assert_eq!(churn["definition"]["days"], 90);
+    within_unit(&churn["churned_share"], "churned share");
+    let monthly = churn["monthly"].as_array().expect("monthly churn");
+    assert!(!monthly.is_empty());
+    for month in monthly {
+        if !month["churn_rate"].is_null() {
+            within_unit(&month["churn_rate"], "monthly churn rate");
+        }
+    }
+    for curve in churn["survival"].as_array().expect("survival curves") {
+        for point in curve["points"].as_array().expect("points") {
+            within_unit(&point["survival"], "survival");
+        }
+    }
+
+    let clv = json(url, &["insights", "clv", "--format", "json", "--unit", "weeks", "--horizon", "26"]);
+    assert_eq!(clv["horizon"], 26);
+    assert_eq!(clv["time_unit"], "weeks");
+    for p in ["r", "alpha", "a", "b"] {
+        let value = number(&clv["model"]["bgnbd"]["params"][p], p);
+        assert!(value > 0.0 && value.is_finite(), "BG/NBD {p} = {value}");
+    }
+    for p in ["p", "q", "gamma"] {
+        let value = number(&clv["model"]["gamma_gamma"]["params"][p], p);
+        assert!(value > 0.0 && value.is_finite(), "Gamma-Gamma {p} = {value}");
+    }
+    let valued = clv["customers"].as_array().expect("clv customers");
+    assert_eq!(valued.len() as u64, customers, "every customer with a purchase is valued");
+    for customer in valued {
+        within_unit(&customer["probability_alive"], "P(alive)");
+        assert!(number(&customer["expected_purchases"], "expected purchases") >= 0.0);
+    }
+
+    let referrals = json(url, &["insights", "referrals", "--format", "json"]);
+    within_unit(&referrals["share_referred"], "share referred");
+    assert!(referrals["referred_customers"].as_u64().expect("referred") > 0, "the demo has referred customers");
+
+    // Tables and CSV.
+    for command in ["rfm", "cohorts", "churn", "clv", "referrals"] {
+        let table = rapport(url, &["insights", command], "");
+        assert!(table.ok && table.stdout.lines().count() > 3, "{command}: {} {}", table.stdout, table.stderr);
+        let csv = rapport(url, &["insights", command, "--format", "csv"], "");
+        assert!(csv.ok, "{command}: {}", csv.stderr);
+        let columns = csv.stdout.lines().next().expect("a csv header").split(',').count();
+        assert!(columns >= 3 && csv.stdout.lines().all(|l| l.split(',').count() == columns), "{}", csv.stdout);
+    }
+    let segments_csv = rapport(url, &["insights", "rfm", "--format", "csv"], "").stdout;
+    assert_eq!(segments_csv.lines().count(), 12, "a header and one row per segment");
+
+    refused(rapport(url, &["insights", "rfm", "--format", "xml"], ""), "--format");
+    refused(rapport(url, &["insights", "cohorts", "--as-of", "2024-13-01"], ""), "not a date");
+    refused(rapport(url, &["insights", "clv", "--horizon", "0"], ""), "--horizon");
+    refused(rapport(url, &["insights", "clv", "--unit", "months"], ""), "--unit");
+    refused(rapport(url, &["insights", "forecast"], ""), "forecast");
+    refused(rapport(url, &["insights", "rfm", "--currency", "JPY"], ""), "no purchase is in JPY");
 }

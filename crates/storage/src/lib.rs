@@ -27,6 +27,7 @@ pub use listing::{ListQuery, Page};
 pub use records::activities::ActivityFilter;
 pub use records::companies::CompanyFilter;
 pub use records::deals::DealFilter;
+pub use records::insights_feed::{INSIGHTS_BATCH, PersonRow, PurchaseRow};
 pub use records::overview::{PurchaseTotal, StageTotal};
 pub use records::people::PersonFilter;
 pub use records::purchases::PurchaseFilter;

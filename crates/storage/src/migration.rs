@@ -12,6 +12,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_initial::Migration),
             Box::new(m0002_saved_views::Migration),
             Box::new(m0003_page_indexes::Migration),
+            Box::new(m0004_purchase_feed::Migration),
         ]
     }
 }
@@ -471,6 +472,40 @@ mod m0003_page_indexes {
                 db.execute_unprepared(&format!("DROP INDEX {index}")).await?;
             }
             Ok(())
+        }
+    }
+}
+
+/// The insights read every purchase in (person, time, id) order, in batches:
+/// this index serves that order and the seek to each next batch.
+mod m0004_purchase_feed {
+    use sea_orm_migration::prelude::*;
+
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m0004_purchase_feed"
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+            m.create_index(
+                Index::create()
+                    .name("purchases_feed")
+                    .table("purchases")
+                    .col("person_id")
+                    .col("occurred_at")
+                    .col("id")
+                    .to_owned(),
+            )
+            .await
+        }
+
+        async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+            m.drop_index(Index::drop().name("purchases_feed").table("purchases").to_owned()).await
         }
     }
 }

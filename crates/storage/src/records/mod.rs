@@ -5,6 +5,7 @@ pub mod companies;
 mod create;
 pub mod custom_fields;
 pub mod deals;
+pub mod insights_feed;
 pub mod overview;
 pub mod people;
 pub mod pipelines;
