@@ -69,21 +69,26 @@ impl Drop for TestApp {
     }
 }
 
+/// A throwaway database, migrated, with the real server on a loopback port.
+async fn serve_fresh_database(backend: Backend) -> (TestDatabase, Store, SocketAddr, tokio::task::JoinHandle<()>) {
+    let database = TestDatabase::new(backend).await;
+    let url = database.url.clone();
+    let store = Store::connect(&url).await.unwrap_or_else(|err| panic!("connect to {url}: {err}"));
+    store.migrate().await.unwrap_or_else(|err| panic!("migrate {url}: {err}"));
+    let router = rapport_server::router(store.clone(), rapport_server::ServerConfig::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+    let addr = listener.local_addr().expect("a local address");
+    let server = tokio::spawn(async move {
+        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .await
+            .expect("the server runs");
+    });
+    (database, store, addr, server)
+}
+
 impl TestApp {
     pub async fn spawn(backend: Backend) -> TestApp {
-        let database = TestDatabase::new(backend).await;
-        let url = database.url.clone();
-        let store = Store::connect(&url).await.unwrap_or_else(|err| panic!("connect to {url}: {err}"));
-        store.migrate().await.unwrap_or_else(|err| panic!("migrate {url}: {err}"));
-
-        let router = rapport_server::router(store.clone(), rapport_server::ServerConfig::default());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
-        let addr = listener.local_addr().expect("a local address");
-        let server = tokio::spawn(async move {
-            axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-                .await
-                .expect("the server runs");
-        });
+        let (database, store, addr, server) = serve_fresh_database(backend).await;
         let base_url = format!("http://{addr}");
 
         let admin_email = "admin@example.com";
@@ -490,18 +495,7 @@ impl Drop for BareApp {
 
 impl BareApp {
     pub async fn spawn(backend: Backend) -> BareApp {
-        let database = TestDatabase::new(backend).await;
-        let url = database.url.clone();
-        let store = Store::connect(&url).await.unwrap_or_else(|err| panic!("connect to {url}: {err}"));
-        store.migrate().await.unwrap_or_else(|err| panic!("migrate {url}: {err}"));
-        let router = rapport_server::router(store.clone(), rapport_server::ServerConfig::default());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
-        let addr = listener.local_addr().expect("a local address");
-        let server = tokio::spawn(async move {
-            axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-                .await
-                .expect("the server runs");
-        });
+        let (database, store, addr, server) = serve_fresh_database(backend).await;
         BareApp { base_url: format!("http://{addr}"), store, backend, server, _database: database }
     }
 
