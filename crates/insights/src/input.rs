@@ -140,19 +140,8 @@ impl Serialize for YearMonth {
 /// Digits after the decimal point in a currency's minor unit (ISO 4217):
 /// 0 for JPY, KRW and the like, 3 for BHD, KWD, ..., otherwise 2.
 pub fn currency_exponent(code: &str) -> u32 {
-    const ZERO: &[&str] = &[
-        "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF",
-        "XPF",
-    ];
-    const THREE: &[&str] = &["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"];
-    let code = code.trim().to_ascii_uppercase();
-    if ZERO.contains(&code.as_str()) {
-        0
-    } else if THREE.contains(&code.as_str()) {
-        3
-    } else {
-        2
-    }
+    // One table of minor units for all of Rapport: the domain's.
+    rapport_domain::Currency::parse(code).map(|currency| currency.minor_digits()).unwrap_or(2)
 }
 
 /// An amount in minor units as a number of major units (for charts).
