@@ -9,6 +9,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use time::Date;
 
 use crate::churn::{ChurnReport, SurvivalCurve};
+use crate::clv::HoldoutRow;
 use crate::cohorts::CohortReport;
 use crate::input::{CustomerKey, InsightsError, YearMonth, minor_to_major};
 use crate::rfm::{RfmReport, Segment};
@@ -396,6 +397,69 @@ pub fn churn_rate_chart(report: &ChurnReport) -> Result<String, InsightsError> {
         chart
             .configure_series_labels()
             .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font((FONT, 13))
+            .draw()
+            .map_err(chart_err)?;
+        root.present().map_err(chart_err)?;
+    }
+    Ok(svg)
+}
+
+/// The lifetime value check: mean actual against mean expected repeat
+/// purchases in the holdout period, by repeat purchases in the calibration
+/// period (the last group holds that many or more).
+pub fn holdout_chart(rows: &[HoldoutRow], calibration_end: Date, holdout_end: Date) -> Result<String, InsightsError> {
+    let n = rows.len().max(1);
+    let y_max = rows.iter().flat_map(|r| [r.mean_actual, r.mean_expected]).map(|v| finite_or(v, 0.0)).fold(0.0, f64::max);
+    let y_max = if y_max > 0.0 { y_max * 1.2 } else { 1.0 };
+    let label = |f: u32| {
+        if f >= crate::clv::HOLDOUT_MAX_FREQUENCY { format!("{f}+") } else { f.to_string() }
+    };
+    let x_label = |v: &SegmentValue<i32>| match v {
+        SegmentValue::CenterOf(i) if (*i as usize) < rows.len() => label(rows[*i as usize].frequency),
+        _ => String::new(),
+    };
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (900, 480)).into_drawing_area();
+        root.fill(&WHITE).map_err(chart_err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                format!("Model check: repeat purchases {calibration_end} to {holdout_end}"),
+                (FONT, TITLE_SIZE).into_font().style(FontStyle::Bold),
+            )
+            .margin(15)
+            .x_label_area_size(50)
+            .y_label_area_size(70)
+            .build_cartesian_2d((0..last_slot(n)).into_segmented(), 0.0..y_max)
+            .map_err(chart_err)?;
+        chart
+            .configure_mesh()
+            .x_desc(format!("Repeat purchases up to {calibration_end}"))
+            .y_desc("Mean purchases per customer after it")
+            .x_label_formatter(&x_label)
+            .y_label_formatter(&|v| format!("{v:.2}"))
+            .label_style((FONT, 12))
+            .axis_desc_style((FONT, LABEL_SIZE))
+            .draw()
+            .map_err(chart_err)?;
+        let series = [(0usize, "Actual", BAR), (1, "Expected by the model", BAR2)];
+        for (k, name, colour) in series {
+            chart
+                .draw_series(rows.iter().enumerate().map(|(i, r)| {
+                    let v = finite_or(if k == 0 { r.mean_actual } else { r.mean_expected }, 0.0);
+                    let x = SegmentValue::CenterOf(i as i32);
+                    PathElement::new(vec![(x.clone(), 0.0), (x, v)], colour.stroke_width(if k == 0 { 14 } else { 4 }))
+                }))
+                .map_err(chart_err)?
+                .label(name)
+                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 20, y + 5)], colour.filled()));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK)
             .label_font((FONT, 13))

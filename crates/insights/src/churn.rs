@@ -48,7 +48,7 @@ pub const ALL_CUSTOMERS: &str = "All customers";
 pub const NO_GROUP: &str = "Unknown";
 
 /// When a customer counts as churned.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum ChurnDefinition {
     /// No purchase for this many days after the last one.

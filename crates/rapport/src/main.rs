@@ -181,7 +181,11 @@ async fn serve(config: &config::Config) -> Result<()> {
         .with_context(|| format!("cannot listen on {}", config.bind))?;
     let address = listener.local_addr()?;
     eprintln!("Rapport is listening on http://{address} (API docs at http://{address}/api/docs)");
-    rapport_server::serve(listener, store, rapport_server::ServerConfig { secure_cookies: config.secure_cookies })
+    rapport_server::serve(
+        listener,
+        store,
+        rapport_server::ServerConfig { secure_cookies: config.secure_cookies, ..Default::default() },
+    )
         .await?;
     Ok(())
 }

@@ -4,6 +4,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use rapport_domain::FieldErrors;
+use rapport_reports::ReportError;
 use rapport_storage::StorageError;
 use serde::Serialize;
 
@@ -31,6 +32,9 @@ pub enum ApiError {
     VersionMismatch { expected: i64, current: i64 },
     #[error("too many failed sign-in attempts: try again in {retry_after_secs} seconds")]
     RateLimited { retry_after_secs: u64 },
+    /// Something the server computes in the background is not there yet.
+    #[error("{0}")]
+    NotReady(String),
     #[error("something went wrong on our side; it has been logged")]
     Internal,
 }
@@ -71,6 +75,7 @@ impl ApiError {
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::VersionMismatch { .. } => (StatusCode::PRECONDITION_FAILED, "version_mismatch"),
             ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            ApiError::NotReady(_) => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
             ApiError::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -86,6 +91,19 @@ impl From<StorageError> for ApiError {
             StorageError::VersionMismatch { expected, current } => ApiError::VersionMismatch { expected, current },
             other @ (StorageError::Config(_) | StorageError::Corrupt(_) | StorageError::Database(_)) => {
                 tracing::error!(error = %other, cause = ?other, "storage failure");
+                ApiError::Internal
+            }
+        }
+    }
+}
+
+impl From<ReportError> for ApiError {
+    fn from(err: ReportError) -> Self {
+        match err {
+            ReportError::Storage(err) => err.into(),
+            err @ ReportError::NoPurchasesIn { .. } => ApiError::field("currency", err.to_string()),
+            other @ (ReportError::Insights(_) | ReportError::Model(_)) => {
+                tracing::error!(error = %other, cause = ?other, "computing insights failed");
                 ApiError::Internal
             }
         }
@@ -111,6 +129,7 @@ impl IntoResponse for ApiError {
         };
         let retry_after = match &self {
             ApiError::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+            ApiError::NotReady(_) => Some(2),
             _ => None,
         };
         let fields = match self {

@@ -18,6 +18,7 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
+use rapport_reports::Insights;
 use rapport_storage::Store;
 use tower_http::compression::CompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -36,10 +37,24 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 pub const SESSION_COOKIE: &str = "rapport_session";
 pub const SESSION_LIFETIME: time::Duration = time::Duration::days(14);
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct ServerConfig {
     /// Mark cookies `Secure` even without `X-Forwarded-Proto: https`.
     pub secure_cookies: bool,
+    /// What the insights are computed with.
+    pub insights: rapport_reports::Settings,
+    /// How often the insights job checks whether the data changed.
+    pub insights_poll: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            secure_cookies: false,
+            insights: rapport_reports::Settings::default(),
+            insights_poll: Duration::from_secs(5),
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -48,6 +63,8 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     pub limiter: Arc<LoginLimiter>,
     pub auth_cache: Arc<AuthCache>,
+    /// The latest insights, kept current by the insights job.
+    pub insights: Arc<Insights>,
 }
 
 #[derive(OpenApi)]
@@ -132,14 +149,24 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(api::records::routes())
         .merge(api::admin::routes())
         .merge(api::views::routes())
+        .merge(api::insights::routes())
 }
 
-pub fn router(store: Store, config: ServerConfig) -> Router {
+/// The application: its routes, and the insights its job keeps current.
+pub struct App {
+    pub router: Router,
+    pub insights: Arc<Insights>,
+}
+
+/// The routes over `store`; the insights job is not started (see [`App::start_jobs`]).
+pub fn app(store: Store, config: ServerConfig) -> App {
+    let insights = Insights::new(store.clone(), config.insights);
     let state = AppState {
         store,
         config: Arc::new(config),
         limiter: Arc::new(LoginLimiter::default()),
         auth_cache: Arc::new(AuthCache::default()),
+        insights: Arc::clone(&insights),
     };
     let (api, spec) = api_router().split_for_parts();
     let security_headers = [
@@ -176,14 +203,40 @@ pub fn router(store: Store, config: ServerConfig) -> Router {
     for (name, value) in security_headers {
         app = app.layer(SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value)));
     }
-    app
+    App { router: app, insights }
+}
+
+/// The routes alone, without background jobs (benchmarks serve these).
+pub fn router(store: Store, config: ServerConfig) -> Router {
+    app(store, config).router
+}
+
+/// Running background jobs; dropping this stops them.
+pub struct Jobs(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for Jobs {
+    fn drop(&mut self) {
+        for job in &self.0 {
+            job.abort();
+        }
+    }
+}
+
+impl App {
+    /// Starts the background jobs: the insights job, checking for changed
+    /// data every `insights_poll`.
+    pub fn start_jobs(&self, insights_poll: Duration) -> Jobs {
+        Jobs(vec![self.insights.start(insights_poll)])
+    }
 }
 
 /// Serves until the process is asked to stop (Ctrl-C or SIGTERM).
 pub async fn serve(listener: tokio::net::TcpListener, store: Store, config: ServerConfig) -> std::io::Result<()> {
     tokio::spawn(refresh_statistics_hourly(store.clone()));
-    let app = router(store, config);
-    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+    let poll = config.insights_poll;
+    let app = app(store, config);
+    let _jobs = app.start_jobs(poll);
+    axum::serve(listener, app.router.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await
 }

@@ -15,6 +15,7 @@ mod api {
     pub mod errors;
     pub mod health;
     pub mod hostile;
+    pub mod insights;
     pub mod lists;
     pub mod permissions;
     pub mod timeline;

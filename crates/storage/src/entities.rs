@@ -445,3 +445,49 @@ pub mod saved_views {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod customer_insights {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "customer_insights")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub person_id: Uuid,
+        pub currency: String,
+        pub segment: String,
+        pub r_score: i16,
+        pub f_score: i16,
+        pub m_score: i16,
+        pub last_purchase: TimeDate,
+        pub recency_days: i64,
+        pub frequency: i64,
+        pub monetary_minor: i64,
+        pub probability_alive: Option<f64>,
+        pub expected_purchases: Option<f64>,
+        pub expected_value_minor: Option<i64>,
+        pub computed_at: TimeDateTimeWithTimeZone,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod insights_state {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "insights_state")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: i32,
+        pub data_version: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

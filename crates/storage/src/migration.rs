@@ -13,6 +13,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_saved_views::Migration),
             Box::new(m0003_page_indexes::Migration),
             Box::new(m0004_purchase_feed::Migration),
+            Box::new(m0005_customer_insights::Migration),
         ]
     }
 }
@@ -506,6 +507,106 @@ mod m0004_purchase_feed {
 
         async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
             m.drop_index(Index::drop().name("purchases_feed").table("purchases").to_owned()).await
+        }
+    }
+}
+
+mod m0005_customer_insights {
+    use sea_orm_migration::prelude::*;
+    use sea_orm_migration::schema::*;
+
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m0005_customer_insights"
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+            // What the insights job last computed per customer: read by the
+            // customer page and by the segment list filter.
+            m.create_table(
+                Table::create()
+                    .table("customer_insights")
+                    .col(pk_uuid("person_id"))
+                    .col(string_len("currency", 3))
+                    .col(string_len("segment", 32))
+                    .col(small_integer("r_score"))
+                    .col(small_integer("f_score"))
+                    .col(small_integer("m_score"))
+                    .col(date("last_purchase"))
+                    .col(big_integer("recency_days"))
+                    .col(big_integer("frequency"))
+                    .col(big_integer("monetary_minor"))
+                    .col(double_null("probability_alive"))
+                    .col(double_null("expected_purchases"))
+                    .col(big_integer_null("expected_value_minor"))
+                    .col(timestamp_with_time_zone("computed_at"))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from("customer_insights", "person_id")
+                            .to("people", "id")
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+            m.create_index(
+                Index::create()
+                    .name("customer_insights_segment")
+                    .table("customer_insights")
+                    .col("segment")
+                    .col("person_id")
+                    .to_owned(),
+            )
+            .await?;
+            // One row: a counter every write to purchases (or to the people
+            // fields insights read) moves on, so the job knows when to recompute.
+            m.create_table(
+                Table::create()
+                    .table("insights_state")
+                    .col(integer("id").primary_key())
+                    .col(big_integer("data_version"))
+                    .to_owned(),
+            )
+            .await?;
+            m.exec_stmt(
+                Query::insert().into_table("insights_state").columns(["id", "data_version"]).values_panic([1.into(), 0.into()]).to_owned(),
+            )
+            .await?;
+            // The feed reads purchases of one currency grouped by customer;
+            // holding the amount too, the index answers it without the table.
+            m.drop_index(Index::drop().name("purchases_feed").table("purchases").to_owned()).await?;
+            m.create_index(
+                Index::create()
+                    .name("purchases_insights")
+                    .table("purchases")
+                    .col("currency")
+                    .col("person_id")
+                    .col("occurred_at")
+                    .col("amount_minor")
+                    .to_owned(),
+            )
+            .await
+        }
+
+        async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+            m.drop_index(Index::drop().name("purchases_insights").table("purchases").to_owned()).await?;
+            m.create_index(
+                Index::create()
+                    .name("purchases_feed")
+                    .table("purchases")
+                    .col("person_id")
+                    .col("occurred_at")
+                    .col("id")
+                    .to_owned(),
+            )
+            .await?;
+            m.drop_table(Table::drop().table("insights_state").to_owned()).await?;
+            m.drop_table(Table::drop().table("customer_insights").to_owned()).await
         }
     }
 }

@@ -1,24 +1,26 @@
-//! The insights feed: purchases ordered by person then time, people ordered
-//! by id, read in keyset batches (here of 3 rows, so that batches split a
-//! person's purchases), with exact values. Every test runs twice, as
-//! `sqlite::NAME` and `postgres::NAME` (the latter when RAPPORT_TEST_POSTGRES
-//! is set).
+//! The insights feed (purchases of one currency ordered by person then time,
+//! people ordered by id, with exact values), the insights data version that
+//! tells the job to recompute, and the stored per-customer insights with the
+//! segment list filter. Every test runs twice, as `sqlite::NAME` and
+//! `postgres::NAME` (the latter when RAPPORT_TEST_POSTGRES is set).
 
 #[macro_use]
 extern crate rapport_testing;
 
 use rapport_domain::records::{LifecycleStage, PersonInput, PurchaseInput, UserInput};
 use rapport_domain::text::Name;
-use rapport_domain::{Actor, Currency, Email, Money, PersonId, Role};
-use rapport_storage::{INSIGHTS_BATCH, PersonRow, PurchaseRow, Store};
+use rapport_domain::{Actor, Currency, Email, Money, PersonId, Role, Segment};
+use rapport_storage::{CustomerInsight, ListQuery, PersonFilter, PersonRow, PurchaseRow, PurchaseSink, Store};
 use rapport_testing::{Backend, TestDatabase};
 use time::OffsetDateTime;
-use time::macros::datetime;
+use time::macros::{date, datetime};
 
 backend_tests!(
-    purchases_come_ordered_by_person_then_time_across_batches,
-    people_come_ordered_by_id_across_batches,
+    purchases_come_ordered_by_person_then_time,
+    people_come_ordered_by_id,
     an_empty_database_feeds_nothing,
+    the_data_version_moves_with_every_change_insights_read,
+    customer_insights_are_replaced_whole_and_filter_the_people_list,
 );
 
 async fn open(backend: Backend) -> (TestDatabase, Store, Actor) {
@@ -64,24 +66,38 @@ async fn person(
     store.create_person(actor, input).await.expect("create a person").id
 }
 
-async fn purchase(store: &Store, actor: &Actor, person: PersonId, at: OffsetDateTime, minor: i64, currency: &str) {
+async fn purchase(
+    store: &Store,
+    actor: &Actor,
+    person: PersonId,
+    at: OffsetDateTime,
+    minor: i64,
+    currency: &str,
+) -> rapport_domain::records::Purchase {
     let amount = Money::new(minor, Currency::parse(currency).expect("a currency"));
     let input = PurchaseInput { person_id: person, occurred_at: at, amount, reference: None, description: None };
-    store.create_purchase(actor, input).await.expect("create a purchase");
+    store.create_purchase(actor, input).await.expect("create a purchase")
 }
 
-async fn purchases(store: &Store, currency: Option<&str>, batch: u64) -> Vec<PurchaseRow> {
-    let mut rows = Vec::new();
-    let fed = store.for_each_purchase(currency, batch, |row| rows.push(row)).await.expect("feed purchases");
+struct Collect(Vec<PurchaseRow>);
+
+impl PurchaseSink for Collect {
+    fn purchase(&mut self, row: PurchaseRow) {
+        self.0.push(row);
+    }
+}
+
+async fn purchases(store: &Store, currency: &str) -> Vec<PurchaseRow> {
+    let (Collect(rows), fed) = store.feed_purchases(currency, Collect(Vec::new())).await.expect("feed purchases");
     assert_eq!(fed, rows.len() as u64, "the count returned is the rows fed");
     rows
 }
 
-fn row(person: PersonId, occurred_at: OffsetDateTime, amount_minor: i64, currency: &str) -> PurchaseRow {
-    PurchaseRow { person_id: person, occurred_at, amount_minor, currency: currency.to_owned() }
+fn row(person: PersonId, at: OffsetDateTime, amount_minor: i64) -> PurchaseRow {
+    PurchaseRow { person_id: person, day: at.date(), amount_minor }
 }
 
-async fn purchases_come_ordered_by_person_then_time_across_batches(backend: Backend) {
+async fn purchases_come_ordered_by_person_then_time(backend: Backend) {
     let (_db, store, actor) = open(backend).await;
     let ann = person(&store, &actor, "Ann", LifecycleStage::Customer, None, None).await;
     let bob = person(&store, &actor, "Bob", LifecycleStage::Customer, None, None).await;
@@ -89,86 +105,184 @@ async fn purchases_come_ordered_by_person_then_time_across_batches(backend: Back
     let t1 = datetime!(2024-01-05 10:00 UTC);
     let t2 = datetime!(2024-02-10 09:30 UTC);
     let t3 = datetime!(2024-03-01 00:00 UTC);
+    // The last second of a UTC day stays on that day.
     let t4 = datetime!(2024-07-31 23:59:59 UTC);
     // Inserted out of order, with two purchases at the same instant.
     purchase(&store, &actor, bob, t3, 700, "EUR").await;
     purchase(&store, &actor, ann, t4, 400, "EUR").await;
     purchase(&store, &actor, bob, t1, 500, "USD").await;
     purchase(&store, &actor, ann, t1, 100, "EUR").await;
-    purchase(&store, &actor, ann, t2, 250, "EUR").await;
     purchase(&store, &actor, ann, t2, 260, "EUR").await;
+    purchase(&store, &actor, ann, t2, 250, "EUR").await;
     purchase(&store, &actor, bob, t2, 600, "EUR").await;
+    // A purchase at 01:30 in UTC+02:00 is stored in UTC: the day before.
+    purchase(&store, &actor, cat, datetime!(2024-05-02 01:30 +02:00), 90, "GBP").await;
 
     let mut expected = vec![
-        row(ann, t1, 100, "EUR"),
-        row(ann, t2, 250, "EUR"),
-        row(ann, t2, 260, "EUR"),
-        row(ann, t4, 400, "EUR"),
-        row(bob, t1, 500, "USD"),
-        row(bob, t2, 600, "EUR"),
-        row(bob, t3, 700, "EUR"),
+        row(ann, t1, 100),
+        row(ann, t2, 250),
+        row(ann, t2, 260),
+        row(ann, t4, 400),
+        row(bob, t2, 600),
+        row(bob, t3, 700),
     ];
-    // Rows come by person id (whatever order the ids have), then time; the
-    // two at the same instant come in purchase-id order, which the test does
-    // not know, so compare those as a set.
-    expected.sort_by_key(|r| (r.person_id, r.occurred_at));
-    let normalize = |mut rows: Vec<PurchaseRow>| {
-        rows.sort_by_key(|r| (r.person_id, r.occurred_at, r.amount_minor));
-        rows
-    };
-    for batch in [1, 2, 3, 7, INSIGHTS_BATCH] {
-        let rows = purchases(&store, None, batch).await;
-        assert_eq!(rows.len(), 7, "batch {batch}: every purchase once");
-        let keys: Vec<_> = rows.iter().map(|r| (r.person_id, r.occurred_at)).collect();
-        let mut sorted = keys.clone();
-        sorted.sort();
-        assert_eq!(keys, sorted, "batch {batch}: ordered by person, then time");
-        assert_eq!(normalize(rows), normalize(expected.clone()), "batch {batch}: exact values");
-    }
-    // Batches of 3 split Ann's purchases, including the two at the same instant, the same way every time.
-    assert_eq!(purchases(&store, None, 3).await, purchases(&store, None, 1).await);
-
-    let euros = purchases(&store, Some("EUR"), 3).await;
-    assert_eq!(euros.len(), 6);
-    assert!(euros.iter().all(|r| r.currency == "EUR"));
-    assert!(purchases(&store, Some("GBP"), 3).await.is_empty());
-    assert!(euros.iter().all(|r| r.person_id != cat), "a person without purchases feeds nothing");
-
-    assert!(store.for_each_purchase(None, 0, |_| {}).await.is_err(), "a batch of 0 rows is refused");
+    // By person id (whatever order the ids have), then time, then amount.
+    expected.sort_by_key(|r| (r.person_id, r.day, r.amount_minor));
+    assert_eq!(purchases(&store, "EUR").await, expected, "euros only, ordered, exact values");
+    assert_eq!(purchases(&store, "USD").await, vec![row(bob, t1, 500)]);
+    assert_eq!(
+        purchases(&store, "GBP").await,
+        vec![PurchaseRow { person_id: cat, day: date!(2024 - 05 - 01), amount_minor: 90 }]
+    );
+    assert!(purchases(&store, "JPY").await.is_empty());
     store.close().await.expect("close the database");
 }
 
-async fn people_come_ordered_by_id_across_batches(backend: Backend) {
+async fn people_come_ordered_by_id(backend: Backend) {
     let (_db, store, actor) = open(backend).await;
     let ann = person(&store, &actor, "Ann", LifecycleStage::Advocate, Some("Website"), None).await;
     let bob = person(&store, &actor, "Bob", LifecycleStage::Customer, Some("Referral"), Some(ann)).await;
     let cat = person(&store, &actor, "Cat", LifecycleStage::Churned, None, Some(ann)).await;
     let dan = person(&store, &actor, "Dan", LifecycleStage::Lead, Some("Event"), Some(bob)).await;
     let mut expected = vec![
-        PersonRow { id: ann, lifecycle_stage: "advocate".into(), source: Some("Website".into()), referred_by_id: None },
+        PersonRow {
+            id: ann,
+            lifecycle_stage: "advocate".into(),
+            source: Some("Website".into()),
+            referred_by_id: None,
+            updated_at: OffsetDateTime::UNIX_EPOCH,
+        },
         PersonRow {
             id: bob,
             lifecycle_stage: "customer".into(),
             source: Some("Referral".into()),
             referred_by_id: Some(ann),
+            updated_at: OffsetDateTime::UNIX_EPOCH,
         },
-        PersonRow { id: cat, lifecycle_stage: "churned".into(), source: None, referred_by_id: Some(ann) },
-        PersonRow { id: dan, lifecycle_stage: "lead".into(), source: Some("Event".into()), referred_by_id: Some(bob) },
+        PersonRow {
+            id: cat,
+            lifecycle_stage: "churned".into(),
+            source: None,
+            referred_by_id: Some(ann),
+            updated_at: OffsetDateTime::UNIX_EPOCH,
+        },
+        PersonRow {
+            id: dan,
+            lifecycle_stage: "lead".into(),
+            source: Some("Event".into()),
+            referred_by_id: Some(bob),
+            updated_at: OffsetDateTime::UNIX_EPOCH,
+        },
     ];
     expected.sort_by_key(|p| p.id);
-    for batch in [1, 3, 4, INSIGHTS_BATCH] {
-        let mut rows = Vec::new();
-        let fed = store.for_each_person(batch, |p| rows.push(p)).await.expect("feed people");
-        assert_eq!(fed, 4);
-        assert_eq!(rows, expected, "batch {batch}");
+    let mut rows = Vec::new();
+    let fed = store.for_each_person(|p| rows.push(p)).await.expect("feed people");
+    assert_eq!(fed, 4);
+    // When a person last changed comes from the database: compare the rest.
+    assert!(rows.iter().all(|r| r.updated_at.year() >= 2026));
+    for row in &mut rows {
+        row.updated_at = time::OffsetDateTime::UNIX_EPOCH;
     }
-    assert!(store.for_each_person(0, |_| {}).await.is_err(), "a batch of 0 rows is refused");
+    assert_eq!(rows, expected);
     store.close().await.expect("close the database");
 }
 
 async fn an_empty_database_feeds_nothing(backend: Backend) {
     let (_db, store, _actor) = open(backend).await;
-    assert_eq!(store.for_each_purchase(None, 3, |_| panic!("no purchase to feed")).await.expect("feed"), 0);
-    assert_eq!(store.for_each_person(3, |_| panic!("no person to feed")).await.expect("feed"), 0);
+    assert!(purchases(&store, "EUR").await.is_empty());
+    assert_eq!(store.for_each_person(|_| panic!("no person to feed")).await.expect("feed"), 0);
+    store.close().await.expect("close the database");
+}
+
+async fn the_data_version_moves_with_every_change_insights_read(backend: Backend) {
+    let (_db, store, actor) = open(backend).await;
+    let mut last = store.insights_data_version().await.expect("read the version");
+    let mut moved = |now: i64, what: &str| {
+        assert!(now > last, "{what}: the version moves on ({last} -> {now})");
+        last = now;
+    };
+    let ann = person(&store, &actor, "Ann", LifecycleStage::Customer, None, None).await;
+    let bought = purchase(&store, &actor, ann, datetime!(2024-01-05 10:00 UTC), 100, "EUR").await;
+    moved(store.insights_data_version().await.unwrap(), "a purchase");
+    let mut changed = bought.fields.clone();
+    changed.amount = Money::new(150, changed.amount.currency);
+    store.update_purchase(&actor, bought.id, changed, None).await.expect("update the purchase");
+    moved(store.insights_data_version().await.unwrap(), "a purchase changed");
+    let mut input = store.get_person(ann).await.expect("read Ann").fields;
+    input.lifecycle_stage = LifecycleStage::Churned;
+    store.update_person(&actor, ann, input, None).await.expect("update Ann");
+    moved(store.insights_data_version().await.unwrap(), "a person changed");
+    store.delete_purchase(&actor, bought.id).await.expect("delete the purchase");
+    moved(store.insights_data_version().await.unwrap(), "a purchase deleted");
+    store.delete_person(&actor, ann).await.expect("delete Ann");
+    moved(store.insights_data_version().await.unwrap(), "a person deleted");
+    // A refused write leaves the version where it was.
+    let bad = PurchaseInput {
+        person_id: ann,
+        occurred_at: datetime!(2024-01-05 10:00 UTC),
+        amount: Money::new(100, Currency::parse("EUR").unwrap()),
+        reference: None,
+        description: None,
+    };
+    assert!(store.create_purchase(&actor, bad).await.is_err(), "Ann is gone");
+    assert_eq!(store.insights_data_version().await.unwrap(), last);
+    store.close().await.expect("close the database");
+}
+
+fn insight(person: PersonId, segment: Segment, monetary_minor: i64) -> CustomerInsight {
+    let eur = Currency::parse("EUR").unwrap();
+    CustomerInsight {
+        person_id: person,
+        segment,
+        r_score: 5,
+        f_score: 4,
+        m_score: 3,
+        last_purchase: date!(2024 - 07 - 31),
+        recency_days: 12,
+        frequency: 7,
+        monetary: Money::new(monetary_minor, eur),
+        probability_alive: Some(0.875),
+        expected_purchases: Some(2.5),
+        expected_value: Some(Money::new(12_345, eur)),
+        computed_at: datetime!(2024-08-12 06:00 UTC),
+    }
+}
+
+async fn segment_members(store: &Store, segment: Segment) -> Vec<PersonId> {
+    let filter = PersonFilter { segment: Some(segment), ..Default::default() };
+    let page = store.list_people(&ListQuery::default(), &filter).await.expect("list people");
+    page.items.into_iter().map(|p| p.id).collect()
+}
+
+async fn customer_insights_are_replaced_whole_and_filter_the_people_list(backend: Backend) {
+    let (_db, store, actor) = open(backend).await;
+    let ann = person(&store, &actor, "Ann", LifecycleStage::Customer, None, None).await;
+    let bob = person(&store, &actor, "Bob", LifecycleStage::Customer, None, None).await;
+    let cat = person(&store, &actor, "Cat", LifecycleStage::Customer, None, None).await;
+    assert_eq!(store.customer_insight(ann).await.unwrap(), None, "nothing before the first run");
+
+    let mut gone = insight(PersonId::new(), Segment::Lost, 1);
+    gone.expected_value = None;
+    let first = vec![insight(ann, Segment::Champions, 9_000), insight(bob, Segment::Champions, 5_000), gone];
+    store.replace_customer_insights(&first).await.expect("store the insights");
+    assert_eq!(store.customer_insight(ann).await.unwrap(), Some(first[0].clone()), "read back exactly");
+    let mut champions = segment_members(&store, Segment::Champions).await;
+    champions.sort();
+    let mut want = vec![ann, bob];
+    want.sort();
+    assert_eq!(champions, want);
+    assert!(segment_members(&store, Segment::Lost).await.is_empty(), "a person who does not exist is skipped");
+
+    // The next run replaces everything: Bob left the segment, Cat joined another.
+    let second = vec![insight(ann, Segment::Champions, 9_500), insight(cat, Segment::AtRisk, 700)];
+    store.replace_customer_insights(&second).await.expect("replace the insights");
+    assert_eq!(segment_members(&store, Segment::Champions).await, vec![ann]);
+    assert_eq!(segment_members(&store, Segment::AtRisk).await, vec![cat]);
+    assert_eq!(store.customer_insight(bob).await.unwrap(), None);
+    assert_eq!(store.customer_insight(ann).await.unwrap().map(|i| i.monetary.amount_minor), Some(9_500));
+
+    // Deleting a person removes their insights with them.
+    store.delete_person(&actor, cat).await.expect("delete Cat");
+    assert!(segment_members(&store, Segment::AtRisk).await.is_empty());
     store.close().await.expect("close the database");
 }

@@ -205,14 +205,35 @@ pub fn customer_lifetime_value(
     months: u32,
     monthly_discount_rate: f64,
 ) -> f64 {
+    lifetime_value_over(bg, gg, s, unit, f64::from(months) * unit.per_month(), monthly_discount_rate)
+}
+
+/// Discounted lifetime value over `horizon` (in `unit`): month by month as
+/// [`customer_lifetime_value`], the last month cut short where the horizon
+/// ends inside it.
+pub fn lifetime_value_over(
+    bg: &BgNbdParams,
+    gg: &GammaGammaParams,
+    s: &Summary,
+    unit: TimeUnit,
+    horizon: f64,
+    monthly_discount_rate: f64,
+) -> f64 {
     let spend = gg.conditional_expected_average_spend(s.frequency, s.monetary_value);
-    let factor = unit.per_month();
+    let per_month = unit.per_month();
     let mut previous = 0.0;
     let mut clv = 0.0;
-    for month in 1..=months {
-        let cumulative = bg.conditional_expected_purchases(month as f64 * factor, s);
-        clv += spend * (cumulative - previous) / (1.0 + monthly_discount_rate).powi(month as i32);
+    let mut month = 1;
+    while horizon > 0.0 {
+        let until = (f64::from(month) * per_month).min(horizon);
+        let cumulative = bg.conditional_expected_purchases(until, s);
+        clv += spend * (cumulative - previous) / (1.0 + monthly_discount_rate).powi(month);
         previous = cumulative;
+        // The small slack keeps float rounding from adding an empty month.
+        if until >= horizon - 1e-9 {
+            break;
+        }
+        month += 1;
     }
     clv
 }

@@ -166,6 +166,8 @@ impl Drop for ChromeDriver {
 pub struct App {
     pub base_url: String,
     pub store: Store,
+    /// The server's insights (its job runs; `refresh_if_changed` brings them up to date at once).
+    pub insights: std::sync::Arc<rapport_reports::Insights>,
     server: tokio::task::JoinHandle<()>,
     _database: TestDatabase,
 }
@@ -182,15 +184,21 @@ impl App {
         let database = TestDatabase::new(Backend::Sqlite).await;
         let store = Store::connect(&database.url).await.expect("connect to the test database");
         store.migrate().await.expect("migrate the test database");
-        let router = rapport_server::router(store.clone(), rapport_server::ServerConfig::default());
+        // The insights job runs as in production, checking for new data often.
+        let app = rapport_server::app(store.clone(), rapport_server::ServerConfig::default());
+        let jobs = app.start_jobs(std::time::Duration::from_millis(100));
+        let insights = app.insights;
+        let router = app.router;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().expect("a local address");
         let server = tokio::spawn(async move {
+            // Aborting the server drops this and stops the jobs with it.
+            let _jobs = jobs;
             axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
                 .await
                 .expect("the server runs");
         });
-        App { base_url: format!("http://{addr}"), store, server, _database: database }
+        App { base_url: format!("http://{addr}"), store, insights, server, _database: database }
     }
 
     /// A staff member with the test password; returns them and their actor.

@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use rapport_domain::access::Role;
@@ -16,6 +17,7 @@ use rapport_domain::records::{
 };
 use rapport_domain::text::Name;
 use rapport_domain::{PersonId, TeamId};
+use rapport_reports::Insights;
 use rapport_storage::Store;
 use rapport_testing::TestDatabase;
 use reqwest::header::HeaderMap;
@@ -58,6 +60,8 @@ pub struct TestApp {
     pub admin_user: User,
     /// A client signed in as that admin.
     pub admin: Api,
+    /// The server's insights (its job runs; `refresh_if_changed` brings them up to date at once).
+    pub insights: Arc<Insights>,
     server: tokio::task::JoinHandle<()>,
     _database: TestDatabase,
 }
@@ -70,25 +74,39 @@ impl Drop for TestApp {
 }
 
 /// A throwaway database, migrated, with the real server on a loopback port.
-async fn serve_fresh_database(backend: Backend) -> (TestDatabase, Store, SocketAddr, tokio::task::JoinHandle<()>) {
+async fn serve_fresh_database(backend: Backend) -> Served {
     let database = TestDatabase::new(backend).await;
     let url = database.url.clone();
     let store = Store::connect(&url).await.unwrap_or_else(|err| panic!("connect to {url}: {err}"));
     store.migrate().await.unwrap_or_else(|err| panic!("migrate {url}: {err}"));
-    let router = rapport_server::router(store.clone(), rapport_server::ServerConfig::default());
+    // The insights job runs as in production, checking for new data often.
+    let app = rapport_server::app(store.clone(), rapport_server::ServerConfig::default());
+    let jobs = app.start_jobs(std::time::Duration::from_millis(100));
+    let insights = app.insights;
+    let router = app.router;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
     let addr = listener.local_addr().expect("a local address");
     let server = tokio::spawn(async move {
+        // Aborting the server drops this and stops the jobs with it.
+        let _jobs = jobs;
         axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .await
             .expect("the server runs");
     });
-    (database, store, addr, server)
+    Served { database, store, addr, server, insights }
+}
+
+struct Served {
+    database: TestDatabase,
+    store: Store,
+    addr: SocketAddr,
+    server: tokio::task::JoinHandle<()>,
+    insights: Arc<Insights>,
 }
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> TestApp {
-        let (database, store, addr, server) = serve_fresh_database(backend).await;
+        let Served { database, store, addr, server, insights } = serve_fresh_database(backend).await;
         let base_url = format!("http://{addr}");
 
         let admin_email = "admin@example.com";
@@ -107,7 +125,7 @@ impl TestApp {
             .await
             .expect("create the first admin");
         let admin = login_at(&base_url, admin_email, PASSWORD, "admin").await;
-        TestApp { base_url, addr, store, backend, admin_user, admin, server, _database: database }
+        TestApp { base_url, addr, store, backend, admin_user, admin, insights, server, _database: database }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -495,7 +513,7 @@ impl Drop for BareApp {
 
 impl BareApp {
     pub async fn spawn(backend: Backend) -> BareApp {
-        let (database, store, addr, server) = serve_fresh_database(backend).await;
+        let Served { database, store, addr, server, .. } = serve_fresh_database(backend).await;
         BareApp { base_url: format!("http://{addr}"), store, backend, server, _database: database }
     }
 

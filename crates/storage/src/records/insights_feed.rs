@@ -1,27 +1,40 @@
-//! The insights feed: every purchase and every person, read in keyset
-//! batches so that millions of rows never sit in memory at once. The rows go
-//! to a callback one by one; what to compute from them is up to the caller
-//! (the `rapport insights` commands hand them to `rapport-insights`).
+//! The insights feed: every purchase of one currency and every person,
+//! streamed to a sink row by row so that millions of rows never sit in memory
+//! at once. What to compute from them is up to the sink (the insights reports
+//! hand them to `rapport-insights`).
+//!
+//! Purchases come in one statement that reads the covering index
+//! `purchases_insights` (migration m0005) in order. On SQLite the rows are
+//! stepped through by rusqlite on a read-only connection of its own, on a
+//! blocking thread: sqlx hands each row across threads, which costs more than
+//! the rest of the work together (80 s for 10 M rows against 3 s).
 
+use futures::TryStreamExt;
 use rapport_domain::PersonId;
 use sea_orm::prelude::*;
-use sea_orm::{ExprTrait, QueryOrder, QuerySelect};
-use time::OffsetDateTime;
+use sea_orm::{DbBackend, QueryOrder, QuerySelect};
+use time::format_description::well_known::Rfc3339;
+use time::{Date, OffsetDateTime};
 
 use crate::entities::{people, purchases};
 use crate::{Result, StorageError, Store};
 
-/// Rows per batch the feed reads when the caller has no reason to pick another.
-pub const INSIGHTS_BATCH: u64 = 10_000;
+/// Rows per batch of the people feed.
+const PEOPLE_BATCH: u64 = 10_000;
 
 /// One purchase as the insights need it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PurchaseRow {
     pub person_id: PersonId,
-    pub occurred_at: OffsetDateTime,
+    /// The day of the purchase (UTC).
+    pub day: Date,
     pub amount_minor: i64,
-    /// ISO 4217 code, as stored.
-    pub currency: String,
+}
+
+/// Takes the purchases of a feed, grouped by person and in time order within
+/// each person.
+pub trait PurchaseSink: Send + 'static {
+    fn purchase(&mut self, row: PurchaseRow);
 }
 
 /// One person as churn and referrals need them.
@@ -32,76 +45,47 @@ pub struct PersonRow {
     pub lifecycle_stage: String,
     pub source: Option<String>,
     pub referred_by_id: Option<PersonId>,
+    /// When the person was last changed (the day a churned stage was set, as
+    /// far as the record tells).
+    pub updated_at: OffsetDateTime,
 }
-
-fn check_batch(batch: u64) -> Result<u64> {
-    if batch == 0 {
-        return Err(StorageError::Corrupt("the insights batch size must be at least 1".into()));
-    }
-    Ok(batch)
-}
-
-type PurchaseTuple = (Uuid, Uuid, OffsetDateTime, i64, String);
 
 impl Store {
-    /// Calls `each` with every purchase (only those in `currency`, when
-    /// given), ordered by person, then time, then purchase id. Reads `batch`
-    /// rows at a time, each batch continuing after the last row of the one
-    /// before (keyset, no `OFFSET`). Returns the number of rows fed.
-    pub async fn for_each_purchase(
-        &self,
-        currency: Option<&str>,
-        batch: u64,
-        mut each: impl FnMut(PurchaseRow),
-    ) -> Result<u64> {
-        let batch = check_batch(batch)?;
-        let mut after: Option<(Uuid, OffsetDateTime, Uuid)> = None;
-        let mut fed = 0u64;
-        loop {
-            let mut select = purchases::Entity::find().select_only().columns([
-                purchases::Column::Id,
-                purchases::Column::PersonId,
-                purchases::Column::OccurredAt,
-                purchases::Column::AmountMinor,
-                purchases::Column::Currency,
-            ]);
-            if let Some(currency) = currency {
-                select = select.filter(purchases::Column::Currency.eq(currency));
-            }
-            if let Some((person, at, id)) = after {
-                // A row-value comparison, so both databases seek straight to the
-                // next batch in the index `purchases_feed` (migration m0004).
-                let key = Expr::tuple([
-                    Expr::col((purchases::Entity, purchases::Column::PersonId)),
-                    Expr::col((purchases::Entity, purchases::Column::OccurredAt)),
-                    Expr::col((purchases::Entity, purchases::Column::Id)),
-                ]);
-                select = select.filter(key.gt(Expr::tuple([Expr::value(person), Expr::value(at), Expr::value(id)])));
-            }
-            let rows: Vec<PurchaseTuple> = select
-                .order_by_asc(purchases::Column::PersonId)
-                .order_by_asc(purchases::Column::OccurredAt)
-                .order_by_asc(purchases::Column::Id)
-                .limit(batch)
-                .into_tuple()
-                .all(self.conn())
-                .await?;
-            let full = rows.len() as u64 == batch;
-            after = rows.last().map(|(id, person, at, _, _)| (*person, *at, *id));
-            for (_, person, occurred_at, amount_minor, currency) in rows {
-                fed += 1;
-                each(PurchaseRow { person_id: PersonId(person), occurred_at, amount_minor, currency });
-            }
-            if !full {
-                return Ok(fed);
-            }
+    /// Feeds every purchase in `currency` to `sink`, ordered by person, then
+    /// time, then amount (the index order), and gives the sink back with the
+    /// number of rows fed.
+    pub async fn feed_purchases<S: PurchaseSink>(&self, currency: &str, mut sink: S) -> Result<(S, u64)> {
+        if self.backend() == DbBackend::Sqlite {
+            let path = self.conn().get_sqlite_connection_pool().connect_options().get_filename().to_owned();
+            let currency = currency.to_owned();
+            return tokio::task::spawn_blocking(move || {
+                let fed = sqlite_feed(&path, &currency, &mut sink)?;
+                Ok((sink, fed))
+            })
+            .await
+            .map_err(|e| StorageError::Corrupt(format!("the purchase feed stopped: {e}")))?;
         }
+        let mut rows = purchases::Entity::find()
+            .select_only()
+            .columns([purchases::Column::PersonId, purchases::Column::OccurredAt, purchases::Column::AmountMinor])
+            .filter(purchases::Column::Currency.eq(currency))
+            .order_by_asc(purchases::Column::PersonId)
+            .order_by_asc(purchases::Column::OccurredAt)
+            .order_by_asc(purchases::Column::AmountMinor)
+            .into_tuple::<(Uuid, OffsetDateTime, i64)>()
+            .stream(self.conn())
+            .await?;
+        let mut fed = 0u64;
+        while let Some((person, at, amount_minor)) = rows.try_next().await? {
+            fed += 1;
+            sink.purchase(PurchaseRow { person_id: PersonId(person), day: at.date(), amount_minor });
+        }
+        Ok((sink, fed))
     }
 
-    /// Calls `each` with every person, ordered by id, reading `batch` rows at
-    /// a time (keyset on the id). Returns the number of rows fed.
-    pub async fn for_each_person(&self, batch: u64, mut each: impl FnMut(PersonRow)) -> Result<u64> {
-        let batch = check_batch(batch)?;
+    /// Calls `each` with every person, ordered by id, reading them in keyset
+    /// batches. Returns the number of rows fed.
+    pub async fn for_each_person(&self, mut each: impl FnMut(PersonRow)) -> Result<u64> {
         let mut after: Option<Uuid> = None;
         let mut fed = 0u64;
         loop {
@@ -110,26 +94,111 @@ impl Store {
                 people::Column::LifecycleStage,
                 people::Column::Source,
                 people::Column::ReferredById,
+                people::Column::UpdatedAt,
             ]);
             if let Some(after) = after {
                 select = select.filter(people::Column::Id.gt(after));
             }
-            let rows: Vec<(Uuid, String, Option<String>, Option<Uuid>)> =
-                select.order_by_asc(people::Column::Id).limit(batch).into_tuple().all(self.conn()).await?;
-            let full = rows.len() as u64 == batch;
+            let rows: Vec<(Uuid, String, Option<String>, Option<Uuid>, OffsetDateTime)> =
+                select.order_by_asc(people::Column::Id).limit(PEOPLE_BATCH).into_tuple().all(self.conn()).await?;
+            let full = rows.len() as u64 == PEOPLE_BATCH;
             after = rows.last().map(|row| row.0);
-            for (id, lifecycle_stage, source, referred_by) in rows {
+            for (id, lifecycle_stage, source, referred_by, updated_at) in rows {
                 fed += 1;
                 each(PersonRow {
                     id: PersonId(id),
                     lifecycle_stage,
                     source,
                     referred_by_id: referred_by.map(PersonId),
+                    updated_at,
                 });
             }
             if !full {
                 return Ok(fed);
             }
         }
+    }
+}
+
+fn sqlite_error(err: rusqlite::Error) -> StorageError {
+    tracing::error!(error = %err, "the SQLite purchase feed failed");
+    StorageError::Corrupt(format!("reading the purchases failed: {err}"))
+}
+
+fn sqlite_feed(path: &std::path::Path, currency: &str, sink: &mut impl PurchaseSink) -> Result<u64> {
+    use rusqlite::OpenFlags;
+    let conn = rusqlite::Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+    )
+    .map_err(sqlite_error)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(sqlite_error)?;
+    conn.pragma_update(None, "mmap_size", 268_435_456).map_err(sqlite_error)?;
+    let mut statement = conn
+        .prepare(
+            "SELECT person_id, occurred_at, amount_minor FROM purchases \
+             WHERE currency = ?1 ORDER BY person_id, occurred_at, amount_minor",
+        )
+        .map_err(sqlite_error)?;
+    let mut rows = statement.query([currency]).map_err(sqlite_error)?;
+    let mut fed = 0u64;
+    // Consecutive rows mostly share the person: decode the id once per person.
+    let mut last_raw: Vec<u8> = Vec::new();
+    let mut person = PersonId(Uuid::nil());
+    while let Some(row) = rows.next().map_err(sqlite_error)? {
+        let raw = row.get_ref(0).map_err(sqlite_error)?;
+        let bytes = match raw {
+            rusqlite::types::ValueRef::Blob(b) | rusqlite::types::ValueRef::Text(b) => b,
+            _ => return Err(StorageError::Corrupt("a purchase without a person".into())),
+        };
+        if bytes != last_raw.as_slice() {
+            person = PersonId(parse_uuid(bytes)?);
+            last_raw.clear();
+            last_raw.extend_from_slice(bytes);
+        }
+        let at = row.get_ref(1).map_err(sqlite_error)?.as_str().map_err(|e| StorageError::Corrupt(e.to_string()))?;
+        let amount_minor: i64 = row.get(2).map_err(sqlite_error)?;
+        fed += 1;
+        sink.purchase(PurchaseRow { person_id: person, day: utc_day(at)?, amount_minor });
+    }
+    Ok(fed)
+}
+
+fn parse_uuid(bytes: &[u8]) -> Result<Uuid> {
+    let parsed = if bytes.len() == 16 { Uuid::from_slice(bytes).ok() } else { Uuid::try_parse_ascii(bytes).ok() };
+    parsed.ok_or_else(|| StorageError::Corrupt("a purchase's person id is not a UUID".into()))
+}
+
+/// The UTC day of a stored timestamp. Rapport stores UTC, so the day is the
+/// text's first ten characters; any other offset takes the full parse.
+fn utc_day(text: &str) -> Result<Date> {
+    let bad = || StorageError::Corrupt(format!("a purchase time is not a timestamp: {text:?}"));
+    let utc = text.ends_with('Z') || text.ends_with("+00:00");
+    if utc && text.len() >= 10 {
+        let b = text.as_bytes();
+        let digits = |range: std::ops::Range<usize>| -> Option<u32> {
+            b[range].iter().try_fold(0u32, |n, &c| c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0')))
+        };
+        if b[4] == b'-' && b[7] == b'-' {
+            let (year, month, day) = (digits(0..4).ok_or_else(bad)?, digits(5..7).ok_or_else(bad)?, digits(8..10));
+            let month = time::Month::try_from(month as u8).map_err(|_| bad())?;
+            return Date::from_calendar_date(year as i32, month, day.ok_or_else(bad)? as u8).map_err(|_| bad());
+        }
+    }
+    OffsetDateTime::parse(text, &Rfc3339).map(|t| t.to_offset(time::UtcOffset::UTC).date()).map_err(|_| bad())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    #[test]
+    fn stored_times_give_their_utc_day() {
+        assert_eq!(utc_day("2024-02-29T23:59:59+00:00").unwrap(), date!(2024 - 02 - 29));
+        assert_eq!(utc_day("2024-02-29T10:00:00Z").unwrap(), date!(2024 - 02 - 29));
+        assert_eq!(utc_day("2024-02-29T23:30:00-02:00").unwrap(), date!(2024 - 03 - 01));
+        assert!(utc_day("2024-02-30T10:00:00Z").is_err());
+        assert!(utc_day("yesterday").is_err());
     }
 }

@@ -3,6 +3,7 @@
 pub mod activities;
 pub mod companies;
 mod create;
+pub mod customer_insights;
 pub mod custom_fields;
 pub mod deals;
 pub mod insights_feed;

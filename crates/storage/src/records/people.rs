@@ -3,13 +3,14 @@
 use rapport_domain::access::Action;
 use rapport_domain::custom_fields::EntityType;
 use rapport_domain::records::{LifecycleStage, Person, PersonInput, Preferences, now};
-use rapport_domain::{Actor, CompanyId, FieldErrors, PersonId, UserId};
+use rapport_domain::{Actor, CompanyId, FieldErrors, PersonId, Segment, UserId};
 use sea_orm::prelude::*;
-use sea_orm::sea_query::{Expr, SimpleExpr};
+use sea_orm::sea_query::{Expr, Query, SimpleExpr};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DbBackend, QuerySelect, Set};
 
+use super::customer_insights::bump_insights_version;
 use crate::common::*;
-use crate::entities::{activities, companies, contact_points, people};
+use crate::entities::{activities, companies, contact_points, customer_insights, people};
 use crate::listing::{SortField, SortKind, SortValue};
 use crate::{ListQuery, Page, Result, StorageError, Store};
 
@@ -20,6 +21,8 @@ pub struct PersonFilter {
     pub lifecycle_stage: Option<LifecycleStage>,
     pub company_id: Option<CompanyId>,
     pub referred_by_id: Option<PersonId>,
+    /// RFM segment, as the insights job last computed it.
+    pub segment: Option<Segment>,
 }
 
 /// Last contact, never-contacted people first (at the epoch): the list's sort
@@ -219,6 +222,14 @@ impl Store {
         if let Some(referrer) = filter.referred_by_id {
             select = select.filter(people::Column::ReferredById.eq(referrer.0));
         }
+        if let Some(segment) = filter.segment {
+            let in_segment = Query::select()
+                .column(customer_insights::Column::PersonId)
+                .from(customer_insights::Entity)
+                .and_where(customer_insights::Column::Segment.eq(segment.as_str()))
+                .to_owned();
+            select = select.filter(people::Column::Id.in_subquery(in_segment));
+        }
         let select = query
             .apply_common(
                 self.conn(),
@@ -287,6 +298,7 @@ impl Store {
         active.updated_at = Set(now());
         active.version = Set(version + 1);
         let row = save(&*w, active, people::Column::Version, version).await?;
+        bump_insights_version(&*w).await?;
         write_contact_points(&*w, id.0, &input).await?;
         write_index_rows(&*w, EntityType::Person, id.0, &input.tags, &checked).await?;
         w.commit().await?;
@@ -300,6 +312,7 @@ impl Store {
         actor.ensure_can(Action::Delete, &ownership(&*w, row.owner_id, row.created_by).await?)?;
         delete_index_rows(&*w, EntityType::Person, id.0).await?;
         people::Entity::delete_by_id(id.0).exec(&*w).await?;
+        bump_insights_version(&*w).await?;
         w.commit().await
     }
 }

@@ -8,6 +8,7 @@ use sea_orm::prelude::*;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 
+use super::customer_insights::bump_insights_version;
 use crate::common::*;
 use crate::entities::{people, purchases};
 use crate::listing::{SortField, SortKind, SortValue};
@@ -83,7 +84,9 @@ pub(crate) async fn insert_purchase<C: ConnectionTrait>(
         ..Default::default()
     };
     fill(&mut active, &input);
-    purchase_from(active.insert(conn).await.map_err(reference_taken)?)
+    let row = active.insert(conn).await.map_err(reference_taken)?;
+    bump_insights_version(conn).await?;
+    purchase_from(row)
 }
 
 impl Store {
@@ -155,6 +158,7 @@ impl Store {
         active.updated_at = Set(now());
         active.version = Set(version + 1);
         let row = save(&*w, active, purchases::Column::Version, version).await.map_err(reference_taken)?;
+        bump_insights_version(&*w).await?;
         w.commit().await?;
         purchase_from(row)
     }
@@ -164,6 +168,7 @@ impl Store {
         let row = purchases::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("purchase"))?;
         actor.ensure_can(Action::Delete, &purchase_ownership(&*w, row.person_id, row.created_by).await?)?;
         purchases::Entity::delete_by_id(id.0).exec(&*w).await?;
+        bump_insights_version(&*w).await?;
         w.commit().await
     }
 }

@@ -1,0 +1,16 @@
+use rapport_insights::clv::ClvError;
+use rapport_insights::input::InsightsError;
+use rapport_storage::StorageError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The caller asked for a currency no purchase is in.
+    #[error("no purchase is in {requested}; purchases are in {held}")]
+    NoPurchasesIn { requested: String, held: String },
+    #[error("cannot compute the insights: {0}")]
+    Insights(#[from] InsightsError),
+    #[error("cannot fit the lifetime value models: {0}")]
+    Model(#[from] ClvError),
+}

@@ -1,0 +1,341 @@
+//! Every report at once, from one pass over the purchases and one over the
+//! people: what the insights pages and API serve, with the charts drawn and
+//! each customer's insights stored for the customer page and list filters.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use rapport_domain::{Currency, Money, PersonId, Segment};
+use rapport_insights::charts;
+use rapport_insights::churn::{ChurnBuilder, ChurnDefinition, ChurnReport, SurvivalCurve};
+use rapport_insights::clv::{ModelReport, Summary, TimeUnit};
+use rapport_insights::cohorts::{CohortBuilder, CohortReport};
+use rapport_insights::input::currency_exponent;
+use rapport_insights::referrals::{ReferralBuilder, ReferralReport};
+use rapport_insights::rfm::{RfmBuilder, RfmReport, SegmentSummary};
+use rapport_storage::{CustomerInsight, Store};
+use serde::{Deserialize, Serialize};
+use time::{Date, Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::compute::{CustomerClv, apply_person, predict};
+use crate::pass::{ClvCollector, Pass};
+use crate::{ReportError, Scope, Settings};
+
+/// Referrers and top customers a snapshot names.
+const TOP: usize = 10;
+
+/// How survival curves are split.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChurnGrouping {
+    /// By the person's source (web, referral, event, ...).
+    #[default]
+    Source,
+    /// By RFM segment.
+    Segment,
+}
+
+/// The RFM report without its per-customer rows (those are in the store).
+#[derive(Clone, Debug, Serialize)]
+pub struct RfmSummary {
+    pub as_of: Date,
+    pub currency: String,
+    /// Customers scored.
+    pub customers: u64,
+    /// Every segment, best first, also empty ones.
+    pub segments: Vec<SegmentSummary>,
+    pub total_value_minor: i64,
+    pub ignored_after_as_of: u64,
+}
+
+/// A customer with one of the highest expected lifetime values.
+#[derive(Clone, Debug, Serialize)]
+pub struct TopCustomer {
+    pub person_id: PersonId,
+    pub name: String,
+    pub segment: Option<Segment>,
+    /// Repeat purchase days up to the day of observation.
+    pub repeat_purchases: u32,
+    pub probability_alive: f64,
+    pub expected_purchases: f64,
+    /// Discounted lifetime value over the horizon, minor units.
+    pub lifetime_value_minor: Option<i64>,
+}
+
+/// The lifetime value models, their check and what they expect.
+#[derive(Clone, Debug, Serialize)]
+pub struct ClvSummary {
+    pub time_unit: TimeUnit,
+    pub horizon_months: u32,
+    pub annual_discount_rate: f64,
+    /// Both models fitted on every purchase up to the day of observation.
+    pub model: ModelReport,
+    /// The same models fitted up to `check_calibration_end` only, with
+    /// expected against actual repeat purchases after it (absent when no
+    /// customer bought before then, or the fit failed).
+    pub check: Option<ModelReport>,
+    pub check_calibration_end: Date,
+    /// Purchases expected from all customers over the horizon.
+    pub expected_purchases: f64,
+    /// Their discounted lifetime value in all, minor units.
+    pub expected_value_minor: Option<i64>,
+    /// The sum of every customer's probability alive.
+    pub likely_alive: f64,
+    /// Highest expected lifetime value first.
+    pub top: Vec<TopCustomer>,
+}
+
+/// The charts of a snapshot, drawn once when it is computed (SVG).
+#[derive(Clone, Debug, Default)]
+pub struct SnapshotCharts {
+    pub rfm_segments: String,
+    pub retention: String,
+    pub churn_rate: String,
+    pub survival_by_source: String,
+    pub survival_by_segment: String,
+    /// Expected against actual holdout purchases (absent without a check).
+    pub holdout: Option<String>,
+}
+
+/// Every report over the purchases of one currency.
+#[derive(Clone, Debug, Serialize)]
+pub struct Reports {
+    pub scope: Scope,
+    pub rfm: RfmSummary,
+    pub cohorts: CohortReport,
+    /// Churn under the default definition, survival by source.
+    pub churn: ChurnReport,
+    /// Survival curves by RFM segment (all customers first).
+    pub survival_by_segment: Vec<SurvivalCurve>,
+    /// The lifetime value models (absent when they could not be fitted: see `clv_error`).
+    pub clv: Option<ClvSummary>,
+    pub clv_error: Option<String>,
+    /// Referrals; `referrals` (the pair list) is left empty: list a
+    /// referrer's people with the `referred_by_id` filter instead.
+    pub referrals: ReferralReport<Uuid>,
+    /// Names of the people the reports mention (top referrers).
+    pub names: HashMap<Uuid, String>,
+    #[serde(skip)]
+    pub charts: SnapshotCharts,
+}
+
+/// The insights as of one day and one data version.
+#[derive(Clone, Debug, Serialize)]
+pub struct Snapshot {
+    /// The data version the snapshot reflects.
+    pub version: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub computed_at: OffsetDateTime,
+    /// How long computing it took, milliseconds.
+    pub took_ms: u64,
+    pub as_of: Date,
+    pub settings: Settings,
+    /// `None` until there is a purchase.
+    pub reports: Option<Reports>,
+}
+
+fn to_minor(major: f64, currency: &str) -> Option<i64> {
+    let minor = (major * 10f64.powi(currency_exponent(currency) as i32)).round();
+    (minor.is_finite() && minor.abs() < 9.0e18).then_some(minor as i64)
+}
+
+impl Snapshot {
+    /// Computes every report as of `as_of` and stores each customer's
+    /// insights. `version` is the data version read before starting.
+    pub async fn compute(store: &Store, settings: Settings, as_of: Date, version: i64) -> Result<Self, ReportError> {
+        let started = Instant::now();
+        let computed_at = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap_or_else(|_| OffsetDateTime::now_utc());
+        let reports = match Scope::pick(store, None).await? {
+            Some(scope) => Some(reports(store, &settings, as_of, scope, computed_at).await?),
+            None => {
+                store.replace_customer_insights(&[]).await?;
+                None
+            }
+        };
+        let took_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        Ok(Snapshot { version, computed_at, took_ms, as_of, settings, reports })
+    }
+}
+
+async fn reports(
+    store: &Store,
+    settings: &Settings,
+    as_of: Date,
+    scope: Scope,
+    computed_at: OffsetDateTime,
+) -> Result<Reports, ReportError> {
+    let currency = scope.currency.clone();
+    let definition = ChurnDefinition::NoPurchaseFor { days: settings.churn_days };
+    let check_end = as_of - Duration::days(i64::from(settings.holdout_months) * 30);
+    let pass = Pass {
+        rfm: Some(RfmBuilder::new(as_of, currency.clone())),
+        cohorts: Some(CohortBuilder::new(as_of, currency.clone())),
+        cohort_error: None,
+        churn: Some(ChurnBuilder::new(as_of, definition)),
+        clv: Some(ClvCollector::new(&currency, settings.unit, as_of, Some(check_end))),
+    };
+    let (pass, _) = store.feed_purchases(&currency, pass).await?;
+    let pass = pass.finish()?;
+    let rfm = pass.rfm.expect("switched on").finish();
+    let cohorts = pass.cohorts.expect("switched on").finish();
+    let mut by_source = pass.churn.expect("switched on");
+    let mut by_segment = by_source.clone();
+    let collected = pass.clv.expect("switched on");
+
+    // People: churn groups by source, and referrals among the customers.
+    let mut referral_builder = ReferralBuilder::new(currency.clone());
+    store
+        .for_each_person(|person| {
+            if let Some(c) = rfm.customer(&person.id.0) {
+                apply_person(&mut by_source, definition, ChurnGrouping::Source, &person, true);
+                referral_builder.add(person.id.0, person.referred_by_id.map(|r| r.0), c.monetary_minor);
+            }
+        })
+        .await?;
+    for c in &rfm.customers {
+        by_segment.set_group(c.customer, c.segment.label());
+    }
+    let churn = by_source.finish();
+    let survival_by_segment = by_segment.finish().survival;
+    let mut referrals = referral_builder.finish(TOP);
+    referrals.referrals.clear();
+
+    // Lifetime value: fitted on everything, checked on a holdout.
+    let horizon = f64::from(settings.horizon_months) * settings.unit.per_month();
+    let (clv, clv_error, predictions) = match lifetime_value(settings, &collected.summaries) {
+        Ok(model) => {
+            let check = if collected.holdout.is_empty() {
+                None
+            } else {
+                match ModelReport::from_calibration_holdout(settings.unit, &collected.holdout) {
+                    Ok(check) => Some(check),
+                    Err(err) => {
+                        tracing::warn!(error = %err, "the lifetime value model check could not be fitted");
+                        None
+                    }
+                }
+            };
+            let predictions = predict(&model, collected.summaries, horizon, settings.monthly_discount_rate());
+            (Some((model, check)), None, predictions)
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, "the lifetime value models could not be fitted");
+            (None, Some(err.to_string()), Vec::new())
+        }
+    };
+    let by_customer: HashMap<Uuid, &CustomerClv> = predictions.iter().map(|p| (p.customer, p)).collect();
+
+    let money_currency =
+        Currency::parse(&currency).map_err(|e| rapport_storage::StorageError::Corrupt(format!("currency: {e}")))?;
+    let rows: Vec<CustomerInsight> = rfm
+        .customers
+        .iter()
+        .map(|c| {
+            let p = by_customer.get(&c.customer);
+            CustomerInsight {
+                person_id: PersonId(c.customer),
+                segment: c.segment,
+                r_score: c.r,
+                f_score: c.f,
+                m_score: c.m,
+                last_purchase: c.last_purchase,
+                recency_days: c.recency_days,
+                frequency: i64::try_from(c.frequency).unwrap_or(i64::MAX),
+                monetary: Money::new(c.monetary_minor, money_currency),
+                probability_alive: p.map(|p| p.probability_alive),
+                expected_purchases: p.map(|p| p.expected_purchases),
+                expected_value: p
+                    .and_then(|p| p.lifetime_value)
+                    .and_then(|v| to_minor(v, &currency))
+                    .map(|v| Money::new(v, money_currency)),
+                computed_at,
+            }
+        })
+        .collect();
+    store.replace_customer_insights(&rows).await?;
+
+    let clv = match clv {
+        Some((model, check)) => {
+            let mut ranked: Vec<&CustomerClv> = predictions.iter().collect();
+            ranked.sort_by(|a, b| {
+                let key = |c: &CustomerClv| c.lifetime_value.unwrap_or(c.expected_purchases);
+                key(b).total_cmp(&key(a)).then(a.customer.cmp(&b.customer))
+            });
+            ranked.truncate(TOP);
+            let names = crate::compute::names(store, ranked.iter().map(|c| c.customer)).await?;
+            let top = ranked
+                .iter()
+                .map(|c| TopCustomer {
+                    person_id: PersonId(c.customer),
+                    name: names.get(&c.customer).cloned().unwrap_or_else(|| c.customer.to_string()),
+                    segment: rfm.segment_of(&c.customer),
+                    repeat_purchases: c.summary.frequency,
+                    probability_alive: c.probability_alive,
+                    expected_purchases: c.expected_purchases,
+                    lifetime_value_minor: c.lifetime_value.and_then(|v| to_minor(v, &currency)),
+                })
+                .collect();
+            let total: Option<f64> = predictions.iter().map(|p| p.lifetime_value).sum();
+            Some(ClvSummary {
+                time_unit: settings.unit,
+                horizon_months: settings.horizon_months,
+                annual_discount_rate: settings.annual_discount_rate,
+                model,
+                check,
+                check_calibration_end: check_end,
+                expected_purchases: predictions.iter().map(|p| p.expected_purchases).sum(),
+                expected_value_minor: total.and_then(|v| to_minor(v, &currency)),
+                likely_alive: predictions.iter().map(|p| p.probability_alive).sum(),
+                top,
+            })
+        }
+        None => None,
+    };
+    let names = crate::compute::names(store, referrals.top_referrers.iter().map(|r| r.referrer)).await?;
+    let charts = draw(&rfm, &cohorts, &churn, &survival_by_segment, clv.as_ref())?;
+    Ok(Reports {
+        scope,
+        rfm: RfmSummary {
+            as_of: rfm.as_of,
+            currency: rfm.currency.clone(),
+            customers: rfm.customers.len() as u64,
+            segments: rfm.segments.clone(),
+            total_value_minor: rfm.total_value_minor,
+            ignored_after_as_of: rfm.ignored_after_as_of,
+        },
+        cohorts,
+        churn,
+        survival_by_segment,
+        clv,
+        clv_error,
+        referrals,
+        names,
+        charts,
+    })
+}
+
+fn lifetime_value(settings: &Settings, summaries: &[(Uuid, Summary)]) -> Result<ModelReport, ReportError> {
+    let only: Vec<Summary> = summaries.iter().map(|(_, s)| *s).collect();
+    Ok(ModelReport::from_summaries(settings.unit, &only)?)
+}
+
+fn draw(
+    rfm: &RfmReport<Uuid>,
+    cohorts: &CohortReport,
+    churn: &ChurnReport,
+    by_segment: &[SurvivalCurve],
+    clv: Option<&ClvSummary>,
+) -> Result<SnapshotCharts, ReportError> {
+    Ok(SnapshotCharts {
+        rfm_segments: charts::rfm_segments_chart(rfm)?,
+        retention: charts::retention_heatmap(cohorts)?,
+        churn_rate: charts::churn_rate_chart(churn)?,
+        survival_by_source: charts::survival_chart("Customer survival by source", &churn.survival)?,
+        survival_by_segment: charts::survival_chart("Customer survival by RFM segment", by_segment)?,
+        holdout: match clv.and_then(|c| c.check.as_ref().map(|check| (c, check))) {
+            Some((c, check)) => Some(charts::holdout_chart(&check.holdout, c.check_calibration_end, rfm.as_of)?),
+            None => None,
+        },
+    })
+}
