@@ -5,7 +5,7 @@ use rapport_insights::clv::hyp2f1::{ln_hyp2f1, ln_scaled_bgnbd_term};
 use rapport_insights::clv::simulate::{simulate, simulate_transactions};
 use rapport_insights::clv::{
     BgNbdParams, CustomerValue, GammaGammaParams, HoldoutRow, ModelReport, Summary, TimeUnit, Transaction, bgnbd,
-    calibration_and_holdout, gamma_gamma, summarize,
+    calibration_and_holdout, customer_lifetime_value, gamma_gamma, lifetime_value_over, summarize,
 };
 use time::macros::date;
 
@@ -263,4 +263,26 @@ fn holdout_report_on_synthetic_transactions() {
     assert!(report.holdout.windows(2).all(|w| w[1].mean_expected > w[0].mean_expected), "{:?}", report.holdout);
     let json = serde_json::to_string(&report).unwrap();
     assert!(json.contains("\"time_unit\":\"weeks\""));
+}
+
+#[test]
+fn lifetime_value_over_a_horizon_cut_inside_a_month() {
+    let bg = BgNbdParams { r: 0.243, alpha: 4.414, a: 0.793, b: 2.426 };
+    let gg = GammaGammaParams { p: 6.25, q: 3.74, gamma: 15.44 };
+    let s = Summary { frequency: 4, recency: 30.0, age: 38.0, monetary_value: 30.0 };
+    let unit = TimeUnit::Weeks;
+    let monthly = 0.01;
+    // Whole months: the same as the month-by-month sum lifetimes computes.
+    let twelve = customer_lifetime_value(&bg, &gg, &s, unit, 12, monthly);
+    let over = lifetime_value_over(&bg, &gg, &s, unit, 12.0 * unit.per_month(), monthly);
+    assert!(rel(over, twelve) < 1e-12, "{over} vs {twelve}");
+    // Half a month more adds less than the thirteenth month would.
+    let thirteen = customer_lifetime_value(&bg, &gg, &s, unit, 13, monthly);
+    let between = lifetime_value_over(&bg, &gg, &s, unit, 12.5 * unit.per_month(), monthly);
+    assert!(twelve < between && between < thirteen, "{twelve} < {between} < {thirteen}");
+    // Undiscounted over a horizon: expected purchases times expected spend.
+    let flat = lifetime_value_over(&bg, &gg, &s, unit, 52.0, 0.0);
+    let want = bg.conditional_expected_purchases(52.0, &s) * gg.conditional_expected_average_spend(4, 30.0);
+    assert!(rel(flat, want) < 1e-12, "{flat} vs {want}");
+    assert_eq!(lifetime_value_over(&bg, &gg, &s, unit, 0.0, monthly), 0.0);
 }

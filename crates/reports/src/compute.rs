@@ -198,15 +198,6 @@ pub async fn referrals(
     top: usize,
 ) -> Result<ReferralReport<Uuid>, ReportError> {
     let rfm = rfm(store, scope, as_of).await?;
-    Ok(referrals_from(store, &rfm, top).await?)
-}
-
-/// The referral report over the customers of an RFM report.
-pub(crate) async fn referrals_from(
-    store: &Store,
-    rfm: &RfmReport<Uuid>,
-    top: usize,
-) -> Result<ReferralReport<Uuid>, ReportError> {
     let spent: HashMap<Uuid, i64> = rfm.customers.iter().map(|c| (c.customer, c.monetary_minor)).collect();
     let mut builder = ReferralBuilder::new(rfm.currency.clone());
     store

@@ -13,4 +13,7 @@ pub enum ReportError {
     Insights(#[from] InsightsError),
     #[error("cannot fit the lifetime value models: {0}")]
     Model(#[from] ClvError),
+    /// The computing thread stopped (a panic in a computation).
+    #[error("the insights computation stopped: {0}")]
+    Stopped(String),
 }

@@ -44,7 +44,13 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { churn_days: 180, unit: TimeUnit::Weeks, horizon_months: 12, annual_discount_rate: 0.1, holdout_months: 6 }
+        Settings {
+            churn_days: 180,
+            unit: TimeUnit::Weeks,
+            horizon_months: 12,
+            annual_discount_rate: 0.1,
+            holdout_months: 6,
+        }
     }
 }
 

@@ -41,7 +41,8 @@ impl Scope {
             Some(requested) => {
                 let requested = requested.as_str().to_owned();
                 if !counts.iter().any(|c| c.currency == requested) {
-                    let held: Vec<String> = counts.iter().map(|c| format!("{} ({})", c.currency, c.purchases)).collect();
+                    let held: Vec<String> =
+                        counts.iter().map(|c| format!("{} ({})", c.currency, c.purchases)).collect();
                     return Err(ReportError::NoPurchasesIn { requested, held: held.join(", ") });
                 }
                 requested

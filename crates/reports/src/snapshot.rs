@@ -177,8 +177,13 @@ async fn reports(
     };
     let (pass, _) = store.feed_purchases(&currency, pass).await?;
     let pass = pass.finish()?;
-    let rfm = pass.rfm.expect("switched on").finish();
-    let cohorts = pass.cohorts.expect("switched on").finish();
+    let (rfm, cohorts, pass) = blocking(move || {
+        let mut pass = pass;
+        let rfm = pass.rfm.take().expect("switched on").finish();
+        let cohorts = pass.cohorts.take().expect("switched on").finish();
+        (rfm, cohorts, pass)
+    })
+    .await?;
     let mut by_source = pass.churn.expect("switched on");
     let mut by_segment = by_source.clone();
     let collected = pass.clv.expect("switched on");
@@ -203,27 +208,8 @@ async fn reports(
 
     // Lifetime value: fitted on everything, checked on a holdout.
     let horizon = f64::from(settings.horizon_months) * settings.unit.per_month();
-    let (clv, clv_error, predictions) = match lifetime_value(settings, &collected.summaries) {
-        Ok(model) => {
-            let check = if collected.holdout.is_empty() {
-                None
-            } else {
-                match ModelReport::from_calibration_holdout(settings.unit, &collected.holdout) {
-                    Ok(check) => Some(check),
-                    Err(err) => {
-                        tracing::warn!(error = %err, "the lifetime value model check could not be fitted");
-                        None
-                    }
-                }
-            };
-            let predictions = predict(&model, collected.summaries, horizon, settings.monthly_discount_rate());
-            (Some((model, check)), None, predictions)
-        }
-        Err(err) => {
-            tracing::warn!(error = %err, "the lifetime value models could not be fitted");
-            (None, Some(err.to_string()), Vec::new())
-        }
-    };
+    let settings_copy = *settings;
+    let (clv, clv_error, predictions) = blocking(move || fit_and_predict(&settings_copy, collected, horizon)).await?;
     let by_customer: HashMap<Uuid, &CustomerClv> = predictions.iter().map(|p| (p.customer, p)).collect();
 
     let money_currency =
@@ -315,9 +301,39 @@ async fn reports(
     })
 }
 
-fn lifetime_value(settings: &Settings, summaries: &[(Uuid, Summary)]) -> Result<ModelReport, ReportError> {
-    let only: Vec<Summary> = summaries.iter().map(|(_, s)| *s).collect();
-    Ok(ModelReport::from_summaries(settings.unit, &only)?)
+/// Seconds of computing for a million customers: off the async workers, so
+/// requests keep being served meanwhile.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, ReportError> {
+    tokio::task::spawn_blocking(work).await.map_err(|e| ReportError::Stopped(e.to_string()))
+}
+
+type Fitted = (Option<(ModelReport, Option<ModelReport>)>, Option<String>, Vec<CustomerClv>);
+
+/// Both models on everything, their check on the holdout split, and every
+/// customer's predictions; or why the models could not be fitted.
+fn fit_and_predict(settings: &Settings, collected: ClvCollector, horizon: f64) -> Fitted {
+    let only: Vec<Summary> = collected.summaries.iter().map(|(_, s)| *s).collect();
+    match ModelReport::from_summaries(settings.unit, &only) {
+        Ok(model) => {
+            let check = if collected.holdout.is_empty() {
+                None
+            } else {
+                match ModelReport::from_calibration_holdout(settings.unit, &collected.holdout) {
+                    Ok(check) => Some(check),
+                    Err(err) => {
+                        tracing::warn!(error = %err, "the lifetime value model check could not be fitted");
+                        None
+                    }
+                }
+            };
+            let predictions = predict(&model, collected.summaries, horizon, settings.monthly_discount_rate());
+            (Some((model, check)), None, predictions)
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, "the lifetime value models could not be fitted");
+            (None, Some(err.to_string()), Vec::new())
+        }
+    }
 }
 
 fn draw(

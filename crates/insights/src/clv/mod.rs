@@ -223,8 +223,11 @@ pub fn lifetime_value_over(
     let per_month = unit.per_month();
     let mut previous = 0.0;
     let mut clv = 0.0;
+    if horizon <= 0.0 {
+        return 0.0;
+    }
     let mut month = 1;
-    while horizon > 0.0 {
+    loop {
         let until = (f64::from(month) * per_month).min(horizon);
         let cumulative = bg.conditional_expected_purchases(until, s);
         clv += spend * (cumulative - previous) / (1.0 + monthly_discount_rate).powi(month);

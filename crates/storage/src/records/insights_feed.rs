@@ -37,6 +37,8 @@ pub trait PurchaseSink: Send + 'static {
     fn purchase(&mut self, row: PurchaseRow);
 }
 
+type PersonTuple = (Uuid, String, Option<String>, Option<Uuid>, OffsetDateTime);
+
 /// One person as churn and referrals need them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PersonRow {
@@ -99,7 +101,7 @@ impl Store {
             if let Some(after) = after {
                 select = select.filter(people::Column::Id.gt(after));
             }
-            let rows: Vec<(Uuid, String, Option<String>, Option<Uuid>, OffsetDateTime)> =
+            let rows: Vec<PersonTuple> =
                 select.order_by_asc(people::Column::Id).limit(PEOPLE_BATCH).into_tuple().all(self.conn()).await?;
             let full = rows.len() as u64 == PEOPLE_BATCH;
             after = rows.last().map(|row| row.0);

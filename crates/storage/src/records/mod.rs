@@ -3,8 +3,8 @@
 pub mod activities;
 pub mod companies;
 mod create;
-pub mod customer_insights;
 pub mod custom_fields;
+pub mod customer_insights;
 pub mod deals;
 pub mod insights_feed;
 pub mod overview;
