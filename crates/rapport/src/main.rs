@@ -166,6 +166,7 @@ async fn run(cli: Cli) -> Result<()> {
 }
 
 async fn serve(config: &config::Config) -> Result<()> {
+    let (insights, insights_poll) = config.insights()?;
     let store = open(&config.database_url).await?;
     if store.count_users().await? == 0 {
         eprintln!(
@@ -184,7 +185,7 @@ async fn serve(config: &config::Config) -> Result<()> {
     rapport_server::serve(
         listener,
         store,
-        rapport_server::ServerConfig { secure_cookies: config.secure_cookies, ..Default::default() },
+        rapport_server::ServerConfig { secure_cookies: config.secure_cookies, insights, insights_poll },
     )
         .await?;
     Ok(())
