@@ -17,6 +17,22 @@ use uuid::Uuid;
 use crate::pass::{ClvCollector, Pass};
 use crate::{ChurnGrouping, ReportError, Scope};
 
+/// Customers the lifetime value models need at least: with fewer, the
+/// maximum-likelihood fit runs off to meaningless parameters (r in the
+/// millions on two customers).
+pub const MIN_CUSTOMERS: usize = 20;
+/// Repeat buyers they need at least.
+pub const MIN_REPEAT_BUYERS: usize = 5;
+
+/// Fits both models, if there is enough data for them to mean anything.
+pub(crate) fn fit_models(unit: TimeUnit, summaries: &[Summary]) -> Result<ModelReport, ReportError> {
+    let repeat_buyers = summaries.iter().filter(|s| s.frequency > 0).count();
+    if summaries.len() < MIN_CUSTOMERS || repeat_buyers < MIN_REPEAT_BUYERS {
+        return Err(ReportError::TooLittleData { customers: summaries.len(), repeat_buyers });
+    }
+    Ok(ModelReport::from_summaries(unit, summaries)?)
+}
+
 /// The lifecycle stage that marks a customer lost by hand.
 const CHURNED_STAGE: &str = "churned";
 
@@ -176,7 +192,7 @@ pub async fn clv(
         return Ok(None);
     }
     let only: Vec<Summary> = summaries.iter().map(|(_, s)| *s).collect();
-    let model = ModelReport::from_summaries(unit, &only)?;
+    let model = fit_models(unit, &only)?;
     let monthly = (1.0 + annual_discount_rate).powf(1.0 / 12.0) - 1.0;
     let customers = predict(&model, summaries, horizon, monthly);
     Ok(Some(ClvReport {

@@ -2,6 +2,8 @@ use rapport_insights::clv::ClvError;
 use rapport_insights::input::InsightsError;
 use rapport_storage::StorageError;
 
+use crate::compute::{MIN_CUSTOMERS, MIN_REPEAT_BUYERS};
+
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
     #[error(transparent)]
@@ -13,6 +15,12 @@ pub enum ReportError {
     Insights(#[from] InsightsError),
     #[error("cannot fit the lifetime value models: {0}")]
     Model(#[from] ClvError),
+    /// Too few customers for the lifetime value models to mean anything.
+    #[error(
+        "too little data to fit the lifetime value models: {customers} customers, {repeat_buyers} repeat buyers \
+         (at least {MIN_CUSTOMERS} and {MIN_REPEAT_BUYERS} are needed)"
+    )]
+    TooLittleData { customers: usize, repeat_buyers: usize },
     /// The computing thread stopped (a panic in a computation).
     #[error("the insights computation stopped: {0}")]
     Stopped(String),

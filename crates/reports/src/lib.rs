@@ -21,7 +21,7 @@ mod snapshot;
 pub use error::ReportError;
 pub use job::{Insights, InsightsState};
 pub use scope::{CurrencyCount, Scope};
-pub use snapshot::{ChurnGrouping, ClvSummary, RfmSummary, Snapshot, SnapshotCharts, TopCustomer};
+pub use snapshot::{ChurnGrouping, ClvSummary, Reports, RfmSummary, Snapshot, SnapshotCharts, TopCustomer};
 
 use rapport_insights::clv::TimeUnit;
 

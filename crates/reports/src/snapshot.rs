@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use time::{Date, Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::compute::{CustomerClv, apply_person, predict};
+use crate::compute::{CustomerClv, MIN_CUSTOMERS, MIN_REPEAT_BUYERS, apply_person, fit_models, predict};
 use crate::pass::{ClvCollector, Pass};
 use crate::{ReportError, Scope, Settings};
 
@@ -313,9 +313,10 @@ type Fitted = (Option<(ModelReport, Option<ModelReport>)>, Option<String>, Vec<C
 /// customer's predictions; or why the models could not be fitted.
 fn fit_and_predict(settings: &Settings, collected: ClvCollector, horizon: f64) -> Fitted {
     let only: Vec<Summary> = collected.summaries.iter().map(|(_, s)| *s).collect();
-    match ModelReport::from_summaries(settings.unit, &only) {
+    match fit_models(settings.unit, &only) {
         Ok(model) => {
-            let check = if collected.holdout.is_empty() {
+            let repeat_buyers = collected.holdout.iter().filter(|r| r.calibration.frequency > 0).count();
+            let check = if collected.holdout.len() < MIN_CUSTOMERS || repeat_buyers < MIN_REPEAT_BUYERS {
                 None
             } else {
                 match ModelReport::from_calibration_holdout(settings.unit, &collected.holdout) {

@@ -12,6 +12,7 @@ mod deals;
 mod form;
 mod format;
 mod home;
+mod insights;
 mod lists;
 mod people;
 mod search;
@@ -48,6 +49,7 @@ pub fn routes() -> Router<AppState> {
         .merge(board::routes())
         .merge(tasks::routes())
         .merge(search::routes())
+        .merge(insights::routes())
         .merge(lists::routes())
         .merge(settings::routes())
         .route("/assets/{name}", get(assets::serve))

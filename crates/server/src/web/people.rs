@@ -11,12 +11,13 @@ use rapport_domain::records::{
     Channel, EmailEntry, Language, LifecycleStage, Person, PersonInput, Phone, PhoneEntry, Preferences, TimeZone,
 };
 use rapport_domain::text::{LongText, Name, Tag};
-use rapport_domain::{CompanyId, Email, FieldErrors, PersonId, UserId};
+use rapport_domain::{CompanyId, Email, FieldErrors, PersonId, Segment, UserId};
 use rapport_storage::{CompanyFilter, DealFilter, ListQuery, PersonFilter};
 use serde::Deserialize;
 
 use super::custom::{self, CustomInput, CustomShown};
 use super::form::{Fields, FormData, FormView};
+use super::insights::ValuePanel;
 use super::lists::{Cell, Choice, Column, Filter, ListRequest, ListSpec};
 use super::staff::Staff;
 use super::timeline::{self, DealLine, PurchaseLine, Subject};
@@ -106,6 +107,12 @@ pub async fn list(
             choices: staff.choices(),
             selected: request.get("owner_id").to_owned(),
         },
+        Filter {
+            name: "segment",
+            label: "Segment",
+            choices: Segment::ALL.iter().map(|s| Choice::new(s.as_str(), s.label())).collect(),
+            selected: request.get("segment").to_owned(),
+        },
     ];
     let view = SPEC
         .build(&state, &signed, &request, COLUMNS, filters, page, |person: &Person, shown| {
@@ -169,6 +176,8 @@ struct PersonPage {
     purchases: Vec<PurchaseLine>,
     purchase_totals: Vec<String>,
     purchase_count: i64,
+    /// Value and loyalty, from the latest insights.
+    value: ValuePanel,
     can_edit: bool,
     can_delete: bool,
     timeline_html: String,
@@ -216,6 +225,8 @@ pub async fn page(State(state): State<AppState>, signed: Signed, Path(id): Path<
         .await?
         .items;
     let totals = state.store.purchase_totals(Some(id), None).await?;
+    let purchase_count: i64 = totals.iter().map(|t| t.count).sum();
+    let value = ValuePanel::load(&state, id, purchase_count).await?;
     let now = rapport_domain::records::now();
     let can_edit = staff.allows(&signed.actor, Action::Edit, p.owner_id, person.meta.created_by);
     let timeline_html =
@@ -272,7 +283,8 @@ pub async fn page(State(state): State<AppState>, signed: Signed, Path(id): Path<
         referrals,
         deals: deals.iter().map(DealLine::from).collect(),
         purchases: timeline::purchases(&entries, 10),
-        purchase_count: totals.iter().map(|t| t.count).sum(),
+        purchase_count,
+        value,
         purchase_totals: totals.iter().map(|t| t.amount.display()).collect(),
         can_edit,
         can_delete: staff.allows(&signed.actor, Action::Delete, p.owner_id, person.meta.created_by),

@@ -642,6 +642,13 @@ async fn every_page_in_a_tour() {
             ("settings-pipeline", format!("/settings/pipelines/{}", pipeline.id)),
             ("settings-fields", "/settings/fields".into()),
             ("settings-tokens", "/settings/tokens".into()),
+            ("insights", "/insights".into()),
+            ("insights-cohorts", "/insights/cohorts".into()),
+            ("insights-churn", "/insights/churn".into()),
+            ("insights-churn-segment", "/insights/churn?days=90&group_by=segment".into()),
+            ("insights-value", "/insights/value".into()),
+            ("insights-referrals", "/insights/referrals".into()),
+            ("people-segment", "/people?segment=new".into()),
         ];
         let mut problems = Problems::new();
         for (page, path) in &pages {
