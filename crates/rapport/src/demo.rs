@@ -125,6 +125,18 @@ impl Demo {
         items.choose(&mut self.rng).expect("lists are not empty")
     }
 
+    /// A standard normal draw (Box–Muller).
+    fn normal(&mut self) -> f64 {
+        let u1: f64 = 1.0 - self.rng.random::<f64>(); // in (0, 1]: the logarithm stays finite
+        let u2: f64 = self.rng.random::<f64>();
+        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+    }
+
+    /// A log-normal draw with the given mean and spread (sigma of the logarithm).
+    fn log_normal(&mut self, mean: f64, sigma: f64) -> f64 {
+        mean * (sigma * self.normal() - sigma * sigma / 2.0).exp()
+    }
+
     fn days_ago(&mut self, max_days: i64) -> OffsetDateTime {
         let seconds = self.rng.random_range(0..max_days * 86_400);
         normalize_timestamp(self.now - Duration::seconds(seconds))
@@ -467,9 +479,14 @@ pub async fn run(store: &Store, seed: u64, scale: f64, admin_password: String) -
     }
 
     // Purchases: a few heavy buyers, many occasional ones, over two years.
+    // Each customer has a spend level of their own (log-normal around
+    // EUR 120, some spending a few tens, some several hundreds) and each
+    // purchase varies around it, as real baskets do; amounts independent of
+    // the customer would leave the Gamma-Gamma spend model nothing to fit.
     demo.progress.set_message("purchases");
     let mut purchases = Vec::with_capacity(n_purchases);
     let weights: Vec<f64> = customers.iter().map(|_| demo.rng.random::<f64>().powi(3) + 0.02).collect();
+    let spend_levels: Vec<f64> = customers.iter().map(|_| demo.log_normal(120.0, 0.7)).collect();
     let total_weight: f64 = weights.iter().sum();
     for i in 0..n_purchases {
         let mut target = demo.rng.random::<f64>() * total_weight;
@@ -482,10 +499,13 @@ pub async fn run(store: &Store, seed: u64, scale: f64, admin_password: String) -
             target -= weight;
         }
         let person = customers[chosen];
+        let occurred_at = demo.days_ago(730);
+        // Cents, between EUR 1 and EUR 5,000.
+        let cents = (demo.log_normal(spend_levels[chosen], 0.35) * 100.0).round().clamp(100.0, 500_000.0) as i64;
         purchases.push(PurchaseInput {
             person_id: person.id,
-            occurred_at: demo.days_ago(730),
-            amount: Money::new(demo.rng.random_range(1_000..40_000), Currency::parse("EUR").expect("EUR")),
+            occurred_at,
+            amount: Money::new(cents, Currency::parse("EUR").expect("EUR")),
             reference: Some(name(&format!("ORD-{:07}", i + 1))),
             description: Some(LongText::try_from(demo.pick(PRODUCTS)).expect("valid description")),
         });

@@ -1,27 +1,23 @@
 //! `rapport insights`: RFM segments, cohorts, churn, customer lifetime value
-//! and referrals, computed by `rapport-insights` from purchases and people
-//! streamed out of the database in batches. Output as an aligned table, JSON
-//! (the report as is) or CSV.
+//! and referrals, computed by `rapport-reports` (which streams the purchases
+//! and people out of the database into `rapport-insights`). Output as an
+//! aligned table, JSON (the report as is) or CSV.
 //!
 //! Insights work in one currency: the one with the most purchases, unless
 //! `--currency` names another. Purchases in other currencies are left out and
 //! counted (in the table; on stderr for JSON and CSV, which stay clean).
 
-use std::collections::{HashMap, HashSet};
-
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow};
 use clap::{Args, Subcommand, ValueEnum};
-use rapport_domain::PersonId;
-use rapport_insights::churn::{ChurnBuilder, ChurnDefinition};
-use rapport_insights::clv::{self, ModelReport, Summary, TimeUnit, Transaction};
-use rapport_insights::cohorts::CohortBuilder;
-use rapport_insights::input::{InsightsError, currency_exponent, minor_to_major};
-use rapport_insights::referrals::ReferralBuilder;
-use rapport_insights::rfm::RfmBuilder;
-use rapport_storage::{INSIGHTS_BATCH, Store};
+use rapport_domain::Currency;
+use rapport_insights::churn::ChurnDefinition;
+use rapport_insights::clv::TimeUnit;
+use rapport_insights::input::{currency_exponent, minor_to_major};
+use rapport_reports::compute::{self, CustomerClv};
+use rapport_reports::{ChurnGrouping, ReportError, Scope};
+use rapport_storage::Store;
 use serde::Serialize;
 use time::Date;
-use uuid::Uuid;
 
 #[derive(Subcommand)]
 pub enum InsightsCommand {
@@ -29,13 +25,20 @@ pub enum InsightsCommand {
     Rfm(AsOfArgs),
     /// Cohorts by month of first purchase: retention and revenue by month.
     Cohorts(AsOfArgs),
-    /// Churn by month and survival of customer lifetime (Kaplan–Meier, by source).
+    /// Churn by month and survival of customer lifetime (Kaplan–Meier, by source or RFM segment).
     Churn {
         #[command(flatten)]
         args: AsOfArgs,
-        /// A customer has churned after this many days without a purchase.
+        /// When a customer has churned: after --churn-days without a purchase, or when their
+        /// lifecycle stage is "churned".
+        #[arg(long, value_enum, default_value_t = Definition::NoPurchase)]
+        definition: Definition,
+        /// A customer has churned after this many days without a purchase (with --definition no-purchase).
         #[arg(long, default_value_t = 180, value_parser = clap::value_parser!(u32).range(1..))]
         churn_days: u32,
+        /// How the survival curves are split: by the person's source or by RFM segment.
+        #[arg(long, value_enum, default_value_t = GroupBy::Source)]
+        group_by: GroupBy,
     },
     /// Customer lifetime value: BG/NBD and Gamma-Gamma fitted on the purchases.
     Clv(ClvArgs),
@@ -50,7 +53,7 @@ pub struct CommonArgs {
     format: Format,
     /// Currency to analyse (ISO 4217 code); default: the one with the most purchases.
     #[arg(long, value_parser = parse_currency)]
-    currency: Option<String>,
+    currency: Option<Currency>,
 }
 
 #[derive(Args)]
@@ -75,6 +78,9 @@ pub struct ClvArgs {
     /// How far ahead to predict, in the chosen unit.
     #[arg(long, default_value_t = 52, value_parser = clap::value_parser!(u32).range(1..))]
     horizon: u32,
+    /// Yearly discount rate of the lifetime value, at least 0 and below 1 (0.10 = 10 % a year).
+    #[arg(long, default_value_t = 0.10, value_parser = parse_discount_rate, allow_negative_numbers = true)]
+    discount_rate: f64,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -99,66 +105,74 @@ impl From<Unit> for TimeUnit {
     }
 }
 
+/// When a customer counts as churned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Definition {
+    /// No purchase for --churn-days days after the last one.
+    NoPurchase,
+    /// The lifecycle stage is "churned".
+    Lifecycle,
+}
+
+/// How the survival curves are split.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum GroupBy {
+    /// By the person's source (website, event, referral, ...).
+    Source,
+    /// By RFM segment.
+    Segment,
+}
+
+impl From<GroupBy> for ChurnGrouping {
+    fn from(group_by: GroupBy) -> Self {
+        match group_by {
+            GroupBy::Source => ChurnGrouping::Source,
+            GroupBy::Segment => ChurnGrouping::Segment,
+        }
+    }
+}
+
+fn churn_definition(definition: Definition, churn_days: u32) -> ChurnDefinition {
+    match definition {
+        Definition::NoPurchase => ChurnDefinition::NoPurchaseFor { days: churn_days },
+        Definition::Lifecycle => ChurnDefinition::LifecycleChurned,
+    }
+}
+
 fn parse_date(raw: &str) -> Result<Date, String> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
     Date::parse(raw.trim(), &format).map_err(|_| format!("not a date (expected YYYY-MM-DD): {raw:?}"))
 }
 
-fn parse_currency(raw: &str) -> Result<String, String> {
-    rapport_domain::Currency::parse(raw.trim()).map(|c| c.as_str().to_owned())
+fn parse_currency(raw: &str) -> Result<Currency, String> {
+    Currency::parse(raw.trim())
+}
+
+fn parse_discount_rate(raw: &str) -> Result<f64, String> {
+    let rate: f64 = raw.trim().parse().map_err(|_| format!("not a number: {raw:?} (e.g. 0.10 for 10 % a year)"))?;
+    if !(0.0..1.0).contains(&rate) {
+        return Err(format!(
+            "the yearly discount rate must be at least 0 and below 1 (0.10 = 10 % a year), not {rate}"
+        ));
+    }
+    Ok(rate)
 }
 
 fn today() -> Date {
     time::OffsetDateTime::now_utc().date()
 }
 
-/// The currency analysed and what was left out.
-struct Scope {
-    currency: String,
-    others: Vec<(String, i64)>,
-}
-
-impl Scope {
-    fn note(&self) -> Option<String> {
-        if self.others.is_empty() {
-            return None;
-        }
-        let count: i64 = self.others.iter().map(|(_, n)| n).sum();
-        let names: Vec<&str> = self.others.iter().map(|(c, _)| c.as_str()).collect();
-        Some(format!(
-            "Amounts in {}; left out {count} purchase{} in {} other currenc{} ({}); pick one with --currency.",
-            self.currency,
-            if count == 1 { "" } else { "s" },
-            names.len(),
-            if names.len() == 1 { "y" } else { "ies" },
-            names.join(", ")
-        ))
+/// What the reports could not compute, with the storage failures said plainly.
+fn report_error(err: ReportError) -> anyhow::Error {
+    match err {
+        ReportError::Storage(_) => anyhow!(err).context("cannot read the purchases and people"),
+        other => anyhow!(other),
     }
 }
 
-/// The currency to analyse, or `None` when there is no purchase at all.
-async fn scope(store: &Store, requested: Option<String>) -> Result<Option<Scope>> {
-    let totals = store.purchase_totals(None, None).await.context("cannot count the purchases")?;
-    let counts: Vec<(String, i64)> =
-        totals.into_iter().map(|t| (t.amount.currency.as_str().to_owned(), t.count)).filter(|t| t.1 > 0).collect();
-    if counts.is_empty() {
-        return Ok(None);
-    }
-    let currency = match requested {
-        Some(currency) => {
-            if !counts.iter().any(|(c, _)| *c == currency) {
-                let held: Vec<String> = counts.iter().map(|(c, n)| format!("{c} ({n})")).collect();
-                bail!("no purchase is in {currency}; purchases are in {}", held.join(", "));
-            }
-            currency
-        }
-        // Most purchases first; on a tie, the first code alphabetically.
-        None => {
-            counts.iter().max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0))).map(|(c, _)| c.clone()).unwrap_or_default()
-        }
-    };
-    let others = counts.into_iter().filter(|(c, _)| *c != currency).collect();
-    Ok(Some(Scope { currency, others }))
+/// The sentence on left-out currencies, with how to pick another.
+fn scope_note(scope: &Scope) -> Option<String> {
+    scope.note().map(|note| format!("{note} Pick one with --currency."))
 }
 
 /// Runs one insights command and returns what to print on stdout.
@@ -169,11 +183,11 @@ pub async fn run(store: &Store, command: InsightsCommand) -> Result<String> {
         InsightsCommand::Referrals(a) => a,
     };
     let format = common.format;
-    let Some(scope) = scope(store, common.currency.clone()).await? else {
+    let Some(scope) = Scope::pick(store, common.currency).await.map_err(report_error)? else {
         return Ok("no purchases yet: record purchases (or run `rapport demo`) to see insights\n".to_owned());
     };
     if format != Format::Table
-        && let Some(note) = scope.note()
+        && let Some(note) = scope_note(&scope)
     {
         eprintln!("{note}");
     }
@@ -181,17 +195,18 @@ pub async fn run(store: &Store, command: InsightsCommand) -> Result<String> {
     match command {
         InsightsCommand::Rfm(a) => rfm(store, &scope, a.as_of.unwrap_or_else(today), &mut out).await?,
         InsightsCommand::Cohorts(a) => cohorts(store, &scope, a.as_of.unwrap_or_else(today), &mut out).await?,
-        InsightsCommand::Churn { args, churn_days } => {
-            churn(store, &scope, args.as_of.unwrap_or_else(today), churn_days, &mut out).await?
+        InsightsCommand::Churn { args, definition, churn_days, group_by } => {
+            let definition = churn_definition(definition, churn_days);
+            churn(store, &scope, args.as_of.unwrap_or_else(today), definition, group_by.into(), &mut out).await?
         }
         InsightsCommand::Clv(a) => {
             let end = a.calibration_end.unwrap_or_else(today);
-            clv(store, &scope, end, a.unit.into(), a.horizon, &mut out).await?
+            clv(store, &scope, end, a.unit.into(), a.horizon, a.discount_rate, &mut out).await?
         }
-        InsightsCommand::Referrals(_) => referrals(store, &scope, &mut out).await?,
+        InsightsCommand::Referrals(_) => referrals(store, &scope, today(), &mut out).await?,
     }
     if format == Format::Table
-        && let Some(note) = scope.note()
+        && let Some(note) = scope_note(&scope)
     {
         out.text.push_str(&note);
         out.text.push('\n');
@@ -274,21 +289,16 @@ fn percent(share: f64) -> String {
     format!("{:.1}%", share * 100.0)
 }
 
-fn storage_error(err: rapport_storage::StorageError) -> anyhow::Error {
-    anyhow!(err).context("cannot read the purchases")
+/// A rate as a percentage without needless decimals: 10%, 7.5%.
+fn rate_percent(rate: f64) -> String {
+    let text = format!("{:.2}", rate * 100.0);
+    format!("{}%", text.trim_end_matches('0').trim_end_matches('.'))
 }
 
 // ---------------------------------------------------------------- rfm
 
 async fn rfm(store: &Store, scope: &Scope, as_of: Date, out: &mut Out) -> Result<()> {
-    let mut builder = RfmBuilder::<Uuid>::new(as_of, scope.currency.clone());
-    store
-        .for_each_purchase(Some(&scope.currency), INSIGHTS_BATCH, |row| {
-            builder.add(row.person_id.0, row.occurred_at, row.amount_minor)
-        })
-        .await
-        .map_err(storage_error)?;
-    let report = builder.finish();
+    let report = compute::rfm(store, scope, as_of).await.map_err(report_error)?;
     let cur = report.currency.as_str();
     let rows: Vec<Vec<String>> = report
         .segments
@@ -349,22 +359,7 @@ async fn rfm(store: &Store, scope: &Scope, as_of: Date, out: &mut Out) -> Result
 const TABLE_MONTHS: usize = 12;
 
 async fn cohorts(store: &Store, scope: &Scope, as_of: Date, out: &mut Out) -> Result<()> {
-    let mut builder = CohortBuilder::<Uuid>::new(as_of, scope.currency.clone());
-    let mut failed: Option<InsightsError> = None;
-    store
-        .for_each_purchase(Some(&scope.currency), INSIGHTS_BATCH, |row| {
-            if failed.is_none()
-                && let Err(err) = builder.add(row.person_id.0, row.occurred_at, row.amount_minor)
-            {
-                failed = Some(err);
-            }
-        })
-        .await
-        .map_err(storage_error)?;
-    if let Some(err) = failed {
-        bail!("cannot build the cohorts: {err}");
-    }
-    let report = builder.finish();
+    let report = compute::cohorts(store, scope, as_of).await.map_err(report_error)?;
     let cur = report.currency.as_str();
     match out.format {
         Format::Json => out.json(&report)?,
@@ -431,30 +426,15 @@ async fn cohorts(store: &Store, scope: &Scope, as_of: Date, out: &mut Out) -> Re
 /// Months of churn the table shows, the latest (JSON and CSV hold them all).
 const TABLE_CHURN_MONTHS: usize = 24;
 
-async fn churn(store: &Store, scope: &Scope, as_of: Date, days: u32, out: &mut Out) -> Result<()> {
-    let mut builder = ChurnBuilder::<Uuid>::new(as_of, ChurnDefinition::NoPurchaseFor { days });
-    let mut buyers: HashSet<Uuid> = HashSet::new();
-    store
-        .for_each_purchase(Some(&scope.currency), INSIGHTS_BATCH, |row| {
-            if row.occurred_at.date() <= as_of {
-                buyers.insert(row.person_id.0);
-            }
-            builder.add_purchase(row.person_id.0, row.occurred_at)
-        })
-        .await
-        .map_err(storage_error)?;
-    // Survival curves by source, over the customers only.
-    store
-        .for_each_person(INSIGHTS_BATCH, |person| {
-            if buyers.contains(&person.id.0)
-                && let Some(source) = &person.source
-            {
-                builder.set_group(person.id.0, source);
-            }
-        })
-        .await
-        .context("cannot read the people")?;
-    let report = builder.finish();
+async fn churn(
+    store: &Store,
+    scope: &Scope,
+    as_of: Date,
+    definition: ChurnDefinition,
+    grouping: ChurnGrouping,
+    out: &mut Out,
+) -> Result<()> {
+    let report = compute::churn(store, scope, as_of, definition, grouping).await.map_err(report_error)?;
     let rate = |r: Option<f64>| r.map(|r| r.to_string()).unwrap_or_default();
     match out.format {
         Format::Json => out.json(&report)?,
@@ -480,8 +460,12 @@ async fn churn(store: &Store, scope: &Scope, as_of: Date, days: u32, out: &mut O
             );
         }
         Format::Table => {
+            let churned = match definition {
+                ChurnDefinition::NoPurchaseFor { days } => format!("no purchase for {days} days"),
+                ChurnDefinition::LifecycleChurned => "lifecycle stage \"churned\"".to_owned(),
+            };
             out.line(format!(
-                "Churn as of {as_of} (churned = no purchase for {days} days): {} of {} customers churned ({})",
+                "Churn as of {as_of} (churned = {churned}): {} of {} customers churned ({})",
                 report.churned,
                 report.customers,
                 percent(report.churned_share)
@@ -505,7 +489,11 @@ async fn churn(store: &Store, scope: &Scope, as_of: Date, days: u32, out: &mut O
                 out.line(format!("(last {TABLE_CHURN_MONTHS} months shown; --format json or csv has them all)"));
             }
             out.line("");
-            out.line("Survival of customer lifetime (Kaplan–Meier; days from first purchase), by source:");
+            let by = match grouping {
+                ChurnGrouping::Source => "source",
+                ChurnGrouping::Segment => "RFM segment",
+            };
+            out.line(format!("Survival of customer lifetime (Kaplan–Meier; days from first purchase), by {by}:"));
             let rows: Vec<Vec<String>> = report
                 .survival
                 .iter()
@@ -528,84 +516,25 @@ async fn churn(store: &Store, scope: &Scope, as_of: Date, days: u32, out: &mut O
 
 // ---------------------------------------------------------------- clv
 
-/// One customer's summary and predictions.
-#[derive(Serialize)]
-struct CustomerClv {
-    customer: Uuid,
-    #[serde(flatten)]
-    summary: Summary,
-    probability_alive: f64,
-    /// Purchases expected over the horizon.
-    expected_purchases: f64,
-    /// Expected average spend per purchase, major units (without a Gamma-Gamma fit: absent).
-    expected_average_spend: Option<f64>,
-    /// `expected_purchases × expected_average_spend`, undiscounted, major units.
-    expected_value: Option<f64>,
-}
-
-#[derive(Serialize)]
-struct ClvReport {
-    currency: String,
-    calibration_end: Date,
-    time_unit: TimeUnit,
-    /// Prediction horizon, in `time_unit`.
-    horizon: u32,
-    model: ModelReport,
-    /// Every customer with a purchase up to `calibration_end`, in key order.
-    customers: Vec<CustomerClv>,
-}
-
-/// Customers the table lists (by expected value); JSON and CSV list them all.
+/// Customers the table lists (by lifetime value); JSON and CSV list them all.
 const TABLE_CUSTOMERS: usize = 20;
 
-async fn clv(store: &Store, scope: &Scope, end: Date, unit: TimeUnit, horizon: u32, out: &mut Out) -> Result<()> {
-    let currency = scope.currency.clone();
-    let mut summaries: Vec<(Uuid, Summary)> = Vec::new();
-    let mut current: Vec<Transaction<Uuid>> = Vec::new();
-    // One customer's purchases at a time: the feed is grouped by customer.
-    let flush = |current: &mut Vec<Transaction<Uuid>>, summaries: &mut Vec<(Uuid, Summary)>| {
-        summaries.extend(clv::summarize(current, end, unit));
-        current.clear();
-    };
-    store
-        .for_each_purchase(Some(&currency), INSIGHTS_BATCH, |row| {
-            if current.first().is_some_and(|t| t.customer != row.person_id.0) {
-                flush(&mut current, &mut summaries);
-            }
-            current.push(Transaction {
-                customer: row.person_id.0,
-                date: row.occurred_at.date(),
-                amount: minor_to_major(row.amount_minor, &currency),
-            });
-        })
-        .await
-        .map_err(storage_error)?;
-    flush(&mut current, &mut summaries);
-    if summaries.is_empty() {
-        out.line(format!("no purchases up to {end} in {currency}: nothing to fit"));
+async fn clv(
+    store: &Store,
+    scope: &Scope,
+    end: Date,
+    unit: TimeUnit,
+    horizon: u32,
+    discount_rate: f64,
+    out: &mut Out,
+) -> Result<()> {
+    let report =
+        compute::clv(store, scope, end, unit, f64::from(horizon), discount_rate).await.map_err(report_error)?;
+    let Some(report) = report else {
+        out.line(format!("no purchases up to {end} in {}: nothing to fit", scope.currency));
         return Ok(());
-    }
-    let only: Vec<Summary> = summaries.iter().map(|(_, s)| *s).collect();
-    let model =
-        ModelReport::from_summaries(unit, &only).map_err(|e| anyhow!("cannot fit the lifetime value models: {e}"))?;
-    let bg = model.bgnbd.params;
-    let gg = model.gamma_gamma.map(|f| f.params);
-    let customers: Vec<CustomerClv> = summaries
-        .into_iter()
-        .map(|(customer, s)| {
-            let expected_purchases = bg.conditional_expected_purchases(f64::from(horizon), &s);
-            let spend = gg.map(|g| g.conditional_expected_average_spend(s.frequency, s.monetary_value));
-            CustomerClv {
-                customer,
-                summary: s,
-                probability_alive: bg.probability_alive(&s),
-                expected_purchases,
-                expected_average_spend: spend,
-                expected_value: spend.map(|v| v * expected_purchases),
-            }
-        })
-        .collect();
-    let report = ClvReport { currency, calibration_end: end, time_unit: unit, horizon, model, customers };
+    };
+    let bg = report.model.bgnbd.params;
     let unit_name = match unit {
         TimeUnit::Days => "days",
         TimeUnit::Weeks => "weeks",
@@ -627,7 +556,7 @@ async fn clv(store: &Store, scope: &Scope, end: Date, unit: TimeUnit, horizon: u
                         c.probability_alive.to_string(),
                         c.expected_purchases.to_string(),
                         c.expected_average_spend.map(|v| v.to_string()).unwrap_or_default(),
-                        c.expected_value.map(|v| v.to_string()).unwrap_or_default(),
+                        c.lifetime_value.map(|v| v.to_string()).unwrap_or_default(),
                     ]
                 })
                 .collect();
@@ -641,7 +570,7 @@ async fn clv(store: &Store, scope: &Scope, end: Date, unit: TimeUnit, horizon: u
                     "probability_alive",
                     "expected_purchases",
                     "expected_average_spend",
-                    "expected_value",
+                    "lifetime_value",
                 ],
                 &rows,
             );
@@ -649,8 +578,11 @@ async fn clv(store: &Store, scope: &Scope, end: Date, unit: TimeUnit, horizon: u
         Format::Table => {
             let m = &report.model;
             out.line(format!(
-                "Customer lifetime value: {} customers, calibration to {end}, horizon {horizon} {unit_name}, amounts in {}",
-                m.n_customers, report.currency
+                "Customer lifetime value: {} customers, calibration to {end}, horizon {horizon} {unit_name}, \
+                 discounted at {} a year, amounts in {}",
+                m.n_customers,
+                rate_percent(discount_rate),
+                report.currency
             ));
             out.line("");
             let converged = |c: bool| if c { "converged" } else { "NOT converged" };
@@ -675,37 +607,36 @@ async fn clv(store: &Store, scope: &Scope, end: Date, unit: TimeUnit, horizon: u
                 )),
                 None => out.line("Gamma-Gamma  not fitted: no repeat buyers with a positive spend"),
             }
-            let total: f64 = report.customers.iter().filter_map(|c| c.expected_value).sum();
+            let total: f64 = report.customers.iter().filter_map(|c| c.lifetime_value).sum();
             let purchases: f64 = report.customers.iter().map(|c| c.expected_purchases).sum();
             let alive: f64 = report.customers.iter().map(|c| c.probability_alive).sum();
             out.line(format!(
-                "Expected over the horizon: {purchases:.0} purchases, {total:.2} {} (undiscounted); {alive:.0} customers likely alive",
+                "Expected over the horizon: {purchases:.0} purchases, {total:.2} {} (discounted); {alive:.0} customers likely alive",
                 report.currency
             ));
             out.line("");
             let mut top: Vec<&CustomerClv> = report.customers.iter().collect();
             top.sort_by(|a, b| {
-                let key = |c: &CustomerClv| c.expected_value.unwrap_or(c.expected_purchases);
+                let key = |c: &CustomerClv| c.lifetime_value.unwrap_or(c.expected_purchases);
                 key(b).total_cmp(&key(a)).then(a.customer.cmp(&b.customer))
             });
             top.truncate(TABLE_CUSTOMERS);
-            let ids: Vec<PersonId> = top.iter().map(|c| PersonId(c.customer)).collect();
-            let names = store.person_names(&ids).await.context("cannot read the customers' names")?;
+            let names = compute::names(store, top.iter().map(|c| c.customer)).await.map_err(report_error)?;
             let rows: Vec<Vec<String>> = top
                 .iter()
                 .map(|c| {
                     vec![
-                        names.get(&PersonId(c.customer)).cloned().unwrap_or_else(|| c.customer.to_string()),
+                        names.get(&c.customer).cloned().unwrap_or_else(|| c.customer.to_string()),
                         c.summary.frequency.to_string(),
                         percent(c.probability_alive),
                         format!("{:.2}", c.expected_purchases),
                         opt(c.expected_average_spend),
-                        opt(c.expected_value),
+                        opt(c.lifetime_value),
                     ]
                 })
                 .collect();
-            out.line(format!("Top {} customers by expected value:", rows.len()));
-            out.table(&["Customer", "Repeats", "P(alive)", "Exp. purchases", "Avg spend", "Exp. value"], &rows);
+            out.line(format!("Top {} customers by lifetime value:", rows.len()));
+            out.table(&["Customer", "Repeats", "P(alive)", "Exp. purchases", "Avg spend", "Lifetime value"], &rows);
         }
     }
     Ok(())
@@ -716,26 +647,9 @@ async fn clv(store: &Store, scope: &Scope, end: Date, unit: TimeUnit, horizon: u
 /// Referrers the report ranks.
 const TOP_REFERRERS: usize = 10;
 
-async fn referrals(store: &Store, scope: &Scope, out: &mut Out) -> Result<()> {
-    let mut spent: HashMap<Uuid, i64> = HashMap::new();
-    store
-        .for_each_purchase(Some(&scope.currency), INSIGHTS_BATCH, |row| {
-            let total = spent.entry(row.person_id.0).or_insert(0);
-            *total = total.saturating_add(row.amount_minor);
-        })
-        .await
-        .map_err(storage_error)?;
+async fn referrals(store: &Store, scope: &Scope, as_of: Date, out: &mut Out) -> Result<()> {
     // The customers are the people with a purchase; their value is what they spent.
-    let mut builder = ReferralBuilder::<Uuid>::new(scope.currency.clone());
-    store
-        .for_each_person(INSIGHTS_BATCH, |person| {
-            if let Some(&value) = spent.get(&person.id.0) {
-                builder.add(person.id.0, person.referred_by_id.map(|r| r.0), value);
-            }
-        })
-        .await
-        .context("cannot read the people")?;
-    let report = builder.finish(TOP_REFERRERS);
+    let report = compute::referrals(store, scope, as_of, TOP_REFERRERS).await.map_err(report_error)?;
     let cur = report.currency.as_str();
     match out.format {
         Format::Json => out.json(&report)?,
@@ -772,14 +686,14 @@ async fn referrals(store: &Store, scope: &Scope, out: &mut Out) -> Result<()> {
             ];
             out.table(&["Customers", "Count", &format!("Value ({cur})"), "Average"], &rows);
             if !report.top_referrers.is_empty() {
-                let ids: Vec<PersonId> = report.top_referrers.iter().map(|r| PersonId(r.referrer)).collect();
-                let names = store.person_names(&ids).await.context("cannot read the referrers' names")?;
+                let ids = report.top_referrers.iter().map(|r| r.referrer);
+                let names = compute::names(store, ids).await.map_err(report_error)?;
                 let rows: Vec<Vec<String>> = report
                     .top_referrers
                     .iter()
                     .map(|r| {
                         vec![
-                            names.get(&PersonId(r.referrer)).cloned().unwrap_or_else(|| r.referrer.to_string()),
+                            names.get(&r.referrer).cloned().unwrap_or_else(|| r.referrer.to_string()),
                             r.referrals.to_string(),
                             money(r.referred_value_minor, cur),
                             if r.is_customer { "yes" } else { "no" }.to_owned(),
@@ -810,5 +724,49 @@ mod tests {
         assert_eq!(money(12345, "JPY"), "12345");
         assert!(parse_date("2024-02-30").is_err());
         assert_eq!(parse_date("2024-02-29").map(|d| d.to_string()), Ok("2024-02-29".to_owned()));
+    }
+
+    #[test]
+    fn discount_rates_lie_in_zero_to_one() {
+        assert_eq!(parse_discount_rate("0.10"), Ok(0.10));
+        assert_eq!(parse_discount_rate("0"), Ok(0.0));
+        assert_eq!(parse_discount_rate(" 0.999 "), Ok(0.999));
+        for bad in ["1", "1.5", "-0.1", "ten", "NaN", "inf", ""] {
+            assert!(parse_discount_rate(bad).is_err(), "{bad:?} is refused");
+        }
+        assert_eq!(rate_percent(0.1), "10%");
+        assert_eq!(rate_percent(0.075), "7.5%");
+        assert_eq!(rate_percent(0.0), "0%");
+    }
+
+    #[test]
+    fn churn_flags_pick_the_definition_and_grouping() {
+        use clap::Parser;
+
+        #[derive(Parser)]
+        struct Cli {
+            #[command(subcommand)]
+            command: InsightsCommand,
+        }
+        let parse = |args: &[&str]| Cli::try_parse_from(std::iter::once("insights").chain(args.iter().copied()));
+        let Ok(Cli { command: InsightsCommand::Churn { definition, churn_days, group_by, .. } }) = parse(&["churn"])
+        else {
+            panic!("churn parses");
+        };
+        assert_eq!(churn_definition(definition, churn_days), ChurnDefinition::NoPurchaseFor { days: 180 });
+        assert_eq!(ChurnGrouping::from(group_by), ChurnGrouping::Source);
+        let Ok(Cli { command: InsightsCommand::Churn { definition, churn_days, group_by, .. } }) =
+            parse(&["churn", "--definition", "lifecycle", "--group-by", "segment"])
+        else {
+            panic!("churn with flags parses");
+        };
+        assert_eq!(churn_definition(definition, churn_days), ChurnDefinition::LifecycleChurned);
+        assert_eq!(ChurnGrouping::from(group_by), ChurnGrouping::Segment);
+        assert!(parse(&["churn", "--definition", "never"]).is_err());
+        assert!(parse(&["churn", "--group-by", "owner"]).is_err());
+        assert!(parse(&["clv", "--discount-rate", "1"]).is_err());
+        assert!(parse(&["clv", "--discount-rate", "-0.1"]).is_err_and(|e| e.to_string().contains("at least 0")));
+        let Ok(Cli { command: InsightsCommand::Clv(clv) }) = parse(&["clv"]) else { panic!("clv parses") };
+        assert_eq!(clv.discount_rate, 0.10);
     }
 }

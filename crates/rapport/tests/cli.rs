@@ -229,8 +229,38 @@ async fn insights_from_the_command_line(backend: Backend) {
         }
     }
 
-    let clv = json(url, &["insights", "clv", "--format", "json", "--unit", "weeks", "--horizon", "26"]);
-    assert_eq!(clv["horizon"], 26);
+    let by_segment = json(
+        url,
+        &[
+            "insights",
+            "churn",
+            "--format",
+            "json",
+            "--definition",
+            "lifecycle",
+            "--group-by",
+            "segment",
+            as_of[0],
+            as_of[1],
+        ],
+    );
+    assert_eq!(by_segment["definition"]["kind"], "lifecycle_churned");
+    within_unit(&by_segment["churned_share"], "churned share (lifecycle)");
+    let groups: Vec<&str> = by_segment["survival"]
+        .as_array()
+        .expect("survival curves")
+        .iter()
+        .map(|c| c["group"].as_str().expect("a group label"))
+        .collect();
+    assert!(groups.iter().any(|g| ["Champions", "Loyal", "Hibernating", "Lost"].contains(g)), "by segment: {groups:?}");
+    assert!(!groups.iter().any(|g| ["website", "event", "referral"].contains(g)), "not by source: {groups:?}");
+
+    let clv = json(
+        url,
+        &["insights", "clv", "--format", "json", "--unit", "weeks", "--horizon", "26", "--discount-rate", "0.05"],
+    );
+    assert_eq!(number(&clv["horizon"], "horizon"), 26.0);
+    assert_eq!(number(&clv["annual_discount_rate"], "discount rate"), 0.05);
     assert_eq!(clv["time_unit"], "weeks");
     for p in ["r", "alpha", "a", "b"] {
         let value = number(&clv["model"]["bgnbd"]["params"][p], p);
@@ -240,11 +270,15 @@ async fn insights_from_the_command_line(backend: Backend) {
         let value = number(&clv["model"]["gamma_gamma"]["params"][p], p);
         assert!(value > 0.0 && value.is_finite(), "Gamma-Gamma {p} = {value}");
     }
+    // Demo customers spend at levels of their own, so the spend model is not degenerate.
+    assert!(number(&clv["model"]["gamma_gamma"]["params"]["q"], "q") > 1.0, "Gamma-Gamma q > 1");
     let valued = clv["customers"].as_array().expect("clv customers");
     assert_eq!(valued.len() as u64, customers, "every customer with a purchase is valued");
     for customer in valued {
         within_unit(&customer["probability_alive"], "P(alive)");
         assert!(number(&customer["expected_purchases"], "expected purchases") >= 0.0);
+        let value = number(&customer["lifetime_value"], "lifetime value");
+        assert!(value >= 0.0 && value.is_finite(), "lifetime value {value}");
     }
 
     let referrals = json(url, &["insights", "referrals", "--format", "json"]);
@@ -267,6 +301,10 @@ async fn insights_from_the_command_line(backend: Backend) {
     refused(rapport(url, &["insights", "cohorts", "--as-of", "2024-13-01"], ""), "not a date");
     refused(rapport(url, &["insights", "clv", "--horizon", "0"], ""), "--horizon");
     refused(rapport(url, &["insights", "clv", "--unit", "months"], ""), "--unit");
+    refused(rapport(url, &["insights", "clv", "--discount-rate", "1"], ""), "--discount-rate");
+    refused(rapport(url, &["insights", "clv", "--discount-rate", "-0.1"], ""), "--discount-rate");
+    refused(rapport(url, &["insights", "churn", "--definition", "never"], ""), "--definition");
+    refused(rapport(url, &["insights", "churn", "--group-by", "owner"], ""), "--group-by");
     refused(rapport(url, &["insights", "forecast"], ""), "forecast");
     refused(rapport(url, &["insights", "rfm", "--currency", "JPY"], ""), "no purchase is in JPY");
 }
