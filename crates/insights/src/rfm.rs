@@ -121,7 +121,6 @@ impl<K: CustomerKey> RfmBuilder<K> {
             })
             .collect();
         let n = customers.len();
-        let score = |rank: usize| (1 + rank * 5 / n) as u8;
 
         let mut order: Vec<u32> = (0..n as u32).collect();
         let by_recency = |a: &CustomerRfm<K>, b: &CustomerRfm<K>| {
@@ -147,14 +146,35 @@ impl<K: CustomerKey> RfmBuilder<K> {
         };
         type Cmp<K> = fn(&CustomerRfm<K>, &CustomerRfm<K>) -> Ordering;
         let sorts: [(Cmp<K>, usize); 3] = [(by_recency, 0), (by_frequency, 1), (by_monetary, 2)];
+        // Rank `i` scores `1 + 5i/n`: only the four ranks where the score
+        // steps matter, so partition around them (linear) instead of sorting.
+        // The orders are total (the key breaks ties), so the scores are those
+        // a full sort gives.
+        let cuts: [usize; 4] = [1, 2, 3, 4].map(|s| (s * n).div_ceil(5));
         for (cmp, which) in sorts {
-            order.sort_unstable_by(|&a, &b| cmp(&customers[a as usize], &customers[b as usize]));
-            for (rank, &i) in order.iter().enumerate() {
+            let mut end = n;
+            for (k, &cut) in cuts.iter().enumerate().rev() {
+                if cut < end {
+                    order[..end]
+                        .select_nth_unstable_by(cut, |&a, &b| cmp(&customers[a as usize], &customers[b as usize]));
+                }
+                let score = k as u8 + 2;
+                for &i in &order[cut.min(end)..end] {
+                    let c = &mut customers[i as usize];
+                    match which {
+                        0 => c.r = score,
+                        1 => c.f = score,
+                        _ => c.m = score,
+                    }
+                }
+                end = cut.min(end);
+            }
+            for &i in &order[..end] {
                 let c = &mut customers[i as usize];
                 match which {
-                    0 => c.r = score(rank),
-                    1 => c.f = score(rank),
-                    _ => c.m = score(rank),
+                    0 => c.r = 1,
+                    1 => c.f = 1,
+                    _ => c.m = 1,
                 }
             }
         }

@@ -146,3 +146,47 @@ fn quintiles_are_balanced_and_totals_add_up() {
     let shares: f64 = report.segments.iter().map(|s| s.share_of_customers).sum();
     assert!((shares - 1.0).abs() < 1e-9);
 }
+
+/// The scores equal those of ranking every customer by a full sort (what the
+/// module documents), whatever the number of customers and however many ties.
+#[test]
+fn scores_match_a_full_sort_for_every_size() {
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let as_of = date!(2024 - 12 - 31);
+    for n in (1..=23).chain([99, 100, 101, 1000]) {
+        let mut b = RfmBuilder::<u64>::new(as_of, "EUR");
+        for c in 0..n {
+            // Few distinct values, so most customers tie on each measure.
+            for _ in 0..=(next() % 3) {
+                b.add(c, as_of - time::Duration::days((next() % 4) as i64 * 30), (next() % 3) as i64 * 500);
+            }
+        }
+        let report = b.finish();
+        let len = report.customers.len();
+        let score = |rank: usize| (1 + rank * 5 / len) as u8;
+        let mut by_r: Vec<_> = report.customers.iter().collect();
+        by_r.sort_by(|a, b| {
+            (b.recency_days, a.frequency, a.monetary_minor, a.customer).cmp(&(
+                a.recency_days,
+                b.frequency,
+                b.monetary_minor,
+                b.customer,
+            ))
+        });
+        let mut by_f: Vec<_> = report.customers.iter().collect();
+        by_f.sort_by_key(|c| (c.frequency, c.monetary_minor, std::cmp::Reverse(c.recency_days), c.customer));
+        let mut by_m: Vec<_> = report.customers.iter().collect();
+        by_m.sort_by_key(|c| (c.monetary_minor, c.frequency, std::cmp::Reverse(c.recency_days), c.customer));
+        for rank in 0..len {
+            assert_eq!(by_r[rank].r, score(rank), "n = {n}: R of rank {rank}");
+            assert_eq!(by_f[rank].f, score(rank), "n = {n}: F of rank {rank}");
+            assert_eq!(by_m[rank].m, score(rank), "n = {n}: M of rank {rank}");
+        }
+    }
+}

@@ -36,6 +36,13 @@ pub(crate) fn fit_models(unit: TimeUnit, summaries: &[Summary]) -> Result<ModelR
 /// The lifecycle stage that marks a customer lost by hand.
 const CHURNED_STAGE: &str = "churned";
 
+/// An RFM builder sized for every person up front: growing a table of a
+/// million customers row by row costs more than the scoring.
+pub(crate) async fn rfm_builder(store: &Store, scope: &Scope, as_of: Date) -> Result<RfmBuilder<Uuid>, ReportError> {
+    let people = usize::try_from(store.count_people().await?).unwrap_or(usize::MAX);
+    Ok(RfmBuilder::with_capacity(as_of, scope.currency.clone(), people))
+}
+
 async fn run(store: &Store, scope: &Scope, pass: Pass) -> Result<Pass, ReportError> {
     let (pass, _) = store.feed_purchases(&scope.currency, pass).await?;
     Ok(pass.finish()?)
@@ -43,7 +50,7 @@ async fn run(store: &Store, scope: &Scope, pass: Pass) -> Result<Pass, ReportErr
 
 /// RFM scores and segments of every customer as of `as_of`.
 pub async fn rfm(store: &Store, scope: &Scope, as_of: Date) -> Result<RfmReport<Uuid>, ReportError> {
-    let pass = Pass { rfm: Some(RfmBuilder::new(as_of, scope.currency.clone())), ..Pass::empty() };
+    let pass = Pass { rfm: Some(rfm_builder(store, scope, as_of).await?), ..Pass::empty() };
     let pass = run(store, scope, pass).await?;
     Ok(pass.rfm.expect("switched on").finish())
 }
@@ -62,7 +69,7 @@ pub async fn rfm_and_cohorts(
     as_of: Date,
 ) -> Result<(RfmReport<Uuid>, CohortReport), ReportError> {
     let pass = Pass {
-        rfm: Some(RfmBuilder::new(as_of, scope.currency.clone())),
+        rfm: Some(rfm_builder(store, scope, as_of).await?),
         cohorts: Some(CohortBuilder::new(as_of, scope.currency.clone())),
         ..Pass::empty()
     };
@@ -101,7 +108,7 @@ pub async fn churn(
 ) -> Result<ChurnReport, ReportError> {
     let pass = Pass {
         churn: Some(ChurnBuilder::new(as_of, definition)),
-        rfm: Some(RfmBuilder::new(as_of, scope.currency.clone())),
+        rfm: Some(rfm_builder(store, scope, as_of).await?),
         ..Pass::empty()
     };
     let pass = run(store, scope, pass).await?;

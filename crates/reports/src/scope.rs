@@ -19,34 +19,36 @@ pub struct CurrencyCount {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Scope {
     pub currency: String,
-    /// Purchases in the analysed currency.
-    pub purchases: i64,
     /// Purchases in other currencies, left out.
     pub left_out: Vec<CurrencyCount>,
 }
 
 impl Scope {
     /// The currency to analyse, or `None` when there is no purchase at all.
+    /// With one currency (the common case) nothing needs counting: the
+    /// currencies are found by index seeks, not a scan.
     pub async fn pick(store: &Store, requested: Option<Currency>) -> Result<Option<Scope>, ReportError> {
-        let totals = store.purchase_totals(None, None).await?;
-        let counts: Vec<CurrencyCount> = totals
+        let currencies = store.purchase_currencies().await?;
+        if let Some(requested) = requested
+            && !currencies.iter().any(|c| c == requested.as_str())
+        {
+            let held = if currencies.is_empty() { "none".to_owned() } else { currencies.join(", ") };
+            return Err(ReportError::NoPurchasesIn { requested: requested.as_str().to_owned(), held });
+        }
+        match currencies.as_slice() {
+            [] => return Ok(None),
+            [only] => return Ok(Some(Scope { currency: only.clone(), left_out: Vec::new() })),
+            _ => {}
+        }
+        let counts: Vec<CurrencyCount> = store
+            .purchase_totals(None, None)
+            .await?
             .into_iter()
             .filter(|t| t.count > 0)
             .map(|t| CurrencyCount { currency: t.amount.currency.as_str().to_owned(), purchases: t.count })
             .collect();
-        if counts.is_empty() {
-            return Ok(None);
-        }
         let currency = match requested {
-            Some(requested) => {
-                let requested = requested.as_str().to_owned();
-                if !counts.iter().any(|c| c.currency == requested) {
-                    let held: Vec<String> =
-                        counts.iter().map(|c| format!("{} ({})", c.currency, c.purchases)).collect();
-                    return Err(ReportError::NoPurchasesIn { requested, held: held.join(", ") });
-                }
-                requested
-            }
+            Some(requested) => requested.as_str().to_owned(),
             // Most purchases first; on a tie, the first code alphabetically.
             None => counts
                 .iter()
@@ -54,9 +56,8 @@ impl Scope {
                 .map(|c| c.currency.clone())
                 .unwrap_or_default(),
         };
-        let purchases = counts.iter().find(|c| c.currency == currency).map_or(0, |c| c.purchases);
         let left_out = counts.into_iter().filter(|c| c.currency != currency).collect();
-        Ok(Some(Scope { currency, purchases, left_out }))
+        Ok(Some(Scope { currency, left_out }))
     }
 
     /// A sentence on what was left out, if anything was.

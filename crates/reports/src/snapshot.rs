@@ -12,13 +12,13 @@ use rapport_insights::clv::{ModelReport, Summary, TimeUnit};
 use rapport_insights::cohorts::{CohortBuilder, CohortReport};
 use rapport_insights::input::currency_exponent;
 use rapport_insights::referrals::{ReferralBuilder, ReferralReport};
-use rapport_insights::rfm::{RfmBuilder, RfmReport, SegmentSummary};
+use rapport_insights::rfm::{RfmReport, SegmentSummary};
 use rapport_storage::{CustomerInsight, Store};
 use serde::{Deserialize, Serialize};
 use time::{Date, Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::compute::{CustomerClv, MIN_CUSTOMERS, MIN_REPEAT_BUYERS, apply_person, fit_models, predict};
+use crate::compute::{CustomerClv, MIN_CUSTOMERS, MIN_REPEAT_BUYERS, apply_person, fit_models, predict, rfm_builder};
 use crate::pass::{ClvCollector, Pass};
 use crate::{ReportError, Scope, Settings};
 
@@ -102,6 +102,8 @@ pub struct SnapshotCharts {
 #[derive(Clone, Debug, Serialize)]
 pub struct Reports {
     pub scope: Scope,
+    /// Purchases analysed (in the scope's currency).
+    pub purchases: u64,
     pub rfm: RfmSummary,
     pub cohorts: CohortReport,
     /// Churn under the default definition, survival by source.
@@ -169,13 +171,13 @@ async fn reports(
     let definition = ChurnDefinition::NoPurchaseFor { days: settings.churn_days };
     let check_end = as_of - Duration::days(i64::from(settings.holdout_months) * 30);
     let pass = Pass {
-        rfm: Some(RfmBuilder::new(as_of, currency.clone())),
+        rfm: Some(rfm_builder(store, &scope, as_of).await?),
         cohorts: Some(CohortBuilder::new(as_of, currency.clone())),
         cohort_error: None,
         churn: Some(ChurnBuilder::new(as_of, definition)),
         clv: Some(ClvCollector::new(&currency, settings.unit, as_of, Some(check_end))),
     };
-    let (pass, _) = store.feed_purchases(&currency, pass).await?;
+    let (pass, purchases) = store.feed_purchases(&currency, pass).await?;
     let pass = pass.finish()?;
     let (rfm, cohorts, pass) = blocking(move || {
         let mut pass = pass;
@@ -282,6 +284,7 @@ async fn reports(
     let charts = draw(&rfm, &cohorts, &churn, &survival_by_segment, clv.as_ref())?;
     Ok(Reports {
         scope,
+        purchases,
         rfm: RfmSummary {
             as_of: rfm.as_of,
             currency: rfm.currency.clone(),

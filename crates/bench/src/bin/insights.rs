@@ -108,9 +108,9 @@ async fn run(url: &str, feed_only: bool) -> Result<()> {
     } else {
         let (rfm, cohorts) = compute::rfm_and_cohorts(&store, &scope, as_of).await?;
         let total = start.elapsed().as_secs_f64();
+        let purchases: u64 = rfm.customers.iter().map(|c| c.frequency).sum();
         println!(
-            "rfm+cohorts: {} purchases in {}, {} customers, {} cohorts",
-            scope.purchases,
+            "rfm+cohorts: {purchases} purchases in {}, {} customers, {} cohorts",
             scope.currency,
             rfm.customers.len(),
             cohorts.cohorts.len()

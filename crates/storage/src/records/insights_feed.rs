@@ -85,6 +85,30 @@ impl Store {
         Ok((sink, fed))
     }
 
+    /// The currencies purchases are in, in code order: one index seek per
+    /// currency (the feed's index leads with the currency), however many
+    /// purchases there are.
+    pub async fn purchase_currencies(&self) -> Result<Vec<String>> {
+        let mut found: Vec<String> = Vec::new();
+        loop {
+            let mut select = purchases::Entity::find().select_only().column(purchases::Column::Currency);
+            if let Some(last) = found.last() {
+                select = select.filter(purchases::Column::Currency.gt(last.as_str()));
+            }
+            let next: Option<String> =
+                select.order_by_asc(purchases::Column::Currency).limit(1).into_tuple().one(self.conn()).await?;
+            match next {
+                Some(currency) => found.push(currency),
+                None => return Ok(found),
+            }
+        }
+    }
+
+    /// How many people there are (what per-customer tables are sized for).
+    pub async fn count_people(&self) -> Result<u64> {
+        Ok(people::Entity::find().count(self.conn()).await?)
+    }
+
     /// Calls `each` with every person, ordered by id, reading them in keyset
     /// batches. Returns the number of rows fed.
     pub async fn for_each_person(&self, mut each: impl FnMut(PersonRow)) -> Result<u64> {
@@ -127,7 +151,34 @@ fn sqlite_error(err: rusqlite::Error) -> StorageError {
     StorageError::Corrupt(format!("reading the purchases failed: {err}"))
 }
 
+/// Rows per hand-over from the reading thread to the sink's.
+const FEED_BATCH: usize = 4_096;
+
+/// Two threads: one steps SQLite through the index and decodes rows, the
+/// other runs the sink, so reading and computing overlap.
 fn sqlite_feed(path: &std::path::Path, currency: &str, sink: &mut impl PurchaseSink) -> Result<u64> {
+    let (batches, received) = std::sync::mpsc::sync_channel::<Vec<PurchaseRow>>(8);
+    std::thread::scope(|scope| {
+        let reader = scope.spawn(move || read_sqlite(path, currency, batches));
+        let mut fed = 0u64;
+        for batch in received {
+            fed += batch.len() as u64;
+            for row in batch {
+                sink.purchase(row);
+            }
+        }
+        match reader.join() {
+            Ok(read) => read.map(|()| fed),
+            Err(_) => Err(StorageError::Corrupt("the purchase reader stopped".into())),
+        }
+    })
+}
+
+fn read_sqlite(
+    path: &std::path::Path,
+    currency: &str,
+    batches: std::sync::mpsc::SyncSender<Vec<PurchaseRow>>,
+) -> Result<()> {
     use rusqlite::OpenFlags;
     let conn = rusqlite::Connection::open_with_flags(
         path,
@@ -143,10 +194,10 @@ fn sqlite_feed(path: &std::path::Path, currency: &str, sink: &mut impl PurchaseS
         )
         .map_err(sqlite_error)?;
     let mut rows = statement.query([currency]).map_err(sqlite_error)?;
-    let mut fed = 0u64;
     // Consecutive rows mostly share the person: decode the id once per person.
     let mut last_raw: Vec<u8> = Vec::new();
     let mut person = PersonId(Uuid::nil());
+    let mut batch = Vec::with_capacity(FEED_BATCH);
     while let Some(row) = rows.next().map_err(sqlite_error)? {
         let raw = row.get_ref(0).map_err(sqlite_error)?;
         let bytes = match raw {
@@ -160,10 +211,19 @@ fn sqlite_feed(path: &std::path::Path, currency: &str, sink: &mut impl PurchaseS
         }
         let at = row.get_ref(1).map_err(sqlite_error)?.as_str().map_err(|e| StorageError::Corrupt(e.to_string()))?;
         let amount_minor: i64 = row.get(2).map_err(sqlite_error)?;
-        fed += 1;
-        sink.purchase(PurchaseRow { person_id: person, day: utc_day(at)?, amount_minor });
+        batch.push(PurchaseRow { person_id: person, day: utc_day(at)?, amount_minor });
+        if batch.len() == FEED_BATCH {
+            // A closed channel means the sink is gone: nothing more to do.
+            if batches.send(std::mem::replace(&mut batch, Vec::with_capacity(FEED_BATCH))).is_err() {
+                return Ok(());
+            }
+        }
     }
-    Ok(fed)
+    // As above, a closed channel only means the sink stopped listening.
+    if !batch.is_empty() && batches.send(batch).is_err() {
+        return Ok(());
+    }
+    Ok(())
 }
 
 fn parse_uuid(bytes: &[u8]) -> Result<Uuid> {
