@@ -18,7 +18,7 @@ use rapport_insights::cohorts::CohortBuilder;
 use rapport_insights::input::{InsightsError, currency_exponent, minor_to_major};
 use rapport_insights::referrals::ReferralBuilder;
 use rapport_insights::rfm::RfmBuilder;
-use rapport_storage::{INSIGHTS_BATCH, Store};
+use rapport_storage::{PurchaseRow, PurchaseSink, Store};
 use serde::Serialize;
 use time::Date;
 use uuid::Uuid;
@@ -278,16 +278,33 @@ fn storage_error(err: rapport_storage::StorageError) -> anyhow::Error {
     anyhow!(err).context("cannot read the purchases")
 }
 
+/// A purchase sink that folds the rows into a state it owns.
+struct Fold<T, F>(T, F);
+
+impl<T: Send + 'static, F: FnMut(&mut T, PurchaseRow) + Send + 'static> PurchaseSink for Fold<T, F> {
+    fn purchase(&mut self, row: PurchaseRow) {
+        (self.1)(&mut self.0, row)
+    }
+}
+
+/// Folds every purchase in `currency` into `state`, grouped by customer and in time order.
+async fn fold_purchases<T, F>(store: &Store, currency: &str, state: T, each: F) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnMut(&mut T, PurchaseRow) + Send + 'static,
+{
+    let (Fold(state, _), _) = store.feed_purchases(currency, Fold(state, each)).await.map_err(storage_error)?;
+    Ok(state)
+}
+
 // ---------------------------------------------------------------- rfm
 
 async fn rfm(store: &Store, scope: &Scope, as_of: Date, out: &mut Out) -> Result<()> {
-    let mut builder = RfmBuilder::<Uuid>::new(as_of, scope.currency.clone());
-    store
-        .for_each_purchase(Some(&scope.currency), INSIGHTS_BATCH, |row| {
-            builder.add(row.person_id.0, row.occurred_at, row.amount_minor)
-        })
-        .await
-        .map_err(storage_error)?;
+    let builder = RfmBuilder::<Uuid>::new(as_of, scope.currency.clone());
+    let builder = fold_purchases(store, &scope.currency, builder, |builder, row| {
+        builder.add(row.person_id.0, row.day, row.amount_minor)
+    })
+    .await?;
     let report = builder.finish();
     let cur = report.currency.as_str();
     let rows: Vec<Vec<String>> = report
@@ -349,18 +366,16 @@ async fn rfm(store: &Store, scope: &Scope, as_of: Date, out: &mut Out) -> Result
 const TABLE_MONTHS: usize = 12;
 
 async fn cohorts(store: &Store, scope: &Scope, as_of: Date, out: &mut Out) -> Result<()> {
-    let mut builder = CohortBuilder::<Uuid>::new(as_of, scope.currency.clone());
-    let mut failed: Option<InsightsError> = None;
-    store
-        .for_each_purchase(Some(&scope.currency), INSIGHTS_BATCH, |row| {
-            if failed.is_none()
-                && let Err(err) = builder.add(row.person_id.0, row.occurred_at, row.amount_minor)
-            {
-                failed = Some(err);
-            }
-        })
-        .await
-        .map_err(storage_error)?;
+    let builder = CohortBuilder::<Uuid>::new(as_of, scope.currency.clone());
+    let failed: Option<InsightsError> = None;
+    let (builder, failed) = fold_purchases(store, &scope.currency, (builder, failed), |(builder, failed), row| {
+        if failed.is_none()
+            && let Err(err) = builder.add(row.person_id.0, row.day, row.amount_minor)
+        {
+            *failed = Some(err);
+        }
+    })
+    .await?;
     if let Some(err) = failed {
         bail!("cannot build the cohorts: {err}");
     }
@@ -432,20 +447,19 @@ async fn cohorts(store: &Store, scope: &Scope, as_of: Date, out: &mut Out) -> Re
 const TABLE_CHURN_MONTHS: usize = 24;
 
 async fn churn(store: &Store, scope: &Scope, as_of: Date, days: u32, out: &mut Out) -> Result<()> {
-    let mut builder = ChurnBuilder::<Uuid>::new(as_of, ChurnDefinition::NoPurchaseFor { days });
-    let mut buyers: HashSet<Uuid> = HashSet::new();
-    store
-        .for_each_purchase(Some(&scope.currency), INSIGHTS_BATCH, |row| {
-            if row.occurred_at.date() <= as_of {
+    let builder = ChurnBuilder::<Uuid>::new(as_of, ChurnDefinition::NoPurchaseFor { days });
+    let buyers: HashSet<Uuid> = HashSet::new();
+    let (mut builder, buyers) =
+        fold_purchases(store, &scope.currency, (builder, buyers), move |(builder, buyers), row| {
+            if row.day <= as_of {
                 buyers.insert(row.person_id.0);
             }
-            builder.add_purchase(row.person_id.0, row.occurred_at)
+            builder.add_purchase(row.person_id.0, row.day)
         })
-        .await
-        .map_err(storage_error)?;
+        .await?;
     // Survival curves by source, over the customers only.
     store
-        .for_each_person(INSIGHTS_BATCH, |person| {
+        .for_each_person(|person| {
             if buyers.contains(&person.id.0)
                 && let Some(source) = &person.source
             {
@@ -560,26 +574,26 @@ const TABLE_CUSTOMERS: usize = 20;
 
 async fn clv(store: &Store, scope: &Scope, end: Date, unit: TimeUnit, horizon: u32, out: &mut Out) -> Result<()> {
     let currency = scope.currency.clone();
-    let mut summaries: Vec<(Uuid, Summary)> = Vec::new();
-    let mut current: Vec<Transaction<Uuid>> = Vec::new();
+    let summaries: Vec<(Uuid, Summary)> = Vec::new();
+    let current: Vec<Transaction<Uuid>> = Vec::new();
     // One customer's purchases at a time: the feed is grouped by customer.
-    let flush = |current: &mut Vec<Transaction<Uuid>>, summaries: &mut Vec<(Uuid, Summary)>| {
+    let flush = move |current: &mut Vec<Transaction<Uuid>>, summaries: &mut Vec<(Uuid, Summary)>| {
         summaries.extend(clv::summarize(current, end, unit));
         current.clear();
     };
-    store
-        .for_each_purchase(Some(&currency), INSIGHTS_BATCH, |row| {
+    let feed_currency = currency.clone();
+    let (mut current, mut summaries) =
+        fold_purchases(store, &currency, (current, summaries), move |(current, summaries), row| {
             if current.first().is_some_and(|t| t.customer != row.person_id.0) {
-                flush(&mut current, &mut summaries);
+                flush(current, summaries);
             }
             current.push(Transaction {
                 customer: row.person_id.0,
-                date: row.occurred_at.date(),
-                amount: minor_to_major(row.amount_minor, &currency),
+                date: row.day,
+                amount: minor_to_major(row.amount_minor, &feed_currency),
             });
         })
-        .await
-        .map_err(storage_error)?;
+        .await?;
     flush(&mut current, &mut summaries);
     if summaries.is_empty() {
         out.line(format!("no purchases up to {end} in {currency}: nothing to fit"));
@@ -717,18 +731,15 @@ async fn clv(store: &Store, scope: &Scope, end: Date, unit: TimeUnit, horizon: u
 const TOP_REFERRERS: usize = 10;
 
 async fn referrals(store: &Store, scope: &Scope, out: &mut Out) -> Result<()> {
-    let mut spent: HashMap<Uuid, i64> = HashMap::new();
-    store
-        .for_each_purchase(Some(&scope.currency), INSIGHTS_BATCH, |row| {
-            let total = spent.entry(row.person_id.0).or_insert(0);
-            *total = total.saturating_add(row.amount_minor);
-        })
-        .await
-        .map_err(storage_error)?;
+    let spent = fold_purchases(store, &scope.currency, HashMap::<Uuid, i64>::new(), |spent, row| {
+        let total = spent.entry(row.person_id.0).or_insert(0);
+        *total = total.saturating_add(row.amount_minor);
+    })
+    .await?;
     // The customers are the people with a purchase; their value is what they spent.
     let mut builder = ReferralBuilder::<Uuid>::new(scope.currency.clone());
     store
-        .for_each_person(INSIGHTS_BATCH, |person| {
+        .for_each_person(|person| {
             if let Some(&value) = spent.get(&person.id.0) {
                 builder.add(person.id.0, person.referred_by_id.map(|r| r.0), value);
             }
