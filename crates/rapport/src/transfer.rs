@@ -79,20 +79,17 @@ pub async fn backup(store: &Store, file: &Path) -> Result<()> {
 
 /// Restores a SQLite backup or a JSON archive into an empty database.
 pub async fn restore(store: &Store, file: &Path) -> Result<()> {
-    let mut header = [0u8; 16];
-    let read = {
+    let mut header = Vec::with_capacity(SQLITE_HEADER.len());
+    {
         use std::io::Read;
-        let mut opened = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
-        opened.read(&mut header).with_context(|| format!("cannot read {}", file.display()))?
-    };
+        let opened = std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+        opened.take(16).read_to_end(&mut header).with_context(|| format!("cannot read {}", file.display()))?;
+    }
     if store.holds_data().await? {
         bail!("the database already holds users or records: restore only into an empty database");
     }
-    let summary = if read == header.len() && &header == SQLITE_HEADER {
-        restore_sqlite(store, file).await?
-    } else {
-        import_archive(store, file).await?
-    };
+    let summary =
+        if header == SQLITE_HEADER { restore_sqlite(store, file).await? } else { import_archive(store, file).await? };
     report(&summary);
     Ok(())
 }
@@ -117,7 +114,14 @@ async fn restore_sqlite(store: &Store, file: &Path) -> Result<ImportSummary> {
 
 async fn export_archive(store: &Store, output: &Path) -> Result<()> {
     let file = create(output).await?;
-    store.export_archive(file).await.with_context(|| format!("cannot export to {}", output.display()))
+    if let Err(err) = store.export_archive(file).await {
+        // A partial archive is of no use; an import would refuse it anyway.
+        if let Err(removing) = tokio::fs::remove_file(output).await {
+            eprintln!("could not remove the partial {}: {removing}", output.display());
+        }
+        return Err(err).with_context(|| format!("cannot export to {}", output.display()));
+    }
+    Ok(())
 }
 
 async fn import_archive(store: &Store, file: &Path) -> Result<ImportSummary> {
