@@ -31,8 +31,8 @@ use tokio::sync::mpsc;
 use crate::entities;
 use crate::{StorageError, Store};
 
-pub const ARCHIVE_FORMAT: &str = "rapport-archive";
-pub const ARCHIVE_VERSION: u64 = 1;
+const ARCHIVE_FORMAT: &str = "rapport-archive";
+const ARCHIVE_VERSION: u64 = 1;
 
 /// Rows read per query on export.
 const READ_BATCH: u64 = 1_000;
@@ -55,7 +55,7 @@ pub enum ArchiveError {
     Schema(String),
     #[error("the archive is damaged or incomplete ({0}); nothing was imported")]
     Malformed(String),
-    #[error("the database already holds users or records: restore only into an empty database")]
+    #[error("the database already holds users or records: import or restore only into an empty database")]
     NotEmpty,
 }
 
@@ -173,7 +173,7 @@ impl Store {
         let header = WrittenHeader {
             format: ARCHIVE_FORMAT,
             version: ARCHIVE_VERSION,
-            exported_at: timestamp(OffsetDateTime::now_utc()),
+            exported_at: timestamp(rapport_domain::records::now()),
             schema: crate::migration::latest(),
         };
         let header = serde_json::to_string(&header).map_err(std::io::Error::other)?;
@@ -454,7 +454,7 @@ fn parse<R: Read>(input: R, tx: &mpsc::Sender<Parsed>) -> Result<(), ArchiveErro
     let mut de = serde_json::Deserializer::from_reader(std::io::BufReader::new(input));
     let failed = |err: serde_json::Error| {
         if err.line() == 1 && err.column() <= 1 {
-            ArchiveError::NotAnArchive("the file is not JSON".into())
+            ArchiveError::NotAnArchive("the file is not JSON (a SQLite backup goes through `rapport restore`)".into())
         } else if err.is_eof() {
             ArchiveError::Malformed("the file ends early".into())
         } else {

@@ -22,7 +22,7 @@ use sea_orm::{
 use sea_orm_migration::MigratorTrait;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
-pub use archive::{ARCHIVE_FORMAT, ARCHIVE_VERSION, ArchiveError, ImportSummary};
+pub use archive::{ArchiveError, ImportSummary};
 pub use auth::{Credentials, LoginOutcome, NewToken, hash_password};
 pub use error::StorageError;
 pub use listing::{ListQuery, Page};

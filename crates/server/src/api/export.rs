@@ -67,8 +67,11 @@ where
     let running = export(writer);
     tokio::spawn(async move {
         let result = running.await;
-        if let Err(err) = &result {
-            tracing::error!(error = %err, "export failed");
+        match &result {
+            // The pipe closed: the client went away.
+            Err(ArchiveError::Io(err)) => tracing::info!(error = %err, "export stopped"),
+            Err(err) => tracing::error!(error = %err, "export failed"),
+            Ok(()) => {}
         }
         // The client may have gone: nobody is left to tell.
         let _ = done.send(result.is_ok());

@@ -1,7 +1,9 @@
 //! One record type as CSV, for spreadsheets: a header row, one row per record
 //! in id order, lists joined with "; ", money as an amount in major units
 //! plus its currency, and one `cf.<key>` column per custom field. Records
-//! are read in keyset batches and written as they are read.
+//! are read in keyset batches and written as they are read: each record is
+//! exported once even while others are written, though not from one
+//! snapshot (the archive is the consistent copy).
 
 use std::fmt;
 
