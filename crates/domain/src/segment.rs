@@ -138,4 +138,3 @@ impl FromStr for Segment {
         Segment::parse(s).ok_or_else(|| UnknownSegment(s.to_owned()))
     }
 }
-

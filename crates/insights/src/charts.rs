@@ -412,7 +412,8 @@ pub fn churn_rate_chart(report: &ChurnReport) -> Result<String, InsightsError> {
 /// period (the last group holds that many or more).
 pub fn holdout_chart(rows: &[HoldoutRow], calibration_end: Date, holdout_end: Date) -> Result<String, InsightsError> {
     let n = rows.len().max(1);
-    let y_max = rows.iter().flat_map(|r| [r.mean_actual, r.mean_expected]).map(|v| finite_or(v, 0.0)).fold(0.0, f64::max);
+    let y_max =
+        rows.iter().flat_map(|r| [r.mean_actual, r.mean_expected]).map(|v| finite_or(v, 0.0)).fold(0.0, f64::max);
     let y_max = if y_max > 0.0 { y_max * 1.2 } else { 1.0 };
     let label = |f: u32| {
         if f >= crate::clv::HOLDOUT_MAX_FREQUENCY { format!("{f}+") } else { f.to_string() }

@@ -5,6 +5,7 @@
 mod config;
 mod demo;
 mod insights;
+mod transfer;
 
 // A server's requests allocate many small, short-lived values; mimalloc
 // serves those faster than the system allocator (see docs/PERFORMANCE.md).
@@ -58,6 +59,25 @@ enum Command {
     /// Customer insights from the purchases: rfm, cohorts, churn, clv, referrals.
     #[command(subcommand)]
     Insights(insights::InsightsCommand),
+    /// Export one record type to CSV (--type), or the whole database to a JSON archive.
+    Export {
+        /// people, companies, deals, activities, tasks or purchases.
+        #[arg(long = "type")]
+        kind: Option<String>,
+        /// csv (the only format for --type).
+        #[arg(long)]
+        format: Option<String>,
+        /// The file to write.
+        #[arg(long)]
+        output: std::path::PathBuf,
+    },
+    /// Read data into an empty database.
+    #[command(subcommand)]
+    Import(transfer::ImportCommand),
+    /// Copy the database while the server runs: a SQLite file, or a JSON archive on PostgreSQL.
+    Backup { file: std::path::PathBuf },
+    /// Restore a backup (SQLite file or JSON archive) into an empty database.
+    Restore { file: std::path::PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -162,6 +182,13 @@ async fn run(cli: Cli) -> Result<()> {
             print!("{output}");
             Ok(())
         }
+        Command::Export { kind, format, output } => {
+            let kind = transfer::export_kind(kind, format)?;
+            transfer::export(&open(&config.database_url).await?, kind, &output).await
+        }
+        Command::Import(command) => transfer::import(&open(&config.database_url).await?, command).await,
+        Command::Backup { file } => transfer::backup(&open(&config.database_url).await?, &file).await,
+        Command::Restore { file } => transfer::restore(&open(&config.database_url).await?, &file).await,
     }
 }
 
@@ -187,7 +214,7 @@ async fn serve(config: &config::Config) -> Result<()> {
         store,
         rapport_server::ServerConfig { secure_cookies: config.secure_cookies, insights, insights_poll },
     )
-        .await?;
+    .await?;
     Ok(())
 }
 

@@ -5,50 +5,19 @@
 #[macro_use]
 extern crate rapport_testing;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+mod common;
 
 use rapport_domain::records::LifecycleStage;
 use rapport_storage::{Credentials, ListQuery, LoginOutcome, PersonFilter, Store};
 use rapport_testing::{Backend, TestDatabase};
+
+use common::{rapport, refused};
 
 backend_tests!(
     users_and_tokens_from_the_command_line,
     demo_fills_an_empty_database_deterministically,
     insights_from_the_command_line,
 );
-
-struct Outcome {
-    ok: bool,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs `rapport --database-url URL ARGS...` with `stdin` piped in.
-fn rapport(url: &str, args: &[&str], stdin: &str) -> Outcome {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rapport"))
-        .arg("--database-url")
-        .arg(url)
-        .args(args)
-        .env("RAPPORT_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the rapport binary starts");
-    child.stdin.take().expect("stdin is piped").write_all(stdin.as_bytes()).expect("write stdin");
-    let output = child.wait_with_output().expect("the rapport binary finishes");
-    Outcome {
-        ok: output.status.success(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
-
-fn refused(outcome: Outcome, mentions: &str) {
-    assert!(!outcome.ok, "expected a refusal mentioning {mentions:?}; stdout: {}", outcome.stdout);
-    assert!(outcome.stderr.contains(mentions), "the refusal should mention {mentions:?}: {}", outcome.stderr);
-}
 
 async fn users_and_tokens_from_the_command_line(backend: Backend) {
     let db = TestDatabase::new(backend).await;

@@ -150,6 +150,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(api::admin::routes())
         .merge(api::views::routes())
         .merge(api::insights::routes())
+        .merge(api::export::routes())
 }
 
 /// The application: its routes, and the insights its job keeps current.

@@ -13,6 +13,7 @@ mod api {
     pub mod crud;
     pub mod custom_fields;
     pub mod errors;
+    pub mod export;
     pub mod health;
     pub mod hostile;
     pub mod insights;

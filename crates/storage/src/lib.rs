@@ -2,6 +2,7 @@
 //! time from the database URL. Every multi-statement write runs in one
 //! transaction; every record write asks `rapport_domain::access` first.
 
+mod archive;
 mod auth;
 mod common;
 mod entities;
@@ -21,6 +22,7 @@ use sea_orm::{
 use sea_orm_migration::MigratorTrait;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+pub use archive::{ArchiveError, ImportSummary};
 pub use auth::{Credentials, LoginOutcome, NewToken, hash_password};
 pub use error::StorageError;
 pub use listing::{ListQuery, Page};
@@ -28,6 +30,7 @@ pub use records::activities::ActivityFilter;
 pub use records::companies::CompanyFilter;
 pub use records::customer_insights::CustomerInsight;
 pub use records::deals::DealFilter;
+pub use records::export::RecordKind;
 pub use records::insights_feed::{PersonRow, PurchaseRow, PurchaseSink};
 pub use records::overview::{PurchaseTotal, StageTotal};
 pub use records::people::PersonFilter;
@@ -119,6 +122,10 @@ impl Store {
     pub async fn analyze(&self) -> Result<()> {
         self.db.execute_unprepared("ANALYZE").await?;
         Ok(())
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.sqlite_writer.is_some()
     }
 
     pub fn backend(&self) -> DbBackend {

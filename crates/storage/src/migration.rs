@@ -18,6 +18,16 @@ impl MigratorTrait for Migrator {
     }
 }
 
+/// The newest migration's name: the schema an archive is written in.
+pub(crate) fn latest() -> String {
+    Migrator::migrations().last().map(|m| m.name().to_owned()).unwrap_or_default()
+}
+
+/// Whether `name` is one of this build's migrations.
+pub(crate) fn known(name: &str) -> bool {
+    Migrator::migrations().iter().any(|m| m.name() == name)
+}
+
 mod m0001_initial {
     use sea_orm::DbBackend;
     use sea_orm_migration::prelude::*;
@@ -574,7 +584,11 @@ mod m0005_customer_insights {
             )
             .await?;
             m.exec_stmt(
-                Query::insert().into_table("insights_state").columns(["id", "data_version"]).values_panic([1.into(), 0.into()]).to_owned(),
+                Query::insert()
+                    .into_table("insights_state")
+                    .columns(["id", "data_version"])
+                    .values_panic([1.into(), 0.into()])
+                    .to_owned(),
             )
             .await?;
             // The feed reads purchases of one currency grouped by customer;

@@ -38,6 +38,8 @@ async fn openapi_document_and_docs_page(backend: Backend) {
         "/api/v1/custom-fields",
         "/api/v1/session",
         "/api/v1/tokens",
+        "/api/v1/export",
+        "/api/v1/export/{type}",
     ] {
         assert!(paths.contains_key(path), "the OpenAPI document has no path {path}; it has {:?}", paths.keys());
     }

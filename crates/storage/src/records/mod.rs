@@ -6,6 +6,7 @@ mod create;
 pub mod custom_fields;
 pub mod customer_insights;
 pub mod deals;
+pub mod export;
 pub mod insights_feed;
 pub mod overview;
 pub mod people;
