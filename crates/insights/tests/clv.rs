@@ -286,3 +286,20 @@ fn lifetime_value_over_a_horizon_cut_inside_a_month() {
     assert!(rel(flat, want) < 1e-12, "{flat} vs {want}");
     assert_eq!(lifetime_value_over(&bg, &gg, &s, unit, 0.0, monthly), 0.0);
 }
+
+/// With a very large dropout shape, predictions use the point-mass limit;
+/// just above the switch it agrees with the series just below it.
+#[test]
+fn a_narrow_dropout_distribution_predicts_in_closed_form() {
+    let s = Summary { frequency: 6, recency: 40.0, age: 52.0, monetary_value: 0.0 };
+    let series = BgNbdParams { r: 0.7, alpha: 3.0, a: 9_999.0, b: 140_000.0 };
+    let limit = BgNbdParams { r: 0.7, alpha: 3.0, a: 10_001.0, b: 140_028.0 };
+    for t in [1.0, 13.0, 52.0, 104.0] {
+        let (x, y) = (series.conditional_expected_purchases(t, &s), limit.conditional_expected_purchases(t, &s));
+        assert!(rel(y, x) < 1e-3, "t = {t}: {y} against {x}");
+    }
+    // And it stays quick and finite far beyond, where the series would crawl.
+    let extreme = BgNbdParams { r: 0.5, alpha: 0.5, a: 3.0e8, b: 7.5e9 };
+    let e = extreme.conditional_expected_purchases(52.0, &s);
+    assert!(e.is_finite() && e > 0.0, "{e}");
+}

@@ -137,6 +137,34 @@ impl Demo {
         mean * (sigma * self.normal() - sigma * sigma / 2.0).exp()
     }
 
+    /// A gamma draw with the given shape and scale 1 (Marsaglia and Tsang;
+    /// shapes below 1 by the boost `U^(1/shape)`).
+    fn gamma(&mut self, shape: f64) -> f64 {
+        if shape < 1.0 {
+            let boost = (1.0 - self.rng.random::<f64>()).powf(1.0 / shape);
+            return self.gamma(shape + 1.0) * boost;
+        }
+        let d = shape - 1.0 / 3.0;
+        let c = 1.0 / (9.0 * d).sqrt();
+        loop {
+            let x = self.normal();
+            let v = (1.0 + c * x).powi(3);
+            if v <= 0.0 {
+                continue;
+            }
+            let u = 1.0 - self.rng.random::<f64>();
+            if u.ln() < 0.5 * x * x + d - d * v + d * v.ln() {
+                return d * v;
+            }
+        }
+    }
+
+    /// A beta(a, b) draw, from two gamma draws.
+    fn beta(&mut self, a: f64, b: f64) -> f64 {
+        let x = self.gamma(a);
+        x / (x + self.gamma(b))
+    }
+
     fn days_ago(&mut self, max_days: i64) -> OffsetDateTime {
         let seconds = self.rng.random_range(0..max_days * 86_400);
         normalize_timestamp(self.now - Duration::seconds(seconds))
@@ -478,38 +506,48 @@ pub async fn run(store: &Store, seed: u64, scale: f64, admin_password: String) -
         demo.progress.inc(chunk.len() as u64);
     }
 
-    // Purchases: a few heavy buyers, many occasional ones, over two years.
-    // Each customer has a spend level of their own (log-normal around
-    // EUR 120, some spending a few tens, some several hundreds) and each
-    // purchase varies around it, as real baskets do; amounts independent of
-    // the customer would leave the Gamma-Gamma spend model nothing to fit.
+    // Purchases, the way the lifetime value models assume people buy: each
+    // customer buys at a rate of their own (gamma-distributed: a few heavy
+    // buyers, many occasional ones, about n_purchases in all) from a first
+    // purchase spread over two years, and after every purchase stops for
+    // good with a probability of their own (beta-distributed, about one in
+    // fifteen), so cohorts thin out and some customers churn. Each customer
+    // also has a spend level (log-normal around EUR 120) that their baskets
+    // vary around; amounts independent of the customer would leave the
+    // Gamma-Gamma spend model nothing to fit.
     demo.progress.set_message("purchases");
     let mut purchases = Vec::with_capacity(n_purchases);
-    let weights: Vec<f64> = customers.iter().map(|_| demo.rng.random::<f64>().powi(3) + 0.02).collect();
-    let spend_levels: Vec<f64> = customers.iter().map(|_| demo.log_normal(120.0, 0.7)).collect();
-    let total_weight: f64 = weights.iter().sum();
-    for i in 0..n_purchases {
-        let mut target = demo.rng.random::<f64>() * total_weight;
-        let mut chosen = customers.len() - 1;
-        for (index, weight) in weights.iter().enumerate() {
-            if target < *weight {
-                chosen = index;
+    let per_customer = n_purchases as f64 / customers.len().max(1) as f64;
+    // Mean days between purchases such that a customer alive for a year on
+    // average makes about `per_customer` purchases.
+    let mean_gap_days = (365.0 / per_customer.max(1.0)).max(1.0);
+    for person in &customers {
+        let rate_per_day = demo.gamma(0.9) / 0.9 / mean_gap_days;
+        let dropout = demo.beta(1.0, 14.0);
+        let spend_level = demo.log_normal(120.0, 0.7);
+        let mut ago = demo.rng.random_range(1..730 * 86_400i64) as f64;
+        loop {
+            let occurred_at = normalize_timestamp(demo.now - Duration::seconds(ago as i64));
+            // Cents, between EUR 1 and EUR 5,000.
+            let cents = (demo.log_normal(spend_level, 0.35) * 100.0).round().clamp(100.0, 500_000.0) as i64;
+            purchases.push(PurchaseInput {
+                person_id: person.id,
+                occurred_at,
+                amount: Money::new(cents, Currency::parse("EUR").expect("EUR")),
+                reference: Some(name(&format!("ORD-{:07}", purchases.len() + 1))),
+                description: Some(LongText::try_from(demo.pick(PRODUCTS)).expect("valid description")),
+            });
+            if demo.rng.random::<f64>() < dropout {
                 break;
             }
-            target -= weight;
+            ago -= -(1.0 - demo.rng.random::<f64>()).ln() / rate_per_day * 86_400.0;
+            if ago <= 0.0 {
+                break;
+            }
         }
-        let person = customers[chosen];
-        let occurred_at = demo.days_ago(730);
-        // Cents, between EUR 1 and EUR 5,000.
-        let cents = (demo.log_normal(spend_levels[chosen], 0.35) * 100.0).round().clamp(100.0, 500_000.0) as i64;
-        purchases.push(PurchaseInput {
-            person_id: person.id,
-            occurred_at,
-            amount: Money::new(cents, Currency::parse("EUR").expect("EUR")),
-            reference: Some(name(&format!("ORD-{:07}", i + 1))),
-            description: Some(LongText::try_from(demo.pick(PRODUCTS)).expect("valid description")),
-        });
     }
+    // The purchases were drawn, not counted out: the bar follows.
+    demo.progress.set_length(demo.progress.length().unwrap_or(0) + purchases.len() as u64 - n_purchases as u64);
     for chunk in purchases.chunks(2_000) {
         store.create_purchases(&actor, chunk.to_vec()).await?;
         demo.progress.inc(chunk.len() as u64);
@@ -517,12 +555,13 @@ pub async fn run(store: &Store, seed: u64, scale: f64, admin_password: String) -
     store.analyze().await?;
     demo.progress.finish_with_message("done");
     eprintln!(
-        "Demo data: {} companies, {} people, {} deals, {n_activities} activities, {n_tasks} tasks, {n_purchases} purchases, 7 staff.\n\
+        "Demo data: {} companies, {} people, {} deals, {n_activities} activities, {n_tasks} tasks, {} purchases, 7 staff.\n\
          Sign in as demo.admin@example.com with the password {admin_password} (shown once).\n\
          The other staff accounts have no password; `rapport user passwd --email ...` gives them one.",
         companies.len(),
         people.len(),
         stored_deals.len(),
+        purchases.len(),
     );
     Ok(())
 }

@@ -179,8 +179,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Insights(command) => {
             let store = open(&config.database_url).await?;
             let output = insights::run(&store, command).await?;
-            print!("{output}");
-            Ok(())
+            write_stdout(&output)
         }
         Command::Export { kind, format, output } => {
             let kind = transfer::export_kind(kind, format)?;
@@ -216,6 +215,16 @@ async fn serve(config: &config::Config) -> Result<()> {
     )
     .await?;
     Ok(())
+}
+
+/// Prints a report; a reader that stopped early (`| head`) is not an error.
+fn write_stdout(text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        written => written.context("cannot write to stdout"),
+    }
 }
 
 /// A password from stdin when one is piped in; otherwise a generated one, printed once.

@@ -30,7 +30,14 @@ pub(crate) fn fit_models(unit: TimeUnit, summaries: &[Summary]) -> Result<ModelR
     if summaries.len() < MIN_CUSTOMERS || repeat_buyers < MIN_REPEAT_BUYERS {
         return Err(ReportError::TooLittleData { customers: summaries.len(), repeat_buyers });
     }
-    Ok(ModelReport::from_summaries(unit, summaries)?)
+    let model = ModelReport::from_summaries(unit, summaries)?;
+    // Predictions from a fit that did not settle are meaningless, and its
+    // parameters can be extreme enough (b in the billions) to make every
+    // prediction crawl through millions of series terms.
+    if !model.bgnbd.converged || model.gamma_gamma.as_ref().is_some_and(|g| !g.converged) {
+        return Err(ReportError::NotConverged);
+    }
+    Ok(model)
 }
 
 /// The lifecycle stage that marks a customer lost by hand.

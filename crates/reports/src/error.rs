@@ -21,6 +21,9 @@ pub enum ReportError {
          (at least {MIN_CUSTOMERS} and {MIN_REPEAT_BUYERS} are needed)"
     )]
     TooLittleData { customers: usize, repeat_buyers: usize },
+    /// The model fit did not settle on a maximum.
+    #[error("the lifetime value models did not converge on this data (customers may show no sign of dropping out yet)")]
+    NotConverged,
     /// The computing thread stopped (a panic in a computation).
     #[error("the insights computation stopped: {0}")]
     Stopped(String),

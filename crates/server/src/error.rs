@@ -102,7 +102,9 @@ impl From<ReportError> for ApiError {
         match err {
             ReportError::Storage(err) => err.into(),
             err @ ReportError::NoPurchasesIn { .. } => ApiError::field("currency", err.to_string()),
-            err @ ReportError::TooLittleData { .. } => ApiError::Conflict(err.to_string()),
+            err @ (ReportError::TooLittleData { .. } | ReportError::NotConverged) => {
+                ApiError::Conflict(err.to_string())
+            }
             other @ (ReportError::Insights(_) | ReportError::Model(_) | ReportError::Stopped(_)) => {
                 tracing::error!(error = %other, cause = ?other, "computing insights failed");
                 ApiError::Internal

@@ -10,6 +10,12 @@ use super::hyp2f1::{ln_hyp2f1, ln_scaled_bgnbd_term};
 use super::special::{digamma, ln_gamma, trigamma};
 use super::{ClvError, Summary};
 
+/// Above this dropout shape `a`, the beta distribution of dropout
+/// probabilities is so narrow (coefficient of variation below 1 %) that
+/// predictions treat it as one value. Fits reach such shapes when customers
+/// differ little in how soon they drop out.
+const POINT_MASS_SHAPE: f64 = 1e4;
+
 /// BG/NBD parameters (all positive). `alpha` is in the summaries' time unit.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct BgNbdParams {
@@ -337,6 +343,14 @@ impl BgNbdParams {
         }
         let BgNbdParams { r, alpha, a, b } = *self;
         let x = s.frequency as f64;
+        if a > POINT_MASS_SHAPE {
+            // Beta(a, b) is then a point mass at p = a/(a+b): the 2F1 limit is
+            // closed, E = (1/p) [1 - ((α+T)/(α+T+pt))^(r+x)] × P(alive); the
+            // series would need about a·z/(1-z) terms per customer.
+            let p = a / (a + b);
+            let ln_kept = (r + x) * ((alpha + s.age) / (alpha + s.age + p * t)).ln();
+            return -ln_kept.exp_m1() / p * self.probability_alive(s);
+        }
         let z = t / (alpha + s.age + t);
         // (1-z)^(r+x) 2F1(r+x, b+x; a+b+x-1; z) through Euler's transformation.
         let g = ln_scaled_bgnbd_term(r, a, b, x, z);
