@@ -152,6 +152,21 @@ async fn dry_run_writes_nothing(backend: Backend) {
     assert!(outcome.stderr.contains("nothing was written"), "{}", outcome.stderr);
     assert!(outcome.stderr.contains("would be 2 created"), "{}", outcome.stderr);
     assert!(everyone(&store).await.is_empty());
+
+    // Acting as a viewer, or as nobody: refused, nothing written.
+    let viewer = ["user", "add", "--email", "viewer@example.com", "--name", "Vi", "--role", "viewer"];
+    succeeded(rapport(&db.url, &viewer, "a-long-password\n"));
+    let outcome = import(&db.url, &[&file, "--as", "viewer@example.com"]);
+    assert!(outcome.stderr.contains("column \"row\": viewers cannot change records"), "{}", outcome.stderr);
+    refused(outcome, "nothing was written");
+    refused(import(&db.url, &[&file, "--as", "nobody@example.com"]), "no user has the email");
+    assert!(everyone(&store).await.is_empty());
+
+    // Tabs between cells, named by --delimiter.
+    let tabs = write(dir.path(), "tabs.txt", "first name\temail\nCy\tcy@example.com\n");
+    let outcome = succeeded(import(&db.url, &[&tabs, "--delimiter", "tab", "--mode", "dry-run"]));
+    assert!(outcome.stderr.contains("1 rows read: would be 1 created"), "{}", outcome.stderr);
+    assert!(everyone(&store).await.is_empty());
     store.close().await.unwrap();
 }
 

@@ -131,9 +131,9 @@ async fn import_row<C: ConnectionTrait>(
         Ok(Outcome::Updated) => report.updated += 1,
         Ok(Outcome::Unchanged) => report.unchanged += 1,
         Err(StorageError::Invalid(errors)) => report.rejected.push(Rejection { line, errors }),
-        Err(StorageError::Denied(denied)) => report
-            .rejected
-            .push(Rejection { line, errors: FieldErrors::single("emails", format!("matches a person: {denied}")) }),
+        Err(StorageError::Denied(denied)) => {
+            report.rejected.push(Rejection { line, errors: FieldErrors::single("row", denied.to_string()) })
+        }
         Err(other) => return Err(other),
     }
     Ok(())
@@ -181,7 +181,13 @@ async fn upsert<C: ConnectionTrait>(conn: &C, actor: &Actor, row: PersonImport) 
             if merged == current {
                 return Ok(Outcome::Unchanged);
             }
-            replace_person(conn, actor, stored, merged, None).await?;
+            replace_person(conn, actor, stored, merged, None).await.map_err(|err| match err {
+                // Say which column led to a person the actor may not change.
+                StorageError::Denied(denied) => {
+                    FieldErrors::single("emails", format!("belongs to a person you may not change: {denied}")).into()
+                }
+                other => other,
+            })?;
             Ok(Outcome::Updated)
         }
     }
