@@ -216,6 +216,13 @@ async fn skip_invalid_writes_the_good_rows(backend: Backend) {
     assert_eq!(people.len(), 2);
     by_email(&people, "ada@example.com");
     assert_eq!(by_email(&people, "cy@example.com").fields.job_title.as_ref().unwrap().as_str(), "two\nlines");
+
+    // More rows than one batch holds: every batch is written.
+    let many: String = (0..1_205).map(|i| format!("P{i},p{i}@example.com\n")).collect();
+    let many = write(dir.path(), "many.csv", &format!("first_name,email\n{many}"));
+    let outcome = succeeded(import(&db.url, &[&many, "--mode", "skip-invalid"]));
+    assert!(outcome.stderr.contains("1205 rows read: 1205 created"), "{}", outcome.stderr);
+    assert_eq!(everyone(&store).await.len(), 2 + 1_205);
     store.close().await.unwrap();
 }
 

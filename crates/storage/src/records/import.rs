@@ -85,10 +85,11 @@ impl Store {
             ImportMode::SkipInvalid => {
                 // Whole batches survive a killed import, and no transaction
                 // holds the SQLite writer for the whole file.
-                for batch in rows.chunks(IMPORT_BATCH) {
+                let mut rows = rows.into_iter().peekable();
+                while rows.peek().is_some() {
                     let w = self.begin_write().await?;
-                    for row in batch {
-                        import_row(&*w, actor, row.clone(), &mut report).await?;
+                    for row in rows.by_ref().take(IMPORT_BATCH) {
+                        import_row(&*w, actor, row, &mut report).await?;
                         progress();
                     }
                     w.commit().await?;
