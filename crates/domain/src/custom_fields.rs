@@ -184,14 +184,24 @@ impl CustomFieldInput {
 
     /// Parses a filter value typed in a URL (`cf.tier=gold`) into canonical text.
     pub fn canonical_filter(&self, raw: &str) -> Result<String, String> {
-        let value = match self.kind {
-            FieldKind::Number => Value::Number(
-                raw.trim().parse::<f64>().ok().and_then(serde_json::Number::from_f64).ok_or("must be a number")?,
-            ),
-            FieldKind::Boolean => Value::Bool(raw.trim().parse::<bool>().map_err(|_| "must be true or false")?),
+        self.check_value(&self.value_from_text(raw)?).map(|checked| checked.canonical)
+    }
+
+    /// The JSON value that text typed by a person stands for (a URL filter,
+    /// a CSV cell): numbers and booleans parsed, everything else as text.
+    /// Whole numbers stay integers, so `42` reads back as the API's `42`.
+    pub fn value_from_text(&self, raw: &str) -> Result<Value, String> {
+        let raw = raw.trim();
+        Ok(match self.kind {
+            FieldKind::Number => match raw.parse::<i64>() {
+                Ok(whole) => Value::from(whole),
+                Err(_) => Value::Number(
+                    raw.parse::<f64>().ok().and_then(serde_json::Number::from_f64).ok_or("must be a number")?,
+                ),
+            },
+            FieldKind::Boolean => Value::Bool(raw.parse::<bool>().map_err(|_| "must be true or false")?),
             _ => Value::String(raw.to_owned()),
-        };
-        self.check_value(&value).map(|checked| checked.canonical)
+        })
     }
 
     fn choice_list(&self) -> String {

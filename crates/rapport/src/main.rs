@@ -4,6 +4,7 @@
 
 mod config;
 mod demo;
+mod import;
 mod insights;
 mod transfer;
 
@@ -71,7 +72,7 @@ enum Command {
         #[arg(long)]
         output: std::path::PathBuf,
     },
-    /// Read data into an empty database.
+    /// Read data in: an archive into an empty database, or people from a CSV file.
     #[command(subcommand)]
     Import(transfer::ImportCommand),
     /// Copy the database while the server runs: a SQLite file, or a JSON archive on PostgreSQL.

@@ -6,11 +6,34 @@ use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use rapport_storage::{ImportSummary, RecordKind, Store};
 
-/// What `rapport import` reads. More sources (`import people FILE`, ...) go here.
+/// What `rapport import` reads.
 #[derive(Subcommand)]
 pub enum ImportCommand {
     /// Read a JSON archive (from `rapport export --output FILE`) into an empty database.
     Archive { file: PathBuf },
+    /// Create or update people from a CSV file with a header row; a row whose email is known updates that person.
+    People {
+        file: PathBuf,
+        /// A JSON file mapping the file's column names to fields: {"Vorname": "first_name", "Mail": "emails"}.
+        #[arg(long)]
+        mapping: Option<PathBuf>,
+        /// Write the columns-to-fields mapping used to this JSON file, to edit and reuse with --mapping.
+        #[arg(long)]
+        save_mapping: Option<PathBuf>,
+        /// dry-run reports without writing; all-or-nothing writes every row or, if any is invalid, none;
+        /// skip-invalid writes the valid rows.
+        #[arg(long, value_enum, default_value = "all-or-nothing")]
+        mode: crate::import::Mode,
+        /// The column separator (one character, or tab); found from the header row when absent.
+        #[arg(long)]
+        delimiter: Option<String>,
+        /// Write every rejected row to this CSV file (line,column,reason).
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// The email of the user the import acts as; the first admin when absent.
+        #[arg(long = "as", value_name = "EMAIL")]
+        as_user: Option<String>,
+    },
 }
 
 /// The first bytes of every SQLite database file.
@@ -57,6 +80,10 @@ pub async fn import(store: &Store, command: ImportCommand) -> Result<()> {
             let summary = import_archive(store, &file).await?;
             report(&summary);
             Ok(())
+        }
+        ImportCommand::People { file, mapping, save_mapping, mode, delimiter, report, as_user } => {
+            let options = crate::import::Options { file, mapping, save_mapping, mode, delimiter, report, as_user };
+            crate::import::people(store, options).await
         }
     }
 }

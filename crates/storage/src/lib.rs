@@ -31,6 +31,7 @@ pub use records::companies::CompanyFilter;
 pub use records::customer_insights::CustomerInsight;
 pub use records::deals::DealFilter;
 pub use records::export::RecordKind;
+pub use records::import::{ImportMode, ImportReport, PersonImport, Rejection};
 pub use records::insights_feed::{PersonRow, PurchaseRow, PurchaseSink};
 pub use records::overview::{PurchaseTotal, StageTotal};
 pub use records::people::PersonFilter;
@@ -66,6 +67,13 @@ impl std::ops::Deref for Write {
 impl Write {
     pub(crate) async fn commit(self) -> Result<()> {
         self.txn.commit().await?;
+        Ok(())
+    }
+
+    /// Undoes the transaction now, rather than when it is dropped, so a
+    /// failing rollback is reported.
+    pub(crate) async fn rollback(self) -> Result<()> {
+        self.txn.rollback().await?;
         Ok(())
     }
 }

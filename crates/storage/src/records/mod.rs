@@ -7,6 +7,7 @@ pub mod custom_fields;
 pub mod customer_insights;
 pub mod deals;
 pub mod export;
+pub mod import;
 pub mod insights_feed;
 pub mod overview;
 pub mod people;

@@ -203,6 +203,47 @@ pub(crate) async fn refresh_company_people<C: ConnectionTrait>(
     Ok(())
 }
 
+/// Replaces a stored person's fields inside the caller's transaction, after
+/// the access check and, when the client sent one, the version check.
+pub(crate) async fn replace_person<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    row: people::Model,
+    mut input: PersonInput,
+    expected_version: Option<i64>,
+) -> Result<Person> {
+    actor.ensure_can(Action::Edit, &ownership(conn, row.owner_id, row.created_by).await?)?;
+    check_version(expected_version, row.version)?;
+    let id = row.id;
+    let (checked, stored, company) = prepare(conn, &mut input, Some(PersonId(id))).await?;
+    check_assignment(conn, actor, input.owner_id, row.owner_id, "owner_id").await?;
+    let version = row.version;
+    let mut active: people::ActiveModel = row.into();
+    active.first_name = Set(input.first_name.to_string());
+    active.last_name = Set(input.last_name.as_ref().map(|n| n.to_string()));
+    active.emails = Set(to_json(&input.emails));
+    active.phones = Set(to_json(&input.phones));
+    active.job_title = Set(input.job_title.as_ref().map(|n| n.to_string()));
+    active.company_id = Set(input.company_id.map(|c| c.0));
+    active.owner_id = Set(input.owner_id.map(|u| u.0));
+    active.lifecycle_stage = Set(input.lifecycle_stage.as_str().to_owned());
+    active.source = Set(input.source.as_ref().map(|n| n.to_string()));
+    active.referred_by_id = Set(input.referred_by_id.map(|p| p.0));
+    active.tags = Set(to_json(&input.tags));
+    active.preferences = Set(to_json(&input.preferences));
+    active.keep_in_touch_days = Set(input.keep_in_touch_days);
+    active.custom_fields = Set(to_json(&stored));
+    active.search_text = Set(search_text(&input, company.as_deref()));
+    active.sort_name = Set(sort_name(&input));
+    active.updated_at = Set(now());
+    active.version = Set(version + 1);
+    let row = save(conn, active, people::Column::Version, version).await?;
+    bump_insights_version(conn).await?;
+    write_contact_points(conn, id, &input).await?;
+    write_index_rows(conn, EntityType::Person, id, &input.tags, &checked).await?;
+    person_from(row)
+}
+
 impl Store {
     pub async fn get_person(&self, id: PersonId) -> Result<Person> {
         person_from(people::Entity::find_by_id(id.0).one(self.conn()).await?.ok_or(StorageError::NotFound("person"))?)
@@ -268,41 +309,14 @@ impl Store {
         &self,
         actor: &Actor,
         id: PersonId,
-        mut input: PersonInput,
+        input: PersonInput,
         expected_version: Option<i64>,
     ) -> Result<Person> {
         let w = self.begin_write().await?;
         let row = people::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("person"))?;
-        actor.ensure_can(Action::Edit, &ownership(&*w, row.owner_id, row.created_by).await?)?;
-        check_version(expected_version, row.version)?;
-        let (checked, stored, company) = prepare(&*w, &mut input, Some(id)).await?;
-        check_assignment(&*w, actor, input.owner_id, row.owner_id, "owner_id").await?;
-        let version = row.version;
-        let mut active: people::ActiveModel = row.into();
-        active.first_name = Set(input.first_name.to_string());
-        active.last_name = Set(input.last_name.as_ref().map(|n| n.to_string()));
-        active.emails = Set(to_json(&input.emails));
-        active.phones = Set(to_json(&input.phones));
-        active.job_title = Set(input.job_title.as_ref().map(|n| n.to_string()));
-        active.company_id = Set(input.company_id.map(|c| c.0));
-        active.owner_id = Set(input.owner_id.map(|u| u.0));
-        active.lifecycle_stage = Set(input.lifecycle_stage.as_str().to_owned());
-        active.source = Set(input.source.as_ref().map(|n| n.to_string()));
-        active.referred_by_id = Set(input.referred_by_id.map(|p| p.0));
-        active.tags = Set(to_json(&input.tags));
-        active.preferences = Set(to_json(&input.preferences));
-        active.keep_in_touch_days = Set(input.keep_in_touch_days);
-        active.custom_fields = Set(to_json(&stored));
-        active.search_text = Set(search_text(&input, company.as_deref()));
-        active.sort_name = Set(sort_name(&input));
-        active.updated_at = Set(now());
-        active.version = Set(version + 1);
-        let row = save(&*w, active, people::Column::Version, version).await?;
-        bump_insights_version(&*w).await?;
-        write_contact_points(&*w, id.0, &input).await?;
-        write_index_rows(&*w, EntityType::Person, id.0, &input.tags, &checked).await?;
+        let person = replace_person(&*w, actor, row, input, expected_version).await?;
         w.commit().await?;
-        person_from(row)
+        Ok(person)
     }
 
     /// Deletes a person with their activities and purchases; deals and tasks stay, unlinked.

@@ -1,0 +1,315 @@
+//! People from CSV through `rapport import people`: files as spreadsheets
+//! save them, upserts by email, the three modes, mapping files, and an
+//! export read back into an empty database.
+
+#[macro_use]
+extern crate rapport_testing;
+
+mod common;
+
+use std::path::Path;
+
+use rapport_domain::Actor;
+use rapport_domain::custom_fields::{CustomFieldInput, EntityType, FieldKind};
+use rapport_domain::records::Person;
+use rapport_storage::{ListQuery, PersonFilter, Store};
+use rapport_testing::{Backend, TestDatabase};
+use serde_json::json;
+
+use common::{rapport, refused, succeeded};
+
+backend_tests!(
+    spreadsheet_csv_creates_people_exactly_and_again_nothing,
+    dry_run_writes_nothing,
+    all_or_nothing_refuses_every_row_for_one_bad_one,
+    skip_invalid_writes_the_good_rows,
+    mapping_file_names_the_columns,
+    export_then_import_gives_the_same_people,
+);
+
+const ADMIN: &str = "admin@example.com";
+
+/// A database with an admin to import as, and a `tier` custom field for people.
+async fn database(backend: Backend) -> (TestDatabase, Store) {
+    let db = TestDatabase::new(backend).await;
+    succeeded(rapport(
+        &db.url,
+        &["user", "add", "--email", ADMIN, "--name", "Admin", "--role", "admin"],
+        "a-long-password\n",
+    ));
+    let store = Store::connect(&db.url).await.expect("open the database");
+    (db, store)
+}
+
+async fn admin(store: &Store) -> Actor {
+    let user = store.find_user_by_email(&rapport_domain::Email::parse(ADMIN).unwrap()).await.unwrap().unwrap();
+    Actor { user_id: user.id, role: user.fields.role, team_id: user.fields.team_id }
+}
+
+async fn add_tier_field(store: &Store) {
+    let input = CustomFieldInput {
+        entity_type: EntityType::Person,
+        key: "tier".to_string().try_into().unwrap(),
+        label: "Tier".try_into().unwrap(),
+        kind: FieldKind::Choice,
+        choices: vec!["gold".try_into().unwrap(), "silver".try_into().unwrap()],
+        required: false,
+    };
+    store.create_custom_field(&admin(store).await, input).await.expect("add the custom field");
+}
+
+async fn everyone(store: &Store) -> Vec<Person> {
+    let mut query = ListQuery { limit: Some(200), ..Default::default() };
+    let mut all = Vec::new();
+    loop {
+        let page = store.list_people(&query, &PersonFilter::default()).await.expect("list people");
+        all.extend(page.items);
+        match page.next_cursor {
+            Some(cursor) => query.cursor = Some(cursor),
+            None => return all,
+        }
+    }
+}
+
+fn by_email<'a>(people: &'a [Person], email: &str) -> &'a Person {
+    people
+        .iter()
+        .find(|p| p.fields.emails.iter().any(|e| e.address.as_str() == email))
+        .unwrap_or_else(|| panic!("nobody has {email}"))
+}
+
+fn write(dir: &Path, name: &str, content: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, content).expect("write a file");
+    path.to_str().unwrap().to_owned()
+}
+
+fn import(url: &str, args: &[&str]) -> common::Outcome {
+    rapport(url, &[&["import", "people"], args].concat(), "")
+}
+
+/// As a spreadsheet saves it: a byte order mark, `;` between cells, quoted
+/// cells holding `;`, `,` and a line break, two addresses in one cell,
+/// headers with spaces and synonyms, and a column Rapport does not know.
+const SPREADSHEET: &str = "\u{feff}First Name;Last Name;E-mail;Phone;Job Title;Lifecycle Stage;Tags;cf.tier;Notes\r\n\
+Ada;Lovelace;\"ada@example.com, ada.l@example.org\";+44 20 7946 0958;\"Analyst; Engines\";customer;\"VIP; math\";gold;\"likes, commas\"\r\n\
+Bob;\"Smith, Jr.\";bob@example.com;;\"Head of\nResearch\";Lead;;silver;\r\n";
+
+async fn spreadsheet_csv_creates_people_exactly_and_again_nothing(backend: Backend) {
+    let (db, store) = database(backend).await;
+    add_tier_field(&store).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "people.csv", SPREADSHEET);
+
+    let first = succeeded(import(&db.url, &[&file]));
+    assert!(first.stderr.contains("2 rows read: 2 created, 0 updated, 0 unchanged, 0 rejected"), "{}", first.stderr);
+    assert!(first.stderr.contains("warning") && first.stderr.contains("Notes"), "{}", first.stderr);
+    let people = everyone(&store).await;
+    assert_eq!(people.len(), 2);
+    let ada = &by_email(&people, "ada@example.com").fields;
+    assert_eq!(ada.first_name.as_str(), "Ada");
+    assert_eq!(ada.last_name.as_ref().unwrap().as_str(), "Lovelace");
+    let emails: Vec<&str> = ada.emails.iter().map(|e| e.address.as_str()).collect();
+    assert_eq!(emails, ["ada@example.com", "ada.l@example.org"]);
+    assert!(ada.emails[0].primary);
+    let phones: Vec<&str> = ada.phones.iter().map(|p| p.number.as_str()).collect();
+    assert_eq!(phones, ["+44 20 7946 0958"]);
+    assert_eq!(ada.job_title.as_ref().unwrap().as_str(), "Analyst; Engines");
+    assert_eq!(ada.lifecycle_stage.as_str(), "customer");
+    let tags: Vec<&str> = ada.tags.iter().map(|t| t.as_str()).collect();
+    assert_eq!(tags, ["math", "vip"]);
+    assert_eq!(ada.custom_fields.get("tier"), Some(&json!("gold")));
+    let bob = &by_email(&people, "bob@example.com").fields;
+    assert_eq!(bob.last_name.as_ref().unwrap().as_str(), "Smith, Jr.");
+    assert_eq!(bob.job_title.as_ref().unwrap().as_str(), "Head of\nResearch");
+    assert_eq!(bob.lifecycle_stage.as_str(), "lead");
+    assert!(bob.phones.is_empty() && bob.tags.is_empty());
+    assert_eq!(bob.custom_fields.get("tier"), Some(&json!("silver")));
+
+    // The same file again: found by email, nothing new, nothing changed.
+    let again = succeeded(import(&db.url, &[&file]));
+    assert!(again.stderr.contains("0 created, 0 updated, 2 unchanged"), "{}", again.stderr);
+    assert_eq!(everyone(&store).await, people);
+
+    // A row with a known address and a new value updates that person.
+    let changed = write(dir.path(), "changed.csv", "email,job title,tags\nBOB@example.com,Director,new\n");
+    let updated = succeeded(import(&db.url, &[&changed]));
+    assert!(updated.stderr.contains("0 created, 1 updated, 0 unchanged"), "{}", updated.stderr);
+    let people = everyone(&store).await;
+    assert_eq!(people.len(), 2);
+    let bob = &by_email(&people, "bob@example.com").fields;
+    assert_eq!(bob.job_title.as_ref().unwrap().as_str(), "Director");
+    assert_eq!(bob.last_name.as_ref().unwrap().as_str(), "Smith, Jr.", "what the row leaves out stays");
+    store.close().await.unwrap();
+}
+
+async fn dry_run_writes_nothing(backend: Backend) {
+    let (db, store) = database(backend).await;
+    add_tier_field(&store).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "people.csv", SPREADSHEET);
+    let outcome = succeeded(import(&db.url, &[&file, "--mode", "dry-run"]));
+    assert!(outcome.stderr.contains("nothing was written"), "{}", outcome.stderr);
+    assert!(outcome.stderr.contains("would be 2 created"), "{}", outcome.stderr);
+    assert!(everyone(&store).await.is_empty());
+
+    // Acting as a viewer, or as nobody: refused, nothing written.
+    let viewer = ["user", "add", "--email", "viewer@example.com", "--name", "Vi", "--role", "viewer"];
+    succeeded(rapport(&db.url, &viewer, "a-long-password\n"));
+    let outcome = import(&db.url, &[&file, "--as", "viewer@example.com"]);
+    assert!(outcome.stderr.contains("column \"row\": viewers cannot change records"), "{}", outcome.stderr);
+    refused(outcome, "nothing was written");
+    refused(import(&db.url, &[&file, "--as", "nobody@example.com"]), "no user has the email");
+    assert!(everyone(&store).await.is_empty());
+
+    // Tabs between cells, named by --delimiter.
+    let tabs = write(dir.path(), "tabs.txt", "first name\temail\nCy\tcy@example.com\n");
+    let outcome = succeeded(import(&db.url, &[&tabs, "--delimiter", "tab", "--mode", "dry-run"]));
+    assert!(outcome.stderr.contains("1 rows read: would be 1 created"), "{}", outcome.stderr);
+    assert!(everyone(&store).await.is_empty());
+    store.close().await.unwrap();
+}
+
+/// Line 3 has a bad address; line 6 (after a row whose quoted cell spans two lines) an unknown stage.
+const WITH_BAD_ROWS: &str = "first_name,email,lifecycle_stage,job_title\n\
+Ada,ada@example.com,customer,\n\
+Bob,bob@,lead,\n\
+Cy,cy@example.com,lead,\"two\nlines\"\n\
+Di,di@example.com,vip,\n";
+
+async fn all_or_nothing_refuses_every_row_for_one_bad_one(backend: Backend) {
+    let (db, store) = database(backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "people.csv", WITH_BAD_ROWS);
+    let report = dir.path().join("report.csv");
+    let outcome = import(&db.url, &[&file, "--report", report.to_str().unwrap()]);
+    refused(outcome, "nothing was written");
+    let outcome = import(&db.url, &[&file]);
+    assert!(
+        outcome.stderr.contains("line 3, column \"email\": \"bob@\" is not an email address"),
+        "{}",
+        outcome.stderr
+    );
+    assert!(outcome.stderr.contains("line 6, column \"lifecycle_stage\": must be one of"), "{}", outcome.stderr);
+    assert!(everyone(&store).await.is_empty(), "nothing was written");
+    let mut reader = csv::Reader::from_path(&report).expect("the report");
+    let rows: Vec<Vec<String>> = reader.records().map(|r| r.unwrap().iter().map(str::to_owned).collect()).collect();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows[0][..2], ["3".to_string(), "email".to_string()]);
+    assert_eq!(rows[1][..2], ["6".to_string(), "lifecycle_stage".to_string()]);
+    store.close().await.unwrap();
+}
+
+async fn skip_invalid_writes_the_good_rows(backend: Backend) {
+    let (db, store) = database(backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "people.csv", WITH_BAD_ROWS);
+    let outcome = succeeded(import(&db.url, &[&file, "--mode", "skip-invalid"]));
+    assert!(
+        outcome.stderr.contains("4 rows read: 2 created, 0 updated, 0 unchanged, 2 rejected"),
+        "{}",
+        outcome.stderr
+    );
+    assert!(outcome.stderr.contains("line 3, column \"email\""), "{}", outcome.stderr);
+    assert!(outcome.stderr.contains("line 6, column \"lifecycle_stage\""), "{}", outcome.stderr);
+    let people = everyone(&store).await;
+    assert_eq!(people.len(), 2);
+    by_email(&people, "ada@example.com");
+    assert_eq!(by_email(&people, "cy@example.com").fields.job_title.as_ref().unwrap().as_str(), "two\nlines");
+
+    // More rows than one batch holds: every batch is written.
+    let many: String = (0..1_205).map(|i| format!("P{i},p{i}@example.com\n")).collect();
+    let many = write(dir.path(), "many.csv", &format!("first_name,email\n{many}"));
+    let outcome = succeeded(import(&db.url, &[&many, "--mode", "skip-invalid"]));
+    assert!(outcome.stderr.contains("1205 rows read: 1205 created"), "{}", outcome.stderr);
+    assert_eq!(everyone(&store).await.len(), 2 + 1_205);
+    store.close().await.unwrap();
+}
+
+async fn mapping_file_names_the_columns(backend: Backend) {
+    let (db, store) = database(backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file =
+        write(dir.path(), "leute.csv", "Vorname|Mail|Schlagworte|Telefon\nAda|ada@example.com|a;b|+49 30 1234567\n");
+    // Without a mapping only `Mail` is known, and a new person needs a first name.
+    refused(import(&db.url, &[&file]), "line 2, column \"first_name\": is required for a new person");
+    // A file without a header row: no cell of its first row names a column.
+    let headless = write(dir.path(), "headless.csv", "Ada,ada@example.com\nBob,bob@example.com\n");
+    refused(import(&db.url, &[&headless]), "does not look like a header");
+    assert!(everyone(&store).await.is_empty());
+
+    let mapping = write(
+        dir.path(),
+        "mapping.json",
+        r#"{"Vorname": "first_name", "mail": "emails", "Schlagworte": "tags", "Telefon": "Phone"}"#,
+    );
+    let saved = dir.path().join("saved.json");
+    succeeded(import(&db.url, &[&file, "--mapping", &mapping, "--save-mapping", saved.to_str().unwrap()]));
+    let people = everyone(&store).await;
+    assert_eq!(people.len(), 1);
+    let ada = &people[0].fields;
+    assert_eq!(ada.first_name.as_str(), "Ada");
+    assert_eq!(ada.tags.iter().map(|t| t.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+    assert_eq!(ada.phones[0].number.as_str(), "+49 30 1234567");
+
+    // The saved mapping reads the file again: the same person, unchanged.
+    let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&saved).unwrap()).unwrap();
+    assert_eq!(saved, json!({"Vorname": "first_name", "Mail": "emails", "Schlagworte": "tags", "Telefon": "phones"}));
+    let reused = write(dir.path(), "reused.json", &saved.to_string());
+    let again = succeeded(import(&db.url, &[&file, "--mapping", &reused]));
+    assert!(again.stderr.contains("1 unchanged"), "{}", again.stderr);
+
+    let bad = write(dir.path(), "bad.json", r#"{"Vorname": "given"}"#);
+    refused(import(&db.url, &[&file, "--mapping", &bad]), "not a field");
+    store.close().await.unwrap();
+}
+
+async fn export_then_import_gives_the_same_people(backend: Backend) {
+    let source = TestDatabase::new(backend).await;
+    succeeded(rapport(&source.url, &["demo", "--seed", "5", "--scale", "0.02"], ""));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("people.csv");
+    let file = file.to_str().unwrap();
+    succeeded(rapport(&source.url, &["export", "--type", "people", "--format", "csv", "--output", file], ""));
+
+    let (target, store) = database(backend).await;
+    let from = Store::connect(&source.url).await.unwrap();
+    let actor = admin(&store).await;
+    for definition in from.list_custom_fields(Some(EntityType::Person)).await.unwrap() {
+        store.create_custom_field(&actor, definition.field).await.unwrap();
+    }
+    let outcome = succeeded(import(&target.url, &[file]));
+    assert!(!outcome.stderr.contains("warning"), "every exported column is known: {}", outcome.stderr);
+
+    let key = |people: Vec<Person>| {
+        let mut keys: Vec<String> = people
+            .into_iter()
+            .map(|p| {
+                let f = p.fields;
+                let emails: Vec<String> = f.emails.into_iter().map(|e| e.address.to_string()).collect();
+                let phones: Vec<String> = f.phones.into_iter().map(|p| p.number.as_str().to_owned()).collect();
+                json!([
+                    f.first_name,
+                    f.last_name,
+                    emails,
+                    phones,
+                    f.job_title,
+                    f.lifecycle_stage,
+                    f.source,
+                    f.tags,
+                    f.keep_in_touch_days,
+                    f.custom_fields
+                ])
+                .to_string()
+            })
+            .collect();
+        keys.sort();
+        keys
+    };
+    let original = key(everyone(&from).await);
+    assert_eq!(original.len(), 40);
+    assert!(original.iter().any(|k| k.contains("customer_tier")), "the demo sets custom fields");
+    assert_eq!(key(everyone(&store).await), original);
+    from.close().await.unwrap();
+    store.close().await.unwrap();
+}
