@@ -323,7 +323,12 @@ fn fit_and_predict(settings: &Settings, collected: ClvCollector, horizon: f64) -
                 None
             } else {
                 match ModelReport::from_calibration_holdout(settings.unit, &collected.holdout) {
-                    Ok(check) => Some(check),
+                    // An unsettled check fit says nothing about the model: leave it out.
+                    Ok(check) if check.bgnbd.converged => Some(check),
+                    Ok(_) => {
+                        tracing::warn!("the lifetime value model check did not converge");
+                        None
+                    }
                     Err(err) => {
                         tracing::warn!(error = %err, "the lifetime value model check could not be fitted");
                         None
