@@ -1,3 +1,4 @@
+use rapport_insights::clv::simulate::Rng;
 use rapport_insights::cohorts::CohortBuilder;
 use rapport_insights::input::{InsightsError, YearMonth};
 use time::macros::date;
@@ -57,13 +58,8 @@ fn customers_must_be_contiguous() {
 
 #[test]
 fn month_zero_is_always_full_and_shares_are_in_range() {
-    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15u64);
+    let mut next = move || rng.next_u64();
     let as_of = date!(2024 - 12 - 31);
     let mut b = CohortBuilder::<u64>::new(as_of, "EUR");
     let mut purchases = 0u64;
