@@ -552,6 +552,21 @@ pub async fn run(store: &Store, seed: u64, scale: f64, admin_password: String) -
         store.create_purchases(&actor, chunk.to_vec()).await?;
         demo.progress.inc(chunk.len() as u64);
     }
+    // Some history beyond the creates: leads moved along, and a few records deleted, so the history panels and the trash are
+    // not empty on a first look.
+    demo.progress.set_message("history");
+    let moved = people.iter().filter(|p| p.fields.lifecycle_stage == LifecycleStage::Lead).take(40);
+    for person in moved {
+        let mut input = person.fields.clone();
+        input.lifecycle_stage = LifecycleStage::Prospect;
+        store.update_person(&actor, person.id, input, None).await?;
+    }
+    for person in people.iter().rev().take(3) {
+        store.delete_person(&actor, person.id).await?;
+    }
+    for deal in stored_deals.iter().rev().take(2) {
+        store.delete_deal(&actor, deal.id).await?;
+    }
     store.analyze().await?;
     demo.progress.finish_with_message("done");
     eprintln!(
