@@ -10,10 +10,10 @@ use rapport_domain::custom_fields::{CustomFieldDefinition, EntityType};
 use rapport_domain::records::{Company, CompanyInput, CompanySize, Domain};
 use rapport_domain::text::{Name, Tag};
 use rapport_domain::{CompanyId, FieldErrors, UserId};
-use rapport_storage::{CompanyFilter, DealFilter, ListQuery, PersonFilter};
+use rapport_storage::{CompanyFilter, DealFilter, ListQuery, PersonFilter, StorageError};
 
 use super::custom::{self, CustomInput, CustomShown};
-use super::form::{Fields, FormData, FormView};
+use super::form::{Conflict, Fields, FormData, FormView};
 use super::lists::{Cell, Choice, Column, Filter, ListRequest, ListSpec};
 use super::staff::Staff;
 use super::timeline::{self, DealLine, PurchaseLine, Subject};
@@ -244,6 +244,13 @@ pub async fn edit_form(
     let id: CompanyId = id.parse().map_err(|_| WebError::NotFound("company"))?;
     let company = state.store.get_company(id).await?;
     Staff::load(&state).await?.ensure(&signed.actor, Action::Edit, company.fields.owner_id, company.meta.created_by)?;
+    CompanyForm::new(&state, &signed, Some(id), company.meta.version, FormView::editing(form_values(&company)))
+        .await?
+        .respond(&signed)
+}
+
+/// A stored company as the edit form's values.
+fn form_values(company: &Company) -> Vec<(String, String)> {
     let c = &company.fields;
     let text = |value: Option<String>| value.unwrap_or_default();
     let mut pairs = vec![
@@ -255,15 +262,7 @@ pub async fn edit_form(
         ("tags".to_owned(), c.tags.iter().map(Tag::as_str).collect::<Vec<_>>().join(", ")),
     ];
     pairs.extend(custom::form_pairs(&c.custom_fields));
-    CompanyForm::new(
-        &state,
-        &signed,
-        Some(id),
-        company.meta.version,
-        FormView::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.clone()))),
-    )
-    .await?
-    .respond(&signed)
+    pairs
 }
 
 /// Parses the company form into the same input the API takes.
@@ -324,6 +323,12 @@ pub async fn update(
     match state.store.update_company(&signed.actor, id, input, Some(version)).await {
         Ok(company) => {
             Ok(redirect_with_flash(&format!("/companies/{id}"), &format!("{} was saved.", company.fields.name)))
+        }
+        Err(StorageError::VersionMismatch { .. }) => {
+            let current = state.store.get_company(id).await?;
+            let conflict = Conflict::new(&current.meta, None, format!("/companies/{id}"));
+            let view = FormView::conflicted(&form, form_values(&current), conflict);
+            CompanyForm::new(&state, &signed, Some(id), current.meta.version, view).await?.respond(&signed)
         }
         Err(err) => {
             CompanyForm::new(&state, &signed, Some(id), version, FormView::refused(&form, err)?).await?.respond(&signed)

@@ -16,7 +16,7 @@ use rapport_storage::{ActivityFilter, DealFilter, ListQuery, StorageError};
 use serde::Deserialize;
 
 use super::custom::{self, CustomInput, CustomShown};
-use super::form::{Fields, FormData, FormView};
+use super::form::{Conflict, Fields, FormData, FormView};
 use super::lists::{Cell, Choice, Column, Filter, ListRequest, ListSpec};
 use super::people::{capitalize, company_by_name};
 use super::staff::Staff;
@@ -397,6 +397,12 @@ pub async fn edit_form(
     let id: DealId = id.parse().map_err(|_| WebError::NotFound("deal"))?;
     let deal = state.store.get_deal(id).await?;
     Staff::load(&state).await?.ensure(&signed.actor, Action::Edit, deal.fields.owner_id, deal.meta.created_by)?;
+    let stored = form_values(&state, &deal).await?;
+    DealForm::new(&state, &signed, Some(id), deal.meta.version, FormView::editing(stored)).await?.respond(&signed)
+}
+
+/// A stored deal as the edit form's values.
+async fn form_values(state: &AppState, deal: &Deal) -> Result<Vec<(String, String)>, WebError> {
     let d = &deal.fields;
     let text = |value: Option<String>| value.unwrap_or_default();
     let mut pairs = vec![
@@ -417,15 +423,7 @@ pub async fn edit_form(
         pairs.push(("company".to_owned(), state.store.get_company(company).await?.fields.name.to_string()));
     }
     pairs.extend(custom::form_pairs(&d.custom_fields));
-    DealForm::new(
-        &state,
-        &signed,
-        Some(id),
-        deal.meta.version,
-        FormView::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.clone()))),
-    )
-    .await?
-    .respond(&signed)
+    Ok(pairs)
 }
 
 fn parse_date(raw: &str) -> Result<time::Date, String> {
@@ -550,6 +548,13 @@ pub async fn update(
     };
     match state.store.update_deal(&signed.actor, id, input, Some(version)).await {
         Ok(deal) => Ok(redirect_with_flash(&format!("/deals/{id}"), &format!("{} was saved.", deal.fields.name))),
+        Err(StorageError::VersionMismatch { .. }) => {
+            let current = state.store.get_deal(id).await?;
+            let stored = form_values(&state, &current).await?;
+            let conflict = Conflict::new(&current.meta, None, format!("/deals/{id}"));
+            let view = FormView::conflicted(&form, stored, conflict);
+            DealForm::new(&state, &signed, Some(id), current.meta.version, view).await?.respond(&signed)
+        }
         Err(err) => DealForm::new(&state, &signed, Some(id), version, refused(&form, err)?).await?.respond(&signed),
     }
 }

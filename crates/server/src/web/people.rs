@@ -12,11 +12,11 @@ use rapport_domain::records::{
 };
 use rapport_domain::text::{LongText, Name, Tag};
 use rapport_domain::{CompanyId, Email, FieldErrors, PersonId, Segment, UserId};
-use rapport_storage::{CompanyFilter, DealFilter, ListQuery, PersonFilter};
+use rapport_storage::{CompanyFilter, DealFilter, ListQuery, PersonFilter, StorageError};
 use serde::Deserialize;
 
 use super::custom::{self, CustomInput, CustomShown};
-use super::form::{Fields, FormData, FormView};
+use super::form::{Conflict, Fields, FormData, FormView};
 use super::insights::ValuePanel;
 use super::lists::{Cell, Choice, Column, Filter, ListRequest, ListSpec};
 use super::staff::Staff;
@@ -371,16 +371,8 @@ pub async fn edit_form(
     let id: PersonId = id.parse().map_err(|_| WebError::NotFound("person"))?;
     let person = state.store.get_person(id).await?;
     Staff::load(&state).await?.ensure(&signed.actor, Action::Edit, person.fields.owner_id, person.meta.created_by)?;
-    let pairs = form_values(&state, &person).await?;
-    PersonForm::new(
-        &state,
-        &signed,
-        Some(id),
-        person.meta.version,
-        FormView::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.clone()))),
-    )
-    .await?
-    .respond(&signed)
+    let stored = form_values(&state, &person).await?;
+    PersonForm::new(&state, &signed, Some(id), person.meta.version, FormView::editing(stored)).await?.respond(&signed)
 }
 
 /// A stored person as the edit form's values.
@@ -594,6 +586,13 @@ pub async fn update(
     match state.store.update_person(&signed.actor, id, input, Some(version)).await {
         Ok(person) => {
             Ok(redirect_with_flash(&format!("/people/{id}"), &format!("{} was saved.", person.fields.full_name())))
+        }
+        Err(StorageError::VersionMismatch { .. }) => {
+            let current = state.store.get_person(id).await?;
+            let stored = form_values(&state, &current).await?;
+            let conflict = Conflict::new(&current.meta, None, format!("/people/{id}"));
+            let view = FormView::conflicted(&form, stored, conflict);
+            PersonForm::new(&state, &signed, Some(id), current.meta.version, view).await?.respond(&signed)
         }
         Err(err) => {
             PersonForm::new(&state, &signed, Some(id), version, FormView::refused(&form, err)?).await?.respond(&signed)

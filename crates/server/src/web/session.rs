@@ -97,10 +97,13 @@ impl Signed {
         }
     }
 
-    /// A form page: 422 when it shows errors, so scripts and tests can tell.
+    /// A form page: 409 when it shows a conflicting change, 422 when it shows
+    /// errors, so scripts and tests can tell.
     pub fn form_page<T: Template>(&self, template: &T, form: &FormView) -> Result<Response, WebError> {
         let mut response = self.page(template)?;
-        if form.has_errors() {
+        if form.conflict.is_some() {
+            *response.status_mut() = axum::http::StatusCode::CONFLICT;
+        } else if form.has_errors() {
             *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
         }
         Ok(response)
