@@ -20,5 +20,6 @@ mod browser {
     pub mod phone;
     pub mod search;
     pub mod tour;
+    pub mod trash;
     pub mod viewer;
 }

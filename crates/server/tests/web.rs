@@ -13,6 +13,7 @@ mod web {
     pub mod csrf;
     pub mod forms;
     pub mod headers;
+    pub mod history;
     pub mod hostile;
     pub mod htmx;
     pub mod insights;

@@ -6,6 +6,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use axum::routing::{get, post};
 use rapport_domain::access::Action;
+use rapport_domain::history::RecordKind;
 use rapport_domain::custom_fields::{CustomFieldDefinition, EntityType};
 use rapport_domain::records::{Company, CompanyInput, CompanySize, Domain};
 use rapport_domain::text::{Name, Tag};
@@ -15,6 +16,7 @@ use rapport_storage::{CompanyFilter, DealFilter, ListQuery, PersonFilter, Storag
 use super::custom::{self, CustomInput, CustomShown};
 use super::form::{Conflict, Fields, FormData, FormView};
 use super::lists::{Cell, Choice, Column, Filter, ListRequest, ListSpec};
+use super::history::{HistoryPanel, last_editor};
 use super::staff::Staff;
 use super::timeline::{self, DealLine, PurchaseLine, Subject};
 use super::{Chrome, Signed, WebError, format, redirect_with_flash, render};
@@ -128,6 +130,7 @@ struct CompanyPage {
     can_edit: bool,
     can_delete: bool,
     timeline_html: String,
+    history: HistoryPanel,
 }
 
 pub async fn page(State(state): State<AppState>, signed: Signed, Path(id): Path<String>) -> Result<Response, WebError> {
@@ -185,6 +188,7 @@ pub async fn page(State(state): State<AppState>, signed: Signed, Path(id): Path<
         can_edit: staff.allows(&signed.actor, Action::Edit, c.owner_id, company.meta.created_by),
         can_delete: staff.allows(&signed.actor, Action::Delete, c.owner_id, company.meta.created_by),
         timeline_html,
+        history: HistoryPanel::latest(&state, RecordKind::Companies, id.0, &staff).await?,
     };
     signed.page(&view)
 }
@@ -326,7 +330,8 @@ pub async fn update(
         }
         Err(StorageError::VersionMismatch { .. }) => {
             let current = state.store.get_company(id).await?;
-            let conflict = Conflict::new(&current.meta, None, format!("/companies/{id}"));
+            let who = last_editor(&state, RecordKind::Companies, id.0).await?;
+            let conflict = Conflict::new(&current.meta, who, format!("/companies/{id}"));
             let view = FormView::conflicted(&form, form_values(&current), conflict);
             CompanyForm::new(&state, &signed, Some(id), current.meta.version, view).await?.respond(&signed)
         }
@@ -344,7 +349,7 @@ pub async fn delete(
     let id: CompanyId = id.parse().map_err(|_| WebError::NotFound("company"))?;
     let company = state.store.get_company(id).await?;
     state.store.delete_company(&signed.actor, id).await?;
-    Ok(redirect_with_flash("/companies", &format!("{} was deleted.", company.fields.name)))
+    super::trash::deleted(&state, RecordKind::Companies, id.0, "/companies", company.fields.name.as_str()).await
 }
 
 /// Suggestions for a field that names a company: companies matching what was typed.

@@ -8,6 +8,7 @@ use axum::extract::{Path, Query, RawQuery, State};
 use axum::response::Response;
 use axum::routing::{get, post};
 use rapport_domain::access::Action;
+use rapport_domain::history::RecordKind;
 use rapport_domain::custom_fields::{CustomFieldDefinition, EntityType};
 use rapport_domain::records::{ActivityKind, Deal, DealInput, DealStatus, Person, Pipeline};
 use rapport_domain::text::{LongText, Name, Tag};
@@ -19,6 +20,7 @@ use super::custom::{self, CustomInput, CustomShown};
 use super::form::{Conflict, Fields, FormData, FormView};
 use super::lists::{Cell, Choice, Column, Filter, ListRequest, ListSpec};
 use super::people::{capitalize, company_by_name};
+use super::history::{HistoryPanel, last_editor};
 use super::staff::Staff;
 use super::timeline::deal_status;
 use super::{Chrome, Signed, WebError, format, redirect_with_flash};
@@ -210,6 +212,7 @@ struct DealPage {
     activities: Vec<ActivityLine>,
     can_edit: bool,
     can_delete: bool,
+    history: HistoryPanel,
 }
 
 pub async fn page(State(state): State<AppState>, signed: Signed, Path(id): Path<String>) -> Result<Response, WebError> {
@@ -281,6 +284,7 @@ pub async fn page(State(state): State<AppState>, signed: Signed, Path(id): Path<
         activities,
         can_edit: staff.allows(&signed.actor, Action::Edit, d.owner_id, deal.meta.created_by),
         can_delete: staff.allows(&signed.actor, Action::Delete, d.owner_id, deal.meta.created_by),
+        history: HistoryPanel::latest(&state, RecordKind::Deals, id.0, &staff).await?,
     };
     signed.page(&view)
 }
@@ -551,7 +555,8 @@ pub async fn update(
         Err(StorageError::VersionMismatch { .. }) => {
             let current = state.store.get_deal(id).await?;
             let stored = form_values(&state, &current).await?;
-            let conflict = Conflict::new(&current.meta, None, format!("/deals/{id}"));
+            let who = last_editor(&state, RecordKind::Deals, id.0).await?;
+            let conflict = Conflict::new(&current.meta, who, format!("/deals/{id}"));
             let view = FormView::conflicted(&form, stored, conflict);
             DealForm::new(&state, &signed, Some(id), current.meta.version, view).await?.respond(&signed)
         }
@@ -567,5 +572,5 @@ pub async fn delete(
     let id: DealId = id.parse().map_err(|_| WebError::NotFound("deal"))?;
     let deal = state.store.get_deal(id).await?;
     state.store.delete_deal(&signed.actor, id).await?;
-    Ok(redirect_with_flash("/deals", &format!("{} was deleted.", deal.fields.name)))
+    super::trash::deleted(&state, RecordKind::Deals, id.0, "/deals", deal.fields.name.as_str()).await
 }

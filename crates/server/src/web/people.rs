@@ -6,6 +6,7 @@ use axum::extract::{Path, Query, RawQuery, State};
 use axum::response::Response;
 use axum::routing::{get, post};
 use rapport_domain::access::Action;
+use rapport_domain::history::RecordKind;
 use rapport_domain::custom_fields::{CustomFieldDefinition, EntityType};
 use rapport_domain::records::{
     Channel, EmailEntry, Language, LifecycleStage, Person, PersonInput, Phone, PhoneEntry, Preferences, TimeZone,
@@ -19,6 +20,7 @@ use super::custom::{self, CustomInput, CustomShown};
 use super::form::{Conflict, Fields, FormData, FormView};
 use super::insights::ValuePanel;
 use super::lists::{Cell, Choice, Column, Filter, ListRequest, ListSpec};
+use super::history::{HistoryPanel, last_editor};
 use super::staff::Staff;
 use super::timeline::{self, DealLine, PurchaseLine, Subject};
 use super::{Chrome, Signed, WebError, format, redirect_with_flash, render};
@@ -181,6 +183,7 @@ struct PersonPage {
     can_edit: bool,
     can_delete: bool,
     timeline_html: String,
+    history: HistoryPanel,
 }
 
 pub async fn page(State(state): State<AppState>, signed: Signed, Path(id): Path<String>) -> Result<Response, WebError> {
@@ -289,6 +292,7 @@ pub async fn page(State(state): State<AppState>, signed: Signed, Path(id): Path<
         can_edit,
         can_delete: staff.allows(&signed.actor, Action::Delete, p.owner_id, person.meta.created_by),
         timeline_html,
+        history: HistoryPanel::latest(&state, RecordKind::People, id.0, &staff).await?,
     };
     signed.page(&view)
 }
@@ -590,7 +594,8 @@ pub async fn update(
         Err(StorageError::VersionMismatch { .. }) => {
             let current = state.store.get_person(id).await?;
             let stored = form_values(&state, &current).await?;
-            let conflict = Conflict::new(&current.meta, None, format!("/people/{id}"));
+            let who = last_editor(&state, RecordKind::People, id.0).await?;
+            let conflict = Conflict::new(&current.meta, who, format!("/people/{id}"));
             let view = FormView::conflicted(&form, stored, conflict);
             PersonForm::new(&state, &signed, Some(id), current.meta.version, view).await?.respond(&signed)
         }
@@ -608,7 +613,7 @@ pub async fn delete(
     let id: PersonId = id.parse().map_err(|_| WebError::NotFound("person"))?;
     let person = state.store.get_person(id).await?;
     state.store.delete_person(&signed.actor, id).await?;
-    Ok(redirect_with_flash("/people", &format!("{} was deleted.", person.fields.full_name())))
+    super::trash::deleted(&state, RecordKind::People, id.0, "/people", &person.fields.full_name()).await
 }
 
 /// Suggestions for a field that names a person by email: people matching

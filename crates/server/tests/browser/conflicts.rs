@@ -27,6 +27,7 @@ async fn a_save_over_someone_elses_change() {
         ctx.button("Save").await.click().await.unwrap();
         let notice = ctx.find(".form-conflict").await.text().await.unwrap();
         assert!(notice.contains("Someone else changed this record"), "the notice says {notice:?}");
+        assert!(notice.contains("Bob Other saved it"), "the notice does not say who: {notice:?}");
         ctx.check_page().await;
         let mine = ctx.find("#f-last_name").await.value().await.unwrap().unwrap_or_default();
         assert_eq!(mine, "Murray", "the form lost what Ada typed");

@@ -31,7 +31,7 @@ async fn two_sessions_edit_one_person(backend: Backend) {
     let edit_path = format!("/people/{id}/edit");
     let save_path = format!("/people/{id}");
     let mine = app.web_admin().await;
-    let (_, theirs) = app.web_user(Role::Admin, None).await;
+    let (other_user, theirs) = app.web_user(Role::Admin, None).await;
 
     // Both open the edit form at the same version.
     let mut my_form = form_fields(&mine.get(&edit_path).await.want(200).text, &save_path);
@@ -51,6 +51,7 @@ async fn two_sessions_edit_one_person(backend: Backend) {
     let conflict = mine.post_form(&save_path, &as_form(&my_form)).await.want(409);
     let html = &conflict.text;
     assert!(html.contains("Someone else changed this record"), "no conflict notice: {html}");
+    assert!(html.contains(&format!("{} saved it", other_user.fields.name)), "the notice does not say who: {html}");
     assert!(html.contains(&format!("href=\"/people/{id}\">Discard mine</a>")), "no way to discard: {html}");
     assert!(html.contains(&format!("datetime=\"{}\"", rfc3339(after_theirs.meta.updated_at))), "no time of the change");
 
@@ -116,6 +117,7 @@ async fn company_changed_through_the_api_meanwhile(backend: Backend) {
     assert_eq!(input_value(html, "domain").as_deref(), Some("initech.example"));
     assert_eq!(input_value(html, "version"), Some(theirs.meta.version.to_string()));
     assert!(html.contains(&format!("href=\"/companies/{id}\">Discard mine</a>")));
+    assert!(html.contains(&format!("{} saved it", app.admin_user.fields.name)), "the notice does not say who");
     assert_eq!(app.store.get_company(id).await.unwrap().fields, theirs.fields);
 
     web.post_form(&save_path, &as_form(&form_fields(html, &save_path))).await.want(303);
