@@ -7,6 +7,7 @@
 pub mod access;
 pub mod custom_fields;
 pub mod email;
+pub mod history;
 pub mod ids;
 pub mod money;
 pub mod records;

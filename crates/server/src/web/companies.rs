@@ -6,8 +6,8 @@ use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use axum::routing::{get, post};
 use rapport_domain::access::Action;
-use rapport_domain::history::RecordKind;
 use rapport_domain::custom_fields::{CustomFieldDefinition, EntityType};
+use rapport_domain::history::RecordKind;
 use rapport_domain::records::{Company, CompanyInput, CompanySize, Domain};
 use rapport_domain::text::{Name, Tag};
 use rapport_domain::{CompanyId, FieldErrors, UserId};
@@ -15,8 +15,8 @@ use rapport_storage::{CompanyFilter, DealFilter, ListQuery, PersonFilter, Storag
 
 use super::custom::{self, CustomInput, CustomShown};
 use super::form::{Conflict, Fields, FormData, FormView};
-use super::lists::{Cell, Choice, Column, Filter, ListRequest, ListSpec};
 use super::history::{HistoryPanel, last_editor};
+use super::lists::{Cell, Choice, Column, Filter, ListRequest, ListSpec};
 use super::staff::Staff;
 use super::timeline::{self, DealLine, PurchaseLine, Subject};
 use super::{Chrome, Signed, WebError, format, redirect_with_flash, render};

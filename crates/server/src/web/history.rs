@@ -63,13 +63,7 @@ impl HistoryPanel {
         Self::load(state, kind, id, staff, ON_RECORD_PAGE).await
     }
 
-    async fn load(
-        state: &AppState,
-        kind: RecordKind,
-        id: Uuid,
-        staff: &Staff,
-        limit: usize,
-    ) -> Result<Self, WebError> {
+    async fn load(state: &AppState, kind: RecordKind, id: Uuid, staff: &Staff, limit: usize) -> Result<Self, WebError> {
         let mut entries = state.store.history(kind, id).await?;
         let total = entries.len();
         entries.truncate(limit);
@@ -198,7 +192,8 @@ impl<'a> Words<'a> {
         let keys: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
         for key in keys {
             let (before, after) = (old.get(key).unwrap_or(&Json::Null), new.get(key).unwrap_or(&Json::Null));
-            if before == after {
+            // A part's default (unticked, empty) reads as no value at all.
+            if before == after || (blank(before) && blank(after)) {
                 continue;
             }
             let label = match change.field.as_str() {
@@ -251,6 +246,17 @@ impl<'a> Words<'a> {
             (_, Json::String(text)) => text.clone(),
             (_, other) => other.to_string(),
         }
+    }
+}
+
+/// A value that says nothing: null, false, "" or an empty list or object.
+fn blank(value: &Json) -> bool {
+    match value {
+        Json::Null | Json::Bool(false) => true,
+        Json::String(text) => text.is_empty(),
+        Json::Array(items) => items.is_empty(),
+        Json::Object(map) => map.is_empty(),
+        _ => false,
     }
 }
 

@@ -6,8 +6,8 @@ use axum::extract::{Path, Query, RawQuery, State};
 use axum::response::Response;
 use axum::routing::{get, post};
 use rapport_domain::access::Action;
-use rapport_domain::history::RecordKind;
 use rapport_domain::custom_fields::{CustomFieldDefinition, EntityType};
+use rapport_domain::history::RecordKind;
 use rapport_domain::records::{
     Channel, EmailEntry, Language, LifecycleStage, Person, PersonInput, Phone, PhoneEntry, Preferences, TimeZone,
 };
@@ -18,9 +18,9 @@ use serde::Deserialize;
 
 use super::custom::{self, CustomInput, CustomShown};
 use super::form::{Conflict, Fields, FormData, FormView};
+use super::history::{HistoryPanel, last_editor};
 use super::insights::ValuePanel;
 use super::lists::{Cell, Choice, Column, Filter, ListRequest, ListSpec};
-use super::history::{HistoryPanel, last_editor};
 use super::staff::Staff;
 use super::timeline::{self, DealLine, PurchaseLine, Subject};
 use super::{Chrome, Signed, WebError, format, redirect_with_flash, render};

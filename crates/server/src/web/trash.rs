@@ -87,9 +87,12 @@ pub async fn list(
     for (key, value) in form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes()) {
         match (key.as_ref(), value.trim()) {
             (_, "") => {}
-            ("type", value) => kind = Some(RecordKind::parse(value).map_err(|m| WebError::BadRequest(format!("type {m}")))?),
+            ("type", value) => {
+                kind = Some(RecordKind::parse(value).map_err(|m| WebError::BadRequest(format!("type {m}")))?)
+            }
             ("after", value) => {
-                after = Some(value.parse::<Uuid>().map_err(|_| WebError::BadRequest("after is not a trash entry".into()))?)
+                after =
+                    Some(value.parse::<Uuid>().map_err(|_| WebError::BadRequest("after is not a trash entry".into()))?)
             }
             _ => {}
         }
@@ -133,14 +136,13 @@ pub async fn restore(
             &record_href(kind, record),
             &format!("The {} was restored from the trash.", kind.singular()),
         )),
-        Err(StorageError::Denied(denied)) => {
-            Ok(redirect_with_flash("/trash", &format!("Not restored: {denied}.")))
-        }
+        Err(StorageError::Denied(denied)) => Ok(redirect_with_flash("/trash", &format!("Not restored: {denied}."))),
         Err(StorageError::Conflict(message)) => Ok(redirect_with_flash("/trash", &format!("Not restored: {message}."))),
         Err(StorageError::Invalid(errors)) => Ok(redirect_with_flash("/trash", &format!("Not restored: {errors}."))),
-        Err(StorageError::NotFound(_)) => {
-            Ok(redirect_with_flash("/trash", "Not restored: it is no longer in the trash (restored or purged already)."))
-        }
+        Err(StorageError::NotFound(_)) => Ok(redirect_with_flash(
+            "/trash",
+            "Not restored: it is no longer in the trash (restored or purged already).",
+        )),
         Err(other) => Err(other.into()),
     }
 }
