@@ -14,10 +14,12 @@ mod browser {
 
     pub mod auth;
     pub mod board;
+    pub mod conflicts;
     pub mod insights;
     pub mod people;
     pub mod phone;
     pub mod search;
     pub mod tour;
+    pub mod trash;
     pub mod viewer;
 }

@@ -9,9 +9,11 @@ extern crate rapport_testing;
 mod common;
 
 mod web {
+    pub mod conflicts;
     pub mod csrf;
     pub mod forms;
     pub mod headers;
+    pub mod history;
     pub mod hostile;
     pub mod htmx;
     pub mod insights;

@@ -7,13 +7,15 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use rapport_domain::access::Action;
 use rapport_domain::custom_fields::{CustomFieldDefinition, EntityType};
+use rapport_domain::history::RecordKind;
 use rapport_domain::records::{Company, CompanyInput, CompanySize, Domain};
 use rapport_domain::text::{Name, Tag};
 use rapport_domain::{CompanyId, FieldErrors, UserId};
-use rapport_storage::{CompanyFilter, DealFilter, ListQuery, PersonFilter};
+use rapport_storage::{CompanyFilter, DealFilter, ListQuery, PersonFilter, StorageError};
 
 use super::custom::{self, CustomInput, CustomShown};
-use super::form::{Fields, FormData, FormView};
+use super::form::{Conflict, Fields, FormData, FormView};
+use super::history::{HistoryPanel, last_editor};
 use super::lists::{Cell, Choice, Column, Filter, ListRequest, ListSpec};
 use super::staff::Staff;
 use super::timeline::{self, DealLine, PurchaseLine, Subject};
@@ -128,6 +130,7 @@ struct CompanyPage {
     can_edit: bool,
     can_delete: bool,
     timeline_html: String,
+    history: HistoryPanel,
 }
 
 pub async fn page(State(state): State<AppState>, signed: Signed, Path(id): Path<String>) -> Result<Response, WebError> {
@@ -185,6 +188,7 @@ pub async fn page(State(state): State<AppState>, signed: Signed, Path(id): Path<
         can_edit: staff.allows(&signed.actor, Action::Edit, c.owner_id, company.meta.created_by),
         can_delete: staff.allows(&signed.actor, Action::Delete, c.owner_id, company.meta.created_by),
         timeline_html,
+        history: HistoryPanel::latest(&state, RecordKind::Companies, id.0, &staff).await?,
     };
     signed.page(&view)
 }
@@ -244,6 +248,13 @@ pub async fn edit_form(
     let id: CompanyId = id.parse().map_err(|_| WebError::NotFound("company"))?;
     let company = state.store.get_company(id).await?;
     Staff::load(&state).await?.ensure(&signed.actor, Action::Edit, company.fields.owner_id, company.meta.created_by)?;
+    CompanyForm::new(&state, &signed, Some(id), company.meta.version, FormView::editing(form_values(&company)))
+        .await?
+        .respond(&signed)
+}
+
+/// A stored company as the edit form's values.
+fn form_values(company: &Company) -> Vec<(String, String)> {
     let c = &company.fields;
     let text = |value: Option<String>| value.unwrap_or_default();
     let mut pairs = vec![
@@ -255,15 +266,7 @@ pub async fn edit_form(
         ("tags".to_owned(), c.tags.iter().map(Tag::as_str).collect::<Vec<_>>().join(", ")),
     ];
     pairs.extend(custom::form_pairs(&c.custom_fields));
-    CompanyForm::new(
-        &state,
-        &signed,
-        Some(id),
-        company.meta.version,
-        FormView::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.clone()))),
-    )
-    .await?
-    .respond(&signed)
+    pairs
 }
 
 /// Parses the company form into the same input the API takes.
@@ -325,6 +328,13 @@ pub async fn update(
         Ok(company) => {
             Ok(redirect_with_flash(&format!("/companies/{id}"), &format!("{} was saved.", company.fields.name)))
         }
+        Err(StorageError::VersionMismatch { .. }) => {
+            let current = state.store.get_company(id).await?;
+            let who = last_editor(&state, RecordKind::Companies, id.0).await?;
+            let conflict = Conflict::new(&current.meta, who, format!("/companies/{id}"));
+            let view = FormView::conflicted(&form, form_values(&current), conflict);
+            CompanyForm::new(&state, &signed, Some(id), current.meta.version, view).await?.respond(&signed)
+        }
         Err(err) => {
             CompanyForm::new(&state, &signed, Some(id), version, FormView::refused(&form, err)?).await?.respond(&signed)
         }
@@ -339,7 +349,7 @@ pub async fn delete(
     let id: CompanyId = id.parse().map_err(|_| WebError::NotFound("company"))?;
     let company = state.store.get_company(id).await?;
     state.store.delete_company(&signed.actor, id).await?;
-    Ok(redirect_with_flash("/companies", &format!("{} was deleted.", company.fields.name)))
+    super::trash::deleted(&state, RecordKind::Companies, id.0, "/companies", company.fields.name.as_str()).await
 }
 
 /// Suggestions for a field that names a company: companies matching what was typed.

@@ -68,9 +68,14 @@ pub fn from_form(definitions: &[CustomFieldDefinition], form: &FormData) -> Cust
     values
 }
 
-/// Form values for a record's stored custom values.
+/// Form values for a record's stored custom values. An unticked box has no
+/// value, as a browser sends it, so an untouched one never reads as changed.
 pub fn form_pairs(values: &CustomValues) -> Vec<(String, String)> {
-    values.iter().map(|(key, value)| (format!("custom_fields.{key}"), text(value))).collect()
+    values
+        .iter()
+        .filter(|(_, value)| !matches!(value, Value::Bool(false) | Value::Null))
+        .map(|(key, value)| (format!("custom_fields.{key}"), text(value)))
+        .collect()
 }
 
 pub fn shown(definitions: &[CustomFieldDefinition], values: &CustomValues) -> Vec<CustomShown> {

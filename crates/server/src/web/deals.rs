@@ -9,6 +9,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use rapport_domain::access::Action;
 use rapport_domain::custom_fields::{CustomFieldDefinition, EntityType};
+use rapport_domain::history::RecordKind;
 use rapport_domain::records::{ActivityKind, Deal, DealInput, DealStatus, Person, Pipeline};
 use rapport_domain::text::{LongText, Name, Tag};
 use rapport_domain::{CompanyId, Currency, DealId, FieldErrors, Money, PersonId, PipelineId, StageId, UserId};
@@ -16,7 +17,8 @@ use rapport_storage::{ActivityFilter, DealFilter, ListQuery, StorageError};
 use serde::Deserialize;
 
 use super::custom::{self, CustomInput, CustomShown};
-use super::form::{Fields, FormData, FormView};
+use super::form::{Conflict, Fields, FormData, FormView};
+use super::history::{HistoryPanel, last_editor};
 use super::lists::{Cell, Choice, Column, Filter, ListRequest, ListSpec};
 use super::people::{capitalize, company_by_name};
 use super::staff::Staff;
@@ -210,6 +212,7 @@ struct DealPage {
     activities: Vec<ActivityLine>,
     can_edit: bool,
     can_delete: bool,
+    history: HistoryPanel,
 }
 
 pub async fn page(State(state): State<AppState>, signed: Signed, Path(id): Path<String>) -> Result<Response, WebError> {
@@ -281,6 +284,7 @@ pub async fn page(State(state): State<AppState>, signed: Signed, Path(id): Path<
         activities,
         can_edit: staff.allows(&signed.actor, Action::Edit, d.owner_id, deal.meta.created_by),
         can_delete: staff.allows(&signed.actor, Action::Delete, d.owner_id, deal.meta.created_by),
+        history: HistoryPanel::latest(&state, RecordKind::Deals, id.0, &staff).await?,
     };
     signed.page(&view)
 }
@@ -397,6 +401,12 @@ pub async fn edit_form(
     let id: DealId = id.parse().map_err(|_| WebError::NotFound("deal"))?;
     let deal = state.store.get_deal(id).await?;
     Staff::load(&state).await?.ensure(&signed.actor, Action::Edit, deal.fields.owner_id, deal.meta.created_by)?;
+    let stored = form_values(&state, &deal).await?;
+    DealForm::new(&state, &signed, Some(id), deal.meta.version, FormView::editing(stored)).await?.respond(&signed)
+}
+
+/// A stored deal as the edit form's values.
+async fn form_values(state: &AppState, deal: &Deal) -> Result<Vec<(String, String)>, WebError> {
     let d = &deal.fields;
     let text = |value: Option<String>| value.unwrap_or_default();
     let mut pairs = vec![
@@ -417,15 +427,7 @@ pub async fn edit_form(
         pairs.push(("company".to_owned(), state.store.get_company(company).await?.fields.name.to_string()));
     }
     pairs.extend(custom::form_pairs(&d.custom_fields));
-    DealForm::new(
-        &state,
-        &signed,
-        Some(id),
-        deal.meta.version,
-        FormView::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.clone()))),
-    )
-    .await?
-    .respond(&signed)
+    Ok(pairs)
 }
 
 fn parse_date(raw: &str) -> Result<time::Date, String> {
@@ -550,6 +552,14 @@ pub async fn update(
     };
     match state.store.update_deal(&signed.actor, id, input, Some(version)).await {
         Ok(deal) => Ok(redirect_with_flash(&format!("/deals/{id}"), &format!("{} was saved.", deal.fields.name))),
+        Err(StorageError::VersionMismatch { .. }) => {
+            let current = state.store.get_deal(id).await?;
+            let stored = form_values(&state, &current).await?;
+            let who = last_editor(&state, RecordKind::Deals, id.0).await?;
+            let conflict = Conflict::new(&current.meta, who, format!("/deals/{id}"));
+            let view = FormView::conflicted(&form, stored, conflict);
+            DealForm::new(&state, &signed, Some(id), current.meta.version, view).await?.respond(&signed)
+        }
         Err(err) => DealForm::new(&state, &signed, Some(id), version, refused(&form, err)?).await?.respond(&signed),
     }
 }
@@ -562,5 +572,5 @@ pub async fn delete(
     let id: DealId = id.parse().map_err(|_| WebError::NotFound("deal"))?;
     let deal = state.store.get_deal(id).await?;
     state.store.delete_deal(&signed.actor, id).await?;
-    Ok(redirect_with_flash("/deals", &format!("{} was deleted.", deal.fields.name)))
+    super::trash::deleted(&state, RecordKind::Deals, id.0, "/deals", deal.fields.name.as_str()).await
 }

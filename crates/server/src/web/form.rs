@@ -1,15 +1,24 @@
 //! Form bodies parsed into domain types, field by field, so a form shows
 //! every field's error at once, in the words of the domain's own checks.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use rapport_domain::FieldErrors;
+use rapport_domain::records::Meta;
 use rapport_storage::StorageError;
 
-use super::WebError;
+use super::{WebError, format};
 use crate::BODY_LIMIT;
+
+/// The hidden field of an edit form that carries the values it was rendered
+/// with (urlencoded), so a save over someone else's change can tell which
+/// fields this user changed and apply only those.
+pub const ORIGINAL: &str = "_original";
+
+/// Fields of a form that are not record fields.
+const CONTROL_FIELDS: &[&str] = &["_csrf", "version", ORIGINAL];
 
 /// A urlencoded form body, as sent.
 #[derive(Clone, Debug, Default)]
@@ -116,11 +125,97 @@ pub struct FormView {
     pub errors: FieldErrors,
     /// A failure that belongs to no one field.
     pub problem: Option<String>,
+    /// Set when the record changed since the form was rendered.
+    pub conflict: Option<Conflict>,
+    /// Fields both this user and someone else changed: the value stored now.
+    theirs: HashMap<String, String>,
+}
+
+/// Who saved a record while someone else was editing it, and when.
+#[derive(Clone, Debug)]
+pub struct Conflict {
+    /// Their name, when it is known.
+    pub who: Option<String>,
+    /// "2 minutes ago".
+    pub ago: String,
+    /// "2026-11-25 14:03 UTC".
+    pub at: String,
+    pub iso: String,
+    /// The record's page: going back there drops this user's changes.
+    pub discard_href: String,
+}
+
+impl Conflict {
+    /// The change that made `meta` what it is now.
+    pub fn new(meta: &Meta, who: Option<String>, discard_href: String) -> Self {
+        let now = rapport_domain::records::now();
+        Conflict {
+            who,
+            ago: format::relative(meta.updated_at, now),
+            at: format::datetime(meta.updated_at),
+            iso: format::iso(meta.updated_at),
+            discard_href,
+        }
+    }
 }
 
 impl FormView {
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, String)>) -> Self {
         FormView { values: pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(), ..Default::default() }
+    }
+
+    /// An edit form over a stored record's values, remembering them as the
+    /// original the user's changes will be told apart from.
+    pub fn editing(stored: Vec<(String, String)>) -> Self {
+        let original = encode_pairs(&stored);
+        let mut values: HashMap<String, String> = stored.into_iter().collect();
+        values.insert(ORIGINAL.to_owned(), original);
+        FormView { values, ..Default::default() }
+    }
+
+    /// A save refused because someone else saved the record after this form
+    /// was rendered. The form is shown again over the record as stored now:
+    /// the fields this user changed keep their values, every other field takes
+    /// the stored one, and where both changed a field the stored value is shown
+    /// beside theirs. Its original becomes the stored values, so saving again
+    /// applies this user's changes on top of the other person's.
+    ///
+    /// A form without an original (sent by a script) counts every field as changed.
+    pub fn conflicted(form: &FormData, stored: Vec<(String, String)>, conflict: Conflict) -> Self {
+        let original: Option<HashMap<String, String>> = form
+            .0
+            .iter()
+            .find(|(key, _)| key == ORIGINAL)
+            .map(|(_, blob)| form_urlencoded::parse(blob.as_bytes()).into_owned().collect());
+        let stored_values: HashMap<&str, &str> = stored.iter().map(|(k, v)| (k.as_str(), v.trim())).collect();
+        let mut names: BTreeSet<&str> = stored_values.keys().copied().collect();
+        names.extend(form.pairs().map(|(key, _)| key).filter(|key| !CONTROL_FIELDS.contains(key)));
+        if let Some(original) = &original {
+            names.extend(original.keys().map(String::as_str));
+        }
+        let mut values = HashMap::new();
+        let mut theirs = HashMap::new();
+        for name in names {
+            let mine = form.get(name);
+            let now = stored_values.get(name).copied().unwrap_or("");
+            let (changed_mine, changed_theirs) = match &original {
+                Some(original) => {
+                    let was = original.get(name).map(|v| v.trim()).unwrap_or("");
+                    (mine != was, now != was)
+                }
+                None => (true, true),
+            };
+            let shown = if changed_mine { mine } else { now };
+            if changed_mine && changed_theirs && mine != now {
+                theirs.insert(name.to_owned(), now.to_owned());
+            }
+            // An absent value reads as empty, and as an unticked checkbox.
+            if !shown.is_empty() {
+                values.insert(name.to_owned(), shown.to_owned());
+            }
+        }
+        values.insert(ORIGINAL.to_owned(), encode_pairs(&stored));
+        FormView { values, theirs, conflict: Some(conflict), ..Default::default() }
     }
 
     /// The form as submitted, with the errors to show beside its fields.
@@ -130,7 +225,7 @@ impl FormView {
             values.entry(key.to_owned()).or_insert_with(|| value.to_owned());
         }
         let problem = errors.get("body").map(str::to_owned);
-        FormView { values, errors, problem }
+        FormView { values, errors, problem, ..Default::default() }
     }
 
     /// A storage refusal shown on the form: field errors beside their fields,
@@ -139,6 +234,7 @@ impl FormView {
         match err {
             StorageError::Invalid(errors) => Ok(Self::rejected(form, errors)),
             StorageError::Conflict(message) => Ok(Self::with_problem(form, message)),
+            // Record forms show the change instead (`conflicted`); settings forms just say so.
             StorageError::VersionMismatch { .. } => Ok(Self::with_problem(
                 form,
                 "Someone else changed this record while you were editing. Open it again to see their change, then apply yours."
@@ -170,9 +266,29 @@ impl FormView {
         self.errors.get(name)
     }
 
+    /// The value saved meanwhile of a field both this user and someone else changed.
+    pub fn theirs(&self, name: &str) -> Option<&str> {
+        self.theirs.get(name).map(String::as_str)
+    }
+
+    /// Whether field NAME was saved meanwhile as VALUE (to name a choice).
+    pub fn theirs_is(&self, name: &str, value: &str) -> bool {
+        self.theirs(name) == Some(value)
+    }
+
+    /// How many fields both this user and someone else changed.
+    pub fn clashes(&self) -> usize {
+        self.theirs.len()
+    }
+
     pub fn has_errors(&self) -> bool {
         !self.errors.is_empty() || self.problem.is_some()
     }
+}
+
+/// Pairs as one urlencoded string.
+fn encode_pairs(pairs: &[(String, String)]) -> String {
+    form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
 }
 
 /// Percent-encodes a value for a URL query or a cookie.

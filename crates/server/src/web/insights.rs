@@ -829,6 +829,7 @@ mod tests {
             can_write: true,
             csrf: "token".into(),
             flash: None,
+            undo: None,
             assets: "v",
         }
     }

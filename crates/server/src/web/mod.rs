@@ -11,6 +11,7 @@ mod custom;
 mod deals;
 mod form;
 mod format;
+mod history;
 mod home;
 mod insights;
 mod lists;
@@ -21,6 +22,7 @@ mod settings;
 mod staff;
 mod tasks;
 mod timeline;
+mod trash;
 
 use askama::Template;
 use axum::Router;
@@ -52,6 +54,8 @@ pub fn routes() -> Router<AppState> {
         .merge(insights::routes())
         .merge(lists::routes())
         .merge(settings::routes())
+        .merge(history::routes())
+        .merge(trash::routes())
         .route("/assets/{name}", get(assets::serve))
         .layer(axum::middleware::from_fn(csrf::verify))
         .layer(axum::middleware::from_fn(htmx_redirects))
@@ -91,6 +95,8 @@ pub struct Chrome {
     pub csrf: String,
     /// A confirmation carried over a redirect ("Person saved").
     pub flash: Option<String>,
+    /// The trash entry a delete just made: the confirmation offers to undo it.
+    pub undo: Option<String>,
     pub assets: &'static str,
 }
 
@@ -222,6 +228,16 @@ pub fn redirect_with_flash(target: &str, message: &str) -> Response {
     let mut response = see_other(target);
     let cookie =
         format!("{}={}; Path=/; Max-Age=60; HttpOnly; SameSite=Lax", session::FLASH_COOKIE, form::encode(message));
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+/// `redirect_with_flash` whose confirmation offers to restore the trash entry `undo`.
+pub fn redirect_with_undo(target: &str, message: &str, undo: uuid::Uuid) -> Response {
+    let mut response = redirect_with_flash(target, message);
+    let cookie = format!("{}={undo}; Path=/; Max-Age=60; HttpOnly; SameSite=Lax", session::UNDO_COOKIE);
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }

@@ -7,16 +7,18 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use rapport_domain::access::Action;
 use rapport_domain::custom_fields::{CustomFieldDefinition, EntityType};
+use rapport_domain::history::RecordKind;
 use rapport_domain::records::{
     Channel, EmailEntry, Language, LifecycleStage, Person, PersonInput, Phone, PhoneEntry, Preferences, TimeZone,
 };
 use rapport_domain::text::{LongText, Name, Tag};
 use rapport_domain::{CompanyId, Email, FieldErrors, PersonId, Segment, UserId};
-use rapport_storage::{CompanyFilter, DealFilter, ListQuery, PersonFilter};
+use rapport_storage::{CompanyFilter, DealFilter, ListQuery, PersonFilter, StorageError};
 use serde::Deserialize;
 
 use super::custom::{self, CustomInput, CustomShown};
-use super::form::{Fields, FormData, FormView};
+use super::form::{Conflict, Fields, FormData, FormView};
+use super::history::{HistoryPanel, last_editor};
 use super::insights::ValuePanel;
 use super::lists::{Cell, Choice, Column, Filter, ListRequest, ListSpec};
 use super::staff::Staff;
@@ -181,6 +183,7 @@ struct PersonPage {
     can_edit: bool,
     can_delete: bool,
     timeline_html: String,
+    history: HistoryPanel,
 }
 
 pub async fn page(State(state): State<AppState>, signed: Signed, Path(id): Path<String>) -> Result<Response, WebError> {
@@ -289,6 +292,7 @@ pub async fn page(State(state): State<AppState>, signed: Signed, Path(id): Path<
         can_edit,
         can_delete: staff.allows(&signed.actor, Action::Delete, p.owner_id, person.meta.created_by),
         timeline_html,
+        history: HistoryPanel::latest(&state, RecordKind::People, id.0, &staff).await?,
     };
     signed.page(&view)
 }
@@ -371,16 +375,8 @@ pub async fn edit_form(
     let id: PersonId = id.parse().map_err(|_| WebError::NotFound("person"))?;
     let person = state.store.get_person(id).await?;
     Staff::load(&state).await?.ensure(&signed.actor, Action::Edit, person.fields.owner_id, person.meta.created_by)?;
-    let pairs = form_values(&state, &person).await?;
-    PersonForm::new(
-        &state,
-        &signed,
-        Some(id),
-        person.meta.version,
-        FormView::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.clone()))),
-    )
-    .await?
-    .respond(&signed)
+    let stored = form_values(&state, &person).await?;
+    PersonForm::new(&state, &signed, Some(id), person.meta.version, FormView::editing(stored)).await?.respond(&signed)
 }
 
 /// A stored person as the edit form's values.
@@ -595,6 +591,14 @@ pub async fn update(
         Ok(person) => {
             Ok(redirect_with_flash(&format!("/people/{id}"), &format!("{} was saved.", person.fields.full_name())))
         }
+        Err(StorageError::VersionMismatch { .. }) => {
+            let current = state.store.get_person(id).await?;
+            let stored = form_values(&state, &current).await?;
+            let who = last_editor(&state, RecordKind::People, id.0).await?;
+            let conflict = Conflict::new(&current.meta, who, format!("/people/{id}"));
+            let view = FormView::conflicted(&form, stored, conflict);
+            PersonForm::new(&state, &signed, Some(id), current.meta.version, view).await?.respond(&signed)
+        }
         Err(err) => {
             PersonForm::new(&state, &signed, Some(id), version, FormView::refused(&form, err)?).await?.respond(&signed)
         }
@@ -609,7 +613,7 @@ pub async fn delete(
     let id: PersonId = id.parse().map_err(|_| WebError::NotFound("person"))?;
     let person = state.store.get_person(id).await?;
     state.store.delete_person(&signed.actor, id).await?;
-    Ok(redirect_with_flash("/people", &format!("{} was deleted.", person.fields.full_name())))
+    super::trash::deleted(&state, RecordKind::People, id.0, "/people", &person.fields.full_name()).await
 }
 
 /// Suggestions for a field that names a person by email: people matching

@@ -30,6 +30,8 @@ pub fn routes() -> Router<AppState> {
 }
 
 pub const FLASH_COOKIE: &str = "rapport_flash";
+/// The trash entry the flash message's Undo button restores.
+pub const UNDO_COOKIE: &str = "rapport_undo";
 
 /// The staff member signed in to the browser. Pages without one send the
 /// browser to the login page (or, before anyone exists, to the setup).
@@ -38,6 +40,7 @@ pub struct Signed {
     pub user: User,
     pub csrf: String,
     flash: Option<String>,
+    undo: Option<uuid::Uuid>,
 }
 
 impl FromRequestParts<AppState> for Signed {
@@ -57,7 +60,8 @@ impl FromRequestParts<AppState> for Signed {
                 .map(|(_, m)| m.into_owned())
                 .unwrap_or_default()
         });
-        Ok(Signed { actor, user, csrf: csrf::csrf_token(&secret), flash })
+        let undo = cookie(parts, UNDO_COOKIE).and_then(|raw| raw.parse::<uuid::Uuid>().ok());
+        Ok(Signed { actor, user, csrf: csrf::csrf_token(&secret), flash, undo })
     }
 }
 
@@ -93,14 +97,18 @@ impl Signed {
             can_write: self.actor.ensure_can_create().is_ok(),
             csrf: self.csrf.clone(),
             flash: self.flash.clone(),
+            undo: self.undo.map(|id| id.to_string()),
             assets: assets::version(),
         }
     }
 
-    /// A form page: 422 when it shows errors, so scripts and tests can tell.
+    /// A form page: 409 when it shows a conflicting change, 422 when it shows
+    /// errors, so scripts and tests can tell.
     pub fn form_page<T: Template>(&self, template: &T, form: &FormView) -> Result<Response, WebError> {
         let mut response = self.page(template)?;
-        if form.has_errors() {
+        if form.conflict.is_some() {
+            *response.status_mut() = axum::http::StatusCode::CONFLICT;
+        } else if form.has_errors() {
             *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
         }
         Ok(response)
@@ -116,6 +124,10 @@ impl Signed {
         let mut response = render(template)?;
         if self.flash.is_some() {
             let clear = format!("{FLASH_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax");
+            response.headers_mut().append(header::SET_COOKIE, HeaderValue::from_str(&clear).expect("a valid cookie"));
+        }
+        if self.undo.is_some() {
+            let clear = format!("{UNDO_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax");
             response.headers_mut().append(header::SET_COOKIE, HeaderValue::from_str(&clear).expect("a valid cookie"));
         }
         Ok(response)

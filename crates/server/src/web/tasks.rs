@@ -21,7 +21,7 @@ use super::form::{Fields, FormData, FormView};
 use super::lists::{Cell, Choice, Column, Filter, ListRequest, ListSpec};
 use super::staff::Staff;
 use super::timeline::parse_due;
-use super::{Chrome, Signed, WebError, format, is_htmx, redirect_with_flash, with_toast};
+use super::{Chrome, Signed, WebError, format, is_htmx, redirect_with_flash, render, with_toast};
 use crate::AppState;
 
 const COLUMNS: &[Column] = &[
@@ -369,13 +369,41 @@ pub async fn complete(
         let version = form.get("version").parse::<i64>().ok();
         let mut input = task.fields.clone();
         input.done = true;
-        let task = state.store.update_task(&signed.actor, id, input, version).await?;
-        format!("Task completed: {}", task.fields.title)
+        match state.store.update_task(&signed.actor, id, input, version).await {
+            Ok(task) => format!("Task completed: {}", task.fields.title),
+            // Someone changed it since the row was shown (a new due date, another
+            // assignee): show the row as it is now, to be completed knowingly.
+            Err(StorageError::VersionMismatch { .. }) => {
+                let current = state.store.get_task(id).await?;
+                let message = format!(
+                    "Not completed: someone else changed “{}” meanwhile. Check it and complete it again.",
+                    current.fields.title
+                );
+                if !is_htmx(&headers) {
+                    return Ok(redirect_with_flash(&back(&headers), &message));
+                }
+                let staff = Staff::load(&state).await?;
+                let names = Names::load(&state, [&current.fields.links]).await?;
+                let now = rapport_domain::records::now();
+                let row =
+                    TaskRowOne { task: task_row(&current, &names, &staff, &signed, now), csrf: signed.csrf.clone() };
+                return Ok(with_toast(render(&row)?, &message));
+            }
+            Err(err) => return Err(err.into()),
+        }
     };
     if is_htmx(&headers) {
         return Ok(with_toast(Html("").into_response(), &message));
     }
     Ok(redirect_with_flash(&back(&headers), &message))
+}
+
+/// One task row, as htmx swaps it back in.
+#[derive(Template)]
+#[template(path = "task_row_one.html")]
+struct TaskRowOne {
+    task: TaskRow,
+    csrf: String,
 }
 
 #[derive(Template)]

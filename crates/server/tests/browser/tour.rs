@@ -478,7 +478,9 @@ async fn every_page_in_a_tour() {
 
         let mut input = person("Evelyn", "Boyd Granville", "");
         input.source = Some(name_of("event"));
-        store.create_person(&admin, input).await.expect("a person");
+        let evelyn = store.create_person(&admin, input).await.expect("a person");
+        // Deleted: she is in the trash.
+        store.delete_person(&admin, evelyn.id).await.expect("delete a person");
 
         // Deals across the stages; one won, one lost.
         let big = deal(
@@ -612,6 +614,14 @@ async fn every_page_in_a_tour() {
             .await
             .expect("a saved view");
 
+        // Katherine's history: promoted, then given a new tag.
+        let mut changed = katherine.fields.clone();
+        changed.job_title = Some(name_of("Chief Procurement Officer"));
+        let katherine = store.update_person(&admin, katherine.id, changed, None).await.expect("a change");
+        let mut changed = katherine.fields.clone();
+        changed.tags.push(tag("tasting"));
+        let katherine = store.update_person(&admin, katherine.id, changed, None).await.expect("a change");
+
         let due = store.contact_due(None, 10).await.expect("who is due");
         assert!(due.iter().any(|p| p.id == dorothy.id), "Dorothy should be due for contact");
 
@@ -625,6 +635,7 @@ async fn every_page_in_a_tour() {
             ("person", format!("/people/{}", katherine.id)),
             ("person-new", "/people/new".into()),
             ("person-edit", format!("/people/{}/edit", katherine.id)),
+            ("person-history", format!("/people/{}/history", katherine.id)),
             ("companies", "/companies".into()),
             ("company", format!("/companies/{}", northwind.id)),
             ("company-new", "/companies/new".into()),
@@ -635,6 +646,7 @@ async fn every_page_in_a_tour() {
             ("tasks", "/tasks".into()),
             ("task-new", "/tasks/new".into()),
             ("search", "/search?q=Mar".into()),
+            ("trash", "/trash".into()),
             ("settings-users", "/settings/users".into()),
             ("settings-user", format!("/settings/users/{}", agent.id)),
             ("settings-teams", "/settings/teams".into()),

@@ -792,6 +792,78 @@ pub fn field_error(html: &str, name: &str) -> Option<String> {
     Some(unescape(&rest[start..end]))
 }
 
+/// What a browser would send for the form whose `action` is ACTION: every
+/// named input (ticked checkboxes only), select (its selected option, else
+/// the first) and textarea, in page order; the `_csrf` token is left to
+/// `post_form`.
+pub fn form_fields(html: &str, action: &str) -> Vec<(String, String)> {
+    let needle = format!("action=\"{action}\"");
+    let at = html.find(&needle).unwrap_or_else(|| panic!("no form posting to {action}"));
+    let start = html[..at].rfind("<form").expect("a <form> tag");
+    let end = at + html[at..].find("</form>").expect("a closed form");
+    let form = &html[start..end];
+    let mut fields = Vec::new();
+    let mut rest = form;
+    while let Some(open) = rest.find('<') {
+        rest = &rest[open..];
+        let tag_end = rest.find('>').expect("a closed tag");
+        let tag = &rest[..tag_end];
+        let element = tag[1..].split(|c: char| c.is_whitespace() || c == '>').next().unwrap_or("");
+        let name = attribute(tag, "name");
+        match (element, name) {
+            ("input", Some(name)) if name != "_csrf" => {
+                let kind = attribute(tag, "type").unwrap_or_default();
+                if kind != "checkbox" || tag.contains(" checked") {
+                    fields.push((name, attribute(tag, "value").unwrap_or_default()));
+                }
+            }
+            ("select", Some(name)) => {
+                let close = rest.find("</select>").expect("a closed select");
+                let options: Vec<&str> = rest[..close].split("<option").skip(1).collect();
+                let chosen =
+                    options.iter().find(|o| o[..o.find('>').unwrap_or(0)].contains(" selected")).or(options.first());
+                let value = chosen.map(|option| {
+                    let open_end = option.find('>').unwrap_or(0);
+                    attribute(&option[..open_end], "value")
+                        .unwrap_or_else(|| unescape(option[open_end + 1..].split("</option>").next().unwrap_or("")))
+                });
+                fields.push((name, value.unwrap_or_default()));
+            }
+            ("textarea", Some(name)) => {
+                let close = rest.find("</textarea>").expect("a closed textarea");
+                fields.push((name, unescape(&rest[tag_end + 1..close])));
+            }
+            _ => {}
+        }
+        rest = &rest[1..];
+    }
+    fields
+}
+
+/// Sets field NAME of a form read by `form_fields` (adding it when absent).
+pub fn set_field(fields: &mut Vec<(String, String)>, name: &str, value: &str) {
+    match fields.iter_mut().find(|(key, _)| key == name) {
+        Some(field) => field.1 = value.to_owned(),
+        None => fields.push((name.to_owned(), value.to_owned())),
+    }
+}
+
+/// Fields as `post_form` takes them.
+pub fn as_form(fields: &[(String, String)]) -> Vec<(&str, &str)> {
+    fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
+/// The text of the "saved meanwhile" note under field NAME of a form shown
+/// over a conflicting change, if any.
+pub fn theirs_note(html: &str, name: &str) -> Option<String> {
+    let needle = format!("id=\"t-{name}\"");
+    let at = html.find(&needle)?;
+    let rest = &html[at..];
+    let start = rest.find('>')? + 1;
+    let end = rest.find("</div>")?;
+    Some(unescape(&rest[start..end].replace("<strong>", "").replace("</strong>", "")))
+}
+
 /// A record's history through the API, newest first.
 pub async fn history(api: &Api, kind: &str, id: impl std::fmt::Display) -> Vec<HistoryEntry> {
     api.get(&format!("/api/v1/{kind}/{id}/history")).await.want(200).json::<Items<HistoryEntry>>().items

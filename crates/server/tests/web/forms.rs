@@ -199,7 +199,7 @@ async fn stale_saves_are_refused(backend: Backend) {
             &[("first_name", "Stale"), ("last_name", "Mine"), ("lifecycle_stage", "prospect"), ("version", &version)],
         )
         .await
-        .want(422);
+        .want(409);
     assert!(
         resp.text.contains("Someone else changed this record"),
         "no conflict message: {}",
@@ -219,7 +219,7 @@ async fn stale_saves_are_refused(backend: Backend) {
             &[("first_name", "Stale"), ("last_name", "Garbled"), ("lifecycle_stage", "lead"), ("version", "0")],
         )
         .await
-        .want(422);
+        .want(409);
     assert!(resp.text.contains("Someone else changed this record"));
     let stored = app.store.get_person(id).await.unwrap();
     assert_eq!(stored.fields.last_name.as_ref().map(|n| n.as_str()), Some("Theirs"));
