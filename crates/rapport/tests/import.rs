@@ -157,7 +157,7 @@ async fn dry_run_writes_nothing(backend: Backend) {
     let viewer = ["user", "add", "--email", "viewer@example.com", "--name", "Vi", "--role", "viewer"];
     succeeded(rapport(&db.url, &viewer, "a-long-password\n"));
     let outcome = import(&db.url, &[&file, "--as", "viewer@example.com"]);
-    assert!(outcome.stderr.contains("column \"row\": viewers cannot change records"), "{}", outcome.stderr);
+    assert!(outcome.stderr.contains("line 2: viewers cannot change records"), "{}", outcome.stderr);
     refused(outcome, "nothing was written");
     refused(import(&db.url, &[&file, "--as", "nobody@example.com"]), "no user has the email");
     assert!(everyone(&store).await.is_empty());

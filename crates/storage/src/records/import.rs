@@ -1,7 +1,7 @@
-//! Importing people from outside (a CSV file, read and parsed by the binary):
-//! each row creates a person or, when one of its emails is already a
-//! person's (found through the `contact_points` index), updates that person,
-//! so importing the same file twice adds nobody twice.
+//! Importing people from outside (a CSV or vCard file, read and parsed by
+//! `rapport-import`): each row creates a person or, when one of its emails
+//! is already a person's (found through the `contact_points` index), updates
+//! that person, so importing the same file twice adds nobody twice.
 
 use rapport_domain::custom_fields::CustomValues;
 use rapport_domain::records::{EmailEntry, LifecycleStage, PersonInput, Phone, PhoneEntry, Preferences};
@@ -12,12 +12,10 @@ use sea_orm::{ConnectionTrait, QuerySelect};
 
 use super::people::{insert_person, person_from, replace_person};
 use crate::entities::{contact_points, people};
-use crate::{Result, StorageError, Store};
+use crate::{Result, StorageError, Store, Write};
 
-/// Rows per transaction when each batch commits on its own.
-const IMPORT_BATCH: usize = 1_000;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum ImportMode {
     /// Every check and every upsert, then a rollback: the report tells what would happen.
     DryRun,
@@ -69,51 +67,85 @@ enum Outcome {
     Unchanged,
 }
 
+/// An import fed batch by batch, so a file of any size is never held whole.
+/// Skip-invalid commits each batch in its own transaction (whole batches
+/// survive a killed import, and no transaction holds the SQLite writer for
+/// the whole file); dry run and all-or-nothing keep one transaction open
+/// across every batch and decide at `finish`. Dropped unfinished, the open
+/// transaction rolls back.
+pub struct ImportBatches {
+    store: Store,
+    actor: Actor,
+    mode: ImportMode,
+    open: Option<Write>,
+    report: ImportReport,
+}
+
 impl Store {
-    /// Imports `rows` as `actor`; `progress` is called once per row done.
-    /// Invalid rows are reported, not returned as errors; a database error
-    /// stops the import (and rolls back the open transaction).
-    pub async fn import_people(
-        &self,
-        actor: &Actor,
-        rows: Vec<PersonImport>,
-        mode: ImportMode,
-        mut progress: impl FnMut(),
-    ) -> Result<ImportReport> {
-        let mut report = ImportReport::default();
-        match mode {
-            ImportMode::SkipInvalid => {
-                // Whole batches survive a killed import, and no transaction
-                // holds the SQLite writer for the whole file.
-                let mut rows = rows.into_iter().peekable();
-                while rows.peek().is_some() {
-                    let w = self.begin_write().await?;
-                    for row in rows.by_ref().take(IMPORT_BATCH) {
-                        import_row(&*w, actor, row, &mut report).await?;
-                        progress();
-                    }
-                    w.commit().await?;
-                    report.written = true;
-                }
-            }
-            ImportMode::DryRun | ImportMode::AllOrNothing => {
-                // A dry run takes the same path (so a file that names one
-                // address twice reports one created and one updated) and
-                // rolls back.
-                let w = self.begin_write().await?;
-                for row in rows {
-                    import_row(&*w, actor, row, &mut report).await?;
-                    progress();
-                }
-                if mode == ImportMode::AllOrNothing && report.rejected.is_empty() {
-                    w.commit().await?;
-                    report.written = true;
-                } else {
-                    w.rollback().await?;
-                }
+    /// Starts an import as `actor`: feed it batches (`people`, ...), then `finish` it.
+    pub async fn begin_import(&self, actor: &Actor, mode: ImportMode) -> Result<ImportBatches> {
+        let open = match mode {
+            ImportMode::SkipInvalid => None,
+            ImportMode::DryRun | ImportMode::AllOrNothing => Some(self.begin_write().await?),
+        };
+        Ok(ImportBatches { store: self.clone(), actor: *actor, mode, open, report: ImportReport::default() })
+    }
+}
+
+impl ImportBatches {
+    /// What the import has done so far.
+    pub fn report(&self) -> &ImportReport {
+        &self.report
+    }
+
+    /// A row the caller could not parse: it counts as rejected, so
+    /// all-or-nothing then writes nothing.
+    pub fn reject(&mut self, rejection: Rejection) {
+        self.report.rejected.push(rejection);
+    }
+
+    /// Upserts a batch of people. Invalid rows are reported, not returned as
+    /// errors; a database error stops the import.
+    pub async fn people(&mut self, rows: Vec<PersonImport>) -> Result<()> {
+        self.open_batch().await?;
+        let w = self.open.as_ref().expect("a batch is open");
+        for row in rows {
+            import_row(&**w, &self.actor, row, &mut self.report).await?;
+        }
+        self.end_batch().await
+    }
+
+    /// Opens this batch's transaction, unless one stays open across batches.
+    async fn open_batch(&mut self) -> Result<()> {
+        if self.open.is_none() {
+            self.open = Some(self.store.begin_write().await?);
+        }
+        Ok(())
+    }
+
+    async fn end_batch(&mut self) -> Result<()> {
+        if self.mode == ImportMode::SkipInvalid
+            && let Some(w) = self.open.take()
+        {
+            w.commit().await?;
+            self.report.written = true;
+        }
+        Ok(())
+    }
+
+    /// Commits all-or-nothing when no row was rejected; rolls back a dry
+    /// run, or all-or-nothing with a rejected row. Rejections come in line order.
+    pub async fn finish(mut self) -> Result<ImportReport> {
+        if let Some(w) = self.open.take() {
+            if self.mode == ImportMode::AllOrNothing && self.report.rejected.is_empty() {
+                w.commit().await?;
+                self.report.written = true;
+            } else {
+                w.rollback().await?;
             }
         }
-        Ok(report)
+        self.report.rejected.sort_by_key(|r| r.line);
+        Ok(self.report)
     }
 }
 
