@@ -16,6 +16,7 @@ mod api {
     pub mod export;
     pub mod health;
     pub mod hostile;
+    pub mod imports;
     pub mod insights;
     pub mod lists;
     pub mod permissions;

@@ -14,6 +14,7 @@ mod browser {
 
     pub mod auth;
     pub mod board;
+    pub mod imports;
     pub mod insights;
     pub mod people;
     pub mod phone;

@@ -14,6 +14,7 @@ mod web {
     pub mod headers;
     pub mod hostile;
     pub mod htmx;
+    pub mod imports;
     pub mod insights;
     pub mod permissions;
     pub mod session;

@@ -12,6 +12,7 @@ mod deals;
 mod form;
 mod format;
 mod home;
+mod imports;
 mod insights;
 mod lists;
 mod people;
@@ -50,6 +51,7 @@ pub fn routes() -> Router<AppState> {
         .merge(tasks::routes())
         .merge(search::routes())
         .merge(insights::routes())
+        .merge(imports::routes())
         .merge(lists::routes())
         .merge(settings::routes())
         .route("/assets/{name}", get(assets::serve))
