@@ -35,7 +35,7 @@ async fn report_page(web: &WebClient, path: &str) -> String {
         if !page.text.contains("hx-trigger=\"every 1s\"") {
             return page.text;
         }
-        assert!(started.elapsed() < Duration::from_secs(20), "the import did not finish: {}", page.text);
+        assert!(started.elapsed() < Duration::from_secs(60), "the import did not finish: {}", page.text);
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
