@@ -8,12 +8,15 @@ extern crate rapport_testing;
 mod common;
 
 use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use rapport_domain::Actor;
 use rapport_domain::custom_fields::{CustomFieldInput, EntityType, FieldKind};
 use rapport_domain::records::Person;
 use rapport_storage::{ListQuery, PersonFilter, Store};
 use rapport_testing::{Backend, TestDatabase};
+use sea_orm::{ConnectionTrait, Database, Statement};
 use serde_json::json;
 
 use common::{rapport, refused, succeeded};
@@ -25,6 +28,8 @@ backend_tests!(
     skip_invalid_writes_the_good_rows,
     mapping_file_names_the_columns,
     export_then_import_gives_the_same_people,
+    all_or_nothing_over_many_batches_rolls_back_on_one_bad_row,
+    killed_import_leaves_whole_batches_and_a_rerun_completes_it,
 );
 
 const ADMIN: &str = "admin@example.com";
@@ -311,5 +316,85 @@ async fn export_then_import_gives_the_same_people(backend: Backend) {
     assert!(original.iter().any(|k| k.contains("customer_tier")), "the demo sets custom fields");
     assert_eq!(key(everyone(&store).await), original);
     from.close().await.unwrap();
+    store.close().await.unwrap();
+}
+
+/// `rows` people, each with an address and a number, one per line after the header.
+fn people_csv(rows: usize) -> String {
+    let mut csv = String::from("first_name,last_name,email,phone\n");
+    for i in 0..rows {
+        csv.push_str(&format!("P{i},Person,p{i}@example.com,+1 555 {i:07}\n"));
+    }
+    csv
+}
+
+async fn all_or_nothing_over_many_batches_rolls_back_on_one_bad_row(backend: Backend) {
+    let (db, store) = database(backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    // Three batches' worth, the bad address in the last one: the first two
+    // were written in the open transaction before it was read.
+    let mut csv = people_csv(2_500);
+    csv.push_str("Bad,Row,bad@,+1 555 9999999\n");
+    let file = write(dir.path(), "people.csv", &csv);
+    let outcome = import(&db.url, &[&file]);
+    assert!(outcome.stderr.contains("line 2502, column \"email\""), "{}", outcome.stderr);
+    refused(outcome, "nothing was written");
+    assert_eq!(store.count_people().await.unwrap(), 0);
+
+    let dry = succeeded(import(&db.url, &[&file, "--mode", "dry-run"]));
+    assert!(dry.stderr.contains("2501 rows read: would be 2500 created"), "{}", dry.stderr);
+    assert_eq!(store.count_people().await.unwrap(), 0);
+    store.close().await.unwrap();
+}
+
+/// One number from a `SELECT COUNT(...)`.
+async fn count(url: &str, sql: &str) -> i64 {
+    let db = Database::connect(url).await.expect("connect");
+    let backend = db.get_database_backend();
+    let row = db.query_one_raw(Statement::from_string(backend, sql)).await.expect(sql).expect("one row");
+    let count = row.try_get_by_index::<i64>(0).expect("a count");
+    db.close().await.unwrap();
+    count
+}
+
+async fn killed_import_leaves_whole_batches_and_a_rerun_completes_it(backend: Backend) {
+    const ROWS: u64 = 20_000;
+    const BATCH: u64 = rapport_import::BATCH as u64;
+    let (db, store) = database(backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "people.csv", &people_csv(ROWS as usize));
+    let args = ["--database-url", &db.url, "import", "people", &file, "--mode", "skip-invalid"];
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rapport"))
+        .args(args)
+        .env("RAPPORT_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the rapport binary starts");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while store.count_people().await.unwrap() < BATCH {
+        assert!(Instant::now() < deadline, "no batch was written in two minutes");
+        assert!(child.try_wait().unwrap().is_none(), "the import ended before it could be killed");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    child.kill().expect("SIGKILL");
+    child.wait().unwrap();
+
+    let stored = store.count_people().await.unwrap();
+    assert!(stored < ROWS, "killed before the end: {stored}");
+    assert_eq!(stored % BATCH, 0, "whole batches only: {stored}");
+    let points = count(&db.url, "SELECT COUNT(*) FROM contact_points").await;
+    assert_eq!(points as u64, 2 * stored, "every stored person has their address and number");
+    for person in everyone(&store).await {
+        assert!(!person.fields.emails.is_empty() && !person.fields.phones.is_empty(), "{person:?}");
+    }
+
+    let rerun = succeeded(import(&db.url, &[&file, "--mode", "skip-invalid"]));
+    let expected = format!("{ROWS} rows read: {} created, 0 updated, {stored} unchanged, 0 rejected", ROWS - stored);
+    assert!(rerun.stderr.contains(&expected), "{}", rerun.stderr);
+    assert_eq!(store.count_people().await.unwrap(), ROWS);
+    let addresses = count(&db.url, "SELECT COUNT(DISTINCT value) FROM contact_points WHERE kind = 'email'").await;
+    assert_eq!(addresses as u64, ROWS, "nobody twice");
     store.close().await.unwrap();
 }
