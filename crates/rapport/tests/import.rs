@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use rapport_domain::Actor;
 use rapport_domain::custom_fields::{CustomFieldInput, EntityType, FieldKind};
 use rapport_domain::records::Person;
-use rapport_storage::{ListQuery, PersonFilter, Store};
+use rapport_storage::{CompanyFilter, ListQuery, PersonFilter, PurchaseFilter, Store};
 use rapport_testing::{Backend, TestDatabase};
 use sea_orm::{ConnectionTrait, Database, Statement};
 use serde_json::json;
@@ -30,6 +30,8 @@ backend_tests!(
     export_then_import_gives_the_same_people,
     all_or_nothing_over_many_batches_rolls_back_on_one_bad_row,
     killed_import_leaves_whole_batches_and_a_rerun_completes_it,
+    companies_are_found_by_external_id_domain_or_name,
+    purchases_name_their_customer_and_create_people_adds_them,
 );
 
 const ADMIN: &str = "admin@example.com";
@@ -397,4 +399,130 @@ async fn killed_import_leaves_whole_batches_and_a_rerun_completes_it(backend: Ba
     let addresses = count(&db.url, "SELECT COUNT(DISTINCT value) FROM contact_points WHERE kind = 'email'").await;
     assert_eq!(addresses as u64, ROWS, "nobody twice");
     store.close().await.unwrap();
+}
+
+fn import_kind(url: &str, kind: &str, args: &[&str]) -> common::Outcome {
+    rapport(url, &[&["import", kind], args].concat(), "")
+}
+
+async fn companies_are_found_by_external_id_domain_or_name(backend: Backend) {
+    let (db, store) = database(backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "companies.csv",
+        "External ID,Company,Website,Industry,Size,Tags\n\
+         crm-1,Acme,https://www.acme.example/,Tools,11-50,b2b\n\
+         ,Globex,globex.example,,,\n\
+         ,Initech,,Software,,\n\
+         crm-4,Hooli,,,huge,\n",
+    );
+    let first = import_kind(&db.url, "companies", &[&file, "--mode", "skip-invalid"]);
+    let first = succeeded(first);
+    assert!(first.stderr.contains("4 rows read: 3 created, 0 updated, 0 unchanged, 1 rejected"), "{}", first.stderr);
+    assert!(first.stderr.contains("line 5, column \"Size\": must be one of"), "{}", first.stderr);
+    let again = succeeded(import_kind(&db.url, "companies", &[&file, "--mode", "skip-invalid"]));
+    assert!(again.stderr.contains("0 created, 0 updated, 3 unchanged, 1 rejected"), "{}", again.stderr);
+
+    // Found by external id (a new name), by domain (a new external id), by name in any case (a new industry).
+    let changes = write(
+        dir.path(),
+        "changes.csv",
+        "external_id,name,domain,industry\ncrm-1,Acme Corp,,\ncrm-2,,globex.example,\n,INITECH,,Consulting\n",
+    );
+    let changed = succeeded(import_kind(&db.url, "companies", &[&changes]));
+    assert!(changed.stderr.contains("0 created, 3 updated, 0 unchanged"), "{}", changed.stderr);
+    let page = store
+        .list_companies(&ListQuery { limit: Some(50), ..Default::default() }, &CompanyFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 3);
+    let by_name = |name: &str| page.items.iter().find(|c| c.fields.name.as_str() == name).unwrap().clone();
+    let acme = by_name("Acme Corp");
+    assert_eq!(acme.external_id.as_ref().unwrap().as_str(), "crm-1");
+    assert_eq!(acme.fields.domain.as_ref().unwrap().as_str(), "acme.example");
+    assert_eq!(acme.fields.tags.iter().map(|t| t.as_str()).collect::<Vec<_>>(), ["b2b"]);
+    assert_eq!(by_name("Globex").external_id.as_ref().unwrap().as_str(), "crm-2");
+    assert_eq!(by_name("INITECH").fields.industry.as_ref().unwrap().as_str(), "Consulting");
+
+    // A row whose domain is another company's is refused, not merged.
+    let clash = write(dir.path(), "clash.csv", "external_id,name,domain\ncrm-1,Acme Corp,globex.example\n");
+    refused(import_kind(&db.url, "companies", &[&clash]), "another company has this domain");
+    refused(
+        import_kind(&db.url, "companies", &[&write(dir.path(), "none.csv", "industry\nTools\n")]),
+        "name or domain",
+    );
+    store.close().await.unwrap();
+}
+
+async fn purchases_name_their_customer_and_create_people_adds_them(backend: Backend) {
+    let (db, store) = database(backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let people = write(dir.path(), "people.csv", "external_id,first_name,email\nc-1,Ada,ada@example.com\n");
+    succeeded(import(&db.url, &[&people]));
+    let purchases = write(
+        dir.path(),
+        "purchases.csv",
+        "Order Number;Customer ID;Email;Date;Total;Currency;Item\n\
+         A-1;c-1;;2024-05-01;19.90;EUR;Book\n\
+         A-2;;ada@example.com;2024-05-02T10:00:00Z;5;EUR;\n\
+         A-3;;bob@example.com;2024-05-03 09:30;1,200.00;USD;Desk\n\
+         A-4;c-9;;2024-05-04;7.5;EUR;\n\
+         A-5;;cy@example.com;yesterday;1.999;EUR;\n",
+    );
+    // Without --create-people, unknown customers are rejected with the column that named them.
+    let outcome = import_kind(&db.url, "purchases", &[&purchases]);
+    assert!(
+        outcome.stderr.contains("line 4, column \"Email\": no person has \"bob@example.com\""),
+        "{}",
+        outcome.stderr
+    );
+    assert!(outcome.stderr.contains("line 5, column \"Customer ID\": no person has \"c-9\""), "{}", outcome.stderr);
+    assert!(outcome.stderr.contains("line 6, column \"Date\": must be a date"), "{}", outcome.stderr);
+    assert!(outcome.stderr.contains("line 6, column \"Total\""), "{}", outcome.stderr);
+    refused(outcome, "nothing was written");
+
+    let args = [purchases.as_str(), "--mode", "skip-invalid", "--create-people"];
+    let created = succeeded(import_kind(&db.url, "purchases", &args));
+    assert!(
+        created.stderr.contains("5 rows read: 4 created, 0 updated, 0 unchanged (2 new people), 1 rejected"),
+        "{}",
+        created.stderr
+    );
+    let again = succeeded(import_kind(&db.url, "purchases", &args));
+    assert!(again.stderr.contains("0 created, 0 updated, 4 unchanged, 1 rejected"), "{}", again.stderr);
+
+    let everybody = everyone(&store).await;
+    assert_eq!(everybody.len(), 3, "Ada, and the two customers the file named");
+    let ada = by_email(&everybody, "ada@example.com");
+    let bob = by_email(&everybody, "bob@example.com");
+    assert_eq!(bob.fields.first_name.as_str(), "bob");
+    let nine = everybody.iter().find(|p| p.external_id.as_ref().is_some_and(|e| e.as_str() == "c-9")).unwrap();
+    let adas = bought(&store, ada.id).await;
+    assert_eq!(adas.len(), 2);
+    let a1 = adas.iter().find(|p| p.fields.reference.as_ref().unwrap().as_str() == "A-1").unwrap();
+    assert_eq!(a1.fields.amount.amount_minor, 1990);
+    assert_eq!(a1.fields.description.as_ref().unwrap().as_str(), "Book");
+    let bobs = bought(&store, bob.id).await;
+    assert_eq!((bobs[0].fields.amount.amount_minor, bobs[0].fields.amount.currency.as_str()), (120_000, "USD"));
+    assert_eq!(bought(&store, nine.id).await.len(), 1);
+
+    // A changed amount updates the purchase found by customer and reference.
+    let changed = write(
+        dir.path(),
+        "changed.csv",
+        "reference,customer_email,occurred_at,amount,currency\nA-2,ada@example.com,2024-05-02T10:00:00Z,6,EUR\n",
+    );
+    let outcome = succeeded(import_kind(&db.url, "purchases", &[&changed]));
+    assert!(outcome.stderr.contains("0 created, 1 updated, 0 unchanged"), "{}", outcome.stderr);
+    refused(
+        import_kind(&db.url, "purchases", &[&write(dir.path(), "no-ref.csv", "email,date,amount,currency\n")]),
+        "reference",
+    );
+    store.close().await.unwrap();
+}
+
+async fn bought(store: &Store, person: rapport_domain::PersonId) -> Vec<rapport_domain::records::Purchase> {
+    let filter = PurchaseFilter { person_id: Some(person), ..Default::default() };
+    store.list_purchases(&ListQuery::default(), &filter).await.unwrap().items
 }

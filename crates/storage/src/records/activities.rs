@@ -39,6 +39,7 @@ pub(crate) fn activity_from(row: activities::Model) -> Result<Activity> {
                 deal_id: row.deal_id.map(DealId),
             },
         },
+        external_id: parse_opt(row.external_id, "external id")?,
         meta: meta(row.created_at, row.updated_at, row.created_by, row.version),
     })
 }

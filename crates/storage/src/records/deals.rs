@@ -42,6 +42,7 @@ pub(crate) fn deal_from(row: deals::Model) -> Result<Deal> {
             custom_fields: from_json(row.custom_fields, "custom fields")?,
         },
         closed_at: row.closed_at,
+        external_id: parse_opt(row.external_id, "external id")?,
         meta: meta(row.created_at, row.updated_at, row.created_by, row.version),
     })
 }

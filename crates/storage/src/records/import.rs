@@ -3,15 +3,25 @@
 //! is already a person's (found through the `contact_points` index), updates
 //! that person, so importing the same file twice adds nobody twice.
 
+use rapport_domain::access::Action;
 use rapport_domain::custom_fields::CustomValues;
-use rapport_domain::records::{EmailEntry, LifecycleStage, PersonInput, Phone, PhoneEntry, Preferences};
-use rapport_domain::text::{Name, Tag};
-use rapport_domain::{Actor, Email, FieldErrors};
+use rapport_domain::records::{
+    CompanyInput, CompanySize, Domain, EmailEntry, LifecycleStage, PersonInput, Phone, PhoneEntry, Preferences,
+    PurchaseInput,
+};
+use rapport_domain::text::{LongText, Name, Tag};
+use rapport_domain::{Actor, Email, FieldErrors, Money, PersonId};
 use sea_orm::prelude::*;
+use sea_orm::sea_query::Expr;
 use sea_orm::{ConnectionTrait, QuerySelect};
+use std::str::FromStr;
+use time::OffsetDateTime;
 
+use super::companies::{company_from, insert_company, replace_company};
 use super::people::{insert_person, person_from, replace_person};
-use crate::entities::{contact_points, people};
+use super::purchases::{insert_purchase, purchase_from, replace_purchase};
+use crate::common::ownership;
+use crate::entities::{companies, contact_points, people, purchases};
 use crate::{Result, StorageError, Store, Write};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -32,6 +42,8 @@ pub enum ImportMode {
 pub struct PersonImport {
     /// Where the row starts in the file, for the report.
     pub line: u64,
+    /// The person's id in the system the file came from: found by it first.
+    pub external_id: Option<Name>,
     pub first_name: Option<Name>,
     pub last_name: Option<Name>,
     pub emails: Vec<Email>,
@@ -59,6 +71,8 @@ pub struct ImportReport {
     pub rejected: Vec<Rejection>,
     /// Whether anything was committed.
     pub written: bool,
+    /// Customers created because rows named them and `create_people` was on.
+    pub people_created: u64,
 }
 
 enum Outcome {
@@ -115,6 +129,31 @@ impl ImportBatches {
         self.end_batch().await
     }
 
+    /// Upserts a batch of companies: found by external id, else domain, else name.
+    pub async fn companies(&mut self, rows: Vec<CompanyImport>) -> Result<()> {
+        self.open_batch().await?;
+        let w = self.open.as_ref().expect("a batch is open");
+        for row in rows {
+            let line = row.line;
+            let outcome = upsert_company(&**w, &self.actor, row).await;
+            tally(outcome, line, &mut self.report)?;
+        }
+        self.end_batch().await
+    }
+
+    /// Upserts a batch of purchases: found by customer and reference.
+    /// `create_people` creates the customers no person matches.
+    pub async fn purchases(&mut self, rows: Vec<PurchaseImport>, create_people: bool) -> Result<()> {
+        self.open_batch().await?;
+        let w = self.open.as_ref().expect("a batch is open");
+        for row in rows {
+            let line = row.line;
+            let outcome = upsert_purchase(&**w, &self.actor, row, create_people, &mut self.report.people_created).await;
+            tally(outcome, line, &mut self.report)?;
+        }
+        self.end_batch().await
+    }
+
     /// Opens this batch's transaction, unless one stays open across batches.
     async fn open_batch(&mut self) -> Result<()> {
         if self.open.is_none() {
@@ -149,9 +188,7 @@ impl ImportBatches {
     }
 }
 
-/// Imports one row; a row the domain refuses, or the actor may not change,
-/// goes to the report. Both are found before the row writes anything, so
-/// the transaction stays usable for the next row.
+/// Imports one person; see `tally`.
 async fn import_row<C: ConnectionTrait>(
     conn: &C,
     actor: &Actor,
@@ -159,7 +196,16 @@ async fn import_row<C: ConnectionTrait>(
     report: &mut ImportReport,
 ) -> Result<()> {
     let line = row.line;
-    match upsert(conn, actor, row).await {
+    let outcome = upsert(conn, actor, row).await;
+    tally(outcome, line, report)
+}
+
+/// Counts one row's outcome. A row the domain refuses, or the actor may not
+/// change, goes to the report: both are found before the row writes
+/// anything, so the transaction stays usable for the next row. Any other
+/// error stops the import.
+fn tally(outcome: Result<Outcome>, line: u64, report: &mut ImportReport) -> Result<()> {
+    match outcome {
         Ok(Outcome::Created) => report.created += 1,
         Ok(Outcome::Updated) => report.updated += 1,
         Ok(Outcome::Unchanged) => report.unchanged += 1,
@@ -173,7 +219,16 @@ async fn import_row<C: ConnectionTrait>(
 }
 
 async fn upsert<C: ConnectionTrait>(conn: &C, actor: &Actor, row: PersonImport) -> Result<Outcome> {
-    match find_by_emails(conn, &row.emails).await? {
+    let found = match &row.external_id {
+        Some(external) => find_by_external_id::<people::Entity, _>(conn, external).await?,
+        None => None,
+    };
+    let found = match found {
+        Some(found) => Some(found),
+        None => find_by_emails(conn, &row.emails).await?,
+    };
+    let external_id = row.external_id.clone();
+    match found {
         None => {
             let first_name =
                 row.first_name.ok_or_else(|| FieldErrors::single("first_name", "is required for a new person"))?;
@@ -201,18 +256,29 @@ async fn upsert<C: ConnectionTrait>(conn: &C, actor: &Actor, row: PersonImport) 
                 keep_in_touch_days: row.keep_in_touch_days,
                 custom_fields: row.custom_fields,
             };
-            insert_person(conn, actor, input).await?;
+            let person = insert_person(conn, actor, input).await?;
+            set_external_id::<people::Entity, _>(conn, person.id.0, external_id.as_ref()).await?;
             Ok(Outcome::Created)
         }
         Some(stored) => {
+            let id = stored.id;
+            // An external id the person lacks is new: nobody else holds it (looked up first).
+            let new_external = external_id.filter(|e| stored.external_id.as_deref() != Some(e.as_str()));
             let current = person_from(stored.clone())?.fields;
             let mut merged = current.clone();
             merge(&mut merged, row);
             // Normalized as it would be stored (tags sorted, one primary), so
             // a row that repeats what is stored compares equal.
             merged.check()?;
-            if merged == current {
+            if merged == current && new_external.is_none() {
                 return Ok(Outcome::Unchanged);
+            }
+            if let Some(external) = &new_external {
+                actor.ensure_can(Action::Edit, &ownership(conn, stored.owner_id, stored.created_by).await?)?;
+                set_external_id::<people::Entity, _>(conn, id, Some(external)).await?;
+            }
+            if merged == current {
+                return Ok(Outcome::Updated);
             }
             replace_person(conn, actor, stored, merged, None).await.map_err(|err| match err {
                 // Say which column led to a person the actor may not change.
@@ -279,6 +345,244 @@ async fn find_by_emails<C: ConnectionTrait>(conn: &C, emails: &[Email]) -> Resul
         [id] => Ok(Some(people::Entity::find_by_id(*id).one(conn).await?.ok_or(StorageError::NotFound("person"))?)),
         _ => {
             Err(FieldErrors::single("emails", format!("the addresses belong to {} different people", ids.len())).into())
+        }
+    }
+}
+
+/// The record of `E` holding this external id.
+async fn find_by_external_id<E: EntityTrait, C: ConnectionTrait>(
+    conn: &C,
+    external: &Name,
+) -> Result<Option<E::Model>> {
+    let column = E::Column::from_str("external_id").map_err(|_| StorageError::Corrupt("no external_id".into()))?;
+    Ok(E::find().filter(column.eq(external.as_str())).one(conn).await?)
+}
+
+async fn set_external_id<E: EntityTrait, C: ConnectionTrait>(
+    conn: &C,
+    id: Uuid,
+    external: Option<&Name>,
+) -> Result<()> {
+    let Some(external) = external else { return Ok(()) };
+    let column = E::Column::from_str("external_id").map_err(|_| StorageError::Corrupt("no external_id".into()))?;
+    let id_column = E::Column::from_str("id").map_err(|_| StorageError::Corrupt("no id".into()))?;
+    E::update_many().col_expr(column, Expr::value(external.as_str())).filter(id_column.eq(id)).exec(conn).await?;
+    Ok(())
+}
+
+/// A company's values from a row; what it leaves out stays as it is.
+#[derive(Clone, Debug, Default)]
+pub struct CompanyImport {
+    pub line: u64,
+    pub external_id: Option<Name>,
+    pub name: Option<Name>,
+    pub domain: Option<Domain>,
+    pub industry: Option<Name>,
+    pub size: Option<CompanySize>,
+    pub tags: Vec<Tag>,
+    pub custom_fields: CustomValues,
+}
+
+async fn upsert_company<C: ConnectionTrait>(conn: &C, actor: &Actor, row: CompanyImport) -> Result<Outcome> {
+    let mut found = match &row.external_id {
+        Some(external) => find_by_external_id::<companies::Entity, _>(conn, external).await?,
+        None => None,
+    };
+    let holder = match &row.domain {
+        Some(domain) => {
+            companies::Entity::find().filter(companies::Column::Domain.eq(domain.as_str())).one(conn).await?
+        }
+        None => None,
+    };
+    if let (Some(found), Some(holder)) = (&found, &holder)
+        && found.id != holder.id
+    {
+        return Err(FieldErrors::single("domain", "another company has this domain").into());
+    }
+    if found.is_none() {
+        found = holder;
+    }
+    if found.is_none()
+        && row.external_id.is_none()
+        && row.domain.is_none()
+        && let Some(name) = &row.name
+    {
+        // Nothing else to go by: the one company of this name, if there is one.
+        let named = companies::Entity::find()
+            .filter(companies::Column::SortName.eq(name.as_str().to_lowercase()))
+            .limit(2)
+            .all(conn)
+            .await?;
+        if let [one] = named.as_slice() {
+            found = Some(one.clone());
+        }
+    }
+    match found {
+        None => {
+            let name = row.name.ok_or_else(|| FieldErrors::single("name", "is required for a new company"))?;
+            let input = CompanyInput {
+                name,
+                domain: row.domain,
+                industry: row.industry,
+                size: row.size,
+                owner_id: None,
+                tags: row.tags,
+                custom_fields: row.custom_fields,
+            };
+            let company = insert_company(conn, actor, input).await?;
+            set_external_id::<companies::Entity, _>(conn, company.id.0, row.external_id.as_ref()).await?;
+            Ok(Outcome::Created)
+        }
+        Some(stored) => {
+            let id = stored.id;
+            let new_external = row.external_id.filter(|e| stored.external_id.as_deref() != Some(e.as_str()));
+            let current = company_from(stored.clone())?.fields;
+            let mut merged = current.clone();
+            if let Some(name) = row.name {
+                merged.name = name;
+            }
+            merged.domain = row.domain.or(merged.domain);
+            merged.industry = row.industry.or(merged.industry);
+            merged.size = row.size.or(merged.size);
+            merged.tags.extend(row.tags);
+            merged.custom_fields.extend(row.custom_fields);
+            merged.check()?;
+            if merged == current && new_external.is_none() {
+                return Ok(Outcome::Unchanged);
+            }
+            if let Some(external) = &new_external {
+                actor.ensure_can(Action::Edit, &ownership(conn, stored.owner_id, stored.created_by).await?)?;
+                set_external_id::<companies::Entity, _>(conn, id, Some(external)).await?;
+            }
+            if merged != current {
+                replace_company(conn, actor, stored, merged, None).await?;
+            }
+            Ok(Outcome::Updated)
+        }
+    }
+}
+
+/// How a row names a customer: by external id or email, with a name for
+/// one created when `create_people` is on.
+#[derive(Clone, Debug, Default)]
+pub struct CustomerRef {
+    pub external_id: Option<Name>,
+    pub email: Option<Email>,
+    pub first_name: Option<Name>,
+    pub last_name: Option<Name>,
+}
+
+/// The customer a row names (external id first, then email); created when
+/// missing and `create` is on, else the row is rejected.
+async fn resolve_customer<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    customer: &CustomerRef,
+    create: bool,
+    created: &mut u64,
+) -> Result<Uuid> {
+    if let Some(external) = &customer.external_id
+        && let Some(found) = find_by_external_id::<people::Entity, _>(conn, external).await?
+    {
+        return Ok(found.id);
+    }
+    if let Some(email) = &customer.email
+        && let Some(found) = find_by_emails(conn, std::slice::from_ref(email)).await?
+    {
+        // Known by email but not yet by this external id: remember it.
+        if let Some(external) = &customer.external_id
+            && found.external_id.is_none()
+        {
+            set_external_id::<people::Entity, _>(conn, found.id, Some(external)).await?;
+        }
+        return Ok(found.id);
+    }
+    let (field, named) = match (&customer.external_id, &customer.email) {
+        (Some(external), _) => ("customer_external_id", external.to_string()),
+        (None, Some(email)) => ("customer_email", email.to_string()),
+        (None, None) => {
+            return Err(FieldErrors::single("customer_email", "name the customer by email or external id").into());
+        }
+    };
+    if !create {
+        return Err(FieldErrors::single(field, format!("no person has {named:?} (--create-people adds them)")).into());
+    }
+    let fallback =
+        customer.email.as_ref().map(|e| e.as_str().split('@').next().unwrap_or_default().to_owned()).unwrap_or(named);
+    let first_name = match &customer.first_name {
+        Some(first) => first.clone(),
+        None => Name::try_from(fallback.as_str()).map_err(|reason| FieldErrors::single(field, reason))?,
+    };
+    let input = PersonInput {
+        first_name,
+        last_name: customer.last_name.clone(),
+        emails: customer
+            .email
+            .iter()
+            .map(|address| EmailEntry { address: address.clone(), label: None, primary: true })
+            .collect(),
+        phones: Vec::new(),
+        job_title: None,
+        company_id: None,
+        owner_id: None,
+        lifecycle_stage: LifecycleStage::Customer,
+        source: None,
+        referred_by_id: None,
+        tags: Vec::new(),
+        preferences: Preferences::default(),
+        keep_in_touch_days: None,
+        custom_fields: CustomValues::default(),
+    };
+    let person = insert_person(conn, actor, input).await?;
+    set_external_id::<people::Entity, _>(conn, person.id.0, customer.external_id.as_ref()).await?;
+    *created += 1;
+    Ok(person.id.0)
+}
+
+/// A purchase from a row: its customer, and the reference that makes it one.
+#[derive(Clone, Debug)]
+pub struct PurchaseImport {
+    pub line: u64,
+    pub customer: CustomerRef,
+    pub occurred_at: OffsetDateTime,
+    pub amount: Money,
+    /// The order number: a second import of the same (customer, reference) updates it.
+    pub reference: Name,
+    pub description: Option<LongText>,
+}
+
+async fn upsert_purchase<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    row: PurchaseImport,
+    create_people: bool,
+    people_created: &mut u64,
+) -> Result<Outcome> {
+    let person = resolve_customer(conn, actor, &row.customer, create_people, people_created).await?;
+    let mut input = PurchaseInput {
+        person_id: PersonId(person),
+        occurred_at: row.occurred_at,
+        amount: row.amount,
+        reference: Some(row.reference),
+        description: row.description,
+    };
+    input.check()?;
+    let stored = purchases::Entity::find()
+        .filter(purchases::Column::PersonId.eq(person))
+        .filter(purchases::Column::Reference.eq(input.reference.as_ref().map(|r| r.as_str())))
+        .one(conn)
+        .await?;
+    match stored {
+        None => {
+            insert_purchase(conn, actor, input).await?;
+            Ok(Outcome::Created)
+        }
+        Some(stored) => {
+            if purchase_from(stored.clone())?.fields == input {
+                return Ok(Outcome::Unchanged);
+            }
+            replace_purchase(conn, actor, stored, input, None).await?;
+            Ok(Outcome::Updated)
         }
     }
 }
