@@ -20,7 +20,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use rapport_domain::Actor;
 use rapport_domain::custom_fields::{CustomFieldInput, EntityType};
-use rapport_storage::{CompanyImport, PersonImport, PurchaseImport, Rejection, StorageError, Store};
+use rapport_storage::{
+    ActivityImport, CompanyImport, DealImport, PersonImport, PurchaseImport, Rejection, StorageError, Store,
+};
 use serde::{Deserialize, Serialize};
 
 pub use mapping::{Mapping, fields};
@@ -228,6 +230,8 @@ enum Batch {
     People(Vec<PersonImport>),
     Companies(Vec<CompanyImport>),
     Purchases(Vec<PurchaseImport>),
+    Deals(Vec<DealImport>),
+    Activities(Vec<ActivityImport>),
 }
 
 struct Parsed {
@@ -244,6 +248,8 @@ impl Parsed {
             Kind::People => Batch::People(Vec::with_capacity(BATCH)),
             Kind::Companies => Batch::Companies(Vec::with_capacity(BATCH)),
             Kind::Purchases => Batch::Purchases(Vec::with_capacity(BATCH)),
+            Kind::Deals => Batch::Deals(Vec::with_capacity(BATCH)),
+            Kind::Activities => Batch::Activities(Vec::with_capacity(BATCH)),
             other => return Err(ImportError::Unsupported(other)),
         };
         Ok(Parsed { batch, rejected: Vec::new(), rows_read, last: false })
@@ -254,6 +260,8 @@ impl Parsed {
             Batch::People(rows) => rows.len(),
             Batch::Companies(rows) => rows.len(),
             Batch::Purchases(rows) => rows.len(),
+            Batch::Deals(rows) => rows.len(),
+            Batch::Activities(rows) => rows.len(),
         };
         rows + self.rejected.len()
     }
@@ -264,6 +272,8 @@ impl Parsed {
             Batch::People(rows) => parser.person(line, record).map(|row| rows.push(row)),
             Batch::Companies(rows) => parser.company(line, record).map(|row| rows.push(row)),
             Batch::Purchases(rows) => parser.purchase(line, record).map(|row| rows.push(row)),
+            Batch::Deals(rows) => parser.deal(line, record).map(|row| rows.push(row)),
+            Batch::Activities(rows) => parser.activity(line, record).map(|row| rows.push(row)),
         };
         if let Err(rejection) = rejected {
             self.rejected.push(rejection);
@@ -416,6 +426,8 @@ async fn write_batches(
             Batch::People(rows) => import.people(rows).await?,
             Batch::Companies(rows) => import.companies(rows).await?,
             Batch::Purchases(rows) => import.purchases(rows, create_people).await?,
+            Batch::Deals(rows) => import.deals(rows, create_people).await?,
+            Batch::Activities(rows) => import.activities(rows, create_people).await?,
         }
         report.rows_read = parsed.rows_read;
         progress(&Progress {

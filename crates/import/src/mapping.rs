@@ -56,6 +56,41 @@ const PURCHASES: &[FieldSpec] = &[
     field("description", &["item", "product", "details"]),
 ];
 
+const DEALS: &[FieldSpec] = &[
+    field("external_id", &["extid", "dealid"]),
+    field("name", &["deal", "dealname", "title"]),
+    field("amount", &["value"]),
+    field("currency", &[]),
+    field("pipeline", &[]),
+    field("stage", &["dealstage"]),
+    field("customer_email", &["email", "personemail", "contactemail"]),
+    field("customer_external_id", &["customerid", "personid", "contactid"]),
+    field("customer_first_name", &["firstname"]),
+    field("customer_last_name", &["lastname"]),
+    field("company_external_id", &["companyid"]),
+    field("company_name", &["company"]),
+    field("expected_close", &["closedate", "expectedclosedate"]),
+    field("status", &[]),
+    field("lost_reason", &[]),
+    field("tags", &["tag", "labels"]),
+];
+
+const ACTIVITIES: &[FieldSpec] = &[
+    field("external_id", &["extid", "activityid"]),
+    field("kind", &["type", "activitytype"]),
+    field("direction", &[]),
+    field("occurred_at", &["date", "time", "when"]),
+    field("subject", &["title"]),
+    field("body", &["notes", "text", "description", "content"]),
+    field("customer_email", &["email", "personemail", "contactemail"]),
+    field("customer_external_id", &["customerid", "personid", "contactid"]),
+    field("customer_first_name", &["firstname"]),
+    field("customer_last_name", &["lastname"]),
+    field("company_external_id", &["companyid"]),
+    field("company_name", &["company"]),
+    field("deal_external_id", &["dealid"]),
+];
+
 /// Columns `rapport export --type people` writes that are Rapport's own
 /// (ids, links, times): known, and left out.
 const PEOPLE_EXPORT_ONLY: &[&str] = &[
@@ -77,7 +112,9 @@ pub(crate) fn specs(kind: Kind) -> &'static [FieldSpec] {
         Kind::People => PEOPLE,
         Kind::Companies => COMPANIES,
         Kind::Purchases => PURCHASES,
-        Kind::Deals | Kind::Activities | Kind::Vcard => &[],
+        Kind::Deals => DEALS,
+        Kind::Activities => ACTIVITIES,
+        Kind::Vcard => &[],
     }
 }
 
@@ -97,6 +134,7 @@ pub(crate) fn required(kind: Kind) -> &'static [&'static [&'static str]] {
             &[&["customer_email", "customer_external_id"], &["occurred_at"], &["amount"], &["currency"], &["reference"]]
         }
         Kind::Companies => &[&["name", "domain", "external_id"]],
+        Kind::Deals | Kind::Activities => &[&["external_id"]],
         _ => &[],
     }
 }
@@ -116,6 +154,39 @@ pub fn fields(kind: Kind) -> &'static [&'static str] {
         "reference",
         "description",
     ];
+    const DEAL_NAMES: &[&str] = &[
+        "external_id",
+        "name",
+        "amount",
+        "currency",
+        "pipeline",
+        "stage",
+        "customer_email",
+        "customer_external_id",
+        "customer_first_name",
+        "customer_last_name",
+        "company_external_id",
+        "company_name",
+        "expected_close",
+        "status",
+        "lost_reason",
+        "tags",
+    ];
+    const ACTIVITY_NAMES: &[&str] = &[
+        "external_id",
+        "kind",
+        "direction",
+        "occurred_at",
+        "subject",
+        "body",
+        "customer_email",
+        "customer_external_id",
+        "customer_first_name",
+        "customer_last_name",
+        "company_external_id",
+        "company_name",
+        "deal_external_id",
+    ];
     const PEOPLE_NAMES: &[&str] = &[
         "external_id",
         "first_name",
@@ -132,7 +203,9 @@ pub fn fields(kind: Kind) -> &'static [&'static str] {
         Kind::People => PEOPLE_NAMES,
         Kind::Companies => COMPANY_NAMES,
         Kind::Purchases => PURCHASE_NAMES,
-        Kind::Deals | Kind::Activities | Kind::Vcard => &[],
+        Kind::Deals => DEAL_NAMES,
+        Kind::Activities => ACTIVITY_NAMES,
+        Kind::Vcard => &[],
     }
 }
 

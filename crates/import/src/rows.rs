@@ -2,11 +2,14 @@
 //! domain's types here, at the edge, so storage is handed parsed rows only.
 
 use rapport_domain::custom_fields::CustomFieldInput;
-use rapport_domain::records::{CompanySize, Domain, LifecycleStage, Phone};
+use rapport_domain::custom_fields::CustomValues;
+use rapport_domain::records::{ActivityKind, CompanySize, DealStatus, Direction, Domain, LifecycleStage, Phone};
 use rapport_domain::text::{LongText, Name, Tag};
 use rapport_domain::{Currency, Email, FieldErrors, Money};
-use rapport_storage::{CompanyImport, CustomerRef, PersonImport, PurchaseImport, Rejection};
-use time::OffsetDateTime;
+use rapport_storage::{
+    ActivityImport, CompanyImport, CompanyRef, CustomerRef, DealImport, PersonImport, PurchaseImport, Rejection,
+};
+use time::{Date, OffsetDateTime};
 
 use crate::mapping::{Plan, Target};
 
@@ -131,12 +134,7 @@ impl RowParser {
         for (target, cell) in self.cells(record, &mut errors) {
             let filled: Result<(), String> = (|| {
                 match target {
-                    Target::Field("customer_email") => {
-                        customer.email = Some(Email::parse(cell).map_err(|e| format!("{cell:?} {e}"))?)
-                    }
-                    Target::Field("customer_external_id") => customer.external_id = Some(Name::try_from(cell)?),
-                    Target::Field("customer_first_name") => customer.first_name = Some(Name::try_from(cell)?),
-                    Target::Field("customer_last_name") => customer.last_name = Some(Name::try_from(cell)?),
+                    Target::Field(field) if fill_customer(&mut customer, field, cell)? => {}
                     Target::Field("occurred_at") => occurred_at = Some(parse_time(cell)?),
                     Target::Field("amount") => amount = Some(cell),
                     Target::Field("currency") => currency = Some(Currency::parse(cell)?),
@@ -150,21 +148,10 @@ impl RowParser {
                 errors.add(target.error_key(), reason);
             }
         }
-        let money = match (amount, currency) {
-            (Some(amount), Some(currency)) => {
-                Money::parse_major(amount, currency).map_err(|reason| errors.add("amount", reason)).ok()
-            }
-            (None, _) => {
-                errors.add("amount", "is required");
-                None
-            }
-            (Some(_), None) => {
-                if errors.get("currency").is_none() {
-                    errors.add("currency", "is required");
-                }
-                None
-            }
-        };
+        let money = money(amount, currency, &mut errors);
+        if amount.is_none() {
+            errors.add("amount", "is required");
+        }
         if customer.email.is_none() && customer.external_id.is_none() && errors.is_empty() {
             errors.add("customer_email", "name the customer by email or external id");
         }
@@ -205,6 +192,158 @@ pub(crate) fn parse_time(cell: &str) -> Result<OffsetDateTime, String> {
     time::Date::parse(&cell, &format_description!("[year]-[month]-[day]"))
         .map(|date| date.midnight().assume_utc())
         .map_err(|_| "must be a date (YYYY-MM-DD) or a time (RFC 3339, or YYYY-MM-DD HH:MM)".to_string())
+}
+
+/// Fills a customer reference's field; false when `field` is not one.
+fn fill_customer(customer: &mut CustomerRef, field: &str, cell: &str) -> Result<bool, String> {
+    match field {
+        "customer_email" => customer.email = Some(Email::parse(cell).map_err(|e| format!("{cell:?} {e}"))?),
+        "customer_external_id" => customer.external_id = Some(Name::try_from(cell)?),
+        "customer_first_name" => customer.first_name = Some(Name::try_from(cell)?),
+        "customer_last_name" => customer.last_name = Some(Name::try_from(cell)?),
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// Fills a company reference's field; false when `field` is not one.
+fn fill_company(company: &mut CompanyRef, field: &str, cell: &str) -> Result<bool, String> {
+    match field {
+        "company_external_id" => company.external_id = Some(Name::try_from(cell)?),
+        "company_name" => company.name = Some(Name::try_from(cell)?),
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+impl RowParser {
+    pub fn deal(&self, line: u64, record: &csv::StringRecord) -> Result<DealImport, Rejection> {
+        let mut errors = FieldErrors::new();
+        let (mut person, mut company) = (CustomerRef::default(), CompanyRef::default());
+        let (mut external_id, mut name, mut amount, mut currency) = (None, None, None, None);
+        let (mut pipeline, mut stage, mut expected_close, mut status, mut lost_reason) = (None, None, None, None, None);
+        let (mut tags, mut custom_fields) = (Vec::new(), CustomValues::new());
+        for (target, cell) in self.cells(record, &mut errors) {
+            let filled: Result<(), String> = (|| {
+                match target {
+                    Target::Field(field) if fill_customer(&mut person, field, cell)? => {}
+                    Target::Field(field) if fill_company(&mut company, field, cell)? => {}
+                    Target::Field("external_id") => external_id = Some(Name::try_from(cell)?),
+                    Target::Field("name") => name = Some(Name::try_from(cell)?),
+                    Target::Field("amount") => amount = Some(cell),
+                    Target::Field("currency") => currency = Some(Currency::parse(cell)?),
+                    Target::Field("pipeline") => pipeline = Some(Name::try_from(cell)?),
+                    Target::Field("stage") => stage = Some(Name::try_from(cell)?),
+                    Target::Field("expected_close") => expected_close = Some(parse_date(cell)?),
+                    Target::Field("status") => status = Some(DealStatus::parse(&cell.to_lowercase())?),
+                    Target::Field("lost_reason") => lost_reason = Some(LongText::try_from(cell)?),
+                    Target::Field("tags") => {
+                        for item in items(cell) {
+                            tags.push(Tag::try_from(item.to_owned())?);
+                        }
+                    }
+                    Target::Custom(key) => {
+                        custom_fields.insert(key.clone(), self.custom_value(key, cell)?);
+                    }
+                    other => return Err(format!("{} is not a field of deals", other.name())),
+                }
+                Ok(())
+            })();
+            if let Err(reason) = filled {
+                errors.add(target.error_key(), reason);
+            }
+        }
+        let amount = money(amount, currency, &mut errors);
+        if external_id.is_none() && errors.get("external_id").is_none() {
+            errors.add("external_id", "is required: it is how a second import finds the deal");
+        }
+        match (errors.into_result(), external_id) {
+            (Ok(()), Some(external_id)) => Ok(DealImport {
+                line,
+                external_id,
+                name,
+                amount,
+                pipeline,
+                stage,
+                person,
+                company,
+                expected_close,
+                status,
+                lost_reason,
+                tags,
+                custom_fields,
+            }),
+            (Err(errors), _) => Err(Rejection { line, errors }),
+            (Ok(()), None) => Err(Rejection { line, errors: FieldErrors::single("external_id", "is required") }),
+        }
+    }
+
+    pub fn activity(&self, line: u64, record: &csv::StringRecord) -> Result<ActivityImport, Rejection> {
+        let mut errors = FieldErrors::new();
+        let (mut customer, mut company) = (CustomerRef::default(), CompanyRef::default());
+        let (mut external_id, mut kind, mut direction, mut occurred_at) = (None, None, None, None);
+        let (mut subject, mut body, mut deal_external_id) = (None, None, None);
+        for (target, cell) in self.cells(record, &mut errors) {
+            let filled: Result<(), String> = (|| {
+                match target {
+                    Target::Field(field) if fill_customer(&mut customer, field, cell)? => {}
+                    Target::Field(field) if fill_company(&mut company, field, cell)? => {}
+                    Target::Field("external_id") => external_id = Some(Name::try_from(cell)?),
+                    Target::Field("kind") => kind = Some(ActivityKind::parse(&cell.to_lowercase())?),
+                    Target::Field("direction") => direction = Some(Direction::parse(&cell.to_lowercase())?),
+                    Target::Field("occurred_at") => occurred_at = Some(parse_time(cell)?),
+                    Target::Field("subject") => subject = Some(Name::try_from(cell)?),
+                    Target::Field("body") => body = Some(LongText::try_from(cell)?),
+                    Target::Field("deal_external_id") => deal_external_id = Some(Name::try_from(cell)?),
+                    other => return Err(format!("{} is not a field of activities", other.name())),
+                }
+                Ok(())
+            })();
+            if let Err(reason) = filled {
+                errors.add(target.error_key(), reason);
+            }
+        }
+        if external_id.is_none() && errors.get("external_id").is_none() {
+            errors.add("external_id", "is required: it is how a second import finds the activity");
+        }
+        match (errors.into_result(), external_id) {
+            (Ok(()), Some(external_id)) => Ok(ActivityImport {
+                line,
+                external_id,
+                kind,
+                direction,
+                occurred_at,
+                subject,
+                body,
+                customer,
+                company,
+                deal_external_id,
+            }),
+            (Err(errors), _) => Err(Rejection { line, errors }),
+            (Ok(()), None) => Err(Rejection { line, errors: FieldErrors::single("external_id", "is required") }),
+        }
+    }
+}
+
+/// An amount in major units with its currency; both or neither.
+fn money(amount: Option<&str>, currency: Option<Currency>, errors: &mut FieldErrors) -> Option<Money> {
+    match (amount, currency) {
+        (Some(amount), Some(currency)) => {
+            Money::parse_major(amount, currency).map_err(|e| errors.add("amount", e)).ok()
+        }
+        (Some(_), None) => {
+            if errors.get("currency").is_none() {
+                errors.add("currency", "is required with an amount");
+            }
+            None
+        }
+        (None, _) => None,
+    }
+}
+
+fn parse_date(cell: &str) -> Result<Date, String> {
+    Date::parse(cell, &time::macros::format_description!("[year]-[month]-[day]"))
+        .map_err(|_| "must be a date as YYYY-MM-DD".to_string())
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use rapport_domain::Actor;
 use rapport_domain::custom_fields::{CustomFieldInput, EntityType, FieldKind};
 use rapport_domain::records::Person;
-use rapport_storage::{CompanyFilter, ListQuery, PersonFilter, PurchaseFilter, Store};
+use rapport_storage::{ActivityFilter, CompanyFilter, DealFilter, ListQuery, PersonFilter, PurchaseFilter, Store};
 use rapport_testing::{Backend, TestDatabase};
 use sea_orm::{ConnectionTrait, Database, Statement};
 use serde_json::json;
@@ -32,6 +32,7 @@ backend_tests!(
     killed_import_leaves_whole_batches_and_a_rerun_completes_it,
     companies_are_found_by_external_id_domain_or_name,
     purchases_name_their_customer_and_create_people_adds_them,
+    deals_and_activities_are_found_by_external_id,
 );
 
 const ADMIN: &str = "admin@example.com";
@@ -525,4 +526,74 @@ async fn purchases_name_their_customer_and_create_people_adds_them(backend: Back
 async fn bought(store: &Store, person: rapport_domain::PersonId) -> Vec<rapport_domain::records::Purchase> {
     let filter = PurchaseFilter { person_id: Some(person), ..Default::default() };
     store.list_purchases(&ListQuery::default(), &filter).await.unwrap().items
+}
+
+async fn deals_and_activities_are_found_by_external_id(backend: Backend) {
+    use rapport_domain::records::{PipelineInput, StageInput};
+    let (db, store) = database(backend).await;
+    let actor = admin(&store).await;
+    let stage = |name: &str, win| StageInput { id: None, name: name.try_into().unwrap(), win_probability: win };
+    let sales = PipelineInput { name: "Sales".try_into().unwrap(), stages: vec![stage("New", 10), stage("Won", 100)] };
+    let sales = store.create_pipeline(&actor, sales).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    succeeded(import_kind(&db.url, "companies", &[&write(dir.path(), "c.csv", "external_id,name\nco-1,Acme\n")]));
+
+    let deals = write(
+        dir.path(),
+        "deals.csv",
+        "Deal ID,Deal Name,Value,Currency,Stage,Email,Company,Close Date,Status\n\
+         d-1,Big one,1000,EUR,,ada@example.com,Acme,2025-01-31,open\n\
+         d-2,Small one,10.5,EUR,won,,,,won\n\
+         d-3,Bad stage,1,EUR,Nowhere,,,,\n\
+         ,No id,1,EUR,,,,,\n",
+    );
+    let first = succeeded(import_kind(&db.url, "deals", &[&deals, "--mode", "skip-invalid", "--create-people"]));
+    assert!(
+        first.stderr.contains("4 rows read: 2 created, 0 updated, 0 unchanged (1 new people), 2 rejected"),
+        "{}",
+        first.stderr
+    );
+    assert!(
+        first.stderr.contains("line 4, column \"Stage\": the pipeline has no stage \"Nowhere\""),
+        "{}",
+        first.stderr
+    );
+    assert!(first.stderr.contains("line 5, column \"Deal ID\": is required"), "{}", first.stderr);
+    let again = succeeded(import_kind(&db.url, "deals", &[&deals, "--mode", "skip-invalid"]));
+    assert!(again.stderr.contains("0 created, 0 updated, 2 unchanged, 2 rejected"), "{}", again.stderr);
+
+    let all = store.list_deals(&ListQuery::default(), &DealFilter::default()).await.unwrap().items;
+    assert_eq!(all.len(), 2);
+    let big = all.iter().find(|d| d.external_id.as_ref().unwrap().as_str() == "d-1").unwrap();
+    assert_eq!(big.fields.pipeline_id, sales.id);
+    assert_eq!(big.fields.stage_id, sales.stages[0].id, "the first stage when none is named");
+    assert_eq!(big.fields.amount.amount_minor, 100_000);
+    assert!(big.fields.person_id.is_some() && big.fields.company_id.is_some());
+    let small = all.iter().find(|d| d.external_id.as_ref().unwrap().as_str() == "d-2").unwrap();
+    assert_eq!(small.fields.stage_id, sales.stages[1].id);
+
+    let activities = write(
+        dir.path(),
+        "activities.csv",
+        "external_id,type,date,subject,notes,customer_email,deal_external_id\n\
+         a-1,call,2024-06-01T09:00:00Z,Intro,\"Talked, at length\",ada@example.com,d-1\n\
+         a-2,note,2024-06-02,,Remember the budget,,d-2\n\
+         a-3,fax,2024-06-03,Old,,,d-2\n",
+    );
+    let first = succeeded(import_kind(&db.url, "activities", &[&activities, "--mode", "skip-invalid"]));
+    assert!(first.stderr.contains("3 rows read: 2 created, 0 updated, 0 unchanged, 1 rejected"), "{}", first.stderr);
+    assert!(first.stderr.contains("line 4, column \"type\": must be one of"), "{}", first.stderr);
+    let again = succeeded(import_kind(&db.url, "activities", &[&activities, "--mode", "skip-invalid"]));
+    assert!(again.stderr.contains("0 created, 0 updated, 2 unchanged, 1 rejected"), "{}", again.stderr);
+    let changed = write(dir.path(), "changed.csv", "external_id,subject\na-1,Introduction\n");
+    let changed = succeeded(import_kind(&db.url, "activities", &[&changed]));
+    assert!(changed.stderr.contains("0 created, 1 updated, 0 unchanged"), "{}", changed.stderr);
+    let all = store.list_activities(&ListQuery::default(), &ActivityFilter::default()).await.unwrap().items;
+    assert_eq!(all.len(), 2);
+    let call = all.iter().find(|a| a.external_id.as_ref().unwrap().as_str() == "a-1").unwrap();
+    assert_eq!(call.fields.subject.as_ref().unwrap().as_str(), "Introduction");
+    assert_eq!(call.fields.body.as_ref().unwrap().as_str(), "Talked, at length");
+    assert_eq!(call.fields.links.deal_id, Some(big.id));
+    assert_eq!(call.fields.links.person_id, big.fields.person_id);
+    store.close().await.unwrap();
 }

@@ -32,7 +32,8 @@ pub use records::customer_insights::CustomerInsight;
 pub use records::deals::DealFilter;
 pub use records::export::RecordKind;
 pub use records::import::{
-    CompanyImport, CustomerRef, ImportBatches, ImportMode, ImportReport, PersonImport, PurchaseImport, Rejection,
+    ActivityImport, CompanyImport, CompanyRef, CustomerRef, DealImport, ImportBatches, ImportMode, ImportReport,
+    PersonImport, PurchaseImport, Rejection,
 };
 pub use records::insights_feed::{PersonRow, PurchaseRow, PurchaseSink};
 pub use records::overview::{PurchaseTotal, StageTotal};

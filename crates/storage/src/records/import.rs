@@ -6,22 +6,24 @@
 use rapport_domain::access::Action;
 use rapport_domain::custom_fields::CustomValues;
 use rapport_domain::records::{
-    CompanyInput, CompanySize, Domain, EmailEntry, LifecycleStage, PersonInput, Phone, PhoneEntry, Preferences,
-    PurchaseInput,
+    ActivityInput, ActivityKind, CompanyInput, CompanySize, DealInput, DealStatus, Direction, Domain, EmailEntry,
+    LifecycleStage, Links, PersonInput, Phone, PhoneEntry, Preferences, PurchaseInput, normalize_timestamp,
 };
 use rapport_domain::text::{LongText, Name, Tag};
-use rapport_domain::{Actor, Email, FieldErrors, Money, PersonId};
+use rapport_domain::{Actor, CompanyId, DealId, Email, FieldErrors, Money, PersonId, PipelineId, StageId};
 use sea_orm::prelude::*;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ConnectionTrait, QuerySelect};
+use sea_orm::{ConnectionTrait, QueryOrder, QuerySelect};
 use std::str::FromStr;
-use time::OffsetDateTime;
+use time::{Date, OffsetDateTime};
 
+use super::activities::{activity_from, insert_activity, replace_activity};
 use super::companies::{company_from, insert_company, replace_company};
+use super::deals::{deal_from, insert_deal, replace_deal};
 use super::people::{insert_person, person_from, replace_person};
 use super::purchases::{insert_purchase, purchase_from, replace_purchase};
 use crate::common::ownership;
-use crate::entities::{companies, contact_points, people, purchases};
+use crate::entities::{activities, companies, contact_points, deals, people, pipelines, purchases, stages};
 use crate::{Result, StorageError, Store, Write};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -149,6 +151,30 @@ impl ImportBatches {
         for row in rows {
             let line = row.line;
             let outcome = upsert_purchase(&**w, &self.actor, row, create_people, &mut self.report.people_created).await;
+            tally(outcome, line, &mut self.report)?;
+        }
+        self.end_batch().await
+    }
+
+    /// Upserts a batch of deals: found by external id.
+    pub async fn deals(&mut self, rows: Vec<DealImport>, create_people: bool) -> Result<()> {
+        self.open_batch().await?;
+        let w = self.open.as_ref().expect("a batch is open");
+        for row in rows {
+            let line = row.line;
+            let outcome = upsert_deal(&**w, &self.actor, row, create_people, &mut self.report.people_created).await;
+            tally(outcome, line, &mut self.report)?;
+        }
+        self.end_batch().await
+    }
+
+    /// Upserts a batch of activities: found by external id.
+    pub async fn activities(&mut self, rows: Vec<ActivityImport>, create_people: bool) -> Result<()> {
+        self.open_batch().await?;
+        let w = self.open.as_ref().expect("a batch is open");
+        for row in rows {
+            let line = row.line;
+            let outcome = upsert_activity(&**w, &self.actor, row, create_people, &mut self.report.people_created).await;
             tally(outcome, line, &mut self.report)?;
         }
         self.end_batch().await
@@ -582,6 +608,250 @@ async fn upsert_purchase<C: ConnectionTrait>(
                 return Ok(Outcome::Unchanged);
             }
             replace_purchase(conn, actor, stored, input, None).await?;
+            Ok(Outcome::Updated)
+        }
+    }
+}
+
+impl CustomerRef {
+    fn is_empty(&self) -> bool {
+        self.external_id.is_none() && self.email.is_none()
+    }
+}
+
+/// How a row names a company: by external id, or by name.
+#[derive(Clone, Debug, Default)]
+pub struct CompanyRef {
+    pub external_id: Option<Name>,
+    pub name: Option<Name>,
+}
+
+/// The company a row names; a row naming one that does not exist is rejected.
+async fn resolve_company<C: ConnectionTrait>(conn: &C, company: &CompanyRef) -> Result<Option<Uuid>> {
+    if let Some(external) = &company.external_id {
+        return match find_by_external_id::<companies::Entity, _>(conn, external).await? {
+            Some(found) => Ok(Some(found.id)),
+            None => {
+                Err(FieldErrors::single("company_external_id", format!("no company has {:?}", external.as_str()))
+                    .into())
+            }
+        };
+    }
+    let Some(name) = &company.name else { return Ok(None) };
+    let named = companies::Entity::find()
+        .filter(companies::Column::SortName.eq(name.as_str().to_lowercase()))
+        .limit(2)
+        .all(conn)
+        .await?;
+    match named.as_slice() {
+        [one] => Ok(Some(one.id)),
+        [] => Err(FieldErrors::single("company_name", format!("no company is called {:?}", name.as_str())).into()),
+        _ => {
+            Err(FieldErrors::single("company_name", format!("several companies are called {:?}", name.as_str())).into())
+        }
+    }
+}
+
+/// A deal from a row. What it leaves out stays as it is on an update.
+#[derive(Clone, Debug)]
+pub struct DealImport {
+    pub line: u64,
+    /// How a second import finds the deal.
+    pub external_id: Name,
+    pub name: Option<Name>,
+    pub amount: Option<Money>,
+    /// By name; the first pipeline when absent.
+    pub pipeline: Option<Name>,
+    /// By name within the pipeline; its first stage when absent.
+    pub stage: Option<Name>,
+    pub person: CustomerRef,
+    pub company: CompanyRef,
+    pub expected_close: Option<Date>,
+    pub status: Option<DealStatus>,
+    pub lost_reason: Option<LongText>,
+    pub tags: Vec<Tag>,
+    pub custom_fields: CustomValues,
+}
+
+/// The pipeline and stage a row names, by name (any case): the first
+/// pipeline and its first stage when it names none.
+async fn resolve_stage<C: ConnectionTrait>(
+    conn: &C,
+    pipeline: Option<&Name>,
+    stage: Option<&Name>,
+    current: Option<(Uuid, Uuid)>,
+) -> Result<(PipelineId, StageId)> {
+    let pipeline_id = match (pipeline, current) {
+        (Some(name), _) => {
+            let all = pipelines::Entity::find().all(conn).await?;
+            all.iter()
+                .find(|p| p.name.to_lowercase() == name.as_str().to_lowercase())
+                .map(|p| p.id)
+                .ok_or_else(|| FieldErrors::single("pipeline", format!("no pipeline is called {:?}", name.as_str())))?
+        }
+        (None, Some((pipeline, _))) => pipeline,
+        (None, None) => pipelines::Entity::find()
+            .order_by_asc(pipelines::Column::CreatedAt)
+            .one(conn)
+            .await?
+            .map(|p| p.id)
+            .ok_or_else(|| FieldErrors::single("pipeline", "there is no pipeline yet: add one first"))?,
+    };
+    let stages = stages::Entity::find()
+        .filter(stages::Column::PipelineId.eq(pipeline_id))
+        .order_by_asc(stages::Column::Position)
+        .all(conn)
+        .await?;
+    let stage_id = match (stage, current) {
+        (Some(name), _) => stages
+            .iter()
+            .find(|s| s.name.to_lowercase() == name.as_str().to_lowercase())
+            .map(|s| s.id)
+            .ok_or_else(|| FieldErrors::single("stage", format!("the pipeline has no stage {:?}", name.as_str())))?,
+        (None, Some((pipeline, stage))) if pipeline == pipeline_id => stage,
+        _ => stages.first().map(|s| s.id).ok_or_else(|| FieldErrors::single("stage", "the pipeline has no stages"))?,
+    };
+    Ok((PipelineId(pipeline_id), StageId(stage_id)))
+}
+
+async fn upsert_deal<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    row: DealImport,
+    create_people: bool,
+    people_created: &mut u64,
+) -> Result<Outcome> {
+    let stored = find_by_external_id::<deals::Entity, _>(conn, &row.external_id).await?;
+    let company_id = resolve_company(conn, &row.company).await?.map(CompanyId);
+    let person_id = if row.person.is_empty() {
+        None
+    } else {
+        Some(PersonId(resolve_customer(conn, actor, &row.person, create_people, people_created).await?))
+    };
+    match stored {
+        None => {
+            let name = row.name.ok_or_else(|| FieldErrors::single("name", "is required for a new deal"))?;
+            let amount = row.amount.ok_or_else(|| FieldErrors::single("amount", "is required for a new deal"))?;
+            let (pipeline_id, stage_id) = resolve_stage(conn, row.pipeline.as_ref(), row.stage.as_ref(), None).await?;
+            let input = DealInput {
+                name,
+                amount,
+                pipeline_id,
+                stage_id,
+                person_id,
+                company_id,
+                owner_id: None,
+                expected_close: row.expected_close,
+                status: row.status.unwrap_or(DealStatus::Open),
+                lost_reason: row.lost_reason,
+                tags: row.tags,
+                custom_fields: row.custom_fields,
+            };
+            let deal = insert_deal(conn, actor, input).await?;
+            set_external_id::<deals::Entity, _>(conn, deal.id.0, Some(&row.external_id)).await?;
+            Ok(Outcome::Created)
+        }
+        Some(stored) => {
+            let current = deal_from(stored.clone())?.fields;
+            let mut merged = current.clone();
+            if row.pipeline.is_some() || row.stage.is_some() {
+                let now = Some((current.pipeline_id.0, current.stage_id.0));
+                (merged.pipeline_id, merged.stage_id) =
+                    resolve_stage(conn, row.pipeline.as_ref(), row.stage.as_ref(), now).await?;
+            }
+            if let Some(name) = row.name {
+                merged.name = name;
+            }
+            merged.amount = row.amount.unwrap_or(merged.amount);
+            merged.person_id = person_id.or(merged.person_id);
+            merged.company_id = company_id.or(merged.company_id);
+            merged.expected_close = row.expected_close.or(merged.expected_close);
+            merged.status = row.status.unwrap_or(merged.status);
+            merged.lost_reason = row.lost_reason.or(merged.lost_reason);
+            merged.tags.extend(row.tags);
+            merged.custom_fields.extend(row.custom_fields);
+            merged.check()?;
+            if merged == current {
+                return Ok(Outcome::Unchanged);
+            }
+            replace_deal(conn, actor, stored, merged, None).await?;
+            Ok(Outcome::Updated)
+        }
+    }
+}
+
+/// An activity from a row. What it leaves out stays as it is on an update.
+#[derive(Clone, Debug)]
+pub struct ActivityImport {
+    pub line: u64,
+    /// How a second import finds the activity.
+    pub external_id: Name,
+    pub kind: Option<ActivityKind>,
+    pub direction: Option<Direction>,
+    pub occurred_at: Option<OffsetDateTime>,
+    pub subject: Option<Name>,
+    pub body: Option<LongText>,
+    pub customer: CustomerRef,
+    pub company: CompanyRef,
+    /// The deal it is about, by the deal's external id.
+    pub deal_external_id: Option<Name>,
+}
+
+async fn upsert_activity<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    row: ActivityImport,
+    create_people: bool,
+    people_created: &mut u64,
+) -> Result<Outcome> {
+    let stored = find_by_external_id::<activities::Entity, _>(conn, &row.external_id).await?;
+    let company_id = resolve_company(conn, &row.company).await?.map(CompanyId);
+    let person_id = if row.customer.is_empty() {
+        None
+    } else {
+        Some(PersonId(resolve_customer(conn, actor, &row.customer, create_people, people_created).await?))
+    };
+    let deal_id = match &row.deal_external_id {
+        Some(external) => Some(DealId(
+            find_by_external_id::<deals::Entity, _>(conn, external)
+                .await?
+                .ok_or_else(|| FieldErrors::single("deal_external_id", format!("no deal has {:?}", external.as_str())))?
+                .id,
+        )),
+        None => None,
+    };
+    match stored {
+        None => {
+            let kind = row.kind.ok_or_else(|| FieldErrors::single("kind", "is required for a new activity"))?;
+            let input = ActivityInput {
+                kind,
+                direction: row.direction,
+                occurred_at: row.occurred_at,
+                subject: row.subject,
+                body: row.body,
+                author_id: None,
+                links: Links { person_id, company_id, deal_id },
+            };
+            let activity = insert_activity(conn, actor, input).await?;
+            set_external_id::<activities::Entity, _>(conn, activity.id.0, Some(&row.external_id)).await?;
+            Ok(Outcome::Created)
+        }
+        Some(stored) => {
+            let current = activity_from(stored.clone())?.fields;
+            let mut merged = current.clone();
+            merged.kind = row.kind.unwrap_or(merged.kind);
+            merged.direction = row.direction.or(merged.direction);
+            merged.occurred_at = row.occurred_at.map(normalize_timestamp).or(merged.occurred_at);
+            merged.subject = row.subject.or(merged.subject);
+            merged.body = row.body.or(merged.body);
+            merged.links.person_id = person_id.or(merged.links.person_id);
+            merged.links.company_id = company_id.or(merged.links.company_id);
+            merged.links.deal_id = deal_id.or(merged.links.deal_id);
+            merged.check()?;
+            if merged == current {
+                return Ok(Outcome::Unchanged);
+            }
+            replace_activity(conn, actor, stored, merged, None).await?;
             Ok(Outcome::Updated)
         }
     }
