@@ -20,7 +20,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use rapport_domain::Actor;
 use rapport_domain::custom_fields::{CustomFieldInput, EntityType};
-use rapport_storage::{PersonImport, Rejection, StorageError, Store};
+use rapport_storage::{
+    ActivityImport, CompanyImport, DealImport, PersonImport, PurchaseImport, Rejection, StorageError, Store,
+};
 use serde::{Deserialize, Serialize};
 
 pub use mapping::{Mapping, fields};
@@ -129,6 +131,8 @@ pub struct Report {
     pub rejected: Vec<RejectedRow>,
     /// Whether anything was committed.
     pub written: bool,
+    /// Customers created because rows named them and `create_people` was on.
+    pub people_created: u64,
     /// Data rows read (blank rows are skipped).
     pub rows_read: u64,
     /// Every column of the file with the field it filled.
@@ -179,8 +183,8 @@ pub enum ImportError {
     UnknownField { header: String, field: String, known: String },
     #[error("the columns {first:?} and {second:?} both fill {field}: map one of them elsewhere")]
     SameField { first: String, second: String, field: String },
-    #[error("{kind} need a column for {field}")]
-    MissingColumn { kind: Kind, field: &'static str },
+    #[error("importing {kind} needs a column for {field}")]
+    MissingColumn { kind: Kind, field: String },
     #[error("{0:?} is not a kind of import: use people, companies, deals, activities, purchases or vcard")]
     UnknownKind(String),
     #[error("importing {0} is not supported yet")]
@@ -224,6 +228,10 @@ pub fn preview(
 /// What the reading thread hands to the writer.
 enum Batch {
     People(Vec<PersonImport>),
+    Companies(Vec<CompanyImport>),
+    Purchases(Vec<PurchaseImport>),
+    Deals(Vec<DealImport>),
+    Activities(Vec<ActivityImport>),
 }
 
 struct Parsed {
@@ -235,15 +243,41 @@ struct Parsed {
 }
 
 impl Parsed {
-    fn new(rows_read: u64) -> Parsed {
-        Parsed { batch: Batch::People(Vec::with_capacity(BATCH)), rejected: Vec::new(), rows_read, last: false }
+    fn new(kind: Kind, rows_read: u64) -> Result<Parsed, ImportError> {
+        let batch = match kind {
+            Kind::People => Batch::People(Vec::with_capacity(BATCH)),
+            Kind::Companies => Batch::Companies(Vec::with_capacity(BATCH)),
+            Kind::Purchases => Batch::Purchases(Vec::with_capacity(BATCH)),
+            Kind::Deals => Batch::Deals(Vec::with_capacity(BATCH)),
+            Kind::Activities => Batch::Activities(Vec::with_capacity(BATCH)),
+            other => return Err(ImportError::Unsupported(other)),
+        };
+        Ok(Parsed { batch, rejected: Vec::new(), rows_read, last: false })
     }
 
     fn len(&self) -> usize {
         let rows = match &self.batch {
             Batch::People(rows) => rows.len(),
+            Batch::Companies(rows) => rows.len(),
+            Batch::Purchases(rows) => rows.len(),
+            Batch::Deals(rows) => rows.len(),
+            Batch::Activities(rows) => rows.len(),
         };
         rows + self.rejected.len()
+    }
+
+    /// Parses one row into this batch, or its rejection.
+    fn push(&mut self, parser: &RowParser, line: u64, record: &csv::StringRecord) {
+        let rejected = match &mut self.batch {
+            Batch::People(rows) => parser.person(line, record).map(|row| rows.push(row)),
+            Batch::Companies(rows) => parser.company(line, record).map(|row| rows.push(row)),
+            Batch::Purchases(rows) => parser.purchase(line, record).map(|row| rows.push(row)),
+            Batch::Deals(rows) => parser.deal(line, record).map(|row| rows.push(row)),
+            Batch::Activities(rows) => parser.activity(line, record).map(|row| rows.push(row)),
+        };
+        if let Err(rejection) = rejected {
+            self.rejected.push(rejection);
+        }
     }
 }
 
@@ -272,6 +306,7 @@ pub async fn run<R: Read + Send + 'static>(
             let opened = source::open(source, delimiter, count)?;
             let plan = Plan::new(kind, opened.headers.clone(), mapping.as_ref(), Some(&custom))?;
             plan.ensure_header()?;
+            plan.ensure_required()?;
             let described = (plan.described(), plan.unmapped.clone());
             let parser = RowParser { plan, custom };
             // The writer is gone when it failed: its error is the one to report.
@@ -287,8 +322,18 @@ pub async fn run<R: Read + Send + 'static>(
         Ok((columns, unmapped)) => {
             report.columns = columns;
             report.unmapped = unmapped;
-            write_batches(store, actor, options.mode, &mut batch_rx, &bytes_read, total_bytes, &progress, &mut report)
-                .await
+            write_batches(
+                store,
+                actor,
+                options.mode,
+                options.create_people,
+                &mut batch_rx,
+                &bytes_read,
+                total_bytes,
+                &progress,
+                &mut report,
+            )
+            .await
         }
         // The reader stopped before the header was understood: its error says why.
         Err(_) => Ok(None),
@@ -302,6 +347,7 @@ pub async fn run<R: Read + Send + 'static>(
     report.updated = stored.updated;
     report.unchanged = stored.unchanged;
     report.written = stored.written;
+    report.people_created = stored.people_created;
     report.rejected = stored
         .rejected
         .iter()
@@ -337,24 +383,19 @@ fn read_batches<R: Read>(
     out: &tokio::sync::mpsc::Sender<Parsed>,
 ) -> Result<(), ImportError> {
     let mut record = csv::StringRecord::new();
-    let mut parsed = Parsed::new(0);
+    let kind = parser.plan.kind;
+    let mut parsed = Parsed::new(kind, 0)?;
     loop {
         let more = reader.read_record(&mut record).map_err(source::read_error)?;
         if more && !record.iter().all(|cell| cell.trim().is_empty()) {
             // The line the row starts on: a quoted cell may span several.
             let line = record.position().map_or(parsed.rows_read + 2, |p| p.line());
             parsed.rows_read += 1;
-            match (&mut parsed.batch, parser.plan.kind) {
-                (Batch::People(rows), Kind::People) => match parser.person(line, &record) {
-                    Ok(row) => rows.push(row),
-                    Err(rejection) => parsed.rejected.push(rejection),
-                },
-                (_, other) => return Err(ImportError::Unsupported(other)),
-            }
+            parsed.push(parser, line, &record);
         }
         parsed.last = !more;
         if parsed.len() == BATCH || parsed.last {
-            let next = Parsed::new(parsed.rows_read);
+            let next = Parsed::new(kind, parsed.rows_read)?;
             if out.blocking_send(std::mem::replace(&mut parsed, next)).is_err() || !more {
                 return Ok(());
             }
@@ -368,6 +409,7 @@ async fn write_batches(
     store: &Store,
     actor: &Actor,
     mode: ImportMode,
+    create_people: bool,
     batches: &mut tokio::sync::mpsc::Receiver<Parsed>,
     bytes_read: &AtomicU64,
     total_bytes: Option<u64>,
@@ -382,6 +424,10 @@ async fn write_batches(
         }
         match parsed.batch {
             Batch::People(rows) => import.people(rows).await?,
+            Batch::Companies(rows) => import.companies(rows).await?,
+            Batch::Purchases(rows) => import.purchases(rows, create_people).await?,
+            Batch::Deals(rows) => import.deals(rows, create_people).await?,
+            Batch::Activities(rows) => import.activities(rows, create_people).await?,
         }
         report.rows_read = parsed.rows_read;
         progress(&Progress {

@@ -23,6 +23,7 @@ const fn field(name: &'static str, synonyms: &'static [&'static str]) -> FieldSp
 }
 
 const PEOPLE: &[FieldSpec] = &[
+    field("external_id", &["extid"]),
     field("first_name", &["first", "givenname", "forename"]),
     field("last_name", &["last", "surname", "familyname"]),
     field("emails", &["email", "emailaddress", "emailaddresses", "mail"]),
@@ -32,6 +33,62 @@ const PEOPLE: &[FieldSpec] = &[
     field("source", &["leadsource"]),
     field("tags", &["tag", "labels"]),
     field("keep_in_touch_days", &["keepintouch"]),
+];
+
+const COMPANIES: &[FieldSpec] = &[
+    field("external_id", &["extid"]),
+    field("name", &["company", "companyname", "organization", "organisation"]),
+    field("domain", &["website", "web", "url"]),
+    field("industry", &["sector"]),
+    field("size", &["employees", "companysize"]),
+    field("tags", &["tag", "labels"]),
+];
+
+const PURCHASES: &[FieldSpec] = &[
+    field("customer_email", &["email", "customer", "emailaddress"]),
+    field("customer_external_id", &["customerid"]),
+    field("customer_first_name", &["firstname"]),
+    field("customer_last_name", &["lastname"]),
+    field("occurred_at", &["date", "orderdate", "purchasedat", "time"]),
+    field("amount", &["total", "price", "value"]),
+    field("currency", &[]),
+    field("reference", &["ordernumber", "orderid", "order", "ref", "invoice"]),
+    field("description", &["item", "product", "details"]),
+];
+
+const DEALS: &[FieldSpec] = &[
+    field("external_id", &["extid", "dealid"]),
+    field("name", &["deal", "dealname", "title"]),
+    field("amount", &["value"]),
+    field("currency", &[]),
+    field("pipeline", &[]),
+    field("stage", &["dealstage"]),
+    field("customer_email", &["email", "personemail", "contactemail"]),
+    field("customer_external_id", &["customerid", "personid", "contactid"]),
+    field("customer_first_name", &["firstname"]),
+    field("customer_last_name", &["lastname"]),
+    field("company_external_id", &["companyid"]),
+    field("company_name", &["company"]),
+    field("expected_close", &["closedate", "expectedclosedate"]),
+    field("status", &[]),
+    field("lost_reason", &[]),
+    field("tags", &["tag", "labels"]),
+];
+
+const ACTIVITIES: &[FieldSpec] = &[
+    field("external_id", &["extid", "activityid"]),
+    field("kind", &["type", "activitytype"]),
+    field("direction", &[]),
+    field("occurred_at", &["date", "time", "when"]),
+    field("subject", &["title"]),
+    field("body", &["notes", "text", "description", "content"]),
+    field("customer_email", &["email", "personemail", "contactemail"]),
+    field("customer_external_id", &["customerid", "personid", "contactid"]),
+    field("customer_first_name", &["firstname"]),
+    field("customer_last_name", &["lastname"]),
+    field("company_external_id", &["companyid"]),
+    field("company_name", &["company"]),
+    field("deal_external_id", &["dealid"]),
 ];
 
 /// Columns `rapport export --type people` writes that are Rapport's own
@@ -48,16 +105,36 @@ const PEOPLE_EXPORT_ONLY: &[&str] = &[
     "version",
 ];
 
+const COMPANIES_EXPORT_ONLY: &[&str] = &["id", "ownerid", "createdat", "updatedat", "version"];
+
 pub(crate) fn specs(kind: Kind) -> &'static [FieldSpec] {
     match kind {
         Kind::People => PEOPLE,
-        Kind::Companies | Kind::Deals | Kind::Activities | Kind::Purchases | Kind::Vcard => &[],
+        Kind::Companies => COMPANIES,
+        Kind::Purchases => PURCHASES,
+        Kind::Deals => DEALS,
+        Kind::Activities => ACTIVITIES,
+        Kind::Vcard => &[],
     }
 }
 
 fn export_only(kind: Kind) -> &'static [&'static str] {
     match kind {
         Kind::People => PEOPLE_EXPORT_ONLY,
+        Kind::Companies => COMPANIES_EXPORT_ONLY,
+        _ => &[],
+    }
+}
+
+/// The fields a file of `kind` cannot do without; each inner list is
+/// satisfied by any one of its fields.
+pub(crate) fn required(kind: Kind) -> &'static [&'static [&'static str]] {
+    match kind {
+        Kind::Purchases => {
+            &[&["customer_email", "customer_external_id"], &["occurred_at"], &["amount"], &["currency"], &["reference"]]
+        }
+        Kind::Companies => &[&["name", "domain", "external_id"]],
+        Kind::Deals | Kind::Activities => &[&["external_id"]],
         _ => &[],
     }
 }
@@ -65,7 +142,53 @@ fn export_only(kind: Kind) -> &'static [&'static str] {
 /// The field names a column of `kind` may map to, for a mapping `<select>`.
 /// Custom fields are named `cf.<key>` besides these.
 pub fn fields(kind: Kind) -> &'static [&'static str] {
+    const COMPANY_NAMES: &[&str] = &["external_id", "name", "domain", "industry", "size", "tags"];
+    const PURCHASE_NAMES: &[&str] = &[
+        "customer_email",
+        "customer_external_id",
+        "customer_first_name",
+        "customer_last_name",
+        "occurred_at",
+        "amount",
+        "currency",
+        "reference",
+        "description",
+    ];
+    const DEAL_NAMES: &[&str] = &[
+        "external_id",
+        "name",
+        "amount",
+        "currency",
+        "pipeline",
+        "stage",
+        "customer_email",
+        "customer_external_id",
+        "customer_first_name",
+        "customer_last_name",
+        "company_external_id",
+        "company_name",
+        "expected_close",
+        "status",
+        "lost_reason",
+        "tags",
+    ];
+    const ACTIVITY_NAMES: &[&str] = &[
+        "external_id",
+        "kind",
+        "direction",
+        "occurred_at",
+        "subject",
+        "body",
+        "customer_email",
+        "customer_external_id",
+        "customer_first_name",
+        "customer_last_name",
+        "company_external_id",
+        "company_name",
+        "deal_external_id",
+    ];
     const PEOPLE_NAMES: &[&str] = &[
+        "external_id",
         "first_name",
         "last_name",
         "emails",
@@ -78,7 +201,11 @@ pub fn fields(kind: Kind) -> &'static [&'static str] {
     ];
     match kind {
         Kind::People => PEOPLE_NAMES,
-        Kind::Companies | Kind::Deals | Kind::Activities | Kind::Purchases | Kind::Vcard => &[],
+        Kind::Companies => COMPANY_NAMES,
+        Kind::Purchases => PURCHASE_NAMES,
+        Kind::Deals => DEAL_NAMES,
+        Kind::Activities => ACTIVITY_NAMES,
+        Kind::Vcard => &[],
     }
 }
 
@@ -193,6 +320,17 @@ impl Plan {
     pub fn ensure_header(&self) -> Result<(), ImportError> {
         if self.columns.iter().all(Option::is_none) {
             return Err(ImportError::NoHeader { cells: self.headers.join(", "), known: known_fields(self.kind) });
+        }
+        Ok(())
+    }
+
+    /// Refuses a file without a column some field of its kind needs.
+    pub fn ensure_required(&self) -> Result<(), ImportError> {
+        for any_of in required(self.kind) {
+            let present = any_of.iter().any(|field| self.columns.iter().flatten().any(|t| t == &Target::Field(field)));
+            if !present {
+                return Err(ImportError::MissingColumn { kind: self.kind, field: any_of.join(" or ") });
+            }
         }
         Ok(())
     }

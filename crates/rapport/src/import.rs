@@ -174,7 +174,10 @@ fn progress_bar(kind: Kind, total: Option<u64>) -> ProgressBar {
 fn summarize(report: &Report, kind: Kind, mode: Mode, file: &Path) {
     let read = report.rows_read;
     let rejected = report.rejected_rows();
-    let counts = format!("{} created, {} updated, {} unchanged", report.created, report.updated, report.unchanged);
+    let mut counts = format!("{} created, {} updated, {} unchanged", report.created, report.updated, report.unchanged);
+    if report.people_created > 0 {
+        counts.push_str(&format!(" ({} new people)", report.people_created));
+    }
     match mode {
         Mode::DryRun => {
             eprintln!("Dry run, nothing was written. {read} rows read: would be {counts}; {rejected} rejected.")

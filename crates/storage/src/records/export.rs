@@ -101,6 +101,7 @@ const PEOPLE: &[&str] = &[
     "created_at",
     "updated_at",
     "version",
+    "external_id",
 ];
 const COMPANIES: &[&str] =
     &["id", "name", "domain", "industry", "size", "owner_id", "tags", "created_at", "updated_at", "version"];
@@ -122,6 +123,8 @@ const DEALS: &[&str] = &[
     "created_at",
     "updated_at",
     "version",
+    "external_id",
+    "external_id",
 ];
 const ACTIVITIES: &[&str] = &[
     "id",
@@ -137,6 +140,7 @@ const ACTIVITIES: &[&str] = &[
     "created_at",
     "updated_at",
     "version",
+    "external_id",
 ];
 const TASKS: &[&str] = &[
     "id",
@@ -202,6 +206,7 @@ impl Store {
                         time(p.meta.created_at),
                         time(p.meta.updated_at),
                         p.meta.version.to_string(),
+                        opt(p.external_id.as_ref()),
                     ];
                     Ok((cells, Some(f.custom_fields)))
                 })
@@ -222,6 +227,7 @@ impl Store {
                         time(c.meta.created_at),
                         time(c.meta.updated_at),
                         c.meta.version.to_string(),
+                        opt(c.external_id.as_ref()),
                     ];
                     Ok((cells, Some(f.custom_fields)))
                 })
@@ -249,6 +255,7 @@ impl Store {
                         time(d.meta.created_at),
                         time(d.meta.updated_at),
                         d.meta.version.to_string(),
+                        opt(d.external_id.as_ref()),
                     ];
                     Ok((cells, Some(f.custom_fields)))
                 })
@@ -272,6 +279,7 @@ impl Store {
                         time(a.meta.created_at),
                         time(a.meta.updated_at),
                         a.meta.version.to_string(),
+                        opt(a.external_id.as_ref()),
                     ];
                     Ok((cells, None))
                 })
