@@ -103,6 +103,8 @@ pub struct JobReport {
     pub rejected_rows: u64,
     /// Whether anything was committed (never, in a dry run).
     pub written: bool,
+    /// Customers created because rows named them and `create_people` was on.
+    pub people_created: u64,
     /// Data rows read.
     pub rows_read: u64,
     /// Columns that filled no field, and were left out.
@@ -124,6 +126,7 @@ impl From<Report> for JobReport {
         JobReport {
             rejected_rows,
             rows_read: report.rows_read,
+            people_created: report.people_created,
             unmapped: report.unmapped,
             created: report.created,
             updated: report.updated,

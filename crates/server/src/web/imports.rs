@@ -79,7 +79,7 @@ struct PreviewPage {
     /// For each column: its index, header and the choices of its select.
     columns: Vec<ColumnChoice>,
     modes: &'static [(&'static str, &'static str, &'static str)],
-    /// Purchases and activities name their people; only they can create missing ones.
+    /// Purchases, activities and deals name their customers; only they can create missing ones.
     names_people: bool,
     form: FormView,
 }
@@ -262,7 +262,7 @@ async fn show_preview(
         preview,
         columns,
         modes: MODES,
-        names_people: matches!(kind, Kind::Purchases | Kind::Activities),
+        names_people: matches!(kind, Kind::Purchases | Kind::Activities | Kind::Deals),
         form,
     };
     let mut response = signed.page(&page)?;

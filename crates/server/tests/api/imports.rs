@@ -14,6 +14,7 @@ backend_tests!(
     viewers_may_not_import,
     a_job_is_seen_only_by_its_starter_and_admins,
     bad_fields_are_named,
+    purchases_create_the_people_they_name_when_asked,
     uploads_over_the_limit_are_refused
 );
 
@@ -59,6 +60,7 @@ struct Report {
     rejected_rows: u64,
     written: bool,
     rows_read: u64,
+    people_created: u64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -271,4 +273,24 @@ async fn uploads_over_the_limit_are_refused(backend: Backend) {
     let job = start(&app.admin, &[Part::Text("kind", "people"), csv(&big)]).await;
     let job = finished(&app.admin, &job.id).await;
     assert_eq!(job.report.expect("a report").created, row);
+}
+
+async fn purchases_create_the_people_they_name_when_asked(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let purchases =
+        "reference,customer_email,occurred_at,amount,currency\nA-1,zoe@example.com,2024-05-02T10:00:00Z,12.50,EUR\n";
+    let file = Part::File("file", "purchases.csv", purchases.as_bytes());
+
+    let refused = start(&app.admin, &[Part::Text("kind", "purchases"), file]).await;
+    let report = finished(&app.admin, &refused.id).await.report.expect("a report");
+    assert_eq!((report.created, report.rejected_rows), (0, 1), "{report:?}");
+    assert_eq!(report.rejected[0].column.as_deref(), Some("customer_email"), "{report:?}");
+    assert!(app.all_people().await.is_empty());
+
+    let job = start(&app.admin, &[Part::Text("kind", "purchases"), Part::Text("create_people", "true"), file]).await;
+    let report = finished(&app.admin, &job.id).await.report.expect("a report");
+    assert_eq!((report.created, report.people_created, report.rejected_rows), (1, 1, 0), "{report:?}");
+    let people = app.all_people().await;
+    assert_eq!(people.len(), 1);
+    assert_eq!(people[0].fields.primary_email().map(|e| e.as_str()), Some("zoe@example.com"));
 }
