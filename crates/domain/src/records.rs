@@ -344,6 +344,9 @@ pub struct Person {
     pub id: PersonId,
     #[serde(flatten)]
     pub fields: PersonInput,
+    /// The record's id in the system it was imported from: unique, and how a new import finds it.
+    #[serde(default)]
+    pub external_id: Option<Name>,
     /// The last inbound or outbound call, email, meeting or message.
     #[serde(with = "time::serde::rfc3339::option")]
     pub last_contacted_at: Option<OffsetDateTime>,
@@ -381,6 +384,9 @@ pub struct Company {
     pub id: CompanyId,
     #[serde(flatten)]
     pub fields: CompanyInput,
+    /// The record's id in the system it was imported from: unique, and how a new import finds it.
+    #[serde(default)]
+    pub external_id: Option<Name>,
     #[serde(flatten)]
     pub meta: Meta,
 }
@@ -493,6 +499,9 @@ pub struct Deal {
     pub id: DealId,
     #[serde(flatten)]
     pub fields: DealInput,
+    /// The record's id in the system it was imported from: unique, and how a new import finds it.
+    #[serde(default)]
+    pub external_id: Option<Name>,
     /// When the deal was won or lost.
     #[serde(with = "time::serde::rfc3339::option")]
     pub closed_at: Option<OffsetDateTime>,
@@ -564,6 +573,9 @@ pub struct Activity {
     pub id: ActivityId,
     #[serde(flatten)]
     pub fields: ActivityInput,
+    /// The record's id in the system it was imported from: unique, and how a new import finds it.
+    #[serde(default)]
+    pub external_id: Option<Name>,
     #[serde(flatten)]
     pub meta: Meta,
 }

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
+use rapport_import::Kind;
 use rapport_storage::{ImportSummary, RecordKind, Store};
 
 /// What `rapport import` reads.
@@ -11,29 +12,19 @@ use rapport_storage::{ImportSummary, RecordKind, Store};
 pub enum ImportCommand {
     /// Read a JSON archive (from `rapport export --output FILE`) into an empty database.
     Archive { file: PathBuf },
-    /// Create or update people from a CSV file with a header row; a row whose email is known updates that person.
-    People {
-        file: PathBuf,
-        /// A JSON file mapping the file's column names to fields: {"Vorname": "first_name", "Mail": "emails"}.
-        #[arg(long)]
-        mapping: Option<PathBuf>,
-        /// Write the columns-to-fields mapping used to this JSON file, to edit and reuse with --mapping.
-        #[arg(long)]
-        save_mapping: Option<PathBuf>,
-        /// dry-run reports without writing; all-or-nothing writes every row or, if any is invalid, none;
-        /// skip-invalid writes the valid rows.
-        #[arg(long, value_enum, default_value = "all-or-nothing")]
-        mode: crate::import::Mode,
-        /// The column separator (one character, or tab); found from the header row when absent.
-        #[arg(long)]
-        delimiter: Option<String>,
-        /// Write every rejected row to this CSV file (line,column,reason).
-        #[arg(long)]
-        report: Option<PathBuf>,
-        /// The email of the user the import acts as; the first admin when absent.
-        #[arg(long = "as", value_name = "EMAIL")]
-        as_user: Option<String>,
-    },
+    /// Create or update people from a CSV file with a header row; a row whose email or external id is known
+    /// updates that person.
+    People(crate::import::Options),
+    /// Create or update companies from CSV, found by external id, else domain, else name.
+    Companies(crate::import::Options),
+    /// Create or update deals from CSV, found by external id.
+    Deals(crate::import::Options),
+    /// Create or update activities from CSV, found by external id.
+    Activities(crate::import::Options),
+    /// Create or update purchases from CSV, found by customer and reference.
+    Purchases(crate::import::Options),
+    /// Create or update people from a vCard 3.0 or 4.0 file, found by email.
+    Vcard(crate::import::Options),
 }
 
 /// The first bytes of every SQLite database file.
@@ -81,10 +72,12 @@ pub async fn import(store: &Store, command: ImportCommand) -> Result<()> {
             report(&summary);
             Ok(())
         }
-        ImportCommand::People { file, mapping, save_mapping, mode, delimiter, report, as_user } => {
-            let options = crate::import::Options { file, mapping, save_mapping, mode, delimiter, report, as_user };
-            crate::import::people(store, options).await
-        }
+        ImportCommand::People(options) => crate::import::run(store, Kind::People, options).await,
+        ImportCommand::Companies(options) => crate::import::run(store, Kind::Companies, options).await,
+        ImportCommand::Deals(options) => crate::import::run(store, Kind::Deals, options).await,
+        ImportCommand::Activities(options) => crate::import::run(store, Kind::Activities, options).await,
+        ImportCommand::Purchases(options) => crate::import::run(store, Kind::Purchases, options).await,
+        ImportCommand::Vcard(options) => crate::import::run(store, Kind::Vcard, options).await,
     }
 }
 

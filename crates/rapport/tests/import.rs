@@ -8,12 +8,15 @@ extern crate rapport_testing;
 mod common;
 
 use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use rapport_domain::Actor;
 use rapport_domain::custom_fields::{CustomFieldInput, EntityType, FieldKind};
 use rapport_domain::records::Person;
-use rapport_storage::{ListQuery, PersonFilter, Store};
+use rapport_storage::{ActivityFilter, CompanyFilter, DealFilter, ListQuery, PersonFilter, PurchaseFilter, Store};
 use rapport_testing::{Backend, TestDatabase};
+use sea_orm::{ConnectionTrait, Database, Statement};
 use serde_json::json;
 
 use common::{rapport, refused, succeeded};
@@ -25,6 +28,11 @@ backend_tests!(
     skip_invalid_writes_the_good_rows,
     mapping_file_names_the_columns,
     export_then_import_gives_the_same_people,
+    all_or_nothing_over_many_batches_rolls_back_on_one_bad_row,
+    killed_import_leaves_whole_batches_and_a_rerun_completes_it,
+    companies_are_found_by_external_id_domain_or_name,
+    purchases_name_their_customer_and_create_people_adds_them,
+    deals_and_activities_are_found_by_external_id,
 );
 
 const ADMIN: &str = "admin@example.com";
@@ -157,7 +165,7 @@ async fn dry_run_writes_nothing(backend: Backend) {
     let viewer = ["user", "add", "--email", "viewer@example.com", "--name", "Vi", "--role", "viewer"];
     succeeded(rapport(&db.url, &viewer, "a-long-password\n"));
     let outcome = import(&db.url, &[&file, "--as", "viewer@example.com"]);
-    assert!(outcome.stderr.contains("column \"row\": viewers cannot change records"), "{}", outcome.stderr);
+    assert!(outcome.stderr.contains("line 2: viewers cannot change records"), "{}", outcome.stderr);
     refused(outcome, "nothing was written");
     refused(import(&db.url, &[&file, "--as", "nobody@example.com"]), "no user has the email");
     assert!(everyone(&store).await.is_empty());
@@ -311,5 +319,281 @@ async fn export_then_import_gives_the_same_people(backend: Backend) {
     assert!(original.iter().any(|k| k.contains("customer_tier")), "the demo sets custom fields");
     assert_eq!(key(everyone(&store).await), original);
     from.close().await.unwrap();
+    store.close().await.unwrap();
+}
+
+/// `rows` people, each with an address and a number, one per line after the header.
+fn people_csv(rows: usize) -> String {
+    let mut csv = String::from("first_name,last_name,email,phone\n");
+    for i in 0..rows {
+        csv.push_str(&format!("P{i},Person,p{i}@example.com,+1 555 {i:07}\n"));
+    }
+    csv
+}
+
+async fn all_or_nothing_over_many_batches_rolls_back_on_one_bad_row(backend: Backend) {
+    let (db, store) = database(backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    // Three batches' worth, the bad address in the last one: the first two
+    // were written in the open transaction before it was read.
+    let mut csv = people_csv(2_500);
+    csv.push_str("Bad,Row,bad@,+1 555 9999999\n");
+    let file = write(dir.path(), "people.csv", &csv);
+    let outcome = import(&db.url, &[&file]);
+    assert!(outcome.stderr.contains("line 2502, column \"email\""), "{}", outcome.stderr);
+    refused(outcome, "nothing was written");
+    assert_eq!(store.count_people().await.unwrap(), 0);
+
+    let dry = succeeded(import(&db.url, &[&file, "--mode", "dry-run"]));
+    assert!(dry.stderr.contains("2501 rows read: would be 2500 created"), "{}", dry.stderr);
+    assert_eq!(store.count_people().await.unwrap(), 0);
+    store.close().await.unwrap();
+}
+
+/// One number from a `SELECT COUNT(...)`.
+async fn count(url: &str, sql: &str) -> i64 {
+    let db = Database::connect(url).await.expect("connect");
+    let backend = db.get_database_backend();
+    let row = db.query_one_raw(Statement::from_string(backend, sql)).await.expect(sql).expect("one row");
+    let count = row.try_get_by_index::<i64>(0).expect("a count");
+    db.close().await.unwrap();
+    count
+}
+
+async fn killed_import_leaves_whole_batches_and_a_rerun_completes_it(backend: Backend) {
+    const ROWS: u64 = 20_000;
+    const BATCH: u64 = rapport_import::BATCH as u64;
+    let (db, store) = database(backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "people.csv", &people_csv(ROWS as usize));
+    let args = ["--database-url", &db.url, "import", "people", &file, "--mode", "skip-invalid"];
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rapport"))
+        .args(args)
+        .env("RAPPORT_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the rapport binary starts");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while store.count_people().await.unwrap() < BATCH {
+        assert!(Instant::now() < deadline, "no batch was written in two minutes");
+        assert!(child.try_wait().unwrap().is_none(), "the import ended before it could be killed");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    child.kill().expect("SIGKILL");
+    child.wait().unwrap();
+
+    let stored = store.count_people().await.unwrap();
+    assert!(stored < ROWS, "killed before the end: {stored}");
+    assert_eq!(stored % BATCH, 0, "whole batches only: {stored}");
+    let points = count(&db.url, "SELECT COUNT(*) FROM contact_points").await;
+    assert_eq!(points as u64, 2 * stored, "every stored person has their address and number");
+    for person in everyone(&store).await {
+        assert!(!person.fields.emails.is_empty() && !person.fields.phones.is_empty(), "{person:?}");
+    }
+
+    let rerun = succeeded(import(&db.url, &[&file, "--mode", "skip-invalid"]));
+    let expected = format!("{ROWS} rows read: {} created, 0 updated, {stored} unchanged, 0 rejected", ROWS - stored);
+    assert!(rerun.stderr.contains(&expected), "{}", rerun.stderr);
+    assert_eq!(store.count_people().await.unwrap(), ROWS);
+    let addresses = count(&db.url, "SELECT COUNT(DISTINCT value) FROM contact_points WHERE kind = 'email'").await;
+    assert_eq!(addresses as u64, ROWS, "nobody twice");
+    store.close().await.unwrap();
+}
+
+fn import_kind(url: &str, kind: &str, args: &[&str]) -> common::Outcome {
+    rapport(url, &[&["import", kind], args].concat(), "")
+}
+
+async fn companies_are_found_by_external_id_domain_or_name(backend: Backend) {
+    let (db, store) = database(backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "companies.csv",
+        "External ID,Company,Website,Industry,Size,Tags\n\
+         crm-1,Acme,https://www.acme.example/,Tools,11-50,b2b\n\
+         ,Globex,globex.example,,,\n\
+         ,Initech,,Software,,\n\
+         crm-4,Hooli,,,huge,\n",
+    );
+    let first = import_kind(&db.url, "companies", &[&file, "--mode", "skip-invalid"]);
+    let first = succeeded(first);
+    assert!(first.stderr.contains("4 rows read: 3 created, 0 updated, 0 unchanged, 1 rejected"), "{}", first.stderr);
+    assert!(first.stderr.contains("line 5, column \"Size\": must be one of"), "{}", first.stderr);
+    let again = succeeded(import_kind(&db.url, "companies", &[&file, "--mode", "skip-invalid"]));
+    assert!(again.stderr.contains("0 created, 0 updated, 3 unchanged, 1 rejected"), "{}", again.stderr);
+
+    // Found by external id (a new name), by domain (a new external id), by name in any case (a new industry).
+    let changes = write(
+        dir.path(),
+        "changes.csv",
+        "external_id,name,domain,industry\ncrm-1,Acme Corp,,\ncrm-2,,globex.example,\n,INITECH,,Consulting\n",
+    );
+    let changed = succeeded(import_kind(&db.url, "companies", &[&changes]));
+    assert!(changed.stderr.contains("0 created, 3 updated, 0 unchanged"), "{}", changed.stderr);
+    let page = store
+        .list_companies(&ListQuery { limit: Some(50), ..Default::default() }, &CompanyFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 3);
+    let by_name = |name: &str| page.items.iter().find(|c| c.fields.name.as_str() == name).unwrap().clone();
+    let acme = by_name("Acme Corp");
+    assert_eq!(acme.external_id.as_ref().unwrap().as_str(), "crm-1");
+    assert_eq!(acme.fields.domain.as_ref().unwrap().as_str(), "acme.example");
+    assert_eq!(acme.fields.tags.iter().map(|t| t.as_str()).collect::<Vec<_>>(), ["b2b"]);
+    assert_eq!(by_name("Globex").external_id.as_ref().unwrap().as_str(), "crm-2");
+    assert_eq!(by_name("INITECH").fields.industry.as_ref().unwrap().as_str(), "Consulting");
+
+    // A row whose domain is another company's is refused, not merged.
+    let clash = write(dir.path(), "clash.csv", "external_id,name,domain\ncrm-1,Acme Corp,globex.example\n");
+    refused(import_kind(&db.url, "companies", &[&clash]), "another company has this domain");
+    refused(
+        import_kind(&db.url, "companies", &[&write(dir.path(), "none.csv", "industry\nTools\n")]),
+        "name or domain",
+    );
+    store.close().await.unwrap();
+}
+
+async fn purchases_name_their_customer_and_create_people_adds_them(backend: Backend) {
+    let (db, store) = database(backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let people = write(dir.path(), "people.csv", "external_id,first_name,email\nc-1,Ada,ada@example.com\n");
+    succeeded(import(&db.url, &[&people]));
+    let purchases = write(
+        dir.path(),
+        "purchases.csv",
+        "Order Number;Customer ID;Email;Date;Total;Currency;Item\n\
+         A-1;c-1;;2024-05-01;19.90;EUR;Book\n\
+         A-2;;ada@example.com;2024-05-02T10:00:00Z;5;EUR;\n\
+         A-3;;bob@example.com;2024-05-03 09:30;1,200.00;USD;Desk\n\
+         A-4;c-9;;2024-05-04;7.5;EUR;\n\
+         A-5;;cy@example.com;yesterday;1.999;EUR;\n",
+    );
+    // Without --create-people, unknown customers are rejected with the column that named them.
+    let outcome = import_kind(&db.url, "purchases", &[&purchases]);
+    assert!(
+        outcome.stderr.contains("line 4, column \"Email\": no person has \"bob@example.com\""),
+        "{}",
+        outcome.stderr
+    );
+    assert!(outcome.stderr.contains("line 5, column \"Customer ID\": no person has \"c-9\""), "{}", outcome.stderr);
+    assert!(outcome.stderr.contains("line 6, column \"Date\": must be a date"), "{}", outcome.stderr);
+    assert!(outcome.stderr.contains("line 6, column \"Total\""), "{}", outcome.stderr);
+    refused(outcome, "nothing was written");
+
+    let args = [purchases.as_str(), "--mode", "skip-invalid", "--create-people"];
+    let created = succeeded(import_kind(&db.url, "purchases", &args));
+    assert!(
+        created.stderr.contains("5 rows read: 4 created, 0 updated, 0 unchanged (2 new people), 1 rejected"),
+        "{}",
+        created.stderr
+    );
+    let again = succeeded(import_kind(&db.url, "purchases", &args));
+    assert!(again.stderr.contains("0 created, 0 updated, 4 unchanged, 1 rejected"), "{}", again.stderr);
+
+    let everybody = everyone(&store).await;
+    assert_eq!(everybody.len(), 3, "Ada, and the two customers the file named");
+    let ada = by_email(&everybody, "ada@example.com");
+    let bob = by_email(&everybody, "bob@example.com");
+    assert_eq!(bob.fields.first_name.as_str(), "bob");
+    let nine = everybody.iter().find(|p| p.external_id.as_ref().is_some_and(|e| e.as_str() == "c-9")).unwrap();
+    let adas = bought(&store, ada.id).await;
+    assert_eq!(adas.len(), 2);
+    let a1 = adas.iter().find(|p| p.fields.reference.as_ref().unwrap().as_str() == "A-1").unwrap();
+    assert_eq!(a1.fields.amount.amount_minor, 1990);
+    assert_eq!(a1.fields.description.as_ref().unwrap().as_str(), "Book");
+    let bobs = bought(&store, bob.id).await;
+    assert_eq!((bobs[0].fields.amount.amount_minor, bobs[0].fields.amount.currency.as_str()), (120_000, "USD"));
+    assert_eq!(bought(&store, nine.id).await.len(), 1);
+
+    // A changed amount updates the purchase found by customer and reference.
+    let changed = write(
+        dir.path(),
+        "changed.csv",
+        "reference,customer_email,occurred_at,amount,currency\nA-2,ada@example.com,2024-05-02T10:00:00Z,6,EUR\n",
+    );
+    let outcome = succeeded(import_kind(&db.url, "purchases", &[&changed]));
+    assert!(outcome.stderr.contains("0 created, 1 updated, 0 unchanged"), "{}", outcome.stderr);
+    refused(
+        import_kind(&db.url, "purchases", &[&write(dir.path(), "no-ref.csv", "email,date,amount,currency\n")]),
+        "reference",
+    );
+    store.close().await.unwrap();
+}
+
+async fn bought(store: &Store, person: rapport_domain::PersonId) -> Vec<rapport_domain::records::Purchase> {
+    let filter = PurchaseFilter { person_id: Some(person), ..Default::default() };
+    store.list_purchases(&ListQuery::default(), &filter).await.unwrap().items
+}
+
+async fn deals_and_activities_are_found_by_external_id(backend: Backend) {
+    use rapport_domain::records::{PipelineInput, StageInput};
+    let (db, store) = database(backend).await;
+    let actor = admin(&store).await;
+    let stage = |name: &str, win| StageInput { id: None, name: name.try_into().unwrap(), win_probability: win };
+    let sales = PipelineInput { name: "Sales".try_into().unwrap(), stages: vec![stage("New", 10), stage("Won", 100)] };
+    let sales = store.create_pipeline(&actor, sales).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    succeeded(import_kind(&db.url, "companies", &[&write(dir.path(), "c.csv", "external_id,name\nco-1,Acme\n")]));
+
+    let deals = write(
+        dir.path(),
+        "deals.csv",
+        "Deal ID,Deal Name,Value,Currency,Stage,Email,Company,Close Date,Status\n\
+         d-1,Big one,1000,EUR,,ada@example.com,Acme,2025-01-31,open\n\
+         d-2,Small one,10.5,EUR,won,,,,won\n\
+         d-3,Bad stage,1,EUR,Nowhere,,,,\n\
+         ,No id,1,EUR,,,,,\n",
+    );
+    let first = succeeded(import_kind(&db.url, "deals", &[&deals, "--mode", "skip-invalid", "--create-people"]));
+    assert!(
+        first.stderr.contains("4 rows read: 2 created, 0 updated, 0 unchanged (1 new people), 2 rejected"),
+        "{}",
+        first.stderr
+    );
+    assert!(
+        first.stderr.contains("line 4, column \"Stage\": the pipeline has no stage \"Nowhere\""),
+        "{}",
+        first.stderr
+    );
+    assert!(first.stderr.contains("line 5, column \"Deal ID\": is required"), "{}", first.stderr);
+    let again = succeeded(import_kind(&db.url, "deals", &[&deals, "--mode", "skip-invalid"]));
+    assert!(again.stderr.contains("0 created, 0 updated, 2 unchanged, 2 rejected"), "{}", again.stderr);
+
+    let all = store.list_deals(&ListQuery::default(), &DealFilter::default()).await.unwrap().items;
+    assert_eq!(all.len(), 2);
+    let big = all.iter().find(|d| d.external_id.as_ref().unwrap().as_str() == "d-1").unwrap();
+    assert_eq!(big.fields.pipeline_id, sales.id);
+    assert_eq!(big.fields.stage_id, sales.stages[0].id, "the first stage when none is named");
+    assert_eq!(big.fields.amount.amount_minor, 100_000);
+    assert!(big.fields.person_id.is_some() && big.fields.company_id.is_some());
+    let small = all.iter().find(|d| d.external_id.as_ref().unwrap().as_str() == "d-2").unwrap();
+    assert_eq!(small.fields.stage_id, sales.stages[1].id);
+
+    let activities = write(
+        dir.path(),
+        "activities.csv",
+        "external_id,type,date,subject,notes,customer_email,deal_external_id\n\
+         a-1,call,2024-06-01T09:00:00Z,Intro,\"Talked, at length\",ada@example.com,d-1\n\
+         a-2,note,2024-06-02,,Remember the budget,,d-2\n\
+         a-3,fax,2024-06-03,Old,,,d-2\n",
+    );
+    let first = succeeded(import_kind(&db.url, "activities", &[&activities, "--mode", "skip-invalid"]));
+    assert!(first.stderr.contains("3 rows read: 2 created, 0 updated, 0 unchanged, 1 rejected"), "{}", first.stderr);
+    assert!(first.stderr.contains("line 4, column \"type\": must be one of"), "{}", first.stderr);
+    let again = succeeded(import_kind(&db.url, "activities", &[&activities, "--mode", "skip-invalid"]));
+    assert!(again.stderr.contains("0 created, 0 updated, 2 unchanged, 1 rejected"), "{}", again.stderr);
+    let changed = write(dir.path(), "changed.csv", "external_id,subject\na-1,Introduction\n");
+    let changed = succeeded(import_kind(&db.url, "activities", &[&changed]));
+    assert!(changed.stderr.contains("0 created, 1 updated, 0 unchanged"), "{}", changed.stderr);
+    let all = store.list_activities(&ListQuery::default(), &ActivityFilter::default()).await.unwrap().items;
+    assert_eq!(all.len(), 2);
+    let call = all.iter().find(|a| a.external_id.as_ref().unwrap().as_str() == "a-1").unwrap();
+    assert_eq!(call.fields.subject.as_ref().unwrap().as_str(), "Introduction");
+    assert_eq!(call.fields.body.as_ref().unwrap().as_str(), "Talked, at length");
+    assert_eq!(call.fields.links.deal_id, Some(big.id));
+    assert_eq!(call.fields.links.person_id, big.fields.person_id);
     store.close().await.unwrap();
 }

@@ -16,6 +16,8 @@ pub enum ApiError {
     MalformedJson(String),
     #[error("send the body as application/json")]
     UnsupportedMediaType,
+    #[error("send the body as multipart/form-data")]
+    NotMultipart,
     #[error("the request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
     #[error("sign in, or send an API token as 'Authorization: Bearer ...'")]
@@ -66,7 +68,9 @@ impl ApiError {
         match self {
             ApiError::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation"),
             ApiError::MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
-            ApiError::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+            ApiError::UnsupportedMediaType | ApiError::NotMultipart => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),

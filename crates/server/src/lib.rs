@@ -6,6 +6,7 @@ pub mod api;
 mod auth_cache;
 pub mod error;
 pub mod extract;
+pub mod imports;
 mod limiter;
 pub mod web;
 
@@ -15,14 +16,13 @@ use std::time::Duration;
 use axum::Json;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use rapport_reports::Insights;
 use rapport_storage::Store;
 use tower_http::compression::CompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -30,6 +30,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth_cache::AuthCache;
 use crate::error::ApiError;
+use crate::imports::ImportJobs;
 use crate::limiter::LoginLimiter;
 
 /// Requests larger than this are refused with 413.
@@ -68,6 +69,8 @@ pub struct AppState {
     pub auth_cache: Arc<AuthCache>,
     /// The latest insights, kept current by the insights job.
     pub insights: Arc<Insights>,
+    /// Import jobs and uploads, kept in memory.
+    pub imports: Arc<ImportJobs>,
 }
 
 #[derive(OpenApi)]
@@ -135,6 +138,24 @@ async fn refuse_cross_origin(
     next.run(request).await
 }
 
+/// How long a request may take before it is answered 503.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// File uploads take as long as the client needs to send the file, up to this.
+const UPLOAD_TIMEOUT: Duration = Duration::from_secs(3600);
+const UPLOAD_PATHS: &[&str] = &["/api/v1/imports", "/api/v1/imports/preview", "/import"];
+
+async fn time_limit(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    let limit = if request.method() == Method::POST && UPLOAD_PATHS.contains(&request.uri().path()) {
+        UPLOAD_TIMEOUT
+    } else {
+        REQUEST_TIMEOUT
+    };
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    }
+}
+
 async fn method_not_allowed() -> impl IntoResponse {
     let body =
         serde_json::json!({"error": {"code": "method_not_allowed", "message": "this method is not allowed here"}});
@@ -155,12 +176,14 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(api::insights::routes())
         .merge(api::export::routes())
         .merge(api::trash::routes())
+        .merge(api::imports::routes())
 }
 
 /// The application: its routes, and what its background jobs work on.
 pub struct App {
     pub router: Router,
     pub insights: Arc<Insights>,
+    pub imports: Arc<ImportJobs>,
     store: Store,
     trash_retention: time::Duration,
 }
@@ -169,7 +192,9 @@ pub struct App {
 pub fn app(store: Store, config: ServerConfig) -> App {
     let insights = Insights::new(store.clone(), config.insights);
     let trash_retention = config.trash_retention;
+    let imports = ImportJobs::new(store.clone());
     let state = AppState {
+        imports: Arc::clone(&imports),
         store: store.clone(),
         config: Arc::new(config),
         limiter: Arc::new(LoginLimiter::default()),
@@ -206,12 +231,12 @@ pub fn app(store: Store, config: ServerConfig) -> App {
         .layer(axum::middleware::from_fn(refuse_cross_origin))
         .layer(axum::middleware::from_fn(server_timing))
         .layer(CompressionLayer::new())
-        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
+        .layer(axum::middleware::from_fn(time_limit))
         .layer(TraceLayer::new_for_http());
     for (name, value) in security_headers {
         app = app.layer(SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value)));
     }
-    App { router: app, insights, store, trash_retention }
+    App { router: app, insights, imports, store, trash_retention }
 }
 
 /// The routes alone, without background jobs (benchmarks serve these).

@@ -17,6 +17,7 @@ mod api {
     pub mod health;
     pub mod history;
     pub mod hostile;
+    pub mod imports;
     pub mod insights;
     pub mod lists;
     pub mod permissions;

@@ -15,6 +15,7 @@ mod browser {
     pub mod auth;
     pub mod board;
     pub mod conflicts;
+    pub mod imports;
     pub mod insights;
     pub mod people;
     pub mod phone;

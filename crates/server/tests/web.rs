@@ -16,6 +16,7 @@ mod web {
     pub mod history;
     pub mod hostile;
     pub mod htmx;
+    pub mod imports;
     pub mod insights;
     pub mod permissions;
     pub mod session;

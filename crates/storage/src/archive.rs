@@ -414,8 +414,13 @@ async fn insert_rows<E: EntityTrait, C: ConnectionTrait>(
         let mut id = None;
         for column in &columns {
             let name = column.as_str();
-            let json =
-                row.remove(name).ok_or_else(|| ArchiveError::Malformed(format!("a row of {table} lacks {name}")))?;
+            // A column added after the archive was made, such as m0007's
+            // external ids, is null when it may be.
+            let json = match row.remove(name) {
+                Some(json) => json,
+                None if column.def().is_null() => Json::Null,
+                None => return Err(ArchiveError::Malformed(format!("a row of {table} lacks {name}"))),
+            };
             let mut value = from_json(column.def().get_column_type(), json)
                 .map_err(|e| ArchiveError::Malformed(format!("{table}.{name} {e}")))?;
             if name == "id" {

@@ -97,6 +97,7 @@ pub mod companies {
         pub updated_at: TimeDateTimeWithTimeZone,
         pub created_by: Option<Uuid>,
         pub version: i64,
+        pub external_id: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -134,6 +135,7 @@ pub mod people {
         pub updated_at: TimeDateTimeWithTimeZone,
         pub created_by: Option<Uuid>,
         pub version: i64,
+        pub external_id: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -191,6 +193,7 @@ pub mod deals {
         pub updated_at: TimeDateTimeWithTimeZone,
         pub created_by: Option<Uuid>,
         pub version: i64,
+        pub external_id: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -220,6 +223,7 @@ pub mod activities {
         pub updated_at: TimeDateTimeWithTimeZone,
         pub created_by: Option<Uuid>,
         pub version: i64,
+        pub external_id: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -33,7 +33,10 @@ pub use records::activities::ActivityFilter;
 pub use records::companies::CompanyFilter;
 pub use records::customer_insights::CustomerInsight;
 pub use records::deals::DealFilter;
-pub use records::import::{ImportMode, ImportReport, PersonImport, Rejection};
+pub use records::import::{
+    ActivityImport, CompanyImport, CompanyRef, CustomerRef, DealImport, ImportBatches, ImportMode, ImportReport,
+    PersonImport, PurchaseImport, Rejection,
+};
 pub use records::insights_feed::{PersonRow, PurchaseRow, PurchaseSink};
 pub use records::overview::{PurchaseTotal, StageTotal};
 pub use records::people::PersonFilter;

@@ -15,6 +15,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0004_purchase_feed::Migration),
             Box::new(m0005_customer_insights::Migration),
             Box::new(m0006_history_trash::Migration),
+            Box::new(m0007_external_ids::Migration),
         ]
     }
 }
@@ -698,6 +699,53 @@ mod m0006_history_trash {
         async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
             m.drop_table(Table::drop().table("trash").to_owned()).await?;
             m.drop_table(Table::drop().table("record_history").to_owned()).await
+        }
+    }
+}
+
+mod m0007_external_ids {
+    use sea_orm_migration::prelude::*;
+
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m0007_external_ids"
+        }
+    }
+
+    /// Records that came from another system keep its id, so importing
+    /// them again finds them instead of adding them twice.
+    const TABLES: [&str; 4] = ["people", "companies", "deals", "activities"];
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+            for table in TABLES {
+                m.alter_table(
+                    Table::alter().table(table).add_column(ColumnDef::new("external_id").string().null()).to_owned(),
+                )
+                .await?;
+                // Unique where present: both databases let many rows be null.
+                m.create_index(
+                    Index::create()
+                        .name(format!("{table}_external_id"))
+                        .table(table)
+                        .col("external_id")
+                        .unique()
+                        .to_owned(),
+                )
+                .await?;
+            }
+            Ok(())
+        }
+
+        async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+            for table in TABLES {
+                m.drop_index(Index::drop().name(format!("{table}_external_id")).table(table).to_owned()).await?;
+                m.alter_table(Table::alter().table(table).drop_column("external_id").to_owned()).await?;
+            }
+            Ok(())
         }
     }
 }

@@ -634,8 +634,14 @@ async fn migrating_twice_changes_nothing_and_views_go_with_their_user(backend: B
         .expect("read the migration table");
     let versions: BTreeSet<String> =
         rows.iter().map(|r| r.try_get::<String>("", "version").expect("a version")).collect();
-    let expected =
-        ["migration", "m0002_saved_views", "m0003_page_indexes", "m0004_purchase_feed", "m0005_customer_insights"];
+    let expected = [
+        "migration",
+        "m0002_saved_views",
+        "m0003_page_indexes",
+        "m0004_purchase_feed",
+        "m0005_customer_insights",
+        "m0007_external_ids",
+    ];
     assert_eq!(versions, expected.iter().map(|v| v.to_string()).collect::<BTreeSet<_>>());
     assert_eq!(rows.len(), expected.len(), "each migration recorded once");
 

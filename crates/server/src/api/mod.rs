@@ -102,6 +102,7 @@ macro_rules! item_api {
 
 pub mod admin;
 pub mod export;
+pub mod imports;
 pub mod insights;
 pub mod records;
 pub mod session;

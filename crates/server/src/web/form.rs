@@ -258,6 +258,11 @@ impl FormView {
         self.value(name) == value
     }
 
+    /// Whether the form sent the field at all (a select sends even an empty choice).
+    pub fn has(&self, name: &str) -> bool {
+        self.values.contains_key(name)
+    }
+
     pub fn ticked(&self, name: &str) -> bool {
         self.values.contains_key(name) && self.value(name) != "false"
     }

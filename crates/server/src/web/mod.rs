@@ -13,6 +13,7 @@ mod form;
 mod format;
 mod history;
 mod home;
+mod imports;
 mod insights;
 mod lists;
 mod people;
@@ -52,6 +53,7 @@ pub fn routes() -> Router<AppState> {
         .merge(tasks::routes())
         .merge(search::routes())
         .merge(insights::routes())
+        .merge(imports::routes())
         .merge(lists::routes())
         .merge(settings::routes())
         .merge(history::routes())

@@ -654,6 +654,7 @@ async fn every_page_in_a_tour() {
             ("settings-pipeline", format!("/settings/pipelines/{}", pipeline.id)),
             ("settings-fields", "/settings/fields".into()),
             ("settings-tokens", "/settings/tokens".into()),
+            ("import", "/import".into()),
             ("insights", "/insights".into()),
             ("insights-cohorts", "/insights/cohorts".into()),
             ("insights-churn", "/insights/churn".into()),

@@ -19,6 +19,7 @@ use rapport_domain::records::{
 use rapport_domain::text::Name;
 use rapport_domain::{PersonId, TeamId};
 use rapport_reports::Insights;
+use rapport_server::imports::ImportJobs;
 use rapport_storage::Store;
 use rapport_testing::TestDatabase;
 use reqwest::header::HeaderMap;
@@ -63,6 +64,8 @@ pub struct TestApp {
     pub admin: Api,
     /// The server's insights (its job runs; `refresh_if_changed` brings them up to date at once).
     pub insights: Arc<Insights>,
+    /// The server's import jobs (for changing the upload limit).
+    pub imports: Arc<ImportJobs>,
     server: tokio::task::JoinHandle<()>,
     _database: TestDatabase,
 }
@@ -84,6 +87,7 @@ async fn serve_fresh_database(backend: Backend) -> Served {
     let app = rapport_server::app(store.clone(), rapport_server::ServerConfig::default());
     let jobs = app.start_jobs(std::time::Duration::from_millis(100));
     let insights = app.insights;
+    let imports = app.imports;
     let router = app.router;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
     let addr = listener.local_addr().expect("a local address");
@@ -94,7 +98,7 @@ async fn serve_fresh_database(backend: Backend) -> Served {
             .await
             .expect("the server runs");
     });
-    Served { database, store, addr, server, insights }
+    Served { database, store, addr, server, insights, imports }
 }
 
 struct Served {
@@ -103,11 +107,12 @@ struct Served {
     addr: SocketAddr,
     server: tokio::task::JoinHandle<()>,
     insights: Arc<Insights>,
+    imports: Arc<ImportJobs>,
 }
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> TestApp {
-        let Served { database, store, addr, server, insights } = serve_fresh_database(backend).await;
+        let Served { database, store, addr, server, insights, imports } = serve_fresh_database(backend).await;
         let base_url = format!("http://{addr}");
 
         let admin_email = "admin@example.com";
@@ -126,7 +131,7 @@ impl TestApp {
             .await
             .expect("create the first admin");
         let admin = login_at(&base_url, admin_email, PASSWORD, "admin").await;
-        TestApp { base_url, addr, store, backend, admin_user, admin, insights, server, _database: database }
+        TestApp { base_url, addr, store, backend, admin_user, admin, insights, imports, server, _database: database }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -326,6 +331,12 @@ impl Api {
         self.send(self.request(reqwest::Method::PUT, path).json(body)).await
     }
 
+    /// POSTs a multipart form.
+    pub async fn post_multipart(&self, path: &str, parts: &[Part<'_>]) -> Resp {
+        let (content_type, body) = multipart_body(parts);
+        self.send(self.request(reqwest::Method::POST, path).header("content-type", content_type).body(body)).await
+    }
+
     /// PATCH with `If-Match`.
     pub async fn patch_if(&self, path: &str, if_match: &str, body: &Value) -> Resp {
         self.send(self.request(reqwest::Method::PATCH, path).header("if-match", if_match).json(body)).await
@@ -389,6 +400,41 @@ fn check_etag(resp: &Resp) {
         "{}: the ETag does not carry the version",
         resp.what
     );
+}
+
+/// One field of a multipart form.
+#[derive(Clone, Copy, Debug)]
+pub enum Part<'a> {
+    Text(&'a str, &'a str),
+    /// A file: field name, file name, contents.
+    File(&'a str, &'a str, &'a [u8]),
+}
+
+/// A `multipart/form-data` body of `parts`, in order, and its content type.
+pub fn multipart_body(parts: &[Part<'_>]) -> (String, Vec<u8>) {
+    let boundary = format!("rapport-test-{}", unique());
+    let mut body = Vec::new();
+    for part in parts {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        match part {
+            Part::Text(name, value) => {
+                body.extend_from_slice(format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes());
+                body.extend_from_slice(value.as_bytes());
+            }
+            Part::File(name, file_name, contents) => {
+                body.extend_from_slice(
+                    format!(
+                        "Content-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\nContent-Type: text/csv\r\n\r\n"
+                    )
+                    .as_bytes(),
+                );
+                body.extend_from_slice(contents);
+            }
+        }
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
 /// `path?k=v&...`, percent-encoding the values.
@@ -573,6 +619,13 @@ impl WebClient {
         let mut pairs: Vec<(&str, &str)> = vec![("_csrf", self.csrf.as_str())];
         pairs.extend_from_slice(form);
         self.post_raw(path, &pairs).await
+    }
+
+    /// POSTs a multipart form (a file upload) with the session's `_csrf` as its first field.
+    pub async fn post_upload(&self, path: &str, parts: &[Part<'_>]) -> Resp {
+        let mut all = vec![Part::Text("_csrf", self.csrf.as_str())];
+        all.extend_from_slice(parts);
+        self.api.post_multipart(path, &all).await
     }
 
     /// POSTs a form exactly as given (no token added).

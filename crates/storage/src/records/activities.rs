@@ -42,6 +42,7 @@ pub(crate) fn activity_from(row: activities::Model) -> Result<Activity> {
                 deal_id: row.deal_id.map(DealId),
             },
         },
+        external_id: parse_opt(row.external_id, "external id")?,
         meta: meta(row.created_at, row.updated_at, row.created_by, row.version),
     })
 }
@@ -97,6 +98,33 @@ pub(crate) async fn insert_activity<C: ConnectionTrait>(
         refresh_last_contacted(conn, person.0).await?;
     }
     history::created(conn, actor, activity_from(row)?).await
+}
+
+/// Replaces a stored activity inside the caller's transaction, after the access and version checks.
+pub(crate) async fn replace_activity<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    row: activities::Model,
+    mut input: ActivityInput,
+    expected_version: Option<i64>,
+) -> Result<Activity> {
+    input.check()?;
+    actor.ensure_can(Action::Edit, &ownership(conn, row.author_id, row.created_by).await?)?;
+    check_version(expected_version, row.version)?;
+    let previous = activity_from(row.clone())?;
+    check_links(conn, &input.links).await?;
+    check_assignment(conn, actor, input.author_id, row.author_id, "author_id").await?;
+    let previous_person = row.person_id;
+    let version = row.version;
+    let mut active: activities::ActiveModel = row.into();
+    fill(&mut active, &input);
+    active.updated_at = Set(now());
+    active.version = Set(version + 1);
+    let row = save(conn, active, activities::Column::Version, version).await?;
+    for person in [previous_person, row.person_id].into_iter().flatten() {
+        refresh_last_contacted(conn, person).await?;
+    }
+    history::updated(conn, actor, &previous, activity_from(row)?).await
 }
 
 impl Store {
@@ -158,30 +186,14 @@ impl Store {
         &self,
         actor: &Actor,
         id: ActivityId,
-        mut input: ActivityInput,
+        input: ActivityInput,
         expected_version: Option<i64>,
     ) -> Result<Activity> {
-        input.check()?;
         let w = self.begin_write().await?;
         let row = activities::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("activity"))?;
-        let previous = activity_from(row.clone())?;
-        actor.ensure_can(Action::Edit, &ownership(&*w, row.author_id, row.created_by).await?)?;
-        check_version(expected_version, row.version)?;
-        check_links(&*w, &input.links).await?;
-        check_assignment(&*w, actor, input.author_id, row.author_id, "author_id").await?;
-        let previous_person = row.person_id;
-        let version = row.version;
-        let mut active: activities::ActiveModel = row.into();
-        fill(&mut active, &input);
-        active.updated_at = Set(now());
-        active.version = Set(version + 1);
-        let row = save(&*w, active, activities::Column::Version, version).await?;
-        for person in [previous_person, row.person_id].into_iter().flatten() {
-            refresh_last_contacted(&*w, person).await?;
-        }
-        let record = history::updated(&*w, actor, &previous, activity_from(row)?).await?;
+        let activity = replace_activity(&*w, actor, row, input, expected_version).await?;
         w.commit().await?;
-        Ok(record)
+        Ok(activity)
     }
 
     pub async fn delete_activity(&self, actor: &Actor, id: ActivityId) -> Result<()> {

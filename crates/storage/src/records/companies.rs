@@ -34,6 +34,7 @@ pub(crate) fn company_from(row: companies::Model) -> Result<Company> {
             tags: from_json(row.tags, "tags")?,
             custom_fields: from_json(row.custom_fields, "custom fields")?,
         },
+        external_id: parse_opt(row.external_id, "external id")?,
         meta: meta(row.created_at, row.updated_at, row.created_by, row.version),
     })
 }
@@ -78,12 +79,52 @@ pub(crate) async fn insert_company<C: ConnectionTrait>(
         updated_at: Set(now),
         created_by: Set(Some(actor.user_id.0)),
         version: Set(1),
+        external_id: Set(None),
     }
     .insert(conn)
     .await
     .map_err(|e| domain_taken(e.into()))?;
     write_index_rows(conn, EntityType::Company, id, &input.tags, &checked).await?;
     history::created(conn, actor, company_from(row)?).await
+}
+
+/// Replaces a stored company's fields inside the caller's transaction, after
+/// the access check and, when the client sent one, the version check.
+pub(crate) async fn replace_company<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    row: companies::Model,
+    mut input: CompanyInput,
+    expected_version: Option<i64>,
+) -> Result<Company> {
+    input.check()?;
+    actor.ensure_can(Action::Edit, &ownership(conn, row.owner_id, row.created_by).await?)?;
+    check_version(expected_version, row.version)?;
+    let previous = company_from(row.clone())?;
+    let id = row.id;
+    let (checked, stored) = check_custom(conn, EntityType::Company, &input.custom_fields).await?;
+    input.custom_fields = stored;
+    check_assignment(conn, actor, input.owner_id, row.owner_id, "owner_id").await?;
+    let renamed = row.name != input.name.as_str();
+    let version = row.version;
+    let mut active: companies::ActiveModel = row.into();
+    active.name = Set(input.name.to_string());
+    active.domain = Set(input.domain.as_ref().map(|d| d.as_str().to_owned()));
+    active.industry = Set(input.industry.as_ref().map(|n| n.to_string()));
+    active.size = Set(input.size.map(|s| s.as_str().to_owned()));
+    active.owner_id = Set(input.owner_id.map(|u| u.0));
+    active.tags = Set(to_json(&input.tags));
+    active.custom_fields = Set(to_json(&input.custom_fields));
+    active.search_text = Set(search_text(&input));
+    active.sort_name = Set(input.name.as_str().to_lowercase());
+    active.updated_at = Set(now());
+    active.version = Set(version + 1);
+    let row = save(conn, active, companies::Column::Version, version).await.map_err(domain_taken)?;
+    write_index_rows(conn, EntityType::Company, id, &input.tags, &checked).await?;
+    if renamed {
+        super::people::refresh_company_people(conn, id, Some(input.name.as_str())).await?;
+    }
+    history::updated(conn, actor, &previous, company_from(row)?).await
 }
 
 impl Store {
@@ -133,40 +174,14 @@ impl Store {
         &self,
         actor: &Actor,
         id: CompanyId,
-        mut input: CompanyInput,
+        input: CompanyInput,
         expected_version: Option<i64>,
     ) -> Result<Company> {
-        input.check()?;
         let w = self.begin_write().await?;
         let row = companies::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("company"))?;
-        let previous = company_from(row.clone())?;
-        actor.ensure_can(Action::Edit, &ownership(&*w, row.owner_id, row.created_by).await?)?;
-        check_version(expected_version, row.version)?;
-        let (checked, stored) = check_custom(&*w, EntityType::Company, &input.custom_fields).await?;
-        input.custom_fields = stored;
-        check_assignment(&*w, actor, input.owner_id, row.owner_id, "owner_id").await?;
-        let renamed = row.name != input.name.as_str();
-        let version = row.version;
-        let mut active: companies::ActiveModel = row.into();
-        active.name = Set(input.name.to_string());
-        active.domain = Set(input.domain.as_ref().map(|d| d.as_str().to_owned()));
-        active.industry = Set(input.industry.as_ref().map(|n| n.to_string()));
-        active.size = Set(input.size.map(|s| s.as_str().to_owned()));
-        active.owner_id = Set(input.owner_id.map(|u| u.0));
-        active.tags = Set(to_json(&input.tags));
-        active.custom_fields = Set(to_json(&input.custom_fields));
-        active.search_text = Set(search_text(&input));
-        active.sort_name = Set(input.name.as_str().to_lowercase());
-        active.updated_at = Set(now());
-        active.version = Set(version + 1);
-        let row = save(&*w, active, companies::Column::Version, version).await.map_err(domain_taken)?;
-        write_index_rows(&*w, EntityType::Company, id.0, &input.tags, &checked).await?;
-        if renamed {
-            super::people::refresh_company_people(&*w, id.0, Some(input.name.as_str())).await?;
-        }
-        let record = history::updated(&*w, actor, &previous, company_from(row)?).await?;
+        let company = replace_company(&*w, actor, row, input, expected_version).await?;
         w.commit().await?;
-        Ok(record)
+        Ok(company)
     }
 
     /// Moves a company to the trash with its activities; its people and

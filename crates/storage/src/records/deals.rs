@@ -45,6 +45,7 @@ pub(crate) fn deal_from(row: deals::Model) -> Result<Deal> {
             custom_fields: from_json(row.custom_fields, "custom fields")?,
         },
         closed_at: row.closed_at,
+        external_id: parse_opt(row.external_id, "external id")?,
         meta: meta(row.created_at, row.updated_at, row.created_by, row.version),
     })
 }
@@ -122,6 +123,32 @@ pub(crate) async fn insert_deal<C: ConnectionTrait>(conn: &C, actor: &Actor, mut
     history::created(conn, actor, deal_from(row)?).await
 }
 
+/// Replaces a stored deal inside the caller's transaction, after the access and version checks.
+pub(crate) async fn replace_deal<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    row: deals::Model,
+    mut input: DealInput,
+    expected_version: Option<i64>,
+) -> Result<Deal> {
+    let id = row.id;
+    actor.ensure_can(Action::Edit, &ownership(conn, row.owner_id, row.created_by).await?)?;
+    check_version(expected_version, row.version)?;
+    let previous = deal_from(row.clone())?;
+    let checked = prepare(conn, &mut input).await?;
+    check_assignment(conn, actor, input.owner_id, row.owner_id, "owner_id").await?;
+    let before = (parse_with(&row.status, "deal status", DealStatus::parse)?, row.closed_at);
+    let version = row.version;
+    let mut active: deals::ActiveModel = row.into();
+    fill(&mut active, &input);
+    active.closed_at = Set(closed_at(input.status, Some(before)));
+    active.updated_at = Set(now());
+    active.version = Set(version + 1);
+    let row = save(conn, active, deals::Column::Version, version).await?;
+    write_index_rows(conn, EntityType::Deal, id, &input.tags, &checked).await?;
+    history::updated(conn, actor, &previous, deal_from(row)?).await
+}
+
 impl Store {
     pub async fn get_deal(&self, id: DealId) -> Result<Deal> {
         deal_from(deals::Entity::find_by_id(id.0).one(self.conn()).await?.ok_or(StorageError::NotFound("deal"))?)
@@ -181,28 +208,14 @@ impl Store {
         &self,
         actor: &Actor,
         id: DealId,
-        mut input: DealInput,
+        input: DealInput,
         expected_version: Option<i64>,
     ) -> Result<Deal> {
         let w = self.begin_write().await?;
         let row = deals::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("deal"))?;
-        let previous = deal_from(row.clone())?;
-        actor.ensure_can(Action::Edit, &ownership(&*w, row.owner_id, row.created_by).await?)?;
-        check_version(expected_version, row.version)?;
-        let checked = prepare(&*w, &mut input).await?;
-        check_assignment(&*w, actor, input.owner_id, row.owner_id, "owner_id").await?;
-        let before = (parse_with(&row.status, "deal status", DealStatus::parse)?, row.closed_at);
-        let version = row.version;
-        let mut active: deals::ActiveModel = row.into();
-        fill(&mut active, &input);
-        active.closed_at = Set(closed_at(input.status, Some(before)));
-        active.updated_at = Set(now());
-        active.version = Set(version + 1);
-        let row = save(&*w, active, deals::Column::Version, version).await?;
-        write_index_rows(&*w, EntityType::Deal, id.0, &input.tags, &checked).await?;
-        let record = history::updated(&*w, actor, &previous, deal_from(row)?).await?;
+        let deal = replace_deal(&*w, actor, row, input, expected_version).await?;
         w.commit().await?;
-        Ok(record)
+        Ok(deal)
     }
 
     pub async fn delete_deal(&self, actor: &Actor, id: DealId) -> Result<()> {

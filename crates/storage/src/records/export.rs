@@ -45,6 +45,7 @@ const PEOPLE: &[&str] = &[
     "created_at",
     "updated_at",
     "version",
+    "external_id",
 ];
 const COMPANIES: &[&str] =
     &["id", "name", "domain", "industry", "size", "owner_id", "tags", "created_at", "updated_at", "version"];
@@ -66,6 +67,8 @@ const DEALS: &[&str] = &[
     "created_at",
     "updated_at",
     "version",
+    "external_id",
+    "external_id",
 ];
 const ACTIVITIES: &[&str] = &[
     "id",
@@ -81,6 +84,7 @@ const ACTIVITIES: &[&str] = &[
     "created_at",
     "updated_at",
     "version",
+    "external_id",
 ];
 const TASKS: &[&str] = &[
     "id",
@@ -146,6 +150,7 @@ impl Store {
                         time(p.meta.created_at),
                         time(p.meta.updated_at),
                         p.meta.version.to_string(),
+                        opt(p.external_id.as_ref()),
                     ];
                     Ok((cells, Some(f.custom_fields)))
                 })
@@ -166,6 +171,7 @@ impl Store {
                         time(c.meta.created_at),
                         time(c.meta.updated_at),
                         c.meta.version.to_string(),
+                        opt(c.external_id.as_ref()),
                     ];
                     Ok((cells, Some(f.custom_fields)))
                 })
@@ -193,6 +199,7 @@ impl Store {
                         time(d.meta.created_at),
                         time(d.meta.updated_at),
                         d.meta.version.to_string(),
+                        opt(d.external_id.as_ref()),
                     ];
                     Ok((cells, Some(f.custom_fields)))
                 })
@@ -216,6 +223,7 @@ impl Store {
                         time(a.meta.created_at),
                         time(a.meta.updated_at),
                         a.meta.version.to_string(),
+                        opt(a.external_id.as_ref()),
                     ];
                     Ok((cells, None))
                 })

@@ -1,23 +1,33 @@
-//! Importing people from outside (a CSV file, read and parsed by the binary):
-//! each row creates a person or, when one of its emails is already a
-//! person's (found through the `contact_points` index), updates that person,
-//! so importing the same file twice adds nobody twice.
+//! Importing people from outside (a CSV or vCard file, read and parsed by
+//! `rapport-import`): each row creates a person or, when one of its emails
+//! is already a person's (found through the `contact_points` index), updates
+//! that person, so importing the same file twice adds nobody twice.
 
+use rapport_domain::access::Action;
 use rapport_domain::custom_fields::CustomValues;
-use rapport_domain::records::{EmailEntry, LifecycleStage, PersonInput, Phone, PhoneEntry, Preferences};
-use rapport_domain::text::{Name, Tag};
-use rapport_domain::{Actor, Email, FieldErrors};
+use rapport_domain::records::{
+    ActivityInput, ActivityKind, CompanyInput, CompanySize, DealInput, DealStatus, Direction, Domain, EmailEntry,
+    LifecycleStage, Links, PersonInput, Phone, PhoneEntry, Preferences, PurchaseInput, normalize_timestamp,
+};
+use rapport_domain::text::{LongText, Name, Tag};
+use rapport_domain::{Actor, CompanyId, DealId, Email, FieldErrors, Money, PersonId, PipelineId, StageId};
 use sea_orm::prelude::*;
-use sea_orm::{ConnectionTrait, QuerySelect};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ConnectionTrait, QueryOrder, QuerySelect};
+use std::str::FromStr;
+use time::{Date, OffsetDateTime};
 
+use super::activities::{activity_from, insert_activity, replace_activity};
+use super::companies::{company_from, insert_company, replace_company};
+use super::deals::{deal_from, insert_deal, replace_deal};
 use super::people::{insert_person, person_from, replace_person};
-use crate::entities::{contact_points, people};
-use crate::{Result, StorageError, Store};
+use super::purchases::{insert_purchase, purchase_from, replace_purchase};
+use crate::common::ownership;
+use crate::entities::{activities, companies, contact_points, deals, people, pipelines, purchases, stages};
+use crate::{Result, StorageError, Store, Write};
 
-/// Rows per transaction when each batch commits on its own.
-const IMPORT_BATCH: usize = 1_000;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum ImportMode {
     /// Every check and every upsert, then a rollback: the report tells what would happen.
     DryRun,
@@ -34,6 +44,8 @@ pub enum ImportMode {
 pub struct PersonImport {
     /// Where the row starts in the file, for the report.
     pub line: u64,
+    /// The person's id in the system the file came from: found by it first.
+    pub external_id: Option<Name>,
     pub first_name: Option<Name>,
     pub last_name: Option<Name>,
     pub emails: Vec<Email>,
@@ -61,6 +73,8 @@ pub struct ImportReport {
     pub rejected: Vec<Rejection>,
     /// Whether anything was committed.
     pub written: bool,
+    /// Customers created because rows named them and `create_people` was on.
+    pub people_created: u64,
 }
 
 enum Outcome {
@@ -69,57 +83,138 @@ enum Outcome {
     Unchanged,
 }
 
+/// An import fed batch by batch, so a file of any size is never held whole.
+/// Skip-invalid commits each batch in its own transaction (whole batches
+/// survive a killed import, and no transaction holds the SQLite writer for
+/// the whole file); dry run and all-or-nothing keep one transaction open
+/// across every batch and decide at `finish`. Dropped unfinished, the open
+/// transaction rolls back.
+pub struct ImportBatches {
+    store: Store,
+    actor: Actor,
+    mode: ImportMode,
+    open: Option<Write>,
+    report: ImportReport,
+}
+
 impl Store {
-    /// Imports `rows` as `actor`; `progress` is called once per row done.
-    /// Invalid rows are reported, not returned as errors; a database error
-    /// stops the import (and rolls back the open transaction).
-    pub async fn import_people(
-        &self,
-        actor: &Actor,
-        rows: Vec<PersonImport>,
-        mode: ImportMode,
-        mut progress: impl FnMut(),
-    ) -> Result<ImportReport> {
-        let mut report = ImportReport::default();
-        match mode {
-            ImportMode::SkipInvalid => {
-                // Whole batches survive a killed import, and no transaction
-                // holds the SQLite writer for the whole file.
-                let mut rows = rows.into_iter().peekable();
-                while rows.peek().is_some() {
-                    let w = self.begin_write().await?;
-                    for row in rows.by_ref().take(IMPORT_BATCH) {
-                        import_row(&*w, actor, row, &mut report).await?;
-                        progress();
-                    }
-                    w.commit().await?;
-                    report.written = true;
-                }
-            }
-            ImportMode::DryRun | ImportMode::AllOrNothing => {
-                // A dry run takes the same path (so a file that names one
-                // address twice reports one created and one updated) and
-                // rolls back.
-                let w = self.begin_write().await?;
-                for row in rows {
-                    import_row(&*w, actor, row, &mut report).await?;
-                    progress();
-                }
-                if mode == ImportMode::AllOrNothing && report.rejected.is_empty() {
-                    w.commit().await?;
-                    report.written = true;
-                } else {
-                    w.rollback().await?;
-                }
-            }
-        }
-        Ok(report)
+    /// Starts an import as `actor`: feed it batches (`people`, ...), then `finish` it.
+    pub async fn begin_import(&self, actor: &Actor, mode: ImportMode) -> Result<ImportBatches> {
+        let open = match mode {
+            ImportMode::SkipInvalid => None,
+            ImportMode::DryRun | ImportMode::AllOrNothing => Some(self.begin_write().await?),
+        };
+        Ok(ImportBatches { store: self.clone(), actor: *actor, mode, open, report: ImportReport::default() })
     }
 }
 
-/// Imports one row; a row the domain refuses, or the actor may not change,
-/// goes to the report. Both are found before the row writes anything, so
-/// the transaction stays usable for the next row.
+impl ImportBatches {
+    /// What the import has done so far.
+    pub fn report(&self) -> &ImportReport {
+        &self.report
+    }
+
+    /// A row the caller could not parse: it counts as rejected, so
+    /// all-or-nothing then writes nothing.
+    pub fn reject(&mut self, rejection: Rejection) {
+        self.report.rejected.push(rejection);
+    }
+
+    /// Upserts a batch of people. Invalid rows are reported, not returned as
+    /// errors; a database error stops the import.
+    pub async fn people(&mut self, rows: Vec<PersonImport>) -> Result<()> {
+        self.open_batch().await?;
+        let w = self.open.as_ref().expect("a batch is open");
+        for row in rows {
+            import_row(&**w, &self.actor, row, &mut self.report).await?;
+        }
+        self.end_batch().await
+    }
+
+    /// Upserts a batch of companies: found by external id, else domain, else name.
+    pub async fn companies(&mut self, rows: Vec<CompanyImport>) -> Result<()> {
+        self.open_batch().await?;
+        let w = self.open.as_ref().expect("a batch is open");
+        for row in rows {
+            let line = row.line;
+            let outcome = upsert_company(&**w, &self.actor, row).await;
+            tally(outcome, line, &mut self.report)?;
+        }
+        self.end_batch().await
+    }
+
+    /// Upserts a batch of purchases: found by customer and reference.
+    /// `create_people` creates the customers no person matches.
+    pub async fn purchases(&mut self, rows: Vec<PurchaseImport>, create_people: bool) -> Result<()> {
+        self.open_batch().await?;
+        let w = self.open.as_ref().expect("a batch is open");
+        for row in rows {
+            let line = row.line;
+            let outcome = upsert_purchase(&**w, &self.actor, row, create_people, &mut self.report.people_created).await;
+            tally(outcome, line, &mut self.report)?;
+        }
+        self.end_batch().await
+    }
+
+    /// Upserts a batch of deals: found by external id.
+    pub async fn deals(&mut self, rows: Vec<DealImport>, create_people: bool) -> Result<()> {
+        self.open_batch().await?;
+        let w = self.open.as_ref().expect("a batch is open");
+        for row in rows {
+            let line = row.line;
+            let outcome = upsert_deal(&**w, &self.actor, row, create_people, &mut self.report.people_created).await;
+            tally(outcome, line, &mut self.report)?;
+        }
+        self.end_batch().await
+    }
+
+    /// Upserts a batch of activities: found by external id.
+    pub async fn activities(&mut self, rows: Vec<ActivityImport>, create_people: bool) -> Result<()> {
+        self.open_batch().await?;
+        let w = self.open.as_ref().expect("a batch is open");
+        for row in rows {
+            let line = row.line;
+            let outcome = upsert_activity(&**w, &self.actor, row, create_people, &mut self.report.people_created).await;
+            tally(outcome, line, &mut self.report)?;
+        }
+        self.end_batch().await
+    }
+
+    /// Opens this batch's transaction, unless one stays open across batches.
+    async fn open_batch(&mut self) -> Result<()> {
+        if self.open.is_none() {
+            self.open = Some(self.store.begin_write().await?);
+        }
+        Ok(())
+    }
+
+    async fn end_batch(&mut self) -> Result<()> {
+        if self.mode == ImportMode::SkipInvalid
+            && let Some(w) = self.open.take()
+        {
+            w.commit().await?;
+            self.report.written = true;
+        }
+        Ok(())
+    }
+
+    /// Commits all-or-nothing when no row was rejected; rolls back a dry
+    /// run, or all-or-nothing with a rejected row. Rejections come in line order.
+    pub async fn finish(mut self) -> Result<ImportReport> {
+        if let Some(w) = self.open.take() {
+            if self.mode == ImportMode::AllOrNothing && self.report.rejected.is_empty() {
+                w.commit().await?;
+                self.report.written = true;
+            } else {
+                w.rollback().await?;
+            }
+        }
+        self.report.rejected.sort_by_key(|r| r.line);
+        Ok(self.report)
+    }
+}
+
+/// Imports one person; see `tally`.
 async fn import_row<C: ConnectionTrait>(
     conn: &C,
     actor: &Actor,
@@ -127,7 +222,16 @@ async fn import_row<C: ConnectionTrait>(
     report: &mut ImportReport,
 ) -> Result<()> {
     let line = row.line;
-    match upsert(conn, actor, row).await {
+    let outcome = upsert(conn, actor, row).await;
+    tally(outcome, line, report)
+}
+
+/// Counts one row's outcome. A row the domain refuses, or the actor may not
+/// change, goes to the report: both are found before the row writes
+/// anything, so the transaction stays usable for the next row. Any other
+/// error stops the import.
+fn tally(outcome: Result<Outcome>, line: u64, report: &mut ImportReport) -> Result<()> {
+    match outcome {
         Ok(Outcome::Created) => report.created += 1,
         Ok(Outcome::Updated) => report.updated += 1,
         Ok(Outcome::Unchanged) => report.unchanged += 1,
@@ -141,7 +245,16 @@ async fn import_row<C: ConnectionTrait>(
 }
 
 async fn upsert<C: ConnectionTrait>(conn: &C, actor: &Actor, row: PersonImport) -> Result<Outcome> {
-    match find_by_emails(conn, &row.emails).await? {
+    let found = match &row.external_id {
+        Some(external) => find_by_external_id::<people::Entity, _>(conn, external).await?,
+        None => None,
+    };
+    let found = match found {
+        Some(found) => Some(found),
+        None => find_by_emails(conn, &row.emails).await?,
+    };
+    let external_id = row.external_id.clone();
+    match found {
         None => {
             let first_name =
                 row.first_name.ok_or_else(|| FieldErrors::single("first_name", "is required for a new person"))?;
@@ -169,18 +282,29 @@ async fn upsert<C: ConnectionTrait>(conn: &C, actor: &Actor, row: PersonImport) 
                 keep_in_touch_days: row.keep_in_touch_days,
                 custom_fields: row.custom_fields,
             };
-            insert_person(conn, actor, input).await?;
+            let person = insert_person(conn, actor, input).await?;
+            set_external_id::<people::Entity, _>(conn, person.id.0, external_id.as_ref()).await?;
             Ok(Outcome::Created)
         }
         Some(stored) => {
+            let id = stored.id;
+            // An external id the person lacks is new: nobody else holds it (looked up first).
+            let new_external = external_id.filter(|e| stored.external_id.as_deref() != Some(e.as_str()));
             let current = person_from(stored.clone())?.fields;
             let mut merged = current.clone();
             merge(&mut merged, row);
             // Normalized as it would be stored (tags sorted, one primary), so
             // a row that repeats what is stored compares equal.
             merged.check()?;
-            if merged == current {
+            if merged == current && new_external.is_none() {
                 return Ok(Outcome::Unchanged);
+            }
+            if let Some(external) = &new_external {
+                actor.ensure_can(Action::Edit, &ownership(conn, stored.owner_id, stored.created_by).await?)?;
+                set_external_id::<people::Entity, _>(conn, id, Some(external)).await?;
+            }
+            if merged == current {
+                return Ok(Outcome::Updated);
             }
             replace_person(conn, actor, stored, merged, None).await.map_err(|err| match err {
                 // Say which column led to a person the actor may not change.
@@ -247,6 +371,488 @@ async fn find_by_emails<C: ConnectionTrait>(conn: &C, emails: &[Email]) -> Resul
         [id] => Ok(Some(people::Entity::find_by_id(*id).one(conn).await?.ok_or(StorageError::NotFound("person"))?)),
         _ => {
             Err(FieldErrors::single("emails", format!("the addresses belong to {} different people", ids.len())).into())
+        }
+    }
+}
+
+/// The record of `E` holding this external id.
+async fn find_by_external_id<E: EntityTrait, C: ConnectionTrait>(
+    conn: &C,
+    external: &Name,
+) -> Result<Option<E::Model>> {
+    let column = E::Column::from_str("external_id").map_err(|_| StorageError::Corrupt("no external_id".into()))?;
+    Ok(E::find().filter(column.eq(external.as_str())).one(conn).await?)
+}
+
+async fn set_external_id<E: EntityTrait, C: ConnectionTrait>(
+    conn: &C,
+    id: Uuid,
+    external: Option<&Name>,
+) -> Result<()> {
+    let Some(external) = external else { return Ok(()) };
+    let column = E::Column::from_str("external_id").map_err(|_| StorageError::Corrupt("no external_id".into()))?;
+    let id_column = E::Column::from_str("id").map_err(|_| StorageError::Corrupt("no id".into()))?;
+    E::update_many().col_expr(column, Expr::value(external.as_str())).filter(id_column.eq(id)).exec(conn).await?;
+    Ok(())
+}
+
+/// A company's values from a row; what it leaves out stays as it is.
+#[derive(Clone, Debug, Default)]
+pub struct CompanyImport {
+    pub line: u64,
+    pub external_id: Option<Name>,
+    pub name: Option<Name>,
+    pub domain: Option<Domain>,
+    pub industry: Option<Name>,
+    pub size: Option<CompanySize>,
+    pub tags: Vec<Tag>,
+    pub custom_fields: CustomValues,
+}
+
+async fn upsert_company<C: ConnectionTrait>(conn: &C, actor: &Actor, row: CompanyImport) -> Result<Outcome> {
+    let mut found = match &row.external_id {
+        Some(external) => find_by_external_id::<companies::Entity, _>(conn, external).await?,
+        None => None,
+    };
+    let holder = match &row.domain {
+        Some(domain) => {
+            companies::Entity::find().filter(companies::Column::Domain.eq(domain.as_str())).one(conn).await?
+        }
+        None => None,
+    };
+    if let (Some(found), Some(holder)) = (&found, &holder)
+        && found.id != holder.id
+    {
+        return Err(FieldErrors::single("domain", "another company has this domain").into());
+    }
+    if found.is_none() {
+        found = holder;
+    }
+    if found.is_none()
+        && row.external_id.is_none()
+        && row.domain.is_none()
+        && let Some(name) = &row.name
+    {
+        // Nothing else to go by: the one company of this name, if there is one.
+        let named = companies::Entity::find()
+            .filter(companies::Column::SortName.eq(name.as_str().to_lowercase()))
+            .limit(2)
+            .all(conn)
+            .await?;
+        if let [one] = named.as_slice() {
+            found = Some(one.clone());
+        }
+    }
+    match found {
+        None => {
+            let name = row.name.ok_or_else(|| FieldErrors::single("name", "is required for a new company"))?;
+            let input = CompanyInput {
+                name,
+                domain: row.domain,
+                industry: row.industry,
+                size: row.size,
+                owner_id: None,
+                tags: row.tags,
+                custom_fields: row.custom_fields,
+            };
+            let company = insert_company(conn, actor, input).await?;
+            set_external_id::<companies::Entity, _>(conn, company.id.0, row.external_id.as_ref()).await?;
+            Ok(Outcome::Created)
+        }
+        Some(stored) => {
+            let id = stored.id;
+            let new_external = row.external_id.filter(|e| stored.external_id.as_deref() != Some(e.as_str()));
+            let current = company_from(stored.clone())?.fields;
+            let mut merged = current.clone();
+            if let Some(name) = row.name {
+                merged.name = name;
+            }
+            merged.domain = row.domain.or(merged.domain);
+            merged.industry = row.industry.or(merged.industry);
+            merged.size = row.size.or(merged.size);
+            merged.tags.extend(row.tags);
+            merged.custom_fields.extend(row.custom_fields);
+            merged.check()?;
+            if merged == current && new_external.is_none() {
+                return Ok(Outcome::Unchanged);
+            }
+            if let Some(external) = &new_external {
+                actor.ensure_can(Action::Edit, &ownership(conn, stored.owner_id, stored.created_by).await?)?;
+                set_external_id::<companies::Entity, _>(conn, id, Some(external)).await?;
+            }
+            if merged != current {
+                replace_company(conn, actor, stored, merged, None).await?;
+            }
+            Ok(Outcome::Updated)
+        }
+    }
+}
+
+/// How a row names a customer: by external id or email, with a name for
+/// one created when `create_people` is on.
+#[derive(Clone, Debug, Default)]
+pub struct CustomerRef {
+    pub external_id: Option<Name>,
+    pub email: Option<Email>,
+    pub first_name: Option<Name>,
+    pub last_name: Option<Name>,
+}
+
+/// The customer a row names (external id first, then email); created when
+/// missing and `create` is on, else the row is rejected.
+async fn resolve_customer<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    customer: &CustomerRef,
+    create: bool,
+    created: &mut u64,
+) -> Result<Uuid> {
+    if let Some(external) = &customer.external_id
+        && let Some(found) = find_by_external_id::<people::Entity, _>(conn, external).await?
+    {
+        return Ok(found.id);
+    }
+    if let Some(email) = &customer.email
+        && let Some(found) = find_by_emails(conn, std::slice::from_ref(email)).await?
+    {
+        // Known by email but not yet by this external id: remember it.
+        if let Some(external) = &customer.external_id
+            && found.external_id.is_none()
+        {
+            set_external_id::<people::Entity, _>(conn, found.id, Some(external)).await?;
+        }
+        return Ok(found.id);
+    }
+    let (field, named) = match (&customer.external_id, &customer.email) {
+        (Some(external), _) => ("customer_external_id", external.to_string()),
+        (None, Some(email)) => ("customer_email", email.to_string()),
+        (None, None) => {
+            return Err(FieldErrors::single("customer_email", "name the customer by email or external id").into());
+        }
+    };
+    if !create {
+        return Err(FieldErrors::single(field, format!("no person has {named:?} (--create-people adds them)")).into());
+    }
+    let fallback =
+        customer.email.as_ref().map(|e| e.as_str().split('@').next().unwrap_or_default().to_owned()).unwrap_or(named);
+    let first_name = match &customer.first_name {
+        Some(first) => first.clone(),
+        None => Name::try_from(fallback.as_str()).map_err(|reason| FieldErrors::single(field, reason))?,
+    };
+    let input = PersonInput {
+        first_name,
+        last_name: customer.last_name.clone(),
+        emails: customer
+            .email
+            .iter()
+            .map(|address| EmailEntry { address: address.clone(), label: None, primary: true })
+            .collect(),
+        phones: Vec::new(),
+        job_title: None,
+        company_id: None,
+        owner_id: None,
+        lifecycle_stage: LifecycleStage::Customer,
+        source: None,
+        referred_by_id: None,
+        tags: Vec::new(),
+        preferences: Preferences::default(),
+        keep_in_touch_days: None,
+        custom_fields: CustomValues::default(),
+    };
+    let person = insert_person(conn, actor, input).await?;
+    set_external_id::<people::Entity, _>(conn, person.id.0, customer.external_id.as_ref()).await?;
+    *created += 1;
+    Ok(person.id.0)
+}
+
+/// A purchase from a row: its customer, and the reference that makes it one.
+#[derive(Clone, Debug)]
+pub struct PurchaseImport {
+    pub line: u64,
+    pub customer: CustomerRef,
+    pub occurred_at: OffsetDateTime,
+    pub amount: Money,
+    /// The order number: a second import of the same (customer, reference) updates it.
+    pub reference: Name,
+    pub description: Option<LongText>,
+}
+
+async fn upsert_purchase<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    row: PurchaseImport,
+    create_people: bool,
+    people_created: &mut u64,
+) -> Result<Outcome> {
+    let person = resolve_customer(conn, actor, &row.customer, create_people, people_created).await?;
+    let mut input = PurchaseInput {
+        person_id: PersonId(person),
+        occurred_at: row.occurred_at,
+        amount: row.amount,
+        reference: Some(row.reference),
+        description: row.description,
+    };
+    input.check()?;
+    let stored = purchases::Entity::find()
+        .filter(purchases::Column::PersonId.eq(person))
+        .filter(purchases::Column::Reference.eq(input.reference.as_ref().map(|r| r.as_str())))
+        .one(conn)
+        .await?;
+    match stored {
+        None => {
+            insert_purchase(conn, actor, input).await?;
+            Ok(Outcome::Created)
+        }
+        Some(stored) => {
+            if purchase_from(stored.clone())?.fields == input {
+                return Ok(Outcome::Unchanged);
+            }
+            replace_purchase(conn, actor, stored, input, None).await?;
+            Ok(Outcome::Updated)
+        }
+    }
+}
+
+impl CustomerRef {
+    fn is_empty(&self) -> bool {
+        self.external_id.is_none() && self.email.is_none()
+    }
+}
+
+/// How a row names a company: by external id, or by name.
+#[derive(Clone, Debug, Default)]
+pub struct CompanyRef {
+    pub external_id: Option<Name>,
+    pub name: Option<Name>,
+}
+
+/// The company a row names; a row naming one that does not exist is rejected.
+async fn resolve_company<C: ConnectionTrait>(conn: &C, company: &CompanyRef) -> Result<Option<Uuid>> {
+    if let Some(external) = &company.external_id {
+        return match find_by_external_id::<companies::Entity, _>(conn, external).await? {
+            Some(found) => Ok(Some(found.id)),
+            None => {
+                Err(FieldErrors::single("company_external_id", format!("no company has {:?}", external.as_str()))
+                    .into())
+            }
+        };
+    }
+    let Some(name) = &company.name else { return Ok(None) };
+    let named = companies::Entity::find()
+        .filter(companies::Column::SortName.eq(name.as_str().to_lowercase()))
+        .limit(2)
+        .all(conn)
+        .await?;
+    match named.as_slice() {
+        [one] => Ok(Some(one.id)),
+        [] => Err(FieldErrors::single("company_name", format!("no company is called {:?}", name.as_str())).into()),
+        _ => {
+            Err(FieldErrors::single("company_name", format!("several companies are called {:?}", name.as_str())).into())
+        }
+    }
+}
+
+/// A deal from a row. What it leaves out stays as it is on an update.
+#[derive(Clone, Debug)]
+pub struct DealImport {
+    pub line: u64,
+    /// How a second import finds the deal.
+    pub external_id: Name,
+    pub name: Option<Name>,
+    pub amount: Option<Money>,
+    /// By name; the first pipeline when absent.
+    pub pipeline: Option<Name>,
+    /// By name within the pipeline; its first stage when absent.
+    pub stage: Option<Name>,
+    pub person: CustomerRef,
+    pub company: CompanyRef,
+    pub expected_close: Option<Date>,
+    pub status: Option<DealStatus>,
+    pub lost_reason: Option<LongText>,
+    pub tags: Vec<Tag>,
+    pub custom_fields: CustomValues,
+}
+
+/// The pipeline and stage a row names, by name (any case): the first
+/// pipeline and its first stage when it names none.
+async fn resolve_stage<C: ConnectionTrait>(
+    conn: &C,
+    pipeline: Option<&Name>,
+    stage: Option<&Name>,
+    current: Option<(Uuid, Uuid)>,
+) -> Result<(PipelineId, StageId)> {
+    let pipeline_id = match (pipeline, current) {
+        (Some(name), _) => {
+            let all = pipelines::Entity::find().all(conn).await?;
+            all.iter()
+                .find(|p| p.name.to_lowercase() == name.as_str().to_lowercase())
+                .map(|p| p.id)
+                .ok_or_else(|| FieldErrors::single("pipeline", format!("no pipeline is called {:?}", name.as_str())))?
+        }
+        (None, Some((pipeline, _))) => pipeline,
+        (None, None) => pipelines::Entity::find()
+            .order_by_asc(pipelines::Column::CreatedAt)
+            .one(conn)
+            .await?
+            .map(|p| p.id)
+            .ok_or_else(|| FieldErrors::single("pipeline", "there is no pipeline yet: add one first"))?,
+    };
+    let stages = stages::Entity::find()
+        .filter(stages::Column::PipelineId.eq(pipeline_id))
+        .order_by_asc(stages::Column::Position)
+        .all(conn)
+        .await?;
+    let stage_id = match (stage, current) {
+        (Some(name), _) => stages
+            .iter()
+            .find(|s| s.name.to_lowercase() == name.as_str().to_lowercase())
+            .map(|s| s.id)
+            .ok_or_else(|| FieldErrors::single("stage", format!("the pipeline has no stage {:?}", name.as_str())))?,
+        (None, Some((pipeline, stage))) if pipeline == pipeline_id => stage,
+        _ => stages.first().map(|s| s.id).ok_or_else(|| FieldErrors::single("stage", "the pipeline has no stages"))?,
+    };
+    Ok((PipelineId(pipeline_id), StageId(stage_id)))
+}
+
+async fn upsert_deal<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    row: DealImport,
+    create_people: bool,
+    people_created: &mut u64,
+) -> Result<Outcome> {
+    let stored = find_by_external_id::<deals::Entity, _>(conn, &row.external_id).await?;
+    let company_id = resolve_company(conn, &row.company).await?.map(CompanyId);
+    let person_id = if row.person.is_empty() {
+        None
+    } else {
+        Some(PersonId(resolve_customer(conn, actor, &row.person, create_people, people_created).await?))
+    };
+    match stored {
+        None => {
+            let name = row.name.ok_or_else(|| FieldErrors::single("name", "is required for a new deal"))?;
+            let amount = row.amount.ok_or_else(|| FieldErrors::single("amount", "is required for a new deal"))?;
+            let (pipeline_id, stage_id) = resolve_stage(conn, row.pipeline.as_ref(), row.stage.as_ref(), None).await?;
+            let input = DealInput {
+                name,
+                amount,
+                pipeline_id,
+                stage_id,
+                person_id,
+                company_id,
+                owner_id: None,
+                expected_close: row.expected_close,
+                status: row.status.unwrap_or(DealStatus::Open),
+                lost_reason: row.lost_reason,
+                tags: row.tags,
+                custom_fields: row.custom_fields,
+            };
+            let deal = insert_deal(conn, actor, input).await?;
+            set_external_id::<deals::Entity, _>(conn, deal.id.0, Some(&row.external_id)).await?;
+            Ok(Outcome::Created)
+        }
+        Some(stored) => {
+            let current = deal_from(stored.clone())?.fields;
+            let mut merged = current.clone();
+            if row.pipeline.is_some() || row.stage.is_some() {
+                let now = Some((current.pipeline_id.0, current.stage_id.0));
+                (merged.pipeline_id, merged.stage_id) =
+                    resolve_stage(conn, row.pipeline.as_ref(), row.stage.as_ref(), now).await?;
+            }
+            if let Some(name) = row.name {
+                merged.name = name;
+            }
+            merged.amount = row.amount.unwrap_or(merged.amount);
+            merged.person_id = person_id.or(merged.person_id);
+            merged.company_id = company_id.or(merged.company_id);
+            merged.expected_close = row.expected_close.or(merged.expected_close);
+            merged.status = row.status.unwrap_or(merged.status);
+            merged.lost_reason = row.lost_reason.or(merged.lost_reason);
+            merged.tags.extend(row.tags);
+            merged.custom_fields.extend(row.custom_fields);
+            merged.check()?;
+            if merged == current {
+                return Ok(Outcome::Unchanged);
+            }
+            replace_deal(conn, actor, stored, merged, None).await?;
+            Ok(Outcome::Updated)
+        }
+    }
+}
+
+/// An activity from a row. What it leaves out stays as it is on an update.
+#[derive(Clone, Debug)]
+pub struct ActivityImport {
+    pub line: u64,
+    /// How a second import finds the activity.
+    pub external_id: Name,
+    pub kind: Option<ActivityKind>,
+    pub direction: Option<Direction>,
+    pub occurred_at: Option<OffsetDateTime>,
+    pub subject: Option<Name>,
+    pub body: Option<LongText>,
+    pub customer: CustomerRef,
+    pub company: CompanyRef,
+    /// The deal it is about, by the deal's external id.
+    pub deal_external_id: Option<Name>,
+}
+
+async fn upsert_activity<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    row: ActivityImport,
+    create_people: bool,
+    people_created: &mut u64,
+) -> Result<Outcome> {
+    let stored = find_by_external_id::<activities::Entity, _>(conn, &row.external_id).await?;
+    let company_id = resolve_company(conn, &row.company).await?.map(CompanyId);
+    let person_id = if row.customer.is_empty() {
+        None
+    } else {
+        Some(PersonId(resolve_customer(conn, actor, &row.customer, create_people, people_created).await?))
+    };
+    let deal_id = match &row.deal_external_id {
+        Some(external) => Some(DealId(
+            find_by_external_id::<deals::Entity, _>(conn, external)
+                .await?
+                .ok_or_else(|| FieldErrors::single("deal_external_id", format!("no deal has {:?}", external.as_str())))?
+                .id,
+        )),
+        None => None,
+    };
+    match stored {
+        None => {
+            let kind = row.kind.ok_or_else(|| FieldErrors::single("kind", "is required for a new activity"))?;
+            let input = ActivityInput {
+                kind,
+                direction: row.direction,
+                occurred_at: row.occurred_at,
+                subject: row.subject,
+                body: row.body,
+                author_id: None,
+                links: Links { person_id, company_id, deal_id },
+            };
+            let activity = insert_activity(conn, actor, input).await?;
+            set_external_id::<activities::Entity, _>(conn, activity.id.0, Some(&row.external_id)).await?;
+            Ok(Outcome::Created)
+        }
+        Some(stored) => {
+            let current = activity_from(stored.clone())?.fields;
+            let mut merged = current.clone();
+            merged.kind = row.kind.unwrap_or(merged.kind);
+            merged.direction = row.direction.or(merged.direction);
+            merged.occurred_at = row.occurred_at.map(normalize_timestamp).or(merged.occurred_at);
+            merged.subject = row.subject.or(merged.subject);
+            merged.body = row.body.or(merged.body);
+            merged.links.person_id = person_id.or(merged.links.person_id);
+            merged.links.company_id = company_id.or(merged.links.company_id);
+            merged.links.deal_id = deal_id.or(merged.links.deal_id);
+            merged.check()?;
+            if merged == current {
+                return Ok(Outcome::Unchanged);
+            }
+            replace_activity(conn, actor, stored, merged, None).await?;
+            Ok(Outcome::Updated)
         }
     }
 }

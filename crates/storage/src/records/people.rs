@@ -60,6 +60,7 @@ pub(crate) fn person_from(row: people::Model) -> Result<Person> {
             custom_fields: from_json(row.custom_fields, "custom fields")?,
         },
         last_contacted_at: row.last_contacted_at,
+        external_id: parse_opt(row.external_id, "external id")?,
         meta: meta(row.created_at, row.updated_at, row.created_by, row.version),
     })
 }
@@ -160,6 +161,7 @@ pub(crate) async fn insert_person<C: ConnectionTrait>(
         updated_at: Set(now),
         created_by: Set(Some(actor.user_id.0)),
         version: Set(1),
+        external_id: Set(None),
     }
     .insert(conn)
     .await?;

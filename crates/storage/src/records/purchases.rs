@@ -92,6 +92,32 @@ pub(crate) async fn insert_purchase<C: ConnectionTrait>(
     history::created(conn, actor, purchase_from(row)?).await
 }
 
+/// Replaces a stored purchase inside the caller's transaction, after the access and version checks.
+pub(crate) async fn replace_purchase<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    row: purchases::Model,
+    mut input: PurchaseInput,
+    expected_version: Option<i64>,
+) -> Result<Purchase> {
+    input.check()?;
+    actor.ensure_can(Action::Edit, &purchase_ownership(conn, row.person_id, row.created_by).await?)?;
+    check_version(expected_version, row.version)?;
+    let previous = purchase_from(row.clone())?;
+    if input.person_id.0 != row.person_id {
+        must_exist::<people::Entity, _>(conn, input.person_id.0, "person_id", "person").await?;
+        actor.ensure_can(Action::Edit, &purchase_ownership(conn, input.person_id.0, row.created_by).await?)?;
+    }
+    let version = row.version;
+    let mut active: purchases::ActiveModel = row.into();
+    fill(&mut active, &input);
+    active.updated_at = Set(now());
+    active.version = Set(version + 1);
+    let row = save(conn, active, purchases::Column::Version, version).await.map_err(reference_taken)?;
+    bump_insights_version(conn).await?;
+    history::updated(conn, actor, &previous, purchase_from(row)?).await
+}
+
 impl Store {
     pub async fn get_purchase(&self, id: PurchaseId) -> Result<Purchase> {
         purchase_from(
@@ -143,29 +169,14 @@ impl Store {
         &self,
         actor: &Actor,
         id: PurchaseId,
-        mut input: PurchaseInput,
+        input: PurchaseInput,
         expected_version: Option<i64>,
     ) -> Result<Purchase> {
-        input.check()?;
         let w = self.begin_write().await?;
         let row = purchases::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("purchase"))?;
-        let previous = purchase_from(row.clone())?;
-        actor.ensure_can(Action::Edit, &purchase_ownership(&*w, row.person_id, row.created_by).await?)?;
-        check_version(expected_version, row.version)?;
-        if input.person_id.0 != row.person_id {
-            must_exist::<people::Entity, _>(&*w, input.person_id.0, "person_id", "person").await?;
-            actor.ensure_can(Action::Edit, &purchase_ownership(&*w, input.person_id.0, row.created_by).await?)?;
-        }
-        let version = row.version;
-        let mut active: purchases::ActiveModel = row.into();
-        fill(&mut active, &input);
-        active.updated_at = Set(now());
-        active.version = Set(version + 1);
-        let row = save(&*w, active, purchases::Column::Version, version).await.map_err(reference_taken)?;
-        bump_insights_version(&*w).await?;
-        let record = history::updated(&*w, actor, &previous, purchase_from(row)?).await?;
+        let purchase = replace_purchase(&*w, actor, row, input, expected_version).await?;
         w.commit().await?;
-        Ok(record)
+        Ok(purchase)
     }
 
     pub async fn delete_purchase(&self, actor: &Actor, id: PurchaseId) -> Result<()> {
