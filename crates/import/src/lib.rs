@@ -11,6 +11,7 @@
 mod mapping;
 mod rows;
 mod source;
+mod vcard;
 
 use std::fmt;
 use std::io::Read;
@@ -303,6 +304,13 @@ pub async fn run<R: Read + Send + 'static>(
     let reader = {
         let (kind, delimiter, mapping, count) = (options.kind, options.delimiter, options.mapping, bytes_read.clone());
         tokio::task::spawn_blocking(move || {
+            if kind == Kind::Vcard {
+                if plan_tx.send((Vec::new(), Vec::new())).is_err() {
+                    return Ok(());
+                }
+                let cards = vcard::Cards::new(std::io::BufReader::new(source::Counted::new(source, count)));
+                return read_cards(cards, &batch_tx);
+            }
             let opened = source::open(source, delimiter, count)?;
             let plan = Plan::new(kind, opened.headers.clone(), mapping.as_ref(), Some(&custom))?;
             plan.ensure_header()?;
@@ -397,6 +405,32 @@ fn read_batches<R: Read>(
         if parsed.len() == BATCH || parsed.last {
             let next = Parsed::new(kind, parsed.rows_read)?;
             if out.blocking_send(std::mem::replace(&mut parsed, next)).is_err() || !more {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Reads vCards into batches of people, as `read_batches` reads CSV rows.
+fn read_cards<R: std::io::BufRead>(
+    mut cards: vcard::Cards<R>,
+    out: &tokio::sync::mpsc::Sender<Parsed>,
+) -> Result<(), ImportError> {
+    let mut parsed = Parsed::new(Kind::People, 0)?;
+    loop {
+        let card = cards.next_card()?;
+        if let Some(card) = &card {
+            parsed.rows_read += 1;
+            match (&mut parsed.batch, card.person()) {
+                (Batch::People(rows), Ok(row)) => rows.push(row),
+                (_, Err(rejection)) => parsed.rejected.push(rejection),
+                (_, Ok(_)) => return Err(ImportError::Unsupported(Kind::Vcard)),
+            }
+        }
+        parsed.last = card.is_none();
+        if parsed.len() == BATCH || parsed.last {
+            let next = Parsed::new(Kind::People, parsed.rows_read)?;
+            if out.blocking_send(std::mem::replace(&mut parsed, next)).is_err() || card.is_none() {
                 return Ok(());
             }
         }

@@ -17,6 +17,12 @@ pub(crate) struct Counted<R> {
     count: Arc<AtomicU64>,
 }
 
+impl<R> Counted<R> {
+    pub fn new(inner: R, count: Arc<AtomicU64>) -> Self {
+        Counted { inner, count }
+    }
+}
+
 impl<R: Read> Read for Counted<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
@@ -35,7 +41,7 @@ pub(crate) struct Opened<R: Read> {
 
 /// Opens `source` as CSV and reads its header row.
 pub(crate) fn open<R: Read>(source: R, delimiter: Option<u8>, count: Arc<AtomicU64>) -> Result<Opened<R>, ImportError> {
-    let mut source = Counted { inner: source, count };
+    let mut source = Counted::new(source, count);
     let mut peeked = Vec::new();
     let mut chunk = [0u8; 8 * 1024];
     while peeked.len() < PEEK && !peeked.contains(&b'\n') {

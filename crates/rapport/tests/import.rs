@@ -33,6 +33,7 @@ backend_tests!(
     companies_are_found_by_external_id_domain_or_name,
     purchases_name_their_customer_and_create_people_adds_them,
     deals_and_activities_are_found_by_external_id,
+    vcards_3_and_4_become_people_with_their_company,
 );
 
 const ADMIN: &str = "admin@example.com";
@@ -595,5 +596,42 @@ async fn deals_and_activities_are_found_by_external_id(backend: Backend) {
     assert_eq!(call.fields.body.as_ref().unwrap().as_str(), "Talked, at length");
     assert_eq!(call.fields.links.deal_id, Some(big.id));
     assert_eq!(call.fields.links.person_id, big.fields.person_id);
+    store.close().await.unwrap();
+}
+
+async fn vcards_3_and_4_become_people_with_their_company(backend: Backend) {
+    let (db, store) = database(backend).await;
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../import/tests/fixtures");
+    let apple = fixtures.join("apple-3.0.vcf");
+    let google = fixtures.join("google-4.0.vcf");
+    let (apple, google) = (apple.to_str().unwrap(), google.to_str().unwrap());
+
+    let outcome = import_kind(&db.url, "vcard", &[apple, "--mode", "skip-invalid"]);
+    let outcome = succeeded(outcome);
+    assert!(
+        outcome.stderr.contains("2 rows read: 1 created, 0 updated, 0 unchanged, 1 rejected"),
+        "{}",
+        outcome.stderr
+    );
+    assert!(outcome.stderr.contains("line 14, column \"EMAIL\": \"not-an-address\""), "{}", outcome.stderr);
+    let outcome = succeeded(import_kind(&db.url, "vcard", &[google]));
+    assert!(outcome.stderr.contains("1 rows read: 1 created"), "{}", outcome.stderr);
+    // Again: found by email, nothing new.
+    let again = succeeded(import_kind(&db.url, "vcard", &[apple, "--mode", "skip-invalid"]));
+    assert!(again.stderr.contains("0 created, 0 updated, 1 unchanged, 1 rejected"), "{}", again.stderr);
+    succeeded(import_kind(&db.url, "vcard", &[google]));
+
+    let people = everyone(&store).await;
+    assert_eq!(people.len(), 2);
+    let ada = &by_email(&people, "ada@work.example").fields;
+    assert_eq!(ada.last_name.as_ref().unwrap().as_str(), "Lovelace");
+    assert_eq!(ada.phones[0].number.as_str(), "+44 20 7946 0958");
+    let grace = &by_email(&people, "grace@navy.example").fields;
+    assert_eq!(grace.job_title.as_ref().unwrap().as_str(), "Rear Admiral; Computer Scientist");
+    let companies = store.list_companies(&ListQuery::default(), &CompanyFilter::default()).await.unwrap().items;
+    let names: Vec<&str> = companies.iter().map(|c| c.fields.name.as_str()).collect();
+    assert_eq!(companies.len(), 2, "{names:?}");
+    let navy = companies.iter().find(|c| c.fields.name.as_str() == "US Navy").unwrap();
+    assert_eq!(grace.company_id, Some(navy.id));
     store.close().await.unwrap();
 }

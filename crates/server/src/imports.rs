@@ -249,10 +249,6 @@ impl Received {
     pub fn get(&self, name: &str) -> &str {
         self.fields.get(name).map(|v| v.trim()).unwrap_or("")
     }
-
-    pub fn has(&self, name: &str) -> bool {
-        self.fields.contains_key(name)
-    }
 }
 
 /// An upload waiting on the import page for its mapping.

@@ -56,6 +56,8 @@ pub struct PersonImport {
     pub tags: Vec<Tag>,
     pub keep_in_touch_days: Option<i32>,
     pub custom_fields: CustomValues,
+    /// The company they work for, by name: created when no company has it.
+    pub company_name: Option<Name>,
 }
 
 /// A row that was not imported, with every field's reason.
@@ -254,6 +256,10 @@ async fn upsert<C: ConnectionTrait>(conn: &C, actor: &Actor, row: PersonImport) 
         None => find_by_emails(conn, &row.emails).await?,
     };
     let external_id = row.external_id.clone();
+    let company_id = match &row.company_name {
+        Some(name) => Some(company_named(conn, actor, name).await?),
+        None => None,
+    };
     match found {
         None => {
             let first_name =
@@ -272,7 +278,7 @@ async fn upsert<C: ConnectionTrait>(conn: &C, actor: &Actor, row: PersonImport) 
                     .map(|number| PhoneEntry { number, label: None, primary: false })
                     .collect(),
                 job_title: row.job_title,
-                company_id: None,
+                company_id,
                 owner_id: None,
                 lifecycle_stage: row.lifecycle_stage.unwrap_or_default(),
                 source: row.source,
@@ -292,6 +298,7 @@ async fn upsert<C: ConnectionTrait>(conn: &C, actor: &Actor, row: PersonImport) 
             let new_external = external_id.filter(|e| stored.external_id.as_deref() != Some(e.as_str()));
             let current = person_from(stored.clone())?.fields;
             let mut merged = current.clone();
+            merged.company_id = company_id.or(merged.company_id);
             merge(&mut merged, row);
             // Normalized as it would be stored (tags sorted, one primary), so
             // a row that repeats what is stored compares equal.
@@ -855,4 +862,26 @@ async fn upsert_activity<C: ConnectionTrait>(
             Ok(Outcome::Updated)
         }
     }
+}
+
+/// The company with this name (in any case), created when there is none.
+async fn company_named<C: ConnectionTrait>(conn: &C, actor: &Actor, name: &Name) -> Result<CompanyId> {
+    let found = companies::Entity::find()
+        .filter(companies::Column::SortName.eq(name.as_str().to_lowercase()))
+        .order_by_asc(companies::Column::CreatedAt)
+        .one(conn)
+        .await?;
+    if let Some(found) = found {
+        return Ok(CompanyId(found.id));
+    }
+    let input = CompanyInput {
+        name: name.clone(),
+        domain: None,
+        industry: None,
+        size: None,
+        owner_id: None,
+        tags: Vec::new(),
+        custom_fields: CustomValues::default(),
+    };
+    Ok(insert_company(conn, actor, input).await?.id)
 }
