@@ -504,6 +504,16 @@ mod tests {
         assert_eq!(serde_json::to_value(ImportMode::SkipInvalid).unwrap(), "skip-invalid");
     }
 
+    /// The server spawns imports as tasks: the future must be `Send`.
+    #[test]
+    fn an_import_can_run_on_a_spawned_task() {
+        fn send<T: Send + 'static>(_: T) {}
+        async fn spawned(store: Store, actor: Actor, options: Options) {
+            let _ = run(&store, &actor, std::io::empty(), None, options, |_| {}).await;
+        }
+        let _ = |store: Store, actor: Actor, options: Options| send(spawned(store, actor, options));
+    }
+
     fn preview_err(bytes: &[u8]) -> ImportError {
         preview(bytes, Kind::People, None, None, 5).err().unwrap()
     }
