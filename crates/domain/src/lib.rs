@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod custom_fields;
+pub mod duplicates;
 pub mod email;
 pub mod ids;
 pub mod money;

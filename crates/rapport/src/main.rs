@@ -4,6 +4,7 @@
 
 mod config;
 mod demo;
+mod duplicates;
 mod import;
 mod insights;
 mod transfer;
@@ -60,6 +61,8 @@ enum Command {
     /// Customer insights from the purchases: rfm, cohorts, churn, clv, referrals.
     #[command(subcommand)]
     Insights(insights::InsightsCommand),
+    /// Likely duplicate people or companies, strongest first.
+    Duplicates(duplicates::DuplicatesArgs),
     /// Export one record type to CSV (--type), or the whole database to a JSON archive.
     Export {
         /// people, companies, deals, activities, tasks or purchases.
@@ -180,6 +183,10 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Insights(command) => {
             let store = open(&config.database_url).await?;
             let output = insights::run(&store, command).await?;
+            write_stdout(&output)
+        }
+        Command::Duplicates(args) => {
+            let output = duplicates::run(&open(&config.database_url).await?, args).await?;
             write_stdout(&output)
         }
         Command::Export { kind, format, output } => {

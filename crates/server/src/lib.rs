@@ -151,6 +151,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(api::views::routes())
         .merge(api::insights::routes())
         .merge(api::export::routes())
+        .merge(api::duplicates::routes())
 }
 
 /// The application: its routes, and the insights its job keeps current.

@@ -10,6 +10,7 @@ mod common;
 
 mod web {
     pub mod csrf;
+    pub mod duplicates;
     pub mod forms;
     pub mod headers;
     pub mod hostile;

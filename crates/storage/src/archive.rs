@@ -132,6 +132,7 @@ archived_tables!(
     tasks,
     purchases,
     saved_views,
+    duplicate_dismissals,
 );
 
 /// Columns that point into their own table: a row may name one that comes

@@ -30,6 +30,7 @@ pub use records::activities::ActivityFilter;
 pub use records::companies::CompanyFilter;
 pub use records::customer_insights::CustomerInsight;
 pub use records::deals::DealFilter;
+pub use records::duplicates::DuplicateQuery;
 pub use records::export::RecordKind;
 pub use records::import::{ImportMode, ImportReport, PersonImport, Rejection};
 pub use records::insights_feed::{PersonRow, PurchaseRow, PurchaseSink};

@@ -101,6 +101,7 @@ macro_rules! item_api {
 }
 
 pub mod admin;
+pub mod duplicates;
 pub mod export;
 pub mod insights;
 pub mod records;

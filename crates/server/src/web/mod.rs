@@ -9,6 +9,7 @@ mod companies;
 mod csrf;
 mod custom;
 mod deals;
+mod duplicates;
 mod form;
 mod format;
 mod home;
@@ -50,6 +51,7 @@ pub fn routes() -> Router<AppState> {
         .merge(tasks::routes())
         .merge(search::routes())
         .merge(insights::routes())
+        .merge(duplicates::routes())
         .merge(lists::routes())
         .merge(settings::routes())
         .route("/assets/{name}", get(assets::serve))

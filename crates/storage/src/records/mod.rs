@@ -6,6 +6,7 @@ mod create;
 pub mod custom_fields;
 pub mod customer_insights;
 pub mod deals;
+pub mod duplicates;
 pub mod export;
 pub mod import;
 pub mod insights_feed;
