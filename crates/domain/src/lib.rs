@@ -8,6 +8,7 @@ pub mod access;
 pub mod custom_fields;
 pub mod duplicates;
 pub mod email;
+pub mod history;
 pub mod ids;
 pub mod money;
 pub mod records;

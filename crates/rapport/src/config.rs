@@ -26,9 +26,11 @@ pub struct Config {
     pub insights_holdout_months: u32,
     /// Insights: seconds between the job's checks for changed data.
     pub insights_poll_seconds: u64,
+    /// Days a deleted record stays in the trash before it is purged for good.
+    pub trash_days: u32,
 }
 
-const KEYS: [&str; 9] = [
+const KEYS: [&str; 10] = [
     "bind",
     "database_url",
     "secure_cookies",
@@ -38,6 +40,7 @@ const KEYS: [&str; 9] = [
     "insights_unit",
     "insights_holdout_months",
     "insights_poll_seconds",
+    "trash_days",
 ];
 
 impl Default for Config {
@@ -53,6 +56,7 @@ impl Default for Config {
             insights_unit: "weeks".into(),
             insights_holdout_months: insights.holdout_months,
             insights_poll_seconds: 5,
+            trash_days: 30,
         }
     }
 }
@@ -104,6 +108,14 @@ impl Config {
         };
         Ok((settings, Duration::from_secs(self.insights_poll_seconds)))
     }
+
+    /// How long the trash keeps deleted records, checked.
+    pub fn trash_retention(&self) -> Result<time::Duration> {
+        if !(1..=3650).contains(&self.trash_days) {
+            bail!("trash_days must be between 1 and 3650");
+        }
+        Ok(time::Duration::days(self.trash_days.into()))
+    }
 }
 
 #[cfg(test)]
@@ -129,5 +141,12 @@ mod tests {
         bad(|c| c.insights_discount_rate = -0.1, "insights_discount_rate");
         bad(|c| c.insights_holdout_months = 0, "insights_holdout_months");
         bad(|c| c.insights_poll_seconds = 0, "insights_poll_seconds");
+    }
+
+    #[test]
+    fn trash_retention_is_checked() {
+        assert_eq!(Config::default().trash_retention().expect("the default is valid"), time::Duration::days(30));
+        let config = Config { trash_days: 0, ..Config::default() };
+        assert!(config.trash_retention().expect_err("refused").to_string().contains("trash_days"));
     }
 }

@@ -388,8 +388,8 @@ fn sniff_delimiter(bytes: &[u8]) -> u8 {
     CANDIDATES[best]
 }
 
-/// The user the import acts as: `--as EMAIL`, or else the first admin.
-async fn actor(store: &Store, as_user: Option<&str>) -> Result<Actor> {
+/// The user an import or restore acts as: `--as EMAIL`, or else the first admin.
+pub(crate) async fn actor(store: &Store, as_user: Option<&str>) -> Result<Actor> {
     let user = match as_user {
         Some(email) => crate::find_user(store, email).await?,
         None => {

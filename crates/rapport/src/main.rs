@@ -8,6 +8,7 @@ mod duplicates;
 mod import;
 mod insights;
 mod transfer;
+mod trash;
 
 // A server's requests allocate many small, short-lived values; mimalloc
 // serves those faster than the system allocator (see docs/PERFORMANCE.md).
@@ -82,6 +83,19 @@ enum Command {
     Backup { file: std::path::PathBuf },
     /// Restore a backup (SQLite file or JSON archive) into an empty database.
     Restore { file: std::path::PathBuf },
+    /// What happened to a record: every create, update, delete, restore and merge.
+    History {
+        /// people, companies, deals, activities, tasks or purchases.
+        #[arg(value_name = "TYPE")]
+        kind: String,
+        id: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Deleted records: list, restore, purge.
+    #[command(subcommand)]
+    Trash(trash::TrashCommand),
 }
 
 #[derive(Subcommand)]
@@ -196,11 +210,19 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Import(command) => transfer::import(&open(&config.database_url).await?, command).await,
         Command::Backup { file } => transfer::backup(&open(&config.database_url).await?, &file).await,
         Command::Restore { file } => transfer::restore(&open(&config.database_url).await?, &file).await,
+        Command::History { kind, id, json } => {
+            trash::history(&open(&config.database_url).await?, &kind, &id, json).await
+        }
+        Command::Trash(command) => {
+            let retention = config.trash_retention()?;
+            trash::trash(&open(&config.database_url).await?, command, retention).await
+        }
     }
 }
 
 async fn serve(config: &config::Config) -> Result<()> {
     let (insights, insights_poll) = config.insights()?;
+    let trash_retention = config.trash_retention()?;
     let store = open(&config.database_url).await?;
     if store.count_users().await? == 0 {
         eprintln!(
@@ -219,7 +241,12 @@ async fn serve(config: &config::Config) -> Result<()> {
     rapport_server::serve(
         listener,
         store,
-        rapport_server::ServerConfig { secure_cookies: config.secure_cookies, insights, insights_poll },
+        rapport_server::ServerConfig {
+            secure_cookies: config.secure_cookies,
+            insights,
+            insights_poll,
+            trash_retention,
+        },
     )
     .await?;
     Ok(())

@@ -45,6 +45,8 @@ pub struct ServerConfig {
     pub insights: rapport_reports::Settings,
     /// How often the insights job checks whether the data changed.
     pub insights_poll: Duration,
+    /// How long deleted records stay in the trash before the purge job removes them.
+    pub trash_retention: time::Duration,
 }
 
 impl Default for ServerConfig {
@@ -53,6 +55,7 @@ impl Default for ServerConfig {
             secure_cookies: false,
             insights: rapport_reports::Settings::default(),
             insights_poll: Duration::from_secs(5),
+            trash_retention: time::Duration::days(30),
         }
     }
 }
@@ -152,19 +155,23 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(api::insights::routes())
         .merge(api::export::routes())
         .merge(api::duplicates::routes())
+        .merge(api::trash::routes())
 }
 
-/// The application: its routes, and the insights its job keeps current.
+/// The application: its routes, and what its background jobs work on.
 pub struct App {
     pub router: Router,
     pub insights: Arc<Insights>,
+    store: Store,
+    trash_retention: time::Duration,
 }
 
 /// The routes over `store`; the insights job is not started (see [`App::start_jobs`]).
 pub fn app(store: Store, config: ServerConfig) -> App {
     let insights = Insights::new(store.clone(), config.insights);
+    let trash_retention = config.trash_retention;
     let state = AppState {
-        store,
+        store: store.clone(),
         config: Arc::new(config),
         limiter: Arc::new(LoginLimiter::default()),
         auth_cache: Arc::new(AuthCache::default()),
@@ -205,7 +212,7 @@ pub fn app(store: Store, config: ServerConfig) -> App {
     for (name, value) in security_headers {
         app = app.layer(SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value)));
     }
-    App { router: app, insights }
+    App { router: app, insights, store, trash_retention }
 }
 
 /// The routes alone, without background jobs (benchmarks serve these).
@@ -226,9 +233,24 @@ impl Drop for Jobs {
 
 impl App {
     /// Starts the background jobs: the insights job, checking for changed
-    /// data every `insights_poll`.
+    /// data every `insights_poll`, and the hourly trash purge.
     pub fn start_jobs(&self, insights_poll: Duration) -> Jobs {
-        Jobs(vec![self.insights.start(insights_poll)])
+        let purge = tokio::spawn(purge_trash_hourly(self.store.clone(), self.trash_retention));
+        Jobs(vec![self.insights.start(insights_poll), purge])
+    }
+}
+
+/// Removes for good what has been in the trash longer than `retention`: at
+/// start, then every hour.
+async fn purge_trash_hourly(store: Store, retention: time::Duration) {
+    let mut hourly = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        hourly.tick().await;
+        match store.purge_trash(time::OffsetDateTime::now_utc() - retention).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "purged old trash entries"),
+            Err(err) => tracing::error!(error = %err, "purging the trash failed"),
+        }
     }
 }
 

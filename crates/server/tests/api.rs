@@ -16,6 +16,7 @@ mod api {
     pub mod errors;
     pub mod export;
     pub mod health;
+    pub mod history;
     pub mod hostile;
     pub mod insights;
     pub mod lists;

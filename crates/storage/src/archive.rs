@@ -132,6 +132,8 @@ archived_tables!(
     tasks,
     purchases,
     saved_views,
+    record_history,
+    trash,
     duplicate_dismissals,
 );
 
@@ -141,6 +143,30 @@ const SELF_REFERENCES: &[(&str, &str)] = &[("people", "referred_by_id")];
 
 /// A self-reference set after the rows are in: table, column, row id, value.
 struct Deferred(&'static str, &'static str, Value, Value);
+
+async fn apply_deferred<C: ConnectionTrait>(db: &C, deferred: Vec<Deferred>) -> Result<(), ArchiveError> {
+    for Deferred(table, column, id, value) in deferred {
+        let update = Query::update().table(table).value(column, value).and_where(Expr::col("id").eq(id)).to_owned();
+        db.execute(&update).await?;
+    }
+    Ok(())
+}
+
+/// Puts back rows of an archived table exactly as `row_json` wrote them
+/// (the trash's restore).
+pub(crate) async fn reinsert<C: ConnectionTrait>(
+    db: &C,
+    table: &str,
+    mut rows: Vec<Map<String, Json>>,
+) -> Result<(), ArchiveError> {
+    let mut deferred = Vec::new();
+    while !rows.is_empty() {
+        let rest = rows.split_off(rows.len().min(INSERT_BATCH));
+        insert_batch(db, table, rows, &mut deferred).await?;
+        rows = rest;
+    }
+    apply_deferred(db, deferred).await
+}
 
 impl Store {
     /// Copies a SQLite database into the new file `path`: one consistent
@@ -228,10 +254,7 @@ impl Store {
             (_, Err(err)) => return Err(err),
             (None, Ok(())) => return Err(ArchiveError::Malformed("no tables".into())),
         };
-        for Deferred(table, column, id, value) in deferred {
-            let update = Query::update().table(table).value(column, value).and_where(Expr::col("id").eq(id)).to_owned();
-            txn.execute(&update).await?;
-        }
+        apply_deferred(&*txn, deferred).await?;
         txn.commit().await?;
         self.analyze().await?;
         Ok(summary)
@@ -286,11 +309,15 @@ pub(crate) fn key_of<E: EntityTrait>(model: &E::Model) -> Vec<Value> {
     E::PrimaryKey::iter().map(|key| model.get(key.into_column())).collect()
 }
 
+/// A row as a JSON object of its columns, as an archive holds it.
+pub(crate) fn row_json<E: EntityTrait>(row: &E::Model) -> Result<Map<String, Json>, StorageError> {
+    E::Column::iter().map(|column| Ok((column.as_str().to_owned(), to_json(row.get(column))?))).collect()
+}
+
 async fn export_table<E: EntityTrait, C: ConnectionTrait, W: AsyncWrite + Unpin>(
     db: &C,
     out: &mut ArchiveWriter<W>,
 ) -> Result<(), ArchiveError> {
-    let columns: Vec<E::Column> = E::Column::iter().collect();
     let name = E::default().table_name();
     let comma = if std::mem::take(&mut out.first_row) { "" } else { "," };
     out.buf.extend_from_slice(format!("{comma}\n{}:[", Json::from(name)).as_bytes());
@@ -299,10 +326,7 @@ async fn export_table<E: EntityTrait, C: ConnectionTrait, W: AsyncWrite + Unpin>
     loop {
         let rows = read_batch::<E, _>(db, after.as_deref(), READ_BATCH).await?;
         for row in &rows {
-            let mut object = Map::with_capacity(columns.len());
-            for column in &columns {
-                object.insert(column.as_str().to_owned(), to_json(row.get(*column))?);
-            }
+            let object = row_json::<E>(row)?;
             out.buf.extend_from_slice(if first { b"\n" } else { b",\n" });
             first = false;
             serde_json::to_writer(&mut out.buf, &object).map_err(std::io::Error::other)?;

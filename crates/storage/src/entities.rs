@@ -492,6 +492,55 @@ pub mod insights_state {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+pub mod record_history {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "record_history")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub record_type: String,
+        pub record_id: Uuid,
+        pub action: String,
+        pub actor_id: Option<Uuid>,
+        pub at: TimeDateTimeWithTimeZone,
+        pub changes: Json,
+        pub related_id: Option<Uuid>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod trash {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "trash")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub record_type: String,
+        pub record_id: Uuid,
+        pub label: String,
+        pub reason: String,
+        pub merged_into: Option<Uuid>,
+        pub deleted_by: Option<Uuid>,
+        pub deleted_at: TimeDateTimeWithTimeZone,
+        pub attached: i64,
+        pub snapshot: Json,
+        pub detail: Option<Json>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
 pub mod duplicate_dismissals {
     use sea_orm::entity::prelude::*;
 

@@ -14,6 +14,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_page_indexes::Migration),
             Box::new(m0004_purchase_feed::Migration),
             Box::new(m0005_customer_insights::Migration),
+            Box::new(m0006_history_trash::Migration),
             Box::new(m0008_duplicates::Migration),
         ]
     }
@@ -622,6 +623,82 @@ mod m0005_customer_insights {
             .await?;
             m.drop_table(Table::drop().table("insights_state").to_owned()).await?;
             m.drop_table(Table::drop().table("customer_insights").to_owned()).await
+        }
+    }
+}
+
+mod m0006_history_trash {
+    use sea_orm_migration::prelude::*;
+    use sea_orm_migration::schema::*;
+
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m0006_history_trash"
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+            // Every create, update, delete, restore and merge, written in the
+            // same transaction as the change. No foreign keys: history outlives
+            // the record and the user who made the change.
+            m.create_table(
+                Table::create()
+                    .table("record_history")
+                    .col(pk_uuid("id"))
+                    .col(string_len("record_type", 16))
+                    .col(uuid("record_id"))
+                    .col(string_len("action", 16))
+                    .col(uuid_null("actor_id"))
+                    .col(timestamp_with_time_zone("at"))
+                    .col(json("changes"))
+                    .col(uuid_null("related_id"))
+                    .to_owned(),
+            )
+            .await?;
+            m.create_index(
+                Index::create()
+                    .name("record_history_record")
+                    .table("record_history")
+                    .col("record_id")
+                    .col("at")
+                    .col("id")
+                    .to_owned(),
+            )
+            .await?;
+            // A deleted record and every row deleted with it, as one JSON
+            // snapshot: live tables hold live records only, so no query has to
+            // remember to leave deleted ones out, and a restore puts the rows back.
+            m.create_table(
+                Table::create()
+                    .table("trash")
+                    .col(pk_uuid("id"))
+                    .col(string_len("record_type", 16))
+                    .col(uuid("record_id"))
+                    .col(string("label"))
+                    .col(string_len("reason", 16))
+                    .col(uuid_null("merged_into"))
+                    .col(uuid_null("deleted_by"))
+                    .col(timestamp_with_time_zone("deleted_at"))
+                    .col(big_integer("attached"))
+                    .col(json("snapshot"))
+                    .col(json_null("detail"))
+                    .to_owned(),
+            )
+            .await?;
+            m.create_index(
+                Index::create().name("trash_deleted_at").table("trash").col("deleted_at").col("id").to_owned(),
+            )
+            .await?;
+            m.create_index(Index::create().name("trash_record").table("trash").col("record_id").to_owned()).await
+        }
+
+        async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+            m.drop_table(Table::drop().table("trash").to_owned()).await?;
+            m.drop_table(Table::drop().table("record_history").to_owned()).await
         }
     }
 }

@@ -106,6 +106,7 @@ pub mod export;
 pub mod insights;
 pub mod records;
 pub mod session;
+pub mod trash;
 pub mod views;
 
 use axum::http::{HeaderValue, StatusCode, header};

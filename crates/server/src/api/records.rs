@@ -3,6 +3,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
+use rapport_domain::history::{HistoryEntry, RecordKind};
 use rapport_domain::records::*;
 use rapport_domain::*;
 use rapport_storage::*;
@@ -17,8 +18,8 @@ use crate::extract::{Auth, ListParams};
 /// A record type's list endpoint, beside `item_api!`'s five.
 macro_rules! record_api {
     (
-        $module:ident, tag = $tag:literal, what = $what:literal,
-        collection = $collection:literal, item = $item:literal,
+        $module:ident, kind = $kind:ident, tag = $tag:literal, what = $what:literal,
+        collection = $collection:literal, item = $item:literal, history = $history:literal,
         id = $id:ty, input = $input:ty, output = $output:ty, filter = $filter:ty,
         list = $list:ident, create = $create:ident, get = $get:ident, update = $update:ident, delete = $delete:ident $(,)?
     ) => {
@@ -40,8 +41,28 @@ macro_rules! record_api {
                 Ok(Json(state.store.$list(&params.query, &params.filter).await?))
             }
 
+            /// Every create, update, delete, restore and merge of the record, newest
+            /// first, with who, when and each changed field (old → new). A deleted
+            /// record's history is still here.
+            #[utoipa::path(get, path = $history, tag = $tag, operation_id = concat!("history_", stringify!($module)),
+                params(("id" = String, Path)),
+                responses((status = 200, body = Items<HistoryEntry>), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)))]
+            pub async fn history(
+                State(state): State<AppState>,
+                _auth: Auth,
+                Path(id): Path<String>,
+            ) -> Result<Json<Items<HistoryEntry>>, ApiError> {
+                let id: $id = parse_id(&id, $what)?;
+                let items = state.store.history(RecordKind::$kind, id.0).await?;
+                if items.is_empty() {
+                    // Records from before history was kept have none yet.
+                    state.store.$get(id).await?;
+                }
+                Ok(Json(Items { items }))
+            }
+
             pub fn routes() -> OpenApiRouter<AppState> {
-                $module::routes().routes(routes!(list))
+                $module::routes().routes(routes!(list)).routes(routes!(history))
             }
         }
     };
@@ -49,10 +70,12 @@ macro_rules! record_api {
 
 record_api!(
     people,
+    kind = People,
     tag = "people",
     what = "person",
     collection = "/api/v1/people",
     item = "/api/v1/people/{id}",
+    history = "/api/v1/people/{id}/history",
     id = PersonId,
     input = PersonInput,
     output = Person,
@@ -65,10 +88,12 @@ record_api!(
 );
 record_api!(
     companies,
+    kind = Companies,
     tag = "companies",
     what = "company",
     collection = "/api/v1/companies",
     item = "/api/v1/companies/{id}",
+    history = "/api/v1/companies/{id}/history",
     id = CompanyId,
     input = CompanyInput,
     output = Company,
@@ -81,10 +106,12 @@ record_api!(
 );
 record_api!(
     deals,
+    kind = Deals,
     tag = "deals",
     what = "deal",
     collection = "/api/v1/deals",
     item = "/api/v1/deals/{id}",
+    history = "/api/v1/deals/{id}/history",
     id = DealId,
     input = DealInput,
     output = Deal,
@@ -97,10 +124,12 @@ record_api!(
 );
 record_api!(
     activities,
+    kind = Activities,
     tag = "activities",
     what = "activity",
     collection = "/api/v1/activities",
     item = "/api/v1/activities/{id}",
+    history = "/api/v1/activities/{id}/history",
     id = ActivityId,
     input = ActivityInput,
     output = Activity,
@@ -113,10 +142,12 @@ record_api!(
 );
 record_api!(
     tasks,
+    kind = Tasks,
     tag = "tasks",
     what = "task",
     collection = "/api/v1/tasks",
     item = "/api/v1/tasks/{id}",
+    history = "/api/v1/tasks/{id}/history",
     id = TaskId,
     input = TaskInput,
     output = Task,
@@ -129,10 +160,12 @@ record_api!(
 );
 record_api!(
     purchases,
+    kind = Purchases,
     tag = "purchases",
     what = "purchase",
     collection = "/api/v1/purchases",
     item = "/api/v1/purchases/{id}",
+    history = "/api/v1/purchases/{id}/history",
     id = PurchaseId,
     input = PurchaseInput,
     output = Purchase,

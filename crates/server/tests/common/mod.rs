@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use rapport_domain::access::Role;
 use rapport_domain::custom_fields::CustomFieldDefinition;
 use rapport_domain::email::Email;
+use rapport_domain::history::{HistoryEntry, TrashEntry};
 use rapport_domain::records::{
     Activity, Company, Deal, Password, Person, Pipeline, Purchase, Task, Team, User, UserInput,
 };
@@ -789,4 +790,19 @@ pub fn field_error(html: &str, name: &str) -> Option<String> {
     let start = rest.find('>')? + 1;
     let end = rest.find("</div>")?;
     Some(unescape(&rest[start..end]))
+}
+
+/// A record's history through the API, newest first.
+pub async fn history(api: &Api, kind: &str, id: impl std::fmt::Display) -> Vec<HistoryEntry> {
+    api.get(&format!("/api/v1/{kind}/{id}/history")).await.want(200).json::<Items<HistoryEntry>>().items
+}
+
+/// The first page of the trash, newest first.
+pub async fn trash(api: &Api) -> Vec<TrashEntry> {
+    api.get("/api/v1/trash").await.want(200).json::<Items<TrashEntry>>().items
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Items<T> {
+    pub items: Vec<T>,
 }

@@ -9,9 +9,12 @@ use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 
 use crate::common::*;
 use crate::entities::{activities, companies, deals, people};
+use crate::history;
 use crate::listing::{SortField, SortKind, SortValue};
 use crate::records::people::refresh_last_contacted;
+use crate::trash::{Removal, move_to_trash};
 use crate::{ListQuery, Page, Result, StorageError, Store};
+use rapport_domain::history::{RecordKind, TrashReason};
 
 #[derive(Clone, Debug, Default, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -93,7 +96,7 @@ pub(crate) async fn insert_activity<C: ConnectionTrait>(
     if let Some(person) = input.links.person_id {
         refresh_last_contacted(conn, person.0).await?;
     }
-    activity_from(row)
+    history::created(conn, actor, activity_from(row)?).await
 }
 
 impl Store {
@@ -161,6 +164,7 @@ impl Store {
         input.check()?;
         let w = self.begin_write().await?;
         let row = activities::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("activity"))?;
+        let previous = activity_from(row.clone())?;
         actor.ensure_can(Action::Edit, &ownership(&*w, row.author_id, row.created_by).await?)?;
         check_version(expected_version, row.version)?;
         check_links(&*w, &input.links).await?;
@@ -175,18 +179,24 @@ impl Store {
         for person in [previous_person, row.person_id].into_iter().flatten() {
             refresh_last_contacted(&*w, person).await?;
         }
+        let record = history::updated(&*w, actor, &previous, activity_from(row)?).await?;
         w.commit().await?;
-        activity_from(row)
+        Ok(record)
     }
 
     pub async fn delete_activity(&self, actor: &Actor, id: ActivityId) -> Result<()> {
         let w = self.begin_write().await?;
         let row = activities::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("activity"))?;
         actor.ensure_can(Action::Delete, &ownership(&*w, row.author_id, row.created_by).await?)?;
-        activities::Entity::delete_by_id(id.0).exec(&*w).await?;
-        if let Some(person) = row.person_id {
-            refresh_last_contacted(&*w, person).await?;
-        }
+        let label = row.subject.clone().unwrap_or_else(|| format!("{} on {}", row.kind, row.occurred_at.date()));
+        move_to_trash(
+            &*w,
+            actor,
+            RecordKind::Activities,
+            id.0,
+            Removal { label, reason: TrashReason::Deleted, merged_into: None, detail: None },
+        )
+        .await?;
         w.commit().await
     }
 }

@@ -10,8 +10,11 @@ use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 
 use crate::common::*;
 use crate::entities::companies;
+use crate::history;
 use crate::listing::{SortField, SortKind, SortValue};
+use crate::trash::{Removal, move_to_trash};
 use crate::{ListQuery, Page, Result, StorageError, Store};
+use rapport_domain::history::{RecordKind, TrashReason};
 
 #[derive(Clone, Debug, Default, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -80,7 +83,7 @@ pub(crate) async fn insert_company<C: ConnectionTrait>(
     .await
     .map_err(|e| domain_taken(e.into()))?;
     write_index_rows(conn, EntityType::Company, id, &input.tags, &checked).await?;
-    company_from(row)
+    history::created(conn, actor, company_from(row)?).await
 }
 
 impl Store {
@@ -136,6 +139,7 @@ impl Store {
         input.check()?;
         let w = self.begin_write().await?;
         let row = companies::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("company"))?;
+        let previous = company_from(row.clone())?;
         actor.ensure_can(Action::Edit, &ownership(&*w, row.owner_id, row.created_by).await?)?;
         check_version(expected_version, row.version)?;
         let (checked, stored) = check_custom(&*w, EntityType::Company, &input.custom_fields).await?;
@@ -160,19 +164,25 @@ impl Store {
         if renamed {
             super::people::refresh_company_people(&*w, id.0, Some(input.name.as_str())).await?;
         }
+        let record = history::updated(&*w, actor, &previous, company_from(row)?).await?;
         w.commit().await?;
-        company_from(row)
+        Ok(record)
     }
 
-    /// Deletes a company with its activities; its people and deals stay, unlinked.
+    /// Moves a company to the trash with its activities; its people and
+    /// deals stay, unlinked until the company is restored.
     pub async fn delete_company(&self, actor: &Actor, id: CompanyId) -> Result<()> {
         let w = self.begin_write().await?;
         let row = companies::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("company"))?;
         actor.ensure_can(Action::Delete, &ownership(&*w, row.owner_id, row.created_by).await?)?;
-        // Its people are no longer found by its name.
-        super::people::refresh_company_people(&*w, id.0, None).await?;
-        delete_index_rows(&*w, EntityType::Company, id.0).await?;
-        companies::Entity::delete_by_id(id.0).exec(&*w).await?;
+        move_to_trash(
+            &*w,
+            actor,
+            RecordKind::Companies,
+            id.0,
+            Removal { label: row.name, reason: TrashReason::Deleted, merged_into: None, detail: None },
+        )
+        .await?;
         w.commit().await
     }
 }

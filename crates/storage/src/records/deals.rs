@@ -10,8 +10,11 @@ use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 
 use crate::common::*;
 use crate::entities::{companies, deals, people, stages};
+use crate::history;
 use crate::listing::{SortField, SortKind, SortValue};
+use crate::trash::{Removal, move_to_trash};
 use crate::{ListQuery, Page, Result, StorageError, Store};
+use rapport_domain::history::{RecordKind, TrashReason};
 
 #[derive(Clone, Debug, Default, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -116,7 +119,7 @@ pub(crate) async fn insert_deal<C: ConnectionTrait>(conn: &C, actor: &Actor, mut
     fill(&mut active, &input);
     let row = active.insert(conn).await?;
     write_index_rows(conn, EntityType::Deal, id, &input.tags, &checked).await?;
-    deal_from(row)
+    history::created(conn, actor, deal_from(row)?).await
 }
 
 impl Store {
@@ -183,6 +186,7 @@ impl Store {
     ) -> Result<Deal> {
         let w = self.begin_write().await?;
         let row = deals::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("deal"))?;
+        let previous = deal_from(row.clone())?;
         actor.ensure_can(Action::Edit, &ownership(&*w, row.owner_id, row.created_by).await?)?;
         check_version(expected_version, row.version)?;
         let checked = prepare(&*w, &mut input).await?;
@@ -196,16 +200,23 @@ impl Store {
         active.version = Set(version + 1);
         let row = save(&*w, active, deals::Column::Version, version).await?;
         write_index_rows(&*w, EntityType::Deal, id.0, &input.tags, &checked).await?;
+        let record = history::updated(&*w, actor, &previous, deal_from(row)?).await?;
         w.commit().await?;
-        deal_from(row)
+        Ok(record)
     }
 
     pub async fn delete_deal(&self, actor: &Actor, id: DealId) -> Result<()> {
         let w = self.begin_write().await?;
         let row = deals::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("deal"))?;
         actor.ensure_can(Action::Delete, &ownership(&*w, row.owner_id, row.created_by).await?)?;
-        delete_index_rows(&*w, EntityType::Deal, id.0).await?;
-        deals::Entity::delete_by_id(id.0).exec(&*w).await?;
+        move_to_trash(
+            &*w,
+            actor,
+            RecordKind::Deals,
+            id.0,
+            Removal { label: row.name, reason: TrashReason::Deleted, merged_into: None, detail: None },
+        )
+        .await?;
         w.commit().await
     }
 }

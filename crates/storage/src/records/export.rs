@@ -5,9 +5,8 @@
 //! exported once even while others are written, though not from one
 //! snapshot (the archive is the consistent copy).
 
-use std::fmt;
-
-use rapport_domain::custom_fields::{CustomValues, EntityType};
+use rapport_domain::custom_fields::CustomValues;
+use rapport_domain::history::RecordKind;
 use rapport_domain::money::Money;
 use sea_orm::{ConnectionTrait, EntityTrait};
 use serde_json::Value as Json;
@@ -26,61 +25,6 @@ use crate::entities::{activities, companies, deals, people, purchases, tasks};
 use crate::{StorageError, Store};
 
 const BATCH: u64 = 1_000;
-
-/// The record types that export to CSV.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RecordKind {
-    People,
-    Companies,
-    Deals,
-    Activities,
-    Tasks,
-    Purchases,
-}
-
-impl RecordKind {
-    pub const ALL: [RecordKind; 6] = [
-        RecordKind::People,
-        RecordKind::Companies,
-        RecordKind::Deals,
-        RecordKind::Activities,
-        RecordKind::Tasks,
-        RecordKind::Purchases,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RecordKind::People => "people",
-            RecordKind::Companies => "companies",
-            RecordKind::Deals => "deals",
-            RecordKind::Activities => "activities",
-            RecordKind::Tasks => "tasks",
-            RecordKind::Purchases => "purchases",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        Self::ALL
-            .into_iter()
-            .find(|kind| kind.as_str() == raw)
-            .ok_or_else(|| "must be one of people, companies, deals, activities, tasks, purchases".to_string())
-    }
-
-    fn custom_fields(self) -> Option<EntityType> {
-        match self {
-            RecordKind::People => Some(EntityType::Person),
-            RecordKind::Companies => Some(EntityType::Company),
-            RecordKind::Deals => Some(EntityType::Deal),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for RecordKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 const PEOPLE: &[&str] = &[
     "id",

@@ -11,8 +11,11 @@ use sea_orm::{ActiveModelTrait, ConnectionTrait, DbBackend, QuerySelect, Set};
 use super::customer_insights::bump_insights_version;
 use crate::common::*;
 use crate::entities::{activities, companies, contact_points, customer_insights, people};
+use crate::history;
 use crate::listing::{SortField, SortKind, SortValue};
+use crate::trash::{Removal, move_to_trash};
 use crate::{ListQuery, Page, Result, StorageError, Store};
+use rapport_domain::history::{RecordKind, TrashReason};
 
 #[derive(Clone, Debug, Default, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -162,7 +165,7 @@ pub(crate) async fn insert_person<C: ConnectionTrait>(
     .await?;
     write_contact_points(conn, id, &input).await?;
     write_index_rows(conn, EntityType::Person, id, &input.tags, &checked).await?;
-    person_from(row)
+    history::created(conn, actor, person_from(row)?).await
 }
 
 /// Recomputes a person's last contact from their activities.
@@ -214,6 +217,7 @@ pub(crate) async fn replace_person<C: ConnectionTrait>(
 ) -> Result<Person> {
     actor.ensure_can(Action::Edit, &ownership(conn, row.owner_id, row.created_by).await?)?;
     check_version(expected_version, row.version)?;
+    let previous = person_from(row.clone())?;
     let id = row.id;
     let (checked, stored, company) = prepare(conn, &mut input, Some(PersonId(id))).await?;
     check_assignment(conn, actor, input.owner_id, row.owner_id, "owner_id").await?;
@@ -241,7 +245,7 @@ pub(crate) async fn replace_person<C: ConnectionTrait>(
     bump_insights_version(conn).await?;
     write_contact_points(conn, id, &input).await?;
     write_index_rows(conn, EntityType::Person, id, &input.tags, &checked).await?;
-    person_from(row)
+    history::updated(conn, actor, &previous, person_from(row)?).await
 }
 
 impl Store {
@@ -319,14 +323,25 @@ impl Store {
         Ok(person)
     }
 
-    /// Deletes a person with their activities and purchases; deals and tasks stay, unlinked.
+    /// Moves a person to the trash with their activities and purchases;
+    /// deals and tasks stay, unlinked until the person is restored.
     pub async fn delete_person(&self, actor: &Actor, id: PersonId) -> Result<()> {
         let w = self.begin_write().await?;
         let row = people::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("person"))?;
         actor.ensure_can(Action::Delete, &ownership(&*w, row.owner_id, row.created_by).await?)?;
-        delete_index_rows(&*w, EntityType::Person, id.0).await?;
-        people::Entity::delete_by_id(id.0).exec(&*w).await?;
-        bump_insights_version(&*w).await?;
+        let label = [Some(row.first_name.as_str()), row.last_name.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+        move_to_trash(
+            &*w,
+            actor,
+            RecordKind::People,
+            id.0,
+            Removal { label, reason: TrashReason::Deleted, merged_into: None, detail: None },
+        )
+        .await?;
         w.commit().await
     }
 }

@@ -11,8 +11,11 @@ use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 use super::customer_insights::bump_insights_version;
 use crate::common::*;
 use crate::entities::{people, purchases};
+use crate::history;
 use crate::listing::{SortField, SortKind, SortValue};
+use crate::trash::{Removal, move_to_trash};
 use crate::{ListQuery, Page, Result, StorageError, Store};
+use rapport_domain::history::{RecordKind, TrashReason};
 
 #[derive(Clone, Debug, Default, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -86,7 +89,7 @@ pub(crate) async fn insert_purchase<C: ConnectionTrait>(
     fill(&mut active, &input);
     let row = active.insert(conn).await.map_err(reference_taken)?;
     bump_insights_version(conn).await?;
-    purchase_from(row)
+    history::created(conn, actor, purchase_from(row)?).await
 }
 
 impl Store {
@@ -146,6 +149,7 @@ impl Store {
         input.check()?;
         let w = self.begin_write().await?;
         let row = purchases::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("purchase"))?;
+        let previous = purchase_from(row.clone())?;
         actor.ensure_can(Action::Edit, &purchase_ownership(&*w, row.person_id, row.created_by).await?)?;
         check_version(expected_version, row.version)?;
         if input.person_id.0 != row.person_id {
@@ -159,16 +163,24 @@ impl Store {
         active.version = Set(version + 1);
         let row = save(&*w, active, purchases::Column::Version, version).await.map_err(reference_taken)?;
         bump_insights_version(&*w).await?;
+        let record = history::updated(&*w, actor, &previous, purchase_from(row)?).await?;
         w.commit().await?;
-        purchase_from(row)
+        Ok(record)
     }
 
     pub async fn delete_purchase(&self, actor: &Actor, id: PurchaseId) -> Result<()> {
         let w = self.begin_write().await?;
         let row = purchases::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("purchase"))?;
         actor.ensure_can(Action::Delete, &purchase_ownership(&*w, row.person_id, row.created_by).await?)?;
-        purchases::Entity::delete_by_id(id.0).exec(&*w).await?;
-        bump_insights_version(&*w).await?;
+        let label = row.reference.clone().unwrap_or_else(|| format!("{} {}", row.currency, row.occurred_at.date()));
+        move_to_trash(
+            &*w,
+            actor,
+            RecordKind::Purchases,
+            id.0,
+            Removal { label, reason: TrashReason::Deleted, merged_into: None, detail: None },
+        )
+        .await?;
         w.commit().await
     }
 }

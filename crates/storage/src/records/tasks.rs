@@ -9,9 +9,12 @@ use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 
 use crate::common::*;
 use crate::entities::tasks;
+use crate::history;
 use crate::listing::{SortField, SortKind, SortValue};
 use crate::records::activities::check_links;
+use crate::trash::{Removal, move_to_trash};
 use crate::{ListQuery, Page, Result, StorageError, Store};
+use rapport_domain::history::{RecordKind, TrashReason};
 
 #[derive(Clone, Debug, Default, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -73,7 +76,7 @@ pub(crate) async fn insert_task<C: ConnectionTrait>(conn: &C, actor: &Actor, mut
         ..Default::default()
     };
     fill(&mut active, &input);
-    task_from(active.insert(conn).await?)
+    history::created(conn, actor, task_from(active.insert(conn).await?)?).await
 }
 
 impl Store {
@@ -141,6 +144,7 @@ impl Store {
         input.check()?;
         let w = self.begin_write().await?;
         let row = tasks::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("task"))?;
+        let previous = task_from(row.clone())?;
         actor.ensure_can(Action::Edit, &ownership(&*w, row.assignee_id, row.created_by).await?)?;
         check_version(expected_version, row.version)?;
         check_links(&*w, &input.links).await?;
@@ -157,15 +161,23 @@ impl Store {
         active.updated_at = Set(now());
         active.version = Set(version + 1);
         let row = save(&*w, active, tasks::Column::Version, version).await?;
+        let record = history::updated(&*w, actor, &previous, task_from(row)?).await?;
         w.commit().await?;
-        task_from(row)
+        Ok(record)
     }
 
     pub async fn delete_task(&self, actor: &Actor, id: TaskId) -> Result<()> {
         let w = self.begin_write().await?;
         let row = tasks::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("task"))?;
         actor.ensure_can(Action::Delete, &ownership(&*w, row.assignee_id, row.created_by).await?)?;
-        tasks::Entity::delete_by_id(id.0).exec(&*w).await?;
+        move_to_trash(
+            &*w,
+            actor,
+            RecordKind::Tasks,
+            id.0,
+            Removal { label: row.title, reason: TrashReason::Deleted, merged_into: None, detail: None },
+        )
+        .await?;
         w.commit().await
     }
 }

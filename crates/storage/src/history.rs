@@ -1,0 +1,164 @@
+//! Every create, update, delete, restore and merge of a record, with who,
+//! when and each changed field. Writers call `record` inside their own
+//! transaction, so history and the change land together or not at all.
+
+use std::collections::HashMap;
+
+use rapport_domain::history::{FieldChange, HistoryAction, HistoryEntry, RecordKind};
+use rapport_domain::{Actor, UserId};
+use sea_orm::prelude::*;
+use sea_orm::{ConnectionTrait, QueryOrder, QuerySelect, Set};
+
+use rapport_domain::records::now;
+
+use crate::common::{from_json, parse_with, to_json};
+use crate::entities::{record_history, users};
+use crate::{Result, Store};
+
+/// Writes one history entry. `actor` is `None` for the system (the purge job).
+pub(crate) async fn record<C: ConnectionTrait>(
+    conn: &C,
+    actor: Option<&Actor>,
+    kind: RecordKind,
+    id: Uuid,
+    action: HistoryAction,
+    changes: Vec<FieldChange>,
+    related: Option<Uuid>,
+) -> Result<()> {
+    record_history::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        record_type: Set(kind.as_str().to_owned()),
+        record_id: Set(id),
+        action: Set(action.as_str().to_owned()),
+        actor_id: Set(actor.map(|a| a.user_id.0)),
+        at: Set(now()),
+        changes: Set(to_json(&changes)),
+        related_id: Set(related),
+    }
+    .insert(conn)
+    .await?;
+    Ok(())
+}
+
+/// A create or an update: the fields that changed, when any did. An update
+/// that changed nothing a client sees (a save of the same values) leaves no entry.
+pub(crate) async fn record_write<C: ConnectionTrait, T: serde::Serialize>(
+    conn: &C,
+    actor: &Actor,
+    kind: RecordKind,
+    id: Uuid,
+    before: Option<&T>,
+    after: &T,
+) -> Result<()> {
+    let changes = rapport_domain::history::diff(before, Some(after));
+    match before {
+        None => record(conn, Some(actor), kind, id, HistoryAction::Create, changes, None).await,
+        Some(_) if changes.is_empty() => Ok(()),
+        Some(_) => record(conn, Some(actor), kind, id, HistoryAction::Update, changes, None).await,
+    }
+}
+
+/// The names of the given users, for showing who did what.
+pub(crate) async fn user_names<C: ConnectionTrait>(
+    conn: &C,
+    ids: impl IntoIterator<Item = Uuid>,
+) -> Result<HashMap<Uuid, String>> {
+    let mut ids: Vec<Uuid> = ids.into_iter().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(Uuid, String)> = users::Entity::find()
+        .select_only()
+        .column(users::Column::Id)
+        .column(users::Column::Name)
+        .filter(users::Column::Id.is_in(ids))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
+impl Store {
+    /// A record's history, newest first. It outlives the record: a deleted
+    /// record's history is still there, ending with its deletion.
+    pub async fn history(&self, kind: RecordKind, id: Uuid) -> Result<Vec<HistoryEntry>> {
+        let rows = record_history::Entity::find()
+            .filter(record_history::Column::RecordId.eq(id))
+            .filter(record_history::Column::RecordType.eq(kind.as_str()))
+            .order_by_desc(record_history::Column::At)
+            .order_by_desc(record_history::Column::Id)
+            .all(self.conn())
+            .await?;
+        let names = user_names(self.conn(), rows.iter().filter_map(|row| row.actor_id)).await?;
+        rows.into_iter()
+            .map(|row| {
+                Ok(HistoryEntry {
+                    id: row.id,
+                    record_type: kind,
+                    record_id: row.record_id,
+                    action: parse_with(&row.action, "history action", |raw| {
+                        HistoryAction::parse(raw).ok_or_else(|| format!("unknown action {raw:?}"))
+                    })?,
+                    actor_name: row.actor_id.and_then(|actor| names.get(&actor).cloned()),
+                    actor_id: row.actor_id.map(UserId),
+                    at: row.at,
+                    changes: from_json(row.changes, "history changes")?,
+                    related_id: row.related_id,
+                })
+            })
+            .collect()
+    }
+}
+
+/// A record type whose writes are recorded.
+pub(crate) trait Recorded {
+    const KIND: RecordKind;
+    type Fields: serde::Serialize;
+    fn record_id(&self) -> Uuid;
+    fn fields(&self) -> &Self::Fields;
+}
+
+macro_rules! recorded {
+    ($($record:ty = $kind:ident, $fields:ty;)*) => {
+        $(impl Recorded for $record {
+            const KIND: RecordKind = RecordKind::$kind;
+            type Fields = $fields;
+            fn record_id(&self) -> Uuid {
+                self.id.0
+            }
+            fn fields(&self) -> &$fields {
+                &self.fields
+            }
+        })*
+    };
+}
+
+use rapport_domain::records::*;
+
+recorded! {
+    Person = People, PersonInput;
+    Company = Companies, CompanyInput;
+    Deal = Deals, DealInput;
+    Activity = Activities, ActivityInput;
+    Task = Tasks, TaskInput;
+    Purchase = Purchases, PurchaseInput;
+}
+
+/// Records a new record's fields; returns it.
+pub(crate) async fn created<C: ConnectionTrait, R: Recorded>(conn: &C, actor: &Actor, record: R) -> Result<R> {
+    record_write(conn, actor, R::KIND, record.record_id(), None, record.fields()).await?;
+    Ok(record)
+}
+
+/// Records what an update changed; returns the updated record.
+pub(crate) async fn updated<C: ConnectionTrait, R: Recorded>(
+    conn: &C,
+    actor: &Actor,
+    before: &R,
+    after: R,
+) -> Result<R> {
+    record_write(conn, actor, R::KIND, after.record_id(), Some(before.fields()), after.fields()).await?;
+    Ok(after)
+}
