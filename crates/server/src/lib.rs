@@ -155,6 +155,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(api::insights::routes())
         .merge(api::export::routes())
         .merge(api::duplicates::routes())
+        .merge(api::merge::routes())
         .merge(api::trash::routes())
 }
 

@@ -20,6 +20,7 @@ mod api {
     pub mod hostile;
     pub mod insights;
     pub mod lists;
+    pub mod merge;
     pub mod permissions;
     pub mod timeline;
     pub mod uniqueness;

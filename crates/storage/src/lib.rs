@@ -36,6 +36,7 @@ pub use records::deals::DealFilter;
 pub use records::duplicates::DuplicateQuery;
 pub use records::import::{ImportMode, ImportReport, PersonImport, Rejection};
 pub use records::insights_feed::{PersonRow, PurchaseRow, PurchaseSink};
+pub use records::merge::{MergeVersions, Merged};
 pub use records::overview::{PurchaseTotal, StageTotal};
 pub use records::people::PersonFilter;
 pub use records::purchases::PurchaseFilter;

@@ -104,6 +104,7 @@ pub mod admin;
 pub mod duplicates;
 pub mod export;
 pub mod insights;
+pub mod merge;
 pub mod records;
 pub mod session;
 pub mod trash;

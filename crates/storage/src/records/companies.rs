@@ -86,6 +86,41 @@ pub(crate) async fn insert_company<C: ConnectionTrait>(
     history::created(conn, actor, company_from(row)?).await
 }
 
+/// Writes a stored company's new fields, raising the version, without a
+/// history entry: the caller checked the access and records what happened.
+pub(crate) async fn write_company<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    row: companies::Model,
+    mut input: CompanyInput,
+) -> Result<Company> {
+    input.check()?;
+    let id = row.id;
+    let (checked, stored) = check_custom(conn, EntityType::Company, &input.custom_fields).await?;
+    input.custom_fields = stored;
+    check_assignment(conn, actor, input.owner_id, row.owner_id, "owner_id").await?;
+    let renamed = row.name != input.name.as_str();
+    let version = row.version;
+    let mut active: companies::ActiveModel = row.into();
+    active.name = Set(input.name.to_string());
+    active.domain = Set(input.domain.as_ref().map(|d| d.as_str().to_owned()));
+    active.industry = Set(input.industry.as_ref().map(|n| n.to_string()));
+    active.size = Set(input.size.map(|s| s.as_str().to_owned()));
+    active.owner_id = Set(input.owner_id.map(|u| u.0));
+    active.tags = Set(to_json(&input.tags));
+    active.custom_fields = Set(to_json(&input.custom_fields));
+    active.search_text = Set(search_text(&input));
+    active.sort_name = Set(input.name.as_str().to_lowercase());
+    active.updated_at = Set(now());
+    active.version = Set(version + 1);
+    let row = save(conn, active, companies::Column::Version, version).await.map_err(domain_taken)?;
+    write_index_rows(conn, EntityType::Company, id, &input.tags, &checked).await?;
+    if renamed {
+        super::people::refresh_company_people(conn, id, Some(input.name.as_str())).await?;
+    }
+    company_from(row)
+}
+
 impl Store {
     pub async fn get_company(&self, id: CompanyId) -> Result<Company> {
         company_from(
@@ -133,38 +168,16 @@ impl Store {
         &self,
         actor: &Actor,
         id: CompanyId,
-        mut input: CompanyInput,
+        input: CompanyInput,
         expected_version: Option<i64>,
     ) -> Result<Company> {
-        input.check()?;
         let w = self.begin_write().await?;
         let row = companies::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("company"))?;
         let previous = company_from(row.clone())?;
         actor.ensure_can(Action::Edit, &ownership(&*w, row.owner_id, row.created_by).await?)?;
         check_version(expected_version, row.version)?;
-        let (checked, stored) = check_custom(&*w, EntityType::Company, &input.custom_fields).await?;
-        input.custom_fields = stored;
-        check_assignment(&*w, actor, input.owner_id, row.owner_id, "owner_id").await?;
-        let renamed = row.name != input.name.as_str();
-        let version = row.version;
-        let mut active: companies::ActiveModel = row.into();
-        active.name = Set(input.name.to_string());
-        active.domain = Set(input.domain.as_ref().map(|d| d.as_str().to_owned()));
-        active.industry = Set(input.industry.as_ref().map(|n| n.to_string()));
-        active.size = Set(input.size.map(|s| s.as_str().to_owned()));
-        active.owner_id = Set(input.owner_id.map(|u| u.0));
-        active.tags = Set(to_json(&input.tags));
-        active.custom_fields = Set(to_json(&input.custom_fields));
-        active.search_text = Set(search_text(&input));
-        active.sort_name = Set(input.name.as_str().to_lowercase());
-        active.updated_at = Set(now());
-        active.version = Set(version + 1);
-        let row = save(&*w, active, companies::Column::Version, version).await.map_err(domain_taken)?;
-        write_index_rows(&*w, EntityType::Company, id.0, &input.tags, &checked).await?;
-        if renamed {
-            super::people::refresh_company_people(&*w, id.0, Some(input.name.as_str())).await?;
-        }
-        let record = history::updated(&*w, actor, &previous, company_from(row)?).await?;
+        let company = write_company(&*w, actor, row, input).await?;
+        let record = history::updated(&*w, actor, &previous, company).await?;
         w.commit().await?;
         Ok(record)
     }
