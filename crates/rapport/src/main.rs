@@ -7,6 +7,7 @@ mod demo;
 mod duplicates;
 mod import;
 mod insights;
+mod merge;
 mod transfer;
 mod trash;
 
@@ -64,6 +65,9 @@ enum Command {
     Insights(insights::InsightsCommand),
     /// Likely duplicate people or companies, strongest first.
     Duplicates(duplicates::DuplicatesArgs),
+    /// Merge two people or two companies, or undo a merge.
+    #[command(subcommand)]
+    Merge(merge::MergeCommand),
     /// Export one record type to CSV (--type), or the whole database to a JSON archive.
     Export {
         /// people, companies, deals, activities, tasks or purchases.
@@ -199,6 +203,7 @@ async fn run(cli: Cli) -> Result<()> {
             let output = insights::run(&store, command).await?;
             write_stdout(&output)
         }
+        Command::Merge(command) => merge::run(&open(&config.database_url).await?, command).await,
         Command::Duplicates(args) => {
             let output = duplicates::run(&open(&config.database_url).await?, args).await?;
             write_stdout(&output)

@@ -162,6 +162,23 @@ async fn demo_fills_an_empty_database_deterministically(backend: Backend) {
         table.stdout
     );
     refused(rapport(&first.url, &["duplicates", "people", "--min-score", "101"], ""), "--min-score");
+
+    // The pair found by email, merged and unmerged.
+    let people = json(&first.url, &["duplicates", "people", "--format", "json"]);
+    let pairs: Vec<DuplicatePair> = serde_json::from_value(people).expect("duplicate pairs");
+    let pair = pairs.iter().find(|p| p.reasons.iter().any(|r| r.kind == ReasonKind::SameEmail)).expect("an email pair");
+    let (a, b) = (pair.a.id.to_string(), pair.b.id.to_string());
+    refused(rapport(&first.url, &["merge", "people", &a, &b, "--take", "emails=other"], ""), "fields.emails");
+    refused(rapport(&first.url, &["merge", "people", &a, &b, "--take", "first_name=both"], ""), "first_name=both");
+    refused(rapport(&first.url, &["merge", "people", &a, "nobody"], ""), "OTHER");
+    let merged = rapport(&first.url, &["merge", "people", &a, &b, "--take", "first_name=other"], "");
+    assert!(merged.ok, "{}", merged.stderr);
+    let undo = merged.stdout.split("rapport merge undo ").nth(1).map(str::trim).expect("the undo command is printed");
+    let after = json(&first.url, &["duplicates", "people", "--format", "json"]);
+    assert!(!after.to_string().contains(&b), "the merged person is gone from the pairs");
+    let undone = rapport(&first.url, &["merge", "undo", undo], "");
+    assert!(undone.ok && undone.stdout.contains(&b), "{} {}", undone.stdout, undone.stderr);
+    refused(rapport(&first.url, &["merge", "undo", undo], ""), "not undone");
     refused(rapport(&first.url, &["duplicates", "deals"], ""), "deals");
 }
 
