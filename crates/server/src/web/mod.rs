@@ -15,6 +15,7 @@ mod format;
 mod home;
 mod insights;
 mod lists;
+mod merge;
 mod people;
 mod search;
 mod session;
@@ -52,6 +53,7 @@ pub fn routes() -> Router<AppState> {
         .merge(search::routes())
         .merge(insights::routes())
         .merge(duplicates::routes())
+        .merge(merge::routes())
         .merge(lists::routes())
         .merge(settings::routes())
         .route("/assets/{name}", get(assets::serve))

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::common::{Backend, TestApp, create_person_with, unescape};
 
-backend_tests!(the_duplicates_page_lists_and_dismisses_pairs);
+backend_tests!(the_duplicates_page_lists_and_dismisses_pairs, the_merge_page_compares_merges_and_undoes);
 
 async fn the_duplicates_page_lists_and_dismisses_pairs(backend: Backend) {
     let app = TestApp::spawn(backend).await;
@@ -44,4 +44,41 @@ async fn the_duplicates_page_lists_and_dismisses_pairs(backend: Backend) {
     let after = unescape(&web.get("/duplicates/people").await.want(200).text);
     assert!(after.contains("No likely duplicates") && after.contains("Marked as not a duplicate"));
     web.post_form("/duplicates/people/dismiss", &[("a", "junk"), ("b", &b)]).await.want(400);
+}
+
+async fn the_merge_page_compares_merges_and_undoes(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let email = json!([{ "address": "ines@example.com" }]);
+    let ines =
+        create_person_with(&app.admin, json!({ "first_name": "I.", "last_name": "Moreau", "emails": email })).await;
+    let other =
+        create_person_with(&app.admin, json!({ "first_name": "Ines", "last_name": "Moreau", "source": "event" })).await;
+    let web = app.web_admin().await;
+
+    // From the person page, then a search, then the comparison.
+    let page = unescape(&web.get(&format!("/people/{}", ines.id)).await.want(200).text);
+    assert!(page.contains(&format!("/people/{}/merge", ines.id)) && page.contains("Merge with…"));
+    let found = unescape(&web.get(&format!("/people/{}/merge?q=moreau", ines.id)).await.want(200).text);
+    assert!(found.contains(&format!("merge?other={}", other.id)) && found.contains("Compare with Ines Moreau"));
+    let compare = unescape(&web.get(&format!("/people/{}/merge?other={}", ines.id, other.id)).await.want(200).text);
+    for expected in ["name=\"take.first_name\"", "name=\"take.source\"", "I.", "Ines", "event"] {
+        assert!(compare.contains(expected), "{expected:?} missing from the comparison");
+    }
+
+    let (a, b) = (ines.id.to_string(), other.id.to_string());
+    let form = [("other", b.as_str()), ("version", "1"), ("other_version", "1"), ("take.first_name", "other")];
+    web.post_form(&format!("/people/{a}/merge"), &[("other", b.as_str()), ("take.first_name", "both")]).await.want(400);
+    let done = web.post_form(&format!("/people/{a}/merge"), &form).await.want(303);
+    let location = done.header("location").expect("to the survivor");
+    assert!(location.starts_with(&format!("/people/{a}?merged=")), "{location}");
+    let survivor = app.store.get_person(ines.id).await.unwrap();
+    assert_eq!(survivor.fields.first_name.as_str(), "Ines");
+    assert!(app.store.get_person(other.id).await.is_err(), "the other is in the trash");
+    let shown = unescape(&web.get(&location).await.want(200).text);
+    assert!(shown.contains("Undo merge") && shown.contains("Merged into Ines Moreau"));
+
+    let merge_id = location.split("merged=").nth(1).expect("the merge id");
+    web.post_form(&format!("/merges/{merge_id}/undo"), &[]).await.want(303);
+    assert_eq!(app.store.get_person(ines.id).await.unwrap().fields, ines.fields);
+    assert_eq!(app.store.get_person(other.id).await.unwrap().fields, other.fields);
 }
