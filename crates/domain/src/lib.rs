@@ -6,9 +6,11 @@
 
 pub mod access;
 pub mod custom_fields;
+pub mod duplicates;
 pub mod email;
 pub mod history;
 pub mod ids;
+pub mod merge;
 pub mod money;
 pub mod records;
 pub mod search;

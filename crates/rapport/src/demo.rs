@@ -407,6 +407,9 @@ pub async fn run(store: &Store, seed: u64, scale: f64, admin_password: String) -
             people.extend(created);
         }
     }
+    let (twin_companies, twins) = entered_twice(store, &actor, &people).await?;
+    companies.extend(twin_companies);
+    people.extend(twins);
     let customers: Vec<&Person> = people
         .iter()
         .filter(|p| {
@@ -579,6 +582,45 @@ pub async fn run(store: &Store, seed: u64, scale: f64, admin_password: String) -
         purchases.len(),
     );
     Ok(())
+}
+
+/// Records entered twice, as they are in real life, so the duplicates page
+/// has something to show: an address under another spelling of the name, a
+/// number typed another way, one company with and without its punctuation.
+async fn entered_twice(store: &Store, actor: &Actor, people: &[Person]) -> Result<(Vec<Company>, Vec<Person>)> {
+    let company = |title: &str, domain: Option<&str>| CompanyInput {
+        name: name(title),
+        domain: domain.map(|d| Domain::try_from(d.to_owned()).expect("a valid domain")),
+        industry: Some(name("Manufacturing")),
+        size: None,
+        owner_id: None,
+        tags: vec![],
+        custom_fields: BTreeMap::new(),
+    };
+    let companies = store
+        .create_companies(actor, vec![company("Acme Inc", Some("acme-tools.example.com")), company("ACME Inc.", None)])
+        .await?;
+    let (Some(first), Some(second)) = (people.first(), people.get(1)) else { return Ok((companies, Vec::new())) };
+
+    let mut same_email = first.fields.clone();
+    let initial: String = first.fields.first_name.as_str().chars().take(1).collect();
+    same_email.first_name = name(&format!("{initial}."));
+    same_email.emails.truncate(1);
+    same_email.phones.clear();
+    same_email.referred_by_id = None;
+
+    let mut same_phone = second.fields.clone();
+    same_phone.emails.clear();
+    same_phone.referred_by_id = None;
+    for entry in &mut same_phone.phones {
+        // The last nine digits, with a trunk 0 instead of the country code.
+        let digits = entry.number.digits();
+        let tail = &digits[digits.len().saturating_sub(9)..];
+        let (area, rest) = tail.split_at(tail.len().min(2));
+        entry.number = Phone::try_from(format!("0{area} {rest}")).map_err(anyhow::Error::msg)?;
+    }
+    let twins = store.create_people(actor, vec![same_email, same_phone]).await?;
+    Ok((companies, twins))
 }
 
 async fn staff(store: &Store, full_name: &str, email: &str, role: Role, team: Option<TeamId>) -> Result<User> {

@@ -4,8 +4,10 @@
 
 mod config;
 mod demo;
+mod duplicates;
 mod import;
 mod insights;
+mod merge;
 mod transfer;
 mod trash;
 
@@ -61,6 +63,11 @@ enum Command {
     /// Customer insights from the purchases: rfm, cohorts, churn, clv, referrals.
     #[command(subcommand)]
     Insights(insights::InsightsCommand),
+    /// Likely duplicate people or companies, strongest first.
+    Duplicates(duplicates::DuplicatesArgs),
+    /// Merge two people or two companies, or undo a merge.
+    #[command(subcommand)]
+    Merge(merge::MergeCommand),
     /// Export one record type to CSV (--type), or the whole database to a JSON archive.
     Export {
         /// people, companies, deals, activities, tasks or purchases.
@@ -194,6 +201,11 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Insights(command) => {
             let store = open(&config.database_url).await?;
             let output = insights::run(&store, command).await?;
+            write_stdout(&output)
+        }
+        Command::Merge(command) => merge::run(&open(&config.database_url).await?, command).await,
+        Command::Duplicates(args) => {
+            let output = duplicates::run(&open(&config.database_url).await?, args).await?;
             write_stdout(&output)
         }
         Command::Export { kind, format, output } => {

@@ -7,6 +7,7 @@ extern crate rapport_testing;
 
 mod common;
 
+use rapport_domain::duplicates::{DuplicatePair, ReasonKind};
 use rapport_domain::records::LifecycleStage;
 use rapport_storage::{Credentials, ListQuery, LoginOutcome, PersonFilter, Store};
 use rapport_testing::{Backend, TestDatabase};
@@ -126,7 +127,7 @@ async fn demo_fills_an_empty_database_deterministically(backend: Backend) {
         assert!(views.len() >= 4, "the demo admin has saved views: {views:?}");
         let query = ListQuery { limit: Some(200), ..Default::default() };
         let people = store.list_people(&query, &PersonFilter::default()).await.expect("list people").items;
-        assert_eq!(people.len(), 100, "scale 0.05 gives 100 people");
+        assert_eq!(people.len(), 102, "scale 0.05 gives 100 people, and two entered twice");
         assert!(people.iter().any(|p| p.fields.referred_by_id.is_some()), "demo data has referrals");
         assert!(people.iter().any(|p| p.fields.lifecycle_stage == LifecycleStage::Customer));
         assert!(people.iter().any(|p| p.last_contacted_at.is_some()), "activities set last contact");
@@ -138,6 +139,47 @@ async fn demo_fills_an_empty_database_deterministically(backend: Backend) {
         store.close().await.expect("close the database");
     }
     assert_eq!(seen[0], seen[1], "the same seed gives the same people");
+
+    // The people and the company entered twice are found.
+    let people = json(&first.url, &["duplicates", "people", "--format", "json"]);
+    let pairs: Vec<DuplicatePair> = serde_json::from_value(people).expect("duplicate pairs");
+    for reason in [ReasonKind::SameEmail, ReasonKind::SamePhone] {
+        assert!(pairs.iter().any(|p| p.reasons.iter().any(|r| r.kind == reason)), "{reason:?} in {pairs:#?}");
+    }
+    assert!(pairs.windows(2).all(|w| w[0].score >= w[1].score), "strongest first");
+    let companies = json(&first.url, &["duplicates", "companies", "--min-score", "90", "--format", "json"]);
+    let pairs: Vec<DuplicatePair> = serde_json::from_value(companies).expect("duplicate pairs");
+    assert!(
+        pairs.iter().any(|p| [&p.a.name, &p.b.name].contains(&&"ACME Inc.".to_owned())
+            && [&p.a.name, &p.b.name].contains(&&"Acme Inc".to_owned())),
+        "{pairs:#?}"
+    );
+    assert!(pairs.iter().all(|p| p.score >= 90));
+    let table = rapport(&first.url, &["duplicates", "companies"], "");
+    assert!(
+        table.ok && table.stdout.contains("ACME Inc.") && table.stdout.contains("Similar name: "),
+        "{}",
+        table.stdout
+    );
+    refused(rapport(&first.url, &["duplicates", "people", "--min-score", "101"], ""), "--min-score");
+
+    // The pair found by email, merged and unmerged.
+    let people = json(&first.url, &["duplicates", "people", "--format", "json"]);
+    let pairs: Vec<DuplicatePair> = serde_json::from_value(people).expect("duplicate pairs");
+    let pair = pairs.iter().find(|p| p.reasons.iter().any(|r| r.kind == ReasonKind::SameEmail)).expect("an email pair");
+    let (a, b) = (pair.a.id.to_string(), pair.b.id.to_string());
+    refused(rapport(&first.url, &["merge", "people", &a, &b, "--take", "emails=other"], ""), "fields.emails");
+    refused(rapport(&first.url, &["merge", "people", &a, &b, "--take", "first_name=both"], ""), "first_name=both");
+    refused(rapport(&first.url, &["merge", "people", &a, "nobody"], ""), "OTHER");
+    let merged = rapport(&first.url, &["merge", "people", &a, &b, "--take", "first_name=other"], "");
+    assert!(merged.ok, "{}", merged.stderr);
+    let undo = merged.stdout.split("rapport merge undo ").nth(1).map(str::trim).expect("the undo command is printed");
+    let after = json(&first.url, &["duplicates", "people", "--format", "json"]);
+    assert!(!after.to_string().contains(&b), "the merged person is gone from the pairs");
+    let undone = rapport(&first.url, &["merge", "undo", undo], "");
+    assert!(undone.ok && undone.stdout.contains(&b), "{} {}", undone.stdout, undone.stderr);
+    refused(rapport(&first.url, &["merge", "undo", undo], ""), "not undone");
+    refused(rapport(&first.url, &["duplicates", "deals"], ""), "deals");
 }
 
 fn json(url: &str, args: &[&str]) -> serde_json::Value {

@@ -175,6 +175,8 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(api::views::routes())
         .merge(api::insights::routes())
         .merge(api::export::routes())
+        .merge(api::duplicates::routes())
+        .merge(api::merge::routes())
         .merge(api::trash::routes())
         .merge(api::imports::routes())
 }

@@ -12,6 +12,7 @@ mod api {
     pub mod concurrency;
     pub mod crud;
     pub mod custom_fields;
+    pub mod duplicates;
     pub mod errors;
     pub mod export;
     pub mod health;
@@ -20,6 +21,7 @@ mod api {
     pub mod imports;
     pub mod insights;
     pub mod lists;
+    pub mod merge;
     pub mod permissions;
     pub mod timeline;
     pub mod uniqueness;

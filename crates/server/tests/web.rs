@@ -11,6 +11,7 @@ mod common;
 mod web {
     pub mod conflicts;
     pub mod csrf;
+    pub mod duplicates;
     pub mod forms;
     pub mod headers;
     pub mod history;

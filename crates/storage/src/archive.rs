@@ -134,6 +134,7 @@ archived_tables!(
     saved_views,
     record_history,
     trash,
+    duplicate_dismissals,
 );
 
 /// Columns that point into their own table: a row may name one that comes

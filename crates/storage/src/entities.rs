@@ -544,3 +544,25 @@ pub mod trash {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod duplicate_dismissals {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "duplicate_dismissals")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub kind: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub first_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub second_id: Uuid,
+        pub dismissed_by: Option<Uuid>,
+        pub dismissed_at: TimeDateTimeWithTimeZone,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

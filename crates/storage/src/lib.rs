@@ -37,7 +37,9 @@ pub use records::import::{
     ActivityImport, CompanyImport, CompanyRef, CustomerRef, DealImport, ImportBatches, ImportMode, ImportReport,
     PersonImport, PurchaseImport, Rejection,
 };
+pub use records::duplicates::DuplicateQuery;
 pub use records::insights_feed::{PersonRow, PurchaseRow, PurchaseSink};
+pub use records::merge::{MergeVersions, Merged};
 pub use records::overview::{PurchaseTotal, StageTotal};
 pub use records::people::PersonFilter;
 pub use records::purchases::PurchaseFilter;

@@ -16,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_customer_insights::Migration),
             Box::new(m0006_history_trash::Migration),
             Box::new(m0007_external_ids::Migration),
+            Box::new(m0008_duplicates::Migration),
         ]
     }
 }
@@ -746,6 +747,50 @@ mod m0007_external_ids {
                 m.alter_table(Table::alter().table(table).drop_column("external_id").to_owned()).await?;
             }
             Ok(())
+        }
+    }
+}
+
+mod m0008_duplicates {
+    use sea_orm_migration::prelude::*;
+    use sea_orm_migration::schema::*;
+
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m0008_duplicates"
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+            // Pairs a user said are two records, not one: never listed again.
+            // The smaller id comes first, so a pair has one row. No foreign
+            // keys: the two ids are people or companies, by `kind`.
+            m.create_table(
+                Table::create()
+                    .table("duplicate_dismissals")
+                    .col(string("kind"))
+                    .col(uuid("first_id"))
+                    .col(uuid("second_id"))
+                    .col(uuid_null("dismissed_by"))
+                    .col(timestamp_with_time_zone("dismissed_at"))
+                    .primary_key(Index::create().col("kind").col("first_id").col("second_id"))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from("duplicate_dismissals", "dismissed_by")
+                            .to("users", "id")
+                            .on_delete(ForeignKeyAction::SetNull),
+                    )
+                    .to_owned(),
+            )
+            .await
+        }
+
+        async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+            m.drop_table(Table::drop().table("duplicate_dismissals").to_owned()).await
         }
     }
 }

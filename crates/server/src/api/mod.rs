@@ -101,9 +101,11 @@ macro_rules! item_api {
 }
 
 pub mod admin;
+pub mod duplicates;
 pub mod export;
 pub mod imports;
 pub mod insights;
+pub mod merge;
 pub mod records;
 pub mod session;
 pub mod trash;

@@ -129,11 +129,18 @@ struct CompanyPage {
     purchase_count: i64,
     can_edit: bool,
     can_delete: bool,
+    /// Just merged into: the merge, for the "Undo merge" button.
+    merged: Option<uuid::Uuid>,
     timeline_html: String,
     history: HistoryPanel,
 }
 
-pub async fn page(State(state): State<AppState>, signed: Signed, Path(id): Path<String>) -> Result<Response, WebError> {
+pub async fn page(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<String>,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+) -> Result<Response, WebError> {
     let id: CompanyId = id.parse().map_err(|_| WebError::NotFound("company"))?;
     let company = state.store.get_company(id).await?;
     let staff = Staff::load(&state).await?;
@@ -187,6 +194,7 @@ pub async fn page(State(state): State<AppState>, signed: Signed, Path(id): Path<
         purchase_totals: totals.iter().map(|t| t.amount.display()).collect(),
         can_edit: staff.allows(&signed.actor, Action::Edit, c.owner_id, company.meta.created_by),
         can_delete: staff.allows(&signed.actor, Action::Delete, c.owner_id, company.meta.created_by),
+        merged: super::merge::merged_param(raw.as_deref()),
         timeline_html,
         history: HistoryPanel::latest(&state, RecordKind::Companies, id.0, &staff).await?,
     };

@@ -9,6 +9,7 @@ mod companies;
 mod csrf;
 mod custom;
 mod deals;
+mod duplicates;
 mod form;
 mod format;
 mod history;
@@ -16,6 +17,7 @@ mod home;
 mod imports;
 mod insights;
 mod lists;
+mod merge;
 mod people;
 mod search;
 mod session;
@@ -54,6 +56,8 @@ pub fn routes() -> Router<AppState> {
         .merge(search::routes())
         .merge(insights::routes())
         .merge(imports::routes())
+        .merge(duplicates::routes())
+        .merge(merge::routes())
         .merge(lists::routes())
         .merge(settings::routes())
         .merge(history::routes())

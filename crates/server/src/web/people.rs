@@ -182,11 +182,18 @@ struct PersonPage {
     value: ValuePanel,
     can_edit: bool,
     can_delete: bool,
+    /// Just merged into: the merge, for the "Undo merge" button.
+    merged: Option<uuid::Uuid>,
     timeline_html: String,
     history: HistoryPanel,
 }
 
-pub async fn page(State(state): State<AppState>, signed: Signed, Path(id): Path<String>) -> Result<Response, WebError> {
+pub async fn page(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<String>,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+) -> Result<Response, WebError> {
     let id: PersonId = id.parse().map_err(|_| WebError::NotFound("person"))?;
     let person = state.store.get_person(id).await?;
     let staff = Staff::load(&state).await?;
@@ -291,6 +298,7 @@ pub async fn page(State(state): State<AppState>, signed: Signed, Path(id): Path<
         purchase_totals: totals.iter().map(|t| t.amount.display()).collect(),
         can_edit,
         can_delete: staff.allows(&signed.actor, Action::Delete, p.owner_id, person.meta.created_by),
+        merged: super::merge::merged_param(raw.as_deref()),
         timeline_html,
         history: HistoryPanel::latest(&state, RecordKind::People, id.0, &staff).await?,
     };

@@ -94,13 +94,25 @@ pub(crate) async fn replace_company<C: ConnectionTrait>(
     conn: &C,
     actor: &Actor,
     row: companies::Model,
-    mut input: CompanyInput,
+    input: CompanyInput,
     expected_version: Option<i64>,
 ) -> Result<Company> {
-    input.check()?;
     actor.ensure_can(Action::Edit, &ownership(conn, row.owner_id, row.created_by).await?)?;
     check_version(expected_version, row.version)?;
     let previous = company_from(row.clone())?;
+    let company = write_company(conn, actor, row, input).await?;
+    history::updated(conn, actor, &previous, company).await
+}
+
+/// Writes a stored company's new fields, raising the version, without a
+/// history entry: the caller checked the access and records what happened.
+pub(crate) async fn write_company<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    row: companies::Model,
+    mut input: CompanyInput,
+) -> Result<Company> {
+    input.check()?;
     let id = row.id;
     let (checked, stored) = check_custom(conn, EntityType::Company, &input.custom_fields).await?;
     input.custom_fields = stored;
@@ -124,7 +136,7 @@ pub(crate) async fn replace_company<C: ConnectionTrait>(
     if renamed {
         super::people::refresh_company_people(conn, id, Some(input.name.as_str())).await?;
     }
-    history::updated(conn, actor, &previous, company_from(row)?).await
+    company_from(row)
 }
 
 impl Store {

@@ -214,12 +214,24 @@ pub(crate) async fn replace_person<C: ConnectionTrait>(
     conn: &C,
     actor: &Actor,
     row: people::Model,
-    mut input: PersonInput,
+    input: PersonInput,
     expected_version: Option<i64>,
 ) -> Result<Person> {
     actor.ensure_can(Action::Edit, &ownership(conn, row.owner_id, row.created_by).await?)?;
     check_version(expected_version, row.version)?;
     let previous = person_from(row.clone())?;
+    let person = write_person(conn, actor, row, input).await?;
+    history::updated(conn, actor, &previous, person).await
+}
+
+/// Writes a stored person's new fields, raising the version, without a
+/// history entry: the caller checked the access and records what happened.
+pub(crate) async fn write_person<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    row: people::Model,
+    mut input: PersonInput,
+) -> Result<Person> {
     let id = row.id;
     let (checked, stored, company) = prepare(conn, &mut input, Some(PersonId(id))).await?;
     check_assignment(conn, actor, input.owner_id, row.owner_id, "owner_id").await?;
@@ -247,7 +259,7 @@ pub(crate) async fn replace_person<C: ConnectionTrait>(
     bump_insights_version(conn).await?;
     write_contact_points(conn, id, &input).await?;
     write_index_rows(conn, EntityType::Person, id, &input.tags, &checked).await?;
-    history::updated(conn, actor, &previous, person_from(row)?).await
+    person_from(row)
 }
 
 impl Store {
