@@ -33,11 +33,11 @@ pub use records::activities::ActivityFilter;
 pub use records::companies::CompanyFilter;
 pub use records::customer_insights::CustomerInsight;
 pub use records::deals::DealFilter;
+pub use records::duplicates::DuplicateQuery;
 pub use records::import::{
     ActivityImport, CompanyImport, CompanyRef, CustomerRef, DealImport, ImportBatches, ImportMode, ImportReport,
     PersonImport, PurchaseImport, Rejection,
 };
-pub use records::duplicates::DuplicateQuery;
 pub use records::insights_feed::{PersonRow, PurchaseRow, PurchaseSink};
 pub use records::merge::{MergeVersions, Merged};
 pub use records::overview::{PurchaseTotal, StageTotal};

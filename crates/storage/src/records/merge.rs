@@ -144,7 +144,7 @@ impl Store {
             .await?
             .ok_or_else(|| FieldErrors::single("other", "no such person"))?;
         actor.ensure_can(Action::Edit, &ownership(&*w, kept.owner_id, kept.created_by).await?)?;
-        actor.ensure_can(Action::Edit, &ownership(&*w, gone.owner_id, gone.created_by).await?)?;
+        actor.ensure_can(Action::Delete, &ownership(&*w, gone.owner_id, gone.created_by).await?)?;
         check_version(versions.survivor, kept.version)?;
         check_version(versions.other, gone.version)?;
         let before = person_from(kept.clone())?;
@@ -205,7 +205,7 @@ impl Store {
             .await?
             .ok_or_else(|| FieldErrors::single("other", "no such company"))?;
         actor.ensure_can(Action::Edit, &ownership(&*w, kept.owner_id, kept.created_by).await?)?;
-        actor.ensure_can(Action::Edit, &ownership(&*w, gone.owner_id, gone.created_by).await?)?;
+        actor.ensure_can(Action::Delete, &ownership(&*w, gone.owner_id, gone.created_by).await?)?;
         check_version(versions.survivor, kept.version)?;
         check_version(versions.other, gone.version)?;
         let before = company_from(kept.clone())?;
