@@ -127,7 +127,9 @@ async fn demo_fills_an_empty_database_deterministically(backend: Backend) {
         assert!(views.len() >= 4, "the demo admin has saved views: {views:?}");
         let query = ListQuery { limit: Some(200), ..Default::default() };
         let people = store.list_people(&query, &PersonFilter::default()).await.expect("list people").items;
-        assert_eq!(people.len(), 102, "scale 0.05 gives 100 people, and two entered twice");
+        assert_eq!(people.len(), 99, "scale 0.05 gives 100 people, two entered twice, three deleted");
+        let trash = store.list_trash(None, time::Duration::days(30), None, 50).await.expect("list the trash");
+        assert_eq!(trash.len(), 5, "three people and two deals are in the trash: {trash:?}");
         assert!(people.iter().any(|p| p.fields.referred_by_id.is_some()), "demo data has referrals");
         assert!(people.iter().any(|p| p.fields.lifecycle_stage == LifecycleStage::Customer));
         assert!(people.iter().any(|p| p.last_contacted_at.is_some()), "activities set last contact");

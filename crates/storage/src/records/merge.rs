@@ -54,6 +54,27 @@ struct MergeDetail {
     moved: Vec<Moved>,
 }
 
+impl MergeDetail {
+    /// Sends the merged-away record to the trash, keeping what undo needs;
+    /// returns the trash entry's id, which is the merge's id.
+    async fn retire<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        actor: &Actor,
+        kind: RecordKind,
+        other: Uuid,
+        label: String,
+    ) -> Result<Uuid> {
+        let removal = Removal {
+            label,
+            reason: TrashReason::Merged,
+            merged_into: Some(self.survivor),
+            detail: Some(to_json(self)),
+        };
+        move_to_trash(conn, actor, kind, other, removal).await
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 struct Moved {
     table: String,
@@ -163,19 +184,7 @@ impl Store {
             survivor_version: kept.version + 1,
             moved,
         };
-        let merge_id = move_to_trash(
-            &*w,
-            actor,
-            RecordKind::People,
-            other.0,
-            Removal {
-                label: other_person.fields.full_name(),
-                reason: TrashReason::Merged,
-                merged_into: Some(survivor.0),
-                detail: Some(to_json(&detail)),
-            },
-        )
-        .await?;
+        let merge_id = detail.retire(&*w, actor, RecordKind::People, other.0, other_person.fields.full_name()).await?;
         let person = write_person(&*w, actor, kept, merged).await?;
         let changes = diff(Some(&before.fields), Some(&person.fields));
         record(&*w, Some(actor), RecordKind::People, survivor.0, HistoryAction::Merge, changes, Some(other.0)).await?;
@@ -221,19 +230,8 @@ impl Store {
             moved,
         };
         // The other leaves first, so the survivor may take its domain.
-        let merge_id = move_to_trash(
-            &*w,
-            actor,
-            RecordKind::Companies,
-            other.0,
-            Removal {
-                label: other_company.fields.name.to_string(),
-                reason: TrashReason::Merged,
-                merged_into: Some(survivor.0),
-                detail: Some(to_json(&detail)),
-            },
-        )
-        .await?;
+        let label = other_company.fields.name.to_string();
+        let merge_id = detail.retire(&*w, actor, RecordKind::Companies, other.0, label).await?;
         let company = write_company(&*w, actor, kept, merged).await?;
         // The people who moved are found by the survivor's name.
         refresh_company_people(&*w, survivor.0, Some(company.fields.name.as_str())).await?;
@@ -250,7 +248,10 @@ impl Store {
     /// the survivor's id and the other's.
     pub async fn undo_merge(&self, actor: &Actor, merge_id: Uuid) -> Result<(DuplicateKind, Uuid, Uuid)> {
         let w = self.begin_write().await?;
-        let trashed = entry(&*w, merge_id).await.map_err(|_| StorageError::NotFound("merge"))?;
+        let trashed = entry(&*w, merge_id).await.map_err(|err| match err {
+            StorageError::NotFound(_) => StorageError::NotFound("merge"),
+            other => other,
+        })?;
         if trashed.reason != TrashReason::Merged.as_str() {
             return Err(StorageError::NotFound("merge"));
         }
