@@ -81,8 +81,10 @@ async fn round_trip(from: Backend, to: Backend) {
     let b = Store::connect(&target.url).await.expect("open the target");
     let all = ListQuery { limit: Some(200), ..Default::default() };
     let people = a.list_people(&all, &PersonFilter::default()).await.expect("list people").items;
-    assert_eq!(rows(&archive, "people").len(), people.len(), "scale 0.02 gives 40 people, all archived");
-    assert_eq!(people.len(), 40);
+    assert_eq!(rows(&archive, "people").len(), people.len(), "every person archived");
+    assert_eq!(people.len(), 39, "scale 0.02 gives 40 people, two entered twice, three deleted");
+    assert_eq!(rows(&archive, "trash").len(), 5, "the deleted ones are archived in the trash");
+    assert!(!rows(&archive, "record_history").is_empty(), "history is archived");
     for table in
         ["users", "teams", "pipelines", "stages", "custom_fields", "companies", "contact_points", "record_tags"]
     {

@@ -640,7 +640,9 @@ async fn migrating_twice_changes_nothing_and_views_go_with_their_user(backend: B
         "m0003_page_indexes",
         "m0004_purchase_feed",
         "m0005_customer_insights",
+        "m0006_history_trash",
         "m0007_external_ids",
+        "m0008_duplicates",
     ];
     assert_eq!(versions, expected.iter().map(|v| v.to_string()).collect::<BTreeSet<_>>());
     assert_eq!(rows.len(), expected.len(), "each migration recorded once");

@@ -185,11 +185,12 @@ async fn refused_merges_change_nothing(backend: Backend) {
     let api = &app.admin;
     let team = app.create_team("Sales").await;
     let (stranger, _) = app.create_user(Role::Agent, None).await;
-    let (_, agent) = app.create_user(Role::Agent, Some(team.id)).await;
+    let (agent_user, agent) = app.create_user(Role::Agent, Some(team.id)).await;
     let (_, viewer) = app.create_user(Role::Viewer, Some(team.id)).await;
     let one = create_person_with(api, json!({ "first_name": "One" })).await;
     let two = create_person_with(api, json!({ "first_name": "Two" })).await;
     let theirs = create_person_with(api, json!({ "first_name": "Theirs", "owner_id": stranger.id })).await;
+    let own = create_person_with(api, json!({ "first_name": "Own", "owner_id": agent_user.id })).await;
     let path = format!("/api/v1/people/{}/merge", one.id);
 
     for (body, field) in [
@@ -220,14 +221,16 @@ async fn refused_merges_change_nothing(backend: Backend) {
         .await
         .want_error(403, "forbidden");
     viewer.post(&path, &json!({ "other": two.id })).await.want_error(403, "forbidden");
+    // Merging away sends the other to the trash: an agent may do that only to their own.
+    agent.post(&path, &json!({ "other": two.id })).await.want_error(403, "forbidden");
     api.post(&format!("/api/v1/merges/{}/undo", unknown_id()), &json!({})).await.want_error(404, "not_found");
 
-    for person in [&one, &two, &theirs] {
+    for person in [&one, &two, &theirs, &own] {
         let now: Person = api.fetch("people", person.id).await;
         assert_eq!(&now, person, "a refused merge changed {}", person.fields.first_name.as_str());
     }
     assert!(trash(api).await.is_empty());
-    // The agent may merge what is within reach; undo of someone else's merge is theirs too.
-    let resp = agent.post(&path, &json!({ "other": two.id })).await.want(200);
+    // The agent may merge their own record into one they may edit; a viewer may not undo it.
+    let resp = agent.post(&path, &json!({ "other": own.id })).await.want(200);
     viewer.post(&format!("/api/v1/merges/{}/undo", merge_id(&resp)), &json!({})).await.want_error(403, "forbidden");
 }

@@ -47,8 +47,19 @@ const PEOPLE: &[&str] = &[
     "version",
     "external_id",
 ];
-const COMPANIES: &[&str] =
-    &["id", "name", "domain", "industry", "size", "owner_id", "tags", "created_at", "updated_at", "version"];
+const COMPANIES: &[&str] = &[
+    "id",
+    "name",
+    "domain",
+    "industry",
+    "size",
+    "owner_id",
+    "tags",
+    "created_at",
+    "updated_at",
+    "version",
+    "external_id",
+];
 const DEALS: &[&str] = &[
     "id",
     "name",
@@ -67,7 +78,6 @@ const DEALS: &[&str] = &[
     "created_at",
     "updated_at",
     "version",
-    "external_id",
     "external_id",
 ];
 const ACTIVITIES: &[&str] = &[
