@@ -68,4 +68,6 @@ typed_id!(
     CustomFieldId,
     TokenId,
     ViewId,
+    JobId,
+    UploadId,
 );

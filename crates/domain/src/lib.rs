@@ -10,6 +10,7 @@ pub mod duplicates;
 pub mod email;
 pub mod history;
 pub mod ids;
+pub mod jobs;
 pub mod merge;
 pub mod money;
 pub mod records;

@@ -88,7 +88,7 @@ impl FromStr for Kind {
 }
 
 /// How to run an import.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Options {
     pub kind: Kind,
     pub mode: ImportMode,

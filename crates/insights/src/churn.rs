@@ -34,7 +34,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::Date;
 
 use crate::input::{CustomerKey, FastMap, PurchaseDate, YearMonth, days_between, ratio};
@@ -48,7 +48,7 @@ pub const ALL_CUSTOMERS: &str = "All customers";
 pub const NO_GROUP: &str = "Unknown";
 
 /// When a customer counts as churned.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum ChurnDefinition {
     /// No purchase for this many days after the last one.
@@ -211,7 +211,7 @@ fn monthly(months: &[(i32, Option<i32>)], as_of: Date) -> Vec<MonthlyChurn> {
 }
 
 /// Churn in one calendar month.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MonthlyChurn {
     /// The month.
     pub month: YearMonth,
@@ -224,13 +224,14 @@ pub struct MonthlyChurn {
     /// Of those, customers active at the start of the month.
     pub churned_of_active: u64,
     /// `churned_of_active / active_at_start`; `None` without active customers.
+    #[serde(with = "crate::float::option")]
     pub churn_rate: Option<f64>,
     /// Whether the month runs past `as_of` (not complete yet).
     pub partial: bool,
 }
 
 /// Churn under one definition at `as_of`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ChurnReport {
     /// The day of observation.
     pub as_of: Date,
@@ -241,6 +242,7 @@ pub struct ChurnReport {
     /// Of those, churned at `as_of`.
     pub churned: u64,
     /// `churned / customers`.
+    #[serde(with = "crate::float")]
     pub churned_share: f64,
     /// Customers seen (churn day or group) without a purchase, left out.
     pub without_purchase: u64,
@@ -253,7 +255,7 @@ pub struct ChurnReport {
 
 /// One lifetime: its length and whether it ended in the event (churn) or was
 /// censored (still a customer at the end of observation).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Observation {
     /// Length, in any unit (days for customers).
     pub duration: u32,
@@ -262,7 +264,7 @@ pub struct Observation {
 }
 
 /// The survival estimate at one observed time.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SurvivalPoint {
     /// The time (days for customers).
     pub time: u32,
@@ -273,18 +275,22 @@ pub struct SurvivalPoint {
     /// Censored at `time`.
     pub censored: u64,
     /// Kaplan–Meier estimate S(time).
+    #[serde(with = "crate::float")]
     pub survival: f64,
     /// Greenwood standard error of S.
+    #[serde(with = "crate::float")]
     pub std_err: f64,
     /// Lower end of the 95 % log-log band.
+    #[serde(with = "crate::float")]
     pub lower: f64,
     /// Upper end of the 95 % log-log band.
+    #[serde(with = "crate::float")]
     pub upper: f64,
 }
 
 /// A Kaplan–Meier curve. S = 1 before the first point; the curve is a step
 /// function, constant between points.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SurvivalCurve {
     /// Group label.
     pub group: String,

@@ -20,7 +20,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::Date;
 
 use crate::input::{CustomerKey, FastSet, InsightsError, PurchaseDate, YearMonth, ratio};
@@ -161,7 +161,7 @@ impl<K: CustomerKey> CohortBuilder<K> {
 }
 
 /// One cohort: the customers whose first purchase fell in `month`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Cohort {
     /// The month of first purchase.
     pub month: YearMonth,
@@ -172,6 +172,7 @@ pub struct Cohort {
     /// `active[k]`: customers with a purchase in month `k` after the first.
     pub active: Vec<u64>,
     /// `retention[k]` = `active[k] / size` (0–1; `retention[0]` = 1).
+    #[serde(with = "crate::float::vec")]
     pub retention: Vec<f64>,
     /// Revenue of the cohort, minor units.
     pub revenue_minor: i64,
@@ -180,11 +181,12 @@ pub struct Cohort {
     /// Customers with two purchases or more.
     pub repeat_customers: u64,
     /// `repeat_customers / size`.
+    #[serde(with = "crate::float")]
     pub repeat_purchase_rate: f64,
 }
 
 /// Cohorts by month of first purchase, oldest first.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CohortReport {
     /// Purchases up to this day count.
     pub as_of: Date,
@@ -199,6 +201,7 @@ pub struct CohortReport {
     /// Customers with two purchases or more.
     pub repeat_customers: u64,
     /// `repeat_customers / customers`.
+    #[serde(with = "crate::float")]
     pub repeat_purchase_rate: f64,
     /// Revenue of all cohorts, minor units.
     pub revenue_minor: i64,

@@ -7,7 +7,8 @@ use std::fmt;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::str::FromStr;
 
-use serde::{Serialize, Serializer};
+use serde::de::{self, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use time::{Date, Month, OffsetDateTime, UtcOffset};
 
 /// What identifies a customer: anything small, hashable and ordered, such as
@@ -134,6 +135,24 @@ impl FromStr for YearMonth {
 impl Serialize for YearMonth {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for YearMonth {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct MonthVisitor;
+        impl Visitor<'_> for MonthVisitor {
+            type Value = YearMonth;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a month as YYYY-MM")
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<YearMonth, E> {
+                v.parse().map_err(|_| E::invalid_value(de::Unexpected::Str(v), &self))
+            }
+        }
+        deserializer.deserialize_str(MonthVisitor)
     }
 }
 

@@ -9,7 +9,7 @@
 //! customer comes twice, the rows are merged: values add up, the last
 //! referrer given wins.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::input::{CustomerKey, FastMap, ratio};
 
@@ -105,7 +105,7 @@ impl<K: CustomerKey> ReferralBuilder<K> {
 }
 
 /// One referral: `referrer` brought in `customer`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Referral<K> {
     /// Who referred.
     pub referrer: K,
@@ -116,7 +116,7 @@ pub struct Referral<K> {
 }
 
 /// What one referrer brought in.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReferrerStats<K> {
     /// The referrer.
     pub referrer: K,
@@ -129,7 +129,7 @@ pub struct ReferrerStats<K> {
 }
 
 /// Referrals among the customers fed in.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ReferralReport<K> {
     /// Currency of all values.
     pub currency: String,
@@ -138,6 +138,7 @@ pub struct ReferralReport<K> {
     /// Of those, won by referral.
     pub referred_customers: u64,
     /// `referred_customers / customers`.
+    #[serde(with = "crate::float")]
     pub share_referred: f64,
     /// Distinct referrers.
     pub referrers: u64,

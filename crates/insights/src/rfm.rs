@@ -37,7 +37,7 @@
 
 use std::cmp::Ordering;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::Date;
 
 pub use rapport_domain::segment::{Segment, UnknownSegment};
@@ -219,7 +219,7 @@ impl<K: CustomerKey> RfmBuilder<K> {
 }
 
 /// One customer's RFM measures, scores and segment.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CustomerRfm<K> {
     /// The customer.
     pub customer: K,
@@ -249,24 +249,26 @@ impl<K> CustomerRfm<K> {
 }
 
 /// Size and value of one segment.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SegmentSummary {
     /// The segment.
     pub segment: Segment,
     /// Customers in it.
     pub customers: u64,
     /// Its share of all customers, 0–1.
+    #[serde(with = "crate::float")]
     pub share_of_customers: f64,
     /// What its customers spent in total, minor units.
     pub value_minor: i64,
     /// Its share of all value, 0–1.
+    #[serde(with = "crate::float")]
     pub share_of_value: f64,
     /// Average spend per customer, minor units (rounded toward zero).
     pub average_value_minor: i64,
 }
 
 /// The RFM analysis of every customer with a purchase up to `as_of`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RfmReport<K> {
     /// The day recency is measured at.
     pub as_of: Date,

@@ -28,9 +28,14 @@ pub struct Config {
     pub insights_poll_seconds: u64,
     /// Days a deleted record stays in the trash before it is purged for good.
     pub trash_days: u32,
+    /// Background jobs this node runs at once.
+    pub job_workers: usize,
+    /// Seconds a node holds a job without renewing its claim: after a node
+    /// dies, another takes its jobs over this long after its last renewal.
+    pub job_lease_seconds: u64,
 }
 
-const KEYS: [&str; 10] = [
+const KEYS: [&str; 12] = [
     "bind",
     "database_url",
     "secure_cookies",
@@ -41,6 +46,8 @@ const KEYS: [&str; 10] = [
     "insights_holdout_months",
     "insights_poll_seconds",
     "trash_days",
+    "job_workers",
+    "job_lease_seconds",
 ];
 
 impl Default for Config {
@@ -57,6 +64,8 @@ impl Default for Config {
             insights_holdout_months: insights.holdout_months,
             insights_poll_seconds: 5,
             trash_days: 30,
+            job_workers: 2,
+            job_lease_seconds: 30,
         }
     }
 }
@@ -109,6 +118,21 @@ impl Config {
         Ok((settings, Duration::from_secs(self.insights_poll_seconds)))
     }
 
+    /// How this node runs background jobs, checked.
+    pub fn jobs(&self) -> Result<rapport_jobs::RunnerSettings> {
+        if !(1..=32).contains(&self.job_workers) {
+            bail!("job_workers must be between 1 and 32");
+        }
+        if !(3..=3600).contains(&self.job_lease_seconds) {
+            bail!("job_lease_seconds must be between 3 and 3600");
+        }
+        Ok(rapport_jobs::RunnerSettings {
+            workers: self.job_workers,
+            lease: Duration::from_secs(self.job_lease_seconds),
+            ..rapport_jobs::RunnerSettings::default()
+        })
+    }
+
     /// How long the trash keeps deleted records, checked.
     pub fn trash_retention(&self) -> Result<time::Duration> {
         if !(1..=3650).contains(&self.trash_days) {
@@ -146,6 +170,10 @@ mod tests {
     #[test]
     fn trash_retention_is_checked() {
         assert_eq!(Config::default().trash_retention().expect("the default is valid"), time::Duration::days(30));
+        let config = Config { job_workers: 0, ..Config::default() };
+        assert!(config.jobs().expect_err("refused").to_string().contains("job_workers"));
+        let config = Config { job_lease_seconds: 1, ..Config::default() };
+        assert!(config.jobs().expect_err("refused").to_string().contains("job_lease_seconds"));
         let config = Config { trash_days: 0, ..Config::default() };
         assert!(config.trash_retention().expect_err("refused").to_string().contains("trash_days"));
     }

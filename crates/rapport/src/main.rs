@@ -228,6 +228,7 @@ async fn run(cli: Cli) -> Result<()> {
 async fn serve(config: &config::Config) -> Result<()> {
     let (insights, insights_poll) = config.insights()?;
     let trash_retention = config.trash_retention()?;
+    let jobs = config.jobs()?;
     let store = open(&config.database_url).await?;
     if store.count_users().await? == 0 {
         eprintln!(
@@ -251,6 +252,7 @@ async fn serve(config: &config::Config) -> Result<()> {
             insights,
             insights_poll,
             trash_retention,
+            jobs,
         },
     )
     .await?;

@@ -19,7 +19,7 @@ mod scope;
 mod snapshot;
 
 pub use error::ReportError;
-pub use job::{Insights, InsightsState};
+pub use job::{Insights, InsightsState, REFRESH_JOB};
 pub use scope::{CurrencyCount, Scope};
 pub use snapshot::{ChurnGrouping, ClvSummary, Reports, RfmSummary, Snapshot, SnapshotCharts, TopCustomer};
 
@@ -27,7 +27,7 @@ use rapport_insights::clv::TimeUnit;
 
 /// What the reports are computed with: the defaults of every page and of
 /// the background job.
-#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Settings {
     /// A customer has churned after this many days without a purchase.
     pub churn_days: u32,
@@ -36,6 +36,7 @@ pub struct Settings {
     /// Lifetime value looks this many months ahead.
     pub horizon_months: u32,
     /// Yearly discount rate of lifetime value (0.1 = 10 %).
+    #[serde(with = "rapport_insights::float")]
     pub annual_discount_rate: f64,
     /// The model check holds out this many months before the day of
     /// observation and compares predicted with actual repeat purchases there.

@@ -4,19 +4,19 @@
 
 use rapport_domain::Currency;
 use rapport_storage::Store;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::ReportError;
 
 /// Purchases held in one currency.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CurrencyCount {
     pub currency: String,
     pub purchases: i64,
 }
 
 /// The currency analysed and what was left out.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Scope {
     pub currency: String,
     /// Purchases in other currencies, left out.

@@ -13,7 +13,7 @@ use rapport_insights::cohorts::{CohortBuilder, CohortReport};
 use rapport_insights::input::currency_exponent;
 use rapport_insights::referrals::{ReferralBuilder, ReferralReport};
 use rapport_insights::rfm::{RfmReport, SegmentSummary};
-use rapport_storage::{CustomerInsight, Store};
+use rapport_storage::{CustomerInsight, StorageError, Store};
 use serde::{Deserialize, Serialize};
 use time::{Date, Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -37,7 +37,7 @@ pub enum ChurnGrouping {
 }
 
 /// The RFM report without its per-customer rows (those are in the store).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RfmSummary {
     pub as_of: Date,
     pub currency: String,
@@ -50,24 +50,27 @@ pub struct RfmSummary {
 }
 
 /// A customer with one of the highest expected lifetime values.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TopCustomer {
     pub person_id: PersonId,
     pub name: String,
     pub segment: Option<Segment>,
     /// Repeat purchase days up to the day of observation.
     pub repeat_purchases: u32,
+    #[serde(with = "rapport_insights::float")]
     pub probability_alive: f64,
+    #[serde(with = "rapport_insights::float")]
     pub expected_purchases: f64,
     /// Discounted lifetime value over the horizon, minor units.
     pub lifetime_value_minor: Option<i64>,
 }
 
 /// The lifetime value models, their check and what they expect.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ClvSummary {
     pub time_unit: TimeUnit,
     pub horizon_months: u32,
+    #[serde(with = "rapport_insights::float")]
     pub annual_discount_rate: f64,
     /// Both models fitted on every purchase up to the day of observation.
     pub model: ModelReport,
@@ -77,17 +80,20 @@ pub struct ClvSummary {
     pub check: Option<ModelReport>,
     pub check_calibration_end: Date,
     /// Purchases expected from all customers over the horizon.
+    #[serde(with = "rapport_insights::float")]
     pub expected_purchases: f64,
     /// Their discounted lifetime value in all, minor units.
     pub expected_value_minor: Option<i64>,
     /// The sum of every customer's probability alive.
+    #[serde(with = "rapport_insights::float")]
     pub likely_alive: f64,
     /// Highest expected lifetime value first.
     pub top: Vec<TopCustomer>,
 }
 
-/// The charts of a snapshot, drawn once when it is computed (SVG).
-#[derive(Clone, Debug, Default)]
+/// The charts of a snapshot, drawn once when it is computed (SVG). Not in
+/// the API's JSON, but in the stored form ([`Snapshot::to_stored_json`]).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SnapshotCharts {
     pub rfm_segments: String,
     pub retention: String,
@@ -99,7 +105,7 @@ pub struct SnapshotCharts {
 }
 
 /// Every report over the purchases of one currency.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Reports {
     pub scope: Scope,
     /// Purchases analysed (in the scope's currency).
@@ -123,7 +129,7 @@ pub struct Reports {
 }
 
 /// The insights as of one day and one data version.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
     /// The data version the snapshot reflects.
     pub version: i64,
@@ -158,6 +164,44 @@ impl Snapshot {
         let took_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         Ok(Snapshot { version, computed_at, took_ms, as_of, settings, reports })
     }
+
+    /// The snapshot as JSON to store in the database, for every node to
+    /// read back with [`Snapshot::from_stored_json`]: the API's JSON plus
+    /// the charts, with non-finite numbers kept (see `rapport_insights::float`).
+    pub fn to_stored_json(&self) -> Result<String, ReportError> {
+        let stored = Stored { snapshot: self, charts: self.reports.as_ref().map(|r| &r.charts) };
+        rapport_insights::float::non_finite_as_strings(|| serde_json::to_string(&stored))
+            .map_err(|e| StorageError::Corrupt(format!("cannot write the insights snapshot as JSON: {e}")).into())
+    }
+
+    /// A snapshot stored by [`Snapshot::to_stored_json`], charts included.
+    pub fn from_stored_json(json: &str) -> Result<Snapshot, ReportError> {
+        let corrupt =
+            |what: String| ReportError::from(StorageError::Corrupt(format!("stored insights snapshot: {what}")));
+        let stored: Stored<Snapshot, SnapshotCharts> =
+            serde_json::from_str(json).map_err(|e| corrupt(e.to_string()))?;
+        let mut snapshot = stored.snapshot;
+        match (snapshot.reports.as_mut(), stored.charts) {
+            (Some(reports), Some(charts)) => reports.charts = charts,
+            (None, None) => {}
+            (Some(_), None) => return Err(corrupt("reports without their charts".into())),
+            (None, Some(_)) => return Err(corrupt("charts without reports".into())),
+        }
+        Ok(snapshot)
+    }
+}
+
+/// The stored form of a snapshot: `Reports::charts` is left out of the
+/// snapshot's own JSON (the API does not serve it), so it is stored beside
+/// it. Written from references, read into owned values. A read error
+/// (say, a snapshot stored by an older version without a newer field) is
+/// `StorageError::Corrupt`: whoever reads it computes a new one. (Not a
+/// `ReportError` variant of its own: the server maps every variant by name.)
+#[derive(Serialize, Deserialize)]
+struct Stored<S, C> {
+    snapshot: S,
+    /// Present exactly when `snapshot.reports` is.
+    charts: Option<C>,
 }
 
 async fn reports(

@@ -1,29 +1,28 @@
-//! Import jobs: a file uploaded through the API or the import page is kept in
-//! a temporary file and read from there by `rapport_import::run` on a
-//! background task, one import at a time per server (the others queue).
-//! Jobs, and uploads waiting on the import page for their mapping, live in
-//! this process's memory only: they are gone when the server restarts.
+//! Imports through the server: a file uploaded through the API or the
+//! import page arrives in a temporary file (counted against the upload
+//! limit), is copied into the database, and an `import` job reads it there
+//! on whichever node claims it (`rapport_jobs::imports`). The import page's
+//! upload waits in the database too, between its preview and its start, so
+//! any node can serve each step.
 
 use std::collections::HashMap;
 use std::io::Read;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
 
 use axum::extract::multipart::{Field, Multipart, MultipartError};
 use axum::http::StatusCode;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rapport_domain::records::now;
-use rapport_domain::{Actor, UserId};
-use rapport_import::{ImportError, ImportMode, Kind, Options, Progress, Report};
-use rapport_storage::Store;
+use rapport_domain::jobs::{Job, JobStatus};
+use rapport_domain::{Actor, JobId, UploadId, UserId};
+use rapport_import::{ImportError, ImportMode, Kind, Options};
+use rapport_jobs::LiveProgress;
+use rapport_jobs::imports::{JobProgress, JobReport};
+use rapport_storage::{JobFilter, StorageError, Store, UPLOAD_CHUNK, Upload};
 use serde::Serialize;
 use tempfile::NamedTempFile;
 use time::OffsetDateTime;
-use tokio::io::AsyncWriteExt;
-use tokio::sync::Semaphore;
-use uuid::Uuid;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::Notify;
 
 use crate::error::ApiError;
 
@@ -31,134 +30,31 @@ use crate::error::ApiError;
 pub const UPLOAD_LIMIT: u64 = 200 * 1024 * 1024;
 /// The most of a file a preview reads: plenty for its first rows.
 const PREVIEW_BYTES: u64 = 1024 * 1024;
-/// How long an upload waits on the import page for its mapping.
-const UPLOAD_KEPT: Duration = Duration::from_secs(3600);
+/// How many of a user's imports the list shows.
+const RECENT_IMPORTS: u64 = 50;
 /// The most a form field other than the file may hold (a mapping of many columns fits).
 const FIELD_LIMIT: usize = 64 * 1024;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum JobStatus {
-    /// Waiting for the import before it to finish.
-    Queued,
-    Running,
-    Done,
-    Failed,
-}
-
-impl JobStatus {
-    pub fn name(self) -> &'static str {
-        match self {
-            JobStatus::Queued => "queued",
-            JobStatus::Running => "running",
-            JobStatus::Done => "done",
-            JobStatus::Failed => "failed",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            JobStatus::Queued => "Queued",
-            JobStatus::Running => "Running",
-            JobStatus::Done => "Done",
-            JobStatus::Failed => "Failed",
-        }
-    }
-}
-
-/// How far a job has read its file.
-#[derive(Clone, Debug, Default, Serialize, utoipa::ToSchema)]
-pub struct JobProgress {
-    pub rows_read: u64,
-    pub bytes_read: u64,
-    pub total_bytes: Option<u64>,
-    /// Bytes read of the whole file, 0 to 100.
-    pub percent: Option<u8>,
-}
-
-impl From<&Progress> for JobProgress {
-    fn from(progress: &Progress) -> Self {
-        let percent = progress
-            .total_bytes
-            .filter(|total| *total > 0)
-            .map(|total| (progress.bytes_read.min(total) * 100 / total) as u8);
-        JobProgress {
-            rows_read: progress.rows_read,
-            bytes_read: progress.bytes_read,
-            total_bytes: progress.total_bytes,
-            percent,
-        }
-    }
-}
-
-/// What an import did.
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
-pub struct JobReport {
-    pub created: u64,
-    pub updated: u64,
-    pub unchanged: u64,
-    /// Every problem of the rows not imported (a row may have several), in file order.
-    pub rejected: Vec<JobRejectedRow>,
-    /// How many rows were rejected.
-    pub rejected_rows: u64,
-    /// Whether anything was committed (never, in a dry run).
-    pub written: bool,
-    /// Customers created because rows named them and `create_people` was on.
-    pub people_created: u64,
-    /// Data rows read.
-    pub rows_read: u64,
-    /// Columns that filled no field, and were left out.
-    pub unmapped: Vec<String>,
-}
-
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
-pub struct JobRejectedRow {
-    /// The row's line in the file.
-    pub line: u64,
-    /// The column at fault, when one is.
-    pub column: Option<String>,
-    pub reason: String,
-}
-
-impl From<Report> for JobReport {
-    fn from(report: Report) -> Self {
-        let rejected_rows = report.rejected_rows() as u64;
-        JobReport {
-            rejected_rows,
-            rows_read: report.rows_read,
-            people_created: report.people_created,
-            unmapped: report.unmapped,
-            created: report.created,
-            updated: report.updated,
-            unchanged: report.unchanged,
-            rejected: report
-                .rejected
-                .into_iter()
-                .map(|row| JobRejectedRow { line: row.line, column: row.column, reason: row.reason })
-                .collect(),
-            written: report.written,
-        }
-    }
-}
 
 /// An import job as the API shows it.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct ImportJob {
-    pub id: Uuid,
+    pub id: JobId,
     /// people, companies, deals, activities, purchases or vcard.
     pub kind: String,
     /// dry-run, all-or-nothing or skip-invalid.
     pub mode: String,
     /// The user who started it.
-    pub started_by: UserId,
+    pub started_by: Option<UserId>,
     /// The uploaded file's name, as the client sent it.
     pub file_name: String,
     pub status: JobStatus,
     pub progress: JobProgress,
     /// When it is done.
     pub report: Option<JobReport>,
-    /// Why it failed.
+    /// Why it failed (or, while it waits for another attempt, why the last one did).
     pub error: Option<String>,
+    /// Attempts started so far: more than one after a node stopped or a failure.
+    pub attempts: i32,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339::option")]
@@ -169,7 +65,44 @@ pub struct ImportJob {
 
 impl ImportJob {
     pub fn is_finished(&self) -> bool {
-        matches!(self.status, JobStatus::Done | JobStatus::Failed)
+        self.status.is_finished()
+    }
+
+    /// The API's view of an import job; `live` is this node's latest
+    /// progress of it, when it runs here.
+    fn from_job(job: Job, live: Option<serde_json::Value>) -> Result<ImportJob, ApiError> {
+        let payload = rapport_jobs::imports::payload(&job).map_err(|err| {
+            tracing::error!(job = %job.id, error = %err, "an import job's payload does not read");
+            ApiError::Internal
+        })?;
+        let read = |value: Option<serde_json::Value>| value.and_then(|v| serde_json::from_value::<JobProgress>(v).ok());
+        let progress = read(live).or_else(|| read(job.progress.clone())).unwrap_or(JobProgress {
+            total_bytes: Some(payload.size),
+            percent: Some(0),
+            ..JobProgress::default()
+        });
+        let report = match job.result.clone() {
+            Some(result) => Some(serde_json::from_value::<JobReport>(result).map_err(|err| {
+                tracing::error!(job = %job.id, error = %err, "an import job's report does not read");
+                ApiError::Internal
+            })?),
+            None => None,
+        };
+        Ok(ImportJob {
+            id: job.id,
+            kind: payload.options.kind.to_string(),
+            mode: mode_name(payload.options.mode).to_owned(),
+            started_by: job.created_by,
+            file_name: payload.file_name,
+            status: job.status,
+            progress,
+            report,
+            error: job.last_error,
+            attempts: job.attempts,
+            created_at: job.created_at,
+            started_at: job.started_at,
+            finished_at: job.finished_at,
+        })
     }
 }
 
@@ -229,12 +162,7 @@ impl ReceivedFile {
     pub fn head(&self) -> std::io::Result<Vec<u8>> {
         let mut bytes = Vec::new();
         self.temp.reopen()?.take(PREVIEW_BYTES).read_to_end(&mut bytes)?;
-        if (bytes.len() as u64) < self.size
-            && let Some(end) = bytes.iter().rposition(|b| *b == b'\n')
-        {
-            bytes.truncate(end + 1);
-        }
-        Ok(bytes)
+        Ok(whole_lines(bytes, self.size))
     }
 }
 
@@ -251,37 +179,18 @@ impl Received {
     }
 }
 
-/// An upload waiting on the import page for its mapping.
-struct Upload {
-    user_id: UserId,
-    kind: Kind,
-    file: ReceivedFile,
-    received: Instant,
-}
-
-/// Every import job of this server, and the uploads waiting for a mapping.
+/// Receives uploads and starts import jobs.
 pub struct ImportJobs {
     store: Store,
-    jobs: Mutex<HashMap<Uuid, ImportJob>>,
-    one_at_a_time: Semaphore,
     upload_limit: AtomicU64,
-    uploads: Mutex<HashMap<String, Upload>>,
-}
-
-/// Locks `mutex`; a panic elsewhere while holding it leaves plain data behind, still usable.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// Wakes this node's job workers when a job is added.
+    wake: Arc<Notify>,
+    live: LiveProgress,
 }
 
 impl ImportJobs {
-    pub fn new(store: Store) -> Arc<Self> {
-        Arc::new(ImportJobs {
-            store,
-            jobs: Mutex::new(HashMap::new()),
-            one_at_a_time: Semaphore::new(1),
-            upload_limit: AtomicU64::new(UPLOAD_LIMIT),
-            uploads: Mutex::new(HashMap::new()),
-        })
+    pub fn new(store: Store, wake: Arc<Notify>, live: LiveProgress) -> Arc<Self> {
+        Arc::new(ImportJobs { store, upload_limit: AtomicU64::new(UPLOAD_LIMIT), wake, live })
     }
 
     pub fn upload_limit(&self) -> u64 {
@@ -359,124 +268,123 @@ impl ImportJobs {
         }
     }
 
-    /// Queues an import of `file` as `actor`; it starts when the one before it ends.
-    pub fn start(self: &Arc<Self>, actor: Actor, file: ReceivedFile, options: Options) -> ImportJob {
-        let job = ImportJob {
-            id: Uuid::now_v7(),
-            kind: options.kind.to_string(),
-            mode: mode_name(options.mode).to_owned(),
-            started_by: actor.user_id,
-            file_name: file.name.clone(),
-            status: JobStatus::Queued,
-            progress: JobProgress { total_bytes: Some(file.size), percent: Some(0), ..JobProgress::default() },
-            report: None,
-            error: None,
-            created_at: now(),
-            started_at: None,
-            finished_at: None,
-        };
-        lock(&self.jobs).insert(job.id, job.clone());
-        tokio::spawn(Arc::clone(self).run(job.id, actor, file, options));
-        job
-    }
-
-    async fn run(self: Arc<Self>, id: Uuid, actor: Actor, file: ReceivedFile, options: Options) {
-        // The semaphore is never closed, so this only waits.
-        let Ok(_turn) = self.one_at_a_time.acquire().await else { return };
-        self.update(id, |job| {
-            job.status = JobStatus::Running;
-            job.started_at = Some(now());
-        });
-        let source = match file.temp.reopen() {
-            Ok(source) => source,
-            Err(err) => return self.finish(id, Err(format!("the uploaded file could not be read: {err}"))),
-        };
-        // Its own task, so that a panic in the import fails the job instead of leaving it running.
-        let jobs = Arc::clone(&self);
-        let import = tokio::spawn(async move {
-            let store = jobs.store.clone();
-            let progress = move |progress: &Progress| jobs.update(id, |job| job.progress = progress.into());
-            rapport_import::run(&store, &actor, source, Some(file.size), options, progress).await
-        });
-        let outcome = match import.await {
-            Ok(Ok(report)) => Ok(report),
-            Ok(Err(err)) => {
-                tracing::warn!(job = %id, error = %err, "an import failed");
-                Err(err.to_string())
-            }
-            Err(err) => {
-                tracing::error!(job = %id, error = %err, "an import stopped");
-                Err("the import stopped unexpectedly; it has been logged".into())
-            }
-        };
-        self.finish(id, outcome);
-        // The temporary file is removed here, when `file` is dropped.
-    }
-
-    fn finish(&self, id: Uuid, outcome: Result<Report, String>) {
-        self.update(id, |job| {
-            job.finished_at = Some(now());
-            match outcome {
-                Ok(report) => {
-                    if let Some(total) = job.progress.total_bytes {
-                        job.progress.bytes_read = total;
-                        job.progress.percent = Some(100);
-                    }
-                    job.status = JobStatus::Done;
-                    job.report = Some(report.into());
+    /// Copies a received file into the database, chunk by chunk.
+    async fn save(&self, user_id: UserId, purpose: &str, file: &ReceivedFile) -> Result<Upload, ApiError> {
+        let mut source = tokio::fs::File::from_std(file.temp.reopen().map_err(internal)?);
+        let mut writer = self.store.begin_upload(user_id, &file.name, purpose).await?;
+        let mut chunk = vec![0u8; UPLOAD_CHUNK];
+        loop {
+            let mut filled = 0;
+            while filled < chunk.len() {
+                let read = source.read(&mut chunk[filled..]).await.map_err(internal)?;
+                if read == 0 {
+                    break;
                 }
-                Err(message) => {
-                    job.status = JobStatus::Failed;
-                    job.error = Some(message);
-                }
+                filled += read;
             }
-        });
-    }
-
-    fn update(&self, id: Uuid, change: impl FnOnce(&mut ImportJob)) {
-        if let Some(job) = lock(&self.jobs).get_mut(&id) {
-            change(job);
+            if filled == 0 {
+                break;
+            }
+            self.store.write_upload(&mut writer, &chunk[..filled]).await?;
         }
+        Ok(self.store.finish_upload(writer).await?)
     }
 
-    /// A job, if `actor` started it or is an admin.
-    pub fn get(&self, actor: &Actor, id: Uuid) -> Option<ImportJob> {
-        lock(&self.jobs).get(&id).filter(|job| job.started_by == actor.user_id || actor.is_admin()).cloned()
+    /// Queues an import of a received file as `actor`.
+    pub async fn start(&self, actor: &Actor, file: ReceivedFile, options: Options) -> Result<ImportJob, ApiError> {
+        let upload = self.save(actor.user_id, &options.kind.to_string(), &file).await?;
+        self.enqueue(actor, &upload, options).await
     }
 
-    /// The jobs `actor` started, newest first.
-    pub fn list(&self, actor: &Actor) -> Vec<ImportJob> {
-        let mut jobs: Vec<ImportJob> =
-            lock(&self.jobs).values().filter(|job| job.started_by == actor.user_id).cloned().collect();
-        jobs.sort_by_key(|job| std::cmp::Reverse(job.id));
-        jobs
+    /// Queues an import of an upload kept for the import page.
+    pub async fn start_kept(&self, actor: &Actor, upload: &Upload, options: Options) -> Result<ImportJob, ApiError> {
+        self.enqueue(actor, upload, options).await
     }
 
-    /// Keeps an upload for its owner's next step; returns the token that finds it again.
-    /// Uploads left waiting longer than an hour are dropped (and their files removed).
-    pub fn keep_upload(&self, user_id: UserId, kind: Kind, file: ReceivedFile) -> String {
-        let token = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 24]>());
-        let mut uploads = lock(&self.uploads);
-        uploads.retain(|_, upload| upload.received.elapsed() < UPLOAD_KEPT);
-        uploads.insert(token.clone(), Upload { user_id, kind, file, received: Instant::now() });
-        token
+    async fn enqueue(&self, actor: &Actor, upload: &Upload, options: Options) -> Result<ImportJob, ApiError> {
+        let job = rapport_jobs::imports::enqueue(&self.store, actor, upload, options).await?;
+        self.wake.notify_one();
+        ImportJob::from_job(job, None)
     }
 
-    /// What a kept upload holds, its name and its first bytes, for `user_id` only.
-    pub fn upload_head(&self, user_id: UserId, token: &str) -> Option<std::io::Result<(Kind, String, Vec<u8>)>> {
-        let uploads = lock(&self.uploads);
-        let upload = uploads.get(token).filter(|upload| upload.user_id == user_id)?;
-        Some(upload.file.head().map(|head| (upload.kind, upload.file.name.clone(), head)))
-    }
-
-    /// Takes a kept upload out, to import it.
-    pub fn take_upload(&self, user_id: UserId, token: &str) -> Option<ReceivedFile> {
-        let mut uploads = lock(&self.uploads);
-        if uploads.get(token)?.user_id != user_id {
-            return None;
+    /// An import job, if `actor` started it or is an admin.
+    pub async fn get(&self, actor: &Actor, id: JobId) -> Result<ImportJob, ApiError> {
+        let job = match self.store.job(Some(actor), id).await {
+            Err(StorageError::NotFound(_)) => return Err(ApiError::NotFound("import job")),
+            other => other?,
+        };
+        if job.kind != rapport_jobs::imports::KIND {
+            return Err(ApiError::NotFound("import job"));
         }
-        uploads.remove(token).map(|upload| upload.file)
+        let live = self.live.get(job.id);
+        ImportJob::from_job(job, live)
     }
+
+    /// The latest import jobs `actor` started, newest first.
+    pub async fn list(&self, actor: &Actor) -> Result<Vec<ImportJob>, ApiError> {
+        let filter = JobFilter {
+            kind: Some(rapport_jobs::imports::KIND.to_owned()),
+            created_by: Some(actor.user_id),
+            limit: RECENT_IMPORTS,
+            ..JobFilter::default()
+        };
+        let jobs = self.store.list_jobs(Some(actor), &filter).await?;
+        jobs.into_iter()
+            .map(|job| {
+                let live = self.live.get(job.id);
+                ImportJob::from_job(job, live)
+            })
+            .collect()
+    }
+
+    /// Keeps an upload for its owner's next step; returns the token that
+    /// finds it again (its random id). Uploads no import started are removed
+    /// after an hour by the hourly `jobs.prune` job.
+    pub async fn keep_upload(&self, user_id: UserId, kind: Kind, file: ReceivedFile) -> Result<String, ApiError> {
+        Ok(self.save(user_id, &kind.to_string(), &file).await?.id.to_string())
+    }
+
+    /// A kept upload of `user_id`'s, not yet imported.
+    pub async fn kept_upload(&self, user_id: UserId, token: &str) -> Result<(Kind, Upload), ApiError> {
+        let id: UploadId = token.parse().map_err(|_| ApiError::NotFound("upload"))?;
+        let upload = match self.store.upload(Some(user_id), id).await {
+            Err(StorageError::NotFound(_)) => return Err(ApiError::NotFound("upload")),
+            other => other?,
+        };
+        if upload.job_id.is_some() {
+            return Err(ApiError::NotFound("upload"));
+        }
+        let kind = upload.purpose.parse::<Kind>().map_err(|_| ApiError::NotFound("upload"))?;
+        Ok((kind, upload))
+    }
+
+    /// What a kept upload holds, its name and its first bytes (whole lines
+    /// only, unless the file is shorter), for its uploader only.
+    pub async fn upload_head(&self, user_id: UserId, token: &str) -> Result<(Kind, String, Vec<u8>), ApiError> {
+        let (kind, upload) = self.kept_upload(user_id, token).await?;
+        let mut head = Vec::new();
+        let mut seq = 0;
+        while (head.len() as u64) < PREVIEW_BYTES {
+            match self.store.upload_chunk(upload.id, seq).await? {
+                Some(chunk) => head.extend_from_slice(&chunk),
+                None => break,
+            }
+            seq += 1;
+        }
+        Ok((kind, upload.file_name, whole_lines(head, upload.size)))
+    }
+}
+
+/// The start of a file, cut to a preview's length at a line's end, unless it
+/// is the whole file.
+fn whole_lines(mut bytes: Vec<u8>, size: u64) -> Vec<u8> {
+    bytes.truncate(PREVIEW_BYTES as usize);
+    if (bytes.len() as u64) < size
+        && let Some(end) = bytes.iter().rposition(|b| *b == b'\n')
+    {
+        bytes.truncate(end + 1);
+    }
+    bytes
 }
 
 fn internal(err: std::io::Error) -> ApiError {

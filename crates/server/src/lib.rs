@@ -48,6 +48,8 @@ pub struct ServerConfig {
     pub insights_poll: Duration,
     /// How long deleted records stay in the trash before the purge job removes them.
     pub trash_retention: time::Duration,
+    /// How this node runs background jobs.
+    pub jobs: rapport_jobs::RunnerSettings,
 }
 
 impl Default for ServerConfig {
@@ -57,6 +59,7 @@ impl Default for ServerConfig {
             insights: rapport_reports::Settings::default(),
             insights_poll: Duration::from_secs(5),
             trash_retention: time::Duration::days(30),
+            jobs: rapport_jobs::RunnerSettings::default(),
         }
     }
 }
@@ -69,8 +72,10 @@ pub struct AppState {
     pub auth_cache: Arc<AuthCache>,
     /// The latest insights, kept current by the insights job.
     pub insights: Arc<Insights>,
-    /// Import jobs and uploads, kept in memory.
+    /// Uploads and import jobs.
     pub imports: Arc<ImportJobs>,
+    /// Wakes this node's job workers when a request adds a job.
+    pub job_waker: Arc<tokio::sync::Notify>,
 }
 
 #[derive(OpenApi)]
@@ -186,17 +191,23 @@ pub struct App {
     pub router: Router,
     pub insights: Arc<Insights>,
     pub imports: Arc<ImportJobs>,
-    store: Store,
-    trash_retention: time::Duration,
+    /// This node's job runner, until [`App::start_jobs`] starts it.
+    runner: Option<rapport_jobs::Runner>,
 }
 
-/// The routes over `store`; the insights job is not started (see [`App::start_jobs`]).
+/// The routes over `store`; no background job runs yet (see [`App::start_jobs`]).
 pub fn app(store: Store, config: ServerConfig) -> App {
     let insights = Insights::new(store.clone(), config.insights);
-    let trash_retention = config.trash_retention;
-    let imports = ImportJobs::new(store.clone());
+    let runner = rapport_jobs::standard(
+        store.clone(),
+        config.jobs.clone(),
+        rapport_jobs::Standard { insights: Arc::clone(&insights), trash_retention: config.trash_retention },
+    );
+    let job_waker = runner.waker();
+    let imports = ImportJobs::new(store.clone(), Arc::clone(&job_waker), runner.live_progress());
     let state = AppState {
         imports: Arc::clone(&imports),
+        job_waker,
         store: store.clone(),
         config: Arc::new(config),
         limiter: Arc::new(LoginLimiter::default()),
@@ -238,7 +249,7 @@ pub fn app(store: Store, config: ServerConfig) -> App {
     for (name, value) in security_headers {
         app = app.layer(SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value)));
     }
-    App { router: app, insights, imports, store, trash_retention }
+    App { router: app, insights, imports, runner: Some(runner) }
 }
 
 /// The routes alone, without background jobs (benchmarks serve these).
@@ -246,36 +257,37 @@ pub fn router(store: Store, config: ServerConfig) -> Router {
     app(store, config).router
 }
 
-/// Running background jobs; dropping this stops them.
-pub struct Jobs(Vec<tokio::task::JoinHandle<()>>);
+/// This node's background work: its job runner and its insights check.
+/// Dropping it stops both at once; [`Jobs::shutdown`] gives running jobs back first.
+pub struct Jobs {
+    runner: Option<rapport_jobs::RunningJobs>,
+    insights: tokio::task::JoinHandle<()>,
+}
 
-impl Drop for Jobs {
-    fn drop(&mut self) {
-        for job in &self.0 {
-            job.abort();
+impl Jobs {
+    /// Stops claiming jobs and gives the running ones back to the queue.
+    pub async fn shutdown(mut self) {
+        self.insights.abort();
+        if let Some(runner) = self.runner.take() {
+            runner.shutdown().await;
         }
     }
 }
 
-impl App {
-    /// Starts the background jobs: the insights job, checking for changed
-    /// data every `insights_poll`, and the hourly trash purge.
-    pub fn start_jobs(&self, insights_poll: Duration) -> Jobs {
-        let purge = tokio::spawn(purge_trash_hourly(self.store.clone(), self.trash_retention));
-        Jobs(vec![self.insights.start(insights_poll), purge])
+impl Drop for Jobs {
+    fn drop(&mut self) {
+        self.insights.abort();
     }
 }
 
-/// Removes for good what has been in the trash longer than `retention`: at
-/// start, then every hour.
-async fn purge_trash_hourly(store: Store, retention: time::Duration) {
-    let mut hourly = tokio::time::interval(Duration::from_secs(3600));
-    loop {
-        hourly.tick().await;
-        match store.purge_trash(time::OffsetDateTime::now_utc() - retention).await {
-            Ok(0) => {}
-            Ok(purged) => tracing::info!(purged, "purged old trash entries"),
-            Err(err) => tracing::error!(error = %err, "purging the trash failed"),
+impl App {
+    /// Starts this node's job workers (imports, the insights refresh, the
+    /// hourly trash purge and pruning) and its check of the stored insights
+    /// every `insights_poll`. Only the first call starts the workers.
+    pub fn start_jobs(&mut self, insights_poll: Duration) -> Jobs {
+        Jobs {
+            runner: self.runner.take().map(rapport_jobs::Runner::start),
+            insights: self.insights.start(insights_poll),
         }
     }
 }
@@ -284,11 +296,14 @@ async fn purge_trash_hourly(store: Store, retention: time::Duration) {
 pub async fn serve(listener: tokio::net::TcpListener, store: Store, config: ServerConfig) -> std::io::Result<()> {
     tokio::spawn(refresh_statistics_hourly(store.clone()));
     let poll = config.insights_poll;
-    let app = app(store, config);
-    let _jobs = app.start_jobs(poll);
-    axum::serve(listener, app.router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+    let mut app = app(store, config);
+    let jobs = app.start_jobs(poll);
+    let served = axum::serve(listener, app.router.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
-        .await
+        .await;
+    // Jobs running here go back to the queue for another node, or for this one's next start.
+    jobs.shutdown().await;
+    served
 }
 
 /// Keeps SQLite's planner statistics current as the data grows.

@@ -8,10 +8,12 @@ mod common;
 mod entities;
 mod error;
 mod history;
+pub mod jobs;
 mod listing;
 mod migration;
 mod records;
 mod trash;
+pub mod uploads;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,6 +29,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 pub use archive::{ArchiveError, ImportSummary};
 pub use auth::{Credentials, LoginOutcome, NewToken, hash_password};
 pub use error::StorageError;
+pub use jobs::{Claimed, JobCounts, JobFilter, Lease, NewJob};
 pub use listing::{ListQuery, Page};
 pub use rapport_domain::history::RecordKind;
 pub use records::activities::ActivityFilter;
@@ -39,12 +42,14 @@ pub use records::import::{
     PersonImport, PurchaseImport, Rejection,
 };
 pub use records::insights_feed::{PersonRow, PurchaseRow, PurchaseSink};
+pub use records::insights_snapshots::{SnapshotStamp, StoredSnapshot};
 pub use records::merge::{MergeVersions, Merged};
 pub use records::overview::{PurchaseTotal, StageTotal};
 pub use records::people::PersonFilter;
 pub use records::purchases::PurchaseFilter;
 pub use records::tasks::TaskFilter;
 pub use records::users::UserFilter;
+pub use uploads::{UPLOAD_CHUNK, Upload, UploadWriter};
 
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;
 

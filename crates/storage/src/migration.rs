@@ -17,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0006_history_trash::Migration),
             Box::new(m0007_external_ids::Migration),
             Box::new(m0008_duplicates::Migration),
+            Box::new(m0009_jobs::Migration),
         ]
     }
 }
@@ -791,6 +792,127 @@ mod m0008_duplicates {
 
         async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
             m.drop_table(Table::drop().table("duplicate_dismissals").to_owned()).await
+        }
+    }
+}
+
+mod m0009_jobs {
+    use sea_orm_migration::prelude::*;
+    use sea_orm_migration::schema::*;
+
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m0009_jobs"
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+            // Background work as rows: claimed under a lease, so a job whose
+            // node died is taken over, and run once across every node.
+            m.create_table(
+                Table::create()
+                    .table("jobs")
+                    .col(pk_uuid("id"))
+                    .col(string_len("kind", 64))
+                    .col(string_len("status", 16))
+                    .col(json("payload"))
+                    .col(timestamp_with_time_zone("run_at"))
+                    .col(integer("attempts"))
+                    .col(integer("max_attempts"))
+                    .col(text_null("last_error"))
+                    .col(string_null("lease_owner"))
+                    .col(timestamp_with_time_zone_null("lease_expires_at"))
+                    .col(json_null("progress"))
+                    .col(json_null("result"))
+                    // A recurring job's period ("trash.purge@2026-12-03T05:00:00Z"):
+                    // unique, so every node may schedule it and one row wins.
+                    .col(string_null("unique_key"))
+                    .col(uuid_null("created_by"))
+                    .col(timestamp_with_time_zone("created_at"))
+                    .col(timestamp_with_time_zone_null("started_at"))
+                    .col(timestamp_with_time_zone_null("finished_at"))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from("jobs", "created_by")
+                            .to("users", "id")
+                            .on_delete(ForeignKeyAction::SetNull),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+            m.create_index(Index::create().name("jobs_due").table("jobs").col("status").col("run_at").to_owned())
+                .await?;
+            m.create_index(Index::create().name("jobs_created").table("jobs").col("created_at").col("id").to_owned())
+                .await?;
+            m.create_index(Index::create().name("jobs_unique_key").table("jobs").col("unique_key").unique().to_owned())
+                .await?;
+
+            // Uploaded files waiting for, or read by, a job: in the database,
+            // so whichever node runs the job can read them. Stored in chunks,
+            // so neither side ever holds a whole file in memory.
+            m.create_table(
+                Table::create()
+                    .table("uploads")
+                    .col(pk_uuid("id"))
+                    .col(uuid("user_id"))
+                    .col(string("file_name"))
+                    .col(string_len("purpose", 32))
+                    .col(big_integer("size"))
+                    .col(boolean("complete"))
+                    // The job reading it, once one was started on it.
+                    .col(uuid_null("job_id"))
+                    .col(timestamp_with_time_zone("created_at"))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from("uploads", "user_id")
+                            .to("users", "id")
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+            m.create_table(
+                Table::create()
+                    .table("upload_chunks")
+                    .col(uuid("upload_id"))
+                    .col(integer("seq"))
+                    .col(blob("data"))
+                    .primary_key(Index::create().col("upload_id").col("seq"))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from("upload_chunks", "upload_id")
+                            .to("uploads", "id")
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+
+            // The latest insights, computed by whichever node ran the job and
+            // read by every node. One row.
+            m.create_table(
+                Table::create()
+                    .table("insights_snapshots")
+                    .col(string_len("id", 16).primary_key())
+                    .col(big_integer("version"))
+                    .col(string_len("as_of", 10))
+                    .col(timestamp_with_time_zone("computed_at"))
+                    .col(text_null("body"))
+                    .col(text_null("error"))
+                    .to_owned(),
+            )
+            .await
+        }
+
+        async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+            m.drop_table(Table::drop().table("insights_snapshots").to_owned()).await?;
+            m.drop_table(Table::drop().table("upload_chunks").to_owned()).await?;
+            m.drop_table(Table::drop().table("uploads").to_owned()).await?;
+            m.drop_table(Table::drop().table("jobs").to_owned()).await
         }
     }
 }

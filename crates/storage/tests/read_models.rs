@@ -643,6 +643,7 @@ async fn migrating_twice_changes_nothing_and_views_go_with_their_user(backend: B
         "m0006_history_trash",
         "m0007_external_ids",
         "m0008_duplicates",
+        "m0009_jobs",
     ];
     assert_eq!(versions, expected.iter().map(|v| v.to_string()).collect::<BTreeSet<_>>());
     assert_eq!(rows.len(), expected.len(), "each migration recorded once");

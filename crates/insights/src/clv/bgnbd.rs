@@ -20,12 +20,16 @@ const POINT_MASS_SHAPE: f64 = 1e4;
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct BgNbdParams {
     /// Shape of the gamma distribution of purchase rates.
+    #[serde(with = "crate::float")]
     pub r: f64,
     /// Scale (rate parameter) of the gamma distribution of purchase rates.
+    #[serde(with = "crate::float")]
     pub alpha: f64,
     /// First shape of the beta distribution of dropout probabilities.
+    #[serde(with = "crate::float")]
     pub a: f64,
     /// Second shape of the beta distribution of dropout probabilities.
+    #[serde(with = "crate::float")]
     pub b: f64,
 }
 
@@ -35,6 +39,7 @@ pub struct BgNbdFit {
     /// Maximum-likelihood parameters.
     pub params: BgNbdParams,
     /// Log-likelihood at the optimum (FHL 2005 eq. 6 summed over customers).
+    #[serde(with = "crate::float")]
     pub log_likelihood: f64,
     /// Customers fitted.
     pub n_customers: usize,

@@ -14,10 +14,13 @@ use super::{ClvError, Summary};
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct GammaGammaParams {
     /// Shape of each transaction value's gamma distribution.
+    #[serde(with = "crate::float")]
     pub p: f64,
     /// Shape of the gamma distribution of the customers' ν.
+    #[serde(with = "crate::float")]
     pub q: f64,
     /// Scale of the gamma distribution of the customers' ν (lifetimes calls it `v`).
+    #[serde(with = "crate::float")]
     pub gamma: f64,
 }
 
@@ -27,6 +30,7 @@ pub struct GammaGammaFit {
     /// Maximum-likelihood parameters.
     pub params: GammaGammaParams,
     /// Log-likelihood at the optimum.
+    #[serde(with = "crate::float")]
     pub log_likelihood: f64,
     /// Repeat buyers fitted (frequency > 0 and a positive monetary value).
     pub n_customers: usize,

@@ -282,8 +282,10 @@ pub struct HoldoutRow {
     /// Customers in the row.
     pub customers: usize,
     /// Mean actual purchases in the holdout period.
+    #[serde(with = "crate::float")]
     pub mean_actual: f64,
     /// Mean purchases the model expected in the holdout period.
+    #[serde(with = "crate::float")]
     pub mean_expected: f64,
 }
 

@@ -7,7 +7,7 @@ use axum::extract::multipart::MultipartRejection;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use rapport_domain::FieldErrors;
+use rapport_domain::{FieldErrors, JobId};
 use rapport_import::{ImportMode, Mapping, Options, Preview};
 use serde::Serialize;
 use utoipa_axum::router::OpenApiRouter;
@@ -153,8 +153,8 @@ fn preview_of(file: &ReceivedFile, options: &Options, rows: usize) -> Result<Pre
         .map_err(import_error)
 }
 
-/// Starts importing a file. The job runs in the background, one at a time per
-/// server; poll its address (the `Location` header) for progress and the report.
+/// Starts importing a file. The file is kept in the database and a background
+/// job imports it on whichever node claims it; poll its address (the `Location` header) for progress and the report.
 #[utoipa::path(post, path = "/api/v1/imports", tag = "imports",
     request_body(content = ImportForm, content_type = "multipart/form-data"),
     responses((status = 202, body = ImportJob, headers(("Location" = String, description = "The job's address"))),
@@ -173,7 +173,7 @@ pub async fn start_import(
     let (Some(options), Some(file)) = (options, form.file.take()) else { return Err(ApiError::Internal) };
     // A file whose header or mapping cannot be read is refused now, not as a failed job.
     preview_of(&file, &options, 0)?;
-    let job = state.imports.start(auth.actor, file, options);
+    let job = state.imports.start(&auth.actor, file, options).await?;
     let location = format!("/api/v1/imports/{}", job.id);
     let mut response = (StatusCode::ACCEPTED, Json(job)).into_response();
     if let Ok(location) = HeaderValue::from_str(&location) {
@@ -192,13 +192,13 @@ pub async fn get_import(
     Path(id): Path<String>,
 ) -> Result<Json<ImportJob>, ApiError> {
     let id: Uuid = parse_id(&id, "import job")?;
-    state.imports.get(&auth.actor, id).map(Json).ok_or(ApiError::NotFound("import job"))
+    state.imports.get(&auth.actor, JobId(id)).await.map(Json)
 }
 
-/// The caller's import jobs since the server started, newest first.
+/// The caller's latest 50 import jobs, newest first.
 #[utoipa::path(get, path = "/api/v1/imports", tag = "imports", responses((status = 200, body = Items<ImportJob>)))]
-pub async fn list_imports(State(state): State<AppState>, auth: Auth) -> Json<Items<ImportJob>> {
-    Json(Items { items: state.imports.list(&auth.actor) })
+pub async fn list_imports(State(state): State<AppState>, auth: Auth) -> Result<Json<Items<ImportJob>>, ApiError> {
+    Ok(Json(Items { items: state.imports.list(&auth.actor).await? }))
 }
 
 pub fn routes() -> OpenApiRouter<AppState> {

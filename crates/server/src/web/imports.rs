@@ -21,7 +21,9 @@ use super::{Chrome, Signed, WebError, see_other};
 use crate::AppState;
 use crate::api::imports::PREVIEW_ROWS;
 use crate::error::ApiError;
-use crate::imports::{ImportJob, JobStatus, mode_name, parse_delimiter, parse_kind, parse_mode};
+use crate::imports::{ImportJob, mode_name, parse_delimiter, parse_kind, parse_mode};
+use rapport_domain::JobId;
+use rapport_domain::jobs::JobStatus;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -109,16 +111,22 @@ fn ensure_can_import(signed: &Signed) -> Result<(), WebError> {
 
 async fn upload_page(State(state): State<AppState>, signed: Signed) -> Result<Response, WebError> {
     ensure_can_import(&signed)?;
-    show_upload(&state, &signed, FormView::from_pairs([("kind", "people".to_owned())]), StatusCode::OK)
+    show_upload(&state, &signed, FormView::from_pairs([("kind", "people".to_owned())]), StatusCode::OK).await
 }
 
-fn show_upload(state: &AppState, signed: &Signed, form: FormView, status: StatusCode) -> Result<Response, WebError> {
+async fn show_upload(
+    state: &AppState,
+    signed: &Signed,
+    form: FormView,
+    status: StatusCode,
+) -> Result<Response, WebError> {
     let jobs = state
         .imports
         .list(&signed.actor)
+        .await?
         .into_iter()
         .take(10)
-        .map(|job| JobRow { id: job.id, kind: job.kind, file_name: job.file_name, status: job.status })
+        .map(|job| JobRow { id: job.id.0, kind: job.kind, file_name: job.file_name, status: job.status })
         .collect();
     let page = UploadPage { chrome: signed.chrome("import", "Import"), kinds: KINDS, form, jobs };
     let mut response = signed.page(&page)?;
@@ -142,7 +150,7 @@ async fn upload(
             let form = FormView::from_pairs([("kind", "people".to_owned())]);
             let mut errors = FieldErrors::new();
             errors.add("file", format!("is larger than {} MB", limit / (1024 * 1024)));
-            return show_upload(&state, &signed, with_errors(form, errors), StatusCode::PAYLOAD_TOO_LARGE);
+            return show_upload(&state, &signed, with_errors(form, errors), StatusCode::PAYLOAD_TOO_LARGE).await;
         }
         Err(ApiError::Validation(errors)) => {
             return show_upload(
@@ -150,7 +158,8 @@ async fn upload(
                 &signed,
                 with_errors(FormView::default(), errors),
                 StatusCode::UNPROCESSABLE_ENTITY,
-            );
+            )
+            .await;
         }
         Err(other) => return Err(other.into()),
     };
@@ -163,9 +172,9 @@ async fn upload(
     }
     let (Some(kind), Some(file), true) = (kind, file, errors.is_empty()) else {
         let form = FormView::from_pairs([("kind", kind_sent)]);
-        return show_upload(&state, &signed, with_errors(form, errors), StatusCode::UNPROCESSABLE_ENTITY);
+        return show_upload(&state, &signed, with_errors(form, errors), StatusCode::UNPROCESSABLE_ENTITY).await;
     };
-    let token = state.imports.keep_upload(signed.user.id, kind, file);
+    let token = state.imports.keep_upload(signed.user.id, kind, file).await?;
     Ok(see_other(&format!("/import/uploads/{token}")))
 }
 
@@ -194,17 +203,18 @@ async fn show_preview(
     mut form: FormView,
     mut status: StatusCode,
 ) -> Result<Response, WebError> {
-    let (kind, file_name, head) = upload_head(state, signed, token)?;
+    let (kind, file_name, head) = upload_head(state, signed, token).await?;
     let unreadable = |err: ImportError| {
         let mut errors = FieldErrors::new();
         errors.add("file", format!("cannot be read as {}: {err}", kind_label(kind).to_lowercase()));
-        let form = FormView::from_pairs([("kind", kind.to_string())]);
-        show_upload(state, signed, with_errors(form, errors), StatusCode::UNPROCESSABLE_ENTITY)
+        with_errors(FormView::from_pairs([("kind", kind.to_string())]), errors)
     };
     // What each header fills by its name alone: those columns cannot be left out.
     let by_name = match rapport_import::preview(&head, kind, delimiter, None, PREVIEW_ROWS) {
         Ok(preview) => preview,
-        Err(err) => return unreadable(err),
+        Err(err) => {
+            return show_upload(state, signed, unreadable(err), StatusCode::UNPROCESSABLE_ENTITY).await;
+        }
     };
     let preview =
         match mapping.map(|mapping| rapport_import::preview(&head, kind, delimiter, Some(mapping), PREVIEW_ROWS)) {
@@ -216,7 +226,9 @@ async fn show_preview(
                 status = StatusCode::UNPROCESSABLE_ENTITY;
                 by_name.clone()
             }
-            Some(Err(err)) => return unreadable(err),
+            Some(Err(err)) => {
+                return show_upload(state, signed, unreadable(err), StatusCode::UNPROCESSABLE_ENTITY).await;
+            }
         };
     let mut fields: Vec<Choice> = rapport_import::fields(kind)
         .iter()
@@ -271,15 +283,8 @@ async fn show_preview(
 }
 
 /// A kept upload of the signed-in user: what it holds, its name and its first bytes.
-fn upload_head(state: &AppState, signed: &Signed, token: &str) -> Result<(Kind, String, Vec<u8>), WebError> {
-    match state.imports.upload_head(signed.user.id, token) {
-        None => Err(WebError::NotFound("upload")),
-        Some(Err(err)) => {
-            tracing::error!(error = %err, "reading an upload back failed");
-            Err(WebError::Internal)
-        }
-        Some(Ok(found)) => Ok(found),
-    }
+async fn upload_head(state: &AppState, signed: &Signed, token: &str) -> Result<(Kind, String, Vec<u8>), WebError> {
+    Ok(state.imports.upload_head(signed.user.id, token).await?)
 }
 
 /// A form view with one more value, keeping its errors.
@@ -326,7 +331,7 @@ async fn choose(
     let delimiter = parse_delimiter(form.get("delimiter")).map_err(|message| errors.add("delimiter", message)).ok();
     let mode = parse_mode(form.get("mode")).map_err(|message| errors.add("mode", message)).ok();
     let create_people = form.checked("create_people");
-    let (kind, _, head) = upload_head(&state, &signed, &token)?;
+    let (kind, _, head) = upload_head(&state, &signed, &token).await?;
     let headers = rapport_import::preview(&head, kind, delimiter.flatten(), None, 0)
         .map(|preview| preview.headers)
         .unwrap_or_default();
@@ -346,16 +351,19 @@ async fn choose(
         let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
         return show_preview(&state, &signed, &token, delimiter.flatten(), Some(&mapping), view, status).await;
     };
-    let file = state.imports.take_upload(signed.user.id, &token).ok_or(WebError::NotFound("upload"))?;
+    let (_, upload) = state.imports.kept_upload(signed.user.id, &token).await?;
     let options = Options { kind, mode, delimiter, mapping: Some(mapping), create_people };
-    let job = state.imports.start(signed.actor, file, options);
+    let job = state.imports.start_kept(&signed.actor, &upload, options).await?;
     Ok(see_other(&format!("/import/jobs/{}", job.id)))
 }
 
 /// Step 3: the job's progress, polled by htmx every second until it ends, then its report.
 async fn job_page(State(state): State<AppState>, signed: Signed, Path(id): Path<String>) -> Result<Response, WebError> {
     let id: Uuid = id.parse().map_err(|_| WebError::NotFound("import"))?;
-    let job = state.imports.get(&signed.actor, id).ok_or(WebError::NotFound("import"))?;
+    let job = match state.imports.get(&signed.actor, JobId(id)).await {
+        Err(ApiError::NotFound(_)) => return Err(WebError::NotFound("import")),
+        other => other?,
+    };
     let title = if job.is_finished() { "Import report" } else { "Importing…" };
     // htmx polls for the whole page and swaps in the job's part (`hx-select`).
     signed.page(&JobPage { chrome: signed.chrome("import", title), job })

@@ -185,7 +185,9 @@ impl App {
         let store = Store::connect(&database.url).await.expect("connect to the test database");
         store.migrate().await.expect("migrate the test database");
         // The insights job runs as in production, checking for new data often.
-        let app = rapport_server::app(store.clone(), rapport_server::ServerConfig::default());
+        let mut config = rapport_server::ServerConfig::default();
+        config.jobs.poll = std::time::Duration::from_millis(50);
+        let mut app = rapport_server::app(store.clone(), config);
         let jobs = app.start_jobs(std::time::Duration::from_millis(100));
         let insights = app.insights;
         let router = app.router;

@@ -64,7 +64,7 @@ pub struct TestApp {
     pub admin: Api,
     /// The server's insights (its job runs; `refresh_if_changed` brings them up to date at once).
     pub insights: Arc<Insights>,
-    /// The server's import jobs (for changing the upload limit).
+    /// The server's imports (for changing the upload limit).
     pub imports: Arc<ImportJobs>,
     server: tokio::task::JoinHandle<()>,
     _database: TestDatabase,
@@ -84,7 +84,9 @@ async fn serve_fresh_database(backend: Backend) -> Served {
     let store = Store::connect(&url).await.unwrap_or_else(|err| panic!("connect to {url}: {err}"));
     store.migrate().await.unwrap_or_else(|err| panic!("migrate {url}: {err}"));
     // The insights job runs as in production, checking for new data often.
-    let app = rapport_server::app(store.clone(), rapport_server::ServerConfig::default());
+    let mut config = rapport_server::ServerConfig::default();
+    config.jobs.poll = std::time::Duration::from_millis(50);
+    let mut app = rapport_server::app(store.clone(), config);
     let jobs = app.start_jobs(std::time::Duration::from_millis(100));
     let insights = app.insights;
     let imports = app.imports;

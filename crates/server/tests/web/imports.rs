@@ -84,7 +84,10 @@ async fn a_file_is_imported_through_the_three_steps(backend: Backend) {
         .await
         .want(422);
     assert!(twice.text.contains("both fill emails"), "{}", twice.text);
-    assert!(app.imports.list(&app.admin_actor()).is_empty(), "a refused form started a job");
+    assert!(
+        app.imports.list(&app.admin_actor()).await.expect("list the imports").is_empty(),
+        "a refused form started a job"
+    );
 
     let mut form = vec![("action", "start"), ("mode", "skip-invalid"), ("delimiter", ",")];
     form.extend_from_slice(&columns);

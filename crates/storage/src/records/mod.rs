@@ -10,6 +10,7 @@ pub mod duplicates;
 pub mod export;
 pub mod import;
 pub mod insights_feed;
+pub mod insights_snapshots;
 pub mod merge;
 pub mod overview;
 pub mod people;

@@ -1,0 +1,52 @@
+//! Rapport's background work. Jobs are rows (`rapport_storage::jobs`); this
+//! crate runs them: each node starts a [`Runner`] whose workers claim due
+//! jobs under a lease, renew it while the job runs, and record the outcome:
+//! done, queued again after a backoff, or failed for good. A job whose node
+//! died is taken over by another once its lease ran out. Recurring jobs are
+//! scheduled by every node for the same period under one unique key, so
+//! each runs once per period whatever the number of nodes.
+//!
+//! Each kind's handler lives in its own module ([`imports`], [`maintenance`],
+//! and the insights refresh in `rapport-reports`); [`standard`] registers them all.
+
+pub mod imports;
+pub mod maintenance;
+mod runner;
+
+pub use runner::{
+    Handler, JobContext, JobError, LiveProgress, Runner, RunnerSettings, RunningJobs, from_fn, node_name,
+};
+
+use std::sync::Arc;
+
+use rapport_reports::Insights;
+use rapport_storage::Store;
+
+/// What the standard job kinds need.
+pub struct Standard {
+    pub insights: Arc<Insights>,
+    /// How long deleted records stay in the trash.
+    pub trash_retention: time::Duration,
+}
+
+/// A runner with every kind Rapport has, and the recurring ones scheduled.
+pub fn standard(store: Store, settings: RunnerSettings, with: Standard) -> Runner {
+    let insights = with.insights;
+    let retention = with.trash_retention;
+    Runner::new(store, settings)
+        .handle(imports::KIND, imports::handler())
+        .handle(
+            rapport_reports::REFRESH_JOB,
+            runner::from_fn(move |_ctx| {
+                let insights = Arc::clone(&insights);
+                async move {
+                    let computed = insights.refresh_if_changed().await.map_err(|e| JobError::Retry(e.to_string()))?;
+                    Ok(Some(serde_json::json!({ "computed": computed })))
+                }
+            }),
+        )
+        .handle(maintenance::TRASH_PURGE, maintenance::purge_trash(retention))
+        .handle(maintenance::PRUNE, maintenance::prune())
+        .every(maintenance::TRASH_PURGE, time::Duration::hours(1))
+        .every(maintenance::PRUNE, time::Duration::hours(1))
+}

@@ -1,0 +1,34 @@
+//! Housekeeping that runs hourly on one node: the trash purge, and pruning
+//! old finished jobs and abandoned uploads.
+
+use rapport_domain::records::now;
+
+use crate::runner::{Handler, from_fn};
+
+pub const TRASH_PURGE: &str = "trash.purge";
+pub const PRUNE: &str = "jobs.prune";
+
+/// Finished jobs are listed this long, then removed.
+const KEEP_FINISHED_JOBS: time::Duration = time::Duration::days(7);
+/// An upload no job reads is kept this long (the import page's wait for a mapping).
+const KEEP_UNUSED_UPLOADS: time::Duration = time::Duration::hours(1);
+
+/// Removes for good what has been in the trash longer than `retention`.
+pub fn purge_trash(retention: time::Duration) -> Handler {
+    from_fn(move |ctx| async move {
+        let purged = ctx.store.purge_trash(now() - retention).await?;
+        if purged > 0 {
+            tracing::info!(purged, "purged old trash entries");
+        }
+        Ok(Some(serde_json::json!({ "purged": purged })))
+    })
+}
+
+/// Removes jobs finished a week ago and uploads nothing reads any more.
+pub fn prune() -> Handler {
+    from_fn(|ctx| async move {
+        let jobs = ctx.store.prune_jobs(now() - KEEP_FINISHED_JOBS).await?;
+        let uploads = ctx.store.prune_uploads(now() - KEEP_UNUSED_UPLOADS).await?;
+        Ok(Some(serde_json::json!({ "jobs": jobs, "uploads": uploads })))
+    })
+}
