@@ -8,12 +8,12 @@ extern crate rapport_testing;
 use rapport_domain::records::{LifecycleStage, PersonInput, PurchaseInput, UserInput};
 use rapport_domain::text::Name;
 use rapport_domain::{Actor, Currency, Email, Money, PersonId, Role};
-use rapport_reports::{Insights, Settings};
-use rapport_storage::Store;
+use rapport_reports::{Insights, REFRESH_JOB, Settings};
+use rapport_storage::{JobFilter, Store};
 use rapport_testing::{Backend, TestDatabase};
 use time::{Duration, OffsetDateTime};
 
-backend_tests!(the_job_computes_when_the_data_changes);
+backend_tests!(the_job_computes_when_the_data_changes, every_node_reads_the_stored_snapshot);
 
 async fn open(backend: Backend) -> (TestDatabase, Store, Actor) {
     let db = TestDatabase::new(backend).await;
@@ -108,5 +108,52 @@ async fn the_job_computes_when_the_data_changes(backend: Backend) {
     }
     assert_eq!(in_segments, 40);
     assert!(!insights.refresh_if_changed().await.unwrap(), "unchanged again");
+    store.close().await.expect("close");
+}
+
+/// Two nodes: one computes (as the `insights.refresh` job), the other only
+/// reads what was stored, and asks for a refresh, once, when data changes.
+async fn every_node_reads_the_stored_snapshot(backend: Backend) {
+    let (db, store, actor) = open(backend).await;
+    let computing = Insights::new(store.clone(), Settings::default());
+    let other_store = Store::connect(&db.url).await.expect("a second node's connection");
+    let reading = Insights::new(other_store.clone(), Settings::default());
+
+    reading.sync().await.expect("sync before any snapshot");
+    assert!(reading.state().snapshot.is_none() && reading.state().stale, "nothing stored yet: stale");
+    let waiting = |store: Store| async move {
+        store
+            .list_jobs(None, &JobFilter { kind: Some(REFRESH_JOB.into()), limit: 50, ..JobFilter::default() })
+            .await
+            .expect("list the jobs")
+    };
+    assert_eq!(waiting(store.clone()).await.len(), 1, "a refresh was asked for");
+    reading.sync().await.expect("sync again");
+    computing.sync().await.expect("sync on the other node");
+    assert_eq!(waiting(store.clone()).await.len(), 1, "asked once, whichever node asks");
+
+    let customer = store.create_person(&actor, person("Buyer", None)).await.unwrap().id;
+    let purchase = PurchaseInput {
+        person_id: customer,
+        occurred_at: OffsetDateTime::now_utc().replace_nanosecond(0).unwrap() - Duration::days(3),
+        amount: Money::new(4_200, Currency::parse("EUR").unwrap()),
+        reference: None,
+        description: None,
+    };
+    store.create_purchases(&actor, vec![purchase]).await.expect("a purchase");
+    assert!(computing.refresh_if_changed().await.expect("compute"), "the job computes");
+    assert!(!reading.refresh_if_changed().await.expect("read"), "the other node finds it stored");
+    reading.sync().await.expect("sync after the refresh");
+    let held = reading.state();
+    let snapshot = held.snapshot.expect("the stored snapshot, read");
+    assert!(!held.stale, "up to date");
+    assert_eq!(snapshot.version, store.insights_data_version().await.unwrap());
+    assert_eq!(snapshot.reports.as_ref().expect("reports").rfm.total_value_minor, 4_200);
+    assert_eq!(
+        snapshot.to_stored_json().unwrap(),
+        computing.state().snapshot.expect("computed").to_stored_json().unwrap(),
+        "both nodes serve the same snapshot"
+    );
+    other_store.close().await.expect("close");
     store.close().await.expect("close");
 }
