@@ -152,6 +152,12 @@ impl Store {
         self.db.get_database_backend()
     }
 
+    /// How many of this build's migrations the database has not run yet: a
+    /// node is ready to serve only at zero.
+    pub async fn pending_migrations(&self) -> Result<usize> {
+        Ok(migration::Migrator::get_pending_migrations(&self.db).await?.len())
+    }
+
     /// Answers when the database answers.
     pub async fn ping(&self) -> Result<()> {
         self.db.execute_unprepared("SELECT 1").await?;

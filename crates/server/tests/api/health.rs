@@ -11,6 +11,8 @@ async fn healthz_answers_without_credentials(backend: Backend) {
     let resp = app.anonymous().get("/healthz").await.want(200);
     assert_eq!(resp.value(), json!({ "status": "ok" }));
     assert!(resp.header("content-type").unwrap_or_default().starts_with("application/json"), "{resp:?}");
+    let resp = app.anonymous().get("/readyz").await.want(200);
+    assert_eq!(resp.value(), json!({ "status": "ready" }), "migrated and reachable");
 }
 
 async fn openapi_document_and_docs_page(backend: Backend) {
