@@ -16,6 +16,7 @@ pub mod money;
 pub mod records;
 pub mod search;
 pub mod segment;
+pub mod sla;
 pub mod text;
 pub mod validation;
 pub mod views;
