@@ -70,4 +70,8 @@ typed_id!(
     ViewId,
     JobId,
     UploadId,
+    TicketId,
+    MessageId,
+    SlaPolicyId,
+    CalendarId,
 );

@@ -18,6 +18,7 @@ pub mod search;
 pub mod segment;
 pub mod sla;
 pub mod text;
+pub mod tickets;
 pub mod validation;
 pub mod views;
 

@@ -9,6 +9,10 @@ use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
 use time::{Date, Duration, OffsetDateTime};
 
+use crate::ids::{CalendarId, SlaPolicyId, TeamId};
+use crate::records::Meta;
+use crate::text::{Name, Tag};
+use crate::tickets::{TicketInput, TicketPriority};
 use crate::validation::FieldErrors;
 
 /// A day of the week, as calendars name them.
@@ -295,6 +299,98 @@ impl Targets {
             errors.add("first_response_minutes", "a policy needs at least one target");
         }
     }
+}
+
+/// A business-hours calendar as clients send it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarInput {
+    pub name: Name,
+    #[serde(flatten)]
+    pub hours: CalendarHours,
+}
+
+/// A stored calendar.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Calendar {
+    pub id: CalendarId,
+    #[serde(flatten)]
+    pub fields: CalendarInput,
+    #[serde(flatten)]
+    pub meta: Meta,
+}
+
+/// Which tickets a policy governs: all that match every condition given.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SlaCondition {
+    /// Any of these priorities (none: any priority).
+    #[serde(default)]
+    pub priorities: Vec<TicketPriority>,
+    /// Tickets in this team's queue.
+    #[serde(default)]
+    pub team_id: Option<TeamId>,
+    /// Tickets with this tag.
+    #[serde(default)]
+    pub tag: Option<Tag>,
+}
+
+impl SlaCondition {
+    pub fn matches(&self, ticket: &TicketInput) -> bool {
+        (self.priorities.is_empty() || self.priorities.contains(&ticket.priority))
+            && self.team_id.is_none_or(|team| ticket.team_id == Some(team))
+            && self.tag.as_ref().is_none_or(|tag| ticket.tags.contains(tag))
+    }
+}
+
+/// A response-target policy as clients send it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SlaPolicyInput {
+    pub name: Name,
+    /// Policies are tried in this order (lowest first); the first that matches applies.
+    #[serde(default)]
+    pub position: i32,
+    #[serde(default)]
+    pub condition: SlaCondition,
+    #[serde(flatten)]
+    pub targets: Targets,
+    /// The business hours the targets count in; none: around the clock.
+    #[serde(default)]
+    pub calendar_id: Option<CalendarId>,
+    #[serde(default = "active")]
+    pub active: bool,
+}
+
+fn active() -> bool {
+    true
+}
+
+impl SlaPolicyInput {
+    pub fn check(&mut self) -> Result<(), FieldErrors> {
+        let mut errors = FieldErrors::new();
+        self.targets.check(&mut errors);
+        self.condition.priorities.sort_by_key(|p| p.as_str());
+        self.condition.priorities.dedup();
+        errors.into_result()
+    }
+}
+
+/// A stored policy.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SlaPolicy {
+    pub id: SlaPolicyId,
+    #[serde(flatten)]
+    pub fields: SlaPolicyInput,
+    #[serde(flatten)]
+    pub meta: Meta,
+}
+
+/// The first active policy, in order, whose condition the ticket meets.
+pub fn policy_for<'a>(policies: &'a [SlaPolicy], ticket: &TicketInput) -> Option<&'a SlaPolicy> {
+    let mut ordered: Vec<&SlaPolicy> = policies.iter().filter(|p| p.fields.active).collect();
+    ordered.sort_by_key(|p| (p.fields.position, p.id));
+    ordered.into_iter().find(|p| p.fields.condition.matches(ticket))
 }
 
 /// What the SLA clock of one ticket needs to know, at one moment.

@@ -661,3 +661,116 @@ pub mod insights_snapshots {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod business_calendars {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "business_calendars")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub created_at: TimeDateTimeWithTimeZone,
+        pub updated_at: TimeDateTimeWithTimeZone,
+        pub created_by: Option<Uuid>,
+        pub version: i64,
+        pub name: String,
+        pub hours: Json,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod sla_policies {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "sla_policies")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub created_at: TimeDateTimeWithTimeZone,
+        pub updated_at: TimeDateTimeWithTimeZone,
+        pub created_by: Option<Uuid>,
+        pub version: i64,
+        pub name: String,
+        pub position: i32,
+        pub condition: Json,
+        pub first_response_minutes: Option<i32>,
+        pub next_response_minutes: Option<i32>,
+        pub resolution_minutes: Option<i32>,
+        pub calendar_id: Option<Uuid>,
+        pub active: bool,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod tickets {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "tickets")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub created_at: TimeDateTimeWithTimeZone,
+        pub updated_at: TimeDateTimeWithTimeZone,
+        pub created_by: Option<Uuid>,
+        pub version: i64,
+        pub requester_id: Uuid,
+        pub company_id: Option<Uuid>,
+        pub subject: String,
+        pub channel: String,
+        pub status: String,
+        pub priority: String,
+        pub assignee_id: Option<Uuid>,
+        pub team_id: Option<Uuid>,
+        pub tags: Json,
+        pub external_id: Option<String>,
+        pub sla_policy_id: Option<Uuid>,
+        pub first_response_due: Option<TimeDateTimeWithTimeZone>,
+        pub next_response_due: Option<TimeDateTimeWithTimeZone>,
+        pub resolution_due: Option<TimeDateTimeWithTimeZone>,
+        pub first_responded_at: Option<TimeDateTimeWithTimeZone>,
+        pub awaiting_reply_since: Option<TimeDateTimeWithTimeZone>,
+        pub pending_since: Option<TimeDateTimeWithTimeZone>,
+        pub pending_seconds: i64,
+        pub solved_at: Option<TimeDateTimeWithTimeZone>,
+        pub closed_at: Option<TimeDateTimeWithTimeZone>,
+        pub message_count: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod ticket_messages {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "ticket_messages")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub ticket_id: Uuid,
+        pub kind: String,
+        pub author_id: Option<Uuid>,
+        pub person_id: Option<Uuid>,
+        pub body: String,
+        pub created_at: TimeDateTimeWithTimeZone,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

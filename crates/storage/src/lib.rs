@@ -48,6 +48,7 @@ pub use records::overview::{PurchaseTotal, StageTotal};
 pub use records::people::PersonFilter;
 pub use records::purchases::PurchaseFilter;
 pub use records::tasks::TaskFilter;
+pub use records::tickets::{TicketFilter, TicketQueue};
 pub use records::users::UserFilter;
 pub use uploads::{UPLOAD_CHUNK, Upload, UploadWriter};
 

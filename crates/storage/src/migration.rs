@@ -18,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0007_external_ids::Migration),
             Box::new(m0008_duplicates::Migration),
             Box::new(m0009_jobs::Migration),
+            Box::new(m0010_tickets::Migration),
         ]
     }
 }
@@ -913,6 +914,144 @@ mod m0009_jobs {
             m.drop_table(Table::drop().table("upload_chunks").to_owned()).await?;
             m.drop_table(Table::drop().table("uploads").to_owned()).await?;
             m.drop_table(Table::drop().table("jobs").to_owned()).await
+        }
+    }
+}
+
+mod m0010_tickets {
+    use sea_orm_migration::prelude::*;
+    use sea_orm_migration::schema::*;
+
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m0010_tickets"
+        }
+    }
+
+    fn fk(
+        from: &'static str,
+        column: &'static str,
+        to: &'static str,
+        on_delete: ForeignKeyAction,
+    ) -> ForeignKeyCreateStatement {
+        ForeignKey::create().from(from, column).to(to, "id").on_delete(on_delete).to_owned()
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+            use ForeignKeyAction::{Cascade, Restrict, SetNull};
+            let record = |name: &'static str| {
+                Table::create()
+                    .table(name)
+                    .col(pk_uuid("id"))
+                    .col(timestamp_with_time_zone("created_at"))
+                    .col(timestamp_with_time_zone("updated_at"))
+                    .col(uuid_null("created_by"))
+                    .col(big_integer("version"))
+                    .to_owned()
+            };
+            // Business hours: the time zone, periods and holidays as one JSON value.
+            m.create_table(record("business_calendars").col(string("name")).col(json("hours")).to_owned()).await?;
+            m.create_table(
+                record("sla_policies")
+                    .col(string("name"))
+                    .col(integer("position"))
+                    .col(json("condition"))
+                    .col(integer_null("first_response_minutes"))
+                    .col(integer_null("next_response_minutes"))
+                    .col(integer_null("resolution_minutes"))
+                    .col(uuid_null("calendar_id"))
+                    .col(boolean("active"))
+                    .foreign_key(&mut fk("sla_policies", "calendar_id", "business_calendars", Restrict))
+                    .to_owned(),
+            )
+            .await?;
+            m.create_table(
+                record("tickets")
+                    .col(uuid("requester_id"))
+                    .col(uuid_null("company_id"))
+                    .col(string("subject"))
+                    .col(string_len("channel", 16))
+                    .col(string_len("status", 16))
+                    .col(string_len("priority", 16))
+                    .col(uuid_null("assignee_id"))
+                    .col(uuid_null("team_id"))
+                    .col(json_binary("tags"))
+                    .col(string_null("external_id"))
+                    .col(uuid_null("sla_policy_id"))
+                    .col(timestamp_with_time_zone_null("first_response_due"))
+                    .col(timestamp_with_time_zone_null("next_response_due"))
+                    .col(timestamp_with_time_zone_null("resolution_due"))
+                    .col(timestamp_with_time_zone_null("first_responded_at"))
+                    .col(timestamp_with_time_zone_null("awaiting_reply_since"))
+                    .col(timestamp_with_time_zone_null("pending_since"))
+                    .col(big_integer("pending_seconds"))
+                    .col(timestamp_with_time_zone_null("solved_at"))
+                    .col(timestamp_with_time_zone_null("closed_at"))
+                    .col(big_integer("message_count"))
+                    // A person with tickets is not deleted from under them.
+                    .foreign_key(&mut fk("tickets", "requester_id", "people", Restrict))
+                    .foreign_key(&mut fk("tickets", "company_id", "companies", SetNull))
+                    .foreign_key(&mut fk("tickets", "assignee_id", "users", SetNull))
+                    .foreign_key(&mut fk("tickets", "team_id", "teams", SetNull))
+                    .foreign_key(&mut fk("tickets", "sla_policy_id", "sla_policies", SetNull))
+                    .to_owned(),
+            )
+            .await?;
+            for (name, columns) in [
+                ("tickets_queue", &["status", "assignee_id", "updated_at"][..]),
+                ("tickets_team", &["team_id", "status", "updated_at"][..]),
+                ("tickets_requester", &["requester_id", "updated_at"][..]),
+                ("tickets_company", &["company_id", "updated_at"][..]),
+                ("tickets_updated", &["updated_at", "id"][..]),
+            ] {
+                let mut index = Index::create();
+                index.name(name).table("tickets");
+                for column in columns {
+                    index.col(*column);
+                }
+                m.create_index(index.to_owned()).await?;
+            }
+            m.create_index(
+                Index::create().name("tickets_external_id").table("tickets").col("external_id").unique().to_owned(),
+            )
+            .await?;
+            m.create_table(
+                Table::create()
+                    .table("ticket_messages")
+                    .col(pk_uuid("id"))
+                    .col(uuid("ticket_id"))
+                    .col(string_len("kind", 16))
+                    .col(uuid_null("author_id"))
+                    .col(uuid_null("person_id"))
+                    .col(text("body"))
+                    .col(timestamp_with_time_zone("created_at"))
+                    .foreign_key(&mut fk("ticket_messages", "ticket_id", "tickets", Cascade))
+                    .foreign_key(&mut fk("ticket_messages", "author_id", "users", SetNull))
+                    .foreign_key(&mut fk("ticket_messages", "person_id", "people", SetNull))
+                    .to_owned(),
+            )
+            .await?;
+            m.create_index(
+                Index::create()
+                    .name("ticket_messages_ticket")
+                    .table("ticket_messages")
+                    .col("ticket_id")
+                    .col("created_at")
+                    .col("id")
+                    .to_owned(),
+            )
+            .await
+        }
+
+        async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+            for table in ["ticket_messages", "tickets", "sla_policies", "business_calendars"] {
+                m.drop_table(Table::drop().table(table).to_owned()).await?;
+            }
+            Ok(())
         }
     }
 }

@@ -644,6 +644,7 @@ async fn migrating_twice_changes_nothing_and_views_go_with_their_user(backend: B
         "m0007_external_ids",
         "m0008_duplicates",
         "m0009_jobs",
+        "m0010_tickets",
     ];
     assert_eq!(versions, expected.iter().map(|v| v.to_string()).collect::<BTreeSet<_>>());
     assert_eq!(rows.len(), expected.len(), "each migration recorded once");

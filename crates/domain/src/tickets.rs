@@ -1,0 +1,251 @@
+//! Support tickets: a customer's question and the conversation about it,
+//! with the rules of its status and who may work it.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::access::{Actor, Role};
+use crate::ids::{CompanyId, PersonId, TeamId, UserId};
+use crate::records::Meta;
+use crate::text::{LongText, Name, Tag};
+use crate::validation::FieldErrors;
+
+macro_rules! ticket_enum {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident => $text:literal / $label:literal),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+        pub enum $name { $(#[serde(rename = $text)] $variant),* }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),* }
+            }
+
+            pub fn label(self) -> &'static str {
+                match self { $($name::$variant => $label),* }
+            }
+
+            pub fn parse(raw: &str) -> Result<Self, String> {
+                Self::ALL.iter().copied().find(|v| v.as_str() == raw).ok_or_else(|| {
+                    let names: Vec<&str> = Self::ALL.iter().map(|v| v.as_str()).collect();
+                    format!("must be one of {}", names.join(", "))
+                })
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+ticket_enum!(
+    /// new → open → pending → solved → closed. A customer's message reopens
+    /// a solved ticket; a closed one is final.
+    TicketStatus {
+        New => "new" / "New",
+        Open => "open" / "Open",
+        Pending => "pending" / "Pending",
+        Solved => "solved" / "Solved",
+        Closed => "closed" / "Closed",
+    }
+);
+ticket_enum!(TicketPriority { Low => "low" / "Low", Normal => "normal" / "Normal", High => "high" / "High", Urgent => "urgent" / "Urgent" });
+ticket_enum!(TicketChannel { Email => "email" / "Email", Web => "web" / "Web", Phone => "phone" / "Phone", Chat => "chat" / "Chat" });
+ticket_enum!(
+    /// Who speaks in a message: the customer, staff to the customer, or
+    /// staff among themselves (never sent).
+    MessageKind { Customer => "customer" / "Customer", Reply => "reply" / "Reply", Note => "note" / "Internal note" }
+);
+
+impl TicketStatus {
+    /// Whether the customer still waits on the business.
+    pub fn is_active(self) -> bool {
+        matches!(self, TicketStatus::New | TicketStatus::Open | TicketStatus::Pending)
+    }
+}
+
+fn default_channel() -> TicketChannel {
+    TicketChannel::Web
+}
+fn default_status() -> TicketStatus {
+    TicketStatus::New
+}
+fn default_priority() -> TicketPriority {
+    TicketPriority::Normal
+}
+
+/// A ticket as clients send it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TicketInput {
+    /// The customer who asked; the ticket's company is theirs.
+    pub requester_id: PersonId,
+    pub subject: Name,
+    #[serde(default = "default_channel")]
+    pub channel: TicketChannel,
+    #[serde(default = "default_status")]
+    pub status: TicketStatus,
+    #[serde(default = "default_priority")]
+    pub priority: TicketPriority,
+    #[serde(default)]
+    pub assignee_id: Option<UserId>,
+    /// The team whose queue it is in; defaults to the assignee's team.
+    #[serde(default)]
+    pub team_id: Option<TeamId>,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+    /// The ticket's id in the help desk it came from: unique; how an import finds it again.
+    #[serde(default)]
+    pub external_id: Option<Name>,
+}
+
+impl TicketInput {
+    pub fn check(&mut self) -> Result<(), FieldErrors> {
+        self.tags = crate::text::normalize_tags(std::mem::take(&mut self.tags));
+        Ok(())
+    }
+}
+
+/// The SLA clocks of a ticket: due times under its policy, and the moments they are measured by.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TicketClocks {
+    /// The policy whose targets apply (the first that matched), if any.
+    pub sla_policy_id: Option<crate::ids::SlaPolicyId>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub first_response_due: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub next_response_due: Option<OffsetDateTime>,
+    /// Absent while pending: the resolution clock stands still.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub resolution_due: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub first_responded_at: Option<OffsetDateTime>,
+    /// The customer message still waiting for a staff reply.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub awaiting_reply_since: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub solved_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub closed_at: Option<OffsetDateTime>,
+}
+
+/// A ticket as Rapport returns it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Ticket {
+    pub id: crate::ids::TicketId,
+    #[serde(flatten)]
+    pub fields: TicketInput,
+    /// The requester's company, when they have one.
+    pub company_id: Option<CompanyId>,
+    #[serde(flatten)]
+    pub clocks: TicketClocks,
+    /// Messages in the conversation.
+    pub message_count: i64,
+    #[serde(flatten)]
+    pub meta: Meta,
+}
+
+/// A message as staff add it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MessageInput {
+    /// `reply` goes to the customer, `note` stays inside; `customer` records
+    /// what the customer said (on the phone, say).
+    pub kind: MessageKind,
+    pub body: LongText,
+    /// The status the ticket moves to with this message (e.g. reply and set pending).
+    #[serde(default)]
+    pub status: Option<TicketStatus>,
+}
+
+/// A message of a ticket's conversation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TicketMessage {
+    pub id: crate::ids::MessageId,
+    pub ticket_id: crate::ids::TicketId,
+    pub kind: MessageKind,
+    /// The staff member who wrote it (replies and notes, and customer messages staff recorded).
+    pub author_id: Option<UserId>,
+    /// The customer who wrote it.
+    pub person_id: Option<PersonId>,
+    /// Plain text.
+    pub body: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// What a ticket's visibility depends on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TicketReach {
+    pub assignee_id: Option<UserId>,
+    /// The ticket's team, or else its assignee's.
+    pub team_id: Option<TeamId>,
+}
+
+impl Actor {
+    /// Agents and viewers work their own tickets, their team's and the
+    /// unassigned queue; managers and admins see every ticket.
+    pub fn can_see_ticket(&self, reach: TicketReach) -> bool {
+        match self.role {
+            Role::Admin | Role::Manager => true,
+            Role::Agent | Role::Viewer => {
+                reach.assignee_id.is_none()
+                    || reach.assignee_id == Some(self.user_id)
+                    || (self.team_id.is_some() && reach.team_id == self.team_id)
+            }
+        }
+    }
+}
+
+/// The status after a message of `kind`, unless the writer chose one: a
+/// staff reply opens a new ticket, a customer message reopens a solved or
+/// pending one.
+pub fn status_after(current: TicketStatus, kind: MessageKind, chosen: Option<TicketStatus>) -> TicketStatus {
+    if let Some(chosen) = chosen {
+        return chosen;
+    }
+    match (kind, current) {
+        (MessageKind::Reply, TicketStatus::New) => TicketStatus::Open,
+        (MessageKind::Customer, TicketStatus::Solved | TicketStatus::Pending) => TicketStatus::Open,
+        _ => current,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_move_the_status() {
+        use MessageKind::*;
+        use TicketStatus::*;
+        assert_eq!(status_after(New, Reply, None), Open);
+        assert_eq!(status_after(Solved, Customer, None), Open, "a customer reply reopens");
+        assert_eq!(status_after(Pending, Customer, None), Open);
+        assert_eq!(status_after(Open, Note, None), Open, "a note changes nothing");
+        assert_eq!(status_after(Open, Reply, Some(Pending)), Pending, "the writer's choice wins");
+    }
+
+    #[test]
+    fn agents_see_their_own_their_team_and_the_queue() {
+        let team = TeamId::new();
+        let agent = Actor { user_id: UserId::new(), role: Role::Agent, team_id: Some(team) };
+        assert!(agent.can_see_ticket(TicketReach::default()), "unassigned");
+        assert!(agent.can_see_ticket(TicketReach { assignee_id: Some(agent.user_id), team_id: None }));
+        assert!(agent.can_see_ticket(TicketReach { assignee_id: Some(UserId::new()), team_id: Some(team) }));
+        assert!(!agent.can_see_ticket(TicketReach { assignee_id: Some(UserId::new()), team_id: Some(TeamId::new()) }));
+        let manager = Actor { role: Role::Manager, ..agent };
+        assert!(manager.can_see_ticket(TicketReach { assignee_id: Some(UserId::new()), team_id: Some(TeamId::new()) }));
+    }
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        let body = r#"{"requester_id":"01890000-0000-7000-8000-000000000000","subject":"Help","sender":"x"}"#;
+        assert!(serde_json::from_str::<TicketInput>(body).is_err());
+    }
+}

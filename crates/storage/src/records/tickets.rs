@@ -1,0 +1,488 @@
+//! Support tickets and their conversations. Every write sets the ticket's
+//! SLA policy (the first that matches) and due times in the same transaction.
+
+use rapport_domain::records::now;
+use rapport_domain::sla::{CalendarHours, ClockInput, DueTimes, due_times, policy_for};
+use rapport_domain::tickets::{
+    MessageInput, MessageKind, Ticket, TicketChannel, TicketClocks, TicketInput, TicketMessage, TicketPriority,
+    TicketReach, TicketStatus, status_after,
+};
+use rapport_domain::{Actor, CompanyId, FieldErrors, MessageId, PersonId, Role, SlaPolicyId, TeamId, TicketId, UserId};
+use sea_orm::prelude::*;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, Condition, ConnectionTrait, QueryOrder, Set};
+use time::{Duration, OffsetDateTime};
+
+use crate::common::*;
+use crate::entities::{people, teams, ticket_messages, tickets};
+use crate::listing::{SortField, SortKind, SortValue};
+use crate::records::sla::{hours_of, policies};
+use crate::{ListQuery, Page, Result, StorageError, Store};
+
+/// Which tickets a list shows (on top of who may see them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketQueue {
+    /// Assigned to the signed-in staff member, still active.
+    Mine,
+    /// In the signed-in staff member's team, still active.
+    Team,
+    /// Active and assigned to nobody.
+    Unassigned,
+    /// Active, with a target due within the next hour.
+    DueSoon,
+    /// Active, with a target already past.
+    Breached,
+}
+
+#[derive(Clone, Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TicketFilter {
+    pub queue: Option<TicketQueue>,
+    pub status: Option<TicketStatus>,
+    pub priority: Option<TicketPriority>,
+    pub assignee_id: Option<UserId>,
+    pub team_id: Option<TeamId>,
+    pub requester_id: Option<PersonId>,
+    pub company_id: Option<CompanyId>,
+}
+
+/// How soon a target counts as "due soon".
+const DUE_SOON: Duration = Duration::hours(1);
+
+const ACTIVE: [&str; 3] = ["new", "open", "pending"];
+
+pub(crate) fn ticket_from(row: tickets::Model) -> Result<Ticket> {
+    Ok(Ticket {
+        id: TicketId(row.id),
+        fields: TicketInput {
+            requester_id: PersonId(row.requester_id),
+            subject: parse(row.subject, "ticket subject")?,
+            channel: parse_with(&row.channel, "ticket channel", TicketChannel::parse)?,
+            status: parse_with(&row.status, "ticket status", TicketStatus::parse)?,
+            priority: parse_with(&row.priority, "ticket priority", TicketPriority::parse)?,
+            assignee_id: row.assignee_id.map(UserId),
+            team_id: row.team_id.map(TeamId),
+            tags: from_json(row.tags, "tags")?,
+            external_id: parse_opt(row.external_id, "external id")?,
+        },
+        company_id: row.company_id.map(CompanyId),
+        clocks: TicketClocks {
+            sla_policy_id: row.sla_policy_id.map(SlaPolicyId),
+            first_response_due: row.first_response_due,
+            next_response_due: row.next_response_due,
+            resolution_due: row.resolution_due,
+            first_responded_at: row.first_responded_at,
+            awaiting_reply_since: row.awaiting_reply_since,
+            solved_at: row.solved_at,
+            closed_at: row.closed_at,
+        },
+        message_count: row.message_count,
+        meta: meta(row.created_at, row.updated_at, row.created_by, row.version),
+    })
+}
+
+fn message_from(row: ticket_messages::Model) -> Result<TicketMessage> {
+    Ok(TicketMessage {
+        id: MessageId(row.id),
+        ticket_id: TicketId(row.ticket_id),
+        kind: parse_with(&row.kind, "message kind", MessageKind::parse)?,
+        author_id: row.author_id.map(UserId),
+        person_id: row.person_id.map(PersonId),
+        body: row.body,
+        created_at: row.created_at,
+    })
+}
+
+fn reach(row: &tickets::Model) -> TicketReach {
+    TicketReach { assignee_id: row.assignee_id.map(UserId), team_id: row.team_id.map(TeamId) }
+}
+
+/// The ticket, if `actor` may see it; another team's ticket is "not found"
+/// for an agent, so its existence does not leak.
+fn visible(actor: &Actor, row: tickets::Model) -> Result<tickets::Model> {
+    if actor.can_see_ticket(reach(&row)) { Ok(row) } else { Err(StorageError::NotFound("ticket")) }
+}
+
+/// What the SLA clock reads and moves, apart from the ticket's fields.
+struct ClockState {
+    created_at: OffsetDateTime,
+    first_responded_at: Option<OffsetDateTime>,
+    awaiting_reply_since: Option<OffsetDateTime>,
+    pending_since: Option<OffsetDateTime>,
+    pending_seconds: i64,
+    solved_at: Option<OffsetDateTime>,
+    closed_at: Option<OffsetDateTime>,
+}
+
+impl ClockState {
+    fn of(row: &tickets::Model) -> Self {
+        ClockState {
+            created_at: row.created_at,
+            first_responded_at: row.first_responded_at,
+            awaiting_reply_since: row.awaiting_reply_since,
+            pending_since: row.pending_since,
+            pending_seconds: row.pending_seconds,
+            solved_at: row.solved_at,
+            closed_at: row.closed_at,
+        }
+    }
+
+    /// A status change at `at`: pending spells are counted in working time,
+    /// solving and closing are stamped, reopening clears the solve.
+    fn transition(&mut self, hours: &CalendarHours, from: TicketStatus, to: TicketStatus, at: OffsetDateTime) {
+        if from == to {
+            return;
+        }
+        if from == TicketStatus::Pending
+            && let Some(since) = self.pending_since.take()
+        {
+            self.pending_seconds += hours.between(since, at).whole_seconds();
+        }
+        if to == TicketStatus::Pending {
+            self.pending_since = Some(at);
+        }
+        match to {
+            TicketStatus::Solved => self.solved_at = Some(at),
+            TicketStatus::Closed => {
+                self.solved_at = self.solved_at.or(Some(at));
+                self.closed_at = Some(at);
+            }
+            _ => self.solved_at = None,
+        }
+    }
+
+    fn due(&self, policy: Option<&rapport_domain::sla::SlaPolicy>, hours: &CalendarHours) -> DueTimes {
+        let Some(policy) = policy else { return DueTimes::default() };
+        let clock = ClockInput {
+            created_at: self.created_at,
+            first_responded_at: self.first_responded_at,
+            awaiting_reply_since: self.awaiting_reply_since,
+            pending_business: Duration::seconds(self.pending_seconds),
+            pending_since: self.pending_since,
+            solved_at: self.solved_at,
+        };
+        due_times(&policy.fields.targets, hours, &clock)
+    }
+
+    fn write(&self, active: &mut tickets::ActiveModel, policy: Option<SlaPolicyId>, due: DueTimes) {
+        active.sla_policy_id = Set(policy.map(|p| p.0));
+        active.first_response_due = Set(due.first_response_due);
+        active.next_response_due = Set(due.next_response_due);
+        active.resolution_due = Set(due.resolution_due);
+        active.first_responded_at = Set(self.first_responded_at);
+        active.awaiting_reply_since = Set(self.awaiting_reply_since);
+        active.pending_since = Set(self.pending_since);
+        active.pending_seconds = Set(self.pending_seconds);
+        active.solved_at = Set(self.solved_at);
+        active.closed_at = Set(self.closed_at);
+    }
+}
+
+/// Checks the ticket's links and fills in what follows from them: the
+/// requester's company, and the assignee's team when no team was given.
+async fn prepare<C: ConnectionTrait>(conn: &C, input: &mut TicketInput) -> Result<Option<Uuid>> {
+    input.check()?;
+    let requester = must_exist::<people::Entity, _>(conn, input.requester_id.0, "requester_id", "person").await?;
+    if let Some(team) = input.team_id {
+        must_exist::<teams::Entity, _>(conn, team.0, "team_id", "team").await?;
+    } else if let Some(assignee) = input.assignee_id {
+        input.team_id = team_of(conn, Some(assignee.0)).await?;
+    }
+    Ok(requester.company_id)
+}
+
+fn fill(active: &mut tickets::ActiveModel, input: &TicketInput, company: Option<Uuid>) {
+    active.requester_id = Set(input.requester_id.0);
+    active.company_id = Set(company);
+    active.subject = Set(input.subject.to_string());
+    active.channel = Set(input.channel.as_str().to_owned());
+    active.status = Set(input.status.as_str().to_owned());
+    active.priority = Set(input.priority.as_str().to_owned());
+    active.assignee_id = Set(input.assignee_id.map(|u| u.0));
+    active.team_id = Set(input.team_id.map(|t| t.0));
+    active.tags = Set(to_json(&input.tags));
+    active.external_id = Set(input.external_id.as_ref().map(|e| e.to_string()));
+}
+
+/// Recomputes the policy and due times of the active tickets (of the given
+/// policies only, when named): after a policy or calendar changed.
+pub(crate) async fn recompute_open<C: ConnectionTrait>(conn: &C, of_policies: Option<&[Uuid]>) -> Result<u64> {
+    let all = policies(conn).await?;
+    let mut select = tickets::Entity::find().filter(tickets::Column::Status.is_in(ACTIVE));
+    if let Some(ids) = of_policies {
+        select = select.filter(tickets::Column::SlaPolicyId.is_in(ids.iter().copied()));
+    }
+    let mut hours_cache: std::collections::HashMap<Option<SlaPolicyId>, CalendarHours> = Default::default();
+    let mut changed = 0;
+    for row in select.all(conn).await? {
+        let ticket = ticket_from(row.clone())?;
+        let policy = policy_for(&all, &ticket.fields);
+        let key = policy.map(|p| p.id);
+        if !hours_cache.contains_key(&key) {
+            hours_cache.insert(key, hours_of(conn, policy).await?);
+        }
+        let hours = &hours_cache[&key];
+        let state = ClockState::of(&row);
+        let due = state.due(policy, hours);
+        let before = (row.sla_policy_id, row.first_response_due, row.next_response_due, row.resolution_due);
+        if before == (key.map(|p| p.0), due.first_response_due, due.next_response_due, due.resolution_due) {
+            continue;
+        }
+        let mut active: tickets::ActiveModel = row.into();
+        state.write(&mut active, key, due);
+        active.update(conn).await?;
+        changed += 1;
+    }
+    Ok(changed)
+}
+
+impl Store {
+    /// Opens a ticket; the customer now waits for a first response.
+    pub async fn create_ticket(&self, actor: &Actor, mut input: TicketInput) -> Result<Ticket> {
+        actor.ensure_can_create()?;
+        let w = self.begin_write().await?;
+        let company = prepare(&*w, &mut input).await?;
+        check_assignment(&*w, actor, input.assignee_id, None, "assignee_id").await?;
+        if input.status == TicketStatus::Closed {
+            return Err(FieldErrors::single("status", "a new ticket cannot be closed").into());
+        }
+        let at = now();
+        let all = policies(&*w).await?;
+        let policy = policy_for(&all, &input);
+        let hours = hours_of(&*w, policy).await?;
+        let mut state = ClockState {
+            created_at: at,
+            first_responded_at: None,
+            awaiting_reply_since: Some(at),
+            pending_since: None,
+            pending_seconds: 0,
+            solved_at: None,
+            closed_at: None,
+        };
+        state.transition(&hours, TicketStatus::New, input.status, at);
+        let mut active = tickets::ActiveModel {
+            id: Set(TicketId::new().0),
+            created_at: Set(at),
+            updated_at: Set(at),
+            created_by: Set(Some(actor.user_id.0)),
+            version: Set(1),
+            message_count: Set(0),
+            ..Default::default()
+        };
+        fill(&mut active, &input, company);
+        state.write(&mut active, policy.map(|p| p.id), state.due(policy, &hours));
+        let row = active.insert(&*w).await?;
+        w.commit().await?;
+        ticket_from(row)
+    }
+
+    pub async fn get_ticket(&self, actor: &Actor, id: TicketId) -> Result<Ticket> {
+        let row = tickets::Entity::find_by_id(id.0).one(self.conn()).await?.ok_or(StorageError::NotFound("ticket"))?;
+        ticket_from(visible(actor, row)?)
+    }
+
+    /// Changes a ticket's fields (status included); a closed ticket is final.
+    pub async fn update_ticket(
+        &self,
+        actor: &Actor,
+        id: TicketId,
+        mut input: TicketInput,
+        expected_version: Option<i64>,
+    ) -> Result<Ticket> {
+        actor.ensure_can_create()?;
+        let w = self.begin_write().await?;
+        let row = tickets::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("ticket"))?;
+        let row = visible(actor, row)?;
+        check_version(expected_version, row.version)?;
+        let current = parse_with(&row.status, "ticket status", TicketStatus::parse)?;
+        if current == TicketStatus::Closed {
+            return Err(StorageError::Conflict("a closed ticket is final: open a new one".into()));
+        }
+        let company = prepare(&*w, &mut input).await?;
+        check_assignment(&*w, actor, input.assignee_id, row.assignee_id, "assignee_id").await?;
+        let at = now();
+        let all = policies(&*w).await?;
+        let policy = policy_for(&all, &input);
+        let hours = hours_of(&*w, policy).await?;
+        let mut state = ClockState::of(&row);
+        state.transition(&hours, current, input.status, at);
+        let version = row.version;
+        let mut active: tickets::ActiveModel = row.into();
+        fill(&mut active, &input, company);
+        state.write(&mut active, policy.map(|p| p.id), state.due(policy, &hours));
+        active.updated_at = Set(at);
+        active.version = Set(version + 1);
+        let row = save(&*w, active, tickets::Column::Version, version).await?;
+        w.commit().await?;
+        ticket_from(row)
+    }
+
+    /// Adds a message to the conversation: a reply answers the customer
+    /// (the first one stops the first-response clock), a customer message
+    /// starts the next-response clock and reopens a solved ticket, a note
+    /// changes no clock.
+    pub async fn add_ticket_message(
+        &self,
+        actor: &Actor,
+        id: TicketId,
+        input: MessageInput,
+    ) -> Result<(Ticket, TicketMessage)> {
+        actor.ensure_can_create()?;
+        let w = self.begin_write().await?;
+        let row = tickets::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("ticket"))?;
+        let row = visible(actor, row)?;
+        let current = parse_with(&row.status, "ticket status", TicketStatus::parse)?;
+        if current == TicketStatus::Closed {
+            return Err(StorageError::Conflict("a closed ticket is final: open a new one".into()));
+        }
+        let next = status_after(current, input.kind, input.status);
+        if next == TicketStatus::New && current != TicketStatus::New {
+            return Err(FieldErrors::single("status", "a ticket cannot go back to new").into());
+        }
+        let at = now();
+        let ticket = ticket_from(row.clone())?;
+        let mut fields = ticket.fields.clone();
+        fields.status = next;
+        let all = policies(&*w).await?;
+        let policy = policy_for(&all, &fields);
+        let hours = hours_of(&*w, policy).await?;
+        let mut state = ClockState::of(&row);
+        match input.kind {
+            MessageKind::Reply => {
+                state.first_responded_at = state.first_responded_at.or(Some(at));
+                state.awaiting_reply_since = None;
+            }
+            MessageKind::Customer => state.awaiting_reply_since = state.awaiting_reply_since.or(Some(at)),
+            MessageKind::Note => {}
+        }
+        state.transition(&hours, current, next, at);
+        let message = ticket_messages::ActiveModel {
+            id: Set(MessageId::new().0),
+            ticket_id: Set(row.id),
+            kind: Set(input.kind.as_str().to_owned()),
+            author_id: Set(Some(actor.user_id.0)),
+            person_id: Set((input.kind == MessageKind::Customer).then_some(row.requester_id)),
+            body: Set(input.body.to_string()),
+            created_at: Set(at),
+        }
+        .insert(&*w)
+        .await?;
+        let version = row.version;
+        let count = row.message_count;
+        let mut active: tickets::ActiveModel = row.into();
+        active.status = Set(next.as_str().to_owned());
+        state.write(&mut active, policy.map(|p| p.id), state.due(policy, &hours));
+        active.message_count = Set(count + 1);
+        active.updated_at = Set(at);
+        active.version = Set(version + 1);
+        let row = save(&*w, active, tickets::Column::Version, version).await?;
+        w.commit().await?;
+        Ok((ticket_from(row)?, message_from(message)?))
+    }
+
+    /// A ticket's conversation, oldest first.
+    pub async fn ticket_messages(&self, actor: &Actor, id: TicketId) -> Result<Vec<TicketMessage>> {
+        let row = tickets::Entity::find_by_id(id.0).one(self.conn()).await?.ok_or(StorageError::NotFound("ticket"))?;
+        visible(actor, row)?;
+        let rows = ticket_messages::Entity::find()
+            .filter(ticket_messages::Column::TicketId.eq(id.0))
+            .order_by_asc(ticket_messages::Column::CreatedAt)
+            .order_by_asc(ticket_messages::Column::Id)
+            .all(self.conn())
+            .await?;
+        rows.into_iter().map(message_from).collect()
+    }
+
+    /// The tickets `actor` may see that match the filter.
+    pub async fn list_tickets(&self, actor: &Actor, query: &ListQuery, filter: &TicketFilter) -> Result<Page<Ticket>> {
+        query.refuse_search_and_tags()?;
+        let mut select = tickets::Entity::find();
+        if matches!(actor.role, Role::Agent | Role::Viewer) {
+            // The rows `Actor::can_see_ticket` allows: their own, their team's, and the unassigned queue.
+            let mut reach = Condition::any()
+                .add(tickets::Column::AssigneeId.is_null())
+                .add(tickets::Column::AssigneeId.eq(actor.user_id.0));
+            if let Some(team) = actor.team_id {
+                reach = reach.add(tickets::Column::TeamId.eq(team.0));
+            }
+            select = select.filter(reach);
+        }
+        let at = now();
+        match filter.queue {
+            Some(TicketQueue::Mine) => {
+                select = select
+                    .filter(tickets::Column::AssigneeId.eq(actor.user_id.0))
+                    .filter(tickets::Column::Status.is_in(ACTIVE));
+            }
+            Some(TicketQueue::Team) => {
+                let team = actor.team_id.ok_or_else(|| FieldErrors::single("queue", "you are in no team"))?;
+                select =
+                    select.filter(tickets::Column::TeamId.eq(team.0)).filter(tickets::Column::Status.is_in(ACTIVE));
+            }
+            Some(TicketQueue::Unassigned) => {
+                select =
+                    select.filter(tickets::Column::AssigneeId.is_null()).filter(tickets::Column::Status.is_in(ACTIVE));
+            }
+            Some(queue @ (TicketQueue::DueSoon | TicketQueue::Breached)) => {
+                let (from, to) = if queue == TicketQueue::Breached { (None, at) } else { (Some(at), at + DUE_SOON) };
+                let due_in = |column: tickets::Column| {
+                    let mut window = Condition::all().add(column.lte(to));
+                    if let Some(from) = from {
+                        window = window.add(column.gt(from));
+                    }
+                    window
+                };
+                // First response counts until answered; the others are cleared when met.
+                let first = Condition::all()
+                    .add(tickets::Column::FirstRespondedAt.is_null())
+                    .add(due_in(tickets::Column::FirstResponseDue));
+                select = select.filter(tickets::Column::Status.is_in(["new", "open"])).filter(
+                    Condition::any()
+                        .add(first)
+                        .add(due_in(tickets::Column::NextResponseDue))
+                        .add(due_in(tickets::Column::ResolutionDue)),
+                );
+            }
+            None => {}
+        }
+        if let Some(status) = filter.status {
+            select = select.filter(tickets::Column::Status.eq(status.as_str()));
+        }
+        if let Some(priority) = filter.priority {
+            select = select.filter(tickets::Column::Priority.eq(priority.as_str()));
+        }
+        if let Some(id) = filter.assignee_id {
+            select = select.filter(tickets::Column::AssigneeId.eq(id.0));
+        }
+        if let Some(id) = filter.team_id {
+            select = select.filter(tickets::Column::TeamId.eq(id.0));
+        }
+        if let Some(id) = filter.requester_id {
+            select = select.filter(tickets::Column::RequesterId.eq(id.0));
+        }
+        if let Some(id) = filter.company_id {
+            select = select.filter(tickets::Column::CompanyId.eq(id.0));
+        }
+        if let Some(since) = query.updated_since {
+            select = select.filter(tickets::Column::UpdatedAt.gte(since));
+        }
+        let fields = vec![
+            SortField::new("updated_at", Expr::col((tickets::Entity, tickets::Column::UpdatedAt)), SortKind::Time),
+            SortField::new("created_at", Expr::col((tickets::Entity, tickets::Column::CreatedAt)), SortKind::Time),
+        ];
+        let page = query
+            .fetch(self.conn(), select, tickets::Column::Id, fields, "-updated_at", |t, field| {
+                let value = match field {
+                    "created_at" => SortValue::Time(t.created_at),
+                    _ => SortValue::Time(t.updated_at),
+                };
+                (value, t.id)
+            })
+            .await?;
+        Ok(Page {
+            items: page.items.into_iter().map(ticket_from).collect::<Result<_>>()?,
+            next_cursor: page.next_cursor,
+        })
+    }
+}
