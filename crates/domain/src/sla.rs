@@ -302,8 +302,8 @@ impl Targets {
 }
 
 /// A business-hours calendar as clients send it.
+// No `deny_unknown_fields`: serde does not support it beside `flatten`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct CalendarInput {
     pub name: Name,
     #[serde(flatten)]
@@ -344,8 +344,8 @@ impl SlaCondition {
 }
 
 /// A response-target policy as clients send it.
+// No `deny_unknown_fields`: serde does not support it beside `flatten`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct SlaPolicyInput {
     pub name: Name,
     /// Policies are tried in this order (lowest first); the first that matches applies.

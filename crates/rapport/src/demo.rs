@@ -212,6 +212,7 @@ pub async fn run(store: &Store, seed: u64, scale: f64, admin_password: String) -
     let sales = store.create_team(&actor, TeamInput { name: name("Sales") }).await?;
     let support = store.create_team(&actor, TeamInput { name: name("Support") }).await?;
     let mut staff_ids = vec![admin.id];
+    let mut support_agents = Vec::new();
     for (full, email, role, team) in [
         ("Marta Quinn", "marta.quinn@example.com", Role::Manager, sales.id),
         ("Leo Brandt", "leo.brandt@example.com", Role::Agent, sales.id),
@@ -223,6 +224,9 @@ pub async fn run(store: &Store, seed: u64, scale: f64, admin_password: String) -
         let user = staff(store, full, email, role, Some(team)).await?;
         if role != Role::Viewer {
             staff_ids.push(user.id);
+            if team == support.id {
+                support_agents.push(user.id);
+            }
         }
     }
 
@@ -565,16 +569,30 @@ pub async fn run(store: &Store, seed: u64, scale: f64, admin_password: String) -
         store.update_person(&actor, person.id, input, None).await?;
     }
     // From the middle: the last ones are the records entered twice.
-    for person in people.iter().skip(people.len() / 2).take(3) {
-        store.delete_person(&actor, person.id).await?;
+    let deleted: Vec<PersonId> = people.iter().skip(people.len() / 2).take(3).map(|p| p.id).collect();
+    for id in &deleted {
+        store.delete_person(&actor, *id).await?;
     }
+    demo.progress.set_message("support tickets");
+    let requesters: Vec<&Person> = customers.iter().copied().filter(|p| !deleted.contains(&p.id)).collect();
+    let n_tickets = crate::demo_tickets::support_history(
+        store,
+        &actor,
+        &mut demo.rng,
+        demo.now,
+        &requesters,
+        &support_agents,
+        support.id,
+        (80.0 * scale).round() as usize,
+    )
+    .await?;
     for deal in stored_deals.iter().rev().take(2) {
         store.delete_deal(&actor, deal.id).await?;
     }
     store.analyze().await?;
     demo.progress.finish_with_message("done");
     eprintln!(
-        "Demo data: {} companies, {} people, {} deals, {n_activities} activities, {n_tasks} tasks, {} purchases, 7 staff.\n\
+        "Demo data: {} companies, {} people, {} deals, {n_activities} activities, {n_tasks} tasks, {} purchases, {n_tickets} tickets, 7 staff.\n\
          Sign in as demo.admin@example.com with the password {admin_password} (shown once).\n\
          The other staff accounts have no password; `rapport user passwd --email ...` gives them one.",
         companies.len(),

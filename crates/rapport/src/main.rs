@@ -4,10 +4,13 @@
 
 mod config;
 mod demo;
+mod demo_tickets;
 mod duplicates;
 mod import;
 mod insights;
+mod jobs;
 mod merge;
+mod tickets;
 mod transfer;
 mod trash;
 
@@ -100,6 +103,12 @@ enum Command {
     /// Deleted records: list, restore, purge.
     #[command(subcommand)]
     Trash(trash::TrashCommand),
+    /// Background jobs: list, retry, cancel.
+    #[command(subcommand)]
+    Jobs(jobs::JobsCommand),
+    /// Support tickets: list the queues.
+    #[command(subcommand)]
+    Tickets(tickets::TicketsCommand),
 }
 
 #[derive(Subcommand)]
@@ -166,9 +175,17 @@ async fn main() {
 
 fn init_logging() {
     use tracing_subscriber::EnvFilter;
-    let filter =
-        EnvFilter::try_from_env("RAPPORT_LOG").unwrap_or_else(|_| EnvFilter::new("info,sea_orm_migration=warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    // PostgreSQL's notices ("relation seaql_migrations already exists, skipping"
+    // on every start) say nothing an operator needs.
+    let filter = EnvFilter::try_from_env("RAPPORT_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,sea_orm_migration=warn,sqlx::postgres::notice=warn"));
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // JSON lines for log collectors: one object per event, its fields at the top level.
+    if std::env::var("RAPPORT_LOG_FORMAT").is_ok_and(|format| format.eq_ignore_ascii_case("json")) {
+        logs.json().flatten_event(true).with_current_span(false).with_span_list(false).init();
+    } else {
+        logs.init();
+    }
 }
 
 async fn open(url: &str) -> Result<Store> {
@@ -221,6 +238,14 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Trash(command) => {
             let retention = config.trash_retention()?;
             trash::trash(&open(&config.database_url).await?, command, retention).await
+        }
+        Command::Jobs(command) => {
+            let output = jobs::run(&open(&config.database_url).await?, command).await?;
+            write_stdout(&output)
+        }
+        Command::Tickets(command) => {
+            let output = tickets::run(&open(&config.database_url).await?, command).await?;
+            write_stdout(&output)
         }
     }
 }

@@ -88,13 +88,25 @@ pub struct AppState {
 )]
 struct ApiDoc;
 
-/// Answers 200 when the database answers.
-async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
-    match state.store.ping().await {
-        Ok(()) => (StatusCode::OK, Json(serde_json::json!({"status": "ok"}))),
+/// Liveness: answers 200 while the process serves requests, whatever the
+/// database does (a restart would not bring the database back).
+async fn healthz() -> impl IntoResponse {
+    Json(serde_json::json!({"status": "ok"}))
+}
+
+/// Readiness: 200 when the database answers and its schema is this build's,
+/// so a load balancer sends requests only to nodes that can serve them.
+async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    let unavailable = |status: &str| (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"status": status})));
+    match state.store.pending_migrations().await {
+        Ok(0) => (StatusCode::OK, Json(serde_json::json!({"status": "ready"}))),
+        Ok(pending) => {
+            tracing::warn!(pending, "not ready: the database schema is behind this build");
+            unavailable("migrations pending")
+        }
         Err(err) => {
-            tracing::error!(error = %err, "health check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"status": "database unavailable"})))
+            tracing::error!(error = %err, "readiness check failed");
+            unavailable("database unavailable")
         }
     }
 }
@@ -143,6 +155,56 @@ async fn refuse_cross_origin(
     next.run(request).await
 }
 
+/// The route a request matched (`/api/v1/people/{id}`), carried on its
+/// response to the request log, which runs outside the router.
+#[derive(Clone)]
+struct MatchedRoute(String);
+
+async fn remember_route(
+    matched: Option<axum::extract::MatchedPath>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let mut response = next.run(request).await;
+    if let Some(matched) = matched {
+        response.extensions_mut().insert(MatchedRoute(matched.as_str().to_owned()));
+    }
+    response
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// One log line per request: its id (the client's `X-Request-Id` when it
+/// sent a sensible one, else a new one; echoed back), method, route (not
+/// the path, which may carry ids), status and time.
+async fn log_request(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    let id = request
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|value| value.to_str().ok())
+        .filter(|value| !value.is_empty() && value.len() <= 128 && value.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let method = request.method().clone();
+    let started = std::time::Instant::now();
+    let mut response = next.run(request).await;
+    let route = response.extensions().get::<MatchedRoute>().map_or("(none)", |route| route.0.as_str());
+    let millis = (started.elapsed().as_secs_f64() * 1000.0 * 100.0).round() / 100.0;
+    tracing::info!(
+        target: "rapport::request",
+        request_id = %id,
+        %method,
+        %route,
+        status = response.status().as_u16(),
+        ms = millis,
+        "request"
+    );
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    response
+}
+
 /// How long a request may take before it is answered 503.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// File uploads take as long as the client needs to send the file, up to this.
@@ -184,6 +246,8 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(api::merge::routes())
         .merge(api::trash::routes())
         .merge(api::imports::routes())
+        .merge(api::tickets::routes())
+        .merge(api::jobs::routes())
 }
 
 /// The application: its routes, and what its background jobs work on.
@@ -237,6 +301,8 @@ pub fn app(store: Store, config: ServerConfig) -> App {
         .merge(pages)
         .merge(SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", spec))
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route_layer(axum::middleware::from_fn(remember_route))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
@@ -245,7 +311,8 @@ pub fn app(store: Store, config: ServerConfig) -> App {
         .layer(axum::middleware::from_fn(server_timing))
         .layer(CompressionLayer::new())
         .layer(axum::middleware::from_fn(time_limit))
-        .layer(TraceLayer::new_for_http());
+        .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(log_request));
     for (name, value) in security_headers {
         app = app.layer(SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value)));
     }

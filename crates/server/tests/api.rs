@@ -20,6 +20,8 @@ mod api {
     pub mod hostile;
     pub mod imports;
     pub mod insights;
+    pub mod jobs;
+    pub mod tickets;
     pub mod lists;
     pub mod merge;
     pub mod permissions;

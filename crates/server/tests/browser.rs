@@ -17,6 +17,7 @@ mod browser {
     pub mod conflicts;
     pub mod imports;
     pub mod insights;
+    pub mod jobs;
     pub mod people;
     pub mod phone;
     pub mod search;

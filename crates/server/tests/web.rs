@@ -19,6 +19,7 @@ mod web {
     pub mod htmx;
     pub mod imports;
     pub mod insights;
+    pub mod jobs;
     pub mod permissions;
     pub mod session;
     pub mod views;

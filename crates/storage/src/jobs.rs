@@ -407,12 +407,18 @@ impl Store {
             }
             other => other?.ok_or(StorageError::NotFound("job"))?,
         };
-        if !may_manage(by, &row) {
-            return Err(StorageError::NotFound("job"));
-        }
-        let status = parse_with(&row.status, "job status", JobStatus::parse)?;
-        if !allowed(status) {
-            return Err(StorageError::Conflict(format!("a {status} job cannot be {verb}")));
+        let refused = match parse_with(&row.status, "job status", JobStatus::parse) {
+            _ if !may_manage(by, &row) => Some(StorageError::NotFound("job")),
+            Ok(status) if !allowed(status) => Some(StorageError::Conflict(format!("a {status} job cannot be {verb}"))),
+            Ok(_) => None,
+            Err(err) => Some(err),
+        };
+        if let Some(err) = refused {
+            // Ended here, not dropped: a dropped transaction keeps the row
+            // locked until its connection is used again (workers skip the
+            // job, the next change finds it "being updated").
+            w.rollback().await?;
+            return Err(err);
         }
         let mut job: jobs::ActiveModel = row.into();
         change(&mut job);
@@ -464,10 +470,13 @@ pub(crate) async fn enqueue_in<C: ConnectionTrait>(db: &C, job: NewJob) -> Resul
     };
     // Two nodes may schedule the same key at once: the unique index lets one
     // in, and the other's insert does nothing (no error that would abort a
-    // PostgreSQL transaction).
-    match jobs::Entity::insert(row).on_conflict_do_nothing_on([jobs::Column::UniqueKey]).exec_with_returning(db).await?
-    {
-        TryInsertResult::Inserted(row) => Ok(Some(to_job(row)?)),
+    // PostgreSQL transaction). It returns no row then: `exec_with_returning`
+    // would take that for an error (RecordNotFound), the `_many` form gives
+    // an empty list.
+    let inserted =
+        jobs::Entity::insert(row).on_conflict_do_nothing_on([jobs::Column::UniqueKey]).exec_with_returning_many(db);
+    match inserted.await? {
+        TryInsertResult::Inserted(rows) => rows.into_iter().next().map(to_job).transpose(),
         TryInsertResult::Conflicted | TryInsertResult::Empty => Ok(None),
     }
 }

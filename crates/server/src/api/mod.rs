@@ -105,9 +105,11 @@ pub mod duplicates;
 pub mod export;
 pub mod imports;
 pub mod insights;
+pub mod jobs;
 pub mod merge;
 pub mod records;
 pub mod session;
+pub mod tickets;
 pub mod trash;
 pub mod views;
 

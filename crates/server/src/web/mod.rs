@@ -16,6 +16,7 @@ mod history;
 mod home;
 mod imports;
 mod insights;
+mod jobs;
 mod lists;
 mod merge;
 mod people;
@@ -62,6 +63,7 @@ pub fn routes() -> Router<AppState> {
         .merge(settings::routes())
         .merge(history::routes())
         .merge(trash::routes())
+        .merge(jobs::routes())
         .route("/assets/{name}", get(assets::serve))
         .layer(axum::middleware::from_fn(csrf::verify))
         .layer(axum::middleware::from_fn(htmx_redirects))

@@ -933,3 +933,56 @@ pub async fn trash(api: &Api) -> Vec<TrashEntry> {
 pub struct Items<T> {
     pub items: Vec<T>,
 }
+
+// Background jobs: adding them straight to the store, starting an import
+// through the API, and waiting for a job to reach a status.
+
+impl TestApp {
+    /// Adds a job of `kind` (payload `{}`) that is due only in an hour, so
+    /// no worker touches it during the test: it stays queued.
+    pub async fn enqueue_later(
+        &self,
+        kind: &str,
+        created_by: Option<rapport_domain::UserId>,
+    ) -> rapport_domain::jobs::Job {
+        let job = rapport_storage::NewJob {
+            run_at: rapport_domain::records::now() + time::Duration::hours(1),
+            created_by,
+            ..rapport_storage::NewJob::new(kind, json!({}))
+        };
+        self.store.enqueue_job(job).await.expect("enqueue a job").expect("a job without a unique key is added")
+    }
+
+    /// Starts an import of `contents` (a CSV of `kind`, say "people") as
+    /// `api` through `POST /api/v1/imports`; returns the job's id.
+    pub async fn start_import(&self, api: &Api, kind: &str, file_name: &str, contents: &str) -> rapport_domain::JobId {
+        let parts = [Part::Text("kind", kind), Part::File("file", file_name, contents.as_bytes())];
+        let resp = api.post_multipart("/api/v1/imports", &parts).await.want(202);
+        let id =
+            resp.value()["id"].as_str().unwrap_or_else(|| panic!("{}: no job id: {}", resp.what, resp.text)).to_owned();
+        rapport_domain::JobId(id.parse().expect("a job id"))
+    }
+}
+
+/// Polls `GET /api/v1/jobs/{id}` as `api` until the job's status is `want`
+/// (failing after 30 seconds, or when it finishes in another status).
+pub async fn wait_for_job(
+    api: &Api,
+    id: rapport_domain::JobId,
+    want: rapport_domain::jobs::JobStatus,
+) -> rapport_domain::jobs::Job {
+    let started = std::time::Instant::now();
+    loop {
+        let job: rapport_domain::jobs::Job = api.get(&format!("/api/v1/jobs/{id}")).await.want(200).json();
+        if job.status == want {
+            return job;
+        }
+        assert!(
+            !(job.status.is_finished() && job.status != want),
+            "the job finished as {} instead of {want}: {job:?}",
+            job.status
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(30), "the job is still {}: {job:?}", job.status);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

@@ -239,7 +239,14 @@ pub(crate) async fn recompute_open<C: ConnectionTrait>(conn: &C, of_policies: Op
 
 impl Store {
     /// Opens a ticket; the customer now waits for a first response.
-    pub async fn create_ticket(&self, actor: &Actor, mut input: TicketInput) -> Result<Ticket> {
+    pub async fn create_ticket(&self, actor: &Actor, input: TicketInput) -> Result<Ticket> {
+        self.create_ticket_at(actor, input, now()).await
+    }
+
+    /// Opens a ticket as it was opened at `at` (a help desk's history
+    /// brought over, or the demo's); the clocks run from then.
+    pub async fn create_ticket_at(&self, actor: &Actor, mut input: TicketInput, at: OffsetDateTime) -> Result<Ticket> {
+        let at = rapport_domain::records::normalize_timestamp(at);
         actor.ensure_can_create()?;
         let w = self.begin_write().await?;
         let company = prepare(&*w, &mut input).await?;
@@ -247,7 +254,6 @@ impl Store {
         if input.status == TicketStatus::Closed {
             return Err(FieldErrors::single("status", "a new ticket cannot be closed").into());
         }
-        let at = now();
         let all = policies(&*w).await?;
         let policy = policy_for(&all, &input);
         let hours = hours_of(&*w, policy).await?;
@@ -328,6 +334,19 @@ impl Store {
         id: TicketId,
         input: MessageInput,
     ) -> Result<(Ticket, TicketMessage)> {
+        self.add_ticket_message_at(actor, id, input, now()).await
+    }
+
+    /// Adds a message as it was written at `at` (no earlier than the
+    /// ticket's last change): for history brought over, and the demo.
+    pub async fn add_ticket_message_at(
+        &self,
+        actor: &Actor,
+        id: TicketId,
+        input: MessageInput,
+        at: OffsetDateTime,
+    ) -> Result<(Ticket, TicketMessage)> {
+        let at = rapport_domain::records::normalize_timestamp(at);
         actor.ensure_can_create()?;
         let w = self.begin_write().await?;
         let row = tickets::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("ticket"))?;
@@ -340,7 +359,9 @@ impl Store {
         if next == TicketStatus::New && current != TicketStatus::New {
             return Err(FieldErrors::single("status", "a ticket cannot go back to new").into());
         }
-        let at = now();
+        if at < row.updated_at {
+            return Err(StorageError::Conflict("a message cannot be older than the ticket's last change".into()));
+        }
         let ticket = ticket_from(row.clone())?;
         let mut fields = ticket.fields.clone();
         fields.status = next;

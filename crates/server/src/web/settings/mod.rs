@@ -53,6 +53,7 @@ const TABS: &[(&str, &str, bool)] = &[
     ("/settings/teams", "Teams", true),
     ("/settings/pipelines", "Pipelines", true),
     ("/settings/fields", "Custom fields", true),
+    ("/jobs", "Jobs", true),
     ("/settings/tokens", "API tokens", false),
 ];
 

@@ -1,0 +1,105 @@
+//! `rapport tickets list`: the support queues from the command line.
+
+use anyhow::{Result, bail};
+use clap::{Subcommand, ValueEnum};
+use rapport_domain::tickets::{Ticket, TicketPriority, TicketStatus};
+use rapport_storage::{ListQuery, Store, TicketFilter, TicketQueue};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+#[derive(Subcommand)]
+pub enum TicketsCommand {
+    /// Tickets, most recently changed first.
+    List {
+        /// mine, team, unassigned, due-soon or breached (as the user of --as).
+        #[arg(long, value_enum)]
+        queue: Option<Queue>,
+        /// new, open, pending, solved or closed.
+        #[arg(long)]
+        status: Option<String>,
+        /// low, normal, high or urgent.
+        #[arg(long)]
+        priority: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u64,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        /// See the tickets as this staff member sees them (default: the first admin).
+        #[arg(long = "as")]
+        as_user: Option<String>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Queue {
+    Mine,
+    Team,
+    Unassigned,
+    DueSoon,
+    Breached,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+fn time(at: Option<OffsetDateTime>) -> String {
+    at.and_then(|at| at.format(&Rfc3339).ok()).unwrap_or_else(|| "-".into())
+}
+
+/// The nearest target still to meet.
+fn next_due(ticket: &Ticket) -> Option<OffsetDateTime> {
+    let clocks = &ticket.clocks;
+    let first = clocks.first_response_due.filter(|_| clocks.first_responded_at.is_none());
+    [first, clocks.next_response_due, clocks.resolution_due.filter(|_| clocks.solved_at.is_none())]
+        .into_iter()
+        .flatten()
+        .min()
+}
+
+/// Runs a `rapport tickets` command and returns what it prints.
+pub async fn run(store: &Store, command: TicketsCommand) -> Result<String> {
+    let TicketsCommand::List { queue, status, priority, limit, format, as_user } = command;
+    if !(1..=200).contains(&limit) {
+        bail!("--limit must be between 1 and 200");
+    }
+    let status = status.as_deref().map(TicketStatus::parse).transpose().map_err(|e| anyhow::anyhow!("--status {e}"))?;
+    let priority =
+        priority.as_deref().map(TicketPriority::parse).transpose().map_err(|e| anyhow::anyhow!("--priority {e}"))?;
+    let actor = crate::import::actor(store, as_user.as_deref()).await?;
+    let filter = TicketFilter {
+        queue: queue.map(|q| match q {
+            Queue::Mine => TicketQueue::Mine,
+            Queue::Team => TicketQueue::Team,
+            Queue::Unassigned => TicketQueue::Unassigned,
+            Queue::DueSoon => TicketQueue::DueSoon,
+            Queue::Breached => TicketQueue::Breached,
+        }),
+        status,
+        priority,
+        ..TicketFilter::default()
+    };
+    let page = store.list_tickets(&actor, &ListQuery { limit: Some(limit), ..ListQuery::default() }, &filter).await?;
+    if format == Format::Json {
+        return Ok(serde_json::to_string_pretty(&page.items)? + "\n");
+    }
+    let mut out =
+        format!("{:<36}  {:<8}  {:<7}  {:<20}  {:<20}  {}\n", "id", "status", "prio", "updated", "next due", "subject");
+    for ticket in &page.items {
+        out.push_str(&format!(
+            "{:<36}  {:<8}  {:<7}  {:<20}  {:<20}  {}\n",
+            ticket.id,
+            ticket.fields.status,
+            ticket.fields.priority,
+            time(Some(ticket.meta.updated_at)),
+            time(next_due(ticket)),
+            ticket.fields.subject
+        ));
+    }
+    if page.items.is_empty() {
+        out = "No tickets.\n".into();
+    }
+    Ok(out)
+}
