@@ -33,9 +33,11 @@ pub struct Config {
     /// Seconds a node holds a job without renewing its claim: after a node
     /// dies, another takes its jobs over this long after its last renewal.
     pub job_lease_seconds: u64,
+    /// The bearer token `GET /metrics` asks for; unset, `/metrics` is off.
+    pub metrics_token: Option<String>,
 }
 
-const KEYS: [&str; 12] = [
+const KEYS: [&str; 13] = [
     "bind",
     "database_url",
     "secure_cookies",
@@ -48,6 +50,7 @@ const KEYS: [&str; 12] = [
     "trash_days",
     "job_workers",
     "job_lease_seconds",
+    "metrics_token",
 ];
 
 impl Default for Config {
@@ -66,6 +69,7 @@ impl Default for Config {
             trash_days: 30,
             job_workers: 2,
             job_lease_seconds: 30,
+            metrics_token: None,
         }
     }
 }

@@ -278,6 +278,7 @@ async fn serve(config: &config::Config) -> Result<()> {
             insights_poll,
             trash_retention,
             jobs,
+            metrics_token: config.metrics_token.clone(),
         },
     )
     .await?;

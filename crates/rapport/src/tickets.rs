@@ -91,8 +91,8 @@ pub async fn run(store: &Store, command: TicketsCommand) -> Result<String> {
         out.push_str(&format!(
             "{:<36}  {:<8}  {:<7}  {:<20}  {:<20}  {}\n",
             ticket.id,
-            ticket.fields.status,
-            ticket.fields.priority,
+            ticket.fields.status.as_str(),
+            ticket.fields.priority.as_str(),
             time(Some(ticket.meta.updated_at)),
             time(next_due(ticket)),
             ticket.fields.subject

@@ -8,6 +8,7 @@ pub mod error;
 pub mod extract;
 pub mod imports;
 mod limiter;
+pub mod metrics;
 pub mod web;
 
 use std::sync::Arc;
@@ -50,6 +51,8 @@ pub struct ServerConfig {
     pub trash_retention: time::Duration,
     /// How this node runs background jobs.
     pub jobs: rapport_jobs::RunnerSettings,
+    /// The bearer token `GET /metrics` asks for; without one, `/metrics` is off.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -60,6 +63,7 @@ impl Default for ServerConfig {
             insights_poll: Duration::from_secs(5),
             trash_retention: time::Duration::days(30),
             jobs: rapport_jobs::RunnerSettings::default(),
+            metrics_token: None,
         }
     }
 }
@@ -76,6 +80,7 @@ pub struct AppState {
     pub imports: Arc<ImportJobs>,
     /// Wakes this node's job workers when a request adds a job.
     pub job_waker: Arc<tokio::sync::Notify>,
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 #[derive(OpenApi)]
@@ -155,56 +160,6 @@ async fn refuse_cross_origin(
     next.run(request).await
 }
 
-/// The route a request matched (`/api/v1/people/{id}`), carried on its
-/// response to the request log, which runs outside the router.
-#[derive(Clone)]
-struct MatchedRoute(String);
-
-async fn remember_route(
-    matched: Option<axum::extract::MatchedPath>,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    let mut response = next.run(request).await;
-    if let Some(matched) = matched {
-        response.extensions_mut().insert(MatchedRoute(matched.as_str().to_owned()));
-    }
-    response
-}
-
-const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-
-/// One log line per request: its id (the client's `X-Request-Id` when it
-/// sent a sensible one, else a new one; echoed back), method, route (not
-/// the path, which may carry ids), status and time.
-async fn log_request(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
-    let id = request
-        .headers()
-        .get(&REQUEST_ID)
-        .and_then(|value| value.to_str().ok())
-        .filter(|value| !value.is_empty() && value.len() <= 128 && value.bytes().all(|b| b.is_ascii_graphic()))
-        .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
-    let method = request.method().clone();
-    let started = std::time::Instant::now();
-    let mut response = next.run(request).await;
-    let route = response.extensions().get::<MatchedRoute>().map_or("(none)", |route| route.0.as_str());
-    let millis = (started.elapsed().as_secs_f64() * 1000.0 * 100.0).round() / 100.0;
-    tracing::info!(
-        target: "rapport::request",
-        request_id = %id,
-        %method,
-        %route,
-        status = response.status().as_u16(),
-        ms = millis,
-        "request"
-    );
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        response.headers_mut().insert(REQUEST_ID, value);
-    }
-    response
-}
-
 /// How long a request may take before it is answered 503.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// File uploads take as long as the client needs to send the file, up to this.
@@ -269,7 +224,9 @@ pub fn app(store: Store, config: ServerConfig) -> App {
     );
     let job_waker = runner.waker();
     let imports = ImportJobs::new(store.clone(), Arc::clone(&job_waker), runner.live_progress());
+    let metrics = metrics::Metrics::new(config.metrics_token.as_deref());
     let state = AppState {
+        metrics: Arc::clone(&metrics),
         imports: Arc::clone(&imports),
         job_waker,
         store: store.clone(),
@@ -302,7 +259,8 @@ pub fn app(store: Store, config: ServerConfig) -> App {
         .merge(SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", spec))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route_layer(axum::middleware::from_fn(remember_route))
+        .route("/metrics", get(metrics::serve))
+        .route_layer(axum::middleware::from_fn(metrics::remember_route))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
@@ -312,7 +270,7 @@ pub fn app(store: Store, config: ServerConfig) -> App {
         .layer(CompressionLayer::new())
         .layer(axum::middleware::from_fn(time_limit))
         .layer(TraceLayer::new_for_http())
-        .layer(axum::middleware::from_fn(log_request));
+        .layer(axum::middleware::from_fn_with_state(metrics, metrics::observe));
     for (name, value) in security_headers {
         app = app.layer(SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value)));
     }

@@ -159,6 +159,17 @@ impl Store {
         Ok(migration::Migrator::get_pending_migrations(&self.db).await?.len())
     }
 
+    /// The connection pool's size and how many of its connections are idle.
+    pub fn pool_status(&self) -> (u32, usize) {
+        if self.is_sqlite() {
+            let pool = self.db.get_sqlite_connection_pool();
+            (pool.size(), pool.num_idle())
+        } else {
+            let pool = self.db.get_postgres_connection_pool();
+            (pool.size(), pool.num_idle())
+        }
+    }
+
     /// Answers when the database answers.
     pub async fn ping(&self) -> Result<()> {
         self.db.execute_unprepared("SELECT 1").await?;

@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use crate::common::{Backend, TestApp};
 
-backend_tests!(healthz_answers_without_credentials, openapi_document_and_docs_page);
+backend_tests!(healthz_answers_without_credentials, openapi_document_and_docs_page, metrics_need_their_token);
 
 async fn healthz_answers_without_credentials(backend: Backend) {
     let app = TestApp::spawn(backend).await;
@@ -77,4 +77,28 @@ async fn openapi_document_and_docs_page(backend: Backend) {
         let bundle = bundle.want(200);
         assert!(bundle.text.len() > 10_000, "the Swagger UI bundle is not served");
     }
+}
+
+async fn metrics_need_their_token(backend: Backend) {
+    let off = TestApp::spawn(backend).await;
+    off.anonymous().get("/metrics").await.want(404);
+
+    let app = TestApp::spawn_with(backend, |config| config.metrics_token = Some("scrape-me".into())).await;
+    app.anonymous().get("/metrics").await.want(401);
+    app.client_with_token("wrong").get("/metrics").await.want(401);
+    app.admin.get("/api/v1/people").await.want(200);
+    app.admin.get("/api/v1/nothing-here").await.want(404);
+    let resp = app.client_with_token("scrape-me").get("/metrics").await.want(200);
+    let body = resp.text.clone();
+    assert!(
+        body.contains("rapport_http_requests_total{method=\"GET\",route=\"/api/v1/people\",status=\"200\"} 1"),
+        "{body}"
+    );
+    assert!(body.contains("route=\"(none)\",status=\"404\""), "unmatched paths are one series: {body}");
+    assert!(body.contains("rapport_http_request_duration_seconds_bucket{"), "{body}");
+    assert!(body.contains("rapport_db_pool_connections "), "{body}");
+    assert!(body.contains("rapport_jobs{status=\"failed\"} 0"), "{body}");
+    assert!(body.ends_with("# EOF\n"), "OpenMetrics text ends with EOF");
+    let id = app.anonymous().get("/healthz").await.header("x-request-id").expect("a request id");
+    assert!(!id.is_empty());
 }

@@ -78,7 +78,7 @@ impl Drop for TestApp {
 }
 
 /// A throwaway database, migrated, with the real server on a loopback port.
-async fn serve_fresh_database(backend: Backend) -> Served {
+async fn serve_fresh_database(backend: Backend, configure: impl FnOnce(&mut rapport_server::ServerConfig)) -> Served {
     let database = TestDatabase::new(backend).await;
     let url = database.url.clone();
     let store = Store::connect(&url).await.unwrap_or_else(|err| panic!("connect to {url}: {err}"));
@@ -86,6 +86,7 @@ async fn serve_fresh_database(backend: Backend) -> Served {
     // The insights job runs as in production, checking for new data often.
     let mut config = rapport_server::ServerConfig::default();
     config.jobs.poll = std::time::Duration::from_millis(50);
+    configure(&mut config);
     let mut app = rapport_server::app(store.clone(), config);
     let jobs = app.start_jobs(std::time::Duration::from_millis(100));
     let insights = app.insights;
@@ -114,7 +115,13 @@ struct Served {
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> TestApp {
-        let Served { database, store, addr, server, insights, imports } = serve_fresh_database(backend).await;
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// A server whose settings `configure` changes first.
+    pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut rapport_server::ServerConfig)) -> TestApp {
+        let Served { database, store, addr, server, insights, imports } =
+            serve_fresh_database(backend, configure).await;
         let base_url = format!("http://{addr}");
 
         let admin_email = "admin@example.com";
@@ -562,7 +569,7 @@ impl Drop for BareApp {
 
 impl BareApp {
     pub async fn spawn(backend: Backend) -> BareApp {
-        let Served { database, store, addr, server, .. } = serve_fresh_database(backend).await;
+        let Served { database, store, addr, server, .. } = serve_fresh_database(backend, |_| {}).await;
         BareApp { base_url: format!("http://{addr}"), store, backend, server, _database: database }
     }
 
