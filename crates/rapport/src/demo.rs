@@ -575,17 +575,13 @@ pub async fn run(store: &Store, seed: u64, scale: f64, admin_password: String) -
     }
     demo.progress.set_message("support tickets");
     let requesters: Vec<&Person> = customers.iter().copied().filter(|p| !deleted.contains(&p.id)).collect();
-    let n_tickets = crate::demo_tickets::support_history(
-        store,
-        &actor,
-        &mut demo.rng,
-        demo.now,
-        &requesters,
-        &support_agents,
-        support.id,
-        (80.0 * scale).round() as usize,
-    )
-    .await?;
+    let desk = crate::demo_tickets::SupportDesk {
+        customers: &requesters,
+        agents: &support_agents,
+        team: support.id,
+        count: (80.0 * scale).round() as usize,
+    };
+    let n_tickets = crate::demo_tickets::support_history(store, &actor, &mut demo.rng, demo.now, desk).await?;
     for deal in stored_deals.iter().rev().take(2) {
         store.delete_deal(&actor, deal.id).await?;
     }

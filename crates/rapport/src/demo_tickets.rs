@@ -69,17 +69,24 @@ fn answer_delay(rng: &mut StdRng) -> Duration {
     }
 }
 
-/// Writes the support desk's settings and history; returns how many tickets.
+/// Who the support history is about and who works it.
+pub(crate) struct SupportDesk<'a> {
+    pub customers: &'a [&'a Person],
+    pub agents: &'a [UserId],
+    pub team: TeamId,
+    /// How many tickets.
+    pub count: usize,
+}
+
+/// Writes the support desk's settings and history, up to `now`; returns how many tickets.
 pub(crate) async fn support_history(
     store: &Store,
     actor: &Actor,
     rng: &mut StdRng,
     now: OffsetDateTime,
-    customers: &[&Person],
-    agents: &[UserId],
-    team: TeamId,
-    count: usize,
+    desk: SupportDesk<'_>,
 ) -> Result<usize> {
+    let SupportDesk { customers, agents, team, count } = desk;
     let calendar = store.create_calendar(actor, office_hours()).await?;
     for (policy, priorities, first, next, resolution) in [
         ("Urgent and high", vec![TicketPriority::Urgent, TicketPriority::High], 60, 120, 8 * 60),

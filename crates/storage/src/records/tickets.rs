@@ -219,12 +219,12 @@ pub(crate) async fn recompute_open<C: ConnectionTrait>(conn: &C, of_policies: Op
         let ticket = ticket_from(row.clone())?;
         let policy = policy_for(&all, &ticket.fields);
         let key = policy.map(|p| p.id);
-        if !hours_cache.contains_key(&key) {
-            hours_cache.insert(key, hours_of(conn, policy).await?);
-        }
-        let hours = &hours_cache[&key];
+        let hours = match hours_cache.entry(key) {
+            std::collections::hash_map::Entry::Occupied(known) => known.into_mut(),
+            std::collections::hash_map::Entry::Vacant(new) => new.insert(hours_of(conn, policy).await?),
+        };
         let state = ClockState::of(&row);
-        let due = state.due(policy, hours);
+        let due = state.due(policy, &*hours);
         let before = (row.sla_policy_id, row.first_response_due, row.next_response_due, row.resolution_due);
         if before == (key.map(|p| p.0), due.first_response_due, due.next_response_due, due.resolution_due) {
             continue;
