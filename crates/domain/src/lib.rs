@@ -4,6 +4,9 @@
 //! Input arrives as JSON (or CLI flags) and is parsed straight into these
 //! types at the edge, so a handler or query never holds an unchecked string.
 
+#[macro_use]
+mod enums;
+
 pub mod access;
 pub mod custom_fields;
 pub mod duplicates;

@@ -10,40 +10,7 @@ use crate::records::Meta;
 use crate::text::{LongText, Name, Tag};
 use crate::validation::FieldErrors;
 
-macro_rules! ticket_enum {
-    ($(#[$doc:meta])* $name:ident { $($variant:ident => $text:literal / $label:literal),* $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-        pub enum $name { $(#[serde(rename = $text)] $variant),* }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),*];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),* }
-            }
-
-            pub fn label(self) -> &'static str {
-                match self { $($name::$variant => $label),* }
-            }
-
-            pub fn parse(raw: &str) -> Result<Self, String> {
-                Self::ALL.iter().copied().find(|v| v.as_str() == raw).ok_or_else(|| {
-                    let names: Vec<&str> = Self::ALL.iter().map(|v| v.as_str()).collect();
-                    format!("must be one of {}", names.join(", "))
-                })
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
-ticket_enum!(
+text_enum!(
     /// new → open → pending → solved → closed. A customer's message reopens
     /// a solved ticket; a closed one is final.
     TicketStatus {
@@ -54,9 +21,9 @@ ticket_enum!(
         Closed => "closed" / "Closed",
     }
 );
-ticket_enum!(TicketPriority { Low => "low" / "Low", Normal => "normal" / "Normal", High => "high" / "High", Urgent => "urgent" / "Urgent" });
-ticket_enum!(TicketChannel { Email => "email" / "Email", Web => "web" / "Web", Phone => "phone" / "Phone", Chat => "chat" / "Chat" });
-ticket_enum!(
+text_enum!(TicketPriority { Low => "low" / "Low", Normal => "normal" / "Normal", High => "high" / "High", Urgent => "urgent" / "Urgent" });
+text_enum!(TicketChannel { Email => "email" / "Email", Web => "web" / "Web", Phone => "phone" / "Phone", Chat => "chat" / "Chat" });
+text_enum!(
     /// Who speaks in a message: the customer, staff to the customer, or
     /// staff among themselves (never sent).
     MessageKind { Customer => "customer" / "Customer", Reply => "reply" / "Reply", Note => "note" / "Internal note" }

@@ -1,0 +1,40 @@
+//! `text_enum!`: an enum stored and sent as fixed text (`"in_person"`),
+//! with every value listed, parsing that names the choices, and an
+//! optional label for people (`InPerson => "in_person" / "In person"`;
+//! without one, the label is the text).
+
+macro_rules! text_enum {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vattr:meta])* $variant:ident => $text:literal $(/ $label:literal)?),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+        pub enum $name { $($(#[$vattr])* #[serde(rename = $text)] $variant),* }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),* }
+            }
+
+            /// The value's name for people.
+            pub fn label(self) -> &'static str {
+                match self { $($name::$variant => text_enum!(@label $text $(, $label)?)),* }
+            }
+
+            pub fn parse(raw: &str) -> Result<Self, String> {
+                Self::ALL.iter().copied().find(|v| v.as_str() == raw).ok_or_else(|| {
+                    let names: Vec<&str> = Self::ALL.iter().map(|v| v.as_str()).collect();
+                    format!("must be one of {}", names.join(", "))
+                })
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+    (@label $text:literal) => { $text };
+    (@label $text:literal, $label:literal) => { $label };
+}
