@@ -21,6 +21,7 @@ mod browser {
     pub mod people;
     pub mod phone;
     pub mod search;
+    pub mod tickets;
     pub mod tour;
     pub mod trash;
     pub mod viewer;

@@ -22,5 +22,6 @@ mod web {
     pub mod jobs;
     pub mod permissions;
     pub mod session;
+    pub mod tickets;
     pub mod views;
 }

@@ -25,6 +25,7 @@ mod session;
 mod settings;
 mod staff;
 mod tasks;
+mod tickets;
 mod timeline;
 mod trash;
 
@@ -54,6 +55,7 @@ pub fn routes() -> Router<AppState> {
         .merge(deals::routes())
         .merge(board::routes())
         .merge(tasks::routes())
+        .merge(tickets::routes())
         .merge(search::routes())
         .merge(insights::routes())
         .merge(imports::routes())

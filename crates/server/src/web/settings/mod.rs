@@ -1,9 +1,10 @@
-//! Settings: staff, teams, pipelines and custom fields (admins only), and
+//! Settings: staff, teams, pipelines, custom fields and SLA policies (admins only), and
 //! everyone's own API tokens. Storage checks who may change what; these
 //! pages also hide what a non-admin may not use.
 
 mod fields;
 mod pipelines;
+mod sla;
 mod teams;
 mod tokens;
 mod users;
@@ -32,6 +33,7 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/pipelines/{id}/delete", post(pipelines::delete))
         .route("/settings/fields", get(fields::page).post(fields::create))
         .route("/settings/fields/{id}/delete", post(fields::delete))
+        .merge(sla::routes())
         .route("/settings/tokens", get(tokens::page).post(tokens::create))
         .route("/settings/tokens/{id}/revoke", post(tokens::revoke))
 }
@@ -53,6 +55,7 @@ const TABS: &[(&str, &str, bool)] = &[
     ("/settings/teams", "Teams", true),
     ("/settings/pipelines", "Pipelines", true),
     ("/settings/fields", "Custom fields", true),
+    ("/settings/sla", "SLA", true),
     ("/jobs", "Jobs", true),
     ("/settings/tokens", "API tokens", false),
 ];

@@ -1,0 +1,763 @@
+//! Support tickets: the queues, the ticket page with its conversation, SLA
+//! clocks and reply box, and the create and edit forms.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::{get, post};
+use rapport_domain::records::Person;
+use rapport_domain::sla::SlaPolicy;
+use rapport_domain::text::{LongText, Name, Tag};
+use rapport_domain::tickets::{
+    MessageInput, MessageKind, Ticket, TicketChannel, TicketInput, TicketMessage, TicketPriority, TicketStatus,
+};
+use rapport_domain::{Actor, FieldErrors, PersonId, TeamId, TicketId, UserId};
+use rapport_storage::{ListQuery, StorageError, TicketFilter, TicketQueue};
+use serde::Deserialize;
+use time::{Duration, OffsetDateTime};
+
+use super::form::{Conflict, Fields, FormData, FormView};
+use super::lists::{Choice, ListRequest};
+use super::people::person_by_label;
+use super::staff::Staff;
+use super::{Chrome, Signed, WebError, format, is_htmx, redirect_with_flash, with_toast};
+use crate::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/tickets", get(list).post(create))
+        .route("/tickets/new", get(new_form))
+        .route("/tickets/{id}", get(page).post(update))
+        .route("/tickets/{id}/edit", get(edit_form))
+        .route("/tickets/{id}/messages", post(add_message))
+}
+
+/// A target counts as "due soon" (shown in amber) this long before its due time.
+const SOON: Duration = Duration::hours(1);
+
+fn ticket_id(raw: &str) -> Result<TicketId, WebError> {
+    raw.parse().map_err(|_| WebError::NotFound("ticket"))
+}
+
+/// "35 min", "2 h 10 min", "3 d 4 h": a stretch of time, to the minute (at least one).
+pub fn span(duration: Duration) -> String {
+    let minutes = (duration.whole_seconds().unsigned_abs() / 60).max(1);
+    match (minutes / 1440, minutes % 1440 / 60, minutes % 60) {
+        (0, 0, m) => format!("{m} min"),
+        (0, h, 0) => format!("{h} h"),
+        (0, h, m) => format!("{h} h {m} min"),
+        (d, 0, _) => format!("{d} d"),
+        (d, h, _) => format!("{d} d {h} h"),
+    }
+}
+
+/// A due time as read now: "in 2 h 10 min" (amber within the hour) or "late by 35 min" (red).
+fn countdown(due: OffsetDateTime, now: OffsetDateTime) -> (String, &'static str) {
+    if due <= now {
+        (format!("late by {}", span(now - due)), "late")
+    } else if due - now <= SOON {
+        (format!("in {}", span(due - now)), "soon")
+    } else {
+        (format!("in {}", span(due - now)), "")
+    }
+}
+
+pub fn status_class(status: TicketStatus) -> &'static str {
+    match status {
+        TicketStatus::New => "warn",
+        TicketStatus::Open => "accent",
+        TicketStatus::Pending => "",
+        TicketStatus::Solved => "ok",
+        TicketStatus::Closed => "",
+    }
+}
+
+pub fn priority_class(priority: TicketPriority) -> &'static str {
+    match priority {
+        TicketPriority::Low | TicketPriority::Normal => "",
+        TicketPriority::High => "warn",
+        TicketPriority::Urgent => "danger",
+    }
+}
+
+/// The nearest due time of an active ticket's targets still running.
+fn nearest_due(ticket: &Ticket) -> Option<OffsetDateTime> {
+    if !ticket.fields.status.is_active() {
+        return None;
+    }
+    let c = &ticket.clocks;
+    let first = c.first_response_due.filter(|_| c.first_responded_at.is_none());
+    [first, c.next_response_due, c.resolution_due].into_iter().flatten().min()
+}
+
+/// A ticket as the person page and the ticket page's side panel list it.
+pub struct TicketLine {
+    pub subject: String,
+    pub href: String,
+    pub status: &'static str,
+    pub status_class: &'static str,
+    /// "3 days ago".
+    pub updated: String,
+}
+
+impl TicketLine {
+    fn new(ticket: &Ticket, now: OffsetDateTime) -> Self {
+        let f = &ticket.fields;
+        TicketLine {
+            subject: f.subject.to_string(),
+            href: format!("/tickets/{}", ticket.id),
+            status: f.status.label(),
+            status_class: status_class(f.status),
+            updated: format::relative(ticket.meta.updated_at, now),
+        }
+    }
+}
+
+/// A person's tickets for their page: the active ones first, then the most recently changed.
+pub async fn person_tickets(state: &AppState, actor: &Actor, person: PersonId) -> Result<Vec<TicketLine>, WebError> {
+    let query = ListQuery { limit: Some(50), ..Default::default() };
+    let filter = TicketFilter { requester_id: Some(person), ..Default::default() };
+    let mut tickets = state.store.list_tickets(actor, &query, &filter).await?.items;
+    tickets.sort_by_key(|t| !t.fields.status.is_active());
+    let now = rapport_domain::records::now();
+    Ok(tickets.iter().map(|t| TicketLine::new(t, now)).collect())
+}
+
+// The queues.
+
+/// One tab of the queue bar.
+pub struct QueueTab {
+    pub label: &'static str,
+    pub href: String,
+    pub current: bool,
+}
+
+pub struct TicketRow {
+    pub subject: String,
+    pub href: String,
+    pub requester: Option<(String, String)>,
+    pub status: &'static str,
+    pub status_class: &'static str,
+    pub priority: &'static str,
+    pub priority_class: &'static str,
+    pub assignee: String,
+    /// Time left on the nearest target, and its class ("late", "soon" or "").
+    pub due: Option<(String, &'static str)>,
+    pub updated_iso: String,
+    pub updated_text: String,
+}
+
+#[derive(Template)]
+#[template(path = "tickets.html")]
+struct TicketsPage {
+    chrome: Chrome,
+    tabs: Vec<QueueTab>,
+    queue: String,
+    statuses: Vec<Choice>,
+    status: String,
+    priorities: Vec<Choice>,
+    priority: String,
+    rows: Vec<TicketRow>,
+    next_href: Option<String>,
+    first_href: Option<String>,
+    /// Why the queue shows nothing, when that is not the tickets' doing.
+    note: Option<String>,
+    filtered: bool,
+}
+
+const QUEUES: &[(&str, &str)] = &[
+    ("mine", "Mine"),
+    ("team", "My team"),
+    ("unassigned", "Unassigned"),
+    ("due_soon", "Due soon"),
+    ("breached", "Breached"),
+    ("", "All"),
+];
+
+fn query_string(pairs: &[(&str, &str)]) -> String {
+    let mut serializer = form_urlencoded::Serializer::new(String::new());
+    for (key, value) in pairs.iter().filter(|(_, value)| !value.is_empty()) {
+        serializer.append_pair(key, value);
+    }
+    let query = serializer.finish();
+    if query.is_empty() { "/tickets".to_owned() } else { format!("/tickets?{query}") }
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    signed: Signed,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, WebError> {
+    let request = ListRequest::<TicketFilter>::parse(raw.as_deref())?;
+    let (queue, status, priority, cursor) =
+        (request.get("queue"), request.get("status"), request.get("priority"), request.get("cursor"));
+    let in_no_team = request.params.filter.queue == Some(TicketQueue::Team) && signed.actor.team_id.is_none();
+    let page = if in_no_team {
+        rapport_storage::Page { items: Vec::new(), next_cursor: None }
+    } else {
+        state.store.list_tickets(&signed.actor, &request.params.query, &request.params.filter).await?
+    };
+    let staff = Staff::load(&state).await?;
+    let requesters: Vec<PersonId> = page.items.iter().map(|t| t.fields.requester_id).collect();
+    let names = state.store.person_names(&requesters).await?;
+    let now = rapport_domain::records::now();
+    let rows = page
+        .items
+        .iter()
+        .map(|ticket| {
+            let f = &ticket.fields;
+            TicketRow {
+                subject: f.subject.to_string(),
+                href: format!("/tickets/{}", ticket.id),
+                requester: names.get(&f.requester_id).map(|name| (name.clone(), format!("/people/{}", f.requester_id))),
+                status: f.status.label(),
+                status_class: status_class(f.status),
+                priority: f.priority.label(),
+                priority_class: priority_class(f.priority),
+                assignee: staff.name(f.assignee_id),
+                due: nearest_due(ticket).map(|due| countdown(due, now)),
+                updated_iso: format::iso(ticket.meta.updated_at),
+                updated_text: format::relative(ticket.meta.updated_at, now),
+            }
+        })
+        .collect();
+    let tabs = QUEUES
+        .iter()
+        .filter(|(key, _)| *key != "team" || signed.actor.team_id.is_some() || queue == "team")
+        .map(|&(key, label)| QueueTab {
+            label,
+            href: query_string(&[("queue", key), ("status", status), ("priority", priority)]),
+            current: key == queue,
+        })
+        .collect();
+    let base = [("queue", queue), ("status", status), ("priority", priority)];
+    let next_href = page.next_cursor.as_deref().map(|next| {
+        let mut pairs = base.to_vec();
+        pairs.push(("cursor", next));
+        query_string(&pairs)
+    });
+    let first_href = (!cursor.is_empty()).then(|| query_string(&base));
+    let view = TicketsPage {
+        chrome: signed.chrome("tickets", "Tickets"),
+        tabs,
+        queue: queue.to_owned(),
+        statuses: TicketStatus::ALL.iter().map(|s| Choice::new(s.as_str(), s.label())).collect(),
+        status: status.to_owned(),
+        priorities: TicketPriority::ALL.iter().map(|p| Choice::new(p.as_str(), p.label())).collect(),
+        priority: priority.to_owned(),
+        rows,
+        next_href,
+        first_href,
+        note: in_no_team
+            .then(|| "You are in no team, so “My team” holds nothing: ask an admin to add you to one.".into()),
+        filtered: !status.is_empty() || !priority.is_empty(),
+    };
+    signed.page(&view)
+}
+
+// The ticket page.
+
+/// One SLA target as the ticket page shows it.
+pub struct ClockView {
+    pub label: &'static str,
+    /// The due time, when there is one.
+    pub due: Option<(String, String)>,
+    /// "in 2 h 10 min", "late by 35 min", "met", "breached by 5 min", "paused while pending"…
+    pub state: String,
+    /// "late", "soon", "met", "breached" or "" (muted).
+    pub class: &'static str,
+}
+
+fn stamp(at: OffsetDateTime) -> (String, String) {
+    (format::iso(at), format::datetime(at))
+}
+
+/// Met or breached, once the target's moment came.
+fn judged(at: OffsetDateTime, due: Option<OffsetDateTime>) -> (String, &'static str) {
+    match due {
+        Some(due) if at > due => (format!("breached by {}", span(at - due)), "breached"),
+        _ => ("met".to_owned(), "met"),
+    }
+}
+
+fn clocks(ticket: &Ticket, policy: &SlaPolicy, now: OffsetDateTime) -> Vec<ClockView> {
+    let c = &ticket.clocks;
+    let targets = &policy.fields.targets;
+    let status = ticket.fields.status;
+    let mut views = Vec::new();
+    if targets.first_response_minutes.is_some() {
+        let (state, class) = match (c.first_responded_at, c.first_response_due) {
+            (Some(at), due) => judged(at, due),
+            (None, _) if !status.is_active() => ("no reply was sent".to_owned(), ""),
+            (None, Some(due)) => countdown(due, now),
+            (None, None) => ("no due time".to_owned(), ""),
+        };
+        views.push(ClockView { label: "First response", due: c.first_response_due.map(stamp), state, class });
+    }
+    if targets.next_response_minutes.is_some() {
+        let (state, class) = match c.next_response_due {
+            Some(due) if status.is_active() => countdown(due, now),
+            _ if c.first_responded_at.is_none() => ("starts after the first response".to_owned(), ""),
+            _ => ("nobody is waiting for a reply".to_owned(), ""),
+        };
+        let due = c.next_response_due.filter(|_| status.is_active()).map(stamp);
+        views.push(ClockView { label: "Next response", due, state, class });
+    }
+    if targets.resolution_minutes.is_some() {
+        let (state, class) = match (c.solved_at, c.resolution_due) {
+            (Some(at), due) => judged(at, due),
+            (None, _) if status == TicketStatus::Pending => ("paused while pending".to_owned(), ""),
+            (None, Some(due)) => countdown(due, now),
+            (None, None) => ("no due time".to_owned(), ""),
+        };
+        let due = c.resolution_due.filter(|_| status != TicketStatus::Pending).map(stamp);
+        views.push(ClockView { label: "Resolution", due, state, class });
+    }
+    views
+}
+
+pub struct MessageView {
+    /// customer, reply or note: styles the message.
+    pub kind: &'static str,
+    pub label: &'static str,
+    pub who: String,
+    pub body: String,
+    pub at_iso: String,
+    pub at_text: String,
+}
+
+fn message_view(message: &TicketMessage, requester: &str, staff: &Staff) -> MessageView {
+    let who = match message.kind {
+        MessageKind::Customer => {
+            let noted = staff.name(message.author_id);
+            if noted.is_empty() { requester.to_owned() } else { format!("{requester} (noted by {noted})") }
+        }
+        _ => staff.name(message.author_id),
+    };
+    MessageView {
+        kind: message.kind.as_str(),
+        label: message.kind.label(),
+        who,
+        body: message.body.clone(),
+        at_iso: format::iso(message.created_at),
+        at_text: format::datetime(message.created_at),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "ticket.html")]
+struct TicketPage {
+    chrome: Chrome,
+    id: TicketId,
+    subject: String,
+    status: &'static str,
+    status_class: &'static str,
+    priority: &'static str,
+    priority_class: &'static str,
+    channel: &'static str,
+    tags: Vec<String>,
+    requester: Option<(String, String)>,
+    requester_email: String,
+    company: Option<(String, String)>,
+    assignee: String,
+    team: String,
+    created: (String, String),
+    policy: Option<String>,
+    clocks: Vec<ClockView>,
+    messages: Vec<MessageView>,
+    others: Vec<TicketLine>,
+    closed: bool,
+    can_write: bool,
+    /// The reply box: what was typed when a message was refused.
+    form: FormView,
+    reply_statuses: Vec<Choice>,
+}
+
+async fn ticket_page(state: &AppState, signed: &Signed, id: TicketId, form: FormView) -> Result<TicketPage, WebError> {
+    let ticket = state.store.get_ticket(&signed.actor, id).await?;
+    let messages = state.store.ticket_messages(&signed.actor, id).await?;
+    let staff = Staff::load(state).await?;
+    let f = &ticket.fields;
+    let now = rapport_domain::records::now();
+    let person = match state.store.get_person(f.requester_id).await {
+        Ok(person) => Some(person),
+        Err(StorageError::NotFound(_)) => None,
+        Err(err) => return Err(err.into()),
+    };
+    let requester_name = person.as_ref().map(|p| p.fields.full_name()).unwrap_or_default();
+    let company = match ticket.company_id {
+        Some(company) => state
+            .store
+            .company_names(&[company])
+            .await?
+            .remove(&company)
+            .map(|name| (name, format!("/companies/{company}"))),
+        None => None,
+    };
+    let team = match f.team_id {
+        Some(team) => match state.store.get_team(team).await {
+            Ok(team) => team.fields.name.to_string(),
+            Err(StorageError::NotFound(_)) => String::new(),
+            Err(err) => return Err(err.into()),
+        },
+        None => String::new(),
+    };
+    let policy = match ticket.clocks.sla_policy_id {
+        Some(policy) => match state.store.get_sla_policy(policy).await {
+            Ok(policy) => Some(policy),
+            Err(StorageError::NotFound(_)) => None,
+            Err(err) => return Err(err.into()),
+        },
+        None => None,
+    };
+    let others = state
+        .store
+        .list_tickets(
+            &signed.actor,
+            &ListQuery { limit: Some(11), ..Default::default() },
+            &TicketFilter { requester_id: Some(f.requester_id), ..Default::default() },
+        )
+        .await?
+        .items
+        .iter()
+        .filter(|t| t.id != id)
+        .take(10)
+        .map(|t| TicketLine::new(t, now))
+        .collect();
+    let mut reply_statuses = vec![Choice::new("", "Keep (or as the message implies)")];
+    reply_statuses.extend(
+        TicketStatus::ALL.iter().filter(|s| **s != TicketStatus::New).map(|s| Choice::new(s.as_str(), s.label())),
+    );
+    Ok(TicketPage {
+        chrome: signed.chrome("tickets", f.subject.to_string()),
+        id,
+        subject: f.subject.to_string(),
+        status: f.status.label(),
+        status_class: status_class(f.status),
+        priority: f.priority.label(),
+        priority_class: priority_class(f.priority),
+        channel: f.channel.label(),
+        tags: f.tags.iter().map(|t| t.as_str().to_owned()).collect(),
+        requester: person.as_ref().map(|p| (p.fields.full_name(), format!("/people/{}", p.id))),
+        requester_email: person
+            .as_ref()
+            .and_then(|p| p.fields.primary_email().map(|e| e.to_string()))
+            .unwrap_or_default(),
+        company,
+        assignee: staff.name(f.assignee_id),
+        team,
+        created: stamp(ticket.meta.created_at),
+        policy: policy.as_ref().map(|p| p.fields.name.to_string()),
+        clocks: policy.as_ref().map(|p| clocks(&ticket, p, now)).unwrap_or_default(),
+        messages: messages.iter().map(|m| message_view(m, &requester_name, &staff)).collect(),
+        others,
+        closed: f.status == TicketStatus::Closed,
+        can_write: signed.actor.ensure_can_create().is_ok(),
+        form,
+        reply_statuses,
+    })
+}
+
+pub async fn page(State(state): State<AppState>, signed: Signed, Path(id): Path<String>) -> Result<Response, WebError> {
+    let id = ticket_id(&id)?;
+    let view = ticket_page(&state, &signed, id, FormView::default()).await?;
+    signed.page(&view)
+}
+
+/// Adds a reply, a note or a customer's message. Without JavaScript the
+/// browser is sent back to the ticket; htmx gets the page again (it swaps
+/// in the ticket) with a toast. A refused message shows the page again with
+/// what was typed and why (422).
+pub async fn add_message(
+    State(state): State<AppState>,
+    signed: Signed,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Result<Response, WebError> {
+    let id = ticket_id(&id)?;
+    // A ticket this user may not see is not found, whatever the form says.
+    state.store.get_ticket(&signed.actor, id).await?;
+    let mut f = Fields::new(&form);
+    let kind =
+        f.parse_with("kind", |raw| if raw.is_empty() { Ok(MessageKind::Reply) } else { MessageKind::parse(raw) });
+    let body = f.required::<LongText>("body");
+    let status = f.optional_with("status", TicketStatus::parse);
+    let outcome = match (kind, body, f.finish()) {
+        (Some(kind), Some(body), Ok(())) => {
+            match state.store.add_ticket_message(&signed.actor, id, MessageInput { kind, body, status }).await {
+                Ok((ticket, _)) => {
+                    let what = match kind {
+                        MessageKind::Reply => "Reply added",
+                        MessageKind::Note => "Internal note added",
+                        MessageKind::Customer => "Customer's message added",
+                    };
+                    Ok(format!("{what}; the ticket is {}.", ticket.fields.status.label().to_lowercase()))
+                }
+                Err(err) => Err(FormView::refused(&form, err)?),
+            }
+        }
+        (_, _, Err(errors)) => Err(FormView::rejected(&form, errors)),
+        _ => Err(FormView::rejected(&form, FieldErrors::single("body", "is required"))),
+    };
+    match outcome {
+        Ok(message) if is_htmx(&headers) => {
+            let view = ticket_page(&state, &signed, id, FormView::default()).await?;
+            Ok(with_toast(signed.page(&view)?, &message))
+        }
+        Ok(message) => Ok(redirect_with_flash(&format!("/tickets/{id}#conversation"), &message)),
+        Err(form) => {
+            let view = ticket_page(&state, &signed, id, form).await?;
+            let mut response = signed.page(&view)?;
+            *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(response)
+        }
+    }
+}
+
+// The form.
+
+#[derive(Template)]
+#[template(path = "ticket_form.html")]
+struct TicketForm {
+    chrome: Chrome,
+    /// `None` for a new ticket.
+    id: Option<TicketId>,
+    version: i64,
+    form: FormView,
+    channels: Vec<Choice>,
+    priorities: Vec<Choice>,
+    statuses: Vec<Choice>,
+    assignees: Vec<Choice>,
+    teams: Vec<Choice>,
+}
+
+impl TicketForm {
+    async fn new(
+        state: &AppState,
+        signed: &Signed,
+        id: Option<TicketId>,
+        version: i64,
+        form: FormView,
+    ) -> Result<Self, WebError> {
+        let staff = Staff::load(state).await?;
+        let mut assignees = vec![Choice::new("", "Nobody (the unassigned queue)")];
+        assignees.extend(staff.choices());
+        let mut teams = vec![Choice::new("", "No team (the assignee's, if any)")];
+        teams.extend(
+            state
+                .store
+                .list_teams()
+                .await?
+                .into_iter()
+                .map(|t| Choice::new(t.id.to_string(), t.fields.name.to_string())),
+        );
+        let statuses = TicketStatus::ALL
+            .iter()
+            .filter(|s| id.is_some() || **s != TicketStatus::Closed)
+            .map(|s| Choice::new(s.as_str(), s.label()))
+            .collect();
+        Ok(TicketForm {
+            chrome: signed.chrome("tickets", if id.is_some() { "Edit ticket" } else { "New ticket" }),
+            id,
+            version,
+            form,
+            channels: TicketChannel::ALL.iter().map(|c| Choice::new(c.as_str(), c.label())).collect(),
+            priorities: TicketPriority::ALL.iter().map(|p| Choice::new(p.as_str(), p.label())).collect(),
+            statuses,
+            assignees,
+            teams,
+        })
+    }
+
+    fn respond(&self, signed: &Signed) -> Result<Response, WebError> {
+        signed.form_page(self, &self.form)
+    }
+}
+
+/// How the form names the requester: by primary email, else by full name.
+fn person_label(person: &Person) -> String {
+    person.fields.primary_email().map(|e| e.to_string()).unwrap_or_else(|| person.fields.full_name())
+}
+
+#[derive(Deserialize)]
+pub struct NewTicketParams {
+    person_id: Option<PersonId>,
+}
+
+pub async fn new_form(
+    State(state): State<AppState>,
+    signed: Signed,
+    Query(params): Query<NewTicketParams>,
+) -> Result<Response, WebError> {
+    signed.ensure_can_create()?;
+    let mut pairs = vec![
+        ("channel", TicketChannel::Web.as_str().to_owned()),
+        ("priority", TicketPriority::Normal.as_str().to_owned()),
+        ("status", TicketStatus::New.as_str().to_owned()),
+        ("team_id", signed.actor.team_id.map(|t| t.to_string()).unwrap_or_default()),
+    ];
+    if let Some(person) = params.person_id {
+        pairs.push(("requester", person_label(&state.store.get_person(person).await?)));
+    }
+    TicketForm::new(&state, &signed, None, 0, FormView::from_pairs(pairs)).await?.respond(&signed)
+}
+
+/// A stored ticket as the edit form's values.
+async fn form_values(state: &AppState, ticket: &Ticket) -> Result<Vec<(String, String)>, WebError> {
+    let f = &ticket.fields;
+    let requester = match state.store.get_person(f.requester_id).await {
+        Ok(person) => person_label(&person),
+        Err(StorageError::NotFound(_)) => String::new(),
+        Err(err) => return Err(err.into()),
+    };
+    Ok(vec![
+        ("requester".to_owned(), requester),
+        ("subject".to_owned(), f.subject.to_string()),
+        ("channel".to_owned(), f.channel.as_str().to_owned()),
+        ("priority".to_owned(), f.priority.as_str().to_owned()),
+        ("status".to_owned(), f.status.as_str().to_owned()),
+        ("assignee_id".to_owned(), f.assignee_id.map(|u| u.to_string()).unwrap_or_default()),
+        ("team_id".to_owned(), f.team_id.map(|t| t.to_string()).unwrap_or_default()),
+        ("tags".to_owned(), f.tags.iter().map(Tag::as_str).collect::<Vec<_>>().join(", ")),
+    ])
+}
+
+pub async fn edit_form(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let id = ticket_id(&id)?;
+    let ticket = state.store.get_ticket(&signed.actor, id).await?;
+    signed.ensure_can_create()?;
+    let stored = form_values(&state, &ticket).await?;
+    TicketForm::new(&state, &signed, Some(id), ticket.meta.version, FormView::editing(stored)).await?.respond(&signed)
+}
+
+/// Parses the ticket form into the same input the API takes.
+async fn parse(
+    state: &AppState,
+    form: &FormData,
+    external_id: Option<Name>,
+) -> Result<Result<TicketInput, FieldErrors>, WebError> {
+    let mut f = Fields::new(form);
+    if f.raw("requester").is_empty() {
+        f.fail("requester", "is required: type the customer's email or name");
+    }
+    let requester = person_by_label(state, &mut f, "requester").await?;
+    let subject = f.required::<Name>("subject");
+    let channel = f.optional_with("channel", TicketChannel::parse).unwrap_or(TicketChannel::Web);
+    let priority = f.optional_with("priority", TicketPriority::parse).unwrap_or(TicketPriority::Normal);
+    let status = f.optional_with("status", TicketStatus::parse).unwrap_or(TicketStatus::New);
+    let assignee_id =
+        f.optional_with("assignee_id", |raw| raw.parse::<UserId>().map_err(|_| "is not a staff member".into()));
+    let team_id = f.optional_with("team_id", |raw| raw.parse::<TeamId>().map_err(|_| "is not a team".into()));
+    let tags = f.list::<Tag>("tags");
+    Ok(match (requester, subject, f.finish()) {
+        (Some(requester_id), Some(subject), Ok(())) => Ok(TicketInput {
+            requester_id,
+            subject,
+            channel,
+            status,
+            priority,
+            assignee_id,
+            team_id,
+            tags,
+            external_id,
+        }),
+        (_, _, Err(errors)) => Err(errors),
+        _ => Err(FieldErrors::single("subject", "is required")),
+    })
+}
+
+/// A storage refusal on the form, with the API's field names turned into the form's.
+fn refused(form: &FormData, err: StorageError) -> Result<FormView, WebError> {
+    match err {
+        StorageError::Invalid(errors) => {
+            let mut renamed = FieldErrors::new();
+            for (field, message) in errors.iter() {
+                let field = if field == "requester_id" { "requester" } else { field.as_str() };
+                renamed.add(field, message.clone());
+            }
+            Ok(FormView::rejected(form, renamed))
+        }
+        other => FormView::refused(form, other),
+    }
+}
+
+pub async fn create(State(state): State<AppState>, signed: Signed, form: FormData) -> Result<Response, WebError> {
+    signed.ensure_can_create()?;
+    let input = match parse(&state, &form, None).await? {
+        Ok(input) => input,
+        Err(errors) => {
+            return TicketForm::new(&state, &signed, None, 0, FormView::rejected(&form, errors))
+                .await?
+                .respond(&signed);
+        }
+    };
+    match state.store.create_ticket(&signed.actor, input).await {
+        Ok(ticket) => Ok(redirect_with_flash(
+            &format!("/tickets/{}", ticket.id),
+            &format!("Ticket “{}” was opened.", ticket.fields.subject),
+        )),
+        Err(err) => TicketForm::new(&state, &signed, None, 0, refused(&form, err)?).await?.respond(&signed),
+    }
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Result<Response, WebError> {
+    let id = ticket_id(&id)?;
+    let before = state.store.get_ticket(&signed.actor, id).await?;
+    signed.ensure_can_create()?;
+    let version = form.get("version").parse::<i64>().unwrap_or(before.meta.version);
+    let input = match parse(&state, &form, before.fields.external_id.clone()).await? {
+        Ok(input) => input,
+        Err(errors) => {
+            return TicketForm::new(&state, &signed, Some(id), version, FormView::rejected(&form, errors))
+                .await?
+                .respond(&signed);
+        }
+    };
+    match state.store.update_ticket(&signed.actor, id, input, Some(version)).await {
+        Ok(ticket) => Ok(redirect_with_flash(
+            &format!("/tickets/{id}"),
+            &format!("Ticket “{}” was saved.", ticket.fields.subject),
+        )),
+        Err(StorageError::VersionMismatch { .. }) => {
+            let current = state.store.get_ticket(&signed.actor, id).await?;
+            let stored = form_values(&state, &current).await?;
+            let conflict = Conflict::new(&current.meta, None, format!("/tickets/{id}"));
+            let view = FormView::conflicted(&form, stored, conflict);
+            TicketForm::new(&state, &signed, Some(id), current.meta.version, view).await?.respond(&signed)
+        }
+        Err(err) => TicketForm::new(&state, &signed, Some(id), version, refused(&form, err)?).await?.respond(&signed),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    #[test]
+    fn spans_and_countdowns_read_naturally() {
+        assert_eq!(span(Duration::seconds(20)), "1 min");
+        assert_eq!(span(Duration::minutes(35)), "35 min");
+        assert_eq!(span(Duration::minutes(130)), "2 h 10 min");
+        assert_eq!(span(Duration::hours(3)), "3 h");
+        assert_eq!(span(Duration::hours(76)), "3 d 4 h");
+        assert_eq!(span(Duration::days(2)), "2 d");
+        let now = datetime!(2026-12-14 10:00 UTC);
+        assert_eq!(countdown(datetime!(2026-12-14 12:10 UTC), now), ("in 2 h 10 min".to_owned(), ""));
+        assert_eq!(countdown(datetime!(2026-12-14 10:20 UTC), now), ("in 20 min".to_owned(), "soon"));
+        assert_eq!(countdown(datetime!(2026-12-14 09:25 UTC), now), ("late by 35 min".to_owned(), "late"));
+    }
+}
