@@ -93,6 +93,9 @@ async fn round_trip(from: Backend, to: Backend) {
     for table in ["deals", "activities", "tasks", "purchases", "saved_views", "api_tokens", "custom_field_values"] {
         assert!(!rows(&archive, table).is_empty(), "the demo fills {table}");
     }
+    for table in ["business_calendars", "sla_policies", "tickets", "ticket_messages"] {
+        assert!(!rows(&archive, table).is_empty(), "the demo fills {table}");
+    }
     // Records read back field by field, with ids, times and versions.
     for person in people.iter().take(5) {
         assert_eq!(&b.get_person(person.id).await.expect("the person is in the copy"), person);

@@ -135,6 +135,10 @@ archived_tables!(
     record_history,
     trash,
     duplicate_dismissals,
+    business_calendars,
+    sla_policies,
+    tickets,
+    ticket_messages,
 );
 
 /// Columns that point into their own table: a row may name one that comes
