@@ -1,5 +1,5 @@
 //! Housekeeping that runs hourly on one node: the trash purge, and pruning
-//! old finished jobs and abandoned uploads.
+//! old finished jobs, abandoned uploads and failed sign-ins that no longer count.
 
 use rapport_domain::records::now;
 
@@ -12,6 +12,9 @@ pub const PRUNE: &str = "jobs.prune";
 const KEEP_FINISHED_JOBS: time::Duration = time::Duration::days(7);
 /// An upload no job reads is kept this long (the import page's wait for a mapping).
 const KEEP_UNUSED_UPLOADS: time::Duration = time::Duration::hours(1);
+/// A failed sign-in counts for 15 minutes (the server's login limiter); kept
+/// an hour, well past that.
+const KEEP_LOGIN_ATTEMPTS: time::Duration = time::Duration::hours(1);
 
 /// Removes for good what has been in the trash longer than `retention`.
 pub fn purge_trash(retention: time::Duration) -> Handler {
@@ -24,11 +27,13 @@ pub fn purge_trash(retention: time::Duration) -> Handler {
     })
 }
 
-/// Removes jobs finished a week ago and uploads nothing reads any more.
+/// Removes jobs finished a week ago, uploads nothing reads any more, and
+/// failed sign-ins too old to count.
 pub fn prune() -> Handler {
     from_fn(|ctx| async move {
         let jobs = ctx.store.prune_jobs(now() - KEEP_FINISHED_JOBS).await?;
         let uploads = ctx.store.prune_uploads(now() - KEEP_UNUSED_UPLOADS).await?;
-        Ok(Some(serde_json::json!({ "jobs": jobs, "uploads": uploads })))
+        let login_attempts = ctx.store.prune_login_attempts(now() - KEEP_LOGIN_ATTEMPTS).await?;
+        Ok(Some(serde_json::json!({ "jobs": jobs, "uploads": uploads, "login_attempts": login_attempts })))
     })
 }

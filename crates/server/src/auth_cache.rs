@@ -1,8 +1,8 @@
 //! Recently verified credentials, so that a burst of API calls costs one
-//! credential look-up, not one per call. Entries live a few seconds; every
-//! change to users or credentials made through this server clears the cache
-//! at once, so only a change made elsewhere (another node, the CLI) can take
-//! up to `TTL` to be seen.
+//! credential look-up, not one per call. Every change to users or credentials
+//! made through this server clears the cache at once; a change made elsewhere
+//! (another node behind the same load balancer, the CLI) is seen here when the
+//! entry runs out, after at most `TTL`.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -11,7 +11,14 @@ use std::time::{Duration, Instant};
 use rapport_domain::Actor;
 use rapport_domain::records::User;
 
-pub const TTL: Duration = Duration::from_secs(5);
+/// One second, so that a token revoked or a user deactivated on any node stops
+/// working on every node within a second. Nodes share nothing but the
+/// database, so a node cannot hear of another's change: the honest bound is
+/// the entry's lifetime. Telling the other nodes (PostgreSQL `LISTEN/NOTIFY`,
+/// a version counter read per request) would allow a longer TTL, but costs a
+/// connection per node or a query per request; a 1 s entry still saves every
+/// look-up of a burst after its first, which is what the cache is for.
+pub const TTL: Duration = Duration::from_secs(1);
 const MAX_ENTRIES: usize = 10_000;
 
 #[derive(Default)]

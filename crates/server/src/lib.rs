@@ -4,6 +4,7 @@
 
 pub mod api;
 mod auth_cache;
+mod drain;
 pub mod error;
 pub mod extract;
 pub mod imports;
@@ -231,7 +232,7 @@ pub fn app(store: Store, config: ServerConfig) -> App {
         job_waker,
         store: store.clone(),
         config: Arc::new(config),
-        limiter: Arc::new(LoginLimiter::default()),
+        limiter: Arc::new(LoginLimiter::new(store.clone())),
         auth_cache: Arc::new(AuthCache::default()),
         insights: Arc::clone(&insights),
     };
@@ -323,8 +324,19 @@ pub async fn serve(listener: tokio::net::TcpListener, store: Store, config: Serv
     let poll = config.insights_poll;
     let mut app = app(store, config);
     let jobs = app.start_jobs(poll);
-    let served = axum::serve(listener, app.router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
+    // See `drain`: refuse new connections, close each open one after its next
+    // response, then shut down what is left.
+    let drain = drain::Drain::new();
+    let router = app.router.layer(axum::middleware::from_fn_with_state(drain.clone(), drain::close_when_draining));
+    // `tap_io` (doing nothing) only lends the wrapped listener axum's
+    // `Connected` impl for `SocketAddr`, which the client-address extractor needs.
+    let listener = axum::serve::ListenerExt::tap_io(drain.listener(listener), |_| {});
+    let served = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            drain.start();
+            drain.closed(drain::DRAIN_GRACE).await;
+        })
         .await;
     // Jobs running here go back to the queue for another node, or for this one's next start.
     jobs.shutdown().await;

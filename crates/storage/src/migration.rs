@@ -19,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0008_duplicates::Migration),
             Box::new(m0009_jobs::Migration),
             Box::new(m0010_tickets::Migration),
+            Box::new(m0011_login_attempts::Migration),
         ]
     }
 }
@@ -1052,6 +1053,54 @@ mod m0010_tickets {
                 m.drop_table(Table::drop().table(table).to_owned()).await?;
             }
             Ok(())
+        }
+    }
+}
+
+mod m0011_login_attempts {
+    use sea_orm_migration::prelude::*;
+    use sea_orm_migration::schema::*;
+
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m0011_login_attempts"
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+            // Failed sign-ins, one row each, per key ("account:EMAIL" or
+            // "ip:ADDRESS"): in the database, so the limit holds across every
+            // node. Pruned hourly by the `jobs.prune` job.
+            m.create_table(
+                Table::create()
+                    .table("login_attempts")
+                    .col(pk_uuid("id"))
+                    .col(string_len("key", 400))
+                    .col(timestamp_with_time_zone("attempted_at"))
+                    .to_owned(),
+            )
+            .await?;
+            m.create_index(
+                Index::create()
+                    .name("login_attempts_key")
+                    .table("login_attempts")
+                    .col("key")
+                    .col("attempted_at")
+                    .to_owned(),
+            )
+            .await?;
+            m.create_index(
+                Index::create().name("login_attempts_at").table("login_attempts").col("attempted_at").to_owned(),
+            )
+            .await
+        }
+
+        async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+            m.drop_table(Table::drop().table("login_attempts").to_owned()).await
         }
     }
 }

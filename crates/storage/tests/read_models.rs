@@ -645,6 +645,7 @@ async fn migrating_twice_changes_nothing_and_views_go_with_their_user(backend: B
         "m0008_duplicates",
         "m0009_jobs",
         "m0010_tickets",
+        "m0011_login_attempts",
     ];
     assert_eq!(versions, expected.iter().map(|v| v.to_string()).collect::<BTreeSet<_>>());
     assert_eq!(rows.len(), expected.len(), "each migration recorded once");

@@ -82,16 +82,16 @@ pub(crate) async fn sign_in(
     request: LoginRequest,
 ) -> Result<(User, HeaderValue), ApiError> {
     let account = request.email.trim().to_lowercase();
-    state.limiter.check(&account, addr)?;
+    state.limiter.check(&account, addr).await?;
     let credentials = Credentials { email: request.email, password: request.password };
     match state.store.verify_login(&credentials).await? {
         LoginOutcome::Valid(user) => {
-            state.limiter.succeeded(&account);
+            state.limiter.succeeded(&account).await?;
             let secret = state.store.create_session(user.id, SESSION_LIFETIME).await?;
             Ok((user, session_set_cookie(&secret, is_https(headers, state.config.secure_cookies))))
         }
         LoginOutcome::Invalid => {
-            let delay = state.limiter.failed(&account, addr);
+            let delay = state.limiter.failed(&account, addr).await?;
             tokio::time::sleep(delay).await;
             Err(ApiError::InvalidCredentials)
         }
