@@ -21,10 +21,10 @@ mod api {
     pub mod imports;
     pub mod insights;
     pub mod jobs;
-    pub mod tickets;
     pub mod lists;
     pub mod merge;
     pub mod permissions;
+    pub mod tickets;
     pub mod timeline;
     pub mod uniqueness;
     pub mod views;
