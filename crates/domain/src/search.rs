@@ -4,7 +4,11 @@
 
 /// The words of a text, lower-cased, split at anything not a letter or digit.
 pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase)
+    text.split(|c: char| !c.is_alphanumeric())
+        // Lowercasing may add marks ("İ" becomes "i" and a combining dot),
+        // which neither engine indexes as part of a word: keep letters and digits.
+        .map(|w| w.to_lowercase().chars().filter(|c| c.is_alphanumeric()).collect::<String>())
+        .filter(|w| !w.is_empty())
 }
 
 /// The searchable document of a record, from its parts.
