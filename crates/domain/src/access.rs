@@ -72,6 +72,12 @@ pub enum Action {
 pub struct Denied(pub &'static str);
 
 impl Actor {
+    /// Work no staff member did, such as taking in mail that arrived:
+    /// recorded under the nil user id, which the pages show as "Rapport".
+    pub fn system() -> Actor {
+        Actor { user_id: UserId(uuid::Uuid::nil()), role: Role::Admin, team_id: None }
+    }
+
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin
     }

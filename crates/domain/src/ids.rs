@@ -74,4 +74,6 @@ typed_id!(
     MessageId,
     SlaPolicyId,
     CalendarId,
+    AttachmentId,
+    OutboxId,
 );

@@ -14,6 +14,7 @@ pub mod email;
 pub mod history;
 pub mod ids;
 pub mod jobs;
+pub mod mail;
 pub mod merge;
 pub mod money;
 pub mod records;

@@ -274,6 +274,26 @@ pub struct PersonInput {
 }
 
 impl PersonInput {
+    /// Someone known only by name and address so far: a lead.
+    pub fn lead(first_name: Name, last_name: Option<Name>, email: Email, source: Option<Name>) -> Self {
+        PersonInput {
+            first_name,
+            last_name,
+            emails: vec![EmailEntry { address: email, label: None, primary: true }],
+            phones: Vec::new(),
+            job_title: None,
+            company_id: None,
+            owner_id: None,
+            lifecycle_stage: LifecycleStage::Lead,
+            source,
+            referred_by_id: None,
+            tags: Vec::new(),
+            preferences: Preferences::default(),
+            keep_in_touch_days: None,
+            custom_fields: CustomValues::default(),
+        }
+    }
+
     /// Rules across fields; normalizes primaries and tags.
     pub fn check(&mut self) -> Result<(), FieldErrors> {
         let mut errors = FieldErrors::new();

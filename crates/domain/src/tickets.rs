@@ -142,6 +142,13 @@ pub struct TicketMessage {
     pub person_id: Option<PersonId>,
     /// Plain text.
     pub body: String,
+    /// For email: the message's HTML, sanitised (no scripts, styles or remote content).
+    pub html: Option<String>,
+    /// For email: the address it came from.
+    pub from_address: Option<String>,
+    pub attachments: Vec<crate::mail::AttachmentInfo>,
+    /// For a reply: how sending it by email went (absent when it was not emailed).
+    pub delivery: Option<crate::mail::Delivery>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }

@@ -6,10 +6,11 @@
 //! scheduled by every node for the same period under one unique key, so
 //! each runs once per period whatever the number of nodes.
 //!
-//! Each kind's handler lives in its own module ([`imports`], [`maintenance`],
+//! Each kind's handler lives in its own module ([`imports`], [`mail`], [`maintenance`],
 //! and the insights refresh in `rapport-reports`); [`standard`] registers them all.
 
 pub mod imports;
+pub mod mail;
 pub mod maintenance;
 mod runner;
 
@@ -47,6 +48,9 @@ pub fn standard(store: Store, settings: RunnerSettings, with: Standard) -> Runne
         )
         .handle(maintenance::TRASH_PURGE, maintenance::purge_trash(retention))
         .handle(maintenance::PRUNE, maintenance::prune())
+        .handle(mail::SEND, mail::send())
+        .handle(mail::FETCH, mail::fetch())
+        .every(mail::FETCH, time::Duration::minutes(1))
         .every(maintenance::TRASH_PURGE, time::Duration::hours(1))
         .every(maintenance::PRUNE, time::Duration::hours(1))
 }

@@ -12,6 +12,8 @@
 //! parses on a blocking thread and inserts each batch as it arrives, all in one
 //! write transaction, so a damaged file writes nothing.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use std::fmt;
 use std::io::Read;
 use std::path::Path;
@@ -139,6 +141,10 @@ archived_tables!(
     sla_policies,
     tickets,
     ticket_messages,
+    ticket_attachments,
+    outbox,
+    mail_settings,
+    mail_received,
 );
 
 /// Columns that point into their own table: a row may name one that comes
@@ -369,6 +375,8 @@ fn to_json(value: Value) -> Result<Json, StorageError> {
             None => None,
         },
         Value::TimeDateTimeWithTimeZone(v) => v.map(|at| Json::String(timestamp(at))),
+        // Attachments: base64 in the JSON archive.
+        Value::Bytes(v) => v.map(|bytes| Json::String(BASE64.encode(bytes))),
         other => return Err(StorageError::Corrupt(format!("cannot archive a value such as {other:?}"))),
     };
     Ok(json.unwrap_or(Json::Null))
@@ -401,6 +409,9 @@ fn from_json(ty: &ColumnType, json: Json) -> Result<Value, String> {
             |j| j.as_str().and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok()),
             "an RFC 3339 time",
         )?),
+        ColumnType::Blob | ColumnType::Binary(_) | ColumnType::VarBinary(_) => {
+            Value::Bytes(some(&json, |j| j.as_str().and_then(|s| BASE64.decode(s).ok()), "base64 bytes")?)
+        }
         other => return Err(format!("has a column type ({other:?}) archives do not carry")),
     })
 }

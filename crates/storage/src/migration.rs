@@ -20,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0009_jobs::Migration),
             Box::new(m0010_tickets::Migration),
             Box::new(m0011_login_attempts::Migration),
+            Box::new(m0012_mail::Migration),
         ]
     }
 }
@@ -1101,6 +1102,154 @@ mod m0011_login_attempts {
 
         async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
             m.drop_table(Table::drop().table("login_attempts").to_owned()).await
+        }
+    }
+}
+
+mod m0012_mail {
+    use sea_orm::DbBackend;
+    use sea_orm_migration::prelude::*;
+    use sea_orm_migration::schema::*;
+
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m0012_mail"
+        }
+    }
+
+    fn fk(
+        from: &'static str,
+        column: &'static str,
+        to: &'static str,
+        on_delete: ForeignKeyAction,
+    ) -> ForeignKeyCreateStatement {
+        ForeignKey::create().from(from, column).to(to, "id").on_delete(on_delete).to_owned()
+    }
+
+    fn add_column(table: &'static str, column: ColumnDef) -> TableAlterStatement {
+        // One column per statement: SQLite alters one at a time.
+        Table::alter().table(table).add_column(column).to_owned()
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+            use ForeignKeyAction::{Cascade, SetNull};
+            // SMTP and IMAP settings, one JSON row each ("smtp", "imap").
+            m.create_table(
+                Table::create()
+                    .table("mail_settings")
+                    .col(string_len("name", 16).primary_key())
+                    .col(json("value"))
+                    .col(timestamp_with_time_zone("updated_at"))
+                    .to_owned(),
+            )
+            .await?;
+            // What an email message carries beyond its text.
+            m.alter_table(add_column("ticket_messages", text_null("html"))).await?;
+            m.alter_table(add_column("ticket_messages", string_null("email_message_id"))).await?;
+            m.alter_table(add_column("ticket_messages", string_null("from_address"))).await?;
+            m.create_index(
+                Index::create()
+                    .name("ticket_messages_email_id")
+                    .table("ticket_messages")
+                    .col("email_message_id")
+                    .to_owned(),
+            )
+            .await?;
+            // The short token in reply subjects (`[#…]`): the random tail of the id.
+            m.alter_table(add_column("tickets", string_len_null("mail_token", 12))).await?;
+            let backfill = match m.get_database_backend() {
+                DbBackend::Postgres => "UPDATE tickets SET mail_token = right(replace(id::text, '-', ''), 12)",
+                _ => "UPDATE tickets SET mail_token = lower(hex(substr(id, 11, 6)))",
+            };
+            m.get_connection().execute_unprepared(backfill).await?;
+            m.create_index(Index::create().name("tickets_mail_token").table("tickets").col("mail_token").to_owned())
+                .await?;
+            m.create_table(
+                Table::create()
+                    .table("ticket_attachments")
+                    .col(pk_uuid("id"))
+                    .col(uuid("ticket_id"))
+                    .col(uuid("message_id"))
+                    .col(string("filename"))
+                    .col(string("content_type"))
+                    .col(big_integer("size"))
+                    .col(blob("data"))
+                    .col(timestamp_with_time_zone("created_at"))
+                    .foreign_key(&mut fk("ticket_attachments", "ticket_id", "tickets", Cascade))
+                    .foreign_key(&mut fk("ticket_attachments", "message_id", "ticket_messages", Cascade))
+                    .to_owned(),
+            )
+            .await?;
+            m.create_index(
+                Index::create()
+                    .name("ticket_attachments_message")
+                    .table("ticket_attachments")
+                    .col("message_id")
+                    .to_owned(),
+            )
+            .await?;
+            // Every outgoing message, before and after it is sent.
+            m.create_table(
+                Table::create()
+                    .table("outbox")
+                    .col(pk_uuid("id"))
+                    .col(uuid_null("ticket_id"))
+                    .col(uuid_null("message_id"))
+                    .col(string("to_address"))
+                    .col(string("subject"))
+                    .col(text("body"))
+                    .col(string("email_message_id"))
+                    .col(string_null("in_reply_to"))
+                    .col(text_null("references"))
+                    .col(string_len("status", 16))
+                    .col(integer("attempts"))
+                    .col(text_null("server_reply"))
+                    .col(timestamp_with_time_zone("created_at"))
+                    .col(timestamp_with_time_zone("updated_at"))
+                    .col(timestamp_with_time_zone_null("sent_at"))
+                    .foreign_key(&mut fk("outbox", "ticket_id", "tickets", Cascade))
+                    .foreign_key(&mut fk("outbox", "message_id", "ticket_messages", SetNull))
+                    .to_owned(),
+            )
+            .await?;
+            m.create_index(Index::create().name("outbox_message").table("outbox").col("message_id").to_owned()).await?;
+            m.create_index(
+                Index::create().name("outbox_status").table("outbox").col("status").col("created_at").to_owned(),
+            )
+            .await?;
+            // Every message taken in, by Message-ID (or digest): none is taken twice.
+            m.create_table(
+                Table::create()
+                    .table("mail_received")
+                    .col(string_len("key", 400).primary_key())
+                    .col(string_len("outcome", 16))
+                    .col(uuid_null("ticket_id"))
+                    .col(timestamp_with_time_zone("received_at"))
+                    .foreign_key(&mut fk("mail_received", "ticket_id", "tickets", SetNull))
+                    .to_owned(),
+            )
+            .await?;
+            m.create_index(
+                Index::create().name("mail_received_at").table("mail_received").col("received_at").to_owned(),
+            )
+            .await
+        }
+
+        async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+            for table in ["mail_received", "outbox", "ticket_attachments", "mail_settings"] {
+                m.drop_table(Table::drop().table(table).to_owned()).await?;
+            }
+            m.drop_index(Index::drop().name("tickets_mail_token").table("tickets").to_owned()).await?;
+            m.alter_table(Table::alter().table("tickets").drop_column("mail_token").to_owned()).await?;
+            m.drop_index(Index::drop().name("ticket_messages_email_id").table("ticket_messages").to_owned()).await?;
+            for column in ["html", "email_message_id", "from_address"] {
+                m.alter_table(Table::alter().table("ticket_messages").drop_column(column).to_owned()).await?;
+            }
+            Ok(())
         }
     }
 }

@@ -82,7 +82,8 @@ pub(crate) fn ticket_from(row: tickets::Model) -> Result<Ticket> {
     })
 }
 
-fn message_from(row: ticket_messages::Model) -> Result<TicketMessage> {
+/// A message without its attachments and delivery (see `crate::mail::with_mail`).
+pub(crate) fn message_from(row: ticket_messages::Model) -> Result<TicketMessage> {
     Ok(TicketMessage {
         id: MessageId(row.id),
         ticket_id: TicketId(row.ticket_id),
@@ -90,6 +91,10 @@ fn message_from(row: ticket_messages::Model) -> Result<TicketMessage> {
         author_id: row.author_id.map(UserId),
         person_id: row.person_id.map(PersonId),
         body: row.body,
+        html: row.html,
+        from_address: row.from_address,
+        attachments: Vec::new(),
+        delivery: None,
         created_at: row.created_at,
     })
 }
@@ -100,7 +105,7 @@ fn reach(row: &tickets::Model) -> TicketReach {
 
 /// The ticket, if `actor` may see it; another team's ticket is "not found"
 /// for an agent, so its existence does not leak.
-fn visible(actor: &Actor, row: tickets::Model) -> Result<tickets::Model> {
+pub(crate) fn visible(actor: &Actor, row: tickets::Model) -> Result<tickets::Model> {
     if actor.can_see_ticket(reach(&row)) { Ok(row) } else { Err(StorageError::NotFound("ticket")) }
 }
 
@@ -237,6 +242,123 @@ pub(crate) async fn recompute_open<C: ConnectionTrait>(conn: &C, of_policies: Op
     Ok(changed)
 }
 
+/// Inserts a ticket inside the caller's transaction (who may is the caller's question).
+pub(crate) async fn insert_ticket<C: ConnectionTrait>(
+    conn: &C,
+    created_by: Option<UserId>,
+    mut input: TicketInput,
+    at: OffsetDateTime,
+) -> Result<tickets::Model> {
+    let at = rapport_domain::records::normalize_timestamp(at);
+    let company = prepare(conn, &mut input).await?;
+    if input.status == TicketStatus::Closed {
+        return Err(FieldErrors::single("status", "a new ticket cannot be closed").into());
+    }
+    let all = policies(conn).await?;
+    let policy = policy_for(&all, &input);
+    let hours = hours_of(conn, policy).await?;
+    let mut state = ClockState {
+        created_at: at,
+        first_responded_at: None,
+        awaiting_reply_since: Some(at),
+        pending_since: None,
+        pending_seconds: 0,
+        solved_at: None,
+        closed_at: None,
+    };
+    state.transition(&hours, TicketStatus::New, input.status, at);
+    let id = TicketId::new();
+    let mut active = tickets::ActiveModel {
+        id: Set(id.0),
+        created_at: Set(at),
+        updated_at: Set(at),
+        created_by: Set(created_by.map(|u| u.0)),
+        version: Set(1),
+        message_count: Set(0),
+        mail_token: Set(Some(rapport_domain::mail::ticket_token(id))),
+        ..Default::default()
+    };
+    fill(&mut active, &input, company);
+    state.write(&mut active, policy.map(|p| p.id), state.due(policy, &hours));
+    Ok(active.insert(conn).await?)
+}
+
+/// A message to add, with what email brings.
+#[derive(Debug)]
+pub(crate) struct NewMessage {
+    pub kind: MessageKind,
+    pub body: String,
+    /// The status the writer chose, if any.
+    pub status: Option<TicketStatus>,
+    pub author_id: Option<Uuid>,
+    pub person_id: Option<Uuid>,
+    pub html: Option<String>,
+    pub email_message_id: Option<String>,
+    pub from_address: Option<String>,
+}
+
+/// Adds a message inside the caller's transaction and moves the ticket's
+/// status and clocks with it.
+pub(crate) async fn append_message<C: ConnectionTrait>(
+    conn: &C,
+    row: tickets::Model,
+    message: NewMessage,
+    at: OffsetDateTime,
+) -> Result<(tickets::Model, ticket_messages::Model)> {
+    let at = rapport_domain::records::normalize_timestamp(at);
+    let current = parse_with(&row.status, "ticket status", TicketStatus::parse)?;
+    if current == TicketStatus::Closed {
+        return Err(StorageError::Conflict("a closed ticket is final: open a new one".into()));
+    }
+    let next = status_after(current, message.kind, message.status);
+    if next == TicketStatus::New && current != TicketStatus::New {
+        return Err(FieldErrors::single("status", "a ticket cannot go back to new").into());
+    }
+    if at < row.updated_at {
+        return Err(StorageError::Conflict("a message cannot be older than the ticket's last change".into()));
+    }
+    let ticket = ticket_from(row.clone())?;
+    let mut fields = ticket.fields.clone();
+    fields.status = next;
+    let all = policies(conn).await?;
+    let policy = policy_for(&all, &fields);
+    let hours = hours_of(conn, policy).await?;
+    let mut state = ClockState::of(&row);
+    match message.kind {
+        MessageKind::Reply => {
+            state.first_responded_at = state.first_responded_at.or(Some(at));
+            state.awaiting_reply_since = None;
+        }
+        MessageKind::Customer => state.awaiting_reply_since = state.awaiting_reply_since.or(Some(at)),
+        MessageKind::Note => {}
+    }
+    state.transition(&hours, current, next, at);
+    let inserted = ticket_messages::ActiveModel {
+        id: Set(MessageId::new().0),
+        ticket_id: Set(row.id),
+        kind: Set(message.kind.as_str().to_owned()),
+        author_id: Set(message.author_id),
+        person_id: Set(message.person_id),
+        body: Set(message.body),
+        created_at: Set(at),
+        html: Set(message.html),
+        email_message_id: Set(message.email_message_id),
+        from_address: Set(message.from_address),
+    }
+    .insert(conn)
+    .await?;
+    let version = row.version;
+    let count = row.message_count;
+    let mut active: tickets::ActiveModel = row.into();
+    active.status = Set(next.as_str().to_owned());
+    state.write(&mut active, policy.map(|p| p.id), state.due(policy, &hours));
+    active.message_count = Set(count + 1);
+    active.updated_at = Set(at);
+    active.version = Set(version + 1);
+    let row = save(conn, active, tickets::Column::Version, version).await?;
+    Ok((row, inserted))
+}
+
 impl Store {
     /// Opens a ticket; the customer now waits for a first response.
     pub async fn create_ticket(&self, actor: &Actor, input: TicketInput) -> Result<Ticket> {
@@ -245,40 +367,11 @@ impl Store {
 
     /// Opens a ticket as it was opened at `at` (a help desk's history
     /// brought over, or the demo's); the clocks run from then.
-    pub async fn create_ticket_at(&self, actor: &Actor, mut input: TicketInput, at: OffsetDateTime) -> Result<Ticket> {
-        let at = rapport_domain::records::normalize_timestamp(at);
+    pub async fn create_ticket_at(&self, actor: &Actor, input: TicketInput, at: OffsetDateTime) -> Result<Ticket> {
         actor.ensure_can_create()?;
         let w = self.begin_write().await?;
-        let company = prepare(&*w, &mut input).await?;
         check_assignment(&*w, actor, input.assignee_id, None, "assignee_id").await?;
-        if input.status == TicketStatus::Closed {
-            return Err(FieldErrors::single("status", "a new ticket cannot be closed").into());
-        }
-        let all = policies(&*w).await?;
-        let policy = policy_for(&all, &input);
-        let hours = hours_of(&*w, policy).await?;
-        let mut state = ClockState {
-            created_at: at,
-            first_responded_at: None,
-            awaiting_reply_since: Some(at),
-            pending_since: None,
-            pending_seconds: 0,
-            solved_at: None,
-            closed_at: None,
-        };
-        state.transition(&hours, TicketStatus::New, input.status, at);
-        let mut active = tickets::ActiveModel {
-            id: Set(TicketId::new().0),
-            created_at: Set(at),
-            updated_at: Set(at),
-            created_by: Set(Some(actor.user_id.0)),
-            version: Set(1),
-            message_count: Set(0),
-            ..Default::default()
-        };
-        fill(&mut active, &input, company);
-        state.write(&mut active, policy.map(|p| p.id), state.due(policy, &hours));
-        let row = active.insert(&*w).await?;
+        let row = insert_ticket(&*w, Some(actor.user_id), input, at).await?;
         w.commit().await?;
         ticket_from(row)
     }
@@ -325,20 +418,20 @@ impl Store {
     }
 
     /// Adds a message to the conversation: a reply answers the customer
-    /// (the first one stops the first-response clock), a customer message
-    /// starts the next-response clock and reopens a solved ticket, a note
-    /// changes no clock.
+    /// (the first one stops the first-response clock) and is emailed to
+    /// them when outgoing mail is set up, a customer message starts the
+    /// next-response clock and reopens a solved ticket, a note changes no clock.
     pub async fn add_ticket_message(
         &self,
         actor: &Actor,
         id: TicketId,
         input: MessageInput,
     ) -> Result<(Ticket, TicketMessage)> {
-        self.add_ticket_message_at(actor, id, input, now()).await
+        self.add_message(actor, id, input, now(), true).await
     }
 
     /// Adds a message as it was written at `at` (no earlier than the
-    /// ticket's last change): for history brought over, and the demo.
+    /// ticket's last change), sending nothing: for history brought over, and the demo.
     pub async fn add_ticket_message_at(
         &self,
         actor: &Actor,
@@ -346,60 +439,39 @@ impl Store {
         input: MessageInput,
         at: OffsetDateTime,
     ) -> Result<(Ticket, TicketMessage)> {
-        let at = rapport_domain::records::normalize_timestamp(at);
+        self.add_message(actor, id, input, at, false).await
+    }
+
+    async fn add_message(
+        &self,
+        actor: &Actor,
+        id: TicketId,
+        input: MessageInput,
+        at: OffsetDateTime,
+        send: bool,
+    ) -> Result<(Ticket, TicketMessage)> {
         actor.ensure_can_create()?;
         let w = self.begin_write().await?;
         let row = tickets::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("ticket"))?;
         let row = visible(actor, row)?;
-        let current = parse_with(&row.status, "ticket status", TicketStatus::parse)?;
-        if current == TicketStatus::Closed {
-            return Err(StorageError::Conflict("a closed ticket is final: open a new one".into()));
+        let customer = input.kind == MessageKind::Customer;
+        let message = NewMessage {
+            kind: input.kind,
+            body: input.body.to_string(),
+            status: input.status,
+            author_id: Some(actor.user_id.0),
+            person_id: customer.then_some(row.requester_id),
+            html: None,
+            email_message_id: None,
+            from_address: None,
+        };
+        let (row, message) = append_message(&*w, row, message, at).await?;
+        if send && message.kind == MessageKind::Reply.as_str() {
+            crate::mail::queue_reply(&*w, &row, &message).await?;
         }
-        let next = status_after(current, input.kind, input.status);
-        if next == TicketStatus::New && current != TicketStatus::New {
-            return Err(FieldErrors::single("status", "a ticket cannot go back to new").into());
-        }
-        if at < row.updated_at {
-            return Err(StorageError::Conflict("a message cannot be older than the ticket's last change".into()));
-        }
-        let ticket = ticket_from(row.clone())?;
-        let mut fields = ticket.fields.clone();
-        fields.status = next;
-        let all = policies(&*w).await?;
-        let policy = policy_for(&all, &fields);
-        let hours = hours_of(&*w, policy).await?;
-        let mut state = ClockState::of(&row);
-        match input.kind {
-            MessageKind::Reply => {
-                state.first_responded_at = state.first_responded_at.or(Some(at));
-                state.awaiting_reply_since = None;
-            }
-            MessageKind::Customer => state.awaiting_reply_since = state.awaiting_reply_since.or(Some(at)),
-            MessageKind::Note => {}
-        }
-        state.transition(&hours, current, next, at);
-        let message = ticket_messages::ActiveModel {
-            id: Set(MessageId::new().0),
-            ticket_id: Set(row.id),
-            kind: Set(input.kind.as_str().to_owned()),
-            author_id: Set(Some(actor.user_id.0)),
-            person_id: Set((input.kind == MessageKind::Customer).then_some(row.requester_id)),
-            body: Set(input.body.to_string()),
-            created_at: Set(at),
-        }
-        .insert(&*w)
-        .await?;
-        let version = row.version;
-        let count = row.message_count;
-        let mut active: tickets::ActiveModel = row.into();
-        active.status = Set(next.as_str().to_owned());
-        state.write(&mut active, policy.map(|p| p.id), state.due(policy, &hours));
-        active.message_count = Set(count + 1);
-        active.updated_at = Set(at);
-        active.version = Set(version + 1);
-        let row = save(&*w, active, tickets::Column::Version, version).await?;
+        let message = crate::mail::with_mail(&*w, vec![message]).await?.pop().expect("one message in, one out");
         w.commit().await?;
-        Ok((ticket_from(row)?, message_from(message)?))
+        Ok((ticket_from(row)?, message))
     }
 
     /// A ticket's conversation, oldest first.
@@ -412,7 +484,7 @@ impl Store {
             .order_by_asc(ticket_messages::Column::Id)
             .all(self.conn())
             .await?;
-        rows.into_iter().map(message_from).collect()
+        crate::mail::with_mail(self.conn(), rows).await
     }
 
     /// The tickets `actor` may see that match the filter.

@@ -1,0 +1,407 @@
+//! Email in and out: the mail settings, the outbox's states, a message as it
+//! arrived, and the ticket token that lets a reply find its ticket.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::email::Email;
+use crate::ids::{MessageId, PersonId, TicketId};
+use crate::text::Name;
+use crate::validation::FieldErrors;
+
+text_enum!(
+    /// How the connection to a mail server is protected.
+    MailSecurity { None => "none" / "None (trusted network only)", StartTls => "starttls" / "STARTTLS", Tls => "tls" / "TLS" }
+);
+text_enum!(
+    /// Where an outgoing message stands: waiting (perhaps retrying), accepted
+    /// by the server, or given up on.
+    OutboxStatus { Queued => "queued" / "Queued", Sent => "sent" / "Sent", Failed => "failed" / "Failed" }
+);
+
+/// A password: kept for the server, never printed, never returned by the API.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(secret: impl Into<String>) -> Self {
+        Secret(secret.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+/// A mail server's host name or address.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(try_from = "String", into = "String")]
+#[schema(value_type = String, example = "smtp.example.com")]
+pub struct Host(String);
+
+impl Host {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Host {
+    type Error = String;
+    fn try_from(raw: String) -> Result<Self, String> {
+        let host = raw.trim().to_ascii_lowercase();
+        let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']');
+        if host.is_empty() || host.len() > 253 || !host.chars().all(allowed) {
+            return Err("must be a host name or address, like smtp.example.com".into());
+        }
+        Ok(Host(host))
+    }
+}
+
+impl From<Host> for String {
+    fn from(host: Host) -> String {
+        host.0
+    }
+}
+
+fn default_mailbox() -> Name {
+    Name::try_from("INBOX").expect("a valid mailbox name")
+}
+
+/// How Rapport sends mail, as stored.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SmtpSettings {
+    pub host: Host,
+    pub port: u16,
+    pub security: MailSecurity,
+    pub username: Option<Name>,
+    pub password: Option<Secret>,
+    /// The address replies come from, and customers write back to.
+    pub from_address: Email,
+    pub from_name: Option<Name>,
+}
+
+/// How Rapport fetches mail, as stored.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ImapSettings {
+    pub host: Host,
+    pub port: u16,
+    pub security: MailSecurity,
+    pub username: Name,
+    pub password: Secret,
+    pub mailbox: Name,
+    /// Fetched every minute while on.
+    pub enabled: bool,
+}
+
+/// The outgoing mail settings as an admin sends them; a password left out
+/// keeps the one already set.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSettingsInput {
+    pub host: Host,
+    /// 587 for STARTTLS, 465 for TLS, 25 for a relay on a trusted network.
+    pub port: u16,
+    pub security: MailSecurity,
+    #[serde(default)]
+    pub username: Option<Name>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = Password)]
+    pub password: Option<Secret>,
+    pub from_address: Email,
+    #[serde(default)]
+    pub from_name: Option<Name>,
+}
+
+/// The incoming mail settings as an admin sends them; a password left out
+/// keeps the one already set.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImapSettingsInput {
+    pub host: Host,
+    /// 993 for TLS, 143 for STARTTLS.
+    pub port: u16,
+    pub security: MailSecurity,
+    pub username: Name,
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = Password)]
+    pub password: Option<Secret>,
+    /// The folder to fetch from.
+    #[serde(default = "default_mailbox")]
+    pub mailbox: Name,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn check_port(port: u16, errors: &mut FieldErrors) {
+    if port == 0 {
+        errors.add("port", "must be between 1 and 65535");
+    }
+}
+
+impl SmtpSettingsInput {
+    /// The settings to store, keeping the current password when none was sent.
+    pub fn into_settings(self, current: Option<&SmtpSettings>) -> Result<SmtpSettings, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        check_port(self.port, &mut errors);
+        let password = self.password.or_else(|| current.and_then(|c| c.password.clone()));
+        if self.username.is_some() && password.is_none() {
+            errors.add("password", "is required with a username");
+        }
+        errors.into_result()?;
+        Ok(SmtpSettings {
+            host: self.host,
+            port: self.port,
+            security: self.security,
+            username: self.username,
+            password,
+            from_address: self.from_address,
+            from_name: self.from_name,
+        })
+    }
+}
+
+impl ImapSettingsInput {
+    /// The settings to store, keeping the current password when none was sent.
+    pub fn into_settings(self, current: Option<&ImapSettings>) -> Result<ImapSettings, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        check_port(self.port, &mut errors);
+        let password = self.password.or_else(|| current.map(|c| c.password.clone()));
+        if password.is_none() {
+            errors.add("password", "is required");
+        }
+        errors.into_result()?;
+        Ok(ImapSettings {
+            host: self.host,
+            port: self.port,
+            security: self.security,
+            username: self.username,
+            password: password.expect("checked above"),
+            mailbox: self.mailbox,
+            enabled: self.enabled,
+        })
+    }
+}
+
+/// Outgoing mail settings as the API shows them: the password never leaves.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SmtpSettingsView {
+    pub host: Host,
+    pub port: u16,
+    pub security: MailSecurity,
+    pub username: Option<Name>,
+    pub password_set: bool,
+    pub from_address: Email,
+    pub from_name: Option<Name>,
+}
+
+/// Incoming mail settings as the API shows them: the password never leaves.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ImapSettingsView {
+    pub host: Host,
+    pub port: u16,
+    pub security: MailSecurity,
+    pub username: Name,
+    pub mailbox: Name,
+    pub enabled: bool,
+}
+
+/// Both directions; absent when not set up.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct MailSettingsView {
+    pub smtp: Option<SmtpSettingsView>,
+    pub imap: Option<ImapSettingsView>,
+}
+
+impl From<&SmtpSettings> for SmtpSettingsView {
+    fn from(s: &SmtpSettings) -> Self {
+        SmtpSettingsView {
+            host: s.host.clone(),
+            port: s.port,
+            security: s.security,
+            username: s.username.clone(),
+            password_set: s.password.is_some(),
+            from_address: s.from_address.clone(),
+            from_name: s.from_name.clone(),
+        }
+    }
+}
+
+impl From<&ImapSettings> for ImapSettingsView {
+    fn from(s: &ImapSettings) -> Self {
+        ImapSettingsView {
+            host: s.host.clone(),
+            port: s.port,
+            security: s.security,
+            username: s.username.clone(),
+            mailbox: s.mailbox.clone(),
+            enabled: s.enabled,
+        }
+    }
+}
+
+/// How an outgoing message fared, as a ticket shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Delivery {
+    pub status: OutboxStatus,
+    pub to: Email,
+    pub attempts: i32,
+    /// The server's answer: its acceptance, or why it refused.
+    pub server_reply: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub sent_at: Option<OffsetDateTime>,
+}
+
+/// A stored attachment, without its content.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AttachmentInfo {
+    pub id: crate::ids::AttachmentId,
+    pub filename: String,
+    pub content_type: String,
+    pub size: i64,
+}
+
+/// The largest attachment kept; larger ones are named in the message and dropped.
+pub const MAX_ATTACHMENT_BYTES: usize = 10 * 1024 * 1024;
+
+/// A file that came with a message.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InboundAttachment {
+    pub filename: String,
+    pub content_type: String,
+    pub data: Vec<u8>,
+}
+
+text_enum!(
+    /// Why a message is not taken as a customer's question.
+    AutomaticKind { AutoReply => "auto_reply" / "Automatic reply", Bounce => "bounce" / "Delivery report", Bulk => "bulk" / "Bulk or list mail" }
+);
+
+/// An email as it arrived, already parsed and made safe (HTML sanitised).
+#[derive(Clone, Debug, PartialEq)]
+pub struct InboundEmail {
+    /// What makes it the same message if it comes again: its Message-ID,
+    /// or a digest of its bytes when it has none.
+    pub key: String,
+    pub message_id: Option<String>,
+    /// The Message-IDs it answers (In-Reply-To, then References).
+    pub answers: Vec<String>,
+    pub from: Email,
+    pub from_name: Option<String>,
+    /// Every recipient address (To and Cc), where a ticket token may sit.
+    pub to: Vec<String>,
+    pub subject: String,
+    pub text: String,
+    pub html: Option<String>,
+    pub attachments: Vec<InboundAttachment>,
+    /// Attachments over the limit: name and size, recorded but not kept.
+    pub too_large: Vec<(String, usize)>,
+    pub automatic: Option<AutomaticKind>,
+}
+
+/// What became of an incoming message.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Received {
+    /// A new ticket; `new_person` when the sender was unknown and became a lead.
+    Opened { ticket_id: TicketId, message_id: MessageId, person_id: PersonId, new_person: bool },
+    /// Joined the ticket it answers.
+    Joined { ticket_id: TicketId, message_id: MessageId, person_id: PersonId },
+    /// Taken before (the same Message-ID): nothing changed.
+    Duplicate,
+    /// An automatic message (auto-reply, bounce, list mail): no ticket, no answer.
+    Ignored { reason: AutomaticKind },
+}
+
+/// The short token that names a ticket in subjects: the random tail of its id.
+pub fn ticket_token(id: TicketId) -> String {
+    let hex = id.0.simple().to_string();
+    hex[hex.len() - TOKEN_LEN..].to_owned()
+}
+
+const TOKEN_LEN: usize = 12;
+
+/// A reply's subject: the ticket's, marked as an answer and carrying its token.
+pub fn reply_subject(subject: &str, id: TicketId) -> String {
+    let token = ticket_token(id);
+    let base = subject.trim();
+    let base = if base.to_ascii_lowercase().starts_with("re:") { base.to_owned() } else { format!("Re: {base}") };
+    if base.contains(&format!("[#{token}]")) { base } else { format!("{base} [#{token}]") }
+}
+
+/// The ticket tokens in a subject (`[#0123456789ab]`) or addresses (`support+t0123456789ab@…`).
+pub fn tokens_in(text: &str) -> Vec<String> {
+    let lower = text.to_ascii_lowercase();
+    let mut found = Vec::new();
+    for (marker, end) in [("[#", Some(']')), ("+t", Some('@'))] {
+        let mut rest = lower.as_str();
+        while let Some(at) = rest.find(marker) {
+            let after = &rest[at + marker.len()..];
+            let candidate: String = after.chars().take(TOKEN_LEN).collect();
+            let closes = end.is_none_or(|end| after[candidate.len()..].starts_with(end));
+            if candidate.len() == TOKEN_LEN && candidate.chars().all(|c| c.is_ascii_hexdigit()) && closes {
+                found.push(candidate);
+            }
+            rest = after;
+        }
+    }
+    found
+}
+
+/// `support@example.com` with the ticket's token: where a customer's answer finds its ticket.
+pub fn reply_address(from: &Email, id: TicketId) -> String {
+    let (local, domain) = from.as_str().rsplit_once('@').unwrap_or((from.as_str(), ""));
+    format!("{local}+t{}@{domain}", ticket_token(id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_round_trip_through_subjects_and_addresses() {
+        let id = TicketId::new();
+        let token = ticket_token(id);
+        assert_eq!(token.len(), 12);
+        let subject = reply_subject("Printer on fire", id);
+        assert_eq!(subject, format!("Re: Printer on fire [#{token}]"));
+        assert_eq!(reply_subject(&subject, id), subject, "no second token or Re:");
+        assert_eq!(tokens_in(&format!("RE: {subject}")), vec![token.clone()]);
+        let from = Email::parse("help@example.com").unwrap();
+        assert_eq!(tokens_in(&reply_address(&from, id)), vec![token]);
+        assert!(tokens_in("[#xyz] [#0123456789abcdef]").is_empty(), "wrong length or not hex");
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let secret = Secret::new("hunter2");
+        assert!(!format!("{secret:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn a_password_left_out_keeps_the_current_one() {
+        let input = |password: Option<&str>| SmtpSettingsInput {
+            host: Host::try_from("smtp.example.com".to_owned()).unwrap(),
+            port: 587,
+            security: MailSecurity::StartTls,
+            username: Some(Name::try_from("rapport").unwrap()),
+            password: password.map(Secret::new),
+            from_address: Email::parse("help@example.com").unwrap(),
+            from_name: None,
+        };
+        let first = input(Some("one")).into_settings(None).unwrap();
+        let kept = input(None).into_settings(Some(&first)).unwrap();
+        assert_eq!(kept.password, Some(Secret::new("one")));
+        assert!(input(None).into_settings(None).is_err(), "a username needs a password");
+    }
+}
