@@ -3,6 +3,8 @@
 //! database dropped when the test ends), and `backend_tests!`, which runs a
 //! test once per backend.
 
+pub mod mail_servers;
+
 use sea_orm::ConnectionTrait;
 
 const POSTGRES_ENV: &str = "RAPPORT_TEST_POSTGRES";
