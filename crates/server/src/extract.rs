@@ -6,11 +6,15 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, IF_MATCH};
 use axum::http::request::Parts;
 use rapport_domain::Actor;
+use rapport_domain::FieldErrors;
 use rapport_domain::records::User;
-use rapport_storage::ListQuery;
+use rapport_storage::{ListQuery, Page, Total};
 use serde::de::DeserializeOwned;
+use utoipa::openapi::path::ParameterIn;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::error::ApiError;
+use crate::shape::unknown_fields;
 use crate::{AppState, BODY_LIMIT, SESSION_COOKIE};
 
 /// A JSON body parsed straight into a domain type.
@@ -22,6 +26,35 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let value = serde_path_to_error::deserialize::<_, T>(&mut deserializer).map_err(json_error)?;
     deserializer.end().map_err(|e| ApiError::MalformedJson(e.to_string()))?;
     Ok(value)
+}
+
+/// Parses a request body into `T`, refusing keys `T` does not accept (see
+/// `shape`): each unknown key is named beside any other field error.
+pub fn parse_body<T: DeserializeOwned + ToSchema + 'static>(bytes: &[u8]) -> Result<T, ApiError> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::MalformedJson(format!("the body is not valid JSON: {}", strip_position(&e.to_string())))
+    })?;
+    let unknown = unknown_fields::<T>(&value);
+    if unknown.is_empty() {
+        return parse_json(bytes);
+    }
+    Err(with_unknown(unknown, parse_json::<T>(bytes).err()))
+}
+
+/// Refuses keys of a JSON value (a merge patch, a body read as a value) that `T` does not accept.
+pub fn refuse_unknown_fields<T: ToSchema + 'static>(value: &serde_json::Value) -> Result<(), ApiError> {
+    let unknown = unknown_fields::<T>(value);
+    if unknown.is_empty() { Ok(()) } else { Err(ApiError::Validation(unknown)) }
+}
+
+/// Unknown keys, with the other field errors the same body had.
+fn with_unknown(mut unknown: FieldErrors, other: Option<ApiError>) -> ApiError {
+    if let Some(ApiError::Validation(fields)) = other {
+        for (field, message) in fields.iter() {
+            unknown.add(field.clone(), message.clone());
+        }
+    }
+    ApiError::Validation(unknown)
 }
 
 /// Like `parse_json`, from an already parsed JSON value (after a merge patch).
@@ -56,7 +89,7 @@ fn strip_position(message: &str) -> String {
     message.to_string()
 }
 
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+impl<T: DeserializeOwned + ToSchema + 'static, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
@@ -68,7 +101,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
             return Err(ApiError::UnsupportedMediaType);
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|_| ApiError::PayloadTooLarge(BODY_LIMIT))?;
-        Ok(ApiJson(parse_json::<T>(&bytes)?))
+        Ok(ApiJson(parse_body::<T>(&bytes)?))
     }
 }
 
@@ -152,6 +185,28 @@ pub struct ListParams<F> {
     pub filter: F,
 }
 
+impl<F> ListParams<F> {
+    /// The answer to this list request: `page`, with `total` when asked for.
+    pub fn answer<T>(&self, page: Page<T>) -> Listed<T> {
+        Listed {
+            items: page.items,
+            next_cursor: page.next_cursor,
+            total: self.query.count.as_ref().and_then(Total::get),
+        }
+    }
+}
+
+/// One page of a list.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Listed<T> {
+    pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+    /// With `count=true` only: how many records match the filters, all pages together.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<u64>,
+}
+
 /// The parameters every list takes.
 #[derive(serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -168,6 +223,8 @@ pub struct CommonParams {
     /// Only records changed at or after this time (RFC 3339).
     #[serde(default, with = "time::serde::rfc3339::option")]
     updated_since: Option<time::OffsetDateTime>,
+    /// `true` to also get `total`, how many records match (all pages together).
+    count: Option<bool>,
 }
 
 /// Parses a query string into `T`, naming the parameter that did not fit.
@@ -180,7 +237,7 @@ pub fn parse_query<T: DeserializeOwned>(raw: &str) -> Result<T, ApiError> {
     })
 }
 
-impl<F: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ListParams<F> {
+impl<F: DeserializeOwned + IntoParams, S: Send + Sync> FromRequestParts<S> for ListParams<F> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
@@ -188,15 +245,57 @@ impl<F: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ListParams<F> 
     }
 }
 
-impl<F: DeserializeOwned> ListParams<F> {
-    /// Parses a list's query string: the API's and the list pages' alike.
-    pub fn parse(raw: &str) -> Result<Self, ApiError> {
-        // No database stores a NUL byte in text; no filter needs a control character.
-        for (key, value) in form_urlencoded::parse(raw.as_bytes()) {
-            if value.chars().any(char::is_control) {
-                return Err(ApiError::field(key.into_owned(), "must not contain control characters"));
-            }
+/// The query parameters `P` documents (its `IntoParams`), which are all it takes.
+fn parameter_names<P: IntoParams>() -> Vec<String> {
+    P::into_params(|| Some(ParameterIn::Query)).into_iter().map(|p| p.name).collect()
+}
+
+/// Refuses parameters that are not `known` (nor, with `custom`, `cf.<key>`),
+/// and values with control characters: no database stores a NUL byte in
+/// text, and no filter needs a control character.
+fn refuse_unknown_parameters(raw: &str, known: &[String], custom: bool) -> Result<(), ApiError> {
+    let mut errors = FieldErrors::new();
+    for (key, value) in form_urlencoded::parse(raw.as_bytes()) {
+        if value.chars().any(char::is_control) {
+            errors.add(key.clone().into_owned(), "must not contain control characters");
         }
+        let is_known = known.iter().any(|k| *k == key) || (custom && key.starts_with("cf."));
+        if !is_known {
+            let takes = match (known.is_empty(), custom) {
+                (true, _) => "it takes none".to_string(),
+                (false, true) => format!("it takes {} and cf.<key>", known.join(", ")),
+                (false, false) => format!("it takes {}", known.join(", ")),
+            };
+            errors.add(key.into_owned(), format!("is not a parameter here; {takes}"));
+        }
+    }
+    errors.into_result().map_err(ApiError::Validation)
+}
+
+/// A query string of only the parameters `P` documents, parsed into `P`.
+pub struct Params<P>(pub P);
+
+impl<P: DeserializeOwned + IntoParams, S: Send + Sync> FromRequestParts<S> for Params<P> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let raw = parts.uri.query().unwrap_or("");
+        refuse_unknown_parameters(raw, &parameter_names::<P>(), false)?;
+        Ok(Params(parse_query(raw)?))
+    }
+}
+
+/// No query parameters at all.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+pub struct NoParams {}
+
+impl<F: DeserializeOwned + IntoParams> ListParams<F> {
+    /// Parses a list's query string: the API's and the list pages' alike. A
+    /// parameter neither the list nor `CommonParams` documents is refused.
+    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+        let mut known = parameter_names::<CommonParams>();
+        known.extend(parameter_names::<F>());
+        refuse_unknown_parameters(raw, &known, true)?;
         let common: CommonParams = parse_query(raw)?;
         let filter: F = parse_query(raw)?;
         let custom = form_urlencoded::parse(raw.as_bytes())
@@ -210,6 +309,7 @@ impl<F: DeserializeOwned> ListParams<F> {
                 q: common.q.filter(|q| !q.trim().is_empty()),
                 tag: common.tag.filter(|t| !t.trim().is_empty()),
                 updated_since: common.updated_since,
+                count: common.count.unwrap_or(false).then(Total::default),
                 custom,
             },
             filter,

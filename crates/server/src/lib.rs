@@ -10,6 +10,7 @@ pub mod extract;
 pub mod imports;
 mod limiter;
 pub mod metrics;
+pub mod shape;
 pub mod web;
 
 use std::sync::Arc;

@@ -24,6 +24,7 @@ mod api {
     pub mod lists;
     pub mod merge;
     pub mod permissions;
+    pub mod strict;
     pub mod tickets;
     pub mod timeline;
     pub mod uniqueness;

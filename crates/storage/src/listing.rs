@@ -6,7 +6,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rapport_domain::FieldErrors;
 use rapport_domain::custom_fields::EntityType;
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SimpleExpr};
-use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect, Select, Value};
+use sea_orm::{
+    ConnectionTrait, DbBackend, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Value,
+};
 use serde::Serialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -29,6 +31,19 @@ pub struct ListQuery {
     pub updated_since: Option<OffsetDateTime>,
     /// Custom field equality filters: (key, value as typed).
     pub custom: Vec<(String, String)>,
+    /// Asked for with `count=true`: `fetch` puts the number of matching
+    /// records (all pages together) here, for the answer's `total`.
+    pub count: Option<Total>,
+}
+
+/// A list's total count, filled in by the list query that was asked for it.
+#[derive(Clone, Debug, Default)]
+pub struct Total(std::sync::Arc<std::sync::OnceLock<u64>>);
+
+impl Total {
+    pub fn get(&self) -> Option<u64> {
+        self.0.get().copied()
+    }
 }
 
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
@@ -41,6 +56,14 @@ pub struct Page<T> {
 impl<T> Page<T> {
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
         Page { items: self.items.into_iter().map(f).collect(), next_cursor: self.next_cursor }
+    }
+
+    /// Converts every item, or fails with the first error.
+    pub fn try_map<U, E>(self, f: impl FnMut(T) -> std::result::Result<U, E>) -> std::result::Result<Page<U>, E> {
+        Ok(Page {
+            items: self.items.into_iter().map(f).collect::<std::result::Result<_, E>>()?,
+            next_cursor: self.next_cursor,
+        })
     }
 }
 
@@ -214,6 +237,10 @@ impl ListQuery {
             .find(|f| f.name == name)
             .ok_or_else(|| bad("sort", &format!("must be one of {} (prefix - for descending)", allowed.join(", "))))?;
         let id_expr = Expr::col((E::default(), id));
+        if let Some(total) = &self.count {
+            // Before the cursor: every page of this list counts the same.
+            let _ = total.0.set(count_rows(conn, &select).await?);
+        }
         let mut select = select;
         if let Some(cursor) = &self.cursor {
             let (value, after) =
@@ -243,6 +270,18 @@ impl ListQuery {
         };
         Ok(Page { items: rows, next_cursor })
     }
+}
+
+/// How many rows a select matches: `SELECT COUNT(*) FROM (select)`.
+async fn count_rows<E: EntityTrait, C: ConnectionTrait>(conn: &C, select: &Select<E>) -> Result<u64> {
+    let inner = QueryTrait::into_query(select.clone());
+    let statement = Query::select()
+        .expr(Expr::cust("COUNT(*)"))
+        .from_subquery(inner, sea_orm::sea_query::Alias::new("matching"))
+        .to_owned();
+    let row = conn.query_one(&statement).await?.ok_or_else(|| StorageError::Corrupt("COUNT(*) gave no row".into()))?;
+    let count: i64 = row.try_get_by_index(0)?;
+    Ok(u64::try_from(count).unwrap_or(0))
 }
 
 fn encode_cursor(value: &SortValue, id: Uuid) -> String {

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use rapport_domain::custom_fields::{CustomFieldDefinition, CustomFieldInput, EntityType};
 use rapport_domain::records::*;
 use rapport_domain::*;
-use rapport_storage::{Page, UserFilter};
+use rapport_storage::UserFilter;
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -16,7 +16,7 @@ use utoipa_axum::routes;
 use super::{Created, Found, Items, parse_id, patched};
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ApiJson, Auth, IfMatch, ListParams, from_value};
+use crate::extract::{ApiJson, Auth, IfMatch, ListParams, Listed, NoParams, Params, from_value, refuse_unknown_fields};
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewUser {
@@ -42,13 +42,14 @@ fn user_body<T: serde::de::DeserializeOwned>(body: serde_json::Value) -> Result<
 }
 
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", params(crate::extract::CommonParams, UserFilter),
-    responses((status = 200, body = Page<User>)))]
+    responses((status = 200, body = Listed<User>), (status = 422, body = ErrorBody)))]
 pub async fn list_users(
     State(state): State<AppState>,
     _auth: Auth,
     params: ListParams<UserFilter>,
-) -> Result<Json<Page<User>>, ApiError> {
-    Ok(Json(state.store.list_users(&params.query, &params.filter).await?))
+) -> Result<Json<Listed<User>>, ApiError> {
+    let page = state.store.list_users(&params.query, &params.filter).await?;
+    Ok(Json(params.answer(page)))
 }
 
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = NewUser,
@@ -59,6 +60,7 @@ pub async fn create_user(
     ApiJson(body): ApiJson<serde_json::Value>,
 ) -> Result<Created<User>, ApiError> {
     auth.actor.ensure_admin().map_err(|d| ApiError::Forbidden(d.to_string()))?;
+    refuse_unknown_fields::<NewUser>(&body)?;
     let new: NewUser = user_body(body)?;
     let user = state.store.create_user(new.user, Some(&new.password), Some(auth.user.id)).await?;
     let location = format!("/api/v1/users/{}", user.id);
@@ -88,7 +90,9 @@ pub async fn patch_user(
     let id: UserId = parse_id(&id, "user")?;
     let current = state.store.get_user(id).await?;
     let version = version.or(Some(current.meta.version));
-    save_user(&state, &auth, id, patched(&current, body)?, version).await
+    refuse_unknown_fields::<UserChange>(&body)?;
+    let merged: serde_json::Value = patched(&current, body)?;
+    save_user(&state, &auth, id, merged, version).await
 }
 
 /// Replaces a user's fields. Include `password` to set a new one.
@@ -101,6 +105,7 @@ pub async fn replace_user(
     IfMatch(version): IfMatch,
     ApiJson(body): ApiJson<serde_json::Value>,
 ) -> Result<Found<User>, ApiError> {
+    refuse_unknown_fields::<UserChange>(&body)?;
     save_user(&state, &auth, parse_id(&id, "user")?, body, version).await
 }
 
@@ -132,13 +137,23 @@ pub async fn deactivate_user(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(get, path = "/api/v1/teams", tag = "teams", responses((status = 200, body = Items<Team>)))]
-pub async fn list_teams(State(state): State<AppState>, _auth: Auth) -> Result<Json<Items<Team>>, ApiError> {
+#[utoipa::path(get, path = "/api/v1/teams", tag = "teams",
+    responses((status = 200, body = Items<Team>), (status = 422, body = ErrorBody)))]
+pub async fn list_teams(
+    State(state): State<AppState>,
+    _auth: Auth,
+    _params: Params<NoParams>,
+) -> Result<Json<Items<Team>>, ApiError> {
     Ok(Json(Items { items: state.store.list_teams().await? }))
 }
 
-#[utoipa::path(get, path = "/api/v1/pipelines", tag = "pipelines", responses((status = 200, body = Items<Pipeline>)))]
-pub async fn list_pipelines(State(state): State<AppState>, _auth: Auth) -> Result<Json<Items<Pipeline>>, ApiError> {
+#[utoipa::path(get, path = "/api/v1/pipelines", tag = "pipelines",
+    responses((status = 200, body = Items<Pipeline>), (status = 422, body = ErrorBody)))]
+pub async fn list_pipelines(
+    State(state): State<AppState>,
+    _auth: Auth,
+    _params: Params<NoParams>,
+) -> Result<Json<Items<Pipeline>>, ApiError> {
     Ok(Json(Items { items: state.store.list_pipelines().await? }))
 }
 
@@ -149,13 +164,13 @@ pub struct CustomFieldParams {
 }
 
 #[utoipa::path(get, path = "/api/v1/custom-fields", tag = "custom fields", params(CustomFieldParams),
-    responses((status = 200, body = Items<CustomFieldDefinition>)))]
+    responses((status = 200, body = Items<CustomFieldDefinition>), (status = 422, body = ErrorBody)))]
 pub async fn list_custom_fields(
     State(state): State<AppState>,
     _auth: Auth,
-    params: ListParams<CustomFieldParams>,
+    Params(params): Params<CustomFieldParams>,
 ) -> Result<Json<Items<CustomFieldDefinition>>, ApiError> {
-    Ok(Json(Items { items: state.store.list_custom_fields(params.filter.entity_type).await? }))
+    Ok(Json(Items { items: state.store.list_custom_fields(params.entity_type).await? }))
 }
 
 /// A team's members act for their team: when teams change, forget who they were.

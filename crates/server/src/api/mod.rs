@@ -118,7 +118,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::error::ApiError;
-use crate::extract::from_value;
+use crate::extract::{from_value, refuse_unknown_fields};
 
 /// A whole list, not paged.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -201,14 +201,16 @@ pub fn merge_patch(target: &mut serde_json::Value, patch: serde_json::Value) {
     }
 }
 
-/// The current record with a merge patch applied, parsed as the record's input.
-pub fn patched<I: serde::de::DeserializeOwned, O: Serialize>(
+/// The current record with a merge patch applied, parsed as the record's
+/// input. The patch may name only the input's fields.
+pub fn patched<I: serde::de::DeserializeOwned + utoipa::ToSchema + 'static, O: Serialize>(
     current: &O,
     patch: serde_json::Value,
 ) -> Result<I, ApiError> {
     if !patch.is_object() {
         return Err(ApiError::field("body", "a merge patch is a JSON object"));
     }
+    refuse_unknown_fields::<I>(&patch)?;
     let mut value = serde_json::to_value(current).expect("records serialize to JSON");
     merge_patch(&mut value, patch);
     from_value(value)

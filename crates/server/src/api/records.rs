@@ -13,7 +13,7 @@ use utoipa_axum::routes;
 use super::{Items, parse_id};
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{Auth, ListParams};
+use crate::extract::{Auth, ListParams, Listed};
 
 /// A record type's list endpoint, beside `item_api!`'s five.
 macro_rules! record_api {
@@ -32,13 +32,14 @@ macro_rules! record_api {
 
             #[utoipa::path(get, path = $collection, tag = $tag, operation_id = concat!("list_", stringify!($module)),
                 params(crate::extract::CommonParams, $filter),
-                responses((status = 200, body = Page<$output>), (status = 422, body = ErrorBody), (status = 401, body = ErrorBody)))]
+                responses((status = 200, body = Listed<$output>), (status = 422, body = ErrorBody), (status = 401, body = ErrorBody)))]
             pub async fn list(
                 State(state): State<AppState>,
                 _auth: Auth,
                 params: ListParams<$filter>,
-            ) -> Result<Json<Page<$output>>, ApiError> {
-                Ok(Json(state.store.$list(&params.query, &params.filter).await?))
+            ) -> Result<Json<Listed<$output>>, ApiError> {
+                let page = state.store.$list(&params.query, &params.filter).await?;
+                Ok(Json(params.answer(page)))
             }
 
             /// Every create, update, delete, restore and merge of the record, newest

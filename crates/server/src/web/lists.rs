@@ -142,7 +142,10 @@ pub struct ListRequest<F> {
 
 impl<F: DeserializeOwned> ListRequest<F> {
     /// Empty fields of the filter form mean "any": they are dropped before parsing.
-    pub fn parse(raw: Option<&str>) -> Result<Self, WebError> {
+    pub fn parse(raw: Option<&str>) -> Result<Self, WebError>
+    where
+        F: utoipa::IntoParams,
+    {
         let pairs: Vec<(String, String)> = form_urlencoded::parse(raw.unwrap_or("").as_bytes())
             .into_owned()
             .filter(|(_, value)| !value.trim().is_empty())

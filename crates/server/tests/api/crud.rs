@@ -198,7 +198,7 @@ async fn crud_round_trip_every_type(backend: Backend) {
 
         let fetched: Value = api.fetch(kind, &id).await;
         assert_eq!(fetched, created, "{kind}: GET differs from the POST answer");
-        let listed: Page<Value> = api.list(&crate::common::query(&base, &[("limit", "200")])).await;
+        let listed: Page<Value> = api.list(&list_all(&base, kind)).await;
         assert!(listed.items.iter().any(|item| item["id"] == json!(id)), "{kind}: not listed");
 
         // A stale If-Match is refused and writes nothing.
@@ -231,9 +231,18 @@ async fn crud_round_trip_every_type(backend: Backend) {
             api.get(&path).await.want_error(404, "not_found");
             api.delete(&path).await.want_error(404, "not_found");
             api.patch(&path, &spec.patch).await.want_error(404, "not_found");
-            let listed: Page<Value> = api.list(&crate::common::query(&base, &[("limit", "200")])).await;
+            let listed: Page<Value> = api.list(&list_all(&base, kind)).await;
             assert!(listed.items.iter().all(|item| item["id"] != json!(id)), "{kind}: still listed after DELETE");
         }
+    }
+}
+
+/// A list's address for up to 200 records: teams, pipelines and custom
+/// fields are not paged, and refuse `limit`.
+fn list_all(base: &str, kind: &str) -> String {
+    match kind {
+        "teams" | "pipelines" | "custom-fields" => base.to_string(),
+        _ => crate::common::query(base, &[("limit", "200")]),
     }
 }
 

@@ -176,10 +176,7 @@ impl Store {
                 (value, a.id)
             })
             .await?;
-        Ok(Page {
-            items: page.items.into_iter().map(activity_from).collect::<Result<_>>()?,
-            next_cursor: page.next_cursor,
-        })
+        page.try_map(activity_from)
     }
 
     pub async fn update_activity(

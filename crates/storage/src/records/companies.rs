@@ -176,10 +176,7 @@ impl Store {
                 (value, c.id)
             })
             .await?;
-        Ok(Page {
-            items: page.items.into_iter().map(company_from).collect::<Result<_>>()?,
-            next_cursor: page.next_cursor,
-        })
+        page.try_map(company_from)
     }
 
     pub async fn update_company(

@@ -201,7 +201,7 @@ impl Store {
                 (value, d.id)
             })
             .await?;
-        Ok(Page { items: page.items.into_iter().map(deal_from).collect::<Result<_>>()?, next_cursor: page.next_cursor })
+        page.try_map(deal_from)
     }
 
     pub async fn update_deal(

@@ -317,10 +317,7 @@ impl Store {
                 (value, p.id)
             })
             .await?;
-        Ok(Page {
-            items: page.items.into_iter().map(person_from).collect::<Result<_>>()?,
-            next_cursor: page.next_cursor,
-        })
+        page.try_map(person_from)
     }
 
     pub async fn update_person(

@@ -159,10 +159,7 @@ impl Store {
                 (value, p.id)
             })
             .await?;
-        Ok(Page {
-            items: page.items.into_iter().map(purchase_from).collect::<Result<_>>()?,
-            next_cursor: page.next_cursor,
-        })
+        page.try_map(purchase_from)
     }
 
     pub async fn update_purchase(

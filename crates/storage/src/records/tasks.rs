@@ -131,7 +131,7 @@ impl Store {
                 (value, t.id)
             })
             .await?;
-        Ok(Page { items: page.items.into_iter().map(task_from).collect::<Result<_>>()?, next_cursor: page.next_cursor })
+        page.try_map(task_from)
     }
 
     pub async fn update_task(

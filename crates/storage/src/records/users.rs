@@ -163,7 +163,7 @@ impl Store {
                 (value, u.id)
             })
             .await?;
-        Ok(Page { items: page.items.into_iter().map(user_from).collect::<Result<_>>()?, next_cursor: page.next_cursor })
+        page.try_map(user_from)
     }
 
     /// Admins change anything; users may change only their own name and password.

@@ -1,0 +1,167 @@
+//! An API that refuses what it does not understand: unknown body fields and
+//! unknown list parameters are 422 naming them, never silently dropped.
+
+use serde_json::{Value, json};
+
+use crate::common::{Backend, TestApp, create_person, create_sales_pipeline, merge, query, unique, unknown_id};
+
+backend_tests!(
+    unknown_body_fields_are_refused_for_every_record_type,
+    a_misspelt_field_names_the_right_one,
+    unknown_list_parameters_are_refused,
+    lists_count_on_request,
+);
+
+/// A valid create body for every record type with the usual endpoints.
+async fn valid_bodies(app: &TestApp) -> Vec<(&'static str, Value)> {
+    let api = &app.admin;
+    let person = create_person(api, "Target").await;
+    let pipeline = create_sales_pipeline(api).await;
+    let team = app.create_team(&format!("Team {}", unique())).await;
+    vec![
+        ("people", json!({ "first_name": "Ada", "emails": [{ "address": format!("ada{}@example.com", unique()) }] })),
+        ("companies", json!({ "name": "Acme" })),
+        (
+            "deals",
+            json!({ "name": "Big", "amount": { "amount_minor": 100, "currency": "EUR" },
+                    "pipeline_id": pipeline.id, "stage_id": pipeline.stages[0].id }),
+        ),
+        ("activities", json!({ "kind": "note", "body": "hello", "person_id": person.id })),
+        ("tasks", json!({ "title": "Call back", "person_id": person.id })),
+        (
+            "purchases",
+            json!({ "person_id": person.id, "occurred_at": "2025-01-02T03:04:05Z",
+                    "amount": { "amount_minor": 100, "currency": "EUR" } }),
+        ),
+        ("pipelines", json!({ "name": format!("P{}", unique()), "stages": [{ "name": "S", "win_probability": 5 }] })),
+        ("teams", json!({ "name": format!("T{}", unique()) })),
+        (
+            "users",
+            json!({ "name": "Una", "email": format!("una{}@example.com", unique()), "role": "agent",
+                    "team_id": team.id, "password": crate::common::PASSWORD }),
+        ),
+        (
+            "custom-fields",
+            json!({ "entity_type": "person", "key": format!("k{}", unique()), "label": "K", "kind": "text" }),
+        ),
+    ]
+}
+
+async fn unknown_body_fields_are_refused_for_every_record_type(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let api = &app.admin;
+    for (kind, body) in valid_bodies(&app).await {
+        let collection = format!("/api/v1/{kind}");
+        let before: Value = api.get(&collection).await.want(200).value();
+
+        // Create: the unknown key is named; nothing is written.
+        let mut with_extra = body.clone();
+        merge(&mut with_extra, json!({ "colour": "blue" }));
+        let error = api.post(&collection, &with_extra).await.want_error(422, "validation");
+        assert_eq!(error.field("colour"), Some("is not a field here"), "POST {kind}: {error:?}");
+        let after: Value = api.get(&collection).await.want(200).value();
+        assert_eq!(before["items"].as_array().map(Vec::len), after["items"].as_array().map(Vec::len), "{kind}");
+
+        // The same body without it is fine.
+        let created = api.post(&collection, &body).await.want(201).value();
+        let item = format!("{collection}/{}", created["id"].as_str().unwrap());
+
+        // Replace and merge-patch refuse it too, and change nothing.
+        let error = api.put(&item, &with_extra).await.want_error(422, "validation");
+        assert!(error.field("colour").is_some(), "PUT {kind}: {error:?}");
+        let error = api.patch(&item, &json!({ "colour": "blue" })).await.want_error(422, "validation");
+        assert!(error.field("colour").is_some(), "PATCH {kind}: {error:?}");
+        // Read-only fields are not input either: the version travels in If-Match.
+        let error = api.patch(&item, &json!({ "version": 7 })).await.want_error(422, "validation");
+        assert!(error.field("version").is_some_and(|m| m.contains("If-Match")), "PATCH {kind}: {error:?}");
+        let now = api.get(&item).await.want(200).value();
+        assert_eq!(now["version"], created["version"], "a refused update of {kind} wrote");
+    }
+    // Bodies of other endpoints, too.
+    let error =
+        api.post("/api/v1/tokens", &json!({ "name": "t", "expire_in_days": 3 })).await.want_error(422, "validation");
+    assert!(error.field("expire_in_days").is_some_and(|m| m.contains("expires_in_days")), "{error:?}");
+    let error = api
+        .post("/api/v1/views", &json!({ "list": "people", "name": "V", "query": "", "shared": true }))
+        .await
+        .want_error(422, "validation");
+    assert!(error.field("shared").is_some(), "{error:?}");
+}
+
+async fn a_misspelt_field_names_the_right_one(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let api = &app.admin;
+    // The example: `email` is not `emails`, and the person is not made without it.
+    let error = api
+        .post("/api/v1/people", &json!({ "first_name": "Ada", "email": "ada@example.com" }))
+        .await
+        .want_error(422, "validation");
+    assert_eq!(error.field("email"), Some("is not a field here: did you mean `emails`?"), "{error:?}");
+    // Nested objects are checked as well, and other errors come with it.
+    let body =
+        json!({ "last_name": "Lovelace", "preferences": { "langauge": "en" }, "emails": [{ "adress": "a@b.co" }] });
+    let error = api.post("/api/v1/people", &body).await.want_error(422, "validation");
+    assert_eq!(error.field("preferences.langauge"), Some("is not a field here: did you mean `language`?"));
+    assert!(error.field("emails[0].adress").is_some(), "{error:?}");
+    // serde stops at the first field that does not fit: here, the address left out.
+    assert_eq!(error.field("emails[0].address"), Some("is required"), "{error:?}");
+    // Free-form objects take any key (custom fields are checked against their definitions).
+    let error = api
+        .post("/api/v1/people", &json!({ "first_name": "Ada", "custom_fields": { "nope": 1 } }))
+        .await
+        .want_error(422, "validation");
+    assert!(error.field("custom_fields.nope").is_some(), "{error:?}");
+    let page: crate::common::Page<Value> = api.list("/api/v1/people").await;
+    assert!(page.items.is_empty(), "a refused request wrote");
+}
+
+async fn unknown_list_parameters_are_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let api = &app.admin;
+    for kind in ["people", "companies", "deals", "activities", "tasks", "purchases", "users"] {
+        let path = query(&format!("/api/v1/{kind}"), &[("limt", "5"), ("owner", "x")]);
+        let error = api.get(&path).await.want_error(422, "validation");
+        let limt = error.field("limt").unwrap_or_default();
+        assert!(limt.contains("is not a parameter here") && limt.contains("limit"), "{kind}: {error:?}");
+        assert!(error.field("owner").is_some(), "{kind}: {error:?}");
+    }
+    // Each list's own filters are known to it only.
+    api.get("/api/v1/people?lifecycle_stage=lead").await.want(200);
+    api.get("/api/v1/companies?lifecycle_stage=lead").await.want_error(422, "validation");
+    api.get("/api/v1/custom-fields?entity_type=person").await.want(200);
+    api.get("/api/v1/custom-fields?limit=5").await.want_error(422, "validation");
+    for list in ["teams", "pipelines"] {
+        let error = api.get(&format!("/api/v1/{list}?limit=5")).await.want_error(422, "validation");
+        assert_eq!(error.field("limit"), Some("is not a parameter here; it takes none"), "{error:?}");
+    }
+    // Custom field filters keep their prefix.
+    let error = api.get("/api/v1/people?cf.nothing=1").await.want_error(422, "validation");
+    assert!(error.field("cf.nothing").is_some(), "{error:?}");
+}
+
+async fn lists_count_on_request(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let api = &app.admin;
+    for i in 0..5 {
+        create_person(api, &format!("Person {i}")).await;
+    }
+    create_person(api, "Other").await;
+    // Without `count`, no total: the answer is as before.
+    let page = api.get("/api/v1/people?limit=2").await.want(200).value();
+    assert!(page.get("total").is_none(), "{page}");
+    // With it, every page carries the number of matching records.
+    let page = api.get("/api/v1/people?limit=2&count=true&q=person").await.want(200).value();
+    assert_eq!(page["total"], 5, "{page}");
+    assert_eq!(page["items"].as_array().map(Vec::len), Some(2));
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let next = api
+        .get(&query("/api/v1/people", &[("limit", "2"), ("count", "true"), ("q", "person"), ("cursor", cursor)]))
+        .await;
+    assert_eq!(next.want(200).value()["total"], 5);
+    let none = api.get(&format!("/api/v1/people?count=true&owner_id={}", unknown_id())).await.want(200).value();
+    assert_eq!(none["total"], 0, "{none}");
+    let all = api.get("/api/v1/people?count=true").await.want(200).value();
+    assert_eq!(all["total"], 6, "{all}");
+    api.get("/api/v1/people?count=maybe").await.want_error(422, "validation");
+    api.get("/api/v1/people?count=false").await.want(200);
+}
