@@ -18,6 +18,7 @@ mod browser {
     pub mod imports;
     pub mod insights;
     pub mod jobs;
+    pub mod mail;
     pub mod people;
     pub mod phone;
     pub mod search;

@@ -1,19 +1,23 @@
-//! Support tickets: the queues, the ticket page with its conversation, SLA
-//! clocks and reply box, and the create and edit forms.
+//! Support tickets: the queues, the ticket page with its conversation
+//! (email senders, attachments, formatted mail, and how each reply's email
+//! fared), SLA clocks and reply box, the create and edit forms, and
+//! attachment downloads.
 
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, RawQuery, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use rapport_domain::mail::{AttachmentInfo, Delivery, OutboxStatus};
 use rapport_domain::records::Person;
 use rapport_domain::sla::SlaPolicy;
 use rapport_domain::text::{LongText, Name, Tag};
 use rapport_domain::tickets::{
     MessageInput, MessageKind, Ticket, TicketChannel, TicketInput, TicketMessage, TicketPriority, TicketStatus,
 };
-use rapport_domain::{Actor, FieldErrors, PersonId, TeamId, TicketId, UserId};
+use rapport_domain::{Actor, AttachmentId, FieldErrors, MessageId, PersonId, TeamId, TicketId, UserId};
 use rapport_storage::{ListQuery, StorageError, TicketFilter, TicketQueue};
 use serde::Deserialize;
 use time::{Duration, OffsetDateTime};
@@ -32,6 +36,7 @@ pub fn routes() -> Router<AppState> {
         .route("/tickets/{id}", get(page).post(update))
         .route("/tickets/{id}/edit", get(edit_form))
         .route("/tickets/{id}/messages", post(add_message))
+        .route("/tickets/attachments/{id}", get(attachment))
 }
 
 /// A target counts as "due soon" (shown in amber) this long before its due time.
@@ -319,13 +324,78 @@ fn clocks(ticket: &Ticket, policy: &SlaPolicy, now: OffsetDateTime) -> Vec<Clock
 }
 
 pub struct MessageView {
+    pub id: MessageId,
     /// customer, reply or note: styles the message.
     pub kind: &'static str,
     pub label: &'static str,
     pub who: String,
+    /// The sender's address, for a message that came by email.
+    pub from_address: Option<String>,
     pub body: String,
+    /// The email's HTML, sanitised (ammonia) when it arrived, so shown as HTML.
+    pub html: Option<String>,
+    pub attachments: Vec<AttachmentView>,
+    pub delivery: Option<DeliveryView>,
+    /// A reply that was never queued for email.
+    pub not_emailed: bool,
     pub at_iso: String,
     pub at_text: String,
+}
+
+pub struct AttachmentView {
+    pub href: String,
+    pub filename: String,
+    pub size: String,
+}
+
+impl AttachmentView {
+    fn new(info: &AttachmentInfo) -> Self {
+        AttachmentView {
+            href: format!("/tickets/attachments/{}", info.id),
+            filename: info.filename.clone(),
+            size: file_size(info.size),
+        }
+    }
+}
+
+/// "512 bytes", "14 KB", "2.5 MB".
+fn file_size(bytes: i64) -> String {
+    match bytes {
+        ..1024 => format!("{bytes} bytes"),
+        1024..1_048_576 => format!("{} KB", (bytes + 512) / 1024),
+        _ => format!("{:.1} MB", bytes as f64 / 1_048_576.0),
+    }
+}
+
+/// How a reply's email fared.
+pub struct DeliveryView {
+    pub to: String,
+    /// sent, queued or failed.
+    pub status: &'static str,
+    pub label: &'static str,
+    /// Tries made so far.
+    pub attempts: i32,
+    /// The server's last answer: its acceptance, or why it refused.
+    pub answer: String,
+    pub sent_at: Option<(String, String)>,
+}
+
+impl DeliveryView {
+    fn new(delivery: &Delivery) -> Self {
+        DeliveryView {
+            to: delivery.to.to_string(),
+            status: delivery.status.as_str(),
+            label: delivery.status.label(),
+            attempts: delivery.attempts,
+            answer: delivery.server_reply.clone().unwrap_or_default(),
+            sent_at: delivery.sent_at.map(stamp),
+        }
+    }
+
+    /// Still to be sent: the page looks again until it is settled.
+    pub fn queued(&self) -> bool {
+        self.status == OutboxStatus::Queued.as_str()
+    }
 }
 
 fn message_view(message: &TicketMessage, requester: &str, staff: &Staff) -> MessageView {
@@ -337,10 +407,16 @@ fn message_view(message: &TicketMessage, requester: &str, staff: &Staff) -> Mess
         _ => staff.name(message.author_id),
     };
     MessageView {
+        id: message.id,
         kind: message.kind.as_str(),
         label: message.kind.label(),
         who,
+        from_address: message.from_address.clone(),
         body: message.body.clone(),
+        html: message.html.clone(),
+        attachments: message.attachments.iter().map(AttachmentView::new).collect(),
+        delivery: message.delivery.as_ref().map(DeliveryView::new),
+        not_emailed: message.kind == MessageKind::Reply && message.delivery.is_none(),
         at_iso: format::iso(message.created_at),
         at_text: format::datetime(message.created_at),
     }
@@ -367,6 +443,8 @@ struct TicketPage {
     policy: Option<String>,
     clocks: Vec<ClockView>,
     messages: Vec<MessageView>,
+    /// Whether replies go out by email now (outgoing mail set up).
+    mail_out: bool,
     others: Vec<TicketLine>,
     closed: bool,
     can_write: bool,
@@ -379,6 +457,7 @@ async fn ticket_page(state: &AppState, signed: &Signed, id: TicketId, form: Form
     let ticket = state.store.get_ticket(&signed.actor, id).await?;
     let messages = state.store.ticket_messages(&signed.actor, id).await?;
     let staff = Staff::load(state).await?;
+    let mail_out = state.store.smtp_settings().await?.is_some();
     let f = &ticket.fields;
     let now = rapport_domain::records::now();
     let person = match state.store.get_person(f.requester_id).await {
@@ -452,6 +531,7 @@ async fn ticket_page(state: &AppState, signed: &Signed, id: TicketId, form: Form
         policy: policy.as_ref().map(|p| p.fields.name.to_string()),
         clocks: policy.as_ref().map(|p| clocks(&ticket, p, now)).unwrap_or_default(),
         messages: messages.iter().map(|m| message_view(m, &requester_name, &staff)).collect(),
+        mail_out,
         others,
         closed: f.status == TicketStatus::Closed,
         can_write: signed.actor.ensure_can_create().is_ok(),
@@ -515,6 +595,46 @@ pub async fn add_message(
             Ok(response)
         }
     }
+}
+
+/// An attachment's bytes, as a download only: never shown in the page's
+/// origin, where a customer's HTML or SVG could run as Rapport. Someone who
+/// may not see its ticket gets "not found".
+pub async fn attachment(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let id: AttachmentId = id.parse().map_err(|_| WebError::NotFound("attachment"))?;
+    let (info, bytes) = state.store.attachment(&signed.actor, id).await?;
+    let headers = [
+        (CONTENT_TYPE, "application/octet-stream".to_owned()),
+        (CONTENT_DISPOSITION, content_disposition(&info.filename)),
+        (X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+        (CACHE_CONTROL, "private, no-cache".to_owned()),
+    ];
+    Ok((headers, bytes).into_response())
+}
+
+/// `attachment` with the file's name: a plain ASCII `filename` for old
+/// clients (quotes, backslashes, slashes and anything else replaced by `_`)
+/// and the exact name as UTF-8 in `filename*` (RFC 6266 and RFC 5987).
+fn content_disposition(filename: &str) -> String {
+    let name = if filename.trim().is_empty() { "attachment" } else { filename };
+    let plain: String = name
+        .chars()
+        .map(|c| if (c.is_ascii_graphic() && !matches!(c, '"' | '\\' | '/')) || c == ' ' { c } else { '_' })
+        .collect();
+    let mut exact = String::new();
+    for byte in name.bytes() {
+        let c = byte as char;
+        if c.is_ascii_alphanumeric() || "!#$&+-.^_`|~".contains(c) {
+            exact.push(c);
+        } else {
+            exact.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    format!("attachment; filename=\"{plain}\"; filename*=UTF-8''{exact}")
 }
 
 // The form.
@@ -746,6 +866,22 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
+
+    #[test]
+    fn download_names_are_quoted_safely() {
+        assert_eq!(
+            content_disposition("naïve \"plan\"/v2.pdf"),
+            "attachment; filename=\"na_ve _plan__v2.pdf\"; filename*=UTF-8''na%C3%AFve%20%22plan%22%2Fv2.pdf"
+        );
+        assert_eq!(
+            content_disposition("a\r\nb.txt"),
+            "attachment; filename=\"a__b.txt\"; filename*=UTF-8''a%0D%0Ab.txt"
+        );
+        assert_eq!(content_disposition(" "), "attachment; filename=\"attachment\"; filename*=UTF-8''attachment");
+        assert_eq!(file_size(300), "300 bytes");
+        assert_eq!(file_size(14_000), "14 KB");
+        assert_eq!(file_size(2_621_440), "2.5 MB");
+    }
 
     #[test]
     fn spans_and_countdowns_read_naturally() {

@@ -11,7 +11,7 @@ use rapport_domain::{TeamId, TicketId};
 use super::harness::{Ctx, PASSWORD, name_of, scenario};
 
 /// A staff member in a team, with the test password.
-async fn member(ctx: &Ctx, name: &str, email: &str, role: Role, team: TeamId) -> User {
+pub async fn member(ctx: &Ctx, name: &str, email: &str, role: Role, team: TeamId) -> User {
     let password = Password::try_from(PASSWORD.to_owned()).expect("a valid password");
     let input = UserInput {
         name: name_of(name),
@@ -23,7 +23,7 @@ async fn member(ctx: &Ctx, name: &str, email: &str, role: Role, team: TeamId) ->
     ctx.store().create_user(input, Some(&password), None).await.expect("create a user")
 }
 
-async fn team(ctx: &Ctx, admin: &Actor, name: &str) -> TeamId {
+pub async fn team(ctx: &Ctx, admin: &Actor, name: &str) -> TeamId {
     ctx.store().create_team(admin, TeamInput { name: name_of(name) }).await.expect("create a team").id
 }
 

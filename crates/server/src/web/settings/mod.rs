@@ -1,8 +1,9 @@
-//! Settings: staff, teams, pipelines, custom fields and SLA policies (admins only), and
+//! Settings: staff, teams, pipelines, custom fields, SLA policies and mail (admins only), and
 //! everyone's own API tokens. Storage checks who may change what; these
 //! pages also hide what a non-admin may not use.
 
 mod fields;
+mod mail;
 mod pipelines;
 mod sla;
 mod teams;
@@ -34,6 +35,7 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/fields", get(fields::page).post(fields::create))
         .route("/settings/fields/{id}/delete", post(fields::delete))
         .merge(sla::routes())
+        .merge(mail::routes())
         .route("/settings/tokens", get(tokens::page).post(tokens::create))
         .route("/settings/tokens/{id}/revoke", post(tokens::revoke))
 }
@@ -56,6 +58,7 @@ const TABS: &[(&str, &str, bool)] = &[
     ("/settings/pipelines", "Pipelines", true),
     ("/settings/fields", "Custom fields", true),
     ("/settings/sla", "SLA", true),
+    ("/settings/mail", "Mail", true),
     ("/jobs", "Jobs", true),
     ("/settings/tokens", "API tokens", false),
 ];
