@@ -1,18 +1,21 @@
 //! Email on the pages: an admin sets outgoing mail up against a real SMTP
 //! server (aiosmtpd), checks it with a test message, replies from a ticket
-//! and watches the reply go out; bad settings are refused beside their
-//! fields; a customer's email shows its sender, formatted text and
-//! attachment, which another team's agent can reach neither way.
+//! and watches the reply go out; sets incoming mail up against a real IMAP
+//! server (Dovecot) and fetches a customer's email into a ticket; bad
+//! settings are refused beside their fields; a customer's email shows its
+//! sender, formatted text and attachment, which another team's agent can
+//! reach neither way.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rapport_domain::access::Role;
 use rapport_domain::email::Email;
 use rapport_domain::mail::{InboundAttachment, InboundEmail, Received, reply_subject};
 use rapport_domain::tickets::{TicketChannel, TicketInput, TicketPriority, TicketStatus};
-use rapport_testing::mail_servers::SmtpServer;
+use rapport_storage::{ListQuery, TicketFilter};
+use rapport_testing::mail_servers::{ImapServer, SmtpServer};
 
-use super::harness::{Ctx, name_of, scenario};
+use super::harness::{Ctx, WAIT, name_of, scenario};
 use super::tickets::{member, team};
 
 async fn open_outgoing_settings(ctx: &Ctx) {
@@ -216,6 +219,61 @@ async fn another_teams_agent_reaches_neither_ticket_nor_attachment() {
         assert_eq!(denied, 404, "Bob downloads the attachment");
         ctx.visit(&href).await;
         assert_eq!(ctx.find("h1").await.text().await.unwrap().trim(), "Not found");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fetch_a_customers_email_into_a_ticket() {
+    let imap = ImapServer::start("support", "s3cret");
+    imap.deliver(
+        "From: Linus Customer <linus@example.com>\r\nTo: support@example.com\r\nSubject: Kernel panic\r\n\
+         Message-ID: <panic-1@example.com>\r\nDate: Thu, 03 Dec 2026 10:00:00 +0000\r\n\r\nIt panics at boot.\r\n",
+    );
+    scenario("mail-fetch", |ctx| async move {
+        let (_, ada) = ctx.app.create_user("Ada Admin", "ada@example.com", Role::Admin).await;
+        ctx.sign_in_ok("ada@example.com").await;
+        ctx.visit("/settings/mail").await;
+        ctx.find_text("#incoming-state", "Off").await;
+        ctx.fill("#f-imap_host", "127.0.0.1").await;
+        ctx.fill("#f-imap_port", &imap.port.to_string()).await;
+        ctx.find("#f-imap_security option[value='none']").await.click().await.unwrap();
+        ctx.fill("#f-imap_username", "support").await;
+        ctx.fill("#f-imap_password", "s3cret").await;
+        let save = ctx.button("Save incoming mail").await;
+        save.scroll_into_view().await.unwrap();
+        save.click().await.unwrap();
+        ctx.wait_toast("Incoming mail was saved: INBOX on 127.0.0.1").await;
+        ctx.find_text("#incoming-state", "On").await;
+        ctx.find_text("#h-imap_password", "A password is set").await;
+        ctx.check_page().await;
+
+        let fetch = ctx.button("Fetch mail now").await;
+        fetch.scroll_into_view().await.unwrap();
+        fetch.click().await.unwrap();
+        ctx.wait_toast("Fetching mail now").await;
+        let started = Instant::now();
+        let ticket = loop {
+            let page = ctx.store().list_tickets(&ada, &ListQuery::default(), &TicketFilter::default()).await.unwrap();
+            if let Some(ticket) = page.items.into_iter().next() {
+                break ticket;
+            }
+            assert!(started.elapsed() < WAIT, "the fetched email opened no ticket within {WAIT:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        assert_eq!(ticket.fields.subject.as_str(), "Kernel panic");
+        ctx.visit(&format!("/tickets/{}", ticket.id)).await;
+        let message = ctx.find(".message.customer").await.text().await.unwrap();
+        assert!(
+            message.contains("<linus@example.com>") && message.contains("It panics at boot."),
+            "the message reads {message:?}"
+        );
+        // Marked seen after it was taken in, so it is not fetched twice.
+        let started = Instant::now();
+        while imap.seen() == 0 {
+            assert!(started.elapsed() < WAIT, "the message was not marked seen within {WAIT:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     })
     .await;
 }
