@@ -342,7 +342,13 @@ async fn user(store: &Store, command: UserCommand) -> Result<()> {
                 active: true,
             };
             let password = read_or_generate_password()?;
-            let user = store.create_user(input, Some(&password), None).await?;
+            // The first admin starts Rapport as the setup page does (a starter pipeline).
+            let first = input.role == Role::Admin && store.count_users().await? == 0;
+            let user = if first {
+                store.create_first_admin(input.name, input.email, &password).await?
+            } else {
+                store.create_user(input, Some(&password), None).await?
+            };
             eprintln!("Added {} <{}> as {}.", user.fields.name, user.fields.email, user.fields.role);
         }
         UserCommand::List => {

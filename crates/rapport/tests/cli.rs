@@ -78,6 +78,11 @@ async fn users_and_tokens_from_the_command_line(backend: Backend) {
     let (actor, user) = store.token_user(token).await.expect("look up the token").expect("the token works");
     assert_eq!(user.fields.email.as_str(), "ann@example.com");
     assert_eq!(actor.user_id, user.id);
+    // The first admin starts Rapport as the setup page does: with a pipeline to put deals in.
+    let pipelines = store.list_pipelines().await.expect("list pipelines");
+    let stages: Vec<&str> = pipelines.iter().flat_map(|p| p.stages.iter().map(|s| s.name.as_str())).collect();
+    assert_eq!(pipelines.len(), 1, "{pipelines:?}");
+    assert_eq!((pipelines[0].name.as_str(), stages), ("Sales", vec!["Lead", "Qualified", "Proposal", "Negotiation"]));
 
     let listed = rapport(url, &["token", "list"], "");
     assert!(listed.ok && listed.stdout.contains("expires"), "{}", listed.stdout);

@@ -30,6 +30,9 @@ pub enum ApiError {
     NotFound(&'static str),
     #[error("{0}")]
     Conflict(String),
+    /// A value that must be unique is another record's (`existing`, when it is one).
+    #[error("{message}")]
+    Taken { field: String, message: String, existing: Option<uuid::Uuid> },
     #[error("the record is at version {current}, not {expected}: reload it and apply your change again")]
     VersionMismatch { expected: i64, current: i64 },
     #[error("too many failed sign-in attempts: try again in {retry_after_secs} seconds")]
@@ -57,6 +60,9 @@ pub struct ErrorDetail {
     pub fields: Option<FieldErrors>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_version: Option<i64>,
+    /// For a taken unique value: the record that has it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub existing_id: Option<uuid::Uuid>,
 }
 
 impl ApiError {
@@ -76,7 +82,7 @@ impl ApiError {
             ApiError::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
-            ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            ApiError::Conflict(_) | ApiError::Taken { .. } => (StatusCode::CONFLICT, "conflict"),
             ApiError::VersionMismatch { .. } => (StatusCode::PRECONDITION_FAILED, "version_mismatch"),
             ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::NotReady(_) => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
@@ -91,6 +97,7 @@ impl From<StorageError> for ApiError {
             StorageError::NotFound(what) => ApiError::NotFound(what),
             StorageError::Invalid(fields) => ApiError::Validation(fields),
             StorageError::Conflict(message) => ApiError::Conflict(message),
+            StorageError::Taken { field, message, existing } => ApiError::Taken { field, message, existing },
             StorageError::Denied(denied) => ApiError::Forbidden(denied.to_string()),
             StorageError::VersionMismatch { expected, current } => ApiError::VersionMismatch { expected, current },
             other @ (StorageError::Config(_) | StorageError::Corrupt(_) | StorageError::Database(_)) => {
@@ -139,11 +146,16 @@ impl IntoResponse for ApiError {
             ApiError::NotReady(_) => Some(2),
             _ => None,
         };
-        let fields = match self {
-            ApiError::Validation(fields) => Some(fields),
+        let existing_id = match &self {
+            ApiError::Taken { existing, .. } => *existing,
             _ => None,
         };
-        let body = ErrorBody { error: ErrorDetail { code, message, fields, current_version } };
+        let fields = match self {
+            ApiError::Validation(fields) => Some(fields),
+            ApiError::Taken { field, message, .. } => Some(FieldErrors::single(field, message)),
+            _ => None,
+        };
+        let body = ErrorBody { error: ErrorDetail { code, message, fields, current_version, existing_id } };
         let mut response = (status, axum::Json(body)).into_response();
         if let Some(seconds) = retry_after {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));

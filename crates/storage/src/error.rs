@@ -11,6 +11,10 @@ pub enum StorageError {
     /// A unique value is taken, or a record is still in use.
     #[error("{0}")]
     Conflict(String),
+    /// A value that must be unique is another record's: `field` names it,
+    /// `existing` is that record.
+    #[error("{field}: {message}")]
+    Taken { field: String, message: String, existing: Option<uuid::Uuid> },
     #[error("{0}")]
     Denied(#[from] Denied),
     /// The client edited an older version than the one stored.

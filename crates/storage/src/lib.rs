@@ -49,7 +49,7 @@ pub use records::insights_feed::{PersonRow, PurchaseRow, PurchaseSink};
 pub use records::insights_snapshots::{SnapshotStamp, StoredSnapshot};
 pub use records::merge::{MergeVersions, Merged};
 pub use records::overview::{PurchaseTotal, StageTotal};
-pub use records::people::PersonFilter;
+pub use records::people::{PersonFilter, SharedEmail};
 pub use records::purchases::PurchaseFilter;
 pub use records::tasks::TaskFilter;
 pub use records::tickets::{TicketFilter, TicketQueue};

@@ -4,13 +4,24 @@
 
 /// Create (POST), read (GET), replace (PUT), merge-patch (PATCH) and delete
 /// of one record type, with their OpenAPI descriptions, in a module of their
-/// own. `after_write` runs after every successful write.
+/// own. `after_write` runs after every successful write. With `create_query`,
+/// the create takes those query parameters and passes them on
+/// (`store.create(actor, input, query.into())`).
 macro_rules! item_api {
+    (@query) => { $crate::extract::NoParams };
+    (@query $query:ty) => { $query };
+    (@create $state:ident, $auth:ident, $input:ident, $params:ident, $create:ident) => {{
+        let _ = $params;
+        $state.store.$create(&$auth.actor, $input)
+    }};
+    (@create $state:ident, $auth:ident, $input:ident, $params:ident, $create:ident, $query:ty) => {
+        $state.store.$create(&$auth.actor, $input, $params.0.into())
+    };
     (
         $module:ident, tag = $tag:literal, what = $what:literal,
         collection = $collection:literal, item = $item:literal,
         id = $id:ty, input = $input:ty, output = $output:ty,
-        create = $create:ident, get = $get:ident, update = $update:ident, delete = $delete:ident
+        create = $create:ident $(, create_query = $query:ty)?, get = $get:ident, update = $update:ident, delete = $delete:ident
         $(, after_write = $after:path)? $(,)?
     ) => {
         pub mod $module {
@@ -25,15 +36,20 @@ macro_rules! item_api {
             use $crate::error::{ApiError, ErrorBody};
             use $crate::extract::{ApiJson, Auth, IfMatch};
 
+            /// The create's query parameters (none unless `create_query` says).
+            type CreateQuery = item_api!(@query $($query)?);
+
             #[utoipa::path(post, path = $collection, tag = $tag, operation_id = concat!("create_", stringify!($module)),
-                request_body = $input,
-                responses((status = 201, body = $output), (status = 422, body = ErrorBody), (status = 403, body = ErrorBody)))]
+                request_body = $input, $(params($query),)?
+                responses((status = 201, body = $output), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
+                    (status = 403, body = ErrorBody)))]
             pub async fn create(
                 State(state): State<AppState>,
                 auth: Auth,
+                query: $crate::extract::Params<CreateQuery>,
                 ApiJson(input): ApiJson<$input>,
             ) -> Result<Created<$output>, ApiError> {
-                let record = state.store.$create(&auth.actor, input).await?;
+                let record = item_api!(@create state, auth, input, query, $create $(, $query)?).await?;
                 $($after(&state);)?
                 let location = format!("{}/{}", $collection, record.id);
                 Ok(Created(record, location))

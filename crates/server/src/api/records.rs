@@ -21,14 +21,14 @@ macro_rules! record_api {
         $module:ident, kind = $kind:ident, tag = $tag:literal, what = $what:literal,
         collection = $collection:literal, item = $item:literal, history = $history:literal,
         id = $id:ty, input = $input:ty, output = $output:ty, filter = $filter:ty,
-        list = $list:ident, create = $create:ident, get = $get:ident, update = $update:ident, delete = $delete:ident $(,)?
+        list = $list:ident, create = $create:ident $(, create_query = $query:ty)?, get = $get:ident, update = $update:ident, delete = $delete:ident $(,)?
     ) => {
         pub mod $module {
             use super::*;
 
             item_api!($module, tag = $tag, what = $what, collection = $collection, item = $item,
                 id = $id, input = $input, output = $output,
-                create = $create, get = $get, update = $update, delete = $delete);
+                create = $create $(, create_query = $query)?, get = $get, update = $update, delete = $delete);
 
             #[utoipa::path(get, path = $collection, tag = $tag, operation_id = concat!("list_", stringify!($module)),
                 params(crate::extract::CommonParams, $filter),
@@ -82,7 +82,8 @@ record_api!(
     output = Person,
     filter = PersonFilter,
     list = list_people,
-    create = create_person,
+    create = add_person,
+    create_query = NewPersonParams,
     get = get_person,
     update = update_person,
     delete = delete_person
@@ -177,6 +178,22 @@ record_api!(
     update = update_purchase,
     delete = delete_purchase
 );
+
+/// What creating a person may say besides the person.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct NewPersonParams {
+    /// `true` to create the person even when another person has one of their
+    /// email addresses (otherwise 409, naming that person in `existing_id`).
+    #[serde(default)]
+    allow_duplicate: bool,
+}
+
+impl From<NewPersonParams> for SharedEmail {
+    fn from(params: NewPersonParams) -> Self {
+        if params.allow_duplicate { SharedEmail::Allow } else { SharedEmail::Refuse }
+    }
+}
 
 /// Everything that happened with a person, newest first: activities, tasks, deals, purchases.
 #[utoipa::path(get, path = "/api/v1/people/{id}/timeline", tag = "people", params(("id" = String, Path)),

@@ -234,6 +234,7 @@ impl FormView {
         match err {
             StorageError::Invalid(errors) => Ok(Self::rejected(form, errors)),
             StorageError::Conflict(message) => Ok(Self::with_problem(form, message)),
+            StorageError::Taken { field, message, .. } => Ok(Self::rejected(form, FieldErrors::single(field, message))),
             // Record forms show the change instead (`conflicted`); settings forms just say so.
             StorageError::VersionMismatch { .. } => Ok(Self::with_problem(
                 form,

@@ -13,7 +13,7 @@ use rapport_domain::records::{
 };
 use rapport_domain::text::{LongText, Name, Tag};
 use rapport_domain::{CompanyId, Email, FieldErrors, PersonId, Segment, UserId};
-use rapport_storage::{CompanyFilter, DealFilter, ListQuery, PersonFilter, StorageError};
+use rapport_storage::{CompanyFilter, DealFilter, ListQuery, PersonFilter, SharedEmail, StorageError};
 use serde::Deserialize;
 
 use super::custom::{self, CustomInput, CustomShown};
@@ -319,6 +319,8 @@ struct PersonForm {
     owners: Vec<Choice>,
     channels: Vec<Choice>,
     custom: Vec<CustomInput>,
+    /// The person who already has an address this new person was given.
+    clash: Option<(PersonId, String)>,
 }
 
 impl PersonForm {
@@ -344,6 +346,7 @@ impl PersonForm {
             owners,
             channels,
             custom: custom::inputs(&custom::definitions(state, EntityType::Person).await?),
+            clash: None,
         })
     }
 
@@ -569,13 +572,37 @@ pub async fn create(State(state): State<AppState>, signed: Signed, form: FormDat
                 .respond(&signed);
         }
     };
-    match state.store.create_person(&signed.actor, input).await {
+    let shared = if form.checked("allow_duplicate") { SharedEmail::Allow } else { SharedEmail::Refuse };
+    match state.store.add_person(&signed.actor, input, shared).await {
         Ok(person) => Ok(redirect_with_flash(
             &format!("/people/{}", person.id),
             &format!("{} was added.", person.fields.full_name()),
         )),
+        Err(StorageError::Taken { field, existing: Some(existing), .. }) => {
+            // The address is someone's already: say whose, beside the field it was typed in.
+            let existing = PersonId(existing);
+            let name = state.store.get_person(existing).await?.fields.full_name();
+            let address = taken_address(&form, &field);
+            let errors = if field == "emails[0].address" && !form.get("email").trim().is_empty() {
+                FieldErrors::single("email", format!("is already the address of {name}"))
+            } else {
+                FieldErrors::single("other_emails", format!("include {address}, already the address of {name}"))
+            };
+            let mut page = PersonForm::new(&state, &signed, None, 0, FormView::rejected(&form, errors)).await?;
+            page.clash = Some((existing, name));
+            page.respond(&signed)
+        }
         Err(err) => PersonForm::new(&state, &signed, None, 0, FormView::refused(&form, err)?).await?.respond(&signed),
     }
+}
+
+/// The address the storage named (`emails[i].address`), as the form had it.
+fn taken_address(form: &FormData, field: &str) -> String {
+    let index: usize = field.trim_start_matches("emails[").split(']').next().and_then(|i| i.parse().ok()).unwrap_or(0);
+    let primary = form.get("email").trim();
+    let mut addresses: Vec<&str> = if primary.is_empty() { Vec::new() } else { vec![primary] };
+    addresses.extend(form.get("other_emails").split(',').map(str::trim).filter(|a| !a.is_empty()));
+    addresses.get(index).map(|a| a.to_lowercase()).unwrap_or_default()
 }
 
 pub async fn update(

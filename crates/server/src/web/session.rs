@@ -10,7 +10,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use rapport_domain::Actor;
 use rapport_domain::Email;
-use rapport_domain::records::{Password, PipelineInput, StageInput, User};
+use rapport_domain::records::{Password, User};
 use rapport_domain::text::Name;
 use serde::Deserialize;
 
@@ -256,20 +256,7 @@ pub async fn setup_page(State(state): State<AppState>, headers: HeaderMap) -> Re
     })
 }
 
-/// Stages most small sales teams start with; admins change them in Settings.
-fn starter_pipeline() -> PipelineInput {
-    let stage = |name: &str, win_probability| StageInput {
-        id: None,
-        name: Name::try_from(name).expect("stage names are valid"),
-        win_probability,
-    };
-    PipelineInput {
-        name: Name::try_from("Sales").expect("a valid name"),
-        stages: vec![stage("Lead", 10), stage("Qualified", 30), stage("Proposal", 60), stage("Negotiation", 80)],
-    }
-}
-
-/// Creates the first admin (and a starter pipeline) and signs them in.
+/// Creates the first admin (and, in the same transaction, a starter pipeline) and signs them in.
 pub async fn setup(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,
@@ -294,13 +281,9 @@ pub async fn setup(
     let (Some(name), Some(email), Some(password), true) = (name, email, password, errors.is_empty()) else {
         return show_again(FormView::rejected(&form, errors));
     };
-    let admin = match state.store.create_first_admin(name, email.clone(), &password).await {
-        Ok(admin) => admin,
-        Err(err) => return show_again(FormView::refused(&form, err)?),
-    };
-    // A starter pipeline, so the board and deal forms work from the first minute.
-    let actor = Actor { user_id: admin.id, role: admin.fields.role, team_id: None };
-    state.store.create_pipeline(&actor, starter_pipeline()).await?;
+    if let Err(err) = state.store.create_first_admin(name, email.clone(), &password).await {
+        return show_again(FormView::refused(&form, err)?);
+    }
     let request = LoginRequest { email: email.to_string(), password: form.get("password").to_owned() };
     let (_, cookie) = sign_in(&state, addr, &headers, request).await?;
     let mut response = redirect_with_flash("/", "Welcome to Rapport. Your admin account is ready.");

@@ -8,7 +8,7 @@ use rapport_domain::records::{Company, Person};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::common::{Api, Page, TestApp, create_company, create_person_with, query, unknown_id};
+use crate::common::{Api, Page, TestApp, create_company, query, unknown_id};
 use rapport_testing::Backend;
 
 backend_tests!(
@@ -47,7 +47,7 @@ async fn people_are_paired_by_each_reason(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let api = &app.admin;
     let acme = create_company(api, "Acme").await;
-    let person = |body| create_person_with(api, body);
+    let person = |body| create_twin(api, body);
     let ana: Person = person(json!({ "first_name": "Ana", "last_name": "Lima",
         "emails": [{ "address": "ana.lima@example.com" }] }))
     .await;
@@ -143,9 +143,9 @@ async fn dismissed_pairs_stay_dismissed(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let api = &app.admin;
     let email = json!([{ "address": "shared@example.com" }]);
-    let one: Person = create_person_with(api, json!({ "first_name": "One", "emails": email })).await;
-    let two: Person = create_person_with(api, json!({ "first_name": "Two", "emails": email })).await;
-    let three: Person = create_person_with(api, json!({ "first_name": "Three", "emails": email })).await;
+    let one: Person = create_twin(api, json!({ "first_name": "One", "emails": email })).await;
+    let two: Person = create_twin(api, json!({ "first_name": "Two", "emails": email })).await;
+    let three: Person = create_twin(api, json!({ "first_name": "Three", "emails": email })).await;
     assert_eq!(pairs(api, "/api/v1/duplicates/people").await.len(), 3);
 
     // Viewers change nothing; bad pairs are refused by field.
@@ -178,4 +178,10 @@ async fn dismissed_pairs_stay_dismissed(backend: Backend) {
     agent.post(dismiss, &json!({ "a": three.id, "b": two.id })).await.want(204);
     let left = pairs(&viewer, "/api/v1/duplicates/people").await;
     assert_eq!(left.len(), 1);
+}
+
+/// Likely duplicates are made on purpose here: the API refuses a second
+/// person with a known email unless asked to allow it.
+async fn create_twin(api: &Api, body: serde_json::Value) -> Person {
+    api.create("people?allow_duplicate=true", body).await
 }

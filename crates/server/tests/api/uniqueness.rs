@@ -6,7 +6,11 @@ use serde_json::json;
 
 use crate::common::{Backend, Page, TestApp, create_person, create_purchase};
 
-backend_tests!(company_domain_is_unique_case_insensitively, purchase_reference_is_unique_per_person);
+backend_tests!(
+    company_domain_is_unique_case_insensitively,
+    purchase_reference_is_unique_per_person,
+    a_new_person_with_someone_s_email_is_refused_unless_asked_for,
+);
 
 async fn company_domain_is_unique_case_insensitively(backend: Backend) {
     let app = TestApp::spawn(backend).await;
@@ -60,4 +64,39 @@ async fn purchase_reference_is_unique_per_person(backend: Backend) {
         .want_error(409, "conflict");
     let page: Page<Purchase> = api.list("/api/v1/purchases").await;
     assert_eq!(page.items.len(), 5, "a refused purchase was written");
+}
+
+/// The rule imports follow (people are matched by email) holds for the API:
+/// a second person with a known address is 409 naming who has it.
+async fn a_new_person_with_someone_s_email_is_refused_unless_asked_for(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let api = &app.admin;
+    let ada: rapport_domain::records::Person =
+        api.create("people", json!({ "first_name": "Ada", "emails": [{ "address": "ada@example.com" }] })).await;
+    let twin = json!({ "first_name": "Ada", "last_name": "Again",
+                       "emails": [{ "address": "other@example.com" }, { "address": "ADA@example.com" }] });
+    let resp = api.post("/api/v1/people", &twin).await;
+    let body = resp.value();
+    let error = resp.want_error(409, "conflict");
+    assert_eq!(body["error"]["existing_id"], json!(ada.id), "{body}");
+    let message = error.field("emails[1].address").unwrap_or_default();
+    assert!(
+        message.contains("ada@example.com") && message.contains("Ada") && message.contains(&ada.id.to_string()),
+        "{message}"
+    );
+    let page: Page<rapport_domain::records::Person> = api.list("/api/v1/people").await;
+    assert_eq!(page.items.len(), 1, "a refused person was written");
+    // Asked for, the duplicate is made.
+    api.post("/api/v1/people?allow_duplicate=false", &twin).await.want_error(409, "conflict");
+    api.post("/api/v1/people?allow_duplicate=yes", &twin).await.want_error(422, "validation");
+    api.post("/api/v1/people?allow_dupes=true", &twin).await.want_error(422, "validation");
+    api.post("/api/v1/people?allow_duplicate=true", &twin).await.want(201);
+    // A deleted person's address is free again.
+    let grace: rapport_domain::records::Person =
+        api.create("people", json!({ "first_name": "Grace", "emails": [{ "address": "grace@example.com" }] })).await;
+    api.delete(&format!("/api/v1/people/{}", grace.id)).await.want(204);
+    let _: rapport_domain::records::Person =
+        api.create("people", json!({ "first_name": "Grace", "emails": [{ "address": "grace@example.com" }] })).await;
+    // Other record types take no such parameter.
+    api.post("/api/v1/companies?allow_duplicate=true", &json!({ "name": "Acme" })).await.want_error(422, "validation");
 }

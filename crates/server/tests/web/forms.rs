@@ -11,7 +11,7 @@ use crate::common::{
     textarea_value,
 };
 
-backend_tests!(person_form_round_trips, stale_saves_are_refused);
+backend_tests!(person_form_round_trips, stale_saves_are_refused, a_known_email_is_shown_with_its_owner);
 
 async fn define_field(app: &TestApp, key: &str, label: &str, kind: FieldKind) {
     app.store
@@ -223,4 +223,36 @@ async fn stale_saves_are_refused(backend: Backend) {
     assert!(resp.text.contains("Someone else changed this record"));
     let stored = app.store.get_person(id).await.unwrap();
     assert_eq!(stored.fields.last_name.as_ref().map(|n| n.as_str()), Some("Theirs"));
+}
+
+/// A new person with someone's address: the form says whose, links to them,
+/// and offers to add the person anyway.
+async fn a_known_email_is_shown_with_its_owner(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let ada = create_person_with(
+        &app.admin,
+        json!({ "first_name": "Ada", "last_name": "Lovelace", "emails": [{ "address": "ada@example.com" }] }),
+    )
+    .await;
+    let web = app.web_admin().await;
+    let sent = vec![
+        ("first_name", "Augusta"),
+        ("lifecycle_stage", "lead"),
+        ("email", "grace@example.com"),
+        ("other_emails", "ADA@example.com"),
+    ];
+    let page = web.post_form("/people", &sent).await.want(422);
+    assert_eq!(
+        field_error(&page.text, "other_emails").as_deref(),
+        Some("Other emails include ada@example.com, already the address of Ada Lovelace"),
+        "{}",
+        page.text
+    );
+    assert!(page.text.contains(&format!("href=\"/people/{}\"", ada.id)), "no link to the person who has it");
+    assert!(page.text.contains("name=\"allow_duplicate\""), "no way to add the person anyway");
+    let mut anyway = sent.clone();
+    anyway.push(("allow_duplicate", "true"));
+    web.post_form("/people", &anyway).await.want(303);
+    let page: crate::common::Page<serde_json::Value> = app.admin.list("/api/v1/people?q=augusta").await;
+    assert_eq!(page.items.len(), 1);
 }

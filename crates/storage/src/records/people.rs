@@ -6,7 +6,7 @@ use rapport_domain::records::{LifecycleStage, Person, PersonInput, Preferences, 
 use rapport_domain::{Actor, CompanyId, FieldErrors, PersonId, Segment, UserId};
 use sea_orm::prelude::*;
 use sea_orm::sea_query::{Expr, Query, SimpleExpr};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DbBackend, QuerySelect, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DbBackend, QueryOrder, QuerySelect, Set};
 
 use super::customer_insights::bump_insights_version;
 use crate::common::*;
@@ -125,6 +125,47 @@ async fn write_contact_points<C: ConnectionTrait>(conn: &C, id: Uuid, input: &Pe
         .await?;
     }
     Ok(())
+}
+
+/// Whether a new person may have an email address another person has.
+/// Imports match people by email, so the API and the forms refuse it unless
+/// the client says it wants a second person with that address.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SharedEmail {
+    #[default]
+    Refuse,
+    Allow,
+}
+
+/// Refuses `input` when one of its addresses is another person's, naming
+/// the address (`emails[i].address`) and that person.
+pub(crate) async fn refuse_taken_emails<C: ConnectionTrait>(
+    conn: &C,
+    input: &PersonInput,
+    this: Option<PersonId>,
+) -> Result<()> {
+    if input.emails.is_empty() {
+        return Ok(());
+    }
+    let mut select = contact_points::Entity::find()
+        .filter(contact_points::Column::Kind.eq("email"))
+        .filter(contact_points::Column::Value.is_in(input.emails.iter().map(|e| e.address.to_string())));
+    if let Some(this) = this {
+        select = select.filter(contact_points::Column::PersonId.ne(this.0));
+    }
+    let Some(point) = select.order_by_asc(contact_points::Column::PersonId).one(conn).await? else {
+        return Ok(());
+    };
+    let index = input.emails.iter().position(|e| e.address.as_str() == point.value).unwrap_or(0);
+    let owner = people::Entity::find_by_id(point.person_id).one(conn).await?;
+    let name = owner
+        .map(|p| [Some(p.first_name), p.last_name].into_iter().flatten().collect::<Vec<_>>().join(" "))
+        .unwrap_or_default();
+    Err(StorageError::Taken {
+        field: format!("emails[{index}].address"),
+        message: format!("{} is already the address of {name} ({})", point.value, point.person_id),
+        existing: Some(point.person_id),
+    })
 }
 
 /// Inserts one person inside the caller's transaction.
@@ -263,6 +304,17 @@ pub(crate) async fn write_person<C: ConnectionTrait>(
 }
 
 impl Store {
+    /// Creates a person under the rule for shared email addresses.
+    pub async fn add_person(&self, actor: &Actor, input: PersonInput, shared: SharedEmail) -> Result<Person> {
+        let w = self.begin_write().await?;
+        if shared == SharedEmail::Refuse {
+            refuse_taken_emails(&*w, &input, None).await?;
+        }
+        let person = insert_person(&*w, actor, input).await?;
+        w.commit().await?;
+        Ok(person)
+    }
+
     pub async fn get_person(&self, id: PersonId) -> Result<Person> {
         person_from(people::Entity::find_by_id(id.0).one(self.conn()).await?.ok_or(StorageError::NotFound("person"))?)
     }

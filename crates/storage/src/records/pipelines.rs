@@ -1,7 +1,8 @@
 //! Sales pipelines and their ordered stages. Admins only.
 
-use rapport_domain::records::{Pipeline, PipelineInput, Stage, now};
-use rapport_domain::{Actor, FieldErrors, PipelineId, StageId};
+use rapport_domain::records::{Pipeline, PipelineInput, Stage, StageInput, now};
+use rapport_domain::text::Name;
+use rapport_domain::{Actor, FieldErrors, PipelineId, StageId, UserId};
 use sea_orm::prelude::*;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, QueryOrder, Set};
 
@@ -36,6 +37,44 @@ async fn load<C: ConnectionTrait>(conn: &C, row: pipelines::Model) -> Result<Pip
 
 /// Makes the stored stages match the input: kept ids are updated in place,
 /// new stages inserted, missing ones removed (refused while deals sit on them).
+/// Stages most small sales teams start with; admins change them in Settings.
+pub fn starter_pipeline() -> PipelineInput {
+    let stage = |name: &str, win_probability| StageInput {
+        id: None,
+        name: Name::try_from(name).expect("stage names are valid"),
+        win_probability,
+    };
+    PipelineInput {
+        name: Name::try_from("Sales").expect("a valid name"),
+        stages: vec![stage("Lead", 10), stage("Qualified", 30), stage("Proposal", 60), stage("Negotiation", 80)],
+    }
+}
+
+/// Inserts a pipeline and its stages inside the caller's transaction.
+pub(crate) async fn insert_pipeline<C: ConnectionTrait>(
+    conn: &C,
+    created_by: UserId,
+    input: PipelineInput,
+) -> Result<Pipeline> {
+    input.check()?;
+    if input.stages.iter().any(|s| s.id.is_some()) {
+        return Err(FieldErrors::single("stages", "a new pipeline's stages have no ids yet").into());
+    }
+    let now = now();
+    let row = pipelines::ActiveModel {
+        id: Set(PipelineId::new().0),
+        name: Set(input.name.to_string()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        created_by: Set(Some(created_by.0)),
+        version: Set(1),
+    }
+    .insert(conn)
+    .await?;
+    write_stages(conn, row.id, &input).await?;
+    load(conn, row).await
+}
+
 async fn write_stages<C: ConnectionTrait>(conn: &C, pipeline: Uuid, input: &PipelineInput) -> Result<()> {
     let existing: Vec<Uuid> = stages::Entity::find()
         .filter(stages::Column::PipelineId.eq(pipeline))
@@ -79,24 +118,8 @@ async fn write_stages<C: ConnectionTrait>(conn: &C, pipeline: Uuid, input: &Pipe
 impl Store {
     pub async fn create_pipeline(&self, actor: &Actor, input: PipelineInput) -> Result<Pipeline> {
         actor.ensure_admin()?;
-        input.check()?;
-        if input.stages.iter().any(|s| s.id.is_some()) {
-            return Err(FieldErrors::single("stages", "a new pipeline's stages have no ids yet").into());
-        }
-        let now = now();
         let w = self.begin_write().await?;
-        let row = pipelines::ActiveModel {
-            id: Set(PipelineId::new().0),
-            name: Set(input.name.to_string()),
-            created_at: Set(now),
-            updated_at: Set(now),
-            created_by: Set(Some(actor.user_id.0)),
-            version: Set(1),
-        }
-        .insert(&*w)
-        .await?;
-        write_stages(&*w, row.id, &input).await?;
-        let pipeline = load(&*w, row).await?;
+        let pipeline = insert_pipeline(&*w, actor.user_id, input).await?;
         w.commit().await?;
         Ok(pipeline)
     }

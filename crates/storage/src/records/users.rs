@@ -7,8 +7,9 @@ use rapport_domain::{Actor, Email, Role, TeamId, UserId};
 use sea_orm::prelude::*;
 use sea_orm::{ActiveModelTrait, QueryOrder, Set};
 
+use super::pipelines::{insert_pipeline, starter_pipeline};
 use crate::common::{check_version, meta, parse, parse_with};
-use crate::entities::{teams, users};
+use crate::entities::{pipelines, teams, users};
 use crate::listing::{SortField, SortKind, SortValue};
 use crate::{ListQuery, Page, Result, StorageError, Store};
 
@@ -87,8 +88,11 @@ impl Store {
         user_from(row)
     }
 
-    /// Adds the first admin, from the setup page: refused once any user exists,
-    /// checked in the same transaction so two setups cannot both succeed.
+    /// Adds the first admin, from the setup page or `rapport user add`, with
+    /// a starter pipeline when there is none (so the board and deals work from
+    /// the first minute): both ways of starting end the same. Refused once
+    /// any user exists, checked in the same transaction so two setups cannot
+    /// both succeed.
     pub async fn create_first_admin(&self, name: Name, email: Email, password: &Password) -> Result<User> {
         let hash = crate::hash_password(password.expose()).await?;
         let now = now();
@@ -116,6 +120,9 @@ impl Store {
         }
         .insert(&*w)
         .await?;
+        if pipelines::Entity::find().count(&*w).await? == 0 {
+            insert_pipeline(&*w, UserId(row.id), starter_pipeline()).await?;
+        }
         w.commit().await?;
         user_from(row)
     }
