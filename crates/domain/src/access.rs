@@ -91,6 +91,15 @@ impl Actor {
         if self.role == Role::Viewer { Err(Denied("viewers cannot change records")) } else { Ok(()) }
     }
 
+    /// Reports across every agent (the SLA report) are for managers and admins.
+    pub fn ensure_can_see_everyone(&self) -> Result<(), Denied> {
+        if matches!(self.role, Role::Admin | Role::Manager) {
+            Ok(())
+        } else {
+            Err(Denied("only a manager or an admin may see every agent's figures"))
+        }
+    }
+
     /// Users, teams, pipelines and custom fields are for admins only.
     pub fn ensure_admin(&self) -> Result<(), Denied> {
         if self.is_admin() { Ok(()) } else { Err(Denied("only an admin may do this")) }

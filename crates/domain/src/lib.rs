@@ -21,6 +21,7 @@ pub mod records;
 pub mod search;
 pub mod segment;
 pub mod sla;
+pub mod sla_events;
 pub mod text;
 pub mod tickets;
 pub mod validation;

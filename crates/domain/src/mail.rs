@@ -64,6 +64,12 @@ impl TryFrom<String> for Host {
     }
 }
 
+impl std::fmt::Display for Host {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 impl From<Host> for String {
     fn from(host: Host) -> String {
         host.0

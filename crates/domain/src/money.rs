@@ -46,11 +46,33 @@ impl std::fmt::Display for Currency {
     }
 }
 
+/// The largest amount Rapport takes, in minor units either side of zero:
+/// 10^15 (ten trillion euros in cents). Sums of a few million such amounts
+/// still fit in an `i64`; larger sums are computed in `i128`.
+pub const MAX_AMOUNT_MINOR: i64 = 1_000_000_000_000_000;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Money {
-    /// Amount in minor units, e.g. cents.
+    /// Amount in minor units, e.g. cents; at most 10^15 either side of zero.
+    #[serde(deserialize_with = "bounded_amount")]
+    #[schema(minimum = -1_000_000_000_000_000_i64, maximum = 1_000_000_000_000_000_i64)]
     pub amount_minor: i64,
     pub currency: Currency,
+}
+
+/// An amount within ±`MAX_AMOUNT_MINOR`.
+fn bounded_amount<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    let amount = i64::deserialize(deserializer)?;
+    check_amount(amount).map_err(serde::de::Error::custom)
+}
+
+/// Whether an amount is within ±`MAX_AMOUNT_MINOR`, with what to do if not.
+pub fn check_amount(amount_minor: i64) -> Result<i64, String> {
+    if (-MAX_AMOUNT_MINOR..=MAX_AMOUNT_MINOR).contains(&amount_minor) {
+        Ok(amount_minor)
+    } else {
+        Err("must be between -1000000000000000 and 1000000000000000 minor units (10^15)".into())
+    }
 }
 
 impl Currency {
@@ -97,6 +119,7 @@ impl Money {
             fraction.parse::<i64>().map_err(|_| too_large())? * 10_i64.pow(scale - fraction.len() as u32)
         };
         let minor = whole.checked_mul(10_i64.pow(scale)).and_then(|w| w.checked_add(fraction)).ok_or_else(too_large)?;
+        let minor = check_amount(minor).map_err(|_| too_large())?;
         Ok(Money { amount_minor: if negative { -minor } else { minor }, currency })
     }
 
@@ -136,6 +159,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn amounts_are_bounded() {
+        let money = |amount: serde_json::Value| {
+            serde_json::from_value::<Money>(serde_json::json!({ "amount_minor": amount, "currency": "EUR" }))
+        };
+        assert!(money(serde_json::json!(1_000_000_000_000_000_i64)).is_ok());
+        assert!(money(serde_json::json!(-1_000_000_000_000_000_i64)).is_ok());
+        for too_big in
+            [serde_json::json!(1_000_000_000_000_001_i64), serde_json::json!(i64::MAX), serde_json::json!(i64::MIN)]
+        {
+            let error = money(too_big).unwrap_err().to_string();
+            assert!(error.contains("10^15"), "{error}");
+        }
+    }
+
+    #[test]
     fn currency_codes_are_checked_against_iso_4217() {
         assert_eq!(Currency::parse("eur").unwrap().as_str(), "EUR");
         assert!(Currency::parse("EU").is_err());
@@ -154,6 +192,8 @@ mod tests {
         assert!(Money::parse_major("1.234", eur).is_err());
         assert!(Money::parse_major("abc", eur).is_err());
         assert!(Money::parse_major("99999999999999999999", eur).is_err());
+        assert!(Money::parse_major("10000000000000.00", eur).is_ok());
+        assert!(Money::parse_major("10000000000000.01", eur).is_err());
         assert_eq!(Money::new(1_234_567, eur).display(), "12,345.67 EUR");
         assert_eq!(Money::new(-5, eur).display(), "-0.05 EUR");
         assert_eq!(Money::new(1_000_000, jpy).display(), "1,000,000 JPY");

@@ -6,13 +6,14 @@
 //! scheduled by every node for the same period under one unique key, so
 //! each runs once per period whatever the number of nodes.
 //!
-//! Each kind's handler lives in its own module ([`imports`], [`mail`], [`maintenance`],
+//! Each kind's handler lives in its own module ([`imports`], [`mail`], [`maintenance`], [`sla`],
 //! and the insights refresh in `rapport-reports`); [`standard`] registers them all.
 
 pub mod imports;
 pub mod mail;
 pub mod maintenance;
 mod runner;
+pub mod sla;
 
 pub use runner::{
     Handler, JobContext, JobError, LiveProgress, Runner, RunnerSettings, RunningJobs, from_fn, node_name,
@@ -28,6 +29,8 @@ pub struct Standard {
     pub insights: Arc<Insights>,
     /// How long deleted records stay in the trash.
     pub trash_retention: time::Duration,
+    /// How long a solved ticket waits for the customer before it is closed.
+    pub close_solved_after: time::Duration,
 }
 
 /// A runner with every kind Rapport has, and the recurring ones scheduled.
@@ -48,9 +51,13 @@ pub fn standard(store: Store, settings: RunnerSettings, with: Standard) -> Runne
         )
         .handle(maintenance::TRASH_PURGE, maintenance::purge_trash(retention))
         .handle(maintenance::PRUNE, maintenance::prune())
+        .handle(maintenance::CLOSE_SOLVED, maintenance::close_solved(with.close_solved_after))
+        .every(maintenance::CLOSE_SOLVED, time::Duration::hours(1))
         .handle(mail::SEND, mail::send())
         .handle(mail::FETCH, mail::fetch())
         .every(mail::FETCH, time::Duration::minutes(1))
+        .handle(sla::WATCH, sla::watch())
+        .every(sla::WATCH, time::Duration::minutes(1))
         .every(maintenance::TRASH_PURGE, time::Duration::hours(1))
         .every(maintenance::PRUNE, time::Duration::hours(1))
 }

@@ -1,5 +1,6 @@
-//! Housekeeping that runs hourly on one node: the trash purge, and pruning
-//! old finished jobs, abandoned uploads and failed sign-ins that no longer count.
+//! Housekeeping that runs hourly on one node: the trash purge, closing
+//! tickets solved long enough ago, and pruning old finished jobs, abandoned
+//! uploads and failed sign-ins that no longer count.
 
 use rapport_domain::records::now;
 
@@ -7,6 +8,7 @@ use crate::runner::{Handler, from_fn};
 
 pub const TRASH_PURGE: &str = "trash.purge";
 pub const PRUNE: &str = "jobs.prune";
+pub const CLOSE_SOLVED: &str = "tickets.close_solved";
 
 /// Finished jobs are listed this long, then removed.
 const KEEP_FINISHED_JOBS: time::Duration = time::Duration::days(7);
@@ -35,5 +37,17 @@ pub fn prune() -> Handler {
         let uploads = ctx.store.prune_uploads(now() - KEEP_UNUSED_UPLOADS).await?;
         let login_attempts = ctx.store.prune_login_attempts(now() - KEEP_LOGIN_ATTEMPTS).await?;
         Ok(Some(serde_json::json!({ "jobs": jobs, "uploads": uploads, "login_attempts": login_attempts })))
+    })
+}
+
+/// Closes tickets solved more than `after` ago: the customer did not come
+/// back, and a closed ticket is final.
+pub fn close_solved(after: time::Duration) -> Handler {
+    from_fn(move |ctx| async move {
+        let closed = ctx.store.close_solved_tickets(now() - after).await?;
+        if closed > 0 {
+            tracing::info!(closed, "closed tickets solved long ago");
+        }
+        Ok(Some(serde_json::json!({ "closed": closed })))
     })
 }

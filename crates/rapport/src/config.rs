@@ -28,6 +28,8 @@ pub struct Config {
     pub insights_poll_seconds: u64,
     /// Days a deleted record stays in the trash before it is purged for good.
     pub trash_days: u32,
+    /// Days a solved ticket waits for the customer before it is closed for good.
+    pub ticket_close_days: u32,
     /// Background jobs this node runs at once.
     pub job_workers: usize,
     /// Seconds a node holds a job without renewing its claim: after a node
@@ -37,7 +39,7 @@ pub struct Config {
     pub metrics_token: Option<String>,
 }
 
-const KEYS: [&str; 13] = [
+const KEYS: [&str; 14] = [
     "bind",
     "database_url",
     "secure_cookies",
@@ -48,6 +50,7 @@ const KEYS: [&str; 13] = [
     "insights_holdout_months",
     "insights_poll_seconds",
     "trash_days",
+    "ticket_close_days",
     "job_workers",
     "job_lease_seconds",
     "metrics_token",
@@ -67,6 +70,7 @@ impl Default for Config {
             insights_holdout_months: insights.holdout_months,
             insights_poll_seconds: 5,
             trash_days: 30,
+            ticket_close_days: 7,
             job_workers: 2,
             job_lease_seconds: 30,
             metrics_token: None,
@@ -144,6 +148,14 @@ impl Config {
         }
         Ok(time::Duration::days(self.trash_days.into()))
     }
+
+    /// How long a solved ticket stays open to the customer's answer, checked.
+    pub fn ticket_close_after(&self) -> Result<time::Duration> {
+        if !(1..=365).contains(&self.ticket_close_days) {
+            bail!("ticket_close_days must be between 1 and 365");
+        }
+        Ok(time::Duration::days(self.ticket_close_days.into()))
+    }
 }
 
 #[cfg(test)]
@@ -180,5 +192,8 @@ mod tests {
         assert!(config.jobs().expect_err("refused").to_string().contains("job_lease_seconds"));
         let config = Config { trash_days: 0, ..Config::default() };
         assert!(config.trash_retention().expect_err("refused").to_string().contains("trash_days"));
+        assert_eq!(Config::default().ticket_close_after().expect("the default is valid"), time::Duration::days(7));
+        let config = Config { ticket_close_days: 0, ..Config::default() };
+        assert!(config.ticket_close_after().expect_err("refused").to_string().contains("ticket_close_days"));
     }
 }

@@ -7,6 +7,7 @@ use anyhow::Result;
 use rand::Rng;
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
+use rapport_domain::mail::{InboundAttachment, InboundEmail, reply_subject};
 use rapport_domain::records::Person;
 use rapport_domain::sla::{
     CalendarHours, CalendarInput, SlaCondition, SlaPolicyInput, Targets, TimeOfDay, TimeZoneName, Weekday,
@@ -14,7 +15,7 @@ use rapport_domain::sla::{
 };
 use rapport_domain::text::{LongText, Name};
 use rapport_domain::tickets::{MessageInput, MessageKind, TicketChannel, TicketInput, TicketPriority, TicketStatus};
-use rapport_domain::{Actor, TeamId, UserId};
+use rapport_domain::{Actor, Email, TeamId, TicketId, UserId};
 use rapport_storage::Store;
 use time::{Duration, OffsetDateTime};
 
@@ -38,6 +39,34 @@ const REPLIES: &[&str] = &[
 
 const FOLLOW_UPS: &[&str] =
     &["Thanks, that worked!", "It still does not work, I am afraid.", "Perfect, thank you for the quick help."];
+
+/// A customer's question as their mail program sent it, carrying the
+/// ticket's token so it files under the ticket the demo opened.
+fn emailed_question(ticket: TicketId, from: &Email, person: &Person, subject: &str, question: &str) -> InboundEmail {
+    let attachments = if subject == "Export to CSV fails" {
+        vec![InboundAttachment {
+            filename: "export-error.txt".to_owned(),
+            content_type: "text/plain".to_owned(),
+            data: b"Export failed at row 1841: unexpected end of input\n".to_vec(),
+        }]
+    } else {
+        Vec::new()
+    };
+    InboundEmail {
+        key: format!("id:demo-{}@mail.example", ticket.0.simple()),
+        message_id: Some(format!("demo-{}@mail.example", ticket.0.simple())),
+        answers: Vec::new(),
+        from: from.clone(),
+        from_name: Some(person.fields.first_name.to_string()),
+        to: vec!["support@rapport.example".to_owned()],
+        subject: reply_subject(subject, ticket),
+        text: question.to_owned(),
+        html: Some(format!("<p>{question}</p><p>Best regards,<br>{}</p>", person.fields.first_name)),
+        attachments,
+        too_large: Vec::new(),
+        automatic: None,
+    }
+}
 
 fn text(raw: &str) -> LongText {
     LongText::try_from(raw).expect("valid demo text")
@@ -133,9 +162,20 @@ pub(crate) async fn support_history(
             tags: Vec::new(),
             external_id: None,
         };
+        let by_email = input.channel == TicketChannel::Email;
         let ticket = store.create_ticket_at(actor, input, opened).await?;
-        let ask = MessageInput { kind: MessageKind::Customer, body: text(question), status: None };
-        store.add_ticket_message_at(actor, ticket.id, ask, opened).await?;
+        match person.fields.emails.first().filter(|_| by_email) {
+            // Through the mail intake, as the mailbox would bring it: the
+            // sender's address, the HTML and any attachment are kept.
+            Some(address) => {
+                let mail = emailed_question(ticket.id, &address.address, person, subject, question);
+                store.receive_email_at(mail, opened).await?;
+            }
+            None => {
+                let ask = MessageInput { kind: MessageKind::Customer, body: text(question), status: None };
+                store.add_ticket_message_at(actor, ticket.id, ask, opened).await?;
+            }
+        }
         made += 1;
 
         // The conversation, as far as it got by now; a few were forgotten

@@ -9,6 +9,7 @@ mod duplicates;
 mod import;
 mod insights;
 mod jobs;
+mod mail;
 mod merge;
 mod tickets;
 mod transfer;
@@ -109,6 +110,9 @@ enum Command {
     /// Support tickets: list the queues.
     #[command(subcommand)]
     Tickets(tickets::TicketsCommand),
+    /// Email: take in a message from stdin, or send a test message.
+    #[command(subcommand)]
+    Mail(mail::MailCommand),
 }
 
 #[derive(Subcommand)]
@@ -188,6 +192,20 @@ fn init_logging() {
     }
 }
 
+/// Opens a database whose schema must already be current, without
+/// migrating: for `mail receive`, run once per message by a mail server,
+/// where a migration check on every start would be most of the work.
+async fn open_current(url: &str) -> Result<Store> {
+    let store = Store::connect(url).await.with_context(|| format!("cannot open the database {url}"))?;
+    let pending = store.pending_migrations().await.context("cannot read the database schema")?;
+    if pending > 0 {
+        bail!(
+            "the database schema is {pending} migration(s) behind: run `rapport migrate` (or start `rapport serve`) first"
+        );
+    }
+    Ok(store)
+}
+
 async fn open(url: &str) -> Result<Store> {
     let store = Store::connect(url).await.with_context(|| format!("cannot open the database {url}"))?;
     store.migrate().await.context("cannot bring the database schema up to date")?;
@@ -247,12 +265,17 @@ async fn run(cli: Cli) -> Result<()> {
             let output = tickets::run(&open(&config.database_url).await?, command).await?;
             write_stdout(&output)
         }
+        Command::Mail(command) => {
+            let output = mail::run(&open_current(&config.database_url).await?, command).await?;
+            write_stdout(&output)
+        }
     }
 }
 
 async fn serve(config: &config::Config) -> Result<()> {
     let (insights, insights_poll) = config.insights()?;
     let trash_retention = config.trash_retention()?;
+    let close_solved_after = config.ticket_close_after()?;
     let jobs = config.jobs()?;
     let store = open(&config.database_url).await?;
     if store.count_users().await? == 0 {
@@ -277,6 +300,7 @@ async fn serve(config: &config::Config) -> Result<()> {
             insights,
             insights_poll,
             trash_retention,
+            close_solved_after,
             jobs,
             metrics_token: config.metrics_token.clone(),
         },

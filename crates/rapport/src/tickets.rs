@@ -1,7 +1,9 @@
-//! `rapport tickets list`: the support queues from the command line.
+//! `rapport tickets list` (the support queues) and `rapport tickets
+//! sla-report` (targets met per agent, team, priority or month).
 
 use anyhow::{Result, bail};
 use clap::{Subcommand, ValueEnum};
+use rapport_domain::sla_events::SlaGrouping;
 use rapport_domain::tickets::{Ticket, TicketPriority, TicketStatus};
 use rapport_storage::{ListQuery, Store, TicketFilter, TicketQueue};
 use time::OffsetDateTime;
@@ -27,6 +29,20 @@ pub enum TicketsCommand {
         /// See the tickets as this staff member sees them (default: the first admin).
         #[arg(long = "as")]
         as_user: Option<String>,
+    },
+    /// The share of response targets met in a period, per group.
+    SlaReport {
+        /// agent, team, priority or month.
+        #[arg(long, default_value = "agent")]
+        by: String,
+        /// The first day counted (YYYY-MM-DD, UTC; default: 90 days ago).
+        #[arg(long)]
+        from: Option<String>,
+        /// The last day counted (YYYY-MM-DD, UTC; default: today).
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
     },
 }
 
@@ -61,7 +77,70 @@ fn next_due(ticket: &Ticket) -> Option<OffsetDateTime> {
 
 /// Runs a `rapport tickets` command and returns what it prints.
 pub async fn run(store: &Store, command: TicketsCommand) -> Result<String> {
-    let TicketsCommand::List { queue, status, priority, limit, format, as_user } = command;
+    match command {
+        TicketsCommand::List { queue, status, priority, limit, format, as_user } => {
+            list(store, queue, status, priority, limit, format, as_user).await
+        }
+        TicketsCommand::SlaReport { by, from, to, format } => sla_report(store, &by, from, to, format).await,
+    }
+}
+
+fn day(raw: Option<&str>, flag: &str) -> Result<Option<time::Date>> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    raw.map(|raw| {
+        time::Date::parse(raw, format).map_err(|_| anyhow::anyhow!("{flag}: {raw:?} is not a date; use YYYY-MM-DD"))
+    })
+    .transpose()
+}
+
+async fn sla_report(
+    store: &Store,
+    by: &str,
+    from: Option<String>,
+    to: Option<String>,
+    format: Format,
+) -> Result<String> {
+    let grouping = SlaGrouping::parse(by).map_err(|e| anyhow::anyhow!("--by {e}"))?;
+    let today = OffsetDateTime::now_utc().date();
+    let to = day(to.as_deref(), "--to")?.unwrap_or(today);
+    let from = day(from.as_deref(), "--from")?.unwrap_or(to - time::Duration::days(89));
+    if from > to {
+        bail!("--from must not be after --to");
+    }
+    let start = from.with_time(time::Time::MIDNIGHT).assume_utc();
+    let end = to.with_time(time::Time::MIDNIGHT).assume_utc() + time::Duration::days(1);
+    let actor = crate::import::actor(store, None).await?;
+    let rows = store.sla_report(&actor, grouping, start, end).await?;
+    if format == Format::Json {
+        return Ok(serde_json::to_string_pretty(&rows)? + "\n");
+    }
+    if rows.is_empty() {
+        return Ok(format!("No targets were decided between {from} and {to}.\n"));
+    }
+    let mut out =
+        format!("{:<30}  {:<15}  {:>5}  {:>6}  {:>6}\n", grouping.label(), "target", "met", "missed", "met %");
+    for row in &rows {
+        out.push_str(&format!(
+            "{:<30}  {:<15}  {:>5}  {:>6}  {:>5.1}%\n",
+            row.label,
+            row.target.label(),
+            row.met,
+            row.missed,
+            row.share_met * 100.0
+        ));
+    }
+    Ok(out)
+}
+
+async fn list(
+    store: &Store,
+    queue: Option<Queue>,
+    status: Option<String>,
+    priority: Option<String>,
+    limit: u64,
+    format: Format,
+    as_user: Option<String>,
+) -> Result<String> {
     if !(1..=200).contains(&limit) {
         bail!("--limit must be between 1 and 200");
     }

@@ -18,6 +18,8 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("send the body as multipart/form-data")]
     NotMultipart,
+    #[error("send the body as {0}")]
+    WrongMediaType(&'static str),
     #[error("the request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
     #[error("sign in, or send an API token as 'Authorization: Bearer ...'")]
@@ -40,6 +42,9 @@ pub enum ApiError {
     /// Something the server computes in the background is not there yet.
     #[error("{0}")]
     NotReady(String),
+    /// A server Rapport talks to (the mail server) failed or refused.
+    #[error("{0}")]
+    Upstream(String),
     #[error("something went wrong on our side; it has been logged")]
     Internal,
 }
@@ -74,7 +79,7 @@ impl ApiError {
         match self {
             ApiError::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation"),
             ApiError::MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
-            ApiError::UnsupportedMediaType | ApiError::NotMultipart => {
+            ApiError::UnsupportedMediaType | ApiError::NotMultipart | ApiError::WrongMediaType(_) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
@@ -86,6 +91,7 @@ impl ApiError {
             ApiError::VersionMismatch { .. } => (StatusCode::PRECONDITION_FAILED, "version_mismatch"),
             ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::NotReady(_) => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
+            ApiError::Upstream(_) => (StatusCode::BAD_GATEWAY, "upstream"),
             ApiError::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -120,6 +126,24 @@ impl From<ReportError> for ApiError {
                 tracing::error!(error = %other, cause = ?other, "computing insights failed");
                 ApiError::Internal
             }
+        }
+    }
+}
+
+impl From<rapport_mail::send::SendError> for ApiError {
+    fn from(err: rapport_mail::send::SendError) -> Self {
+        match err {
+            err @ rapport_mail::send::SendError::Build(_) => ApiError::field("to", err.to_string()),
+            err => ApiError::Upstream(err.to_string()),
+        }
+    }
+}
+
+impl From<rapport_mail::ReceiveError> for ApiError {
+    fn from(err: rapport_mail::ReceiveError) -> Self {
+        match err {
+            rapport_mail::ReceiveError::Parse(err) => ApiError::field("body", err.to_string()),
+            rapport_mail::ReceiveError::Storage(err) => err.into(),
         }
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod api;
 mod auth_cache;
+mod download;
 mod drain;
 pub mod error;
 pub mod extract;
@@ -51,6 +52,8 @@ pub struct ServerConfig {
     pub insights_poll: Duration,
     /// How long deleted records stay in the trash before the purge job removes them.
     pub trash_retention: time::Duration,
+    /// How long a solved ticket waits for the customer before it is closed.
+    pub close_solved_after: time::Duration,
     /// How this node runs background jobs.
     pub jobs: rapport_jobs::RunnerSettings,
     /// The bearer token `GET /metrics` asks for; without one, `/metrics` is off.
@@ -64,6 +67,7 @@ impl Default for ServerConfig {
             insights: rapport_reports::Settings::default(),
             insights_poll: Duration::from_secs(5),
             trash_retention: time::Duration::days(30),
+            close_solved_after: time::Duration::days(7),
             jobs: rapport_jobs::RunnerSettings::default(),
             metrics_token: None,
         }
@@ -204,6 +208,8 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(api::trash::routes())
         .merge(api::imports::routes())
         .merge(api::tickets::routes())
+        .merge(api::mail::routes())
+        .merge(api::sla_report::routes())
         .merge(api::jobs::routes())
 }
 
@@ -222,7 +228,11 @@ pub fn app(store: Store, config: ServerConfig) -> App {
     let runner = rapport_jobs::standard(
         store.clone(),
         config.jobs.clone(),
-        rapport_jobs::Standard { insights: Arc::clone(&insights), trash_retention: config.trash_retention },
+        rapport_jobs::Standard {
+            insights: Arc::clone(&insights),
+            trash_retention: config.trash_retention,
+            close_solved_after: config.close_solved_after,
+        },
     );
     let job_waker = runner.waker();
     let imports = ImportJobs::new(store.clone(), Arc::clone(&job_waker), runner.live_progress());

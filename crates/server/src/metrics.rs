@@ -51,6 +51,7 @@ pub struct Metrics {
     pool_size: Gauge,
     pool_idle: Gauge,
     jobs: Family<StatusLabels, Gauge>,
+    outbox_backlog: Gauge,
     /// SHA-256 of the token a scraper must send; none: `/metrics` is off.
     token_hash: Option<[u8; 32]>,
 }
@@ -76,8 +77,14 @@ impl Metrics {
         );
         let jobs = Family::<StatusLabels, Gauge>::default();
         registry.register("jobs", "Background jobs queued, running and failed (all nodes)", jobs.clone());
+        let outbox_backlog = Gauge::default();
+        registry.register(
+            "mail_outbox_backlog",
+            "Outgoing messages waiting to be sent, retries included (all nodes)",
+            outbox_backlog.clone(),
+        );
         let token_hash = token.filter(|t| !t.is_empty()).map(|t| Sha256::digest(t.as_bytes()).into());
-        Arc::new(Metrics { registry, requests, latency, pool_size, pool_idle, jobs, token_hash })
+        Arc::new(Metrics { registry, requests, latency, pool_size, pool_idle, jobs, outbox_backlog, token_hash })
     }
 
     fn record(&self, method: &str, route: &str, status: u16, seconds: f64) {
@@ -122,6 +129,12 @@ pub async fn serve(State(state): State<AppState>, headers: HeaderMap) -> Respons
             }
         }
         Err(err) => tracing::error!(error = %err, "counting jobs for the metrics failed"),
+    }
+    match state.store.outbox_backlog().await {
+        Ok(backlog) => {
+            metrics.outbox_backlog.set(i64::try_from(backlog).unwrap_or(i64::MAX));
+        }
+        Err(err) => tracing::error!(error = %err, "counting the outbox for the metrics failed"),
     }
     let mut body = String::new();
     if let Err(err) = prometheus_client::encoding::text::encode(&mut body, &metrics.registry) {

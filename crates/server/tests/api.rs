@@ -22,8 +22,10 @@ mod api {
     pub mod insights;
     pub mod jobs;
     pub mod lists;
+    pub mod mail;
     pub mod merge;
     pub mod permissions;
+    pub mod sla_report;
     pub mod strict;
     pub mod tickets;
     pub mod timeline;

@@ -145,6 +145,7 @@ archived_tables!(
     outbox,
     mail_settings,
     mail_received,
+    sla_events,
 );
 
 /// Columns that point into their own table: a row may name one that comes

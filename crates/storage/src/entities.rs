@@ -886,3 +886,27 @@ pub mod mail_received {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod sla_events {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "sla_events")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub ticket_id: Uuid,
+        pub target: String,
+        pub kind: String,
+        pub due_at: TimeDateTimeWithTimeZone,
+        pub at: TimeDateTimeWithTimeZone,
+        pub assignee_id: Option<Uuid>,
+        pub team_id: Option<Uuid>,
+        pub priority: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -51,6 +51,7 @@ pub use records::merge::{MergeVersions, Merged};
 pub use records::overview::{PurchaseTotal, StageTotal};
 pub use records::people::{PersonFilter, SharedEmail};
 pub use records::purchases::PurchaseFilter;
+pub use records::sla_events::SlaWatch;
 pub use records::tasks::TaskFilter;
 pub use records::tickets::{TicketFilter, TicketQueue};
 pub use records::users::UserFilter;

@@ -21,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0010_tickets::Migration),
             Box::new(m0011_login_attempts::Migration),
             Box::new(m0012_mail::Migration),
+            Box::new(m0013_sla_events::Migration),
         ]
     }
 }
@@ -1250,6 +1251,67 @@ mod m0012_mail {
                 m.alter_table(Table::alter().table("ticket_messages").drop_column(column).to_owned()).await?;
             }
             Ok(())
+        }
+    }
+}
+
+mod m0013_sla_events {
+    use sea_orm_migration::prelude::*;
+    use sea_orm_migration::schema::*;
+
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m0013_sla_events"
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+            // Warnings, breaches and outcomes of tickets' targets, with the
+            // assignee, team and priority as they were: what the SLA report counts.
+            m.create_table(
+                Table::create()
+                    .table("sla_events")
+                    .col(pk_uuid("id"))
+                    .col(uuid("ticket_id"))
+                    .col(string_len("target", 16))
+                    .col(string_len("kind", 16))
+                    .col(timestamp_with_time_zone("due_at"))
+                    .col(timestamp_with_time_zone("at"))
+                    .col(uuid_null("assignee_id"))
+                    .col(uuid_null("team_id"))
+                    .col(string_len("priority", 16))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from("sla_events", "ticket_id")
+                            .to("tickets", "id")
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+            // One event of a kind per target and due time: the watcher may look twice.
+            m.create_index(
+                Index::create()
+                    .name("sla_events_once")
+                    .table("sla_events")
+                    .col("ticket_id")
+                    .col("target")
+                    .col("kind")
+                    .col("due_at")
+                    .unique()
+                    .to_owned(),
+            )
+            .await?;
+            m.create_index(Index::create().name("sla_events_at").table("sla_events").col("kind").col("at").to_owned())
+                .await
+        }
+
+        async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+            m.drop_table(Table::drop().table("sla_events").to_owned()).await
         }
     }
 }

@@ -20,6 +20,8 @@ backend_tests!(
     messages_move_the_status_and_the_clocks,
     agents_see_their_own_their_team_and_the_queue,
     a_calendar_change_moves_open_tickets_due_times,
+    solved_tickets_close_after_a_while,
+    targets_warn_breach_and_count_in_the_report,
 );
 
 async fn open(backend: Backend) -> (TestDatabase, Store, Actor) {
@@ -242,4 +244,90 @@ async fn a_calendar_change_moves_open_tickets_due_times(backend: Backend) {
 
     let in_use = store.delete_calendar(&admin, calendar.id).await;
     assert!(matches!(in_use, Err(StorageError::Conflict(_))), "{in_use:?}");
+}
+
+async fn solved_tickets_close_after_a_while(backend: Backend) {
+    let (_db, store, admin) = open(backend).await;
+    let ada = customer(&store, &admin, "Ada").await;
+    let solved = store.create_ticket(&admin, ticket(ada, "Done soon", TicketPriority::Normal)).await.unwrap();
+    let (solved, _) = store
+        .add_ticket_message(&admin, solved.id, message(MessageKind::Reply, "Fixed", Some(TicketStatus::Solved)))
+        .await
+        .unwrap();
+    let open_one = store.create_ticket(&admin, ticket(ada, "Still open", TicketPriority::Normal)).await.unwrap();
+
+    let an_hour_ago = rapport_domain::records::now() - time::Duration::hours(1);
+    assert_eq!(store.close_solved_tickets(an_hour_ago).await.unwrap(), 0, "solved just now: not yet");
+    let later = rapport_domain::records::now() + time::Duration::seconds(1);
+    assert_eq!(store.close_solved_tickets(later).await.unwrap(), 1);
+    let closed = store.get_ticket(&admin, solved.id).await.unwrap();
+    assert_eq!(closed.fields.status, TicketStatus::Closed);
+    assert!(closed.clocks.closed_at.is_some());
+    assert_eq!(closed.meta.version, solved.meta.version + 1);
+    assert_eq!(store.get_ticket(&admin, open_one.id).await.unwrap().fields.status, TicketStatus::New);
+    let late =
+        store.add_ticket_message(&admin, solved.id, message(MessageKind::Customer, "One more thing", None)).await;
+    assert!(matches!(late, Err(StorageError::Conflict(_))), "closed is final: {late:?}");
+}
+
+async fn targets_warn_breach_and_count_in_the_report(backend: Backend) {
+    use rapport_domain::sla_events::{SlaEventKind, SlaGrouping, SlaTarget};
+    let (_db, store, admin) = open(backend).await;
+    store.create_sla_policy(&admin, policy("Everyone", 1, vec![], 60, 600)).await.unwrap();
+    let agent = user(&store, "Agent", Role::Agent, None).await;
+    let ada = customer(&store, &admin, "Ada").await;
+    let now = rapport_domain::records::now();
+    let assigned = |subject: &str| {
+        let mut input = ticket(ada, subject, TicketPriority::High);
+        input.assignee_id = Some(agent.user_id);
+        input
+    };
+    // Opened two hours ago: its first response is an hour late. Opened 45
+    // minutes ago: due in 15 minutes, inside the warning window.
+    let late = store.create_ticket_at(&admin, assigned("Late"), now - time::Duration::hours(2)).await.unwrap();
+    let soon = store.create_ticket_at(&admin, assigned("Soon"), now - time::Duration::minutes(45)).await.unwrap();
+
+    let watch = store.watch_sla(time::Duration::minutes(30)).await.unwrap();
+    assert_eq!((watch.breaches, watch.warnings, watch.tasks), (1, 1, 1), "{watch:?}");
+    assert_eq!(store.watch_sla(time::Duration::minutes(30)).await.unwrap(), Default::default(), "each recorded once");
+    let events = store.sla_events(&admin, late.id).await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!((events[0].target, events[0].kind), (SlaTarget::FirstResponse, SlaEventKind::Breach));
+    let tasks = store
+        .list_tasks(
+            &ListQuery::default(),
+            &rapport_storage::TaskFilter { assignee_id: Some(agent.user_id), ..Default::default() },
+        )
+        .await
+        .unwrap();
+    assert_eq!(tasks.items.len(), 1, "the assignee is warned with a task");
+    assert!(tasks.items[0].fields.title.as_str().contains("Soon"), "{:?}", tasks.items[0].fields.title);
+    assert_eq!(tasks.items[0].fields.due_at, soon.clocks.first_response_due);
+
+    // The replies decide the outcomes: one late, one in time.
+    store
+        .add_ticket_message(&admin, late.id, message(MessageKind::Reply, "Sorry", Some(TicketStatus::Solved)))
+        .await
+        .unwrap();
+    store.add_ticket_message(&admin, soon.id, message(MessageKind::Reply, "Here", None)).await.unwrap();
+    let kinds: Vec<_> = store.sla_events(&admin, late.id).await.unwrap().iter().map(|e| (e.target, e.kind)).collect();
+    assert!(kinds.contains(&(SlaTarget::FirstResponse, SlaEventKind::Missed)), "{kinds:?}");
+    assert!(kinds.contains(&(SlaTarget::Resolution, SlaEventKind::Met)), "solved within 10 hours: {kinds:?}");
+
+    let from = now - time::Duration::days(1);
+    let to = now + time::Duration::days(1);
+    let by_agent = store.sla_report(&admin, SlaGrouping::Agent, from, to).await.unwrap();
+    let first = by_agent.iter().find(|r| r.target == SlaTarget::FirstResponse).expect("a first response row");
+    assert_eq!((first.label.as_str(), first.met, first.missed), ("Agent", 1, 1));
+    assert!((first.share_met - 0.5).abs() < 1e-9);
+    let by_priority = store.sla_report(&admin, SlaGrouping::Priority, from, to).await.unwrap();
+    assert!(by_priority.iter().all(|r| r.key.as_deref() == Some("high")), "{by_priority:?}");
+    let missed = store.missed_tickets(&admin, Some(SlaTarget::FirstResponse), from, to).await.unwrap();
+    assert_eq!(
+        missed.iter().map(|e| e.ticket_id).collect::<Vec<_>>(),
+        vec![late.id],
+        "the breached tickets, one click away"
+    );
+    let denied = store.sla_report(&agent, SlaGrouping::Agent, from, to).await;
+    assert!(matches!(denied, Err(StorageError::Denied(_))), "{denied:?}");
 }

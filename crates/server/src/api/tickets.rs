@@ -5,6 +5,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use rapport_domain::sla::{Calendar, CalendarInput, SlaPolicy, SlaPolicyInput};
+use rapport_domain::sla_events::SlaEvent;
 use rapport_domain::tickets::{MessageInput, Ticket, TicketInput, TicketMessage};
 use rapport_domain::{CalendarId, SlaPolicyId, TicketId};
 use rapport_storage::{Page, TicketFilter};
@@ -258,11 +259,24 @@ pub async fn delete_policy(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// What happened to the ticket's response targets: warnings, breaches, and outcomes.
+#[utoipa::path(get, path = "/api/v1/tickets/{id}/sla-events", tag = "tickets", params(("id" = String, Path)),
+    responses((status = 200, body = Items<SlaEvent>), (status = 404, body = ErrorBody)))]
+pub async fn list_sla_events(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Items<SlaEvent>>, ApiError> {
+    let id: TicketId = parse_id(&id, "ticket")?;
+    Ok(Json(Items { items: state.store.sla_events(&auth.actor, id).await? }))
+}
+
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_tickets, create_ticket))
         .routes(routes!(get_ticket, replace_ticket, patch_ticket))
         .routes(routes!(list_messages, add_message))
+        .routes(routes!(list_sla_events))
         .routes(routes!(list_calendars, create_calendar))
         .routes(routes!(get_calendar, replace_calendar, delete_calendar))
         .routes(routes!(list_policies, create_policy))

@@ -6,9 +6,8 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, RawQuery, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use rapport_domain::mail::{AttachmentInfo, Delivery, OutboxStatus};
 use rapport_domain::records::Person;
@@ -607,34 +606,7 @@ pub async fn attachment(
 ) -> Result<Response, WebError> {
     let id: AttachmentId = id.parse().map_err(|_| WebError::NotFound("attachment"))?;
     let (info, bytes) = state.store.attachment(&signed.actor, id).await?;
-    let headers = [
-        (CONTENT_TYPE, "application/octet-stream".to_owned()),
-        (CONTENT_DISPOSITION, content_disposition(&info.filename)),
-        (X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
-        (CACHE_CONTROL, "private, no-cache".to_owned()),
-    ];
-    Ok((headers, bytes).into_response())
-}
-
-/// `attachment` with the file's name: a plain ASCII `filename` for old
-/// clients (quotes, backslashes, slashes and anything else replaced by `_`)
-/// and the exact name as UTF-8 in `filename*` (RFC 6266 and RFC 5987).
-fn content_disposition(filename: &str) -> String {
-    let name = if filename.trim().is_empty() { "attachment" } else { filename };
-    let plain: String = name
-        .chars()
-        .map(|c| if (c.is_ascii_graphic() && !matches!(c, '"' | '\\' | '/')) || c == ' ' { c } else { '_' })
-        .collect();
-    let mut exact = String::new();
-    for byte in name.bytes() {
-        let c = byte as char;
-        if c.is_ascii_alphanumeric() || "!#$&+-.^_`|~".contains(c) {
-            exact.push(c);
-        } else {
-            exact.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    format!("attachment; filename=\"{plain}\"; filename*=UTF-8''{exact}")
+    Ok(crate::download::attachment(&info.filename, bytes))
 }
 
 // The form.
@@ -868,16 +840,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn download_names_are_quoted_safely() {
-        assert_eq!(
-            content_disposition("naïve \"plan\"/v2.pdf"),
-            "attachment; filename=\"na_ve _plan__v2.pdf\"; filename*=UTF-8''na%C3%AFve%20%22plan%22%2Fv2.pdf"
-        );
-        assert_eq!(
-            content_disposition("a\r\nb.txt"),
-            "attachment; filename=\"a__b.txt\"; filename*=UTF-8''a%0D%0Ab.txt"
-        );
-        assert_eq!(content_disposition(" "), "attachment; filename=\"attachment\"; filename*=UTF-8''attachment");
+    fn sizes_read_naturally() {
         assert_eq!(file_size(300), "300 bytes");
         assert_eq!(file_size(14_000), "14 KB");
         assert_eq!(file_size(2_621_440), "2.5 MB");

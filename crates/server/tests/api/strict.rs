@@ -10,6 +10,7 @@ backend_tests!(
     a_misspelt_field_names_the_right_one,
     unknown_list_parameters_are_refused,
     lists_count_on_request,
+    money_is_bounded,
 );
 
 /// A valid create body for every record type with the usual endpoints.
@@ -164,4 +165,21 @@ async fn lists_count_on_request(backend: Backend) {
     assert_eq!(all["total"], 6, "{all}");
     api.get("/api/v1/people?count=maybe").await.want_error(422, "validation");
     api.get("/api/v1/people?count=false").await.want(200);
+}
+
+/// Amounts are at most 10^15 minor units either side of zero: the issue's
+/// `i64::MAX` is refused, naming the field, before it reaches any sum.
+async fn money_is_bounded(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let api = &app.admin;
+    let person = create_person(api, "Buyer").await;
+    let purchase = |amount: Value| {
+        json!({ "person_id": person.id, "occurred_at": "2025-01-02T03:04:05Z",
+                "amount": { "amount_minor": amount, "currency": "EUR" } })
+    };
+    for too_big in [json!(9_223_372_036_854_775_807_i64), json!(1_000_000_000_000_001_i64)] {
+        let error = api.post("/api/v1/purchases", &purchase(too_big)).await.want_error(422, "validation");
+        assert!(error.field("amount.amount_minor").is_some_and(|m| m.contains("10^15")), "{error:?}");
+    }
+    api.post("/api/v1/purchases", &purchase(json!(1_000_000_000_000_000_i64))).await.want(201);
 }

@@ -17,6 +17,7 @@ pub mod people;
 pub mod pipelines;
 pub mod purchases;
 pub mod sla;
+pub mod sla_events;
 pub mod tasks;
 pub mod tickets;
 pub mod timeline;

@@ -9,7 +9,7 @@ use rapport_domain::tickets::{
 };
 use rapport_domain::{Actor, CompanyId, FieldErrors, MessageId, PersonId, Role, SlaPolicyId, TeamId, TicketId, UserId};
 use sea_orm::prelude::*;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveModelTrait, Condition, ConnectionTrait, QueryOrder, Set};
 use time::{Duration, OffsetDateTime};
 
@@ -333,6 +333,8 @@ pub(crate) async fn append_message<C: ConnectionTrait>(
         MessageKind::Note => {}
     }
     state.transition(&hours, current, next, at);
+    let reply = message.kind == MessageKind::Reply;
+    crate::records::sla_events::record_outcomes(conn, &row, reply, next == TicketStatus::Solved, at).await?;
     let inserted = ticket_messages::ActiveModel {
         id: Set(MessageId::new().0),
         ticket_id: Set(row.id),
@@ -406,6 +408,8 @@ impl Store {
         let hours = hours_of(&*w, policy).await?;
         let mut state = ClockState::of(&row);
         state.transition(&hours, current, input.status, at);
+        let solved = input.status == TicketStatus::Solved;
+        crate::records::sla_events::record_outcomes(&*w, &row, false, solved, at).await?;
         let version = row.version;
         let mut active: tickets::ActiveModel = row.into();
         fill(&mut active, &input, company);
@@ -472,6 +476,24 @@ impl Store {
         let message = crate::mail::with_mail(&*w, vec![message]).await?.pop().expect("one message in, one out");
         w.commit().await?;
         Ok((ticket_from(row)?, message))
+    }
+
+    /// Closes every ticket solved before `solved_before`; returns how many.
+    pub async fn close_solved_tickets(&self, solved_before: OffsetDateTime) -> Result<u64> {
+        let w = self.begin_write().await?;
+        let at = now();
+        let closed = tickets::Entity::update_many()
+            .col_expr(tickets::Column::Status, Expr::value(TicketStatus::Closed.as_str()))
+            .col_expr(tickets::Column::ClosedAt, Expr::value(at))
+            .col_expr(tickets::Column::UpdatedAt, Expr::value(at))
+            .col_expr(tickets::Column::Version, Expr::col(tickets::Column::Version).add(1))
+            .filter(tickets::Column::Status.eq(TicketStatus::Solved.as_str()))
+            .filter(tickets::Column::SolvedAt.lt(solved_before))
+            .exec(&*w)
+            .await?
+            .rows_affected;
+        w.commit().await?;
+        Ok(closed)
     }
 
     /// A ticket's conversation, oldest first.
