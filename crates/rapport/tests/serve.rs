@@ -217,7 +217,12 @@ async fn sigterm_drains_requests_gives_jobs_back_and_exits_0(backend: Backend) {
         .map(|n| tokio::spawn(client(n, server.base.clone(), token.clone(), stop.clone(), seen.clone())))
         .collect();
 
+    // Let every client get answers first (longer on a busy machine).
+    let going = Instant::now() + Duration::from_secs(15);
     tokio::time::sleep(Duration::from_secs(2)).await;
+    while seen.lock().unwrap().answered <= CLIENTS && Instant::now() < going {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let job_now: Value = http
         .get(format!("{}/api/v1/imports/{job_id}", server.base))
         .bearer_auth(&token)

@@ -7,16 +7,19 @@
 #[macro_use]
 extern crate rapport_testing;
 
+mod common;
+
+use common::{open, user};
 use rapport_domain::mail::{
     AutomaticKind, Host, InboundAttachment, InboundEmail, MailSecurity, OutboxStatus, Received, Secret,
     SmtpSettingsInput, reply_subject,
 };
-use rapport_domain::records::{LifecycleStage, UserInput};
+use rapport_domain::records::LifecycleStage;
 use rapport_domain::text::{LongText, Name};
 use rapport_domain::tickets::{MessageInput, MessageKind, TicketStatus};
-use rapport_domain::{Actor, Email, PersonId, Role, TeamId, TicketId};
-use rapport_storage::{StorageError, Store};
-use rapport_testing::{Backend, TestDatabase};
+use rapport_domain::{Email, PersonId, Role, TicketId};
+use rapport_storage::StorageError;
+use rapport_testing::Backend;
 
 backend_tests!(
     a_new_sender_opens_a_ticket_as_a_lead,
@@ -26,26 +29,6 @@ backend_tests!(
     attachments_are_kept_and_shown_only_to_who_may_see_the_ticket,
     replies_queue_in_the_outbox_only_when_mail_is_set_up,
 );
-
-async fn open(backend: Backend) -> (TestDatabase, Store, Actor) {
-    let db = TestDatabase::new(backend).await;
-    let store = Store::connect(&db.url).await.unwrap_or_else(|err| panic!("connect to {}: {err}", db.url));
-    store.migrate().await.expect("migrate the test database");
-    let admin = user(&store, "Admin", Role::Admin, None).await;
-    (db, store, admin)
-}
-
-async fn user(store: &Store, user_name: &str, role: Role, team_id: Option<TeamId>) -> Actor {
-    let input = UserInput {
-        name: Name::try_from(user_name).unwrap(),
-        email: Email::parse(&format!("{}@staff.example", user_name.to_lowercase())).unwrap(),
-        role,
-        team_id,
-        active: true,
-    };
-    let user = store.create_user(input, None, None).await.expect("create a user");
-    Actor { user_id: user.id, role: user.fields.role, team_id: user.fields.team_id }
-}
 
 fn email(from: &str, subject: &str, message_id: &str) -> InboundEmail {
     InboundEmail {

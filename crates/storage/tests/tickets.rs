@@ -6,13 +6,16 @@
 #[macro_use]
 extern crate rapport_testing;
 
-use rapport_domain::records::{PersonInput, TeamInput, UserInput};
+mod common;
+
+use common::{open, user};
+use rapport_domain::records::{PersonInput, TeamInput};
 use rapport_domain::sla::{CalendarInput, SlaCondition, SlaPolicyInput, Targets};
 use rapport_domain::text::{LongText, Name};
 use rapport_domain::tickets::{MessageInput, MessageKind, TicketInput, TicketPriority, TicketStatus};
-use rapport_domain::{Actor, Email, PersonId, Role, TeamId};
+use rapport_domain::{Actor, PersonId, Role};
 use rapport_storage::{ListQuery, StorageError, Store, TicketFilter, TicketQueue};
-use rapport_testing::{Backend, TestDatabase};
+use rapport_testing::Backend;
 use serde_json::json;
 
 backend_tests!(
@@ -23,26 +26,6 @@ backend_tests!(
     solved_tickets_close_after_a_while,
     targets_warn_breach_and_count_in_the_report,
 );
-
-async fn open(backend: Backend) -> (TestDatabase, Store, Actor) {
-    let db = TestDatabase::new(backend).await;
-    let store = Store::connect(&db.url).await.unwrap_or_else(|err| panic!("connect to {}: {err}", db.url));
-    store.migrate().await.expect("migrate the test database");
-    let admin = user(&store, "Admin", Role::Admin, None).await;
-    (db, store, admin)
-}
-
-async fn user(store: &Store, user_name: &str, role: Role, team_id: Option<TeamId>) -> Actor {
-    let input = UserInput {
-        name: name(user_name),
-        email: Email::parse(&format!("{}@example.com", user_name.to_lowercase())).expect("an email"),
-        role,
-        team_id,
-        active: true,
-    };
-    let user = store.create_user(input, None, None).await.expect("create a user");
-    Actor { user_id: user.id, role: user.fields.role, team_id: user.fields.team_id }
-}
 
 fn name(text: &str) -> Name {
     Name::try_from(text).expect("a valid name")

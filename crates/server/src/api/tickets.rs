@@ -8,7 +8,7 @@ use rapport_domain::sla::{Calendar, CalendarInput, SlaPolicy, SlaPolicyInput};
 use rapport_domain::sla_events::SlaEvent;
 use rapport_domain::tickets::{MessageInput, Ticket, TicketInput, TicketMessage};
 use rapport_domain::{CalendarId, SlaPolicyId, TicketId};
-use rapport_storage::{Page, TicketFilter};
+use rapport_storage::TicketFilter;
 use serde::Serialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -16,7 +16,7 @@ use utoipa_axum::routes;
 use super::{Created, Found, Items, Versioned, parse_id, patched};
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ApiJson, Auth, IfMatch, ListParams};
+use crate::extract::{ApiJson, Auth, IfMatch, ListParams, Listed};
 
 impl Versioned for Ticket {
     fn version(&self) -> i64 {
@@ -40,13 +40,14 @@ impl Versioned for SlaPolicy {
 /// unassigned queue), most recently changed first.
 #[utoipa::path(get, path = "/api/v1/tickets", tag = "tickets",
     params(crate::extract::CommonParams, TicketFilter),
-    responses((status = 200, body = Page<Ticket>), (status = 422, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = Listed<Ticket>), (status = 422, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list_tickets(
     State(state): State<AppState>,
     auth: Auth,
     params: ListParams<TicketFilter>,
-) -> Result<Json<Page<Ticket>>, ApiError> {
-    Ok(Json(state.store.list_tickets(&auth.actor, &params.query, &params.filter).await?))
+) -> Result<Json<Listed<Ticket>>, ApiError> {
+    let page = state.store.list_tickets(&auth.actor, &params.query, &params.filter).await?;
+    Ok(Json(params.answer(page)))
 }
 
 /// Opens a ticket for a customer; its SLA policy and due times are set from the first policy that matches.

@@ -9,15 +9,18 @@ use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 use rapport_domain::records::{ActivityKind, Direction};
-use rapport_storage::{ListQuery, TaskFilter};
+use rapport_storage::{ListQuery, TaskFilter, TicketFilter, TicketQueue};
 
 use super::staff::Staff;
 use super::tasks::{self, ContactLine, Names, TaskRow};
+use super::tickets;
 use super::{Chrome, Signed, WebError, format};
 use crate::AppState;
 
 /// How many due tasks the home page lists (the inbox has them all).
 const TASK_LIMIT: u64 = 10;
+/// How many of my tickets due soon or late the home page lists (the queues have them all).
+const TICKET_LIMIT: u64 = 8;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/", get(page))
@@ -43,6 +46,14 @@ struct PipelineView {
     stages: Vec<StageView>,
 }
 
+/// One of my tickets with a target due soon or already late.
+struct DueTicket {
+    href: String,
+    subject: String,
+    due_text: String,
+    due_class: &'static str,
+}
+
 struct ActivityLine {
     who: String,
     what: &'static str,
@@ -61,6 +72,10 @@ struct HomePage {
     /// More tasks are due than the page lists.
     more_tasks: bool,
     contacts: Vec<ContactLine>,
+    /// My active tickets past a target or within an hour of one, nearest first.
+    due_tickets: Vec<DueTicket>,
+    /// More of them than the page lists.
+    more_tickets: bool,
     pipelines: Vec<PipelineView>,
     activities: Vec<ActivityLine>,
     /// Whether the user belongs to a team (else "recent activity" is their own).
@@ -119,6 +134,41 @@ async fn pipelines(state: &AppState) -> Result<Vec<PipelineView>, WebError> {
     Ok(views)
 }
 
+/// My tickets whose nearest target is late or due within the hour, nearest first.
+async fn due_tickets(
+    state: &AppState,
+    signed: &Signed,
+    now: time::OffsetDateTime,
+) -> Result<(Vec<DueTicket>, bool), WebError> {
+    let mut found = Vec::new();
+    let mut more = false;
+    for queue in [TicketQueue::Breached, TicketQueue::DueSoon] {
+        let filter = TicketFilter { queue: Some(queue), assignee_id: Some(signed.user.id), ..Default::default() };
+        let page = state
+            .store
+            .list_tickets(&signed.actor, &ListQuery { limit: Some(TICKET_LIMIT), ..Default::default() }, &filter)
+            .await?;
+        more |= page.next_cursor.is_some();
+        found.extend(page.items);
+    }
+    found.sort_by_key(|t| tickets::nearest_due(t));
+    more |= found.len() > TICKET_LIMIT as usize;
+    found.truncate(TICKET_LIMIT as usize);
+    let lines = found
+        .iter()
+        .filter_map(|t| {
+            let (due_text, due_class) = tickets::countdown(tickets::nearest_due(t)?, now);
+            Some(DueTicket {
+                href: format!("/tickets/{}", t.id),
+                subject: t.fields.subject.to_string(),
+                due_text,
+                due_class,
+            })
+        })
+        .collect();
+    Ok((lines, more))
+}
+
 pub async fn page(State(state): State<AppState>, signed: Signed) -> Result<Response, WebError> {
     let me = signed.user.id;
     let now = rapport_domain::records::now();
@@ -148,6 +198,7 @@ pub async fn page(State(state): State<AppState>, signed: Signed) -> Result<Respo
         12..18 => "afternoon",
         _ => "evening",
     };
+    let (due_tickets, more_tickets) = due_tickets(&state, &signed, now).await?;
     let first_name = signed.user.fields.name.as_str().split_whitespace().next().unwrap_or("").to_owned();
     let view = HomePage {
         chrome: signed.chrome("home", "Home"),
@@ -155,6 +206,8 @@ pub async fn page(State(state): State<AppState>, signed: Signed) -> Result<Respo
         tasks: due.items.iter().map(|t| tasks::task_row(t, &names, &staff, &signed, now)).collect(),
         more_tasks: due.next_cursor.is_some(),
         contacts: tasks::contact_lines(&state.store.contact_due(Some(me), 8).await?, now),
+        due_tickets,
+        more_tickets,
         pipelines: pipelines(&state).await?,
         activities: activities
             .iter()

@@ -58,7 +58,7 @@ pub fn span(duration: Duration) -> String {
 }
 
 /// A due time as read now: "in 2 h 10 min" (amber within the hour) or "late by 35 min" (red).
-fn countdown(due: OffsetDateTime, now: OffsetDateTime) -> (String, &'static str) {
+pub fn countdown(due: OffsetDateTime, now: OffsetDateTime) -> (String, &'static str) {
     if due <= now {
         (format!("late by {}", span(now - due)), "late")
     } else if due - now <= SOON {
@@ -87,7 +87,7 @@ pub fn priority_class(priority: TicketPriority) -> &'static str {
 }
 
 /// The nearest due time of an active ticket's targets still running.
-fn nearest_due(ticket: &Ticket) -> Option<OffsetDateTime> {
+pub fn nearest_due(ticket: &Ticket) -> Option<OffsetDateTime> {
     if !ticket.fields.status.is_active() {
         return None;
     }

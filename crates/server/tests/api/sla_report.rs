@@ -52,6 +52,9 @@ async fn the_report_counts_targets_met_and_missed(backend: Backend) {
     // The outcome, and the breach too if the watcher job looked before the reply.
     assert!(events.iter().any(|e| e.kind == rapport_domain::sla_events::SlaEventKind::Missed), "{events:?}");
 
+    let listed = app.admin.get("/api/v1/tickets?count=true").await.want(200).value();
+    assert_eq!(listed["total"], 1, "tickets count like every list: {listed}");
+
     let (_, agent) = app.create_user(Role::Agent, None).await;
     agent.get("/api/v1/reports/sla").await.want_error(403, "forbidden");
     let error = app.admin.get("/api/v1/reports/sla?group=colour").await.want_error(422, "validation");

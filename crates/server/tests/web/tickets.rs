@@ -18,6 +18,7 @@ backend_tests!(
     another_teams_agent_cannot_open_a_ticket,
     the_queue_tabs_show_the_right_tickets,
     sla_settings_add_policies_and_calendars,
+    home_lists_my_tickets_due_soon_or_late,
 );
 
 async fn grace(app: &TestApp) -> Person {
@@ -450,4 +451,34 @@ async fn sla_settings_add_policies_and_calendars(backend: Backend) {
     web.post_form(&format!("/settings/sla/calendars/{}/delete", calendar.id), &[]).await.want(303);
     let after = web.get("/settings/sla").await.want(200).text;
     assert!(after.contains("No policies yet.") && after.contains("No calendars yet."));
+}
+
+async fn home_lists_my_tickets_due_soon_or_late(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.admin.post("/api/v1/sla-policies", &json!({ "name": "All", "first_response_minutes": 120 })).await.want(201);
+    let person = grace(&app).await;
+    let (agent, web) = app.web_user(Role::Agent, None).await;
+    let empty = web.get("/").await.want(200).text;
+    assert!(empty.contains("My tickets due soon") && empty.contains("Nothing due."), "{empty}");
+
+    let mine = |subject: &str| {
+        serde_json::from_value::<rapport_domain::tickets::TicketInput>(
+            json!({ "requester_id": person.id, "subject": subject, "assignee_id": agent.id }),
+        )
+        .unwrap()
+    };
+    let now = rapport_domain::records::now();
+    let admin = app.admin_actor();
+    app.store.create_ticket_at(&admin, mine("Printer on fire"), now - time::Duration::minutes(150)).await.unwrap();
+    app.store.create_ticket_at(&admin, mine("Password reset"), now - time::Duration::minutes(80)).await.unwrap();
+    app.store.create_ticket_at(&admin, mine("Not urgent at all"), now).await.unwrap();
+    open_ticket(&app, &person, "Someone else's", json!({})).await;
+
+    let home = web.get("/").await.want(200).text;
+    let late = at(&home, "Printer on fire");
+    let soon = at(&home, "Password reset");
+    assert!(late < soon, "the late one first");
+    assert!(home[late..].contains("late by 30 min"), "{home}");
+    assert!(!home.contains("Not urgent at all"), "due in two hours: not yet");
+    assert!(!home.contains("Someone else&#x27;s") && !home.contains("Someone else's"), "only mine");
 }
