@@ -30,6 +30,6 @@ pub mod views;
 pub use access::{Actor, Ownership, Role};
 pub use email::Email;
 pub use ids::*;
-pub use money::{Currency, Money};
+pub use money::{Currency, Money, MoneySum};
 pub use segment::Segment;
 pub use validation::FieldErrors;

@@ -47,8 +47,9 @@ impl std::fmt::Display for Currency {
 }
 
 /// The largest amount Rapport takes, in minor units either side of zero:
-/// 10^15 (ten trillion euros in cents). Sums of a few million such amounts
-/// still fit in an `i64`; larger sums are computed in `i128`.
+/// 10^15 (ten trillion euros in cents). Any 9 223 such amounts still sum
+/// within an `i64`; sums of more can pass it, so every sum Rapport makes
+/// (insights, overview, board) is computed exactly in `i128`.
 pub const MAX_AMOUNT_MINOR: i64 = 1_000_000_000_000_000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -130,27 +131,57 @@ impl Money {
 
     /// The amount in major units with grouped thousands, without the currency.
     pub fn major_text(&self) -> String {
-        let scale = self.currency.minor_digits();
-        let unit = 10_u64.pow(scale);
-        let absolute = self.amount_minor.unsigned_abs();
-        let whole = (absolute / unit).to_string();
-        let mut grouped = String::new();
-        for (i, digit) in whole.chars().enumerate() {
-            if i > 0 && (whole.len() - i).is_multiple_of(3) {
-                grouped.push(',');
-            }
-            grouped.push(digit);
-        }
-        let sign = if self.amount_minor < 0 { "-" } else { "" };
-        match scale {
-            0 => format!("{sign}{grouped}"),
-            n => format!("{sign}{grouped}.{:0width$}", absolute % unit, width = n as usize),
-        }
+        major_text(self.amount_minor.into(), self.currency)
     }
 
     /// The amount in major units as a form field shows it, e.g. "12500.00".
     pub fn input_text(&self) -> String {
         self.major_text().replace(',', "")
+    }
+}
+
+/// A sum of amounts, which may pass `i64` (each amount is bounded, a sum is
+/// not), in major units with grouped thousands, e.g. "12,500.00".
+pub fn major_text(amount_minor: i128, currency: Currency) -> String {
+    let scale = currency.minor_digits();
+    let unit = 10_u128.pow(scale);
+    let absolute = amount_minor.unsigned_abs();
+    let whole = (absolute / unit).to_string();
+    let mut grouped = String::new();
+    for (i, digit) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    let sign = if amount_minor < 0 { "-" } else { "" };
+    match scale {
+        0 => format!("{sign}{grouped}"),
+        n => format!("{sign}{grouped}.{:0width$}", absolute % unit, width = n as usize),
+    }
+}
+
+/// [`major_text`] with the currency, e.g. "12,500.00 EUR".
+pub fn display_sum(amount_minor: i128, currency: Currency) -> String {
+    format!("{} {currency}", major_text(amount_minor, currency))
+}
+
+/// A sum of amounts in one currency, exact: each amount is within
+/// ±`MAX_AMOUNT_MINOR`, but a sum of more than 9 223 of them can pass `i64`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MoneySum {
+    pub amount_minor: i128,
+    pub currency: Currency,
+}
+
+impl MoneySum {
+    pub fn new(amount_minor: i128, currency: Currency) -> Self {
+        Self { amount_minor, currency }
+    }
+
+    /// The sum in major units with grouped thousands, e.g. "12,500.00 EUR".
+    pub fn display(&self) -> String {
+        display_sum(self.amount_minor, self.currency)
     }
 }
 
@@ -198,5 +229,7 @@ mod tests {
         assert_eq!(Money::new(-5, eur).display(), "-0.05 EUR");
         assert_eq!(Money::new(1_000_000, jpy).display(), "1,000,000 JPY");
         assert_eq!(Money::new(125_050, eur).input_text(), "1250.50");
+        assert_eq!(display_sum(i128::from(i64::MAX) * 4 + 3, eur), "368,934,881,474,191,032.31 EUR");
+        assert_eq!(display_sum(i128::from(i64::MIN) * 2, jpy), "-18,446,744,073,709,551,616 JPY");
     }
 }

@@ -31,7 +31,8 @@ struct CohortAcc {
     repeaters: u64,
     purchases: u64,
     active: Vec<u64>,
-    revenue: Vec<i64>,
+    // i128: amounts are bounded (±10^15), their sums are not.
+    revenue: Vec<i128>,
 }
 
 /// Accumulates purchases, grouped by customer, into cohorts.
@@ -107,7 +108,7 @@ impl<K: CustomerKey> CohortBuilder<K> {
                 acc.active[offset] += 1;
                 last_offset = offset;
             }
-            acc.revenue[offset] = acc.revenue[offset].saturating_add(amount);
+            acc.revenue[offset] += i128::from(amount);
         }
         self.buffer.clear();
     }
@@ -118,7 +119,7 @@ impl<K: CustomerKey> CohortBuilder<K> {
         let last = YearMonth::of(self.as_of);
         let mut customers = 0;
         let mut repeaters = 0;
-        let mut revenue_total = 0i64;
+        let mut revenue_total = 0i128;
         let mut cohorts = Vec::with_capacity(self.cohorts.len());
         let mut max_offset = 0;
         for (index, acc) in self.cohorts {
@@ -130,10 +131,10 @@ impl<K: CustomerKey> CohortBuilder<K> {
             active.resize(observed, 0);
             revenue.resize(observed, 0);
             let retention = active.iter().map(|&a| ratio(a, acc.size)).collect();
-            let revenue_minor = revenue.iter().fold(0i64, |s, &r| s.saturating_add(r));
+            let revenue_minor: i128 = revenue.iter().sum();
             customers += acc.size;
             repeaters += acc.repeaters;
-            revenue_total = revenue_total.saturating_add(revenue_minor);
+            revenue_total += revenue_minor;
             cohorts.push(Cohort {
                 month,
                 size: acc.size,
@@ -175,9 +176,9 @@ pub struct Cohort {
     #[serde(with = "crate::float::vec")]
     pub retention: Vec<f64>,
     /// Revenue of the cohort, minor units.
-    pub revenue_minor: i64,
+    pub revenue_minor: i128,
     /// `revenue_by_month_minor[k]`: revenue in month `k`, minor units.
-    pub revenue_by_month_minor: Vec<i64>,
+    pub revenue_by_month_minor: Vec<i128>,
     /// Customers with two purchases or more.
     pub repeat_customers: u64,
     /// `repeat_customers / size`.
@@ -204,7 +205,7 @@ pub struct CohortReport {
     #[serde(with = "crate::float")]
     pub repeat_purchase_rate: f64,
     /// Revenue of all cohorts, minor units.
-    pub revenue_minor: i64,
+    pub revenue_minor: i128,
     /// Purchases dated after `as_of`, left out.
     pub ignored_after_as_of: u64,
 }

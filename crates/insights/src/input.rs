@@ -164,8 +164,8 @@ pub fn currency_exponent(code: &str) -> u32 {
 }
 
 /// An amount in minor units as a number of major units (for charts).
-pub fn minor_to_major(amount_minor: i64, currency: &str) -> f64 {
-    amount_minor as f64 / 10f64.powi(currency_exponent(currency) as i32)
+pub fn minor_to_major(amount_minor: impl Into<i128>, currency: &str) -> f64 {
+    amount_minor.into() as f64 / 10f64.powi(currency_exponent(currency) as i32)
 }
 
 /// An FxHash-style hasher: customer keys are trusted ids, so the DoS

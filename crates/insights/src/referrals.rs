@@ -16,7 +16,8 @@ use crate::input::{CustomerKey, FastMap, ratio};
 #[derive(Clone, Copy)]
 struct Row<K> {
     referred_by: Option<K>,
-    value: i64,
+    // i128: values are sums of bounded amounts (e.g. an RFM total), unbounded.
+    value: i128,
 }
 
 /// Accumulates one row per customer.
@@ -34,7 +35,7 @@ impl<K: CustomerKey> ReferralBuilder<K> {
     }
 
     /// Adds a customer, their referrer and their value (minor units).
-    pub fn add(&mut self, customer: K, referred_by: Option<K>, value_minor: i64) {
+    pub fn add(&mut self, customer: K, referred_by: Option<K>, value_minor: impl Into<i128>) {
         let referred_by = match referred_by {
             Some(r) if r == customer => {
                 self.self_referrals += 1;
@@ -43,7 +44,7 @@ impl<K: CustomerKey> ReferralBuilder<K> {
             other => other,
         };
         let row = self.customers.entry(customer).or_insert(Row { referred_by: None, value: 0 });
-        row.value = row.value.saturating_add(value_minor);
+        row.value += value_minor.into();
         if referred_by.is_some() {
             row.referred_by = referred_by;
         }
@@ -52,19 +53,19 @@ impl<K: CustomerKey> ReferralBuilder<K> {
     /// Builds the report with the `top` referrers by count.
     pub fn finish(self, top: usize) -> ReferralReport<K> {
         let mut referrals: Vec<Referral<K>> = Vec::new();
-        let mut referrers: FastMap<K, (u64, i64)> = FastMap::default();
-        let (mut referred_value, mut other_value, mut referred_count) = (0i64, 0i64, 0u64);
+        let mut referrers: FastMap<K, (u64, i128)> = FastMap::default();
+        let (mut referred_value, mut other_value, mut referred_count) = (0i128, 0i128, 0u64);
         for (&customer, row) in &self.customers {
             match row.referred_by {
                 Some(referrer) => {
                     referred_count += 1;
-                    referred_value = referred_value.saturating_add(row.value);
+                    referred_value += row.value;
                     let stat = referrers.entry(referrer).or_insert((0, 0));
                     stat.0 += 1;
-                    stat.1 = stat.1.saturating_add(row.value);
+                    stat.1 += row.value;
                     referrals.push(Referral { referrer, customer, value_minor: row.value });
                 }
-                None => other_value = other_value.saturating_add(row.value),
+                None => other_value += row.value,
             }
         }
         referrals.sort_unstable_by(|a, b| a.referrer.cmp(&b.referrer).then(a.customer.cmp(&b.customer)));
@@ -95,8 +96,12 @@ impl<K: CustomerKey> ReferralBuilder<K> {
             referrers: referrer_count,
             referred_value_minor: referred_value,
             other_value_minor: other_value,
-            average_referred_value_minor: if referred_count == 0 { 0 } else { referred_value / referred_count as i64 },
-            average_other_value_minor: if others == 0 { 0 } else { other_value / others as i64 },
+            average_referred_value_minor: if referred_count == 0 {
+                0
+            } else {
+                referred_value / i128::from(referred_count)
+            },
+            average_other_value_minor: if others == 0 { 0 } else { other_value / i128::from(others) },
             self_referrals_ignored: self.self_referrals,
             top_referrers,
             referrals,
@@ -112,7 +117,7 @@ pub struct Referral<K> {
     /// Who was referred.
     pub customer: K,
     /// The referred customer's value, minor units.
-    pub value_minor: i64,
+    pub value_minor: i128,
 }
 
 /// What one referrer brought in.
@@ -123,7 +128,7 @@ pub struct ReferrerStats<K> {
     /// Customers they referred.
     pub referrals: u64,
     /// Total value of those customers, minor units.
-    pub referred_value_minor: i64,
+    pub referred_value_minor: i128,
     /// Whether the referrer is among the customers fed in.
     pub is_customer: bool,
 }
@@ -143,13 +148,13 @@ pub struct ReferralReport<K> {
     /// Distinct referrers.
     pub referrers: u64,
     /// Total value of referred customers, minor units.
-    pub referred_value_minor: i64,
+    pub referred_value_minor: i128,
     /// Total value of the other customers, minor units.
-    pub other_value_minor: i64,
+    pub other_value_minor: i128,
     /// Average value of a referred customer (rounded toward zero).
-    pub average_referred_value_minor: i64,
+    pub average_referred_value_minor: i128,
     /// Average value of another customer (rounded toward zero).
-    pub average_other_value_minor: i64,
+    pub average_other_value_minor: i128,
     /// Rows naming the customer as their own referrer (treated as none).
     pub self_referrals_ignored: u64,
     /// Referrers with the most referrals (then value, then key).

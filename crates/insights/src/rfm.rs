@@ -48,7 +48,8 @@ use crate::input::{CustomerKey, FastMap, PurchaseDate, days_between, ratio};
 struct Acc {
     last: Date,
     count: u64,
-    total: i64,
+    // i128: a customer's amounts are bounded (±10^15) but their sum is not.
+    total: i128,
 }
 
 /// Accumulates purchases for an RFM report; rows may come in any order.
@@ -87,9 +88,9 @@ impl<K: CustomerKey> RfmBuilder<K> {
             .and_modify(|acc| {
                 acc.last = acc.last.max(at);
                 acc.count += 1;
-                acc.total = acc.total.saturating_add(amount_minor);
+                acc.total += i128::from(amount_minor);
             })
-            .or_insert(Acc { last: at, count: 1, total: amount_minor });
+            .or_insert(Acc { last: at, count: 1, total: amount_minor.into() });
     }
 
     /// Customers seen so far.
@@ -181,14 +182,15 @@ impl<K: CustomerKey> RfmBuilder<K> {
         drop(order);
 
         let mut sizes = [0u64; 11];
-        let mut values = [0i64; 11];
-        let mut total_value = 0i64;
+        // Exact: i128 holds 2^64 customers of 2^63 minor units each.
+        let mut values = [0i128; 11];
+        let mut total_value = 0i128;
         for c in &mut customers {
             c.segment = Segment::from_scores(c.r, c.f);
             let i = c.segment as usize;
             sizes[i] += 1;
-            values[i] = values[i].saturating_add(c.monetary_minor);
-            total_value = total_value.saturating_add(c.monetary_minor);
+            values[i] += c.monetary_minor;
+            total_value += c.monetary_minor;
         }
         customers.sort_unstable_by_key(|c| c.customer);
 
@@ -202,7 +204,7 @@ impl<K: CustomerKey> RfmBuilder<K> {
                     share_of_customers: ratio(sizes[i], n as u64),
                     value_minor: values[i],
                     share_of_value: if total_value > 0 { values[i] as f64 / total_value as f64 } else { 0.0 },
-                    average_value_minor: if sizes[i] == 0 { 0 } else { values[i] / sizes[i] as i64 },
+                    average_value_minor: if sizes[i] == 0 { 0 } else { values[i] / i128::from(sizes[i]) },
                 }
             })
             .collect();
@@ -229,8 +231,8 @@ pub struct CustomerRfm<K> {
     pub recency_days: i64,
     /// Number of purchases.
     pub frequency: u64,
-    /// Total spent, minor units.
-    pub monetary_minor: i64,
+    /// Total spent, minor units (exact: a sum of bounded amounts can pass `i64`).
+    pub monetary_minor: i128,
     /// Recency score 1–5 (5 = most recent).
     pub r: u8,
     /// Frequency score 1–5 (5 = most purchases).
@@ -259,12 +261,12 @@ pub struct SegmentSummary {
     #[serde(with = "crate::float")]
     pub share_of_customers: f64,
     /// What its customers spent in total, minor units.
-    pub value_minor: i64,
+    pub value_minor: i128,
     /// Its share of all value, 0–1.
     #[serde(with = "crate::float")]
     pub share_of_value: f64,
     /// Average spend per customer, minor units (rounded toward zero).
-    pub average_value_minor: i64,
+    pub average_value_minor: i128,
 }
 
 /// The RFM analysis of every customer with a purchase up to `as_of`.
@@ -279,7 +281,7 @@ pub struct RfmReport<K> {
     /// Every segment (also empty ones), in [`Segment::ALL`] order.
     pub segments: Vec<SegmentSummary>,
     /// Total spent by all customers, minor units.
-    pub total_value_minor: i64,
+    pub total_value_minor: i128,
     /// Purchases dated after `as_of`, left out.
     pub ignored_after_as_of: u64,
 }

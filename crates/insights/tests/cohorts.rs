@@ -93,3 +93,19 @@ fn year_month_arithmetic() {
     assert!("2024-13".parse::<YearMonth>().is_err());
     assert!(YearMonth::new(2024, 0).is_none());
 }
+
+#[test]
+fn revenue_beyond_i64_is_exact() {
+    const MAX: i64 = rapport_domain::money::MAX_AMOUNT_MINOR;
+    let mut b = CohortBuilder::<u32>::new(date!(2024 - 06 - 30), "EUR");
+    for customer in 0..5_000 {
+        b.add(customer, date!(2024 - 01 - 10), MAX).unwrap();
+        b.add(customer, date!(2024 - 02 - 10), MAX).unwrap();
+    }
+    let report = b.finish();
+    let month = i128::from(MAX) * 5_000;
+    assert_eq!(report.cohorts[0].revenue_by_month_minor[..2], [month, month]);
+    assert_eq!(report.cohorts[0].revenue_minor, 2 * month);
+    assert_eq!(report.revenue_minor, 2 * month);
+    assert!(report.revenue_minor > i128::from(i64::MAX));
+}

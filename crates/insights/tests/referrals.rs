@@ -38,3 +38,18 @@ fn empty_referrals() {
     assert_eq!((r.customers, r.referred_customers, r.share_referred), (0, 0, 0.0));
     assert!(r.top_referrers.is_empty());
 }
+
+#[test]
+fn values_beyond_i64_are_exact() {
+    let big = i128::from(i64::MAX);
+    let mut b = ReferralBuilder::<u32>::new("EUR");
+    b.add(2, Some(1), big);
+    b.add(3, Some(1), big);
+    b.add(4, None, big);
+    b.add(4, None, big); // the same customer twice: values add up
+    let r = b.finish(10);
+    assert_eq!(r.referred_value_minor, 2 * big);
+    assert_eq!(r.other_value_minor, 2 * big);
+    assert_eq!(r.average_referred_value_minor, big);
+    assert_eq!(r.top_referrers[0].referred_value_minor, 2 * big);
+}

@@ -137,8 +137,8 @@ fn quintiles_are_balanced_and_totals_add_up() {
     by_recency.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
     assert!(by_recency.windows(2).all(|w| w[0].1 <= w[1].1));
     assert_eq!(report.segments.iter().map(|s| s.customers).sum::<u64>(), n);
-    assert_eq!(report.segments.iter().map(|s| s.value_minor).sum::<i64>(), total);
-    assert_eq!(report.total_value_minor, total);
+    assert_eq!(report.segments.iter().map(|s| s.value_minor).sum::<i128>(), i128::from(total));
+    assert_eq!(report.total_value_minor, i128::from(total));
     let shares: f64 = report.segments.iter().map(|s| s.share_of_customers).sum();
     assert!((shares - 1.0).abs() < 1e-9);
 }
@@ -180,4 +180,24 @@ fn scores_match_a_full_sort_for_every_size() {
             assert_eq!(by_m[rank].m, score(rank), "n = {n}: M of rank {rank}");
         }
     }
+}
+
+#[test]
+fn totals_beyond_i64_are_exact() {
+    // Each amount is within the ±10^15 bound; 10 000 of them pass i64::MAX.
+    const MAX: i64 = rapport_domain::money::MAX_AMOUNT_MINOR;
+    let mut b = RfmBuilder::<u128>::new(date!(2024 - 06 - 30), "EUR");
+    for _ in 0..10_000 {
+        b.add(1, date!(2024 - 01 - 01), MAX);
+    }
+    b.add(2, date!(2024 - 02 - 01), MAX);
+    b.add(3, date!(2024 - 02 - 01), -MAX);
+    let report = b.finish();
+    let expected = 10_000 * i128::from(MAX);
+    assert!(expected > i128::from(i64::MAX));
+    assert_eq!(report.customer(&1).unwrap().monetary_minor, expected);
+    assert_eq!(report.total_value_minor, expected);
+    assert_eq!(report.segments.iter().map(|s| s.value_minor).sum::<i128>(), expected);
+    let json = serde_json::to_string(&report).unwrap();
+    assert!(json.contains("\"total_value_minor\":10000000000000000000"), "{json}");
 }

@@ -280,9 +280,16 @@ fn csv_cell(cell: &str) -> String {
     if cell.contains([',', '"', '\n', '\r']) { format!("\"{}\"", cell.replace('"', "\"\"")) } else { cell.to_owned() }
 }
 
-fn money(minor: i64, currency: &str) -> String {
-    let digits = currency_exponent(currency) as usize;
-    format!("{:.digits$}", minor_to_major(minor, currency))
+fn money(minor: impl Into<i128>, currency: &str) -> String {
+    let minor = minor.into();
+    match rapport_domain::Currency::parse(currency) {
+        // Exact, also for sums beyond i64 (a float would round them).
+        Ok(code) => rapport_domain::money::major_text(minor, code).replace(',', ""),
+        Err(_) => {
+            let digits = currency_exponent(currency) as usize;
+            format!("{:.digits$}", minor_to_major(minor, currency))
+        }
+    }
 }
 
 fn percent(share: f64) -> String {

@@ -228,7 +228,7 @@ pub async fn referrals(
     top: usize,
 ) -> Result<ReferralReport<Uuid>, ReportError> {
     let rfm = rfm(store, scope, as_of).await?;
-    let spent: HashMap<Uuid, i64> = rfm.customers.iter().map(|c| (c.customer, c.monetary_minor)).collect();
+    let spent: HashMap<Uuid, i128> = rfm.customers.iter().map(|c| (c.customer, c.monetary_minor)).collect();
     let mut builder = ReferralBuilder::new(rfm.currency.clone());
     store
         .for_each_person(|person| {

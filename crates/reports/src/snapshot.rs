@@ -45,7 +45,8 @@ pub struct RfmSummary {
     pub customers: u64,
     /// Every segment, best first, also empty ones.
     pub segments: Vec<SegmentSummary>,
-    pub total_value_minor: i64,
+    /// Exact: a sum of bounded amounts can pass `i64`.
+    pub total_value_minor: i128,
     pub ignored_after_as_of: u64,
 }
 
@@ -265,7 +266,16 @@ async fn reports(
         .iter()
         .map(|c| {
             let p = by_customer.get(&c.customer);
-            CustomerInsight {
+            // The store keeps one customer's total in a BIGINT: only a
+            // customer with over 9 223 purchases at the 10^15 bound passes
+            // it, and that is refused rather than stored rounded.
+            let monetary = i64::try_from(c.monetary_minor).map_err(|_| {
+                StorageError::Corrupt(format!(
+                    "person {}: total spent {} minor units is beyond what can be stored (about 9.2e18)",
+                    c.customer, c.monetary_minor
+                ))
+            })?;
+            Ok::<_, ReportError>(CustomerInsight {
                 person_id: PersonId(c.customer),
                 segment: c.segment,
                 r_score: c.r,
@@ -274,7 +284,7 @@ async fn reports(
                 last_purchase: c.last_purchase,
                 recency_days: c.recency_days,
                 frequency: i64::try_from(c.frequency).unwrap_or(i64::MAX),
-                monetary: Money::new(c.monetary_minor, money_currency),
+                monetary: Money::new(monetary, money_currency),
                 probability_alive: p.map(|p| p.probability_alive),
                 expected_purchases: p.map(|p| p.expected_purchases),
                 expected_value: p
@@ -282,9 +292,9 @@ async fn reports(
                     .and_then(|v| to_minor(v, &currency))
                     .map(|v| Money::new(v, money_currency)),
                 computed_at,
-            }
+            })
         })
-        .collect();
+        .collect::<Result<_, _>>()?;
     store.replace_customer_insights(&rows).await?;
 
     let clv = match clv {

@@ -88,7 +88,7 @@ async fn the_job_computes_when_the_data_changes(backend: Backend) {
     assert_eq!(snapshot.version, store.insights_data_version().await.unwrap());
     let reports = snapshot.reports.as_ref().expect("reports");
     assert_eq!(reports.rfm.customers, 40);
-    assert_eq!(reports.rfm.total_value_minor, total);
+    assert_eq!(reports.rfm.total_value_minor, i128::from(total));
     assert_eq!(reports.cohorts.customers, 40);
     assert_eq!(reports.referrals.referred_customers, 19, "every other customer after the first was referred");
     assert_eq!(reports.referrals.top_referrers[0].referrer, first.0);

@@ -48,7 +48,7 @@ pub use records::import::{
 pub use records::insights_feed::{PersonRow, PurchaseRow, PurchaseSink};
 pub use records::insights_snapshots::{SnapshotStamp, StoredSnapshot};
 pub use records::merge::{MergeVersions, Merged};
-pub use records::overview::{PurchaseTotal, StageTotal};
+pub use records::overview::{PurchaseTotal, StageSum, StageTotal};
 pub use records::people::{PersonFilter, SharedEmail};
 pub use records::purchases::PurchaseFilter;
 pub use records::sla_events::SlaWatch;

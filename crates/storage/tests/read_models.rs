@@ -15,8 +15,8 @@ use rapport_domain::records::{
 };
 use rapport_domain::text::{LongText, Name};
 use rapport_domain::views::{ListKind, SavedViewInput, ViewQuery};
-use rapport_domain::{Actor, CompanyId, Currency, Email, Money, PersonId, Role, UserId, ViewId};
-use rapport_storage::{PurchaseTotal, StageTotal, StorageError, Store};
+use rapport_domain::{Actor, CompanyId, Currency, Email, Money, MoneySum, PersonId, Role, UserId, ViewId};
+use rapport_storage::{PurchaseTotal, StageSum, StageTotal, StorageError, Store};
 use rapport_testing::{Backend, TestDatabase};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ConnectionTrait, DatabaseConnection, SqliteTransactionMode, TransactionOptions, TransactionTrait};
@@ -26,6 +26,7 @@ backend_tests!(
     contact_due_lists_overdue_people_most_overdue_first,
     open_deal_totals_sum_open_deals_per_stage_and_currency,
     purchase_totals_per_person_and_per_company,
+    sums_beyond_i64_are_exact,
     recent_activities_of_the_given_authors_newest_first,
     names_for_ids_leave_missing_ids_out,
     saved_views_replace_by_name_and_stay_private,
@@ -68,6 +69,10 @@ fn currency(code: &str) -> Currency {
 
 fn money(amount_minor: i64, code: &str) -> Money {
     Money::new(amount_minor, currency(code))
+}
+
+fn sum(amount_minor: i128, code: &str) -> MoneySum {
+    MoneySum::new(amount_minor, currency(code))
 }
 
 fn days_ago(days: i64) -> OffsetDateTime {
@@ -345,30 +350,79 @@ async fn purchase_totals_per_person_and_per_company(backend: Backend) {
 
     assert_eq!(
         store.purchase_totals(Some(ana.id), None).await.expect("purchase_totals of Ana"),
-        vec![
-            PurchaseTotal { count: 2, amount: money(350, "EUR") },
-            PurchaseTotal { count: 1, amount: money(999, "USD") },
-        ]
+        vec![PurchaseTotal { count: 2, amount: sum(350, "EUR") }, PurchaseTotal { count: 1, amount: sum(999, "USD") },]
     );
     assert_eq!(
         store.purchase_totals(Some(cy.id), None).await.unwrap(),
-        vec![PurchaseTotal { count: 1, amount: money(7_777, "EUR") }]
+        vec![PurchaseTotal { count: 1, amount: sum(7_777, "EUR") }]
     );
     assert_eq!(store.purchase_totals(Some(idle.id), None).await.unwrap(), Vec::new());
     assert_eq!(
         store.purchase_totals(None, Some(acme.id)).await.expect("purchase_totals of Acme"),
         vec![
-            PurchaseTotal { count: 3, amount: money(400, "EUR") },
-            PurchaseTotal { count: 1, amount: money(7, "GBP") },
-            PurchaseTotal { count: 1, amount: money(999, "USD") },
+            PurchaseTotal { count: 3, amount: sum(400, "EUR") },
+            PurchaseTotal { count: 1, amount: sum(7, "GBP") },
+            PurchaseTotal { count: 1, amount: sum(999, "USD") },
         ]
     );
     assert_eq!(
         store.purchase_totals(None, Some(globex.id)).await.unwrap(),
-        vec![PurchaseTotal { count: 1, amount: money(7_777, "EUR") }]
+        vec![PurchaseTotal { count: 1, amount: sum(7_777, "EUR") }]
     );
     let empty = company(&store, &boss, "Initech").await;
     assert_eq!(store.purchase_totals(None, Some(empty.id)).await.unwrap(), Vec::new());
+}
+
+// ---------------------------------------------------------------- sums beyond i64
+
+async fn sums_beyond_i64_are_exact(backend: Backend) {
+    let (_db, store) = open(backend).await;
+    let (_, boss) = admin(&store).await;
+    let sales = pipeline(&store, &boss, "Sales", &["Lead", "Offer"]).await;
+    // Four of these pass i64::MAX: a plain SUM fails (SQLite: integer
+    // overflow; PostgreSQL: a NUMERIC beyond BIGINT), which was a 500.
+    const HUGE: i64 = 3_000_000_000_000_000_000;
+    for _ in 0..4 {
+        deal(&store, &boss, &sales, 0, money(HUGE, "EUR"), DealStatus::Open).await;
+    }
+    // Remainders by 10^9 carry over: 4·HUGE + 999_999_999 + 1.
+    for amount in [HUGE, HUGE, HUGE, HUGE, 999_999_999, 1] {
+        deal(&store, &boss, &sales, 1, money(amount, "EUR"), DealStatus::Open).await;
+    }
+    deal(&store, &boss, &sales, 1, money(1_234_567_891, "USD"), DealStatus::Open).await;
+    let mut sums = store.open_deal_sums(sales.id).await.expect("open_deal_sums");
+    let position = |t: &StageSum| sales.stages.iter().position(|s| s.id == t.stage_id).expect("a stage of Sales");
+    sums.sort_by_key(|t| (position(t), t.amount.currency));
+    let (lead, offer) = (sales.stages[0].id, sales.stages[1].id);
+    let huge = i128::from(HUGE);
+    assert_eq!(
+        sums,
+        vec![
+            StageSum { stage_id: lead, count: 4, amount: sum(4 * huge, "EUR") },
+            StageSum { stage_id: offer, count: 6, amount: sum(4 * huge + 1_000_000_000, "EUR") },
+            StageSum { stage_id: offer, count: 1, amount: sum(1_234_567_891, "USD") },
+        ]
+    );
+    // The Money view of the same totals says what does not fit, not a database error.
+    let error = store.open_deal_totals(sales.id).await.unwrap_err();
+    assert!(matches!(&error, StorageError::Conflict(m) if m.contains("amount_minor")), "{error:?}");
+
+    let ana = person(&store, &boss, person_input("Ana", None)).await;
+    for amount in [HUGE, HUGE, HUGE, HUGE, HUGE, 999_999_999, 2] {
+        purchase(&store, &boss, ana.id, money(amount, "EUR")).await;
+    }
+    let bo = person(&store, &boss, person_input("Bo", None)).await;
+    for amount in [HUGE, HUGE, HUGE, HUGE] {
+        purchase(&store, &boss, bo.id, money(amount, "EUR")).await;
+    }
+    assert_eq!(
+        store.purchase_totals(Some(ana.id), None).await.expect("purchase_totals"),
+        vec![PurchaseTotal { count: 7, amount: sum(5 * huge + 1_000_000_001, "EUR") }]
+    );
+    assert_eq!(
+        store.purchase_totals(Some(bo.id), None).await.expect("purchase_totals"),
+        vec![PurchaseTotal { count: 4, amount: sum(4 * huge, "EUR") }]
+    );
 }
 
 // ---------------------------------------------------------------- recent_activities

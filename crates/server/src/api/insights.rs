@@ -10,7 +10,7 @@ use rapport_insights::churn::ChurnDefinition;
 use rapport_reports::{ChurnGrouping, InsightsState, Snapshot};
 use rapport_storage::CustomerInsight;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::value::RawValue;
 use time::format_description::well_known::Rfc3339;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -39,8 +39,10 @@ fn latest(state: &AppState) -> Result<(InsightsState, std::sync::Arc<Snapshot>),
     }
 }
 
-fn to_value<T: Serialize>(value: &T) -> Result<Value, ApiError> {
-    serde_json::to_value(value).map_err(|err| {
+/// A report as JSON text: sums of money are `i128` (exact beyond `i64`),
+/// which `serde_json::Value` cannot hold, so reports skip it.
+fn to_value<T: Serialize>(value: &T) -> Result<Box<RawValue>, ApiError> {
+    serde_json::value::to_raw_value(value).map_err(|err| {
         tracing::error!(error = %err, "an insights report did not serialize");
         ApiError::Internal
     })
@@ -49,33 +51,54 @@ fn to_value<T: Serialize>(value: &T) -> Result<Value, ApiError> {
 /// The envelope every insights answer shares: which data and day it
 /// reflects, whether a newer one is coming, and the report (`null` while
 /// there is no purchase).
-fn envelope(current: &InsightsState, snapshot: &Snapshot, report: Option<Value>) -> Result<Json<Value>, ApiError> {
-    let mut body = serde_json::json!({
-        "version": snapshot.version,
-        "computed_at": snapshot.computed_at.format(&Rfc3339).map_err(|_| ApiError::Internal)?,
-        "took_ms": snapshot.took_ms,
-        "as_of": snapshot.as_of.to_string(),
-        "stale": current.stale,
-        "scope": to_value(&snapshot.reports.as_ref().map(|r| &r.scope))?,
-        "report": report,
-    });
-    if let Some(error) = &current.error {
-        body["error"] = Value::String(error.clone());
-    }
-    Ok(Json(body))
+#[derive(Serialize)]
+pub struct Envelope {
+    version: i64,
+    computed_at: String,
+    took_ms: u64,
+    as_of: String,
+    stale: bool,
+    scope: Box<RawValue>,
+    report: Option<Box<RawValue>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+fn envelope(
+    current: &InsightsState,
+    snapshot: &Snapshot,
+    report: Option<Box<RawValue>>,
+) -> Result<Json<Envelope>, ApiError> {
+    Ok(Json(Envelope {
+        version: snapshot.version,
+        computed_at: snapshot.computed_at.format(&Rfc3339).map_err(|_| ApiError::Internal)?,
+        took_ms: snapshot.took_ms,
+        as_of: snapshot.as_of.to_string(),
+        stale: current.stale,
+        scope: to_value(&snapshot.reports.as_ref().map(|r| &r.scope))?,
+        report,
+        error: current.error.clone(),
+    }))
 }
 
 /// Every report of the latest snapshot at once.
 #[utoipa::path(get, path = "/api/v1/insights", tag = "insights",
     responses((status = 200, description = "The latest snapshot: settings, RFM, cohorts, churn, lifetime value, referrals", body = Object),
         (status = 503, body = ErrorBody)))]
-pub async fn overview(State(state): State<AppState>, _auth: Auth) -> Result<Json<Value>, ApiError> {
+pub async fn overview(State(state): State<AppState>, _auth: Auth) -> Result<Json<Envelope>, ApiError> {
     let (current, snapshot) = latest(&state)?;
-    let mut report = to_value(&snapshot.reports)?;
-    if let Some(map) = report.as_object_mut() {
-        map.insert("settings".into(), to_value(&snapshot.settings)?);
+    /// Every report with the settings beside them.
+    #[derive(Serialize)]
+    struct Overview<'a> {
+        #[serde(flatten)]
+        reports: &'a rapport_reports::Reports,
+        settings: &'a rapport_reports::Settings,
     }
-    envelope(&current, &snapshot, snapshot.reports.as_ref().map(|_| report))
+    let report = match &snapshot.reports {
+        Some(reports) => Some(to_value(&Overview { reports, settings: &snapshot.settings })?),
+        None => None,
+    };
+    envelope(&current, &snapshot, report)
 }
 
 macro_rules! report_endpoint {
@@ -83,7 +106,7 @@ macro_rules! report_endpoint {
         #[doc = $what]
         #[utoipa::path(get, path = $path, tag = "insights",
                     responses((status = 200, description = $what, body = Object), (status = 503, body = ErrorBody)))]
-        pub async fn $name(State(state): State<AppState>, _auth: Auth) -> Result<Json<Value>, ApiError> {
+        pub async fn $name(State(state): State<AppState>, _auth: Auth) -> Result<Json<Envelope>, ApiError> {
             let (current, snapshot) = latest(&state)?;
             let report = match &snapshot.reports {
                 Some($r) => Some(to_value(&$pick)?),
@@ -105,14 +128,26 @@ report_endpoint!(
     clv,
     "/api/v1/insights/clv",
     "Lifetime value: BG/NBD and Gamma-Gamma fits, their holdout check, and the customers worth most.",
-    |r| serde_json::json!({ "clv": r.clv, "error": r.clv_error })
+    |r| Clv { clv: &r.clv, error: &r.clv_error }
 );
 report_endpoint!(
     referrals,
     "/api/v1/insights/referrals",
     "Referrals: share of customers referred, their value, the top referrers (named in `names`).",
-    |r| serde_json::json!({ "referrals": r.referrals, "names": r.names })
+    |r| Referrals { referrals: &r.referrals, names: &r.names }
 );
+
+#[derive(Serialize)]
+struct Clv<'a> {
+    clv: &'a Option<rapport_reports::ClvSummary>,
+    error: &'a Option<String>,
+}
+
+#[derive(Serialize)]
+struct Referrals<'a> {
+    referrals: &'a rapport_insights::referrals::ReferralReport<uuid::Uuid>,
+    names: &'a std::collections::HashMap<uuid::Uuid, String>,
+}
 
 /// How churn is defined.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
@@ -162,7 +197,7 @@ pub async fn churn(
     State(state): State<AppState>,
     _auth: Auth,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Envelope>, ApiError> {
     let query: ChurnQuery = parse_query(raw.as_deref().unwrap_or(""))?;
     let (current, snapshot) = latest(&state)?;
     let (definition, grouping) = query.resolve(snapshot.settings.churn_days)?;

@@ -13,7 +13,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use rapport_domain::access::Action;
 use rapport_domain::records::{Deal, DealStatus, Pipeline};
-use rapport_domain::{CompanyId, Currency, DealId, Money, PersonId, PipelineId, StageId};
+use rapport_domain::{CompanyId, Currency, DealId, Money, MoneySum, PersonId, PipelineId, StageId};
 use rapport_storage::{DealFilter, ListQuery, StorageError};
 
 use super::form::FormData;
@@ -131,11 +131,12 @@ pub async fn board(
 
 /// Sums per currency, as "12,500.00 EUR" lines.
 fn totals(amounts: impl IntoIterator<Item = Money>) -> Vec<String> {
-    let mut sums: BTreeMap<Currency, i64> = BTreeMap::new();
+    // i128: each amount is bounded, their sum is not (an i64 `+=` panics in debug).
+    let mut sums: BTreeMap<Currency, i128> = BTreeMap::new();
     for amount in amounts {
-        *sums.entry(amount.currency).or_default() += amount.amount_minor;
+        *sums.entry(amount.currency).or_default() += i128::from(amount.amount_minor);
     }
-    sums.into_iter().map(|(currency, minor)| Money::new(minor, currency).display()).collect()
+    sums.into_iter().map(|(currency, minor)| MoneySum::new(minor, currency).display()).collect()
 }
 
 /// The `#board` element of a pipeline, as HTML.
@@ -145,7 +146,7 @@ async fn render_columns(
     staff: &Staff,
     pipeline: &Pipeline,
 ) -> Result<String, WebError> {
-    let open_totals = state.store.open_deal_totals(pipeline.id).await?;
+    let open_totals = state.store.open_deal_sums(pipeline.id).await?;
     let newest = |limit| ListQuery { limit: Some(limit), sort: Some("-updated_at".into()), ..Default::default() };
     let mut stage_deals: Vec<(StageId, Vec<Deal>)> = Vec::new();
     for stage in &pipeline.stages {
@@ -314,6 +315,14 @@ mod tests {
         let usd = Currency::parse("USD").unwrap();
         let lines = totals([Money::new(1000, eur), Money::new(250, usd), Money::new(50, eur)]);
         assert_eq!(lines, vec!["10.50 EUR".to_string(), "2.50 USD".to_string()]);
+    }
+
+    #[test]
+    fn totals_beyond_i64_are_exact() {
+        let eur = Currency::parse("EUR").unwrap();
+        let max = rapport_domain::money::MAX_AMOUNT_MINOR;
+        let lines = totals(std::iter::repeat_n(Money::new(max, eur), 10_000));
+        assert_eq!(lines, vec!["100,000,000,000,000,000.00 EUR".to_string()]);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use rapport_domain::{Currency, Money, PersonId, Segment};
+use rapport_domain::{Currency, PersonId, Segment};
 use rapport_insights::charts;
 use rapport_insights::churn::{ChurnDefinition, ChurnReport, SurvivalCurve};
 use rapport_reports::{ChurnGrouping, Reports, Snapshot};
@@ -42,10 +42,11 @@ pub fn routes() -> Router<AppState> {
 
 // Formatting.
 
-fn money(minor: i64, currency: &str) -> String {
+fn money(minor: impl Into<i128>, currency: &str) -> String {
     match Currency::parse(currency) {
-        Ok(currency) => Money::new(minor, currency).display(),
-        Err(_) => format!("{minor} {currency}"),
+        // Sums: exact even beyond i64.
+        Ok(currency) => rapport_domain::money::display_sum(minor.into(), currency),
+        Err(_) => format!("{} {currency}", minor.into()),
     }
 }
 

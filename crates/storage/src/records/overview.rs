@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use rapport_domain::records::{Activity, Person};
-use rapport_domain::{CompanyId, Currency, Money, PersonId, PipelineId, StageId, UserId};
+use rapport_domain::{CompanyId, Currency, Money, MoneySum, PersonId, PipelineId, StageId, UserId};
 use sea_orm::prelude::*;
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{DbBackend, QueryOrder, QuerySelect};
@@ -13,9 +13,10 @@ use super::activities::activity_from;
 use super::people::person_from;
 use crate::common::parse_with;
 use crate::entities::{companies, deals, people, purchases};
-use crate::{Result, Store};
+use crate::{Result, StorageError, Store};
 
-/// Open deals in one stage of a pipeline, in one currency.
+/// Open deals in one stage of a pipeline, in one currency, with the sum as
+/// a `Money` (see [`Store::open_deal_sums`] for the exact sum).
 #[derive(Clone, Debug, PartialEq)]
 pub struct StageTotal {
     pub stage_id: StageId,
@@ -23,15 +24,41 @@ pub struct StageTotal {
     pub amount: Money,
 }
 
-/// A customer's purchases in one currency.
+/// Open deals in one stage of a pipeline, in one currency: their exact sum.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StageSum {
+    pub stage_id: StageId,
+    pub count: i64,
+    pub amount: MoneySum,
+}
+
+/// A customer's purchases in one currency: their exact sum.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PurchaseTotal {
     pub count: i64,
-    pub amount: Money,
+    pub amount: MoneySum,
 }
 
-fn money(amount_minor: i64, currency: &str) -> Result<Money> {
-    Ok(Money { amount_minor, currency: parse_with(currency, "currency", Currency::parse)? })
+/// Amounts are bounded (±10^15) but their sums are not, and a plain
+/// `SUM(amount_minor)` fails beyond `i64` (SQLite: integer overflow;
+/// PostgreSQL: a NUMERIC that does not decode as BIGINT). So the database
+/// sums the quotient and remainder by 10^9 apart, each of which fits a
+/// BIGINT for billions of rows, and [`exact_sum`] joins them in `i128`.
+/// Both backends truncate integer division toward zero with the remainder
+/// taking the dividend's sign, so `x = x / 10^9 * 10^9 + x % 10^9` on both.
+const SUM_HIGH: &str = "CAST(SUM({col} / 1000000000) AS BIGINT)";
+const SUM_LOW: &str = "CAST(SUM({col} % 1000000000) AS BIGINT)";
+
+fn sum_parts(col: &str) -> (String, String) {
+    (SUM_HIGH.replace("{col}", col), SUM_LOW.replace("{col}", col))
+}
+
+fn exact_sum(high: i64, low: i64) -> i128 {
+    i128::from(high) * 1_000_000_000 + i128::from(low)
+}
+
+fn currency(code: &str) -> Result<Currency> {
+    parse_with(code, "currency", Currency::parse)
 }
 
 impl Store {
@@ -64,14 +91,39 @@ impl Store {
             .collect()
     }
 
-    /// Count and amount of the open deals of a pipeline, per stage and currency.
+    /// Count and amount of the open deals of a pipeline, per stage and
+    /// currency, as `Money`: a stage whose sum passes `i64` is an error
+    /// naming it. Pages use [`Store::open_deal_sums`], which is exact.
     pub async fn open_deal_totals(&self, pipeline: PipelineId) -> Result<Vec<StageTotal>> {
-        let rows: Vec<(Uuid, String, i64, i64)> = deals::Entity::find()
+        self.open_deal_sums(pipeline)
+            .await?
+            .into_iter()
+            .map(|sum| {
+                let amount_minor = i64::try_from(sum.amount.amount_minor).map_err(|_| {
+                    StorageError::Conflict(format!(
+                        "amount_minor: the open deals of stage {} sum beyond what a Money holds",
+                        sum.stage_id
+                    ))
+                })?;
+                Ok(StageTotal {
+                    stage_id: sum.stage_id,
+                    count: sum.count,
+                    amount: Money::new(amount_minor, sum.amount.currency),
+                })
+            })
+            .collect()
+    }
+
+    /// Count and exact sum of the open deals of a pipeline, per stage and currency.
+    pub async fn open_deal_sums(&self, pipeline: PipelineId) -> Result<Vec<StageSum>> {
+        let (high, low) = sum_parts("deals.amount_minor");
+        let rows: Vec<(Uuid, String, i64, i64, i64)> = deals::Entity::find()
             .select_only()
             .column(deals::Column::StageId)
             .column(deals::Column::Currency)
             .column_as(Expr::cust("COUNT(*)"), "count")
-            .column_as(Expr::cust("CAST(SUM(deals.amount_minor) AS BIGINT)"), "amount")
+            .column_as(Expr::cust(high), "high")
+            .column_as(Expr::cust(low), "low")
             .filter(deals::Column::PipelineId.eq(pipeline.0))
             .filter(deals::Column::Status.eq("open"))
             .group_by(deals::Column::StageId)
@@ -81,8 +133,12 @@ impl Store {
             .all(self.conn())
             .await?;
         rows.into_iter()
-            .map(|(stage, currency, count, amount)| {
-                Ok(StageTotal { stage_id: StageId(stage), count, amount: money(amount, &currency)? })
+            .map(|(stage, code, count, high, low)| {
+                Ok(StageSum {
+                    stage_id: StageId(stage),
+                    count,
+                    amount: MoneySum::new(exact_sum(high, low), currency(&code)?),
+                })
             })
             .collect()
     }
@@ -93,11 +149,13 @@ impl Store {
         person: Option<PersonId>,
         company: Option<CompanyId>,
     ) -> Result<Vec<PurchaseTotal>> {
+        let (high, low) = sum_parts("purchases.amount_minor");
         let mut select = purchases::Entity::find()
             .select_only()
             .column(purchases::Column::Currency)
             .column_as(Expr::cust("COUNT(*)"), "count")
-            .column_as(Expr::cust("CAST(SUM(purchases.amount_minor) AS BIGINT)"), "amount");
+            .column_as(Expr::cust(high), "high")
+            .column_as(Expr::cust(low), "low");
         if let Some(person) = person {
             select = select.filter(purchases::Column::PersonId.eq(person.0));
         }
@@ -109,14 +167,16 @@ impl Store {
                 .to_owned();
             select = select.filter(purchases::Column::PersonId.in_subquery(its_people));
         }
-        let rows: Vec<(String, i64, i64)> = select
+        let rows: Vec<(String, i64, i64, i64)> = select
             .group_by(purchases::Column::Currency)
             .order_by_asc(purchases::Column::Currency)
             .into_tuple()
             .all(self.conn())
             .await?;
         rows.into_iter()
-            .map(|(currency, count, amount)| Ok(PurchaseTotal { count, amount: money(amount, &currency)? }))
+            .map(|(code, count, high, low)| {
+                Ok(PurchaseTotal { count, amount: MoneySum::new(exact_sum(high, low), currency(&code)?) })
+            })
             .collect()
     }
 
