@@ -151,7 +151,7 @@ async fn due_tickets(
         more |= page.next_cursor.is_some();
         found.extend(page.items);
     }
-    found.sort_by_key(|t| tickets::nearest_due(t));
+    found.sort_by_key(tickets::nearest_due);
     more |= found.len() > TICKET_LIMIT as usize;
     found.truncate(TICKET_LIMIT as usize);
     let lines = found
