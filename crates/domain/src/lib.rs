@@ -24,6 +24,7 @@ pub mod sla;
 pub mod sla_events;
 pub mod text;
 pub mod tickets;
+pub mod time_input;
 pub mod validation;
 pub mod views;
 

@@ -338,8 +338,8 @@ pub struct Person {
     /// The record's id in the system it was imported from: unique, and how a new import finds it.
     #[serde(default)]
     pub external_id: Option<Name>,
-    /// The last inbound or outbound call, email, meeting or message.
-    #[serde(with = "time::serde::rfc3339::option")]
+    /// The last inbound or outbound call, email, meeting or message (RFC 3339, or a date for midnight UTC).
+    #[serde(with = "crate::time_input::option")]
     pub last_contacted_at: Option<OffsetDateTime>,
     #[serde(flatten)]
     pub meta: Meta,
@@ -493,8 +493,8 @@ pub struct Deal {
     /// The record's id in the system it was imported from: unique, and how a new import finds it.
     #[serde(default)]
     pub external_id: Option<Name>,
-    /// When the deal was won or lost.
-    #[serde(with = "time::serde::rfc3339::option")]
+    /// When the deal was won or lost (RFC 3339, or a date for midnight UTC).
+    #[serde(with = "crate::time_input::option")]
     pub closed_at: Option<OffsetDateTime>,
     #[serde(flatten)]
     pub meta: Meta,
@@ -523,8 +523,8 @@ pub struct ActivityInput {
     /// Defaults to internal for notes and outbound for everything else.
     #[serde(default)]
     pub direction: Option<Direction>,
-    /// Defaults to now.
-    #[serde(default, with = "time::serde::rfc3339::option")]
+    /// Defaults to now. RFC 3339, or a date for midnight UTC.
+    #[serde(default, with = "crate::time_input::option")]
     pub occurred_at: Option<OffsetDateTime>,
     #[serde(default)]
     pub subject: Option<Name>,
@@ -576,7 +576,8 @@ pub struct TaskInput {
     pub title: Name,
     #[serde(default)]
     pub notes: Option<LongText>,
-    #[serde(default, with = "time::serde::rfc3339::option")]
+    /// RFC 3339, or a date for midnight UTC.
+    #[serde(default, with = "crate::time_input::option")]
     pub due_at: Option<OffsetDateTime>,
     /// Defaults to the signed-in user.
     #[serde(default)]
@@ -608,7 +609,8 @@ pub struct Task {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PurchaseInput {
     pub person_id: PersonId,
-    #[serde(with = "time::serde::rfc3339")]
+    /// RFC 3339, or a date for midnight UTC.
+    #[serde(with = "crate::time_input")]
     pub occurred_at: OffsetDateTime,
     pub amount: Money,
     /// The order number; unique per person, so an import never counts one twice.

@@ -220,8 +220,8 @@ pub struct CommonParams {
     /// Words to search for; each matches as a prefix.
     q: Option<String>,
     tag: Option<String>,
-    /// Only records changed at or after this time (RFC 3339).
-    #[serde(default, with = "time::serde::rfc3339::option")]
+    /// Only records changed at or after this time (RFC 3339, or a date for midnight UTC).
+    #[serde(default, with = "rapport_domain::time_input::option")]
     updated_since: Option<time::OffsetDateTime>,
     /// `true` to also get `total`, how many records match (all pages together).
     count: Option<bool>,

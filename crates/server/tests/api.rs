@@ -12,6 +12,7 @@ mod api {
     pub mod concurrency;
     pub mod crud;
     pub mod custom_fields;
+    pub mod dates;
     pub mod duplicates;
     pub mod errors;
     pub mod export;

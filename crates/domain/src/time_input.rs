@@ -1,0 +1,125 @@
+//! Date-times as clients send them: RFC 3339 (`2026-01-05T09:30:00Z`), or a
+//! bare date (`2026-01-05`), which is unambiguous enough to take as
+//! midnight UTC. Written back as RFC 3339. Use with
+//! `#[serde(with = "crate::time_input")]` (or `time_input::option`).
+
+use std::fmt;
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::ser::Serializer;
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::{Date, OffsetDateTime};
+
+/// What a date-time must look like; serde puts it in its errors, the
+/// server prefixes the field's name.
+pub const EXPECTED: &str = "an RFC 3339 date-time such as 2026-01-05T09:30:00Z, or a date such as 2026-01-05";
+
+/// A value that is neither an RFC 3339 date-time nor a date.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("expected {EXPECTED}")]
+pub struct BadDateTime;
+
+/// An RFC 3339 date-time, or a date as its midnight UTC.
+pub fn parse(raw: &str) -> Result<OffsetDateTime, BadDateTime> {
+    let raw = raw.trim();
+    if let Ok(at) = OffsetDateTime::parse(raw, &Rfc3339) {
+        return Ok(at);
+    }
+    Date::parse(raw, format_description!("[year]-[month]-[day]"))
+        .map(|day| day.midnight().assume_utc())
+        .map_err(|_| BadDateTime)
+}
+
+struct DateTimeVisitor;
+
+impl Visitor<'_> for DateTimeVisitor {
+    type Value = OffsetDateTime;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(EXPECTED)
+    }
+
+    fn visit_str<E: de::Error>(self, raw: &str) -> Result<OffsetDateTime, E> {
+        parse(raw).map_err(E::custom)
+    }
+}
+
+pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<OffsetDateTime, D::Error> {
+    deserializer.deserialize_str(DateTimeVisitor)
+}
+
+pub fn serialize<S: Serializer>(at: &OffsetDateTime, serializer: S) -> Result<S::Ok, S::Error> {
+    time::serde::rfc3339::serialize(at, serializer)
+}
+
+/// The same for an optional date-time (`null` or absent is `None`).
+pub mod option {
+    use super::*;
+
+    struct OptionVisitor;
+
+    impl<'de> Visitor<'de> for OptionVisitor {
+        type Value = Option<OffsetDateTime>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            write!(f, "{EXPECTED}, or null")
+        }
+
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+            super::deserialize(deserializer).map(Some)
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<OffsetDateTime>, D::Error> {
+        deserializer.deserialize_option(OptionVisitor)
+    }
+
+    pub fn serialize<S: Serializer>(at: &Option<OffsetDateTime>, serializer: S) -> Result<S::Ok, S::Error> {
+        time::serde::rfc3339::option::serialize(at, serializer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[derive(Debug, serde::Deserialize, serde::Serialize)]
+    struct At {
+        #[serde(with = "crate::time_input")]
+        at: OffsetDateTime,
+        #[serde(default, with = "crate::time_input::option")]
+        maybe: Option<OffsetDateTime>,
+    }
+
+    #[test]
+    fn date_times_and_dates_are_read() {
+        let at: At = serde_json::from_str(r#"{"at": "2026-01-05T09:30:00+01:00", "maybe": "2026-01-05"}"#).unwrap();
+        assert_eq!(at.at, datetime!(2026-01-05 08:30 UTC));
+        assert_eq!(at.maybe, Some(datetime!(2026-01-05 00:00 UTC)));
+        let at: At = serde_json::from_str(r#"{"at": "2026-01-05", "maybe": null}"#).unwrap();
+        assert_eq!((at.at, at.maybe), (datetime!(2026-01-05 00:00 UTC), None));
+        assert_eq!(serde_json::to_string(&at).unwrap(), r#"{"at":"2026-01-05T00:00:00Z","maybe":null}"#);
+    }
+
+    #[test]
+    fn errors_say_what_is_expected() {
+        for bad in [r#""2026-01-05 09:30""#, r#""yesterday""#, r#""2026-02-30""#, "5", "true"] {
+            let error = serde_json::from_str::<At>(&format!(r#"{{"at": {bad}}}"#)).unwrap_err().to_string();
+            assert!(error.contains("such as 2026-01-05T09:30:00Z, or a date such as 2026-01-05"), "{bad}: {error}");
+            let error = serde_json::from_str::<At>(&format!(r#"{{"at": "2026-01-05", "maybe": {bad}}}"#))
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("such as 2026-01-05T09:30:00Z"), "{bad}: {error}");
+        }
+    }
+}
