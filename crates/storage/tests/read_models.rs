@@ -700,6 +700,8 @@ async fn migrating_twice_changes_nothing_and_views_go_with_their_user(backend: B
         "m0009_jobs",
         "m0010_tickets",
         "m0011_login_attempts",
+        "m0012_mail",
+        "m0013_sla_events",
     ];
     assert_eq!(versions, expected.iter().map(|v| v.to_string()).collect::<BTreeSet<_>>());
     assert_eq!(rows.len(), expected.len(), "each migration recorded once");
