@@ -148,7 +148,13 @@ impl Insights {
         let version = self.store.insights_data_version().await?;
         let as_of = today();
         let current = stamp.is_some_and(|s| s.version == version && s.as_of == as_of);
-        self.lock().state.stale = !current;
+        {
+            // Judged by the snapshot held now, not the stamp read above: a
+            // refresh may have finished in between, and must not be marked stale.
+            let mut inner = self.lock();
+            let held_current = inner.state.snapshot.as_ref().is_some_and(|s| s.version == version && s.as_of == as_of);
+            inner.state.stale = !held_current;
+        }
         if !current && !self.store.has_waiting_job(REFRESH_JOB).await? {
             let mut job = NewJob::new(REFRESH_JOB, serde_json::json!({}));
             job.unique_key = Some(format!("{REFRESH_JOB}@{version}@{as_of}"));
