@@ -72,6 +72,21 @@ pub struct TicketInput {
 }
 
 impl TicketInput {
+    /// A new ticket with the defaults a client gets by leaving fields out.
+    pub fn new(requester_id: PersonId, subject: Name, channel: TicketChannel) -> Self {
+        TicketInput {
+            requester_id,
+            subject,
+            channel,
+            status: default_status(),
+            priority: default_priority(),
+            assignee_id: None,
+            team_id: None,
+            tags: Vec::new(),
+            external_id: None,
+        }
+    }
+
     pub fn check(&mut self) -> Result<(), FieldErrors> {
         self.tags = crate::text::normalize_tags(std::mem::take(&mut self.tags));
         Ok(())

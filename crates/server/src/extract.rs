@@ -93,16 +93,21 @@ impl<T: DeserializeOwned + ToSchema + 'static, S: Send + Sync> FromRequest<S> fo
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let is_json =
-            req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
-                v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
-            });
-        if !is_json {
+        if !has_media_type(req.headers(), "application/json") {
             return Err(ApiError::UnsupportedMediaType);
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|_| ApiError::PayloadTooLarge(BODY_LIMIT))?;
         Ok(ApiJson(parse_body::<T>(&bytes)?))
     }
+}
+
+/// Whether the request's Content-Type is `media_type` (parameters such as charset aside).
+pub fn has_media_type(headers: &axum::http::HeaderMap, media_type: &str) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case(media_type))
 }
 
 /// The staff member a request acts for, from an API token or the session cookie.

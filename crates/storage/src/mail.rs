@@ -9,7 +9,7 @@ use rapport_domain::mail::{
 };
 use rapport_domain::records::{EmailEntry, PersonInput, now};
 use rapport_domain::text::Name;
-use rapport_domain::tickets::{MessageKind, TicketChannel, TicketInput, TicketMessage, TicketPriority, TicketStatus};
+use rapport_domain::tickets::{MessageKind, TicketChannel, TicketInput, TicketMessage, TicketStatus};
 use rapport_domain::{Actor, AttachmentId, Email, MessageId, OutboxId, PersonId, TicketId};
 use sea_orm::prelude::*;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, QueryOrder, QuerySelect, Set};
@@ -398,17 +398,7 @@ impl Store {
                 let subject = truncate(mail.subject.trim(), Name::MAX_CHARS);
                 let subject =
                     Name::try_from(subject).unwrap_or_else(|_| Name::try_from("(no subject)").expect("valid"));
-                let input = TicketInput {
-                    requester_id: PersonId(person),
-                    subject,
-                    channel: TicketChannel::Email,
-                    status: TicketStatus::New,
-                    priority: TicketPriority::Normal,
-                    assignee_id: None,
-                    team_id: None,
-                    tags: Vec::new(),
-                    external_id: None,
-                };
+                let input = TicketInput::new(PersonId(person), subject, TicketChannel::Email);
                 (insert_ticket(&*w, None, input, at).await?, person, new_person)
             }
         };

@@ -5,7 +5,6 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use rapport_domain::mail::{
@@ -21,7 +20,7 @@ use utoipa_axum::routes;
 use super::parse_id;
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ApiJson, Auth};
+use crate::extract::{ApiJson, Auth, has_media_type};
 
 /// The largest raw message taken through the API: the attachment limit, with room for encoding.
 const MAX_RAW_MESSAGE: usize = 32 * 1024 * 1024;
@@ -144,11 +143,7 @@ pub async fn receive(
     body: Bytes,
 ) -> Result<Json<Received>, ApiError> {
     admin(&auth)?;
-    let is_message = headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("message/rfc822")));
-    if !is_message {
+    if !has_media_type(&headers, "message/rfc822") {
         return Err(ApiError::WrongMediaType("message/rfc822"));
     }
     Ok(Json(rapport_mail::receive(&state.store, &body).await?))

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use rapport_domain::access::Role;
 use rapport_domain::email::Email;
 use rapport_domain::mail::{InboundAttachment, InboundEmail, Received, reply_subject};
-use rapport_domain::tickets::{TicketChannel, TicketInput, TicketPriority, TicketStatus};
+use rapport_domain::tickets::{TicketChannel, TicketInput};
 use rapport_storage::{ListQuery, TicketFilter};
 use rapport_testing::mail_servers::{ImapServer, SmtpServer};
 
@@ -72,17 +72,7 @@ async fn reply_by_email_and_see_it_sent() {
     scenario("mail-reply", |ctx| async move {
         let (_, ada) = ctx.app.create_user("Ada Admin", "ada@example.com", Role::Admin).await;
         let grace = ctx.app.create_person(&ada, "Grace", "Hopper", Some("grace@example.com")).await;
-        let input = TicketInput {
-            requester_id: grace.id,
-            subject: name_of("Refund please"),
-            channel: TicketChannel::Email,
-            status: TicketStatus::New,
-            priority: TicketPriority::Normal,
-            assignee_id: None,
-            team_id: None,
-            tags: Vec::new(),
-            external_id: None,
-        };
+        let input = TicketInput::new(grace.id, name_of("Refund please"), TicketChannel::Email);
         let ticket = ctx.store().create_ticket(&ada, input).await.expect("create a ticket");
         ctx.sign_in_ok("ada@example.com").await;
 
