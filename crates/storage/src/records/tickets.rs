@@ -109,6 +109,21 @@ pub(crate) fn visible(actor: &Actor, row: tickets::Model) -> Result<tickets::Mod
     if actor.can_see_ticket(reach(&row)) { Ok(row) } else { Err(StorageError::NotFound("ticket")) }
 }
 
+/// The rows `Actor::can_see_ticket` allows, as a query condition: for
+/// agents and viewers their own, their team's and the unassigned queue;
+/// `None` (every ticket) for managers and admins.
+pub(crate) fn reach_condition(actor: &Actor) -> Option<Condition> {
+    if !matches!(actor.role, Role::Agent | Role::Viewer) {
+        return None;
+    }
+    let mut reach =
+        Condition::any().add(tickets::Column::AssigneeId.is_null()).add(tickets::Column::AssigneeId.eq(actor.user_id.0));
+    if let Some(team) = actor.team_id {
+        reach = reach.add(tickets::Column::TeamId.eq(team.0));
+    }
+    Some(reach)
+}
+
 /// What the SLA clock reads and moves, apart from the ticket's fields.
 struct ClockState {
     created_at: OffsetDateTime,
@@ -361,6 +376,43 @@ pub(crate) async fn append_message<C: ConnectionTrait>(
     Ok((row, inserted))
 }
 
+/// Replaces a stored ticket's fields inside the caller's transaction: the
+/// one path every change of them takes (an update, a bulk change), with the
+/// access and version checks, a closed ticket final, and the SLA clocks and
+/// outcomes moved with the status.
+pub(crate) async fn replace_ticket<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    row: tickets::Model,
+    mut input: TicketInput,
+    expected_version: Option<i64>,
+) -> Result<Ticket> {
+    let row = visible(actor, row)?;
+    check_version(expected_version, row.version)?;
+    let current = parse_with(&row.status, "ticket status", TicketStatus::parse)?;
+    if current == TicketStatus::Closed {
+        return Err(StorageError::Conflict("a closed ticket is final: open a new one".into()));
+    }
+    let company = prepare(conn, &mut input).await?;
+    check_assignment(conn, actor, input.assignee_id, row.assignee_id, "assignee_id").await?;
+    let at = now();
+    let all = policies(conn).await?;
+    let policy = policy_for(&all, &input);
+    let hours = hours_of(conn, policy).await?;
+    let mut state = ClockState::of(&row);
+    state.transition(&hours, current, input.status, at);
+    let solved = input.status == TicketStatus::Solved;
+    crate::records::sla_events::record_outcomes(conn, &row, false, solved, at).await?;
+    let version = row.version;
+    let mut active: tickets::ActiveModel = row.into();
+    fill(&mut active, &input, company);
+    state.write(&mut active, policy.map(|p| p.id), state.due(policy, &hours));
+    active.updated_at = Set(at);
+    active.version = Set(version + 1);
+    let row = save(conn, active, tickets::Column::Version, version).await?;
+    ticket_from(row)
+}
+
 impl Store {
     /// Opens a ticket; the customer now waits for a first response.
     pub async fn create_ticket(&self, actor: &Actor, input: TicketInput) -> Result<Ticket> {
@@ -388,37 +440,15 @@ impl Store {
         &self,
         actor: &Actor,
         id: TicketId,
-        mut input: TicketInput,
+        input: TicketInput,
         expected_version: Option<i64>,
     ) -> Result<Ticket> {
         actor.ensure_can_create()?;
         let w = self.begin_write().await?;
         let row = tickets::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("ticket"))?;
-        let row = visible(actor, row)?;
-        check_version(expected_version, row.version)?;
-        let current = parse_with(&row.status, "ticket status", TicketStatus::parse)?;
-        if current == TicketStatus::Closed {
-            return Err(StorageError::Conflict("a closed ticket is final: open a new one".into()));
-        }
-        let company = prepare(&*w, &mut input).await?;
-        check_assignment(&*w, actor, input.assignee_id, row.assignee_id, "assignee_id").await?;
-        let at = now();
-        let all = policies(&*w).await?;
-        let policy = policy_for(&all, &input);
-        let hours = hours_of(&*w, policy).await?;
-        let mut state = ClockState::of(&row);
-        state.transition(&hours, current, input.status, at);
-        let solved = input.status == TicketStatus::Solved;
-        crate::records::sla_events::record_outcomes(&*w, &row, false, solved, at).await?;
-        let version = row.version;
-        let mut active: tickets::ActiveModel = row.into();
-        fill(&mut active, &input, company);
-        state.write(&mut active, policy.map(|p| p.id), state.due(policy, &hours));
-        active.updated_at = Set(at);
-        active.version = Set(version + 1);
-        let row = save(&*w, active, tickets::Column::Version, version).await?;
+        let ticket = replace_ticket(&*w, actor, row, input, expected_version).await?;
         w.commit().await?;
-        ticket_from(row)
+        Ok(ticket)
     }
 
     /// Adds a message to the conversation: a reply answers the customer
@@ -513,14 +543,7 @@ impl Store {
     pub async fn list_tickets(&self, actor: &Actor, query: &ListQuery, filter: &TicketFilter) -> Result<Page<Ticket>> {
         query.refuse_search_and_tags()?;
         let mut select = tickets::Entity::find();
-        if matches!(actor.role, Role::Agent | Role::Viewer) {
-            // The rows `Actor::can_see_ticket` allows: their own, their team's, and the unassigned queue.
-            let mut reach = Condition::any()
-                .add(tickets::Column::AssigneeId.is_null())
-                .add(tickets::Column::AssigneeId.eq(actor.user_id.0));
-            if let Some(team) = actor.team_id {
-                reach = reach.add(tickets::Column::TeamId.eq(team.0));
-            }
+        if let Some(reach) = reach_condition(actor) {
             select = select.filter(reach);
         }
         let at = now();
