@@ -21,16 +21,18 @@ pub enum RecordKind {
     Activities,
     Tasks,
     Purchases,
+    Tickets,
 }
 
 impl RecordKind {
-    pub const ALL: [RecordKind; 6] = [
+    pub const ALL: [RecordKind; 7] = [
         RecordKind::People,
         RecordKind::Companies,
         RecordKind::Deals,
         RecordKind::Activities,
         RecordKind::Tasks,
         RecordKind::Purchases,
+        RecordKind::Tickets,
     ];
 
     /// The collection's name, as in `/api/v1/people`.
@@ -42,6 +44,7 @@ impl RecordKind {
             RecordKind::Activities => "activities",
             RecordKind::Tasks => "tasks",
             RecordKind::Purchases => "purchases",
+            RecordKind::Tickets => "tickets",
         }
     }
 
@@ -54,6 +57,7 @@ impl RecordKind {
             RecordKind::Activities => "activity",
             RecordKind::Tasks => "task",
             RecordKind::Purchases => "purchase",
+            RecordKind::Tickets => "ticket",
         }
     }
 
@@ -61,7 +65,7 @@ impl RecordKind {
         Self::ALL
             .into_iter()
             .find(|kind| kind.as_str() == raw)
-            .ok_or_else(|| "must be one of people, companies, deals, activities, tasks, purchases".to_string())
+            .ok_or_else(|| "must be one of people, companies, deals, activities, tasks, purchases, tickets".to_string())
     }
 
     /// The custom fields' name for this type, when it has custom fields.

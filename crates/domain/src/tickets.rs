@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::access::{Actor, Role};
+use crate::access::{Actor, Ownership, Role};
 use crate::ids::{CompanyId, PersonId, TeamId, UserId};
 use crate::records::Meta;
 use crate::text::{LongText, Name, Tag};
@@ -191,6 +191,29 @@ impl Actor {
     }
 }
 
+impl TicketReach {
+    /// Who the ticket belongs to for the edit and delete rules
+    /// (`Actor::ensure_can`): its assignee, counted in the ticket's team,
+    /// and whoever opened it.
+    pub fn ownership(self, created_by: Option<UserId>) -> Ownership {
+        Ownership { owner_id: self.assignee_id, owner_team_id: self.team_id, created_by }
+    }
+}
+
+impl Ticket {
+    /// What the ticket's visibility depends on.
+    pub fn reach(&self) -> TicketReach {
+        TicketReach { assignee_id: self.fields.assignee_id, team_id: self.fields.team_id }
+    }
+
+    /// Who it belongs to, for who may delete it: agents their own (assigned
+    /// to them or opened by them), managers their team's and unassigned ones,
+    /// admins any.
+    pub fn ownership(&self) -> Ownership {
+        self.reach().ownership(self.meta.created_by)
+    }
+}
+
 /// The status after a message of `kind`, unless the writer chose one: a
 /// staff reply opens a new ticket, a customer message reopens a solved or
 /// pending one.
@@ -230,6 +253,27 @@ mod tests {
         assert!(!agent.can_see_ticket(TicketReach { assignee_id: Some(UserId::new()), team_id: Some(TeamId::new()) }));
         let manager = Actor { role: Role::Manager, ..agent };
         assert!(manager.can_see_ticket(TicketReach { assignee_id: Some(UserId::new()), team_id: Some(TeamId::new()) }));
+    }
+
+    #[test]
+    fn agents_delete_their_own_tickets_managers_their_teams() {
+        use crate::access::Action::Delete;
+        let team = TeamId::new();
+        let agent = Actor { user_id: UserId::new(), role: Role::Agent, team_id: Some(team) };
+        let manager = Actor { user_id: UserId::new(), role: Role::Manager, team_id: Some(team) };
+        let own = TicketReach { assignee_id: Some(agent.user_id), team_id: Some(team) };
+        let teammates = TicketReach { assignee_id: Some(manager.user_id), team_id: Some(team) };
+        let others = TicketReach { assignee_id: Some(UserId::new()), team_id: Some(TeamId::new()) };
+        let queue = TicketReach::default();
+        assert!(agent.ensure_can(Delete, &own.ownership(None)).is_ok());
+        assert!(agent.ensure_can(Delete, &teammates.ownership(None)).is_err());
+        assert!(agent.ensure_can(Delete, &queue.ownership(None)).is_err());
+        assert!(agent.ensure_can(Delete, &queue.ownership(Some(agent.user_id))).is_ok(), "one they opened");
+        assert!(manager.ensure_can(Delete, &teammates.ownership(None)).is_ok());
+        assert!(manager.ensure_can(Delete, &queue.ownership(None)).is_ok());
+        assert!(manager.ensure_can(Delete, &others.ownership(None)).is_err());
+        let viewer = Actor { role: Role::Viewer, ..agent };
+        assert!(viewer.ensure_can(Delete, &own.ownership(None)).is_err());
     }
 
     #[test]

@@ -5,6 +5,7 @@
 use rapport_domain::OutboxId;
 use rapport_domain::mail::OutboxStatus;
 use rapport_mail::send::{SendError, send_outbox};
+use rapport_storage::StorageError;
 use rapport_storage::mail::{FETCH_JOB, SEND_JOB};
 
 use crate::runner::{Handler, JobError, from_fn};
@@ -23,7 +24,12 @@ pub fn send() -> Handler {
     from_fn(|ctx| async move {
         let payload: SendPayload = serde_json::from_value(ctx.job.payload.clone())
             .map_err(|e| JobError::Fatal(format!("the job's payload is not an outbox message: {e}")))?;
-        let message = ctx.store.outbox_message(payload.outbox_id).await?;
+        let message = match ctx.store.outbox_message(payload.outbox_id).await {
+            Ok(message) => message,
+            // Its ticket was deleted: nothing to send (a restore queues it again).
+            Err(StorageError::NotFound(_)) => return Ok(Some(serde_json::json!({ "gone": "the ticket was deleted" }))),
+            Err(err) => return Err(err.into()),
+        };
         if message.status != OutboxStatus::Queued {
             return Ok(Some(serde_json::json!({ "already": message.status })));
         }

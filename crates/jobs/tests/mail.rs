@@ -24,6 +24,7 @@ backend_tests!(
     a_refusal_fails_the_message_with_the_servers_answer,
     an_unreachable_server_is_retried_until_it_answers,
     the_mailbox_is_taken_in_once,
+    a_deleted_tickets_reply_goes_out_once_it_is_restored,
 );
 
 async fn open(backend: Backend) -> (TestDatabase, Store, Actor) {
@@ -128,6 +129,39 @@ async fn a_reply_arrives_threaded_and_the_answer_joins_the_ticket(backend: Backe
     let t = store.get_ticket(&admin, ticket).await.unwrap();
     assert_eq!(t.message_count, 3);
     assert_eq!(t.fields.status, TicketStatus::Open);
+    jobs.shutdown().await;
+}
+
+async fn a_deleted_tickets_reply_goes_out_once_it_is_restored(backend: Backend) {
+    let (_db, store, admin) = open(backend).await;
+    let smtp = SmtpServer::start();
+    set_smtp(&store, &admin, smtp.port).await;
+    let ticket = customer_writes(&store, QUESTION).await;
+    reply(&store, &admin, ticket, "It left our warehouse today.").await;
+    store.delete_ticket(&admin, ticket).await.expect("delete the ticket");
+    let jobs = runner(&store);
+
+    // Its send job finds nothing to send, and is done rather than retried.
+    let filter = rapport_storage::JobFilter { kind: Some(mail::SEND.into()), limit: 10, ..Default::default() };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let first = loop {
+        let listed = store.list_jobs(None, &filter).await.unwrap();
+        if listed[0].status == rapport_domain::jobs::JobStatus::Done || tokio::time::Instant::now() > deadline {
+            break listed[0].clone();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(first.status, rapport_domain::jobs::JobStatus::Done, "{first:?}");
+    assert_eq!(first.attempts, 1, "{first:?}");
+
+    // Restored, the reply goes out, once.
+    let trash = store.list_trash(None, time::Duration::days(30), None, 10).await.unwrap();
+    store.restore_from_trash(&admin, trash[0].id).await.expect("restore the ticket");
+    let delivery = settled(&store, &admin, ticket, Duration::from_secs(20)).await;
+    assert_eq!(delivery.status, OutboxStatus::Sent, "{delivery:?}");
+    let received = smtp.wait_for(1, Duration::from_secs(5));
+    assert_eq!(received.len(), 1);
+    assert!(received[0].contains("It left our warehouse today."));
     jobs.shutdown().await;
 }
 

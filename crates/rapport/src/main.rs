@@ -74,7 +74,7 @@ enum Command {
     Merge(merge::MergeCommand),
     /// Export one record type to CSV (--type), or the whole database to a JSON archive.
     Export {
-        /// people, companies, deals, activities, tasks or purchases.
+        /// people, companies, deals, activities, tasks, purchases or tickets.
         #[arg(long = "type")]
         kind: Option<String>,
         /// csv (the only format for --type).
@@ -93,7 +93,7 @@ enum Command {
     Restore { file: std::path::PathBuf },
     /// What happened to a record: every create, update, delete, restore and merge.
     History {
-        /// people, companies, deals, activities, tasks or purchases.
+        /// people, companies, deals, activities, tasks, purchases or tickets.
         #[arg(value_name = "TYPE")]
         kind: String,
         id: String,

@@ -13,7 +13,7 @@ use uuid::Uuid;
 pub enum TrashCommand {
     /// What is in the trash, newest first.
     List {
-        /// Only people, companies, deals, activities, tasks or purchases.
+        /// Only people, companies, deals, activities, tasks, purchases or tickets.
         #[arg(long = "type")]
         kind: Option<String>,
         /// How many entries.

@@ -131,6 +131,7 @@ async fn csv_export_has_one_row_per_record(backend: Backend) {
         ("activities", "activities"),
         ("tasks", "tasks"),
         ("purchases", "purchases"),
+        ("tickets", "tickets"),
     ] {
         let file = dir.path().join(format!("{kind}.csv"));
         succeeded(rapport(

@@ -15,7 +15,9 @@ use crate::common::{from_json, parse_with, to_json};
 use crate::entities::{record_history, users};
 use crate::{Result, Store};
 
-/// Writes one history entry. `actor` is `None` for the system (the purge job).
+/// Writes one history entry. `actor` is `None` for the system (the purge
+/// job); work done as `Actor::system()` (mail taken in, the SLA watcher) is
+/// recorded as the system's too.
 pub(crate) async fn record<C: ConnectionTrait>(
     conn: &C,
     actor: Option<&Actor>,
@@ -30,7 +32,7 @@ pub(crate) async fn record<C: ConnectionTrait>(
         record_type: Set(kind.as_str().to_owned()),
         record_id: Set(id),
         action: Set(action.as_str().to_owned()),
-        actor_id: Set(actor.map(|a| a.user_id.0)),
+        actor_id: Set(actor.map(|a| a.user_id.0).filter(|id| !id.is_nil())),
         at: Set(now()),
         changes: Set(to_json(&changes)),
         related_id: Set(related),
@@ -136,6 +138,7 @@ macro_rules! recorded {
 }
 
 use rapport_domain::records::*;
+use rapport_domain::tickets::{Ticket, TicketInput};
 
 recorded! {
     Person = People, PersonInput;
@@ -144,6 +147,7 @@ recorded! {
     Activity = Activities, ActivityInput;
     Task = Tasks, TaskInput;
     Purchase = Purchases, PurchaseInput;
+    Ticket = Tickets, TicketInput;
 }
 
 /// Records a new record's fields; returns it.

@@ -128,10 +128,17 @@ pub(crate) async fn queue_reply<C: ConnectionTrait>(
     let mut sent: ticket_messages::ActiveModel = message.clone().into();
     sent.email_message_id = Set(Some(email_message_id));
     sent.update(conn).await?;
-    let mut job = NewJob::new(SEND_JOB, serde_json::json!({ "outbox_id": id }));
+    enqueue_send(conn, id).await?;
+    Ok(Some(id))
+}
+
+/// Queues the `mail.send` job of an outbox message, in the caller's
+/// transaction (a reply's, or a restored ticket's).
+pub(crate) async fn enqueue_send<C: ConnectionTrait>(conn: &C, outbox_id: OutboxId) -> Result<()> {
+    let mut job = NewJob::new(SEND_JOB, serde_json::json!({ "outbox_id": outbox_id }));
     job.max_attempts = SEND_ATTEMPTS;
     enqueue_in(conn, job).await?;
-    Ok(Some(id))
+    Ok(())
 }
 
 /// Messages with their attachments (names and sizes) and how sending them went.
@@ -399,7 +406,7 @@ impl Store {
                 let subject =
                     Name::try_from(subject).unwrap_or_else(|_| Name::try_from("(no subject)").expect("valid"));
                 let input = TicketInput::new(PersonId(person), subject, TicketChannel::Email);
-                (insert_ticket(&*w, None, input, at).await?, person, new_person)
+                (insert_ticket(&*w, &Actor::system(), input, at).await?, person, new_person)
             }
         };
         let mut body = truncate(&mail.text, MAX_BODY_CHARS);
@@ -423,7 +430,7 @@ impl Store {
             email_message_id: mail.message_id.clone(),
             from_address: Some(mail.from.as_str().to_owned()),
         };
-        let (ticket, message) = append_message(&*w, ticket, message, at).await?;
+        let (ticket, message) = append_message(&*w, &Actor::system(), ticket, message, at).await?;
         for attachment in &mail.attachments {
             ticket_attachments::ActiveModel {
                 id: Set(AttachmentId::new().0),

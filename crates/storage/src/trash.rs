@@ -8,12 +8,16 @@
 //! cascaded rows (a person's activities, purchases and contact points) are
 //! copied into the snapshot; rows that only pointed at the record (a deal's
 //! person, a task's company) are unlinked by the database, and the snapshot
-//! remembers them so a restore links them again.
+//! remembers them so a restore links them again. A ticket takes its
+//! conversation, attachments, outgoing mail and SLA events with it; a person
+//! who asked tickets is not deleted (nor merged away) from under them.
 
 use rapport_domain::access::Action;
 use rapport_domain::history::{HistoryAction, RecordKind, TrashEntry, TrashReason};
+use rapport_domain::mail::OutboxStatus;
 use rapport_domain::records::now;
-use rapport_domain::{Actor, UserId};
+use rapport_domain::tickets::TicketReach;
+use rapport_domain::{Actor, TeamId, UserId};
 use sea_orm::prelude::*;
 use sea_orm::sea_query::{Alias, ExprTrait, Query};
 use sea_orm::{Condition, ConnectionTrait, EntityTrait, QueryOrder, QuerySelect, Set};
@@ -24,7 +28,8 @@ use time::{Duration, OffsetDateTime};
 use crate::archive::{ArchiveError, reinsert, row_json};
 use crate::common::{from_json, ownership, parse_with, to_json};
 use crate::entities::{
-    activities, companies, contact_points, custom_field_values, deals, people, purchases, record_tags, tasks, trash,
+    activities, companies, contact_points, custom_field_values, deals, outbox, people, purchases, record_tags,
+    sla_events, tasks, ticket_attachments, ticket_messages, tickets, trash,
 };
 use crate::history::{record, user_names};
 use crate::records::customer_insights::bump_insights_version;
@@ -39,6 +44,13 @@ fn cascaded(kind: RecordKind) -> &'static [(&'static str, &'static str)] {
         }
         RecordKind::Companies => &[("activities", "company_id")],
         RecordKind::Deals => &[("activities", "deal_id")],
+        // Messages before what points at them (attachments, outgoing mail).
+        RecordKind::Tickets => &[
+            ("ticket_messages", "ticket_id"),
+            ("ticket_attachments", "ticket_id"),
+            ("outbox", "ticket_id"),
+            ("sla_events", "ticket_id"),
+        ],
         RecordKind::Activities | RecordKind::Tasks | RecordKind::Purchases => &[],
     }
 }
@@ -46,10 +58,20 @@ fn cascaded(kind: RecordKind) -> &'static [(&'static str, &'static str)] {
 /// Rows that stay but are unlinked from a deleted record of each kind.
 fn unlinked(kind: RecordKind) -> &'static [(&'static str, &'static str)] {
     match kind {
-        RecordKind::People => &[("people", "referred_by_id"), ("deals", "person_id"), ("tasks", "person_id")],
-        RecordKind::Companies => &[("people", "company_id"), ("deals", "company_id"), ("tasks", "company_id")],
+        RecordKind::People => &[
+            ("people", "referred_by_id"),
+            ("deals", "person_id"),
+            ("tasks", "person_id"),
+            // Messages they wrote on tickets someone else now asks.
+            ("ticket_messages", "person_id"),
+        ],
+        RecordKind::Companies => {
+            &[("people", "company_id"), ("deals", "company_id"), ("tasks", "company_id"), ("tickets", "company_id")]
+        }
         RecordKind::Deals => &[("tasks", "deal_id")],
-        RecordKind::Activities | RecordKind::Tasks | RecordKind::Purchases => &[],
+        // `mail_received` (keyed by message, not by id) only notes which
+        // ticket a message went to; its link is cleared and stays so.
+        RecordKind::Activities | RecordKind::Tasks | RecordKind::Purchases | RecordKind::Tickets => &[],
     }
 }
 
@@ -75,6 +97,15 @@ const LINKS: &[(&str, &str, &str, bool)] = &[
     ("tasks", "company_id", "companies", false),
     ("tasks", "deal_id", "deals", false),
     ("purchases", "person_id", "people", true),
+    ("tickets", "requester_id", "people", true),
+    ("tickets", "company_id", "companies", false),
+    ("tickets", "assignee_id", "users", false),
+    ("tickets", "team_id", "teams", false),
+    ("tickets", "sla_policy_id", "sla_policies", false),
+    ("ticket_messages", "author_id", "users", false),
+    ("ticket_messages", "person_id", "people", false),
+    ("ticket_attachments", "message_id", "ticket_messages", true),
+    ("outbox", "message_id", "ticket_messages", false),
 ];
 
 fn table_of(kind: RecordKind) -> &'static str {
@@ -117,6 +148,11 @@ async fn rows_where<C: ConnectionTrait>(conn: &C, table: &str, condition: Condit
         "activities" => read::<activities::Entity, _>(conn, condition).await,
         "tasks" => read::<tasks::Entity, _>(conn, condition).await,
         "purchases" => read::<purchases::Entity, _>(conn, condition).await,
+        "tickets" => read::<tickets::Entity, _>(conn, condition).await,
+        "ticket_messages" => read::<ticket_messages::Entity, _>(conn, condition).await,
+        "ticket_attachments" => read::<ticket_attachments::Entity, _>(conn, condition).await,
+        "outbox" => read::<outbox::Entity, _>(conn, condition).await,
+        "sla_events" => read::<sla_events::Entity, _>(conn, condition).await,
         "contact_points" => read::<contact_points::Entity, _>(conn, condition).await,
         "record_tags" => read::<record_tags::Entity, _>(conn, condition).await,
         "custom_field_values" => read::<custom_field_values::Entity, _>(conn, condition).await,
@@ -178,8 +214,37 @@ pub(crate) struct Removal {
     pub label: String,
     pub reason: TrashReason,
     pub merged_into: Option<Uuid>,
-    /// What undoing a merge needs; kept as it is.
+    /// What undoing a merge needs; kept as it is. (A deleted ticket's
+    /// entry keeps who may see it there, written by `move_to_trash`.)
     pub detail: Option<Json>,
+}
+
+/// Who may see a trashed ticket, kept in its entry's detail so the trash
+/// list need not read the snapshot.
+#[derive(Serialize, Deserialize)]
+struct TicketDetail {
+    assignee_id: Option<Uuid>,
+    team_id: Option<Uuid>,
+}
+
+impl From<TicketDetail> for TicketReach {
+    fn from(detail: TicketDetail) -> Self {
+        TicketReach { assignee_id: detail.assignee_id.map(UserId), team_id: detail.team_id.map(TeamId) }
+    }
+}
+
+/// A person who asked tickets stays: the tickets cannot be without them.
+async fn refuse_requester<C: ConnectionTrait>(conn: &C, person: Uuid) -> Result<()> {
+    let asked = tickets::Entity::find().filter(tickets::Column::RequesterId.eq(person)).count(conn).await?;
+    match asked {
+        0 => Ok(()),
+        1 => Err(StorageError::Conflict(
+            "this person asked a ticket: delete the ticket, or give it another requester, first".into(),
+        )),
+        n => Err(StorageError::Conflict(format!(
+            "this person asked {n} tickets: delete those, or give them another requester, first"
+        ))),
+    }
 }
 
 /// Moves a record, and every row its deletion takes, into the trash, and
@@ -190,9 +255,17 @@ pub(crate) async fn move_to_trash<C: ConnectionTrait>(
     actor: &Actor,
     kind: RecordKind,
     id: Uuid,
-    removal: Removal,
+    mut removal: Removal,
 ) -> Result<Uuid> {
+    if kind == RecordKind::People {
+        refuse_requester(conn, id).await?;
+    }
     let snapshot = capture(conn, kind, id).await?;
+    if kind == RecordKind::Tickets && removal.detail.is_none() {
+        let row = snapshot.tables.first().and_then(|(_, rows)| rows.first());
+        let uuid = |column: &str| row.and_then(|row| row.get(column)?.as_str()?.parse::<Uuid>().ok());
+        removal.detail = Some(to_json(&TicketDetail { assignee_id: uuid("assignee_id"), team_id: uuid("team_id") }));
+    }
     let contacted = contacted_people(kind, &snapshot);
     if kind == RecordKind::Companies {
         // Its people are no longer found by its name.
@@ -340,6 +413,17 @@ pub(crate) async fn restore_entry<C: ConnectionTrait>(
         let name = companies::Entity::find_by_id(id).one(conn).await?.map(|c| c.name);
         refresh_company_people(conn, id, name.as_deref()).await?;
     }
+    // Replies still waiting to go out when the ticket was deleted go now:
+    // their send job found nothing while it was in the trash.
+    for (_, rows) in snapshot.tables.iter().filter(|(table, _)| table == "outbox") {
+        for row in
+            rows.iter().filter(|row| row.get("status").and_then(Json::as_str) == Some(OutboxStatus::Queued.as_str()))
+        {
+            if let Some(outbox) = row.get("id").and_then(Json::as_str).and_then(|s| s.parse::<Uuid>().ok()) {
+                crate::mail::enqueue_send(conn, rapport_domain::OutboxId(outbox)).await?;
+            }
+        }
+    }
     after_change(conn, kind, &snapshot, contacted_people(kind, &snapshot)).await?;
     trash::Entity::delete_by_id(entry.id).exec(conn).await?;
     record(conn, Some(actor), kind, id, action, Vec::new(), entry.merged_into).await
@@ -360,6 +444,10 @@ async fn owner_of<C: ConnectionTrait>(conn: &C, entry: &trash::Model) -> Result<
     let snapshot: Snapshot = from_json(entry.snapshot.clone(), "trash snapshot")?;
     let row = snapshot.tables.first().and_then(|(_, rows)| rows.first()).cloned().unwrap_or_default();
     let uuid = |column: &str| row.get(column).and_then(Json::as_str).and_then(|s| s.parse::<Uuid>().ok());
+    if kind == RecordKind::Tickets {
+        let reach = TicketReach { assignee_id: uuid("assignee_id").map(UserId), team_id: uuid("team_id").map(TeamId) };
+        return Ok(reach.ownership(uuid("created_by").map(UserId)));
+    }
     let owner = match kind {
         RecordKind::People | RecordKind::Companies | RecordKind::Deals => uuid("owner_id"),
         RecordKind::Activities => uuid("author_id"),
@@ -369,11 +457,72 @@ async fn owner_of<C: ConnectionTrait>(conn: &C, entry: &trash::Model) -> Result<
             Some(person) => people::Entity::find_by_id(person).one(conn).await?.and_then(|p| p.owner_id),
             None => None,
         },
+        RecordKind::Tickets => unreachable!("answered above"),
     };
     ownership(conn, owner, uuid("created_by")).await
 }
 
+/// Who may see a trashed ticket: as it was assigned when deleted.
+pub(crate) fn trashed_ticket_reach(entry: &trash::Model) -> Result<TicketReach> {
+    if let Some(detail) = &entry.detail {
+        let detail: TicketDetail = from_json(detail.clone(), "trashed ticket detail")?;
+        return Ok(detail.into());
+    }
+    let snapshot: Snapshot = from_json(entry.snapshot.clone(), "trash snapshot")?;
+    let row = snapshot.tables.first().and_then(|(_, rows)| rows.first());
+    let uuid = |column: &str| row.and_then(|row| row.get(column)?.as_str()?.parse::<Uuid>().ok());
+    Ok(TicketReach { assignee_id: uuid("assignee_id").map(UserId), team_id: uuid("team_id").map(TeamId) })
+}
+
 impl Store {
+    /// The trash as `actor` may see it: like `list_trash`, without the
+    /// tickets an agent or viewer could not see (another team's).
+    pub async fn list_trash_for(
+        &self,
+        actor: &Actor,
+        kind: Option<RecordKind>,
+        retention: Duration,
+        after: Option<Uuid>,
+        limit: u64,
+    ) -> Result<Vec<TrashEntry>> {
+        if actor.ensure_can_see_everyone().is_ok() || matches!(kind, Some(k) if k != RecordKind::Tickets) {
+            return self.list_trash(kind, retention, after, limit).await;
+        }
+        let mut shown = Vec::new();
+        let mut after = after;
+        loop {
+            let page = self.list_trash(kind, retention, after, limit).await?;
+            let last_page = (page.len() as u64) < limit;
+            after = page.last().map(|entry| entry.id);
+            for entry in page {
+                if entry.record_type == RecordKind::Tickets {
+                    let reach = match trash::Entity::find_by_id(entry.id)
+                        .select_only()
+                        .column(trash::Column::Detail)
+                        .into_tuple::<Option<Json>>()
+                        .one(self.conn())
+                        .await?
+                    {
+                        Some(Some(detail)) => from_json::<TicketDetail>(detail, "trashed ticket detail")?.into(),
+                        // Gone meanwhile, or written without its detail.
+                        Some(None) => trashed_ticket_reach(&crate::trash::entry(self.conn(), entry.id).await?)?,
+                        None => continue,
+                    };
+                    if !actor.can_see_ticket(reach) {
+                        continue;
+                    }
+                }
+                shown.push(entry);
+                if shown.len() as u64 == limit {
+                    return Ok(shown);
+                }
+            }
+            if last_page {
+                return Ok(shown);
+            }
+        }
+    }
+
     /// What is in the trash, newest first, `limit` at a time after the
     /// entry `after` (the last one of the previous page).
     pub async fn list_trash(
@@ -433,6 +582,9 @@ impl Store {
     pub async fn restore_from_trash(&self, actor: &Actor, id: Uuid) -> Result<(RecordKind, Uuid)> {
         let w = self.begin_write().await?;
         let entry = entry(&*w, id).await?;
+        if entry.record_type == RecordKind::Tickets.as_str() && !actor.can_see_ticket(trashed_ticket_reach(&entry)?) {
+            return Err(StorageError::NotFound("trash entry"));
+        }
         actor.ensure_can(Action::Delete, &owner_of(&*w, &entry).await?)?;
         if entry.reason != TrashReason::Deleted.as_str() {
             return Err(StorageError::Conflict("this record was merged into another: undo the merge instead".into()));

@@ -4,7 +4,8 @@
 
 /// Create (POST), read (GET), replace (PUT), merge-patch (PATCH) and delete
 /// of one record type, with their OpenAPI descriptions, in a module of their
-/// own. `after_write` runs after every successful write. With `create_query`,
+/// own. `after_write` runs after every successful write; `delete_conflict`
+/// documents the delete's 409 and when it comes. With `create_query`,
 /// the create takes those query parameters and passes them on
 /// (`store.create(actor, input, query.into())`).
 macro_rules! item_api {
@@ -22,7 +23,7 @@ macro_rules! item_api {
         collection = $collection:literal, item = $item:literal,
         id = $id:ty, input = $input:ty, output = $output:ty,
         create = $create:ident $(, create_query = $query:ty)?, get = $get:ident, update = $update:ident, delete = $delete:ident
-        $(, after_write = $after:path)? $(,)?
+        $(, delete_conflict = $conflict:literal)? $(, after_write = $after:path)? $(,)?
     ) => {
         pub mod $module {
             use axum::extract::{Path, State};
@@ -101,7 +102,8 @@ macro_rules! item_api {
             }
 
             #[utoipa::path(delete, path = $item, tag = $tag, operation_id = concat!("delete_", stringify!($module)), params(("id" = String, Path)),
-                responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+                responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)
+                    $(, (status = 409, body = ErrorBody, description = $conflict))?))]
             pub async fn delete(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
                 let id: $id = parse_id(&id, $what)?;
                 state.store.$delete(&auth.actor, id).await?;

@@ -21,14 +21,16 @@ macro_rules! record_api {
         $module:ident, kind = $kind:ident, tag = $tag:literal, what = $what:literal,
         collection = $collection:literal, item = $item:literal, history = $history:literal,
         id = $id:ty, input = $input:ty, output = $output:ty, filter = $filter:ty,
-        list = $list:ident, create = $create:ident $(, create_query = $query:ty)?, get = $get:ident, update = $update:ident, delete = $delete:ident $(,)?
+        list = $list:ident, create = $create:ident $(, create_query = $query:ty)?, get = $get:ident, update = $update:ident, delete = $delete:ident
+        $(, delete_conflict = $conflict:literal)? $(,)?
     ) => {
         pub mod $module {
             use super::*;
 
             item_api!($module, tag = $tag, what = $what, collection = $collection, item = $item,
                 id = $id, input = $input, output = $output,
-                create = $create $(, create_query = $query)?, get = $get, update = $update, delete = $delete);
+                create = $create $(, create_query = $query)?, get = $get, update = $update, delete = $delete
+                $(, delete_conflict = $conflict)?);
 
             #[utoipa::path(get, path = $collection, tag = $tag, operation_id = concat!("list_", stringify!($module)),
                 params(crate::extract::CommonParams, $filter),
@@ -86,7 +88,8 @@ record_api!(
     create_query = NewPersonParams,
     get = get_person,
     update = update_person,
-    delete = delete_person
+    delete = delete_person,
+    delete_conflict = "The person asked tickets: delete those, or give them another requester, first"
 );
 record_api!(
     companies,

@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use rapport_domain::history::HistoryEntry;
 use rapport_domain::sla::{Calendar, CalendarInput, SlaPolicy, SlaPolicyInput};
 use rapport_domain::sla_events::SlaEvent;
 use rapport_domain::tickets::{MessageInput, Ticket, TicketInput, TicketMessage};
@@ -105,6 +106,41 @@ pub async fn patch_ticket(
     let version = version.or(Some(current.meta.version));
     let input: TicketInput = patched(&current.fields, body)?;
     Ok(Found(state.store.update_ticket(&auth.actor, id, input, version).await?))
+}
+
+/// Moves the ticket to the trash with its conversation, attachments, outgoing
+/// mail and SLA events; `POST /api/v1/trash/{id}/restore` brings it all back.
+/// Agents delete their own tickets (assigned to them or opened by them),
+/// managers their team's and unassigned ones, admins any (403 otherwise); a
+/// ticket the caller may not see is 404.
+#[utoipa::path(delete, path = "/api/v1/tickets/{id}", tag = "tickets", params(("id" = String, Path)),
+    responses((status = 204, description = "Moved to the trash"), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn delete_ticket(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id: TicketId = parse_id(&id, "ticket")?;
+    state.store.delete_ticket(&auth.actor, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Every create, update (status, priority, assignee ... with each changed
+/// field, old → new), delete and restore of the ticket, newest first. Status
+/// changes a message made are the message writer's (the system's for mail
+/// taken in); the automatic close of solved tickets is the system's
+/// (`actor_id` null). A deleted ticket's history is still here, for whoever
+/// could see the ticket.
+#[utoipa::path(get, path = "/api/v1/tickets/{id}/history", tag = "tickets", params(("id" = String, Path)),
+    responses((status = 200, body = Items<HistoryEntry>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn ticket_history(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Items<HistoryEntry>>, ApiError> {
+    let id: TicketId = parse_id(&id, "ticket")?;
+    Ok(Json(Items { items: state.store.ticket_history(&auth.actor, id).await? }))
 }
 
 /// The conversation, oldest first: customer messages, replies and internal notes.
@@ -275,7 +311,8 @@ pub async fn list_sla_events(
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_tickets, create_ticket))
-        .routes(routes!(get_ticket, replace_ticket, patch_ticket))
+        .routes(routes!(get_ticket, replace_ticket, patch_ticket, delete_ticket))
+        .routes(routes!(ticket_history))
         .routes(routes!(list_messages, add_message))
         .routes(routes!(list_sla_events))
         .routes(routes!(list_calendars, create_calendar))

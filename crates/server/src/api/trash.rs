@@ -20,7 +20,7 @@ const MAX_LIMIT: u64 = 200;
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct TrashQuery {
-    /// Only this record type: people, companies, deals, activities, tasks or purchases.
+    /// Only this record type: people, companies, deals, activities, tasks, purchases or tickets.
     #[serde(rename = "type")]
     #[param(rename = "type")]
     kind: Option<String>,
@@ -38,11 +38,13 @@ pub struct TrashPage {
 }
 
 /// What was deleted, newest first, and when each will be purged for good.
+/// Agents and viewers see the deleted tickets they could see before (their
+/// own, their team's and unassigned ones), not other teams'.
 #[utoipa::path(get, path = "/api/v1/trash", tag = "trash", params(TrashQuery),
     responses((status = 200, body = TrashPage), (status = 422, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
-    _auth: Auth,
+    auth: Auth,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<TrashPage>, ApiError> {
     let query: TrashQuery = parse_query(raw.as_deref().unwrap_or(""))?;
@@ -57,7 +59,7 @@ pub async fn list(
         .as_deref()
         .map(|c| c.parse::<Uuid>().map_err(|_| ApiError::field("cursor", "is not a cursor this list gave")))
         .transpose()?;
-    let items = state.store.list_trash(kind, state.config.trash_retention, after, limit).await?;
+    let items = state.store.list_trash_for(&auth.actor, kind, state.config.trash_retention, after, limit).await?;
     let next_cursor = (items.len() as u64 == limit).then(|| items.last().map(|e| e.id.to_string())).flatten();
     Ok(Json(TrashPage { items, next_cursor }))
 }
@@ -71,11 +73,15 @@ pub struct Restored {
 }
 
 /// Puts a deleted record back with everything deleted with it (a person's
-/// activities and purchases, say) and links again what was unlinked (their
-/// deals and tasks). Links to records deleted since are left empty. A merged
-/// record comes back only by undoing its merge (409).
+/// activities and purchases, a ticket's messages, attachments and SLA
+/// events, say) and links again what was unlinked (their deals and tasks).
+/// Links to records deleted since are left empty; a record that cannot be
+/// without one (a purchase's customer, a ticket's requester) is 409. A
+/// merged record comes back only by undoing its merge (409). A deleted
+/// ticket the caller could not see is 404.
 #[utoipa::path(post, path = "/api/v1/trash/{id}/restore", tag = "trash", params(("id" = String, Path)),
-    responses((status = 200, body = Restored), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+    responses((status = 200, body = Restored), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody)))]
 pub async fn restore(
     State(state): State<AppState>,

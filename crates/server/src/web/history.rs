@@ -28,6 +28,7 @@ pub fn routes() -> Router<AppState> {
         .route("/people/{id}/history", get(person_history))
         .route("/companies/{id}/history", get(company_history))
         .route("/deals/{id}/history", get(deal_history))
+        .route("/tickets/{id}/history", get(ticket_history))
 }
 
 /// One entry as a page shows it.
@@ -113,6 +114,7 @@ struct Words<'a> {
     companies: HashMap<CompanyId, String>,
     stages: HashMap<Uuid, String>,
     pipelines: HashMap<Uuid, String>,
+    teams: HashMap<Uuid, String>,
     custom: Vec<CustomFieldDefinition>,
 }
 
@@ -129,17 +131,19 @@ impl<'a> Words<'a> {
         let mut people = BTreeSet::new();
         let mut companies = BTreeSet::new();
         let mut wants_stages = false;
+        let mut wants_teams = false;
         for change in entries.iter().flat_map(|e| &e.changes) {
             for value in [&change.old, &change.new] {
                 let id = value.as_str().and_then(|raw| raw.parse::<Uuid>().ok());
                 match (change.field.as_str(), id) {
-                    ("person_id" | "referred_by_id", Some(id)) => {
+                    ("person_id" | "referred_by_id" | "requester_id", Some(id)) => {
                         people.insert(PersonId(id));
                     }
                     ("company_id", Some(id)) => {
                         companies.insert(CompanyId(id));
                     }
                     ("stage_id" | "pipeline_id", _) => wants_stages = true,
+                    ("team_id", _) => wants_teams = true,
                     _ => {}
                 }
             }
@@ -153,6 +157,10 @@ impl<'a> Words<'a> {
                 pipelines.insert(pipeline.id.0, pipeline.name.to_string());
             }
         }
+        let teams = match wants_teams {
+            true => state.store.list_teams().await?.into_iter().map(|t| (t.id.0, t.fields.name.to_string())).collect(),
+            false => HashMap::new(),
+        };
         let custom = match kind.custom_fields() {
             Some(entity) => custom::definitions(state, entity).await?,
             None => Vec::new(),
@@ -163,6 +171,7 @@ impl<'a> Words<'a> {
             companies: state.store.company_names(&companies.into_iter().collect::<Vec<_>>()).await?,
             stages,
             pipelines,
+            teams,
             custom,
         })
     }
@@ -224,12 +233,13 @@ impl<'a> Words<'a> {
                 let name = self.staff.name(id.map(UserId));
                 if name.is_empty() { "a former user".into() } else { name }
             }
-            ("person_id" | "referred_by_id", _) if id.is_some() => {
+            ("person_id" | "referred_by_id" | "requester_id", _) if id.is_some() => {
                 named(id.and_then(|id| self.people.get(&PersonId(id))), "person")
             }
             ("company_id", _) if id.is_some() => named(id.and_then(|id| self.companies.get(&CompanyId(id))), "company"),
             ("stage_id", _) if id.is_some() => named(id.and_then(|id| self.stages.get(&id)), "stage"),
             ("pipeline_id", _) if id.is_some() => named(id.and_then(|id| self.pipelines.get(&id)), "pipeline"),
+            ("team_id", _) if id.is_some() => named(id.and_then(|id| self.teams.get(&id)), "team"),
             ("amount", _) => match serde_json::from_value::<Money>(value.clone()) {
                 Ok(money) => money.display(),
                 Err(_) => value.to_string(),
@@ -239,7 +249,10 @@ impl<'a> Words<'a> {
                 .filter_map(|item| item.get("address").or_else(|| item.get("number")).and_then(Json::as_str))
                 .collect::<Vec<_>>()
                 .join(", "),
-            ("lifecycle_stage" | "status" | "size" | "preferred_channel", Json::String(raw)) => capitalize(raw),
+            (
+                "lifecycle_stage" | "status" | "size" | "preferred_channel" | "priority" | "channel",
+                Json::String(raw),
+            ) => capitalize(raw),
             (_, Json::Array(items)) => items.iter().map(|item| self.value("", item)).collect::<Vec<_>>().join(", "),
             (_, Json::Bool(true)) => "yes".into(),
             (_, Json::Bool(false)) => "no".into(),
@@ -269,6 +282,9 @@ fn field_label(field: &str) -> String {
         "person_id" => "Person".into(),
         "deal_id" => "Deal".into(),
         "referred_by_id" => "Referred by".into(),
+        "requester_id" => "Requester".into(),
+        "team_id" => "Team".into(),
+        "external_id" => "External id".into(),
         "stage_id" => "Stage".into(),
         "pipeline_id" => "Pipeline".into(),
         "lifecycle_stage" => "Stage".into(),
@@ -333,6 +349,17 @@ async fn deal_history(
     let id: rapport_domain::DealId = id.parse().map_err(|_| WebError::NotFound("deal"))?;
     let name = state.store.get_deal(id).await?.fields.name.to_string();
     history_page(&state, &signed, RecordKind::Deals, id.0, name, "deals").await
+}
+
+async fn ticket_history(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let id: rapport_domain::TicketId = id.parse().map_err(|_| WebError::NotFound("ticket"))?;
+    // A ticket this user may not see is not found, its history neither.
+    let name = state.store.get_ticket(&signed.actor, id).await?.fields.subject.to_string();
+    history_page(&state, &signed, RecordKind::Tickets, id.0, name, "tickets").await
 }
 
 #[cfg(test)]

@@ -649,7 +649,14 @@ pub async fn delete(
 ) -> Result<Response, WebError> {
     let id: PersonId = id.parse().map_err(|_| WebError::NotFound("person"))?;
     let person = state.store.get_person(id).await?;
-    state.store.delete_person(&signed.actor, id).await?;
+    match state.store.delete_person(&signed.actor, id).await {
+        Ok(()) => {}
+        // Someone who asked tickets stays: say so on their page.
+        Err(rapport_storage::StorageError::Conflict(message)) => {
+            return Ok(super::redirect_with_flash(&format!("/people/{id}"), &format!("Not deleted: {message}.")));
+        }
+        Err(err) => return Err(err.into()),
+    }
     super::trash::deleted(&state, RecordKind::People, id.0, "/people", &person.fields.full_name()).await
 }
 

@@ -35,6 +35,7 @@ pub fn routes() -> Router<AppState> {
         .route("/tickets/{id}", get(page).post(update))
         .route("/tickets/{id}/edit", get(edit_form))
         .route("/tickets/{id}/messages", post(add_message))
+        .route("/tickets/{id}/delete", post(delete))
         .route("/tickets/attachments/{id}", get(attachment))
 }
 
@@ -447,6 +448,9 @@ struct TicketPage {
     others: Vec<TicketLine>,
     closed: bool,
     can_write: bool,
+    /// Whether this user may move the ticket to the trash (the rule storage enforces).
+    can_delete: bool,
+    history: super::history::HistoryPanel,
     /// The reply box: what was typed when a message was refused.
     form: FormView,
     reply_statuses: Vec<Choice>,
@@ -534,6 +538,14 @@ async fn ticket_page(state: &AppState, signed: &Signed, id: TicketId, form: Form
         others,
         closed: f.status == TicketStatus::Closed,
         can_write: signed.actor.ensure_can_create().is_ok(),
+        can_delete: signed.actor.ensure_can(rapport_domain::access::Action::Delete, &ticket.ownership()).is_ok(),
+        history: super::history::HistoryPanel::latest(
+            state,
+            rapport_domain::history::RecordKind::Tickets,
+            id.0,
+            &staff,
+        )
+        .await?,
         form,
         reply_statuses,
     })
@@ -543,6 +555,25 @@ pub async fn page(State(state): State<AppState>, signed: Signed, Path(id): Path<
     let id = ticket_id(&id)?;
     let view = ticket_page(&state, &signed, id, FormView::default()).await?;
     signed.page(&view)
+}
+
+/// Moves the ticket to the trash, then shows the queues with an Undo.
+pub async fn delete(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let id = ticket_id(&id)?;
+    let ticket = state.store.get_ticket(&signed.actor, id).await?;
+    state.store.delete_ticket(&signed.actor, id).await?;
+    super::trash::deleted(
+        &state,
+        rapport_domain::history::RecordKind::Tickets,
+        id.0,
+        "/tickets",
+        ticket.fields.subject.as_str(),
+    )
+    .await
 }
 
 /// Adds a reply, a note or a customer's message. Without JavaScript the

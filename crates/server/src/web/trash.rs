@@ -97,7 +97,7 @@ pub async fn list(
             _ => {}
         }
     }
-    let entries = state.store.list_trash(kind, state.config.trash_retention, after, PAGE).await?;
+    let entries = state.store.list_trash_for(&signed.actor, kind, state.config.trash_retention, after, PAGE).await?;
     let now = rapport_domain::records::now();
     let type_query = kind.map(|k| format!("type={k}&")).unwrap_or_default();
     let next_href = (entries.len() as u64 == PAGE)
@@ -117,7 +117,7 @@ pub async fn list(
 /// Where a restored record can be seen.
 fn record_href(kind: RecordKind, id: Uuid) -> String {
     match kind {
-        RecordKind::People | RecordKind::Companies | RecordKind::Deals => format!("/{kind}/{id}"),
+        RecordKind::People | RecordKind::Companies | RecordKind::Deals | RecordKind::Tickets => format!("/{kind}/{id}"),
         RecordKind::Tasks => "/tasks".into(),
         RecordKind::Activities | RecordKind::Purchases => "/trash".into(),
     }

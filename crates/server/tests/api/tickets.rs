@@ -12,6 +12,7 @@ backend_tests!(
     policies_and_calendars_set_the_due_times,
     agents_reach_only_their_tickets,
     bad_input_is_named_and_changes_nothing,
+    a_ticket_has_history_trash_and_export,
 );
 
 async fn open_ticket(app: &TestApp, person: rapport_domain::PersonId, subject: &str, extra: Value) -> Ticket {
@@ -195,4 +196,79 @@ async fn bad_input_is_named_and_changes_nothing(backend: Backend) {
     assert!(listed.is_empty(), "nothing was written");
     app.admin.get(&format!("/api/v1/tickets/{}", unknown_id())).await.want_error(404, "not_found");
     app.admin.get("/api/v1/tickets?queue=someday").await.want_error(422, "validation");
+}
+
+async fn a_ticket_has_history_trash_and_export(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let red = app.create_team("Red").await;
+    let blue = app.create_team("Blue").await;
+    let (ann, ann_api) = app.create_user(Role::Agent, Some(red.id)).await;
+    let (_, ron_api) = app.create_user(Role::Agent, Some(red.id)).await;
+    let (_, cat_api) = app.create_user(Role::Agent, Some(blue.id)).await;
+    let ada = create_person(&app.admin, "Ada").await;
+    let ticket = open_ticket(&app, ada.id, "Refund", json!({ "assignee_id": ann.id })).await;
+    let path = format!("/api/v1/tickets/{}", ticket.id);
+    ann_api.patch(&path, &json!({ "priority": "urgent" })).await.want(200);
+    ann_api.post(&format!("{path}/messages"), &json!({ "kind": "reply", "body": "On it" })).await.want(201);
+
+    // History: newest first, each change old → new, in whose name.
+    let history = ann_api.get(&format!("{path}/history")).await.want(200).value();
+    let items = history["items"].as_array().expect("items");
+    let actions: Vec<&str> = items.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["update", "update", "create"]);
+    assert_eq!(items[0]["record_type"], "tickets");
+    assert_eq!(items[0]["changes"], json!([{ "field": "status", "old": "new", "new": "open" }]));
+    assert_eq!(items[1]["changes"], json!([{ "field": "priority", "old": "normal", "new": "urgent" }]));
+    assert_eq!(items[1]["actor_id"], json!(ann.id));
+    cat_api.get(&format!("{path}/history")).await.want_error(404, "not_found");
+    app.admin.get(&format!("/api/v1/tickets/{}/history", unknown_id())).await.want_error(404, "not_found");
+
+    // Export: admins only, one row per ticket.
+    let csv = app.admin.get("/api/v1/export/tickets").await.want(200);
+    assert_eq!(csv.header("content-disposition").as_deref(), Some("attachment; filename=\"rapport-tickets.csv\""));
+    assert!(csv.text.starts_with("id,subject,requester_id,"), "{}", csv.text);
+    assert!(csv.text.contains(&format!("{},Refund,{},", ticket.id, ada.id)), "{}", csv.text);
+    ann_api.get("/api/v1/export/tickets").await.want_error(403, "forbidden");
+
+    // Delete: another team's agent does not find it, a teammate may not, the assignee may.
+    cat_api.delete(&path).await.want_error(404, "not_found");
+    ron_api.delete(&path).await.want_error(403, "forbidden");
+    ann_api.delete(&path).await.want(204);
+    ann_api.get(&path).await.want_error(404, "not_found");
+    ann_api.get(&format!("{path}/messages")).await.want_error(404, "not_found");
+    let history = ann_api.get(&format!("{path}/history")).await.want(200).value();
+    assert_eq!(history["items"][0]["action"], "delete", "the history outlives it");
+
+    // The trash: the ticket is there for its team, not for another's.
+    let trash = ann_api.get("/api/v1/trash?type=tickets").await.want(200).value();
+    assert_eq!(trash["items"].as_array().map(Vec::len), Some(1));
+    assert_eq!(trash["items"][0]["record_type"], "tickets");
+    assert_eq!(trash["items"][0]["label"], "Refund");
+    assert_eq!(trash["items"][0]["attached"], 1, "the reply went with it: {trash}");
+    let entry = trash["items"][0]["id"].as_str().unwrap().to_owned();
+    let hidden = cat_api.get("/api/v1/trash").await.want(200).value();
+    assert_eq!(hidden["items"], json!([]), "another team's deleted ticket is not shown");
+    cat_api.post(&format!("/api/v1/trash/{entry}/restore"), &json!({})).await.want_error(404, "not_found");
+    ron_api.post(&format!("/api/v1/trash/{entry}/restore"), &json!({})).await.want_error(403, "forbidden");
+    let restored = ann_api.post(&format!("/api/v1/trash/{entry}/restore"), &json!({})).await.want(200).value();
+    assert_eq!(restored["record_type"], "tickets");
+    assert_eq!(restored["location"], json!(path));
+    let back: Ticket = ann_api.get(&path).await.want(200).json();
+    assert_eq!(back.message_count, 1);
+    let messages = ann_api.get(&format!("{path}/messages")).await.want(200).value();
+    assert_eq!(messages["items"][0]["body"], "On it");
+
+    // A person who asked a ticket stays while it does.
+    let refused = app.admin.delete(&format!("/api/v1/people/{}", ada.id)).await.want_error(409, "conflict");
+    assert!(refused.message.contains("ticket"), "{refused:?}");
+
+    // The document says what DELETE and history answer.
+    let doc = app.admin.get("/api/v1/openapi.json").await.want(200).value();
+    let item = &doc["paths"]["/api/v1/tickets/{id}"]["delete"]["responses"];
+    for status in ["204", "403", "404"] {
+        assert!(item.get(status).is_some(), "DELETE /tickets/{{id}} documents {status}: {item}");
+    }
+    assert!(doc["paths"]["/api/v1/tickets/{id}/history"]["get"].is_object());
+    let people_delete = &doc["paths"]["/api/v1/people/{id}"]["delete"]["responses"];
+    assert!(people_delete.get("409").is_some(), "a person with tickets is 409: {people_delete}");
 }

@@ -16,7 +16,8 @@ backend_tests!(
     history_on_record_pages,
     long_histories_link_to_all,
     trash_lists_and_restores,
-    viewers_see_the_trash_but_cannot_restore
+    viewers_see_the_trash_but_cannot_restore,
+    tickets_have_history_and_go_to_the_trash
 );
 
 /// The History section of a record page.
@@ -152,4 +153,54 @@ async fn viewers_see_the_trash_but_cannot_restore(backend: Backend) {
     assert_eq!(refused.header("location").as_deref(), Some("/trash"));
     assert!(viewer.get("/trash").await.want(200).text.contains("Not restored"));
     assert!(app.store.get_person(person.id).await.is_err(), "a viewer restored a person");
+}
+
+async fn tickets_have_history_and_go_to_the_trash(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let ada = create_person(&app.admin, "Ada").await;
+    let ticket: rapport_domain::tickets::Ticket =
+        app.admin.create("tickets", json!({ "requester_id": ada.id, "subject": "Refund please" })).await;
+    app.admin.patch(&format!("/api/v1/tickets/{}", ticket.id), &json!({ "priority": "urgent" })).await.want(200);
+    let web = app.web_admin().await;
+    let path = format!("/tickets/{}", ticket.id);
+
+    // The page shows its history in words and a Delete button that asks first.
+    let page = web.get(&path).await.want(200);
+    let history = unescape(history_section(&page.text));
+    assert!(history.contains("Priority:</span> <del>Normal</del> → <ins>Urgent</ins>"), "{history}");
+    assert!(history.contains("created it"), "{history}");
+    assert!(page.text.contains(&format!("action=\"/tickets/{}/delete\"", ticket.id)), "no Delete button");
+    assert!(page.text.contains("data-confirm=\"Move the ticket"), "no confirmation");
+    let all = web.get(&format!("{path}/history")).await.want(200);
+    assert!(all.text.contains("changed it") && all.text.contains("created it"));
+    // An agent may not delete a ticket in the queue, so is not offered to.
+    let (_, agent) = app.web_user(Role::Agent, None).await;
+    let seen = agent.get(&path).await.want(200);
+    assert!(!seen.text.contains("/delete\""), "an agent is offered Delete");
+
+    // The requester stays while the ticket does.
+    let refused = web.post_form(&format!("/people/{}/delete", ada.id), &[]).await.want(303);
+    assert_eq!(refused.header("location"), Some(format!("/people/{}", ada.id)));
+    assert!(
+        web.get(&format!("/people/{}", ada.id))
+            .await
+            .want(200)
+            .text
+            .contains("Not deleted: this person asked a ticket")
+    );
+
+    // Deleting goes to the queues with an undo; the trash lists and restores it.
+    let deleted = web.post_form(&format!("{path}/delete"), &[]).await.want(303);
+    assert_eq!(deleted.header("location").as_deref(), Some("/tickets"));
+    web.get(&path).await.want(404);
+    let entries = app.store.list_trash(Some(RecordKind::Tickets), time::Duration::days(30), None, 10).await.unwrap();
+    let entry = &entries[0];
+    let trash = web.get("/trash?type=tickets").await.want(200);
+    assert!(trash.text.contains("<strong>Refund please</strong>"), "{}", trash.text);
+    assert!(trash.text.contains(&format!("action=\"/trash/{}/restore\"", entry.id)));
+    let restored = web.post_form(&format!("/trash/{}/restore", entry.id), &[]).await.want(303);
+    assert_eq!(restored.header("location"), Some(path.clone()));
+    let page = web.get(&path).await.want(200);
+    let history = history_section(&page.text);
+    assert!(history.contains("moved it to the trash") && history.contains("restored it from the trash"), "{history}");
 }

@@ -20,8 +20,9 @@ use super::deals::deal_from;
 use super::people::person_from;
 use super::purchases::purchase_from;
 use super::tasks::task_from;
+use super::tickets::ticket_from;
 use crate::archive::{ArchiveError, key_of, read_batch};
-use crate::entities::{activities, companies, deals, people, purchases, tasks};
+use crate::entities::{activities, companies, deals, people, purchases, tasks, tickets};
 use crate::{StorageError, Store};
 
 const BATCH: u64 = 1_000;
@@ -121,6 +122,30 @@ const PURCHASES: &[&str] = &[
     "created_at",
     "updated_at",
     "version",
+];
+const TICKETS: &[&str] = &[
+    "id",
+    "subject",
+    "requester_id",
+    "company_id",
+    "channel",
+    "status",
+    "priority",
+    "assignee_id",
+    "team_id",
+    "tags",
+    "sla_policy_id",
+    "first_response_due",
+    "next_response_due",
+    "resolution_due",
+    "first_responded_at",
+    "solved_at",
+    "closed_at",
+    "message_count",
+    "created_at",
+    "updated_at",
+    "version",
+    "external_id",
 ];
 
 /// One CSV row's cells, and the record's custom values when it has them.
@@ -276,6 +301,38 @@ impl Store {
                         time(p.meta.created_at),
                         time(p.meta.updated_at),
                         p.meta.version.to_string(),
+                    ];
+                    Ok((cells, None))
+                })
+                .await
+            }
+            RecordKind::Tickets => {
+                write_csv::<tickets::Entity, _, _, _>(db, TICKETS, &keys, out, |row| {
+                    let t = ticket_from(row)?;
+                    let (f, c) = (t.fields, t.clocks);
+                    let cells = vec![
+                        t.id.to_string(),
+                        f.subject.to_string(),
+                        f.requester_id.to_string(),
+                        opt(t.company_id),
+                        f.channel.to_string(),
+                        f.status.to_string(),
+                        f.priority.to_string(),
+                        opt(f.assignee_id),
+                        opt(f.team_id),
+                        join(f.tags.iter().map(|t| t.as_str())),
+                        opt(c.sla_policy_id),
+                        opt_time(c.first_response_due),
+                        opt_time(c.next_response_due),
+                        opt_time(c.resolution_due),
+                        opt_time(c.first_responded_at),
+                        opt_time(c.solved_at),
+                        opt_time(c.closed_at),
+                        t.message_count.to_string(),
+                        time(t.meta.created_at),
+                        time(t.meta.updated_at),
+                        t.meta.version.to_string(),
+                        opt(f.external_id),
                     ];
                     Ok((cells, None))
                 })

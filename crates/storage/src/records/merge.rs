@@ -34,10 +34,16 @@ fn attached(kind: DuplicateKind) -> &'static [(&'static str, &'static str)] {
             ("deals", "person_id"),
             ("purchases", "person_id"),
             ("people", "referred_by_id"),
+            ("tickets", "requester_id"),
+            ("ticket_messages", "person_id"),
         ],
-        DuplicateKind::Companies => {
-            &[("people", "company_id"), ("deals", "company_id"), ("activities", "company_id"), ("tasks", "company_id")]
-        }
+        DuplicateKind::Companies => &[
+            ("people", "company_id"),
+            ("deals", "company_id"),
+            ("activities", "company_id"),
+            ("tasks", "company_id"),
+            ("tickets", "company_id"),
+        ],
     }
 }
 
@@ -194,7 +200,7 @@ impl Store {
         Ok(Merged { record: person, merge_id })
     }
 
-    /// Merges `other` into `survivor`: its people, deals, activities and tasks move.
+    /// Merges `other` into `survivor`: its people, deals, activities, tasks and tickets move.
     pub async fn merge_companies(
         &self,
         actor: &Actor,

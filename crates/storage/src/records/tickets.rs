@@ -10,14 +10,18 @@ use rapport_domain::tickets::{
 use rapport_domain::{Actor, CompanyId, FieldErrors, MessageId, PersonId, Role, SlaPolicyId, TeamId, TicketId, UserId};
 use sea_orm::prelude::*;
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveModelTrait, Condition, ConnectionTrait, QueryOrder, Set};
+use sea_orm::{ActiveModelTrait, Condition, ConnectionTrait, QueryOrder, QuerySelect, Set};
 use time::{Duration, OffsetDateTime};
 
 use crate::common::*;
-use crate::entities::{people, teams, ticket_messages, tickets};
+use crate::entities::{people, teams, ticket_messages, tickets, trash};
+use crate::history;
 use crate::listing::{SortField, SortKind, SortValue};
 use crate::records::sla::{hours_of, policies};
+use crate::trash::{Removal, move_to_trash};
 use crate::{ListQuery, Page, Result, StorageError, Store};
+use rapport_domain::access::Action;
+use rapport_domain::history::{FieldChange, HistoryAction, HistoryEntry, RecordKind, TrashReason};
 
 /// Which tickets a list shows (on top of who may see them).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
@@ -116,8 +120,9 @@ pub(crate) fn reach_condition(actor: &Actor) -> Option<Condition> {
     if !matches!(actor.role, Role::Agent | Role::Viewer) {
         return None;
     }
-    let mut reach =
-        Condition::any().add(tickets::Column::AssigneeId.is_null()).add(tickets::Column::AssigneeId.eq(actor.user_id.0));
+    let mut reach = Condition::any()
+        .add(tickets::Column::AssigneeId.is_null())
+        .add(tickets::Column::AssigneeId.eq(actor.user_id.0));
     if let Some(team) = actor.team_id {
         reach = reach.add(tickets::Column::TeamId.eq(team.0));
     }
@@ -257,13 +262,16 @@ pub(crate) async fn recompute_open<C: ConnectionTrait>(conn: &C, of_policies: Op
     Ok(changed)
 }
 
-/// Inserts a ticket inside the caller's transaction (who may is the caller's question).
+/// Inserts a ticket inside the caller's transaction (who may is the
+/// caller's question) and records it in the ticket's history as `actor`'s
+/// doing (`Actor::system()` for mail taken in: opened by nobody).
 pub(crate) async fn insert_ticket<C: ConnectionTrait>(
     conn: &C,
-    created_by: Option<UserId>,
+    actor: &Actor,
     mut input: TicketInput,
     at: OffsetDateTime,
 ) -> Result<tickets::Model> {
+    let created_by = Some(actor.user_id).filter(|user| !user.0.is_nil());
     let at = rapport_domain::records::normalize_timestamp(at);
     let company = prepare(conn, &mut input).await?;
     if input.status == TicketStatus::Closed {
@@ -295,7 +303,9 @@ pub(crate) async fn insert_ticket<C: ConnectionTrait>(
     };
     fill(&mut active, &input, company);
     state.write(&mut active, policy.map(|p| p.id), state.due(policy, &hours));
-    Ok(active.insert(conn).await?)
+    let row = active.insert(conn).await?;
+    history::created(conn, actor, ticket_from(row.clone())?).await?;
+    Ok(row)
 }
 
 /// A message to add, with what email brings.
@@ -313,9 +323,11 @@ pub(crate) struct NewMessage {
 }
 
 /// Adds a message inside the caller's transaction and moves the ticket's
-/// status and clocks with it.
+/// status and clocks with it; a status the message moved is recorded in the
+/// ticket's history as `actor`'s change.
 pub(crate) async fn append_message<C: ConnectionTrait>(
     conn: &C,
+    actor: &Actor,
     row: tickets::Model,
     message: NewMessage,
     at: OffsetDateTime,
@@ -373,6 +385,7 @@ pub(crate) async fn append_message<C: ConnectionTrait>(
     active.updated_at = Set(at);
     active.version = Set(version + 1);
     let row = save(conn, active, tickets::Column::Version, version).await?;
+    history::updated(conn, actor, &ticket, ticket_from(row.clone())?).await?;
     Ok((row, inserted))
 }
 
@@ -389,6 +402,7 @@ pub(crate) async fn replace_ticket<C: ConnectionTrait>(
 ) -> Result<Ticket> {
     let row = visible(actor, row)?;
     check_version(expected_version, row.version)?;
+    let previous = ticket_from(row.clone())?;
     let current = parse_with(&row.status, "ticket status", TicketStatus::parse)?;
     if current == TicketStatus::Closed {
         return Err(StorageError::Conflict("a closed ticket is final: open a new one".into()));
@@ -410,7 +424,7 @@ pub(crate) async fn replace_ticket<C: ConnectionTrait>(
     active.updated_at = Set(at);
     active.version = Set(version + 1);
     let row = save(conn, active, tickets::Column::Version, version).await?;
-    ticket_from(row)
+    history::updated(conn, actor, &previous, ticket_from(row)?).await
 }
 
 impl Store {
@@ -425,7 +439,7 @@ impl Store {
         actor.ensure_can_create()?;
         let w = self.begin_write().await?;
         check_assignment(&*w, actor, input.assignee_id, None, "assignee_id").await?;
-        let row = insert_ticket(&*w, Some(actor.user_id), input, at).await?;
+        let row = insert_ticket(&*w, actor, input, at).await?;
         w.commit().await?;
         ticket_from(row)
     }
@@ -499,7 +513,7 @@ impl Store {
             email_message_id: None,
             from_address: None,
         };
-        let (row, message) = append_message(&*w, row, message, at).await?;
+        let (row, message) = append_message(&*w, actor, row, message, at).await?;
         if send && message.kind == MessageKind::Reply.as_str() {
             crate::mail::queue_reply(&*w, &row, &message).await?;
         }
@@ -508,20 +522,40 @@ impl Store {
         Ok((ticket_from(row)?, message))
     }
 
-    /// Closes every ticket solved before `solved_before`; returns how many.
+    /// Closes every ticket solved before `solved_before`, each change in
+    /// its history as the system's; returns how many.
     pub async fn close_solved_tickets(&self, solved_before: OffsetDateTime) -> Result<u64> {
         let w = self.begin_write().await?;
         let at = now();
-        let closed = tickets::Entity::update_many()
-            .col_expr(tickets::Column::Status, Expr::value(TicketStatus::Closed.as_str()))
-            .col_expr(tickets::Column::ClosedAt, Expr::value(at))
-            .col_expr(tickets::Column::UpdatedAt, Expr::value(at))
-            .col_expr(tickets::Column::Version, Expr::col(tickets::Column::Version).add(1))
+        let ids: Vec<Uuid> = tickets::Entity::find()
+            .select_only()
+            .column(tickets::Column::Id)
             .filter(tickets::Column::Status.eq(TicketStatus::Solved.as_str()))
             .filter(tickets::Column::SolvedAt.lt(solved_before))
-            .exec(&*w)
-            .await?
-            .rows_affected;
+            .into_tuple()
+            .all(&*w)
+            .await?;
+        let mut closed = 0;
+        for chunk in ids.chunks(500) {
+            closed += tickets::Entity::update_many()
+                .col_expr(tickets::Column::Status, Expr::value(TicketStatus::Closed.as_str()))
+                .col_expr(tickets::Column::ClosedAt, Expr::value(at))
+                .col_expr(tickets::Column::UpdatedAt, Expr::value(at))
+                .col_expr(tickets::Column::Version, Expr::col(tickets::Column::Version).add(1))
+                .filter(tickets::Column::Id.is_in(chunk.iter().copied()))
+                .filter(tickets::Column::Status.eq(TicketStatus::Solved.as_str()))
+                .exec(&*w)
+                .await?
+                .rows_affected;
+        }
+        for id in ids {
+            let change = FieldChange {
+                field: "status".into(),
+                old: TicketStatus::Solved.as_str().into(),
+                new: TicketStatus::Closed.as_str().into(),
+            };
+            history::record(&*w, None, RecordKind::Tickets, id, HistoryAction::Update, vec![change], None).await?;
+        }
         w.commit().await?;
         Ok(closed)
     }
@@ -622,5 +656,49 @@ impl Store {
             items: page.items.into_iter().map(ticket_from).collect::<Result<_>>()?,
             next_cursor: page.next_cursor,
         })
+    }
+}
+
+impl Store {
+    /// Moves a ticket, with its conversation, attachments, outgoing mail and
+    /// SLA events, to the trash. Who may: agents their own tickets (assigned
+    /// to them or opened by them), managers their team's and unassigned ones,
+    /// admins any; a ticket the actor may not see is not found.
+    pub async fn delete_ticket(&self, actor: &Actor, id: TicketId) -> Result<()> {
+        let w = self.begin_write().await?;
+        let row = tickets::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("ticket"))?;
+        let row = visible(actor, row)?;
+        actor.ensure_can(Action::Delete, &reach(&row).ownership(row.created_by.map(UserId)))?;
+        let removal = Removal { label: row.subject, reason: TrashReason::Deleted, merged_into: None, detail: None };
+        move_to_trash(&*w, actor, RecordKind::Tickets, id.0, removal).await?;
+        w.commit().await
+    }
+
+    /// A ticket's history, newest first, for who may see the ticket: while
+    /// it lives or lies in the trash, as it was assigned then; once purged,
+    /// for managers and admins only.
+    pub async fn ticket_history(&self, actor: &Actor, id: TicketId) -> Result<Vec<HistoryEntry>> {
+        let live = tickets::Entity::find_by_id(id.0).one(self.conn()).await?;
+        let is_live = live.is_some();
+        if let Some(row) = live {
+            visible(actor, row)?;
+        } else if let Some(entry) = trash::Entity::find()
+            .filter(trash::Column::RecordType.eq(RecordKind::Tickets.as_str()))
+            .filter(trash::Column::RecordId.eq(id.0))
+            .one(self.conn())
+            .await?
+        {
+            if !actor.can_see_ticket(crate::trash::trashed_ticket_reach(&entry)?) {
+                return Err(StorageError::NotFound("ticket"));
+            }
+        } else if actor.ensure_can_see_everyone().is_err() {
+            return Err(StorageError::NotFound("ticket"));
+        }
+        let entries = self.history(RecordKind::Tickets, id.0).await?;
+        // A live ticket from before history was kept has none yet.
+        if entries.is_empty() && !is_live {
+            return Err(StorageError::NotFound("ticket"));
+        }
+        Ok(entries)
     }
 }
