@@ -228,6 +228,81 @@ pub fn status_after(current: TicketStatus, kind: MessageKind, chosen: Option<Tic
     }
 }
 
+/// How many tickets one bulk change may touch.
+pub const BULK_MAX: usize = 500;
+
+/// A change to several tickets at once, as clients send it: each field left
+/// out stays as it is on every ticket.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TicketBulkInput {
+    /// The tickets to change: 1 to 500.
+    #[schema(min_items = 1, max_items = 500)]
+    pub ids: Vec<crate::ids::TicketId>,
+    /// The staff member to assign them to, or `null` for the unassigned
+    /// queue; left out, each keeps its own.
+    #[serde(default, deserialize_with = "sent", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub assignee_id: Option<Option<UserId>>,
+    /// The status to move them to; left out (or `null`), each keeps its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<TicketStatus>,
+}
+
+/// A field sent, even as `null`, told apart from one left out (`None`).
+fn sent<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// A bulk change that can be applied: 1 to [`BULK_MAX`] distinct tickets
+/// and at least one field to change.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TicketBulkChange {
+    ids: Vec<crate::ids::TicketId>,
+    assignee_id: Option<Option<UserId>>,
+    status: Option<TicketStatus>,
+}
+
+impl TicketBulkChange {
+    /// The tickets, each once, in the order sent.
+    pub fn ids(&self) -> &[crate::ids::TicketId] {
+        &self.ids
+    }
+
+    /// A ticket's fields with the change made, as a single update would send them.
+    pub fn apply(&self, mut fields: TicketInput) -> TicketInput {
+        if let Some(assignee) = self.assignee_id {
+            fields.assignee_id = assignee;
+        }
+        if let Some(status) = self.status {
+            fields.status = status;
+        }
+        fields
+    }
+}
+
+impl TryFrom<TicketBulkInput> for TicketBulkChange {
+    type Error = FieldErrors;
+
+    fn try_from(input: TicketBulkInput) -> Result<Self, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let mut ids = input.ids;
+        // A ticket named twice is changed once.
+        let mut seen = std::collections::HashSet::new();
+        ids.retain(|id| seen.insert(*id));
+        if ids.is_empty() {
+            errors.add("ids", "name at least one ticket");
+        } else if ids.len() > BULK_MAX {
+            errors.add("ids", format!("at most {BULK_MAX} tickets at a time"));
+        }
+        if input.assignee_id.is_none() && input.status.is_none() {
+            errors.add("assignee_id", "send assignee_id or status: there is nothing to change");
+        }
+        errors.into_result()?;
+        Ok(TicketBulkChange { ids, assignee_id: input.assignee_id, status: input.status })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,5 +355,34 @@ mod tests {
     fn unknown_fields_are_refused() {
         let body = r#"{"requester_id":"01890000-0000-7000-8000-000000000000","subject":"Help","sender":"x"}"#;
         assert!(serde_json::from_str::<TicketInput>(body).is_err());
+    }
+
+    #[test]
+    fn a_bulk_change_names_tickets_and_something_to_change() {
+        let id = crate::ids::TicketId::new();
+        let parse = |body: &str| serde_json::from_str::<TicketBulkInput>(body).map_err(|e| e.to_string());
+        let unassign = parse(&format!(r#"{{"ids":["{id}","{id}"],"assignee_id":null}}"#)).unwrap();
+        assert_eq!(unassign.assignee_id, Some(None), "null unassigns");
+        let change = TicketBulkChange::try_from(unassign).unwrap();
+        assert_eq!(change.ids(), &[id], "a ticket named twice is changed once");
+        let mut fields = TicketInput::new(PersonId::new(), Name::try_from("Help").unwrap(), TicketChannel::Web);
+        fields.assignee_id = Some(UserId::new());
+        let changed = change.apply(fields.clone());
+        assert_eq!((changed.assignee_id, changed.status), (None, TicketStatus::New), "the status stays");
+
+        let left_out = parse(&format!(r#"{{"ids":["{id}"],"status":"solved"}}"#)).unwrap();
+        assert_eq!(left_out.assignee_id, None, "left out, the assignee stays");
+        let changed = TicketBulkChange::try_from(left_out).unwrap().apply(fields.clone());
+        assert_eq!((changed.assignee_id, changed.status), (fields.assignee_id, TicketStatus::Solved));
+
+        let nothing = TicketBulkChange::try_from(parse(r#"{"ids":[]}"#).unwrap()).unwrap_err();
+        assert!(nothing.get("ids").is_some() && nothing.get("assignee_id").is_some(), "{nothing}");
+        let too_many = TicketBulkInput {
+            ids: (0..=BULK_MAX).map(|_| crate::ids::TicketId::new()).collect(),
+            assignee_id: None,
+            status: Some(TicketStatus::Open),
+        };
+        assert!(TicketBulkChange::try_from(too_many).unwrap_err().get("ids").is_some());
+        assert!(parse(&format!(r#"{{"ids":["{id}"],"status":"open","team_id":null}}"#)).is_err(), "unknown field");
     }
 }

@@ -15,10 +15,12 @@ pub enum ListKind {
     Companies,
     Deals,
     Tasks,
+    Tickets,
 }
 
 impl ListKind {
-    pub const ALL: [ListKind; 4] = [ListKind::People, ListKind::Companies, ListKind::Deals, ListKind::Tasks];
+    pub const ALL: [ListKind; 5] =
+        [ListKind::People, ListKind::Companies, ListKind::Deals, ListKind::Tasks, ListKind::Tickets];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -26,6 +28,7 @@ impl ListKind {
             ListKind::Companies => "companies",
             ListKind::Deals => "deals",
             ListKind::Tasks => "tasks",
+            ListKind::Tickets => "tickets",
         }
     }
 
@@ -33,7 +36,7 @@ impl ListKind {
         Self::ALL
             .into_iter()
             .find(|kind| kind.as_str() == raw)
-            .ok_or_else(|| "must be one of people, companies, deals, tasks".to_string())
+            .ok_or_else(|| "must be one of people, companies, deals, tasks, tickets".to_string())
     }
 }
 
@@ -105,6 +108,7 @@ mod tests {
         assert!(ViewQuery::parse(&"a".repeat(2001)).is_err());
         assert!(ViewQuery::parse("q=\u{7}").is_err());
         assert_eq!(ListKind::parse("deals"), Ok(ListKind::Deals));
+        assert_eq!(ListKind::parse("tickets"), Ok(ListKind::Tickets));
         assert!(ListKind::parse("cats").is_err());
     }
 }

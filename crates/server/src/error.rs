@@ -47,6 +47,10 @@ pub enum ApiError {
     Upstream(String),
     #[error("something went wrong on our side; it has been logged")]
     Internal,
+    /// One record of a change to several was refused, so none changed; the
+    /// status and fields are the refusal's own.
+    #[error("{what} {id}: {inner}")]
+    Refused { what: &'static str, id: uuid::Uuid, inner: Box<ApiError> },
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -75,6 +79,16 @@ impl ApiError {
         ApiError::Validation(FieldErrors::single(field, message))
     }
 
+    /// The field errors the body lists, if any.
+    fn into_fields(self) -> Option<FieldErrors> {
+        match self {
+            ApiError::Validation(fields) => Some(fields),
+            ApiError::Taken { field, message, .. } => Some(FieldErrors::single(field, message)),
+            ApiError::Refused { inner, .. } => inner.into_fields(),
+            _ => None,
+        }
+    }
+
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             ApiError::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation"),
@@ -93,6 +107,7 @@ impl ApiError {
             ApiError::NotReady(_) => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
             ApiError::Upstream(_) => (StatusCode::BAD_GATEWAY, "upstream"),
             ApiError::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            ApiError::Refused { inner, .. } => inner.status_and_code(),
         }
     }
 }
@@ -106,6 +121,9 @@ impl From<StorageError> for ApiError {
             StorageError::Taken { field, message, existing } => ApiError::Taken { field, message, existing },
             StorageError::Denied(denied) => ApiError::Forbidden(denied.to_string()),
             StorageError::VersionMismatch { expected, current } => ApiError::VersionMismatch { expected, current },
+            StorageError::Refused { what, id, source } => {
+                ApiError::Refused { what, id, inner: Box::new(ApiError::from(*source)) }
+            }
             other @ (StorageError::Config(_) | StorageError::Corrupt(_) | StorageError::Database(_)) => {
                 tracing::error!(error = %other, cause = ?other, "storage failure");
                 ApiError::Internal
@@ -174,11 +192,7 @@ impl IntoResponse for ApiError {
             ApiError::Taken { existing, .. } => *existing,
             _ => None,
         };
-        let fields = match self {
-            ApiError::Validation(fields) => Some(fields),
-            ApiError::Taken { field, message, .. } => Some(FieldErrors::single(field, message)),
-            _ => None,
-        };
+        let fields = self.into_fields();
         let body = ErrorBody { error: ErrorDetail { code, message, fields, current_version, existing_id } };
         let mut response = (status, axum::Json(body)).into_response();
         if let Some(seconds) = retry_after {

@@ -208,6 +208,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(api::trash::routes())
         .merge(api::imports::routes())
         .merge(api::tickets::routes())
+        .merge(api::ticket_bulk::routes())
         .merge(api::mail::routes())
         .merge(api::sla_report::routes())
         .merge(api::jobs::routes())

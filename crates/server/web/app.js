@@ -105,6 +105,16 @@
     form.setAttribute("data-kind", choice.value);
   });
 
+  // A "select all" box (shown only with JavaScript) ticks its form's row boxes.
+  document.addEventListener("change", function (event) {
+    var all = event.target.closest("[data-select-all]");
+    if (!all) return;
+    var name = all.getAttribute("data-select-all");
+    all.form.querySelectorAll("input[type=checkbox][name='" + name + "']").forEach(function (box) {
+      box.checked = all.checked;
+    });
+  });
+
   // Pipeline board: drag a card to another column to move the deal.
   function initBoard(root) {
     if (typeof Sortable === "undefined") return;
@@ -132,6 +142,7 @@
   function init(root) {
     localTimes(root);
     initBoard(root);
+    root.querySelectorAll("[data-select-all][hidden]").forEach(function (box) { box.hidden = false; });
     root.querySelectorAll(".toast:not([data-timed])").forEach(function (item) {
       item.setAttribute("data-timed", "");
       setTimeout(function () { item.remove(); }, 5000);

@@ -17,6 +17,9 @@ pub enum StorageError {
     Taken { field: String, message: String, existing: Option<uuid::Uuid> },
     #[error("{0}")]
     Denied(#[from] Denied),
+    /// One record of a change to several was refused, so none changed.
+    #[error("{what} {id}: {source}")]
+    Refused { what: &'static str, id: uuid::Uuid, source: Box<StorageError> },
     /// The client edited an older version than the one stored.
     #[error("the record is at version {current}, not {expected}")]
     VersionMismatch { expected: i64, current: i64 },

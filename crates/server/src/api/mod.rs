@@ -129,6 +129,7 @@ pub mod merge;
 pub mod records;
 pub mod session;
 pub mod sla_report;
+pub mod ticket_bulk;
 pub mod tickets;
 pub mod trash;
 pub mod views;

@@ -25,6 +25,7 @@ mod session;
 mod settings;
 mod staff;
 mod tasks;
+mod ticket_bulk;
 mod tickets;
 mod timeline;
 mod trash;
@@ -56,6 +57,7 @@ pub fn routes() -> Router<AppState> {
         .merge(board::routes())
         .merge(tasks::routes())
         .merge(tickets::routes())
+        .merge(ticket_bulk::routes())
         .merge(search::routes())
         .merge(insights::routes())
         .merge(imports::routes())

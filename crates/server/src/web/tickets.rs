@@ -16,15 +16,17 @@ use rapport_domain::text::{LongText, Name, Tag};
 use rapport_domain::tickets::{
     MessageInput, MessageKind, Ticket, TicketChannel, TicketInput, TicketMessage, TicketPriority, TicketStatus,
 };
+use rapport_domain::views::ListKind;
 use rapport_domain::{Actor, AttachmentId, FieldErrors, MessageId, PersonId, TeamId, TicketId, UserId};
 use rapport_storage::{ListQuery, StorageError, TicketFilter, TicketQueue};
 use serde::Deserialize;
 use time::{Duration, OffsetDateTime};
 
 use super::form::{Conflict, Fields, FormData, FormView};
-use super::lists::{Choice, ListRequest};
+use super::lists::{Choice, ListRequest, ViewLink};
 use super::people::person_by_label;
 use super::staff::Staff;
+use super::ticket_bulk::{BulkForm, UNASSIGN};
 use super::{Chrome, Signed, WebError, format, is_htmx, redirect_with_flash, with_toast};
 use crate::AppState;
 
@@ -140,6 +142,11 @@ pub struct QueueTab {
 }
 
 pub struct TicketRow {
+    pub id: TicketId,
+    /// Ticked in the bulk form (kept when a bulk change was refused).
+    pub ticked: bool,
+    /// The ticket a bulk change was refused for.
+    pub refused: bool,
     pub subject: String,
     pub href: String,
     pub requester: Option<(String, String)>,
@@ -170,6 +177,15 @@ struct TicketsPage {
     /// Why the queue shows nothing, when that is not the tickets' doing.
     note: Option<String>,
     filtered: bool,
+    /// The bulk form: assignee choices ("" keeps, `UNASSIGN` empties), what was chosen, and why nothing changed.
+    assignees: Vec<Choice>,
+    bulk: BulkForm,
+    problem: Option<String>,
+    /// The queue's query string, without the cursor: what "Save view" saves.
+    query: String,
+    /// The query string with the cursor: where a bulk change comes back to.
+    back: String,
+    views: Vec<ViewLink>,
 }
 
 const QUEUES: &[(&str, &str)] = &[
@@ -195,7 +211,17 @@ pub async fn list(
     signed: Signed,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, WebError> {
-    let request = ListRequest::<TicketFilter>::parse(raw.as_deref())?;
+    queue_page(&state, &signed, raw.as_deref(), BulkForm::default()).await
+}
+
+/// The queue page for the query string `raw`, with the bulk form as `bulk` left it.
+pub async fn queue_page(
+    state: &AppState,
+    signed: &Signed,
+    raw: Option<&str>,
+    bulk: BulkForm,
+) -> Result<Response, WebError> {
+    let request = ListRequest::<TicketFilter>::parse(raw)?;
     let (queue, status, priority, cursor) =
         (request.get("queue"), request.get("status"), request.get("priority"), request.get("cursor"));
     let in_no_team = request.params.filter.queue == Some(TicketQueue::Team) && signed.actor.team_id.is_none();
@@ -204,7 +230,7 @@ pub async fn list(
     } else {
         state.store.list_tickets(&signed.actor, &request.params.query, &request.params.filter).await?
     };
-    let staff = Staff::load(&state).await?;
+    let staff = Staff::load(state).await?;
     let requesters: Vec<PersonId> = page.items.iter().map(|t| t.fields.requester_id).collect();
     let names = state.store.person_names(&requesters).await?;
     let now = rapport_domain::records::now();
@@ -214,6 +240,9 @@ pub async fn list(
         .map(|ticket| {
             let f = &ticket.fields;
             TicketRow {
+                id: ticket.id,
+                ticked: bulk.ticked.iter().any(|id| *id == ticket.id.to_string()),
+                refused: bulk.refused.as_ref().is_some_and(|(id, _)| *id == ticket.id),
                 subject: f.subject.to_string(),
                 href: format!("/tickets/{}", ticket.id),
                 requester: names.get(&f.requester_id).map(|name| (name.clone(), format!("/people/{}", f.requester_id))),
@@ -227,7 +256,15 @@ pub async fn list(
                 updated_text: format::relative(ticket.meta.updated_at, now),
             }
         })
-        .collect();
+        .collect::<Vec<TicketRow>>();
+    let problem = match &bulk.refused {
+        Some((id, reason)) => {
+            let subject = rows.iter().find(|row| row.id == *id).map(|row| format!("“{}”", row.subject));
+            let which = subject.unwrap_or_else(|| format!("ticket {id}"));
+            Some(format!("Nothing was changed: {which} was refused ({reason})."))
+        }
+        None => bulk.problem.clone(),
+    };
     let tabs = QUEUES
         .iter()
         .filter(|(key, _)| *key != "team" || signed.actor.team_id.is_some() || queue == "team")
@@ -244,6 +281,23 @@ pub async fn list(
         query_string(&pairs)
     });
     let first_href = (!cursor.is_empty()).then(|| query_string(&base));
+    let bare = |url: String| url.trim_start_matches("/tickets").trim_start_matches('?').to_owned();
+    let query = bare(query_string(&base));
+    let back = bare(query_string(&[("queue", queue), ("status", status), ("priority", priority), ("cursor", cursor)]));
+    let views = state
+        .store
+        .list_views(&signed.actor, Some(ListKind::Tickets))
+        .await?
+        .into_iter()
+        .map(|view| ViewLink {
+            id: view.id,
+            current: view.fields.query.as_str() == query,
+            href: format!("/tickets?{}", view.fields.query.as_str()),
+            name: view.fields.name.to_string(),
+        })
+        .collect();
+    let mut assignees = vec![Choice::new("", "Keep assignee"), Choice::new(UNASSIGN, "Unassigned")];
+    assignees.extend(staff.choices());
     let view = TicketsPage {
         chrome: signed.chrome("tickets", "Tickets"),
         tabs,
@@ -258,6 +312,12 @@ pub async fn list(
         note: in_no_team
             .then(|| "You are in no team, so “My team” holds nothing: ask an admin to add you to one.".into()),
         filtered: !status.is_empty() || !priority.is_empty(),
+        assignees,
+        bulk,
+        problem,
+        query,
+        back,
+        views,
     };
     signed.page(&view)
 }

@@ -19,6 +19,7 @@ pub mod purchases;
 pub mod sla;
 pub mod sla_events;
 pub mod tasks;
+mod ticket_bulk;
 pub mod tickets;
 pub mod timeline;
 pub mod users;
