@@ -25,6 +25,7 @@ pub mod sla_events;
 pub mod text;
 pub mod tickets;
 pub mod time_input;
+pub mod timeline;
 pub mod validation;
 pub mod views;
 

@@ -721,29 +721,6 @@ pub struct ApiToken {
     pub created_at: OffsetDateTime,
 }
 
-/// One entry of a person's or company's timeline, newest first.
-#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum TimelineEntry {
-    Activity(Activity),
-    Task(Task),
-    Deal(Deal),
-    Purchase(Purchase),
-}
-
-impl TimelineEntry {
-    /// When the entry happened: an activity's time, a task's due (or creation) time,
-    /// a deal's close (or creation) time, a purchase's time.
-    pub fn at(&self) -> OffsetDateTime {
-        match self {
-            TimelineEntry::Activity(a) => a.fields.occurred_at.unwrap_or(a.meta.created_at),
-            TimelineEntry::Task(t) => t.done_at.or(t.fields.due_at).unwrap_or(t.meta.created_at),
-            TimelineEntry::Deal(d) => d.closed_at.unwrap_or(d.meta.created_at),
-            TimelineEntry::Purchase(p) => p.fields.occurred_at,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

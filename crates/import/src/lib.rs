@@ -23,6 +23,7 @@ use rapport_domain::Actor;
 use rapport_domain::custom_fields::{CustomFieldInput, EntityType};
 use rapport_storage::{
     ActivityImport, CompanyImport, DealImport, PersonImport, PurchaseImport, Rejection, StorageError, Store,
+    TicketImport,
 };
 use serde::{Deserialize, Serialize};
 
@@ -44,13 +45,15 @@ pub enum Kind {
     Deals,
     Activities,
     Purchases,
+    /// Tickets from another help desk, found again by their external id.
+    Tickets,
     /// People from a vCard 3.0 or 4.0 file.
     Vcard,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 6] =
-        [Kind::People, Kind::Companies, Kind::Deals, Kind::Activities, Kind::Purchases, Kind::Vcard];
+    pub const ALL: [Kind; 7] =
+        [Kind::People, Kind::Companies, Kind::Deals, Kind::Activities, Kind::Purchases, Kind::Tickets, Kind::Vcard];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -59,17 +62,18 @@ impl Kind {
             Kind::Deals => "deals",
             Kind::Activities => "activities",
             Kind::Purchases => "purchases",
+            Kind::Tickets => "tickets",
             Kind::Vcard => "vcard",
         }
     }
 
     /// The custom fields its rows may carry.
-    fn entity_type(self) -> Option<EntityType> {
+    pub fn entity_type(self) -> Option<EntityType> {
         match self {
             Kind::People | Kind::Vcard => Some(EntityType::Person),
             Kind::Companies => Some(EntityType::Company),
             Kind::Deals => Some(EntityType::Deal),
-            Kind::Activities | Kind::Purchases => None,
+            Kind::Activities | Kind::Purchases | Kind::Tickets => None,
         }
     }
 }
@@ -233,6 +237,7 @@ enum Batch {
     Purchases(Vec<PurchaseImport>),
     Deals(Vec<DealImport>),
     Activities(Vec<ActivityImport>),
+    Tickets(Vec<TicketImport>),
 }
 
 struct Parsed {
@@ -251,6 +256,7 @@ impl Parsed {
             Kind::Purchases => Batch::Purchases(Vec::with_capacity(BATCH)),
             Kind::Deals => Batch::Deals(Vec::with_capacity(BATCH)),
             Kind::Activities => Batch::Activities(Vec::with_capacity(BATCH)),
+            Kind::Tickets => Batch::Tickets(Vec::with_capacity(BATCH)),
             other => return Err(ImportError::Unsupported(other)),
         };
         Ok(Parsed { batch, rejected: Vec::new(), rows_read, last: false })
@@ -263,6 +269,7 @@ impl Parsed {
             Batch::Purchases(rows) => rows.len(),
             Batch::Deals(rows) => rows.len(),
             Batch::Activities(rows) => rows.len(),
+            Batch::Tickets(rows) => rows.len(),
         };
         rows + self.rejected.len()
     }
@@ -275,6 +282,7 @@ impl Parsed {
             Batch::Purchases(rows) => parser.purchase(line, record).map(|row| rows.push(row)),
             Batch::Deals(rows) => parser.deal(line, record).map(|row| rows.push(row)),
             Batch::Activities(rows) => parser.activity(line, record).map(|row| rows.push(row)),
+            Batch::Tickets(rows) => parser.ticket(line, record).map(|row| rows.push(row)),
         };
         if let Err(rejection) = rejected {
             self.rejected.push(rejection);
@@ -462,6 +470,7 @@ async fn write_batches(
             Batch::Purchases(rows) => import.purchases(rows, create_people).await?,
             Batch::Deals(rows) => import.deals(rows, create_people).await?,
             Batch::Activities(rows) => import.activities(rows, create_people).await?,
+            Batch::Tickets(rows) => import.tickets(rows, create_people).await?,
         }
         report.rows_read = parsed.rows_read;
         progress(&Progress {

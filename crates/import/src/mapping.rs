@@ -91,6 +91,22 @@ const ACTIVITIES: &[FieldSpec] = &[
     field("deal_external_id", &["dealid"]),
 ];
 
+const TICKETS: &[FieldSpec] = &[
+    field("external_id", &["extid", "ticketid", "ticketnumber", "number"]),
+    field("subject", &["title", "summary"]),
+    field("status", &["state", "ticketstatus"]),
+    field("priority", &["urgency"]),
+    field("channel", &["via", "source"]),
+    field("customer_email", &["email", "requester", "requesteremail", "contactemail"]),
+    field("customer_external_id", &["customerid", "requesterid", "contactid"]),
+    field("customer_first_name", &["firstname"]),
+    field("customer_last_name", &["lastname"]),
+    field("assignee_email", &["assignee", "agent", "agentemail"]),
+    field("team", &["group", "teamname"]),
+    field("tags", &["tag", "labels"]),
+    field("created_at", &["created", "createdat", "opened", "openedat"]),
+];
+
 /// Columns `rapport export --type people` writes that are Rapport's own
 /// (ids, links, times): known, and left out.
 const PEOPLE_EXPORT_ONLY: &[&str] = &[
@@ -114,6 +130,7 @@ pub(crate) fn specs(kind: Kind) -> &'static [FieldSpec] {
         Kind::Purchases => PURCHASES,
         Kind::Deals => DEALS,
         Kind::Activities => ACTIVITIES,
+        Kind::Tickets => TICKETS,
         Kind::Vcard => &[],
     }
 }
@@ -134,7 +151,7 @@ pub(crate) fn required(kind: Kind) -> &'static [&'static [&'static str]] {
             &[&["customer_email", "customer_external_id"], &["occurred_at"], &["amount"], &["currency"], &["reference"]]
         }
         Kind::Companies => &[&["name", "domain", "external_id"]],
-        Kind::Deals | Kind::Activities => &[&["external_id"]],
+        Kind::Deals | Kind::Activities | Kind::Tickets => &[&["external_id"]],
         _ => &[],
     }
 }
@@ -187,6 +204,21 @@ pub fn fields(kind: Kind) -> &'static [&'static str] {
         "company_name",
         "deal_external_id",
     ];
+    const TICKET_NAMES: &[&str] = &[
+        "external_id",
+        "subject",
+        "status",
+        "priority",
+        "channel",
+        "customer_email",
+        "customer_external_id",
+        "customer_first_name",
+        "customer_last_name",
+        "assignee_email",
+        "team",
+        "tags",
+        "created_at",
+    ];
     const PEOPLE_NAMES: &[&str] = &[
         "external_id",
         "first_name",
@@ -205,6 +237,7 @@ pub fn fields(kind: Kind) -> &'static [&'static str] {
         Kind::Purchases => PURCHASE_NAMES,
         Kind::Deals => DEAL_NAMES,
         Kind::Activities => ACTIVITY_NAMES,
+        Kind::Tickets => TICKET_NAMES,
         Kind::Vcard => &[],
     }
 }

@@ -5,9 +5,11 @@ use rapport_domain::custom_fields::CustomFieldInput;
 use rapport_domain::custom_fields::CustomValues;
 use rapport_domain::records::{ActivityKind, CompanySize, DealStatus, Direction, Domain, LifecycleStage, Phone};
 use rapport_domain::text::{LongText, Name, Tag};
+use rapport_domain::tickets::{TicketChannel, TicketPriority, TicketStatus};
 use rapport_domain::{Currency, Email, FieldErrors, Money};
 use rapport_storage::{
     ActivityImport, CompanyImport, CompanyRef, CustomerRef, DealImport, PersonImport, PurchaseImport, Rejection,
+    TicketImport,
 };
 use time::{Date, OffsetDateTime};
 
@@ -322,6 +324,90 @@ impl RowParser {
             (Err(errors), _) => Err(Rejection { line, errors }),
             (Ok(()), None) => Err(Rejection { line, errors: FieldErrors::single("external_id", "is required") }),
         }
+    }
+}
+
+impl RowParser {
+    pub fn ticket(&self, line: u64, record: &csv::StringRecord) -> Result<TicketImport, Rejection> {
+        let mut errors = FieldErrors::new();
+        let mut customer = CustomerRef::default();
+        let (mut external_id, mut subject, mut status, mut priority, mut channel) = (None, None, None, None, None);
+        let (mut assignee_email, mut team, mut tags, mut created_at) = (None, None, Vec::new(), None);
+        for (target, cell) in self.cells(record, &mut errors) {
+            let filled: Result<(), String> = (|| {
+                match target {
+                    Target::Field(field) if fill_customer(&mut customer, field, cell)? => {}
+                    Target::Field("external_id") => external_id = Some(Name::try_from(cell)?),
+                    Target::Field("subject") => subject = Some(Name::try_from(cell)?),
+                    Target::Field("status") => status = Some(ticket_status(cell)?),
+                    Target::Field("priority") => priority = Some(ticket_priority(cell)?),
+                    Target::Field("channel") => channel = Some(ticket_channel(cell)?),
+                    Target::Field("assignee_email") => {
+                        assignee_email = Some(Email::parse(cell).map_err(|e| format!("{cell:?} {e}"))?)
+                    }
+                    Target::Field("team") => team = Some(Name::try_from(cell)?),
+                    Target::Field("tags") => {
+                        for item in items(cell) {
+                            tags.push(Tag::try_from(item.to_owned())?);
+                        }
+                    }
+                    Target::Field("created_at") => created_at = Some(parse_time(cell)?),
+                    other => return Err(format!("{} is not a field of tickets", other.name())),
+                }
+                Ok(())
+            })();
+            if let Err(reason) = filled {
+                errors.add(target.error_key(), reason);
+            }
+        }
+        if external_id.is_none() && errors.get("external_id").is_none() {
+            errors.add("external_id", "is required: it is how a second import finds the ticket");
+        }
+        match (errors.into_result(), external_id) {
+            (Ok(()), Some(external_id)) => Ok(TicketImport {
+                line,
+                external_id,
+                subject,
+                status,
+                priority,
+                channel,
+                customer,
+                assignee_email,
+                team,
+                tags,
+                created_at,
+            }),
+            (Err(errors), _) => Err(Rejection { line, errors }),
+            (Ok(()), None) => Err(Rejection { line, errors: FieldErrors::single("external_id", "is required") }),
+        }
+    }
+}
+
+/// A status as help desks write it: Rapport's own, or "on hold" (pending) and "resolved" (solved).
+fn ticket_status(cell: &str) -> Result<TicketStatus, String> {
+    match cell.to_lowercase().as_str() {
+        "hold" | "on hold" | "on-hold" | "waiting" => Ok(TicketStatus::Pending),
+        "resolved" => Ok(TicketStatus::Solved),
+        other => TicketStatus::parse(other),
+    }
+}
+
+/// A priority as help desks write it: Rapport's own, or "medium" (normal).
+fn ticket_priority(cell: &str) -> Result<TicketPriority, String> {
+    match cell.to_lowercase().as_str() {
+        "medium" => Ok(TicketPriority::Normal),
+        other => TicketPriority::parse(other),
+    }
+}
+
+/// A channel as help desks write it: Rapport's own, or a common name for one.
+fn ticket_channel(cell: &str) -> Result<TicketChannel, String> {
+    match cell.to_lowercase().as_str() {
+        "mail" | "e-mail" => Ok(TicketChannel::Email),
+        "web form" | "webform" | "form" | "portal" => Ok(TicketChannel::Web),
+        "voice" | "call" => Ok(TicketChannel::Phone),
+        "messaging" | "sms" | "whatsapp" => Ok(TicketChannel::Chat),
+        other => TicketChannel::parse(other),
     }
 }
 

@@ -23,6 +23,8 @@ pub enum ImportCommand {
     Activities(crate::import::Options),
     /// Create or update purchases from CSV, found by customer and reference.
     Purchases(crate::import::Options),
+    /// Create or update tickets from another help desk's CSV export, found by external id (the ticket number).
+    Tickets(crate::import::Options),
     /// Create or update people from a vCard 3.0 or 4.0 file, found by email.
     Vcard(crate::import::Options),
 }
@@ -77,6 +79,7 @@ pub async fn import(store: &Store, command: ImportCommand) -> Result<()> {
         ImportCommand::Deals(options) => crate::import::run(store, Kind::Deals, options).await,
         ImportCommand::Activities(options) => crate::import::run(store, Kind::Activities, options).await,
         ImportCommand::Purchases(options) => crate::import::run(store, Kind::Purchases, options).await,
+        ImportCommand::Tickets(options) => crate::import::run(store, Kind::Tickets, options).await,
         ImportCommand::Vcard(options) => crate::import::run(store, Kind::Vcard, options).await,
     }
 }

@@ -33,6 +33,7 @@ backend_tests!(
     companies_are_found_by_external_id_domain_or_name,
     purchases_name_their_customer_and_create_people_adds_them,
     deals_and_activities_are_found_by_external_id,
+    tickets_from_another_help_desk_are_found_by_their_number,
     vcards_3_and_4_become_people_with_their_company,
 );
 
@@ -612,6 +613,65 @@ async fn deals_and_activities_are_found_by_external_id(backend: Backend) {
     assert_eq!(call.fields.body.as_ref().unwrap().as_str(), "Talked, at length");
     assert_eq!(call.fields.links.deal_id, Some(big.id));
     assert_eq!(call.fields.links.person_id, big.fields.person_id);
+    store.close().await.unwrap();
+}
+
+async fn tickets_from_another_help_desk_are_found_by_their_number(backend: Backend) {
+    use rapport_domain::tickets::{TicketPriority, TicketStatus};
+    use rapport_storage::TicketFilter;
+    let (db, store) = database(backend).await;
+    let actor = admin(&store).await;
+    store
+        .create_team(&actor, rapport_domain::records::TeamInput { name: "Support".try_into().unwrap() })
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // As a help desk exports them: its own column names and words.
+    let file = write(
+        dir.path(),
+        "tickets.csv",
+        "Ticket ID,Subject,State,Priority,Via,Requester,Assignee,Group,Tags,Created\n\
+         Z-1,Printer on fire,open,high,web form,ada@example.com,admin@example.com,support,\"printer; urgent\",2026-11-02 09:15\n\
+         Z-2,Old question,closed,medium,mail,bob@example.com,,,,2026-10-01\n\
+         Z-3,Waiting on parts,on hold,low,phone,ada@example.com,,,,2026-11-20T08:00:00Z\n\
+         Z-4,Bad one,stuck,low,,ada@example.com,,,,\n\
+         Z-5,Nobody's,open,low,,,,,,\n\
+         Z-6,Unknown agent,open,low,,ada@example.com,ghost@example.com,,,\n",
+    );
+    let first = succeeded(import_kind(&db.url, "tickets", &[&file, "--mode", "skip-invalid", "--create-people"]));
+    assert!(
+        first.stderr.contains("6 rows read: 3 created, 0 updated, 0 unchanged (2 new people), 3 rejected"),
+        "{}",
+        first.stderr
+    );
+    assert!(first.stderr.contains("line 5, column \"State\": must be one of"), "{}", first.stderr);
+    assert!(first.stderr.contains("a new ticket needs its requester"), "{}", first.stderr);
+    assert!(first.stderr.contains("no staff member signs in as ghost@example.com"), "{}", first.stderr);
+    let again = succeeded(import_kind(&db.url, "tickets", &[&file, "--mode", "skip-invalid"]));
+    assert!(again.stderr.contains("0 created, 0 updated, 3 unchanged, 3 rejected"), "{}", again.stderr);
+
+    let all = store.list_tickets(&actor, &ListQuery::default(), &TicketFilter::default()).await.unwrap().items;
+    assert_eq!(all.len(), 3);
+    let by = |number: &str| all.iter().find(|t| t.fields.external_id.as_ref().unwrap().as_str() == number).unwrap();
+    let fire = by("Z-1");
+    assert_eq!((fire.fields.status, fire.fields.priority), (TicketStatus::Open, TicketPriority::High));
+    assert_eq!(fire.fields.assignee_id, Some(actor.user_id));
+    assert!(fire.fields.team_id.is_some(), "the team, found by name in any case");
+    assert_eq!(fire.fields.tags.iter().map(|t| t.as_str()).collect::<Vec<_>>(), ["printer", "urgent"]);
+    assert_eq!(fire.meta.created_at, time::macros::datetime!(2026-11-02 09:15 UTC), "opened when it was");
+    let old = by("Z-2");
+    assert_eq!(old.fields.status, TicketStatus::Closed, "a closed ticket comes in closed");
+    assert!(old.clocks.closed_at.is_some());
+    assert_eq!(by("Z-3").fields.status, TicketStatus::Pending);
+
+    let changed = write(dir.path(), "changed.csv", "Ticket ID,State,Priority\nZ-1,resolved,urgent\n");
+    let changed = succeeded(import_kind(&db.url, "tickets", &[&changed]));
+    assert!(changed.stderr.contains("0 created, 1 updated, 0 unchanged"), "{}", changed.stderr);
+    let fire = store.get_ticket(&actor, fire.id).await.unwrap();
+    assert_eq!((fire.fields.status, fire.fields.priority), (TicketStatus::Solved, TicketPriority::Urgent));
+    assert_eq!(fire.fields.subject.as_str(), "Printer on fire", "what a row leaves out stays");
+    let reopen = write(dir.path(), "reopen.csv", "Ticket ID,State\nZ-2,open\n");
+    refused(import_kind(&db.url, "tickets", &[&reopen]), "closed ticket is final");
     store.close().await.unwrap();
 }
 

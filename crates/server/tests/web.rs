@@ -22,6 +22,7 @@ mod web {
     pub mod jobs;
     pub mod permissions;
     pub mod session;
+    pub mod sla_report;
     pub mod ticket_bulk;
     pub mod tickets;
     pub mod views;

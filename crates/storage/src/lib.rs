@@ -43,7 +43,7 @@ pub use records::deals::DealFilter;
 pub use records::duplicates::DuplicateQuery;
 pub use records::import::{
     ActivityImport, CompanyImport, CompanyRef, CustomerRef, DealImport, ImportBatches, ImportMode, ImportReport,
-    PersonImport, PurchaseImport, Rejection,
+    PersonImport, PurchaseImport, Rejection, TicketImport,
 };
 pub use records::insights_feed::{PersonRow, PurchaseRow, PurchaseSink};
 pub use records::insights_snapshots::{SnapshotStamp, StoredSnapshot};

@@ -254,7 +254,7 @@ async fn solved_tickets_close_after_a_while(backend: Backend) {
 }
 
 async fn targets_warn_breach_and_count_in_the_report(backend: Backend) {
-    use rapport_domain::sla_events::{SlaEventKind, SlaGrouping, SlaTarget};
+    use rapport_domain::sla_events::{SlaEventKind, SlaGroup, SlaGrouping, SlaTarget};
     let (_db, store, admin) = open(backend).await;
     store.create_sla_policy(&admin, policy("Everyone", 1, vec![], 60, 600)).await.unwrap();
     let agent = user(&store, "Agent", Role::Agent, None).await;
@@ -305,12 +305,18 @@ async fn targets_warn_breach_and_count_in_the_report(backend: Backend) {
     assert!((first.share_met - 0.5).abs() < 1e-9);
     let by_priority = store.sla_report(&admin, SlaGrouping::Priority, from, to).await.unwrap();
     assert!(by_priority.iter().all(|r| r.key.as_deref() == Some("high")), "{by_priority:?}");
-    let missed = store.missed_tickets(&admin, Some(SlaTarget::FirstResponse), from, to).await.unwrap();
+    let missed = store.missed_tickets(&admin, Some(SlaTarget::FirstResponse), None, from, to).await.unwrap();
     assert_eq!(
-        missed.iter().map(|e| e.ticket_id).collect::<Vec<_>>(),
+        missed.iter().map(|e| e.event.ticket_id).collect::<Vec<_>>(),
         vec![late.id],
         "the breached tickets, one click away"
     );
+    // A report row's misses: the agent's row holds the miss, the unassigned row none.
+    let agents_row = SlaGroup { grouping: SlaGrouping::Agent, key: first.key.clone() };
+    let in_row = store.missed_tickets(&admin, None, Some(&agents_row), from, to).await.unwrap();
+    assert_eq!(in_row.iter().map(|e| e.event.ticket_id).collect::<Vec<_>>(), vec![late.id]);
+    let unassigned = SlaGroup { grouping: SlaGrouping::Agent, key: None };
+    assert!(store.missed_tickets(&admin, None, Some(&unassigned), from, to).await.unwrap().is_empty());
     let denied = store.sla_report(&agent, SlaGrouping::Agent, from, to).await;
     assert!(matches!(denied, Err(StorageError::Denied(_))), "{denied:?}");
 }

@@ -8,18 +8,16 @@
 //!     cargo run --release -p rapport-bench --bin pages -- --database-url sqlite:///tmp/demo.db
 
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
 use clap::Parser;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
-use rapport_domain::records::{Password, UserInput};
-use rapport_domain::text::Name;
-use rapport_domain::{Email, Role};
+use rapport_bench::{client_with, measure, print_timings, server_millis, session};
+use rapport_domain::Role;
 use rapport_storage::{ListQuery, PersonFilter, Store, UserFilter};
-use reqwest::header::{ACCEPT_ENCODING, CONTENT_ENCODING, COOKIE, HeaderMap, HeaderValue};
+use reqwest::header::{ACCEPT_ENCODING, CONTENT_ENCODING};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -38,75 +36,6 @@ struct Args {
     concurrency: usize,
 }
 
-/// What a page kind's requests measured, in milliseconds.
-struct Timings {
-    label: String,
-    server: Vec<f64>,
-    client: Vec<f64>,
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-fn server_millis(headers: &HeaderMap) -> Option<f64> {
-    let value = headers.get("server-timing")?.to_str().ok()?;
-    value.split(';').find_map(|part| part.trim().strip_prefix("dur=")).and_then(|d| d.parse().ok())
-}
-
-async fn measure(client: &reqwest::Client, label: &str, urls: Vec<String>, concurrency: usize) -> Result<Timings> {
-    let mut timings = Timings { label: label.to_owned(), server: Vec::new(), client: Vec::new() };
-    for chunk in urls.chunks(concurrency) {
-        let mut in_flight = Vec::new();
-        for url in chunk {
-            let client = client.clone();
-            let url = url.clone();
-            in_flight.push(tokio::spawn(async move {
-                let started = Instant::now();
-                let response = client.get(&url).send().await?;
-                let status = response.status();
-                let server = server_millis(response.headers());
-                response.bytes().await?;
-                anyhow::ensure!(status.is_success(), "{url} answered {status}");
-                Ok::<_, anyhow::Error>((server, started.elapsed().as_secs_f64() * 1000.0))
-            }));
-        }
-        for task in in_flight {
-            let (server, client) = task.await??;
-            timings.server.push(server.ok_or_else(|| anyhow!("no Server-Timing header on {label}"))?);
-            timings.client.push(client);
-        }
-    }
-    timings.server.sort_by(f64::total_cmp);
-    timings.client.sort_by(f64::total_cmp);
-    Ok(timings)
-}
-
-/// Signs a bench admin in: a session cookie for the pages.
-async fn session(store: &Store) -> Result<String> {
-    let email = Email::parse("bench-pages@example.com").map_err(|e| anyhow!(e))?;
-    let user = match store.find_user_by_email(&email).await? {
-        Some(user) => user,
-        None => {
-            let input = UserInput {
-                name: Name::try_from("Bench Pages").map_err(|e| anyhow!(e))?,
-                email,
-                role: Role::Admin,
-                team_id: None,
-                active: true,
-            };
-            let password = Password::try_from("bench-pages-password".to_owned()).map_err(|e| anyhow!(e))?;
-            store.create_user(input, Some(&password), None).await?
-        }
-    };
-    let secret = store.create_session(user.id, time::Duration::hours(2)).await?;
-    Ok(format!("{}={secret}", rapport_server::SESSION_COOKIE))
-}
-
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();
@@ -116,7 +45,7 @@ async fn main() -> Result<()> {
     let store = Store::connect(&args.database_url).await.context("opening the database")?;
     store.migrate().await?;
     store.analyze().await?;
-    let cookie = session(&store).await?;
+    let cookie = session(&store, "bench-pages@example.com", Role::Admin, None).await?;
 
     let mut rng = StdRng::seed_from_u64(7);
     let mut people = Vec::new();
@@ -140,13 +69,7 @@ async fn main() -> Result<()> {
             async move { axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await },
         );
 
-    let mut headers = HeaderMap::new();
-    headers.insert(COOKIE, HeaderValue::from_str(&cookie)?);
-    let client = reqwest::Client::builder()
-        .default_headers(headers)
-        .tcp_nodelay(true)
-        .timeout(Duration::from_secs(60))
-        .build()?;
+    let client = client_with(&cookie)?;
 
     // A search prefix that matches: the first three letters of a sampled surname.
     let sample = store.get_person(people[people.len() / 2]).await?;
@@ -184,26 +107,7 @@ async fn main() -> Result<()> {
         results.push(timings);
     }
 
-    println!();
-    println!("## Server time, {} requests per page at concurrency {}", args.requests, args.concurrency);
-    println!();
-    println!("| Page | server p50 ms | server p99 ms | client p99 ms | server p99 ÷ /healthz p99 |");
-    println!("|---|---:|---:|---:|---:|");
-    let baseline = percentile(&results[0].server, 99.0);
-    for t in &results {
-        println!(
-            "| `{}` | {:.2} | {:.2} | {:.2} | {:.1} |",
-            t.label,
-            percentile(&t.server, 50.0),
-            percentile(&t.server, 99.0),
-            percentile(&t.client, 99.0),
-            percentile(&t.server, 99.0) / baseline
-        );
-    }
-    for t in &results[1..] {
-        let p99 = percentile(&t.server, 99.0);
-        println!("{}: server p99 {p99:.2} ms (goal < 30 ms: {})", t.label, if p99 < 30.0 { "met" } else { "missed" });
-    }
+    print_timings(&results, args.requests, args.concurrency);
 
     // Every page once, compressed as a browser asks for it.
     let some = person(&mut rng);

@@ -30,7 +30,7 @@ pub struct ImportForm {
     /// The CSV (or vCard) file.
     #[schema(value_type = String, format = Binary)]
     file: Vec<u8>,
-    /// people, companies, deals, activities, purchases or vcard.
+    /// people, companies, deals, activities, purchases, tickets or vcard.
     kind: String,
     /// dry-run, all-or-nothing or skip-invalid (default); not used by the preview.
     mode: Option<String>,

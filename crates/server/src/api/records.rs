@@ -5,6 +5,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use rapport_domain::history::{HistoryEntry, RecordKind};
 use rapport_domain::records::*;
+use rapport_domain::timeline::TimelineEntry;
 use rapport_domain::*;
 use rapport_storage::*;
 use utoipa_axum::router::OpenApiRouter;
@@ -198,28 +199,30 @@ impl From<NewPersonParams> for SharedEmail {
     }
 }
 
-/// Everything that happened with a person, newest first: activities, tasks, deals, purchases.
+/// Everything that happened with a person, newest first: activities, tasks, deals, purchases,
+/// and the tickets the caller may see with their messages.
 #[utoipa::path(get, path = "/api/v1/people/{id}/timeline", tag = "people", params(("id" = String, Path)),
     responses((status = 200, body = Items<TimelineEntry>), (status = 404, body = ErrorBody)))]
 pub async fn person_timeline(
     State(state): State<AppState>,
-    _auth: Auth,
+    auth: Auth,
     Path(id): Path<String>,
 ) -> Result<Json<Items<TimelineEntry>>, ApiError> {
     let id: PersonId = parse_id(&id, "person")?;
-    Ok(Json(Items { items: state.store.person_timeline(id).await? }))
+    Ok(Json(Items { items: state.store.person_timeline(&auth.actor, id).await? }))
 }
 
-/// Everything that happened with a company, newest first, including its people's purchases.
+/// Everything that happened with a company, newest first, including its people's purchases
+/// and the tickets the caller may see.
 #[utoipa::path(get, path = "/api/v1/companies/{id}/timeline", tag = "companies", params(("id" = String, Path)),
     responses((status = 200, body = Items<TimelineEntry>), (status = 404, body = ErrorBody)))]
 pub async fn company_timeline(
     State(state): State<AppState>,
-    _auth: Auth,
+    auth: Auth,
     Path(id): Path<String>,
 ) -> Result<Json<Items<TimelineEntry>>, ApiError> {
     let id: CompanyId = parse_id(&id, "company")?;
-    Ok(Json(Items { items: state.store.company_timeline(id).await? }))
+    Ok(Json(Items { items: state.store.company_timeline(&auth.actor, id).await? }))
 }
 
 pub fn routes() -> OpenApiRouter<AppState> {

@@ -170,7 +170,7 @@ pub async fn page(
         )
         .await?
         .items;
-    let entries = state.store.company_timeline(id).await?;
+    let entries = state.store.company_timeline(&signed.actor, id).await?;
     let totals = state.store.purchase_totals(None, Some(id)).await?;
     let now = rapport_domain::records::now();
     let timeline_html =

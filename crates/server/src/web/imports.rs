@@ -12,7 +12,6 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use axum::routing::get;
 use rapport_domain::FieldErrors;
-use rapport_domain::custom_fields::EntityType;
 use rapport_import::{ImportError, ImportMode, Kind, Mapping, Options, Preview};
 use uuid::Uuid;
 
@@ -39,6 +38,7 @@ const KINDS: &[(&str, &str)] = &[
     ("deals", "Deals"),
     ("activities", "Activities"),
     ("purchases", "Purchases"),
+    ("tickets", "Tickets (from another help desk)"),
     ("vcard", "People from vCards (.vcf)"),
 ];
 
@@ -234,7 +234,7 @@ async fn show_preview(
         .iter()
         .map(|field| Choice { value: (*field).to_owned(), label: (*field).replace('_', " ") })
         .collect();
-    if let Some(entity) = custom_entity(kind) {
+    if let Some(entity) = kind.entity_type() {
         for custom in state.store.list_custom_fields(Some(entity)).await? {
             let key = custom.field.key.as_str();
             fields.push(Choice { value: format!("cf.{key}"), label: format!("{} (custom)", custom.field.label) });
@@ -274,7 +274,7 @@ async fn show_preview(
         preview,
         columns,
         modes: MODES,
-        names_people: matches!(kind, Kind::Purchases | Kind::Activities | Kind::Deals),
+        names_people: matches!(kind, Kind::Purchases | Kind::Activities | Kind::Deals | Kind::Tickets),
         form,
     };
     let mut response = signed.page(&page)?;
@@ -307,15 +307,6 @@ fn merge_value(form: FormView, name: &'static str, value: String) -> FormView {
 fn sentence(message: &str) -> String {
     let mut chars = message.chars();
     chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
-}
-
-fn custom_entity(kind: Kind) -> Option<EntityType> {
-    match kind {
-        Kind::People | Kind::Vcard => Some(EntityType::Person),
-        Kind::Companies => Some(EntityType::Company),
-        Kind::Deals => Some(EntityType::Deal),
-        Kind::Activities | Kind::Purchases => None,
-    }
 }
 
 /// Step 2's form: "Preview again" shows the preview with the columns as

@@ -23,6 +23,7 @@ mod people;
 mod search;
 mod session;
 mod settings;
+mod sla_report;
 mod staff;
 mod tasks;
 mod ticket_bulk;
@@ -56,6 +57,7 @@ pub fn routes() -> Router<AppState> {
         .merge(deals::routes())
         .merge(board::routes())
         .merge(tasks::routes())
+        .merge(sla_report::routes())
         .merge(tickets::routes())
         .merge(ticket_bulk::routes())
         .merge(search::routes())

@@ -226,7 +226,7 @@ pub async fn page(
         .into_iter()
         .map(|r| (r.fields.full_name(), format!("/people/{}", r.id)))
         .collect();
-    let entries = state.store.person_timeline(id).await?;
+    let entries = state.store.person_timeline(&signed.actor, id).await?;
     let deals = state
         .store
         .list_deals(

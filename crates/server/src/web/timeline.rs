@@ -5,10 +5,10 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use rapport_domain::records::{
-    ActivityInput, ActivityKind, Deal, DealStatus, Links, Purchase, TaskInput, TimelineEntry,
-};
+use rapport_domain::records::{ActivityInput, ActivityKind, Deal, DealStatus, Links, Purchase, TaskInput};
 use rapport_domain::text::{LongText, Name};
+use rapport_domain::tickets::MessageKind;
+use rapport_domain::timeline::TimelineEntry;
 use rapport_domain::{CompanyId, FieldErrors, PersonId};
 use time::OffsetDateTime;
 
@@ -32,10 +32,10 @@ impl Subject {
         }
     }
 
-    async fn entries(&self, state: &AppState) -> Result<Vec<TimelineEntry>, WebError> {
+    async fn entries(&self, state: &AppState, signed: &Signed) -> Result<Vec<TimelineEntry>, WebError> {
         Ok(match self {
-            Subject::Person(id) => state.store.person_timeline(*id).await?,
-            Subject::Company(id) => state.store.company_timeline(*id).await?,
+            Subject::Person(id) => state.store.person_timeline(&signed.actor, *id).await?,
+            Subject::Company(id) => state.store.company_timeline(&signed.actor, *id).await?,
         })
     }
 
@@ -48,7 +48,7 @@ impl Subject {
 }
 
 pub struct EntryView {
-    /// note, call, email, meeting, message, task, deal, purchase: styles the dot.
+    /// note, call, email, meeting, message, task, deal, purchase, ticket, reply: styles the dot.
     pub kind: &'static str,
     pub label: String,
     /// The letter in the entry's dot.
@@ -179,6 +179,37 @@ fn entry_view(entry: &TimelineEntry, staff: &Staff, now: OffsetDateTime) -> Entr
             let line = PurchaseLine::from(p);
             ("purchase", "Purchase".to_owned(), line.amount, None, line.what, String::new(), None)
         }
+        TimelineEntry::Ticket(t) => {
+            let f = &t.fields;
+            (
+                "ticket",
+                "Ticket".to_owned(),
+                f.subject.to_string(),
+                Some(format!("/tickets/{}", t.id)),
+                String::new(),
+                staff.name(f.assignee_id),
+                Some((f.status.label(), super::tickets::status_class(f.status))),
+            )
+        }
+        TimelineEntry::TicketMessage(m) => {
+            let message = &m.message;
+            let (kind, label, who) = match message.kind {
+                MessageKind::Customer => {
+                    ("message", "Customer message", message.from_address.clone().unwrap_or_default())
+                }
+                MessageKind::Reply => ("reply", "Reply", staff.name(message.author_id)),
+                MessageKind::Note => ("note", "Internal note", staff.name(message.author_id)),
+            };
+            (
+                kind,
+                label.to_owned(),
+                m.ticket_subject.clone(),
+                Some(format!("/tickets/{}#message-{}", message.ticket_id, message.id)),
+                excerpt(&message.body),
+                who,
+                None,
+            )
+        }
     };
     EntryView {
         kind,
@@ -191,6 +222,17 @@ fn entry_view(entry: &TimelineEntry, staff: &Staff, now: OffsetDateTime) -> Entr
         at_text: format::datetime(at),
         who,
         status,
+    }
+}
+
+/// How much of a ticket message the timeline shows; the ticket has the rest.
+const EXCERPT_CHARS: usize = 400;
+
+fn excerpt(body: &str) -> String {
+    let body = body.trim();
+    match body.char_indices().nth(EXCERPT_CHARS) {
+        Some((cut, _)) => format!("{}…", body[..cut].trim_end()),
+        None => body.to_owned(),
     }
 }
 
@@ -293,7 +335,7 @@ async fn add(
     form: FormData,
 ) -> Result<Response, WebError> {
     // The subject must exist (and 404 otherwise) before anything is checked.
-    subject.entries(&state).await?;
+    subject.entries(&state, &signed).await?;
     let result = match parse(&form, &subject) {
         Err(errors) => Err(FormView::rejected(&form, errors)),
         Ok(Addition::Activity(input)) => {
@@ -317,7 +359,7 @@ async fn add(
         };
     }
     let staff = Staff::load(&state).await?;
-    let entries = subject.entries(&state).await?;
+    let entries = subject.entries(&state, &signed).await?;
     let now = rapport_domain::records::now();
     match result {
         Ok(message) => {

@@ -2,7 +2,7 @@
 //! behind them, a ticket's events; managers and admins only; bad
 //! parameters named.
 
-use rapport_domain::sla_events::{SlaEvent, SlaReportRow, SlaTarget};
+use rapport_domain::sla_events::{MissedTarget, SlaEvent, SlaReportRow, SlaTarget};
 use rapport_domain::tickets::TicketInput;
 use rapport_domain::{Actor, Role};
 use serde_json::json;
@@ -40,11 +40,16 @@ async fn the_report_counts_targets_met_and_missed(backend: Backend) {
         (rows[0].key.as_deref(), rows[0].target, rows[0].met, rows[0].missed),
         (Some("urgent"), SlaTarget::FirstResponse, 0, 1)
     );
-    let missed: Vec<SlaEvent> = serde_json::from_value(
+    let missed: Vec<MissedTarget> = serde_json::from_value(
         app.admin.get("/api/v1/reports/sla/missed?target=first_response").await.want(200).value()["items"].clone(),
     )
     .unwrap();
-    assert_eq!(missed.iter().map(|e| e.ticket_id).collect::<Vec<_>>(), vec![late.id]);
+    assert_eq!(missed.iter().map(|m| (m.event.ticket_id, m.subject.as_str())).collect::<Vec<_>>(), [(late.id, "Late")]);
+    // One row's misses: the urgent row holds it, the unassigned agents' row too, the low row nothing.
+    for (query, expected) in [("group=priority&key=urgent", 1), ("key=none", 1), ("group=priority&key=low", 0)] {
+        let body = app.admin.get(&format!("/api/v1/reports/sla/missed?{query}")).await.want(200).value();
+        assert_eq!(body["items"].as_array().map(Vec::len), Some(expected), "{query}: {body}");
+    }
     let events: Vec<SlaEvent> = serde_json::from_value(
         app.admin.get(&format!("/api/v1/tickets/{}/sla-events", late.id)).await.want(200).value()["items"].clone(),
     )

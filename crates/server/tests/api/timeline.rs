@@ -1,6 +1,8 @@
 //! Timelines of people and companies, and last_contacted_at.
 
+use rapport_domain::Role;
 use rapport_domain::records::{Activity, Person};
+use rapport_domain::tickets::Ticket;
 use serde_json::{Value, json};
 
 use crate::common::{
@@ -8,7 +10,11 @@ use crate::common::{
     create_sales_pipeline, create_task, parse_time,
 };
 
-backend_tests!(timelines_are_newest_first, last_contacted_at_follows_activities);
+backend_tests!(
+    timelines_are_newest_first,
+    last_contacted_at_follows_activities,
+    tickets_and_their_messages_join_the_timelines
+);
 
 /// When a timeline entry happened, as the API documents it.
 fn entry_time(entry: &Value) -> time::OffsetDateTime {
@@ -18,6 +24,7 @@ fn entry_time(entry: &Value) -> time::OffsetDateTime {
         Some("task") => field("done_at").or(field("due_at")).or(field("created_at")),
         Some("deal") => field("closed_at").or(field("created_at")),
         Some("purchase") => field("occurred_at"),
+        Some("ticket" | "ticket_message") => field("created_at"),
         other => panic!("unknown timeline entry type {other:?}: {entry}"),
     }
     .unwrap_or_else(|| panic!("no time in timeline entry {entry}"))
@@ -171,4 +178,57 @@ async fn last_contacted_at_follows_activities(backend: Backend) {
     assert_eq!(last(&person), at("2024-03-01T00:00:00Z"));
     let bruno: Person = api.fetch("people", bruno.id).await;
     assert!(bruno.last_contacted_at.is_some(), "a call now is contact");
+}
+
+async fn tickets_and_their_messages_join_the_timelines(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let api = &app.admin;
+    let acme = create_company(api, "Acme").await;
+    let ana = create_person_with(api, json!({ "first_name": "Ana", "company_id": acme.id })).await;
+    let red = app.create_team("Red").await;
+    let blue = app.create_team("Blue").await;
+    let (_, red_agent) = app.create_user(Role::Agent, Some(red.id)).await;
+    let (blue_user, _) = app.create_user(Role::Agent, Some(blue.id)).await;
+
+    let open: Ticket = api.create("tickets", json!({ "requester_id": ana.id, "subject": "Cannot log in" })).await;
+    let messages = format!("/api/v1/tickets/{}/messages", open.id);
+    let asked: Value =
+        api.post(&messages, &json!({ "kind": "customer", "body": "The page says no." })).await.want(201).value();
+    let answered: Value =
+        api.post(&messages, &json!({ "kind": "reply", "body": "Try again now?" })).await.want(201).value();
+    let others: Ticket = api
+        .create("tickets", json!({ "requester_id": ana.id, "subject": "Blue's ticket", "assignee_id": blue_user.id }))
+        .await;
+
+    let page: Value = api.get(&format!("/api/v1/people/{}/timeline", ana.id)).await.want(200).json();
+    assert_eq!(
+        entries(&page),
+        [
+            entry("ticket", others.id),
+            entry("ticket_message", answered["message"]["id"].as_str().unwrap()),
+            entry("ticket_message", asked["message"]["id"].as_str().unwrap()),
+            entry("ticket", open.id),
+        ],
+        "{page}"
+    );
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items[1]["ticket_subject"], "Cannot log in");
+    assert_eq!(items[1]["kind"], "reply");
+    assert_eq!(items[1]["body"], "Try again now?");
+    assert_eq!(items[3]["subject"], "Cannot log in");
+    let times: Vec<_> = items.iter().map(entry_time).collect();
+    assert!(times.windows(2).all(|w| w[0] >= w[1]), "not newest first: {page}");
+
+    // The company's timeline holds its people's tickets.
+    let page: Value = api.get(&format!("/api/v1/companies/{}/timeline", acme.id)).await.want(200).json();
+    assert!(entries(&page).contains(&entry("ticket", open.id)), "{page}");
+
+    // An agent sees only the tickets they may open, and their messages.
+    let page: Value = red_agent.get(&format!("/api/v1/people/{}/timeline", ana.id)).await.want(200).json();
+    let seen = entries(&page);
+    assert!(seen.contains(&entry("ticket", open.id)), "the unassigned ticket is missing: {page}");
+    assert!(!seen.contains(&entry("ticket", others.id)), "another team's ticket leaked: {page}");
+    assert_eq!(seen.len(), 3, "{page}");
+    let page: Value = red_agent.get(&format!("/api/v1/companies/{}/timeline", acme.id)).await.want(200).json();
+    assert!(!entries(&page).contains(&entry("ticket", others.id)), "another team's ticket leaked: {page}");
 }

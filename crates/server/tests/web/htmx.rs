@@ -26,7 +26,7 @@ async fn timeline_answers_fragments(backend: Backend) {
     assert!(toast.contains("rapport-toast"), "no toast: {toast:?}");
     let parsed: serde_json::Value = serde_json::from_str(&toast).expect("HX-Trigger is JSON");
     assert_eq!(parsed["rapport-toast"], "Note added.");
-    assert_eq!(app.store.person_timeline(person.id).await.unwrap().len(), 1);
+    assert_eq!(app.store.person_timeline(&app.admin_actor(), person.id).await.unwrap().len(), 1);
 
     // Nothing to add: the fragment again, with the error, as 422.
     let empty = web.htmx_post(&path, &[("kind", "note"), ("subject", ""), ("body", "   ")]).await.want(422);
@@ -37,7 +37,11 @@ async fn timeline_answers_fragments(backend: Backend) {
     assert!(bad_kind.text.contains("form-problem"), "no error shown: {}", bad_kind.text);
     let bad_due = web.htmx_post(&path, &[("kind", "task"), ("subject", "Later"), ("due", "someday")]).await.want(422);
     assert!(bad_due.text.contains("must be a date"), "no due-date error: {}", bad_due.text);
-    assert_eq!(app.store.person_timeline(person.id).await.unwrap().len(), 1, "a refused addition was stored");
+    assert_eq!(
+        app.store.person_timeline(&app.admin_actor(), person.id).await.unwrap().len(),
+        1,
+        "a refused addition was stored"
+    );
 
     // A task from the composer, with a due date.
     let task = web
@@ -54,7 +58,7 @@ async fn timeline_answers_fragments(backend: Backend) {
     assert!(page.text.contains("Plain call") && page.text.contains("Call added."), "no flash or entry on the page");
     let plain_empty = web.post_form(&path, &[("kind", "note")]).await;
     assert!((400..500).contains(&plain_empty.status), "{} answered {}", plain_empty.what, plain_empty.status);
-    assert_eq!(app.store.person_timeline(person.id).await.unwrap().len(), 3);
+    assert_eq!(app.store.person_timeline(&app.admin_actor(), person.id).await.unwrap().len(), 3);
 }
 
 async fn htmx_redirects_become_hx_redirect(backend: Backend) {

@@ -17,7 +17,7 @@ async fn viewers_change_nothing(backend: Backend) {
     let task = create_task(&app.admin, json!({ "title": "Guarded task", "person_id": person.id })).await;
     let (viewer, web) = app.web_user(Role::Viewer, None).await;
     let id = person.id;
-    let entries_before = app.store.person_timeline(id).await.unwrap().len();
+    let entries_before = app.store.person_timeline(&app.admin_actor(), id).await.unwrap().len();
 
     // Reading is fine.
     web.get("/people").await.want(200);
@@ -46,7 +46,11 @@ async fn viewers_change_nothing(backend: Backend) {
     assert_eq!(after.fields.first_name.as_str(), "Guarded");
     assert_eq!(after.meta.version, person.meta.version, "a viewer changed the person");
     assert_eq!(app.all_people().await.len(), 1, "a viewer created someone");
-    assert_eq!(app.store.person_timeline(id).await.unwrap().len(), entries_before, "a viewer added to the timeline");
+    assert_eq!(
+        app.store.person_timeline(&app.admin_actor(), id).await.unwrap().len(),
+        entries_before,
+        "a viewer added to the timeline"
+    );
     assert!(!app.store.get_task(task.id).await.unwrap().fields.done, "a viewer completed a task");
 
     // Moving a deal on the board: the board comes back, with the reason as a toast, and the deal stays.

@@ -124,14 +124,14 @@ async fn a_ticket_is_worked_through_its_pages(backend: Backend) {
         (at(html, "We are on our way."), at(html, "fuse box"), at(html, "Still smoking, please hurry."));
     assert!(reply < note && note < customer, "not oldest first: {html}");
     let reply = message(html, "We are on our way.");
-    assert!(reply.starts_with("<li class=\"message reply\">"), "{reply}");
+    assert!(reply.starts_with("<li class=\"message reply\" id=\"message-"), "{reply}");
     assert!(reply.contains(">Reply</span>") && reply.contains("Ada Admin"), "{reply}");
     let note = message(html, "fuse box");
-    assert!(note.starts_with("<li class=\"message note\">"), "{note}");
+    assert!(note.starts_with("<li class=\"message note\" id=\"message-"), "{note}");
     assert!(note.contains(">Internal note</span>"), "{note}");
     assert!(!html.contains("<b>fuse box</b>"), "the note is not escaped");
     let customer = message(html, "Still smoking");
-    assert!(customer.starts_with("<li class=\"message customer\">"), "{customer}");
+    assert!(customer.starts_with("<li class=\"message customer\" id=\"message-"), "{customer}");
     assert!(customer.contains(">Customer</span>") && customer.contains("Grace Hopper"), "{customer}");
     assert!(html.contains("id=\"ticket-status\">Open</span>"), "{html}");
 
@@ -141,6 +141,11 @@ async fn a_ticket_is_worked_through_its_pages(backend: Backend) {
     assert!(list.text.contains(&format!("<a href=\"/people/{}\">Grace Hopper</a>", person.id)));
     let person_page = web.get(&format!("/people/{}", person.id)).await.want(200);
     assert!(person_page.text.contains(&format!("href=\"/tickets/{id}\">The printer is on fire</a>")));
+    // Its timeline holds the ticket and each message, linked to its place in the conversation.
+    let timeline = &person_page.text[person_page.text.find("id=\"timeline\"").expect("a timeline")..];
+    assert!(timeline.contains(&format!("<a href=\"/tickets/{id}\"><strong>The printer is on fire</strong></a>")));
+    assert!(timeline.contains(&format!("href=\"/tickets/{id}#message-")), "{timeline}");
+    assert!(timeline.contains("Still smoking, please hurry.") && timeline.contains(">Internal note</span>"));
 
     // The edit form shows what is stored, and saves a new status.
     let edit = web.get(&format!("/tickets/{id}/edit")).await.want(200);

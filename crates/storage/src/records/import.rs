@@ -7,10 +7,13 @@ use rapport_domain::access::Action;
 use rapport_domain::custom_fields::CustomValues;
 use rapport_domain::records::{
     ActivityInput, ActivityKind, CompanyInput, CompanySize, DealInput, DealStatus, Direction, Domain, EmailEntry,
-    LifecycleStage, Links, PersonInput, Phone, PhoneEntry, Preferences, PurchaseInput, normalize_timestamp,
+    LifecycleStage, Links, PersonInput, Phone, PhoneEntry, Preferences, PurchaseInput, normalize_timestamp, now,
 };
 use rapport_domain::text::{LongText, Name, Tag};
-use rapport_domain::{Actor, CompanyId, DealId, Email, FieldErrors, Money, PersonId, PipelineId, StageId};
+use rapport_domain::tickets::{TicketChannel, TicketInput, TicketPriority, TicketStatus};
+use rapport_domain::{
+    Actor, CompanyId, DealId, Email, FieldErrors, Money, PersonId, PipelineId, StageId, TeamId, UserId,
+};
 use sea_orm::prelude::*;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ConnectionTrait, QueryOrder, QuerySelect};
@@ -22,8 +25,11 @@ use super::companies::{company_from, insert_company, replace_company};
 use super::deals::{deal_from, insert_deal, replace_deal};
 use super::people::{insert_person, person_from, replace_person};
 use super::purchases::{insert_purchase, purchase_from, replace_purchase};
-use crate::common::ownership;
-use crate::entities::{activities, companies, contact_points, deals, people, pipelines, purchases, stages};
+use super::tickets::{insert_ticket, replace_ticket, ticket_from};
+use crate::common::{check_assignment, ownership};
+use crate::entities::{
+    activities, companies, contact_points, deals, people, pipelines, purchases, stages, teams, tickets, users,
+};
 use crate::{Result, StorageError, Store, Write};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -177,6 +183,18 @@ impl ImportBatches {
         for row in rows {
             let line = row.line;
             let outcome = upsert_activity(&**w, &self.actor, row, create_people, &mut self.report.people_created).await;
+            tally(outcome, line, &mut self.report)?;
+        }
+        self.end_batch().await
+    }
+
+    /// Upserts a batch of tickets from another help desk: found by external id.
+    pub async fn tickets(&mut self, rows: Vec<TicketImport>, create_people: bool) -> Result<()> {
+        self.open_batch().await?;
+        let w = self.open.as_ref().expect("a batch is open");
+        for row in rows {
+            let line = row.line;
+            let outcome = upsert_ticket(&**w, &self.actor, row, create_people, &mut self.report.people_created).await;
             tally(outcome, line, &mut self.report)?;
         }
         self.end_batch().await
@@ -884,4 +902,107 @@ async fn company_named<C: ConnectionTrait>(conn: &C, actor: &Actor, name: &Name)
         custom_fields: CustomValues::default(),
     };
     Ok(insert_company(conn, actor, input).await?.id)
+}
+
+/// A ticket from another help desk's export. What a row leaves out stays
+/// as it is on an update.
+#[derive(Clone, Debug)]
+pub struct TicketImport {
+    pub line: u64,
+    /// The ticket's number in the help desk it came from: how a second import finds it.
+    pub external_id: Name,
+    pub subject: Option<Name>,
+    pub status: Option<TicketStatus>,
+    pub priority: Option<TicketPriority>,
+    pub channel: Option<TicketChannel>,
+    /// The requester.
+    pub customer: CustomerRef,
+    /// The staff member it is assigned to, by their sign-in email.
+    pub assignee_email: Option<Email>,
+    /// The team, by name.
+    pub team: Option<Name>,
+    pub tags: Vec<Tag>,
+    /// When it was opened (a new ticket's clocks run from then; default: now).
+    pub created_at: Option<OffsetDateTime>,
+}
+
+async fn upsert_ticket<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    row: TicketImport,
+    create_people: bool,
+    people_created: &mut u64,
+) -> Result<Outcome> {
+    let stored = find_by_external_id::<tickets::Entity, _>(conn, &row.external_id).await?;
+    let requester = if row.customer.is_empty() {
+        None
+    } else {
+        Some(PersonId(resolve_customer(conn, actor, &row.customer, create_people, people_created).await?))
+    };
+    let assignee_id = match &row.assignee_email {
+        Some(email) => Some(UserId(
+            users::Entity::find()
+                .filter(users::Column::Email.eq(email.as_str()))
+                .one(conn)
+                .await?
+                .ok_or_else(|| FieldErrors::single("assignee_email", format!("no staff member signs in as {email}")))?
+                .id,
+        )),
+        None => None,
+    };
+    let team_id = match &row.team {
+        // Teams are few: compared here, in any case.
+        Some(name) => Some(TeamId(
+            teams::Entity::find()
+                .all(conn)
+                .await?
+                .into_iter()
+                .find(|team| team.name.to_lowercase() == name.as_str().to_lowercase())
+                .ok_or_else(|| FieldErrors::single("team", format!("no team is called {:?}", name.as_str())))?
+                .id,
+        )),
+        None => None,
+    };
+    match stored {
+        None => {
+            let requester = requester.ok_or_else(|| {
+                FieldErrors::single("customer_email", "a new ticket needs its requester (email or external id)")
+            })?;
+            let subject = row.subject.ok_or_else(|| FieldErrors::single("subject", "is required for a new ticket"))?;
+            let mut input = TicketInput::new(requester, subject, row.channel.unwrap_or(TicketChannel::Email));
+            input.priority = row.priority.unwrap_or(input.priority);
+            input.assignee_id = assignee_id;
+            input.team_id = team_id;
+            input.tags = row.tags;
+            input.external_id = Some(row.external_id);
+            check_assignment(conn, actor, assignee_id, None, "assignee_email").await?;
+            // A ticket cannot be opened closed: it is opened solved, then closed, as it happened.
+            let status = row.status.unwrap_or(TicketStatus::New);
+            input.status = if status == TicketStatus::Closed { TicketStatus::Solved } else { status };
+            let created = insert_ticket(conn, actor, input.clone(), row.created_at.unwrap_or_else(now)).await?;
+            if status == TicketStatus::Closed {
+                input.status = TicketStatus::Closed;
+                replace_ticket(conn, actor, created, input, None).await?;
+            }
+            Ok(Outcome::Created)
+        }
+        Some(stored) => {
+            let current = ticket_from(stored.clone())?.fields;
+            let mut merged = current.clone();
+            merged.requester_id = requester.unwrap_or(merged.requester_id);
+            merged.subject = row.subject.unwrap_or(merged.subject);
+            merged.status = row.status.unwrap_or(merged.status);
+            merged.priority = row.priority.unwrap_or(merged.priority);
+            merged.channel = row.channel.unwrap_or(merged.channel);
+            merged.assignee_id = assignee_id.or(merged.assignee_id);
+            merged.team_id = team_id.or(merged.team_id);
+            merged.tags.extend(row.tags);
+            merged.check()?;
+            if merged == current {
+                return Ok(Outcome::Unchanged);
+            }
+            replace_ticket(conn, actor, stored, merged, None).await?;
+            Ok(Outcome::Updated)
+        }
+    }
 }

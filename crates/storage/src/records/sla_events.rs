@@ -3,10 +3,12 @@
 //! the `sla.watch` job as due times approach and pass; the warning gives the
 //! assignee a task. The SLA report counts the outcomes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use rapport_domain::records::{Links, TaskInput, now};
-use rapport_domain::sla_events::{SlaEvent, SlaEventKind, SlaGrouping, SlaReportRow, SlaTarget};
+use rapport_domain::sla_events::{
+    MissedTarget, SlaEvent, SlaEventKind, SlaGroup, SlaGrouping, SlaReportRow, SlaTarget,
+};
 use rapport_domain::text::Name;
 use rapport_domain::tickets::{TicketPriority, TicketStatus};
 use rapport_domain::{Actor, PersonId, TeamId, TicketId, UserId};
@@ -203,7 +205,7 @@ impl Store {
             .filter(sla_events::Column::At.lt(to))
             .all(self.conn())
             .await?;
-        let names = |rows: Vec<(Uuid, String)>| rows.into_iter().collect::<std::collections::HashMap<_, _>>();
+        let names = |rows: Vec<(Uuid, String)>| rows.into_iter().collect::<HashMap<_, _>>();
         let users = names(
             users::Entity::find()
                 .select_only()
@@ -224,20 +226,18 @@ impl Store {
         let mut groups: BTreeMap<(Option<String>, &'static str), Tally> = BTreeMap::new();
         for row in rows {
             let event = event_from(row)?;
-            let (key, label) = match grouping {
+            let key = event.group_key(grouping);
+            let label = match grouping {
                 SlaGrouping::Agent => match event.assignee_id {
-                    Some(id) => (Some(id.to_string()), users.get(&id.0).cloned().unwrap_or_else(|| "(removed)".into())),
-                    None => (None, "Unassigned".into()),
+                    Some(id) => users.get(&id.0).cloned().unwrap_or_else(|| "(removed)".into()),
+                    None => "Unassigned".into(),
                 },
                 SlaGrouping::Team => match event.team_id {
-                    Some(id) => (Some(id.to_string()), teams.get(&id.0).cloned().unwrap_or_else(|| "(removed)".into())),
-                    None => (None, "No team".into()),
+                    Some(id) => teams.get(&id.0).cloned().unwrap_or_else(|| "(removed)".into()),
+                    None => "No team".into(),
                 },
-                SlaGrouping::Priority => (Some(event.priority.as_str().to_owned()), event.priority.label().to_owned()),
-                SlaGrouping::Month => {
-                    let month = format!("{}-{:02}", event.at.year(), u8::from(event.at.month()));
-                    (Some(month.clone()), month)
-                }
+                SlaGrouping::Priority => event.priority.label().to_owned(),
+                SlaGrouping::Month => key.clone().unwrap_or_default(),
             };
             let entry = groups.entry((key, event.target.as_str())).or_insert((label, event.target, 0, 0));
             if event.kind == SlaEventKind::Met {
@@ -253,14 +253,16 @@ impl Store {
     }
 
     /// The tickets whose target `target` was missed in `[from, to)` (the
-    /// report's "breached tickets one click away"), most recent first.
+    /// report's "breached tickets one click away"), most recent first; with
+    /// `group`, only the misses counted in that row of the report.
     pub async fn missed_tickets(
         &self,
         actor: &Actor,
         target: Option<SlaTarget>,
+        group: Option<&SlaGroup>,
         from: OffsetDateTime,
         to: OffsetDateTime,
-    ) -> Result<Vec<SlaEvent>> {
+    ) -> Result<Vec<MissedTarget>> {
         actor.ensure_can_see_everyone()?;
         let mut select = sla_events::Entity::find()
             .filter(sla_events::Column::Kind.eq(SlaEventKind::Missed.as_str()))
@@ -270,6 +272,24 @@ impl Store {
             select = select.filter(sla_events::Column::Target.eq(target.as_str()));
         }
         let rows = select.order_by_desc(sla_events::Column::At).all(self.conn()).await?;
-        rows.into_iter().map(event_from).collect()
+        let mut events = rows.into_iter().map(event_from).collect::<Result<Vec<_>>>()?;
+        // Grouped as the report groups, so the list matches the figure it explains.
+        if let Some(group) = group {
+            events.retain(|event| event.group_key(group.grouping) == group.key);
+        }
+        let ids: Vec<Uuid> = events.iter().map(|event| event.ticket_id.0).collect();
+        let subjects: HashMap<Uuid, String> = tickets::Entity::find()
+            .select_only()
+            .columns([tickets::Column::Id, tickets::Column::Subject])
+            .filter(tickets::Column::Id.is_in(ids))
+            .into_tuple()
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .collect();
+        Ok(events
+            .into_iter()
+            .map(|event| MissedTarget { subject: subjects.get(&event.ticket_id.0).cloned().unwrap_or_default(), event })
+            .collect())
     }
 }

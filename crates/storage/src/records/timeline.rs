@@ -1,17 +1,22 @@
-//! The timeline of a person or a company: activities, tasks, deals and
-//! purchases, newest first.
+//! The timeline of a person or a company: activities, tasks, deals,
+//! purchases, and the tickets the viewer may see with their messages,
+//! newest first.
 
-use rapport_domain::records::TimelineEntry;
-use rapport_domain::{CompanyId, PersonId};
+use std::collections::HashMap;
+
+use rapport_domain::timeline::{TimelineEntry, TimelineMessage};
+use rapport_domain::{Actor, CompanyId, PersonId};
 use sea_orm::prelude::*;
 use sea_orm::sea_query::{Query, SimpleExpr};
-use sea_orm::{QueryOrder, QuerySelect};
+use sea_orm::{Condition, QueryOrder, QuerySelect};
 
 use super::activities::activity_from;
 use super::deals::deal_from;
 use super::purchases::purchase_from;
 use super::tasks::task_from;
-use crate::entities::{activities, companies, deals, people, purchases, tasks};
+use super::tickets::{reach_condition, ticket_from};
+use crate::entities::{activities, companies, deals, people, purchases, tasks, ticket_messages, tickets};
+use crate::mail::with_mail;
 use crate::{Result, StorageError, Store};
 
 /// How many of each kind a timeline shows at most.
@@ -23,38 +28,48 @@ struct Scope {
     tasks: SimpleExpr,
     deals: SimpleExpr,
     purchases: SimpleExpr,
+    tickets: SimpleExpr,
 }
 
 impl Store {
-    pub async fn person_timeline(&self, id: PersonId) -> Result<Vec<TimelineEntry>> {
+    /// `actor` decides which tickets show: an agent sees the ones they may open.
+    pub async fn person_timeline(&self, actor: &Actor, id: PersonId) -> Result<Vec<TimelineEntry>> {
         people::Entity::find_by_id(id.0).one(self.conn()).await?.ok_or(StorageError::NotFound("person"))?;
-        self.timeline(Scope {
-            activities: activities::Column::PersonId.eq(id.0),
-            tasks: tasks::Column::PersonId.eq(id.0),
-            deals: deals::Column::PersonId.eq(id.0),
-            purchases: purchases::Column::PersonId.eq(id.0),
-        })
+        self.timeline(
+            Scope {
+                activities: activities::Column::PersonId.eq(id.0),
+                tasks: tasks::Column::PersonId.eq(id.0),
+                deals: deals::Column::PersonId.eq(id.0),
+                purchases: purchases::Column::PersonId.eq(id.0),
+                tickets: tickets::Column::RequesterId.eq(id.0),
+            },
+            actor,
+        )
         .await
     }
 
-    /// A company's timeline includes the purchases of its people.
-    pub async fn company_timeline(&self, id: CompanyId) -> Result<Vec<TimelineEntry>> {
+    /// A company's timeline includes the purchases and tickets of its people.
+    pub async fn company_timeline(&self, actor: &Actor, id: CompanyId) -> Result<Vec<TimelineEntry>> {
         companies::Entity::find_by_id(id.0).one(self.conn()).await?.ok_or(StorageError::NotFound("company"))?;
         let its_people = Query::select()
             .column(people::Column::Id)
             .from(people::Entity)
             .and_where(people::Column::CompanyId.eq(id.0))
             .to_owned();
-        self.timeline(Scope {
-            activities: activities::Column::CompanyId.eq(id.0),
-            tasks: tasks::Column::CompanyId.eq(id.0),
-            deals: deals::Column::CompanyId.eq(id.0),
-            purchases: purchases::Column::PersonId.in_subquery(its_people),
-        })
+        self.timeline(
+            Scope {
+                activities: activities::Column::CompanyId.eq(id.0),
+                tasks: tasks::Column::CompanyId.eq(id.0),
+                deals: deals::Column::CompanyId.eq(id.0),
+                purchases: purchases::Column::PersonId.in_subquery(its_people),
+                tickets: tickets::Column::CompanyId.eq(id.0),
+            },
+            actor,
+        )
         .await
     }
 
-    async fn timeline(&self, scope: Scope) -> Result<Vec<TimelineEntry>> {
+    async fn timeline(&self, scope: Scope, actor: &Actor) -> Result<Vec<TimelineEntry>> {
         let db = self.conn();
         let mut entries = Vec::new();
         let found = activities::Entity::find()
@@ -93,7 +108,33 @@ impl Store {
         for row in found {
             entries.push(TimelineEntry::Purchase(purchase_from(row)?));
         }
-        entries.sort_by_key(|e| std::cmp::Reverse(e.at()));
+        let mut its_tickets = Condition::all().add(scope.tickets);
+        if let Some(reach) = reach_condition(actor) {
+            its_tickets = its_tickets.add(reach);
+        }
+        let found = tickets::Entity::find()
+            .filter(its_tickets)
+            .order_by_desc(tickets::Column::CreatedAt)
+            .limit(PER_KIND)
+            .all(db)
+            .await?;
+        let subjects: HashMap<Uuid, String> = found.iter().map(|t| (t.id, t.subject.clone())).collect();
+        for row in found {
+            entries.push(TimelineEntry::Ticket(ticket_from(row)?));
+        }
+        // Only messages of the tickets listed, so each names its ticket.
+        let listed: Vec<Uuid> = subjects.keys().copied().collect();
+        let found = ticket_messages::Entity::find()
+            .filter(ticket_messages::Column::TicketId.is_in(listed))
+            .order_by_desc(ticket_messages::Column::CreatedAt)
+            .limit(PER_KIND)
+            .all(db)
+            .await?;
+        for message in with_mail(db, found).await? {
+            let ticket_subject = subjects.get(&message.ticket_id.0).cloned().unwrap_or_default();
+            entries.push(TimelineEntry::TicketMessage(TimelineMessage { ticket_subject, message }));
+        }
+        entries.sort_by_key(|e| std::cmp::Reverse((e.at(), e.id())));
         Ok(entries)
     }
 }
