@@ -18,6 +18,7 @@ pub enum EntityType {
     Person,
     Company,
     Deal,
+    Ticket,
 }
 
 impl EntityType {
@@ -26,11 +27,14 @@ impl EntityType {
             EntityType::Person => "person",
             EntityType::Company => "company",
             EntityType::Deal => "deal",
+            EntityType::Ticket => "ticket",
         }
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
-        [EntityType::Person, EntityType::Company, EntityType::Deal].into_iter().find(|t| t.as_str() == raw)
+        [EntityType::Person, EntityType::Company, EntityType::Deal, EntityType::Ticket]
+            .into_iter()
+            .find(|t| t.as_str() == raw)
     }
 }
 
@@ -94,6 +98,9 @@ impl From<FieldKey> for String {
     }
 }
 
+/// Why a ticket field cannot be required.
+const TICKET_FIELDS_OPTIONAL: &str = "is not offered for ticket fields: tickets opened by email have no values";
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CustomFieldInput {
     pub entity_type: EntityType,
@@ -103,6 +110,8 @@ pub struct CustomFieldInput {
     /// The allowed values of a `choice` field.
     #[serde(default)]
     pub choices: Vec<Name>,
+    /// Every record of the type must have a value. Not offered for tickets:
+    /// those opened by email have no values.
     #[serde(default)]
     pub required: bool,
 }
@@ -122,6 +131,11 @@ impl CustomFieldInput {
             }
             _ if !self.choices.is_empty() => errors.add("choices", "only choice fields have choices"),
             _ => {}
+        }
+        // Mail intake opens tickets with no custom values; a required one
+        // would refuse every new email (and hold up the mailbox behind it).
+        if self.required && self.entity_type == EntityType::Ticket {
+            errors.add("required", TICKET_FIELDS_OPTIONAL);
         }
         errors.into_result()
     }
@@ -280,5 +294,16 @@ mod tests {
         let errors = check_values(&[required], &values).unwrap_err();
         assert_eq!(errors.get("custom_fields.nope"), Some("no such custom field"));
         assert_eq!(errors.get("custom_fields.f"), Some("is required"));
+    }
+
+    #[test]
+    fn ticket_fields_cannot_be_required() {
+        let mut ticket = field(FieldKind::Text, &[]);
+        ticket.entity_type = EntityType::Ticket;
+        assert!(ticket.check().is_ok());
+        ticket.required = true;
+        assert_eq!(ticket.check().unwrap_err().get("required"), Some(TICKET_FIELDS_OPTIONAL));
+        ticket.entity_type = EntityType::Deal;
+        assert!(ticket.check().is_ok(), "other types' fields may be required");
     }
 }

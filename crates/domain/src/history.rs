@@ -74,6 +74,7 @@ impl RecordKind {
             RecordKind::People => Some(EntityType::Person),
             RecordKind::Companies => Some(EntityType::Company),
             RecordKind::Deals => Some(EntityType::Deal),
+            RecordKind::Tickets => Some(EntityType::Ticket),
             _ => None,
         }
     }

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::access::{Actor, Ownership, Role};
+use crate::custom_fields::CustomValues;
 use crate::ids::{CompanyId, PersonId, TeamId, UserId};
 use crate::records::Meta;
 use crate::text::{LongText, Name, Tag};
@@ -69,6 +70,9 @@ pub struct TicketInput {
     /// The ticket's id in the help desk it came from: unique; how an import finds it again.
     #[serde(default)]
     pub external_id: Option<Name>,
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub custom_fields: CustomValues,
 }
 
 impl TicketInput {
@@ -84,6 +88,7 @@ impl TicketInput {
             team_id: None,
             tags: Vec::new(),
             external_id: None,
+            custom_fields: CustomValues::default(),
         }
     }
 

@@ -73,7 +73,8 @@ impl Kind {
             Kind::People | Kind::Vcard => Some(EntityType::Person),
             Kind::Companies => Some(EntityType::Company),
             Kind::Deals => Some(EntityType::Deal),
-            Kind::Activities | Kind::Purchases | Kind::Tickets => None,
+            Kind::Tickets => Some(EntityType::Ticket),
+            Kind::Activities | Kind::Purchases => None,
         }
     }
 }

@@ -333,6 +333,7 @@ impl RowParser {
         let mut customer = CustomerRef::default();
         let (mut external_id, mut subject, mut status, mut priority, mut channel) = (None, None, None, None, None);
         let (mut assignee_email, mut team, mut tags, mut created_at) = (None, None, Vec::new(), None);
+        let mut custom_fields = CustomValues::new();
         for (target, cell) in self.cells(record, &mut errors) {
             let filled: Result<(), String> = (|| {
                 match target {
@@ -352,6 +353,9 @@ impl RowParser {
                         }
                     }
                     Target::Field("created_at") => created_at = Some(parse_time(cell)?),
+                    Target::Custom(key) => {
+                        custom_fields.insert(key.clone(), self.custom_value(key, cell)?);
+                    }
                     other => return Err(format!("{} is not a field of tickets", other.name())),
                 }
                 Ok(())
@@ -376,6 +380,7 @@ impl RowParser {
                 team,
                 tags,
                 created_at,
+                custom_fields,
             }),
             (Err(errors), _) => Err(Rejection { line, errors }),
             (Ok(()), None) => Err(Rejection { line, errors: FieldErrors::single("external_id", "is required") }),

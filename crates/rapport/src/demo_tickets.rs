@@ -161,6 +161,7 @@ pub(crate) async fn support_history(
             team_id: Some(team),
             tags: Vec::new(),
             external_id: None,
+            custom_fields: Default::default(),
         };
         let by_email = input.channel == TicketChannel::Email;
         let ticket = store.create_ticket_at(actor, input, opened).await?;

@@ -664,11 +664,24 @@ async fn tickets_from_another_help_desk_are_found_by_their_number(backend: Backe
     assert!(old.clocks.closed_at.is_some());
     assert_eq!(by("Z-3").fields.status, TicketStatus::Pending);
 
-    let changed = write(dir.path(), "changed.csv", "Ticket ID,State,Priority\nZ-1,resolved,urgent\n");
+    // A ticket custom field, as `cf.<key>`: checked against its definition.
+    let product = CustomFieldInput {
+        entity_type: EntityType::Ticket,
+        key: "product".to_string().try_into().unwrap(),
+        label: "Product".try_into().unwrap(),
+        kind: FieldKind::Choice,
+        choices: vec!["App".try_into().unwrap(), "Web".try_into().unwrap()],
+        required: false,
+    };
+    store.create_custom_field(&actor, product).await.expect("add the ticket field");
+    let wrong = write(dir.path(), "wrong.csv", "Ticket ID,cf.product\nZ-1,Desktop\n");
+    refused(import_kind(&db.url, "tickets", &[&wrong]), "must be one of: App, Web");
+    let changed = write(dir.path(), "changed.csv", "Ticket ID,State,Priority,cf.product\nZ-1,resolved,urgent,App\n");
     let changed = succeeded(import_kind(&db.url, "tickets", &[&changed]));
     assert!(changed.stderr.contains("0 created, 1 updated, 0 unchanged"), "{}", changed.stderr);
     let fire = store.get_ticket(&actor, fire.id).await.unwrap();
     assert_eq!((fire.fields.status, fire.fields.priority), (TicketStatus::Solved, TicketPriority::Urgent));
+    assert_eq!(fire.fields.custom_fields.get("product"), Some(&json!("App")));
     assert_eq!(fire.fields.subject.as_str(), "Printer on fire", "what a row leaves out stays");
     let reopen = write(dir.path(), "reopen.csv", "Ticket ID,State\nZ-2,open\n");
     refused(import_kind(&db.url, "tickets", &[&reopen]), "closed ticket is final");

@@ -417,6 +417,17 @@ fn from_json(ty: &ColumnType, json: Json) -> Result<Value, String> {
     })
 }
 
+/// The value of a column that may not be null for a row written before the
+/// column was added (an older archive, or a record trashed before): what its
+/// migration gave the rows stored then.
+fn added_later(table: &str, column: &str) -> Option<Json> {
+    match (table, column) {
+        // m0014: tickets brought no custom fields before.
+        ("tickets", "custom_fields") => Some(Json::Object(Map::new())),
+        _ => None,
+    }
+}
+
 async fn insert_rows<E: EntityTrait, C: ConnectionTrait>(
     db: &C,
     rows: Vec<Map<String, Json>>,
@@ -432,11 +443,13 @@ async fn insert_rows<E: EntityTrait, C: ConnectionTrait>(
         for column in &columns {
             let name = column.as_str();
             // A column added after the archive was made, such as m0007's
-            // external ids, is null when it may be.
+            // external ids, is null when it may be, or what the migration
+            // that added it gave the rows already stored.
             let json = match row.remove(name) {
                 Some(json) => json,
                 None if column.def().is_null() => Json::Null,
-                None => return Err(ArchiveError::Malformed(format!("a row of {table} lacks {name}"))),
+                None => added_later(table, name)
+                    .ok_or_else(|| ArchiveError::Malformed(format!("a row of {table} lacks {name}")))?,
             };
             let mut value = from_json(column.def().get_column_type(), json)
                 .map_err(|e| ArchiveError::Malformed(format!("{table}.{name} {e}")))?;

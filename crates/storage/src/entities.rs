@@ -746,6 +746,7 @@ pub mod tickets {
         pub closed_at: Option<TimeDateTimeWithTimeZone>,
         pub message_count: i64,
         pub mail_token: Option<String>,
+        pub custom_fields: Json,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

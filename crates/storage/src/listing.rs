@@ -140,6 +140,16 @@ impl ListQuery {
     /// For lists without text search, tags or custom fields: says so rather
     /// than ignore the parameter.
     pub(crate) fn refuse_search_and_tags(&self) -> Result<()> {
+        self.refuse_unsupported(false)
+    }
+
+    /// For lists with custom fields but without text search or tag filters
+    /// (tickets): says so rather than ignore the parameter.
+    pub(crate) fn refuse_search_and_tag_filter(&self) -> Result<()> {
+        self.refuse_unsupported(true)
+    }
+
+    fn refuse_unsupported(&self, has_custom_fields: bool) -> Result<()> {
         let mut errors = FieldErrors::new();
         if self.q.is_some() {
             errors.add("q", "this list has no text search");
@@ -147,8 +157,10 @@ impl ListQuery {
         if self.tag.is_some() {
             errors.add("tag", "these records have no tags");
         }
-        for (key, _) in &self.custom {
-            errors.add(format!("cf.{key}"), "these records have no custom fields");
+        if !has_custom_fields {
+            for (key, _) in &self.custom {
+                errors.add(format!("cf.{key}"), "these records have no custom fields");
+            }
         }
         errors.into_result().map_err(StorageError::from)
     }
@@ -187,29 +199,39 @@ impl ListQuery {
             let since = rapport_domain::records::normalize_timestamp(since);
             select = select.filter(Expr::col((E::default(), updated_at)).gte(since));
         }
-        if !self.custom.is_empty() {
-            let definitions = crate::common::definitions(conn, entity).await?;
-            for (key, raw) in &self.custom {
-                let field = format!("cf.{key}");
-                let definition = definitions
-                    .iter()
-                    .find(|d| d.key.as_str() == key)
-                    .ok_or_else(|| bad(&field, "no such custom field"))?;
-                let canonical = definition.canonical_filter(raw).map_err(|m| bad(&field, &m))?;
-                let values = custom_field_values::Entity;
-                select = select.filter(Expr::exists(
-                    Query::select()
-                        .expr(Expr::val(1))
-                        .from(values)
-                        .and_where(Expr::col((values, custom_field_values::Column::EntityType)).eq(entity.as_str()))
-                        .and_where(
-                            Expr::col((values, custom_field_values::Column::EntityId)).equals((E::default(), id)),
-                        )
-                        .and_where(Expr::col((values, custom_field_values::Column::FieldKey)).eq(key.as_str()))
-                        .and_where(Expr::col((values, custom_field_values::Column::ValueText)).eq(canonical))
-                        .to_owned(),
-                ));
-            }
+        self.filter_custom(conn, select, entity, id).await
+    }
+
+    /// Narrows a select to the records whose custom fields equal the `cf.<key>` filters.
+    pub(crate) async fn filter_custom<E: EntityTrait, C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        mut select: Select<E>,
+        entity: EntityType,
+        id: E::Column,
+    ) -> Result<Select<E>> {
+        if self.custom.is_empty() {
+            return Ok(select);
+        }
+        let definitions = crate::common::definitions(conn, entity).await?;
+        for (key, raw) in &self.custom {
+            let field = format!("cf.{key}");
+            let definition = definitions
+                .iter()
+                .find(|d| d.key.as_str() == key)
+                .ok_or_else(|| bad(&field, "no such custom field"))?;
+            let canonical = definition.canonical_filter(raw).map_err(|m| bad(&field, &m))?;
+            let values = custom_field_values::Entity;
+            select = select.filter(Expr::exists(
+                Query::select()
+                    .expr(Expr::val(1))
+                    .from(values)
+                    .and_where(Expr::col((values, custom_field_values::Column::EntityType)).eq(entity.as_str()))
+                    .and_where(Expr::col((values, custom_field_values::Column::EntityId)).equals((E::default(), id)))
+                    .and_where(Expr::col((values, custom_field_values::Column::FieldKey)).eq(key.as_str()))
+                    .and_where(Expr::col((values, custom_field_values::Column::ValueText)).eq(canonical))
+                    .to_owned(),
+            ));
         }
         Ok(select)
     }

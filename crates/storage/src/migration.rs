@@ -22,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0011_login_attempts::Migration),
             Box::new(m0012_mail::Migration),
             Box::new(m0013_sla_events::Migration),
+            Box::new(m0014_ticket_custom_fields::Migration),
         ]
     }
 }
@@ -1312,6 +1313,36 @@ mod m0013_sla_events {
 
         async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
             m.drop_table(Table::drop().table("sla_events").to_owned()).await
+        }
+    }
+}
+
+mod m0014_ticket_custom_fields {
+    use sea_orm_migration::prelude::*;
+    use sea_orm_migration::schema::*;
+
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m0014_ticket_custom_fields"
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+            // Tickets carry custom fields as deals do: the JSON a client sees
+            // here, the index rows in `custom_field_values`. Tickets already
+            // stored have none.
+            m.alter_table(
+                Table::alter().table("tickets").add_column(json_binary("custom_fields").default("{}")).to_owned(),
+            )
+            .await
+        }
+
+        async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+            m.alter_table(Table::alter().table("tickets").drop_column("custom_fields").to_owned()).await
         }
     }
 }

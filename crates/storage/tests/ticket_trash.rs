@@ -3,7 +3,7 @@
 //! into the trash with their conversation, attachments, outgoing mail and SLA
 //! events, restore of all of it, who may delete and restore (and see them in
 //! the trash), the requester who cannot be deleted from under their tickets,
-//! and the CSV export.
+//! the CSV export, and a ticket trashed before tickets had custom fields.
 
 #[macro_use]
 extern crate rapport_testing;
@@ -33,6 +33,7 @@ backend_tests!(
     a_person_who_asked_tickets_stays_until_the_tickets_go,
     merging_people_moves_their_tickets,
     the_csv_export_lists_tickets,
+    a_ticket_trashed_before_tickets_had_custom_fields_comes_back,
 );
 
 fn name(text: &str) -> Name {
@@ -353,4 +354,38 @@ async fn the_csv_export_lists_tickets(backend: Backend) {
     let row = lines.next().unwrap();
     assert!(row.starts_with(&format!("{},\"Export me, please\",{ada},,web,new,normal,,,vip,", t.id)), "{row}");
     assert_eq!(lines.next(), None);
+}
+
+/// A trash entry written before m0014 holds a ticket row without
+/// `custom_fields`; it comes back with none.
+async fn a_ticket_trashed_before_tickets_had_custom_fields_comes_back(backend: Backend) {
+    use sea_orm::ConnectionTrait;
+    use sea_orm::prelude::{Json, Uuid};
+    use sea_orm::sea_query::{Expr, ExprTrait, Query};
+    let (db, store, admin) = open(backend).await;
+    let grace = customer(&store, &admin, "Grace").await;
+    let opened = store.create_ticket(&admin, ticket(grace, "From long ago")).await.unwrap();
+    store.delete_ticket(&admin, opened.id).await.unwrap();
+
+    let conn = sea_orm::Database::connect(db.url.as_str()).await.expect("a raw connection");
+    let row = conn
+        .query_one(Query::select().columns(["id", "snapshot"]).from("trash"))
+        .await
+        .unwrap()
+        .expect("the trash entry");
+    let entry: Uuid = row.try_get("", "id").unwrap();
+    let mut snapshot: Json = row.try_get("", "snapshot").unwrap();
+    assert_eq!(snapshot["tables"][0][0], "tickets");
+    let removed = snapshot["tables"][0][1][0].as_object_mut().and_then(|row| row.remove("custom_fields"));
+    assert_eq!(removed, Some(json!({})), "a ticket's row keeps its custom fields");
+    conn.execute(Query::update().table("trash").value("snapshot", snapshot).and_where(Expr::col("id").eq(entry)))
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+
+    let trash = store.list_trash(None, Duration::days(30), None, 10).await.unwrap();
+    store.restore_from_trash(&admin, trash[0].id).await.unwrap();
+    let back = store.get_ticket(&admin, opened.id).await.unwrap();
+    assert!(back.fields.custom_fields.is_empty());
+    assert_eq!(back.fields.subject.as_str(), "From long ago");
 }

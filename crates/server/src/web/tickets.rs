@@ -9,6 +9,7 @@ use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
+use rapport_domain::custom_fields::{CustomFieldDefinition, EntityType};
 use rapport_domain::mail::{AttachmentInfo, Delivery, OutboxStatus};
 use rapport_domain::records::Person;
 use rapport_domain::sla::SlaPolicy;
@@ -22,6 +23,7 @@ use rapport_storage::{ListQuery, StorageError, TicketFilter, TicketQueue};
 use serde::Deserialize;
 use time::{Duration, OffsetDateTime};
 
+use super::custom::{self, CustomInput, CustomShown};
 use super::form::{Conflict, Fields, FormData, FormView};
 use super::lists::{Choice, ListRequest, ViewLink};
 use super::people::person_by_label;
@@ -500,6 +502,8 @@ struct TicketPage {
     assignee: String,
     team: String,
     created: (String, String),
+    /// The ticket's custom values, shown with its details.
+    custom: Vec<CustomShown>,
     policy: Option<String>,
     clocks: Vec<ClockView>,
     messages: Vec<MessageView>,
@@ -521,6 +525,7 @@ async fn ticket_page(state: &AppState, signed: &Signed, id: TicketId, form: Form
     let messages = state.store.ticket_messages(&signed.actor, id).await?;
     let staff = Staff::load(state).await?;
     let mail_out = state.store.smtp_settings().await?.is_some();
+    let definitions = custom::definitions(state, EntityType::Ticket).await?;
     let f = &ticket.fields;
     let now = rapport_domain::records::now();
     let person = match state.store.get_person(f.requester_id).await {
@@ -591,6 +596,7 @@ async fn ticket_page(state: &AppState, signed: &Signed, id: TicketId, form: Form
         assignee: staff.name(f.assignee_id),
         team,
         created: stamp(ticket.meta.created_at),
+        custom: custom::shown(&definitions, &f.custom_fields),
         policy: policy.as_ref().map(|p| p.fields.name.to_string()),
         clocks: policy.as_ref().map(|p| clocks(&ticket, p, now)).unwrap_or_default(),
         messages: messages.iter().map(|m| message_view(m, &requester_name, &staff)).collect(),
@@ -715,6 +721,7 @@ struct TicketForm {
     statuses: Vec<Choice>,
     assignees: Vec<Choice>,
     teams: Vec<Choice>,
+    custom: Vec<CustomInput>,
 }
 
 impl TicketForm {
@@ -752,6 +759,7 @@ impl TicketForm {
             statuses,
             assignees,
             teams,
+            custom: custom::inputs(&custom::definitions(state, EntityType::Ticket).await?),
         })
     }
 
@@ -796,7 +804,7 @@ async fn form_values(state: &AppState, ticket: &Ticket) -> Result<Vec<(String, S
         Err(StorageError::NotFound(_)) => String::new(),
         Err(err) => return Err(err.into()),
     };
-    Ok(vec![
+    let mut pairs = vec![
         ("requester".to_owned(), requester),
         ("subject".to_owned(), f.subject.to_string()),
         ("channel".to_owned(), f.channel.as_str().to_owned()),
@@ -805,7 +813,9 @@ async fn form_values(state: &AppState, ticket: &Ticket) -> Result<Vec<(String, S
         ("assignee_id".to_owned(), f.assignee_id.map(|u| u.to_string()).unwrap_or_default()),
         ("team_id".to_owned(), f.team_id.map(|t| t.to_string()).unwrap_or_default()),
         ("tags".to_owned(), f.tags.iter().map(Tag::as_str).collect::<Vec<_>>().join(", ")),
-    ])
+    ];
+    pairs.extend(custom::form_pairs(&f.custom_fields));
+    Ok(pairs)
 }
 
 pub async fn edit_form(
@@ -824,6 +834,7 @@ pub async fn edit_form(
 async fn parse(
     state: &AppState,
     form: &FormData,
+    definitions: &[CustomFieldDefinition],
     external_id: Option<Name>,
 ) -> Result<Result<TicketInput, FieldErrors>, WebError> {
     let mut f = Fields::new(form);
@@ -839,6 +850,7 @@ async fn parse(
         f.optional_with("assignee_id", |raw| raw.parse::<UserId>().map_err(|_| "is not a staff member".into()));
     let team_id = f.optional_with("team_id", |raw| raw.parse::<TeamId>().map_err(|_| "is not a team".into()));
     let tags = f.list::<Tag>("tags");
+    let custom_fields = custom::from_form(definitions, form);
     Ok(match (requester, subject, f.finish()) {
         (Some(requester_id), Some(subject), Ok(())) => Ok(TicketInput {
             requester_id,
@@ -850,6 +862,7 @@ async fn parse(
             team_id,
             tags,
             external_id,
+            custom_fields,
         }),
         (_, _, Err(errors)) => Err(errors),
         _ => Err(FieldErrors::single("subject", "is required")),
@@ -873,7 +886,8 @@ fn refused(form: &FormData, err: StorageError) -> Result<FormView, WebError> {
 
 pub async fn create(State(state): State<AppState>, signed: Signed, form: FormData) -> Result<Response, WebError> {
     signed.ensure_can_create()?;
-    let input = match parse(&state, &form, None).await? {
+    let definitions = custom::definitions(&state, EntityType::Ticket).await?;
+    let input = match parse(&state, &form, &definitions, None).await? {
         Ok(input) => input,
         Err(errors) => {
             return TicketForm::new(&state, &signed, None, 0, FormView::rejected(&form, errors))
@@ -900,7 +914,8 @@ pub async fn update(
     let before = state.store.get_ticket(&signed.actor, id).await?;
     signed.ensure_can_create()?;
     let version = form.get("version").parse::<i64>().unwrap_or(before.meta.version);
-    let input = match parse(&state, &form, before.fields.external_id.clone()).await? {
+    let definitions = custom::definitions(&state, EntityType::Ticket).await?;
+    let input = match parse(&state, &form, &definitions, before.fields.external_id.clone()).await? {
         Ok(input) => input,
         Err(errors) => {
             return TicketForm::new(&state, &signed, Some(id), version, FormView::rejected(&form, errors))

@@ -19,6 +19,7 @@ backend_tests!(
     the_queue_tabs_show_the_right_tickets,
     sla_settings_add_policies_and_calendars,
     home_lists_my_tickets_due_soon_or_late,
+    the_ticket_form_saves_custom_fields,
 );
 
 async fn grace(app: &TestApp) -> Person {
@@ -486,4 +487,69 @@ async fn home_lists_my_tickets_due_soon_or_late(backend: Backend) {
     assert!(home[late..].contains("late by 30 min"), "{home}");
     assert!(!home.contains("Not urgent at all"), "due in two hours: not yet");
     assert!(!home.contains("Someone else&#x27;s") && !home.contains("Someone else's"), "only mine");
+}
+
+async fn the_ticket_form_saves_custom_fields(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let person = grace(&app).await;
+    let web = app.web_admin().await;
+
+    // Settings → Fields offers tickets, and defines their fields there.
+    let settings = web.get("/settings/fields").await.want(200);
+    assert!(settings.text.contains("<option value=\"ticket\""), "{}", settings.text);
+    let defined = [("entity_type", "ticket"), ("key", "product"), ("label", "Product"), ("kind", "choice")];
+    let mut form = defined.to_vec();
+    form.push(("choices", "App, Web"));
+    web.post_form("/settings/fields", &form).await.want(303);
+    let seats = [("entity_type", "ticket"), ("key", "seats"), ("label", "Seats"), ("kind", "number")];
+    web.post_form("/settings/fields", &seats).await.want(303);
+    assert!(web.get("/settings/fields").await.want(200).text.contains("Product"));
+    let mut required = seats.to_vec();
+    required[1] = ("key", "os");
+    required.push(("required", "true"));
+    let refused = web.post_form("/settings/fields", &required).await.want(422);
+    assert!(
+        field_error(&refused.text, "required").is_some_and(|e| e.contains("not offered for ticket fields")),
+        "{}",
+        refused.text
+    );
+
+    let blank = web.get(&format!("/tickets/new?person_id={}", person.id)).await.want(200);
+    let mut fields = form_fields(&blank.text, "/tickets");
+    assert!(fields.iter().any(|(name, _)| name == "custom_fields.product"), "{fields:?}");
+    assert!(fields.iter().any(|(name, _)| name == "custom_fields.seats"), "{fields:?}");
+    set_field(&mut fields, "subject", "The app crashes");
+    set_field(&mut fields, "custom_fields.product", "App");
+    set_field(&mut fields, "custom_fields.seats", "many");
+    let refused = web.post_form("/tickets", &as_form(&fields)).await.want(422);
+    assert!(refused.text.contains("Seats must be a number"), "{}", refused.text);
+    assert_eq!(
+        selected_value(&refused.text, "custom_fields.product").as_deref(),
+        Some("App"),
+        "what was chosen is kept"
+    );
+    assert!(app.admin.list_all::<Ticket>("/api/v1/tickets", &[]).await.is_empty(), "a refused form made a ticket");
+
+    set_field(&mut fields, "custom_fields.seats", "12");
+    let created = web.post_form("/tickets", &as_form(&fields)).await.want(303);
+    let location = created.header("location").expect("a location");
+    let id = location.strip_prefix("/tickets/").expect("to the ticket").to_owned();
+    let stored = ticket(&app, &id).await;
+    assert_eq!(stored.fields.custom_fields.get("product"), Some(&json!("App")));
+    assert_eq!(stored.fields.custom_fields.get("seats"), Some(&json!(12)));
+
+    // The ticket's details show them; the edit form has them, and saves a change.
+    let page = web.get(&location).await.want(200);
+    assert!(page.text.contains("<dt>Product</dt><dd>App</dd>"), "{}", page.text);
+    assert!(page.text.contains("<dt>Seats</dt><dd>12</dd>"), "{}", page.text);
+    let edit = web.get(&format!("{location}/edit")).await.want(200);
+    assert_eq!(selected_value(&edit.text, "custom_fields.product").as_deref(), Some("App"));
+    assert_eq!(input_value(&edit.text, "custom_fields.seats").as_deref(), Some("12"));
+    let mut fields = form_fields(&edit.text, &location);
+    set_field(&mut fields, "custom_fields.product", "Web");
+    set_field(&mut fields, "custom_fields.seats", "");
+    web.post_form(&location, &as_form(&fields)).await.want(303);
+    let saved = ticket(&app, &id).await;
+    assert_eq!(serde_json::to_value(&saved.fields.custom_fields).unwrap(), json!({ "product": "Web" }));
+    assert_eq!(saved.meta.version, stored.meta.version + 1);
 }

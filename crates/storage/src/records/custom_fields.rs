@@ -7,7 +7,7 @@ use sea_orm::prelude::*;
 use sea_orm::{ActiveModelTrait, QueryOrder, QuerySelect, Set};
 
 use crate::common::{check_version, definition_from, to_json};
-use crate::entities::{companies, custom_field_values, custom_fields, deals, people};
+use crate::entities::{companies, custom_field_values, custom_fields, deals, people, tickets};
 use crate::{Result, StorageError, Store};
 
 fn definition(row: custom_fields::Model) -> Result<CustomFieldDefinition> {
@@ -140,6 +140,16 @@ impl Store {
             Some(EntityType::Deal) => {
                 strip_key::<deals::Entity, _>(&*w, deals::Column::Id, deals::Column::CustomFields, &holders, &row.key)
                     .await?
+            }
+            Some(EntityType::Ticket) => {
+                strip_key::<tickets::Entity, _>(
+                    &*w,
+                    tickets::Column::Id,
+                    tickets::Column::CustomFields,
+                    &holders,
+                    &row.key,
+                )
+                .await?
             }
             None => return Err(StorageError::Corrupt(format!("custom field type {}", row.entity_type))),
         }

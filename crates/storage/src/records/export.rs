@@ -334,7 +334,7 @@ impl Store {
                         t.meta.version.to_string(),
                         opt(f.external_id),
                     ];
-                    Ok((cells, None))
+                    Ok((cells, Some(f.custom_fields)))
                 })
                 .await
             }

@@ -924,6 +924,7 @@ pub struct TicketImport {
     pub tags: Vec<Tag>,
     /// When it was opened (a new ticket's clocks run from then; default: now).
     pub created_at: Option<OffsetDateTime>,
+    pub custom_fields: CustomValues,
 }
 
 async fn upsert_ticket<C: ConnectionTrait>(
@@ -974,6 +975,7 @@ async fn upsert_ticket<C: ConnectionTrait>(
             input.assignee_id = assignee_id;
             input.team_id = team_id;
             input.tags = row.tags;
+            input.custom_fields = row.custom_fields;
             input.external_id = Some(row.external_id);
             check_assignment(conn, actor, assignee_id, None, "assignee_email").await?;
             // A ticket cannot be opened closed: it is opened solved, then closed, as it happened.
@@ -997,6 +999,7 @@ async fn upsert_ticket<C: ConnectionTrait>(
             merged.assignee_id = assignee_id.or(merged.assignee_id);
             merged.team_id = team_id.or(merged.team_id);
             merged.tags.extend(row.tags);
+            merged.custom_fields.extend(row.custom_fields);
             merged.check()?;
             if merged == current {
                 return Ok(Outcome::Unchanged);

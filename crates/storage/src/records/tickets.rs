@@ -1,6 +1,7 @@
 //! Support tickets and their conversations. Every write sets the ticket's
 //! SLA policy (the first that matches) and due times in the same transaction.
 
+use rapport_domain::custom_fields::{CheckedValue, EntityType};
 use rapport_domain::records::now;
 use rapport_domain::sla::{CalendarHours, ClockInput, DueTimes, due_times, policy_for};
 use rapport_domain::tickets::{
@@ -69,6 +70,7 @@ pub(crate) fn ticket_from(row: tickets::Model) -> Result<Ticket> {
             team_id: row.team_id.map(TeamId),
             tags: from_json(row.tags, "tags")?,
             external_id: parse_opt(row.external_id, "external id")?,
+            custom_fields: from_json(row.custom_fields, "custom fields")?,
         },
         company_id: row.company_id.map(CompanyId),
         clocks: TicketClocks {
@@ -204,9 +206,17 @@ impl ClockState {
     }
 }
 
-/// Checks the ticket's links and fills in what follows from them: the
-/// requester's company, and the assignee's team when no team was given.
-async fn prepare<C: ConnectionTrait>(conn: &C, input: &mut TicketInput) -> Result<Option<Uuid>> {
+/// What `prepare` found: the requester's company, and the custom values
+/// to index.
+struct Prepared {
+    company: Option<Uuid>,
+    custom: Vec<CheckedValue>,
+}
+
+/// Checks the ticket's links and custom values and fills in what follows
+/// from them: the requester's company, and the assignee's team when no team
+/// was given.
+async fn prepare<C: ConnectionTrait>(conn: &C, input: &mut TicketInput) -> Result<Prepared> {
     input.check()?;
     let requester = must_exist::<people::Entity, _>(conn, input.requester_id.0, "requester_id", "person").await?;
     if let Some(team) = input.team_id {
@@ -214,7 +224,15 @@ async fn prepare<C: ConnectionTrait>(conn: &C, input: &mut TicketInput) -> Resul
     } else if let Some(assignee) = input.assignee_id {
         input.team_id = team_of(conn, Some(assignee.0)).await?;
     }
-    Ok(requester.company_id)
+    let (custom, stored) = check_custom(conn, EntityType::Ticket, &input.custom_fields).await?;
+    input.custom_fields = stored;
+    Ok(Prepared { company: requester.company_id, custom })
+}
+
+/// Rewrites a ticket's custom-field index rows. (Tickets' tags are not
+/// indexed: their list has no tag filter.)
+async fn write_custom_index<C: ConnectionTrait>(conn: &C, id: Uuid, custom: &[CheckedValue]) -> Result<()> {
+    write_index_rows(conn, EntityType::Ticket, id, &[], custom).await
 }
 
 fn fill(active: &mut tickets::ActiveModel, input: &TicketInput, company: Option<Uuid>) {
@@ -228,6 +246,7 @@ fn fill(active: &mut tickets::ActiveModel, input: &TicketInput, company: Option<
     active.team_id = Set(input.team_id.map(|t| t.0));
     active.tags = Set(to_json(&input.tags));
     active.external_id = Set(input.external_id.as_ref().map(|e| e.to_string()));
+    active.custom_fields = Set(to_json(&input.custom_fields));
 }
 
 /// Recomputes the policy and due times of the active tickets (of the given
@@ -273,7 +292,7 @@ pub(crate) async fn insert_ticket<C: ConnectionTrait>(
 ) -> Result<tickets::Model> {
     let created_by = Some(actor.user_id).filter(|user| !user.0.is_nil());
     let at = rapport_domain::records::normalize_timestamp(at);
-    let company = prepare(conn, &mut input).await?;
+    let prepared = prepare(conn, &mut input).await?;
     if input.status == TicketStatus::Closed {
         return Err(FieldErrors::single("status", "a new ticket cannot be closed").into());
     }
@@ -301,9 +320,10 @@ pub(crate) async fn insert_ticket<C: ConnectionTrait>(
         mail_token: Set(Some(rapport_domain::mail::ticket_token(id))),
         ..Default::default()
     };
-    fill(&mut active, &input, company);
+    fill(&mut active, &input, prepared.company);
     state.write(&mut active, policy.map(|p| p.id), state.due(policy, &hours));
     let row = active.insert(conn).await?;
+    write_custom_index(conn, row.id, &prepared.custom).await?;
     history::created(conn, actor, ticket_from(row.clone())?).await?;
     Ok(row)
 }
@@ -407,7 +427,7 @@ pub(crate) async fn replace_ticket<C: ConnectionTrait>(
     if current == TicketStatus::Closed {
         return Err(StorageError::Conflict("a closed ticket is final: open a new one".into()));
     }
-    let company = prepare(conn, &mut input).await?;
+    let prepared = prepare(conn, &mut input).await?;
     check_assignment(conn, actor, input.assignee_id, row.assignee_id, "assignee_id").await?;
     let at = now();
     let all = policies(conn).await?;
@@ -419,11 +439,12 @@ pub(crate) async fn replace_ticket<C: ConnectionTrait>(
     crate::records::sla_events::record_outcomes(conn, &row, false, solved, at).await?;
     let version = row.version;
     let mut active: tickets::ActiveModel = row.into();
-    fill(&mut active, &input, company);
+    fill(&mut active, &input, prepared.company);
     state.write(&mut active, policy.map(|p| p.id), state.due(policy, &hours));
     active.updated_at = Set(at);
     active.version = Set(version + 1);
     let row = save(conn, active, tickets::Column::Version, version).await?;
+    write_custom_index(conn, row.id, &prepared.custom).await?;
     history::updated(conn, actor, &previous, ticket_from(row)?).await
 }
 
@@ -575,7 +596,7 @@ impl Store {
 
     /// The tickets `actor` may see that match the filter.
     pub async fn list_tickets(&self, actor: &Actor, query: &ListQuery, filter: &TicketFilter) -> Result<Page<Ticket>> {
-        query.refuse_search_and_tags()?;
+        query.refuse_search_and_tag_filter()?;
         let mut select = tickets::Entity::find();
         if let Some(reach) = reach_condition(actor) {
             select = select.filter(reach);
@@ -639,6 +660,7 @@ impl Store {
         if let Some(since) = query.updated_since {
             select = select.filter(tickets::Column::UpdatedAt.gte(since));
         }
+        let select = query.filter_custom(self.conn(), select, EntityType::Ticket, tickets::Column::Id).await?;
         let fields = vec![
             SortField::new("updated_at", Expr::col((tickets::Entity, tickets::Column::UpdatedAt)), SortKind::Time),
             SortField::new("created_at", Expr::col((tickets::Entity, tickets::Column::CreatedAt)), SortKind::Time),

@@ -1,4 +1,4 @@
-//! Settings → Custom fields: extra fields on people, companies and deals.
+//! Settings → Custom fields: extra fields on people, companies, deals and tickets.
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -15,8 +15,12 @@ use crate::web::form::{Fields, FormData, FormView};
 use crate::web::lists::Choice;
 use crate::web::{Chrome, Signed, WebError, redirect_with_flash};
 
-const ENTITIES: [(EntityType, &str); 3] =
-    [(EntityType::Person, "People"), (EntityType::Company, "Companies"), (EntityType::Deal, "Deals")];
+const ENTITIES: [(EntityType, &str); 4] = [
+    (EntityType::Person, "People"),
+    (EntityType::Company, "Companies"),
+    (EntityType::Deal, "Deals"),
+    (EntityType::Ticket, "Tickets"),
+];
 
 const KINDS: [(FieldKind, &str); 5] = [
     (FieldKind::Text, "Text"),
@@ -106,7 +110,7 @@ pub async fn create(State(state): State<AppState>, signed: Signed, form: FormDat
     require_admin(&signed)?;
     let mut f = Fields::new(&form);
     let entity_type = f.parse_with("entity_type", |raw| {
-        EntityType::parse(raw).ok_or_else(|| "must be person, company or deal".into())
+        EntityType::parse(raw).ok_or_else(|| "must be person, company, deal or ticket".into())
     });
     let key = f.required::<FieldKey>("key");
     let label = f.required::<Name>("label");
@@ -169,6 +173,7 @@ fn plural(entity: EntityType) -> &'static str {
         EntityType::Person => "people",
         EntityType::Company => "companies",
         EntityType::Deal => "deals",
+        EntityType::Ticket => "tickets",
     }
 }
 
