@@ -78,6 +78,17 @@ pub async fn session(store: &Store, email: &str, role: Role, team_id: Option<Tea
     Ok(format!("{}={secret}", rapport_server::SESSION_COOKIE))
 }
 
+/// Serves Rapport's pages and API over `store` on a loopback port: its base URL, and the task to abort.
+pub async fn serve(store: &Store) -> Result<(String, tokio::task::JoinHandle<std::io::Result<()>>)> {
+    let app = rapport_server::router(store.clone(), rapport_server::ServerConfig::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await
+    });
+    Ok((base, server))
+}
+
 /// A client that sends `cookie` with every request.
 pub fn client_with(cookie: &str) -> Result<reqwest::Client> {
     let mut headers = HeaderMap::new();

@@ -23,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0012_mail::Migration),
             Box::new(m0013_sla_events::Migration),
             Box::new(m0014_ticket_custom_fields::Migration),
+            Box::new(m0015_ticket_queue_indexes::Migration),
         ]
     }
 }
@@ -1343,6 +1344,68 @@ mod m0014_ticket_custom_fields {
 
         async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
             m.alter_table(Table::alter().table("tickets").drop_column("custom_fields").to_owned()).await
+        }
+    }
+}
+
+mod m0015_ticket_queue_indexes {
+    use sea_orm_migration::prelude::*;
+
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m0015_ticket_queue_indexes"
+        }
+    }
+
+    /// Partial indexes over the active tickets only. A query uses one when its
+    /// WHERE holds the same condition written the same way, so the queues
+    /// write it as these literals (`records::tickets::ACTIVE_SQL`, `RUNNING_SQL`).
+    const ACTIVE: &str = "status IN ('new', 'open', 'pending')";
+    /// The tickets whose response targets are running (not paused in pending).
+    const RUNNING: &str = "status IN ('new', 'open')";
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+            // The queue pages list newest-updated first: mine and unassigned
+            // by assignee, my team's by team, a status filter by status, each
+            // read in order from its index instead of sorting every match.
+            let db = m.get_connection();
+            db.execute_unprepared(&format!(
+                "CREATE INDEX tickets_active_assignee ON tickets (assignee_id, updated_at, id) WHERE {ACTIVE}"
+            ))
+            .await?;
+            db.execute_unprepared(&format!(
+                "CREATE INDEX tickets_active_team ON tickets (team_id, updated_at, id) WHERE {ACTIVE}"
+            ))
+            .await?;
+            // Due soon and breached: the running tickets in order, with the
+            // due columns the queue tests, so no ticket row is read until one matches.
+            db.execute_unprepared(&format!(
+                "CREATE INDEX tickets_running ON tickets (updated_at, id, first_responded_at, first_response_due, \
+                 next_response_due, resolution_due) WHERE {RUNNING}"
+            ))
+            .await?;
+            m.create_index(
+                Index::create()
+                    .name("tickets_status_updated")
+                    .table("tickets")
+                    .col("status")
+                    .col("updated_at")
+                    .col("id")
+                    .to_owned(),
+            )
+            .await
+        }
+
+        async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+            for name in ["tickets_active_assignee", "tickets_active_team", "tickets_running", "tickets_status_updated"]
+            {
+                m.drop_index(Index::drop().name(name).table("tickets").to_owned()).await?;
+            }
+            Ok(())
         }
     }
 }

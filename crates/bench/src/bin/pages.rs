@@ -7,14 +7,12 @@
 //!
 //!     cargo run --release -p rapport-bench --bin pages -- --database-url sqlite:///tmp/demo.db
 
-use std::net::SocketAddr;
-
 use anyhow::{Context, Result, anyhow};
 use clap::Parser;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
-use rapport_bench::{client_with, measure, print_timings, server_millis, session};
+use rapport_bench::{client_with, measure, print_timings, serve, server_millis, session};
 use rapport_domain::Role;
 use rapport_storage::{ListQuery, PersonFilter, Store, UserFilter};
 use reqwest::header::{ACCEPT_ENCODING, CONTENT_ENCODING};
@@ -61,13 +59,7 @@ async fn main() -> Result<()> {
     anyhow::ensure!(!people.is_empty(), "the database has no people: fill it with `rapport demo` first");
     let total_users = store.list_users(&ListQuery::default(), &UserFilter::default()).await?.items.len();
 
-    let app = rapport_server::router(store.clone(), rapport_server::ServerConfig::default());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let server =
-        tokio::spawn(
-            async move { axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await },
-        );
+    let (base, server) = serve(&store).await?;
 
     let client = client_with(&cookie)?;
 

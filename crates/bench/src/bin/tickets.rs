@@ -12,7 +12,6 @@
 //!     cargo run --release -p rapport-bench --bin tickets
 
 use std::collections::HashSet;
-use std::net::SocketAddr;
 use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow, ensure};
@@ -20,7 +19,7 @@ use clap::Parser;
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
-use rapport_bench::{client_with, measure, print_timings, session};
+use rapport_bench::{client_with, measure, print_timings, serve, session};
 use rapport_domain::records::{PersonInput, TeamInput, now};
 use rapport_domain::sla::CalendarInput;
 use rapport_domain::text::Name;
@@ -251,13 +250,7 @@ async fn main() -> Result<()> {
         filling.elapsed().as_secs_f64()
     );
 
-    let app = rapport_server::router(store.clone(), rapport_server::ServerConfig::default());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let server =
-        tokio::spawn(
-            async move { axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await },
-        );
+    let (base, server) = serve(&store).await?;
     let as_admin = client_with(&admin_cookie)?;
     let as_agent = client_with(&agent_cookie)?;
     let mut rng = StdRng::seed_from_u64(7);

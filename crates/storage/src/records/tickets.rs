@@ -10,7 +10,7 @@ use rapport_domain::tickets::{
 };
 use rapport_domain::{Actor, CompanyId, FieldErrors, MessageId, PersonId, Role, SlaPolicyId, TeamId, TicketId, UserId};
 use sea_orm::prelude::*;
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait};
 use sea_orm::{ActiveModelTrait, Condition, ConnectionTrait, QueryOrder, QuerySelect, Set};
 use time::{Duration, OffsetDateTime};
 
@@ -56,6 +56,14 @@ pub struct TicketFilter {
 const DUE_SOON: Duration = Duration::hours(1);
 
 const ACTIVE: [&str; 3] = ["new", "open", "pending"];
+
+/// `ACTIVE` as a literal condition: the queues' partial indexes
+/// (`m0015_ticket_queue_indexes`) serve only a query that holds their
+/// condition with the values written in, not bound as parameters.
+const ACTIVE_SQL: &str = "\"tickets\".\"status\" IN ('new', 'open', 'pending')";
+/// The tickets whose targets run (pending pauses them), written in for the
+/// due-soon and breached queues' partial index likewise.
+const RUNNING_SQL: &str = "\"tickets\".\"status\" IN ('new', 'open')";
 
 pub(crate) fn ticket_from(row: tickets::Model) -> Result<Ticket> {
     Ok(Ticket {
@@ -258,7 +266,7 @@ pub(crate) async fn recompute_open<C: ConnectionTrait>(conn: &C, of_policies: Op
         select = select.filter(tickets::Column::SlaPolicyId.is_in(ids.iter().copied()));
     }
     let mut hours_cache: std::collections::HashMap<Option<SlaPolicyId>, CalendarHours> = Default::default();
-    let mut changed = 0;
+    let mut changes = Vec::new();
     for row in select.all(conn).await? {
         let ticket = ticket_from(row.clone())?;
         let policy = policy_for(&all, &ticket.fields);
@@ -273,13 +281,38 @@ pub(crate) async fn recompute_open<C: ConnectionTrait>(conn: &C, of_policies: Op
         if before == (key.map(|p| p.0), due.first_response_due, due.next_response_due, due.resolution_due) {
             continue;
         }
-        let mut active: tickets::ActiveModel = row.into();
-        state.write(&mut active, key, due);
-        active.update(conn).await?;
-        changed += 1;
+        changes.push(DueChange { id: row.id, policy: key, due });
     }
-    Ok(changed)
+    // A statement per chunk, not per ticket: a calendar change can move tens of thousands.
+    for chunk in changes.chunks(RECOMPUTE_CHUNK) {
+        let case = |value: fn(&DueChange) -> sea_orm::Value| -> Expr {
+            let when = chunk.iter().fold(CaseStatement::new(), |case, change| {
+                case.case(tickets::Column::Id.eq(change.id), Expr::val(value(change)))
+            });
+            Expr::Case(Box::new(when))
+        };
+        tickets::Entity::update_many()
+            .col_expr(tickets::Column::SlaPolicyId, case(|c| c.policy.map(|p| p.0).into()))
+            .col_expr(tickets::Column::FirstResponseDue, case(|c| c.due.first_response_due.into()))
+            .col_expr(tickets::Column::NextResponseDue, case(|c| c.due.next_response_due.into()))
+            .col_expr(tickets::Column::ResolutionDue, case(|c| c.due.resolution_due.into()))
+            .filter(tickets::Column::Id.is_in(chunk.iter().map(|change| change.id)))
+            .exec(conn)
+            .await?;
+    }
+    Ok(changes.len() as u64)
 }
+
+/// A ticket's policy and due times as a recompute found them.
+struct DueChange {
+    id: Uuid,
+    policy: Option<SlaPolicyId>,
+    due: DueTimes,
+}
+
+/// Tickets per UPDATE when due times are recomputed: 5 bound values each,
+/// well under SQLite's and PostgreSQL's limits on one statement's.
+const RECOMPUTE_CHUNK: usize = 500;
 
 /// Inserts a ticket inside the caller's transaction (who may is the
 /// caller's question) and records it in the ticket's history as `actor`'s
@@ -604,18 +637,14 @@ impl Store {
         let at = now();
         match filter.queue {
             Some(TicketQueue::Mine) => {
-                select = select
-                    .filter(tickets::Column::AssigneeId.eq(actor.user_id.0))
-                    .filter(tickets::Column::Status.is_in(ACTIVE));
+                select = select.filter(tickets::Column::AssigneeId.eq(actor.user_id.0)).filter(Expr::cust(ACTIVE_SQL));
             }
             Some(TicketQueue::Team) => {
                 let team = actor.team_id.ok_or_else(|| FieldErrors::single("queue", "you are in no team"))?;
-                select =
-                    select.filter(tickets::Column::TeamId.eq(team.0)).filter(tickets::Column::Status.is_in(ACTIVE));
+                select = select.filter(tickets::Column::TeamId.eq(team.0)).filter(Expr::cust(ACTIVE_SQL));
             }
             Some(TicketQueue::Unassigned) => {
-                select =
-                    select.filter(tickets::Column::AssigneeId.is_null()).filter(tickets::Column::Status.is_in(ACTIVE));
+                select = select.filter(tickets::Column::AssigneeId.is_null()).filter(Expr::cust(ACTIVE_SQL));
             }
             Some(queue @ (TicketQueue::DueSoon | TicketQueue::Breached)) => {
                 let (from, to) = if queue == TicketQueue::Breached { (None, at) } else { (Some(at), at + DUE_SOON) };
@@ -630,7 +659,7 @@ impl Store {
                 let first = Condition::all()
                     .add(tickets::Column::FirstRespondedAt.is_null())
                     .add(due_in(tickets::Column::FirstResponseDue));
-                select = select.filter(tickets::Column::Status.is_in(["new", "open"])).filter(
+                select = select.filter(Expr::cust(RUNNING_SQL)).filter(
                     Condition::any()
                         .add(first)
                         .add(due_in(tickets::Column::NextResponseDue))
