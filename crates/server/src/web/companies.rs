@@ -17,8 +17,9 @@ use super::custom::{self, CustomInput, CustomShown};
 use super::form::{Conflict, Fields, FormData, FormView};
 use super::history::{HistoryPanel, last_editor};
 use super::lists::{Cell, Choice, Column, Filter, ListRequest, ListSpec};
+use super::purchases::{self, PurchaseLine};
 use super::staff::Staff;
-use super::timeline::{self, DealLine, PurchaseLine, Subject};
+use super::timeline::{self, DealLine, Subject};
 use super::{Chrome, Signed, WebError, format, redirect_with_flash, render};
 use crate::AppState;
 
@@ -189,7 +190,7 @@ pub async fn page(
         people,
         more_people: people_page.next_cursor.is_some(),
         deals: deals.iter().map(DealLine::from).collect(),
-        purchases: timeline::purchases(&entries, 10),
+        purchases: purchases::purchases(&entries, 10),
         purchase_count: totals.iter().map(|t| t.count).sum(),
         purchase_totals: totals.iter().map(|t| t.amount.display()).collect(),
         can_edit: staff.allows(&signed.actor, Action::Edit, c.owner_id, company.meta.created_by),

@@ -18,9 +18,10 @@ use serde::Deserialize;
 
 use super::custom::{self, CustomInput, CustomShown};
 use super::form::{Conflict, Fields, FormData, FormView};
+use super::format::capitalize;
 use super::history::{HistoryPanel, last_editor};
 use super::lists::{Cell, Choice, Column, Filter, ListRequest, ListSpec};
-use super::people::{capitalize, company_by_name};
+use super::lookup::company_by_name;
 use super::staff::Staff;
 use super::timeline::deal_status;
 use super::{Chrome, Signed, WebError, format, redirect_with_flash};
@@ -467,7 +468,7 @@ async fn parse(
     let status = f.optional_with("status", DealStatus::parse).unwrap_or(DealStatus::Open);
     // Only a lost deal keeps a reason: reopening or winning it drops the old one.
     let lost_reason = if status == DealStatus::Lost { f.optional::<LongText>("lost_reason") } else { None };
-    let person_id = super::people::person_by_label(state, &mut f, "person").await?;
+    let person_id = super::lookup::person_by_label(state, &mut f, "person").await?;
     let company_id = company_by_name(state, &mut f, "company").await?;
     let owner_id = f.optional_with("owner_id", |raw| raw.parse::<UserId>().map_err(|_| "is not a staff member".into()));
     let expected_close = f.optional_with("expected_close", parse_date);

@@ -15,7 +15,7 @@ use rapport_domain::{CompanyId, Money, PersonId, UserId};
 use serde_json::Value as Json;
 use uuid::Uuid;
 
-use super::people::capitalize;
+use super::format::capitalize;
 use super::staff::Staff;
 use super::{Chrome, Signed, WebError, custom, format};
 use crate::AppState;

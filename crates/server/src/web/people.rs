@@ -13,16 +13,19 @@ use rapport_domain::records::{
 };
 use rapport_domain::text::{LongText, Name, Tag};
 use rapport_domain::{CompanyId, Email, FieldErrors, PersonId, Segment, UserId};
-use rapport_storage::{CompanyFilter, DealFilter, ListQuery, PersonFilter, SharedEmail, StorageError};
+use rapport_storage::{DealFilter, ListQuery, PersonFilter, SharedEmail, StorageError};
 use serde::Deserialize;
 
 use super::custom::{self, CustomInput, CustomShown};
 use super::form::{Conflict, Fields, FormData, FormView};
+use super::format::capitalize;
 use super::history::{HistoryPanel, last_editor};
 use super::insights::ValuePanel;
 use super::lists::{Cell, Choice, Column, Filter, ListRequest, ListSpec};
+use super::lookup::{company_by_name, person_by_label};
+use super::purchases::{self, PurchaseLine};
 use super::staff::Staff;
-use super::timeline::{self, DealLine, PurchaseLine, Subject};
+use super::timeline::{self, DealLine, Subject};
 use super::{Chrome, Signed, WebError, format, redirect_with_flash, render};
 use crate::AppState;
 
@@ -66,15 +69,6 @@ pub fn routes() -> Router<AppState> {
 
 pub fn lifecycle_choices() -> Vec<Choice> {
     LifecycleStage::ALL.iter().map(|s| Choice::new(s.as_str(), capitalize(s.as_str()))).collect()
-}
-
-pub fn capitalize(text: &str) -> String {
-    let text = text.replace('_', " ");
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
 }
 
 pub fn stage_badge(stage: LifecycleStage) -> &'static str {
@@ -294,7 +288,7 @@ pub async fn page(
         referrals,
         deals: deals.iter().map(DealLine::from).collect(),
         tickets: super::tickets::person_tickets(&state, &signed.actor, id).await?,
-        purchases: timeline::purchases(&entries, 10),
+        purchases: purchases::purchases(&entries, 10),
         purchase_count,
         value,
         purchase_totals: totals.iter().map(|t| t.amount.display()).collect(),
@@ -433,62 +427,6 @@ async fn form_values(state: &AppState, person: &Person) -> Result<Vec<(String, S
     }
     pairs.extend(custom::form_pairs(&p.custom_fields));
     Ok(pairs)
-}
-
-/// The company a form names: an exact (case-insensitive) name match.
-pub async fn company_by_name(
-    state: &AppState,
-    fields: &mut Fields<'_>,
-    name: &str,
-) -> Result<Option<CompanyId>, WebError> {
-    let wanted = fields.raw(name);
-    if wanted.is_empty() {
-        return Ok(None);
-    }
-    let query = ListQuery { q: Some(wanted.to_owned()), limit: Some(50), ..Default::default() };
-    let found = state.store.list_companies(&query, &CompanyFilter::default()).await?;
-    match found.items.iter().find(|c| c.fields.name.as_str().eq_ignore_ascii_case(wanted)) {
-        Some(company) => Ok(Some(company.id)),
-        None => {
-            fields.fail(name, "names no company we know: pick one from the suggestions, or add the company first");
-            Ok(None)
-        }
-    }
-}
-
-/// The person a form names: by email, or by an unambiguous full name.
-pub async fn person_by_label(
-    state: &AppState,
-    fields: &mut Fields<'_>,
-    name: &str,
-) -> Result<Option<PersonId>, WebError> {
-    let wanted = fields.raw(name);
-    if wanted.is_empty() {
-        return Ok(None);
-    }
-    let query = ListQuery { q: Some(wanted.to_owned()), limit: Some(20), ..Default::default() };
-    let found = state.store.list_people(&query, &PersonFilter::default()).await?.items;
-    if let Ok(email) = Email::try_from(wanted.to_owned()) {
-        return Ok(match found.iter().find(|p| p.fields.emails.iter().any(|e| e.address == email)) {
-            Some(person) => Some(person.id),
-            None => {
-                fields.fail(name, "is nobody's email address here");
-                None
-            }
-        });
-    }
-    let named: Vec<&Person> = found.iter().filter(|p| p.fields.full_name().eq_ignore_ascii_case(wanted)).collect();
-    match named.as_slice() {
-        [person] => Ok(Some(person.id)),
-        [] => {
-            fields.fail(name, "names nobody we know: pick someone from the suggestions, or type their email");
-            Ok(None)
-        }
-        _ => {
-            fields.fail(name, "matches several people: type their email instead");
-            Ok(None)
-        }
-    }
 }
 
 /// Parses the person form into the same input the API takes.

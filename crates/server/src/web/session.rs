@@ -213,7 +213,7 @@ pub async fn login(
         }
         Err(err @ (ApiError::InvalidCredentials | ApiError::RateLimited { .. })) => {
             let mut view = FormView::rejected(&form, rapport_domain::FieldErrors::new());
-            view.problem = Some(super::people::capitalize(&err.to_string()));
+            view.problem = Some(super::format::capitalize(&err.to_string()));
             let presession = Presession::new(&headers);
             let mut response = presession.respond(&LoginPage {
                 csrf: presession.token.clone(),

@@ -203,7 +203,7 @@ pub fn contact_lines(people: &[Person], now: OffsetDateTime) -> Vec<ContactLine>
 }
 
 fn status_label(status: &str) -> String {
-    super::people::capitalize(status)
+    super::format::capitalize(status)
 }
 
 pub async fn list(
@@ -302,7 +302,7 @@ async fn parse(state: &AppState, form: &FormData) -> Result<Result<TaskInput, Fi
     let due_at = f.optional_with("due", parse_due);
     let assignee_id =
         f.optional_with("assignee_id", |raw| raw.parse::<UserId>().map_err(|_| "is not a staff member".into()));
-    let person_id = super::people::person_by_label(state, &mut f, "person").await?;
+    let person_id = super::lookup::person_by_label(state, &mut f, "person").await?;
     Ok(match (title, f.finish()) {
         (Some(title), Ok(())) => Ok(TaskInput {
             title,

@@ -12,7 +12,7 @@ use rapport_domain::{TicketId, UserId};
 use rapport_storage::StorageError;
 
 use super::form::FormData;
-use super::tickets::queue_page;
+use super::tickets::{BulkForm, UNASSIGN, queue_page};
 use super::{Signed, WebError, redirect_with_flash};
 use crate::AppState;
 
@@ -20,23 +20,8 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/tickets/bulk", post(apply))
 }
 
-/// The assignee choice that empties the assignee ("" keeps each one's).
-pub const UNASSIGN: &str = "none";
-
 /// The queue parameters a bulk form may carry back: nothing else gets into the redirect.
 const QUEUE_KEYS: [&str; 4] = ["queue", "status", "priority", "cursor"];
-
-/// What the bulk form sent, to show it again when nothing changed.
-#[derive(Default)]
-pub struct BulkForm {
-    pub ticked: Vec<String>,
-    pub assignee: String,
-    pub status: String,
-    /// Why the form could not be applied.
-    pub problem: Option<String>,
-    /// The ticket that was refused, and why: nothing changed.
-    pub refused: Option<(TicketId, String)>,
-}
 
 /// The queue's query string, from the form's `back` field, keeping only the queue's own parameters.
 fn queue_query(raw: &str) -> String {

@@ -19,16 +19,17 @@ use rapport_domain::tickets::{
 };
 use rapport_domain::views::ListKind;
 use rapport_domain::{Actor, AttachmentId, FieldErrors, MessageId, PersonId, TeamId, TicketId, UserId};
-use rapport_storage::{ListQuery, StorageError, TicketFilter, TicketQueue};
+use rapport_storage::{ListQuery, PurchaseFilter, StorageError, TicketFilter, TicketQueue};
 use serde::Deserialize;
 use time::{Duration, OffsetDateTime};
 
 use super::custom::{self, CustomInput, CustomShown};
 use super::form::{Conflict, Fields, FormData, FormView};
+use super::insights::ValuePanel;
 use super::lists::{Choice, ListRequest, ViewLink};
-use super::people::person_by_label;
+use super::lookup::person_by_label;
+use super::purchases::PurchaseLine;
 use super::staff::Staff;
-use super::ticket_bulk::{BulkForm, UNASSIGN};
 use super::{Chrome, Signed, WebError, format, is_htmx, redirect_with_flash, with_toast};
 use crate::AppState;
 
@@ -510,6 +511,8 @@ struct TicketPage {
     /// Whether replies go out by email now (outgoing mail set up).
     mail_out: bool,
     others: Vec<TicketLine>,
+    /// What the requester is worth and bought lately, beside the conversation.
+    customer: Option<CustomerPanel>,
     closed: bool,
     can_write: bool,
     /// Whether this user may move the ticket to the trash (the rule storage enforces).
@@ -518,6 +521,49 @@ struct TicketPage {
     /// The reply box: what was typed when a message was refused.
     form: FormView,
     reply_statuses: Vec<Choice>,
+}
+
+/// The assignee choice that empties the assignee ("" keeps each one's).
+pub const UNASSIGN: &str = "none";
+
+/// What the bulk form sent, to show it again when nothing changed.
+#[derive(Default)]
+pub struct BulkForm {
+    pub ticked: Vec<String>,
+    pub assignee: String,
+    pub status: String,
+    /// Why the form could not be applied.
+    pub problem: Option<String>,
+    /// The ticket that was refused, and why: nothing changed.
+    pub refused: Option<(TicketId, String)>,
+}
+
+/// The requester's value and latest purchases, as the ticket page shows them.
+struct CustomerPanel {
+    value: ValuePanel,
+    purchase_count: i64,
+    purchase_totals: Vec<String>,
+    purchases: Vec<PurchaseLine>,
+}
+
+/// How many of the requester's purchases the ticket page lists.
+const RECENT_PURCHASES: u64 = 5;
+
+impl CustomerPanel {
+    async fn load(state: &AppState, person: PersonId) -> Result<CustomerPanel, WebError> {
+        let totals = state.store.purchase_totals(Some(person), None).await?;
+        let purchase_count: i64 = totals.iter().map(|t| t.count).sum();
+        let latest =
+            ListQuery { limit: Some(RECENT_PURCHASES), sort: Some("-occurred_at".into()), ..Default::default() };
+        let filter = PurchaseFilter { person_id: Some(person), ..Default::default() };
+        let purchases = state.store.list_purchases(&latest, &filter).await?.items;
+        Ok(CustomerPanel {
+            value: ValuePanel::load(state, person, purchase_count).await?,
+            purchase_count,
+            purchase_totals: totals.iter().map(|t| t.amount.display()).collect(),
+            purchases: purchases.iter().map(PurchaseLine::from).collect(),
+        })
+    }
 }
 
 async fn ticket_page(state: &AppState, signed: &Signed, id: TicketId, form: FormView) -> Result<TicketPage, WebError> {
@@ -602,6 +648,10 @@ async fn ticket_page(state: &AppState, signed: &Signed, id: TicketId, form: Form
         messages: messages.iter().map(|m| message_view(m, &requester_name, &staff)).collect(),
         mail_out,
         others,
+        customer: match &person {
+            Some(person) => Some(CustomerPanel::load(state, person.id).await?),
+            None => None,
+        },
         closed: f.status == TicketStatus::Closed,
         can_write: signed.actor.ensure_can_create().is_ok(),
         can_delete: signed.actor.ensure_can(rapport_domain::access::Action::Delete, &ticket.ownership()).is_ok(),

@@ -5,7 +5,7 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use rapport_domain::records::{ActivityInput, ActivityKind, Deal, DealStatus, Links, Purchase, TaskInput};
+use rapport_domain::records::{ActivityInput, ActivityKind, Deal, DealStatus, Links, TaskInput};
 use rapport_domain::text::{LongText, Name};
 use rapport_domain::tickets::MessageKind;
 use rapport_domain::timeline::TimelineEntry;
@@ -13,6 +13,7 @@ use rapport_domain::{CompanyId, FieldErrors, PersonId};
 use time::OffsetDateTime;
 
 use super::form::{Fields, FormData, FormView};
+use super::purchases::PurchaseLine;
 use super::staff::Staff;
 use super::{Signed, WebError, format, is_htmx, redirect_with_flash, with_toast};
 use crate::AppState;
@@ -90,40 +91,6 @@ pub fn deal_status(status: DealStatus) -> (&'static str, &'static str) {
         DealStatus::Won => ("Won", "ok"),
         DealStatus::Lost => ("Lost", "danger"),
     }
-}
-
-pub struct PurchaseLine {
-    pub at: String,
-    pub amount: String,
-    pub what: String,
-}
-
-impl From<&Purchase> for PurchaseLine {
-    fn from(purchase: &Purchase) -> Self {
-        let p = &purchase.fields;
-        PurchaseLine {
-            at: format::date(p.occurred_at.date()),
-            amount: p.amount.display(),
-            what: p
-                .description
-                .as_ref()
-                .map(|d| d.to_string())
-                .or_else(|| p.reference.as_ref().map(|r| r.to_string()))
-                .unwrap_or_default(),
-        }
-    }
-}
-
-/// The latest `limit` purchases among timeline entries.
-pub fn purchases(entries: &[TimelineEntry], limit: usize) -> Vec<PurchaseLine> {
-    entries
-        .iter()
-        .filter_map(|e| match e {
-            TimelineEntry::Purchase(p) => Some(PurchaseLine::from(p)),
-            _ => None,
-        })
-        .take(limit)
-        .collect()
 }
 
 fn entry_view(entry: &TimelineEntry, staff: &Staff, now: OffsetDateTime) -> EntryView {
@@ -341,7 +308,7 @@ async fn add(
         Ok(Addition::Activity(input)) => {
             let label = input.kind.as_str();
             match state.store.create_activity(&signed.actor, input).await {
-                Ok(_) => Ok(format!("{} added.", super::people::capitalize(label))),
+                Ok(_) => Ok(format!("{} added.", super::format::capitalize(label))),
                 Err(err) => Err(FormView::refused(&form, err)?),
             }
         }

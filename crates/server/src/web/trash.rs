@@ -11,8 +11,8 @@ use rapport_domain::history::{RecordKind, TrashEntry, TrashReason};
 use rapport_storage::StorageError;
 use uuid::Uuid;
 
+use super::format::capitalize;
 use super::lists::Choice;
-use super::people::capitalize;
 use super::{Chrome, Signed, WebError, format, redirect_with_flash, redirect_with_undo};
 use crate::AppState;
 

@@ -9,7 +9,8 @@ use rapport_domain::tickets::{Ticket, TicketPriority, TicketStatus};
 use serde_json::{Value, json};
 
 use crate::common::{
-    Backend, TestApp, as_form, create_person_with, field_error, form_fields, input_value, selected_value, set_field,
+    Backend, TestApp, as_form, create_person_with, create_purchase, field_error, form_fields, input_value,
+    selected_value, set_field,
 };
 
 backend_tests!(
@@ -85,9 +86,12 @@ async fn a_ticket_is_worked_through_its_pages(backend: Backend) {
     assert_eq!(stored.fields.status, TicketStatus::New);
     assert_eq!(stored.fields.tags.iter().map(|t| t.as_str()).collect::<Vec<_>>(), ["hardware", "urgent-ish"]);
 
-    // The page: subject, badges, the requester linked, no messages yet.
+    // The page: subject, badges, the requester linked, no messages yet; beside it what they bought.
+    create_purchase(&app.admin, person.id, "2026-11-02T10:00:00Z", json!({ "description": "Toner, 4 pack" })).await;
     let page = web.get(&location).await.want(200);
     let html = &page.text;
+    let value = &html[html.find("id=\"customer-value\"").expect("the requester's value and purchases")..];
+    assert!(value.contains("<strong>1</strong> purchases") && value.contains("Toner, 4 pack"), "{value}");
     assert!(html.contains("<h1>The printer is on fire</h1>"), "{html}");
     assert!(html.contains(&format!("<a href=\"/people/{}\">Grace Hopper</a>", person.id)), "{html}");
     assert!(html.contains("id=\"ticket-status\">New</span>"), "{html}");

@@ -92,7 +92,7 @@ async fn fields_page(
         groups,
         entity_types: ENTITIES
             .iter()
-            .map(|(entity, _)| Choice::new(entity.as_str(), crate::web::people::capitalize(entity.as_str())))
+            .map(|(entity, _)| Choice::new(entity.as_str(), crate::web::format::capitalize(entity.as_str())))
             .collect(),
         kinds: KINDS.iter().map(|(kind, label)| Choice::new(kind.as_str(), *label)).collect(),
         form,

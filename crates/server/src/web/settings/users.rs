@@ -17,8 +17,8 @@ use rapport_storage::{ListQuery, StorageError, UserFilter};
 use super::{Stamp, Tab, no_store, require_admin, respond, sentence, tabs};
 use crate::AppState;
 use crate::web::form::{Fields, FormData, FormView};
+use crate::web::format::capitalize;
 use crate::web::lists::Choice;
-use crate::web::people::capitalize;
 use crate::web::{Chrome, Signed, WebError, redirect_with_flash};
 
 pub struct UserRow {
