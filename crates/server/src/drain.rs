@@ -4,7 +4,7 @@
 //! idle, and a client may already have sent its next request on it: that
 //! request is lost with "connection closed before message completed" or a
 //! reset. So on SIGTERM the listener is closed first (new connections are
-//! refused), every open connection answers its next request with
+//! refused; those the kernel already queued are taken in first), every open connection answers its next request with
 //! `Connection: close` and is then closed by hyper after the response, and
 //! only when no connection is left (or after [`DRAIN_GRACE`], for clients
 //! that keep an idle connection open) does the graceful shutdown close the rest.
@@ -21,6 +21,7 @@ use axum::http::HeaderValue;
 use axum::http::header::CONNECTION;
 use axum::middleware::Next;
 use axum::response::Response;
+use futures::FutureExt;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -97,7 +98,16 @@ impl axum::serve::Listener for DrainingListener {
                     self.drain.open.send_modify(|n| *n += 1);
                     return (CountedStream { stream, open: Arc::clone(&self.drain.open) }, addr);
                 }
-                _ = draining.wait_for(|d| *d) => self.inner = None,
+                _ = draining.wait_for(|d| *d) => {
+                    // Connections the kernel already took in are served (each
+                    // closes after its answer): closing the listener with
+                    // them queued would reset them, requests and all.
+                    if let Some((stream, addr)) = axum::serve::Listener::accept(listener).now_or_never() {
+                        self.drain.open.send_modify(|n| *n += 1);
+                        return (CountedStream { stream, open: Arc::clone(&self.drain.open) }, addr);
+                    }
+                    self.inner = None;
+                }
             }
         }
     }
