@@ -13,7 +13,7 @@ use axum::routing::get;
 use rapport_domain::sla_events::{
     MissedTarget, SlaGroup, SlaGrouping, SlaReportQuery, SlaReportRequest, SlaReportRow, SlaTarget,
 };
-use time::{Date, OffsetDateTime};
+use time::OffsetDateTime;
 
 use super::lists::Choice;
 use super::staff::Staff;
@@ -70,14 +70,15 @@ struct ReportPage {
     more_misses: usize,
 }
 
-fn day(at: OffsetDateTime) -> String {
-    let date: Date = at.date();
-    date.to_string()
+/// The period's first and last day as the form shows them (`to` is the
+/// day after the last, as the report counts).
+fn days(request: &SlaReportRequest) -> (String, String) {
+    (request.from.date().to_string(), (request.to - time::Duration::days(1)).date().to_string())
 }
 
 /// A link to this page with the period and grouping kept.
 fn link(request: &SlaReportRequest, extra: &[(&str, &str)]) -> String {
-    let (from, to) = (day(request.from), day(request.to - time::Duration::days(1)));
+    let (from, to) = days(request);
     let mut serializer = form_urlencoded::Serializer::new(String::new());
     serializer.append_pair("group", request.grouping.as_str());
     serializer.append_pair("from", &from);
@@ -177,12 +178,13 @@ async fn page(State(state): State<AppState>, signed: Signed, RawQuery(raw): RawQ
             })
             .collect();
     }
+    let (from, to) = days(&request);
     let view = ReportPage {
         chrome: signed.chrome("tickets", "SLA report"),
         groupings: SlaGrouping::ALL.iter().map(|g| Choice::new(g.as_str(), g.label())).collect(),
         grouping: request.grouping.as_str(),
-        from: day(request.from),
-        to: day(request.to - time::Duration::days(1)),
+        from,
+        to,
         targets: SlaTarget::ALL.iter().map(|t| t.label()).collect(),
         missed_title: asked.then(|| missed_title(&request, &rows, &labels)),
         rows,
