@@ -76,4 +76,7 @@ typed_id!(
     CalendarId,
     AttachmentId,
     OutboxId,
+    SurveyId,
+    SurveySendId,
+    AnswerId,
 );

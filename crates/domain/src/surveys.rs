@@ -1,7 +1,15 @@
 //! Customer feedback: surveys and their questions, the scales they are
 //! scored on, and which answers count as unhappy.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::ids::{AnswerId, DealId, PersonId, SurveyId, SurveySendId, TeamId, TicketId, UserId};
+use crate::records::Meta;
+use crate::text::{LongText, Name};
+use crate::validation::FieldErrors;
 
 text_enum!(
     /// What a question asks for. NPS, CSAT and CES are the scored ones a
@@ -71,6 +79,377 @@ impl QuestionKind {
     }
 }
 
+/// One question of a survey. `key` names its answer in forms, the API and
+/// CSV imports (`score`, `why`), so it is short and stays put.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Question {
+    pub key: QuestionKey,
+    pub kind: QuestionKind,
+    pub text: Name,
+    /// The options of a choice question (two or more).
+    #[serde(default)]
+    pub choices: Vec<Name>,
+    #[serde(default)]
+    pub required: bool,
+}
+
+/// A question's key: 1–32 lower-case letters, digits or `_`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(try_from = "String", into = "String")]
+#[schema(value_type = String)]
+pub struct QuestionKey(String);
+
+impl QuestionKey {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let ok = (1..=32).contains(&raw.len())
+            && raw.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if ok { Ok(QuestionKey(raw.to_owned())) } else { Err("must be 1–32 lower-case letters, digits or _".into()) }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for QuestionKey {
+    type Error = String;
+    fn try_from(raw: String) -> Result<Self, String> {
+        QuestionKey::parse(&raw)
+    }
+}
+
+impl From<QuestionKey> for String {
+    fn from(key: QuestionKey) -> String {
+        key.0
+    }
+}
+
+/// When a survey goes out by itself, besides being sent by hand.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "on", rename_all = "snake_case", deny_unknown_fields)]
+pub enum SurveyTrigger {
+    /// Only when staff send it.
+    #[default]
+    Manual,
+    /// When a ticket is solved (only a team's tickets, if one is named).
+    TicketSolved {
+        #[serde(default)]
+        team_id: Option<TeamId>,
+    },
+    /// When a deal is won.
+    DealWon,
+    /// When a deal is lost.
+    DealLost,
+}
+
+/// A survey as clients send it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SurveyInput {
+    pub name: Name,
+    pub questions: Vec<Question>,
+    /// Shown above the questions.
+    #[serde(default)]
+    pub intro: Option<LongText>,
+    /// Shown once the customer has answered.
+    #[serde(default)]
+    pub thanks: Option<LongText>,
+    #[serde(default)]
+    pub trigger: SurveyTrigger,
+    /// Days after which a customer who has not answered is reminded once; none, never.
+    #[serde(default)]
+    pub reminder_days: Option<u16>,
+    /// Days a personal link stays open.
+    #[serde(default = "default_expiry_days")]
+    pub expiry_days: u16,
+    #[serde(default = "default_true")]
+    pub active: bool,
+}
+
+fn default_expiry_days() -> u16 {
+    30
+}
+
+fn default_true() -> bool {
+    true
+}
+
+impl SurveyInput {
+    /// The rules a survey's questions keep: at least one, unique keys, two
+    /// or more options on each choice question, none on others.
+    pub fn check(&self) -> Result<(), FieldErrors> {
+        let mut errors = FieldErrors::new();
+        if self.questions.is_empty() {
+            errors.add("questions", "a survey needs at least one question");
+        }
+        if self.questions.len() > 50 {
+            errors.add("questions", "a survey has at most 50 questions");
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, q) in self.questions.iter().enumerate() {
+            if !seen.insert(q.key.as_str()) {
+                errors.add(format!("questions[{i}].key"), "is used by another question");
+            }
+            let is_choice = matches!(q.kind, QuestionKind::SingleChoice | QuestionKind::MultipleChoice);
+            if is_choice && q.choices.len() < 2 {
+                errors.add(format!("questions[{i}].choices"), "a choice question needs at least two options");
+            }
+            if !is_choice && !q.choices.is_empty() {
+                errors.add(format!("questions[{i}].choices"), "only choice questions have options");
+            }
+        }
+        if !(1..=365).contains(&self.expiry_days) {
+            errors.add("expiry_days", "must be between 1 and 365");
+        }
+        if self.reminder_days.is_some_and(|d| d == 0 || d >= self.expiry_days) {
+            errors.add("reminder_days", "must be at least 1 and fewer than the days the link stays open");
+        }
+        errors.into_result()
+    }
+
+    /// The question a survey is summarised by: its first NPS, CSAT or CES.
+    pub fn headline(&self) -> Option<&Question> {
+        self.questions.iter().find(|q| q.kind.is_headline())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Survey {
+    pub id: SurveyId,
+    #[serde(flatten)]
+    pub fields: SurveyInput,
+    #[serde(flatten)]
+    pub meta: Meta,
+}
+
+/// The surveys Rapport ships: NPS, CSAT and CES, each asking why.
+pub fn templates() -> Vec<SurveyInput> {
+    let question = |key: &str, kind, text: &str, required| Question {
+        key: QuestionKey(key.to_owned()),
+        kind,
+        text: Name::try_from(text).expect("template text fits"),
+        choices: Vec::new(),
+        required,
+    };
+    let survey = |name: &str, kind, ask: &str, trigger| SurveyInput {
+        name: Name::try_from(name).expect("template name fits"),
+        questions: vec![
+            question("score", kind, ask, true),
+            question("why", QuestionKind::FreeText, "What is the main reason for your answer?", false),
+        ],
+        intro: None,
+        thanks: Some(LongText::try_from("Thank you — we read every answer.").expect("fits")),
+        trigger,
+        reminder_days: Some(3),
+        expiry_days: 14,
+        active: true,
+    };
+    vec![
+        survey(
+            "Net Promoter Score",
+            QuestionKind::Nps,
+            "How likely are you to recommend us to a friend or colleague?",
+            SurveyTrigger::Manual,
+        ),
+        survey(
+            "Support satisfaction",
+            QuestionKind::Csat,
+            "How satisfied were you with the help you got?",
+            SurveyTrigger::TicketSolved { team_id: None },
+        ),
+        survey(
+            "Customer effort",
+            QuestionKind::Ces,
+            "How easy was it to get what you needed? (1 = very hard, 7 = very easy)",
+            SurveyTrigger::Manual,
+        ),
+    ]
+}
+
+/// One question's answer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum Response {
+    Score(u8),
+    Text(String),
+    Choices(Vec<String>),
+}
+
+/// An answer as checked against its survey: each question's response, the
+/// headline score, and what the customer wrote.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CheckedAnswer {
+    pub responses: BTreeMap<QuestionKey, Response>,
+    pub headline: Option<(QuestionKind, u8)>,
+    /// The free-text answers, joined: what sentiment and themes read.
+    pub comment: Option<String>,
+}
+
+/// The longest free-text answer taken.
+pub const MAX_COMMENT: usize = 5_000;
+
+impl SurveyInput {
+    /// Checks answers given as text (a form's fields, or a CSV's cells) by
+    /// question key; a multiple choice may come as several values.
+    pub fn check_answer(&self, given: &BTreeMap<String, Vec<String>>) -> Result<CheckedAnswer, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let mut responses = BTreeMap::new();
+        let mut texts = Vec::new();
+        for (key, _) in given {
+            if !self.questions.iter().any(|q| q.key.as_str() == key) {
+                errors.add(key.clone(), "is not a question of this survey");
+            }
+        }
+        for q in &self.questions {
+            let values: Vec<&str> = given
+                .get(q.key.as_str())
+                .map(|v| v.iter().map(|s| s.trim()).filter(|s| !s.is_empty()).collect())
+                .unwrap_or_default();
+            if values.is_empty() {
+                if q.required {
+                    errors.add(q.key.as_str(), "please answer this question");
+                }
+                continue;
+            }
+            let response = match q.kind.scale() {
+                Some((low, high)) => match values.as_slice() {
+                    [one] => match one.parse::<u8>() {
+                        Ok(score) if (low..=high).contains(&score) => Response::Score(score),
+                        _ => {
+                            errors.add(q.key.as_str(), format!("must be a whole number from {low} to {high}"));
+                            continue;
+                        }
+                    },
+                    _ => {
+                        errors.add(q.key.as_str(), "takes one score");
+                        continue;
+                    }
+                },
+                None if q.kind == QuestionKind::FreeText => {
+                    let text = values.join("\n");
+                    if text.chars().count() > MAX_COMMENT {
+                        errors.add(q.key.as_str(), format!("must be at most {MAX_COMMENT} characters"));
+                        continue;
+                    }
+                    texts.push(text.clone());
+                    Response::Text(text)
+                }
+                None => {
+                    if q.kind == QuestionKind::SingleChoice && values.len() > 1 {
+                        errors.add(q.key.as_str(), "takes one choice");
+                        continue;
+                    }
+                    if let Some(bad) = values.iter().find(|v| !q.choices.iter().any(|c| c.as_str() == **v)) {
+                        errors.add(q.key.as_str(), format!("\"{bad}\" is not one of the options"));
+                        continue;
+                    }
+                    Response::Choices(values.iter().map(|v| v.to_string()).collect())
+                }
+            };
+            responses.insert(q.key.clone(), response);
+        }
+        errors.into_result()?;
+        let headline = self.headline().and_then(|q| match responses.get(&q.key) {
+            Some(Response::Score(score)) => Some((q.kind, *score)),
+            _ => None,
+        });
+        let comment = (!texts.is_empty()).then(|| texts.join("\n\n"));
+        Ok(CheckedAnswer { responses, headline, comment })
+    }
+}
+
+text_enum!(
+    /// How an answer reached Rapport.
+    AnswerSource { Link => "link" / "Personal link", Phone => "phone" / "Recorded by staff", Import => "import" / "Imported" }
+);
+
+/// What an answer is about: the customer, and the ticket or deal and the
+/// staff member it was sent for.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AnswerSubject {
+    #[serde(default)]
+    pub ticket_id: Option<TicketId>,
+    #[serde(default)]
+    pub deal_id: Option<DealId>,
+    /// The staff member the answer is about: the assignee or owner when it was sent.
+    #[serde(default)]
+    pub staff_id: Option<UserId>,
+}
+
+/// A customer's answer, as Rapport returns it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Answer {
+    pub id: AnswerId,
+    pub survey_id: SurveyId,
+    pub send_id: Option<SurveySendId>,
+    pub person_id: PersonId,
+    #[serde(flatten)]
+    pub subject: AnswerSubject,
+    pub source: AnswerSource,
+    /// The headline question's kind and score.
+    pub score_kind: Option<QuestionKind>,
+    pub score: Option<u8>,
+    #[schema(value_type = Object)]
+    pub responses: BTreeMap<QuestionKey, Response>,
+    pub comment: Option<String>,
+    /// VADER compound score of the comment, −1 to 1.
+    pub sentiment: Option<f64>,
+    pub sentiment_label: Option<String>,
+    /// The key phrases found in the comment.
+    pub phrases: Vec<String>,
+    pub external_id: Option<Name>,
+    /// The follow-up task a detractor's answer opened.
+    pub follow_up_task_id: Option<crate::ids::TaskId>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub answered_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+impl Answer {
+    pub fn nps_group(&self) -> Option<NpsGroup> {
+        match (self.score_kind, self.score) {
+            (Some(QuestionKind::Nps), Some(score)) => Some(NpsGroup::of(score)),
+            _ => None,
+        }
+    }
+}
+
+text_enum!(
+    /// Where a personal link stands.
+    SendStatus {
+        Sent => "sent" / "Sent",
+        Reminded => "reminded" / "Reminded",
+        Answered => "answered" / "Answered",
+        Expired => "expired" / "Expired",
+    }
+);
+
+/// One survey sent to one customer on a personal link.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SurveySend {
+    pub id: SurveySendId,
+    pub survey_id: SurveyId,
+    pub person_id: PersonId,
+    #[serde(flatten)]
+    pub subject: AnswerSubject,
+    pub status: SendStatus,
+    /// Whether the link went out by email (through the outbox) or is to be copied.
+    pub emailed: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    pub sent_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub reminded_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub answered_at: Option<OffsetDateTime>,
+}
+
+/// How long after the first answer the same link may change it.
+pub const EDIT_WINDOW: time::Duration = time::Duration::hours(24);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,5 +468,64 @@ mod tests {
         assert!(QuestionKind::Ces.is_detractor(3) && !QuestionKind::Ces.is_detractor(4));
         assert!(QuestionKind::Nps.is_detractor(6) && !QuestionKind::Nps.is_detractor(7));
         assert!(!QuestionKind::FreeText.is_detractor(0));
+    }
+
+    fn given(pairs: &[(&str, &str)]) -> BTreeMap<String, Vec<String>> {
+        let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (k, v) in pairs {
+            map.entry(k.to_string()).or_default().push(v.to_string());
+        }
+        map
+    }
+
+    #[test]
+    fn the_templates_are_valid_and_ask_why() {
+        for t in templates() {
+            t.check().unwrap();
+            assert!(t.headline().is_some());
+            assert!(t.questions.iter().any(|q| q.kind == QuestionKind::FreeText));
+        }
+    }
+
+    #[test]
+    fn an_answer_is_checked_against_its_questions() {
+        let nps = &templates()[0];
+        let ok = nps.check_answer(&given(&[("score", "3"), ("why", "  Late delivery again ")])).unwrap();
+        assert_eq!(ok.headline, Some((QuestionKind::Nps, 3)));
+        assert_eq!(ok.comment.as_deref(), Some("Late delivery again"));
+
+        let errors = nps.check_answer(&given(&[("score", "11"), ("other", "x")])).unwrap_err();
+        assert!(errors.get("score").unwrap().contains("0 to 10"));
+        assert!(errors.get("other").is_some());
+        let errors = nps.check_answer(&given(&[("why", "no score")])).unwrap_err();
+        assert_eq!(errors.get("score"), Some("please answer this question"));
+    }
+
+    #[test]
+    fn choices_must_be_offered_ones() {
+        let mut survey = templates()[0].clone();
+        survey.questions.push(Question {
+            key: QuestionKey::parse("channel").unwrap(),
+            kind: QuestionKind::MultipleChoice,
+            text: Name::try_from("Where did you hear of us?").unwrap(),
+            choices: vec![Name::try_from("Web").unwrap(), Name::try_from("Friend").unwrap()],
+            required: false,
+        });
+        survey.check().unwrap();
+        let ok = survey.check_answer(&given(&[("score", "9"), ("channel", "Web"), ("channel", "Friend")])).unwrap();
+        assert_eq!(
+            ok.responses[&QuestionKey::parse("channel").unwrap()],
+            Response::Choices(vec!["Web".into(), "Friend".into()])
+        );
+        assert!(survey.check_answer(&given(&[("score", "9"), ("channel", "TV")])).is_err());
+    }
+
+    #[test]
+    fn a_survey_without_questions_or_with_twin_keys_is_refused() {
+        let mut survey = templates()[0].clone();
+        survey.questions[1].key = survey.questions[0].key.clone();
+        assert!(survey.check().unwrap_err().get("questions[1].key").is_some());
+        survey.questions.clear();
+        assert!(survey.check().unwrap_err().get("questions").is_some());
     }
 }
