@@ -1,0 +1,200 @@
+//! Customer-feedback text and statistics for Rapport's surveys. Pure
+//! computation: no database, no I/O.
+//!
+//! - [`TextPipeline`]: the sentiment of a comment (VADER) and its key phrases
+//!   (YAKE, then normalised so that phrases meet across comments), for one
+//!   [`Language`]. [`pipeline`] hands out one shared pipeline per language.
+//! - [`stats`]: NPS, means and proportions with 95 % intervals, and the
+//!   two-proportion test behind a theme's trend.
+//! - [`themes`]: key phrases grouped across comments into themes, with their
+//!   mentions, share, sentiment, NPS and trend, under the admins' rules.
+//!
+//! # Models and their licences
+//!
+//! Sentiment is VADER (Hutto & Gilbert, "VADER: A Parsimonious Rule-based
+//! Model for Sentiment Analysis of Social Media Text", ICWSM 2014) through the
+//! `vader-sentimental` crate, a port of the reference Python `vaderSentiment`
+//! package; the lexicon it embeds is VADER's own, MIT licence (© 2014 C.J.
+//! Hutto). Its scores agree with the Python package on the sentences in
+//! `tests/data/vader_reference.json` (`scripts/vader-reference.sh` makes that
+//! file). Key phrases come from YAKE (Campos et al., 2020) through `yake-rust`
+//! (MIT), with its English stop-word list.
+
+pub mod phrases;
+pub mod stats;
+pub mod themes;
+
+use std::sync::OnceLock;
+
+use serde::{Deserialize, Serialize};
+
+pub use stats::Estimate;
+pub use themes::{Period, Theme, ThemeComment, ThemeRule, Trend, TrendDirection};
+
+/// The language a comment is written in. The text pipeline takes it as a
+/// parameter so that other languages can follow English.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Language {
+    English,
+}
+
+impl Language {
+    /// Every language the pipeline knows.
+    pub const ALL: [Language; 1] = [Language::English];
+
+    /// The ISO 639-1 code: `en`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Language::English => "en",
+        }
+    }
+
+    /// Reads an ISO 639-1 code (`en`, any case) or the English name.
+    pub fn parse(value: &str) -> Result<Self, String> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "en" | "english" => Ok(Language::English),
+            other => Err(format!("unknown language '{other}' (known: en)")),
+        }
+    }
+
+    fn index(self) -> usize {
+        match self {
+            Language::English => 0,
+        }
+    }
+}
+
+/// VADER's three-way reading of a compound score.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SentimentLabel {
+    Positive,
+    Neutral,
+    Negative,
+}
+
+impl SentimentLabel {
+    pub const ALL: [SentimentLabel; 3] = [SentimentLabel::Positive, SentimentLabel::Neutral, SentimentLabel::Negative];
+
+    /// VADER's published thresholds: compound ≥ 0.05 is positive, ≤ −0.05
+    /// negative, anything between neutral.
+    pub fn of(compound: f64) -> SentimentLabel {
+        if compound >= 0.05 {
+            SentimentLabel::Positive
+        } else if compound <= -0.05 {
+            SentimentLabel::Negative
+        } else {
+            SentimentLabel::Neutral
+        }
+    }
+
+    /// The stable form for storage, URLs and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SentimentLabel::Positive => "positive",
+            SentimentLabel::Neutral => "neutral",
+            SentimentLabel::Negative => "negative",
+        }
+    }
+
+    /// The form for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            SentimentLabel::Positive => "Positive",
+            SentimentLabel::Neutral => "Neutral",
+            SentimentLabel::Negative => "Negative",
+        }
+    }
+
+    pub fn parse(value: &str) -> Result<Self, String> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "positive" => Ok(SentimentLabel::Positive),
+            "neutral" => Ok(SentimentLabel::Neutral),
+            "negative" => Ok(SentimentLabel::Negative),
+            other => Err(format!("unknown sentiment '{other}' (known: positive, neutral, negative)")),
+        }
+    }
+}
+
+/// The sentiment of one comment: VADER's compound score in −1..1 and its label.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Sentiment {
+    pub compound: f64,
+    pub label: SentimentLabel,
+}
+
+impl Sentiment {
+    pub fn from_compound(compound: f64) -> Sentiment {
+        Sentiment { compound, label: SentimentLabel::of(compound) }
+    }
+}
+
+/// What the pipeline reads in one comment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CommentAnalysis {
+    pub sentiment: Sentiment,
+    /// The comment's normalised key phrases (see [`phrases`]), best first, at
+    /// most [`phrases::MAX_PHRASES`].
+    pub phrases: Vec<String>,
+}
+
+/// Sentiment and key phrases for one language. Building one loads the
+/// lexicon and the stop words; share it through [`pipeline`].
+pub struct TextPipeline {
+    language: Language,
+    analyzer: vader_sentimental::SentimentIntensityAnalyzer<'static>,
+    extractor: phrases::Extractor,
+}
+
+impl std::fmt::Debug for TextPipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TextPipeline").field("language", &self.language).finish_non_exhaustive()
+    }
+}
+
+impl TextPipeline {
+    pub fn new(language: Language) -> Self {
+        let analyzer = match language {
+            Language::English => vader_sentimental::SentimentIntensityAnalyzer::new(),
+        };
+        // A first score forces the lazily built lexicon now, not on the
+        // first comment.
+        let _ = analyzer.polarity_scores("good");
+        TextPipeline { language, analyzer, extractor: phrases::Extractor::new(language) }
+    }
+
+    pub fn language(&self) -> Language {
+        self.language
+    }
+
+    /// Sentiment and key phrases of one comment.
+    pub fn analyse(&self, text: &str) -> CommentAnalysis {
+        CommentAnalysis { sentiment: self.sentiment(text), phrases: self.key_phrases(text) }
+    }
+
+    /// VADER's compound score and its label.
+    pub fn sentiment(&self, text: &str) -> Sentiment {
+        if text.trim().is_empty() {
+            return Sentiment::from_compound(0.0);
+        }
+        Sentiment::from_compound(self.analyzer.polarity_scores(text).compound)
+    }
+
+    /// VADER's full reading: (positive, neutral, negative, compound).
+    pub fn polarity_scores(&self, text: &str) -> (f64, f64, f64, f64) {
+        let s = self.analyzer.polarity_scores(text);
+        (s.pos, s.neu, s.neg, s.compound)
+    }
+
+    /// The comment's normalised key phrases, best first.
+    pub fn key_phrases(&self, text: &str) -> Vec<String> {
+        self.extractor.key_phrases(text)
+    }
+}
+
+/// The shared pipeline for a language, built on first use.
+pub fn pipeline(language: Language) -> &'static TextPipeline {
+    static PIPELINES: [OnceLock<TextPipeline>; Language::ALL.len()] = [const { OnceLock::new() }; Language::ALL.len()];
+    PIPELINES[language.index()].get_or_init(|| TextPipeline::new(language))
+}
