@@ -39,6 +39,15 @@ impl NpsGroup {
             _ => NpsGroup::Detractor,
         }
     }
+
+    /// The lowest and highest score in the group.
+    pub fn scores(self) -> (u8, u8) {
+        match self {
+            NpsGroup::Promoter => (9, 10),
+            NpsGroup::Passive => (7, 8),
+            NpsGroup::Detractor => (0, 6),
+        }
+    }
 }
 
 impl QuestionKind {
@@ -450,6 +459,106 @@ pub struct SurveySend {
 /// How long after the first answer the same link may change it.
 pub const EDIT_WINDOW: time::Duration = time::Duration::hours(24);
 
+/// The installation's survey settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SurveySettings {
+    /// The address customers reach Rapport at (`https://crm.example.com`):
+    /// personal links start with it. Unset, no survey can be sent.
+    #[serde(default)]
+    pub public_url: Option<PublicUrl>,
+    /// Days in which a customer is not asked again after a survey was sent.
+    #[serde(default = "default_quiet_days")]
+    pub quiet_days: u16,
+}
+
+fn default_quiet_days() -> u16 {
+    30
+}
+
+impl Default for SurveySettings {
+    fn default() -> Self {
+        SurveySettings { public_url: None, quiet_days: default_quiet_days() }
+    }
+}
+
+/// An http(s) address without a trailing slash, query or fragment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(try_from = "String", into = "String")]
+#[schema(value_type = String)]
+pub struct PublicUrl(String);
+
+impl PublicUrl {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let trimmed = raw.trim().trim_end_matches('/');
+        let rest = trimmed.strip_prefix("https://").or_else(|| trimmed.strip_prefix("http://"));
+        match rest {
+            Some(host) if !host.is_empty() && host.len() < 200 && !host.contains(['?', '#', ' ', '"', '<', '>']) => {
+                Ok(PublicUrl(trimmed.to_owned()))
+            }
+            _ => Err("must be an http:// or https:// address, such as https://crm.example.com".into()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The personal link of a token.
+    pub fn survey_link(&self, token: &str) -> String {
+        format!("{}/s/{token}", self.0)
+    }
+}
+
+impl TryFrom<String> for PublicUrl {
+    type Error = String;
+    fn try_from(raw: String) -> Result<Self, String> {
+        PublicUrl::parse(&raw)
+    }
+}
+
+impl From<PublicUrl> for String {
+    fn from(url: PublicUrl) -> String {
+        url.0
+    }
+}
+
+text_enum!(
+    /// Why a customer was not sent a survey.
+    SkipReason {
+        DoNotContact => "do_not_contact" / "Asked not to be contacted",
+        QuietPeriod => "quiet_period" / "Asked recently",
+        NoEmail => "no_email" / "No email address",
+        MailNotSetUp => "mail_not_set_up" / "Outgoing mail is not set up",
+    }
+);
+
+/// Sending a survey to one customer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SendInput {
+    pub person_id: PersonId,
+    #[serde(flatten)]
+    pub subject: AnswerSubject,
+    /// Email the link (through the outbox); false only makes the link, to copy into another channel.
+    #[serde(default = "default_true")]
+    pub email: bool,
+}
+
+/// What sending to one customer did.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum SendOutcome {
+    /// The personal link: shown this once, since only its hash is kept.
+    Sent {
+        send: SurveySend,
+        link: String,
+    },
+    Skipped {
+        reason: SkipReason,
+    },
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -460,6 +569,10 @@ mod tests {
         assert_eq!(groups[..7], [NpsGroup::Detractor; 7]);
         assert_eq!(groups[7..9], [NpsGroup::Passive; 2]);
         assert_eq!(groups[9..], [NpsGroup::Promoter; 2]);
+        for group in NpsGroup::ALL {
+            let (low, high) = group.scores();
+            assert!((low..=high).all(|s| NpsGroup::of(s) == *group));
+        }
     }
 
     #[test]
@@ -518,6 +631,15 @@ mod tests {
             Response::Choices(vec!["Web".into(), "Friend".into()])
         );
         assert!(survey.check_answer(&given(&[("score", "9"), ("channel", "TV")])).is_err());
+    }
+
+    #[test]
+    fn public_urls_are_plain_http_addresses() {
+        let url = PublicUrl::parse(" https://crm.example.com/ ").unwrap();
+        assert_eq!(url.survey_link("abc"), "https://crm.example.com/s/abc");
+        for bad in ["crm.example.com", "ftp://x", "https://", "https://x.com/?a=1", "javascript:alert(1)"] {
+            assert!(PublicUrl::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

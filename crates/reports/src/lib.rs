@@ -13,6 +13,7 @@
 
 pub mod compute;
 mod error;
+pub mod feedback;
 mod job;
 mod pass;
 mod scope;

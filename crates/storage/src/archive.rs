@@ -146,6 +146,11 @@ archived_tables!(
     mail_settings,
     mail_received,
     sla_events,
+    surveys,
+    survey_sends,
+    survey_answers,
+    feedback_theme_rules,
+    app_settings,
 );
 
 /// Columns that point into their own table: a row may name one that comes

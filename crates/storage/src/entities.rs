@@ -911,3 +911,131 @@ pub mod sla_events {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod surveys {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "surveys")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub created_at: TimeDateTimeWithTimeZone,
+        pub updated_at: TimeDateTimeWithTimeZone,
+        pub created_by: Option<Uuid>,
+        pub version: i64,
+        pub name: String,
+        pub questions: Json,
+        pub intro: Option<String>,
+        pub thanks: Option<String>,
+        pub trigger: Json,
+        pub reminder_days: Option<i32>,
+        pub expiry_days: i32,
+        pub active: bool,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod survey_sends {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "survey_sends")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub survey_id: Uuid,
+        pub person_id: Uuid,
+        pub ticket_id: Option<Uuid>,
+        pub deal_id: Option<Uuid>,
+        pub staff_id: Option<Uuid>,
+        pub token_hash: String,
+        pub outbox_id: Option<Uuid>,
+        pub sent_at: TimeDateTimeWithTimeZone,
+        pub expires_at: TimeDateTimeWithTimeZone,
+        pub reminded_at: Option<TimeDateTimeWithTimeZone>,
+        pub answered_at: Option<TimeDateTimeWithTimeZone>,
+        pub created_by: Option<Uuid>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod survey_answers {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "survey_answers")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub survey_id: Uuid,
+        pub send_id: Option<Uuid>,
+        pub person_id: Uuid,
+        pub ticket_id: Option<Uuid>,
+        pub deal_id: Option<Uuid>,
+        pub staff_id: Option<Uuid>,
+        pub source: String,
+        pub score_kind: Option<String>,
+        pub score: Option<i32>,
+        pub responses: Json,
+        pub comment: Option<String>,
+        pub sentiment: Option<f64>,
+        pub sentiment_label: Option<String>,
+        pub phrases: Json,
+        pub external_id: Option<String>,
+        pub follow_up_task_id: Option<Uuid>,
+        pub recorded_by: Option<Uuid>,
+        pub answered_at: TimeDateTimeWithTimeZone,
+        pub updated_at: TimeDateTimeWithTimeZone,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod feedback_theme_rules {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "feedback_theme_rules")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub phrase: String,
+        pub theme: String,
+        pub pinned: bool,
+        pub updated_at: TimeDateTimeWithTimeZone,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod app_settings {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "app_settings")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub name: String,
+        pub value: Json,
+        pub updated_at: TimeDateTimeWithTimeZone,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

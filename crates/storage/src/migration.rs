@@ -24,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0013_sla_events::Migration),
             Box::new(m0014_ticket_custom_fields::Migration),
             Box::new(m0015_ticket_queue_indexes::Migration),
+            Box::new(m0017_feedback::Migration),
         ]
     }
 }
@@ -1404,6 +1405,151 @@ mod m0015_ticket_queue_indexes {
             for name in ["tickets_active_assignee", "tickets_active_team", "tickets_running", "tickets_status_updated"]
             {
                 m.drop_index(Index::drop().name(name).table("tickets").to_owned()).await?;
+            }
+            Ok(())
+        }
+    }
+}
+
+mod m0017_feedback {
+    use sea_orm_migration::prelude::*;
+    use sea_orm_migration::schema::*;
+
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m0017_feedback"
+        }
+    }
+
+    fn fk(from: &'static str, column: &'static str, to: &'static str, cascade: bool) -> ForeignKeyCreateStatement {
+        let action = if cascade { ForeignKeyAction::Cascade } else { ForeignKeyAction::SetNull };
+        ForeignKey::create().from(from, column).to(to, "id").on_delete(action).to_owned()
+    }
+
+    fn index(name: &str, table: &str, columns: &[&'static str]) -> IndexCreateStatement {
+        let mut index = Index::create().name(name).table(table.to_owned()).to_owned();
+        for column in columns {
+            index.col(*column);
+        }
+        index
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+            m.create_table(
+                Table::create()
+                    .table("surveys")
+                    .col(pk_uuid("id"))
+                    .col(timestamp_with_time_zone("created_at"))
+                    .col(timestamp_with_time_zone("updated_at"))
+                    .col(uuid_null("created_by"))
+                    .col(big_integer("version"))
+                    .col(string("name"))
+                    .col(json("questions"))
+                    .col(text_null("intro"))
+                    .col(text_null("thanks"))
+                    .col(json("trigger"))
+                    .col(integer_null("reminder_days"))
+                    .col(integer("expiry_days"))
+                    .col(boolean("active"))
+                    .to_owned(),
+            )
+            .await?;
+            // One personal link: only the token's hash is kept.
+            m.create_table(
+                Table::create()
+                    .table("survey_sends")
+                    .col(pk_uuid("id"))
+                    .col(uuid("survey_id"))
+                    .col(uuid("person_id"))
+                    .col(uuid_null("ticket_id"))
+                    .col(uuid_null("deal_id"))
+                    .col(uuid_null("staff_id"))
+                    .col(string_len("token_hash", 64).unique_key())
+                    .col(uuid_null("outbox_id"))
+                    .col(timestamp_with_time_zone("sent_at"))
+                    .col(timestamp_with_time_zone("expires_at"))
+                    .col(timestamp_with_time_zone_null("reminded_at"))
+                    .col(timestamp_with_time_zone_null("answered_at"))
+                    .col(uuid_null("created_by"))
+                    .foreign_key(&mut fk("survey_sends", "survey_id", "surveys", true))
+                    .foreign_key(&mut fk("survey_sends", "person_id", "people", true))
+                    .foreign_key(&mut fk("survey_sends", "ticket_id", "tickets", false))
+                    .foreign_key(&mut fk("survey_sends", "deal_id", "deals", false))
+                    .foreign_key(&mut fk("survey_sends", "staff_id", "users", false))
+                    .foreign_key(&mut fk("survey_sends", "outbox_id", "outbox", false))
+                    .to_owned(),
+            )
+            .await?;
+            // The quiet period looks up a person's latest send; reminders the unanswered ones.
+            m.create_index(index("survey_sends_person", "survey_sends", &["person_id", "sent_at"])).await?;
+            m.create_index(index("survey_sends_waiting", "survey_sends", &["answered_at", "reminded_at", "sent_at"]))
+                .await?;
+            m.create_table(
+                Table::create()
+                    .table("survey_answers")
+                    .col(pk_uuid("id"))
+                    .col(uuid("survey_id"))
+                    .col(uuid_null("send_id").unique_key())
+                    .col(uuid("person_id"))
+                    .col(uuid_null("ticket_id"))
+                    .col(uuid_null("deal_id"))
+                    .col(uuid_null("staff_id"))
+                    .col(string_len("source", 16))
+                    .col(string_len_null("score_kind", 16))
+                    .col(integer_null("score"))
+                    .col(json("responses"))
+                    .col(text_null("comment"))
+                    .col(double_null("sentiment"))
+                    .col(string_len_null("sentiment_label", 16))
+                    .col(json("phrases"))
+                    .col(string_null("external_id").unique_key())
+                    .col(uuid_null("follow_up_task_id"))
+                    .col(uuid_null("recorded_by"))
+                    .col(timestamp_with_time_zone("answered_at"))
+                    .col(timestamp_with_time_zone("updated_at"))
+                    .foreign_key(&mut fk("survey_answers", "survey_id", "surveys", true))
+                    .foreign_key(&mut fk("survey_answers", "send_id", "survey_sends", false))
+                    .foreign_key(&mut fk("survey_answers", "person_id", "people", true))
+                    .foreign_key(&mut fk("survey_answers", "ticket_id", "tickets", false))
+                    .foreign_key(&mut fk("survey_answers", "deal_id", "deals", false))
+                    .foreign_key(&mut fk("survey_answers", "staff_id", "users", false))
+                    .foreign_key(&mut fk("survey_answers", "follow_up_task_id", "tasks", false))
+                    .to_owned(),
+            )
+            .await?;
+            m.create_index(index("survey_answers_survey", "survey_answers", &["survey_id", "answered_at"])).await?;
+            m.create_index(index("survey_answers_person", "survey_answers", &["person_id", "answered_at"])).await?;
+            m.create_index(index("survey_answers_at", "survey_answers", &["answered_at"])).await?;
+            // Admins' choices over the theme grouping: a phrase's theme, renamed, merged or pinned.
+            m.create_table(
+                Table::create()
+                    .table("feedback_theme_rules")
+                    .col(string("phrase").primary_key())
+                    .col(string("theme"))
+                    .col(boolean("pinned"))
+                    .col(timestamp_with_time_zone("updated_at"))
+                    .to_owned(),
+            )
+            .await?;
+            // Settings of the whole installation, one JSON row each ("surveys").
+            m.create_table(
+                Table::create()
+                    .table("app_settings")
+                    .col(string_len("name", 32).primary_key())
+                    .col(json("value"))
+                    .col(timestamp_with_time_zone("updated_at"))
+                    .to_owned(),
+            )
+            .await
+        }
+
+        async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+            for table in ["app_settings", "feedback_theme_rules", "survey_answers", "survey_sends", "surveys"] {
+                m.drop_table(Table::drop().table(table).to_owned()).await?;
             }
             Ok(())
         }

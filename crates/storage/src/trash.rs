@@ -29,7 +29,7 @@ use crate::archive::{ArchiveError, reinsert, row_json};
 use crate::common::{from_json, ownership, parse_with, to_json};
 use crate::entities::{
     activities, companies, contact_points, custom_field_values, deals, outbox, people, purchases, record_tags,
-    sla_events, tasks, ticket_attachments, ticket_messages, tickets, trash,
+    sla_events, survey_answers, survey_sends, tasks, ticket_attachments, ticket_messages, tickets, trash,
 };
 use crate::history::{record, user_names};
 use crate::records::customer_insights::bump_insights_version;
@@ -40,7 +40,14 @@ use crate::{Result, StorageError, Store};
 fn cascaded(kind: RecordKind) -> &'static [(&'static str, &'static str)] {
     match kind {
         RecordKind::People => {
-            &[("contact_points", "person_id"), ("activities", "person_id"), ("purchases", "person_id")]
+            // Survey links before the answers that point at them.
+            &[
+                ("contact_points", "person_id"),
+                ("activities", "person_id"),
+                ("purchases", "person_id"),
+                ("survey_sends", "person_id"),
+                ("survey_answers", "person_id"),
+            ]
         }
         RecordKind::Companies => &[("activities", "company_id")],
         RecordKind::Deals => &[("activities", "deal_id")],
@@ -68,10 +75,12 @@ fn unlinked(kind: RecordKind) -> &'static [(&'static str, &'static str)] {
         RecordKind::Companies => {
             &[("people", "company_id"), ("deals", "company_id"), ("tasks", "company_id"), ("tickets", "company_id")]
         }
-        RecordKind::Deals => &[("tasks", "deal_id")],
+        RecordKind::Deals => &[("tasks", "deal_id"), ("survey_sends", "deal_id"), ("survey_answers", "deal_id")],
+        RecordKind::Tickets => &[("survey_sends", "ticket_id"), ("survey_answers", "ticket_id")],
+        RecordKind::Tasks => &[("survey_answers", "follow_up_task_id")],
         // `mail_received` (keyed by message, not by id) only notes which
         // ticket a message went to; its link is cleared and stays so.
-        RecordKind::Activities | RecordKind::Tasks | RecordKind::Purchases | RecordKind::Tickets => &[],
+        RecordKind::Activities | RecordKind::Purchases => &[],
     }
 }
 
@@ -106,6 +115,19 @@ const LINKS: &[(&str, &str, &str, bool)] = &[
     ("ticket_messages", "person_id", "people", false),
     ("ticket_attachments", "message_id", "ticket_messages", true),
     ("outbox", "message_id", "ticket_messages", false),
+    ("survey_sends", "survey_id", "surveys", true),
+    ("survey_sends", "person_id", "people", true),
+    ("survey_sends", "ticket_id", "tickets", false),
+    ("survey_sends", "deal_id", "deals", false),
+    ("survey_sends", "staff_id", "users", false),
+    ("survey_sends", "outbox_id", "outbox", false),
+    ("survey_answers", "survey_id", "surveys", true),
+    ("survey_answers", "send_id", "survey_sends", false),
+    ("survey_answers", "person_id", "people", true),
+    ("survey_answers", "ticket_id", "tickets", false),
+    ("survey_answers", "deal_id", "deals", false),
+    ("survey_answers", "staff_id", "users", false),
+    ("survey_answers", "follow_up_task_id", "tasks", false),
 ];
 
 fn table_of(kind: RecordKind) -> &'static str {
@@ -153,6 +175,8 @@ async fn rows_where<C: ConnectionTrait>(conn: &C, table: &str, condition: Condit
         "ticket_attachments" => read::<ticket_attachments::Entity, _>(conn, condition).await,
         "outbox" => read::<outbox::Entity, _>(conn, condition).await,
         "sla_events" => read::<sla_events::Entity, _>(conn, condition).await,
+        "survey_sends" => read::<survey_sends::Entity, _>(conn, condition).await,
+        "survey_answers" => read::<survey_answers::Entity, _>(conn, condition).await,
         "contact_points" => read::<contact_points::Entity, _>(conn, condition).await,
         "record_tags" => read::<record_tags::Entity, _>(conn, condition).await,
         "custom_field_values" => read::<custom_field_values::Entity, _>(conn, condition).await,

@@ -1,6 +1,7 @@
 //! One module per record type: create, read, list, update, delete.
 
 pub mod activities;
+pub mod answers;
 pub mod companies;
 mod create;
 pub mod custom_fields;
@@ -18,7 +19,9 @@ pub mod pipelines;
 pub mod purchases;
 pub mod sla;
 pub mod sla_events;
+pub mod surveys;
 pub mod tasks;
+mod theme_rules;
 mod ticket_bulk;
 pub mod tickets;
 pub mod timeline;

@@ -1,0 +1,240 @@
+//! Feedback figures over the store: NPS, CSAT and CES with their 95 %
+//! intervals, the distribution of scores and the response rate, overall and
+//! by month, survey, team, staff member, segment or lifecycle stage; and the
+//! themes of what customers wrote, this period against the one before.
+//! `rapport-text` computes; this module reads the answers and groups them.
+
+use std::collections::BTreeMap;
+
+use rapport_domain::surveys::{NpsGroup, QuestionKind};
+use rapport_storage::{AnswerFilter, FeedbackGroups, FeedbackRow, Store};
+use rapport_text::stats::{mean, nps, proportion};
+use rapport_text::{Estimate, Period, Theme, ThemeComment};
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::ReportError;
+
+/// What the summary's rows are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupBy {
+    Month,
+    Survey,
+    Team,
+    Staff,
+    Segment,
+    Stage,
+}
+
+impl GroupBy {
+    pub fn parse(raw: &str) -> Result<GroupBy, String> {
+        serde_json::from_value(serde_json::Value::String(raw.to_owned()))
+            .map_err(|_| "must be one of month, survey, team, staff, segment, stage".to_owned())
+    }
+}
+
+/// The figures of one set of answers.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Figures {
+    pub answers: u64,
+    /// Net Promoter Score, −100..100.
+    pub nps: Option<Estimate>,
+    pub promoters: u64,
+    pub passives: u64,
+    pub detractors: u64,
+    /// Share of CSAT answers that are 4 or 5, in percent.
+    pub csat: Option<Estimate>,
+    /// Mean customer effort score, 1 (very hard) to 7 (very easy).
+    pub ces: Option<Estimate>,
+    /// Mean sentiment of the comments, −1..1.
+    pub sentiment: Option<f64>,
+    pub comments: u64,
+}
+
+/// One row of a grouped summary.
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Group {
+    pub key: String,
+    pub label: String,
+    #[serde(flatten)]
+    pub figures: Figures,
+}
+
+/// How many of each score: index = score − the scale's lowest.
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Distribution {
+    pub nps: Vec<u64>,
+    pub csat: Vec<u64>,
+    pub ces: Vec<u64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct FeedbackSummary {
+    #[serde(flatten)]
+    pub total: Figures,
+    /// Links sent in the period, and how many of those were answered.
+    pub sent: u64,
+    pub answered: u64,
+    /// Answered ÷ sent, with its interval (0..1).
+    pub response_rate: Option<Estimate>,
+    pub distribution: Distribution,
+    pub groups: Vec<Group>,
+}
+
+/// Adds up one set of answers.
+pub fn figures<'a>(rows: impl IntoIterator<Item = &'a FeedbackRow>) -> Figures {
+    let mut f = Figures::default();
+    let (mut csat_yes, mut csat_n) = (0, 0);
+    let mut ces = Vec::new();
+    let mut sentiments = Vec::new();
+    for row in rows {
+        f.answers += 1;
+        if let Some(s) = row.sentiment {
+            sentiments.push(s);
+        }
+        match (row.score_kind, row.score) {
+            (Some(QuestionKind::Nps), Some(score)) => match NpsGroup::of(score) {
+                NpsGroup::Promoter => f.promoters += 1,
+                NpsGroup::Passive => f.passives += 1,
+                NpsGroup::Detractor => f.detractors += 1,
+            },
+            (Some(QuestionKind::Csat), Some(score)) => {
+                csat_n += 1;
+                csat_yes += u64::from(QuestionKind::Csat.is_satisfied(score));
+            }
+            (Some(QuestionKind::Ces), Some(score)) => ces.push(f64::from(score)),
+            _ => {}
+        }
+    }
+    f.nps = nps(f.promoters, f.passives, f.detractors);
+    f.csat = proportion(csat_yes, csat_n).map(|e| Estimate {
+        value: e.value * 100.0,
+        low: e.low * 100.0,
+        high: e.high * 100.0,
+        n: e.n,
+    });
+    f.ces = mean(&ces);
+    f.comments = sentiments.len() as u64;
+    f.sentiment = (!sentiments.is_empty()).then(|| sentiments.iter().sum::<f64>() / sentiments.len() as f64);
+    f
+}
+
+fn distribution(rows: &[FeedbackRow]) -> Distribution {
+    let mut d = Distribution { nps: vec![0; 11], csat: vec![0; 5], ces: vec![0; 7] };
+    for row in rows {
+        let (Some(kind), Some(score)) = (row.score_kind, row.score) else { continue };
+        let Some((low, _)) = kind.scale() else { continue };
+        let bucket = match kind {
+            QuestionKind::Nps => &mut d.nps,
+            QuestionKind::Csat => &mut d.csat,
+            QuestionKind::Ces => &mut d.ces,
+            _ => continue,
+        };
+        if let Some(slot) = bucket.get_mut(usize::from(score - low)) {
+            *slot += 1;
+        }
+    }
+    d
+}
+
+/// The group key and label a row falls in.
+fn group_of(
+    row: &FeedbackRow,
+    by: GroupBy,
+    groups: &FeedbackGroups,
+    surveys: &BTreeMap<String, String>,
+) -> (String, String) {
+    let none = || ("none".to_owned(), "(none)".to_owned());
+    match by {
+        GroupBy::Month => {
+            let month = format!("{}-{:02}", row.answered_at.year(), u8::from(row.answered_at.month()));
+            (month.clone(), month)
+        }
+        GroupBy::Survey => {
+            let key = row.survey_id.to_string();
+            let label = surveys.get(&key).cloned().unwrap_or_else(|| key.clone());
+            (key, label)
+        }
+        GroupBy::Staff => match row.staff_id {
+            Some(staff) => {
+                let name = groups.staff.get(&staff).map(|(name, _)| name.clone()).unwrap_or_else(|| staff.to_string());
+                (staff.to_string(), name)
+            }
+            None => none(),
+        },
+        GroupBy::Team => match row.staff_id.and_then(|s| groups.staff.get(&s)).and_then(|(_, team)| team.clone()) {
+            Some(team) => (team.clone(), team),
+            None => none(),
+        },
+        GroupBy::Segment => match groups.people.get(&row.person_id).and_then(|(_, segment)| segment.clone()) {
+            Some(segment) => (segment.clone(), segment),
+            None => none(),
+        },
+        GroupBy::Stage => match groups.people.get(&row.person_id) {
+            Some((stage, _)) => (stage.clone(), stage.clone()),
+            None => none(),
+        },
+    }
+}
+
+/// The summary of the answers the filter covers, grouped when asked.
+pub async fn summary(
+    store: &Store,
+    filter: &AnswerFilter,
+    by: Option<GroupBy>,
+) -> Result<FeedbackSummary, ReportError> {
+    let rows = store.feedback_rows(filter).await?;
+    let (sent, answered) = store.sends_count(filter.survey_id, filter.from, filter.to).await?;
+    let mut groups = Vec::new();
+    if let Some(by) = by {
+        let people = if matches!(by, GroupBy::Staff | GroupBy::Team | GroupBy::Segment | GroupBy::Stage) {
+            store.feedback_groups().await?
+        } else {
+            FeedbackGroups::default()
+        };
+        let surveys: BTreeMap<String, String> = if by == GroupBy::Survey {
+            store.list_surveys().await?.into_iter().map(|s| (s.id.to_string(), s.fields.name.to_string())).collect()
+        } else {
+            BTreeMap::new()
+        };
+        let mut grouped: BTreeMap<(String, String), Vec<&FeedbackRow>> = BTreeMap::new();
+        for row in &rows {
+            grouped.entry(group_of(row, by, &people, &surveys)).or_default().push(row);
+        }
+        groups = grouped.into_iter().map(|((key, label), rows)| Group { key, label, figures: figures(rows) }).collect();
+        if by != GroupBy::Month {
+            groups.sort_by(|a, b| b.figures.answers.cmp(&a.figures.answers).then(a.label.cmp(&b.label)));
+        }
+    }
+    Ok(FeedbackSummary {
+        total: figures(&rows),
+        sent,
+        answered,
+        response_rate: proportion(answered, sent),
+        distribution: distribution(&rows),
+        groups,
+    })
+}
+
+/// The themes of the comments answered in `[from, to)`, with their trend
+/// against the period of the same length just before.
+pub async fn themes(
+    store: &Store,
+    survey: Option<rapport_domain::SurveyId>,
+    from: OffsetDateTime,
+    to: OffsetDateTime,
+    min_mentions: u64,
+) -> Result<Vec<Theme>, ReportError> {
+    let before = from - (to - from);
+    let filter = AnswerFilter { survey_id: survey, from: Some(before), to: Some(to), ..Default::default() };
+    let rows = store.feedback_rows(&filter).await?;
+    let rules = store.theme_rules().await?;
+    let comments = rows.iter().filter(|r| r.sentiment.is_some()).map(|r| ThemeComment {
+        phrases: &r.phrases,
+        sentiment: r.sentiment.unwrap_or_default(),
+        nps: (r.score_kind == Some(QuestionKind::Nps)).then_some(r.score).flatten(),
+        period: if r.answered_at >= from { Period::Current } else { Period::Previous },
+    });
+    Ok(rapport_text::themes::themes(comments, &rules, min_mentions))
+}
