@@ -12,17 +12,19 @@
 //! # Models and their licences
 //!
 //! Sentiment is VADER (Hutto & Gilbert, "VADER: A Parsimonious Rule-based
-//! Model for Sentiment Analysis of Social Media Text", ICWSM 2014) through the
-//! `vader-sentimental` crate, a port of the reference Python `vaderSentiment`
-//! package; the lexicon it embeds is VADER's own, MIT licence (© 2014 C.J.
-//! Hutto). Its scores agree with the Python package on the sentences in
-//! `tests/data/vader_reference.json` (`scripts/vader-reference.sh` makes that
-//! file). Key phrases come from YAKE (Campos et al., 2020) through `yake-rust`
+//! Model for Sentiment Analysis of Social Media Text", ICWSM 2014): [`vader`]
+//! ports the reference Python package `vaderSentiment` 3.3.2 and embeds its
+//! lexicon and emoji descriptions, MIT licence, © 2016 C.J. Hutto
+//! (`src/vader/LICENSE-vaderSentiment.txt`). Its scores agree with the Python
+//! package on the sentences in `tests/data/vader_reference.json`
+//! (`scripts/vader-reference.sh` makes that file); [`vader`] says why this is
+//! a port rather than the `vader-sentimental` crate. Key phrases come from YAKE (Campos et al., 2020) through `yake-rust`
 //! (MIT), with its English stop-word list.
 
 pub mod phrases;
 pub mod stats;
 pub mod themes;
+pub mod vader;
 
 use std::sync::OnceLock;
 
@@ -143,7 +145,7 @@ pub struct CommentAnalysis {
 /// lexicon and the stop words; share it through [`pipeline`].
 pub struct TextPipeline {
     language: Language,
-    analyzer: vader_sentimental::SentimentIntensityAnalyzer<'static>,
+    vader: vader::Vader,
     extractor: phrases::Extractor,
 }
 
@@ -155,13 +157,10 @@ impl std::fmt::Debug for TextPipeline {
 
 impl TextPipeline {
     pub fn new(language: Language) -> Self {
-        let analyzer = match language {
-            Language::English => vader_sentimental::SentimentIntensityAnalyzer::new(),
+        let vader = match language {
+            Language::English => vader::Vader::new(),
         };
-        // A first score forces the lazily built lexicon now, not on the
-        // first comment.
-        let _ = analyzer.polarity_scores("good");
-        TextPipeline { language, analyzer, extractor: phrases::Extractor::new(language) }
+        TextPipeline { language, vader, extractor: phrases::Extractor::new(language) }
     }
 
     pub fn language(&self) -> Language {
@@ -178,13 +177,13 @@ impl TextPipeline {
         if text.trim().is_empty() {
             return Sentiment::from_compound(0.0);
         }
-        Sentiment::from_compound(self.analyzer.polarity_scores(text).compound)
+        Sentiment::from_compound(self.vader.polarity_scores(text).compound)
     }
 
-    /// VADER's full reading: (positive, neutral, negative, compound).
-    pub fn polarity_scores(&self, text: &str) -> (f64, f64, f64, f64) {
-        let s = self.analyzer.polarity_scores(text);
-        (s.pos, s.neu, s.neg, s.compound)
+    /// VADER's full reading: the shares of positive, neutral and negative
+    /// words and the compound score, as the reference package returns them.
+    pub fn polarity_scores(&self, text: &str) -> vader::PolarityScores {
+        self.vader.polarity_scores(text)
     }
 
     /// The comment's normalised key phrases, best first.
@@ -197,4 +196,43 @@ impl TextPipeline {
 pub fn pipeline(language: Language) -> &'static TextPipeline {
     static PIPELINES: [OnceLock<TextPipeline>; Language::ALL.len()] = [const { OnceLock::new() }; Language::ALL.len()];
     PIPELINES[language.index()].get_or_init(|| TextPipeline::new(language))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_follow_vaders_thresholds() {
+        assert_eq!(SentimentLabel::of(0.05), SentimentLabel::Positive);
+        assert_eq!(SentimentLabel::of(0.0499), SentimentLabel::Neutral);
+        assert_eq!(SentimentLabel::of(-0.0499), SentimentLabel::Neutral);
+        assert_eq!(SentimentLabel::of(-0.05), SentimentLabel::Negative);
+        for label in SentimentLabel::ALL {
+            assert_eq!(SentimentLabel::parse(label.as_str()), Ok(label));
+            assert_eq!(serde_json::to_value(label).unwrap(), label.as_str());
+        }
+        assert!(SentimentLabel::parse("happy").is_err());
+    }
+
+    #[test]
+    fn languages_parse() {
+        assert_eq!(Language::parse("en"), Ok(Language::English));
+        assert_eq!(Language::parse(" EN "), Ok(Language::English));
+        assert_eq!(Language::English.as_str(), "en");
+        assert!(Language::parse("fr").is_err());
+    }
+
+    #[test]
+    fn the_shared_pipeline_is_built_once() {
+        let a = pipeline(Language::English) as *const TextPipeline;
+        let b = pipeline(Language::English) as *const TextPipeline;
+        assert_eq!(a, b);
+        let analysis = pipeline(Language::English).analyse("The support team was very friendly!");
+        assert_eq!(analysis.sentiment.label, SentimentLabel::Positive);
+        assert_eq!(
+            pipeline(Language::English).sentiment("   "),
+            Sentiment { compound: 0.0, label: SentimentLabel::Neutral }
+        );
+    }
 }

@@ -206,7 +206,7 @@ pub fn phrase_key(phrase: &str) -> String {
 
 /// Whether every word of `small` (sorted, distinct) is in `big` (sorted,
 /// distinct).
-pub(crate) fn is_subset<S: AsRef<str>>(small: &[S], big: &[S]) -> bool {
+pub(crate) fn is_subset<A: AsRef<str>, B: AsRef<str>>(small: &[A], big: &[B]) -> bool {
     if small.len() > big.len() {
         return false;
     }
@@ -222,4 +222,50 @@ pub(crate) fn is_subset<S: AsRef<str>>(small: &[S], big: &[S]) -> bool {
         return false;
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plurals_fold() {
+        for (plural, single) in [
+            ("deliveries", "delivery"),
+            ("prices", "price"),
+            ("boxes", "box"),
+            ("classes", "class"),
+            ("watches", "watch"),
+            ("issues", "issue"),
+            ("status", "status"),
+            ("analysis", "analysis"),
+            ("access", "access"),
+            ("bus", "bus"),
+            ("delivery", "delivery"),
+        ] {
+            assert_eq!(singular(plural), single, "{plural}");
+        }
+    }
+
+    #[test]
+    fn phrases_normalise_and_key() {
+        let e = Extractor::new(Language::English);
+        assert_eq!(e.normalise("delivery was late").as_deref(), Some("delivery late"));
+        assert_eq!(e.normalise("Deliveries, LATE!").as_deref(), Some("delivery late"));
+        assert_eq!(e.normalise("support wasn't friendly").as_deref(), Some("support not friendly"));
+        assert_eq!(e.normalise("the and of"), None);
+        assert_eq!(e.normalise("not"), None);
+        assert_eq!(e.normalise("great"), None);
+        assert_eq!(e.normalise("great support").as_deref(), Some("great support"));
+        assert_eq!(phrase_key("late delivery"), phrase_key("delivery late"));
+        assert_eq!(phrase_key("Late  Delivery late"), "delivery late");
+    }
+
+    #[test]
+    fn subsets() {
+        assert!(is_subset(&["a", "c"], &["a", "b", "c"]));
+        assert!(!is_subset(&["a", "d"], &["a", "b", "c"]));
+        assert!(is_subset::<&str, &str>(&[], &["a"]));
+        assert!(!is_subset(&["a", "b"], &["a"]));
+    }
 }

@@ -6,36 +6,43 @@
 //! 1. Each phrase of a comment (normalised by [`crate::phrases`]) gets its
 //!    key, [`phrase_key`]: its words sorted, so "late delivery" and
 //!    "delivery late" are one phrase. A comment counts once per key.
+//!    Mentions below are comments, the two periods together unless said.
 //! 2. An admin's [`ThemeRule`] sends a key (a phrase or a theme's key,
 //!    normalised the same way) to the theme it names.
-//! 3. Other keys fold into a bigger one that is part of them: a key folds
-//!    into another when the other's words are all among its own, the other
-//!    has at least two words and at least as many mentions (both periods
-//!    together), so "late delivery again" joins "late delivery". Among
-//!    several such keys the one with most mentions wins (then fewer words,
-//!    then the alphabetically first). A single word never takes in longer
-//!    phrases: "delivery" alone would swallow "late delivery" and
-//!    "fast delivery", which say opposite things.
+//! 3. Other keys fold into a bigger key made of part of their words: "late
+//!    delivery again" joins "late delivery" when that has at least as many
+//!    mentions. The part must have two words or more, so that "delivery"
+//!    alone does not swallow "late delivery" and "fast delivery", which say
+//!    opposite things; only a phrase too rare to be shown on its own (fewer
+//!    than `min_mentions` in either period) may join a single word: "steep
+//!    price" joins "price". Among several parts the one with most mentions
+//!    wins (then fewer words, then the alphabetically first).
 //! 4. A key that folded goes where the key it folded into goes; a key that
-//!    did not is a theme's root. Its theme is named by its rule, or else by
-//!    the form customers wrote most often ("late delivery").
+//!    did not is a root. Its theme is named by its rule, or else by the form
+//!    customers wrote most often ("late delivery").
 //! 5. Themes with the same name (compared without case) are one theme: this
 //!    is how a merge works (rules sending each phrase of theme A to B's
 //!    name) and how a rename onto an existing name joins the two.
+//! 6. A comment mentions the themes of its phrases' roots, and also a root of
+//!    two words or more that is shown on its own when all its words are
+//!    among the comment's phrases ("Deliveries are always late" gives
+//!    "delivery" and "late": it mentions "late delivery"). Of these, a root
+//!    whose words are all part of another one's counts no more: the comment
+//!    is about the late delivery, not also about "delivery".
 //!
 //! A theme's `key` is the key with most mentions within it, which is what a
 //! later rule names to rename or merge it. A theme is shown when it has at
-//! least `min_mentions` mentions in either period, or when a rule pins it.
-//! Its trend compares its share of the period's comments with the previous
-//! period's by [`two_proportion_p_value`]: rising or falling only when the
-//! p-value is below 0.05.
+//! least `min_mentions` mentions in either period, or when a rule pins it
+//! (even with none). Its trend compares its share of the period's comments
+//! with the previous period's by [`two_proportion_p_value`]: rising or
+//! falling only when the p-value is below 0.05.
 
 use std::collections::{BTreeMap, HashMap};
 
 use rapport_domain::surveys::NpsGroup;
 use serde::{Deserialize, Serialize};
 
-use crate::phrases::phrase_key;
+use crate::phrases::{is_subset, phrase_key};
 use crate::stats::{Estimate, nps, two_proportion_p_value};
 
 /// The significance level below which a trend counts as rising or falling.
@@ -157,12 +164,26 @@ fn share(k: u64, n: u64) -> f64 {
     if n == 0 { 0.0 } else { k as f64 / n as f64 }
 }
 
-#[derive(Default)]
+/// The most phrases a theme lists.
+pub const MAX_THEME_PHRASES: usize = 20;
+
 struct KeyInfo {
-    words: usize,
-    mentions: u64,
+    key: String,
+    /// Its words, sorted and distinct.
+    words: Vec<String>,
+    current: u64,
+    previous: u64,
     /// How often each written form (word order as in the comment) came up.
     forms: BTreeMap<String, u64>,
+}
+
+impl KeyInfo {
+    fn total(&self) -> u64 {
+        self.current + self.previous
+    }
+    fn peak(&self) -> u64 {
+        self.current.max(self.previous)
+    }
 }
 
 struct CommentRow {
@@ -179,7 +200,7 @@ struct Group {
     key_mentions: u64,
     name: Option<String>,
     pinned: bool,
-    /// Member keys' ids, with their mentions.
+    /// Member keys' ids.
     members: Vec<u32>,
     current: u64,
     previous: u64,
@@ -194,9 +215,10 @@ pub fn themes<'a>(
     rules: &[ThemeRule],
     min_mentions: u64,
 ) -> Vec<Theme> {
+    let min_mentions = min_mentions.max(1);
     // Pass 1: intern the keys, count each key once per comment.
     let mut ids: HashMap<String, u32> = HashMap::new();
-    let mut keys: Vec<(String, KeyInfo)> = Vec::new();
+    let mut keys: Vec<KeyInfo> = Vec::new();
     let mut rows: Vec<CommentRow> = Vec::new();
     let mut comment_keys: Vec<u32> = Vec::new();
     let (mut n_current, mut n_previous) = (0u64, 0u64);
@@ -217,8 +239,8 @@ pub fn themes<'a>(
                 None => {
                     let id = keys.len() as u32;
                     ids.insert(key.clone(), id);
-                    let words = key.split(' ').count();
-                    keys.push((key, KeyInfo { words, ..KeyInfo::default() }));
+                    let words = key.split(' ').map(str::to_owned).collect();
+                    keys.push(KeyInfo { key, words, current: 0, previous: 0, forms: BTreeMap::new() });
                     id
                 }
             };
@@ -226,8 +248,11 @@ pub fn themes<'a>(
                 continue;
             }
             comment_keys.push(id);
-            let info = &mut keys[id as usize].1;
-            info.mentions += 1;
+            let info = &mut keys[id as usize];
+            match comment.period {
+                Period::Current => info.current += 1,
+                Period::Previous => info.previous += 1,
+            }
             *info.forms.entry(form).or_default() += 1;
         }
         rows.push(CommentRow {
@@ -251,9 +276,8 @@ pub fn themes<'a>(
     // Pass 2: fold keys into the bigger keys that are part of them.
     let mut order: Vec<u32> = (0..keys.len() as u32).collect();
     order.sort_by(|&a, &b| {
-        let (ka, ia) = &keys[a as usize];
-        let (kb, ib) = &keys[b as usize];
-        ib.mentions.cmp(&ia.mentions).then(ia.words.cmp(&ib.words)).then(ka.cmp(kb))
+        let (ia, ib) = (&keys[a as usize], &keys[b as usize]);
+        ib.total().cmp(&ia.total()).then(ia.words.len().cmp(&ib.words.len())).then(ia.key.cmp(&ib.key))
     });
     let mut rank = vec![0usize; keys.len()];
     for (r, &id) in order.iter().enumerate() {
@@ -262,16 +286,13 @@ pub fn themes<'a>(
     // root[id]: the key it went to (itself for a root).
     let mut root: Vec<u32> = (0..keys.len() as u32).collect();
     for &id in &order {
-        let (key, info) = &keys[id as usize];
-        if rule_of.contains_key(key) || info.words < 3 {
+        let info = &keys[id as usize];
+        if info.words.len() < 2 || info.words.len() > 8 || rule_of.contains_key(&info.key) {
             continue;
         }
-        let words: Vec<&str> = key.split(' ').collect();
-        if words.len() > 8 {
-            continue;
-        }
+        let smallest_part = if info.peak() < min_mentions { 1 } else { 2 };
         let mut best: Option<u32> = None;
-        for_each_part(&words, &mut |part| {
+        for_each_part(&info.words, smallest_part, &mut |part| {
             if let Some(&other) = ids.get(part)
                 && rank[other as usize] < rank[id as usize]
                 && best.is_none_or(|b| rank[other as usize] < rank[b as usize])
@@ -290,11 +311,10 @@ pub fn themes<'a>(
     let mut group_of_key: Vec<usize> = vec![usize::MAX; keys.len()];
     for &id in &order {
         let r = root[id as usize] as usize;
-        let (root_key, root_info) = &keys[r];
-        let rule = rule_of.get(root_key);
+        let rule = rule_of.get(&keys[r].key);
         let name = match rule {
             Some(rule) => rule.theme.trim().to_owned(),
-            None => most_common_form(root_info),
+            None => most_common_form(&keys[r]),
         };
         let g = *group_by_name.entry(name.to_lowercase()).or_insert_with(|| {
             groups.push(Group::default());
@@ -305,10 +325,10 @@ pub fn themes<'a>(
             group.name = Some(name);
         }
         group.pinned |= rule.is_some_and(|rule| rule.pinned);
-        let (key, info) = &keys[id as usize];
-        if group.members.is_empty() || info.mentions > group.key_mentions {
-            group.key = key.clone();
-            group.key_mentions = info.mentions;
+        let info = &keys[id as usize];
+        if group.members.is_empty() || info.total() > group.key_mentions {
+            group.key = info.key.clone();
+            group.key_mentions = info.total();
         }
         group.members.push(id);
         group_of_key[id as usize] = g;
@@ -328,13 +348,48 @@ pub fn themes<'a>(
         groups[g].pinned = true;
     }
 
-    // Pass 4: count comments per theme, once each.
+    // Roots of two words or more that stand on their own, by their first
+    // word: a comment whose phrases hold all their words mentions them.
+    let mut covering: HashMap<&str, Vec<u32>> = HashMap::new();
+    for (id, info) in keys.iter().enumerate() {
+        if root[id] == id as u32 && info.words.len() >= 2 && info.peak() >= min_mentions {
+            covering.entry(info.words[0].as_str()).or_default().push(id as u32);
+        }
+    }
+
+    // Pass 4: count comments per theme, once each, for the most specific
+    // roots the comment supports.
+    let mut roots: Vec<u32> = Vec::new();
+    let mut words: Vec<&str> = Vec::new();
     let mut seen: Vec<usize> = Vec::new();
     for row in &rows {
-        seen.clear();
+        roots.clear();
+        words.clear();
         for &id in &comment_keys[row.start as usize..row.end as usize] {
-            let g = group_of_key[id as usize];
-            if !seen.contains(&g) {
+            let r = root[id as usize];
+            if !roots.contains(&r) {
+                roots.push(r);
+            }
+            words.extend(keys[id as usize].words.iter().map(String::as_str));
+        }
+        words.sort_unstable();
+        words.dedup();
+        for word in &words {
+            for &candidate in covering.get(word).map(Vec::as_slice).unwrap_or_default() {
+                if !roots.contains(&candidate) && is_subset(&keys[candidate as usize].words, &words) {
+                    roots.push(candidate);
+                }
+            }
+        }
+        seen.clear();
+        for &r in &roots {
+            let part = &keys[r as usize].words;
+            let less_specific = roots.iter().any(|&other| {
+                let whole = &keys[other as usize].words;
+                other != r && whole.len() > part.len() && is_subset(part, whole)
+            });
+            let g = group_of_key[r as usize];
+            if !less_specific && !seen.contains(&g) {
                 seen.push(g);
             }
         }
@@ -360,11 +415,12 @@ pub fn themes<'a>(
 
     let mut out: Vec<Theme> = groups
         .into_iter()
-        .filter(|g| g.pinned || g.current.max(g.previous) >= min_mentions.max(1))
+        .filter(|g| g.pinned || g.current.max(g.previous) >= min_mentions)
         .map(|g| {
             let mut members = g.members;
             members.sort_by_key(|&id| rank[id as usize]);
-            let phrases = members.iter().map(|&id| most_common_form(&keys[id as usize].1)).collect();
+            let phrases =
+                members.iter().take(MAX_THEME_PHRASES).map(|&id| most_common_form(&keys[id as usize])).collect();
             let [promoters, passives, detractors] = g.nps_counts;
             Theme {
                 name: g.name.unwrap_or_else(|| g.key.clone()),
@@ -399,12 +455,12 @@ fn most_common_form(info: &KeyInfo) -> String {
 }
 
 /// Calls `f` with the key of every proper part of `words` (sorted, distinct)
-/// of at least two words.
-fn for_each_part(words: &[&str], f: &mut impl FnMut(&str)) {
+/// of at least `smallest` words.
+fn for_each_part(words: &[String], smallest: u32, f: &mut impl FnMut(&str)) {
     let n = words.len();
     let mut part = String::new();
     for mask in 1u32..(1 << n) - 1 {
-        if mask.count_ones() < 2 {
+        if mask.count_ones() < smallest {
             continue;
         }
         part.clear();
