@@ -6,7 +6,7 @@ use clap::Subcommand;
 use rapport_domain::Email;
 use rapport_domain::mail::Received;
 use rapport_storage::Store;
-use tokio::io::AsyncReadExt;
+use std::io::Read;
 
 /// The largest message read from stdin: the attachment limit, with room for encoding.
 const MAX_MESSAGE_BYTES: u64 = 32 * 1024 * 1024;
@@ -29,8 +29,10 @@ pub enum MailCommand {
 pub async fn run(store: &Store, command: MailCommand) -> Result<String> {
     match command {
         MailCommand::Receive => {
+            // Read as the process starts, with nothing else to wait for:
+            // tokio's stdin would start a thread to do the same.
             let mut raw = Vec::new();
-            tokio::io::stdin().take(MAX_MESSAGE_BYTES + 1).read_to_end(&mut raw).await.context("reading stdin")?;
+            std::io::stdin().lock().take(MAX_MESSAGE_BYTES + 1).read_to_end(&mut raw).context("reading stdin")?;
             if raw.len() as u64 > MAX_MESSAGE_BYTES {
                 bail!("the message is larger than {} MB", MAX_MESSAGE_BYTES / 1024 / 1024);
             }

@@ -100,13 +100,31 @@ impl Write {
 impl Store {
     /// Opens `sqlite://FILE` (created if missing) or `postgres://...`.
     pub async fn connect(url: &str) -> Result<Self> {
+        // SQLite runs each connection on a thread of its own; beyond a few,
+        // they only take turns on the cores (4 measured faster than 8).
+        Self::connect_with(url, 4, 20).await
+    }
+
+    /// Opens the database with one connection, for a command that runs a
+    /// few statements one after another and exits (`rapport mail receive`,
+    /// started once per message): every SQLite connection opens the file,
+    /// starts a thread and parses the whole schema, and a pool opened a
+    /// second one beside the first (docs/PERFORMANCE.md, inbound mail).
+    /// Nothing may wait for a second connection while holding the first.
+    pub async fn connect_single(url: &str) -> Result<Self> {
+        Self::connect_with(url, 1, 1).await
+    }
+
+    async fn connect_with(url: &str, sqlite_connections: u32, postgres_connections: u32) -> Result<Self> {
         let mut options = ConnectOptions::new(url.to_owned());
         options.sqlx_logging(false).acquire_timeout(Duration::from_secs(10));
         let sqlite = url.starts_with("sqlite:");
         if sqlite {
-            // SQLite runs each connection on a thread of its own; beyond a few,
-            // they only take turns on the cores (4 measured faster than 8).
-            options.max_connections(4).min_connections(1).map_sqlx_sqlite_opts(|opts: SqliteConnectOptions| {
+            // A pool of several keeps one open; a single connection is
+            // opened once and kept, with no upkeep task beside it.
+            let kept = u32::from(sqlite_connections > 1);
+            options.max_connections(sqlite_connections).min_connections(kept);
+            options.map_sqlx_sqlite_opts(|opts: SqliteConnectOptions| {
                 opts.create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
@@ -119,7 +137,7 @@ impl Store {
                     .pragma("temp_store", "memory")
             });
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            options.max_connections(20);
+            options.max_connections(postgres_connections);
         } else {
             return Err(StorageError::Config(format!(
                 "unsupported database URL {url:?}: use sqlite://FILE or postgres://..."

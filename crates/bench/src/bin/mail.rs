@@ -5,6 +5,12 @@
 //! work itself. The messages mix new customers, customers writing again and
 //! answers threaded to earlier messages.
 //!
+//! The pipes run twice: alone with the database, and beside an open
+//! connection, as when `rapport serve` runs. Alone, each run is the
+//! database's last connection, so SQLite checkpoints the write-ahead log
+//! into the database and deletes it when the run exits (with fsyncs), and
+//! the next run makes it anew.
+//!
 //! `cargo build --release -p rapport && cargo run --release -p rapport-bench --bin mail`
 
 use std::path::PathBuf;
@@ -90,21 +96,28 @@ fn main() -> Result<()> {
 
     let baseline = rate(n, 1, |_| spawn(&args, &url, None))?;
     println!("  baseline `rapport --version`, one at a time   {baseline:8.0} runs/s");
-    let sequential = rate(n, 1, |i| spawn(&args, &url, Some(message("seq", i))))?;
-    println!(
-        "  `rapport mail receive`, one at a time          {sequential:8.0} msg/s  ({:.2} × baseline)",
-        sequential / baseline
-    );
-    let parallel = rate(n, args.parallel, |i| spawn(&args, &url, Some(message("par", i))))?;
-    println!(
-        "  `rapport mail receive`, {} at a time            {parallel:8.0} msg/s  ({:.2} × baseline)",
-        args.parallel,
-        parallel / baseline
-    );
+    let pipes = |label: &str, run: &str| -> Result<()> {
+        let sequential = rate(n, 1, |i| spawn(&args, &url, Some(message(&format!("{run}seq"), i))))?;
+        println!(
+            "  `rapport mail receive`, one at a time{label:<10}{sequential:8.0} msg/s  ({:.2} × baseline)",
+            sequential / baseline
+        );
+        let parallel = rate(n, args.parallel, |i| spawn(&args, &url, Some(message(&format!("{run}par"), i))))?;
+        println!(
+            "  `rapport mail receive`, {} at a time{label:<12}{parallel:8.0} msg/s  ({:.2} × baseline)",
+            args.parallel,
+            parallel / baseline
+        );
+        Ok(())
+    };
+    pipes("", "")?;
 
     let runtime = tokio::runtime::Runtime::new()?;
+    // An open connection, as a running server holds.
+    let store = runtime.block_on(Store::connect(&url))?;
+    pipes(" (served)", "srv-")?;
+
     let in_process = runtime.block_on(async {
-        let store = Store::connect(&url).await?;
         let started = Instant::now();
         for i in 0..n {
             rapport_mail::receive(&store, message("mem", i).as_bytes()).await?;
