@@ -373,6 +373,8 @@ fn to_json(value: Value) -> Result<Json, StorageError> {
         Value::SmallInt(v) => v.map(Json::from),
         Value::Int(v) => v.map(Json::from),
         Value::BigInt(v) => v.map(Json::from),
+        // A survey answer's sentiment; not finite never happens (and would be null).
+        Value::Double(v) => v.and_then(serde_json::Number::from_f64).map(Json::Number),
         Value::String(v) => v.map(Json::String),
         Value::Json(v) => v.map(|json| *json),
         Value::Uuid(v) => v.map(|id| Json::String(id.to_string())),
@@ -400,6 +402,7 @@ fn from_json(ty: &ColumnType, json: Json) -> Result<Value, String> {
         }
         ColumnType::Integer => Value::Int(some(&json, |j| j.as_i64().and_then(|n| n.try_into().ok()), "an integer")?),
         ColumnType::BigInteger => Value::BigInt(some(&json, Json::as_i64, "an integer")?),
+        ColumnType::Double => Value::Double(some(&json, Json::as_f64, "a number")?),
         ColumnType::String(_) | ColumnType::Text => {
             Value::String(some(&json, |j| j.as_str().map(str::to_owned), "a string")?)
         }

@@ -13,7 +13,7 @@ use rapport_domain::text::{LongText, Name};
 use rapport_domain::{Actor, AnswerId, DealId, PersonId, SurveyId, SurveySendId, TaskId, TicketId, UserId};
 use rapport_text::{Language, pipeline};
 use sea_orm::prelude::*;
-use sea_orm::{ActiveModelTrait, Condition, QueryOrder, QuerySelect, QueryTrait, Set, TryIntoModel};
+use sea_orm::{ActiveModelTrait, Condition, QueryOrder, QuerySelect, QueryTrait, Set};
 use time::OffsetDateTime;
 
 use crate::auth::digest;
@@ -208,6 +208,7 @@ impl Store {
         let at = now();
         let existing =
             survey_answers::Entity::find().filter(survey_answers::Column::SendId.eq(send.id)).one(&*w).await?;
+        let is_new = existing.is_none();
         let mut active = match existing {
             Some(row) => {
                 let mut active: survey_answers::ActiveModel = row.into();
@@ -232,7 +233,8 @@ impl Store {
             },
         };
         fill(&mut active, &checked);
-        let row = active.save(&*w).await?.try_into_model()?;
+        // `save` would update a new row too, since its id is set: insert it.
+        let row = if is_new { active.insert(&*w).await? } else { active.update(&*w).await? };
         let row = self.with_follow_up(&*w, &survey, row, &checked).await?;
         if send.answered_at.is_none() {
             let mut answered: survey_sends::ActiveModel = send.into();
@@ -303,6 +305,7 @@ impl Store {
             }
             None => None,
         };
+        let is_new = existing.is_none();
         let mut active = match existing {
             Some(row) => row.into(),
             None => survey_answers::ActiveModel {
@@ -323,7 +326,7 @@ impl Store {
         active.answered_at = Set(answered_at);
         active.updated_at = Set(at);
         fill(&mut active, &checked);
-        let row = active.save(&*w).await?.try_into_model()?;
+        let row = if is_new { active.insert(&*w).await? } else { active.update(&*w).await? };
         let row = self.with_follow_up(&*w, &survey, row, &checked).await?;
         w.commit().await?;
         answer_from(row)
