@@ -36,6 +36,12 @@ const NEGATIONS: [&str; 3] = ["not", "no", "never"];
 
 /// Single words that carry only a feeling or politeness, never a topic.
 const FILLERS: &[&str] = &[
+    "honestly",
+    "actually",
+    "fair",
+    "hi",
+    "hello",
+    "found",
     "amazing",
     "awesome",
     "awful",
