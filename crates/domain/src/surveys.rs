@@ -305,7 +305,7 @@ impl SurveyInput {
         let mut errors = FieldErrors::new();
         let mut responses = BTreeMap::new();
         let mut texts = Vec::new();
-        for (key, _) in given {
+        for key in given.keys() {
             if !self.questions.iter().any(|q| q.key.as_str() == key) {
                 errors.add(key.clone(), "is not a question of this survey");
             }

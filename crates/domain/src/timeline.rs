@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::records::{Activity, Deal, Purchase, Task};
+use crate::surveys::Answer;
 use crate::tickets::{Ticket, TicketMessage};
 
 /// One entry of a person's or company's timeline, newest first.
@@ -20,6 +21,16 @@ pub enum TimelineEntry {
     Ticket(Ticket),
     /// A message in one of the customer's tickets.
     TicketMessage(TimelineMessage),
+    /// The customer's answer to a survey.
+    SurveyAnswer(TimelineAnswer),
+}
+
+/// A survey answer with the survey's name, so the entry reads alone.
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct TimelineAnswer {
+    pub survey_name: String,
+    #[serde(flatten)]
+    pub answer: Answer,
 }
 
 /// A ticket's message with the ticket's subject, so the entry reads alone.
@@ -33,7 +44,7 @@ pub struct TimelineMessage {
 impl TimelineEntry {
     /// When the entry happened: an activity's time, a task's due (or creation) time,
     /// a deal's close (or creation) time, a purchase's time, a ticket's opening,
-    /// a message's arrival.
+    /// a message's arrival, an answer's.
     pub fn at(&self) -> OffsetDateTime {
         match self {
             TimelineEntry::Activity(a) => a.fields.occurred_at.unwrap_or(a.meta.created_at),
@@ -42,6 +53,7 @@ impl TimelineEntry {
             TimelineEntry::Purchase(p) => p.fields.occurred_at,
             TimelineEntry::Ticket(t) => t.meta.created_at,
             TimelineEntry::TicketMessage(m) => m.message.created_at,
+            TimelineEntry::SurveyAnswer(a) => a.answer.answered_at,
         }
     }
 
@@ -55,6 +67,7 @@ impl TimelineEntry {
             TimelineEntry::Purchase(p) => p.id.0,
             TimelineEntry::Ticket(t) => t.id.0,
             TimelineEntry::TicketMessage(m) => m.message.id.0,
+            TimelineEntry::SurveyAnswer(a) => a.answer.id.0,
         }
     }
 }

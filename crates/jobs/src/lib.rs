@@ -6,7 +6,7 @@
 //! scheduled by every node for the same period under one unique key, so
 //! each runs once per period whatever the number of nodes.
 //!
-//! Each kind's handler lives in its own module ([`imports`], [`mail`], [`maintenance`], [`sla`],
+//! Each kind's handler lives in its own module ([`imports`], [`mail`], [`maintenance`], [`sla`], [`surveys`],
 //! and the insights refresh in `rapport-reports`); [`standard`] registers them all.
 
 pub mod imports;
@@ -14,6 +14,7 @@ pub mod mail;
 pub mod maintenance;
 mod runner;
 pub mod sla;
+pub mod surveys;
 
 pub use runner::{
     Handler, JobContext, JobError, LiveProgress, Runner, RunnerSettings, RunningJobs, from_fn, node_name,
@@ -58,6 +59,11 @@ pub fn standard(store: Store, settings: RunnerSettings, with: Standard) -> Runne
         .every(mail::FETCH, time::Duration::minutes(1))
         .handle(sla::WATCH, sla::watch())
         .every(sla::WATCH, time::Duration::minutes(1))
+        .handle(surveys::SEND, surveys::send())
+        .handle(surveys::TRIGGERS, surveys::triggers())
+        .every(surveys::TRIGGERS, time::Duration::minutes(5))
+        .handle(surveys::REMIND, surveys::remind())
+        .every(surveys::REMIND, time::Duration::hours(1))
         .every(maintenance::TRASH_PURGE, time::Duration::hours(1))
         .every(maintenance::PRUNE, time::Duration::hours(1))
 }

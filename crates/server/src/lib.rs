@@ -10,6 +10,7 @@ pub mod error;
 pub mod extract;
 pub mod imports;
 mod limiter;
+mod survey_links;
 pub mod metrics;
 pub mod shape;
 pub mod web;
@@ -87,6 +88,8 @@ pub struct AppState {
     /// Wakes this node's job workers when a request adds a job.
     pub job_waker: Arc<tokio::sync::Notify>,
     pub metrics: Arc<metrics::Metrics>,
+    /// Per-address limits of the public survey pages.
+    pub link_limiter: Arc<survey_links::LinkLimiter>,
 }
 
 #[derive(OpenApi)]
@@ -212,6 +215,8 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(api::mail::routes())
         .merge(api::sla_report::routes())
         .merge(api::jobs::routes())
+        .merge(api::surveys::routes())
+        .merge(api::feedback::routes())
 }
 
 /// The application: its routes, and what its background jobs work on.
@@ -247,6 +252,7 @@ pub fn app(store: Store, config: ServerConfig) -> App {
         limiter: Arc::new(LoginLimiter::new(store.clone())),
         auth_cache: Arc::new(AuthCache::default()),
         insights: Arc::clone(&insights),
+        link_limiter: Arc::default(),
     };
     let (api, spec) = api_router().split_for_parts();
     let security_headers = [
@@ -262,7 +268,7 @@ pub fn app(store: Store, config: ServerConfig) -> App {
             "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'",
         ),
     ];
-    let pages = web::routes().layer(SetResponseHeaderLayer::overriding(
+    let pages = web::routes().merge(survey_links::routes()).layer(SetResponseHeaderLayer::overriding(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(web::PAGE_CSP),
     ));

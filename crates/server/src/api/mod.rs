@@ -121,6 +121,7 @@ macro_rules! item_api {
 pub mod admin;
 pub mod duplicates;
 pub mod export;
+pub mod feedback;
 pub mod imports;
 pub mod insights;
 pub mod jobs;
@@ -129,6 +130,7 @@ pub mod merge;
 pub mod records;
 pub mod session;
 pub mod sla_report;
+pub mod surveys;
 pub mod ticket_bulk;
 pub mod tickets;
 pub mod trash;

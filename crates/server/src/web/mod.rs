@@ -10,6 +10,7 @@ mod csrf;
 mod custom;
 mod deals;
 mod duplicates;
+mod feedback;
 mod form;
 mod format;
 mod history;
@@ -27,6 +28,7 @@ mod session;
 mod settings;
 mod sla_report;
 mod staff;
+mod surveys;
 mod tasks;
 mod ticket_bulk;
 mod tickets;
@@ -40,6 +42,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use rapport_storage::StorageError;
 
+pub use assets::version as assets_version;
 pub use csrf::csrf_token;
 pub use session::Signed;
 
@@ -63,6 +66,8 @@ pub fn routes() -> Router<AppState> {
         .merge(tickets::routes())
         .merge(ticket_bulk::routes())
         .merge(search::routes())
+        .merge(feedback::routes())
+        .merge(surveys::routes())
         .merge(insights::routes())
         .merge(imports::routes())
         .merge(duplicates::routes())

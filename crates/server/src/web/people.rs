@@ -11,6 +11,7 @@ use rapport_domain::history::RecordKind;
 use rapport_domain::records::{
     Channel, EmailEntry, Language, LifecycleStage, Person, PersonInput, Phone, PhoneEntry, Preferences, TimeZone,
 };
+use rapport_domain::surveys::NpsGroup;
 use rapport_domain::text::{LongText, Name, Tag};
 use rapport_domain::{CompanyId, Email, FieldErrors, PersonId, Segment, UserId};
 use rapport_storage::{DealFilter, ListQuery, PersonFilter, SharedEmail, StorageError};
@@ -109,6 +110,12 @@ pub async fn list(
             choices: Segment::ALL.iter().map(|s| Choice::new(s.as_str(), s.label())).collect(),
             selected: request.get("segment").to_owned(),
         },
+        Filter {
+            name: "nps_group",
+            label: "NPS",
+            choices: NpsGroup::ALL.iter().map(|g| Choice::new(g.as_str(), g.label())).collect(),
+            selected: request.get("nps_group").to_owned(),
+        },
     ];
     let view = SPEC
         .build(&state, &signed, &request, COLUMNS, filters, page, |person: &Person, shown| {
@@ -170,6 +177,7 @@ struct PersonPage {
     referrals: Vec<(String, String)>,
     deals: Vec<DealLine>,
     tickets: Vec<super::tickets::TicketLine>,
+    feedback: super::feedback::FeedbackPanel,
     purchases: Vec<PurchaseLine>,
     purchase_totals: Vec<String>,
     purchase_count: i64,
@@ -288,6 +296,7 @@ pub async fn page(
         referrals,
         deals: deals.iter().map(DealLine::from).collect(),
         tickets: super::tickets::person_tickets(&state, &signed.actor, id).await?,
+        feedback: super::feedback::FeedbackPanel::load(&state, id).await?,
         purchases: purchases::purchases(&entries, 10),
         purchase_count,
         value,

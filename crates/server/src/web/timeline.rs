@@ -177,6 +177,29 @@ fn entry_view(entry: &TimelineEntry, staff: &Staff, now: OffsetDateTime) -> Entr
                 None,
             )
         }
+        TimelineEntry::SurveyAnswer(a) => {
+            let answer = &a.answer;
+            let title = match (answer.score_kind, answer.score) {
+                (Some(kind), Some(score)) => format!("{} · {} {score}", a.survey_name, kind.as_str().to_uppercase()),
+                _ => a.survey_name.clone(),
+            };
+            let status = match answer.sentiment_label.as_deref() {
+                Some("positive") => Some(("positive", "ok")),
+                Some("negative") => Some(("negative", "danger")),
+                Some(_) => Some(("neutral", "accent")),
+                None => None,
+            };
+            let comment = answer.comment.as_deref().map(excerpt).unwrap_or_default();
+            (
+                "answer",
+                "Survey answer".to_owned(),
+                title,
+                Some(format!("/surveys/{}", answer.survey_id)),
+                comment,
+                String::new(),
+                status,
+            )
+        }
     };
     EntryView {
         kind,

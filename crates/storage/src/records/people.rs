@@ -16,6 +16,7 @@ use crate::listing::{SortField, SortKind, SortValue};
 use crate::trash::{Removal, move_to_trash};
 use crate::{ListQuery, Page, Result, StorageError, Store};
 use rapport_domain::history::{RecordKind, TrashReason};
+use rapport_domain::surveys::NpsGroup;
 
 #[derive(Clone, Debug, Default, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -26,6 +27,8 @@ pub struct PersonFilter {
     pub referred_by_id: Option<PersonId>,
     /// RFM segment, as the insights job last computed it.
     pub segment: Option<Segment>,
+    /// Where their latest NPS answer falls.
+    pub nps_group: Option<NpsGroup>,
 }
 
 /// Last contact, never-contacted people first (at the epoch): the list's sort
@@ -340,6 +343,16 @@ impl Store {
                 .and_where(customer_insights::Column::Segment.eq(segment.as_str()))
                 .to_owned();
             select = select.filter(people::Column::Id.in_subquery(in_segment));
+        }
+        if let Some(group) = filter.nps_group {
+            let (low, high) = group.scores();
+            // The person's latest NPS answer is in the group: no later NPS answer of theirs exists.
+            select = select.filter(Expr::cust(format!(
+                "\"people\".\"id\" IN (SELECT a.person_id FROM survey_answers a WHERE a.score_kind = 'nps' \
+                 AND a.score BETWEEN {low} AND {high} AND NOT EXISTS (SELECT 1 FROM survey_answers b \
+                 WHERE b.person_id = a.person_id AND b.score_kind = 'nps' \
+                 AND (b.answered_at > a.answered_at OR (b.answered_at = a.answered_at AND b.id > a.id))))"
+            )));
         }
         let select = query
             .apply_common(

@@ -10,12 +10,12 @@ use rapport_domain::surveys::{
 };
 use rapport_domain::{Actor, DealId, OutboxId, PersonId, SurveyId, SurveySendId, TicketId, UserId};
 use sea_orm::prelude::*;
-use sea_orm::{ActiveModelTrait, QueryOrder, QuerySelect, Set};
+use sea_orm::{ActiveModelTrait, QueryOrder, QuerySelect, QueryTrait, Set};
 use time::{Duration, OffsetDateTime};
 
 use crate::auth::{digest, random_secret};
 use crate::common::*;
-use crate::entities::{app_settings, outbox, people, survey_sends, surveys};
+use crate::entities::{app_settings, deals, outbox, people, survey_sends, surveys, tickets};
 use crate::mail::enqueue_send;
 use crate::{Result, StorageError, Store};
 use rapport_domain::mail::OutboxStatus;
@@ -78,6 +78,7 @@ fn fill(active: &mut surveys::ActiveModel, input: &SurveyInput) {
 /// Who a survey's email greets, and where it goes.
 struct Recipient {
     first_name: String,
+    owner: Option<Uuid>,
     address: Option<String>,
     do_not_contact: bool,
 }
@@ -88,6 +89,7 @@ async fn recipient<C: ConnectionTrait>(conn: &C, person: PersonId) -> Result<Rec
     let preferences: Preferences = from_json(row.preferences, "preferences")?;
     Ok(Recipient {
         first_name: row.first_name,
+        owner: row.owner_id,
         address: emails.iter().find(|e| e.primary).or(emails.first()).map(|e| e.address.as_str().to_owned()),
         do_not_contact: preferences.do_not_contact,
     })
@@ -307,7 +309,8 @@ impl Store {
             person_id: Set(input.person_id.0),
             ticket_id: Set(input.subject.ticket_id.map(|t| t.0)),
             deal_id: Set(input.subject.deal_id.map(|d| d.0)),
-            staff_id: Set(input.subject.staff_id.map(|u| u.0)),
+            // The answer is about the customer's owner unless the send names someone.
+            staff_id: Set(input.subject.staff_id.map(|u| u.0).or(person.owner)),
             token_hash: Set(digest(&token)),
             outbox_id: Set(outbox_id.map(|o| o.0)),
             sent_at: Set(at),
@@ -393,6 +396,69 @@ impl Store {
         active.update(&*w).await?;
         w.commit().await?;
         Ok(true)
+    }
+}
+
+impl Store {
+    /// Who a survey that goes out by itself is owed to: the requesters of
+    /// tickets solved since `since` (of its team, if it names one), or the
+    /// people of deals won or lost since then, that it was not yet sent for.
+    pub async fn survey_due(&self, survey: &Survey, since: OffsetDateTime) -> Result<Vec<SendInput>> {
+        let since = since.max(survey.meta.created_at);
+        let subject = |ticket: Option<Uuid>, deal: Option<Uuid>, staff: Option<Uuid>| AnswerSubject {
+            ticket_id: ticket.map(TicketId),
+            deal_id: deal.map(DealId),
+            staff_id: staff.map(UserId),
+        };
+        let sent = |column: survey_sends::Column| {
+            survey_sends::Entity::find()
+                .select_only()
+                .column(column)
+                .filter(survey_sends::Column::SurveyId.eq(survey.id.0))
+                .filter(column.is_not_null())
+                .into_query()
+        };
+        match &survey.fields.trigger {
+            SurveyTrigger::Manual => Ok(Vec::new()),
+            SurveyTrigger::TicketSolved { team_id } => {
+                let mut select = tickets::Entity::find()
+                    .filter(tickets::Column::SolvedAt.gte(since))
+                    .filter(tickets::Column::Status.is_in(["solved", "closed"]))
+                    .filter(tickets::Column::Id.not_in_subquery(sent(survey_sends::Column::TicketId)));
+                if let Some(team) = team_id {
+                    select = select.filter(tickets::Column::TeamId.eq(team.0));
+                }
+                Ok(select
+                    .all(self.conn())
+                    .await?
+                    .into_iter()
+                    .map(|t| SendInput {
+                        person_id: PersonId(t.requester_id),
+                        subject: subject(Some(t.id), None, t.assignee_id),
+                        email: true,
+                    })
+                    .collect())
+            }
+            SurveyTrigger::DealWon | SurveyTrigger::DealLost => {
+                let status = if survey.fields.trigger == SurveyTrigger::DealWon { "won" } else { "lost" };
+                Ok(deals::Entity::find()
+                    .filter(deals::Column::Status.eq(status))
+                    .filter(deals::Column::ClosedAt.gte(since))
+                    .filter(deals::Column::PersonId.is_not_null())
+                    .filter(deals::Column::Id.not_in_subquery(sent(survey_sends::Column::DealId)))
+                    .all(self.conn())
+                    .await?
+                    .into_iter()
+                    .filter_map(|d| {
+                        Some(SendInput {
+                            person_id: PersonId(d.person_id?),
+                            subject: subject(None, Some(d.id), d.owner_id),
+                            email: true,
+                        })
+                    })
+                    .collect())
+            }
+        }
     }
 }
 

@@ -1,21 +1,24 @@
 //! The timeline of a person or a company: activities, tasks, deals,
-//! purchases, and the tickets the viewer may see with their messages,
-//! newest first.
+//! purchases, survey answers, and the tickets the viewer may see with
+//! their messages, newest first.
 
 use std::collections::HashMap;
 
-use rapport_domain::timeline::{TimelineEntry, TimelineMessage};
+use rapport_domain::timeline::{TimelineAnswer, TimelineEntry, TimelineMessage};
 use rapport_domain::{Actor, CompanyId, PersonId};
 use sea_orm::prelude::*;
 use sea_orm::sea_query::{Query, SimpleExpr};
 use sea_orm::{Condition, QueryOrder, QuerySelect};
 
 use super::activities::activity_from;
+use super::answers::answer_from;
 use super::deals::deal_from;
 use super::purchases::purchase_from;
 use super::tasks::task_from;
 use super::tickets::{reach_condition, ticket_from};
-use crate::entities::{activities, companies, deals, people, purchases, tasks, ticket_messages, tickets};
+use crate::entities::{
+    activities, companies, deals, people, purchases, survey_answers, surveys, tasks, ticket_messages, tickets,
+};
 use crate::mail::with_mail;
 use crate::{Result, StorageError, Store};
 
@@ -29,6 +32,7 @@ struct Scope {
     deals: SimpleExpr,
     purchases: SimpleExpr,
     tickets: SimpleExpr,
+    answers: SimpleExpr,
 }
 
 impl Store {
@@ -42,6 +46,7 @@ impl Store {
                 deals: deals::Column::PersonId.eq(id.0),
                 purchases: purchases::Column::PersonId.eq(id.0),
                 tickets: tickets::Column::RequesterId.eq(id.0),
+                answers: survey_answers::Column::PersonId.eq(id.0),
             },
             actor,
         )
@@ -61,8 +66,9 @@ impl Store {
                 activities: activities::Column::CompanyId.eq(id.0),
                 tasks: tasks::Column::CompanyId.eq(id.0),
                 deals: deals::Column::CompanyId.eq(id.0),
-                purchases: purchases::Column::PersonId.in_subquery(its_people),
+                purchases: purchases::Column::PersonId.in_subquery(its_people.clone()),
                 tickets: tickets::Column::CompanyId.eq(id.0),
+                answers: survey_answers::Column::PersonId.in_subquery(its_people),
             },
             actor,
         )
@@ -133,6 +139,24 @@ impl Store {
         for message in with_mail(db, found).await? {
             let ticket_subject = subjects.get(&message.ticket_id.0).cloned().unwrap_or_default();
             entries.push(TimelineEntry::TicketMessage(TimelineMessage { ticket_subject, message }));
+        }
+        let found = survey_answers::Entity::find()
+            .filter(scope.answers)
+            .order_by_desc(survey_answers::Column::AnsweredAt)
+            .limit(PER_KIND)
+            .all(db)
+            .await?;
+        let survey_ids: Vec<Uuid> = found.iter().map(|a| a.survey_id).collect();
+        let names: HashMap<Uuid, String> = surveys::Entity::find()
+            .filter(surveys::Column::Id.is_in(survey_ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|s| (s.id, s.name))
+            .collect();
+        for row in found {
+            let survey_name = names.get(&row.survey_id).cloned().unwrap_or_default();
+            entries.push(TimelineEntry::SurveyAnswer(TimelineAnswer { survey_name, answer: answer_from(row)? }));
         }
         entries.sort_by_key(|e| std::cmp::Reverse((e.at(), e.id())));
         Ok(entries)

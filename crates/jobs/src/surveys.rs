@@ -1,0 +1,113 @@
+//! Surveys that go out by themselves: to an audience (every customer a
+//! people-list query selects, such as a saved view or a segment), after a
+//! ticket is solved or a deal won or lost, and the one reminder to those who
+//! have not answered. Each send is its own transaction, so a job cut off
+//! half way picks up where it stopped: the quiet period skips whoever it
+//! already asked.
+
+use std::collections::BTreeMap;
+
+use rapport_domain::records::now;
+use rapport_domain::surveys::{AnswerSubject, SendInput, SendOutcome, SurveyTrigger};
+use rapport_domain::{Actor, SurveyId};
+use rapport_storage::{ListQuery, PersonFilter};
+use serde::{Deserialize, Serialize};
+
+use crate::runner::{Handler, JobContext, JobError, from_fn};
+
+pub const SEND: &str = "surveys.send";
+pub const TRIGGERS: &str = "surveys.triggers";
+pub const REMIND: &str = "surveys.remind";
+
+/// How far back a solved ticket or closed deal still gets its survey.
+const TRIGGER_LOOKBACK: time::Duration = time::Duration::days(2);
+/// People read per page of an audience.
+const AUDIENCE_PAGE: u64 = 200;
+
+/// A `surveys.send` job: one survey to everyone a people-list query selects.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AudienceSend {
+    pub survey_id: SurveyId,
+    /// The people list's query string (`segment=champions&lifecycle_stage=customer`, `q=…`, `tag=…`).
+    pub query: String,
+}
+
+#[derive(Deserialize, Default)]
+struct ListWords {
+    q: Option<String>,
+    tag: Option<String>,
+}
+
+/// Where each customer's send went: sent, or skipped and why.
+#[derive(Debug, Default, Serialize)]
+pub struct SendTally {
+    pub sent: u64,
+    pub skipped: BTreeMap<String, u64>,
+}
+
+impl SendTally {
+    fn add(&mut self, outcome: &SendOutcome) {
+        match outcome {
+            SendOutcome::Sent { .. } => self.sent += 1,
+            SendOutcome::Skipped { reason } => *self.skipped.entry(reason.as_str().to_owned()).or_default() += 1,
+        }
+    }
+}
+
+/// Parses an audience's query the way the people list does.
+pub fn audience_filter(query: &str) -> Result<(ListQuery, PersonFilter), String> {
+    let filter: PersonFilter = serde_urlencoded::from_str(query).map_err(|e| format!("the audience query: {e}"))?;
+    let words: ListWords = serde_urlencoded::from_str(query).map_err(|e| format!("the audience query: {e}"))?;
+    let list = ListQuery { limit: Some(AUDIENCE_PAGE), q: words.q, tag: words.tag, ..Default::default() };
+    Ok((list, filter))
+}
+
+async fn send_to_audience(ctx: &JobContext, job: AudienceSend) -> Result<SendTally, JobError> {
+    let (mut list, filter) = audience_filter(&job.query).map_err(JobError::Fatal)?;
+    let mut tally = SendTally::default();
+    loop {
+        let page = ctx.store.list_people(&list, &filter).await?;
+        for person in &page.items {
+            let input = SendInput { person_id: person.id, subject: AnswerSubject::default(), email: true };
+            tally.add(&ctx.store.send_survey(&Actor::system(), job.survey_id, input).await?);
+        }
+        ctx.progress(serde_json::to_value(&tally).expect("a tally serialises")).await?;
+        match page.next_cursor {
+            Some(cursor) => list.cursor = Some(cursor),
+            None => return Ok(tally),
+        }
+    }
+}
+
+pub fn send() -> Handler {
+    from_fn(|ctx| async move {
+        let job: AudienceSend =
+            serde_json::from_value(ctx.job.payload.clone()).map_err(|e| JobError::Fatal(format!("payload: {e}")))?;
+        let tally = send_to_audience(&ctx, job).await?;
+        Ok(Some(serde_json::to_value(tally).expect("a tally serialises")))
+    })
+}
+
+/// Sends the surveys owed for tickets solved and deals won or lost lately.
+pub fn triggers() -> Handler {
+    from_fn(|ctx| async move {
+        let mut tally = SendTally::default();
+        let since = now() - TRIGGER_LOOKBACK;
+        for trigger in [SurveyTrigger::TicketSolved { team_id: None }, SurveyTrigger::DealWon, SurveyTrigger::DealLost]
+        {
+            for survey in ctx.store.surveys_triggered_by(&trigger).await? {
+                for input in ctx.store.survey_due(&survey, since).await? {
+                    tally.add(&ctx.store.send_survey(&Actor::system(), survey.id, input).await?);
+                }
+            }
+        }
+        Ok(Some(serde_json::to_value(tally).expect("a tally serialises")))
+    })
+}
+
+pub fn remind() -> Handler {
+    from_fn(|ctx| async move {
+        let reminded = ctx.store.remind_unanswered(now()).await?;
+        Ok(Some(serde_json::json!({ "reminded": reminded })))
+    })
+}

@@ -1,0 +1,224 @@
+//! Answers and what they add up to: recording an answer given by phone,
+//! listing answers, the NPS/CSAT/CES summary with intervals, and the themes
+//! of what customers wrote (whose grouping admins can steer).
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use rapport_domain::surveys::{Answer, AnswerSource, AnswerSubject, NpsGroup};
+use rapport_domain::text::Name;
+use rapport_domain::{AnswerId, PersonId, SurveyId, UserId};
+use rapport_reports::feedback::{FeedbackSummary, GroupBy};
+use rapport_storage::{AnswerFilter, RecordedAnswer};
+use rapport_text::{Theme, ThemeRule};
+use serde::Deserialize;
+use time::OffsetDateTime;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{Items, parse_id};
+use crate::AppState;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{ApiJson, Auth, Params};
+
+/// Which answers: a survey, a customer, a staff member, a period, an NPS group.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AnswerParams {
+    survey_id: Option<SurveyId>,
+    person_id: Option<PersonId>,
+    staff_id: Option<UserId>,
+    /// The first day counted, `YYYY-MM-DD` or RFC 3339.
+    from: Option<String>,
+    /// The day after the last counted (exclusive), `YYYY-MM-DD` or RFC 3339.
+    to: Option<String>,
+    nps_group: Option<NpsGroup>,
+    /// At most this many answers (1–1000, default 100); the answers list only.
+    limit: Option<u64>,
+    /// month, survey, team, staff, segment or stage; the summary only.
+    #[param(value_type = Option<String>)]
+    by: Option<String>,
+}
+
+fn instant(raw: Option<&str>, field: &str) -> Result<Option<OffsetDateTime>, ApiError> {
+    raw.map(|r| rapport_domain::time_input::parse(r).map_err(|err| ApiError::field(field, err.to_string()))).transpose()
+}
+
+impl AnswerParams {
+    fn filter(&self) -> Result<AnswerFilter, ApiError> {
+        Ok(AnswerFilter {
+            survey_id: self.survey_id,
+            person_id: self.person_id,
+            staff_id: self.staff_id,
+            from: instant(self.from.as_deref(), "from")?,
+            to: instant(self.to.as_deref(), "to")?,
+            nps_group: self.nps_group,
+        })
+    }
+}
+
+/// Answers, newest first.
+#[utoipa::path(get, path = "/api/v1/answers", tag = "feedback", params(AnswerParams),
+    responses((status = 200, body = Items<Answer>), (status = 422, body = ErrorBody)))]
+pub async fn list(
+    State(state): State<AppState>,
+    _auth: Auth,
+    Params(params): Params<AnswerParams>,
+) -> Result<Json<Items<Answer>>, ApiError> {
+    let limit = params.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::field("limit", "must be between 1 and 1000"));
+    }
+    Ok(Json(Items { items: state.store.list_answers(&params.filter()?, limit).await? }))
+}
+
+#[utoipa::path(get, path = "/api/v1/answers/{id}", tag = "feedback", params(("id" = String, Path)),
+    responses((status = 200, body = Answer), (status = 404, body = ErrorBody)))]
+pub async fn get(State(state): State<AppState>, _auth: Auth, Path(id): Path<String>) -> Result<Json<Answer>, ApiError> {
+    let id: AnswerId = parse_id(&id, "answer")?;
+    Ok(Json(state.store.get_answer(id).await?))
+}
+
+/// An answer given another way than the personal link: by phone to a staff member.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerInput {
+    pub survey_id: SurveyId,
+    pub person_id: PersonId,
+    #[serde(flatten)]
+    pub subject: AnswerSubject,
+    /// Each question's answer by its key: a score, a text, or a list of choices.
+    #[schema(value_type = Object, example = json!({"score": 9, "why": "Quick and friendly"}))]
+    pub answers: BTreeMap<String, serde_json::Value>,
+    /// When it was answered (RFC 3339 or `YYYY-MM-DD`; default: now).
+    #[serde(default)]
+    pub answered_at: Option<String>,
+    /// Its id in another system: sending it again updates the same answer.
+    #[serde(default)]
+    pub external_id: Option<Name>,
+}
+
+/// The JSON answers as the text a form would carry.
+fn as_given(answers: BTreeMap<String, serde_json::Value>) -> Result<BTreeMap<String, Vec<String>>, ApiError> {
+    answers
+        .into_iter()
+        .map(|(key, value)| {
+            let values = match value {
+                serde_json::Value::Number(n) => vec![n.to_string()],
+                serde_json::Value::String(s) => vec![s],
+                serde_json::Value::Array(items) => items
+                    .into_iter()
+                    .map(|item| match item {
+                        serde_json::Value::String(s) => Ok(s),
+                        _ => Err(ApiError::field(format!("answers.{key}"), "choices are strings")),
+                    })
+                    .collect::<Result<_, _>>()?,
+                serde_json::Value::Null => Vec::new(),
+                _ => {
+                    return Err(ApiError::field(
+                        format!("answers.{key}"),
+                        "must be a number, a string or a list of strings",
+                    ));
+                }
+            };
+            Ok((key, values))
+        })
+        .collect()
+}
+
+#[utoipa::path(post, path = "/api/v1/answers", tag = "feedback", request_body = AnswerInput,
+    responses((status = 201, body = Answer), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn record(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiJson(input): ApiJson<AnswerInput>,
+) -> Result<(StatusCode, Json<Answer>), ApiError> {
+    let answered_at = instant(input.answered_at.as_deref(), "answered_at")?;
+    let recorded = RecordedAnswer {
+        survey_id: input.survey_id,
+        person_id: input.person_id,
+        subject: input.subject,
+        given: as_given(input.answers)?,
+        answered_at,
+        source: AnswerSource::Phone,
+        external_id: input.external_id,
+    };
+    Ok((StatusCode::CREATED, Json(state.store.record_answer(&auth.actor, recorded).await?)))
+}
+
+/// NPS, CSAT and CES with their 95 % intervals, the score distribution and
+/// the response rate; with `by`, the same per month, survey, team, staff
+/// member, segment or lifecycle stage.
+#[utoipa::path(get, path = "/api/v1/feedback/summary", tag = "feedback", params(AnswerParams),
+    responses((status = 200, body = FeedbackSummary), (status = 422, body = ErrorBody)))]
+pub async fn summary(
+    State(state): State<AppState>,
+    _auth: Auth,
+    Params(params): Params<AnswerParams>,
+) -> Result<Json<FeedbackSummary>, ApiError> {
+    let by = params.by.as_deref().map(GroupBy::parse).transpose().map_err(|message| ApiError::field("by", message))?;
+    Ok(Json(rapport_reports::feedback::summary(&state.store, &params.filter()?, by).await?))
+}
+
+/// The themes of the period's comments (default: the last 90 days), with
+/// their trend against the period of the same length before.
+#[utoipa::path(get, path = "/api/v1/feedback/themes", tag = "feedback", params(AnswerParams),
+    responses((status = 200, body = Items<Theme>), (status = 422, body = ErrorBody)))]
+pub async fn themes(
+    State(state): State<AppState>,
+    _auth: Auth,
+    Params(params): Params<AnswerParams>,
+) -> Result<Json<Items<Theme>>, ApiError> {
+    let filter = params.filter()?;
+    let (from, to) = period(filter.from, filter.to)?;
+    Ok(Json(Items { items: rapport_reports::feedback::themes(&state.store, filter.survey_id, from, to, 2).await? }))
+}
+
+/// The period a themes request covers: the last 90 days unless told.
+pub fn period(
+    from: Option<OffsetDateTime>,
+    to: Option<OffsetDateTime>,
+) -> Result<(OffsetDateTime, OffsetDateTime), ApiError> {
+    let to = to.unwrap_or_else(rapport_domain::records::now);
+    let from = from.unwrap_or(to - time::Duration::days(90));
+    if from >= to {
+        return Err(ApiError::field("from", "must be before to"));
+    }
+    Ok((from, to))
+}
+
+#[utoipa::path(get, path = "/api/v1/feedback/theme-rules", tag = "feedback", responses((status = 200, body = Items<ThemeRule>)))]
+pub async fn rules(State(state): State<AppState>, _auth: Auth) -> Result<Json<Items<ThemeRule>>, ApiError> {
+    Ok(Json(Items { items: state.store.theme_rules().await? }))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RulesInput {
+    pub rules: Vec<ThemeRule>,
+}
+
+/// Renames, merges or pins themes (admins): each rule puts a phrase (or a
+/// theme's key) in the named theme; the grouping keeps to them.
+#[utoipa::path(put, path = "/api/v1/feedback/theme-rules", tag = "feedback", request_body = RulesInput,
+    responses((status = 200, body = Items<ThemeRule>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn set_rules(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiJson(input): ApiJson<RulesInput>,
+) -> Result<Json<Items<ThemeRule>>, ApiError> {
+    state.store.set_theme_rules(&auth.actor, input.rules).await?;
+    Ok(Json(Items { items: state.store.theme_rules().await? }))
+}
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, record))
+        .routes(routes!(get))
+        .routes(routes!(summary))
+        .routes(routes!(themes))
+        .routes(routes!(rules, set_rules))
+}

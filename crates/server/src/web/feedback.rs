@@ -1,0 +1,220 @@
+//! The feedback dashboard: NPS, CSAT and CES with their 95 % intervals,
+//! the response rate, the figures by month and by staff member, the
+//! distribution of scores, the themes with their trend, and the latest
+//! comments with their sentiment. Reads what `/api/v1/feedback/*` reads.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use rapport_domain::SurveyId;
+use rapport_domain::surveys::Answer;
+use rapport_reports::feedback::{FeedbackSummary, Figures, GroupBy};
+use rapport_storage::AnswerFilter;
+use rapport_text::Estimate;
+use serde::Deserialize;
+
+use super::{Chrome, Signed, WebError};
+use crate::AppState;
+use crate::error::ApiError;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/feedback", get(page))
+}
+
+#[derive(Deserialize, Default)]
+struct PageQuery {
+    survey_id: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+struct FiguresView {
+    label: String,
+    answers: u64,
+    nps: String,
+    csat: String,
+    ces: String,
+    sentiment: String,
+}
+
+struct ThemeView {
+    name: String,
+    mentions: u64,
+    share: String,
+    sentiment: String,
+    nps: String,
+    trend: &'static str,
+    trend_class: &'static str,
+    change: String,
+}
+
+pub struct CommentView {
+    pub text: String,
+    pub score: String,
+    pub sentiment: String,
+    pub sentiment_class: &'static str,
+    pub answered: String,
+    pub person_href: String,
+}
+
+#[derive(Template)]
+#[template(path = "feedback.html")]
+struct FeedbackPage {
+    chrome: Chrome,
+    surveys: Vec<(String, String, bool)>,
+    from: String,
+    to: String,
+    total: FiguresView,
+    response_rate: String,
+    sent: u64,
+    months: Vec<FiguresView>,
+    staff: Vec<FiguresView>,
+    nps_distribution: Vec<(u8, u64)>,
+    themes: Vec<ThemeView>,
+    comments: Vec<CommentView>,
+}
+
+/// "30 (2 to 58)", or "—" without answers.
+fn estimate(e: &Option<Estimate>, digits: usize, unit: &str) -> String {
+    match e {
+        Some(e) => format!("{:.digits$}{unit} ({:.digits$} to {:.digits$})", e.value, e.low, e.high),
+        None => "—".into(),
+    }
+}
+
+fn figures_view(label: String, f: &Figures) -> FiguresView {
+    FiguresView {
+        label,
+        answers: f.answers,
+        nps: estimate(&f.nps, 0, ""),
+        csat: estimate(&f.csat, 0, "%"),
+        ces: estimate(&f.ces, 1, ""),
+        sentiment: f.sentiment.map(|s| format!("{s:+.2}")).unwrap_or_else(|| "—".into()),
+    }
+}
+
+fn comment_view(answer: Answer) -> Option<CommentView> {
+    let text = answer.comment?;
+    let sentiment = answer.sentiment.unwrap_or_default();
+    Some(CommentView {
+        text,
+        score: match (answer.score_kind, answer.score) {
+            (Some(kind), Some(score)) => format!("{} {score}", kind.as_str().to_uppercase()),
+            _ => String::new(),
+        },
+        sentiment: format!("{sentiment:+.2}"),
+        sentiment_class: match answer.sentiment_label.as_deref() {
+            Some("positive") => "good",
+            Some("negative") => "bad",
+            _ => "neutral",
+        },
+        answered: answer.answered_at.date().to_string(),
+        person_href: format!("/people/{}", answer.person_id),
+    })
+}
+
+async fn page(
+    State(state): State<AppState>,
+    signed: Signed,
+    Query(query): Query<PageQuery>,
+) -> Result<Response, WebError> {
+    let day = |raw: &Option<String>, field: &str| -> Result<Option<time::OffsetDateTime>, WebError> {
+        match raw.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+            Some(r) => rapport_domain::time_input::parse(r)
+                .map(Some)
+                .map_err(|err| WebError::BadRequest(format!("{field}: {err}"))),
+            None => Ok(None),
+        }
+    };
+    let survey_id: Option<SurveyId> = match query.survey_id.as_deref().filter(|s| !s.is_empty()) {
+        Some(raw) => Some(raw.parse().map_err(|_| WebError::NotFound("survey"))?),
+        None => None,
+    };
+    let (from, to) = crate::api::feedback::period(day(&query.from, "from")?, day(&query.to, "to")?)?;
+    let filter = AnswerFilter { survey_id, from: Some(from), to: Some(to), ..Default::default() };
+    let by_month: FeedbackSummary = rapport_reports::feedback::summary(&state.store, &filter, Some(GroupBy::Month))
+        .await
+        .map_err(ApiError::from)?;
+    let by_staff = rapport_reports::feedback::summary(&state.store, &filter, Some(GroupBy::Staff))
+        .await
+        .map_err(ApiError::from)?;
+    let themes =
+        rapport_reports::feedback::themes(&state.store, survey_id, from, to, 2).await.map_err(ApiError::from)?;
+    let answers = state.store.list_answers(&filter, 60).await?;
+    let surveys = state.store.list_surveys().await?;
+    let view = FeedbackPage {
+        chrome: signed.chrome("feedback", "Feedback"),
+        surveys: surveys
+            .iter()
+            .map(|s| (s.id.to_string(), s.fields.name.to_string(), Some(s.id) == survey_id))
+            .collect(),
+        from: from.date().to_string(),
+        to: to.date().to_string(),
+        total: figures_view("All".into(), &by_month.total),
+        response_rate: estimate(
+            &by_month.response_rate.map(|e| Estimate {
+                value: e.value * 100.0,
+                low: e.low * 100.0,
+                high: e.high * 100.0,
+                n: e.n,
+            }),
+            0,
+            "%",
+        ),
+        sent: by_month.sent,
+        months: by_month.groups.iter().map(|g| figures_view(g.label.clone(), &g.figures)).collect(),
+        staff: by_staff.groups.iter().map(|g| figures_view(g.label.clone(), &g.figures)).collect(),
+        nps_distribution: by_month.distribution.nps.iter().enumerate().map(|(i, n)| (i as u8, *n)).collect(),
+        themes: themes
+            .into_iter()
+            .take(15)
+            .map(|t| ThemeView {
+                name: t.name,
+                mentions: t.mentions,
+                share: format!("{:.0}%", t.share * 100.0),
+                sentiment: format!("{:+.2}", t.mean_sentiment),
+                nps: t.nps.map(|e| format!("{:.0}", e.value)).unwrap_or_else(|| "—".into()),
+                trend: t.trend.direction.label(),
+                trend_class: t.trend.direction.as_str(),
+                change: format!("{:+.0} pts (p = {:.3})", t.trend.change * 100.0, t.trend.p_value),
+            })
+            .collect(),
+        comments: answers.into_iter().filter_map(comment_view).take(20).collect(),
+    };
+    Ok(Html(view.render().map_err(|_| WebError::Internal)?).into_response())
+}
+
+/// A customer's feedback on their page: latest scores and comments, and how
+/// the sentiment of what they wrote moved (oldest to newest).
+pub struct FeedbackPanel {
+    pub answers: Vec<CommentView>,
+    pub scores: Vec<String>,
+    /// "−0.40 → +0.62" over their comments, when there are two or more.
+    pub sentiment_trend: Option<String>,
+}
+
+impl FeedbackPanel {
+    pub async fn load(state: &AppState, person: rapport_domain::PersonId) -> Result<FeedbackPanel, WebError> {
+        let filter = AnswerFilter { person_id: Some(person), ..Default::default() };
+        let answers = state.store.list_answers(&filter, 20).await?;
+        let scores = answers
+            .iter()
+            .filter_map(|a| {
+                Some(format!("{} {} ({})", a.score_kind?.as_str().to_uppercase(), a.score?, a.answered_at.date()))
+            })
+            .take(5)
+            .collect();
+        let sentiments: Vec<f64> = answers.iter().rev().filter_map(|a| a.sentiment).collect();
+        let sentiment_trend = match sentiments.as_slice() {
+            [first, .., last] => Some(format!("{first:+.2} → {last:+.2}")),
+            _ => None,
+        };
+        Ok(FeedbackPanel {
+            answers: answers.into_iter().filter_map(comment_view).take(5).collect(),
+            scores,
+            sentiment_trend,
+        })
+    }
+}
