@@ -6,6 +6,7 @@ mod config;
 mod demo;
 mod demo_tickets;
 mod duplicates;
+mod feedback;
 mod import;
 mod insights;
 mod jobs;
@@ -113,6 +114,9 @@ enum Command {
     /// Email: take in a message from stdin, or send a test message.
     #[command(subcommand)]
     Mail(mail::MailCommand),
+    /// Customer feedback: survey figures, themes of the comments, answers.
+    #[command(subcommand)]
+    Feedback(feedback::FeedbackCommand),
 }
 
 #[derive(Subcommand)]
@@ -305,6 +309,10 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Tickets(command) => {
             let output = tickets::run(&open(&config.database_url).await?, command).await?;
+            write_stdout(&output)
+        }
+        Command::Feedback(command) => {
+            let output = feedback::run(&open(&config.database_url).await?, command).await?;
             write_stdout(&output)
         }
         Command::Mail(command) => {
