@@ -585,16 +585,23 @@ pub async fn run(store: &Store, seed: u64, scale: f64, admin_password: String) -
     for deal in stored_deals.iter().rev().take(2) {
         store.delete_deal(&actor, deal.id).await?;
     }
+    demo.progress.set_message("feedback");
+    let answers = (300.0 * scale).round() as usize;
+    let feedback =
+        crate::demo_feedback::feedback_history(store, &actor, &mut demo.rng, demo.now, &requesters, answers).await?;
     store.analyze().await?;
     demo.progress.finish_with_message("done");
     eprintln!(
-        "Demo data: {} companies, {} people, {} deals, {n_activities} activities, {n_tasks} tasks, {} purchases, {n_tickets} tickets, 7 staff.\n\
+        "Demo data: {} companies, {} people, {} deals, {n_activities} activities, {n_tasks} tasks, {} purchases, {n_tickets} tickets, {} survey answers ({} of {} links answered), 7 staff.\n\
          Sign in as demo.admin@example.com with the password {admin_password} (shown once).\n\
          The other staff accounts have no password; `rapport user passwd --email ...` gives them one.",
         companies.len(),
         people.len(),
         stored_deals.len(),
         purchases.len(),
+        feedback.answers,
+        feedback.answered,
+        feedback.sent,
     );
     Ok(())
 }

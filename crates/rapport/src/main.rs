@@ -4,6 +4,7 @@
 
 mod config;
 mod demo;
+mod demo_feedback;
 mod demo_tickets;
 mod duplicates;
 mod feedback;
