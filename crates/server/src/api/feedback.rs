@@ -177,12 +177,13 @@ pub async fn themes(
     Ok(Json(Items { items: rapport_reports::feedback::themes(&state.store, filter.survey_id, from, to, 2).await? }))
 }
 
-/// The period a themes request covers: the last 90 days unless told.
+/// The period a themes request covers: the 90 days up to the end of today unless told.
 pub fn period(
     from: Option<OffsetDateTime>,
     to: Option<OffsetDateTime>,
 ) -> Result<(OffsetDateTime, OffsetDateTime), ApiError> {
-    let to = to.unwrap_or_else(rapport_domain::records::now);
+    let to =
+        to.unwrap_or_else(|| (rapport_domain::records::now().date() + time::Duration::days(1)).midnight().assume_utc());
     let from = from.unwrap_or(to - time::Duration::days(90));
     if from >= to {
         return Err(ApiError::field("from", "must be before to"));

@@ -132,7 +132,9 @@ async fn page(
         Some(raw) => Some(raw.parse().map_err(|_| WebError::NotFound("survey"))?),
         None => None,
     };
-    let (from, to) = crate::api::feedback::period(day(&query.from, "from")?, day(&query.to, "to")?)?;
+    // The form's "to" is the last day shown; the period ends at the next midnight.
+    let last_day = day(&query.to, "to")?.map(|d| d + time::Duration::days(1));
+    let (from, to) = crate::api::feedback::period(day(&query.from, "from")?, last_day)?;
     let filter = AnswerFilter { survey_id, from: Some(from), to: Some(to), ..Default::default() };
     let by_month: FeedbackSummary = rapport_reports::feedback::summary(&state.store, &filter, Some(GroupBy::Month))
         .await
@@ -151,7 +153,7 @@ async fn page(
             .map(|s| (s.id.to_string(), s.fields.name.to_string(), Some(s.id) == survey_id))
             .collect(),
         from: from.date().to_string(),
-        to: to.date().to_string(),
+        to: (to - time::Duration::days(1)).date().to_string(),
         total: figures_view("All".into(), &by_month.total),
         response_rate: estimate(
             &by_month.response_rate.map(|e| Estimate {
