@@ -10,9 +10,9 @@ pub mod error;
 pub mod extract;
 pub mod imports;
 mod limiter;
-mod survey_links;
 pub mod metrics;
 pub mod shape;
+mod survey_links;
 pub mod web;
 
 use std::sync::Arc;
