@@ -288,6 +288,133 @@ pub struct InboundAttachment {
     pub data: Vec<u8>,
 }
 
+/// The most files staff may send with one message.
+pub const MAX_MESSAGE_ATTACHMENTS: usize = 10;
+/// The most bytes one message's files may come to together: larger mail
+/// is refused by many servers (25 MB is a common ceiling).
+pub const MAX_MESSAGE_ATTACHMENT_BYTES: usize = 25 * 1024 * 1024;
+/// The longest file name or media type an attachment keeps.
+pub const MAX_ATTACHMENT_NAME_CHARS: usize = 200;
+/// The media type of a file that does not say what it is.
+pub const OCTET_STREAM: &str = "application/octet-stream";
+
+fn octet_stream() -> String {
+    OCTET_STREAM.to_owned()
+}
+
+/// A file staff send with a message: a reply emails it to the customer, a
+/// note keeps it inside. Stored like a customer's attachments.
+#[derive(Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttachmentInput {
+    /// The file's name as the customer sees it: 1 to 200 characters, no
+    /// folders (`/` or `\`), no control characters.
+    #[schema(min_length = 1, max_length = 200)]
+    pub filename: String,
+    /// Its media type, such as `application/pdf` or `text/plain; charset=utf-8`;
+    /// left out, `application/octet-stream`.
+    #[serde(default = "octet_stream")]
+    #[schema(default = "application/octet-stream", max_length = 200)]
+    pub content_type: String,
+    /// The file's bytes in base64 (RFC 4648, standard alphabet, with
+    /// padding; line breaks are ignored): 1 byte to 10 MiB once decoded.
+    #[serde(with = "base64_data")]
+    #[schema(value_type = String, format = Byte)]
+    pub data: Vec<u8>,
+}
+
+impl std::fmt::Debug for AttachmentInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AttachmentInput")
+            .field("filename", &self.filename)
+            .field("content_type", &self.content_type)
+            .field("size", &self.data.len())
+            .finish()
+    }
+}
+
+/// A media type as a mail header carries it: `type/subtype` (RFC 2045
+/// tokens), then any parameters, in printable ASCII.
+fn is_media_type(value: &str) -> bool {
+    let token =
+        |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    let printable = value.bytes().all(|b| (0x20..0x7f).contains(&b));
+    printable && essence.split_once('/').is_some_and(|(kind, sub)| token(kind) && token(sub))
+}
+
+impl AttachmentInput {
+    /// What is wrong with this file, field by field (`filename`,
+    /// `content_type`, `data`); empty when it may be kept and sent.
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut problems = Vec::new();
+        let name = self.filename.trim();
+        if name.is_empty() {
+            problems.push(("filename", "is required".to_owned()));
+        } else if name.chars().count() > MAX_ATTACHMENT_NAME_CHARS {
+            problems.push(("filename", format!("must be at most {MAX_ATTACHMENT_NAME_CHARS} characters")));
+        } else if name.chars().any(|c| c.is_control() || c == '/' || c == '\\') {
+            problems.push(("filename", "must be a file name, without folders or control characters".to_owned()));
+        }
+        if self.content_type.chars().count() > MAX_ATTACHMENT_NAME_CHARS || !is_media_type(&self.content_type) {
+            problems.push(("content_type", "is not a media type such as application/pdf".to_owned()));
+        }
+        if self.data.is_empty() {
+            problems.push(("data", "is empty".to_owned()));
+        } else if self.data.len() > MAX_ATTACHMENT_BYTES {
+            problems
+                .push(("data", format!("is larger than {} MB, the limit for one file", MAX_ATTACHMENT_BYTES >> 20)));
+        }
+        problems
+    }
+
+    /// Checks one message's files: how many, how large together, and each
+    /// one, named as JSON paths (`attachments`, `attachments[1].data`).
+    pub fn check_all(files: &[AttachmentInput]) -> Result<(), FieldErrors> {
+        let mut errors = FieldErrors::new();
+        if files.len() > MAX_MESSAGE_ATTACHMENTS {
+            errors.add("attachments", format!("must be at most {MAX_MESSAGE_ATTACHMENTS} files"));
+        }
+        if files.iter().map(|f| f.data.len()).sum::<usize>() > MAX_MESSAGE_ATTACHMENT_BYTES {
+            errors.add(
+                "attachments",
+                format!(
+                    "come to more than {} MB together, the limit for one message",
+                    MAX_MESSAGE_ATTACHMENT_BYTES >> 20
+                ),
+            );
+        }
+        for (index, file) in files.iter().enumerate() {
+            for (field, message) in file.problems() {
+                errors.add(format!("attachments[{index}].{field}"), message);
+            }
+        }
+        errors.into_result()
+    }
+}
+
+/// Bytes as base64 text in JSON.
+mod base64_data {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    use serde::{Deserialize, Deserializer, Serializer, de};
+
+    pub fn serialize<S: Serializer>(data: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&STANDARD.encode(data))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
+        let text = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
+        let decoded = if text.bytes().any(|b| b.is_ascii_whitespace()) {
+            let compact: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+            STANDARD.decode(compact)
+        } else {
+            STANDARD.decode(text.as_bytes())
+        };
+        decoded.map_err(|e| de::Error::custom(format!("is not valid base64 (standard alphabet, padded): {e}")))
+    }
+}
+
 text_enum!(
     /// Why a message is not taken as a customer's question.
     AutomaticKind { AutoReply => "auto_reply" / "Automatic reply", Bounce => "bounce" / "Delivery report", Bulk => "bulk" / "Bulk or list mail" }
@@ -386,6 +513,41 @@ mod tests {
         let from = Email::parse("help@example.com").unwrap();
         assert_eq!(tokens_in(&reply_address(&from, id)), vec![token]);
         assert!(tokens_in("[#xyz] [#0123456789abcdef]").is_empty(), "wrong length or not hex");
+    }
+
+    #[test]
+    fn attachments_come_as_base64_and_are_checked_by_name() {
+        let file: AttachmentInput =
+            serde_json::from_value(serde_json::json!({ "filename": "a.txt", "data": "aGVs\nbG8=" })).unwrap();
+        assert_eq!((file.content_type.as_str(), file.data.as_slice()), (OCTET_STREAM, b"hello".as_slice()));
+        assert!(file.problems().is_empty());
+        assert_eq!(serde_json::to_value(&file).unwrap()["data"], "aGVsbG8=");
+        assert!(!format!("{file:?}").contains("hello"), "the bytes are not printed");
+        let bad = serde_json::from_value::<AttachmentInput>(serde_json::json!({ "filename": "a", "data": "no!" }));
+        assert!(bad.unwrap_err().to_string().contains("is not valid base64"));
+
+        let with = |filename: &str, content_type: &str, size: usize| AttachmentInput {
+            filename: filename.into(),
+            content_type: content_type.into(),
+            data: vec![b'x'; size],
+        };
+        assert!(with("report.pdf", "text/plain; charset=utf-8", 1).problems().is_empty());
+        let fields = |file: AttachmentInput| file.problems().into_iter().map(|(f, _)| f).collect::<Vec<_>>();
+        assert_eq!(fields(with(" ", "text/plain", 1)), ["filename"]);
+        assert_eq!(fields(with("../etc/passwd", "text/plain", 1)), ["filename"]);
+        assert_eq!(fields(with("a\r\nb", "text/plain", 1)), ["filename"]);
+        assert_eq!(fields(with("a", "text/plain\r\nBcc: x@y", 1)), ["content_type"]);
+        assert_eq!(fields(with("a", "pdf", 1)), ["content_type"]);
+        assert_eq!(fields(with("a", "text/plain", 0)), ["data"]);
+        assert_eq!(fields(with("a", "text/plain", MAX_ATTACHMENT_BYTES)), Vec::<&str>::new());
+        assert_eq!(fields(with("a", "text/plain", MAX_ATTACHMENT_BYTES + 1)), ["data"]);
+
+        let many: Vec<_> = (0..=MAX_MESSAGE_ATTACHMENTS).map(|_| with("a", "text/plain", 1)).collect();
+        assert!(AttachmentInput::check_all(&many).unwrap_err().get("attachments").is_some());
+        let heavy: Vec<_> = (0..3).map(|_| with("a", "text/plain", MAX_ATTACHMENT_BYTES)).collect();
+        assert!(AttachmentInput::check_all(&heavy).unwrap_err().get("attachments").is_some());
+        let errors = AttachmentInput::check_all(&[with("a", "text/plain", 1), with("", "text/plain", 1)]).unwrap_err();
+        assert!(errors.get("attachments[1].filename").is_some(), "{errors}");
     }
 
     #[test]

@@ -148,6 +148,11 @@ pub struct MessageInput {
     /// The status the ticket moves to with this message (e.g. reply and set pending).
     #[serde(default)]
     pub status: Option<TicketStatus>,
+    /// Files sent with the message: a reply emails them to the customer, a
+    /// note keeps them inside. At most 10, each at most 10 MiB, 25 MiB in all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(max_items = 10)]
+    pub attachments: Vec<crate::mail::AttachmentInput>,
 }
 
 /// A message of a ticket's conversation.

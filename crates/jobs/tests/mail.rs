@@ -9,7 +9,9 @@ extern crate rapport_testing;
 
 use std::time::Duration;
 
-use rapport_domain::mail::{Host, ImapSettingsInput, MailSecurity, OutboxStatus, Secret, SmtpSettingsInput};
+use rapport_domain::mail::{
+    AttachmentInput, Host, ImapSettingsInput, MailSecurity, OutboxStatus, Secret, SmtpSettingsInput,
+};
 use rapport_domain::records::UserInput;
 use rapport_domain::text::{LongText, Name};
 use rapport_domain::tickets::{MessageInput, MessageKind, TicketMessage, TicketStatus};
@@ -25,6 +27,7 @@ backend_tests!(
     an_unreachable_server_is_retried_until_it_answers,
     the_mailbox_is_taken_in_once,
     a_deleted_tickets_reply_goes_out_once_it_is_restored,
+    a_replys_files_arrive_intact_and_a_notes_stay_inside,
 );
 
 async fn open(backend: Backend) -> (TestDatabase, Store, Actor) {
@@ -71,7 +74,12 @@ async fn customer_writes(store: &Store, raw: &str) -> TicketId {
 const QUESTION: &str = "From: Grace Hopper <grace@navy.example>\r\nTo: help@shop.example\r\nSubject: Where is my parcel?\r\nMessage-ID: <q1@navy.example>\r\n\r\nOrdered last week, nothing yet.\r\n";
 
 async fn reply(store: &Store, admin: &Actor, ticket: TicketId, body: &str) -> TicketMessage {
-    let input = MessageInput { kind: MessageKind::Reply, body: LongText::try_from(body).unwrap(), status: None };
+    let input = MessageInput {
+        kind: MessageKind::Reply,
+        body: LongText::try_from(body).unwrap(),
+        status: None,
+        attachments: Vec::new(),
+    };
     store.add_ticket_message(admin, ticket, input).await.expect("reply").1
 }
 
@@ -129,6 +137,66 @@ async fn a_reply_arrives_threaded_and_the_answer_joins_the_ticket(backend: Backe
     let t = store.get_ticket(&admin, ticket).await.unwrap();
     assert_eq!(t.message_count, 3);
     assert_eq!(t.fields.status, TicketStatus::Open);
+    jobs.shutdown().await;
+}
+
+async fn a_replys_files_arrive_intact_and_a_notes_stay_inside(backend: Backend) {
+    let (_db, store, admin) = open(backend).await;
+    let smtp = SmtpServer::start();
+    set_smtp(&store, &admin, smtp.port).await;
+    let ticket = customer_writes(&store, QUESTION).await;
+    let jobs = runner(&store);
+
+    // Every byte value, and then some: nothing may be lost in the encoding.
+    let label: Vec<u8> = (0..=255u8).cycle().take(70_000).collect();
+    let files = vec![
+        AttachmentInput {
+            filename: "Versandetikett Nr. 1.pdf".into(),
+            content_type: "application/pdf".into(),
+            data: label,
+        },
+        AttachmentInput {
+            filename: "tracking.txt".into(),
+            content_type: "text/plain".into(),
+            data: b"DHL 0042\n".to_vec(),
+        },
+    ];
+    let note = MessageInput {
+        kind: MessageKind::Note,
+        body: LongText::try_from("Label printed, see file.").unwrap(),
+        status: None,
+        attachments: vec![files[1].clone()],
+    };
+    let (_, noted) = store.add_ticket_message(&admin, ticket, note).await.expect("a note with a file");
+    assert_eq!(noted.attachments.len(), 1, "the note keeps its file");
+    assert!(noted.delivery.is_none(), "a note is never emailed");
+    let input = MessageInput {
+        kind: MessageKind::Reply,
+        body: LongText::try_from("Your label and tracking number are attached.").unwrap(),
+        status: None,
+        attachments: files.clone(),
+    };
+    let (_, sent) = store.add_ticket_message(&admin, ticket, input).await.expect("a reply with files");
+    let listed: Vec<_> = sent.attachments.iter().map(|a| (a.filename.as_str(), a.size)).collect();
+    assert_eq!(listed, [("Versandetikett Nr. 1.pdf", 70_000), ("tracking.txt", 9)]);
+
+    let delivery = settled(&store, &admin, ticket, Duration::from_secs(20)).await;
+    assert_eq!(delivery.status, OutboxStatus::Sent, "{delivery:?}");
+    let received = smtp.wait_for(1, Duration::from_secs(5));
+    assert_eq!(received.len(), 1, "one email: the reply, not the note");
+    let raw = &received[0];
+    assert!(header(raw, "Content-Type").is_some_and(|t| t.starts_with("multipart/mixed")), "{raw}");
+    assert_eq!(header(raw, "In-Reply-To"), Some("<q1@navy.example>"));
+    assert_eq!(header(raw, "References"), Some("<q1@navy.example>"));
+    assert!(header(raw, "Message-ID").is_some_and(|id| id.ends_with("@shop.example>")), "{raw}");
+    let parsed = rapport_mail::parse::parse(raw.as_bytes()).expect("the email parses");
+    assert!(parsed.text.contains("Your label and tracking number are attached."), "{}", parsed.text);
+    assert!(!parsed.text.contains("Label printed"), "the note's words stay inside");
+    assert_eq!(parsed.attachments.len(), 2, "{raw}");
+    for (want, got) in files.iter().zip(&parsed.attachments) {
+        assert_eq!((&got.filename, &got.content_type), (&want.filename, &want.content_type));
+        assert!(got.data == want.data, "{}: the bytes changed on the way", want.filename);
+    }
     jobs.shutdown().await;
 }
 

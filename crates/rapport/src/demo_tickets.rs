@@ -173,7 +173,12 @@ pub(crate) async fn support_history(
                 store.receive_email_at(mail, opened).await?;
             }
             None => {
-                let ask = MessageInput { kind: MessageKind::Customer, body: text(question), status: None };
+                let ask = MessageInput {
+                    kind: MessageKind::Customer,
+                    body: text(question),
+                    status: None,
+                    attachments: Vec::new(),
+                };
                 store.add_ticket_message_at(actor, ticket.id, ask, opened).await?;
             }
         }
@@ -190,6 +195,7 @@ pub(crate) async fn support_history(
                 kind: MessageKind::Note,
                 body: text("Checked the account: nothing unusual."),
                 status: None,
+                attachments: Vec::new(),
             };
             store.add_ticket_message_at(actor, ticket.id, note, answered).await?;
         }
@@ -198,6 +204,7 @@ pub(crate) async fn support_history(
             kind: MessageKind::Reply,
             body: text(REPLIES.choose(rng).expect("replies")),
             status: Some(if waits { TicketStatus::Pending } else { TicketStatus::Solved }),
+            attachments: Vec::new(),
         };
         store.add_ticket_message_at(actor, ticket.id, reply, answered).await?;
         if !waits {
@@ -211,6 +218,7 @@ pub(crate) async fn support_history(
             kind: MessageKind::Customer,
             body: text(FOLLOW_UPS.choose(rng).expect("follow-ups")),
             status: None,
+            attachments: Vec::new(),
         };
         store.add_ticket_message_at(actor, ticket.id, follow_up, came_back).await?;
         let closed = came_back + answer_delay(rng);
@@ -221,6 +229,7 @@ pub(crate) async fn support_history(
             kind: MessageKind::Reply,
             body: text("Glad to help. I am closing this ticket now."),
             status: Some(TicketStatus::Solved),
+            attachments: Vec::new(),
         };
         store.add_ticket_message_at(actor, ticket.id, last, closed).await?;
     }

@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use rapport_domain::mail::{
-    AttachmentInfo, Delivery, ImapSettings, ImapSettingsInput, InboundEmail, OutboxStatus, Received, SmtpSettings,
-    SmtpSettingsInput, reply_subject, tokens_in,
+    AttachmentInfo, AttachmentInput, Delivery, ImapSettings, ImapSettingsInput, InboundEmail, OutboxStatus, Received,
+    SmtpSettings, SmtpSettingsInput, reply_subject, tokens_in,
 };
 use rapport_domain::records::{EmailEntry, PersonInput, now};
 use rapport_domain::text::Name;
@@ -53,6 +53,8 @@ pub struct OutboxMessage {
     pub references: Vec<String>,
     pub status: OutboxStatus,
     pub attempts: i32,
+    /// The reply's files, in the order they were added.
+    pub attachments: Vec<AttachmentInput>,
 }
 
 async fn setting<T: DeserializeOwned, C: ConnectionTrait>(conn: &C, name: &str) -> Result<Option<T>> {
@@ -130,6 +132,30 @@ pub(crate) async fn queue_reply<C: ConnectionTrait>(
     sent.update(conn).await?;
     enqueue_send(conn, id).await?;
     Ok(Some(id))
+}
+
+/// Keeps a file of a message, in the message's transaction.
+pub(crate) async fn insert_attachment<C: ConnectionTrait>(
+    conn: &C,
+    message: &ticket_messages::Model,
+    filename: &str,
+    content_type: &str,
+    data: Vec<u8>,
+) -> Result<AttachmentId> {
+    let id = AttachmentId::new();
+    ticket_attachments::ActiveModel {
+        id: Set(id.0),
+        ticket_id: Set(message.ticket_id),
+        message_id: Set(message.id),
+        filename: Set(truncate(filename.trim(), 200)),
+        content_type: Set(truncate(content_type.trim(), 200)),
+        size: Set(data.len() as i64),
+        data: Set(data),
+        created_at: Set(message.created_at),
+    }
+    .insert(conn)
+    .await?;
+    Ok(id)
 }
 
 /// Queues the `mail.send` job of an outbox message, in the caller's
@@ -313,9 +339,24 @@ impl Store {
         Ok(())
     }
 
-    /// An outgoing message, for the sender.
+    /// An outgoing message with its files, for the sender.
     pub async fn outbox_message(&self, id: OutboxId) -> Result<OutboxMessage> {
         let row = outbox::Entity::find_by_id(id.0).one(self.conn()).await?.ok_or(StorageError::NotFound("message"))?;
+        let attachments = match row.message_id {
+            Some(message) => ticket_attachments::Entity::find()
+                .filter(ticket_attachments::Column::MessageId.eq(message))
+                .order_by_asc(ticket_attachments::Column::Id)
+                .all(self.conn())
+                .await?
+                .into_iter()
+                .map(|file| AttachmentInput {
+                    filename: file.filename,
+                    content_type: file.content_type,
+                    data: file.data,
+                })
+                .collect(),
+            None => Vec::new(),
+        };
         Ok(OutboxMessage {
             id,
             to: parse_with(&row.to_address, "outbox address", Email::parse)?,
@@ -326,6 +367,7 @@ impl Store {
             references: row.references.map(|r| r.split_whitespace().map(str::to_owned).collect()).unwrap_or_default(),
             status: parse_with(&row.status, "outbox status", OutboxStatus::parse)?,
             attempts: row.attempts,
+            attachments,
         })
     }
 
@@ -431,19 +473,8 @@ impl Store {
             from_address: Some(mail.from.as_str().to_owned()),
         };
         let (ticket, message) = append_message(&*w, &Actor::system(), ticket, message, at).await?;
-        for attachment in &mail.attachments {
-            ticket_attachments::ActiveModel {
-                id: Set(AttachmentId::new().0),
-                ticket_id: Set(ticket.id),
-                message_id: Set(message.id),
-                filename: Set(truncate(&attachment.filename, 200)),
-                content_type: Set(truncate(&attachment.content_type, 200)),
-                size: Set(attachment.data.len() as i64),
-                data: Set(attachment.data.clone()),
-                created_at: Set(at),
-            }
-            .insert(&*w)
-            .await?;
+        for attachment in mail.attachments {
+            insert_attachment(&*w, &message, &attachment.filename, &attachment.content_type, attachment.data).await?;
         }
         let outcome = if joined.is_some() { "joined" } else { "opened" };
         record(outcome, Some(ticket.id)).insert(&*w).await?;

@@ -102,6 +102,7 @@ async fn an_answer_joins_its_ticket_by_message_id_or_token(backend: Backend) {
                 kind: MessageKind::Reply,
                 body: LongText::try_from("Fixed, try now").unwrap(),
                 status: Some(TicketStatus::Solved),
+                attachments: Vec::new(),
             },
         )
         .await
@@ -221,8 +222,12 @@ fn smtp(password: Option<&str>) -> SmtpSettingsInput {
 
 async fn replies_queue_in_the_outbox_only_when_mail_is_set_up(backend: Backend) {
     let (_db, store, admin) = open(backend).await;
-    let reply =
-        |body: &str| MessageInput { kind: MessageKind::Reply, body: LongText::try_from(body).unwrap(), status: None };
+    let reply = |body: &str| MessageInput {
+        kind: MessageKind::Reply,
+        body: LongText::try_from(body).unwrap(),
+        status: None,
+        attachments: Vec::new(),
+    };
     let (ticket_id, _, _) =
         opened(&store.receive_email(email("grace@navy.example", "Refund", "r1@navy.example")).await.unwrap());
     let (_, unsent) = store.add_ticket_message(&admin, ticket_id, reply("No mail yet")).await.unwrap();
@@ -244,7 +249,12 @@ async fn replies_queue_in_the_outbox_only_when_mail_is_set_up(backend: Backend) 
         .add_ticket_message(
             &admin,
             ticket_id,
-            MessageInput { kind: MessageKind::Note, body: LongText::try_from("internal").unwrap(), status: None },
+            MessageInput {
+                kind: MessageKind::Note,
+                body: LongText::try_from("internal").unwrap(),
+                status: None,
+                attachments: Vec::new(),
+            },
         )
         .await
         .unwrap();

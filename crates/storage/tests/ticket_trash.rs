@@ -50,7 +50,7 @@ fn ticket(requester: PersonId, subject: &str) -> TicketInput {
 }
 
 fn message(kind: MessageKind, body: &str, status: Option<TicketStatus>) -> MessageInput {
-    MessageInput { kind, body: LongText::try_from(body).expect("a body"), status }
+    MessageInput { kind, body: LongText::try_from(body).expect("a body"), status, attachments: Vec::new() }
 }
 
 async fn team(store: &Store, admin: &Actor, team_name: &str) -> TeamId {

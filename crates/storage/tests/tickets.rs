@@ -44,7 +44,7 @@ fn ticket(requester: PersonId, subject: &str, priority: TicketPriority) -> Ticke
 }
 
 fn message(kind: MessageKind, body: &str, status: Option<TicketStatus>) -> MessageInput {
-    MessageInput { kind, body: LongText::try_from(body).expect("a body"), status }
+    MessageInput { kind, body: LongText::try_from(body).expect("a body"), status, attachments: Vec::new() }
 }
 
 fn policy(name_: &str, position: i32, priorities: Vec<TicketPriority>, first: u32, resolution: u32) -> SlaPolicyInput {

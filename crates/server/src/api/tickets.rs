@@ -2,9 +2,12 @@
 //! policies and business-hours calendars) they are measured by.
 
 use axum::Json;
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, StatusCode};
 use rapport_domain::history::HistoryEntry;
+use rapport_domain::mail::MAX_MESSAGE_ATTACHMENT_BYTES;
 use rapport_domain::sla::{Calendar, CalendarInput, SlaPolicy, SlaPolicyInput};
 use rapport_domain::sla_events::SlaEvent;
 use rapport_domain::tickets::{MessageInput, Ticket, TicketInput, TicketMessage};
@@ -15,9 +18,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{Created, Found, Items, Versioned, parse_id, patched};
-use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ApiJson, Auth, IfMatch, ListParams, Listed};
+use crate::extract::{ApiJson, Auth, IfMatch, ListParams, Listed, has_media_type, parse_body};
+use crate::{AppState, BODY_LIMIT};
 
 impl Versioned for Ticket {
     fn version(&self) -> i64 {
@@ -162,19 +165,35 @@ pub struct Posted {
     pub message: TicketMessage,
 }
 
+/// The largest body of a new message: its files in base64 (4 characters for
+/// every 3 bytes) with room for the text.
+const MAX_MESSAGE_BODY: usize = MAX_MESSAGE_ATTACHMENT_BYTES / 3 * 4 + BODY_LIMIT;
+
 /// Adds a reply (to the customer), an internal note, or a customer's message
 /// taken down by staff; `status` moves the ticket at the same time.
+/// `attachments` carries files in base64: a reply emails them to the
+/// customer with it (multipart/mixed), a note keeps them inside; each
+/// appears in the message's `attachments` and downloads from
+/// `/api/v1/attachments/{id}`. At most 10 files, each 1 byte to 10 MiB, 25 MiB
+/// together; a file refused (bad base64, too large, no name) is 422 naming it
+/// (`attachments[0].data`) and nothing is written. A body over 34 MiB is 413.
 #[utoipa::path(post, path = "/api/v1/tickets/{id}/messages", tag = "tickets", params(("id" = String, Path)),
     request_body = MessageInput,
     responses((status = 201, body = Posted), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+        (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn add_message(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
-    ApiJson(input): ApiJson<MessageInput>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Posted>), ApiError> {
     let id: TicketId = parse_id(&id, "ticket")?;
+    if !has_media_type(&headers, "application/json") {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    let body = body.map_err(|_| ApiError::PayloadTooLarge(MAX_MESSAGE_BODY))?;
+    let input: MessageInput = parse_body(&body)?;
     let (ticket, message) = state.store.add_ticket_message(&auth.actor, id, input).await?;
     Ok((StatusCode::CREATED, Json(Posted { ticket, message })))
 }
@@ -313,7 +332,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_tickets, create_ticket))
         .routes(routes!(get_ticket, replace_ticket, patch_ticket, delete_ticket))
         .routes(routes!(ticket_history))
-        .routes(routes!(list_messages, add_message))
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(list_messages, add_message))
+                .layer(DefaultBodyLimit::max(MAX_MESSAGE_BODY)),
+        )
         .routes(routes!(list_sla_events))
         .routes(routes!(list_calendars, create_calendar))
         .routes(routes!(get_calendar, replace_calendar, delete_calendar))

@@ -36,6 +36,11 @@ impl<S: Send + Sync> FromRequest<S> for FormData {
 }
 
 impl FormData {
+    /// A form read another way (the text fields of a multipart form).
+    pub fn from_pairs(pairs: Vec<(String, String)>) -> Self {
+        FormData(pairs)
+    }
+
     /// The first value of a field, trimmed; "" when absent.
     pub fn get(&self, name: &str) -> &str {
         self.0.iter().find(|(key, _)| key == name).map(|(_, value)| value.trim()).unwrap_or("")

@@ -5,12 +5,16 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::multipart::MultipartError;
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Query, RawQuery, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use axum::routing::{get, post};
 use rapport_domain::custom_fields::{CustomFieldDefinition, EntityType};
-use rapport_domain::mail::{AttachmentInfo, Delivery, OutboxStatus};
+use rapport_domain::mail::{
+    AttachmentInfo, AttachmentInput, Delivery, MAX_ATTACHMENT_BYTES, MAX_MESSAGE_ATTACHMENT_BYTES,
+    MAX_MESSAGE_ATTACHMENTS, OCTET_STREAM, OutboxStatus,
+};
 use rapport_domain::records::Person;
 use rapport_domain::sla::SlaPolicy;
 use rapport_domain::text::{LongText, Name, Tag};
@@ -31,7 +35,7 @@ use super::lookup::person_by_label;
 use super::purchases::PurchaseLine;
 use super::staff::Staff;
 use super::{Chrome, Signed, WebError, format, is_htmx, redirect_with_flash, with_toast};
-use crate::AppState;
+use crate::{AppState, BODY_LIMIT};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -39,7 +43,7 @@ pub fn routes() -> Router<AppState> {
         .route("/tickets/new", get(new_form))
         .route("/tickets/{id}", get(page).post(update))
         .route("/tickets/{id}/edit", get(edit_form))
-        .route("/tickets/{id}/messages", post(add_message))
+        .route("/tickets/{id}/messages", post(add_message).layer(DefaultBodyLimit::max(MAX_REPLY_FORM)))
         .route("/tickets/{id}/delete", post(delete))
         .route("/tickets/attachments/{id}", get(attachment))
 }
@@ -521,6 +525,8 @@ struct TicketPage {
     /// The reply box: what was typed when a message was refused.
     form: FormView,
     reply_statuses: Vec<Choice>,
+    /// What the reply box's files may be.
+    files_hint: String,
 }
 
 /// The assignee choice that empties the assignee ("" keeps each one's).
@@ -664,6 +670,11 @@ async fn ticket_page(state: &AppState, signed: &Signed, id: TicketId, form: Form
         .await?,
         form,
         reply_statuses,
+        files_hint: format!(
+            "Up to {MAX_MESSAGE_ATTACHMENTS} files, each at most {} MB, {} MB in all. A reply emails them to the customer; a note keeps them here.",
+            MAX_ATTACHMENT_BYTES >> 20,
+            MAX_MESSAGE_ATTACHMENT_BYTES >> 20
+        ),
     })
 }
 
@@ -692,28 +703,157 @@ pub async fn delete(
     .await
 }
 
-/// Adds a reply, a note or a customer's message. Without JavaScript the
-/// browser is sent back to the ticket; htmx gets the page again (it swaps
-/// in the ticket) with a toast. A refused message shows the page again with
-/// what was typed and why (422).
+/// The reply box's file field.
+const FILES: &str = "attachments";
+/// The largest reply form: its files, with room for the text.
+const MAX_REPLY_FORM: usize = MAX_MESSAGE_ATTACHMENT_BYTES + BODY_LIMIT;
+
+/// The reply box as sent: urlencoded, or multipart with files (`_csrf`
+/// first, which the CSRF check reads). Files over the limits are read
+/// through and dropped, each named in `errors` under `attachments`, so the
+/// form comes back with the reason rather than a broken connection.
+pub struct ReplyForm {
+    form: FormData,
+    files: Vec<AttachmentInput>,
+    errors: FieldErrors,
+}
+
+impl<S: Send + Sync> FromRequest<S> for ReplyForm {
+    type Rejection = WebError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, WebError> {
+        let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        if !content_type.trim_start().to_ascii_lowercase().starts_with("multipart/form-data") {
+            let form = FormData::from_request(req, state).await?;
+            return Ok(ReplyForm { form, files: Vec::new(), errors: FieldErrors::new() });
+        }
+        let multipart = Multipart::from_request(req, state)
+            .await
+            .map_err(|_| WebError::BadRequest("Send the message through the reply form.".into()))?;
+        read_reply_form(multipart).await
+    }
+}
+
+/// The name a browser sent for a file, without any folder an old browser put before it.
+fn base_name(sent: &str) -> String {
+    sent.rsplit(['/', '\\']).next().unwrap_or_default().trim().to_owned()
+}
+
+async fn read_reply_form(mut multipart: Multipart) -> Result<ReplyForm, WebError> {
+    let mut pairs = Vec::new();
+    let mut files = Vec::new();
+    let mut errors = FieldErrors::new();
+    let (mut text, mut total) = (0usize, 0usize);
+    let too_much = |errors: &mut FieldErrors| {
+        errors.add(
+            FILES,
+            format!(
+                "The files come to more than {} MB together, the limit for one message.",
+                MAX_MESSAGE_ATTACHMENT_BYTES >> 20
+            ),
+        )
+    };
+    let unreadable =
+        |err: MultipartError| WebError::BadRequest(format!("The form could not be read: {}", err.body_text()));
+    loop {
+        let mut field = match multipart.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(err) if err.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                too_much(&mut errors);
+                break;
+            }
+            Err(err) => return Err(unreadable(err)),
+        };
+        let name = field.name().unwrap_or_default().to_owned();
+        let Some(sent_name) = field.file_name().map(base_name) else {
+            let mut value = Vec::new();
+            while let Some(chunk) = field.chunk().await.map_err(unreadable)? {
+                text += chunk.len();
+                if text > BODY_LIMIT {
+                    return Err(WebError::BadRequest(format!("the form's text is larger than {BODY_LIMIT} bytes")));
+                }
+                value.extend_from_slice(&chunk);
+            }
+            pairs.push((name, String::from_utf8_lossy(&value).into_owned()));
+            continue;
+        };
+        let content_type = field.content_type().map(str::trim).filter(|t| !t.is_empty()).unwrap_or(OCTET_STREAM);
+        let content_type = content_type.to_owned();
+        let mut data = Vec::new();
+        let mut over = false;
+        loop {
+            let chunk = match field.chunk().await {
+                Ok(Some(chunk)) => chunk,
+                Ok(None) => break,
+                Err(err) if err.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                    too_much(&mut errors);
+                    return Ok(ReplyForm { form: FormData::from_pairs(pairs), files, errors });
+                }
+                Err(err) => return Err(unreadable(err)),
+            };
+            total += chunk.len();
+            if over || name != FILES {
+                continue;
+            }
+            if data.len() + chunk.len() > MAX_ATTACHMENT_BYTES {
+                // Read on (and drop) to the end, so the form can answer.
+                over = true;
+                data = Vec::new();
+                let limit = MAX_ATTACHMENT_BYTES >> 20;
+                errors.add(FILES, format!("{sent_name} is larger than {limit} MB, the limit for one file."));
+                continue;
+            }
+            data.extend_from_slice(&chunk);
+        }
+        // A file input left empty still sends a part, without a name or bytes.
+        if over || name != FILES || (sent_name.is_empty() && data.is_empty()) {
+            continue;
+        }
+        let file = AttachmentInput { filename: sent_name, content_type, data };
+        if let Some((_, problem)) = file.problems().into_iter().next() {
+            let shown = if file.filename.is_empty() { "A file" } else { file.filename.as_str() };
+            errors.add(FILES, format!("{shown}: {problem}."));
+            continue;
+        }
+        files.push(file);
+    }
+    if files.len() > MAX_MESSAGE_ATTACHMENTS {
+        errors.add(FILES, format!("Choose at most {MAX_MESSAGE_ATTACHMENTS} files for one message."));
+    } else if total > MAX_MESSAGE_ATTACHMENT_BYTES {
+        too_much(&mut errors);
+    }
+    Ok(ReplyForm { form: FormData::from_pairs(pairs), files, errors })
+}
+
+/// Adds a reply, a note or a customer's message, with any files chosen.
+/// Without JavaScript the browser is sent back to the ticket; htmx gets the
+/// page again (it swaps in the ticket) with a toast. A refused message (a
+/// file too large among the reasons) shows the page again with what was
+/// typed and why (422), and nothing is written.
 pub async fn add_message(
     State(state): State<AppState>,
     signed: Signed,
     headers: HeaderMap,
     Path(id): Path<String>,
-    form: FormData,
+    reply: ReplyForm,
 ) -> Result<Response, WebError> {
     let id = ticket_id(&id)?;
     // A ticket this user may not see is not found, whatever the form says.
     state.store.get_ticket(&signed.actor, id).await?;
+    let ReplyForm { form, files: attachments, errors } = reply;
     let mut f = Fields::new(&form);
+    for (field, message) in errors.iter() {
+        f.fail(field, message.clone());
+    }
     let kind =
         f.parse_with("kind", |raw| if raw.is_empty() { Ok(MessageKind::Reply) } else { MessageKind::parse(raw) });
     let body = f.required::<LongText>("body");
     let status = f.optional_with("status", TicketStatus::parse);
     let outcome = match (kind, body, f.finish()) {
         (Some(kind), Some(body), Ok(())) => {
-            match state.store.add_ticket_message(&signed.actor, id, MessageInput { kind, body, status }).await {
+            let input = MessageInput { kind, body, status, attachments };
+            match state.store.add_ticket_message(&signed.actor, id, input).await {
                 Ok((ticket, _)) => {
                     let what = match kind {
                         MessageKind::Reply => "Reply added",

@@ -1,7 +1,8 @@
 //! Mail through the JSON API: the settings (admins only, passwords never
 //! returned, bad input named), a test message to a real SMTP server, a raw
-//! message taken in, and attachments served as downloads only to those who
-//! may see the ticket.
+//! message taken in, files sent with staff messages (base64 in JSON, bad
+//! ones named and nothing written), and attachments served as downloads
+//! only to those who may see the ticket.
 
 use std::time::Duration;
 
@@ -11,12 +12,13 @@ use rapport_domain::tickets::TicketMessage;
 use rapport_testing::mail_servers::{SmtpServer, free_port};
 use serde_json::json;
 
-use crate::common::{Backend, TestApp};
+use crate::common::{Backend, TestApp, create_person_with};
 
 backend_tests!(
     settings_are_for_admins_and_keep_their_password,
     a_test_message_reports_the_servers_answer,
-    raw_mail_opens_tickets_with_attachments
+    raw_mail_opens_tickets_with_attachments,
+    files_go_with_a_message_and_bad_ones_change_nothing,
 );
 
 fn smtp_body(port: u16) -> serde_json::Value {
@@ -138,4 +140,80 @@ async fn raw_mail_opens_tickets_with_attachments(backend: Backend) {
         )
         .await
         .want_error(403, "forbidden");
+}
+
+async fn files_go_with_a_message_and_bad_ones_change_nothing(backend: Backend) {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+
+    let app = TestApp::spawn(backend).await;
+    let grace = json!({ "first_name": "Grace", "emails": [{ "address": "grace@navy.example", "primary": true }] });
+    let person = create_person_with(&app.admin, grace).await;
+    let ticket: rapport_domain::tickets::Ticket =
+        app.admin.create("tickets", json!({ "requester_id": person.id, "subject": "Logs" })).await;
+    let path = format!("/api/v1/tickets/{}/messages", ticket.id);
+
+    // A note with a binary file: kept with the message, listed with it, downloaded intact.
+    let bytes: Vec<u8> = (0..=255u8).rev().cycle().take(3000).collect();
+    let file = json!({ "filename": "core dump.bin", "content_type": "application/octet-stream", "data": STANDARD.encode(&bytes) });
+    let note = json!({ "kind": "note", "body": "The dump, for the team.", "attachments": [file] });
+    let posted = app.admin.post(&path, &note).await.want(201).value();
+    let stored = &posted["message"]["attachments"][0];
+    assert_eq!((stored["filename"].clone(), stored["size"].clone()), (json!("core dump.bin"), json!(3000)), "{posted}");
+    assert!(posted["message"]["delivery"].is_null(), "a note is never emailed");
+    let listed = app.admin.get(&path).await.want(200).value();
+    assert_eq!(listed["items"][0]["attachments"][0]["id"], stored["id"], "{listed}");
+    let download = format!("/api/v1/attachments/{}", stored["id"].as_str().unwrap());
+    let fetched = app.admin.request(reqwest::Method::GET, &download).send().await.unwrap();
+    assert_eq!(fetched.status(), 200);
+    let disposition = fetched.headers()["content-disposition"].to_str().unwrap().to_owned();
+    assert!(disposition.starts_with("attachment;"), "{disposition}");
+    assert_eq!(fetched.bytes().await.unwrap().as_ref(), bytes.as_slice(), "the bytes changed");
+
+    // Refusals name the file's field and write nothing.
+    let with = |file: serde_json::Value| json!({ "kind": "reply", "body": "See attached.", "attachments": [file] });
+    let refused = |field: &'static str, body: serde_json::Value| {
+        let app = &app;
+        let path = &path;
+        async move {
+            let error = app.admin.post(path, &body).await.want_error(422, "validation");
+            assert!(error.field(field).is_some(), "{field}: {error:?}");
+        }
+    };
+    refused("attachments[0].data", with(json!({ "filename": "a.txt", "data": "not base64!" }))).await;
+    refused("attachments[0].filename", with(json!({ "filename": " ", "data": "aGk=" }))).await;
+    refused("attachments[0].filename", with(json!({ "data": "aGk=" }))).await;
+    refused("attachments[0].content_type", with(json!({ "filename": "a", "content_type": "pdf", "data": "aGk=" })))
+        .await;
+    refused("attachments[0].size", with(json!({ "filename": "a", "data": "aGk=", "size": 2 }))).await;
+    let huge = STANDARD.encode(vec![7u8; rapport_domain::mail::MAX_ATTACHMENT_BYTES + 1]);
+    let body = json!({ "kind": "reply", "body": "Big one.", "attachments": [
+        { "filename": "ok.txt", "data": "aGk=" }, { "filename": "big.iso", "data": huge } ] });
+    let error = app.admin.post(&path, &body).await.want_error(422, "validation");
+    assert!(error.field("attachments[1].data").is_some_and(|m| m.contains("10 MB")), "{error:?}");
+    let after: rapport_domain::tickets::Ticket = app.admin.fetch("tickets", ticket.id).await;
+    assert_eq!(after.message_count, 1, "a refused message wrote nothing");
+    assert_eq!(app.admin.get(&path).await.want(200).value()["items"].as_array().unwrap().len(), 1);
+
+    // The OpenAPI document says exactly what a file is.
+    let doc = app.admin.get("/api/v1/openapi.json").await.want(200).value();
+    let file = &doc["components"]["schemas"]["AttachmentInput"];
+    let properties: Vec<&String> = file["properties"].as_object().expect("properties").keys().collect();
+    assert_eq!(properties, ["content_type", "data", "filename"], "{file}");
+    assert_eq!(file["properties"]["data"]["format"], "byte", "{file}");
+    assert_eq!(file["required"], json!(["filename", "data"]), "{file}");
+    let input = &doc["components"]["schemas"]["MessageInput"]["properties"]["attachments"];
+    assert_eq!(input["items"]["$ref"], "#/components/schemas/AttachmentInput", "{input}");
+    let post = &doc["paths"]["/api/v1/tickets/{id}/messages"]["post"];
+    assert!(post["responses"]["413"].is_object() && post["responses"]["422"].is_object(), "{post}");
+
+    // Only those who may see the ticket download its files.
+    let billing = app.create_team("Billing").await;
+    let support = app.create_team("Support").await;
+    let (owner, owner_api) = app.create_user(Role::Agent, Some(billing.id)).await;
+    let (_, outsider) = app.create_user(Role::Agent, Some(support.id)).await;
+    app.admin.patch(&format!("/api/v1/tickets/{}", ticket.id), &json!({ "assignee_id": owner.id })).await.want(200);
+    owner_api.get(&download).await.want(200);
+    outsider.get(&download).await.want_error(404, "not_found");
+    outsider.post(&path, &with(json!({ "filename": "a", "data": "aGk=" }))).await.want_error(404, "not_found");
 }

@@ -1,6 +1,7 @@
 //! The ticket pages: a ticket opened through the form, worked through its
 //! conversation (replies, notes, the customer's words) and its statuses;
-//! who may open it; the queues; the form's refusals; and the SLA settings.
+//! who may open it; files sent from the reply box; the queues; the form's
+//! refusals; and the SLA settings.
 
 use rapport_domain::Role;
 use rapport_domain::records::Person;
@@ -9,7 +10,7 @@ use rapport_domain::tickets::{Ticket, TicketPriority, TicketStatus};
 use serde_json::{Value, json};
 
 use crate::common::{
-    Backend, TestApp, as_form, create_person_with, create_purchase, field_error, form_fields, input_value,
+    Backend, Part, TestApp, as_form, create_person_with, create_purchase, field_error, form_fields, input_value,
     selected_value, set_field,
 };
 
@@ -21,6 +22,7 @@ backend_tests!(
     sla_settings_add_policies_and_calendars,
     home_lists_my_tickets_due_soon_or_late,
     the_ticket_form_saves_custom_fields,
+    files_go_with_the_reply_box,
 );
 
 async fn grace(app: &TestApp) -> Person {
@@ -259,6 +261,72 @@ async fn another_teams_agent_cannot_open_a_ticket(backend: Backend) {
 }
 
 /// The subjects a queue page lists, in order.
+async fn files_go_with_the_reply_box(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let person = grace(&app).await;
+    let north = app.create_team("North").await;
+    let south = app.create_team("South").await;
+    let (ann, ann_web) = app.web_user(Role::Agent, Some(north.id)).await;
+    let (_, bob_web) = app.web_user(Role::Agent, Some(south.id)).await;
+    let ticket = open_ticket(&app, &person, "Wrong invoice", json!({ "assignee_id": ann.id })).await;
+    let page = format!("/tickets/{}", ticket.id);
+    let messages = format!("{page}/messages");
+
+    // The reply box is a file upload that works without JavaScript, its token first.
+    let html = ann_web.get(&page).await.want(200).text;
+    let form = &html[at(&html, &format!("action=\"{messages}\""))..];
+    let form = &form[..at(form, "</form>")];
+    assert!(form.contains("enctype=\"multipart/form-data\""), "{form}");
+    assert!(form[at(form, "<input")..].starts_with("<input type=\"hidden\" name=\"_csrf\""), "{form}");
+    assert!(form.contains("name=\"attachments\" type=\"file\" multiple"), "{form}");
+
+    // A reply with two files (and an empty file input, as browsers send one): back to the ticket.
+    let invoice = b"number,total\r\n42,99.00\n";
+    let parts = [
+        Part::Text("kind", "reply"),
+        Part::Text("body", "The corrected invoice is attached."),
+        Part::Text("status", ""),
+        Part::File("attachments", "invoice-42.csv", invoice),
+        Part::File("attachments", "notes.txt", b"checked twice"),
+        Part::File("attachments", "", b""),
+    ];
+    let sent = ann_web.post_upload(&messages, &parts).await.want(303);
+    assert_eq!(sent.header("location"), Some(format!("{page}#conversation")));
+    let html = ann_web.get(&page).await.want(200).text;
+    // (The message's item holds its list of files: read on to the list's end.)
+    let reply = &html[at(&html, "The corrected invoice is attached.")..];
+    let reply = &reply[..at(reply, "</ul>")];
+    assert!(reply.contains("aria-label=\"Attachments\""), "{reply}");
+    assert!(reply.contains(">invoice-42.csv</a>") && reply.contains(">notes.txt</a>"), "{reply}");
+    let href_at = at(reply, "href=\"/tickets/attachments/") + "href=\"".len();
+    let href = &reply[href_at..href_at + reply[href_at..].find('"').unwrap()];
+    let download = ann_web.get(href).await.want(200);
+    assert_eq!(download.text.as_bytes(), invoice, "the bytes changed");
+    assert!(download.header("content-disposition").is_some_and(|d| d.starts_with("attachment;")));
+    // An agent who may not see the ticket cannot download its file.
+    bob_web.get(href).await.want(404);
+    assert_eq!(self::ticket(&app, ticket.id).await.message_count, 1);
+
+    // A file over the limit: the form comes back saying so, what was typed kept, nothing written.
+    let big = vec![b'x'; rapport_domain::mail::MAX_ATTACHMENT_BYTES + 1];
+    let parts = [
+        Part::Text("kind", "note"),
+        Part::Text("body", "The full log."),
+        Part::File("attachments", "server.log", &big),
+        Part::Text("status", "pending"),
+    ];
+    let refused = ann_web.post_upload(&messages, &parts).await.want(422);
+    assert_eq!(
+        field_error(&refused.text, "attachments").as_deref(),
+        Some("server.log is larger than 10 MB, the limit for one file.")
+    );
+    assert!(refused.text.contains("value=\"note\" checked"), "the kind chosen is lost");
+    assert!(refused.text.contains(">The full log.</textarea>"), "the message typed is lost");
+    assert_eq!(selected_value(&refused.text, "status").as_deref(), Some("pending"));
+    let after = self::ticket(&app, ticket.id).await;
+    assert_eq!((after.message_count, after.fields.status), (1, TicketStatus::Open), "nothing written");
+}
+
 fn listed(html: &str) -> Vec<String> {
     html.split("<td><a href=\"/tickets/")
         .skip(1)

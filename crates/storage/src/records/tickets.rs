@@ -523,6 +523,8 @@ impl Store {
     /// (the first one stops the first-response clock) and is emailed to
     /// them when outgoing mail is set up, a customer message starts the
     /// next-response clock and reopens a solved ticket, a note changes no clock.
+    /// Its files (checked first: nothing is written if one is refused) are
+    /// kept with it, and go out with a reply's email.
     pub async fn add_ticket_message(
         &self,
         actor: &Actor,
@@ -553,6 +555,7 @@ impl Store {
         send: bool,
     ) -> Result<(Ticket, TicketMessage)> {
         actor.ensure_can_create()?;
+        rapport_domain::mail::AttachmentInput::check_all(&input.attachments)?;
         let w = self.begin_write().await?;
         let row = tickets::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("ticket"))?;
         let row = visible(actor, row)?;
@@ -568,6 +571,9 @@ impl Store {
             from_address: None,
         };
         let (row, message) = append_message(&*w, actor, row, message, at).await?;
+        for file in input.attachments {
+            crate::mail::insert_attachment(&*w, &message, &file.filename, &file.content_type, file.data).await?;
+        }
         if send && message.kind == MessageKind::Reply.as_str() {
             crate::mail::queue_reply(&*w, &row, &message).await?;
         }
