@@ -62,7 +62,7 @@ impl AnswerParams {
 /// Answers, newest first.
 #[utoipa::path(get, path = "/api/v1/answers", tag = "feedback", params(AnswerParams),
     responses((status = 200, body = Items<Answer>), (status = 422, body = ErrorBody)))]
-pub async fn list(
+pub async fn list_answers(
     State(state): State<AppState>,
     _auth: Auth,
     Params(params): Params<AnswerParams>,
@@ -76,7 +76,11 @@ pub async fn list(
 
 #[utoipa::path(get, path = "/api/v1/answers/{id}", tag = "feedback", params(("id" = String, Path)),
     responses((status = 200, body = Answer), (status = 404, body = ErrorBody)))]
-pub async fn get(State(state): State<AppState>, _auth: Auth, Path(id): Path<String>) -> Result<Json<Answer>, ApiError> {
+pub async fn get_answer(
+    State(state): State<AppState>,
+    _auth: Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Answer>, ApiError> {
     let id: AnswerId = parse_id(&id, "answer")?;
     Ok(Json(state.store.get_answer(id).await?))
 }
@@ -131,7 +135,7 @@ fn as_given(answers: BTreeMap<String, serde_json::Value>) -> Result<BTreeMap<Str
 #[utoipa::path(post, path = "/api/v1/answers", tag = "feedback", request_body = AnswerInput,
     responses((status = 201, body = Answer), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
-pub async fn record(
+pub async fn record_answer(
     State(state): State<AppState>,
     auth: Auth,
     ApiJson(input): ApiJson<AnswerInput>,
@@ -154,7 +158,7 @@ pub async fn record(
 /// member, segment or lifecycle stage.
 #[utoipa::path(get, path = "/api/v1/feedback/summary", tag = "feedback", params(AnswerParams),
     responses((status = 200, body = FeedbackSummary), (status = 422, body = ErrorBody)))]
-pub async fn summary(
+pub async fn feedback_summary(
     State(state): State<AppState>,
     _auth: Auth,
     Params(params): Params<AnswerParams>,
@@ -167,7 +171,7 @@ pub async fn summary(
 /// their trend against the period of the same length before.
 #[utoipa::path(get, path = "/api/v1/feedback/themes", tag = "feedback", params(AnswerParams),
     responses((status = 200, body = Items<Theme>), (status = 422, body = ErrorBody)))]
-pub async fn themes(
+pub async fn feedback_themes(
     State(state): State<AppState>,
     _auth: Auth,
     Params(params): Params<AnswerParams>,
@@ -192,7 +196,7 @@ pub fn period(
 }
 
 #[utoipa::path(get, path = "/api/v1/feedback/theme-rules", tag = "feedback", responses((status = 200, body = Items<ThemeRule>)))]
-pub async fn rules(State(state): State<AppState>, _auth: Auth) -> Result<Json<Items<ThemeRule>>, ApiError> {
+pub async fn list_theme_rules(State(state): State<AppState>, _auth: Auth) -> Result<Json<Items<ThemeRule>>, ApiError> {
     Ok(Json(Items { items: state.store.theme_rules().await? }))
 }
 
@@ -206,7 +210,7 @@ pub struct RulesInput {
 /// theme's key) in the named theme; the grouping keeps to them.
 #[utoipa::path(put, path = "/api/v1/feedback/theme-rules", tag = "feedback", request_body = RulesInput,
     responses((status = 200, body = Items<ThemeRule>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn set_rules(
+pub async fn set_theme_rules(
     State(state): State<AppState>,
     auth: Auth,
     ApiJson(input): ApiJson<RulesInput>,
@@ -217,9 +221,9 @@ pub async fn set_rules(
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list, record))
-        .routes(routes!(get))
-        .routes(routes!(summary))
-        .routes(routes!(themes))
-        .routes(routes!(rules, set_rules))
+        .routes(routes!(list_answers, record_answer))
+        .routes(routes!(get_answer))
+        .routes(routes!(feedback_summary))
+        .routes(routes!(feedback_themes))
+        .routes(routes!(list_theme_rules, set_theme_rules))
 }

@@ -26,14 +26,14 @@ impl Versioned for Survey {
 
 /// Every survey, by name.
 #[utoipa::path(get, path = "/api/v1/surveys", tag = "surveys", responses((status = 200, body = Items<Survey>)))]
-pub async fn list(State(state): State<AppState>, _auth: Auth) -> Result<Json<Items<Survey>>, ApiError> {
+pub async fn list_surveys(State(state): State<AppState>, _auth: Auth) -> Result<Json<Items<Survey>>, ApiError> {
     Ok(Json(Items { items: state.store.list_surveys().await? }))
 }
 
 /// A new survey (admins).
 #[utoipa::path(post, path = "/api/v1/surveys", tag = "surveys", request_body = SurveyInput,
     responses((status = 201, body = Survey), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn create(
+pub async fn create_survey(
     State(state): State<AppState>,
     auth: Auth,
     ApiJson(input): ApiJson<SurveyInput>,
@@ -45,7 +45,7 @@ pub async fn create(
 
 #[utoipa::path(get, path = "/api/v1/surveys/{id}", tag = "surveys", params(("id" = String, Path)),
     responses((status = 200, body = Survey), (status = 404, body = ErrorBody)))]
-pub async fn get(
+pub async fn get_survey(
     State(state): State<AppState>,
     _auth: Auth,
     Path(id): Path<String>,
@@ -58,7 +58,7 @@ pub async fn get(
 #[utoipa::path(put, path = "/api/v1/surveys/{id}", tag = "surveys", params(("id" = String, Path)), request_body = SurveyInput,
     responses((status = 200, body = Survey), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 412, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn replace(
+pub async fn replace_survey(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
@@ -71,19 +71,19 @@ pub async fn replace(
 
 /// The shipped templates (NPS, CSAT, CES, each asking why), to create a survey from.
 #[utoipa::path(get, path = "/api/v1/survey-templates", tag = "surveys", responses((status = 200, body = Items<SurveyInput>)))]
-pub async fn list_templates(_auth: Auth) -> Json<Items<SurveyInput>> {
+pub async fn list_survey_templates(_auth: Auth) -> Json<Items<SurveyInput>> {
     Json(Items { items: templates() })
 }
 
 #[utoipa::path(get, path = "/api/v1/survey-settings", tag = "surveys", responses((status = 200, body = SurveySettings)))]
-pub async fn get_settings(State(state): State<AppState>, _auth: Auth) -> Result<Json<SurveySettings>, ApiError> {
+pub async fn get_survey_settings(State(state): State<AppState>, _auth: Auth) -> Result<Json<SurveySettings>, ApiError> {
     Ok(Json(state.store.survey_settings().await?))
 }
 
 /// The public address personal links start with, and the quiet period (admins).
 #[utoipa::path(put, path = "/api/v1/survey-settings", tag = "surveys", request_body = SurveySettings,
     responses((status = 200, body = SurveySettings), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn put_settings(
+pub async fn put_survey_settings(
     State(state): State<AppState>,
     auth: Auth,
     ApiJson(settings): ApiJson<SurveySettings>,
@@ -98,7 +98,7 @@ pub async fn put_settings(
 #[utoipa::path(post, path = "/api/v1/surveys/{id}/sends", tag = "surveys", params(("id" = String, Path)), request_body = SendInput,
     responses((status = 200, body = SendOutcome), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
-pub async fn send(
+pub async fn send_survey(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
@@ -113,7 +113,7 @@ pub async fn send(
 /// The links a survey sent, newest first (at most 500).
 #[utoipa::path(get, path = "/api/v1/surveys/{id}/sends", tag = "surveys", params(("id" = String, Path)),
     responses((status = 200, body = Items<SurveySend>), (status = 404, body = ErrorBody)))]
-pub async fn sends(
+pub async fn list_survey_sends(
     State(state): State<AppState>,
     _auth: Auth,
     Path(id): Path<String>,
@@ -196,10 +196,10 @@ pub async fn queue_audience(
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list, create))
-        .routes(routes!(get, replace))
-        .routes(routes!(list_templates))
-        .routes(routes!(get_settings, put_settings))
-        .routes(routes!(send, sends))
+        .routes(routes!(list_surveys, create_survey))
+        .routes(routes!(get_survey, replace_survey))
+        .routes(routes!(list_survey_templates))
+        .routes(routes!(get_survey_settings, put_survey_settings))
+        .routes(routes!(send_survey, list_survey_sends))
         .routes(routes!(send_to_audience))
 }
