@@ -218,7 +218,7 @@ async fn show(State(state): State<AppState>, ClientAddr(addr): ClientAddr, Path(
     }
     match state.store.open_survey_link(&token).await {
         Ok(LinkState::Open { survey, answer, .. }) => {
-            let given = answer.as_ref().map(given_of).unwrap_or_default();
+            let given = answer.as_deref().map(given_of).unwrap_or_default();
             page(StatusCode::OK, survey_page(&token, &survey, &given, &FieldErrors::new(), answer.is_some()).render())
         }
         Ok(_) => closed(),

@@ -29,9 +29,9 @@ pub enum LinkState {
     /// The survey to answer, with the answer already given when the
     /// customer comes back within the edit window.
     Open {
-        survey: Survey,
+        survey: Box<Survey>,
         send: SurveySendId,
-        answer: Option<Answer>,
+        answer: Option<Box<Answer>>,
     },
     Expired,
     /// Answered, and the edit window has closed.
@@ -191,7 +191,7 @@ impl Store {
             .await?
             .map(answer_from)
             .transpose()?;
-        Ok(LinkState::Open { survey, send: SurveySendId(send.id), answer })
+        Ok(LinkState::Open { survey: Box::new(survey), send: SurveySendId(send.id), answer: answer.map(Box::new) })
     }
 
     /// Takes the answer given on a personal link (or changes it within the
@@ -242,7 +242,7 @@ impl Store {
             answered.update(&*w).await?;
         }
         w.commit().await?;
-        Ok(Some((survey, answer_from(row)?)))
+        Ok(Some((*survey, answer_from(row)?)))
     }
 
     async fn with_follow_up<C: ConnectionTrait>(
