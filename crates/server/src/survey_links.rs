@@ -94,10 +94,11 @@ fn page(status: StatusCode, html: Result<String, askama::Error>) -> Response {
     match html {
         Ok(body) => {
             let mut response = (status, Html(body)).into_response();
-            // A personal link must not be cached by shared caches or leak in a Referer.
+            // A personal link must not be kept by shared caches. (Its Referer
+            // stays on our own origin: the server-wide `same-origin` policy;
+            // `no-referrer` would make the form's own post look cross-origin.)
             let headers = response.headers_mut();
             headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
             headers.insert("x-robots-tag", HeaderValue::from_static("noindex"));
             response
         }
