@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use rapport_domain::records::now;
-use rapport_domain::surveys::{AnswerSubject, SendInput, SendOutcome, SurveyTrigger};
+use rapport_domain::surveys::{AnswerSubject, SendInput, SendOutcome};
 use rapport_domain::{Actor, SurveyId};
 use rapport_storage::{ListQuery, PersonFilter};
 use serde::{Deserialize, Serialize};
@@ -93,12 +93,10 @@ pub fn triggers() -> Handler {
     from_fn(|ctx| async move {
         let mut tally = SendTally::default();
         let since = now() - TRIGGER_LOOKBACK;
-        for trigger in [SurveyTrigger::TicketSolved { team_id: None }, SurveyTrigger::DealWon, SurveyTrigger::DealLost]
-        {
-            for survey in ctx.store.surveys_triggered_by(&trigger).await? {
-                for input in ctx.store.survey_due(&survey, since).await? {
-                    tally.add(&ctx.store.send_survey(&Actor::system(), survey.id, input).await?);
-                }
+        // `survey_due` knows each trigger (and a survey sent by hand is owed to nobody).
+        for survey in ctx.store.list_surveys().await?.into_iter().filter(|s| s.fields.active) {
+            for input in ctx.store.survey_due(&survey, since).await? {
+                tally.add(&ctx.store.send_survey(&Actor::system(), survey.id, input).await?);
             }
         }
         Ok(Some(serde_json::to_value(tally).expect("a tally serialises")))

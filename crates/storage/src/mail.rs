@@ -87,9 +87,7 @@ pub(crate) async fn queue_reply<C: ConnectionTrait>(
     let Some(smtp) = setting::<SmtpSettings, _>(conn, SMTP).await? else { return Ok(None) };
     let Some(person) = people::Entity::find_by_id(ticket.requester_id).one(conn).await? else { return Ok(None) };
     let emails: Vec<EmailEntry> = from_json(person.emails, "emails")?;
-    let Some(to) = emails.iter().find(|e| e.primary).or(emails.first()).map(|e| e.address.clone()) else {
-        return Ok(None);
-    };
+    let Some(to) = mail_address(&emails) else { return Ok(None) };
     let earlier: Vec<Option<String>> = ticket_messages::Entity::find()
         .select_only()
         .column(ticket_messages::Column::EmailMessageId)
@@ -106,18 +104,58 @@ pub(crate) async fn queue_reply<C: ConnectionTrait>(
         references.drain(..references.len() - MAX_REFERENCES);
     }
     let email_message_id = format!("{}@{}", message.id.simple(), smtp.from_address.domain());
+    let id = queue_outgoing(
+        conn,
+        OutgoingMail {
+            ticket_id: Some(ticket.id),
+            message_id: Some(message.id),
+            to,
+            subject: reply_subject(&ticket.subject, TicketId(ticket.id)),
+            body: message.body.clone(),
+            email_message_id: email_message_id.clone(),
+            in_reply_to: references.last().cloned(),
+            references: (!references.is_empty()).then(|| references.join(" ")),
+        },
+    )
+    .await?;
+    let mut sent: ticket_messages::ActiveModel = message.clone().into();
+    sent.email_message_id = Set(Some(email_message_id));
+    sent.update(conn).await?;
+    Ok(Some(id))
+}
+
+/// The address mail to a person goes to: their primary one, else their first.
+pub(crate) fn mail_address(emails: &[EmailEntry]) -> Option<Email> {
+    emails.iter().find(|e| e.primary).or(emails.first()).map(|e| e.address.clone())
+}
+
+/// An outgoing message as the outbox keeps it.
+pub(crate) struct OutgoingMail {
+    pub ticket_id: Option<Uuid>,
+    pub message_id: Option<Uuid>,
+    pub to: Email,
+    pub subject: String,
+    pub body: String,
+    pub email_message_id: String,
+    pub in_reply_to: Option<String>,
+    pub references: Option<String>,
+}
+
+/// Puts a message in the outbox and queues its `mail.send` job, in the
+/// caller's transaction (a staff reply's, a survey invitation's).
+pub(crate) async fn queue_outgoing<C: ConnectionTrait>(conn: &C, mail: OutgoingMail) -> Result<OutboxId> {
     let id = OutboxId::new();
     let at = now();
     outbox::ActiveModel {
         id: Set(id.0),
-        ticket_id: Set(Some(ticket.id)),
-        message_id: Set(Some(message.id)),
-        to_address: Set(to.as_str().to_owned()),
-        subject: Set(reply_subject(&ticket.subject, TicketId(ticket.id))),
-        body: Set(message.body.clone()),
-        email_message_id: Set(email_message_id.clone()),
-        in_reply_to: Set(references.last().cloned()),
-        references: Set((!references.is_empty()).then(|| references.join(" "))),
+        ticket_id: Set(mail.ticket_id),
+        message_id: Set(mail.message_id),
+        to_address: Set(mail.to.as_str().to_owned()),
+        subject: Set(mail.subject),
+        body: Set(mail.body),
+        email_message_id: Set(mail.email_message_id),
+        in_reply_to: Set(mail.in_reply_to),
+        references: Set(mail.references),
         status: Set(OutboxStatus::Queued.as_str().to_owned()),
         attempts: Set(0),
         server_reply: Set(None),
@@ -127,11 +165,8 @@ pub(crate) async fn queue_reply<C: ConnectionTrait>(
     }
     .insert(conn)
     .await?;
-    let mut sent: ticket_messages::ActiveModel = message.clone().into();
-    sent.email_message_id = Set(Some(email_message_id));
-    sent.update(conn).await?;
     enqueue_send(conn, id).await?;
-    Ok(Some(id))
+    Ok(id)
 }
 
 /// Keeps a file of a message, in the message's transaction.

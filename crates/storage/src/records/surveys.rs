@@ -8,17 +8,16 @@ use rapport_domain::surveys::{
     AnswerSubject, PublicUrl, SendInput, SendOutcome, SendStatus, SkipReason, Survey, SurveyInput, SurveySend,
     SurveySettings, SurveyTrigger,
 };
-use rapport_domain::{Actor, DealId, OutboxId, PersonId, SurveyId, SurveySendId, TicketId, UserId};
+use rapport_domain::{Actor, DealId, Email, OutboxId, PersonId, SurveyId, SurveySendId, TicketId, UserId};
 use sea_orm::prelude::*;
 use sea_orm::{ActiveModelTrait, QueryOrder, QuerySelect, QueryTrait, Set};
 use time::{Duration, OffsetDateTime};
 
 use crate::auth::{digest, random_secret};
 use crate::common::*;
-use crate::entities::{app_settings, deals, outbox, people, survey_sends, surveys, tickets};
-use crate::mail::enqueue_send;
+use crate::entities::{app_settings, deals, people, survey_sends, surveys, tickets};
+use crate::mail::{OutgoingMail, mail_address, queue_outgoing};
 use crate::{Result, StorageError, Store};
-use rapport_domain::mail::OutboxStatus;
 
 const SURVEY_SETTINGS: &str = "surveys";
 
@@ -79,7 +78,7 @@ fn fill(active: &mut surveys::ActiveModel, input: &SurveyInput) {
 struct Recipient {
     first_name: String,
     owner: Option<Uuid>,
-    address: Option<String>,
+    address: Option<Email>,
     do_not_contact: bool,
 }
 
@@ -90,7 +89,7 @@ async fn recipient<C: ConnectionTrait>(conn: &C, person: PersonId) -> Result<Rec
     Ok(Recipient {
         first_name: row.first_name,
         owner: row.owner_id,
-        address: emails.iter().find(|e| e.primary).or(emails.first()).map(|e| e.address.as_str().to_owned()),
+        address: mail_address(&emails),
         do_not_contact: preferences.do_not_contact,
     })
 }
@@ -113,33 +112,21 @@ fn invitation(survey: &Survey, first_name: &str, link: &str, expires_at: OffsetD
 async fn queue_invitation<C: ConnectionTrait>(
     conn: &C,
     from_domain: &str,
-    to: &str,
-    subject: &str,
+    to: Email,
+    subject: String,
     body: String,
 ) -> Result<OutboxId> {
-    let id = OutboxId::new();
-    let at = now();
-    outbox::ActiveModel {
-        id: Set(id.0),
-        ticket_id: Set(None),
-        message_id: Set(None),
-        to_address: Set(to.to_owned()),
-        subject: Set(subject.to_owned()),
-        body: Set(body),
-        email_message_id: Set(format!("{}@{from_domain}", id.0.simple())),
-        in_reply_to: Set(None),
-        references: Set(None),
-        status: Set(OutboxStatus::Queued.as_str().to_owned()),
-        attempts: Set(0),
-        server_reply: Set(None),
-        created_at: Set(at),
-        updated_at: Set(at),
-        sent_at: Set(None),
-    }
-    .insert(conn)
-    .await?;
-    enqueue_send(conn, id).await?;
-    Ok(id)
+    let mail = OutgoingMail {
+        ticket_id: None,
+        message_id: None,
+        to,
+        subject,
+        body,
+        email_message_id: format!("{}@{from_domain}", Uuid::now_v7().simple()),
+        in_reply_to: None,
+        references: None,
+    };
+    queue_outgoing(conn, mail).await
 }
 
 impl Store {
@@ -226,25 +213,6 @@ impl Store {
             .collect()
     }
 
-    /// The active surveys that go out by themselves on `trigger`.
-    pub async fn surveys_triggered_by(&self, trigger: &SurveyTrigger) -> Result<Vec<Survey>> {
-        let all = self.list_surveys().await?;
-        Ok(all
-            .into_iter()
-            .filter(|s| {
-                s.fields.active
-                    && match (&s.fields.trigger, trigger) {
-                        (SurveyTrigger::TicketSolved { team_id: None }, SurveyTrigger::TicketSolved { .. }) => true,
-                        (
-                            SurveyTrigger::TicketSolved { team_id: Some(want) },
-                            SurveyTrigger::TicketSolved { team_id },
-                        ) => Some(*want) == *team_id,
-                        (mine, theirs) => mine == theirs,
-                    }
-            })
-            .collect())
-    }
-
     /// Sends a survey to one customer: a personal link, emailed through the
     /// outbox unless `input.email` is false. Nobody who asked not to be
     /// contacted, or was sent a survey within the quiet period, is asked.
@@ -295,8 +263,8 @@ impl Store {
                 queue_invitation(
                     &*w,
                     smtp.from_address.domain(),
-                    to,
-                    survey.fields.name.as_str(),
+                    to.clone(),
+                    survey.fields.name.to_string(),
                     invitation(&survey, &person.first_name, &link, expires_at, false),
                 )
                 .await?,
@@ -389,7 +357,7 @@ impl Store {
         let link = public_url.survey_link(&token);
         let body = invitation(survey, &person.first_name, &link, send.expires_at, true);
         let subject = format!("Reminder: {}", survey.fields.name);
-        queue_invitation(&*w, from_domain, &to, &subject, body).await?;
+        queue_invitation(&*w, from_domain, to, subject, body).await?;
         let mut active: survey_sends::ActiveModel = send.into();
         active.token_hash = Set(digest(&token));
         active.reminded_at = Set(Some(at));
