@@ -268,7 +268,7 @@ pub fn app(store: Store, config: ServerConfig) -> App {
             "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'",
         ),
     ];
-    let pages = web::routes().merge(survey_links::routes()).layer(SetResponseHeaderLayer::overriding(
+    let pages = web::routes().merge(survey_links::routes(state.clone())).layer(SetResponseHeaderLayer::overriding(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(web::PAGE_CSP),
     ));

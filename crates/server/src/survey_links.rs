@@ -47,10 +47,21 @@ impl LinkLimiter {
     }
 }
 
-pub fn routes() -> Router<AppState> {
+pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/s/{token}", get(show).post(answer))
         .route("/s/{token}/unsubscribe", get(unsubscribe_form).post(unsubscribe))
+        .route_layer(axum::middleware::from_fn_with_state(state, limit))
+}
+
+/// Every survey page counts against its address's limit.
+async fn limit(
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if state.link_limiter.allows(addr) { next.run(request).await } else { too_many() }
 }
 
 /// One question as the form shows it.
@@ -213,10 +224,7 @@ fn survey_page(
     }
 }
 
-async fn show(State(state): State<AppState>, ClientAddr(addr): ClientAddr, Path(token): Path<String>) -> Response {
-    if !state.link_limiter.allows(addr) {
-        return too_many();
-    }
+async fn show(State(state): State<AppState>, Path(token): Path<String>) -> Response {
     match state.store.open_survey_link(&token).await {
         Ok(LinkState::Open { survey, answer, .. }) => {
             let given = answer.as_deref().map(given_of).unwrap_or_default();
@@ -238,15 +246,7 @@ fn form_answers(body: &[u8]) -> BTreeMap<String, Vec<String>> {
     given
 }
 
-async fn answer(
-    State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
-    Path(token): Path<String>,
-    body: Bytes,
-) -> Response {
-    if !state.link_limiter.allows(addr) {
-        return too_many();
-    }
+async fn answer(State(state): State<AppState>, Path(token): Path<String>, body: Bytes) -> Response {
     let given = form_answers(&body);
     match state.store.answer_survey_link(&token, &given).await {
         Ok(Some((survey, _))) => {
@@ -271,14 +271,7 @@ async fn answer(
     }
 }
 
-async fn unsubscribe_form(
-    State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
-    Path(token): Path<String>,
-) -> Response {
-    if !state.link_limiter.allows(addr) {
-        return too_many();
-    }
+async fn unsubscribe_form(Path(token): Path<String>) -> Response {
     // A mail client's link preview must not unsubscribe anyone: the GET only asks.
     let view = MessagePage {
         title: "Stop receiving surveys".into(),
@@ -289,14 +282,7 @@ async fn unsubscribe_form(
     page(StatusCode::OK, view.render())
 }
 
-async fn unsubscribe(
-    State(state): State<AppState>,
-    ClientAddr(addr): ClientAddr,
-    Path(token): Path<String>,
-) -> Response {
-    if !state.link_limiter.allows(addr) {
-        return too_many();
-    }
+async fn unsubscribe(State(state): State<AppState>, Path(token): Path<String>) -> Response {
     match state.store.unsubscribe_survey_link(&token).await {
         Ok(true) => message(
             StatusCode::OK,
