@@ -108,12 +108,7 @@ pub fn figures<'a>(rows: impl IntoIterator<Item = &'a FeedbackRow>) -> Figures {
         }
     }
     f.nps = nps(f.promoters, f.passives, f.detractors);
-    f.csat = proportion(csat_yes, csat_n).map(|e| Estimate {
-        value: e.value * 100.0,
-        low: e.low * 100.0,
-        high: e.high * 100.0,
-        n: e.n,
-    });
+    f.csat = proportion(csat_yes, csat_n).map(Estimate::percent);
     f.ces = mean(&ces);
     f.comments = sentiments.len() as u64;
     f.sentiment = (!sentiments.is_empty()).then(|| sentiments.iter().sum::<f64>() / sentiments.len() as f64);
@@ -178,43 +173,64 @@ fn group_of(
     }
 }
 
+/// The answers a filter covers and the links sent in its period, read once
+/// so that a page can summarise them several ways.
+pub struct Answers {
+    rows: Vec<FeedbackRow>,
+    sent: u64,
+    answered: u64,
+}
+
+impl Answers {
+    pub async fn load(store: &Store, filter: &AnswerFilter) -> Result<Answers, ReportError> {
+        let rows = store.feedback_rows(filter).await?;
+        let (sent, answered) = store.sends_count(filter.survey_id, filter.from, filter.to).await?;
+        Ok(Answers { rows, sent, answered })
+    }
+
+    /// Their summary, grouped when asked (the groups' names read from `store`).
+    pub async fn summary(&self, store: &Store, by: Option<GroupBy>) -> Result<FeedbackSummary, ReportError> {
+        let rows = &self.rows;
+        let mut groups = Vec::new();
+        if let Some(by) = by {
+            let people = if matches!(by, GroupBy::Staff | GroupBy::Team | GroupBy::Segment | GroupBy::Stage) {
+                store.feedback_groups().await?
+            } else {
+                FeedbackGroups::default()
+            };
+            let surveys: BTreeMap<String, String> = if by == GroupBy::Survey {
+                store.list_surveys().await?.into_iter().map(|s| (s.id.to_string(), s.fields.name.to_string())).collect()
+            } else {
+                BTreeMap::new()
+            };
+            let mut grouped: BTreeMap<(String, String), Vec<&FeedbackRow>> = BTreeMap::new();
+            for row in rows {
+                grouped.entry(group_of(row, by, &people, &surveys)).or_default().push(row);
+            }
+            groups =
+                grouped.into_iter().map(|((key, label), rows)| Group { key, label, figures: figures(rows) }).collect();
+            if by != GroupBy::Month {
+                groups.sort_by(|a, b| b.figures.answers.cmp(&a.figures.answers).then(a.label.cmp(&b.label)));
+            }
+        }
+        Ok(FeedbackSummary {
+            total: figures(rows),
+            sent: self.sent,
+            answered: self.answered,
+            response_rate: proportion(self.answered, self.sent),
+            distribution: distribution(rows),
+            groups,
+        })
+    }
+}
+
 /// The summary of the answers the filter covers, grouped when asked.
 pub async fn summary(
     store: &Store,
     filter: &AnswerFilter,
     by: Option<GroupBy>,
 ) -> Result<FeedbackSummary, ReportError> {
-    let rows = store.feedback_rows(filter).await?;
-    let (sent, answered) = store.sends_count(filter.survey_id, filter.from, filter.to).await?;
-    let mut groups = Vec::new();
-    if let Some(by) = by {
-        let people = if matches!(by, GroupBy::Staff | GroupBy::Team | GroupBy::Segment | GroupBy::Stage) {
-            store.feedback_groups().await?
-        } else {
-            FeedbackGroups::default()
-        };
-        let surveys: BTreeMap<String, String> = if by == GroupBy::Survey {
-            store.list_surveys().await?.into_iter().map(|s| (s.id.to_string(), s.fields.name.to_string())).collect()
-        } else {
-            BTreeMap::new()
-        };
-        let mut grouped: BTreeMap<(String, String), Vec<&FeedbackRow>> = BTreeMap::new();
-        for row in &rows {
-            grouped.entry(group_of(row, by, &people, &surveys)).or_default().push(row);
-        }
-        groups = grouped.into_iter().map(|((key, label), rows)| Group { key, label, figures: figures(rows) }).collect();
-        if by != GroupBy::Month {
-            groups.sort_by(|a, b| b.figures.answers.cmp(&a.figures.answers).then(a.label.cmp(&b.label)));
-        }
-    }
-    Ok(FeedbackSummary {
-        total: figures(&rows),
-        sent,
-        answered,
-        response_rate: proportion(answered, sent),
-        distribution: distribution(&rows),
-        groups,
-    })
+    Answers::load(store, filter).await?.summary(store, by).await
 }
 
 /// The themes of the comments answered in `[from, to)`, with their trend

@@ -30,6 +30,13 @@ pub struct Estimate {
     pub n: u64,
 }
 
+impl Estimate {
+    /// The same estimate in percent (a share of 0..1 as 0..100).
+    pub fn percent(self) -> Estimate {
+        Estimate { value: self.value * 100.0, low: self.low * 100.0, high: self.high * 100.0, n: self.n }
+    }
+}
+
 /// The Net Promoter Score of a set of answers, in −100..100, with its 95 %
 /// interval. `None` when there are no answers.
 pub fn nps(promoters: u64, passives: u64, detractors: u64) -> Option<Estimate> {

@@ -10,7 +10,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use rapport_domain::SurveyId;
 use rapport_domain::surveys::Answer;
-use rapport_reports::feedback::{FeedbackSummary, Figures, GroupBy};
+use rapport_reports::feedback::{Answers, Figures, GroupBy};
 use rapport_storage::AnswerFilter;
 use rapport_text::Estimate;
 use serde::Deserialize;
@@ -136,12 +136,10 @@ async fn page(
     let last_day = day(&query.to, "to")?.map(|d| d + time::Duration::days(1));
     let (from, to) = crate::api::feedback::period(day(&query.from, "from")?, last_day)?;
     let filter = AnswerFilter { survey_id, from: Some(from), to: Some(to), ..Default::default() };
-    let by_month: FeedbackSummary = rapport_reports::feedback::summary(&state.store, &filter, Some(GroupBy::Month))
-        .await
-        .map_err(ApiError::from)?;
-    let by_staff = rapport_reports::feedback::summary(&state.store, &filter, Some(GroupBy::Staff))
-        .await
-        .map_err(ApiError::from)?;
+    // One read of the period's answers serves both tables.
+    let period_answers = Answers::load(&state.store, &filter).await.map_err(ApiError::from)?;
+    let by_month = period_answers.summary(&state.store, Some(GroupBy::Month)).await.map_err(ApiError::from)?;
+    let by_staff = period_answers.summary(&state.store, Some(GroupBy::Staff)).await.map_err(ApiError::from)?;
     let themes =
         rapport_reports::feedback::themes(&state.store, survey_id, from, to, 2).await.map_err(ApiError::from)?;
     let answers = state.store.list_answers(&filter, 60).await?;
@@ -155,16 +153,7 @@ async fn page(
         from: from.date().to_string(),
         to: (to - time::Duration::days(1)).date().to_string(),
         total: figures_view("All".into(), &by_month.total),
-        response_rate: estimate(
-            &by_month.response_rate.map(|e| Estimate {
-                value: e.value * 100.0,
-                low: e.low * 100.0,
-                high: e.high * 100.0,
-                n: e.n,
-            }),
-            0,
-            "%",
-        ),
+        response_rate: estimate(&by_month.response_rate.map(Estimate::percent), 0, "%"),
         sent: by_month.sent,
         months: by_month.groups.iter().map(|g| figures_view(g.label.clone(), &g.figures)).collect(),
         staff: by_staff.groups.iter().map(|g| figures_view(g.label.clone(), &g.figures)).collect(),
