@@ -150,6 +150,32 @@ pub enum SurveyTrigger {
     DealWon,
     /// When a deal is lost.
     DealLost,
+    /// Again and again, as a relationship survey: everyone in the audience
+    /// is asked once every `months` months.
+    Every {
+        months: u16,
+        /// A people-list query string choosing who is asked (such as
+        /// `segment=champions`); none asks every customer.
+        #[serde(default)]
+        audience: Option<String>,
+    },
+}
+
+impl SurveyTrigger {
+    /// The longest gap a scheduled survey may have: five years.
+    pub const MAX_MONTHS: u16 = 60;
+
+    /// How the survey goes out, in words.
+    pub fn label(&self) -> String {
+        match self {
+            SurveyTrigger::Manual => "Sent by hand".into(),
+            SurveyTrigger::TicketSolved { .. } => "After a ticket is solved".into(),
+            SurveyTrigger::DealWon => "After a deal is won".into(),
+            SurveyTrigger::DealLost => "After a deal is lost".into(),
+            SurveyTrigger::Every { months: 1, .. } => "Every month".into(),
+            SurveyTrigger::Every { months, .. } => format!("Every {months} months"),
+        }
+    }
 }
 
 /// A survey as clients send it.
@@ -210,6 +236,11 @@ impl SurveyInput {
         }
         if !(1..=365).contains(&self.expiry_days) {
             errors.add("expiry_days", "must be between 1 and 365");
+        }
+        if let SurveyTrigger::Every { months, .. } = self.trigger
+            && !(1..=SurveyTrigger::MAX_MONTHS).contains(&months)
+        {
+            errors.add("trigger.months", format!("must be between 1 and {}", SurveyTrigger::MAX_MONTHS));
         }
         if self.reminder_days.is_some_and(|d| d == 0 || d >= self.expiry_days) {
             errors.add("reminder_days", "must be at least 1 and fewer than the days the link stays open");

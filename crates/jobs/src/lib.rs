@@ -64,6 +64,8 @@ pub fn standard(store: Store, settings: RunnerSettings, with: Standard) -> Runne
         .every(surveys::TRIGGERS, time::Duration::minutes(5))
         .handle(surveys::REMIND, surveys::remind())
         .every(surveys::REMIND, time::Duration::hours(1))
+        .handle(surveys::SCHEDULE, surveys::schedule())
+        .every(surveys::SCHEDULE, time::Duration::hours(6))
         .every(maintenance::TRASH_PURGE, time::Duration::hours(1))
         .every(maintenance::PRUNE, time::Duration::hours(1))
 }

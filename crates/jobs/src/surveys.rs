@@ -1,15 +1,15 @@
 //! Surveys that go out by themselves: to an audience (every customer a
 //! people-list query selects, such as a saved view or a segment), after a
-//! ticket is solved or a deal won or lost, and the one reminder to those who
-//! have not answered. Each send is its own transaction, so a job cut off
+//! ticket is solved or a deal won or lost, every few months to an audience,
+//! and the one reminder to those who have not answered. Each send is its own transaction, so a job cut off
 //! half way picks up where it stopped: the quiet period skips whoever it
 //! already asked.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use rapport_domain::records::now;
-use rapport_domain::surveys::{AnswerSubject, SendInput, SendOutcome};
-use rapport_domain::{Actor, SurveyId};
+use rapport_domain::surveys::{AnswerSubject, SendInput, SendOutcome, SurveyTrigger};
+use rapport_domain::{Actor, PersonId, SurveyId};
 use rapport_storage::{ListQuery, PersonFilter};
 use serde::{Deserialize, Serialize};
 
@@ -18,9 +18,13 @@ use crate::runner::{Handler, JobContext, JobError, from_fn};
 pub const SEND: &str = "surveys.send";
 pub const TRIGGERS: &str = "surveys.triggers";
 pub const REMIND: &str = "surveys.remind";
+pub const SCHEDULE: &str = "surveys.schedule";
 
 /// How far back a solved ticket or closed deal still gets its survey.
 const TRIGGER_LOOKBACK: time::Duration = time::Duration::days(2);
+/// A month of a survey's schedule, in days: close enough that "every 6
+/// months" comes round at the same time of year.
+const DAYS_PER_MONTH: i64 = 30;
 /// People read per page of an audience.
 const AUDIENCE_PAGE: u64 = 200;
 
@@ -62,19 +66,26 @@ pub fn audience_filter(query: &str) -> Result<(ListQuery, PersonFilter), String>
     Ok((list, filter))
 }
 
-async fn send_to_audience(ctx: &JobContext, job: AudienceSend) -> Result<SendTally, JobError> {
-    let (mut list, filter) = audience_filter(&job.query).map_err(JobError::Fatal)?;
-    let mut tally = SendTally::default();
+/// Sends a survey to everyone the query selects but those in `skip`,
+/// adding to the tally page by page.
+async fn send_to_audience(
+    ctx: &JobContext,
+    survey_id: SurveyId,
+    query: &str,
+    skip: &HashSet<PersonId>,
+    tally: &mut SendTally,
+) -> Result<(), JobError> {
+    let (mut list, filter) = audience_filter(query).map_err(JobError::Fatal)?;
     loop {
         let page = ctx.store.list_people(&list, &filter).await?;
-        for person in &page.items {
+        for person in page.items.iter().filter(|p| !skip.contains(&p.id)) {
             let input = SendInput { person_id: person.id, subject: AnswerSubject::default(), email: true };
-            tally.add(&ctx.store.send_survey(&Actor::system(), job.survey_id, input).await?);
+            tally.add(&ctx.store.send_survey(&Actor::system(), survey_id, input).await?);
         }
-        ctx.progress(serde_json::to_value(&tally).expect("a tally serialises")).await?;
+        ctx.progress(serde_json::to_value(&*tally).expect("a tally serialises")).await?;
         match page.next_cursor {
             Some(cursor) => list.cursor = Some(cursor),
-            None => return Ok(tally),
+            None => return Ok(()),
         }
     }
 }
@@ -83,7 +94,8 @@ pub fn send() -> Handler {
     from_fn(|ctx| async move {
         let job: AudienceSend =
             serde_json::from_value(ctx.job.payload.clone()).map_err(|e| JobError::Fatal(format!("payload: {e}")))?;
-        let tally = send_to_audience(&ctx, job).await?;
+        let mut tally = SendTally::default();
+        send_to_audience(&ctx, job.survey_id, &job.query, &HashSet::new(), &mut tally).await?;
         Ok(Some(serde_json::to_value(tally).expect("a tally serialises")))
     })
 }
@@ -98,6 +110,21 @@ pub fn triggers() -> Handler {
             for input in ctx.store.survey_due(&survey, since).await? {
                 tally.add(&ctx.store.send_survey(&Actor::system(), survey.id, input).await?);
             }
+        }
+        Ok(Some(serde_json::to_value(tally).expect("a tally serialises")))
+    })
+}
+
+/// Sends the scheduled (relationship) surveys to those in their audience
+/// whose turn has come: nobody asked by the same survey within its months.
+pub fn schedule() -> Handler {
+    from_fn(|ctx| async move {
+        let mut tally = SendTally::default();
+        for survey in ctx.store.list_surveys().await?.into_iter().filter(|s| s.fields.active) {
+            let SurveyTrigger::Every { months, audience } = &survey.fields.trigger else { continue };
+            let since = now() - time::Duration::days(i64::from(*months) * DAYS_PER_MONTH);
+            let asked = ctx.store.asked_since(survey.id, since).await?;
+            send_to_audience(&ctx, survey.id, audience.as_deref().unwrap_or(""), &asked, &mut tally).await?;
         }
         Ok(Some(serde_json::to_value(tally).expect("a tally serialises")))
     })

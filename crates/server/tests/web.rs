@@ -23,6 +23,7 @@ mod web {
     pub mod permissions;
     pub mod session;
     pub mod sla_report;
+    pub mod surveys;
     pub mod ticket_bulk;
     pub mod tickets;
     pub mod views;

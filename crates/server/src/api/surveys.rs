@@ -5,8 +5,10 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use rapport_domain::surveys::{SendInput, SendOutcome, Survey, SurveyInput, SurveySend, SurveySettings, templates};
-use rapport_domain::{JobId, SurveyId, ViewId};
+use rapport_domain::surveys::{
+    SendInput, SendOutcome, Survey, SurveyInput, SurveySend, SurveySettings, SurveyTrigger, templates,
+};
+use rapport_domain::{FieldErrors, JobId, SurveyId, ViewId};
 use rapport_jobs::surveys::{AudienceSend, SEND, audience_filter};
 use rapport_storage::NewJob;
 use serde::{Deserialize, Serialize};
@@ -24,6 +26,17 @@ impl Versioned for Survey {
     }
 }
 
+/// A scheduled survey's audience must read as a people-list query (the
+/// domain cannot tell: the people list's filters live in storage).
+pub fn check_audience(input: &SurveyInput) -> Result<(), FieldErrors> {
+    match &input.trigger {
+        SurveyTrigger::Every { audience: Some(query), .. } => {
+            audience_filter(query).map(|_| ()).map_err(|message| FieldErrors::single("trigger.audience", message))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Every survey, by name.
 #[utoipa::path(get, path = "/api/v1/surveys", tag = "surveys", responses((status = 200, body = Items<Survey>)))]
 pub async fn list_surveys(State(state): State<AppState>, _auth: Auth) -> Result<Json<Items<Survey>>, ApiError> {
@@ -38,6 +51,7 @@ pub async fn create_survey(
     auth: Auth,
     ApiJson(input): ApiJson<SurveyInput>,
 ) -> Result<Created<Survey>, ApiError> {
+    check_audience(&input).map_err(ApiError::Validation)?;
     let survey = state.store.create_survey(&auth.actor, input).await?;
     let location = format!("/api/v1/surveys/{}", survey.id);
     Ok(Created(survey, location))
@@ -66,6 +80,7 @@ pub async fn replace_survey(
     ApiJson(input): ApiJson<SurveyInput>,
 ) -> Result<Found<Survey>, ApiError> {
     let id: SurveyId = parse_id(&id, "survey")?;
+    check_audience(&input).map_err(ApiError::Validation)?;
     Ok(Found(state.store.update_survey(&auth.actor, id, input, version).await?))
 }
 

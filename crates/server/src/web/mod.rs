@@ -28,6 +28,7 @@ mod session;
 mod settings;
 mod sla_report;
 mod staff;
+mod survey_builder;
 mod surveys;
 mod tasks;
 mod ticket_bulk;
@@ -67,6 +68,7 @@ pub fn routes() -> Router<AppState> {
         .merge(ticket_bulk::routes())
         .merge(search::routes())
         .merge(feedback::routes())
+        .merge(survey_builder::routes())
         .merge(surveys::routes())
         .merge(insights::routes())
         .merge(imports::routes())

@@ -9,9 +9,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::{get, post};
 use rapport_domain::Segment;
-use rapport_domain::surveys::{
-    AnswerSubject, PublicUrl, SendInput, SendOutcome, Survey, SurveySettings, SurveyTrigger, templates,
-};
+use rapport_domain::surveys::{AnswerSubject, PublicUrl, SendInput, SendOutcome, Survey, SurveySettings, templates};
 use rapport_domain::views::ListKind;
 use rapport_domain::{SurveyId, ViewId};
 use rapport_storage::AnswerFilter;
@@ -33,19 +31,10 @@ pub fn routes() -> Router<AppState> {
         .route("/surveys/{id}/active", post(switch))
 }
 
-fn trigger_label(trigger: &SurveyTrigger) -> &'static str {
-    match trigger {
-        SurveyTrigger::Manual => "Sent by hand",
-        SurveyTrigger::TicketSolved { .. } => "After a ticket is solved",
-        SurveyTrigger::DealWon => "After a deal is won",
-        SurveyTrigger::DealLost => "After a deal is lost",
-    }
-}
-
 struct SurveyRow {
     href: String,
     name: String,
-    trigger: &'static str,
+    trigger: String,
     active: bool,
 }
 
@@ -72,7 +61,7 @@ async fn list_page(state: &AppState, signed: &Signed, settings_error: Option<Str
             .map(|s| SurveyRow {
                 href: format!("/surveys/{}", s.id),
                 name: s.fields.name.to_string(),
-                trigger: trigger_label(&s.fields.trigger),
+                trigger: s.fields.trigger.label(),
                 active: s.fields.active,
             })
             .collect(),
@@ -141,7 +130,7 @@ struct SurveyPage {
     chrome: Chrome,
     id: String,
     survey: Survey,
-    trigger: &'static str,
+    trigger: String,
     /// The outcome of a send just made: the link to copy, or why nobody was asked.
     outcome: Option<String>,
     link: Option<String>,
@@ -178,7 +167,7 @@ async fn survey_page(state: &AppState, signed: &Signed, id: SurveyId, sent: Sent
     let view = SurveyPage {
         chrome: signed.chrome("feedback", survey.fields.name.to_string()),
         id: id.to_string(),
-        trigger: trigger_label(&survey.fields.trigger),
+        trigger: survey.fields.trigger.label(),
         survey,
         outcome: sent.outcome,
         link: sent.link,

@@ -9,6 +9,7 @@ use std::time::Duration;
 use rapport_domain::jobs::JobStatus;
 use rapport_domain::surveys::{Answer, SurveyInput};
 use rapport_domain::{Role, TaskId};
+use rapport_storage::NewJob;
 use rapport_testing::mail_servers::SmtpServer;
 use serde_json::{Value, json};
 
@@ -19,6 +20,7 @@ backend_tests!(
     a_token_opens_its_survey_and_nothing_else,
     answers_recorded_by_staff_are_checked_and_upserted,
     surveys_follow_the_role_rules,
+    a_scheduled_survey_asks_its_audience_once_per_period,
 );
 
 /// The emailed link: the line of the message that starts with the public address.
@@ -297,4 +299,55 @@ async fn bad_input_changes_nothing(admin: &Api, id: &str) {
     let stored = admin.get(&format!("/api/v1/surveys/{id}")).await.want(200).value();
     assert_eq!(stored["questions"].as_array().unwrap().len(), 2);
     admin.post(&format!("/api/v1/surveys/{id}/audience"), &json!({})).await.want_error(422, "validation");
+}
+
+async fn a_scheduled_survey_asks_its_audience_once_per_period(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let smtp = SmtpServer::start();
+    app.admin
+        .put(
+            "/api/v1/mail/settings/smtp",
+            &json!({ "host": "127.0.0.1", "port": smtp.port, "security": "none", "from_address": "care@shop.example" }),
+        )
+        .await
+        .want(200);
+    // No quiet period: only the survey's own schedule keeps the second run from asking again.
+    app.admin.put("/api/v1/survey-settings", &json!({ "public_url": app.base_url, "quiet_days": 0 })).await.want(200);
+    let mut customers = Vec::new();
+    for name in ["Ann", "Bob"] {
+        let body = json!({
+            "first_name": name, "lifecycle_stage": "customer",
+            "emails": [{ "address": format!("{}@example.com", name.to_lowercase()) }],
+        });
+        customers.push(create_person_with(&app.admin, body).await.id);
+    }
+    create_person_with(&app.admin, json!({ "first_name": "Lead", "emails": [{ "address": "lead@example.com" }] }))
+        .await;
+    let survey = app
+        .admin
+        .post(
+            "/api/v1/surveys",
+            &json!({
+                "name": "Relationship NPS",
+                "questions": [{ "key": "score", "kind": "nps", "text": "How likely are you to recommend us?" }],
+                "trigger": { "on": "every", "months": 6, "audience": "lifecycle_stage=customer" },
+            }),
+        )
+        .await
+        .want(201)
+        .value();
+    let id = survey["id"].as_str().unwrap();
+
+    // Run the schedule twice: the second run finds everyone's turn not yet come.
+    for _ in 0..2 {
+        let job = app.store.enqueue_job(NewJob::new("surveys.schedule", json!(null))).await.unwrap().expect("added");
+        wait_for_job(&app.admin, job.id, JobStatus::Done).await;
+    }
+    let sends = app.admin.get(&format!("/api/v1/surveys/{id}/sends")).await.want(200).value();
+    let mut asked: Vec<&str> =
+        sends["items"].as_array().unwrap().iter().map(|s| s["person_id"].as_str().unwrap()).collect();
+    asked.sort_unstable();
+    let mut expected: Vec<String> = customers.iter().map(ToString::to_string).collect();
+    expected.sort_unstable();
+    assert_eq!(asked, expected, "each customer once, the lead never");
 }

@@ -3,6 +3,8 @@
 //! only its SHA-256 is stored; the link is handed out once, in the email
 //! queued in the same transaction or to the staff member who made it.
 
+use std::collections::HashSet;
+
 use rapport_domain::records::{EmailEntry, Preferences, now};
 use rapport_domain::surveys::{
     AnswerSubject, PublicUrl, SendInput, SendOutcome, SendStatus, SkipReason, Survey, SurveyInput, SurveySend,
@@ -371,6 +373,21 @@ impl Store {
     /// Who a survey that goes out by itself is owed to: the requesters of
     /// tickets solved since `since` (of its team, if it names one), or the
     /// people of deals won or lost since then, that it was not yet sent for.
+    /// Everyone a survey was sent to since a moment: a scheduled survey
+    /// skips them until their turn comes round again.
+    pub async fn asked_since(&self, survey: SurveyId, since: OffsetDateTime) -> Result<HashSet<PersonId>> {
+        let people: Vec<Uuid> = survey_sends::Entity::find()
+            .select_only()
+            .column(survey_sends::Column::PersonId)
+            .distinct()
+            .filter(survey_sends::Column::SurveyId.eq(survey.0))
+            .filter(survey_sends::Column::SentAt.gte(since))
+            .into_tuple()
+            .all(self.conn())
+            .await?;
+        Ok(people.into_iter().map(PersonId).collect())
+    }
+
     pub async fn survey_due(&self, survey: &Survey, since: OffsetDateTime) -> Result<Vec<SendInput>> {
         let since = since.max(survey.meta.created_at);
         let subject = |ticket: Option<Uuid>, deal: Option<Uuid>, staff: Option<Uuid>| AnswerSubject {
@@ -387,7 +404,8 @@ impl Store {
                 .into_query()
         };
         match &survey.fields.trigger {
-            SurveyTrigger::Manual => Ok(Vec::new()),
+            // A scheduled survey goes to an audience (the `surveys.schedule` job, with `asked_since`).
+            SurveyTrigger::Manual | SurveyTrigger::Every { .. } => Ok(Vec::new()),
             SurveyTrigger::TicketSolved { team_id } => {
                 let mut select = tickets::Entity::find()
                     .filter(tickets::Column::SolvedAt.gte(since))
