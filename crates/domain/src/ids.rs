@@ -79,4 +79,5 @@ typed_id!(
     SurveyId,
     SurveySendId,
     AnswerId,
+    ThemeNoteId,
 );

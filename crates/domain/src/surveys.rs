@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::ids::{AnswerId, DealId, PersonId, SurveyId, SurveySendId, TeamId, TicketId, UserId};
+use crate::ids::{AnswerId, DealId, PersonId, SurveyId, SurveySendId, TeamId, ThemeNoteId, TicketId, UserId};
 use crate::records::Meta;
 use crate::text::{LongText, Name};
 use crate::validation::FieldErrors;
@@ -680,5 +680,33 @@ mod tests {
         assert!(survey.check().unwrap_err().get("questions[1].key").is_some());
         survey.questions.clear();
         assert!(survey.check().unwrap_err().get("questions").is_some());
+    }
+}
+
+/// "You said, we did": what the business did about a theme customers
+/// raise, as a manager or admin writes it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ThemeNoteInput {
+    /// The theme's name as the themes list shows it (compared without case).
+    pub theme: Name,
+    pub body: LongText,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ThemeNote {
+    pub id: ThemeNoteId,
+    pub theme: String,
+    pub body: String,
+    pub author_id: Option<UserId>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+impl ThemeNoteInput {
+    /// The key a theme's notes are filed under: its name in lower case, so a
+    /// theme renamed only in case keeps them.
+    pub fn theme_key(name: &str) -> String {
+        name.trim().to_lowercase()
     }
 }

@@ -150,6 +150,7 @@ archived_tables!(
     survey_sends,
     survey_answers,
     feedback_theme_rules,
+    feedback_theme_notes,
     app_settings,
 );
 

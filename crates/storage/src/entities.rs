@@ -1022,6 +1022,28 @@ pub mod feedback_theme_rules {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+pub mod feedback_theme_notes {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "feedback_theme_notes")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub theme_key: String,
+        pub theme: String,
+        #[sea_orm(column_type = "Text")]
+        pub body: String,
+        pub author_id: Option<Uuid>,
+        pub created_at: TimeDateTimeWithTimeZone,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
 pub mod app_settings {
     use sea_orm::entity::prelude::*;
 

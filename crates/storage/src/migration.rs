@@ -1535,6 +1535,22 @@ mod m0017_feedback {
                     .to_owned(),
             )
             .await?;
+            // "You said, we did": what the business did about a theme, by its name in lower case.
+            m.create_table(
+                Table::create()
+                    .table("feedback_theme_notes")
+                    .col(pk_uuid("id"))
+                    .col(string("theme_key"))
+                    .col(string("theme"))
+                    .col(text("body"))
+                    .col(uuid_null("author_id"))
+                    .col(timestamp_with_time_zone("created_at"))
+                    .foreign_key(&mut fk("feedback_theme_notes", "author_id", "users", false))
+                    .to_owned(),
+            )
+            .await?;
+            m.create_index(index("feedback_theme_notes_theme", "feedback_theme_notes", &["theme_key", "created_at"]))
+                .await?;
             // Settings of the whole installation, one JSON row each ("surveys").
             m.create_table(
                 Table::create()
@@ -1548,7 +1564,9 @@ mod m0017_feedback {
         }
 
         async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-            for table in ["app_settings", "feedback_theme_rules", "survey_answers", "survey_sends", "surveys"] {
+            for table in
+                ["app_settings", "feedback_theme_notes", "feedback_theme_rules", "survey_answers", "survey_sends", "surveys"]
+            {
                 m.drop_table(Table::drop().table(table).to_owned()).await?;
             }
             Ok(())

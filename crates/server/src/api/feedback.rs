@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use rapport_domain::surveys::{Answer, AnswerSource, AnswerSubject, NpsGroup};
+use rapport_domain::surveys::{Answer, AnswerSource, AnswerSubject, NpsGroup, ThemeNote, ThemeNoteInput};
 use rapport_domain::text::Name;
-use rapport_domain::{AnswerId, PersonId, SurveyId, UserId};
+use rapport_domain::{AnswerId, PersonId, SurveyId, ThemeNoteId, UserId};
 use rapport_reports::feedback::{FeedbackSummary, GroupBy};
 use rapport_storage::{AnswerFilter, RecordedAnswer};
 use rapport_text::{Theme, ThemeRule};
@@ -219,6 +219,60 @@ pub async fn set_theme_rules(
     Ok(Json(Items { items: state.store.theme_rules().await? }))
 }
 
+/// Lets the grouping decide for a phrase (or a theme's key) again (admins).
+#[utoipa::path(delete, path = "/api/v1/feedback/theme-rules/{phrase}", tag = "feedback", params(("phrase" = String, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody)))]
+pub async fn clear_theme_rule(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(phrase): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state.store.clear_theme_rule(&auth.actor, &phrase).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct NoteParams {
+    /// Only the notes of the theme with this name (compared without case).
+    theme: Option<String>,
+}
+
+/// "You said, we did" notes, newest first (at most 500).
+#[utoipa::path(get, path = "/api/v1/feedback/theme-notes", tag = "feedback", params(NoteParams),
+    responses((status = 200, body = Items<ThemeNote>), (status = 422, body = ErrorBody)))]
+pub async fn list_theme_notes(
+    State(state): State<AppState>,
+    _auth: Auth,
+    Params(params): Params<NoteParams>,
+) -> Result<Json<Items<ThemeNote>>, ApiError> {
+    Ok(Json(Items { items: state.store.theme_notes(params.theme.as_deref(), 500).await? }))
+}
+
+/// Writes what was done about a theme (managers and admins).
+#[utoipa::path(post, path = "/api/v1/feedback/theme-notes", tag = "feedback", request_body = ThemeNoteInput,
+    responses((status = 201, body = ThemeNote), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn add_theme_note(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiJson(input): ApiJson<ThemeNoteInput>,
+) -> Result<(StatusCode, Json<ThemeNote>), ApiError> {
+    Ok((StatusCode::CREATED, Json(state.store.add_theme_note(&auth.actor, input).await?)))
+}
+
+/// Removes a note (its author or an admin).
+#[utoipa::path(delete, path = "/api/v1/feedback/theme-notes/{id}", tag = "feedback", params(("id" = String, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn delete_theme_note(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id: ThemeNoteId = parse_id(&id, "theme note")?;
+    state.store.delete_theme_note(&auth.actor, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_answers, record_answer))
@@ -226,4 +280,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(feedback_summary))
         .routes(routes!(feedback_themes))
         .routes(routes!(list_theme_rules, set_theme_rules))
+        .routes(routes!(clear_theme_rule))
+        .routes(routes!(list_theme_notes, add_theme_note))
+        .routes(routes!(delete_theme_note))
 }

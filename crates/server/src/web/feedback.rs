@@ -6,6 +6,7 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::{Query, State};
+use axum::http::Uri;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use rapport_domain::SurveyId;
@@ -40,6 +41,10 @@ struct FiguresView {
 }
 
 struct ThemeView {
+    key: String,
+    /// Whether an admin's rule names or pins it.
+    steered: bool,
+    pinned: bool,
     name: String,
     mentions: u64,
     share: String,
@@ -73,7 +78,23 @@ struct FeedbackPage {
     staff: Vec<FiguresView>,
     nps_distribution: Vec<(u8, u64)>,
     themes: Vec<ThemeView>,
+    /// Every theme's name, to merge one into another.
+    theme_names: Vec<String>,
+    notes: Vec<NoteView>,
     comments: Vec<CommentView>,
+    /// This dashboard with its filters: where the theme forms come back to.
+    back: String,
+    can_note: bool,
+}
+
+/// A "you said, we did" note.
+struct NoteView {
+    id: String,
+    theme: String,
+    body: String,
+    written: String,
+    /// The signed-in user may remove it (its author or an admin).
+    removable: bool,
 }
 
 /// "30 (2 to 58)", or "—" without answers.
@@ -119,6 +140,7 @@ async fn page(
     State(state): State<AppState>,
     signed: Signed,
     Query(query): Query<PageQuery>,
+    uri: Uri,
 ) -> Result<Response, WebError> {
     let day = |raw: &Option<String>, field: &str| -> Result<Option<time::OffsetDateTime>, WebError> {
         match raw.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
@@ -143,6 +165,12 @@ async fn page(
     let themes =
         rapport_reports::feedback::themes(&state.store, survey_id, from, to, 2).await.map_err(ApiError::from)?;
     let answers = state.store.list_answers(&filter, 60).await?;
+    let rules = state.store.theme_rules().await?;
+    let notes = state.store.theme_notes(None, 20).await?;
+    let back = match uri.query() {
+        Some(query) => format!("/feedback?{query}"),
+        None => "/feedback".to_owned(),
+    };
     let surveys = state.store.list_surveys().await?;
     let view = FeedbackPage {
         chrome: signed.chrome("feedback", "Feedback"),
@@ -158,10 +186,14 @@ async fn page(
         months: by_month.groups.iter().map(|g| figures_view(g.label.clone(), &g.figures)).collect(),
         staff: by_staff.groups.iter().map(|g| figures_view(g.label.clone(), &g.figures)).collect(),
         nps_distribution: by_month.distribution.nps.iter().enumerate().map(|(i, n)| (i as u8, *n)).collect(),
+        theme_names: themes.iter().map(|t| t.name.clone()).collect(),
         themes: themes
             .into_iter()
             .take(15)
             .map(|t| ThemeView {
+                steered: rules.iter().any(|r| r.phrase == t.key),
+                pinned: t.pinned,
+                key: t.key,
                 name: t.name,
                 mentions: t.mentions,
                 share: format!("{:.0}%", t.share * 100.0),
@@ -173,6 +205,18 @@ async fn page(
             })
             .collect(),
         comments: answers.into_iter().filter_map(comment_view).take(20).collect(),
+        notes: notes
+            .into_iter()
+            .map(|n| NoteView {
+                id: n.id.to_string(),
+                removable: signed.actor.is_admin() || n.author_id == Some(signed.actor.user_id),
+                theme: n.theme,
+                body: n.body,
+                written: n.created_at.date().to_string(),
+            })
+            .collect(),
+        back,
+        can_note: signed.actor.ensure_can_see_everyone().is_ok(),
     };
     Ok(Html(view.render().map_err(|_| WebError::Internal)?).into_response())
 }

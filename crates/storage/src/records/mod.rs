@@ -21,6 +21,7 @@ pub mod sla;
 pub mod sla_events;
 pub mod surveys;
 pub mod tasks;
+mod theme_notes;
 mod theme_rules;
 mod ticket_bulk;
 pub mod tickets;
