@@ -371,13 +371,23 @@ impl Ctx {
 
     /// The first `selector` element whose text contains `text`, waiting for it.
     pub async fn find_text(&self, css: &str, text: &str) -> WebElement {
-        self.driver
-            .query(By::Css(css))
-            .with_text(thirtyfour::stringmatch::StringMatch::new(text).partial())
-            .wait(WAIT, POLL)
-            .first()
-            .await
-            .unwrap_or_else(|err| panic!("{}: no {css} with the text {text:?} within {WAIT:?}: {err}", self.name))
+        let deadline = Instant::now() + WAIT;
+        loop {
+            // Each look is a fresh query: a page that navigates while its
+            // elements' text is read leaves them stale, which a polling query gives up on.
+            let found = self
+                .driver
+                .query(By::Css(css))
+                .with_text(thirtyfour::stringmatch::StringMatch::new(text).partial())
+                .nowait()
+                .first()
+                .await;
+            match found {
+                Ok(element) => return element,
+                Err(_) if Instant::now() < deadline => tokio::time::sleep(POLL).await,
+                Err(err) => panic!("{}: no {css} with the text {text:?} within {WAIT:?}: {err}", self.name),
+            }
+        }
     }
 
     /// Waits until nothing matches `css`.
