@@ -22,8 +22,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rapport_domain::Actor;
 use rapport_domain::custom_fields::{CustomFieldInput, EntityType};
 use rapport_storage::{
-    ActivityImport, CompanyImport, DealImport, PersonImport, PurchaseImport, Rejection, StorageError, Store,
-    TicketImport,
+    ActivityImport, AnswerImport, CompanyImport, DealImport, PersonImport, PurchaseImport, Rejection, StorageError,
+    Store, TicketImport,
 };
 use serde::{Deserialize, Serialize};
 
@@ -47,13 +47,23 @@ pub enum Kind {
     Purchases,
     /// Tickets from another help desk, found again by their external id.
     Tickets,
+    /// Survey answers from another tool, found again by their external id.
+    Answers,
     /// People from a vCard 3.0 or 4.0 file.
     Vcard,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 7] =
-        [Kind::People, Kind::Companies, Kind::Deals, Kind::Activities, Kind::Purchases, Kind::Tickets, Kind::Vcard];
+    pub const ALL: [Kind; 8] = [
+        Kind::People,
+        Kind::Companies,
+        Kind::Deals,
+        Kind::Activities,
+        Kind::Purchases,
+        Kind::Tickets,
+        Kind::Answers,
+        Kind::Vcard,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -63,6 +73,7 @@ impl Kind {
             Kind::Activities => "activities",
             Kind::Purchases => "purchases",
             Kind::Tickets => "tickets",
+            Kind::Answers => "answers",
             Kind::Vcard => "vcard",
         }
     }
@@ -74,7 +85,7 @@ impl Kind {
             Kind::Companies => Some(EntityType::Company),
             Kind::Deals => Some(EntityType::Deal),
             Kind::Tickets => Some(EntityType::Ticket),
-            Kind::Activities | Kind::Purchases => None,
+            Kind::Activities | Kind::Purchases | Kind::Answers => None,
         }
     }
 }
@@ -100,7 +111,8 @@ pub struct Options {
     /// The column separator; found from the header line when absent.
     pub delimiter: Option<u8>,
     pub mapping: Option<Mapping>,
-    /// Purchases, activities and deals naming a customer who does not exist create them instead of being rejected.
+    /// Purchases, activities, deals, tickets and answers naming a customer who does not exist create them instead
+    /// of being rejected.
     pub create_people: bool,
 }
 
@@ -191,7 +203,9 @@ pub enum ImportError {
     SameField { first: String, second: String, field: String },
     #[error("importing {kind} needs a column for {field}")]
     MissingColumn { kind: Kind, field: String },
-    #[error("{0:?} is not a kind of import: use people, companies, deals, activities, purchases or vcard")]
+    #[error(
+        "{0:?} is not a kind of import: use people, companies, deals, activities, purchases, tickets, answers or vcard"
+    )]
     UnknownKind(String),
     #[error("importing {0} is not supported yet")]
     Unsupported(Kind),
@@ -239,6 +253,7 @@ enum Batch {
     Deals(Vec<DealImport>),
     Activities(Vec<ActivityImport>),
     Tickets(Vec<TicketImport>),
+    Answers(Vec<AnswerImport>),
 }
 
 struct Parsed {
@@ -258,6 +273,7 @@ impl Parsed {
             Kind::Deals => Batch::Deals(Vec::with_capacity(BATCH)),
             Kind::Activities => Batch::Activities(Vec::with_capacity(BATCH)),
             Kind::Tickets => Batch::Tickets(Vec::with_capacity(BATCH)),
+            Kind::Answers => Batch::Answers(Vec::with_capacity(BATCH)),
             other => return Err(ImportError::Unsupported(other)),
         };
         Ok(Parsed { batch, rejected: Vec::new(), rows_read, last: false })
@@ -271,6 +287,7 @@ impl Parsed {
             Batch::Deals(rows) => rows.len(),
             Batch::Activities(rows) => rows.len(),
             Batch::Tickets(rows) => rows.len(),
+            Batch::Answers(rows) => rows.len(),
         };
         rows + self.rejected.len()
     }
@@ -284,6 +301,7 @@ impl Parsed {
             Batch::Deals(rows) => parser.deal(line, record).map(|row| rows.push(row)),
             Batch::Activities(rows) => parser.activity(line, record).map(|row| rows.push(row)),
             Batch::Tickets(rows) => parser.ticket(line, record).map(|row| rows.push(row)),
+            Batch::Answers(rows) => parser.answer(line, record).map(|row| rows.push(row)),
         };
         if let Err(rejection) = rejected {
             self.rejected.push(rejection);
@@ -472,6 +490,7 @@ async fn write_batches(
             Batch::Deals(rows) => import.deals(rows, create_people).await?,
             Batch::Activities(rows) => import.activities(rows, create_people).await?,
             Batch::Tickets(rows) => import.tickets(rows, create_people).await?,
+            Batch::Answers(rows) => import.answers(rows, create_people).await?,
         }
         report.rows_read = parsed.rows_read;
         progress(&Progress {
@@ -511,6 +530,7 @@ mod tests {
         assert!(matches!(preview_err(b"\xff\xfe"), ImportError::NotUtf8 { .. }));
         assert!(matches!("contacts".parse::<Kind>(), Err(ImportError::UnknownKind(_))));
         assert_eq!("vcard".parse::<Kind>().unwrap(), Kind::Vcard);
+        assert_eq!("answers".parse::<Kind>().unwrap(), Kind::Answers);
         assert_eq!(serde_json::to_value(ImportMode::SkipInvalid).unwrap(), "skip-invalid");
     }
 

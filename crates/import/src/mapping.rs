@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use rapport_domain::custom_fields::CustomFieldInput;
+use rapport_domain::surveys::QuestionKey;
 use serde::{Deserialize, Serialize};
 
 use crate::{Column, ImportError, Kind};
@@ -107,6 +108,18 @@ const TICKETS: &[FieldSpec] = &[
     field("created_at", &["created", "createdat", "opened", "openedat"]),
 ];
 
+const ANSWERS: &[FieldSpec] = &[
+    field("external_id", &["extid", "answerid", "responseid", "submissionid", "surveyresponseid"]),
+    field("survey", &["surveyname", "surveyid", "form", "formname"]),
+    field("customer_email", &["email", "customer", "emailaddress", "respondent", "respondentemail"]),
+    field("customer_first_name", &["firstname"]),
+    field("customer_last_name", &["lastname"]),
+    field("answered_at", &["date", "time", "answered", "answereddate", "submittedat", "submitted", "respondedat"]),
+    field("score", &["nps", "npsscore", "csat", "ces", "rating"]),
+    field("comment", &["comments", "feedback", "reason", "why"]),
+    field("staff_email", &["staff", "staffmember", "agent", "agentemail", "assignee", "employee"]),
+];
+
 /// Columns `rapport export --type people` writes that are Rapport's own
 /// (ids, links, times): known, and left out.
 const PEOPLE_EXPORT_ONLY: &[&str] = &[
@@ -131,6 +144,7 @@ pub(crate) fn specs(kind: Kind) -> &'static [FieldSpec] {
         Kind::Deals => DEALS,
         Kind::Activities => ACTIVITIES,
         Kind::Tickets => TICKETS,
+        Kind::Answers => ANSWERS,
         Kind::Vcard => &[],
     }
 }
@@ -152,6 +166,7 @@ pub(crate) fn required(kind: Kind) -> &'static [&'static [&'static str]] {
         }
         Kind::Companies => &[&["name", "domain", "external_id"]],
         Kind::Deals | Kind::Activities | Kind::Tickets => &[&["external_id"]],
+        Kind::Answers => &[&["external_id"], &["survey"], &["customer_email"]],
         _ => &[],
     }
 }
@@ -219,6 +234,17 @@ pub fn fields(kind: Kind) -> &'static [&'static str] {
         "tags",
         "created_at",
     ];
+    const ANSWER_NAMES: &[&str] = &[
+        "external_id",
+        "survey",
+        "customer_email",
+        "customer_first_name",
+        "customer_last_name",
+        "answered_at",
+        "score",
+        "comment",
+        "staff_email",
+    ];
     const PEOPLE_NAMES: &[&str] = &[
         "external_id",
         "first_name",
@@ -238,6 +264,7 @@ pub fn fields(kind: Kind) -> &'static [&'static str] {
         Kind::Deals => DEAL_NAMES,
         Kind::Activities => ACTIVITY_NAMES,
         Kind::Tickets => TICKET_NAMES,
+        Kind::Answers => ANSWER_NAMES,
         Kind::Vcard => &[],
     }
 }
@@ -252,6 +279,8 @@ pub(crate) fn normalize(header: &str) -> String {
 pub(crate) enum Target {
     Field(&'static str),
     Custom(String),
+    /// A survey question by its key (`q_<key>`), in an import of answers.
+    Question(String),
 }
 
 impl Target {
@@ -263,6 +292,13 @@ impl Target {
             && header.len() > 3
         {
             return Some(Target::Custom(header[3..].trim().to_lowercase()));
+        }
+        if kind == Kind::Answers
+            && let Some(prefix) = header.get(..2)
+            && (prefix.eq_ignore_ascii_case("q_") || prefix.eq_ignore_ascii_case("q."))
+            && let Ok(key) = QuestionKey::parse(&header[2..].trim().to_lowercase())
+        {
+            return Some(Target::Question(key.as_str().to_owned()));
         }
         let wanted = normalize(header);
         specs(kind)
@@ -276,6 +312,7 @@ impl Target {
         match self {
             Target::Field(name) => (*name).to_owned(),
             Target::Custom(key) => format!("cf.{key}"),
+            Target::Question(key) => format!("q_{key}"),
         }
     }
 
@@ -284,6 +321,7 @@ impl Target {
         match self {
             Target::Field(name) => (*name).to_owned(),
             Target::Custom(key) => format!("custom_fields.{key}"),
+            Target::Question(key) => format!("q_{key}"),
         }
     }
 }
@@ -379,7 +417,7 @@ impl Plan {
 
 fn known_fields(kind: Kind) -> String {
     let mut names: Vec<&str> = fields(kind).to_vec();
-    names.push("cf.<key>");
+    names.push(if kind == Kind::Answers { "q_<key>" } else { "cf.<key>" });
     names.join(", ")
 }
 
@@ -422,6 +460,27 @@ mod tests {
         let headers = ["Ada", "ada@example.com"].map(String::from).to_vec();
         let plan = Plan::new(Kind::People, headers, None, None).unwrap();
         assert!(matches!(plan.ensure_header(), Err(ImportError::NoHeader { .. })));
+    }
+
+    #[test]
+    fn answers_take_a_column_per_question_key() {
+        let headers = ["Response ID", "Survey", "E-mail", "NPS", "Why", "q_Channel", "Q.delivery", "q_", "Date"]
+            .map(String::from)
+            .to_vec();
+        let plan = Plan::new(Kind::Answers, headers, None, Some(&[])).unwrap();
+        let fields: Vec<Option<String>> = plan.described().into_iter().map(|c| c.field).collect();
+        let expected = ["external_id", "survey", "customer_email", "score", "comment", "q_channel", "q_delivery"]
+            .map(|f| Some(f.to_owned()));
+        assert_eq!(fields[..7], expected);
+        assert_eq!(fields[7], None, "q_ names no question");
+        assert_eq!(fields[8].as_deref(), Some("answered_at"));
+        assert_eq!(plan.unmapped, ["q_"]);
+        plan.ensure_required().unwrap();
+        assert_eq!(crate::column_of(&plan.described(), "q_channel").as_deref(), Some("q_Channel"));
+        let people = Plan::new(Kind::People, vec!["q_channel".into()], None, None).unwrap();
+        assert_eq!(people.columns, [None], "only answers have questions");
+        let none = Plan::new(Kind::Answers, vec!["survey".into(), "email".into()], None, None).unwrap();
+        assert!(matches!(none.ensure_required(), Err(ImportError::MissingColumn { .. })));
     }
 
     #[test]

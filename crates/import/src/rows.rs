@@ -1,6 +1,8 @@
 //! One CSV row into one kind's import values: every cell parsed into the
 //! domain's types here, at the edge, so storage is handed parsed rows only.
 
+use std::collections::BTreeMap;
+
 use rapport_domain::custom_fields::CustomFieldInput;
 use rapport_domain::custom_fields::CustomValues;
 use rapport_domain::records::{ActivityKind, CompanySize, DealStatus, Direction, Domain, LifecycleStage, Phone};
@@ -8,8 +10,8 @@ use rapport_domain::text::{LongText, Name, Tag};
 use rapport_domain::tickets::{TicketChannel, TicketPriority, TicketStatus};
 use rapport_domain::{Currency, Email, FieldErrors, Money};
 use rapport_storage::{
-    ActivityImport, CompanyImport, CompanyRef, CustomerRef, DealImport, PersonImport, PurchaseImport, Rejection,
-    TicketImport,
+    ActivityImport, AnswerImport, CompanyImport, CompanyRef, CustomerRef, DealImport, PersonImport, PurchaseImport,
+    Rejection, TicketImport,
 };
 use time::{Date, OffsetDateTime};
 
@@ -92,6 +94,7 @@ impl RowParser {
                 row.custom_fields.insert(key.clone(), self.custom_value(key, cell)?);
             }
             Target::Field(other) => return Err(format!("{other} is not a field of people")),
+            Target::Question(_) => return Err(format!("{} is not a field of people", target.name())),
         }
         Ok(())
     }
@@ -118,6 +121,7 @@ impl RowParser {
                         row.custom_fields.insert(key.clone(), self.custom_value(key, cell)?);
                     }
                     Target::Field(other) => return Err(format!("{other} is not a field of companies")),
+                    Target::Question(_) => return Err(format!("{} is not a field of companies", target.name())),
                 }
                 Ok(())
             })();
@@ -384,6 +388,63 @@ impl RowParser {
             }),
             (Err(errors), _) => Err(Rejection { line, errors }),
             (Ok(()), None) => Err(Rejection { line, errors: FieldErrors::single("external_id", "is required") }),
+        }
+    }
+}
+
+impl RowParser {
+    pub fn answer(&self, line: u64, record: &csv::StringRecord) -> Result<AnswerImport, Rejection> {
+        let mut errors = FieldErrors::new();
+        let mut customer = CustomerRef::default();
+        let (mut external_id, mut survey, mut answered_at, mut staff_email) = (None, None, None, None);
+        let (mut score, mut comment, mut questions) = (None, None, BTreeMap::new());
+        for (target, cell) in self.cells(record, &mut errors) {
+            let filled: Result<(), String> = (|| {
+                match target {
+                    Target::Field(field) if fill_customer(&mut customer, field, cell)? => {}
+                    Target::Field("external_id") => external_id = Some(Name::try_from(cell)?),
+                    Target::Field("survey") => survey = Some(Name::try_from(cell)?),
+                    Target::Field("answered_at") => answered_at = Some(parse_time(cell)?),
+                    // Read against the survey's questions when it is stored.
+                    Target::Field("score") => score = Some(cell.to_owned()),
+                    Target::Field("comment") => comment = Some(cell.to_owned()),
+                    Target::Field("staff_email") => {
+                        staff_email = Some(Email::parse(cell).map_err(|e| format!("{cell:?} {e}"))?)
+                    }
+                    Target::Question(key) => {
+                        questions.insert(key.clone(), cell.to_owned());
+                    }
+                    other => return Err(format!("{} is not a field of answers", other.name())),
+                }
+                Ok(())
+            })();
+            if let Err(reason) = filled {
+                errors.add(target.error_key(), reason);
+            }
+        }
+        if external_id.is_none() && errors.get("external_id").is_none() {
+            errors.add("external_id", "is required: it is how a second import finds the answer");
+        }
+        if survey.is_none() && errors.get("survey").is_none() {
+            errors.add("survey", "is required: the survey's name or id");
+        }
+        if customer.email.is_none() && errors.get("customer_email").is_none() {
+            errors.add("customer_email", "is required: the email of the customer who answered");
+        }
+        match (errors.into_result(), external_id, survey) {
+            (Ok(()), Some(external_id), Some(survey)) => Ok(AnswerImport {
+                line,
+                external_id,
+                survey,
+                customer,
+                answered_at,
+                score,
+                comment,
+                questions,
+                staff_email,
+            }),
+            (Err(errors), ..) => Err(Rejection { line, errors }),
+            (Ok(()), ..) => Err(Rejection { line, errors: FieldErrors::single("row", "is incomplete") }),
         }
     }
 }

@@ -1,4 +1,4 @@
-//! `rapport import people|companies|deals|activities|purchases|vcard FILE`:
+//! `rapport import people|companies|deals|activities|purchases|tickets|answers|vcard FILE`:
 //! the command line around `rapport-import` (which reads, maps, parses and
 //! stores): its options, the progress bar, the summary and the report file.
 

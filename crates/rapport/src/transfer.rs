@@ -25,6 +25,9 @@ pub enum ImportCommand {
     Purchases(crate::import::Options),
     /// Create or update tickets from another help desk's CSV export, found by external id (the ticket number).
     Tickets(crate::import::Options),
+    /// Create or update survey answers from CSV (the customer's email, the survey, the date and the scores), found
+    /// by external id.
+    Answers(crate::import::Options),
     /// Create or update people from a vCard 3.0 or 4.0 file, found by email.
     Vcard(crate::import::Options),
 }
@@ -80,6 +83,7 @@ pub async fn import(store: &Store, command: ImportCommand) -> Result<()> {
         ImportCommand::Activities(options) => crate::import::run(store, Kind::Activities, options).await,
         ImportCommand::Purchases(options) => crate::import::run(store, Kind::Purchases, options).await,
         ImportCommand::Tickets(options) => crate::import::run(store, Kind::Tickets, options).await,
+        ImportCommand::Answers(options) => crate::import::run(store, Kind::Answers, options).await,
         ImportCommand::Vcard(options) => crate::import::run(store, Kind::Vcard, options).await,
     }
 }

@@ -1,6 +1,7 @@
 //! People from CSV through `rapport import people`: files as spreadsheets
 //! save them, upserts by email, the three modes, mapping files, and an
-//! export read back into an empty database.
+//! export read back into an empty database. Then each other kind of
+//! record, survey answers included.
 
 #[macro_use]
 extern crate rapport_testing;
@@ -34,6 +35,7 @@ backend_tests!(
     purchases_name_their_customer_and_create_people_adds_them,
     deals_and_activities_are_found_by_external_id,
     tickets_from_another_help_desk_are_found_by_their_number,
+    survey_answers_are_found_by_their_external_id,
     vcards_3_and_4_become_people_with_their_company,
 );
 
@@ -685,6 +687,135 @@ async fn tickets_from_another_help_desk_are_found_by_their_number(backend: Backe
     assert_eq!(fire.fields.subject.as_str(), "Printer on fire", "what a row leaves out stays");
     let reopen = write(dir.path(), "reopen.csv", "Ticket ID,State\nZ-2,open\n");
     refused(import_kind(&db.url, "tickets", &[&reopen]), "closed ticket is final");
+    store.close().await.unwrap();
+}
+
+async fn survey_answers_are_found_by_their_external_id(backend: Backend) {
+    use rapport_domain::surveys::{AnswerSource, QuestionKind, Response, SurveyInput, templates};
+    use rapport_storage::{AnswerFilter, TaskFilter};
+    let (db, store) = database(backend).await;
+    let actor = admin(&store).await;
+    let nps = store.create_survey(&actor, templates()[0].clone()).await.expect("the NPS survey");
+    let onboarding: SurveyInput = serde_json::from_value(json!({
+        "name": "Onboarding",
+        "questions": [
+            { "key": "notes", "kind": "free_text", "text": "Anything else?" },
+            { "key": "csat", "kind": "csat", "text": "How was it?", "required": true },
+            { "key": "channel", "kind": "multiple_choice", "text": "Where?", "choices": ["Web", "Phone", "Shop"] },
+        ],
+    }))
+    .unwrap();
+    let onboarding = store.create_survey(&actor, onboarding).await.expect("a survey of our own");
+    let dir = tempfile::tempdir().unwrap();
+    let people = write(dir.path(), "people.csv", "first_name,email\nAda,ada@example.com\n");
+    succeeded(import(&db.url, &[&people]));
+    let answers = || async { store.list_answers(&AnswerFilter::default(), 50).await.unwrap() };
+
+    // A score out of range, an unknown survey, customer and staff member: each
+    // named with its line and column, and all or nothing writes nothing.
+    let bad = write(
+        dir.path(),
+        "bad.csv",
+        "Response ID,Survey,Email,Score,Staff\n\
+         r-1,Net Promoter Score,ada@example.com,11,\n\
+         r-2,Pulse,ada@example.com,5,\n\
+         r-3,Net Promoter Score,bob@example.com,5,\n\
+         r-4,Net Promoter Score,ada@example.com,5,ghost@example.com\n\
+         r-5,Net Promoter Score,ada@example.com,5,\n",
+    );
+    let outcome = import_kind(&db.url, "answers", &[&bad]);
+    for problem in [
+        "line 2, column \"Score\": must be a whole number from 0 to 10",
+        "line 3, column \"Survey\": no survey is called \"Pulse\"",
+        "line 4, column \"Email\": no person has \"bob@example.com\"",
+        "line 5, column \"Staff\": no staff member signs in as ghost@example.com",
+    ] {
+        assert!(outcome.stderr.contains(problem), "{problem}: {}", outcome.stderr);
+    }
+    refused(outcome, "nothing was written");
+    assert!(answers().await.is_empty());
+    assert_eq!(everyone(&store).await.len(), 1, "nobody was created");
+
+    // The survey by name in any case or by id; the score fills its headline
+    // question, the comment its first free-text one, q_<key> any question.
+    let file = write(
+        dir.path(),
+        "answers.csv",
+        &format!(
+            "Response ID,Survey,Email,Date,Score,Comment,Staff,q_channel\n\
+             r-1,net promoter score,ada@example.com,2026-11-02 09:15,3,\"Late again, and nobody told me. Terrible.\",admin@example.com,\n\
+             r-2,Net Promoter Score,bob@example.com,2026-11-03,10,\"Friendly, helpful support!\",,\n\
+             r-3,{},ada@example.com,2026-11-04T08:00:00Z,5,,,Web; Shop\n",
+            onboarding.id
+        ),
+    );
+    let first = succeeded(import_kind(&db.url, "answers", &[&file, "--create-people"]));
+    assert!(
+        first.stderr.contains("3 rows read: 3 created, 0 updated, 0 unchanged (1 new people), 0 rejected"),
+        "{}",
+        first.stderr
+    );
+    let again = succeeded(import_kind(&db.url, "answers", &[&file]));
+    assert!(again.stderr.contains("0 created, 0 updated, 3 unchanged, 0 rejected"), "{}", again.stderr);
+
+    let all = answers().await;
+    assert_eq!(all.len(), 3);
+    let by = |id: &str| all.iter().find(|a| a.external_id.as_ref().unwrap().as_str() == id).unwrap().clone();
+    let late = by("r-1");
+    assert_eq!((late.survey_id, late.source), (nps.id, AnswerSource::Import));
+    assert_eq!((late.score_kind, late.score), (Some(QuestionKind::Nps), Some(3)));
+    assert_eq!(late.answered_at, time::macros::datetime!(2026-11-02 09:15 UTC));
+    assert_eq!(late.subject.staff_id, Some(actor.user_id));
+    assert!(late.sentiment.unwrap() < 0.0, "{late:?}");
+    let task = late.follow_up_task_id.expect("a detractor is followed up");
+    let tasks = store
+        .list_tasks(&ListQuery::default(), &TaskFilter { person_id: Some(late.person_id), ..Default::default() })
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(tasks.iter().map(|t| t.id).collect::<Vec<_>>(), [task]);
+    let happy = by("r-2");
+    assert!(happy.sentiment.unwrap() > 0.0 && happy.follow_up_task_id.is_none(), "{happy:?}");
+    let bob = by_email(&everyone(&store).await, "bob@example.com").clone();
+    assert_eq!(happy.person_id, bob.id, "the customer was created");
+    let welcome = by("r-3");
+    assert_eq!(
+        (welcome.survey_id, welcome.score_kind, welcome.score),
+        (onboarding.id, Some(QuestionKind::Csat), Some(5))
+    );
+    assert_eq!(
+        welcome.responses.get(&"channel".to_string().try_into().unwrap()),
+        Some(&Response::Choices(vec!["Web".into(), "Shop".into()]))
+    );
+
+    // A changed score updates the answer; what the row leaves out stays.
+    let changed = write(
+        dir.path(),
+        "changed.csv",
+        "answer_id,survey,customer_email,nps\nr-1,Net Promoter Score,ada@example.com,9\n",
+    );
+    let changed = succeeded(import_kind(&db.url, "answers", &[&changed]));
+    assert!(changed.stderr.contains("0 created, 1 updated, 0 unchanged"), "{}", changed.stderr);
+    let now = answers().await;
+    assert_eq!(now.len(), 3, "updated, not added");
+    let late = now.into_iter().find(|a| a.id == late.id).unwrap();
+    assert_eq!(late.score, Some(9));
+    assert_eq!(late.comment.as_deref(), Some("Late again, and nobody told me. Terrible."));
+    assert_eq!(late.answered_at, time::macros::datetime!(2026-11-02 09:15 UTC));
+    assert_eq!(late.subject.staff_id, Some(actor.user_id));
+
+    // Skip-invalid writes the good rows and reports the others.
+    let mixed = write(
+        dir.path(),
+        "mixed.csv",
+        "external_id,survey,email,score,q_colour\nr-6,Onboarding,ada@example.com,2,\nr-7,Onboarding,ada@example.com,9,\nr-8,Onboarding,ada@example.com,4,red\n",
+    );
+    let mixed = succeeded(import_kind(&db.url, "answers", &[&mixed, "--mode", "skip-invalid"]));
+    assert!(mixed.stderr.contains("3 rows read: 1 created, 0 updated, 0 unchanged, 2 rejected"), "{}", mixed.stderr);
+    assert!(mixed.stderr.contains("line 3, column \"score\": must be a whole number from 1 to 5"), "{}", mixed.stderr);
+    assert!(mixed.stderr.contains("line 4, column \"q_colour\": is not a question of this survey"), "{}", mixed.stderr);
+    assert_eq!(answers().await.len(), 4);
+    refused(import_kind(&db.url, "answers", &[&write(dir.path(), "no-id.csv", "survey,email,score\n")]), "external_id");
     store.close().await.unwrap();
 }
 

@@ -39,7 +39,7 @@ const FIELD_LIMIT: usize = 64 * 1024;
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct ImportJob {
     pub id: JobId,
-    /// people, companies, deals, activities, purchases, tickets or vcard.
+    /// people, companies, deals, activities, purchases, tickets, answers or vcard.
     pub kind: String,
     /// dry-run, all-or-nothing or skip-invalid.
     pub mode: String,
@@ -137,7 +137,8 @@ pub fn import_error(err: ImportError) -> ApiError {
 }
 
 pub fn parse_kind(raw: &str) -> Result<Kind, String> {
-    raw.parse::<Kind>().map_err(|_| "must be people, companies, deals, activities, purchases, tickets or vcard".into())
+    raw.parse::<Kind>()
+        .map_err(|_| "must be people, companies, deals, activities, purchases, tickets, answers or vcard".into())
 }
 
 /// A delimiter: one ASCII punctuation character, or `tab`.

@@ -43,8 +43,8 @@ pub use records::customer_insights::CustomerInsight;
 pub use records::deals::DealFilter;
 pub use records::duplicates::DuplicateQuery;
 pub use records::import::{
-    ActivityImport, CompanyImport, CompanyRef, CustomerRef, DealImport, ImportBatches, ImportMode, ImportReport,
-    PersonImport, PurchaseImport, Rejection, TicketImport,
+    ActivityImport, AnswerImport, CompanyImport, CompanyRef, CustomerRef, DealImport, ImportBatches, ImportMode,
+    ImportReport, PersonImport, PurchaseImport, Rejection, TicketImport,
 };
 pub use records::insights_feed::{PersonRow, PurchaseRow, PurchaseSink};
 pub use records::insights_snapshots::{SnapshotStamp, StoredSnapshot};

@@ -30,7 +30,7 @@ pub struct ImportForm {
     /// The CSV (or vCard) file.
     #[schema(value_type = String, format = Binary)]
     file: Vec<u8>,
-    /// people, companies, deals, activities, purchases, tickets or vcard.
+    /// people, companies, deals, activities, purchases, tickets, answers or vcard.
     kind: String,
     /// dry-run, all-or-nothing or skip-invalid (default); not used by the preview.
     mode: Option<String>,
@@ -38,7 +38,8 @@ pub struct ImportForm {
     delimiter: Option<String>,
     /// A JSON object: column header → field name (`cf.<key>` for a custom field); other headers are matched by name.
     mapping: Option<String>,
-    /// Purchases and activities: add the people they name who do not exist yet. Not used by the preview.
+    /// Purchases, activities, deals, tickets and answers: add the people they name who do not exist yet. Not used
+    /// by the preview.
     create_people: Option<bool>,
 }
 

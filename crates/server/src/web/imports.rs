@@ -39,6 +39,7 @@ const KINDS: &[(&str, &str)] = &[
     ("activities", "Activities"),
     ("purchases", "Purchases"),
     ("tickets", "Tickets (from another help desk)"),
+    ("answers", "Survey answers"),
     ("vcard", "People from vCards (.vcf)"),
 ];
 
@@ -81,7 +82,7 @@ struct PreviewPage {
     /// For each column: its index, header and the choices of its select.
     columns: Vec<ColumnChoice>,
     modes: &'static [(&'static str, &'static str, &'static str)],
-    /// Purchases, activities and deals name their customers; only they can create missing ones.
+    /// Purchases, activities, deals, tickets and answers name their customers; only they can create missing ones.
     names_people: bool,
     form: FormView,
 }
@@ -274,7 +275,7 @@ async fn show_preview(
         preview,
         columns,
         modes: MODES,
-        names_people: matches!(kind, Kind::Purchases | Kind::Activities | Kind::Deals | Kind::Tickets),
+        names_people: matches!(kind, Kind::Purchases | Kind::Activities | Kind::Deals | Kind::Tickets | Kind::Answers),
         form,
     };
     let mut response = signed.page(&page)?;

@@ -161,6 +161,78 @@ async fn follow_up<C: ConnectionTrait>(
     Ok(Some(task.id))
 }
 
+/// Opens the follow-up task an unhappy answer needs and links it to the answer.
+async fn with_follow_up<C: ConnectionTrait>(
+    conn: &C,
+    survey: &Survey,
+    row: survey_answers::Model,
+    checked: &CheckedAnswer,
+) -> Result<survey_answers::Model> {
+    let task = follow_up(conn, survey, &row, checked).await?;
+    if task.map(|t| t.0) == row.follow_up_task_id {
+        return Ok(row);
+    }
+    let mut active: survey_answers::ActiveModel = row.into();
+    active.follow_up_task_id = Set(task.map(|t| t.0));
+    Ok(active.update(conn).await?)
+}
+
+/// The answer holding this external id.
+pub(crate) async fn answer_by_external_id<C: ConnectionTrait>(
+    conn: &C,
+    external: &Name,
+) -> Result<Option<survey_answers::Model>> {
+    Ok(survey_answers::Entity::find()
+        .filter(survey_answers::Column::ExternalId.eq(external.as_str()))
+        .one(conn)
+        .await?)
+}
+
+/// Records an answer given another way (`Store::record_answer`, an import)
+/// on `conn`, a write transaction the caller commits: upserted by its
+/// external id, with the comment's sentiment and key phrases, and a
+/// follow-up task for a detractor. `checked` is `input.given` checked
+/// against `survey`.
+pub(crate) async fn record_answer_in<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    survey: &Survey,
+    checked: &CheckedAnswer,
+    input: RecordedAnswer,
+) -> Result<survey_answers::Model> {
+    actor.ensure_can_create()?;
+    must_exist::<people::Entity, _>(conn, input.person_id.0, "person_id", "person").await?;
+    let at = now();
+    let answered_at = input.answered_at.map(normalize).unwrap_or(at);
+    let existing = match &input.external_id {
+        Some(external) => answer_by_external_id(conn, external).await?,
+        None => None,
+    };
+    let is_new = existing.is_none();
+    let mut active = match existing {
+        Some(row) => row.into(),
+        None => survey_answers::ActiveModel {
+            id: Set(AnswerId::new().0),
+            send_id: Set(None),
+            follow_up_task_id: Set(None),
+            external_id: Set(input.external_id.as_ref().map(|e| e.to_string())),
+            ..Default::default()
+        },
+    };
+    active.survey_id = Set(survey.id.0);
+    active.person_id = Set(input.person_id.0);
+    active.ticket_id = Set(input.subject.ticket_id.map(|t| t.0));
+    active.deal_id = Set(input.subject.deal_id.map(|d| d.0));
+    active.staff_id = Set(input.subject.staff_id.map(|u| u.0));
+    active.source = Set(input.source.as_str().to_owned());
+    active.recorded_by = Set(Some(actor.user_id.0));
+    active.answered_at = Set(answered_at);
+    active.updated_at = Set(at);
+    fill(&mut active, checked);
+    let row = if is_new { active.insert(conn).await? } else { active.update(conn).await? };
+    with_follow_up(conn, survey, row, checked).await
+}
+
 impl Store {
     /// What the personal link with this token opens.
     pub async fn open_survey_link(&self, token: &str) -> Result<LinkState> {
@@ -235,7 +307,7 @@ impl Store {
         fill(&mut active, &checked);
         // `save` would update a new row too, since its id is set: insert it.
         let row = if is_new { active.insert(&*w).await? } else { active.update(&*w).await? };
-        let row = self.with_follow_up(&*w, &survey, row, &checked).await?;
+        let row = with_follow_up(&*w, &survey, row, &checked).await?;
         if send.answered_at.is_none() {
             let mut answered: survey_sends::ActiveModel = send.into();
             answered.answered_at = Set(Some(at));
@@ -243,22 +315,6 @@ impl Store {
         }
         w.commit().await?;
         Ok(Some((*survey, answer_from(row)?)))
-    }
-
-    async fn with_follow_up<C: ConnectionTrait>(
-        &self,
-        conn: &C,
-        survey: &Survey,
-        row: survey_answers::Model,
-        checked: &CheckedAnswer,
-    ) -> Result<survey_answers::Model> {
-        let task = follow_up(conn, survey, &row, checked).await?;
-        if task.map(|t| t.0) == row.follow_up_task_id {
-            return Ok(row);
-        }
-        let mut active: survey_answers::ActiveModel = row.into();
-        active.follow_up_task_id = Set(task.map(|t| t.0));
-        Ok(active.update(conn).await?)
     }
 
     /// The unsubscribe on a personal link: the customer is not contacted
@@ -293,41 +349,7 @@ impl Store {
         let survey = self.get_survey(input.survey_id).await?;
         let checked = survey.fields.check_answer(&input.given)?;
         let w = self.begin_write().await?;
-        must_exist::<people::Entity, _>(&*w, input.person_id.0, "person_id", "person").await?;
-        let at = now();
-        let answered_at = input.answered_at.map(normalize).unwrap_or(at);
-        let existing = match &input.external_id {
-            Some(external) => {
-                survey_answers::Entity::find()
-                    .filter(survey_answers::Column::ExternalId.eq(external.as_str()))
-                    .one(&*w)
-                    .await?
-            }
-            None => None,
-        };
-        let is_new = existing.is_none();
-        let mut active = match existing {
-            Some(row) => row.into(),
-            None => survey_answers::ActiveModel {
-                id: Set(AnswerId::new().0),
-                send_id: Set(None),
-                follow_up_task_id: Set(None),
-                external_id: Set(input.external_id.as_ref().map(|e| e.to_string())),
-                ..Default::default()
-            },
-        };
-        active.survey_id = Set(survey.id.0);
-        active.person_id = Set(input.person_id.0);
-        active.ticket_id = Set(input.subject.ticket_id.map(|t| t.0));
-        active.deal_id = Set(input.subject.deal_id.map(|d| d.0));
-        active.staff_id = Set(input.subject.staff_id.map(|u| u.0));
-        active.source = Set(input.source.as_str().to_owned());
-        active.recorded_by = Set(Some(actor.user_id.0));
-        active.answered_at = Set(answered_at);
-        active.updated_at = Set(at);
-        fill(&mut active, &checked);
-        let row = if is_new { active.insert(&*w).await? } else { active.update(&*w).await? };
-        let row = self.with_follow_up(&*w, &survey, row, &checked).await?;
+        let row = record_answer_in(&*w, actor, &survey, &checked, input).await?;
         w.commit().await?;
         answer_from(row)
     }

@@ -9,6 +9,7 @@ use rapport_domain::records::{
     ActivityInput, ActivityKind, CompanyInput, CompanySize, DealInput, DealStatus, Direction, Domain, EmailEntry,
     LifecycleStage, Links, PersonInput, Phone, PhoneEntry, Preferences, PurchaseInput, normalize_timestamp, now,
 };
+use rapport_domain::surveys::{AnswerSource, AnswerSubject, Question, QuestionKind, Response, Survey, SurveyInput};
 use rapport_domain::text::{LongText, Name, Tag};
 use rapport_domain::tickets::{TicketChannel, TicketInput, TicketPriority, TicketStatus};
 use rapport_domain::{
@@ -17,18 +18,21 @@ use rapport_domain::{
 use sea_orm::prelude::*;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ConnectionTrait, QueryOrder, QuerySelect};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::str::FromStr;
 use time::{Date, OffsetDateTime};
 
 use super::activities::{activity_from, insert_activity, replace_activity};
+use super::answers::{RecordedAnswer, answer_by_external_id, answer_from, record_answer_in};
 use super::companies::{company_from, insert_company, replace_company};
 use super::deals::{deal_from, insert_deal, replace_deal};
 use super::people::{insert_person, person_from, replace_person};
 use super::purchases::{insert_purchase, purchase_from, replace_purchase};
+use super::surveys::survey_from;
 use super::tickets::{insert_ticket, replace_ticket, ticket_from};
 use crate::common::{check_assignment, ownership};
 use crate::entities::{
-    activities, companies, contact_points, deals, people, pipelines, purchases, stages, teams, tickets, users,
+    activities, companies, contact_points, deals, people, pipelines, purchases, stages, surveys, teams, tickets, users,
 };
 use crate::{Result, StorageError, Store, Write};
 
@@ -195,6 +199,21 @@ impl ImportBatches {
         for row in rows {
             let line = row.line;
             let outcome = upsert_ticket(&**w, &self.actor, row, create_people, &mut self.report.people_created).await;
+            tally(outcome, line, &mut self.report)?;
+        }
+        self.end_batch().await
+    }
+
+    /// Upserts a batch of survey answers: found by external id. Each survey
+    /// the batch names is looked up once.
+    pub async fn answers(&mut self, rows: Vec<AnswerImport>, create_people: bool) -> Result<()> {
+        self.open_batch().await?;
+        let w = self.open.as_ref().expect("a batch is open");
+        let surveys = surveys_named(&**w, &rows).await?;
+        for row in rows {
+            let line = row.line;
+            let outcome =
+                upsert_answer(&**w, &self.actor, &surveys, row, create_people, &mut self.report.people_created).await;
             tally(outcome, line, &mut self.report)?;
         }
         self.end_batch().await
@@ -1008,4 +1027,199 @@ async fn upsert_ticket<C: ConnectionTrait>(
             Ok(Outcome::Updated)
         }
     }
+}
+
+/// A survey answer from another tool's export (or a spreadsheet): found
+/// again by its external id. What a row leaves out stays as it is on an
+/// update.
+#[derive(Clone, Debug)]
+pub struct AnswerImport {
+    pub line: u64,
+    /// The answer's id in the tool it came from: how a second import finds it.
+    pub external_id: Name,
+    /// The survey, by its name (in any case) or its id.
+    pub survey: Name,
+    /// The customer who answered, by email.
+    pub customer: CustomerRef,
+    /// When it was answered (default: now, for a new answer).
+    pub answered_at: Option<OffsetDateTime>,
+    /// The answer to the survey's headline question (its first NPS, CSAT or CES), as written.
+    pub score: Option<String>,
+    /// The answer to the survey's first free-text question.
+    pub comment: Option<String>,
+    /// Other questions' answers by question key, as written (several
+    /// choices separated by `;`).
+    pub questions: BTreeMap<String, String>,
+    /// The staff member the answer is about, by their sign-in email.
+    pub staff_email: Option<Email>,
+}
+
+/// Why a row's survey was not found.
+enum SurveyMiss {
+    Unknown,
+    Several,
+}
+
+/// The key a survey is looked up by: what the row wrote, in lower case.
+fn survey_key(given: &Name) -> String {
+    given.as_str().trim().to_lowercase()
+}
+
+/// The surveys a batch names, each looked up once: by id, else by name in
+/// any case. Surveys are few, so they are read in one query and matched here.
+async fn surveys_named<C: ConnectionTrait>(
+    conn: &C,
+    rows: &[AnswerImport],
+) -> Result<HashMap<String, std::result::Result<Survey, SurveyMiss>>> {
+    let wanted: BTreeSet<String> = rows.iter().map(|row| survey_key(&row.survey)).collect();
+    if wanted.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let all = surveys::Entity::find().all(conn).await?;
+    let mut found = HashMap::with_capacity(wanted.len());
+    for key in wanted {
+        let by_id = Uuid::parse_str(&key).ok().and_then(|id| all.iter().find(|s| s.id == id));
+        let named: Vec<&surveys::Model> = match by_id {
+            Some(one) => vec![one],
+            None => all.iter().filter(|s| s.name.to_lowercase() == key).collect(),
+        };
+        let resolved = match named.as_slice() {
+            [one] => Ok(survey_from((*one).clone())?),
+            [] => Err(SurveyMiss::Unknown),
+            _ => Err(SurveyMiss::Several),
+        };
+        found.insert(key, resolved);
+    }
+    Ok(found)
+}
+
+async fn upsert_answer<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    surveys: &HashMap<String, std::result::Result<Survey, SurveyMiss>>,
+    row: AnswerImport,
+    create_people: bool,
+    people_created: &mut u64,
+) -> Result<Outcome> {
+    actor.ensure_can_create()?;
+    let named = row.survey.as_str();
+    let survey = match surveys.get(&survey_key(&row.survey)) {
+        Some(Ok(survey)) => survey,
+        Some(Err(SurveyMiss::Several)) => {
+            return Err(
+                FieldErrors::single("survey", format!("several surveys are called {named:?}: give its id")).into()
+            );
+        }
+        _ => return Err(FieldErrors::single("survey", format!("no survey is called {named:?} or has that id")).into()),
+    };
+    let stored = answer_by_external_id(conn, &row.external_id).await?.map(answer_from).transpose()?;
+    // Checked before anything is written, so that a rejected row creates nobody.
+    let mut given = answers_given(&survey.fields, &row)?;
+    if let Some(stored) = stored.as_ref().filter(|stored| stored.survey_id == survey.id) {
+        // What the row leaves out stays as it was answered.
+        let asked = stored.responses.iter().filter(|(key, _)| survey.fields.questions.iter().any(|q| &q.key == *key));
+        for (key, response) in asked {
+            given.entry(key.as_str().to_owned()).or_insert_with(|| match response {
+                Response::Score(score) => vec![score.to_string()],
+                Response::Text(text) => vec![text.clone()],
+                Response::Choices(choices) => choices.clone(),
+            });
+        }
+    }
+    let checked = survey.fields.check_answer(&given).map_err(|errors| answer_errors(&survey.fields, &row, errors))?;
+    let staff_id = match &row.staff_email {
+        Some(email) => Some(UserId(
+            users::Entity::find()
+                .filter(users::Column::Email.eq(email.as_str()))
+                .one(conn)
+                .await?
+                .ok_or_else(|| FieldErrors::single("staff_email", format!("no staff member signs in as {email}")))?
+                .id,
+        )),
+        None => None,
+    };
+    let person_id = PersonId(resolve_customer(conn, actor, &row.customer, create_people, people_created).await?);
+    let subject = AnswerSubject {
+        ticket_id: stored.as_ref().and_then(|s| s.subject.ticket_id),
+        deal_id: stored.as_ref().and_then(|s| s.subject.deal_id),
+        staff_id: staff_id.or(stored.as_ref().and_then(|s| s.subject.staff_id)),
+    };
+    let answered_at = row.answered_at.map(normalize_timestamp).or(stored.as_ref().map(|s| s.answered_at));
+    if let Some(stored) = &stored
+        && stored.survey_id == survey.id
+        && stored.person_id == person_id
+        && stored.subject == subject
+        && stored.source == AnswerSource::Import
+        && Some(stored.answered_at) == answered_at
+        && stored.responses == checked.responses
+    {
+        return Ok(Outcome::Unchanged);
+    }
+    let input = RecordedAnswer {
+        survey_id: survey.id,
+        person_id,
+        subject,
+        given,
+        answered_at,
+        source: AnswerSource::Import,
+        external_id: Some(row.external_id),
+    };
+    record_answer_in(conn, actor, survey, &checked, input).await?;
+    Ok(if stored.is_some() { Outcome::Updated } else { Outcome::Created })
+}
+
+/// A row's answers by question key: `score` answers the headline question,
+/// `comment` the first free-text one, `q_<key>` any question.
+fn answers_given(survey: &SurveyInput, row: &AnswerImport) -> Result<BTreeMap<String, Vec<String>>> {
+    let mut errors = FieldErrors::new();
+    let mut given = BTreeMap::new();
+    for (key, cell) in &row.questions {
+        let multiple = survey.questions.iter().any(|q| q.key.as_str() == key && q.kind == QuestionKind::MultipleChoice);
+        let values = if multiple {
+            cell.split(';').map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned).collect()
+        } else {
+            vec![cell.clone()]
+        };
+        given.insert(key.clone(), values);
+    }
+    let mut fill = |field: &str, cell: &Option<String>, question: Option<&Question>, missing: &str| {
+        let Some(cell) = cell else { return };
+        match question {
+            Some(q) if given.contains_key(q.key.as_str()) => errors
+                .add(field, format!("answers {:?}, which the column q_{} answers too", q.key.as_str(), q.key.as_str())),
+            Some(q) => {
+                given.insert(q.key.as_str().to_owned(), vec![cell.clone()]);
+            }
+            None => errors.add(field, format!("the survey has no {missing} question")),
+        }
+    };
+    fill("score", &row.score, survey.headline(), "NPS, CSAT or CES");
+    fill("comment", &row.comment, comment_question(survey), "free-text");
+    errors.into_result()?;
+    Ok(given)
+}
+
+/// The question a `comment` column answers: the survey's first free-text one.
+fn comment_question(survey: &SurveyInput) -> Option<&Question> {
+    survey.questions.iter().find(|q| q.kind == QuestionKind::FreeText)
+}
+
+/// The survey's complaints about an answer, each named by the column that
+/// gave it (`score`, `comment`, `q_<key>`) rather than the question's key.
+fn answer_errors(survey: &SurveyInput, row: &AnswerImport, errors: FieldErrors) -> StorageError {
+    let is = |q: Option<&Question>, key: &str| q.is_some_and(|q| q.key.as_str() == key);
+    let mut named = FieldErrors::new();
+    for (key, message) in errors.iter() {
+        let field = if row.questions.contains_key(key) {
+            format!("q_{key}")
+        } else if is(survey.headline(), key) {
+            "score".to_owned()
+        } else if is(comment_question(survey), key) {
+            "comment".to_owned()
+        } else {
+            format!("q_{key}")
+        };
+        named.add(field, message.clone());
+    }
+    named.into()
 }
