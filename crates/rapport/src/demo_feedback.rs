@@ -5,6 +5,8 @@
 //! praise for friendly support stays steady, price comes up now and then;
 //! each score fits its comment (whoever complains detracts), and each
 //! answer is about the customer's owner, so the figures group by staff.
+//! A survey built from nothing goes to the champions twice a year; price is
+//! pinned as "Pricing", and late delivery has a "you said, we did" note.
 
 use std::collections::BTreeMap;
 
@@ -15,10 +17,12 @@ use rand::seq::IndexedRandom;
 use rapport_domain::Actor;
 use rapport_domain::records::Person;
 use rapport_domain::surveys::{
-    AnswerSource, AnswerSubject, PublicUrl, QuestionKind, SendInput, SendOutcome, SurveySettings, templates,
+    AnswerSource, AnswerSubject, PublicUrl, Question, QuestionKey, QuestionKind, SendInput, SendOutcome, SurveyInput,
+    SurveySettings, SurveyTrigger, ThemeNoteInput, templates,
 };
-use rapport_domain::text::Name;
+use rapport_domain::text::{LongText, Name};
 use rapport_storage::{RecordedAnswer, Store};
+use rapport_text::ThemeRule;
 use time::{Duration, OffsetDateTime};
 
 /// Where the demo's personal links point: `rapport serve`'s default address.
@@ -204,5 +208,64 @@ pub(crate) async fn feedback_history(
             answered += 1;
         }
     }
+    steer_themes(store, actor).await?;
     Ok(FeedbackMade { answers: count + answered, sent, answered })
+}
+
+/// A survey built from nothing that goes to the champions twice a year.
+fn relationship_survey() -> Result<SurveyInput> {
+    let question = |key: &str, kind, text: &str, choices: &[&str], required| -> Result<Question> {
+        Ok(Question {
+            key: QuestionKey::parse(key).map_err(|e| anyhow::anyhow!("demo question key {e}"))?,
+            kind,
+            text: Name::try_from(text).map_err(|e| anyhow::anyhow!("demo question {e}"))?,
+            choices: choices
+                .iter()
+                .map(|c| Name::try_from(*c))
+                .collect::<Result<_, _>>()
+                .map_err(anyhow::Error::msg)?,
+            required,
+        })
+    };
+    Ok(SurveyInput {
+        name: Name::try_from("Twice-yearly check-in").map_err(anyhow::Error::msg)?,
+        questions: vec![
+            question("score", QuestionKind::Nps, "How likely are you to recommend us to a colleague?", &[], true)?,
+            question("rating", QuestionKind::Rating, "How well do we know what you need?", &[], false)?,
+            question(
+                "contact",
+                QuestionKind::SingleChoice,
+                "How would you like to hear from us?",
+                &["Email", "Phone", "A visit"],
+                false,
+            )?,
+            question("why", QuestionKind::FreeText, "What should we do better?", &[], false)?,
+        ],
+        intro: Some(
+            LongText::try_from("Two minutes, twice a year: it tells us what to fix first.")
+                .map_err(anyhow::Error::msg)?,
+        ),
+        thanks: None,
+        trigger: SurveyTrigger::Every { months: 6, audience: Some("segment=champions".into()) },
+        reminder_days: Some(5),
+        expiry_days: 21,
+        active: true,
+    })
+}
+
+/// The admin's touch on the themes: price is pinned as "Pricing", and the
+/// late deliveries got a "you said, we did" note.
+async fn steer_themes(store: &Store, actor: &Actor) -> Result<()> {
+    store.create_survey(actor, relationship_survey()?).await?;
+    let pricing = ThemeRule { phrase: "price".into(), theme: "Pricing".into(), pinned: true };
+    store.set_theme_rules(actor, vec![pricing]).await?;
+    let note = ThemeNoteInput {
+        theme: Name::try_from("late delivery").map_err(anyhow::Error::msg)?,
+        body: LongText::try_from(
+            "We moved to a faster courier in November, and every order now carries a tracking link.",
+        )
+        .map_err(anyhow::Error::msg)?,
+    };
+    store.add_theme_note(actor, note).await?;
+    Ok(())
 }
