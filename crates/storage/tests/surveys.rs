@@ -355,6 +355,20 @@ async fn an_answer_on_a_link_is_scored_and_a_detractor_gets_one_follow_up(backen
     let tasks = open_tasks(&store, cy).await;
     assert_eq!(tasks.len(), 1);
     assert_eq!(tasks[0].fields.assignee_id, Some(staff.user_id));
+
+    // An owner who has left: the task goes to the next one still active.
+    let dee = customer(&store, &admin, "Dee", None, Some(owner.user_id)).await;
+    store.deactivate_user(&admin, owner.user_id).await.unwrap();
+    let input = SendInput {
+        person_id: dee,
+        subject: AnswerSubject { staff_id: Some(staff.user_id), ..Default::default() },
+        email: false,
+    };
+    let (_, link) = sent(store.send_survey(&admin, survey.id, input).await.unwrap());
+    store.answer_survey_link(&token_of(&link), &given(&[("score", "1")])).await.unwrap().expect("answered");
+    let tasks = open_tasks(&store, dee).await;
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(tasks[0].fields.assignee_id, Some(staff.user_id), "the staff member, not the owner who left");
 }
 
 async fn unsubscribing_stops_further_surveys(backend: Backend) {

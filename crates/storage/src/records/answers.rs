@@ -136,9 +136,19 @@ async fn follow_up<C: ConnectionTrait>(
         return Ok(row.follow_up_task_id.map(TaskId));
     }
     let person = people::Entity::find_by_id(row.person_id).one(conn).await?.ok_or(StorageError::NotFound("person"))?;
-    let Some(assignee) = person.owner_id.or(row.staff_id).or(survey.meta.created_by.map(|u| u.0)) else {
-        return Ok(None);
-    };
+    // The owner first, then whom the answer is about, then the survey's author:
+    // the first still active, else the task waits unassigned for a manager.
+    let candidates: Vec<Uuid> =
+        [person.owner_id, row.staff_id, survey.meta.created_by.map(|u| u.0)].into_iter().flatten().collect();
+    let active: Vec<Uuid> = users::Entity::find()
+        .select_only()
+        .column(users::Column::Id)
+        .filter(users::Column::Id.is_in(candidates.clone()))
+        .filter(users::Column::Active.eq(true))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    let assignee = candidates.into_iter().find(|c| active.contains(c));
     let (kind, score) = checked.headline.expect("unhappy answers have a score");
     let mut notes = format!("{} answered \"{}\": {} {score}.", person.first_name, survey.fields.name, kind.as_str());
     if let Some(comment) = &checked.comment {
@@ -153,7 +163,7 @@ async fn follow_up<C: ConnectionTrait>(
                 .map_err(StorageError::Corrupt)?,
         ),
         due_at: Some(now() + time::Duration::days(2)),
-        assignee_id: Some(UserId(assignee)),
+        assignee_id: assignee.map(UserId),
         done: false,
         links: Links { person_id: Some(PersonId(row.person_id)), company_id: None, deal_id: row.deal_id.map(DealId) },
     };
