@@ -178,6 +178,9 @@ impl SurveyTrigger {
     }
 }
 
+/// Days a detractor's follow-up task is given: it falls due this long after the answer.
+pub const FOLLOW_UP_DAYS: i64 = 2;
+
 /// A survey as clients send it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -357,6 +357,7 @@ fn summary_table(s: &FeedbackSummary, by: Option<GroupBy>, period: &str) -> Stri
         )),
         None => out.push_str("  Response rate: no links sent in this period\n"),
     }
+    out.push_str(&format!("  Unhappy customers followed up: {}\n", s.follow_ups.describe()));
     let scores = |counts: &[u64], low: usize| {
         counts.iter().enumerate().map(|(i, c)| format!("{}:{c}", i + low)).collect::<Vec<_>>().join(" ")
     };

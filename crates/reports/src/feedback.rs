@@ -6,8 +6,8 @@
 
 use std::collections::BTreeMap;
 
-use rapport_domain::surveys::{NpsGroup, QuestionKind};
-use rapport_storage::{AnswerFilter, FeedbackGroups, FeedbackRow, Store};
+use rapport_domain::surveys::{FOLLOW_UP_DAYS, NpsGroup, QuestionKind};
+use rapport_storage::{AnswerFilter, FeedbackGroups, FeedbackRow, FollowUpRow, Store};
 use rapport_text::stats::{mean, nps, proportion};
 use rapport_text::{Estimate, Period, Theme, ThemeComment};
 use serde::Serialize;
@@ -79,7 +79,54 @@ pub struct FeedbackSummary {
     /// Answered ÷ sent, with its interval (0..1).
     pub response_rate: Option<Estimate>,
     pub distribution: Distribution,
+    pub follow_ups: FollowUps,
     pub groups: Vec<Group>,
+}
+
+/// Closing the loop: the follow-up tasks unhappy answers opened in the
+/// period, how many are done, and how fast.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct FollowUps {
+    pub opened: u64,
+    pub done: u64,
+    /// Done within [`FOLLOW_UP_DAYS`] of the answer, when the task falls due.
+    pub done_in_time: u64,
+    /// The median hours from an answer to its task being done, over those done.
+    pub median_hours: Option<f64>,
+}
+
+impl FollowUps {
+    /// "5 of 7 done · 4 within 2 days · median 20 h", or "none needed".
+    pub fn describe(&self) -> String {
+        if self.opened == 0 {
+            return "none needed".into();
+        }
+        let mut text = format!("{} of {} done", self.done, self.opened);
+        if let Some(hours) = self.median_hours {
+            text.push_str(&format!(" · {} within {FOLLOW_UP_DAYS} days · median {hours:.0} h", self.done_in_time));
+        }
+        text
+    }
+}
+
+/// Counts the follow-ups and times the done ones.
+pub fn follow_ups(rows: &[FollowUpRow]) -> FollowUps {
+    let mut hours: Vec<f64> = rows
+        .iter()
+        .filter_map(|r| r.done_at.map(|done| (done - r.answered_at).as_seconds_f64().max(0.0) / 3600.0))
+        .collect();
+    hours.sort_by(f64::total_cmp);
+    let median_hours = match hours.len() {
+        0 => None,
+        n if n % 2 == 1 => Some(hours[n / 2]),
+        n => Some((hours[n / 2 - 1] + hours[n / 2]) / 2.0),
+    };
+    FollowUps {
+        opened: rows.len() as u64,
+        done: hours.len() as u64,
+        done_in_time: hours.iter().filter(|h| **h <= (FOLLOW_UP_DAYS * 24) as f64).count() as u64,
+        median_hours,
+    }
 }
 
 /// Adds up one set of answers.
@@ -177,6 +224,7 @@ fn group_of(
 /// so that a page can summarise them several ways.
 pub struct Answers {
     rows: Vec<FeedbackRow>,
+    follow_ups: Vec<FollowUpRow>,
     sent: u64,
     answered: u64,
 }
@@ -184,8 +232,9 @@ pub struct Answers {
 impl Answers {
     pub async fn load(store: &Store, filter: &AnswerFilter) -> Result<Answers, ReportError> {
         let rows = store.feedback_rows(filter).await?;
+        let follow_ups = store.follow_up_rows(filter).await?;
         let (sent, answered) = store.sends_count(filter.survey_id, filter.from, filter.to).await?;
-        Ok(Answers { rows, sent, answered })
+        Ok(Answers { rows, follow_ups, sent, answered })
     }
 
     /// Their summary, grouped when asked (the groups' names read from `store`).
@@ -219,6 +268,7 @@ impl Answers {
             answered: self.answered,
             response_rate: proportion(self.answered, self.sent),
             distribution: distribution(rows),
+            follow_ups: follow_ups(&self.follow_ups),
             groups,
         })
     }
@@ -253,4 +303,22 @@ pub async fn themes(
         period: if r.answered_at >= from { Period::Current } else { Period::Previous },
     });
     Ok(rapport_text::themes::themes(comments, &rules, min_mentions))
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    #[test]
+    fn follow_ups_count_the_done_and_time_them() {
+        let at = datetime!(2026-11-02 09:00 UTC);
+        let row =
+            |hours: Option<i64>| FollowUpRow { answered_at: at, done_at: hours.map(|h| at + time::Duration::hours(h)) };
+        let figures = follow_ups(&[row(Some(4)), row(None), row(Some(60)), row(Some(20)), row(Some(30))]);
+        // Done after 4, 20, 30 and 60 hours: the median is (20 + 30) / 2; three within 48 hours.
+        assert_eq!(figures, FollowUps { opened: 5, done: 4, done_in_time: 3, median_hours: Some(25.0) });
+        assert_eq!(follow_ups(&[row(None)]).median_hours, None);
+    }
 }

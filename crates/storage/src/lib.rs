@@ -37,7 +37,7 @@ pub use login_attempts::LoginFailures;
 pub use mail::OutboxMessage;
 pub use rapport_domain::history::RecordKind;
 pub use records::activities::ActivityFilter;
-pub use records::answers::{AnswerFilter, FeedbackGroups, FeedbackRow, LinkState, RecordedAnswer};
+pub use records::answers::{AnswerFilter, FeedbackGroups, FeedbackRow, FollowUpRow, LinkState, RecordedAnswer};
 pub use records::companies::CompanyFilter;
 pub use records::customer_insights::CustomerInsight;
 pub use records::deals::DealFilter;

@@ -74,6 +74,8 @@ struct FeedbackPage {
     total: FiguresView,
     response_rate: String,
     sent: u64,
+    /// "5 of 7 done · 4 within 2 days · median 20 h", or why there is nothing to say.
+    follow_ups: String,
     months: Vec<FiguresView>,
     staff: Vec<FiguresView>,
     nps_distribution: Vec<(u8, u64)>,
@@ -183,6 +185,7 @@ async fn page(
         total: figures_view("All".into(), &by_month.total),
         response_rate: estimate(&by_month.response_rate.map(Estimate::percent), 0, "%"),
         sent: by_month.sent,
+        follow_ups: by_month.follow_ups.describe(),
         months: by_month.groups.iter().map(|g| figures_view(g.label.clone(), &g.figures)).collect(),
         staff: by_staff.groups.iter().map(|g| figures_view(g.label.clone(), &g.figures)).collect(),
         nps_distribution: by_month.distribution.nps.iter().enumerate().map(|(i, n)| (i as u8, *n)).collect(),

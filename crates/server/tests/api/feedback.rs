@@ -161,6 +161,15 @@ async fn an_nps_survey_goes_out_is_answered_and_summarised(backend: Backend) {
     assert_eq!((summary["nps"]["low"].as_f64(), summary["nps"]["high"].as_f64()), (Some(-100.0), Some(100.0)));
     assert_eq!((summary["sent"].as_u64(), summary["answered"].as_u64()), (Some(2), Some(2)));
     assert_eq!(summary["groups"][0]["label"], "Ada Admin");
+    assert_eq!(summary["follow_ups"], json!({ "opened": 1, "done": 0, "done_in_time": 0, "median_hours": null }));
+    let _: Value = app.admin.update("tasks", task["id"].as_str().unwrap(), json!({ "done": true })).await;
+    let summary = app.admin.get(&format!("/api/v1/feedback/summary?survey_id={id}")).await.want(200).value();
+    assert_eq!(
+        (summary["follow_ups"]["done"].as_u64(), summary["follow_ups"]["done_in_time"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let dashboard = app.admin.get("/feedback").await.want(200).text;
+    assert!(dashboard.contains("1 of 1 done · 1 within 2 days · median 0 h"), "the dashboard shows the follow-ups");
     app.admin.get("/api/v1/feedback/summary?by=weekday").await.want_error(422, "validation");
 
     // The people list filters by NPS group.

@@ -18,7 +18,7 @@ use time::OffsetDateTime;
 
 use crate::auth::digest;
 use crate::common::*;
-use crate::entities::{customer_insights, people, survey_answers, survey_sends, surveys, teams, users};
+use crate::entities::{customer_insights, people, survey_answers, survey_sends, surveys, tasks, teams, users};
 use crate::records::surveys::survey_from;
 use crate::records::tasks::insert_task;
 use crate::{Result, StorageError, Store};
@@ -69,6 +69,13 @@ pub struct RecordedAnswer {
     pub source: AnswerSource,
     /// The answer's id in the system it came from: an import finds it again by it.
     pub external_id: Option<Name>,
+}
+
+/// A detractor's follow-up: when they answered and when the task was done.
+#[derive(Clone, Copy, Debug)]
+pub struct FollowUpRow {
+    pub answered_at: OffsetDateTime,
+    pub done_at: Option<OffsetDateTime>,
 }
 
 /// An answer's facts for the summaries: who, when, and the headline score.
@@ -162,7 +169,7 @@ async fn follow_up<C: ConnectionTrait>(
             LongText::try_from(notes.chars().take(LongText::MAX_CHARS).collect::<String>())
                 .map_err(StorageError::Corrupt)?,
         ),
-        due_at: Some(now() + time::Duration::days(2)),
+        due_at: Some(now() + time::Duration::days(rapport_domain::surveys::FOLLOW_UP_DAYS)),
         assignee_id: assignee.map(UserId),
         done: false,
         links: Links { person_id: Some(PersonId(row.person_id)), company_id: None, deal_id: row.deal_id.map(DealId) },
@@ -382,6 +389,38 @@ impl Store {
             .into_iter()
             .map(answer_from)
             .collect()
+    }
+
+    /// The follow-up tasks the filter's unhappy answers opened: when each
+    /// customer answered, and when their task was done (if it was).
+    pub async fn follow_up_rows(&self, filter: &AnswerFilter) -> Result<Vec<FollowUpRow>> {
+        let opened: Vec<(Uuid, OffsetDateTime)> = survey_answers::Entity::find()
+            .select_only()
+            .column(survey_answers::Column::FollowUpTaskId)
+            .column(survey_answers::Column::AnsweredAt)
+            .filter(condition(filter))
+            .filter(survey_answers::Column::FollowUpTaskId.is_not_null())
+            .into_tuple()
+            .all(self.conn())
+            .await?;
+        let mut done: HashMap<Uuid, Option<OffsetDateTime>> = HashMap::new();
+        for chunk in opened.chunks(500) {
+            let ids: Vec<Uuid> = chunk.iter().map(|(task, _)| *task).collect();
+            let rows: Vec<(Uuid, Option<OffsetDateTime>)> = tasks::Entity::find()
+                .select_only()
+                .column(tasks::Column::Id)
+                .column(tasks::Column::DoneAt)
+                .filter(tasks::Column::Id.is_in(ids))
+                .into_tuple()
+                .all(self.conn())
+                .await?;
+            done.extend(rows);
+        }
+        // A task deleted since counts as never done.
+        Ok(opened
+            .into_iter()
+            .map(|(task, answered_at)| FollowUpRow { answered_at, done_at: done.get(&task).copied().flatten() })
+            .collect())
     }
 
     /// The facts of every answer the filter covers, for summaries and themes.
