@@ -1564,9 +1564,14 @@ mod m0017_feedback {
         }
 
         async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-            for table in
-                ["app_settings", "feedback_theme_notes", "feedback_theme_rules", "survey_answers", "survey_sends", "surveys"]
-            {
+            for table in [
+                "app_settings",
+                "feedback_theme_notes",
+                "feedback_theme_rules",
+                "survey_answers",
+                "survey_sends",
+                "surveys",
+            ] {
                 m.drop_table(Table::drop().table(table).to_owned()).await?;
             }
             Ok(())
