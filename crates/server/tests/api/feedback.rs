@@ -40,6 +40,19 @@ async fn nps_survey(app: &TestApp) -> Value {
     app.admin.post("/api/v1/surveys", &serde_json::to_value(nps).unwrap()).await.want(201).value()
 }
 
+/// A real SMTP server on loopback, set up as the outgoing mail.
+async fn mail_set_up(app: &TestApp) -> SmtpServer {
+    let smtp = SmtpServer::start();
+    app.admin
+        .put(
+            "/api/v1/mail/settings/smtp",
+            &json!({ "host": "127.0.0.1", "port": smtp.port, "security": "none", "from_address": "care@shop.example" }),
+        )
+        .await
+        .want(200);
+    smtp
+}
+
 async fn set_public_url(app: &TestApp) {
     app.admin.put("/api/v1/survey-settings", &json!({ "public_url": app.base_url, "quiet_days": 30 })).await.want(200);
 }
@@ -52,14 +65,7 @@ async fn answer(link: &str, form: &[(&str, &str)]) -> (u16, String) {
 
 async fn an_nps_survey_goes_out_is_answered_and_summarised(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let smtp = SmtpServer::start();
-    app.admin
-        .put(
-            "/api/v1/mail/settings/smtp",
-            &json!({ "host": "127.0.0.1", "port": smtp.port, "security": "none", "from_address": "care@shop.example" }),
-        )
-        .await
-        .want(200);
+    let smtp = mail_set_up(&app).await;
     let survey = nps_survey(&app).await;
     let id = survey["id"].as_str().unwrap();
     // Before the public address is set, nothing can be sent.
@@ -312,14 +318,7 @@ async fn bad_input_changes_nothing(admin: &Api, id: &str) {
 
 async fn a_scheduled_survey_asks_its_audience_once_per_period(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let smtp = SmtpServer::start();
-    app.admin
-        .put(
-            "/api/v1/mail/settings/smtp",
-            &json!({ "host": "127.0.0.1", "port": smtp.port, "security": "none", "from_address": "care@shop.example" }),
-        )
-        .await
-        .want(200);
+    let _smtp = mail_set_up(&app).await;
     // No quiet period: only the survey's own schedule keeps the second run from asking again.
     app.admin.put("/api/v1/survey-settings", &json!({ "public_url": app.base_url, "quiet_days": 0 })).await.want(200);
     let mut customers = Vec::new();
