@@ -327,17 +327,6 @@ fn figure_lines(f: &Figures) -> Vec<String> {
     lines
 }
 
-fn by_label(by: GroupBy) -> &'static str {
-    match by {
-        GroupBy::Month => "month",
-        GroupBy::Survey => "survey",
-        GroupBy::Team => "team",
-        GroupBy::Staff => "staff member",
-        GroupBy::Segment => "segment",
-        GroupBy::Stage => "lifecycle stage",
-    }
-}
-
 fn summary_table(s: &FeedbackSummary, by: Option<GroupBy>, period: &str) -> String {
     let mut out = format!("Feedback {period}: {} answers\n", s.total.answers);
     if s.total.answers == 0 {
@@ -371,12 +360,12 @@ fn summary_table(s: &FeedbackSummary, by: Option<GroupBy>, period: &str) -> Stri
         out.push_str(&format!("  CES scores   {}\n", scores(&s.distribution.ces, 1)));
     }
     if let Some(by) = by {
-        out.push_str(&format!("\nBy {}:\n\n", by_label(by)));
+        out.push_str(&format!("\nBy {}:\n\n", by.label()));
         if s.groups.is_empty() {
             out.push_str("(no answers)\n");
             return out;
         }
-        let mut table = Table::new(&[by_label(by), "answers", "NPS", "95% CI", "CSAT", "CES", "sentiment"]);
+        let mut table = Table::new(&[by.label(), "answers", "NPS", "95% CI", "CSAT", "CES", "sentiment"]);
         for g in &s.groups {
             let f = &g.figures;
             table.row(vec![

@@ -28,6 +28,32 @@ pub enum GroupBy {
 }
 
 impl GroupBy {
+    pub const ALL: [GroupBy; 6] =
+        [GroupBy::Month, GroupBy::Survey, GroupBy::Team, GroupBy::Staff, GroupBy::Segment, GroupBy::Stage];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupBy::Month => "month",
+            GroupBy::Survey => "survey",
+            GroupBy::Team => "team",
+            GroupBy::Staff => "staff",
+            GroupBy::Segment => "segment",
+            GroupBy::Stage => "stage",
+        }
+    }
+
+    /// What a group is, in words: "By staff member".
+    pub fn label(self) -> &'static str {
+        match self {
+            GroupBy::Month => "month",
+            GroupBy::Survey => "survey",
+            GroupBy::Team => "team",
+            GroupBy::Staff => "staff member",
+            GroupBy::Segment => "segment",
+            GroupBy::Stage => "lifecycle stage",
+        }
+    }
+
     pub fn parse(raw: &str) -> Result<GroupBy, String> {
         serde_json::from_value(serde_json::Value::String(raw.to_owned()))
             .map_err(|_| "must be one of month, survey, team, staff, segment, stage".to_owned())

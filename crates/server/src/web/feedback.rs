@@ -1,7 +1,7 @@
 //! The feedback dashboard: NPS, CSAT and CES with their 95 % intervals,
-//! the response rate, the figures by month and by staff member, the
-//! distribution of scores, the themes with their trend, and the latest
-//! comments with their sentiment. Reads what `/api/v1/feedback/*` reads.
+//! the response rate, the figures by month and by staff member (or team,
+//! segment, survey or lifecycle stage), the distribution of scores, the
+//! themes with their trend, and the latest comments with their sentiment. Reads what `/api/v1/feedback/*` reads.
 
 use askama::Template;
 use axum::Router;
@@ -26,6 +26,7 @@ pub fn routes() -> Router<AppState> {
 
 #[derive(Deserialize, Default)]
 struct PageQuery {
+    by: Option<String>,
     survey_id: Option<String>,
     from: Option<String>,
     to: Option<String>,
@@ -77,7 +78,12 @@ struct FeedbackPage {
     /// "5 of 7 done · 4 within 2 days · median 20 h", or why there is nothing to say.
     follow_ups: String,
     months: Vec<FiguresView>,
-    staff: Vec<FiguresView>,
+    /// The second table's grouping, and its rows.
+    by: GroupBy,
+    groupings: Vec<(&'static str, &'static str)>,
+    groups: Vec<FiguresView>,
+    /// The period and survey as a query string, for the grouping links.
+    filters: String,
     nps_distribution: Vec<(u8, u64)>,
     themes: Vec<ThemeView>,
     /// Every theme's name, to merge one into another.
@@ -163,7 +169,11 @@ async fn page(
     // One read of the period's answers serves both tables.
     let period_answers = Answers::load(&state.store, &filter).await.map_err(ApiError::from)?;
     let by_month = period_answers.summary(&state.store, Some(GroupBy::Month)).await.map_err(ApiError::from)?;
-    let by_staff = period_answers.summary(&state.store, Some(GroupBy::Staff)).await.map_err(ApiError::from)?;
+    let by = match query.by.as_deref().filter(|b| !b.is_empty()) {
+        Some(raw) => GroupBy::parse(raw).map_err(|e| WebError::BadRequest(format!("by: {e}")))?,
+        None => GroupBy::Staff,
+    };
+    let grouped = period_answers.summary(&state.store, Some(by)).await.map_err(ApiError::from)?;
     let themes =
         rapport_reports::feedback::themes(&state.store, survey_id, from, to, 2).await.map_err(ApiError::from)?;
     let answers = state.store.list_answers(&filter, 60).await?;
@@ -187,7 +197,14 @@ async fn page(
         sent: by_month.sent,
         follow_ups: by_month.follow_ups.describe(),
         months: by_month.groups.iter().map(|g| figures_view(g.label.clone(), &g.figures)).collect(),
-        staff: by_staff.groups.iter().map(|g| figures_view(g.label.clone(), &g.figures)).collect(),
+        by,
+        groupings: GroupBy::ALL.iter().filter(|g| **g != GroupBy::Month).map(|g| (g.as_str(), g.label())).collect(),
+        groups: grouped.groups.iter().map(|g| figures_view(g.label.clone(), &g.figures)).collect(),
+        filters: form_urlencoded::Serializer::new(String::new())
+            .append_pair("survey_id", &survey_id.map(|s| s.to_string()).unwrap_or_default())
+            .append_pair("from", &from.date().to_string())
+            .append_pair("to", &(to - time::Duration::days(1)).date().to_string())
+            .finish(),
         nps_distribution: by_month.distribution.nps.iter().enumerate().map(|(i, n)| (i as u8, *n)).collect(),
         theme_names: themes.iter().map(|t| t.name.clone()).collect(),
         themes: themes

@@ -29,6 +29,13 @@ async fn themes_are_renamed_pinned_and_noted_from_the_dashboard(backend: Backend
     let themes = &page.text[page.text.find("id=\"feedback-themes\"").expect("the themes table")..];
     assert!(themes.contains(">late delivery"), "{themes}");
     let key = hidden_value(themes, "key").expect("the theme's key in its form");
+    // The second table groups as asked, and keeps the period in its links.
+    assert!(page.text.contains("<h2 id=\"feedback-groups-heading\">By staff member</h2>"));
+    let by_stage = web.get("/feedback?by=stage").await.want(200);
+    assert!(by_stage.text.contains("<h2 id=\"feedback-groups-heading\">By lifecycle stage</h2>"));
+    assert!(by_stage.text.contains("&amp;by=segment\">segment</a>"), "a link to each other grouping");
+    let bad = web.get("/feedback?by=weekday").await.want(400);
+    assert!(bad.text.contains("by: must be one of"), "{}", bad.text);
 
     web.post_form(
         "/feedback/themes",
