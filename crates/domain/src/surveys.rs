@@ -567,9 +567,10 @@ text_enum!(
     }
 );
 
-/// Sending a survey to one customer.
+/// Sending a survey to one customer. Read through [`SendWire`], since a
+/// flattened struct lets unknown fields through.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(from = "SendWire")]
 pub struct SendInput {
     pub person_id: PersonId,
     #[serde(flatten)]
@@ -577,6 +578,32 @@ pub struct SendInput {
     /// Email the link (through the outbox); false only makes the link, to copy into another channel.
     #[serde(default = "default_true")]
     pub email: bool,
+}
+
+/// [`SendInput`] as clients send it: every field named, so that an unknown
+/// one is refused.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SendWire {
+    person_id: PersonId,
+    #[serde(default)]
+    ticket_id: Option<TicketId>,
+    #[serde(default)]
+    deal_id: Option<DealId>,
+    #[serde(default)]
+    staff_id: Option<UserId>,
+    #[serde(default = "default_true")]
+    email: bool,
+}
+
+impl From<SendWire> for SendInput {
+    fn from(wire: SendWire) -> SendInput {
+        SendInput {
+            person_id: wire.person_id,
+            subject: AnswerSubject { ticket_id: wire.ticket_id, deal_id: wire.deal_id, staff_id: wire.staff_id },
+            email: wire.email,
+        }
+    }
 }
 
 /// What sending to one customer did.

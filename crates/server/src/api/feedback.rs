@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use rapport_domain::surveys::{Answer, AnswerSource, AnswerSubject, NpsGroup, ThemeNote, ThemeNoteInput};
 use rapport_domain::text::Name;
-use rapport_domain::{AnswerId, PersonId, SurveyId, ThemeNoteId, UserId};
+use rapport_domain::{AnswerId, DealId, PersonId, SurveyId, ThemeNoteId, TicketId, UserId};
 use rapport_reports::feedback::{FeedbackSummary, GroupBy};
 use rapport_storage::{AnswerFilter, RecordedAnswer};
 use rapport_text::{Theme, ThemeRule};
@@ -91,8 +91,14 @@ pub async fn get_answer(
 pub struct AnswerInput {
     pub survey_id: SurveyId,
     pub person_id: PersonId,
-    #[serde(flatten)]
-    pub subject: AnswerSubject,
+    /// The ticket, deal and staff member the answer is about (named one by
+    /// one: a flattened struct would let unknown fields through).
+    #[serde(default)]
+    pub ticket_id: Option<TicketId>,
+    #[serde(default)]
+    pub deal_id: Option<DealId>,
+    #[serde(default)]
+    pub staff_id: Option<UserId>,
     /// Each question's answer by its key: a score, a text, or a list of choices.
     #[schema(value_type = Object, example = json!({"score": 9, "why": "Quick and friendly"}))]
     pub answers: BTreeMap<String, serde_json::Value>,
@@ -144,7 +150,7 @@ pub async fn record_answer(
     let recorded = RecordedAnswer {
         survey_id: input.survey_id,
         person_id: input.person_id,
-        subject: input.subject,
+        subject: AnswerSubject { ticket_id: input.ticket_id, deal_id: input.deal_id, staff_id: input.staff_id },
         given: as_given(input.answers)?,
         answered_at,
         source: AnswerSource::Phone,

@@ -265,6 +265,14 @@ async fn answers_recorded_by_staff_are_checked_and_upserted(backend: Backend) {
     let bad = app.admin.post("/api/v1/answers", &body(json!(11))).await.want_error(422, "validation");
     assert!(bad.fields.as_ref().is_some_and(|f| f.contains_key("score")), "{bad:?}");
     app.admin.post("/api/v1/answers", &body(json!({ "x": 1 }))).await.want_error(422, "validation");
+    let mut stray = body(json!(7));
+    stray["mood"] = json!("happy");
+    app.admin.post("/api/v1/answers", &stray).await.want_error(422, "validation");
+    let send = json!({ "person_id": person.id, "email": false, "channel": "sms" });
+    app.admin
+        .post(&format!("/api/v1/surveys/{}/sends", survey["id"].as_str().unwrap()), &send)
+        .await
+        .want_error(422, "validation");
     let first: Answer = app.admin.post("/api/v1/answers", &body(json!(7))).await.want(201).json();
     let second: Answer = app.admin.post("/api/v1/answers", &body(json!(9))).await.want(201).json();
     assert_eq!((first.id, second.score), (second.id, Some(9)), "the external id upserts");
