@@ -14,27 +14,27 @@ use crate::cohorts::CohortReport;
 use crate::input::{CustomerKey, InsightsError, YearMonth, minor_to_major};
 use crate::rfm::{RfmReport, Segment};
 
-const FONT: &str = "sans-serif";
-const TITLE_SIZE: u32 = 22;
-const LABEL_SIZE: u32 = 14;
-const BAR: RGBColor = RGBColor(49, 104, 176);
-const BAR2: RGBColor = RGBColor(221, 132, 42);
+pub(crate) const FONT: &str = "sans-serif";
+pub(crate) const TITLE_SIZE: u32 = 22;
+pub(crate) const LABEL_SIZE: u32 = 14;
+pub(crate) const BAR: RGBColor = RGBColor(49, 104, 176);
+pub(crate) const BAR2: RGBColor = RGBColor(221, 132, 42);
 
-fn chart_err<E: std::fmt::Display>(e: E) -> InsightsError {
+pub(crate) fn chart_err<E: std::fmt::Display>(e: E) -> InsightsError {
     InsightsError::Chart(e.to_string())
 }
 
 /// The upper end of a segmented `0..=n-1` axis; a single category gets a
 /// spare slot so the range is never empty.
-fn last_slot(n: usize) -> i32 {
+pub(crate) fn last_slot(n: usize) -> i32 {
     (n.max(2) - 1) as i32
 }
 
-fn finite_or(v: f64, fallback: f64) -> f64 {
+pub(crate) fn finite_or(v: f64, fallback: f64) -> f64 {
     if v.is_finite() { v } else { fallback }
 }
 
-fn fmt_count(v: f64) -> String {
+pub(crate) fn fmt_count(v: f64) -> String {
     let n = v.round() as i64;
     let digits = n.unsigned_abs().to_string();
     let mut out = String::new();

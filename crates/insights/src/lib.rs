@@ -6,6 +6,7 @@ pub mod charts;
 pub mod churn;
 pub mod clv;
 pub mod cohorts;
+pub mod feedback_charts;
 pub mod float;
 pub mod input;
 pub mod referrals;

@@ -2,6 +2,7 @@
 //! the response rate, the figures by month and by staff member (or team,
 //! segment, survey or lifecycle stage), the distribution of scores, the
 //! themes with their trend, and the latest comments with their sentiment. Reads what `/api/v1/feedback/*` reads.
+//! The charts above the tables are drawn by `feedback_charts`.
 
 use askama::Template;
 use axum::Router;
@@ -27,9 +28,66 @@ pub fn routes() -> Router<AppState> {
 #[derive(Deserialize, Default)]
 struct PageQuery {
     by: Option<String>,
+    #[serde(flatten)]
+    period: PeriodQuery,
+}
+
+/// The survey and days the dashboard and its charts show, as the filter
+/// form sends them.
+#[derive(Deserialize, Default)]
+pub(crate) struct PeriodQuery {
     survey_id: Option<String>,
     from: Option<String>,
     to: Option<String>,
+}
+
+/// The answers a dashboard view covers: a survey (or all) and a period.
+pub(crate) struct Period {
+    pub survey_id: Option<SurveyId>,
+    pub from: time::OffsetDateTime,
+    /// The midnight after the last day shown.
+    pub to: time::OffsetDateTime,
+}
+
+impl Period {
+    /// Reads the query: bad days are 400, an unknown survey id 404; without
+    /// days, the 90 days up to the end of today.
+    pub(crate) fn parse(query: &PeriodQuery) -> Result<Period, WebError> {
+        let day = |raw: &Option<String>, field: &str| -> Result<Option<time::OffsetDateTime>, WebError> {
+            match raw.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+                Some(r) => rapport_domain::time_input::parse(r)
+                    .map(Some)
+                    .map_err(|err| WebError::BadRequest(format!("{field}: {err}"))),
+                None => Ok(None),
+            }
+        };
+        let survey_id: Option<SurveyId> = match query.survey_id.as_deref().filter(|s| !s.is_empty()) {
+            Some(raw) => Some(raw.parse().map_err(|_| WebError::NotFound("survey"))?),
+            None => None,
+        };
+        // The form's "to" is the last day shown; the period ends at the next midnight.
+        let last_day = day(&query.to, "to")?.map(|d| d + time::Duration::days(1));
+        let (from, to) = crate::api::feedback::period(day(&query.from, "from")?, last_day)?;
+        Ok(Period { survey_id, from, to })
+    }
+
+    pub(crate) fn filter(&self) -> AnswerFilter {
+        AnswerFilter { survey_id: self.survey_id, from: Some(self.from), to: Some(self.to), ..Default::default() }
+    }
+
+    /// The last day shown.
+    pub(crate) fn last_day(&self) -> time::Date {
+        (self.to - time::Duration::days(1)).date()
+    }
+
+    /// The survey and days as a query string, for links and chart addresses.
+    pub(crate) fn query_string(&self) -> String {
+        form_urlencoded::Serializer::new(String::new())
+            .append_pair("survey_id", &self.survey_id.map(|s| s.to_string()).unwrap_or_default())
+            .append_pair("from", &self.from.date().to_string())
+            .append_pair("to", &self.last_day().to_string())
+            .finish()
+    }
 }
 
 struct FiguresView {
@@ -82,8 +140,9 @@ struct FeedbackPage {
     by: GroupBy,
     groupings: Vec<(&'static str, &'static str)>,
     groups: Vec<FiguresView>,
-    /// The period and survey as a query string, for the grouping links.
+    /// The period and survey as a query string, for the grouping links and the charts.
     filters: String,
+    charts: Charts,
     nps_distribution: Vec<(u8, u64)>,
     themes: Vec<ThemeView>,
     /// Every theme's name, to merge one into another.
@@ -93,6 +152,14 @@ struct FeedbackPage {
     /// This dashboard with its filters: where the theme forms come back to.
     back: String,
     can_note: bool,
+}
+
+/// Which charts have something to draw (`/feedback/charts/...`).
+struct Charts {
+    nps_trend: bool,
+    csat_trend: bool,
+    ces_trend: bool,
+    nps_distribution: bool,
 }
 
 /// A "you said, we did" note.
@@ -150,22 +217,9 @@ async fn page(
     Query(query): Query<PageQuery>,
     uri: Uri,
 ) -> Result<Response, WebError> {
-    let day = |raw: &Option<String>, field: &str| -> Result<Option<time::OffsetDateTime>, WebError> {
-        match raw.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
-            Some(r) => rapport_domain::time_input::parse(r)
-                .map(Some)
-                .map_err(|err| WebError::BadRequest(format!("{field}: {err}"))),
-            None => Ok(None),
-        }
-    };
-    let survey_id: Option<SurveyId> = match query.survey_id.as_deref().filter(|s| !s.is_empty()) {
-        Some(raw) => Some(raw.parse().map_err(|_| WebError::NotFound("survey"))?),
-        None => None,
-    };
-    // The form's "to" is the last day shown; the period ends at the next midnight.
-    let last_day = day(&query.to, "to")?.map(|d| d + time::Duration::days(1));
-    let (from, to) = crate::api::feedback::period(day(&query.from, "from")?, last_day)?;
-    let filter = AnswerFilter { survey_id, from: Some(from), to: Some(to), ..Default::default() };
+    let period = Period::parse(&query.period)?;
+    let Period { survey_id, from, to } = period;
+    let filter = period.filter();
     // One read of the period's answers serves both tables.
     let period_answers = Answers::load(&state.store, &filter).await.map_err(ApiError::from)?;
     let by_month = period_answers.summary(&state.store, Some(GroupBy::Month)).await.map_err(ApiError::from)?;
@@ -191,7 +245,7 @@ async fn page(
             .map(|s| (s.id.to_string(), s.fields.name.to_string(), Some(s.id) == survey_id))
             .collect(),
         from: from.date().to_string(),
-        to: (to - time::Duration::days(1)).date().to_string(),
+        to: period.last_day().to_string(),
         total: figures_view("All".into(), &by_month.total),
         response_rate: estimate(&by_month.response_rate.map(Estimate::percent), 0, "%"),
         sent: by_month.sent,
@@ -200,11 +254,13 @@ async fn page(
         by,
         groupings: GroupBy::ALL.iter().filter(|g| **g != GroupBy::Month).map(|g| (g.as_str(), g.label())).collect(),
         groups: grouped.groups.iter().map(|g| figures_view(g.label.clone(), &g.figures)).collect(),
-        filters: form_urlencoded::Serializer::new(String::new())
-            .append_pair("survey_id", &survey_id.map(|s| s.to_string()).unwrap_or_default())
-            .append_pair("from", &from.date().to_string())
-            .append_pair("to", &(to - time::Duration::days(1)).date().to_string())
-            .finish(),
+        filters: period.query_string(),
+        charts: Charts {
+            nps_trend: by_month.groups.iter().any(|g| g.figures.nps.is_some()),
+            csat_trend: by_month.groups.iter().any(|g| g.figures.csat.is_some()),
+            ces_trend: by_month.groups.iter().any(|g| g.figures.ces.is_some()),
+            nps_distribution: by_month.distribution.nps.iter().any(|n| *n > 0),
+        },
         nps_distribution: by_month.distribution.nps.iter().enumerate().map(|(i, n)| (i as u8, *n)).collect(),
         theme_names: themes.iter().map(|t| t.name.clone()).collect(),
         themes: themes

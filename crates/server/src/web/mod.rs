@@ -11,6 +11,7 @@ mod custom;
 mod deals;
 mod duplicates;
 mod feedback;
+mod feedback_charts;
 mod feedback_themes;
 mod form;
 mod format;
@@ -69,6 +70,7 @@ pub fn routes() -> Router<AppState> {
         .merge(ticket_bulk::routes())
         .merge(search::routes())
         .merge(feedback::routes())
+        .merge(feedback_charts::routes())
         .merge(feedback_themes::routes())
         .merge(survey_builder::routes())
         .merge(surveys::routes())

@@ -1,7 +1,7 @@
 //! Acting on feedback themes from the dashboard: an admin renames and pins
 //! a theme and lets the grouping decide again; a manager writes a "you
 //! said, we did" note that the dashboard and the API show; an agent may do
-//! neither.
+//! neither. The dashboard's charts are SVG images of its period.
 
 use rapport_domain::Role;
 use rapport_domain::surveys::{SurveyInput, ThemeNote};
@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::common::{Backend, TestApp, create_person_with, hidden_value};
 
-backend_tests!(themes_are_renamed_pinned_and_noted_from_the_dashboard);
+backend_tests!(themes_are_renamed_pinned_and_noted_from_the_dashboard, the_dashboard_draws_its_charts_as_svg);
 
 async fn themes_are_renamed_pinned_and_noted_from_the_dashboard(backend: Backend) {
     let app = TestApp::spawn(backend).await;
@@ -78,4 +78,93 @@ async fn themes_are_renamed_pinned_and_noted_from_the_dashboard(backend: Backend
     web.post_form(&format!("/feedback/notes/{}/delete", notes[0].id), &[]).await.want(303);
     let left = app.admin.get("/api/v1/feedback/theme-notes").await.want(200).value();
     assert_eq!(left["items"], json!([]));
+}
+
+async fn the_dashboard_draws_its_charts_as_svg(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let templates = app.admin.get("/api/v1/survey-templates").await.want(200).value();
+    // The NPS, CSAT and CES templates, in that order.
+    let mut surveys = Vec::new();
+    for k in 0..3 {
+        let input: SurveyInput = serde_json::from_value(templates["items"][k].clone()).unwrap();
+        surveys.push(app.admin.post("/api/v1/surveys", &serde_json::to_value(input).unwrap()).await.want(201).value());
+    }
+    let answers = [
+        (0, 9, "2025-01-15"),
+        (0, 3, "2025-01-20"),
+        (0, 10, "2025-02-10"),
+        (1, 5, "2025-01-16"),
+        (1, 2, "2025-02-11"),
+        (2, 6, "2025-01-17"),
+        (2, 4, "2025-02-12"),
+    ];
+    for (i, (survey, score, day)) in answers.into_iter().enumerate() {
+        let person = create_person_with(&app.admin, json!({ "first_name": format!("Customer {i}") })).await;
+        let answer = json!({ "survey_id": surveys[survey]["id"], "person_id": person.id,
+            "answers": { "score": score }, "answered_at": day });
+        app.admin.post("/api/v1/answers", &answer).await.want(201);
+    }
+
+    let web = app.web_admin().await;
+    let period = "survey_id=&from=2025-01-01&to=2025-02-28";
+    let names = ["nps_trend.svg", "csat_trend.svg", "ces_trend.svg", "nps_distribution.svg"];
+    for name in names {
+        let chart = web.get(&format!("/feedback/charts/{name}?{period}")).await.want(200);
+        assert_eq!(chart.header("content-type").as_deref(), Some("image/svg+xml"), "{}", chart.what);
+        assert_eq!(chart.header("cache-control").as_deref(), Some("private, no-cache"), "{}", chart.what);
+        assert!(chart.text.starts_with("<svg") || chart.text.starts_with("<?xml"), "{}: {}", chart.what, chart.text);
+        assert!(chart.text.contains("2025-01-01 to 2025-02-28"), "{}: the period in the title", chart.what);
+        assert!(!chart.text.contains("No answers in this period"), "{}", chart.what);
+        if name.ends_with("_trend.svg") {
+            // Each month's label as a text of its own (not the title's days).
+            assert!(chart.text.contains("\n2025-01\n") && chart.text.contains("\n2025-02\n"), "{}", chart.what);
+        }
+    }
+    let distribution = web.get(&format!("/feedback/charts/nps_distribution.svg?{period}")).await;
+    assert!(distribution.text.contains("Promoters (9–10)"), "the legend");
+
+    // One survey's answers only, or a period without answers: the chart says so.
+    let csat_only = format!("survey_id={}&from=2025-01-01&to=2025-02-28", surveys[1]["id"].as_str().unwrap());
+    let chart = web.get(&format!("/feedback/charts/csat_trend.svg?{csat_only}")).await.want(200);
+    assert!(chart.text.contains("\n2025-02\n"), "{}", chart.text);
+    let chart = web.get(&format!("/feedback/charts/nps_trend.svg?{csat_only}")).await.want(200);
+    assert!(chart.text.contains("No answers in this period"), "{}", chart.text);
+    let chart = web.get("/feedback/charts/nps_distribution.svg?from=2024-01-01&to=2024-01-31").await.want(200);
+    assert!(chart.text.contains("No answers in this period"), "{}", chart.text);
+
+    // A bad query answers as the page does; an unknown chart is not found.
+    for query in ["from=someday", "from=2025-03-01&to=2025-01-01", "survey_id=not-a-survey"] {
+        let page = web.get(&format!("/feedback?{query}")).await;
+        assert!((400..500).contains(&page.status), "{}: {}", page.what, page.status);
+        let chart = web.get(&format!("/feedback/charts/nps_trend.svg?{query}")).await;
+        assert_eq!(chart.status, page.status, "{}", chart.what);
+    }
+    web.get("/feedback/charts/nope.svg").await.want(404);
+    web.get("/feedback/charts/nps_trend.png").await.want(404);
+
+    // Signed out: to the sign-in page, as the dashboard.
+    let anonymous = app.web("anonymous");
+    assert_eq!(anonymous.get("/feedback").await.status, 303);
+    for name in names {
+        let chart = anonymous.get(&format!("/feedback/charts/{name}?{period}")).await;
+        assert_eq!(chart.status, 303, "{}", chart.what);
+    }
+
+    // The page shows each chart above its table, with the period; none without answers.
+    let page = web.get(&format!("/feedback?{period}")).await.want(200);
+    for name in names {
+        assert!(
+            page.text.contains(&format!("<img src=\"/feedback/charts/{name}?survey_id=")),
+            "no {name}: {}",
+            page.text
+        );
+    }
+    let months = page.text.find("id=\"feedback-months\"").expect("the months table");
+    assert!(page.text.find("nps_trend.svg").is_some_and(|at| at < months), "the trend above its table");
+    assert!(page.text.contains("alt=\"Line chart of the Net Promoter Score by month"));
+    let csat_page = web.get(&format!("/feedback?{csat_only}")).await.want(200);
+    assert!(csat_page.text.contains("/feedback/charts/csat_trend.svg?"));
+    assert!(!csat_page.text.contains("nps_trend.svg") && !csat_page.text.contains("nps_distribution.svg"));
+    let empty = web.get("/feedback?from=2024-01-01&to=2024-01-31").await.want(200);
+    assert!(!empty.text.contains("<img src=\"/feedback/charts/"), "no chart without answers");
 }
