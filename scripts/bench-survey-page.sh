@@ -3,7 +3,7 @@
 # database with N customers (200 by default), each sent the shipped NPS
 # survey on a personal link; all of them open their link at once, then all
 # send their answer at once, beside /healthz at the same concurrency.
-# Arguments go to the binary: --customers N, --rounds R.
+# Arguments go to the binary: --customers N, --rounds R, --spread-ms MS.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 

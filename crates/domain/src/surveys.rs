@@ -544,6 +544,25 @@ impl PublicUrl {
     }
 }
 
+/// `text` with the token of every personal survey link in it hidden (`/s/…`):
+/// an invitation kept in the outbox once it went out must not open the
+/// customer's survey for whoever reads the outbox. Tokens are 43 URL-safe
+/// characters; shorter runs after `/s/` are left alone.
+pub fn hide_survey_tokens(text: &str) -> String {
+    const TOKEN_CHARS: usize = 32;
+    let mut hidden = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("/s/") {
+        let (before, after) = rest.split_at(at + "/s/".len());
+        hidden.push_str(before);
+        let token = after.find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_')).unwrap_or(after.len());
+        hidden.push_str(if token >= TOKEN_CHARS { "…" } else { &after[..token] });
+        rest = &after[token..];
+    }
+    hidden.push_str(rest);
+    hidden
+}
+
 impl TryFrom<String> for PublicUrl {
     type Error = String;
     fn try_from(raw: String) -> Result<Self, String> {
@@ -622,6 +641,25 @@ pub enum SendOutcome {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn sent_invitations_hide_their_tokens() {
+        let url = PublicUrl::parse("https://crm.example.com").unwrap();
+        let token = "a".repeat(20) + "-_" + &"Z9".repeat(10) + "x";
+        let body = format!(
+            "Hi Ann,\n{}\nor {}.\nSee /s/help and https://x.example/s/",
+            url.survey_link(&token),
+            url.survey_link(&token)
+        );
+        let hidden = hide_survey_tokens(&body);
+        assert!(!hidden.contains(&token), "{hidden}");
+        assert_eq!(
+            hidden,
+            "Hi Ann,\nhttps://crm.example.com/s/…\nor https://crm.example.com/s/….\nSee /s/help and https://x.example/s/"
+        );
+        assert_eq!(hide_survey_tokens("no link"), "no link");
+        assert_eq!(hide_survey_tokens("ünïcode /s/"), "ünïcode /s/");
+    }
+
     use super::*;
 
     #[test]

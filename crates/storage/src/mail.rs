@@ -8,6 +8,7 @@ use rapport_domain::mail::{
     SmtpSettings, SmtpSettingsInput, reply_subject, tokens_in,
 };
 use rapport_domain::records::{EmailEntry, PersonInput, now};
+use rapport_domain::surveys::hide_survey_tokens;
 use rapport_domain::text::Name;
 use rapport_domain::tickets::{MessageKind, TicketChannel, TicketInput, TicketMessage, TicketStatus};
 use rapport_domain::{Actor, AttachmentId, Email, MessageId, OutboxId, PersonId, TicketId};
@@ -411,7 +412,7 @@ impl Store {
     pub async fn record_send_attempt(&self, id: OutboxId, status: OutboxStatus, server_reply: &str) -> Result<()> {
         let w = self.begin_write().await?;
         let row = outbox::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("message"))?;
-        let attempts = row.attempts;
+        let (attempts, ticket_id, body) = (row.attempts, row.ticket_id, row.body.clone());
         let mut active: outbox::ActiveModel = row.into();
         let at = now();
         active.status = Set(status.as_str().to_owned());
@@ -420,6 +421,11 @@ impl Store {
         active.updated_at = Set(at);
         if status == OutboxStatus::Sent {
             active.sent_at = Set(Some(at));
+        }
+        // A message of no ticket is a survey invitation (or a test): once it
+        // is out for good, its personal link has no reason to stay readable.
+        if status != OutboxStatus::Queued && ticket_id.is_none() {
+            active.body = Set(hide_survey_tokens(&body));
         }
         active.update(&*w).await?;
         w.commit().await?;

@@ -10,13 +10,14 @@
 //! connects from an address of its own on the loopback network
 //! (127.R.x.y: Linux routes all of 127.0.0.0/8 to the loopback interface)
 //! and makes three survey requests at most; the limiter stays on and is
-//! part of what is measured.
+//! part of what is measured. `--spread-ms` spreads each burst's requests
+//! evenly over that time instead, to measure an arrival rate.
 //!
-//!     cargo run --release -p rapport-bench --bin survey_page     # --customers, --rounds
+//!     cargo run --release -p rapport-bench --bin survey_page     # --customers, --rounds, --spread-ms
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, ensure};
 use clap::Parser;
@@ -40,6 +41,10 @@ struct Args {
     /// Bursts, each with customers of its own (their samples are pooled).
     #[arg(long, default_value_t = 5)]
     rounds: usize,
+    /// Spread each burst's requests evenly over this many milliseconds
+    /// (0: all in the same instant), for an arrival rate rather than a burst.
+    #[arg(long, default_value_t = 0)]
+    spread_ms: u64,
 }
 
 /// Reasons customers give, as they would type them.
@@ -65,11 +70,13 @@ fn address(round: usize, index: usize) -> IpAddr {
 /// What one request did: server time, wall time.
 type Sample = (f64, f64);
 
-/// Every customer sends one request at the same moment (after a barrier);
-/// `request` builds it from the customer and their index. Each response must
-/// have `status` and contain `expect`.
+/// Every customer sends one request at the same moment (after a barrier),
+/// or, with a `spread`, customer i of n at i/n of it; `request` builds it
+/// from the customer and their index. Each response must have `status` and
+/// contain `expect`.
 async fn burst<F>(
     customers: &[Arc<Customer>],
+    spread: Duration,
     label: &str,
     status: u16,
     expect: &str,
@@ -85,8 +92,10 @@ where
         let barrier = barrier.clone();
         let label = label.to_owned();
         let expect = expect.to_owned();
+        let offset = spread.mul_f64(i as f64 / customers.len() as f64);
         in_flight.push(tokio::spawn(async move {
             barrier.wait().await;
+            tokio::time::sleep(offset).await;
             let started = Instant::now();
             let response = builder.send().await?;
             let code = response.status();
@@ -165,21 +174,25 @@ async fn main() -> Result<()> {
     let mut page = Timings { label: "GET /s/{token} (survey page)".into(), server: Vec::new(), client: Vec::new() };
     let mut answer = Timings { label: "POST /s/{token} (answer)".into(), server: Vec::new(), client: Vec::new() };
     let mut per_round = Vec::new();
+    let spread = Duration::from_millis(args.spread_ms);
     for (round, customers) in rounds.into_iter().enumerate() {
         // Each customer's connection is opened (and the database pool's
         // connections) before anything is measured; /readyz reads the database
         // and is not rate-limited.
-        burst(&customers, "warm-up", 200, "ready", |c, _| c.client.get(format!("{base}/readyz"))).await?;
+        burst(&customers, Duration::ZERO, "warm-up", 200, "ready", |c, _| c.client.get(format!("{base}/readyz")))
+            .await?;
         let started = Instant::now();
         let health =
-            burst(&customers, &healthz.label, 200, "ok", |c, _| c.client.get(format!("{base}/healthz"))).await?;
+            burst(&customers, spread, &healthz.label, 200, "ok", |c, _| c.client.get(format!("{base}/healthz")))
+                .await?;
         let health_all = started.elapsed().as_secs_f64() * 1000.0;
         let started = Instant::now();
         let shown =
-            burst(&customers, &page.label, 200, "name=\"q_score\"", |c, _| c.client.get(c.link.as_str())).await?;
+            burst(&customers, spread, &page.label, 200, "name=\"q_score\"", |c, _| c.client.get(c.link.as_str()))
+                .await?;
         let shown_all = started.elapsed().as_secs_f64() * 1000.0;
         let started = Instant::now();
-        let answered = burst(&customers, &answer.label, 200, "Thank you", |c, i| {
+        let answered = burst(&customers, spread, &answer.label, 200, "Thank you", |c, i| {
             let score = (i % 11).to_string();
             c.client.post(c.link.as_str()).form(&[("q_score", score.as_str()), ("q_why", WHY[i % WHY.len()])])
         })
@@ -211,8 +224,12 @@ async fn main() -> Result<()> {
         })
         .collect();
     println!();
+    let arriving = match args.spread_ms {
+        0 => "at once".to_owned(),
+        ms => format!("arriving evenly over {ms} ms"),
+    };
     println!(
-        "## {} customers at once, {} rounds ({} requests per kind)",
+        "## {} customers {arriving}, {} rounds ({} requests per kind)",
         args.customers,
         args.rounds,
         args.customers * args.rounds

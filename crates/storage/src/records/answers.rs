@@ -11,7 +11,7 @@ use rapport_domain::surveys::{
 };
 use rapport_domain::text::{LongText, Name};
 use rapport_domain::{Actor, AnswerId, DealId, PersonId, SurveyId, SurveySendId, TaskId, TicketId, UserId};
-use rapport_text::{Language, pipeline};
+use rapport_text::{CommentAnalysis, Language, pipeline};
 use sea_orm::prelude::*;
 use sea_orm::{ActiveModelTrait, Condition, QueryOrder, QuerySelect, QueryTrait, Set};
 use time::OffsetDateTime;
@@ -117,9 +117,19 @@ pub(crate) fn answer_from(row: survey_answers::Model) -> Result<Answer> {
     })
 }
 
+/// The comment's sentiment and key phrases. Worked out before the write
+/// transaction and off the async threads: the text pipeline is the slowest
+/// step of taking an answer, and SQLite has one writer.
+pub(crate) async fn analyse(checked: &CheckedAnswer) -> Result<Option<CommentAnalysis>> {
+    let Some(comment) = checked.comment.clone() else { return Ok(None) };
+    tokio::task::spawn_blocking(move || pipeline(Language::English).analyse(&comment))
+        .await
+        .map(Some)
+        .map_err(|e| StorageError::Config(format!("the comment's text analysis failed: {e}")))
+}
+
 /// Writes what was answered, with the comment's sentiment and phrases.
-fn fill(active: &mut survey_answers::ActiveModel, checked: &CheckedAnswer) {
-    let analysis = checked.comment.as_deref().map(|c| pipeline(Language::English).analyse(c));
+fn fill(active: &mut survey_answers::ActiveModel, checked: &CheckedAnswer, analysis: Option<CommentAnalysis>) {
     active.score_kind = Set(checked.headline.map(|(kind, _)| kind.as_str().to_owned()));
     active.score = Set(checked.headline.map(|(_, score)| i32::from(score)));
     active.responses = Set(to_json(&checked.responses));
@@ -131,22 +141,27 @@ fn fill(active: &mut survey_answers::ActiveModel, checked: &CheckedAnswer) {
 
 /// Opens a follow-up task for an unhappy answer that has none yet: for the
 /// customer's owner, else the staff member it is about, else whoever made
-/// the survey.
+/// the survey. Called before the answer is written, so it is written once
+/// with its task.
 async fn follow_up<C: ConnectionTrait>(
     conn: &C,
     survey: &Survey,
-    row: &survey_answers::Model,
+    answer: &survey_answers::ActiveModel,
     checked: &CheckedAnswer,
-) -> Result<Option<TaskId>> {
+) -> Result<Option<Uuid>> {
+    let existing = answer.follow_up_task_id.clone().unwrap();
     let unhappy = checked.headline.is_some_and(|(kind, score)| kind.is_detractor(score));
-    if !unhappy || row.follow_up_task_id.is_some() {
-        return Ok(row.follow_up_task_id.map(TaskId));
+    if !unhappy || existing.is_some() {
+        return Ok(existing);
     }
-    let person = people::Entity::find_by_id(row.person_id).one(conn).await?.ok_or(StorageError::NotFound("person"))?;
+    let person_id = answer.person_id.clone().unwrap();
+    let staff_id = answer.staff_id.clone().unwrap();
+    let deal_id = answer.deal_id.clone().unwrap();
+    let person = people::Entity::find_by_id(person_id).one(conn).await?.ok_or(StorageError::NotFound("person"))?;
     // The owner first, then whom the answer is about, then the survey's author:
     // the first still active, else the task waits unassigned for a manager.
     let candidates: Vec<Uuid> =
-        [person.owner_id, row.staff_id, survey.meta.created_by.map(|u| u.0)].into_iter().flatten().collect();
+        [person.owner_id, staff_id, survey.meta.created_by.map(|u| u.0)].into_iter().flatten().collect();
     let active: Vec<Uuid> = users::Entity::find()
         .select_only()
         .column(users::Column::Id)
@@ -172,26 +187,10 @@ async fn follow_up<C: ConnectionTrait>(
         due_at: Some(now() + time::Duration::days(rapport_domain::surveys::FOLLOW_UP_DAYS)),
         assignee_id: assignee.map(UserId),
         done: false,
-        links: Links { person_id: Some(PersonId(row.person_id)), company_id: None, deal_id: row.deal_id.map(DealId) },
+        links: Links { person_id: Some(PersonId(person_id)), company_id: None, deal_id: deal_id.map(DealId) },
     };
     let task = insert_task(conn, &Actor::system(), input).await?;
-    Ok(Some(task.id))
-}
-
-/// Opens the follow-up task an unhappy answer needs and links it to the answer.
-async fn with_follow_up<C: ConnectionTrait>(
-    conn: &C,
-    survey: &Survey,
-    row: survey_answers::Model,
-    checked: &CheckedAnswer,
-) -> Result<survey_answers::Model> {
-    let task = follow_up(conn, survey, &row, checked).await?;
-    if task.map(|t| t.0) == row.follow_up_task_id {
-        return Ok(row);
-    }
-    let mut active: survey_answers::ActiveModel = row.into();
-    active.follow_up_task_id = Set(task.map(|t| t.0));
-    Ok(active.update(conn).await?)
+    Ok(Some(task.id.0))
 }
 
 /// The answer holding this external id.
@@ -215,6 +214,7 @@ pub(crate) async fn record_answer_in<C: ConnectionTrait>(
     actor: &Actor,
     survey: &Survey,
     checked: &CheckedAnswer,
+    analysis: Option<CommentAnalysis>,
     input: RecordedAnswer,
 ) -> Result<survey_answers::Model> {
     actor.ensure_can_create()?;
@@ -245,9 +245,9 @@ pub(crate) async fn record_answer_in<C: ConnectionTrait>(
     active.recorded_by = Set(Some(actor.user_id.0));
     active.answered_at = Set(answered_at);
     active.updated_at = Set(at);
-    fill(&mut active, checked);
-    let row = if is_new { active.insert(conn).await? } else { active.update(conn).await? };
-    with_follow_up(conn, survey, row, checked).await
+    fill(&mut active, checked, analysis);
+    active.follow_up_task_id = Set(follow_up(conn, survey, &active, checked).await?);
+    Ok(if is_new { active.insert(conn).await? } else { active.update(conn).await? })
 }
 
 impl Store {
@@ -292,6 +292,7 @@ impl Store {
     ) -> Result<Option<(Survey, Answer)>> {
         let LinkState::Open { survey, send, .. } = self.open_survey_link(token).await? else { return Ok(None) };
         let checked = survey.fields.check_answer(given)?;
+        let analysis = analyse(&checked).await?;
         let w = self.begin_write().await?;
         let send = survey_sends::Entity::find_by_id(send.0).one(&*w).await?.ok_or(StorageError::NotFound("link"))?;
         let at = now();
@@ -321,10 +322,10 @@ impl Store {
                 ..Default::default()
             },
         };
-        fill(&mut active, &checked);
+        fill(&mut active, &checked, analysis);
+        active.follow_up_task_id = Set(follow_up(&*w, &survey, &active, &checked).await?);
         // `save` would update a new row too, since its id is set: insert it.
         let row = if is_new { active.insert(&*w).await? } else { active.update(&*w).await? };
-        let row = with_follow_up(&*w, &survey, row, &checked).await?;
         if send.answered_at.is_none() {
             let mut answered: survey_sends::ActiveModel = send.into();
             answered.answered_at = Set(Some(at));
@@ -365,8 +366,9 @@ impl Store {
         actor.ensure_can_create()?;
         let survey = self.get_survey(input.survey_id).await?;
         let checked = survey.fields.check_answer(&input.given)?;
+        let analysis = analyse(&checked).await?;
         let w = self.begin_write().await?;
-        let row = record_answer_in(&*w, actor, &survey, &checked, input).await?;
+        let row = record_answer_in(&*w, actor, &survey, &checked, analysis, input).await?;
         w.commit().await?;
         answer_from(row)
     }

@@ -23,7 +23,7 @@ use std::str::FromStr;
 use time::{Date, OffsetDateTime};
 
 use super::activities::{activity_from, insert_activity, replace_activity};
-use super::answers::{RecordedAnswer, answer_by_external_id, answer_from, record_answer_in};
+use super::answers::{RecordedAnswer, analyse, answer_by_external_id, answer_from, record_answer_in};
 use super::companies::{company_from, insert_company, replace_company};
 use super::deals::{deal_from, insert_deal, replace_deal};
 use super::people::{insert_person, person_from, replace_person};
@@ -1164,7 +1164,8 @@ async fn upsert_answer<C: ConnectionTrait>(
         source: AnswerSource::Import,
         external_id: Some(row.external_id),
     };
-    record_answer_in(conn, actor, survey, &checked, input).await?;
+    let analysis = analyse(&checked).await?;
+    record_answer_in(conn, actor, survey, &checked, analysis, input).await?;
     Ok(if stored.is_some() { Outcome::Updated } else { Outcome::Created })
 }
 
