@@ -22,6 +22,7 @@ pub mod search;
 pub mod segment;
 pub mod sla;
 pub mod sla_events;
+pub mod style;
 pub mod surveys;
 pub mod text;
 pub mod tickets;

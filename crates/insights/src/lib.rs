@@ -11,3 +11,4 @@ pub mod float;
 pub mod input;
 pub mod referrals;
 pub mod rfm;
+pub mod scorecards;

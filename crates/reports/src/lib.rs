@@ -16,6 +16,7 @@ mod error;
 pub mod feedback;
 mod job;
 mod pass;
+pub mod scorecards;
 mod scope;
 mod snapshot;
 

@@ -19,6 +19,7 @@ pub mod pipelines;
 pub mod purchases;
 pub mod sla;
 pub mod sla_events;
+pub mod style;
 pub mod surveys;
 pub mod tasks;
 mod theme_notes;
