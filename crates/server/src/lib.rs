@@ -217,6 +217,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(api::jobs::routes())
         .merge(api::surveys::routes())
         .merge(api::feedback::routes())
+        .merge(api::style::routes())
 }
 
 /// The application: its routes, and what its background jobs work on.

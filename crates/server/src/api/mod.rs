@@ -122,6 +122,7 @@ pub mod admin;
 pub mod duplicates;
 pub mod export;
 pub mod feedback;
+pub mod style;
 pub mod imports;
 pub mod insights;
 pub mod jobs;
