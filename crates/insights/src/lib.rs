@@ -12,3 +12,4 @@ pub mod input;
 pub mod referrals;
 pub mod rfm;
 pub mod scorecards;
+pub mod style_charts;

@@ -24,6 +24,7 @@ mod web {
     pub mod permissions;
     pub mod session;
     pub mod sla_report;
+    pub mod style;
     pub mod surveys;
     pub mod ticket_bulk;
     pub mod tickets;

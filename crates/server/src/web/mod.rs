@@ -30,6 +30,7 @@ mod session;
 mod settings;
 mod sla_report;
 mod staff;
+mod style;
 mod survey_builder;
 mod surveys;
 mod tasks;
@@ -72,6 +73,7 @@ pub fn routes() -> Router<AppState> {
         .merge(feedback::routes())
         .merge(feedback_charts::routes())
         .merge(feedback_themes::routes())
+        .merge(style::routes())
         .merge(survey_builder::routes())
         .merge(surveys::routes())
         .merge(insights::routes())

@@ -1,0 +1,396 @@
+//! The staff scorecards: `/style` lists the scorecards the viewer may see
+//! (their own; a manager their team's; an admin everyone's) with the five
+//! dimension scores, and `/style/{user_id}` shows one person's radar chart
+//! and every figure with its definition, cases, team median, rank and trend.
+//! The charts are SVG images under `/style/charts/{user_id}/`. Reads what
+//! `GET /api/v1/style/scorecards` reads, with the same visibility.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use rapport_domain::records::Team;
+use rapport_domain::{Role, TeamId, UserId};
+use rapport_insights::scorecards::{Figure, Unit};
+use rapport_insights::style_charts::{radar_chart, sparkline};
+use rapport_reports::scorecards::{
+    DimensionRow, FigureRow, ScorecardReport, StaffScorecard, StyleScope, TREND_PERIODS, scorecard_report,
+};
+use serde::Deserialize;
+use time::OffsetDateTime;
+
+use super::{Signed, WebError};
+use crate::AppState;
+use crate::api::style::{ScorecardParams, style_period};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/style", get(list_page))
+        .route("/style/{user_id}", get(person_page))
+        .route("/style/charts/{user_id}/radar.svg", get(radar))
+        .route("/style/charts/{user_id}/trend/{figure}", get(trend))
+}
+
+/// The period (and, on the list, the team) as the form sends them.
+#[derive(Deserialize, Default)]
+struct StyleQuery {
+    from: Option<String>,
+    to: Option<String>,
+    team_id: Option<String>,
+}
+
+/// The days a scorecard covers.
+struct Period {
+    from: OffsetDateTime,
+    /// The midnight after the last day shown.
+    to: OffsetDateTime,
+}
+
+impl Period {
+    /// Reads the form's days (the "to" day is the last one counted): bad
+    /// days or a period the API refuses are 400; without days, the 30 days
+    /// up to the end of today.
+    fn parse(query: &StyleQuery) -> Result<Period, WebError> {
+        let day = |raw: &Option<String>, field: &str| -> Result<Option<OffsetDateTime>, WebError> {
+            match raw.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+                Some(r) => rapport_domain::time_input::parse(r)
+                    .map(Some)
+                    .map_err(|err| WebError::BadRequest(format!("{field}: {err}"))),
+                None => Ok(None),
+            }
+        };
+        let last_day = day(&query.to, "to")?.map(|d| d + time::Duration::days(1));
+        let (from, to) = style_period(day(&query.from, "from")?, last_day)?;
+        Ok(Period { from, to })
+    }
+
+    fn last_day(&self) -> time::Date {
+        (self.to - time::Duration::days(1)).date()
+    }
+
+    /// "2025-01-01 to 2025-01-30".
+    fn describe(&self) -> String {
+        format!("{} to {}", self.from.date(), self.last_day())
+    }
+
+    /// The days as a query string, for links and chart addresses.
+    fn query_string(&self) -> String {
+        form_urlencoded::Serializer::new(String::new())
+            .append_pair("from", &self.from.date().to_string())
+            .append_pair("to", &self.last_day().to_string())
+            .finish()
+    }
+}
+
+/// Whose scorecards: the list's team choice, or one user; parsed as the API
+/// parses its parameters.
+fn scope(user_id: Option<UserId>, team_id: Option<TeamId>) -> Result<StyleScope, WebError> {
+    Ok(ScorecardParams { user_id, team_id, from: None, to: None }.scope()?)
+}
+
+fn team_choice(query: &StyleQuery) -> Result<Option<TeamId>, WebError> {
+    match query.team_id.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        Some(raw) => raw.parse().map(Some).map_err(|_| WebError::BadRequest("team_id: not a team".into())),
+        None => Ok(None),
+    }
+}
+
+fn user_in_path(raw: &str) -> Result<UserId, WebError> {
+    raw.parse().map_err(|_| WebError::NotFound("scorecard"))
+}
+
+/// One person's scorecard, or 404 when they are unknown, inactive or not
+/// the viewer's to see.
+async fn one_scorecard(
+    state: &AppState,
+    signed: &Signed,
+    user: UserId,
+    period: &Period,
+) -> Result<(ScorecardReport, StaffScorecard), WebError> {
+    let mut report =
+        scorecard_report(&state.store, &signed.actor, scope(Some(user), None)?, period.from, period.to).await?;
+    let card = report.scorecards.pop().ok_or(WebError::NotFound("scorecard"))?;
+    Ok((report, card))
+}
+
+/// A figure's value in its unit: "3.5 h", "12 d", "75 %", "+20", "+0.42", "2.0".
+fn format_value(unit: Unit, value: Option<f64>) -> String {
+    let Some(v) = value.filter(|v| v.is_finite()) else { return "—".into() };
+    match unit {
+        Unit::Hours => format!("{v:.1} h"),
+        Unit::Days => format!("{v:.0} d"),
+        Unit::Percent => format!("{v:.0} %"),
+        Unit::Nps => format!("{v:+.0}"),
+        Unit::Sentiment => format!("{v:+.2}"),
+        Unit::Count => format!("{v:.1}"),
+    }
+}
+
+fn format_score(score: Option<f64>) -> Option<String> {
+    score.filter(|s| s.is_finite()).map(|s| format!("{s:.0}"))
+}
+
+/// One dimension score in a table cell or a list: the score, or why not.
+struct ScoreView {
+    label: &'static str,
+    /// `None`: too few cases.
+    score: Option<String>,
+}
+
+fn score_views(dimensions: &[DimensionRow]) -> Vec<ScoreView> {
+    dimensions.iter().map(|d| ScoreView { label: d.label, score: format_score(d.score) }).collect()
+}
+
+struct RowView {
+    href: String,
+    name: String,
+    team: String,
+    scores: Vec<ScoreView>,
+}
+
+#[derive(Template)]
+#[template(path = "style.html")]
+struct ListPage {
+    chrome: super::Chrome,
+    from: String,
+    to: String,
+    /// Admins and managers choose a team: (id, name, chosen).
+    teams: Option<Vec<(String, String, bool)>>,
+    period: String,
+    labels: Vec<&'static str>,
+    rows: Vec<RowView>,
+    min_cases: u64,
+}
+
+/// `/style`: the scorecards the viewer may see, one row each.
+async fn list_page(
+    State(state): State<AppState>,
+    signed: Signed,
+    Query(query): Query<StyleQuery>,
+) -> Result<Response, WebError> {
+    let period = Period::parse(&query)?;
+    let team = team_choice(&query)?;
+    let report = scorecard_report(&state.store, &signed.actor, scope(None, team)?, period.from, period.to).await?;
+    let teams = match signed.actor.role {
+        Role::Admin | Role::Manager => {
+            let all: Vec<Team> = state.store.list_teams().await?;
+            Some(
+                all.into_iter()
+                    .filter(|t| signed.actor.role == Role::Admin || Some(t.id) == signed.actor.team_id)
+                    .map(|t| (t.id.to_string(), t.fields.name.to_string(), Some(t.id) == team))
+                    .collect(),
+            )
+        }
+        Role::Agent | Role::Viewer => None,
+    };
+    let filters = period.query_string();
+    let view = ListPage {
+        chrome: signed.chrome("style", "Style"),
+        from: period.from.date().to_string(),
+        to: period.last_day().to_string(),
+        teams,
+        period: period.describe(),
+        labels: rapport_insights::scorecards::Dimension::ALL.iter().map(|d| d.label()).collect(),
+        rows: report
+            .scorecards
+            .iter()
+            .map(|card| RowView {
+                href: format!("/style/{}?{filters}", card.user_id),
+                name: card.name.clone(),
+                team: card.team.clone().unwrap_or_else(|| "No team".into()),
+                scores: score_views(&card.dimensions),
+            })
+            .collect(),
+        min_cases: report.min_cases,
+    };
+    signed.page(&view)
+}
+
+struct FigureView {
+    key: &'static str,
+    label: &'static str,
+    definition: &'static str,
+    value: String,
+    cases: u64,
+    enough: bool,
+    team_median: String,
+    /// The rank in the team, when there are enough cases and a rank.
+    rank: Option<String>,
+    /// The sparkline's address, when the trend has a value.
+    sparkline: Option<String>,
+    /// The trend in words: "12.0 h, —, 3.5 h, 4.0 h (this period)".
+    trend: String,
+    lower_is_better: bool,
+}
+
+struct DimensionView {
+    key: &'static str,
+    label: &'static str,
+    score: Option<String>,
+    /// The score in the periods before and this one, in words.
+    trend: String,
+    figures: Vec<FigureView>,
+}
+
+#[derive(Template)]
+#[template(path = "style_person.html")]
+struct PersonPage {
+    chrome: super::Chrome,
+    name: String,
+    team: String,
+    from: String,
+    to: String,
+    period: String,
+    filters: String,
+    user_id: String,
+    radar_alt: String,
+    dimensions: Vec<DimensionView>,
+    min_cases: u64,
+    periods: usize,
+}
+
+/// "a, b, c, d (this period)".
+fn trend_words(values: &[Option<f64>], format: impl Fn(Option<f64>) -> String) -> String {
+    let words: Vec<String> = values.iter().map(|v| format(*v)).collect();
+    format!("{} (this period)", words.join(", "))
+}
+
+fn figure_view(row: &FigureRow, user: UserId, filters: &str) -> FigureView {
+    let unit = row.unit;
+    FigureView {
+        key: row.figure.as_str(),
+        label: row.label,
+        definition: row.definition,
+        value: format_value(unit, row.value),
+        cases: row.cases,
+        enough: row.enough,
+        team_median: format_value(unit, row.team_median),
+        rank: if row.enough { format_score(row.rank) } else { None },
+        sparkline: row
+            .trend
+            .iter()
+            .any(|v| v.is_some())
+            .then(|| format!("/style/charts/{user}/trend/{}.svg?{filters}", row.figure.as_str())),
+        trend: trend_words(&row.trend, |v| format_value(unit, v)),
+        lower_is_better: row.lower_is_better,
+    }
+}
+
+/// `/style/{user_id}`: one person's scorecard; 404 unless the viewer may see it.
+async fn person_page(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(user): Path<String>,
+    Query(query): Query<StyleQuery>,
+) -> Result<Response, WebError> {
+    let user = user_in_path(&user)?;
+    let period = Period::parse(&query)?;
+    let (report, card) = one_scorecard(&state, &signed, user, &period).await?;
+    let filters = period.query_string();
+    let scores = score_views(&card.dimensions);
+    let radar_alt = format!(
+        "Radar chart of {}'s five dimension scores, each a percentile rank in their team from 0 to 100 (50 is the team median): {}.",
+        card.name,
+        scores
+            .iter()
+            .map(|s| format!("{} {}", s.label, s.score.as_deref().unwrap_or("too few cases")))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let dimensions = card
+        .dimensions
+        .iter()
+        .map(|d| DimensionView {
+            key: d.dimension.as_str(),
+            label: d.label,
+            score: format_score(d.score),
+            trend: trend_words(&d.trend, |v| format_score(v).unwrap_or_else(|| "—".into())),
+            figures: card
+                .figures
+                .iter()
+                .filter(|f| f.dimension == d.dimension)
+                .map(|f| figure_view(f, card.user_id, &filters))
+                .collect(),
+        })
+        .collect();
+    let view = PersonPage {
+        chrome: signed.chrome("style", format!("{} · Style", card.name)),
+        name: card.name.clone(),
+        team: card.team.clone().unwrap_or_else(|| "No team".into()),
+        from: period.from.date().to_string(),
+        to: period.last_day().to_string(),
+        period: period.describe(),
+        user_id: card.user_id.to_string(),
+        radar_alt,
+        dimensions,
+        min_cases: report.min_cases,
+        periods: TREND_PERIODS + 1,
+        filters,
+    };
+    signed.page(&view)
+}
+
+/// An SVG answer, fresh each time (as the insights charts are).
+fn svg(body: String) -> Response {
+    let mut response = (StatusCode::OK, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/svg+xml"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
+    response
+}
+
+fn chart_failed(err: impl std::fmt::Display) -> WebError {
+    tracing::error!(error = %err, "drawing a scorecard chart failed");
+    WebError::Internal
+}
+
+/// `/style/charts/{user_id}/radar.svg`: the five dimension scores.
+async fn radar(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(user): Path<String>,
+    Query(query): Query<StyleQuery>,
+) -> Result<Response, WebError> {
+    let user = user_in_path(&user)?;
+    let period = Period::parse(&query)?;
+    let (_, card) = one_scorecard(&state, &signed, user, &period).await?;
+    let axes: Vec<(&str, Option<f64>)> = card.dimensions.iter().map(|d| (d.label, d.score)).collect();
+    let title = format!("{}, {}", card.name, period.describe());
+    Ok(svg(radar_chart(&title, &axes).map_err(chart_failed)?))
+}
+
+/// `/style/charts/{user_id}/trend/{figure}.svg`: one figure over the periods
+/// before and this one.
+async fn trend(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path((user, figure)): Path<(String, String)>,
+    Query(query): Query<StyleQuery>,
+) -> Result<Response, WebError> {
+    let user = user_in_path(&user)?;
+    let figure = figure.strip_suffix(".svg").and_then(Figure::parse).ok_or(WebError::NotFound("chart"))?;
+    let period = Period::parse(&query)?;
+    let (_, card) = one_scorecard(&state, &signed, user, &period).await?;
+    let row = card.figures.iter().find(|f| f.figure == figure).ok_or(WebError::NotFound("chart"))?;
+    Ok(svg(sparkline(&row.trend, row.lower_is_better).map_err(chart_failed)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_written_in_their_unit() {
+        assert_eq!(format_value(Unit::Hours, Some(3.46)), "3.5 h");
+        assert_eq!(format_value(Unit::Days, Some(12.2)), "12 d");
+        assert_eq!(format_value(Unit::Percent, Some(75.0)), "75 %");
+        assert_eq!(format_value(Unit::Nps, Some(20.0)), "+20");
+        assert_eq!(format_value(Unit::Nps, Some(-5.0)), "-5");
+        assert_eq!(format_value(Unit::Sentiment, Some(0.421)), "+0.42");
+        assert_eq!(format_value(Unit::Count, Some(2.0)), "2.0");
+        assert_eq!(format_value(Unit::Count, None), "—");
+        assert_eq!(format_value(Unit::Hours, Some(f64::NAN)), "—");
+    }
+}
