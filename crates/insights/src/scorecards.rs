@@ -187,9 +187,9 @@ impl Figure {
             Figure::InboundReplyHours => {
                 "Median hours from a customer's inbound email, call or message they logged to their next outbound touch with that customer."
             }
-            Figure::TasksOnTime => "Share of their tasks due in the period that were done by the time they were due.",
+            Figure::TasksOnTime => "Share of their tasks due in the period that were done by the time they were due (an open task counts once it falls due).",
             Figure::TasksLate => "Share of their tasks due in the period that were done, but after they were due.",
-            Figure::TasksDropped => "Share of their tasks due in the period that are still not done.",
+            Figure::TasksDropped => "Share of their tasks due in the period that fell due and are still not done.",
             Figure::CadenceKept => {
                 "Share of the customers they own with a keep-in-touch cadence who were contacted within it, as of the period's end."
             }

@@ -213,6 +213,7 @@ pub async fn run(store: &Store, seed: u64, scale: f64, admin_password: String) -
     let support = store.create_team(&actor, TeamInput { name: name("Support") }).await?;
     let mut staff_ids = vec![admin.id];
     let mut support_agents = Vec::new();
+    let mut by_email = std::collections::HashMap::new();
     for (full, email, role, team) in [
         ("Marta Quinn", "marta.quinn@example.com", Role::Manager, sales.id),
         ("Leo Brandt", "leo.brandt@example.com", Role::Agent, sales.id),
@@ -222,6 +223,7 @@ pub async fn run(store: &Store, seed: u64, scale: f64, admin_password: String) -
         ("Noah Berg", "noah.berg@example.com", Role::Viewer, support.id),
     ] {
         let user = staff(store, full, email, role, Some(team)).await?;
+        by_email.insert(email, user.id);
         if role != Role::Viewer {
             staff_ids.push(user.id);
             if team == support.id {
@@ -589,6 +591,9 @@ pub async fn run(store: &Store, seed: u64, scale: f64, admin_password: String) -
     let answers = (300.0 * scale).round() as usize;
     let feedback =
         crate::demo_feedback::feedback_history(store, &actor, &mut demo.rng, demo.now, &requesters, answers).await?;
+    demo.progress.set_message("staff styles");
+    let styled: Vec<UserId> = crate::demo_style::STYLES.iter().map(|s| by_email[s.email]).collect();
+    crate::demo_style::staff_styles(store, &actor, &mut demo.rng, demo.now, &styled, &requesters).await?;
     store.analyze().await?;
     demo.progress.finish_with_message("done");
     eprintln!(

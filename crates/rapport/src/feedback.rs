@@ -7,13 +7,15 @@
 use std::collections::HashMap;
 
 use anyhow::{Result, anyhow, bail};
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
 use rapport_domain::surveys::Answer;
 use rapport_domain::{PersonId, SurveyId};
 use rapport_reports::feedback::{FeedbackSummary, Figures, Group, GroupBy, summary, themes};
 use rapport_storage::{AnswerFilter, Store};
 use time::format_description::well_known::Rfc3339;
-use time::{Date, Duration, OffsetDateTime, Time};
+use time::{Duration, OffsetDateTime};
+
+use crate::report_output::{Format, Table, day, midnight};
 
 #[derive(Subcommand)]
 pub enum FeedbackCommand {
@@ -58,13 +60,6 @@ pub struct Scope {
     to: Option<String>,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Table,
-    Json,
-    Csv,
 }
 
 /// The days a theme period lasts unless --from and --to say otherwise.
@@ -197,16 +192,6 @@ pub async fn run(store: &Store, command: FeedbackCommand) -> Result<String> {
 
 fn json(value: &impl serde::Serialize) -> Result<String> {
     Ok(serde_json::to_string_pretty(value)? + "\n")
-}
-
-fn day(raw: Option<&str>, flag: &str) -> Result<Option<Date>> {
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    raw.map(|raw| Date::parse(raw.trim(), format).map_err(|_| anyhow!("{flag}: {raw:?} is not a date; use YYYY-MM-DD")))
-        .transpose()
-}
-
-fn midnight(day: Date) -> OffsetDateTime {
-    day.with_time(Time::MIDNIGHT).assume_utc()
 }
 
 /// --from and --to as instants: from the first day's start to the end of the last day.
@@ -513,52 +498,4 @@ fn answers_csv(answers: &[Answer], names: &Names) -> Result<String> {
         ]);
     }
     out.csv()
-}
-
-/// Rows printed as aligned text or as CSV.
-struct Table {
-    headers: Vec<String>,
-    rows: Vec<Vec<String>>,
-}
-
-impl Table {
-    fn new(headers: &[&str]) -> Table {
-        Table { headers: headers.iter().map(|h| (*h).to_owned()).collect(), rows: Vec::new() }
-    }
-
-    fn row(&mut self, cells: Vec<String>) {
-        self.rows.push(cells);
-    }
-
-    fn text(&self) -> String {
-        let mut widths: Vec<usize> = self.headers.iter().map(|h| h.chars().count()).collect();
-        for row in &self.rows {
-            for (w, cell) in widths.iter_mut().zip(row) {
-                *w = (*w).max(cell.chars().count());
-            }
-        }
-        let line = |cells: &[String]| {
-            let padded: Vec<String> = cells
-                .iter()
-                .zip(&widths)
-                .map(|(cell, &w)| format!("{cell}{}", " ".repeat(w - cell.chars().count())))
-                .collect();
-            padded.join("  ").trim_end().to_owned() + "\n"
-        };
-        let mut out = line(&self.headers);
-        out.push_str(&line(&widths.iter().map(|&w| "-".repeat(w)).collect::<Vec<_>>()));
-        for row in &self.rows {
-            out.push_str(&line(row));
-        }
-        out
-    }
-
-    fn csv(&self) -> Result<String> {
-        let mut writer = csv::Writer::from_writer(Vec::new());
-        writer.write_record(&self.headers)?;
-        for row in &self.rows {
-            writer.write_record(row)?;
-        }
-        Ok(String::from_utf8(writer.into_inner().map_err(|e| anyhow!("writing CSV: {e}"))?)?)
-    }
 }

@@ -5,6 +5,7 @@
 mod config;
 mod demo;
 mod demo_feedback;
+mod demo_style;
 mod demo_tickets;
 mod duplicates;
 mod feedback;
@@ -13,6 +14,8 @@ mod insights;
 mod jobs;
 mod mail;
 mod merge;
+mod report_output;
+mod style;
 mod tickets;
 mod transfer;
 mod trash;
@@ -118,6 +121,9 @@ enum Command {
     /// Customer feedback: survey figures, themes of the comments, answers.
     #[command(subcommand)]
     Feedback(feedback::FeedbackCommand),
+    /// Each staff member's relationship style: scorecards from what they did.
+    #[command(subcommand)]
+    Style(style::StyleCommand),
 }
 
 #[derive(Subcommand)]
@@ -314,6 +320,10 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Feedback(command) => {
             let output = feedback::run(&open(&config.database_url).await?, command).await?;
+            write_stdout(&output)
+        }
+        Command::Style(command) => {
+            let output = style::run(&open(&config.database_url).await?, command).await?;
             write_stdout(&output)
         }
         Command::Mail(command) => {

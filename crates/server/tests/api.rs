@@ -29,6 +29,7 @@ mod api {
     pub mod permissions;
     pub mod sla_report;
     pub mod strict;
+    pub mod style;
     pub mod ticket_bulk;
     pub mod tickets;
     pub mod timeline;

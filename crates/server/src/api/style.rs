@@ -18,7 +18,6 @@ use crate::extract::{Auth, Params};
 /// Whose scorecards, over which period.
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
 pub struct ScorecardParams {
     /// One staff member (they must be someone the caller may see).
     pub user_id: Option<UserId>,

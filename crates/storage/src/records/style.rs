@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use rapport_domain::records::{ActivityKind, Channel, DealStatus, Direction, LifecycleStage, Preferences};
+use rapport_domain::records::{ActivityKind, Channel, DealStatus, Direction, LifecycleStage, Preferences, now};
 use rapport_domain::sla_events::SlaEventKind;
 use rapport_domain::style::{ANSWERED_WITHIN, AnswerFact, DealFact, Facts, TaskFact, TicketFact, TouchFact};
 use rapport_domain::surveys::QuestionKind;
@@ -83,6 +83,8 @@ impl Store {
             .filter(tasks::Column::AssigneeId.is_not_null())
             .filter(tasks::Column::DueAt.gte(from))
             .filter(tasks::Column::DueAt.lt(to))
+            // An open task not yet due is neither late nor dropped yet.
+            .filter(Condition::any().add(tasks::Column::DoneAt.is_not_null()).add(tasks::Column::DueAt.lt(now())))
             .into_tuple()
             .all(conn)
             .await?;

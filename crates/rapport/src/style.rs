@@ -1,0 +1,185 @@
+//! `rapport style scorecard`: staff scorecards over a period (every active
+//! staff member, one by email, or one team by name), as a table, JSON or
+//! CSV. The command line sees everyone, as an admin does.
+
+use anyhow::{Result, bail};
+use clap::Subcommand;
+use rapport_domain::{Actor, Email};
+use rapport_insights::scorecards::Unit;
+use rapport_reports::scorecards::{FigureRow, ScorecardReport, StyleScope, scorecard_report};
+use rapport_storage::Store;
+use time::{Duration, OffsetDateTime};
+
+use crate::report_output::{Format, Table, day, midnight};
+
+#[derive(Subcommand)]
+pub enum StyleCommand {
+    /// What each staff member actually did with customers: responsiveness,
+    /// follow-through, proactivity, personal touch and outcomes, each figure
+    /// beside the team median, with its trend over the three periods before.
+    Scorecard {
+        /// One staff member, by email.
+        #[arg(long, conflicts_with = "team")]
+        user: Option<String>,
+        /// One team, by name.
+        #[arg(long)]
+        team: Option<String>,
+        /// The first day counted (YYYY-MM-DD, UTC; default: 30 days before --to).
+        #[arg(long)]
+        from: Option<String>,
+        /// The last day counted (YYYY-MM-DD, UTC; default: today).
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+}
+
+/// Runs a `rapport style` command and returns what it prints.
+pub async fn run(store: &Store, command: StyleCommand) -> Result<String> {
+    let StyleCommand::Scorecard { user, team, from, to, format } = command;
+    let scope = scope(store, user.as_deref(), team.as_deref()).await?;
+    let (from, to) = period(from.as_deref(), to.as_deref())?;
+    let report = scorecard_report(store, &Actor::system(), scope, from, to).await?;
+    match format {
+        Format::Json => Ok(serde_json::to_string_pretty(&report)? + "\n"),
+        Format::Csv => csv(&report),
+        Format::Table => Ok(text(&report)),
+    }
+}
+
+async fn scope(store: &Store, user: Option<&str>, team: Option<&str>) -> Result<StyleScope> {
+    if let Some(raw) = user {
+        let Ok(email) = Email::parse(raw) else { bail!("--user: {raw:?} is not an email address") };
+        return match store.find_user_by_email(&email).await? {
+            Some(user) if user.fields.active => Ok(StyleScope::User(user.id)),
+            Some(_) => bail!("--user: {email} is deactivated and has no scorecard"),
+            None => bail!("--user: no staff member has the email {email}"),
+        };
+    }
+    if let Some(name) = team {
+        let teams = store.list_teams().await?;
+        return match teams.iter().find(|t| t.fields.name.as_str().eq_ignore_ascii_case(name.trim())) {
+            Some(team) => Ok(StyleScope::Team(team.id)),
+            None => {
+                let known: Vec<&str> = teams.iter().map(|t| t.fields.name.as_str()).collect();
+                let known = if known.is_empty() { "there are no teams yet".to_owned() } else { known.join(", ") };
+                bail!("--team: no team is called {name:?}: {known}")
+            }
+        };
+    }
+    Ok(StyleScope::Visible)
+}
+
+/// --from and --to (both days counted) as `[from, to)`, at most a year.
+fn period(from: Option<&str>, to: Option<&str>) -> Result<(OffsetDateTime, OffsetDateTime)> {
+    let today = OffsetDateTime::now_utc().date();
+    let to = midnight(day(to, "--to")?.unwrap_or(today)) + Duration::days(1);
+    let from = match day(from, "--from")? {
+        Some(from) => midnight(from),
+        None => to - Duration::days(30),
+    };
+    if from >= to {
+        bail!("--from must not be after --to");
+    }
+    if to - from > Duration::days(366) {
+        bail!("--from: a scorecard covers at most a year");
+    }
+    Ok((from, to))
+}
+
+/// A figure's value in its unit: "3.5 h", "12 d", "75%", "+20", "+0.42".
+fn value(unit: Unit, value: Option<f64>) -> String {
+    let Some(v) = value else { return "—".into() };
+    match unit {
+        Unit::Hours => format!("{v:.1} h"),
+        Unit::Days => format!("{v:.1} d"),
+        Unit::Percent => format!("{v:.0}%"),
+        Unit::Count => format!("{v:.1}"),
+        Unit::Nps => format!("{v:+.0}"),
+        Unit::Sentiment => format!("{v:+.2}"),
+    }
+}
+
+fn rank(row: &FigureRow) -> String {
+    match (row.rank, row.enough) {
+        (Some(rank), _) => format!("{rank:.0}"),
+        (None, false) if row.cases > 0 => format!("too few cases ({})", row.cases),
+        _ => "—".into(),
+    }
+}
+
+fn text(report: &ScorecardReport) -> String {
+    let mut out = format!(
+        "Scorecards from {} to {} (ranks are percentiles in the team: 50 is the team median; a figure needs {} cases to be ranked)\n",
+        report.from.date(),
+        (report.to - Duration::days(1)).date(),
+        report.min_cases
+    );
+    if report.scorecards.is_empty() {
+        out.push_str("No active staff member in this scope.\n");
+    }
+    for card in &report.scorecards {
+        let team = card.team.as_deref().unwrap_or("no team");
+        out.push_str(&format!("\n{} <{}> · {team}\n", card.name, card.email));
+        let scores: Vec<String> = card
+            .dimensions
+            .iter()
+            .map(|d| format!("{} {}", d.label, d.score.map(|s| format!("{s:.0}")).unwrap_or_else(|| "—".into())))
+            .collect();
+        out.push_str(&format!("{}\n\n", scores.join(" · ")));
+        let mut table =
+            Table::new(&["figure", "value", "cases", "team median", "rank", "trend (3 periods before → now)"]);
+        for row in &card.figures {
+            let trend: Vec<String> = row.trend.iter().map(|v| value(row.unit, *v)).collect();
+            table.row(vec![
+                row.label.to_owned(),
+                value(row.unit, row.value),
+                row.cases.to_string(),
+                value(row.unit, row.team_median),
+                rank(row),
+                trend.join(" → "),
+            ]);
+        }
+        out.push_str(&table.text());
+    }
+    out
+}
+
+fn csv(report: &ScorecardReport) -> Result<String> {
+    let mut table = Table::new(&[
+        "email",
+        "name",
+        "team",
+        "dimension",
+        "figure",
+        "value",
+        "cases",
+        "enough",
+        "team_median",
+        "rank",
+        "period_minus_3",
+        "period_minus_2",
+        "period_minus_1",
+    ]);
+    let number = |v: Option<f64>| v.map(|v| format!("{v:.4}")).unwrap_or_default();
+    for card in &report.scorecards {
+        for row in &card.figures {
+            let mut cells = vec![
+                card.email.clone(),
+                card.name.clone(),
+                card.team.clone().unwrap_or_default(),
+                row.dimension.as_str().to_owned(),
+                row.figure.as_str().to_owned(),
+                number(row.value),
+                row.cases.to_string(),
+                row.enough.to_string(),
+                number(row.team_median),
+                number(row.rank),
+            ];
+            cells.extend(row.trend.iter().take(row.trend.len().saturating_sub(1)).map(|v| number(*v)));
+            table.row(cells);
+        }
+    }
+    table.csv()
+}

@@ -1,0 +1,92 @@
+//! `rapport style scorecard` as an operator uses it, on SQLite and
+//! PostgreSQL: one user, one team, everyone; table, JSON and CSV; clear
+//! refusals of bad input.
+
+#[macro_use]
+extern crate rapport_testing;
+
+mod common;
+
+use common::{rapport, refused, succeeded};
+use rapport_domain::records::{TaskInput, TeamInput, UserInput};
+use rapport_domain::text::Name;
+use rapport_domain::{Actor, Email, Role, TeamId, UserId};
+use rapport_storage::Store;
+use rapport_testing::{Backend, TestDatabase};
+use serde_json::{Value, json};
+use time::format_description::well_known::Rfc3339;
+use time::{Duration, OffsetDateTime};
+
+backend_tests!(scorecards_from_the_command_line);
+
+async fn staff(store: &Store, name: &str, email: &str, role: Role, team: Option<TeamId>) -> UserId {
+    let input = UserInput {
+        name: Name::try_from(name.to_owned()).unwrap(),
+        email: Email::parse(email).unwrap(),
+        role,
+        team_id: team,
+        active: true,
+    };
+    store.create_user(input, None, None).await.unwrap().id
+}
+
+async fn scorecards_from_the_command_line(backend: Backend) {
+    let db = TestDatabase::new(backend).await;
+    let url = db.url.as_str();
+    succeeded(rapport(url, &["migrate"], ""));
+    let store = Store::connect(url).await.expect("open the database");
+    let boss = staff(&store, "Boss", "boss@example.com", Role::Admin, None).await;
+    let actor = Actor { user_id: boss, role: Role::Admin, team_id: None };
+    let care = store.create_team(&actor, TeamInput { name: Name::try_from("Care").unwrap() }).await.unwrap();
+    let ana = staff(&store, "Ana Agent", "ana@example.com", Role::Agent, Some(care.id)).await;
+    staff(&store, "Bo Agent", "bo@example.com", Role::Agent, Some(care.id)).await;
+
+    // Ana: six tasks due in the last days, five done in time, one dropped.
+    let now = OffsetDateTime::now_utc();
+    for i in 0..6 {
+        let due = (now - Duration::days(i + 1)).format(&Rfc3339).unwrap();
+        let task: TaskInput = serde_json::from_value(
+            json!({ "title": format!("Task {i}"), "due_at": due, "assignee_id": ana, "done": i > 0 }),
+        )
+        .unwrap();
+        store.create_task(&actor, task).await.unwrap();
+    }
+    store.close().await.unwrap();
+
+    let json =
+        succeeded(rapport(url, &["style", "scorecard", "--user", "ana@example.com", "--format", "json"], "")).stdout;
+    let report: Value = serde_json::from_str(&json).unwrap();
+    let cards = report["scorecards"].as_array().unwrap();
+    assert_eq!(cards.len(), 1, "{json}");
+    assert_eq!(cards[0]["team"], "Care");
+    let dropped = cards[0]["figures"].as_array().unwrap().iter().find(|f| f["figure"] == "tasks_dropped").unwrap();
+    // Done late: the tasks were done now, after they fell due.
+    assert_eq!(dropped["cases"], 6, "{dropped}");
+    assert!((dropped["value"].as_f64().unwrap() - 100.0 / 6.0).abs() < 1e-9, "{dropped}");
+    assert_eq!(dropped["enough"], true);
+    assert_eq!(dropped["rank"], 50.0, "alone with enough cases in the team: the median");
+
+    let table = succeeded(rapport(url, &["style", "scorecard", "--team", "care"], "")).stdout;
+    assert!(table.contains("Ana Agent <ana@example.com> · Care") && table.contains("Bo Agent"), "{table}");
+    assert!(!table.contains("Boss"), "only the team: {table}");
+    assert!(table.contains("Tasks dropped") && table.contains("17%"), "{table}");
+    let everyone = succeeded(rapport(url, &["style", "scorecard", "--format", "csv"], "")).stdout;
+    assert!(
+        everyone.starts_with("email,name,team,dimension,figure,value,cases,enough,team_median,rank,"),
+        "{everyone}"
+    );
+    assert!(
+        everyone.contains("boss@example.com")
+            && everyone.contains("ana@example.com,Ana Agent,Care,follow_through,tasks_dropped,16.6667,6,true"),
+        "{everyone}"
+    );
+
+    refused(rapport(url, &["style", "scorecard", "--user", "nobody@example.com"], ""), "--user");
+    refused(rapport(url, &["style", "scorecard", "--user", "not an email"], ""), "--user");
+    refused(rapport(url, &["style", "scorecard", "--team", "Sales"], ""), "--team");
+    refused(rapport(url, &["style", "scorecard", "--user", "ana@example.com", "--team", "Care"], ""), "--team");
+    refused(rapport(url, &["style", "scorecard", "--from", "2026-02-01", "--to", "2026-01-01"], ""), "--from");
+    refused(rapport(url, &["style", "scorecard", "--from", "2024-01-01", "--to", "2026-01-01"], ""), "--from");
+    refused(rapport(url, &["style", "scorecard", "--to", "tomorrow"], ""), "--to");
+    refused(rapport(url, &["style", "scorecard", "--format", "xml"], ""), "--format");
+}
