@@ -187,7 +187,9 @@ impl Figure {
             Figure::InboundReplyHours => {
                 "Median hours from a customer's inbound email, call or message they logged to their next outbound touch with that customer."
             }
-            Figure::TasksOnTime => "Share of their tasks due in the period that were done by the time they were due (an open task counts once it falls due).",
+            Figure::TasksOnTime => {
+                "Share of their tasks due in the period that were done by the time they were due (an open task counts once it falls due)."
+            }
             Figure::TasksLate => "Share of their tasks due in the period that were done, but after they were due.",
             Figure::TasksDropped => "Share of their tasks due in the period that fell due and are still not done.",
             Figure::CadenceKept => {
@@ -308,7 +310,7 @@ pub fn median(mut values: Vec<f64>) -> Option<f64> {
     }
     values.sort_by(f64::total_cmp);
     let mid = values.len() / 2;
-    Some(if values.len() % 2 == 0 { (values[mid - 1] + values[mid]) / 2.0 } else { values[mid] })
+    Some(if values.len().is_multiple_of(2) { (values[mid - 1] + values[mid]) / 2.0 } else { values[mid] })
 }
 
 fn share(hits: usize, of: usize) -> Measure {
@@ -396,7 +398,7 @@ where
                 Direction::Outbound => {
                     if in_period {
                         outbound += 1;
-                        if !last_inbound.is_some_and(|at| touch.at - at <= ANSWERED_WITHIN) {
+                        if last_inbound.is_none_or(|at| touch.at - at > ANSWERED_WITHIN) {
                             first += 1;
                         }
                         if let Some(since) = waiting.take() {

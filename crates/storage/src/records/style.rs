@@ -22,6 +22,15 @@ use crate::{Result, Store};
 /// this long of the customer's own inbound one answered it.
 const LOOK_BACK: Duration = ANSWERED_WITHIN;
 
+/// A ticket row: assignee, arrival, first reply, solve, pending seconds.
+type TicketRow = (Option<Uuid>, OffsetDateTime, Option<OffsetDateTime>, Option<OffsetDateTime>, i64);
+/// A touch row: author, person, when, kind, direction.
+type TouchRow = (Option<Uuid>, Option<Uuid>, OffsetDateTime, String, String);
+/// An answer row: staff member, score kind, score, sentiment.
+type AnswerRow = (Option<Uuid>, Option<String>, Option<i32>, Option<f64>);
+/// A deal row: owner, status, created, closed.
+type DealRow = (Option<Uuid>, String, OffsetDateTime, Option<OffsetDateTime>);
+
 impl Store {
     /// The facts of every staff member's work in `[from, to)`; see each
     /// figure's definition in `rapport-insights::scorecards` for what counts.
@@ -29,25 +38,24 @@ impl Store {
         let conn = self.conn();
         let mut facts = Facts::new(from);
 
-        let rows: Vec<(Option<Uuid>, OffsetDateTime, Option<OffsetDateTime>, Option<OffsetDateTime>, i64)> =
-            tickets::Entity::find()
-                .select_only()
-                .columns([
-                    tickets::Column::AssigneeId,
-                    tickets::Column::CreatedAt,
-                    tickets::Column::FirstRespondedAt,
-                    tickets::Column::SolvedAt,
-                    tickets::Column::PendingSeconds,
-                ])
-                .filter(tickets::Column::AssigneeId.is_not_null())
-                .filter(
-                    Condition::any()
-                        .add(tickets::Column::CreatedAt.gte(from).and(tickets::Column::CreatedAt.lt(to)))
-                        .add(tickets::Column::SolvedAt.gte(from).and(tickets::Column::SolvedAt.lt(to))),
-                )
-                .into_tuple()
-                .all(conn)
-                .await?;
+        let rows: Vec<TicketRow> = tickets::Entity::find()
+            .select_only()
+            .columns([
+                tickets::Column::AssigneeId,
+                tickets::Column::CreatedAt,
+                tickets::Column::FirstRespondedAt,
+                tickets::Column::SolvedAt,
+                tickets::Column::PendingSeconds,
+            ])
+            .filter(tickets::Column::AssigneeId.is_not_null())
+            .filter(
+                Condition::any()
+                    .add(tickets::Column::CreatedAt.gte(from).and(tickets::Column::CreatedAt.lt(to)))
+                    .add(tickets::Column::SolvedAt.gte(from).and(tickets::Column::SolvedAt.lt(to))),
+            )
+            .into_tuple()
+            .all(conn)
+            .await?;
         facts.tickets = rows
             .into_iter()
             .filter_map(|(staff, created_at, first_responded_at, solved_at, pending_seconds)| {
@@ -93,7 +101,7 @@ impl Store {
             .filter_map(|(staff, due_at, done_at)| Some(TaskFact { staff: UserId(staff?), due_at: due_at?, done_at }))
             .collect();
 
-        let rows: Vec<(Option<Uuid>, Option<Uuid>, OffsetDateTime, String, String)> = activities::Entity::find()
+        let rows: Vec<TouchRow> = activities::Entity::find()
             .select_only()
             .columns([
                 activities::Column::AuthorId,
@@ -149,7 +157,7 @@ impl Store {
             }
         }
 
-        let rows: Vec<(Option<Uuid>, Option<String>, Option<i32>, Option<f64>)> = survey_answers::Entity::find()
+        let rows: Vec<AnswerRow> = survey_answers::Entity::find()
             .select_only()
             .columns([
                 survey_answers::Column::StaffId,
@@ -173,7 +181,7 @@ impl Store {
             });
         }
 
-        let rows: Vec<(Option<Uuid>, String, OffsetDateTime, Option<OffsetDateTime>)> = deals::Entity::find()
+        let rows: Vec<DealRow> = deals::Entity::find()
             .select_only()
             .columns([deals::Column::OwnerId, deals::Column::Status, deals::Column::CreatedAt, deals::Column::ClosedAt])
             .filter(deals::Column::OwnerId.is_not_null())
