@@ -18,13 +18,17 @@
 //! (`src/vader/LICENSE-vaderSentiment.txt`). Its scores agree with the Python
 //! package on the sentences in `tests/data/vader_reference.json`
 //! (`scripts/vader-reference.sh` makes that file); [`vader`] says why this is
-//! a port rather than the `vader-sentimental` crate. Key phrases come from YAKE (Campos et al., 2020) through `yake-rust`
-//! (MIT), with its English stop-word list.
+//! a port rather than the `vader-sentimental` crate. Key phrases come from YAKE
+//! (Campos et al., "YAKE! Keyword extraction from single documents using
+//! multiple local features", Information Sciences 2020), which [`yake`]
+//! implements from the paper; its English stop-word list is YAKE's, read
+//! from the `yake-rust` crate (MIT), which is used for nothing else.
 
 pub mod phrases;
 pub mod stats;
 pub mod themes;
 pub mod vader;
+pub mod yake;
 
 use std::sync::OnceLock;
 

@@ -1,9 +1,10 @@
 //! Key phrases of a comment, normalised so that the same idea written by
 //! different customers gets the same phrase.
 //!
-//! YAKE (through `yake-rust`, with its English stop words and up to three
-//! words a phrase) proposes a comment's candidate phrases, best first. Each
-//! candidate is then normalised:
+//! YAKE ([`crate::yake`], our own implementation of Campos et al. 2020, with
+//! YAKE's English stop words and up to three words a phrase) proposes a
+//! comment's candidate phrases, best first. Each candidate is then
+//! normalised:
 //!
 //! 1. lowercase; punctuation trimmed from each word (inner `-` and `'` stay);
 //!    a word ending in `n't` becomes `not`;
@@ -23,6 +24,7 @@
 //! that "late delivery" and "delivery late" meet in [`crate::themes`].
 
 use crate::Language;
+use crate::yake::{StopWords, Yake};
 
 /// The most key phrases kept for one comment.
 pub const MAX_PHRASES: usize = 5;
@@ -105,16 +107,16 @@ const FILLERS: &[&str] = &[
 /// Key-phrase extraction for one language.
 #[derive(Clone, Debug)]
 pub struct Extractor {
-    stop_words: yake_rust::StopWords,
-    config: yake_rust::Config,
+    yake: Yake,
 }
 
 impl Extractor {
+    /// Loads the language's stop words, once.
     pub fn new(language: Language) -> Self {
         let stop_words = match language {
-            Language::English => yake_rust::StopWords::predefined("en").expect("yake-rust has English stop words"),
+            Language::English => StopWords::english(),
         };
-        Extractor { stop_words, config: yake_rust::Config { ngrams: 3, ..yake_rust::Config::default() } }
+        Extractor { yake: Yake::new(stop_words, 3) }
     }
 
     /// The comment's normalised key phrases, best first.
@@ -122,10 +124,10 @@ impl Extractor {
         if !text.chars().any(char::is_alphabetic) {
             return Vec::new();
         }
-        let candidates = yake_rust::get_n_best(CANDIDATES, text, &self.stop_words, &self.config);
+        let candidates = self.yake.keywords(text, CANDIDATES);
         let mut kept: Vec<(String, Vec<String>)> = Vec::new();
         for candidate in candidates {
-            let Some(phrase) = self.normalise(&candidate.keyword) else { continue };
+            let Some(phrase) = self.normalise(candidate.text) else { continue };
             let mut words: Vec<String> = phrase.split(' ').map(str::to_owned).collect();
             words.sort_unstable();
             words.dedup();
@@ -154,7 +156,10 @@ impl Extractor {
                 words.push(word.to_owned());
                 continue;
             }
-            if word.chars().count() < 2 || !word.chars().any(char::is_alphabetic) || self.stop_words.contains(word) {
+            if word.chars().count() < 2
+                || !word.chars().any(char::is_alphabetic)
+                || self.yake.stop_words().contains(word)
+            {
                 continue;
             }
             words.push(singular(word));
