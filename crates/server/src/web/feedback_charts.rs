@@ -6,14 +6,14 @@
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use rapport_insights::feedback_charts::{TrendAxis, TrendPoint, nps_distribution_chart, score_trend_chart};
 use rapport_reports::feedback::{Answers, Figures, GroupBy};
 use rapport_text::Estimate;
 
 use super::feedback::{Period, PeriodQuery};
+use super::svg::{chart_failed, svg};
 use super::{Signed, WebError};
 use crate::AppState;
 use crate::error::ApiError;
@@ -73,20 +73,6 @@ impl Chart {
     }
 }
 
-/// An SVG answer, fresh each time (as the insights charts are).
-fn svg(body: String) -> Response {
-    let mut response = (StatusCode::OK, body).into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/svg+xml"));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
-    response
-}
-
-fn chart_failed(err: impl std::fmt::Display) -> WebError {
-    tracing::error!(error = %err, "drawing a feedback chart failed");
-    WebError::Internal
-}
-
 /// `/feedback/charts/{name}`: one of the dashboard's charts for its survey
 /// and days. Without answers the chart says so (200); an unknown name is 404.
 async fn chart(
@@ -121,5 +107,5 @@ async fn chart(
             nps_distribution_chart(&format!("NPS answers by score, {days}"), &summary.distribution.nps)
         }
     };
-    Ok(svg(body.map_err(chart_failed)?))
+    Ok(svg(body.map_err(chart_failed)?, None))
 }

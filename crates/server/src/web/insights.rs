@@ -17,6 +17,7 @@ use rapport_insights::churn::{ChurnDefinition, ChurnReport, SurvivalCurve};
 use rapport_reports::{ChurnGrouping, Reports, Snapshot};
 use rapport_storage::{ListQuery, PurchaseFilter};
 
+use super::svg::{chart_failed, svg};
 use super::{Chrome, Signed, WebError, format};
 use crate::AppState;
 
@@ -628,22 +629,6 @@ async fn referrals(State(state): State<AppState>, signed: Signed) -> Result<Resp
 }
 
 // Charts.
-
-fn svg(body: String, etag: Option<String>) -> Response {
-    let mut response = (StatusCode::OK, body).into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/svg+xml"));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
-    if let Some(value) = etag.and_then(|e| HeaderValue::from_str(&e).ok()) {
-        headers.insert(header::ETAG, value);
-    }
-    response
-}
-
-fn chart_failed(err: impl std::fmt::Display) -> WebError {
-    tracing::error!(error = %err, "drawing a chart failed");
-    WebError::Internal
-}
 
 /// `/insights/charts/{name}.svg`: a chart of the latest snapshot; the churn
 /// charts take the churn page's query string for other choices.

@@ -31,6 +31,7 @@ mod settings;
 mod sla_report;
 mod staff;
 mod style;
+mod svg;
 mod survey_builder;
 mod surveys;
 mod tasks;

@@ -8,8 +8,7 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use rapport_domain::records::Team;
 use rapport_domain::{Role, TeamId, UserId};
@@ -21,6 +20,7 @@ use rapport_reports::scorecards::{
 use serde::Deserialize;
 use time::OffsetDateTime;
 
+use super::svg::{chart_failed, svg};
 use super::{Signed, WebError};
 use crate::AppState;
 use crate::api::style::{ScorecardParams, style_period};
@@ -332,20 +332,6 @@ async fn person_page(
     signed.page(&view)
 }
 
-/// An SVG answer, fresh each time (as the insights charts are).
-fn svg(body: String) -> Response {
-    let mut response = (StatusCode::OK, body).into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/svg+xml"));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
-    response
-}
-
-fn chart_failed(err: impl std::fmt::Display) -> WebError {
-    tracing::error!(error = %err, "drawing a scorecard chart failed");
-    WebError::Internal
-}
-
 /// `/style/charts/{user_id}/radar.svg`: the five dimension scores.
 async fn radar(
     State(state): State<AppState>,
@@ -358,7 +344,7 @@ async fn radar(
     let (_, card) = one_scorecard(&state, &signed, user, &period).await?;
     let axes: Vec<(&str, Option<f64>)> = card.dimensions.iter().map(|d| (d.label, d.score)).collect();
     let title = format!("{}, {}", card.name, period.describe());
-    Ok(svg(radar_chart(&title, &axes).map_err(chart_failed)?))
+    Ok(svg(radar_chart(&title, &axes).map_err(chart_failed)?, None))
 }
 
 /// `/style/charts/{user_id}/trend/{figure}.svg`: one figure over the periods
@@ -374,7 +360,7 @@ async fn trend(
     let period = Period::parse(&query)?;
     let (_, card) = one_scorecard(&state, &signed, user, &period).await?;
     let row = card.figures.iter().find(|f| f.figure == figure).ok_or(WebError::NotFound("chart"))?;
-    Ok(svg(sparkline(&row.trend, row.lower_is_better).map_err(chart_failed)?))
+    Ok(svg(sparkline(&row.trend, row.lower_is_better).map_err(chart_failed)?, None))
 }
 
 #[cfg(test)]
