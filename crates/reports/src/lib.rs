@@ -16,8 +16,8 @@ mod error;
 pub mod feedback;
 mod job;
 mod pass;
-pub mod scorecards;
 mod scope;
+pub mod scorecards;
 mod snapshot;
 
 pub use error::ReportError;
