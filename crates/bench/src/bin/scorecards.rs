@@ -381,7 +381,7 @@ async fn main() -> Result<()> {
     println!("| people (owned customers) | {} |", rows("people")?);
     println!("| activities | {} |", rows("activities")?);
     println!(
-        "| tasks (done) | {} ({}) |",
+        "| tasks, with detractors' follow-ups (done) | {} ({}) |",
         rows("tasks")?,
         count(&path, "SELECT count(*) FROM tasks WHERE done_at IS NOT NULL")?
     );
