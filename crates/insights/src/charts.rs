@@ -546,3 +546,16 @@ pub fn purchase_history_chart(
 pub fn segment_label(segment: Segment) -> &'static str {
     segment.label()
 }
+
+/// What every drawn chart's test checks: a closed SVG, no NaN or infinity,
+/// balanced text elements, and each of `needles` in it.
+#[cfg(test)]
+pub(crate) fn check_svg(svg: &str, needles: &[&str]) {
+    assert!(svg.starts_with("<svg"), "not an SVG: {svg}");
+    assert!(svg.trim_end().ends_with("</svg>"), "not closed");
+    assert!(!svg.contains("NaN") && !svg.contains("inf"), "NaN or inf in the SVG");
+    assert_eq!(svg.matches("<text").count(), svg.matches("</text>").count());
+    for needle in needles {
+        assert!(svg.contains(needle), "missing {needle:?}");
+    }
+}

@@ -289,16 +289,7 @@ pub fn nps_distribution_chart(title: &str, counts: &[u64]) -> Result<String, Ins
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn check(svg: &str, needles: &[&str]) {
-        assert!(svg.starts_with("<svg"), "not an SVG: {svg}");
-        assert!(svg.trim_end().ends_with("</svg>"), "not closed");
-        assert!(!svg.contains("NaN") && !svg.contains("inf"), "NaN or inf in the SVG");
-        assert_eq!(svg.matches("<text").count(), svg.matches("</text>").count());
-        for needle in needles {
-            assert!(svg.contains(needle), "missing {needle:?}");
-        }
-    }
+    use crate::charts::check_svg as check;
 
     fn point(label: &str, value: f64, low: f64, high: f64) -> TrendPoint {
         TrendPoint { label: label.into(), value, low, high }

@@ -238,16 +238,7 @@ pub fn sparkline(values: &[Option<f64>], lower_is_better: bool) -> Result<String
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn check(svg: &str, needles: &[&str]) {
-        assert!(svg.starts_with("<svg"), "not an SVG: {svg}");
-        assert!(svg.trim_end().ends_with("</svg>"), "not closed");
-        assert!(!svg.contains("NaN") && !svg.contains("inf"), "NaN or inf in the SVG");
-        assert_eq!(svg.matches("<text").count(), svg.matches("</text>").count());
-        for needle in needles {
-            assert!(svg.contains(needle), "missing {needle:?}");
-        }
-    }
+    use crate::charts::check_svg as check;
 
     const AXES: [&str; 5] = ["Responsiveness", "Follow-through", "Proactivity", "Personal touch", "Outcomes"];
 

@@ -18,7 +18,7 @@ use time::OffsetDateTime;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{Items, parse_id};
+use super::{Items, instant, parse_id};
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, Auth, Params};
@@ -40,10 +40,6 @@ pub struct AnswerParams {
     /// month, survey, team, staff, segment or stage; the summary only.
     #[param(value_type = Option<String>)]
     by: Option<String>,
-}
-
-fn instant(raw: Option<&str>, field: &str) -> Result<Option<OffsetDateTime>, ApiError> {
-    raw.map(|r| rapport_domain::time_input::parse(r).map_err(|err| ApiError::field(field, err.to_string()))).transpose()
 }
 
 impl AnswerParams {

@@ -241,6 +241,12 @@ pub fn patched<I: serde::de::DeserializeOwned + utoipa::ToSchema + 'static, O: S
 }
 
 /// Ids in paths: anything that is not an id is simply not found.
+/// An optional date or instant parameter (`YYYY-MM-DD` or RFC 3339); a bad
+/// one is refused naming `field`.
+pub fn instant(raw: Option<&str>, field: &str) -> Result<Option<time::OffsetDateTime>, ApiError> {
+    raw.map(|r| rapport_domain::time_input::parse(r).map_err(|err| ApiError::field(field, err.to_string()))).transpose()
+}
+
 pub fn parse_id<T: std::str::FromStr>(raw: &str, what: &'static str) -> Result<T, ApiError> {
     raw.parse().map_err(|_| ApiError::NotFound(what))
 }

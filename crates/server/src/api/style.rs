@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::instant;
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Auth, Params};
@@ -45,10 +46,6 @@ pub fn style_period(
         return Err(ApiError::field("from", "a scorecard covers at most a year"));
     }
     Ok((from, to))
-}
-
-fn instant(raw: Option<&str>, field: &str) -> Result<Option<OffsetDateTime>, ApiError> {
-    raw.map(|r| rapport_domain::time_input::parse(r).map_err(|err| ApiError::field(field, err.to_string()))).transpose()
 }
 
 impl ScorecardParams {
