@@ -80,4 +80,7 @@ typed_id!(
     SurveySendId,
     AnswerId,
     ThemeNoteId,
+    SelfAssessmentId,
+    FeedbackRoundId,
+    FeedbackRequestId,
 );

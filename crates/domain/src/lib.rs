@@ -23,6 +23,7 @@ pub mod segment;
 pub mod sla;
 pub mod sla_events;
 pub mod style;
+pub mod style_feedback;
 pub mod surveys;
 pub mod text;
 pub mod tickets;

@@ -3,6 +3,7 @@
 //! into figures. Generic over the staff key `S` and the customer key `C`,
 //! so the figures are tested with small numbers as keys.
 
+use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
 use crate::records::{ActivityKind, Channel, Direction};
@@ -12,6 +13,51 @@ use crate::surveys::QuestionKind;
 /// answers them; later (or with none), the staff member reached out first.
 /// Touches are read from this long before a period for that reason.
 pub const ANSWERED_WITHIN: Duration = Duration::days(7);
+
+/// The five sides of a relationship style.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Dimension {
+    Responsiveness,
+    FollowThrough,
+    Proactivity,
+    PersonalTouch,
+    Outcomes,
+}
+
+impl Dimension {
+    pub const ALL: [Dimension; 5] = [
+        Dimension::Responsiveness,
+        Dimension::FollowThrough,
+        Dimension::Proactivity,
+        Dimension::PersonalTouch,
+        Dimension::Outcomes,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dimension::Responsiveness => "responsiveness",
+            Dimension::FollowThrough => "follow_through",
+            Dimension::Proactivity => "proactivity",
+            Dimension::PersonalTouch => "personal_touch",
+            Dimension::Outcomes => "outcomes",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Dimension::Responsiveness => "Responsiveness",
+            Dimension::FollowThrough => "Follow-through",
+            Dimension::Proactivity => "Proactivity",
+            Dimension::PersonalTouch => "Personal touch",
+            Dimension::Outcomes => "Outcomes",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Dimension> {
+        Dimension::ALL.into_iter().find(|d| d.as_str() == raw)
+    }
+}
 
 /// A ticket assigned to a staff member, as the period saw it.
 #[derive(Clone, Debug)]

@@ -13,3 +13,4 @@ pub mod referrals;
 pub mod rfm;
 pub mod scorecards;
 pub mod style_charts;
+pub mod style_profile;

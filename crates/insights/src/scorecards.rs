@@ -11,7 +11,9 @@ use std::collections::{BTreeMap, HashSet};
 use std::hash::Hash;
 
 use rapport_domain::records::{ActivityKind, Channel, Direction};
-pub use rapport_domain::style::{ANSWERED_WITHIN, AnswerFact, DealFact, Facts, TaskFact, TicketFact, TouchFact};
+pub use rapport_domain::style::{
+    ANSWERED_WITHIN, AnswerFact, DealFact, Dimension, Facts, TaskFact, TicketFact, TouchFact,
+};
 use rapport_domain::surveys::{NpsGroup, QuestionKind};
 use serde::Serialize;
 use time::{Duration, OffsetDateTime};
@@ -19,47 +21,6 @@ use time::{Duration, OffsetDateTime};
 /// A figure on fewer cases than this is shown with its count but neither
 /// ranked nor counted in a dimension or a team median.
 pub const MIN_CASES: u64 = 5;
-
-/// The five sides of a relationship style.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Dimension {
-    Responsiveness,
-    FollowThrough,
-    Proactivity,
-    PersonalTouch,
-    Outcomes,
-}
-
-impl Dimension {
-    pub const ALL: [Dimension; 5] = [
-        Dimension::Responsiveness,
-        Dimension::FollowThrough,
-        Dimension::Proactivity,
-        Dimension::PersonalTouch,
-        Dimension::Outcomes,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Dimension::Responsiveness => "responsiveness",
-            Dimension::FollowThrough => "follow_through",
-            Dimension::Proactivity => "proactivity",
-            Dimension::PersonalTouch => "personal_touch",
-            Dimension::Outcomes => "outcomes",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Dimension::Responsiveness => "Responsiveness",
-            Dimension::FollowThrough => "Follow-through",
-            Dimension::Proactivity => "Proactivity",
-            Dimension::PersonalTouch => "Personal touch",
-            Dimension::Outcomes => "Outcomes",
-        }
-    }
-}
 
 /// What a figure counts in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -269,6 +230,32 @@ impl Figure {
 
     pub fn parse(raw: &str) -> Option<Figure> {
         Figure::ALL.into_iter().find(|f| f.as_str() == raw)
+    }
+
+    /// The figure's value as a plain statement to the staff member it is
+    /// about, e.g. "38 % of your tasks were done late".
+    pub fn fact(self, value: f64) -> String {
+        match self {
+            Figure::FirstResponseHours => format!("your first replies to tickets took a median {value:.1} hours"),
+            Figure::ResolutionHours => format!("your tickets took a median {value:.1} hours to solve"),
+            Figure::SlaMet => format!("you met {value:.0} % of your response targets"),
+            Figure::InboundReplyHours => format!("you answered customers' messages in a median {value:.1} hours"),
+            Figure::TasksOnTime => format!("{value:.0} % of your tasks were done on time"),
+            Figure::TasksLate => format!("{value:.0} % of your tasks were done late"),
+            Figure::TasksDropped => format!("{value:.0} % of your tasks that fell due are still not done"),
+            Figure::CadenceKept => format!("you kept {value:.0} % of your keep-in-touch cadences"),
+            Figure::OutboundShare => format!("{value:.0} % of your touches were outbound"),
+            Figure::ReachedOutFirst => format!("you reached out first in {value:.0} % of your outbound touches"),
+            Figure::TouchesPerCustomer => format!("you had {value:.1} touches per customer"),
+            Figure::ChannelVariety => format!("you used {value:.0} of the four channels"),
+            Figure::PreferredChannel => format!("{value:.0} % of your touches used the customer's preferred channel"),
+            Figure::Nps => format!("your customers' NPS was {value:+.0}"),
+            Figure::Csat => format!("{value:.0} % of your customers' CSAT answers were satisfied"),
+            Figure::Sentiment => format!("your customers' comments averaged a sentiment of {value:+.2}"),
+            Figure::WinRate => format!("you won {value:.0} % of your closed deals"),
+            Figure::SalesCycleDays => format!("your won deals took a median {value:.0} days"),
+            Figure::ChurnedShare => format!("{value:.0} % of your customers churned"),
+        }
     }
 }
 

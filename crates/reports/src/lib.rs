@@ -18,6 +18,7 @@ mod job;
 mod pass;
 mod scope;
 pub mod scorecards;
+pub mod style_profile;
 mod snapshot;
 
 pub use error::ReportError;

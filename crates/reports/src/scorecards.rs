@@ -6,7 +6,8 @@
 use std::collections::HashMap;
 
 use rapport_domain::records::{Team, User};
-use rapport_domain::{Actor, Role, TeamId, UserId};
+use rapport_domain::style_feedback::may_view_style;
+use rapport_domain::{Actor, TeamId, UserId};
 use rapport_insights::scorecards::{
     Dimension, Figure, MIN_CASES, Scorecard, Unit, dimension_scores, medians, percentile_rank, scorecards,
 };
@@ -87,13 +88,7 @@ pub struct ScorecardReport {
 /// Whether `viewer` may see `user`'s scorecard: their own; a manager their
 /// team's; an admin everyone's.
 pub fn may_see(viewer: &Actor, user: &User) -> bool {
-    match viewer.role {
-        Role::Admin => true,
-        Role::Manager => {
-            user.id == viewer.user_id || (viewer.team_id.is_some() && user.fields.team_id == viewer.team_id)
-        }
-        Role::Agent | Role::Viewer => user.id == viewer.user_id,
-    }
+    may_view_style(viewer, user.id, user.fields.team_id)
 }
 
 /// Every active staff member, in name order.

@@ -152,6 +152,9 @@ archived_tables!(
     feedback_theme_rules,
     feedback_theme_notes,
     app_settings,
+    style_self_assessments,
+    style_feedback_rounds,
+    style_feedback_requests,
 );
 
 /// Columns that point into their own table: a row may name one that comes

@@ -1061,3 +1061,68 @@ pub mod app_settings {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod style_self_assessments {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "style_self_assessments")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub user_id: Uuid,
+        pub scores: Json,
+        #[sea_orm(column_type = "Text", nullable)]
+        pub comment: Option<String>,
+        pub created_at: TimeDateTimeWithTimeZone,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod style_feedback_rounds {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "style_feedback_rounds")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub subject_id: Uuid,
+        pub requested_by: Option<Uuid>,
+        pub created_at: TimeDateTimeWithTimeZone,
+        pub closes_at: TimeDateTimeWithTimeZone,
+        pub questions: Json,
+        #[sea_orm(column_type = "Text", nullable)]
+        pub note: Option<String>,
+        pub asked: i32,
+        pub tally: Json,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod style_feedback_requests {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "style_feedback_requests")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub round_id: Uuid,
+        pub colleague_id: Uuid,
+        pub used: bool,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -25,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0014_ticket_custom_fields::Migration),
             Box::new(m0015_ticket_queue_indexes::Migration),
             Box::new(m0017_feedback::Migration),
+            Box::new(m0018_style_feedback::Migration),
         ]
     }
 }
@@ -1572,6 +1573,120 @@ mod m0017_feedback {
                 "survey_sends",
                 "surveys",
             ] {
+                m.drop_table(Table::drop().table(table).to_owned()).await?;
+            }
+            Ok(())
+        }
+    }
+}
+
+mod m0018_style_feedback {
+    use sea_orm_migration::prelude::*;
+    use sea_orm_migration::schema::*;
+
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m0018_style_feedback"
+        }
+    }
+
+    fn fk(from: &'static str, column: &'static str, to: &'static str, cascade: bool) -> ForeignKeyCreateStatement {
+        let action = if cascade { ForeignKeyAction::Cascade } else { ForeignKeyAction::SetNull };
+        ForeignKey::create().from(from, column).to(to, "id").on_delete(action).to_owned()
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+            // A staff member's ratings of their own skills, by question key.
+            m.create_table(
+                Table::create()
+                    .table("style_self_assessments")
+                    .col(pk_uuid("id"))
+                    .col(uuid("user_id"))
+                    .col(json("scores"))
+                    .col(text_null("comment"))
+                    .col(timestamp_with_time_zone("created_at"))
+                    .foreign_key(&mut fk("style_self_assessments", "user_id", "users", true))
+                    .to_owned(),
+            )
+            .await?;
+            m.create_index(
+                Index::create()
+                    .name("style_self_assessments_user")
+                    .table("style_self_assessments")
+                    .col("user_id")
+                    .col("created_at")
+                    .to_owned(),
+            )
+            .await?;
+            // A round keeps its colleagues' answers only as a tally (counts
+            // and sorted comments): no row per answer, so none to tie to anyone.
+            m.create_table(
+                Table::create()
+                    .table("style_feedback_rounds")
+                    .col(pk_uuid("id"))
+                    .col(uuid("subject_id"))
+                    .col(uuid_null("requested_by"))
+                    .col(timestamp_with_time_zone("created_at"))
+                    .col(timestamp_with_time_zone("closes_at"))
+                    .col(json("questions"))
+                    .col(text_null("note"))
+                    .col(integer("asked"))
+                    .col(json("tally"))
+                    .foreign_key(&mut fk("style_feedback_rounds", "subject_id", "users", true))
+                    .foreign_key(&mut fk("style_feedback_rounds", "requested_by", "users", false))
+                    .to_owned(),
+            )
+            .await?;
+            m.create_index(
+                Index::create()
+                    .name("style_feedback_rounds_subject")
+                    .table("style_feedback_rounds")
+                    .col("subject_id")
+                    .col("created_at")
+                    .to_owned(),
+            )
+            .await?;
+            // Who was asked, and whether their one answer is used up: no time
+            // of use and no answer id, by design.
+            m.create_table(
+                Table::create()
+                    .table("style_feedback_requests")
+                    .col(pk_uuid("id"))
+                    .col(uuid("round_id"))
+                    .col(uuid("colleague_id"))
+                    .col(boolean("used"))
+                    .foreign_key(&mut fk("style_feedback_requests", "round_id", "style_feedback_rounds", true))
+                    .foreign_key(&mut fk("style_feedback_requests", "colleague_id", "users", true))
+                    .to_owned(),
+            )
+            .await?;
+            m.create_index(
+                Index::create()
+                    .name("style_feedback_requests_once")
+                    .table("style_feedback_requests")
+                    .col("round_id")
+                    .col("colleague_id")
+                    .unique()
+                    .to_owned(),
+            )
+            .await?;
+            m.create_index(
+                Index::create()
+                    .name("style_feedback_requests_colleague")
+                    .table("style_feedback_requests")
+                    .col("colleague_id")
+                    .col("used")
+                    .to_owned(),
+            )
+            .await
+        }
+
+        async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+            for table in ["style_feedback_requests", "style_feedback_rounds", "style_self_assessments"] {
                 m.drop_table(Table::drop().table(table).to_owned()).await?;
             }
             Ok(())

@@ -20,6 +20,7 @@ pub mod purchases;
 pub mod sla;
 pub mod sla_events;
 pub mod style;
+pub mod style_feedback;
 pub mod surveys;
 pub mod tasks;
 mod theme_notes;
