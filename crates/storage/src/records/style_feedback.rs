@@ -163,6 +163,7 @@ impl Store {
         style_self_assessments::Entity::find()
             .filter(style_self_assessments::Column::UserId.eq(user.0))
             .order_by_desc(style_self_assessments::Column::CreatedAt)
+            .order_by_desc(style_self_assessments::Column::Id)
             .limit(STYLE_LIST_LIMIT)
             .all(self.conn())
             .await?
@@ -223,7 +224,10 @@ impl Store {
     /// as a manager, anyone as an admin), newest first; only about
     /// `subject` when given.
     pub async fn feedback_rounds(&self, viewer: &Actor, subject: Option<UserId>) -> Result<Vec<FeedbackRound>> {
-        let mut query = style_feedback_rounds::Entity::find().order_by_desc(style_feedback_rounds::Column::CreatedAt);
+        // Ids are time-ordered: they break ties within a second.
+        let mut query = style_feedback_rounds::Entity::find()
+            .order_by_desc(style_feedback_rounds::Column::CreatedAt)
+            .order_by_desc(style_feedback_rounds::Column::Id);
         if let Some(subject) = subject {
             self.visible_staff(viewer, subject).await?;
             query = query.filter(style_feedback_rounds::Column::SubjectId.eq(subject.0));
