@@ -594,6 +594,7 @@ pub async fn run(store: &Store, seed: u64, scale: f64, admin_password: String) -
     demo.progress.set_message("staff styles");
     let styled: Vec<UserId> = crate::demo_style::STYLES.iter().map(|s| by_email[s.email]).collect();
     crate::demo_style::staff_styles(store, &actor, &mut demo.rng, demo.now, &styled, &requesters).await?;
+    crate::demo_style::staff_reviews(store, &actor, &mut demo.rng, &styled).await?;
     store.analyze().await?;
     demo.progress.finish_with_message("done");
     eprintln!(

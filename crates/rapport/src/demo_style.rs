@@ -4,14 +4,19 @@
 //! but calls and meets on each customer's preferred channel, follows up,
 //! drops some tasks, and customers love her; Ada reaches out before
 //! customers write; Marta, their manager, sits in between. Sixty days of
-//! touches, a month of tasks and their NPS answers.
+//! touches, a month of tasks and their NPS answers; each one's
+//! self-assessment, and a feedback round the other three answered (Leo
+//! rates his personal touch far above what colleagues see; Sana rates
+//! herself below it).
 
 use anyhow::{Context, Result};
 use rand::Rng;
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rapport_domain::records::{ActivityInput, ActivityKind, Channel, Direction, Links, Person, TaskInput};
+use rapport_domain::style_feedback::{FeedbackRoundInput, Questionnaire, RatingsInput};
 use rapport_domain::surveys::{AnswerSource, AnswerSubject, templates};
+use rapport_domain::text::LongText;
 use rapport_domain::text::Name;
 use rapport_domain::{Actor, UserId};
 use rapport_storage::{RecordedAnswer, Store};
@@ -34,6 +39,13 @@ pub struct Style {
     drops: f64,
     /// The NPS scores their customers give.
     nps: &'static [u8],
+    /// How they rate themselves, and how colleagues rate them, per
+    /// dimension (responsiveness, follow-through, proactivity, personal
+    /// touch, outcomes), 1 to 5.
+    self_view: [u8; 5],
+    colleague_view: [u8; 5],
+    /// What colleagues write about them.
+    comments: [&'static str; 3],
 }
 
 pub const STYLES: [Style; 4] = [
@@ -46,6 +58,13 @@ pub const STYLES: [Style; 4] = [
         reaches_first: 0.05,
         drops: 0.05,
         nps: &[6, 7, 7, 8, 5, 9, 6, 8],
+        self_view: [5, 5, 4, 5, 4],
+        colleague_view: [5, 4, 2, 2, 3],
+        comments: [
+            "Answers before you have finished asking.",
+            "Could take more time with customers; his emails are very short.",
+            "Never lets a ticket sit.",
+        ],
     },
     Style {
         email: "sana.iqbal@example.com",
@@ -56,6 +75,13 @@ pub const STYLES: [Style; 4] = [
         reaches_first: 0.5,
         drops: 0.35,
         nps: &[10, 10, 9, 9, 8, 10, 10, 9],
+        self_view: [2, 3, 4, 3, 4],
+        colleague_view: [2, 3, 4, 5, 5],
+        comments: [
+            "Customers ask for her by name.",
+            "Slow to reply, but the reply is always worth it.",
+            "Remembers everything about every customer.",
+        ],
     },
     Style {
         email: "ada.mwangi@example.com",
@@ -66,6 +92,13 @@ pub const STYLES: [Style; 4] = [
         reaches_first: 0.85,
         drops: 0.1,
         nps: &[9, 8, 10, 7, 9, 9, 8],
+        self_view: [4, 4, 5, 4, 4],
+        colleague_view: [4, 4, 5, 4, 4],
+        comments: [
+            "Calls customers before they notice a problem.",
+            "Reliable and clear.",
+            "Shares what she learns with the team.",
+        ],
     },
     Style {
         email: "marta.quinn@example.com",
@@ -76,6 +109,13 @@ pub const STYLES: [Style; 4] = [
         reaches_first: 0.4,
         drops: 0.15,
         nps: &[8, 9, 7, 9, 6, 8, 9],
+        self_view: [4, 5, 3, 4, 4],
+        colleague_view: [3, 3, 3, 3, 4],
+        comments: [
+            "A calm manager in a crisis.",
+            "Could delegate more and follow up less by email.",
+            "Good with difficult customers.",
+        ],
     },
 ];
 
@@ -191,4 +231,62 @@ pub async fn staff_styles(
         }
     }
     Ok(written)
+}
+
+/// Ratings for every question of `questionnaire` from a view per
+/// dimension, each moved by up to one point when `jitter` is given.
+fn ratings_for(
+    questionnaire: &Questionnaire,
+    view: [u8; 5],
+    jitter: Option<&mut StdRng>,
+    comment: Option<&str>,
+) -> RatingsInput {
+    let mut rng = jitter;
+    let scores = questionnaire
+        .questions
+        .iter()
+        .map(|q| {
+            let base =
+                view[rapport_domain::style::Dimension::ALL.iter().position(|d| *d == q.dimension).expect("listed")];
+            let moved = match rng.as_deref_mut() {
+                Some(rng) => base as i8 + rng.random_range(-1i8..=1),
+                None => base as i8,
+            };
+            (q.key.as_str().to_owned(), moved.clamp(1, 5) as u8)
+        })
+        .collect();
+    RatingsInput { scores, comment: comment.map(|c| LongText::try_from(c).expect("a short comment")) }
+}
+
+/// Each style's self-assessment, and a feedback round about each that the
+/// other three answered, so every profile shows all three views.
+pub async fn staff_reviews(store: &Store, actor: &Actor, rng: &mut StdRng, staff: &[UserId]) -> Result<()> {
+    let questionnaire = store.style_questionnaire().await?;
+    let mut actors = Vec::new();
+    for &id in staff {
+        let user = store.get_user(id).await?;
+        actors.push(Actor { user_id: user.id, role: user.fields.role, team_id: user.fields.team_id });
+    }
+    for (style, me) in STYLES.iter().zip(&actors) {
+        store.add_self_assessment(me, ratings_for(&questionnaire, style.self_view, None, None)).await?;
+        let colleagues: Vec<&Actor> = actors.iter().filter(|a| a.user_id != me.user_id).collect();
+        let round = FeedbackRoundInput {
+            subject_id: me.user_id,
+            colleague_ids: colleagues.iter().map(|a| a.user_id).collect(),
+            open_days: Some(14),
+            note: Some(LongText::try_from("How do I come across with customers?").expect("a short note")),
+        };
+        let round = store.create_feedback_round(actor, round).await.context("a demo feedback round")?;
+        for (colleague, comment) in colleagues.into_iter().zip(style.comments) {
+            let request = store
+                .pending_feedback_requests(colleague)
+                .await?
+                .into_iter()
+                .find(|r| r.round_id == round.id)
+                .context("the colleague's request")?;
+            let answer = ratings_for(&questionnaire, style.colleague_view, Some(rng), Some(comment));
+            store.answer_feedback_request(colleague, request.id, answer).await?;
+        }
+    }
+    Ok(())
 }
