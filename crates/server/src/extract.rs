@@ -14,7 +14,7 @@ use utoipa::openapi::path::ParameterIn;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::ApiError;
-use crate::shape::unknown_fields;
+use crate::shape::{unknown_fields, unknown_message};
 use crate::{AppState, BODY_LIMIT, SESSION_COOKIE};
 
 /// A JSON body parsed straight into a domain type.
@@ -72,15 +72,39 @@ fn json_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
 
 /// A value that did not fit, named by its JSON path. serde reports a missing
 /// field at its parent and names it in the message: name it as the field.
+/// A key a `deny_unknown_fields` type refused, or one given twice, is named
+/// in the same words as the keys `shape` refuses.
 fn field_error(path: &serde_path_to_error::Path, message: &str) -> ApiError {
     let parent = path.to_string();
     let message = strip_position(message);
-    match message.strip_prefix("missing field `").and_then(|m| m.strip_suffix('`')) {
-        Some(missing) if parent == "." => ApiError::field(missing, "is required"),
-        Some(missing) => ApiError::field(format!("{parent}.{missing}"), "is required"),
+    // A missing or repeated key is reported at its parent, and named only in
+    // the message; a refused one is mostly at its own path (not when serde
+    // read its object twice, as for an internally tagged enum).
+    let child = |key: &str| if parent == "." { key.to_string() } else { format!("{parent}.{key}") };
+    if let Some((key, expected)) = serde_unknown_field(&message) {
+        let field = if parent == key || parent.ends_with(&format!(".{key}")) { parent.clone() } else { child(key) };
+        return ApiError::field(field, unknown_message(key, expected));
+    }
+    if let Some(key) = serde_key(&message, "duplicate field `") {
+        return ApiError::field(child(key), "is given more than once");
+    }
+    match serde_key(&message, "missing field `") {
+        Some(missing) => ApiError::field(child(missing), "is required"),
         None if parent == "." => ApiError::field("body", message),
         None => ApiError::field(parent, message),
     }
+}
+
+/// The key in serde's "<prefix>`key`" messages.
+fn serde_key<'a>(message: &'a str, prefix: &str) -> Option<&'a str> {
+    message.strip_prefix(prefix).and_then(|m| m.strip_suffix('`'))
+}
+
+/// serde's "unknown field `colour`, expected one of `a`, `b`" (from
+/// `deny_unknown_fields`): the key, and the names the type takes.
+fn serde_unknown_field(message: &str) -> Option<(&str, Vec<&str>)> {
+    let (key, expected) = message.strip_prefix("unknown field `")?.split_once('`')?;
+    Some((key, expected.split('`').skip(1).step_by(2).collect()))
 }
 
 /// serde_json appends "at line 1 column 42" to messages; a field name is clearer.
@@ -319,5 +343,49 @@ impl<F: DeserializeOwned + IntoParams> ListParams<F> {
             },
             filter,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Strict {
+        name: String,
+        limit: Option<u64>,
+        inner: Option<Inner>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        label: String,
+    }
+
+    fn fields(error: ApiError) -> Vec<(String, String)> {
+        match error {
+            ApiError::Validation(fields) => fields.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            other => panic!("not a field error: {other:?}"),
+        }
+    }
+
+    fn pair(field: &str, message: &str) -> Vec<(String, String)> {
+        vec![(field.to_string(), message.to_string())]
+    }
+
+    #[test]
+    fn keys_serde_refuses_are_named_like_unknown_fields() {
+        let error = parse_json::<Strict>(br#"{"name": "a", "limt": 3}"#).unwrap_err();
+        assert_eq!(fields(error), pair("limt", "is not a field here: did you mean `limit`?"));
+        let error = parse_json::<Strict>(br#"{"name": "a", "inner": {"label": "b", "colour": 1}}"#).unwrap_err();
+        assert_eq!(fields(error), pair("inner.colour", "is not a field here"));
+        let error = parse_json::<Strict>(br#"{"name": "a", "name": "b"}"#).unwrap_err();
+        assert_eq!(fields(error), pair("name", "is given more than once"));
+        let error = parse_json::<Strict>(br#"{"name": "a", "inner": {}}"#).unwrap_err();
+        assert_eq!(fields(error), pair("inner.label", "is required"));
     }
 }

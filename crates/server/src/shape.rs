@@ -23,6 +23,10 @@ pub enum Shape {
     Closed(BTreeMap<String, Shape>),
     /// An array whose items have this shape.
     Array(Box<Shape>),
+    /// Objects told apart by the value of one property, `tag` (serde's
+    /// internally tagged enums, such as a survey's `{"on": "every", ...}`):
+    /// each value's object has its own fields.
+    Tagged { tag: String, variants: BTreeMap<String, Shape> },
     /// Anything: a scalar, a free-form object, or alternatives left unchecked.
     Open,
 }
@@ -84,11 +88,12 @@ impl Resolver<'_> {
         }
         for key in ["oneOf", "anyOf"] {
             if let Some(choices) = schema.get(key).and_then(Value::as_array) {
-                // `Option<T>` is "null or T"; other alternatives are not checked.
-                let mut shapes = choices.iter().filter(|c| !is_null(c)).map(|c| self.shape(c, depth + 1));
-                return match (shapes.next(), shapes.next()) {
-                    (Some(only), None) => only,
-                    _ => Shape::Open,
+                // `Option<T>` is "null or T"; tagged objects are told apart by
+                // their tag; other alternatives are not checked.
+                let choices: Vec<&Value> = choices.iter().filter(|c| !is_null(c)).collect();
+                return match choices.as_slice() {
+                    [only] => self.shape(only, depth + 1),
+                    _ => self.tagged(&choices, depth + 1),
                 };
             }
         }
@@ -107,6 +112,55 @@ impl Resolver<'_> {
             _ => Shape::Open,
         }
     }
+
+    /// Alternatives that are all closed objects with one property in common
+    /// whose value is fixed, and different, in each: that property's value
+    /// says which object the rest must be.
+    fn tagged(&self, choices: &[&Value], depth: usize) -> Shape {
+        let choices: Vec<&Value> = choices.iter().map(|c| self.resolve(c, depth)).collect();
+        let constants: Vec<BTreeMap<&str, &str>> = choices.iter().map(|c| constant_properties(c)).collect();
+        let Some(tag) = constants
+            .first()
+            .and_then(|first| first.keys().find(|name| constants.iter().all(|c| c.contains_key(*name))).copied())
+        else {
+            return Shape::Open;
+        };
+        let mut variants = BTreeMap::new();
+        for (choice, constant) in choices.iter().zip(&constants) {
+            let value = constant[tag].to_string();
+            match self.shape(choice, depth + 1) {
+                Shape::Closed(fields) if !variants.contains_key(&value) => {
+                    variants.insert(value, Shape::Closed(fields));
+                }
+                _ => return Shape::Open,
+            }
+        }
+        Shape::Tagged { tag: tag.to_string(), variants }
+    }
+
+    /// The schema a `$ref` points to (the schema itself when it is none).
+    fn resolve<'v>(&'v self, mut schema: &'v Value, depth: usize) -> &'v Value {
+        for _ in depth..MAX_DEPTH {
+            let Some(reference) = schema.get("$ref").and_then(Value::as_str) else { break };
+            match self.components.get(reference.rsplit('/').next().unwrap_or(reference)) {
+                Some(target) => schema = target,
+                None => break,
+            }
+        }
+        schema
+    }
+}
+
+/// The properties of an object schema that hold one fixed string (`"enum": ["every"]`).
+fn constant_properties(schema: &Value) -> BTreeMap<&str, &str> {
+    let Some(properties) = schema.get("properties").and_then(Value::as_object) else { return BTreeMap::new() };
+    properties
+        .iter()
+        .filter_map(|(name, property)| match property.get("enum").and_then(Value::as_array).map(Vec::as_slice) {
+            Some([Value::String(only)]) => Some((name.as_str(), only.as_str())),
+            _ => None,
+        })
+        .collect()
 }
 
 fn has_type(schema: &serde_json::Map<String, Value>, wanted: &str) -> bool {
@@ -129,13 +183,19 @@ impl Shape {
                     let here = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
                     match fields.get(key) {
                         Some(shape) => shape.check(inner, &here, errors),
-                        None => errors.add(here, unknown_message(key, fields.keys())),
+                        None => errors.add(here, unknown_message(key, fields.keys().map(String::as_str))),
                     }
                 }
             }
             (Shape::Array(items), Value::Array(values)) => {
                 for (i, inner) in values.iter().enumerate() {
                     items.check(inner, &format!("{path}[{i}]"), errors);
+                }
+            }
+            // An unknown tag is serde's to name.
+            (Shape::Tagged { tag, variants }, Value::Object(object)) => {
+                if let Some(variant) = object.get(tag).and_then(Value::as_str).and_then(|v| variants.get(v)) {
+                    variant.check(value, path, errors);
                 }
             }
             _ => {}
@@ -152,9 +212,10 @@ impl Shape {
 }
 
 /// "is not a field here", with the likely intended field when one is close.
-fn unknown_message<'a>(key: &str, known: impl Iterator<Item = &'a String>) -> String {
+pub fn unknown_message<'a>(key: &str, known: impl IntoIterator<Item = &'a str>) -> String {
     let wanted = key.to_lowercase();
     let closest = known
+        .into_iter()
         .map(|name| (strsim::jaro_winkler(&wanted, name), name))
         .filter(|(score, _)| *score >= 0.85)
         .max_by(|a, b| a.0.total_cmp(&b.0));
@@ -169,6 +230,7 @@ fn unknown_message<'a>(key: &str, known: impl Iterator<Item = &'a String>) -> St
 mod tests {
     use super::*;
     use rapport_domain::records::{ActivityInput, PersonInput};
+    use rapport_domain::surveys::SurveyInput;
     use serde_json::json;
 
     #[test]
@@ -198,6 +260,23 @@ mod tests {
         let body = json!({"kind": "note", "body": "x", "deal_id": null, "version": 3});
         let errors = unknown_fields::<ActivityInput>(&body);
         assert_eq!(errors.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(), ["version"]);
+    }
+
+    #[test]
+    fn tagged_alternatives_are_checked_by_their_tag() {
+        let shape = shape_of::<SurveyInput>();
+        let Shape::Closed(fields) = &*shape else { panic!("{shape:?}") };
+        assert!(matches!(&fields["trigger"], Shape::Tagged { tag, variants } if tag == "on" && variants.len() == 5));
+        let body = json!({ "name": "N", "trigger": { "on": "every", "months": 3, "audiance": "segment=lost" } });
+        let errors = unknown_fields::<SurveyInput>(&body);
+        assert_eq!(errors.get("trigger.audiance"), Some("is not a field here: did you mean `audience`?"));
+        // Each tag's own fields: `months` belongs to `every` only.
+        let body = json!({ "trigger": { "on": "manual", "months": 3 } });
+        assert_eq!(unknown_fields::<SurveyInput>(&body).get("trigger.months"), Some("is not a field here"));
+        let fine = json!({ "trigger": { "on": "ticket_solved", "team_id": null } });
+        assert!(unknown_fields::<SurveyInput>(&fine).is_empty());
+        // A tag no variant has is left to serde, which names the value.
+        assert!(unknown_fields::<SurveyInput>(&json!({ "trigger": { "on": "never", "x": 1 } })).is_empty());
     }
 
     #[test]

@@ -11,6 +11,8 @@ backend_tests!(
     unknown_list_parameters_are_refused,
     lists_count_on_request,
     money_is_bounded,
+    keys_serde_refuses_are_named_alike,
+    tagged_objects_are_checked_by_their_tag,
 );
 
 /// A valid create body for every record type with the usual endpoints.
@@ -182,4 +184,44 @@ async fn money_is_bounded(backend: Backend) {
         assert!(error.field("amount.amount_minor").is_some_and(|m| m.contains("10^15")), "{error:?}");
     }
     api.post("/api/v1/purchases", &purchase(json!(1_000_000_000_000_000_i64))).await.want(201);
+}
+
+/// A key serde itself refuses (one given twice) is named like the rest, and a
+/// body type that refuses unknown keys on its own (`deny_unknown_fields`:
+/// tickets, surveys) answers in the same words as the others.
+async fn keys_serde_refuses_are_named_alike(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let api = &app.admin;
+    let twice = r#"{"first_name": "Ada", "first_name": "Bea"}"#;
+    let request = api.request(reqwest::Method::POST, "/api/v1/people").header("content-type", "application/json");
+    let error = api.send(request.body(twice)).await.want_error(422, "validation");
+    assert_eq!(error.field("first_name"), Some("is given more than once"), "{error:?}");
+    let page: crate::common::Page<Value> = api.list("/api/v1/people").await;
+    assert!(page.items.is_empty(), "a refused person was written");
+
+    let person = create_person(api, "Asker").await;
+    let ticket = json!({ "requester_id": person.id, "subject": "Help", "priorty": "high" });
+    let error = api.post("/api/v1/tickets", &ticket).await.want_error(422, "validation");
+    assert_eq!(error.field("priorty"), Some("is not a field here: did you mean `priority`?"), "{error:?}");
+    let page: crate::common::Page<Value> = api.list("/api/v1/tickets").await;
+    assert!(page.items.is_empty(), "a refused ticket was written");
+}
+
+/// An object whose fields depend on a tag (a survey's trigger: `on`) is
+/// checked against the fields of that tag's object.
+async fn tagged_objects_are_checked_by_their_tag(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let api = &app.admin;
+    let templates: crate::common::Page<Value> = api.list("/api/v1/survey-templates").await;
+    let mut survey = templates.items[0].clone();
+    survey["trigger"] = json!({ "on": "every", "months": 3, "audiance": "segment=lost" });
+    let error = api.post("/api/v1/surveys", &survey).await.want_error(422, "validation");
+    assert_eq!(error.field("trigger.audiance"), Some("is not a field here: did you mean `audience`?"), "{error:?}");
+    survey["trigger"] = json!({ "on": "manual", "months": 3 });
+    let error = api.post("/api/v1/surveys", &survey).await.want_error(422, "validation");
+    assert_eq!(error.field("trigger.months"), Some("is not a field here"), "{error:?}");
+    let surveys: crate::common::Page<Value> = api.list("/api/v1/surveys").await;
+    assert!(surveys.items.is_empty(), "a refused survey was written");
+    survey["trigger"] = json!({ "on": "every", "months": 3, "audience": "segment=lost" });
+    api.post("/api/v1/surveys", &survey).await.want(201);
 }
