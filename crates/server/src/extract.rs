@@ -261,6 +261,12 @@ pub fn parse_query<T: DeserializeOwned>(raw: &str) -> Result<T, ApiError> {
     let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(raw.as_bytes()));
     serde_path_to_error::deserialize::<_, T>(deserializer).map_err(|e| {
         let message = e.inner().to_string();
+        if let Some(key) = serde_key(&message, "duplicate field `") {
+            return ApiError::field(key, "is given more than once");
+        }
+        if let Some((key, expected)) = serde_unknown_field(&message) {
+            return ApiError::field(key, format!("is not a parameter here; it takes {}", expected.join(", ")));
+        }
         let field = e.path().to_string();
         ApiError::field(if field == "." { "query".to_string() } else { field }, message)
     })
@@ -304,13 +310,18 @@ fn refuse_unknown_parameters(raw: &str, known: &[String], custom: bool) -> Resul
 /// A query string of only the parameters `P` documents, parsed into `P`.
 pub struct Params<P>(pub P);
 
+impl<P: DeserializeOwned + IntoParams> Params<P> {
+    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+        refuse_unknown_parameters(raw, &parameter_names::<P>(), false)?;
+        Ok(Params(parse_query(raw)?))
+    }
+}
+
 impl<P: DeserializeOwned + IntoParams, S: Send + Sync> FromRequestParts<S> for Params<P> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
-        let raw = parts.uri.query().unwrap_or("");
-        refuse_unknown_parameters(raw, &parameter_names::<P>(), false)?;
-        Ok(Params(parse_query(raw)?))
+        Params::parse(parts.uri.query().unwrap_or(""))
     }
 }
 
@@ -387,5 +398,13 @@ mod tests {
         assert_eq!(fields(error), pair("name", "is given more than once"));
         let error = parse_json::<Strict>(br#"{"name": "a", "inner": {}}"#).unwrap_err();
         assert_eq!(fields(error), pair("inner.label", "is required"));
+    }
+
+    #[test]
+    fn query_keys_serde_refuses_are_named() {
+        let error = parse_query::<Strict>("name=a&limit=1&limit=2").unwrap_err();
+        assert_eq!(fields(error), pair("limit", "is given more than once"));
+        let error = parse_query::<Strict>("name=a&colour=red").unwrap_err();
+        assert_eq!(fields(error), pair("colour", "is not a parameter here; it takes name, limit, inner"));
     }
 }

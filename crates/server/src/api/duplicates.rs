@@ -2,7 +2,7 @@
 //! record, and "not a duplicate" for a pair that is two.
 
 use axum::Json;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use rapport_domain::duplicates::{DuplicateKind, DuplicatePair};
 use rapport_storage::{DuplicateQuery, Page};
@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ApiJson, Auth, parse_query};
+use crate::extract::{ApiJson, Auth, Params};
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -60,10 +60,9 @@ pub async fn list_duplicates(
     State(state): State<AppState>,
     _auth: Auth,
     Path(raw_kind): Path<String>,
-    RawQuery(raw): RawQuery,
+    Params(params): Params<DuplicateParams>,
 ) -> Result<Json<Page<DuplicatePair>>, ApiError> {
     let kind = kind(&raw_kind)?;
-    let params: DuplicateParams = parse_query(raw.as_deref().unwrap_or(""))?;
     Ok(Json(state.store.find_duplicates(kind, &params.into_query()?).await?))
 }
 

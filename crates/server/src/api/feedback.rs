@@ -21,7 +21,7 @@ use utoipa_axum::routes;
 use super::{Items, instant, parse_id};
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ApiJson, Auth, Params};
+use crate::extract::{ApiJson, Auth, NoParams, Params};
 
 /// Which answers: a survey, a customer, a staff member, a period, an NPS group.
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -197,8 +197,13 @@ pub fn period(
     Ok((from, to))
 }
 
-#[utoipa::path(get, path = "/api/v1/feedback/theme-rules", tag = "feedback", responses((status = 200, body = Items<ThemeRule>)))]
-pub async fn list_theme_rules(State(state): State<AppState>, _auth: Auth) -> Result<Json<Items<ThemeRule>>, ApiError> {
+#[utoipa::path(get, path = "/api/v1/feedback/theme-rules", tag = "feedback",
+    responses((status = 200, body = Items<ThemeRule>), (status = 422, body = ErrorBody)))]
+pub async fn list_theme_rules(
+    State(state): State<AppState>,
+    _auth: Auth,
+    _params: Params<NoParams>,
+) -> Result<Json<Items<ThemeRule>>, ApiError> {
     Ok(Json(Items { items: state.store.theme_rules().await? }))
 }
 

@@ -17,7 +17,7 @@ use uuid::Uuid;
 use super::{Items, parse_id};
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::Auth;
+use crate::extract::{Auth, NoParams, Params};
 use crate::imports::{ImportJob, Received, ReceivedFile, import_error, parse_delimiter, parse_kind, parse_mode};
 
 /// Rows a preview shows.
@@ -197,8 +197,13 @@ pub async fn get_import(
 }
 
 /// The caller's latest 50 import jobs, newest first.
-#[utoipa::path(get, path = "/api/v1/imports", tag = "imports", responses((status = 200, body = Items<ImportJob>)))]
-pub async fn list_imports(State(state): State<AppState>, auth: Auth) -> Result<Json<Items<ImportJob>>, ApiError> {
+#[utoipa::path(get, path = "/api/v1/imports", tag = "imports",
+    responses((status = 200, body = Items<ImportJob>), (status = 422, body = ErrorBody)))]
+pub async fn list_imports(
+    State(state): State<AppState>,
+    auth: Auth,
+    _params: Params<NoParams>,
+) -> Result<Json<Items<ImportJob>>, ApiError> {
     Ok(Json(Items { items: state.imports.list(&auth.actor).await? }))
 }
 

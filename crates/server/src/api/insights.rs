@@ -4,7 +4,7 @@
 //! once per data version and kept).
 
 use axum::Json;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use rapport_domain::PersonId;
 use rapport_insights::churn::ChurnDefinition;
 use rapport_reports::{ChurnGrouping, InsightsState, Snapshot};
@@ -18,7 +18,7 @@ use utoipa_axum::routes;
 use super::parse_id;
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{Auth, parse_query};
+use crate::extract::{Auth, Params};
 
 /// Longest no-purchase period a churn definition may use (ten years).
 const MAX_CHURN_DAYS: u32 = 3650;
@@ -196,9 +196,8 @@ impl ChurnQuery {
 pub async fn churn(
     State(state): State<AppState>,
     _auth: Auth,
-    RawQuery(raw): RawQuery,
+    Params(query): Params<ChurnQuery>,
 ) -> Result<Json<Envelope>, ApiError> {
-    let query: ChurnQuery = parse_query(raw.as_deref().unwrap_or(""))?;
     let (current, snapshot) = latest(&state)?;
     let (definition, grouping) = query.resolve(snapshot.settings.churn_days)?;
     let Some(reports) = &snapshot.reports else { return envelope(&current, &snapshot, None) };

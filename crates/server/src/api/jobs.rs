@@ -5,7 +5,7 @@
 //! allows a retry or a cancel (otherwise 409).
 
 use axum::Json;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use rapport_domain::JobId;
 use rapport_domain::jobs::{Job, JobStatus};
 use rapport_storage::JobFilter;
@@ -17,7 +17,7 @@ use uuid::Uuid;
 use super::parse_id;
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{Auth, parse_query};
+use crate::extract::{Auth, Params};
 
 const DEFAULT_LIMIT: u64 = 50;
 const MAX_LIMIT: u64 = 200;
@@ -45,8 +45,6 @@ pub struct JobsQuery {
     before: Option<String>,
 }
 
-const PARAMS: [&str; 4] = ["status", "kind", "limit", "before"];
-
 /// One page of jobs, newest first.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct JobPage {
@@ -55,26 +53,9 @@ pub struct JobPage {
     pub next_cursor: Option<String>,
 }
 
-/// What a list request asks for, checked.
-fn filter(raw: &str) -> Result<JobFilter, ApiError> {
-    // Each parameter once, and only those of this list: a typo is named, not ignored.
-    let mut seen = Vec::new();
-    for (key, value) in form_urlencoded::parse(raw.as_bytes()) {
-        if !PARAMS.contains(&key.as_ref()) {
-            return Err(ApiError::field(
-                key.into_owned(),
-                "is not a parameter of this list (status, kind, limit, before)",
-            ));
-        }
-        if seen.contains(&key) {
-            return Err(ApiError::field(key.into_owned(), "is given more than once"));
-        }
-        if value.chars().any(char::is_control) {
-            return Err(ApiError::field(key.into_owned(), "must not contain control characters"));
-        }
-        seen.push(key);
-    }
-    let query: JobsQuery = parse_query(raw)?;
+/// What a list request asks for, checked. `Params` has refused any other
+/// parameter, and serde a parameter given twice, naming it.
+fn filter(query: JobsQuery) -> Result<JobFilter, ApiError> {
     let given = |value: Option<String>| value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
     let status =
         given(query.status).map(|s| JobStatus::parse(&s)).transpose().map_err(|e| ApiError::field("status", e))?;
@@ -107,12 +88,12 @@ fn filter(raw: &str) -> Result<JobFilter, ApiError> {
 pub async fn list_jobs(
     State(state): State<AppState>,
     auth: Auth,
-    RawQuery(raw): RawQuery,
+    Params(query): Params<JobsQuery>,
 ) -> Result<Json<JobPage>, ApiError> {
     auth.actor.ensure_admin().map_err(|_| {
         ApiError::Forbidden("only an admin may list every job; your imports are at /api/v1/imports".into())
     })?;
-    let mut filter = filter(raw.as_deref().unwrap_or(""))?;
+    let mut filter = filter(query)?;
     let limit = filter.limit;
     // One more than asked: whether there is a next page.
     filter.limit = limit + 1;
@@ -177,6 +158,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A query string checked as the list's extractor and `filter` check it.
+    fn filter(raw: &str) -> Result<JobFilter, ApiError> {
+        super::filter(Params::<JobsQuery>::parse(raw)?.0)
+    }
 
     fn field_of(raw: &str) -> String {
         match filter(raw) {

@@ -14,7 +14,7 @@ use utoipa_axum::routes;
 use super::{Items, parse_id};
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{Auth, ListParams, Listed};
+use crate::extract::{Auth, ListParams, Listed, NoParams, Params};
 
 /// A record type's list endpoint, beside `item_api!`'s five.
 macro_rules! record_api {
@@ -50,10 +50,12 @@ macro_rules! record_api {
             /// record's history is still here.
             #[utoipa::path(get, path = $history, tag = $tag, operation_id = concat!("history_", stringify!($module)),
                 params(("id" = String, Path)),
-                responses((status = 200, body = Items<HistoryEntry>), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)))]
+                responses((status = 200, body = Items<HistoryEntry>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
+                    (status = 401, body = ErrorBody)))]
             pub async fn history(
                 State(state): State<AppState>,
                 _auth: Auth,
+                _params: Params<NoParams>,
                 Path(id): Path<String>,
             ) -> Result<Json<Items<HistoryEntry>>, ApiError> {
                 let id: $id = parse_id(&id, $what)?;
@@ -202,10 +204,11 @@ impl From<NewPersonParams> for SharedEmail {
 /// Everything that happened with a person, newest first: activities, tasks, deals, purchases,
 /// and the tickets the caller may see with their messages.
 #[utoipa::path(get, path = "/api/v1/people/{id}/timeline", tag = "people", params(("id" = String, Path)),
-    responses((status = 200, body = Items<TimelineEntry>), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Items<TimelineEntry>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn person_timeline(
     State(state): State<AppState>,
     auth: Auth,
+    _params: Params<NoParams>,
     Path(id): Path<String>,
 ) -> Result<Json<Items<TimelineEntry>>, ApiError> {
     let id: PersonId = parse_id(&id, "person")?;
@@ -215,10 +218,11 @@ pub async fn person_timeline(
 /// Everything that happened with a company, newest first, including its people's purchases
 /// and the tickets the caller may see.
 #[utoipa::path(get, path = "/api/v1/companies/{id}/timeline", tag = "companies", params(("id" = String, Path)),
-    responses((status = 200, body = Items<TimelineEntry>), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Items<TimelineEntry>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn company_timeline(
     State(state): State<AppState>,
     auth: Auth,
+    _params: Params<NoParams>,
     Path(id): Path<String>,
 ) -> Result<Json<Items<TimelineEntry>>, ApiError> {
     let id: CompanyId = parse_id(&id, "company")?;

@@ -17,7 +17,7 @@ use utoipa_axum::routes;
 
 use super::{Items, parse_id};
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ApiJson, Auth, session_cookie};
+use crate::extract::{ApiJson, Auth, NoParams, Params, session_cookie};
 use crate::{AppState, SESSION_COOKIE, SESSION_LIFETIME};
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -157,8 +157,13 @@ pub async fn create_token(
 }
 
 /// The signed-in user's tokens (never their secrets).
-#[utoipa::path(get, path = "/api/v1/tokens", tag = "tokens", responses((status = 200, body = Items<ApiToken>)))]
-pub async fn list_tokens(State(state): State<AppState>, auth: Auth) -> Result<Json<Items<ApiToken>>, ApiError> {
+#[utoipa::path(get, path = "/api/v1/tokens", tag = "tokens",
+    responses((status = 200, body = Items<ApiToken>), (status = 422, body = ErrorBody)))]
+pub async fn list_tokens(
+    State(state): State<AppState>,
+    auth: Auth,
+    _params: Params<NoParams>,
+) -> Result<Json<Items<ApiToken>>, ApiError> {
     Ok(Json(Items { items: state.store.list_tokens(Some(auth.user.id)).await? }))
 }
 

@@ -18,7 +18,7 @@ use utoipa_axum::routes;
 use super::{Created, Found, Items, Versioned, parse_id};
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ApiJson, Auth, IfMatch};
+use crate::extract::{ApiJson, Auth, IfMatch, NoParams, Params};
 
 impl Versioned for Survey {
     fn version(&self) -> i64 {
@@ -38,8 +38,13 @@ pub fn check_audience(input: &SurveyInput) -> Result<(), FieldErrors> {
 }
 
 /// Every survey, by name.
-#[utoipa::path(get, path = "/api/v1/surveys", tag = "surveys", responses((status = 200, body = Items<Survey>)))]
-pub async fn list_surveys(State(state): State<AppState>, _auth: Auth) -> Result<Json<Items<Survey>>, ApiError> {
+#[utoipa::path(get, path = "/api/v1/surveys", tag = "surveys",
+    responses((status = 200, body = Items<Survey>), (status = 422, body = ErrorBody)))]
+pub async fn list_surveys(
+    State(state): State<AppState>,
+    _auth: Auth,
+    _params: Params<NoParams>,
+) -> Result<Json<Items<Survey>>, ApiError> {
     Ok(Json(Items { items: state.store.list_surveys().await? }))
 }
 
@@ -85,8 +90,9 @@ pub async fn replace_survey(
 }
 
 /// The shipped templates (NPS, CSAT, CES, each asking why), to create a survey from.
-#[utoipa::path(get, path = "/api/v1/survey-templates", tag = "surveys", responses((status = 200, body = Items<SurveyInput>)))]
-pub async fn list_survey_templates(_auth: Auth) -> Json<Items<SurveyInput>> {
+#[utoipa::path(get, path = "/api/v1/survey-templates", tag = "surveys",
+    responses((status = 200, body = Items<SurveyInput>), (status = 422, body = ErrorBody)))]
+pub async fn list_survey_templates(_auth: Auth, _params: Params<NoParams>) -> Json<Items<SurveyInput>> {
     Json(Items { items: templates() })
 }
 
@@ -127,10 +133,11 @@ pub async fn send_survey(
 
 /// The links a survey sent, newest first (at most 500).
 #[utoipa::path(get, path = "/api/v1/surveys/{id}/sends", tag = "surveys", params(("id" = String, Path)),
-    responses((status = 200, body = Items<SurveySend>), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Items<SurveySend>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn list_survey_sends(
     State(state): State<AppState>,
     _auth: Auth,
+    _params: Params<NoParams>,
     Path(id): Path<String>,
 ) -> Result<Json<Items<SurveySend>>, ApiError> {
     let id: SurveyId = parse_id(&id, "survey")?;

@@ -19,7 +19,7 @@ use utoipa_axum::routes;
 
 use super::{Created, Found, Items, Versioned, parse_id, patched};
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ApiJson, Auth, IfMatch, ListParams, Listed, has_media_type, parse_body};
+use crate::extract::{ApiJson, Auth, IfMatch, ListParams, Listed, NoParams, Params, has_media_type, parse_body};
 use crate::{AppState, BODY_LIMIT};
 
 impl Versioned for Ticket {
@@ -136,10 +136,12 @@ pub async fn delete_ticket(
 /// (`actor_id` null). A deleted ticket's history is still here, for whoever
 /// could see the ticket.
 #[utoipa::path(get, path = "/api/v1/tickets/{id}/history", tag = "tickets", params(("id" = String, Path)),
-    responses((status = 200, body = Items<HistoryEntry>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Items<HistoryEntry>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
 pub async fn ticket_history(
     State(state): State<AppState>,
     auth: Auth,
+    _params: Params<NoParams>,
     Path(id): Path<String>,
 ) -> Result<Json<Items<HistoryEntry>>, ApiError> {
     let id: TicketId = parse_id(&id, "ticket")?;
@@ -148,10 +150,11 @@ pub async fn ticket_history(
 
 /// The conversation, oldest first: customer messages, replies and internal notes.
 #[utoipa::path(get, path = "/api/v1/tickets/{id}/messages", tag = "tickets", params(("id" = String, Path)),
-    responses((status = 200, body = Items<TicketMessage>), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Items<TicketMessage>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn list_messages(
     State(state): State<AppState>,
     auth: Auth,
+    _params: Params<NoParams>,
     Path(id): Path<String>,
 ) -> Result<Json<Items<TicketMessage>>, ApiError> {
     let id: TicketId = parse_id(&id, "ticket")?;
@@ -200,8 +203,12 @@ pub async fn add_message(
 
 /// Business-hours calendars, by name.
 #[utoipa::path(get, path = "/api/v1/calendars", tag = "sla",
-    responses((status = 200, body = Items<Calendar>), (status = 401, body = ErrorBody)))]
-pub async fn list_calendars(State(state): State<AppState>, _auth: Auth) -> Result<Json<Items<Calendar>>, ApiError> {
+    responses((status = 200, body = Items<Calendar>), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn list_calendars(
+    State(state): State<AppState>,
+    _auth: Auth,
+    _params: Params<NoParams>,
+) -> Result<Json<Items<Calendar>>, ApiError> {
     Ok(Json(Items { items: state.store.list_calendars().await? }))
 }
 
@@ -259,8 +266,12 @@ pub async fn delete_calendar(
 
 /// SLA policies in the order they are tried; the first that matches a ticket applies.
 #[utoipa::path(get, path = "/api/v1/sla-policies", tag = "sla",
-    responses((status = 200, body = Items<SlaPolicy>), (status = 401, body = ErrorBody)))]
-pub async fn list_policies(State(state): State<AppState>, _auth: Auth) -> Result<Json<Items<SlaPolicy>>, ApiError> {
+    responses((status = 200, body = Items<SlaPolicy>), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn list_policies(
+    State(state): State<AppState>,
+    _auth: Auth,
+    _params: Params<NoParams>,
+) -> Result<Json<Items<SlaPolicy>>, ApiError> {
     Ok(Json(Items { items: state.store.list_sla_policies().await? }))
 }
 
@@ -317,10 +328,11 @@ pub async fn delete_policy(
 
 /// What happened to the ticket's response targets: warnings, breaches, and outcomes.
 #[utoipa::path(get, path = "/api/v1/tickets/{id}/sla-events", tag = "tickets", params(("id" = String, Path)),
-    responses((status = 200, body = Items<SlaEvent>), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Items<SlaEvent>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn list_sla_events(
     State(state): State<AppState>,
     auth: Auth,
+    _params: Params<NoParams>,
     Path(id): Path<String>,
 ) -> Result<Json<Items<SlaEvent>>, ApiError> {
     let id: TicketId = parse_id(&id, "ticket")?;

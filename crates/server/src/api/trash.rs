@@ -1,7 +1,7 @@
 //! The trash: what was deleted, newest first, and putting it back.
 
 use axum::Json;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use rapport_domain::history::{RecordKind, TrashEntry};
 use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::parse_id;
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{Auth, parse_query};
+use crate::extract::{Auth, Params};
 
 const DEFAULT_LIMIT: u64 = 50;
 const MAX_LIMIT: u64 = 200;
@@ -45,9 +45,8 @@ pub struct TrashPage {
 pub async fn list(
     State(state): State<AppState>,
     auth: Auth,
-    RawQuery(raw): RawQuery,
+    Params(query): Params<TrashQuery>,
 ) -> Result<Json<TrashPage>, ApiError> {
-    let query: TrashQuery = parse_query(raw.as_deref().unwrap_or(""))?;
     let kind = query.kind.as_deref().map(RecordKind::parse).transpose().map_err(|e| ApiError::field("type", e))?;
     let limit = match query.limit {
         None => DEFAULT_LIMIT,

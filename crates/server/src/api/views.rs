@@ -2,7 +2,7 @@
 //! list pages save and show.
 
 use axum::Json;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use rapport_domain::ViewId;
 use rapport_domain::views::{ListKind, SavedView, SavedViewInput};
@@ -13,7 +13,7 @@ use utoipa_axum::routes;
 use super::{Items, parse_id};
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ApiJson, Auth, parse_query};
+use crate::extract::{ApiJson, Auth, Params};
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -24,13 +24,12 @@ pub struct ViewFilter {
 
 /// The signed-in user's saved views.
 #[utoipa::path(get, path = "/api/v1/views", tag = "views", params(ViewFilter),
-    responses((status = 200, body = Items<SavedView>), (status = 400, body = ErrorBody)))]
+    responses((status = 200, body = Items<SavedView>), (status = 422, body = ErrorBody)))]
 pub async fn list_views(
     State(state): State<AppState>,
     auth: Auth,
-    RawQuery(raw): RawQuery,
+    Params(filter): Params<ViewFilter>,
 ) -> Result<Json<Items<SavedView>>, ApiError> {
-    let filter: ViewFilter = parse_query(raw.as_deref().unwrap_or(""))?;
     Ok(Json(Items { items: state.store.list_views(&auth.actor, filter.list).await? }))
 }
 

@@ -11,6 +11,7 @@ backend_tests!(
     unknown_list_parameters_are_refused,
     lists_count_on_request,
     money_is_bounded,
+    every_list_refuses_unknown_parameters,
     keys_serde_refuses_are_named_alike,
     tagged_objects_are_checked_by_their_tag,
 );
@@ -184,6 +185,66 @@ async fn money_is_bounded(backend: Backend) {
         assert!(error.field("amount.amount_minor").is_some_and(|m| m.contains("10^15")), "{error:?}");
     }
     api.post("/api/v1/purchases", &purchase(json!(1_000_000_000_000_000_i64))).await.want(201);
+}
+
+/// The lists of the OpenAPI document: every GET under /api/v1 whose JSON
+/// answer has `items`, with its operation.
+fn documented_lists(doc: &Value) -> Vec<(String, Value)> {
+    fn resolve<'a>(doc: &'a Value, mut schema: &'a Value) -> &'a Value {
+        while let Some(name) = schema["$ref"].as_str().and_then(|r| r.rsplit('/').next()) {
+            schema = &doc["components"]["schemas"][name];
+        }
+        schema
+    }
+    let paths = doc["paths"].as_object().expect("paths");
+    paths
+        .iter()
+        .filter(|(path, _)| path.starts_with("/api/v1/"))
+        .filter_map(|(path, item)| Some((path.clone(), item.get("get")?.clone())))
+        .filter(|(_, get)| {
+            let answer = resolve(doc, &get["responses"]["200"]["content"]["application/json"]["schema"]);
+            answer["properties"].get("items").is_some()
+        })
+        .collect()
+}
+
+/// Every list, whatever it takes, refuses a parameter it does not document,
+/// naming it and what it takes, and its OpenAPI operation says so (422).
+async fn every_list_refuses_unknown_parameters(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let api = &app.admin;
+    let doc = api.get("/api/v1/openapi.json").await.want(200).value();
+    let lists = documented_lists(&doc);
+    assert!(lists.len() >= 35, "only {} lists: {:?}", lists.len(), lists.iter().map(|l| &l.0).collect::<Vec<_>>());
+    let id = unknown_id().to_string();
+    for (path, get) in lists {
+        assert!(get["responses"].get("422").is_some(), "GET {path} does not document its 422");
+        let takes: Vec<&str> = get["parameters"]
+            .as_array()
+            .map(|ps| ps.iter().filter(|p| p["in"] == "query").filter_map(|p| p["name"].as_str()).collect())
+            .unwrap_or_default();
+        // An id nobody has: the parameters are refused before anything is looked up.
+        let url = path.replace("{kind}", "people").replace("{id}", &id);
+        let error = api.get(&query(&url, &[("colour", "blue")])).await.want_error(422, "validation");
+        let message = error.field("colour").unwrap_or_default();
+        assert!(message.starts_with("is not a parameter here; it takes "), "GET {path}: {error:?}");
+        for name in &takes {
+            assert!(message.contains(name), "GET {path} takes {name}, the error does not say so: {message}");
+        }
+        if takes.is_empty() {
+            assert!(message.ends_with("it takes none"), "GET {path}: {message}");
+        }
+    }
+    // The example: `sort_by` is not `sort`.
+    let error = api.get("/api/v1/people?sort_by=name").await.want_error(422, "validation");
+    assert!(error.field("sort_by").is_some_and(|m| m.contains("sort")), "{error:?}");
+    let error = api.get("/api/v1/views?lists=people").await.want_error(422, "validation");
+    assert_eq!(error.field("lists"), Some("is not a parameter here; it takes list"), "{error:?}");
+    // A parameter given twice is named too, not left to the last one.
+    let error = api.get("/api/v1/people?limit=1&limit=2").await.want_error(422, "validation");
+    assert_eq!(error.field("limit"), Some("is given more than once"), "{error:?}");
+    let error = api.get("/api/v1/jobs?status=queued&status=failed").await.want_error(422, "validation");
+    assert_eq!(error.field("status"), Some("is given more than once"), "{error:?}");
 }
 
 /// A key serde itself refuses (one given twice) is named like the rest, and a
