@@ -83,4 +83,5 @@ typed_id!(
     SelfAssessmentId,
     FeedbackRoundId,
     FeedbackRequestId,
+    GoalId,
 );

@@ -11,6 +11,7 @@ pub mod access;
 pub mod custom_fields;
 pub mod duplicates;
 pub mod email;
+pub mod goals;
 pub mod history;
 pub mod ids;
 pub mod jobs;

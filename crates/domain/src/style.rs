@@ -59,6 +59,243 @@ impl Dimension {
     }
 }
 
+/// What a figure counts in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Unit {
+    Hours,
+    Days,
+    /// 0..100.
+    Percent,
+    Count,
+    /// Net Promoter Score, −100..100.
+    Nps,
+    /// Mean compound sentiment, −1..1.
+    Sentiment,
+}
+
+/// Every figure of a scorecard.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Figure {
+    FirstResponseHours,
+    ResolutionHours,
+    SlaMet,
+    InboundReplyHours,
+    TasksOnTime,
+    TasksLate,
+    TasksDropped,
+    CadenceKept,
+    OutboundShare,
+    ReachedOutFirst,
+    TouchesPerCustomer,
+    ChannelVariety,
+    PreferredChannel,
+    Nps,
+    Csat,
+    Sentiment,
+    WinRate,
+    SalesCycleDays,
+    ChurnedShare,
+}
+
+impl Figure {
+    pub const ALL: [Figure; 19] = [
+        Figure::FirstResponseHours,
+        Figure::ResolutionHours,
+        Figure::SlaMet,
+        Figure::InboundReplyHours,
+        Figure::TasksOnTime,
+        Figure::TasksLate,
+        Figure::TasksDropped,
+        Figure::CadenceKept,
+        Figure::OutboundShare,
+        Figure::ReachedOutFirst,
+        Figure::TouchesPerCustomer,
+        Figure::ChannelVariety,
+        Figure::PreferredChannel,
+        Figure::Nps,
+        Figure::Csat,
+        Figure::Sentiment,
+        Figure::WinRate,
+        Figure::SalesCycleDays,
+        Figure::ChurnedShare,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Figure::FirstResponseHours => "first_response_hours",
+            Figure::ResolutionHours => "resolution_hours",
+            Figure::SlaMet => "sla_met",
+            Figure::InboundReplyHours => "inbound_reply_hours",
+            Figure::TasksOnTime => "tasks_on_time",
+            Figure::TasksLate => "tasks_late",
+            Figure::TasksDropped => "tasks_dropped",
+            Figure::CadenceKept => "cadence_kept",
+            Figure::OutboundShare => "outbound_share",
+            Figure::ReachedOutFirst => "reached_out_first",
+            Figure::TouchesPerCustomer => "touches_per_customer",
+            Figure::ChannelVariety => "channel_variety",
+            Figure::PreferredChannel => "preferred_channel",
+            Figure::Nps => "nps",
+            Figure::Csat => "csat",
+            Figure::Sentiment => "sentiment",
+            Figure::WinRate => "win_rate",
+            Figure::SalesCycleDays => "sales_cycle_days",
+            Figure::ChurnedShare => "churned_share",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Figure::FirstResponseHours => "First response",
+            Figure::ResolutionHours => "Resolution",
+            Figure::SlaMet => "Response targets met",
+            Figure::InboundReplyHours => "Reply to customers' messages",
+            Figure::TasksOnTime => "Tasks done on time",
+            Figure::TasksLate => "Tasks done late",
+            Figure::TasksDropped => "Tasks dropped",
+            Figure::CadenceKept => "Keep-in-touch cadences kept",
+            Figure::OutboundShare => "Outbound touches",
+            Figure::ReachedOutFirst => "Reached out first",
+            Figure::TouchesPerCustomer => "Touches per customer",
+            Figure::ChannelVariety => "Channels used",
+            Figure::PreferredChannel => "On the customer's preferred channel",
+            Figure::Nps => "NPS of customers served",
+            Figure::Csat => "CSAT of customers served",
+            Figure::Sentiment => "Sentiment of customers' comments",
+            Figure::WinRate => "Win rate",
+            Figure::SalesCycleDays => "Sales cycle",
+            Figure::ChurnedShare => "Own customers churned",
+        }
+    }
+
+    /// What the figure counts, in a sentence a staff member can check.
+    pub fn definition(self) -> &'static str {
+        match self {
+            Figure::FirstResponseHours => {
+                "Median hours from a ticket's arrival to its first reply, over the tickets assigned to them that arrived in the period and were answered."
+            }
+            Figure::ResolutionHours => {
+                "Median hours from a ticket's arrival to its solution, time waiting on the customer (pending) left out, over their tickets solved in the period."
+            }
+            Figure::SlaMet => {
+                "Share of response targets (first response, next response, resolution) met, of those met or breached on their tickets in the period."
+            }
+            Figure::InboundReplyHours => {
+                "Median hours from a customer's inbound email, call or message they logged to their next outbound touch with that customer."
+            }
+            Figure::TasksOnTime => {
+                "Share of their tasks due in the period that were done by the time they were due (an open task counts once it falls due)."
+            }
+            Figure::TasksLate => "Share of their tasks due in the period that were done, but after they were due.",
+            Figure::TasksDropped => "Share of their tasks due in the period that fell due and are still not done.",
+            Figure::CadenceKept => {
+                "Share of the customers they own with a keep-in-touch cadence who were contacted within it, as of the period's end."
+            }
+            Figure::OutboundShare => "Outbound touches as a share of their inbound and outbound touches in the period.",
+            Figure::ReachedOutFirst => {
+                "Share of their outbound touches that did not answer an inbound touch from that customer in the 7 days before: the staff member reached out first."
+            }
+            Figure::TouchesPerCustomer => {
+                "Calls, emails, meetings and messages in the period, divided by the number of customers they touched."
+            }
+            Figure::ChannelVariety => {
+                "How many of the four kinds of touch (call, email, meeting, message) they used in the period, over the customers they touched."
+            }
+            Figure::PreferredChannel => {
+                "Share of their touches with customers who have a preferred channel that used it (call for phone, email for email, meeting for in person, message for SMS or WhatsApp)."
+            }
+            Figure::Nps => {
+                "Net Promoter Score of the NPS answers about them in the period: promoters (9–10) minus detractors (0–6), in points."
+            }
+            Figure::Csat => "Share of 4s and 5s among the CSAT answers about them in the period.",
+            Figure::Sentiment => "Mean sentiment (−1 to 1) of the comments in answers about them in the period.",
+            Figure::WinRate => "Share of their deals closed in the period that were won.",
+            Figure::SalesCycleDays => {
+                "Median days from a deal's creation to its win, over their deals won in the period."
+            }
+            Figure::ChurnedShare => {
+                "Share of the customers they own (leads left out) whose lifecycle stage is churned."
+            }
+        }
+    }
+
+    pub fn dimension(self) -> Dimension {
+        match self {
+            Figure::FirstResponseHours | Figure::ResolutionHours | Figure::SlaMet | Figure::InboundReplyHours => {
+                Dimension::Responsiveness
+            }
+            Figure::TasksOnTime | Figure::TasksLate | Figure::TasksDropped | Figure::CadenceKept => {
+                Dimension::FollowThrough
+            }
+            Figure::OutboundShare | Figure::ReachedOutFirst => Dimension::Proactivity,
+            Figure::TouchesPerCustomer | Figure::ChannelVariety | Figure::PreferredChannel => Dimension::PersonalTouch,
+            Figure::Nps
+            | Figure::Csat
+            | Figure::Sentiment
+            | Figure::WinRate
+            | Figure::SalesCycleDays
+            | Figure::ChurnedShare => Dimension::Outcomes,
+        }
+    }
+
+    pub fn unit(self) -> Unit {
+        match self {
+            Figure::FirstResponseHours | Figure::ResolutionHours | Figure::InboundReplyHours => Unit::Hours,
+            Figure::SalesCycleDays => Unit::Days,
+            Figure::TouchesPerCustomer | Figure::ChannelVariety => Unit::Count,
+            Figure::Nps => Unit::Nps,
+            Figure::Sentiment => Unit::Sentiment,
+            _ => Unit::Percent,
+        }
+    }
+
+    /// Whether a lower value is the better one.
+    pub fn lower_is_better(self) -> bool {
+        matches!(
+            self,
+            Figure::FirstResponseHours
+                | Figure::ResolutionHours
+                | Figure::InboundReplyHours
+                | Figure::TasksLate
+                | Figure::TasksDropped
+                | Figure::SalesCycleDays
+                | Figure::ChurnedShare
+        )
+    }
+
+    pub fn parse(raw: &str) -> Option<Figure> {
+        Figure::ALL.into_iter().find(|f| f.as_str() == raw)
+    }
+
+    /// The figure's value as a plain statement to the staff member it is
+    /// about, e.g. "38 % of your tasks were done late".
+    pub fn fact(self, value: f64) -> String {
+        match self {
+            Figure::FirstResponseHours => format!("your first replies to tickets took a median {value:.1} hours"),
+            Figure::ResolutionHours => format!("your tickets took a median {value:.1} hours to solve"),
+            Figure::SlaMet => format!("you met {value:.0} % of your response targets"),
+            Figure::InboundReplyHours => format!("you answered customers' messages in a median {value:.1} hours"),
+            Figure::TasksOnTime => format!("{value:.0} % of your tasks were done on time"),
+            Figure::TasksLate => format!("{value:.0} % of your tasks were done late"),
+            Figure::TasksDropped => format!("{value:.0} % of your tasks that fell due are still not done"),
+            Figure::CadenceKept => format!("you kept {value:.0} % of your keep-in-touch cadences"),
+            Figure::OutboundShare => format!("{value:.0} % of your touches were outbound"),
+            Figure::ReachedOutFirst => format!("you reached out first in {value:.0} % of your outbound touches"),
+            Figure::TouchesPerCustomer => format!("you had {value:.1} touches per customer"),
+            Figure::ChannelVariety => format!("you used {value:.0} of the four channels"),
+            Figure::PreferredChannel => format!("{value:.0} % of your touches used the customer's preferred channel"),
+            Figure::Nps => format!("your customers' NPS was {value:+.0}"),
+            Figure::Csat => format!("{value:.0} % of your customers' CSAT answers were satisfied"),
+            Figure::Sentiment => format!("your customers' comments averaged a sentiment of {value:+.2}"),
+            Figure::WinRate => format!("you won {value:.0} % of your closed deals"),
+            Figure::SalesCycleDays => format!("your won deals took a median {value:.0} days"),
+            Figure::ChurnedShare => format!("{value:.0} % of your customers churned"),
+        }
+    }
+}
+
 /// A ticket assigned to a staff member, as the period saw it.
 #[derive(Clone, Debug)]
 pub struct TicketFact<S> {
@@ -140,6 +377,64 @@ impl<S, C> Facts<S, C> {
             deals: Vec::new(),
             owned: Vec::new(),
             from,
+        }
+    }
+
+    /// The same facts under another key (a team, the whole business): each
+    /// fact goes to `key(staff)`, or is left out when that is `None`.
+    pub fn regroup<T: Copy>(&self, key: impl Fn(&S) -> Option<T>) -> Facts<T, C>
+    where
+        C: Copy,
+    {
+        Facts {
+            tickets: self
+                .tickets
+                .iter()
+                .filter_map(|t| {
+                    Some(TicketFact {
+                        staff: key(&t.staff)?,
+                        created_at: t.created_at,
+                        first_responded_at: t.first_responded_at,
+                        solved_at: t.solved_at,
+                        pending_seconds: t.pending_seconds,
+                    })
+                })
+                .collect(),
+            sla: self.sla.iter().filter_map(|(s, met)| Some((key(s)?, *met))).collect(),
+            tasks: self
+                .tasks
+                .iter()
+                .filter_map(|t| Some(TaskFact { staff: key(&t.staff)?, due_at: t.due_at, done_at: t.done_at }))
+                .collect(),
+            touches: self
+                .touches
+                .iter()
+                .filter_map(|t| {
+                    Some(TouchFact {
+                        staff: key(&t.staff)?,
+                        customer: t.customer,
+                        at: t.at,
+                        kind: t.kind,
+                        direction: t.direction,
+                        preferred: t.preferred,
+                    })
+                })
+                .collect(),
+            cadences: self.cadences.iter().filter_map(|(s, kept)| Some((key(s)?, *kept))).collect(),
+            answers: self
+                .answers
+                .iter()
+                .filter_map(|a| {
+                    Some(AnswerFact { staff: key(&a.staff)?, kind: a.kind, score: a.score, sentiment: a.sentiment })
+                })
+                .collect(),
+            deals: self
+                .deals
+                .iter()
+                .filter_map(|d| Some(DealFact { staff: key(&d.staff)?, won: d.won, days_open: d.days_open }))
+                .collect(),
+            owned: self.owned.iter().filter_map(|(s, churned)| Some((key(s)?, *churned))).collect(),
+            from: self.from,
         }
     }
 }

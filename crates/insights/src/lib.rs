@@ -8,6 +8,7 @@ pub mod clv;
 pub mod cohorts;
 pub mod feedback_charts;
 pub mod float;
+pub mod goals;
 pub mod input;
 pub mod referrals;
 pub mod rfm;

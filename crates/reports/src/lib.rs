@@ -14,6 +14,7 @@
 pub mod compute;
 mod error;
 pub mod feedback;
+pub mod goals;
 mod job;
 mod pass;
 mod scope;

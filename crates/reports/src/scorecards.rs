@@ -92,7 +92,7 @@ pub fn may_see(viewer: &Actor, user: &User) -> bool {
 }
 
 /// Every active staff member, in name order.
-async fn active_staff(store: &Store) -> Result<Vec<User>, StorageError> {
+pub(crate) async fn active_staff(store: &Store) -> Result<Vec<User>, StorageError> {
     let filter = UserFilter { active: Some(true), ..Default::default() };
     let mut staff = Vec::new();
     let mut query = ListQuery { limit: Some(rapport_storage::MAX_LIMIT), ..Default::default() };

@@ -155,6 +155,7 @@ archived_tables!(
     style_self_assessments,
     style_feedback_rounds,
     style_feedback_requests,
+    goals,
 );
 
 /// Columns that point into their own table: a row may name one that comes

@@ -1126,3 +1126,30 @@ pub mod style_feedback_requests {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod goals {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "goals")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub scope: String,
+        pub team_id: Option<Uuid>,
+        pub user_id: Option<Uuid>,
+        pub figure: String,
+        pub comparison: String,
+        pub target: f64,
+        pub due_on: TimeDate,
+        #[sea_orm(column_type = "Text", nullable)]
+        pub note: Option<String>,
+        pub created_by: Option<Uuid>,
+        pub created_at: TimeDateTimeWithTimeZone,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -26,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0015_ticket_queue_indexes::Migration),
             Box::new(m0017_feedback::Migration),
             Box::new(m0018_style_feedback::Migration),
+            Box::new(m0019_goals::Migration),
         ]
     }
 }
@@ -1690,6 +1691,66 @@ mod m0018_style_feedback {
                 m.drop_table(Table::drop().table(table).to_owned()).await?;
             }
             Ok(())
+        }
+    }
+}
+
+mod m0019_goals {
+    use sea_orm_migration::prelude::*;
+    use sea_orm_migration::schema::*;
+
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m0019_goals"
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+            // A target on a scorecard figure for the business (no team, no
+            // user), a team, or one staff member.
+            m.create_table(
+                Table::create()
+                    .table("goals")
+                    .col(pk_uuid("id"))
+                    .col(string_len("scope", 16))
+                    .col(uuid_null("team_id"))
+                    .col(uuid_null("user_id"))
+                    .col(string_len("figure", 32))
+                    .col(string_len("comparison", 16))
+                    .col(double("target"))
+                    .col(date("due_on"))
+                    .col(text_null("note"))
+                    .col(uuid_null("created_by"))
+                    .col(timestamp_with_time_zone("created_at"))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from("goals", "team_id")
+                            .to("teams", "id")
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from("goals", "user_id")
+                            .to("users", "id")
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from("goals", "created_by")
+                            .to("users", "id")
+                            .on_delete(ForeignKeyAction::SetNull),
+                    )
+                    .to_owned(),
+            )
+            .await
+        }
+
+        async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+            m.drop_table(Table::drop().table("goals").to_owned()).await
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod custom_fields;
 pub mod customer_insights;
 pub mod deals;
 pub mod duplicates;
+pub mod goals;
 pub mod export;
 pub mod import;
 pub mod insights_feed;
