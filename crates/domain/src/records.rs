@@ -454,7 +454,8 @@ pub struct DealInput {
     pub company_id: Option<CompanyId>,
     #[serde(default)]
     pub owner_id: Option<UserId>,
-    #[serde(default)]
+    /// A date, `YYYY-MM-DD`.
+    #[serde(default, with = "crate::time_input::date::option")]
     pub expected_close: Option<Date>,
     #[serde(default = "open")]
     pub status: DealStatus,

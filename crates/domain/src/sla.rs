@@ -137,8 +137,8 @@ pub struct CalendarHours {
     /// Working periods; a weekday without one is a day off. Periods of one
     /// day must not overlap.
     pub periods: Vec<WorkingPeriod>,
-    /// Days off whatever their weekday, in the calendar's time zone.
-    #[serde(default)]
+    /// Days off whatever their weekday, in the calendar's time zone (`YYYY-MM-DD`).
+    #[serde(default, with = "crate::time_input::date::list")]
     pub holidays: Vec<Date>,
 }
 

@@ -88,6 +88,86 @@ pub mod option {
     }
 }
 
+/// What a date must look like.
+pub const EXPECTED_DATE: &str = "a date such as 2026-01-05";
+
+/// A value that is not a date.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("expected {EXPECTED_DATE}")]
+pub struct BadDate;
+
+/// A date, `YYYY-MM-DD`.
+pub fn parse_date(raw: &str) -> Result<Date, BadDate> {
+    Date::parse(raw.trim(), format_description!("[year]-[month]-[day]")).map_err(|_| BadDate)
+}
+
+/// Dates (`2026-01-05`), refused in words that say so (time's own serde says
+/// "the 'month' component could not be parsed"). Written as time writes
+/// them. Use with `#[serde(with = "crate::time_input::date")]`, or its
+/// `option` and `list`.
+pub mod date {
+    use serde::{Deserialize, Serialize};
+
+    use super::*;
+
+    struct DateVisitor;
+
+    impl Visitor<'_> for DateVisitor {
+        type Value = Date;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str(EXPECTED_DATE)
+        }
+
+        fn visit_str<E: de::Error>(self, raw: &str) -> Result<Date, E> {
+            parse_date(raw).map_err(E::custom)
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Date, D::Error> {
+        deserializer.deserialize_str(DateVisitor)
+    }
+
+    pub fn serialize<S: Serializer>(day: &Date, serializer: S) -> Result<S::Ok, S::Error> {
+        day.serialize(serializer)
+    }
+
+    /// One date, read by `date` (for `option` and `list`).
+    struct Day(Date);
+
+    impl<'de> Deserialize<'de> for Day {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            super::date::deserialize(deserializer).map(Day)
+        }
+    }
+
+    /// An optional date (`null` or absent is `None`).
+    pub mod option {
+        use super::*;
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Date>, D::Error> {
+            Ok(Option::<Day>::deserialize(deserializer)?.map(|Day(day)| day))
+        }
+
+        pub fn serialize<S: Serializer>(day: &Option<Date>, serializer: S) -> Result<S::Ok, S::Error> {
+            day.serialize(serializer)
+        }
+    }
+
+    /// A list of dates.
+    pub mod list {
+        use super::*;
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Date>, D::Error> {
+            Ok(Vec::<Day>::deserialize(deserializer)?.into_iter().map(|Day(day)| day).collect())
+        }
+
+        pub fn serialize<S: Serializer>(days: &[Date], serializer: S) -> Result<S::Ok, S::Error> {
+            days.serialize(serializer)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,6 +189,32 @@ mod tests {
         let at: At = serde_json::from_str(r#"{"at": "2026-01-05", "maybe": null}"#).unwrap();
         assert_eq!((at.at, at.maybe), (datetime!(2026-01-05 00:00 UTC), None));
         assert_eq!(serde_json::to_string(&at).unwrap(), r#"{"at":"2026-01-05T00:00:00Z","maybe":null}"#);
+    }
+
+    #[derive(Debug, PartialEq, serde::Deserialize, serde::Serialize)]
+    struct Days {
+        #[serde(default, with = "crate::time_input::date::option")]
+        day: Option<time::Date>,
+        #[serde(default, with = "crate::time_input::date::list")]
+        days: Vec<time::Date>,
+    }
+
+    #[test]
+    fn dates_are_read_and_refused_in_words() {
+        let days: Days = serde_json::from_str(r#"{"day": "2026-01-05", "days": ["2026-12-25"]}"#).unwrap();
+        assert_eq!(
+            days,
+            Days { day: Some(time::macros::date!(2026 - 01 - 05)), days: vec![time::macros::date!(2026 - 12 - 25)] }
+        );
+        assert_eq!(serde_json::to_string(&days).unwrap(), r#"{"day":"2026-01-05","days":["2026-12-25"]}"#);
+        let none: Days = serde_json::from_str(r#"{"day": null}"#).unwrap();
+        assert_eq!(none, Days { day: None, days: Vec::new() });
+        for bad in [r#""2026-01-05T09:30:00Z""#, r#""05/01/2026""#, r#""2026-02-30""#, "5"] {
+            for body in [format!(r#"{{"day": {bad}}}"#), format!(r#"{{"days": ["2026-01-01", {bad}]}}"#)] {
+                let error = serde_json::from_str::<Days>(&body).unwrap_err().to_string();
+                assert!(error.contains("a date such as 2026-01-05"), "{body}: {error}");
+            }
+        }
     }
 
     #[test]

@@ -21,9 +21,11 @@ use rapport_domain::history::{RecordKind, TrashReason};
 #[into_params(parameter_in = Query)]
 pub struct PurchaseFilter {
     pub person_id: Option<PersonId>,
-    #[serde(default, with = "time::serde::rfc3339::option")]
+    /// Only purchases made at or after this time (RFC 3339, or a date for midnight UTC).
+    #[serde(default, with = "rapport_domain::time_input::option")]
     pub since: Option<time::OffsetDateTime>,
-    #[serde(default, with = "time::serde::rfc3339::option")]
+    /// Only purchases made before this time (RFC 3339, or a date for midnight UTC).
+    #[serde(default, with = "rapport_domain::time_input::option")]
     pub until: Option<time::OffsetDateTime>,
 }
 

@@ -25,7 +25,8 @@ pub struct TaskFilter {
     pub deal_id: Option<DealId>,
     /// `Some(true)`: only tasks not done; `Some(false)`: only done ones.
     pub open: Option<bool>,
-    #[serde(default, with = "time::serde::rfc3339::option")]
+    /// Only tasks due before this time (RFC 3339, or a date for midnight UTC).
+    #[serde(default, with = "rapport_domain::time_input::option")]
     pub due_before: Option<time::OffsetDateTime>,
 }
 
