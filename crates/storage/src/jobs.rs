@@ -64,6 +64,25 @@ pub struct Claimed {
     pub lease: Lease,
 }
 
+/// The jobs `by` may see (every job for an admin or no one) that `filter`'s
+/// status, kind and starter select.
+fn jobs_matching(by: Option<&Actor>, filter: &JobFilter) -> Select<jobs::Entity> {
+    let mut query = jobs::Entity::find();
+    if let Some(actor) = by.filter(|actor| !actor.is_admin()) {
+        query = query.filter(jobs::Column::CreatedBy.eq(actor.user_id.0));
+    }
+    if let Some(status) = filter.status {
+        query = query.filter(jobs::Column::Status.eq(status.as_str()));
+    }
+    if let Some(kind) = &filter.kind {
+        query = query.filter(jobs::Column::Kind.eq(kind.as_str()));
+    }
+    if let Some(user) = filter.created_by {
+        query = query.filter(jobs::Column::CreatedBy.eq(user.0));
+    }
+    query
+}
+
 /// Which jobs to list.
 #[derive(Clone, Debug, Default)]
 pub struct JobFilter {
@@ -302,24 +321,17 @@ impl Store {
     /// Jobs newest first: every job for an admin (or the CLI), otherwise the
     /// ones this person started.
     pub async fn list_jobs(&self, by: Option<&Actor>, filter: &JobFilter) -> Result<Vec<Job>> {
-        let mut query = jobs::Entity::find();
-        if let Some(actor) = by.filter(|actor| !actor.is_admin()) {
-            query = query.filter(jobs::Column::CreatedBy.eq(actor.user_id.0));
-        }
-        if let Some(status) = filter.status {
-            query = query.filter(jobs::Column::Status.eq(status.as_str()));
-        }
-        if let Some(kind) = &filter.kind {
-            query = query.filter(jobs::Column::Kind.eq(kind.as_str()));
-        }
-        if let Some(user) = filter.created_by {
-            query = query.filter(jobs::Column::CreatedBy.eq(user.0));
-        }
+        let mut query = jobs_matching(by, filter);
         if let Some(before) = filter.before {
             query = query.filter(jobs::Column::Id.lt(before.0));
         }
         let rows = query.order_by_desc(jobs::Column::Id).limit(Ord::max(filter.limit, 1)).all(self.conn()).await?;
         rows.into_iter().map(to_job).collect()
+    }
+
+    /// How many jobs `list_jobs` would give over all its pages (`before` and `limit` aside).
+    pub async fn count_jobs(&self, by: Option<&Actor>, filter: &JobFilter) -> Result<u64> {
+        Ok(jobs_matching(by, filter).count(self.conn()).await?)
     }
 
     /// Whether a job of `kind` is queued and not yet started.

@@ -43,6 +43,8 @@ pub struct JobsQuery {
     limit: Option<u64>,
     /// The `next_cursor` of the previous page: only jobs created before this job.
     before: Option<String>,
+    /// `true` to also get `total`, how many jobs match (all pages together).
+    count: Option<bool>,
 }
 
 /// One page of jobs, newest first.
@@ -51,6 +53,9 @@ pub struct JobPage {
     pub items: Vec<Job>,
     /// Pass as `before` for the next page; null on the last page.
     pub next_cursor: Option<String>,
+    /// With `count=true` only: how many jobs match the filters, all pages together.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<u64>,
 }
 
 /// What a list request asks for, checked. `Params` has refused any other
@@ -93,7 +98,12 @@ pub async fn list_jobs(
     auth.actor.ensure_admin().map_err(|_| {
         ApiError::Forbidden("only an admin may list every job; your imports are at /api/v1/imports".into())
     })?;
+    let count = query.count.unwrap_or(false);
     let mut filter = filter(query)?;
+    let total = match count {
+        true => Some(state.store.count_jobs(Some(&auth.actor), &filter).await?),
+        false => None,
+    };
     let limit = filter.limit;
     // One more than asked: whether there is a next page.
     filter.limit = limit + 1;
@@ -101,7 +111,7 @@ pub async fn list_jobs(
     let more = items.len() as u64 > limit;
     items.truncate(limit as usize);
     let next_cursor = more.then(|| items.last().map(|job| job.id.to_string())).flatten();
-    Ok(Json(JobPage { items, next_cursor }))
+    Ok(Json(JobPage { items, next_cursor, total }))
 }
 
 /// One job, with its payload, progress, result and last error. Only an

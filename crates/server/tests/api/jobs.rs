@@ -112,6 +112,14 @@ async fn the_list_pages_with_before(backend: Backend) {
     let past_the_end: Page<Job> =
         app.admin.get(&format!("/api/v1/jobs?kind=import&before={}", added[4])).await.want(200).json();
     assert!(past_the_end.items.is_empty());
+
+    // `count=true` adds how many match, every page alike (`before` aside).
+    for path in ["/api/v1/jobs?kind=import&limit=2&count=true".to_owned(), format!("{path}&count=true")] {
+        let page = app.admin.get(&path).await.want(200).value();
+        assert_eq!(page["total"], 5, "{path}: {page}");
+    }
+    let none = app.admin.get("/api/v1/jobs?kind=import&status=failed&count=true").await.want(200).value();
+    assert_eq!(none["total"], 0, "{none}");
 }
 
 async fn only_admins_list_jobs(backend: Backend) {
@@ -276,12 +284,12 @@ async fn the_jobs_api_is_documented(backend: Backend) {
     let list = &paths["/api/v1/jobs"]["get"];
     let params: Vec<&str> =
         list["parameters"].as_array().expect("parameters").iter().filter_map(|p| p["name"].as_str()).collect();
-    assert_eq!(params, ["status", "kind", "limit", "before"], "{list}");
+    assert_eq!(params, ["status", "kind", "limit", "before", "count"], "{list}");
     for status in ["200", "403", "422"] {
         assert!(list["responses"].get(status).is_some(), "GET /api/v1/jobs does not document {status}: {list}");
     }
     let page = &doc["components"]["schemas"]["JobPage"]["properties"];
-    assert!(page.get("items").is_some() && page.get("next_cursor").is_some(), "{page}");
+    assert!(page.get("items").is_some() && page.get("next_cursor").is_some() && page.get("total").is_some(), "{page}");
     assert!(paths["/api/v1/jobs/{id}"].get("get").is_some());
     for action in ["retry", "cancel"] {
         let operation = &paths[format!("/api/v1/jobs/{{id}}/{action}").as_str()]["post"];

@@ -12,6 +12,7 @@ backend_tests!(
     lists_count_on_request,
     money_is_bounded,
     every_list_refuses_unknown_parameters,
+    every_list_that_counts_documents_its_total,
     keys_serde_refuses_are_named_alike,
     tagged_objects_are_checked_by_their_tag,
 );
@@ -285,4 +286,35 @@ async fn tagged_objects_are_checked_by_their_tag(backend: Backend) {
     assert!(surveys.items.is_empty(), "a refused survey was written");
     survey["trigger"] = json!({ "on": "every", "months": 3, "audience": "segment=lost" });
     api.post("/api/v1/surveys", &survey).await.want(201);
+}
+
+/// Every list that documents `count` answers `total` with it (and only with
+/// it), and its OpenAPI answer documents `total`.
+async fn every_list_that_counts_documents_its_total(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let api = &app.admin;
+    create_person(api, "Counted").await;
+    let doc = api.get("/api/v1/openapi.json").await.want(200).value();
+    let counting: Vec<(String, Value)> = documented_lists(&doc)
+        .into_iter()
+        .filter(|(_, get)| {
+            get["parameters"].as_array().is_some_and(|ps| ps.iter().any(|p| p["in"] == "query" && p["name"] == "count"))
+        })
+        .collect();
+    let paths: Vec<&str> = counting.iter().map(|(path, _)| path.as_str()).collect();
+    for list in ["/api/v1/people", "/api/v1/tickets", "/api/v1/users", "/api/v1/jobs"] {
+        assert!(paths.contains(&list), "{list} does not document count: {paths:?}");
+    }
+    for (path, get) in &counting {
+        let answer = &get["responses"]["200"]["content"]["application/json"]["schema"]["$ref"];
+        let name = answer.as_str().and_then(|r| r.rsplit('/').next()).unwrap_or_default();
+        assert!(doc["components"]["schemas"][name]["properties"].get("total").is_some(), "{path} answers {name}");
+        let page = api.get(&query(path, &[("count", "true")])).await.want(200).value();
+        let items = page["items"].as_array().map(Vec::len).unwrap_or_default() as u64;
+        assert!(page["total"].as_u64().is_some_and(|total| total >= items), "{path}: {page}");
+        let page = api.get(path).await.want(200).value();
+        assert!(page.get("total").is_none(), "{path} counts unasked: {page}");
+    }
+    let people = api.get("/api/v1/people?count=true").await.want(200).value();
+    assert_eq!(people["total"], 1, "{people}");
 }
