@@ -80,6 +80,7 @@ pub struct GoalInput {
     /// In the figure's unit: percent 0–100, NPS −100–100, hours, days…
     pub target: f64,
     /// The day it should be reached, `YYYY-MM-DD`, after today.
+    #[serde(with = "crate::time_input::date")]
     #[schema(value_type = String, format = Date)]
     pub due_on: Date,
     pub note: Option<LongText>,
@@ -117,6 +118,7 @@ pub struct Goal {
     pub figure: Figure,
     pub comparison: Comparison,
     pub target: f64,
+    #[serde(with = "crate::time_input::date")]
     #[schema(value_type = String, format = Date)]
     pub due_on: Date,
     pub note: Option<String>,

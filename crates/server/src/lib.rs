@@ -218,6 +218,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(api::surveys::routes())
         .merge(api::feedback::routes())
         .merge(api::style::routes())
+        .merge(api::style_goals::routes())
 }
 
 /// The application: its routes, and what its background jobs work on.
