@@ -31,6 +31,7 @@ mod settings;
 mod sla_report;
 mod staff;
 mod style;
+mod style_goals;
 mod survey_builder;
 mod surveys;
 mod svg;
@@ -75,6 +76,7 @@ pub fn routes() -> Router<AppState> {
         .merge(feedback_charts::routes())
         .merge(feedback_themes::routes())
         .merge(style::routes())
+        .merge(style_goals::routes())
         .merge(survey_builder::routes())
         .merge(surveys::routes())
         .merge(insights::routes())

@@ -116,7 +116,7 @@ async fn one_scorecard(
 }
 
 /// A figure's value in its unit: "3.5 h", "12 d", "75 %", "+20", "+0.42", "2.0".
-fn format_value(unit: Unit, value: Option<f64>) -> String {
+pub(super) fn format_value(unit: Unit, value: Option<f64>) -> String {
     let Some(v) = value.filter(|v| v.is_finite()) else { return "—".into() };
     match unit {
         Unit::Hours => format!("{v:.1} h"),
