@@ -12,6 +12,7 @@ backend_tests!(
     lists_count_on_request,
     money_is_bounded,
     every_list_refuses_unknown_parameters,
+    every_json_body_refuses_unknown_fields,
     every_list_that_counts_documents_its_total,
     keys_serde_refuses_are_named_alike,
     tagged_objects_are_checked_by_their_tag,
@@ -317,4 +318,32 @@ async fn every_list_that_counts_documents_its_total(backend: Backend) {
     }
     let people = api.get("/api/v1/people?count=true").await.want(200).value();
     assert_eq!(people["total"], 1, "{people}");
+}
+
+/// Every POST and PUT of the OpenAPI document that takes a JSON body names
+/// a key its type does not have (merge patches are checked against the
+/// record's input type when applied: see above), before anything is looked
+/// up or written.
+async fn every_json_body_refuses_unknown_fields(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let api = &app.admin;
+    let doc = api.get("/api/v1/openapi.json").await.want(200).value();
+    let id = unknown_id().to_string();
+    let mut checked = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for method in ["post", "put"] {
+            let Some(operation) = item.get(method) else { continue };
+            if operation["requestBody"]["content"].get("application/json").is_none() {
+                continue;
+            }
+            let url = path.replace("{kind}", "people").replace("{id}", &id);
+            let request =
+                api.request(method.to_uppercase().parse().expect("a method"), &url).json(&json!({ "zz_unknown": 1 }));
+            let error = api.send(request).await.want_error(422, "validation");
+            assert_eq!(error.field("zz_unknown"), Some("is not a field here"), "{method} {path}: {error:?}");
+            assert!(operation["responses"].get("422").is_some(), "{method} {path} does not document its 422");
+            checked.push(format!("{method} {path}"));
+        }
+    }
+    assert!(checked.len() >= 30, "only {} bodies: {checked:?}", checked.len());
 }
