@@ -74,6 +74,22 @@ pub enum Unit {
     Sentiment,
 }
 
+impl Unit {
+    /// A value in this unit as pages and emails show it: "3.5 h", "12 d",
+    /// "75 %", "+20", "+0.42", "2.0"; "—" for none.
+    pub fn format(self, value: Option<f64>) -> String {
+        let Some(v) = value.filter(|v| v.is_finite()) else { return "—".into() };
+        match self {
+            Unit::Hours => format!("{v:.1} h"),
+            Unit::Days => format!("{v:.0} d"),
+            Unit::Percent => format!("{v:.0} %"),
+            Unit::Nps => format!("{v:+.0}"),
+            Unit::Sentiment => format!("{v:+.2}"),
+            Unit::Count => format!("{v:.1}"),
+        }
+    }
+}
+
 /// Every figure of a scorecard.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]

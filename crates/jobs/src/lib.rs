@@ -12,6 +12,7 @@
 pub mod imports;
 pub mod mail;
 pub mod maintenance;
+pub mod review;
 mod runner;
 pub mod sla;
 pub mod surveys;
@@ -38,6 +39,7 @@ pub struct Standard {
 pub fn standard(store: Store, settings: RunnerSettings, with: Standard) -> Runner {
     let insights = with.insights;
     let retention = with.trash_retention;
+    let churn_days = insights.settings().churn_days;
     Runner::new(store, settings)
         .handle(imports::KIND, imports::handler())
         .handle(
@@ -68,4 +70,6 @@ pub fn standard(store: Store, settings: RunnerSettings, with: Standard) -> Runne
         .every(surveys::SCHEDULE, time::Duration::hours(6))
         .every(maintenance::TRASH_PURGE, time::Duration::hours(1))
         .every(maintenance::PRUNE, time::Duration::hours(1))
+        .handle(review::KIND, review::send_reviews(churn_days))
+        .every(review::KIND, time::Duration::hours(6))
 }

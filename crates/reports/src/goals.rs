@@ -34,7 +34,7 @@ pub struct GoalProgress {
 }
 
 /// The figure of `scope` in one period's facts, if it has enough cases.
-fn measure(
+pub(crate) fn measure(
     facts: &rapport_domain::style::Facts<UserId, rapport_domain::PersonId>,
     teams: &HashMap<UserId, Option<TeamId>>,
     scope: GoalScope,

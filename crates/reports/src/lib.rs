@@ -18,6 +18,7 @@ pub mod goals;
 mod job;
 mod pass;
 mod scope;
+pub mod review;
 pub mod scorecards;
 pub mod style_profile;
 mod snapshot;

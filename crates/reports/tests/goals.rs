@@ -1,23 +1,31 @@
-//! Goals over a real database, on SQLite and PostgreSQL: a figure measured
-//! per 30-day period for the business, a team and a staff member, against
-//! values worked out by hand, with the forecast from its trend; who may set
-//! and see which goal.
+//! Goals and the monthly review over a real database, on SQLite and
+//! PostgreSQL: a figure measured per 30-day period for the business, a team
+//! and a staff member, against values worked out by hand, with the forecast
+//! from its trend; who may set and see which goal; the review's figures
+//! that moved, its customers won back and lost, and its one email per month.
 
 #[macro_use]
 extern crate rapport_testing;
 
 use rapport_domain::goals::{Comparison, GoalInput, GoalScope};
-use rapport_domain::records::{ActivityInput, ActivityKind, Direction, Links, PersonInput, TeamInput, UserInput};
+use rapport_domain::records::{
+    ActivityInput, ActivityKind, Direction, Links, PersonInput, PurchaseInput, TeamInput, UserInput,
+};
 use rapport_domain::style::Figure;
 use rapport_domain::text::Name;
-use rapport_domain::{Actor, Email, PersonId, Role, TeamId};
+use rapport_domain::{Actor, Currency, Email, Money, PersonId, Role, TeamId};
 use rapport_insights::goals::GoalStatus;
 use rapport_reports::goals::goal_report;
+use rapport_reports::review::{month_start, monthly_review, previous_month};
 use rapport_storage::{StorageError, Store};
 use rapport_testing::{Backend, TestDatabase};
 use time::{Duration, OffsetDateTime};
 
-backend_tests!(a_goal_follows_its_figure_per_period_and_forecasts_the_trend, who_sets_and_sees_which_goal);
+backend_tests!(
+    a_goal_follows_its_figure_per_period_and_forecasts_the_trend,
+    who_sets_and_sees_which_goal,
+    the_review_tells_what_moved_and_who_came_back_or_left,
+);
 
 async fn open(backend: Backend) -> (TestDatabase, Store, Actor) {
     let db = TestDatabase::new(backend).await;
@@ -55,6 +63,19 @@ async fn touches(
     outbound: usize,
 ) {
     let at = (OffsetDateTime::now_utc() - Duration::days(days_ago)).replace_nanosecond(0).unwrap();
+    touches_at(store, admin, author, person, at, inbound, outbound).await;
+}
+
+/// `inbound` and `outbound` emails by `author` with `person`, from `at`.
+async fn touches_at(
+    store: &Store,
+    admin: &Actor,
+    author: &Actor,
+    person: PersonId,
+    at: OffsetDateTime,
+    inbound: usize,
+    outbound: usize,
+) {
     let input = |direction, i: usize| ActivityInput {
         kind: ActivityKind::Email,
         direction: Some(direction),
@@ -161,4 +182,65 @@ async fn who_sets_and_sees_which_goal(backend: Backend) {
     assert!(matches!(store.delete_goal(&ann, sams.id).await, Err(StorageError::NotFound(_))));
     store.delete_goal(&manager, anns.id).await.unwrap();
     assert_eq!(ids(store.goals(&ann).await.unwrap()), sorted(vec![business.id, norths.id]));
+}
+
+async fn the_review_tells_what_moved_and_who_came_back_or_left(backend: Backend) {
+    let (_db, store, admin) = open(backend).await;
+    let ann = staff(&store, "Ann", Role::Agent, None).await;
+    let today = OffsetDateTime::now_utc().date();
+    let month = previous_month(month_start(today));
+    let before = previous_month(month);
+    let noon = |day: time::Date| day.midnight().assume_utc() + Duration::hours(12);
+    let person = |name: &str| serde_json::from_value::<PersonInput>(serde_json::json!({ "first_name": name })).unwrap();
+    let back = store.create_person(&admin, person("Back")).await.unwrap().id;
+    let gone = store.create_person(&admin, person("Gone")).await.unwrap().id;
+    let steady = store.create_person(&admin, person("Steady")).await.unwrap().id;
+    // Ann's outbound share: 5 of 10 the month before, 9 of 10 in the month.
+    touches_at(&store, &admin, &ann, steady, noon(before + Duration::days(9)), 5, 5).await;
+    touches_at(&store, &admin, &ann, steady, noon(month + Duration::days(9)), 1, 9).await;
+
+    // Back bought 200 days before the month and again in it; Gone last
+    // bought 80 days before the month, so 90 days ran out in it; Steady buys
+    // every 20 days.
+    let eur = Currency::parse("EUR").unwrap();
+    let buy = |person_id, day: time::Date| PurchaseInput {
+        person_id,
+        occurred_at: noon(day),
+        amount: Money::new(1000, eur),
+        reference: None,
+        description: None,
+    };
+    let mut purchases = vec![buy(back, month - Duration::days(200)), buy(back, month + Duration::days(3))];
+    purchases.push(buy(gone, month - Duration::days(80)));
+    for k in 0..8 {
+        purchases.push(buy(steady, month - Duration::days(100) + Duration::days(20 * k)));
+    }
+    store.create_purchases(&admin, purchases).await.unwrap();
+
+    let review = monthly_review(&store, &admin, month, today, 90).await.unwrap();
+    assert_eq!(review.month, format!("{}-{:02}", month.year(), u8::from(month.month())));
+    assert_eq!(review.scope_name, "The business");
+    let improved: Vec<(Figure, f64, f64)> = review.improved.iter().map(|c| (c.figure, c.before, c.now)).collect();
+    assert_eq!(improved, [(Figure::OutboundShare, 50.0, 90.0)]);
+    assert!(review.worse.is_empty(), "{:?}", review.worse);
+    assert_eq!((review.customers.won_back, review.customers.lost), (1, 1));
+    assert_eq!(review.customers.won_back_named[0].name, "Back");
+    assert_eq!(review.customers.lost_named[0].name, "Gone");
+
+    // Ann's own review has her figures; the customers are the business's.
+    let own = monthly_review(&store, &ann, month, today, 90).await.unwrap();
+    assert_eq!(own.scope_name, "Ann");
+    assert_eq!(own.improved.len(), 1);
+
+    // Mailed once per month, however often the job asks.
+    let label = review.month.clone();
+    let mail = |to: &str| rapport_storage::ReviewMail {
+        to: Email::parse(to).unwrap(),
+        subject: format!("Style review for {label}"),
+        body: "…".into(),
+    };
+    assert_eq!(store.style_review_sent().await.unwrap(), None);
+    assert!(store.queue_style_reviews(&label, "shop.example", vec![mail("boss@example.com")]).await.unwrap());
+    assert!(!store.queue_style_reviews(&label, "shop.example", vec![mail("boss@example.com")]).await.unwrap());
+    assert_eq!(store.style_review_sent().await.unwrap(), Some(label));
 }

@@ -84,6 +84,7 @@
   });
 
   document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-print]")) { event.preventDefault(); window.print(); }
     var opener = event.target.closest("[data-open-search]");
     if (opener) { event.preventDefault(); openSearch(); }
     var dialog = document.getElementById("search-dialog");

@@ -47,6 +47,7 @@ pub use records::import::{
     ImportReport, PersonImport, PurchaseImport, Rejection, TicketImport,
 };
 pub use records::insights_feed::{PersonRow, PurchaseRow, PurchaseSink};
+pub use records::style_reviews::ReviewMail;
 pub use records::insights_snapshots::{SnapshotStamp, StoredSnapshot};
 pub use records::merge::{MergeVersions, Merged};
 pub use records::overview::{PurchaseTotal, StageSum, StageTotal};

@@ -31,7 +31,9 @@ mod settings;
 mod sla_report;
 mod staff;
 mod style;
+mod style_feedback;
 mod style_goals;
+mod style_review;
 mod survey_builder;
 mod surveys;
 mod svg;
@@ -76,7 +78,9 @@ pub fn routes() -> Router<AppState> {
         .merge(feedback_charts::routes())
         .merge(feedback_themes::routes())
         .merge(style::routes())
+        .merge(style_feedback::routes())
         .merge(style_goals::routes())
+        .merge(style_review::routes())
         .merge(survey_builder::routes())
         .merge(surveys::routes())
         .merge(insights::routes())

@@ -22,6 +22,7 @@ pub mod sla;
 pub mod sla_events;
 pub mod style;
 pub mod style_feedback;
+pub mod style_reviews;
 pub mod surveys;
 pub mod tasks;
 mod theme_notes;
