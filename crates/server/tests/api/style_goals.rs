@@ -10,7 +10,12 @@ use time::{Duration, OffsetDateTime};
 
 use crate::common::{Api, Backend, TestApp, create_person_with};
 
-backend_tests!(a_goal_reads_back_with_its_forecast, who_sets_sees_and_removes_goals, bad_goals_are_refused_by_field);
+backend_tests!(
+    a_goal_reads_back_with_its_forecast,
+    who_sets_sees_and_removes_goals,
+    bad_goals_are_refused_by_field,
+    the_review_is_each_viewers_own,
+);
 
 fn in_days(days: i64) -> String {
     (OffsetDateTime::now_utc() + Duration::days(days)).date().to_string()
@@ -156,4 +161,37 @@ async fn bad_goals_are_refused_by_field(backend: Backend) {
     refuse(json!({ "figure": "nps", "target": 10, "due_on": in_days(5), "owner": "me" }), "owner").await;
     refuse(json!({ "figure": "nps", "target": 10, "due_on": in_days(5), "scope": { "kind": "team", "team_id": uuid::Uuid::nil() } }), "scope.team_id").await;
     assert!(goals(&app.admin).await.is_empty(), "nothing was written");
+}
+
+async fn the_review_is_each_viewers_own(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let care = app.create_team("Care").await;
+    let (_boss, boss_api) = app.create_user(Role::Manager, Some(care.id)).await;
+    let (ana, ana_api) = app.create_user(Role::Agent, Some(care.id)).await;
+    let zoe = create_person_with(&ana_api, json!({ "first_name": "Zoë" })).await;
+    // Ana's outbound share moves from 50 % to 90 % between the last two 30-day stretches.
+    emails(&ana_api, &zoe, 5, 5, 40).await;
+    emails(&ana_api, &zoe, 1, 9, 2).await;
+
+    let this_month = OffsetDateTime::now_utc().date().replace_day(1).unwrap();
+    let label = format!("{}-{:02}", this_month.year(), u8::from(this_month.month()));
+    let review = app.admin.get(&format!("/api/v1/style/review?month={label}")).await.want(200).value();
+    assert_eq!(review["month"], label);
+    assert_eq!(review["scope"], json!({ "kind": "business" }));
+    assert!(review["customers"]["won_back"].is_u64() && review["themes"].is_array());
+    let team = boss_api.get("/api/v1/style/review").await.want(200).value();
+    assert_eq!(team["scope"], json!({ "kind": "team", "team_id": care.id }));
+    assert_eq!(team["scope_name"], "Care");
+    let own = ana_api.get("/api/v1/style/review").await.want(200).value();
+    assert_eq!(own["scope"], json!({ "kind": "user", "user_id": ana.id }));
+
+    for (month, message) in [
+        ("2026-13", "expected a month such as 2026-11"),
+        ("next", "expected a month such as 2026-11"),
+        ("2999-01", "must not be after this month"),
+    ] {
+        let error = ana_api.get(&format!("/api/v1/style/review?month={month}")).await.want_error(422, "validation");
+        assert_eq!(error.field("month"), Some(message), "{month}");
+    }
+    ana_api.get("/api/v1/style/review?months=2026-01").await.want_error(422, "validation");
 }

@@ -7,7 +7,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::common::{Backend, TestApp, unescape};
 
-backend_tests!(a_goal_set_in_the_form_reads_back_and_goes);
+backend_tests!(a_goal_set_in_the_form_reads_back_and_goes, the_review_page_prints_the_month);
 
 fn in_days(days: i64) -> String {
     (OffsetDateTime::now_utc() + Duration::days(days)).date().to_string()
@@ -72,4 +72,23 @@ async fn a_goal_set_in_the_form_reads_back_and_goes(backend: Backend) {
     agent_web.post_form(&format!("/style/goals/{id}/delete"), &[]).await.want(403);
     web.post_form(&format!("/style/goals/{id}/delete"), &[]).await.want(303);
     assert!(web.get("/style/goals").await.want(200).text.contains("No goal yet."));
+}
+
+async fn the_review_page_prints_the_month(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let web = app.web_admin().await;
+    let page = web.get("/style/review?month=2026-10").await.want(200);
+    let text = unescape(&page.text);
+    assert!(text.contains("Style review, 2026-10: The business"), "{text}");
+    for section in
+        ["What improved", "What got worse", "Goals", "Customers won back and lost", "Most-mentioned feedback themes"]
+    {
+        assert!(text.contains(section), "{section}");
+    }
+    assert!(text.contains("data-print"), "a print button");
+    assert!(text.contains("href=\"/style/review?month=2026-09\""), "the month before");
+    let bad = web.get("/style/review?month=october").await;
+    assert!(bad.status == 400 || bad.status == 422, "{}", bad.status);
+    let css = web.get("/assets/app.css").await.want(200);
+    assert!(css.text.contains("@media print"), "a print stylesheet");
 }
