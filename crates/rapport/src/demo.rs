@@ -595,6 +595,8 @@ pub async fn run(store: &Store, seed: u64, scale: f64, admin_password: String) -
     let styled: Vec<UserId> = crate::demo_style::STYLES.iter().map(|s| by_email[s.email]).collect();
     crate::demo_style::staff_styles(store, &actor, &mut demo.rng, demo.now, &styled, &requesters).await?;
     crate::demo_style::staff_reviews(store, &actor, &mut demo.rng, &styled).await?;
+    let leo = by_email["leo.brandt@example.com"];
+    crate::demo_style::staff_goals(store, &actor, demo.now, sales.id, leo).await?;
     store.analyze().await?;
     demo.progress.finish_with_message("done");
     eprintln!(

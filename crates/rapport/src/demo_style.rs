@@ -13,7 +13,9 @@ use anyhow::{Context, Result};
 use rand::Rng;
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
+use rapport_domain::goals::{GoalInput, GoalScope};
 use rapport_domain::records::{ActivityInput, ActivityKind, Channel, Direction, Links, Person, TaskInput};
+use rapport_domain::style::Figure;
 use rapport_domain::style_feedback::{FeedbackRoundInput, Questionnaire, RatingsInput};
 use rapport_domain::surveys::{AnswerSource, AnswerSubject, templates};
 use rapport_domain::text::LongText;
@@ -287,6 +289,46 @@ pub async fn staff_reviews(store: &Store, actor: &Actor, rng: &mut StdRng, staff
             let answer = ratings_for(&questionnaire, style.colleague_view, Some(rng), Some(comment));
             store.answer_feedback_request(colleague, request.id, answer).await?;
         }
+    }
+    Ok(())
+}
+
+/// Goals to follow: the business's NPS, the sales team's tasks on time, and
+/// Leo's use of each customer's preferred channel (his widest gap).
+pub async fn staff_goals(
+    store: &Store,
+    actor: &Actor,
+    now: OffsetDateTime,
+    sales: rapport_domain::TeamId,
+    leo: UserId,
+) -> Result<()> {
+    let goals = [
+        (Figure::Nps, GoalScope::Business, 50.0, 90, "Ask every detractor back within a week."),
+        (
+            Figure::TasksOnTime,
+            GoalScope::Team { team_id: sales },
+            80.0,
+            60,
+            "Every promise made on a call gets a task.",
+        ),
+        (
+            Figure::PreferredChannel,
+            GoalScope::User { user_id: leo },
+            60.0,
+            45,
+            "Call the customers who prefer the phone.",
+        ),
+    ];
+    for (figure, scope, target, days, note) in goals {
+        let input = GoalInput {
+            figure,
+            scope,
+            comparison: None,
+            target,
+            due_on: (now + Duration::days(days)).date(),
+            note: Some(LongText::try_from(note).expect("a short note")),
+        };
+        store.create_goal(actor, input).await.context("a demo goal")?;
     }
     Ok(())
 }
