@@ -1,7 +1,9 @@
 //! The staff scorecards: `/style` lists the scorecards the viewer may see
 //! (their own; a manager their team's; an admin everyone's) with the five
 //! dimension scores, and `/style/{user_id}` shows one person's radar chart
-//! and every figure with its definition, cases, team median, rank and trend.
+//! and every figure with its definition, cases, team median, rank and trend,
+//! after their style profile: self view, colleagues' view and measured score
+//! per dimension, the findings and the development steps to work on.
 //! The charts are SVG images under `/style/charts/{user_id}/`. Reads what
 //! `GET /api/v1/style/scorecards` reads, with the same visibility.
 
@@ -14,12 +16,15 @@ use rapport_domain::records::Team;
 use rapport_domain::{Role, TeamId, UserId};
 use rapport_insights::scorecards::{Figure, Unit};
 use rapport_insights::style_charts::{radar_chart, sparkline};
+use rapport_insights::style_profile::FindingKind;
 use rapport_reports::scorecards::{
     DimensionRow, FigureRow, ScorecardReport, StaffScorecard, StyleScope, TREND_PERIODS, scorecard_report,
 };
+use rapport_reports::style_profile::{StyleProfile, style_profile};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
+use super::settings::Stamp;
 use super::svg::{chart_failed, svg};
 use super::{Signed, WebError};
 use crate::AppState;
@@ -162,6 +167,9 @@ struct ListPage {
     labels: Vec<&'static str>,
     rows: Vec<RowView>,
     min_cases: u64,
+    /// Feedback requests waiting for the viewer's answer.
+    open_requests: usize,
+    me: String,
 }
 
 /// `/style`: the scorecards the viewer may see, one row each.
@@ -204,6 +212,8 @@ async fn list_page(
             })
             .collect(),
         min_cases: report.min_cases,
+        open_requests: super::style_feedback::open_requests(&state.store, &signed).await?,
+        me: signed.actor.user_id.to_string(),
     };
     signed.page(&view)
 }
@@ -249,6 +259,88 @@ struct PersonPage {
     dimensions: Vec<DimensionView>,
     min_cases: u64,
     periods: usize,
+    profile: ProfileView,
+}
+
+/// One dimension seen three ways.
+struct ProfileRow {
+    key: &'static str,
+    label: &'static str,
+    self_view: Option<String>,
+    colleague_view: Option<String>,
+    measured: Option<String>,
+}
+
+struct FindingView {
+    kind: &'static str,
+    text: String,
+}
+
+struct WorkOnView {
+    label: &'static str,
+    steps: Vec<String>,
+}
+
+/// The style profile section of a person's page.
+struct ProfileView {
+    /// The viewer's own page: they may assess themselves from it.
+    own: bool,
+    rows: Vec<ProfileRow>,
+    findings: Vec<FindingView>,
+    work_on: Vec<WorkOnView>,
+    self_assessed: Option<Stamp>,
+    /// The round the colleagues' view comes from: its page, when, how many answered.
+    colleagues: Option<(String, Stamp, u32)>,
+    rounds_waiting: u32,
+    ask_href: String,
+}
+
+fn rating_text(rating: Option<f64>) -> Option<String> {
+    rating.filter(|r| r.is_finite()).map(|r| format!("{r:.1}/5"))
+}
+
+fn profile_view(profile: &StyleProfile, signed: &Signed) -> ProfileView {
+    ProfileView {
+        own: profile.user_id == signed.actor.user_id,
+        rows: profile
+            .dimensions
+            .iter()
+            .map(|d| ProfileRow {
+                key: d.dimension.as_str(),
+                label: d.label,
+                self_view: rating_text(d.self_rating),
+                colleague_view: rating_text(d.colleague_rating),
+                measured: format_score(d.measured),
+            })
+            .collect(),
+        findings: profile
+            .findings
+            .iter()
+            .map(|f| FindingView {
+                kind: match f.kind {
+                    FindingKind::Gap => "Gap",
+                    FindingKind::HiddenStrength => "Hidden strength",
+                    FindingKind::Strength => "Strength",
+                },
+                text: f.text.clone(),
+            })
+            .collect(),
+        work_on: profile
+            .work_on
+            .iter()
+            .map(|d| WorkOnView {
+                label: d.label(),
+                steps: profile.steps.iter().filter(|s| s.dimension == *d).map(|s| s.text.clone()).collect(),
+            })
+            .collect(),
+        self_assessed: profile.self_assessment.as_ref().map(|a| Stamp::day(a.created_at)),
+        colleagues: profile
+            .colleagues
+            .as_ref()
+            .map(|c| (format!("/style/feedback/rounds/{}", c.round_id), Stamp::day(c.created_at), c.answered)),
+        rounds_waiting: profile.rounds_waiting,
+        ask_href: format!("/style/feedback?subject={}#ask", profile.user_id),
+    }
 }
 
 /// "a, b, c, d (this period)".
@@ -287,7 +379,13 @@ async fn person_page(
 ) -> Result<Response, WebError> {
     let user = user_in_path(&user)?;
     let period = Period::parse(&query)?;
-    let (report, card) = one_scorecard(&state, &signed, user, &period).await?;
+    // The profile holds the scorecard: computed once for both.
+    let profile =
+        style_profile(&state.store, &signed.actor, user, period.from, period.to).await.map_err(|err| match err {
+            rapport_storage::StorageError::NotFound(_) => WebError::NotFound("scorecard"),
+            other => other.into(),
+        })?;
+    let card = &profile.scorecard;
     let filters = period.query_string();
     let scores = score_views(&card.dimensions);
     let radar_alt = format!(
@@ -325,9 +423,10 @@ async fn person_page(
         user_id: card.user_id.to_string(),
         radar_alt,
         dimensions,
-        min_cases: report.min_cases,
+        min_cases: rapport_insights::scorecards::MIN_CASES,
         periods: TREND_PERIODS + 1,
         filters,
+        profile: profile_view(&profile, &signed),
     };
     signed.page(&view)
 }

@@ -59,6 +59,7 @@ const TABS: &[(&str, &str, bool)] = &[
     ("/settings/fields", "Custom fields", true),
     ("/settings/sla", "SLA", true),
     ("/settings/mail", "Mail", true),
+    ("/settings/style", "Style", true),
     ("/jobs", "Jobs", true),
     ("/settings/tokens", "API tokens", false),
 ];
