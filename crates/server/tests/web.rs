@@ -25,6 +25,7 @@ mod web {
     pub mod session;
     pub mod sla_report;
     pub mod style;
+    pub mod style_feedback;
     pub mod style_goals;
     pub mod surveys;
     pub mod ticket_bulk;
