@@ -249,7 +249,7 @@ pub async fn monthly_review(
     worse.sort_by(|a, b| size(b).total_cmp(&size(a)));
 
     let mut themes = crate::feedback::themes(store, None, at(first), at(end), 2).await?;
-    themes.sort_by(|a, b| b.mentions.cmp(&a.mentions));
+    themes.sort_by_key(|t| std::cmp::Reverse(t.mentions));
     Ok(MonthlyReview {
         month: format!("{}-{:02}", first.year(), u8::from(first.month())),
         from: at(first),
