@@ -22,6 +22,7 @@ mod browser {
     pub mod people;
     pub mod phone;
     pub mod search;
+    pub mod style_feedback;
     pub mod surveys;
     pub mod ticket_bulk;
     pub mod tickets;
