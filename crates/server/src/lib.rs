@@ -219,6 +219,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(api::feedback::routes())
         .merge(api::style::routes())
         .merge(api::style_goals::routes())
+        .merge(api::style_feedback::routes())
 }
 
 /// The application: its routes, and what its background jobs work on.

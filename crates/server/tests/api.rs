@@ -30,6 +30,7 @@ mod api {
     pub mod sla_report;
     pub mod strict;
     pub mod style;
+    pub mod style_feedback;
     pub mod style_goals;
     pub mod ticket_bulk;
     pub mod tickets;

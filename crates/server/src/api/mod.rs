@@ -131,6 +131,7 @@ pub mod records;
 pub mod session;
 pub mod sla_report;
 pub mod style;
+pub mod style_feedback;
 pub mod style_goals;
 pub mod surveys;
 pub mod ticket_bulk;
