@@ -1,12 +1,14 @@
-//! `rapport style scorecard`: staff scorecards over a period (every active
+//! `rapport style scorecard`, `profile`, `questions` and `ask`: staff scorecards over a period (every active
 //! staff member, one by email, or one team by name), as a table, JSON or
 //! CSV. The command line sees everyone, as an admin does.
 
 use anyhow::{Result, bail};
 use clap::Subcommand;
+use rapport_domain::style_feedback::FeedbackRoundInput;
 use rapport_domain::{Actor, Email};
 use rapport_insights::scorecards::Unit;
 use rapport_reports::scorecards::{FigureRow, ScorecardReport, StyleScope, scorecard_report};
+use rapport_reports::style_profile::style_profile;
 use rapport_storage::Store;
 use time::{Duration, OffsetDateTime};
 
@@ -33,11 +35,162 @@ pub enum StyleCommand {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// One staff member's style profile: per dimension their own rating,
+    /// their colleagues' and the measured score; findings; steps to take.
+    Profile {
+        /// The staff member, by email.
+        #[arg(long)]
+        user: String,
+        /// The first day counted (YYYY-MM-DD, UTC; default: 30 days before --to).
+        #[arg(long)]
+        from: Option<String>,
+        /// The last day counted (YYYY-MM-DD, UTC; default: today).
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// The questions of self-assessments and colleague feedback.
+    Questions {
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Asks at least three colleagues for feedback on a staff member.
+    Ask {
+        /// Whose style the colleagues are asked about, by email.
+        #[arg(long)]
+        subject: String,
+        /// A colleague to ask, by email (at least three).
+        #[arg(long = "colleague")]
+        colleagues: Vec<String>,
+        /// Days the round stays open (1 to 90).
+        #[arg(long, default_value_t = rapport_domain::style_feedback::DEFAULT_ROUND_DAYS)]
+        days: u16,
+    },
 }
 
 /// Runs a `rapport style` command and returns what it prints.
 pub async fn run(store: &Store, command: StyleCommand) -> Result<String> {
-    let StyleCommand::Scorecard { user, team, from, to, format } = command;
+    match command {
+        StyleCommand::Scorecard { user, team, from, to, format } => {
+            scorecards(store, user, team, from, to, format).await
+        }
+        StyleCommand::Profile { user, from, to, format } => profile(store, &user, from, to, format).await,
+        StyleCommand::Questions { format } => questions(store, format).await,
+        StyleCommand::Ask { subject, colleagues, days } => ask(store, &subject, &colleagues, days).await,
+    }
+}
+
+/// The active staff member with the email `raw`, for `flag`.
+async fn staff(store: &Store, raw: &str, flag: &str) -> Result<rapport_domain::UserId> {
+    let Ok(email) = Email::parse(raw) else { bail!("{flag}: {raw:?} is not an email address") };
+    match store.find_user_by_email(&email).await? {
+        Some(user) if user.fields.active => Ok(user.id),
+        Some(_) => bail!("{flag}: {email} is deactivated"),
+        None => bail!("{flag}: no staff member has the email {email}"),
+    }
+}
+
+fn rating(v: Option<f64>, digits: usize) -> String {
+    v.map(|v| format!("{v:.digits$}")).unwrap_or_else(|| "—".into())
+}
+
+async fn profile(
+    store: &Store,
+    user: &str,
+    from: Option<String>,
+    to: Option<String>,
+    format: Format,
+) -> Result<String> {
+    let user = staff(store, user, "--user").await?;
+    let (from, to) = period(from.as_deref(), to.as_deref())?;
+    let profile = style_profile(store, &Actor::system(), user, from, to).await?;
+    if format == Format::Json {
+        return Ok(serde_json::to_string_pretty(&profile)? + "\n");
+    }
+    let mut out = format!(
+        "Style profile of {} from {} to {}\n\n",
+        profile.name,
+        profile.from.date(),
+        (profile.to - Duration::days(1)).date()
+    );
+    let mut table = Table::new(&["dimension", "self (1-5)", "colleagues (1-5)", "measured (0-100)"]);
+    for d in &profile.dimensions {
+        table.row(vec![
+            d.label.to_owned(),
+            rating(d.self_rating, 1),
+            rating(d.colleague_rating, 1),
+            rating(d.measured, 0),
+        ]);
+    }
+    out.push_str(&table.text());
+    out.push_str("\nFindings:\n");
+    if profile.findings.is_empty() {
+        out.push_str("  none yet\n");
+    }
+    for finding in &profile.findings {
+        out.push_str(&format!("  - {}\n", finding.text));
+    }
+    out.push_str("\nSteps:\n");
+    if profile.steps.is_empty() {
+        out.push_str("  none suggested\n");
+    }
+    for step in &profile.steps {
+        out.push_str(&format!("  - [{}] {}\n", step.dimension.label(), step.text));
+    }
+    if profile.rounds_waiting > 0 {
+        out.push_str(&format!("\n{} feedback round(s) still waiting for three answers.\n", profile.rounds_waiting));
+    }
+    Ok(out)
+}
+
+async fn questions(store: &Store, format: Format) -> Result<String> {
+    let questionnaire = store.style_questionnaire().await?;
+    if format == Format::Json {
+        return Ok(serde_json::to_string_pretty(&questionnaire)? + "\n");
+    }
+    let mut table = Table::new(&["key", "dimension", "question"]);
+    for q in &questionnaire.questions {
+        table.row(vec![q.key.as_str().to_owned(), q.dimension.label().to_owned(), q.text.to_string()]);
+    }
+    Ok(match format {
+        Format::Csv => table.csv()?,
+        _ => table.text(),
+    })
+}
+
+async fn ask(store: &Store, subject: &str, colleagues: &[String], days: u16) -> Result<String> {
+    let subject = staff(store, subject, "--subject").await?;
+    let min = rapport_domain::style_feedback::MIN_COLLEAGUE_ANSWERS as usize;
+    if colleagues.len() < min {
+        bail!("--colleague: ask at least {min} colleagues (results show only from {min} answers)");
+    }
+    let mut ids = Vec::new();
+    for colleague in colleagues {
+        ids.push(staff(store, colleague, "--colleague").await?);
+    }
+    let input = FeedbackRoundInput { subject_id: subject, colleague_ids: ids, open_days: Some(days), note: None };
+    let round = match store.create_feedback_round(&Actor::system(), input).await {
+        Ok(round) => round,
+        Err(err) => bail!("cannot ask for feedback: {err}"),
+    };
+    Ok(format!(
+        "Asked {} colleagues about {} until {} (round {}).\n",
+        round.asked,
+        round.subject_name,
+        round.closes_at.date(),
+        round.id
+    ))
+}
+
+async fn scorecards(
+    store: &Store,
+    user: Option<String>,
+    team: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    format: Format,
+) -> Result<String> {
     let scope = scope(store, user.as_deref(), team.as_deref()).await?;
     let (from, to) = period(from.as_deref(), to.as_deref())?;
     let report = scorecard_report(store, &Actor::system(), scope, from, to).await?;

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
-backend_tests!(scorecards_from_the_command_line);
+backend_tests!(scorecards_from_the_command_line, profiles_questions_and_rounds_from_the_command_line);
 
 async fn staff(store: &Store, name: &str, email: &str, role: Role, team: Option<TeamId>) -> UserId {
     let input = UserInput {
@@ -89,4 +89,63 @@ async fn scorecards_from_the_command_line(backend: Backend) {
     refused(rapport(url, &["style", "scorecard", "--from", "2024-01-01", "--to", "2026-01-01"], ""), "--from");
     refused(rapport(url, &["style", "scorecard", "--to", "tomorrow"], ""), "--to");
     refused(rapport(url, &["style", "scorecard", "--format", "xml"], ""), "--format");
+}
+
+async fn profiles_questions_and_rounds_from_the_command_line(backend: Backend) {
+    let db = TestDatabase::new(backend).await;
+    let url = db.url.as_str();
+    succeeded(rapport(url, &["migrate"], ""));
+    let store = Store::connect(url).await.expect("open the database");
+    let sam = staff(&store, "Sam Agent", "sam@example.com", Role::Agent, None).await;
+    for i in 1..=3 {
+        staff(&store, &format!("Colleague {i}"), &format!("c{i}@example.com"), Role::Agent, None).await;
+    }
+    store.close().await.unwrap();
+
+    let table = succeeded(rapport(url, &["style", "questions"], "")).stdout;
+    assert!(table.contains("empathy") && table.contains("follow_through"), "{table}");
+    let json = succeeded(rapport(url, &["style", "questions", "--format", "json"], "")).stdout;
+    let questions: Value = serde_json::from_str(&json).unwrap();
+    assert!(questions["questions"].as_array().unwrap().len() >= 10, "{json}");
+
+    let colleagues = ["--colleague", "c1@example.com", "--colleague", "c2@example.com"];
+    let two: Vec<&str> = ["style", "ask", "--subject", "sam@example.com"].into_iter().chain(colleagues).collect();
+    refused(rapport(url, &two, ""), "--colleague");
+    let mut three = two.clone();
+    three.extend(["--colleague", "nobody@example.com"]);
+    refused(rapport(url, &three, ""), "--colleague");
+    refused(
+        rapport(url, &["style", "ask", "--subject", "x@example.com", "--colleague", "c1@example.com"], ""),
+        "--subject",
+    );
+    let mut three = two.clone();
+    three.extend(["--colleague", "c3@example.com", "--days", "7"]);
+    let asked = succeeded(rapport(url, &three, "")).stdout;
+    assert!(asked.contains("Asked 3 colleagues about Sam Agent"), "{asked}");
+
+    let store = Store::connect(url).await.expect("open the database");
+    let rounds = store.feedback_rounds(&Actor::system(), Some(sam)).await.unwrap();
+    assert_eq!(rounds.len(), 1);
+    assert_eq!(rounds[0].asked, 3);
+    store.close().await.unwrap();
+
+    let table = succeeded(rapport(url, &["style", "profile", "--user", "sam@example.com"], "")).stdout;
+    assert!(
+        table.contains("Style profile of Sam Agent") && table.contains("Findings") && table.contains("Steps"),
+        "{table}"
+    );
+    let json =
+        succeeded(rapport(url, &["style", "profile", "--user", "sam@example.com", "--format", "json"], "")).stdout;
+    let profile: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(profile["dimensions"].as_array().unwrap().len(), 5, "{json}");
+    assert_eq!(profile["rounds_waiting"], 1, "{json}");
+    refused(rapport(url, &["style", "profile", "--user", "nobody@example.com"], ""), "--user");
+    refused(
+        rapport(
+            url,
+            &["style", "profile", "--user", "sam@example.com", "--from", "2026-02-01", "--to", "2026-01-01"],
+            "",
+        ),
+        "--from",
+    );
 }
