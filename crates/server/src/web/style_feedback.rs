@@ -264,7 +264,7 @@ async fn active_staff(store: &Store) -> Result<Vec<User>, StorageError> {
             None => break,
         }
     }
-    staff.sort_by(|a, b| a.fields.name.as_str().to_lowercase().cmp(&b.fields.name.as_str().to_lowercase()));
+    staff.sort_by_key(|u| u.fields.name.as_str().to_lowercase());
     Ok(staff)
 }
 
