@@ -199,6 +199,9 @@ async fn results_show_from_the_third_answer_without_names(backend: Backend) {
     assert_eq!(c1_api.get("/api/v1/style/feedback-requests").await.want(200).value()["items"], json!([]));
 }
 
+/// Staff members with a round about each.
+type Seen<'a> = Vec<(&'a User, &'a Value)>;
+
 async fn each_sees_only_the_style_they_may(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let team = app.create_team("North").await;
@@ -224,7 +227,7 @@ async fn each_sees_only_the_style_they_may(backend: Backend) {
         list["items"].as_array().unwrap().iter().map(|r| r["subject_id"].as_str().unwrap().to_owned()).collect()
     };
     // (viewer, whose style they see, whose not)
-    let cases: [(&Api, Vec<(&User, &Value)>, Vec<(&User, &Value)>); 4] = [
+    let cases: [(&Api, Seen, Seen); 4] = [
         (&ana_api, vec![(&ana, &ana_round)], vec![(&bob, &bob_round)]),
         (&bob_api, vec![(&bob, &bob_round)], vec![(&ana, &ana_round)]),
         (&manager, vec![(&ana, &ana_round)], vec![(&bob, &bob_round)]),
