@@ -20,6 +20,19 @@ pub enum GoalStatus {
     Missed,
 }
 
+impl GoalStatus {
+    /// How pages, emails and the command line say it.
+    pub fn label(self) -> &'static str {
+        match self {
+            GoalStatus::NoData => "Not enough data yet",
+            GoalStatus::OnTrack => "On track",
+            GoalStatus::OffTrack => "Off track",
+            GoalStatus::Met => "Met",
+            GoalStatus::Missed => "Missed",
+        }
+    }
+}
+
 /// One period's value: `day` is the period's end in days from today
 /// (0 today, negative before).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, utoipa::ToSchema)]

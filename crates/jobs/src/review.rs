@@ -36,13 +36,12 @@ pub fn review_email(review: &MonthlyReview) -> (String, String) {
         body.push_str("  (none set)\n");
     }
     for goal in &review.goals {
-        let status = serde_json::to_value(goal.forecast.status).ok().and_then(|v| v.as_str().map(str::to_owned));
         body.push_str(&format!(
             "  {} ({}): now {}, {}\n",
             goal.title,
             goal.goal.scope_name,
             goal.unit.format(goal.forecast.current),
-            status.unwrap_or_default().replace('_', " ")
+            goal.forecast.status.label().to_lowercase()
         ));
     }
     let customers = &review.customers;

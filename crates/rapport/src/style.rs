@@ -1,12 +1,16 @@
-//! `rapport style scorecard`, `profile`, `questions` and `ask`: staff scorecards over a period (every active
-//! staff member, one by email, or one team by name), as a table, JSON or
-//! CSV. The command line sees everyone, as an admin does.
+//! `rapport style scorecard`, `profile`, `questions`, `ask`, `goals` and
+//! `review`: staff scorecards over a period (every active staff member, one
+//! by email, or one team by name), profiles, feedback rounds, goals with
+//! their forecast and the monthly review, as a table, JSON or CSV. The
+//! command line sees everyone, as an admin does.
 
 use anyhow::{Result, bail};
 use clap::Subcommand;
 use rapport_domain::style_feedback::FeedbackRoundInput;
 use rapport_domain::{Actor, Email};
 use rapport_insights::scorecards::Unit;
+use rapport_reports::goals::goal_report;
+use rapport_reports::review::{monthly_review, parse_month};
 use rapport_reports::scorecards::{FigureRow, ScorecardReport, StyleScope, scorecard_report};
 use rapport_reports::style_profile::style_profile;
 use rapport_storage::Store;
@@ -67,6 +71,23 @@ pub enum StyleCommand {
         #[arg(long, default_value_t = rapport_domain::style_feedback::DEFAULT_ROUND_DAYS)]
         days: u16,
     },
+    /// Every goal with its value now, the forecast on its due day and its status.
+    Goals {
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// The business's monthly review: figures that improved and got worse,
+    /// goals, customers won back and lost, feedback themes.
+    Review {
+        /// The month, YYYY-MM (default: last month).
+        #[arg(long)]
+        month: Option<String>,
+        /// Customers silent this many days count as lost (the insights' churn window).
+        #[arg(long, default_value_t = 90)]
+        churn_days: u32,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
 }
 
 /// Runs a `rapport style` command and returns what it prints.
@@ -78,6 +99,38 @@ pub async fn run(store: &Store, command: StyleCommand) -> Result<String> {
         StyleCommand::Profile { user, from, to, format } => profile(store, &user, from, to, format).await,
         StyleCommand::Questions { format } => questions(store, format).await,
         StyleCommand::Ask { subject, colleagues, days } => ask(store, &subject, &colleagues, days).await,
+        StyleCommand::Goals { format } => goals(store, format).await,
+        StyleCommand::Review { month, churn_days, format } => review(store, month.as_deref(), churn_days, format).await,
+    }
+}
+
+async fn goals(store: &Store, format: Format) -> Result<String> {
+    let report = goal_report(store, &Actor::system(), rapport_domain::records::now().date()).await?;
+    if format == Format::Json {
+        return Ok(serde_json::to_string_pretty(&report)? + "\n");
+    }
+    let mut table = Table::new(&["goal", "for", "now", "forecast", "progress", "status"]);
+    for goal in &report {
+        table.row(vec![
+            goal.title.clone(),
+            goal.goal.scope_name.clone(),
+            goal.unit.format(goal.forecast.current),
+            goal.unit.format(goal.forecast.forecast),
+            goal.forecast.progress.map(|p| format!("{p:.0} %")).unwrap_or_else(|| "—".into()),
+            goal.forecast.status.label().to_owned(),
+        ]);
+    }
+    if format == Format::Csv { table.csv() } else { Ok(table.text()) }
+}
+
+async fn review(store: &Store, month: Option<&str>, churn_days: u32, format: Format) -> Result<String> {
+    let today = rapport_domain::records::now().date();
+    let first = parse_month(month, today).map_err(|e| anyhow::anyhow!("--month: {e}"))?;
+    let review = monthly_review(store, &Actor::system(), first, today, churn_days).await?;
+    match format {
+        Format::Json => Ok(serde_json::to_string_pretty(&review)? + "\n"),
+        Format::Table => Ok(rapport_jobs::review::review_email(&review).1),
+        Format::Csv => bail!("--format: the review prints as a table or JSON"),
     }
 }
 

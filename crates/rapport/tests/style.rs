@@ -1,6 +1,7 @@
 //! `rapport style scorecard` as an operator uses it, on SQLite and
 //! PostgreSQL: one user, one team, everyone; table, JSON and CSV; clear
-//! refusals of bad input.
+//! refusals of bad input; profiles, questions and rounds; goals and the
+//! monthly review.
 
 #[macro_use]
 extern crate rapport_testing;
@@ -17,7 +18,11 @@ use serde_json::{Value, json};
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
-backend_tests!(scorecards_from_the_command_line, profiles_questions_and_rounds_from_the_command_line);
+backend_tests!(
+    scorecards_from_the_command_line,
+    profiles_questions_and_rounds_from_the_command_line,
+    goals_and_the_review_from_the_command_line,
+);
 
 async fn staff(store: &Store, name: &str, email: &str, role: Role, team: Option<TeamId>) -> UserId {
     let input = UserInput {
@@ -148,4 +153,35 @@ async fn profiles_questions_and_rounds_from_the_command_line(backend: Backend) {
         ),
         "--from",
     );
+}
+
+async fn goals_and_the_review_from_the_command_line(backend: Backend) {
+    let db = TestDatabase::new(backend).await;
+    let url = db.url.as_str();
+    succeeded(rapport(url, &["migrate"], ""));
+    let store = Store::connect(url).await.expect("open the database");
+    let boss = staff(&store, "Boss", "boss@example.com", Role::Admin, None).await;
+    let actor = Actor { user_id: boss, role: Role::Admin, team_id: None };
+    let due = (OffsetDateTime::now_utc() + Duration::days(30)).date();
+    let goal: rapport_domain::goals::GoalInput =
+        serde_json::from_value(json!({ "figure": "nps", "target": 40, "due_on": due.to_string() })).unwrap();
+    store.create_goal(&actor, goal).await.unwrap();
+    store.close().await.unwrap();
+
+    let table = succeeded(rapport(url, &["style", "goals"], "")).stdout;
+    assert!(table.contains(&format!("NPS of customers served ≥ 40 by {due}")), "{table}");
+    assert!(table.contains("The business") && table.contains("Not enough data yet"), "{table}");
+    let json: Value =
+        serde_json::from_str(&succeeded(rapport(url, &["style", "goals", "--format", "json"], "")).stdout).unwrap();
+    assert_eq!(json[0]["forecast"]["status"], "no_data");
+
+    let review = succeeded(rapport(url, &["style", "review", "--month", "2026-10"], "")).stdout;
+    assert!(review.contains("The style review of 2026-10 for The business."), "{review}");
+    assert!(review.contains("NPS of customers served ≥ 40"), "the goals are in it: {review}");
+    let json: Value = serde_json::from_str(
+        &succeeded(rapport(url, &["style", "review", "--month", "2026-10", "--format", "json"], "")).stdout,
+    )
+    .unwrap();
+    assert_eq!(json["month"], "2026-10");
+    refused(rapport(url, &["style", "review", "--month", "october"], ""), "--month: expected a month such as 2026-11");
 }

@@ -101,6 +101,22 @@ fn next_month(first: Date) -> Date {
     Date::from_calendar_date(year, month, 1).expect("a valid first day")
 }
 
+/// The first day of the month `raw` names (`YYYY-MM`); last month (before
+/// `today`'s) without one. A month after today's is refused.
+pub fn parse_month(raw: Option<&str>, today: Date) -> Result<Date, &'static str> {
+    let this_month = month_start(today);
+    let Some(raw) = raw.map(str::trim).filter(|r| !r.is_empty()) else { return Ok(previous_month(this_month)) };
+    let parsed = raw
+        .split_once('-')
+        .and_then(|(year, month)| Some((year.parse::<i32>().ok()?, month.parse::<u8>().ok()?)))
+        .and_then(|(year, month)| Date::from_calendar_date(year, Month::try_from(month).ok()?, 1).ok())
+        .ok_or("expected a month such as 2026-11")?;
+    if parsed > this_month {
+        return Err("must not be after this month");
+    }
+    Ok(parsed)
+}
+
 /// Whose review `viewer` gets: admins the business's, a manager with a
 /// team that team's, everyone else their own.
 pub fn review_scope(viewer: &Actor) -> GoalScope {

@@ -9,9 +9,8 @@ use rapport_domain::GoalId;
 use rapport_domain::goals::{Goal, GoalInput};
 use rapport_domain::records::now;
 use rapport_reports::goals::{GoalProgress, goal_report};
-use rapport_reports::review::{MonthlyReview, month_start, monthly_review, previous_month};
+use rapport_reports::review::{MonthlyReview, monthly_review, parse_month};
 use serde::Deserialize;
-use time::Date;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -66,22 +65,6 @@ pub struct ReviewParams {
     pub month: Option<String>,
 }
 
-/// The first day of the month `raw` names (`YYYY-MM`), last month without
-/// one; a month after this one is refused.
-pub fn review_month(raw: Option<&str>, today: Date) -> Result<Date, ApiError> {
-    let this_month = month_start(today);
-    let Some(raw) = raw.map(str::trim).filter(|r| !r.is_empty()) else { return Ok(previous_month(this_month)) };
-    let parsed = raw
-        .split_once('-')
-        .and_then(|(year, month)| Some((year.parse::<i32>().ok()?, month.parse::<u8>().ok()?)))
-        .and_then(|(year, month)| Date::from_calendar_date(year, time::Month::try_from(month).ok()?, 1).ok())
-        .ok_or_else(|| ApiError::field("month", "expected a month such as 2026-11"))?;
-    if parsed > this_month {
-        return Err(ApiError::field("month", "must not be after this month"));
-    }
-    Ok(parsed)
-}
-
 /// The monthly review the caller gets (admins the business's, a manager
 /// their team's, anyone else their own): the scorecard figures that improved
 /// and got worse against the month before, the goals they may see, the
@@ -94,7 +77,7 @@ pub async fn review(
     Params(params): Params<ReviewParams>,
 ) -> Result<Json<MonthlyReview>, ApiError> {
     let today = now().date();
-    let first = review_month(params.month.as_deref(), today)?;
+    let first = parse_month(params.month.as_deref(), today).map_err(|e| ApiError::field("month", e))?;
     let churn_days = state.insights.settings().churn_days;
     Ok(Json(monthly_review(&state.store, &auth.actor, first, today, churn_days).await?))
 }

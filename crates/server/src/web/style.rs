@@ -14,7 +14,7 @@ use axum::response::Response;
 use axum::routing::get;
 use rapport_domain::records::Team;
 use rapport_domain::{Role, TeamId, UserId};
-use rapport_insights::scorecards::{Figure, Unit};
+use rapport_insights::scorecards::Figure;
 use rapport_insights::style_charts::{radar_chart, sparkline};
 use rapport_insights::style_profile::FindingKind;
 use rapport_reports::scorecards::{
@@ -118,19 +118,6 @@ async fn one_scorecard(
         scorecard_report(&state.store, &signed.actor, scope(Some(user), None)?, period.from, period.to).await?;
     let card = report.scorecards.pop().ok_or(WebError::NotFound("scorecard"))?;
     Ok((report, card))
-}
-
-/// A figure's value in its unit: "3.5 h", "12 d", "75 %", "+20", "+0.42", "2.0".
-pub(super) fn format_value(unit: Unit, value: Option<f64>) -> String {
-    let Some(v) = value.filter(|v| v.is_finite()) else { return "—".into() };
-    match unit {
-        Unit::Hours => format!("{v:.1} h"),
-        Unit::Days => format!("{v:.0} d"),
-        Unit::Percent => format!("{v:.0} %"),
-        Unit::Nps => format!("{v:+.0}"),
-        Unit::Sentiment => format!("{v:+.2}"),
-        Unit::Count => format!("{v:.1}"),
-    }
 }
 
 fn format_score(score: Option<f64>) -> Option<String> {
@@ -355,17 +342,17 @@ fn figure_view(row: &FigureRow, user: UserId, filters: &str) -> FigureView {
         key: row.figure.as_str(),
         label: row.label,
         definition: row.definition,
-        value: format_value(unit, row.value),
+        value: unit.format(row.value),
         cases: row.cases,
         enough: row.enough,
-        team_median: format_value(unit, row.team_median),
+        team_median: unit.format(row.team_median),
         rank: if row.enough { format_score(row.rank) } else { None },
         sparkline: row
             .trend
             .iter()
             .any(|v| v.is_some())
             .then(|| format!("/style/charts/{user}/trend/{}.svg?{filters}", row.figure.as_str())),
-        trend: trend_words(&row.trend, |v| format_value(unit, v)),
+        trend: trend_words(&row.trend, |v| unit.format(v)),
         lower_is_better: row.lower_is_better,
     }
 }
@@ -465,17 +452,18 @@ async fn trend(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rapport_insights::scorecards::Unit;
 
     #[test]
     fn values_are_written_in_their_unit() {
-        assert_eq!(format_value(Unit::Hours, Some(3.46)), "3.5 h");
-        assert_eq!(format_value(Unit::Days, Some(12.2)), "12 d");
-        assert_eq!(format_value(Unit::Percent, Some(75.0)), "75 %");
-        assert_eq!(format_value(Unit::Nps, Some(20.0)), "+20");
-        assert_eq!(format_value(Unit::Nps, Some(-5.0)), "-5");
-        assert_eq!(format_value(Unit::Sentiment, Some(0.421)), "+0.42");
-        assert_eq!(format_value(Unit::Count, Some(2.0)), "2.0");
-        assert_eq!(format_value(Unit::Count, None), "—");
-        assert_eq!(format_value(Unit::Hours, Some(f64::NAN)), "—");
+        assert_eq!(Unit::Hours.format(Some(3.46)), "3.5 h");
+        assert_eq!(Unit::Days.format(Some(12.2)), "12 d");
+        assert_eq!(Unit::Percent.format(Some(75.0)), "75 %");
+        assert_eq!(Unit::Nps.format(Some(20.0)), "+20");
+        assert_eq!(Unit::Nps.format(Some(-5.0)), "-5");
+        assert_eq!(Unit::Sentiment.format(Some(0.421)), "+0.42");
+        assert_eq!(Unit::Count.format(Some(2.0)), "2.0");
+        assert_eq!(Unit::Count.format(None), "—");
+        assert_eq!(Unit::Hours.format(Some(f64::NAN)), "—");
     }
 }

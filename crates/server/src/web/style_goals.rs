@@ -19,7 +19,6 @@ use rapport_reports::goals::{GoalProgress, goal_report};
 use rapport_storage::StorageError;
 
 use super::form::FormData;
-use super::style::format_value;
 use super::{Signed, WebError, redirect_with_flash};
 use crate::AppState;
 
@@ -46,13 +45,13 @@ struct GoalView {
     removable: bool,
 }
 
-fn status_text(status: GoalStatus) -> (&'static str, &'static str) {
+/// The status badge's colour.
+fn status_class(status: GoalStatus) -> &'static str {
     match status {
-        GoalStatus::NoData => ("Not enough data yet", ""),
-        GoalStatus::OnTrack => ("On track", "ok"),
-        GoalStatus::OffTrack => ("Off track", "warn"),
-        GoalStatus::Met => ("Met", "ok"),
-        GoalStatus::Missed => ("Missed", "danger"),
+        GoalStatus::NoData => "",
+        GoalStatus::OnTrack | GoalStatus::Met => "ok",
+        GoalStatus::OffTrack => "warn",
+        GoalStatus::Missed => "danger",
     }
 }
 
@@ -62,19 +61,18 @@ fn goal_view(
     team_of: &dyn Fn(GoalScope) -> Option<rapport_domain::TeamId>,
 ) -> GoalView {
     let unit = progress.unit;
-    let (status, status_class) = status_text(progress.forecast.status);
     GoalView {
         id: progress.goal.id.to_string(),
         title: progress.title.clone(),
         scope_name: progress.goal.scope_name.clone(),
         note: progress.goal.note.clone(),
-        current: format_value(unit, progress.forecast.current),
-        forecast: format_value(unit, progress.forecast.forecast),
+        current: unit.format(progress.forecast.current),
+        forecast: unit.format(progress.forecast.forecast),
         progress: progress.forecast.progress.map(|p| p.round().clamp(0.0, 100.0) as u8),
-        status,
-        status_class,
+        status: progress.forecast.status.label(),
+        status_class: status_class(progress.forecast.status),
         days_left: progress.days_left,
-        trend: progress.points.iter().map(|p| format_value(unit, Some(p.value))).collect::<Vec<_>>().join(", "),
+        trend: progress.points.iter().map(|p| unit.format(Some(p.value))).collect::<Vec<_>>().join(", "),
         removable: may_manage_goal(&signed.actor, progress.goal.scope, team_of(progress.goal.scope)),
     }
 }

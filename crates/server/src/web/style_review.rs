@@ -10,12 +10,11 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::routing::get;
 use rapport_domain::records::now;
-use rapport_reports::review::{FigureChange, MonthlyReview, month_start, monthly_review, previous_month};
+use rapport_reports::review::{FigureChange, MonthlyReview, month_start, monthly_review, parse_month, previous_month};
 use serde::Deserialize;
 
 use super::{Signed, WebError};
 use crate::AppState;
-use crate::api::style_goals::review_month;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/style/review", get(review_page))
@@ -64,7 +63,7 @@ async fn review_page(
     Query(query): Query<ReviewQuery>,
 ) -> Result<Response, WebError> {
     let today = now().date();
-    let first = review_month(query.month.as_deref(), today)?;
+    let first = parse_month(query.month.as_deref(), today).map_err(|e| WebError::BadRequest(format!("month: {e}")))?;
     let churn_days = state.insights.settings().churn_days;
     let review = monthly_review(&state.store, &signed.actor, first, today, churn_days)
         .await
@@ -82,10 +81,7 @@ async fn review_page(
                 title: g.title.clone(),
                 scope_name: g.goal.scope_name.clone(),
                 current: g.unit.format(g.forecast.current),
-                status: serde_json::to_value(g.forecast.status)
-                    .ok()
-                    .and_then(|v| v.as_str().map(|s| s.replace('_', " ")))
-                    .unwrap_or_default(),
+                status: g.forecast.status.label().to_lowercase(),
             })
             .collect(),
         earlier: label(previous_month(first)),
