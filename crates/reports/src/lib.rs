@@ -17,11 +17,11 @@ pub mod feedback;
 pub mod goals;
 mod job;
 mod pass;
-mod scope;
 pub mod review;
+mod scope;
 pub mod scorecards;
-pub mod style_profile;
 mod snapshot;
+pub mod style_profile;
 
 pub use error::ReportError;
 pub use job::{Insights, InsightsState, REFRESH_JOB};

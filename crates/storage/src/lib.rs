@@ -47,13 +47,13 @@ pub use records::import::{
     ImportReport, PersonImport, PurchaseImport, Rejection, TicketImport,
 };
 pub use records::insights_feed::{PersonRow, PurchaseRow, PurchaseSink};
-pub use records::style_reviews::ReviewMail;
 pub use records::insights_snapshots::{SnapshotStamp, StoredSnapshot};
 pub use records::merge::{MergeVersions, Merged};
 pub use records::overview::{PurchaseTotal, StageSum, StageTotal};
 pub use records::people::{PersonFilter, SharedEmail};
 pub use records::purchases::PurchaseFilter;
 pub use records::sla_events::SlaWatch;
+pub use records::style_reviews::ReviewMail;
 pub use records::tasks::TaskFilter;
 pub use records::tickets::{TicketFilter, TicketQueue};
 pub use records::users::UserFilter;

@@ -451,7 +451,6 @@ async fn trend(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use rapport_insights::scorecards::Unit;
 
     #[test]
