@@ -176,6 +176,16 @@ impl SurveyTrigger {
             SurveyTrigger::Every { months, .. } => format!("Every {months} months"),
         }
     }
+
+    /// How long a scheduled survey leaves someone it asked before asking
+    /// again; none for the other triggers. A month counts as 30 days: close
+    /// enough that "every 6 months" comes round at the same time of year.
+    pub fn repeat_after(&self) -> Option<time::Duration> {
+        match self {
+            SurveyTrigger::Every { months, .. } => Some(time::Duration::days(i64::from(*months) * 30)),
+            _ => None,
+        }
+    }
 }
 
 /// Days a detractor's follow-up task is given: it falls due this long after the answer.
@@ -581,6 +591,7 @@ text_enum!(
     SkipReason {
         DoNotContact => "do_not_contact" / "Asked not to be contacted",
         QuietPeriod => "quiet_period" / "Asked recently",
+        NotDue => "not_due" / "Asked by this survey within its period",
         NoEmail => "no_email" / "No email address",
         MailNotSetUp => "mail_not_set_up" / "Outgoing mail is not set up",
     }

@@ -71,7 +71,7 @@ pub fn review_email(review: &MonthlyReview) -> (String, String) {
 }
 
 /// Mails last month's review to every manager and admin once mail is set
-/// up, unless it went out already.
+/// up, unless it went out already; a review with nothing in it is not sent.
 pub fn send_reviews(churn_days: u32) -> Handler {
     from_fn(move |ctx| async move {
         let today = now().date();
@@ -95,10 +95,17 @@ pub fn send_reviews(churn_days: u32) -> Handler {
             let review = monthly_review(&ctx.store, &actor, month, today, churn_days)
                 .await
                 .map_err(|e| JobError::Retry(e.to_string()))?;
+            // An empty review is not worth an email (a new installation's first month).
+            if review.is_empty() {
+                continue;
+            }
             let (subject, body) = review_email(&review);
             mails.push(ReviewMail { to: user.fields.email.clone(), subject, body });
         }
         let count = mails.len();
+        if count == 0 {
+            return Ok(Some(serde_json::json!({ "month": label, "sent": 0, "skipped": "nothing to report" })));
+        }
         let queued = ctx.store.queue_style_reviews(&label, smtp.from_address.domain(), mails).await?;
         Ok(Some(serde_json::json!({ "month": label, "sent": if queued { count } else { 0 } })))
     })

@@ -22,9 +22,6 @@ pub const SCHEDULE: &str = "surveys.schedule";
 
 /// How far back a solved ticket or closed deal still gets its survey.
 const TRIGGER_LOOKBACK: time::Duration = time::Duration::days(2);
-/// A month of a survey's schedule, in days: close enough that "every 6
-/// months" comes round at the same time of year.
-const DAYS_PER_MONTH: i64 = 30;
 /// People read per page of an audience.
 const AUDIENCE_PAGE: u64 = 200;
 
@@ -121,8 +118,12 @@ pub fn schedule() -> Handler {
     from_fn(|ctx| async move {
         let mut tally = SendTally::default();
         for survey in ctx.store.list_surveys().await?.into_iter().filter(|s| s.fields.active) {
-            let SurveyTrigger::Every { months, audience } = &survey.fields.trigger else { continue };
-            let since = now() - time::Duration::days(i64::from(*months) * DAYS_PER_MONTH);
+            let (SurveyTrigger::Every { audience, .. }, Some(period)) =
+                (&survey.fields.trigger, survey.fields.trigger.repeat_after())
+            else {
+                continue;
+            };
+            let since = now() - period;
             let asked = ctx.store.asked_since(survey.id, since).await?;
             send_to_audience(&ctx, survey.id, audience.as_deref().unwrap_or(""), &asked, &mut tally).await?;
         }

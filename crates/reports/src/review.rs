@@ -82,6 +82,19 @@ pub struct MonthlyReview {
     pub themes: Vec<ThemeLine>,
 }
 
+impl MonthlyReview {
+    /// Nothing to tell: no figure moved, no goal, no customer won back or
+    /// lost, no theme (a new installation's first month, say).
+    pub fn is_empty(&self) -> bool {
+        self.improved.is_empty()
+            && self.worse.is_empty()
+            && self.goals.is_empty()
+            && self.customers.won_back == 0
+            && self.customers.lost == 0
+            && self.themes.is_empty()
+    }
+}
+
 /// The first day of the month `day` falls in.
 pub fn month_start(day: Date) -> Date {
     day.replace_day(1).expect("every month has a first day")

@@ -84,8 +84,15 @@ struct Recipient {
     do_not_contact: bool,
 }
 
+/// Locks the person's row, so that two sends to one customer at once (a
+/// scheduled job on two nodes, say) take turns and the second sees the first
+/// in the quiet-period check.
 async fn recipient<C: ConnectionTrait>(conn: &C, person: PersonId) -> Result<Recipient> {
-    let row = people::Entity::find_by_id(person.0).one(conn).await?.ok_or(StorageError::NotFound("person"))?;
+    let row = people::Entity::find_by_id(person.0)
+        .lock_exclusive()
+        .one(conn)
+        .await?
+        .ok_or(StorageError::NotFound("person"))?;
     let emails: Vec<EmailEntry> = from_json(row.emails, "emails")?;
     let preferences: Preferences = from_json(row.preferences, "preferences")?;
     Ok(Recipient {
@@ -249,8 +256,13 @@ impl Store {
             Some(SkipReason::NoEmail)
         } else if input.email && smtp.is_none() {
             Some(SkipReason::MailNotSetUp)
-        } else if asked_since(&*w, input.person_id, at - Duration::days(i64::from(settings.quiet_days))).await? {
+        } else if asked_since(&*w, input.person_id, None, at - Duration::days(i64::from(settings.quiet_days))).await? {
             Some(SkipReason::QuietPeriod)
+        } else if let Some(period) = survey.fields.trigger.repeat_after()
+            && asked_since(&*w, input.person_id, Some(survey.id), at - period).await?
+        {
+            // Checked here, under the person's lock, as two runs of the schedule may overlap.
+            Some(SkipReason::NotDue)
         } else {
             None
         };
@@ -456,12 +468,19 @@ fn ensure_admin(actor: &Actor) -> Result<()> {
     }
 }
 
-/// Whether the person was sent any survey since `since`.
-async fn asked_since<C: ConnectionTrait>(conn: &C, person: PersonId, since: OffsetDateTime) -> Result<bool> {
-    let latest = survey_sends::Entity::find()
+/// Whether the person was sent a survey (any, or the one named) since `since`.
+async fn asked_since<C: ConnectionTrait>(
+    conn: &C,
+    person: PersonId,
+    survey: Option<SurveyId>,
+    since: OffsetDateTime,
+) -> Result<bool> {
+    let mut sends = survey_sends::Entity::find()
         .filter(survey_sends::Column::PersonId.eq(person.0))
-        .filter(survey_sends::Column::SentAt.gt(since))
-        .count(conn)
-        .await?;
+        .filter(survey_sends::Column::SentAt.gt(since));
+    if let Some(survey) = survey {
+        sends = sends.filter(survey_sends::Column::SurveyId.eq(survey.0));
+    }
+    let latest = sends.count(conn).await?;
     Ok(latest > 0)
 }
