@@ -174,6 +174,7 @@ fn random_person(rng: &mut StdRng, n: usize, companies: &[CompanyId]) -> PersonI
         tags: random_tags(rng).into_iter().map(tag).collect(),
         preferences: Default::default(),
         keep_in_touch_days: rng.random_bool(0.2).then_some(90),
+        external_id: None,
         custom_fields: Default::default(),
     }
 }
@@ -211,6 +212,7 @@ async fn seed(store: &Store, people: usize) -> Result<Seeded> {
             size: Some(sizes[i % sizes.len()]),
             owner_id: None,
             tags: Vec::new(),
+            external_id: None,
             custom_fields: Default::default(),
         };
         companies.push(store.create_company(&actor, input).await?.id);

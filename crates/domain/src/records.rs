@@ -268,6 +268,11 @@ pub struct PersonInput {
     /// Raise a task when nobody has been in touch for this many days.
     #[serde(default)]
     pub keep_in_touch_days: Option<i32>,
+    /// The record's id in another system: the one it was imported from, or an
+    /// integration's own key. Unique among people; an import finds the record by
+    /// it. Set it on create or update; `PUT` without it (or with `null`) clears it.
+    #[serde(default)]
+    pub external_id: Option<Name>,
     #[serde(default)]
     #[schema(value_type = Object)]
     pub custom_fields: CustomValues,
@@ -290,6 +295,7 @@ impl PersonInput {
             tags: Vec::new(),
             preferences: Preferences::default(),
             keep_in_touch_days: None,
+            external_id: None,
             custom_fields: CustomValues::default(),
         }
     }
@@ -335,9 +341,6 @@ pub struct Person {
     pub id: PersonId,
     #[serde(flatten)]
     pub fields: PersonInput,
-    /// The record's id in the system it was imported from: unique, and how a new import finds it.
-    #[serde(default)]
-    pub external_id: Option<Name>,
     /// The last inbound or outbound call, email, meeting or message (RFC 3339, or a date for midnight UTC).
     #[serde(with = "crate::time_input::option")]
     pub last_contacted_at: Option<OffsetDateTime>,
@@ -358,6 +361,11 @@ pub struct CompanyInput {
     pub owner_id: Option<UserId>,
     #[serde(default)]
     pub tags: Vec<Tag>,
+    /// The record's id in another system: the one it was imported from, or an
+    /// integration's own key. Unique among companies; an import finds the record by
+    /// it. Set it on create or update; `PUT` without it (or with `null`) clears it.
+    #[serde(default)]
+    pub external_id: Option<Name>,
     #[serde(default)]
     #[schema(value_type = Object)]
     pub custom_fields: CustomValues,
@@ -375,9 +383,6 @@ pub struct Company {
     pub id: CompanyId,
     #[serde(flatten)]
     pub fields: CompanyInput,
-    /// The record's id in the system it was imported from: unique, and how a new import finds it.
-    #[serde(default)]
-    pub external_id: Option<Name>,
     #[serde(flatten)]
     pub meta: Meta,
 }
@@ -463,6 +468,11 @@ pub struct DealInput {
     pub lost_reason: Option<LongText>,
     #[serde(default)]
     pub tags: Vec<Tag>,
+    /// The record's id in another system: the one it was imported from, or an
+    /// integration's own key. Unique among deals; an import finds the record by
+    /// it. Set it on create or update; `PUT` without it (or with `null`) clears it.
+    #[serde(default)]
+    pub external_id: Option<Name>,
     #[serde(default)]
     #[schema(value_type = Object)]
     pub custom_fields: CustomValues,
@@ -491,9 +501,6 @@ pub struct Deal {
     pub id: DealId,
     #[serde(flatten)]
     pub fields: DealInput,
-    /// The record's id in the system it was imported from: unique, and how a new import finds it.
-    #[serde(default)]
-    pub external_id: Option<Name>,
     /// When the deal was won or lost (RFC 3339, or a date for midnight UTC).
     #[serde(with = "crate::time_input::option")]
     pub closed_at: Option<OffsetDateTime>,

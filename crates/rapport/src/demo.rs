@@ -292,6 +292,7 @@ pub async fn run(store: &Store, seed: u64, scale: f64, admin_password: String) -
             size: Some(*CompanySize::ALL.choose(&mut demo.rng).expect("sizes")),
             owner_id: Some(*staff_ids.choose(&mut demo.rng).expect("staff")),
             tags: if demo.rng.random_bool(0.2) { vec![tag("partner")] } else { vec![] },
+            external_id: None,
             custom_fields: custom,
         });
     }
@@ -398,6 +399,7 @@ pub async fn run(store: &Store, seed: u64, scale: f64, admin_password: String) -
                 .rng
                 .random_bool(0.3)
                 .then(|| *[14, 30, 60, 90].choose(&mut demo.rng).expect("cadences")),
+            external_id: None,
             custom_fields: custom,
         });
         // Referrals point only at people already stored, so flush before the batch grows stale.
@@ -450,6 +452,7 @@ pub async fn run(store: &Store, seed: u64, scale: f64, admin_password: String) -
             lost_reason: (status == DealStatus::Lost)
                 .then(|| LongText::try_from(demo.pick(LOST_REASONS)).expect("valid reason")),
             tags: vec![],
+            external_id: None,
             custom_fields: BTreeMap::new(),
         });
     }
@@ -625,6 +628,7 @@ async fn entered_twice(store: &Store, actor: &Actor, people: &[Person]) -> Resul
         size: None,
         owner_id: None,
         tags: vec![],
+        external_id: None,
         custom_fields: BTreeMap::new(),
     };
     let companies = store

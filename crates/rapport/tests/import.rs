@@ -456,10 +456,10 @@ async fn companies_are_found_by_external_id_domain_or_name(backend: Backend) {
     assert_eq!(page.items.len(), 3);
     let by_name = |name: &str| page.items.iter().find(|c| c.fields.name.as_str() == name).unwrap().clone();
     let acme = by_name("Acme Corp");
-    assert_eq!(acme.external_id.as_ref().unwrap().as_str(), "crm-1");
+    assert_eq!(acme.fields.external_id.as_ref().unwrap().as_str(), "crm-1");
     assert_eq!(acme.fields.domain.as_ref().unwrap().as_str(), "acme.example");
     assert_eq!(acme.fields.tags.iter().map(|t| t.as_str()).collect::<Vec<_>>(), ["b2b"]);
-    assert_eq!(by_name("Globex").external_id.as_ref().unwrap().as_str(), "crm-2");
+    assert_eq!(by_name("Globex").fields.external_id.as_ref().unwrap().as_str(), "crm-2");
     assert_eq!(by_name("INITECH").fields.industry.as_ref().unwrap().as_str(), "Consulting");
 
     // A row whose domain is another company's is refused, not merged.
@@ -514,7 +514,7 @@ async fn purchases_name_their_customer_and_create_people_adds_them(backend: Back
     let ada = by_email(&everybody, "ada@example.com");
     let bob = by_email(&everybody, "bob@example.com");
     assert_eq!(bob.fields.first_name.as_str(), "bob");
-    let nine = everybody.iter().find(|p| p.external_id.as_ref().is_some_and(|e| e.as_str() == "c-9")).unwrap();
+    let nine = everybody.iter().find(|p| p.fields.external_id.as_ref().is_some_and(|e| e.as_str() == "c-9")).unwrap();
     let adas = bought(&store, ada.id).await;
     assert_eq!(adas.len(), 2);
     let a1 = adas.iter().find(|p| p.fields.reference.as_ref().unwrap().as_str() == "A-1").unwrap();
@@ -584,12 +584,12 @@ async fn deals_and_activities_are_found_by_external_id(backend: Backend) {
 
     let all = store.list_deals(&ListQuery::default(), &DealFilter::default()).await.unwrap().items;
     assert_eq!(all.len(), 2);
-    let big = all.iter().find(|d| d.external_id.as_ref().unwrap().as_str() == "d-1").unwrap();
+    let big = all.iter().find(|d| d.fields.external_id.as_ref().unwrap().as_str() == "d-1").unwrap();
     assert_eq!(big.fields.pipeline_id, sales.id);
     assert_eq!(big.fields.stage_id, sales.stages[0].id, "the first stage when none is named");
     assert_eq!(big.fields.amount.amount_minor, 100_000);
     assert!(big.fields.person_id.is_some() && big.fields.company_id.is_some());
-    let small = all.iter().find(|d| d.external_id.as_ref().unwrap().as_str() == "d-2").unwrap();
+    let small = all.iter().find(|d| d.fields.external_id.as_ref().unwrap().as_str() == "d-2").unwrap();
     assert_eq!(small.fields.stage_id, sales.stages[1].id);
 
     let activities = write(

@@ -45,6 +45,7 @@ fn person(first: &str, referred_by: Option<PersonId>) -> PersonInput {
         tags: Vec::new(),
         preferences: Default::default(),
         keep_in_touch_days: None,
+        external_id: None,
         custom_fields: Default::default(),
     }
 }

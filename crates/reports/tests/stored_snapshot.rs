@@ -50,6 +50,7 @@ fn person(first: &str, source: &str, referred_by: Option<PersonId>) -> PersonInp
         tags: Vec::new(),
         preferences: Default::default(),
         keep_in_touch_days: None,
+        external_id: None,
         custom_fields: Default::default(),
     }
 }

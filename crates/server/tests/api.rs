@@ -16,6 +16,7 @@ mod api {
     pub mod duplicates;
     pub mod errors;
     pub mod export;
+    pub mod external_ids;
     pub mod feedback;
     pub mod health;
     pub mod history;

@@ -12,6 +12,7 @@ mod web {
     pub mod conflicts;
     pub mod csrf;
     pub mod duplicates;
+    pub mod external_ids;
     pub mod feedback;
     pub mod forms;
     pub mod headers;

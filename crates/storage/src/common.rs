@@ -68,6 +68,39 @@ pub(crate) async fn active_user<C: ConnectionTrait>(conn: &C, user: UserId, fiel
     }
 }
 
+/// Refuses an external id that another record of `E` (not `this`) holds:
+/// 409 naming the field `external_id` and that record. The unique index
+/// (migration m0007) stays the last word: a write that races this check
+/// fails there, which `StorageError::from` names the same way.
+pub(crate) async fn refuse_taken_external_id<E, C>(
+    conn: &C,
+    external: Option<&rapport_domain::text::Name>,
+    this: Option<Uuid>,
+    what: &str,
+) -> Result<()>
+where
+    E: EntityTrait,
+    C: ConnectionTrait,
+{
+    use std::str::FromStr;
+    let Some(external) = external else { return Ok(()) };
+    let column = E::Column::from_str("external_id").map_err(|_| StorageError::Corrupt("no external_id".into()))?;
+    let id_column = E::Column::from_str("id").map_err(|_| StorageError::Corrupt("no id".into()))?;
+    let mut select = E::find().select_only().column(id_column).filter(column.eq(external.as_str()));
+    if let Some(this) = this {
+        select = select.filter(id_column.ne(this));
+    }
+    let existing: Option<Uuid> = select.into_tuple().one(conn).await?;
+    match existing {
+        None => Ok(()),
+        Some(existing) => Err(StorageError::Taken {
+            field: "external_id".into(),
+            message: format!("{:?} is already the external id of another {what} ({existing})", external.as_str()),
+            existing: Some(existing),
+        }),
+    }
+}
+
 /// Fails with a field error when a referenced record does not exist.
 pub(crate) async fn must_exist<E, C>(conn: &C, id: Uuid, field: &str, what: &str) -> Result<E::Model>
 where

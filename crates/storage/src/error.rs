@@ -41,6 +41,16 @@ impl From<FieldErrors> for StorageError {
 impl From<DbErr> for StorageError {
     fn from(err: DbErr) -> Self {
         match err.sql_err() {
+            // The unique indexes on external ids are named `<table>_external_id`,
+            // which both databases mention: say which field it is.
+            Some(SqlErr::UniqueConstraintViolation(detail)) if detail.contains("external_id") => {
+                tracing::debug!(%detail, "unique external id violated");
+                StorageError::Taken {
+                    field: "external_id".into(),
+                    message: "is already the external id of another record".into(),
+                    existing: None,
+                }
+            }
             Some(SqlErr::UniqueConstraintViolation(detail)) => {
                 tracing::debug!(%detail, "unique constraint violated");
                 StorageError::Conflict("a record with this value already exists".into())

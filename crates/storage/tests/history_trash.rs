@@ -68,6 +68,7 @@ fn person_input(first: &str) -> PersonInput {
         tags: Vec::new(),
         preferences: Default::default(),
         keep_in_touch_days: None,
+        external_id: None,
         custom_fields: Default::default(),
     }
 }
@@ -80,6 +81,7 @@ fn company_input(company_name: &str) -> CompanyInput {
         size: None,
         owner_id: None,
         tags: Vec::new(),
+        external_id: None,
         custom_fields: Default::default(),
     }
 }
@@ -181,6 +183,7 @@ async fn a_deleted_person_comes_back_with_everything_deleted_or_unlinked(backend
         status: DealStatus::Open,
         lost_reason: None,
         tags: Vec::new(),
+        external_id: None,
         custom_fields: Default::default(),
     };
     let deal = store.create_deal(&actor, deal).await.expect("a deal");

@@ -61,6 +61,7 @@ async fn person(
         tags: Vec::new(),
         preferences: Default::default(),
         keep_in_touch_days: None,
+        external_id: None,
         custom_fields: Default::default(),
     };
     store.create_person(actor, input).await.expect("create a person").id

@@ -115,6 +115,7 @@ fn person_input(first: &str, last: Option<&str>) -> PersonInput {
         tags: Vec::new(),
         preferences: Default::default(),
         keep_in_touch_days: None,
+        external_id: None,
         custom_fields: Default::default(),
     }
 }
@@ -139,6 +140,7 @@ async fn company(store: &Store, actor: &Actor, company_name: &str) -> Company {
         size: None,
         owner_id: None,
         tags: Vec::new(),
+        external_id: None,
         custom_fields: Default::default(),
     };
     store.create_company(actor, input).await.expect("create a company")
@@ -165,6 +167,7 @@ async fn deal(store: &Store, actor: &Actor, pipeline: &Pipeline, stage: usize, a
         status,
         lost_reason: (status == DealStatus::Lost).then(|| LongText::try_from("too dear").expect("a valid text")),
         tags: Vec::new(),
+        external_id: None,
         custom_fields: Default::default(),
     };
     store.create_deal(actor, input).await.expect("create a deal");

@@ -291,6 +291,7 @@ async fn fill(store: &Store, path: &std::path::Path, args: &Args, end: OffsetDat
                 status: if rng.random_bool(0.45) { DealStatus::Won } else { DealStatus::Lost },
                 lost_reason: None,
                 tags: Vec::new(),
+                external_id: None,
                 custom_fields: Default::default(),
             };
             batch.push(input);

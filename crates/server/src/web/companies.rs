@@ -273,6 +273,7 @@ fn form_values(company: &Company) -> Vec<(String, String)> {
         ("size".to_owned(), text(c.size.map(|s| s.as_str().to_owned()))),
         ("owner_id".to_owned(), text(c.owner_id.map(|o| o.to_string()))),
         ("tags".to_owned(), c.tags.iter().map(Tag::as_str).collect::<Vec<_>>().join(", ")),
+        ("external_id".to_owned(), text(c.external_id.as_ref().map(|e| e.to_string()))),
     ];
     pairs.extend(custom::form_pairs(&c.custom_fields));
     pairs
@@ -287,9 +288,12 @@ fn parse(form: &FormData, definitions: &[CustomFieldDefinition]) -> Result<Compa
     let size = f.optional_with("size", CompanySize::parse);
     let owner_id = f.optional_with("owner_id", |raw| raw.parse::<UserId>().map_err(|_| "is not a staff member".into()));
     let tags = f.list::<Tag>("tags");
+    let external_id = f.optional::<Name>("external_id");
     let custom_fields = custom::from_form(definitions, form);
     match (name, f.finish()) {
-        (Some(name), Ok(())) => Ok(CompanyInput { name, domain, industry, size, owner_id, tags, custom_fields }),
+        (Some(name), Ok(())) => {
+            Ok(CompanyInput { name, domain, industry, size, owner_id, tags, external_id, custom_fields })
+        }
         (_, Err(errors)) => Err(errors),
         (None, Ok(())) => Err(FieldErrors::single("name", "is required")),
     }

@@ -420,6 +420,7 @@ async fn form_values(state: &AppState, deal: &Deal) -> Result<Vec<(String, Strin
         ("owner_id".to_owned(), text(d.owner_id.map(|o| o.to_string()))),
         ("expected_close".to_owned(), text(d.expected_close.map(format::date))),
         ("tags".to_owned(), d.tags.iter().map(Tag::as_str).collect::<Vec<_>>().join(", ")),
+        ("external_id".to_owned(), text(d.external_id.as_ref().map(|e| e.to_string()))),
     ];
     if let Some(person) = d.person_id {
         pairs.push(("person".to_owned(), person_label(&state.store.get_person(person).await?)));
@@ -473,6 +474,7 @@ async fn parse(
     let owner_id = f.optional_with("owner_id", |raw| raw.parse::<UserId>().map_err(|_| "is not a staff member".into()));
     let expected_close = f.optional_with("expected_close", parse_date);
     let tags = f.list::<Tag>("tags");
+    let external_id = f.optional::<Name>("external_id");
     let custom_fields = custom::from_form(definitions, form);
     Ok(match (name, amount, stage, f.finish()) {
         (Some(name), Some(amount), Some((pipeline_id, stage_id)), Ok(())) => Ok(DealInput {
@@ -487,6 +489,7 @@ async fn parse(
             status,
             lost_reason,
             tags,
+            external_id,
             custom_fields,
         }),
         (_, _, _, Err(errors)) => Err(errors),

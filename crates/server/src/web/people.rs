@@ -418,6 +418,7 @@ async fn form_values(state: &AppState, person: &Person) -> Result<Vec<(String, S
         ("source".to_owned(), text(p.source.as_ref().map(|s| s.to_string()))),
         ("tags".to_owned(), p.tags.iter().map(Tag::as_str).collect::<Vec<_>>().join(", ")),
         ("keep_in_touch_days".to_owned(), text(p.keep_in_touch_days.map(|d| d.to_string()))),
+        ("external_id".to_owned(), text(p.external_id.as_ref().map(|e| e.to_string()))),
         ("preferred_channel".to_owned(), text(p.preferences.preferred_channel.map(|c| c.as_str().to_owned()))),
         ("language".to_owned(), text(p.preferences.language.as_ref().map(|l| l.as_str().to_owned()))),
         ("time_zone".to_owned(), text(p.preferences.time_zone.as_ref().map(|z| z.as_str().to_owned()))),
@@ -486,6 +487,7 @@ async fn parse(
     let keep_in_touch_days = f.optional_with("keep_in_touch_days", |raw| {
         raw.parse::<i32>().map_err(|_| "must be a whole number of days".to_string())
     });
+    let external_id = f.optional::<Name>("external_id");
     let custom_fields = custom::from_form(definitions, form);
     Ok(match (first_name, f.finish()) {
         (Some(first_name), Ok(())) => Ok(PersonInput {
@@ -502,6 +504,7 @@ async fn parse(
             tags,
             preferences,
             keep_in_touch_days,
+            external_id,
             custom_fields,
         }),
         (_, Err(errors)) => Err(errors),
@@ -525,7 +528,7 @@ pub async fn create(State(state): State<AppState>, signed: Signed, form: FormDat
             &format!("/people/{}", person.id),
             &format!("{} was added.", person.fields.full_name()),
         )),
-        Err(StorageError::Taken { field, existing: Some(existing), .. }) => {
+        Err(StorageError::Taken { field, existing: Some(existing), .. }) if field.starts_with("emails") => {
             // The address is someone's already: say whose, beside the field it was typed in.
             let existing = PersonId(existing);
             let name = state.store.get_person(existing).await?.fields.full_name();

@@ -243,6 +243,7 @@ impl App {
             tags: Vec::new(),
             preferences: Default::default(),
             keep_in_touch_days: None,
+            external_id: None,
             custom_fields: Default::default(),
         };
         self.store.create_person(actor, input).await.expect("create a person")
@@ -256,6 +257,7 @@ impl App {
             size: None,
             owner_id: None,
             tags: Vec::new(),
+            external_id: None,
             custom_fields: Default::default(),
         };
         self.store.create_company(actor, input).await.expect("create a company")
@@ -287,6 +289,7 @@ impl App {
             status: DealStatus::Open,
             lost_reason: None,
             tags: Vec::new(),
+            external_id: None,
             custom_fields: Default::default(),
         };
         self.store.create_deal(actor, input).await.expect("create a deal")

@@ -67,6 +67,7 @@ fn person(first: &str, last: &str, address: &str) -> PersonInput {
         tags: Vec::new(),
         preferences: Preferences::default(),
         keep_in_touch_days: None,
+        external_id: None,
         custom_fields: Default::default(),
     }
 }
@@ -86,6 +87,7 @@ fn company(
         size: Some(size),
         owner_id: Some(owner),
         tags: tags(tag_names),
+        external_id: None,
         custom_fields: Default::default(),
     }
 }
@@ -113,6 +115,7 @@ async fn deal(ctx: &Ctx, actor: &Actor, pipeline: &Pipeline, spec: DealSpec<'_>)
         status: spec.status,
         lost_reason: (spec.status == DealStatus::Lost).then(|| long("Chose a cheaper supplier for this year.")),
         tags: tags(&["coffee"]),
+        external_id: None,
         custom_fields: Default::default(),
     };
     ctx.store().create_deal(actor, input).await.expect("create a deal")

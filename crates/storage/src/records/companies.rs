@@ -32,9 +32,9 @@ pub(crate) fn company_from(row: companies::Model) -> Result<Company> {
             size: row.size.map(|s| parse_with(&s, "company size", CompanySize::parse)).transpose()?,
             owner_id: row.owner_id.map(UserId),
             tags: from_json(row.tags, "tags")?,
+            external_id: parse_opt(row.external_id, "external id")?,
             custom_fields: from_json(row.custom_fields, "custom fields")?,
         },
-        external_id: parse_opt(row.external_id, "external id")?,
         meta: meta(row.created_at, row.updated_at, row.created_by, row.version),
     })
 }
@@ -62,6 +62,7 @@ pub(crate) async fn insert_company<C: ConnectionTrait>(
     let (checked, stored) = check_custom(conn, EntityType::Company, &input.custom_fields).await?;
     input.custom_fields = stored;
     check_assignment(conn, actor, input.owner_id, None, "owner_id").await?;
+    refuse_taken_external_id::<companies::Entity, _>(conn, input.external_id.as_ref(), None, "company").await?;
     let now = now();
     let id = CompanyId::new().0;
     let row = companies::ActiveModel {
@@ -79,7 +80,7 @@ pub(crate) async fn insert_company<C: ConnectionTrait>(
         updated_at: Set(now),
         created_by: Set(Some(actor.user_id.0)),
         version: Set(1),
-        external_id: Set(None),
+        external_id: Set(input.external_id.as_ref().map(|e| e.to_string())),
     }
     .insert(conn)
     .await
@@ -117,6 +118,7 @@ pub(crate) async fn write_company<C: ConnectionTrait>(
     let (checked, stored) = check_custom(conn, EntityType::Company, &input.custom_fields).await?;
     input.custom_fields = stored;
     check_assignment(conn, actor, input.owner_id, row.owner_id, "owner_id").await?;
+    refuse_taken_external_id::<companies::Entity, _>(conn, input.external_id.as_ref(), Some(id), "company").await?;
     let renamed = row.name != input.name.as_str();
     let version = row.version;
     let mut active: companies::ActiveModel = row.into();
@@ -126,6 +128,7 @@ pub(crate) async fn write_company<C: ConnectionTrait>(
     active.size = Set(input.size.map(|s| s.as_str().to_owned()));
     active.owner_id = Set(input.owner_id.map(|u| u.0));
     active.tags = Set(to_json(&input.tags));
+    active.external_id = Set(input.external_id.as_ref().map(|e| e.to_string()));
     active.custom_fields = Set(to_json(&input.custom_fields));
     active.search_text = Set(search_text(&input));
     active.sort_name = Set(input.name.as_str().to_lowercase());

@@ -42,10 +42,10 @@ pub(crate) fn deal_from(row: deals::Model) -> Result<Deal> {
             status: parse_with(&row.status, "deal status", DealStatus::parse)?,
             lost_reason: parse_opt(row.lost_reason, "lost reason")?,
             tags: from_json(row.tags, "tags")?,
+            external_id: parse_opt(row.external_id, "external id")?,
             custom_fields: from_json(row.custom_fields, "custom fields")?,
         },
         closed_at: row.closed_at,
-        external_id: parse_opt(row.external_id, "external id")?,
         meta: meta(row.created_at, row.updated_at, row.created_by, row.version),
     })
 }
@@ -53,8 +53,10 @@ pub(crate) fn deal_from(row: deals::Model) -> Result<Deal> {
 async fn prepare<C: ConnectionTrait>(
     conn: &C,
     input: &mut DealInput,
+    this: Option<Uuid>,
 ) -> Result<Vec<rapport_domain::custom_fields::CheckedValue>> {
     input.check()?;
+    refuse_taken_external_id::<deals::Entity, _>(conn, input.external_id.as_ref(), this, "deal").await?;
     let stage = stages::Entity::find_by_id(input.stage_id.0).one(conn).await?;
     match stage {
         Some(stage) if stage.pipeline_id == input.pipeline_id.0 => {}
@@ -97,6 +99,7 @@ fn fill(active: &mut deals::ActiveModel, input: &DealInput) {
     active.status = Set(input.status.as_str().to_owned());
     active.lost_reason = Set(input.lost_reason.as_ref().map(|r| r.to_string()));
     active.tags = Set(to_json(&input.tags));
+    active.external_id = Set(input.external_id.as_ref().map(|e| e.to_string()));
     active.custom_fields = Set(to_json(&input.custom_fields));
     active.search_text = Set(rapport_domain::search::document([input.name.as_str()]));
     active.sort_name = Set(input.name.as_str().to_lowercase());
@@ -104,7 +107,7 @@ fn fill(active: &mut deals::ActiveModel, input: &DealInput) {
 
 pub(crate) async fn insert_deal<C: ConnectionTrait>(conn: &C, actor: &Actor, mut input: DealInput) -> Result<Deal> {
     actor.ensure_can_create()?;
-    let checked = prepare(conn, &mut input).await?;
+    let checked = prepare(conn, &mut input, None).await?;
     check_assignment(conn, actor, input.owner_id, None, "owner_id").await?;
     let now = now();
     let id = DealId::new().0;
@@ -135,7 +138,7 @@ pub(crate) async fn replace_deal<C: ConnectionTrait>(
     actor.ensure_can(Action::Edit, &ownership(conn, row.owner_id, row.created_by).await?)?;
     check_version(expected_version, row.version)?;
     let previous = deal_from(row.clone())?;
-    let checked = prepare(conn, &mut input).await?;
+    let checked = prepare(conn, &mut input, Some(id)).await?;
     check_assignment(conn, actor, input.owner_id, row.owner_id, "owner_id").await?;
     let before = (parse_with(&row.status, "deal status", DealStatus::parse)?, row.closed_at);
     let version = row.version;

@@ -185,7 +185,7 @@ impl Store {
                         time(p.meta.created_at),
                         time(p.meta.updated_at),
                         p.meta.version.to_string(),
-                        opt(p.external_id.as_ref()),
+                        opt(f.external_id.as_ref()),
                     ];
                     Ok((cells, Some(f.custom_fields)))
                 })
@@ -206,7 +206,7 @@ impl Store {
                         time(c.meta.created_at),
                         time(c.meta.updated_at),
                         c.meta.version.to_string(),
-                        opt(c.external_id.as_ref()),
+                        opt(f.external_id.as_ref()),
                     ];
                     Ok((cells, Some(f.custom_fields)))
                 })
@@ -234,7 +234,7 @@ impl Store {
                         time(d.meta.created_at),
                         time(d.meta.updated_at),
                         d.meta.version.to_string(),
-                        opt(d.external_id.as_ref()),
+                        opt(f.external_id.as_ref()),
                     ];
                     Ok((cells, Some(f.custom_fields)))
                 })

@@ -323,32 +323,30 @@ async fn upsert<C: ConnectionTrait>(conn: &C, actor: &Actor, row: PersonImport) 
                 tags: row.tags,
                 preferences: Preferences::default(),
                 keep_in_touch_days: row.keep_in_touch_days,
+                external_id,
                 custom_fields: row.custom_fields,
             };
-            let person = insert_person(conn, actor, input).await?;
-            set_external_id::<people::Entity, _>(conn, person.id.0, external_id.as_ref()).await?;
+            insert_person(conn, actor, input).await?;
             Ok(Outcome::Created)
         }
         Some(stored) => {
-            let id = stored.id;
             // An external id the person lacks is new: nobody else holds it (looked up first).
             let new_external = external_id.filter(|e| stored.external_id.as_deref() != Some(e.as_str()));
             let current = person_from(stored.clone())?.fields;
             let mut merged = current.clone();
             merged.company_id = company_id.or(merged.company_id);
             merge(&mut merged, row);
+            if new_external.is_some() {
+                merged.external_id = new_external.clone();
+            }
             // Normalized as it would be stored (tags sorted, one primary), so
             // a row that repeats what is stored compares equal.
             merged.check()?;
-            if merged == current && new_external.is_none() {
+            if merged == current {
                 return Ok(Outcome::Unchanged);
             }
-            if let Some(external) = &new_external {
+            if new_external.is_some() {
                 actor.ensure_can(Action::Edit, &ownership(conn, stored.owner_id, stored.created_by).await?)?;
-                set_external_id::<people::Entity, _>(conn, id, Some(external)).await?;
-            }
-            if merged == current {
-                return Ok(Outcome::Updated);
             }
             replace_person(conn, actor, stored, merged, None).await.map_err(|err| match err {
                 // Say which column led to a person the actor may not change.
@@ -497,14 +495,13 @@ async fn upsert_company<C: ConnectionTrait>(conn: &C, actor: &Actor, row: Compan
                 size: row.size,
                 owner_id: None,
                 tags: row.tags,
+                external_id: row.external_id,
                 custom_fields: row.custom_fields,
             };
-            let company = insert_company(conn, actor, input).await?;
-            set_external_id::<companies::Entity, _>(conn, company.id.0, row.external_id.as_ref()).await?;
+            insert_company(conn, actor, input).await?;
             Ok(Outcome::Created)
         }
         Some(stored) => {
-            let id = stored.id;
             let new_external = row.external_id.filter(|e| stored.external_id.as_deref() != Some(e.as_str()));
             let current = company_from(stored.clone())?.fields;
             let mut merged = current.clone();
@@ -516,17 +513,14 @@ async fn upsert_company<C: ConnectionTrait>(conn: &C, actor: &Actor, row: Compan
             merged.size = row.size.or(merged.size);
             merged.tags.extend(row.tags);
             merged.custom_fields.extend(row.custom_fields);
+            if new_external.is_some() {
+                merged.external_id = new_external;
+            }
             merged.check()?;
-            if merged == current && new_external.is_none() {
+            if merged == current {
                 return Ok(Outcome::Unchanged);
             }
-            if let Some(external) = &new_external {
-                actor.ensure_can(Action::Edit, &ownership(conn, stored.owner_id, stored.created_by).await?)?;
-                set_external_id::<companies::Entity, _>(conn, id, Some(external)).await?;
-            }
-            if merged != current {
-                replace_company(conn, actor, stored, merged, None).await?;
-            }
+            replace_company(conn, actor, stored, merged, None).await?;
             Ok(Outcome::Updated)
         }
     }
@@ -601,10 +595,10 @@ async fn resolve_customer<C: ConnectionTrait>(
         tags: Vec::new(),
         preferences: Preferences::default(),
         keep_in_touch_days: None,
+        external_id: customer.external_id.clone(),
         custom_fields: CustomValues::default(),
     };
     let person = insert_person(conn, actor, input).await?;
-    set_external_id::<people::Entity, _>(conn, person.id.0, customer.external_id.as_ref()).await?;
     *created += 1;
     Ok(person.id.0)
 }
@@ -789,10 +783,10 @@ async fn upsert_deal<C: ConnectionTrait>(
                 status: row.status.unwrap_or(DealStatus::Open),
                 lost_reason: row.lost_reason,
                 tags: row.tags,
+                external_id: Some(row.external_id),
                 custom_fields: row.custom_fields,
             };
-            let deal = insert_deal(conn, actor, input).await?;
-            set_external_id::<deals::Entity, _>(conn, deal.id.0, Some(&row.external_id)).await?;
+            insert_deal(conn, actor, input).await?;
             Ok(Outcome::Created)
         }
         Some(stored) => {
@@ -918,6 +912,7 @@ async fn company_named<C: ConnectionTrait>(conn: &C, actor: &Actor, name: &Name)
         size: None,
         owner_id: None,
         tags: Vec::new(),
+        external_id: None,
         custom_fields: CustomValues::default(),
     };
     Ok(insert_company(conn, actor, input).await?.id)

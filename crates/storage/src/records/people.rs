@@ -60,10 +60,10 @@ pub(crate) fn person_from(row: people::Model) -> Result<Person> {
             tags: from_json(row.tags, "tags")?,
             preferences: from_json::<Preferences>(row.preferences, "preferences")?,
             keep_in_touch_days: row.keep_in_touch_days,
+            external_id: parse_opt(row.external_id, "external id")?,
             custom_fields: from_json(row.custom_fields, "custom fields")?,
         },
         last_contacted_at: row.last_contacted_at,
-        external_id: parse_opt(row.external_id, "external id")?,
         meta: meta(row.created_at, row.updated_at, row.created_by, row.version),
     })
 }
@@ -106,6 +106,8 @@ async fn prepare<C: ConnectionTrait>(
         }
         must_exist::<people::Entity, _>(conn, referrer.0, "referred_by_id", "person").await?;
     }
+    refuse_taken_external_id::<people::Entity, _>(conn, input.external_id.as_ref(), this.map(|p| p.0), "person")
+        .await?;
     let company = company_name(conn, input.company_id).await?;
     let (checked, stored) = check_custom(conn, EntityType::Person, &input.custom_fields).await?;
     input.custom_fields = stored.clone();
@@ -205,7 +207,7 @@ pub(crate) async fn insert_person<C: ConnectionTrait>(
         updated_at: Set(now),
         created_by: Set(Some(actor.user_id.0)),
         version: Set(1),
-        external_id: Set(None),
+        external_id: Set(input.external_id.as_ref().map(|e| e.to_string())),
     }
     .insert(conn)
     .await?;
@@ -294,6 +296,7 @@ pub(crate) async fn write_person<C: ConnectionTrait>(
     active.tags = Set(to_json(&input.tags));
     active.preferences = Set(to_json(&input.preferences));
     active.keep_in_touch_days = Set(input.keep_in_touch_days);
+    active.external_id = Set(input.external_id.as_ref().map(|e| e.to_string()));
     active.custom_fields = Set(to_json(&stored));
     active.search_text = Set(search_text(&input, company.as_deref()));
     active.sort_name = Set(sort_name(&input));
