@@ -192,6 +192,8 @@ pub enum ImportError {
     Empty,
     #[error("line {line} is not valid CSV: {reason}")]
     Malformed { line: u64, reason: String },
+    #[error("line {line} is not valid vCard (2.1, 3.0 or 4.0): {reason}")]
+    MalformedVcard { line: u64, reason: String },
     #[error(
         "the first row does not look like a header: none of its cells ({cells}) names a known column. \
          The file needs a header row naming its columns ({known}), or a mapping that says which column is which"

@@ -1,7 +1,9 @@
-//! People from vCard 3.0 (Apple, Google) and 4.0 files, read card by card as
-//! a stream. The two versions differ, for what a CRM keeps, only in how
-//! parameters and phone numbers are written (`TYPE=cell` or `TYPE="cell"`,
-//! `+1 555` or `tel:+1-555`), so one small reader serves both.
+//! People from vCard 2.1 (Android and WhatsApp exports), 3.0 (Apple,
+//! Google) and 4.0 files, read card by card as a stream. The versions
+//! differ, for what a CRM keeps, in how parameters and phone numbers are
+//! written (`TEL;HOME:`, `TYPE=cell` or `TYPE="cell"`, `+1 555` or
+//! `tel:+1-555`) and in 2.1's quoted-printable values (`=C3=A9`, with `=` at
+//! a line's end continuing it), so one small reader serves all three.
 
 use std::io::BufRead;
 
@@ -22,6 +24,9 @@ struct Property {
 pub(crate) struct Card {
     line: u64,
     properties: Vec<Property>,
+    /// Lines of the card that could not be read: the card is rejected with
+    /// them, and the cards after it are still read.
+    unreadable: Vec<(u64, String)>,
 }
 
 /// Reads cards one at a time, unfolding continued lines.
@@ -56,7 +61,9 @@ impl<R: BufRead> Cards<R> {
         Ok(Some(text))
     }
 
-    /// The next unfolded line with the line it starts on.
+    /// The next unfolded line with the line it starts on. A folded line
+    /// continues on lines that start with a space or tab; a quoted-printable
+    /// value (vCard 2.1) on the line after one that ends with `=`.
     fn logical_line(&mut self) -> Result<Option<(u64, String)>, ImportError> {
         let mut current = match self.ahead.take() {
             Some(line) => line,
@@ -65,7 +72,13 @@ impl<R: BufRead> Cards<R> {
                 None => return Ok(None),
             },
         };
+        let quoted_printable = is_quoted_printable(&current.1);
         while let Some(next) = self.physical_line()? {
+            if quoted_printable && current.1.ends_with('=') {
+                current.1.pop();
+                current.1.push_str(&next);
+                continue;
+            }
             match next.strip_prefix([' ', '\t']) {
                 Some(continued) => current.1.push_str(continued),
                 None => {
@@ -84,26 +97,70 @@ impl<R: BufRead> Cards<R> {
                 continue;
             }
             let Some((head, value)) = text.split_once(':') else {
-                return Err(ImportError::Malformed { line, reason: format!("{text:?} is not a vCard property") });
+                let reason = format!("{text:?} is not a vCard property");
+                match &mut card {
+                    Some(card) => {
+                        card.unreadable.push((line, reason));
+                        continue;
+                    }
+                    None => return Err(ImportError::MalformedVcard { line, reason }),
+                }
             };
             // Apple writes `item1.EMAIL`: the group does not matter here.
             let name = head.split(';').next().unwrap_or_default();
             let name = name.rsplit('.').next().unwrap_or_default().to_ascii_uppercase();
             match (name.as_str(), &mut card) {
                 ("BEGIN", None) if value.eq_ignore_ascii_case("VCARD") => {
-                    card = Some(Card { line, properties: Vec::new() })
+                    card = Some(Card { line, properties: Vec::new(), unreadable: Vec::new() })
                 }
                 ("END", Some(_)) if value.eq_ignore_ascii_case("VCARD") => return Ok(card),
-                (_, Some(card)) => card.properties.push(Property { name, value: value.to_owned() }),
+                (_, Some(card)) => match decoded(head, value) {
+                    Ok(value) => card.properties.push(Property { name, value }),
+                    Err(reason) => card.unreadable.push((line, format!("{name}: {reason}"))),
+                },
                 (_, None) => {
-                    return Err(ImportError::Malformed { line, reason: "expected BEGIN:VCARD".into() });
+                    return Err(ImportError::MalformedVcard { line, reason: "expected BEGIN:VCARD".into() });
                 }
             }
         }
         match card {
-            Some(card) => Err(ImportError::Malformed { line: card.line, reason: "the card has no END:VCARD".into() }),
+            Some(card) => {
+                Err(ImportError::MalformedVcard { line: card.line, reason: "the card has no END:VCARD".into() })
+            }
             None => Ok(None),
         }
+    }
+}
+
+/// A property's parameters: `TYPE=cell`, or 2.1's bare `HOME`.
+fn parameters(head: &str) -> impl Iterator<Item = (&str, &str)> {
+    head.split(';').skip(1).map(|p| p.split_once('=').unwrap_or(("", p)))
+}
+
+/// Whether a property line's value is quoted-printable (vCard 2.1 writes
+/// `ENCODING=QUOTED-PRINTABLE`, or the bare `QUOTED-PRINTABLE`).
+fn is_quoted_printable(line: &str) -> bool {
+    let head = line.split_once(':').map_or("", |(head, _)| head);
+    parameters(head).any(|(name, value)| {
+        (name.is_empty() || name.eq_ignore_ascii_case("ENCODING")) && value.eq_ignore_ascii_case("QUOTED-PRINTABLE")
+    })
+}
+
+/// The value as text: quoted-printable decoded, in its `CHARSET` (UTF-8
+/// unless it names ISO-8859-1 or Windows-1252, read as Latin-1).
+fn decoded(head: &str, value: &str) -> Result<String, String> {
+    if !is_quoted_printable(&format!("{head}:")) {
+        return Ok(value.to_owned());
+    }
+    let bytes = quoted_printable::decode(value.as_bytes(), quoted_printable::ParseMode::Robust)
+        .map_err(|err| format!("the quoted-printable value cannot be read: {err}"))?;
+    let charset = parameters(head).find(|(name, _)| name.eq_ignore_ascii_case("CHARSET")).map(|(_, value)| value);
+    match charset.map(str::to_ascii_uppercase).as_deref() {
+        None | Some("UTF-8" | "UTF8" | "US-ASCII") => {
+            String::from_utf8(bytes).map_err(|_| "the value is not UTF-8 text, as its CHARSET says".to_owned())
+        }
+        Some("ISO-8859-1" | "LATIN1" | "WINDOWS-1252" | "CP1252") => Ok(bytes.iter().map(|b| char::from(*b)).collect()),
+        Some(other) => Err(format!("the character set {other} is not supported: use UTF-8")),
     }
 }
 
@@ -130,13 +187,21 @@ impl Card {
     pub fn person(&self) -> Result<PersonImport, Rejection> {
         let mut row = PersonImport { line: self.line, ..Default::default() };
         let mut errors = FieldErrors::new();
+        for (line, reason) in &self.unreadable {
+            errors.add("vCard", format!("line {line}: {reason}"));
+        }
         let mut full_name = None;
+        // With several variants of a name (4.0's ALTID), the first counts.
+        let mut named = false;
         for property in &self.properties {
             let result: Result<(), String> = (|| {
                 let text = || components(&property.value, '\u{0}').remove(0);
                 match property.name.as_str() {
-                    "FN" => full_name = Some(text()),
-                    "N" => {
+                    "FN" => {
+                        full_name.get_or_insert_with(text);
+                    }
+                    "N" if !named => {
+                        named = true;
                         let parts = components(&property.value, ';');
                         let family = parts.first().filter(|p| !p.is_empty());
                         let given = parts.get(1).filter(|p| !p.is_empty());
@@ -240,8 +305,61 @@ mod tests {
     }
 
     #[test]
+    fn version_2_1_as_android_exports_it() {
+        let text = include_str!("../tests/fixtures/android-2.1.vcf");
+        let people = cards(text);
+        assert_eq!(people.len(), 3, "a card that cannot be read does not stop the others");
+        let jorg = people[0].as_ref().unwrap();
+        assert_eq!(jorg.first_name.as_ref().unwrap().as_str(), "Jörg");
+        assert_eq!(jorg.last_name.as_ref().unwrap().as_str(), "Müller");
+        let phones: Vec<&str> = jorg.phones.iter().map(|p| p.as_str()).collect();
+        assert_eq!(phones, ["+49 30 901820", "+49 30 1234567"], "bare TEL;CELL and TEL;HOME");
+        assert_eq!(jorg.emails[0].as_str(), "joerg@example.de");
+        assert_eq!(
+            jorg.company_name.as_ref().unwrap().as_str(),
+            "Bäckerei Müller und Söhne GmbH",
+            "a soft line break joins the value"
+        );
+        assert_eq!(jorg.job_title.as_ref().unwrap().as_str(), "Geschäftsführer", "bare QUOTED-PRINTABLE");
+
+        let broken = people[1].as_ref().unwrap_err();
+        assert_eq!(broken.line, 12, "reported by the card's first line");
+        let reason = broken.errors.get("vCard").expect("why");
+        assert!(reason.contains("line 15") && reason.contains("not a vCard property"), "{reason}");
+
+        let francois = people[2].as_ref().unwrap();
+        assert_eq!(francois.first_name.as_ref().unwrap().as_str(), "François", "Latin-1 as its CHARSET says");
+        assert_eq!(francois.last_name.as_ref().unwrap().as_str(), "Garçon");
+    }
+
+    #[test]
+    fn of_several_variants_of_a_name_the_first_counts() {
+        let people = cards(include_str!("../tests/fixtures/altid-4.0.vcf"));
+        let kate = people[0].as_ref().unwrap();
+        assert_eq!(kate.first_name.as_ref().unwrap().as_str(), "Kate");
+        assert_eq!(kate.last_name.as_ref().unwrap().as_str(), "Smith");
+    }
+
+    #[test]
+    fn a_value_in_an_unknown_character_set_rejects_its_card_only() {
+        let text = "BEGIN:VCARD\nN;CHARSET=KOI8-R;ENCODING=QUOTED-PRINTABLE:=F0=D2;=C9;;;\nEND:VCARD\nBEGIN:VCARD\nFN:Ada Lovelace\nEND:VCARD\n";
+        let people = cards(text);
+        let reason = people[0].as_ref().unwrap_err().errors.get("vCard").unwrap().to_owned();
+        assert!(reason.contains("KOI8-R is not supported"), "{reason}");
+        assert_eq!(people[1].as_ref().unwrap().first_name.as_ref().unwrap().as_str(), "Ada");
+    }
+
+    #[test]
+    fn a_line_outside_any_card_names_the_format() {
+        let mut cards = Cards::new("BEGIN:VCARD\nFN:Ada\nEND:VCARD\nstray text\n".as_bytes());
+        assert!(cards.next_card().unwrap().is_some());
+        let error = cards.next_card().err().expect("an error").to_string();
+        assert!(error.starts_with("line 4 is not valid vCard"), "{error}");
+    }
+
+    #[test]
     fn a_card_without_its_end_is_an_error() {
         let mut cards = Cards::new("BEGIN:VCARD\nFN:Ada\n".as_bytes());
-        assert!(matches!(cards.next_card(), Err(ImportError::Malformed { line: 1, .. })));
+        assert!(matches!(cards.next_card(), Err(ImportError::MalformedVcard { line: 1, .. })));
     }
 }

@@ -157,7 +157,8 @@ async fn profile(
 ) -> Result<String> {
     let user = staff(store, user, "--user").await?;
     let (from, to) = period(from.as_deref(), to.as_deref())?;
-    let profile = style_profile(store, &Actor::system(), user, from, to).await?;
+    let report = scorecard_report(store, &Actor::system(), StyleScope::User(user), from, to).await?;
+    let profile = style_profile(store, &Actor::system(), report).await?;
     if format == Format::Json {
         return Ok(serde_json::to_string_pretty(&profile)? + "\n");
     }

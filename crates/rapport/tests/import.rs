@@ -37,6 +37,7 @@ backend_tests!(
     tickets_from_another_help_desk_are_found_by_their_number,
     survey_answers_are_found_by_their_external_id,
     vcards_3_and_4_become_people_with_their_company,
+    an_android_vcard_2_1_export_imports_but_its_unreadable_card,
 );
 
 const ADMIN: &str = "admin@example.com";
@@ -853,5 +854,33 @@ async fn vcards_3_and_4_become_people_with_their_company(backend: Backend) {
     assert_eq!(companies.len(), 2, "{names:?}");
     let navy = companies.iter().find(|c| c.fields.name.as_str() == "US Navy").unwrap();
     assert_eq!(grace.company_id, Some(navy.id));
+    store.close().await.unwrap();
+}
+
+async fn an_android_vcard_2_1_export_imports_but_its_unreadable_card(backend: Backend) {
+    let (db, store) = database(backend).await;
+    let android = Path::new(env!("CARGO_MANIFEST_DIR")).join("../import/tests/fixtures/android-2.1.vcf");
+    let android = android.to_str().unwrap();
+    // All or nothing: the unreadable card stops the import, and nothing is written.
+    let all = import_kind(&db.url, "vcard", &[android]);
+    assert!(!all.ok, "{}", all.stderr);
+    assert!(
+        all.stderr.contains("line 12, column \"vCard\": line 15: \"this line is not a property\""),
+        "{}",
+        all.stderr
+    );
+    assert!(everyone(&store).await.is_empty());
+
+    let outcome = succeeded(import_kind(&db.url, "vcard", &[android, "--mode", "skip-invalid"]));
+    assert!(
+        outcome.stderr.contains("3 rows read: 2 created, 0 updated, 0 unchanged, 1 rejected"),
+        "{}",
+        outcome.stderr
+    );
+    let people = everyone(&store).await;
+    let jorg = &by_email(&people, "joerg@example.de").fields;
+    assert_eq!(jorg.first_name.as_str(), "Jörg");
+    assert_eq!(jorg.phones.len(), 2);
+    assert!(people.iter().any(|p| p.fields.first_name.as_str() == "François"));
     store.close().await.unwrap();
 }

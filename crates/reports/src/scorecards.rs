@@ -4,6 +4,8 @@
 //! those the viewer may see.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use rapport_domain::records::{Team, User};
 use rapport_domain::style_feedback::may_view_style;
@@ -80,6 +82,10 @@ pub struct ScorecardReport {
     pub from: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub to: OffsetDateTime,
+    /// When the figures were computed: the server keeps them up to
+    /// [`SCORECARDS_KEPT`] (five minutes).
+    #[serde(with = "time::serde::rfc3339")]
+    pub computed_at: OffsetDateTime,
     /// Figures on fewer cases are shown but neither ranked nor in medians.
     pub min_cases: u64,
     pub scorecards: Vec<StaffScorecard>,
@@ -144,8 +150,117 @@ async fn period(
     Ok(result)
 }
 
-/// The scorecards of `[from, to)` that `viewer` may see within `scope`, with
-/// trends over the [`TREND_PERIODS`] periods of the same length before.
+/// Every active staff member's scorecard over one period, whoever looks:
+/// what [`ScorecardCache`] keeps. [`ScorecardSet::report`] picks what a
+/// viewer may see.
+pub struct ScorecardSet {
+    from: OffsetDateTime,
+    to: OffsetDateTime,
+    computed_at: OffsetDateTime,
+    /// The staff it was computed for, in name order.
+    staff: Vec<User>,
+    /// One per staff member, in the same order.
+    cards: Vec<StaffScorecard>,
+}
+
+impl ScorecardSet {
+    /// The scorecards of `[from, to)`, with trends over the
+    /// [`TREND_PERIODS`] periods of the same length before.
+    pub async fn compute(store: &Store, from: OffsetDateTime, to: OffsetDateTime) -> Result<Self, StorageError> {
+        let staff = active_staff(store).await?;
+        let teams: HashMap<TeamId, Team> = store.list_teams().await?.into_iter().map(|t| (t.id, t)).collect();
+        let length = to - from;
+        let mut periods = Vec::with_capacity(TREND_PERIODS + 1);
+        for back in (0..=TREND_PERIODS as i32).rev() {
+            periods.push(period(store, &staff, from - length * back, to - length * back).await?);
+        }
+        let current = periods.last().expect("the chosen period");
+        let cards =
+            staff.iter().enumerate().map(|(i, user)| staff_scorecard(user, &teams, i, current, &periods)).collect();
+        Ok(ScorecardSet { from, to, computed_at: rapport_domain::records::now(), staff, cards })
+    }
+
+    /// The cards `viewer` may see within `scope`, judged by `staff` as it
+    /// is now (a kept set may be minutes old: someone since moved to
+    /// another team, or left, is shown as they are now, or not at all).
+    pub fn report(&self, viewer: &Actor, scope: StyleScope, staff: &[User]) -> ScorecardReport {
+        let now: HashMap<UserId, &User> = staff.iter().map(|u| (u.id, u)).collect();
+        let scorecards = self
+            .cards
+            .iter()
+            .filter(|card| {
+                let Some(user) = now.get(&card.user_id) else { return false };
+                let in_scope = match scope {
+                    StyleScope::Visible => true,
+                    StyleScope::User(id) => user.id == id,
+                    StyleScope::Team(team) => user.fields.team_id == Some(team),
+                };
+                in_scope && may_see(viewer, user)
+            })
+            .cloned()
+            .collect();
+        ScorecardReport {
+            from: self.from,
+            to: self.to,
+            computed_at: self.computed_at,
+            min_cases: MIN_CASES,
+            scorecards,
+        }
+    }
+}
+
+fn staff_scorecard(
+    user: &User,
+    teams: &HashMap<TeamId, Team>,
+    i: usize,
+    current: &Period,
+    periods: &[Period],
+) -> StaffScorecard {
+    let card = &current.cards[i];
+    let figures = Figure::ALL
+        .iter()
+        .enumerate()
+        .map(|(f, figure)| {
+            let measure = card.measures[f];
+            FigureRow {
+                figure: *figure,
+                label: figure.label(),
+                dimension: figure.dimension(),
+                unit: figure.unit(),
+                lower_is_better: figure.lower_is_better(),
+                definition: figure.definition(),
+                value: measure.value,
+                cases: measure.cases,
+                enough: measure.is_enough(),
+                team_median: current.medians[i][f].value,
+                rank: current.ranks[i][f],
+                trend: periods.iter().map(|p| p.cards[i].measures[f].value).collect(),
+            }
+        })
+        .collect();
+    let dimensions = Dimension::ALL
+        .iter()
+        .enumerate()
+        .map(|(d, dimension)| DimensionRow {
+            dimension: *dimension,
+            label: dimension.label(),
+            score: current.dimensions[i][d],
+            trend: periods.iter().map(|p| p.dimensions[i][d]).collect(),
+        })
+        .collect();
+    StaffScorecard {
+        user_id: user.id,
+        name: user.fields.name.to_string(),
+        email: user.fields.email.to_string(),
+        team_id: user.fields.team_id,
+        team: user.fields.team_id.and_then(|t| teams.get(&t)).map(|t| t.fields.name.to_string()),
+        dimensions,
+        figures,
+    }
+}
+
+/// The scorecards of `[from, to)` that `viewer` may see within `scope`,
+/// computed now (the CLI's way; the server keeps them in a [`ScorecardCache`]).
 pub async fn scorecard_report(
     store: &Store,
     viewer: &Actor,
@@ -153,65 +268,74 @@ pub async fn scorecard_report(
     from: OffsetDateTime,
     to: OffsetDateTime,
 ) -> Result<ScorecardReport, StorageError> {
-    let staff = active_staff(store).await?;
-    let teams: HashMap<TeamId, Team> = store.list_teams().await?.into_iter().map(|t| (t.id, t)).collect();
-    let length = to - from;
-    let mut periods = Vec::with_capacity(TREND_PERIODS + 1);
-    for back in (0..=TREND_PERIODS as i32).rev() {
-        periods.push(period(store, &staff, from - length * back, to - length * back).await?);
+    let set = ScorecardSet::compute(store, from, to).await?;
+    Ok(set.report(viewer, scope, &set.staff))
+}
+
+/// How long a node keeps computed scorecards: a page then only renders
+/// them. Scorecards describe weeks of work, so minutes-old figures say the
+/// same; computing them reads every touch of the period and the three before.
+pub const SCORECARDS_KEPT: Duration = Duration::from_secs(300);
+
+/// Periods kept at once (the default 30 days, and a few chosen ones).
+const PERIODS_KEPT: usize = 16;
+
+type PeriodKey = (OffsetDateTime, OffsetDateTime);
+
+/// One period's scorecards, computed once however many ask at the same time.
+struct Slot {
+    made: Instant,
+    set: tokio::sync::OnceCell<Arc<ScorecardSet>>,
+}
+
+/// The scorecards a node computed lately, per period, each kept up to
+/// [`SCORECARDS_KEPT`].
+pub struct ScorecardCache {
+    kept: Duration,
+    slots: Mutex<HashMap<PeriodKey, Arc<Slot>>>,
+}
+
+impl Default for ScorecardCache {
+    fn default() -> Self {
+        ScorecardCache::new(SCORECARDS_KEPT)
     }
-    let current = periods.last().expect("the chosen period");
-    let mut shown = Vec::new();
-    for (i, user) in staff.iter().enumerate() {
-        let in_scope = match scope {
-            StyleScope::Visible => true,
-            StyleScope::User(id) => user.id == id,
-            StyleScope::Team(team) => user.fields.team_id == Some(team),
-        };
-        if !in_scope || !may_see(viewer, user) {
-            continue;
+}
+
+impl ScorecardCache {
+    pub fn new(kept: Duration) -> Self {
+        ScorecardCache { kept, slots: Mutex::default() }
+    }
+
+    /// What `viewer` may see of the period's scorecards, computed at most
+    /// [`SCORECARDS_KEPT`] ago.
+    pub async fn report(
+        &self,
+        store: &Store,
+        viewer: &Actor,
+        scope: StyleScope,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> Result<ScorecardReport, StorageError> {
+        let slot = self.slot((from, to));
+        let set =
+            slot.set.get_or_try_init(|| async { ScorecardSet::compute(store, from, to).await.map(Arc::new) }).await?;
+        let staff = active_staff(store).await?;
+        Ok(set.report(viewer, scope, &staff))
+    }
+
+    /// The period's slot: a fresh one in place of one kept too long, and the
+    /// oldest dropped to make room.
+    fn slot(&self, key: PeriodKey) -> Arc<Slot> {
+        // A panic while holding the lock leaves plain data behind: keep using it.
+        let mut slots = self.slots.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        slots.retain(|_, slot| slot.made.elapsed() < self.kept);
+        if !slots.contains_key(&key)
+            && slots.len() >= PERIODS_KEPT
+            && let Some(oldest) = slots.iter().min_by_key(|(_, slot)| slot.made).map(|(key, _)| *key)
+        {
+            slots.remove(&oldest);
         }
-        let card = &current.cards[i];
-        let figures = Figure::ALL
-            .iter()
-            .enumerate()
-            .map(|(f, figure)| {
-                let measure = card.measures[f];
-                FigureRow {
-                    figure: *figure,
-                    label: figure.label(),
-                    dimension: figure.dimension(),
-                    unit: figure.unit(),
-                    lower_is_better: figure.lower_is_better(),
-                    definition: figure.definition(),
-                    value: measure.value,
-                    cases: measure.cases,
-                    enough: measure.is_enough(),
-                    team_median: current.medians[i][f].value,
-                    rank: current.ranks[i][f],
-                    trend: periods.iter().map(|p| p.cards[i].measures[f].value).collect(),
-                }
-            })
-            .collect();
-        let dimensions = Dimension::ALL
-            .iter()
-            .enumerate()
-            .map(|(d, dimension)| DimensionRow {
-                dimension: *dimension,
-                label: dimension.label(),
-                score: current.dimensions[i][d],
-                trend: periods.iter().map(|p| p.dimensions[i][d]).collect(),
-            })
-            .collect();
-        shown.push(StaffScorecard {
-            user_id: user.id,
-            name: user.fields.name.to_string(),
-            email: user.fields.email.to_string(),
-            team_id: user.fields.team_id,
-            team: user.fields.team_id.and_then(|t| teams.get(&t)).map(|t| t.fields.name.to_string()),
-            dimensions,
-            figures,
-        });
+        let slot = slots.entry(key).or_insert_with(|| Arc::new(Slot { made: Instant::now(), set: Default::default() }));
+        Arc::clone(slot)
     }
-    Ok(ScorecardReport { from, to, min_cases: MIN_CASES, scorecards: shown })
 }

@@ -12,7 +12,7 @@ use rapport_storage::{StorageError, Store};
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::scorecards::{StaffScorecard, StyleScope, scorecard_report};
+use crate::scorecards::{ScorecardReport, StaffScorecard};
 
 /// Steps suggested per dimension to work on.
 pub const STEPS_PER_WEAKNESS: usize = 3;
@@ -69,17 +69,17 @@ pub struct StyleProfile {
     pub scorecard: StaffScorecard,
 }
 
-/// `user`'s profile over `[from, to)`, if `viewer` may see their style
-/// (otherwise not found).
+/// A staff member's profile from `report`, their scorecard as `viewer`
+/// may see it ([`StyleScope::User`](crate::scorecards::StyleScope::User)):
+/// not found when it holds none.
 pub async fn style_profile(
     store: &Store,
     viewer: &Actor,
-    user: UserId,
-    from: OffsetDateTime,
-    to: OffsetDateTime,
+    report: ScorecardReport,
 ) -> Result<StyleProfile, StorageError> {
-    let report = scorecard_report(store, viewer, StyleScope::User(user), from, to).await?;
+    let (from, to) = (report.from, report.to);
     let scorecard = report.scorecards.into_iter().next().ok_or(StorageError::NotFound("staff member"))?;
+    let user = scorecard.user_id;
     let questionnaire = store.style_questionnaire().await?;
     let self_assessment = store.self_assessments(viewer, user).await?.into_iter().next();
     let rounds = store.feedback_rounds(viewer, Some(user)).await?;

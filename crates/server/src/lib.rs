@@ -90,6 +90,8 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// Per-address limits of the public survey pages.
     pub link_limiter: Arc<survey_links::LinkLimiter>,
+    /// Staff scorecards computed lately, kept a few minutes.
+    pub scorecards: Arc<rapport_reports::scorecards::ScorecardCache>,
 }
 
 #[derive(OpenApi)]
@@ -256,6 +258,7 @@ pub fn app(store: Store, config: ServerConfig) -> App {
         auth_cache: Arc::new(AuthCache::default()),
         insights: Arc::clone(&insights),
         link_limiter: Arc::default(),
+        scorecards: Arc::default(),
     };
     let (api, spec) = api_router().split_for_parts();
     let security_headers = [

@@ -5,7 +5,7 @@
 use axum::Json;
 use axum::extract::State;
 use rapport_domain::{TeamId, UserId};
-use rapport_reports::scorecards::{ScorecardReport, StyleScope, scorecard_report};
+use rapport_reports::scorecards::{ScorecardReport, StyleScope};
 use serde::Deserialize;
 use time::OffsetDateTime;
 use utoipa_axum::router::OpenApiRouter;
@@ -76,7 +76,7 @@ pub async fn scorecards(
 ) -> Result<Json<ScorecardReport>, ApiError> {
     let scope = params.scope()?;
     let (from, to) = params.period()?;
-    let report = scorecard_report(&state.store, &auth.actor, scope, from, to).await?;
+    let report = state.scorecards.report(&state.store, &auth.actor, scope, from, to).await?;
     // One user asked for and not shown: unknown, inactive or not the caller's to see.
     if matches!(scope, StyleScope::User(_)) && report.scorecards.is_empty() {
         return Err(ApiError::NotFound("scorecard"));

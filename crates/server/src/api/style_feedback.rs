@@ -11,6 +11,7 @@ use rapport_domain::style_feedback::{
     FeedbackRequest, FeedbackRound, FeedbackRoundInput, Questionnaire, RatingsInput, SelfAssessment, StepCatalogue,
 };
 use rapport_domain::{FeedbackRequestId, FeedbackRoundId, UserId};
+use rapport_reports::scorecards::StyleScope;
 use rapport_reports::style_profile::{StyleProfile, style_profile};
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
@@ -194,7 +195,8 @@ pub async fn profile(
 ) -> Result<Json<StyleProfile>, ApiError> {
     let user: UserId = parse_id(&user_id, "user")?;
     let (from, to) = style_period(instant(params.from.as_deref(), "from")?, instant(params.to.as_deref(), "to")?)?;
-    Ok(Json(style_profile(&state.store, &auth.actor, user, from, to).await?))
+    let report = state.scorecards.report(&state.store, &auth.actor, StyleScope::User(user), from, to).await?;
+    Ok(Json(style_profile(&state.store, &auth.actor, report).await?))
 }
 
 pub fn routes() -> OpenApiRouter<AppState> {

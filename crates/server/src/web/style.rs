@@ -18,7 +18,7 @@ use rapport_insights::scorecards::Figure;
 use rapport_insights::style_charts::{radar_chart, sparkline};
 use rapport_insights::style_profile::FindingKind;
 use rapport_reports::scorecards::{
-    DimensionRow, FigureRow, ScorecardReport, StaffScorecard, StyleScope, TREND_PERIODS, scorecard_report,
+    DimensionRow, FigureRow, ScorecardReport, StaffScorecard, StyleScope, TREND_PERIODS,
 };
 use rapport_reports::style_profile::{StyleProfile, style_profile};
 use serde::Deserialize;
@@ -115,7 +115,7 @@ async fn one_scorecard(
     period: &Period,
 ) -> Result<(ScorecardReport, StaffScorecard), WebError> {
     let mut report =
-        scorecard_report(&state.store, &signed.actor, scope(Some(user), None)?, period.from, period.to).await?;
+        state.scorecards.report(&state.store, &signed.actor, scope(Some(user), None)?, period.from, period.to).await?;
     let card = report.scorecards.pop().ok_or(WebError::NotFound("scorecard"))?;
     Ok((report, card))
 }
@@ -154,6 +154,8 @@ struct ListPage {
     labels: Vec<&'static str>,
     rows: Vec<RowView>,
     min_cases: u64,
+    /// When the figures were computed (they are kept a few minutes).
+    computed: Stamp,
     /// Feedback requests waiting for the viewer's answer.
     open_requests: usize,
     me: String,
@@ -167,7 +169,8 @@ async fn list_page(
 ) -> Result<Response, WebError> {
     let period = Period::parse(&query)?;
     let team = team_choice(&query)?;
-    let report = scorecard_report(&state.store, &signed.actor, scope(None, team)?, period.from, period.to).await?;
+    let report =
+        state.scorecards.report(&state.store, &signed.actor, scope(None, team)?, period.from, period.to).await?;
     let teams = match signed.actor.role {
         Role::Admin | Role::Manager => {
             let all: Vec<Team> = state.store.list_teams().await?;
@@ -199,6 +202,7 @@ async fn list_page(
             })
             .collect(),
         min_cases: report.min_cases,
+        computed: Stamp::new(report.computed_at),
         open_requests: super::style_feedback::open_requests(&state.store, &signed).await?,
         me: signed.actor.user_id.to_string(),
     };
@@ -246,6 +250,7 @@ struct PersonPage {
     dimensions: Vec<DimensionView>,
     min_cases: u64,
     periods: usize,
+    computed: Stamp,
     profile: ProfileView,
 }
 
@@ -367,11 +372,13 @@ async fn person_page(
     let user = user_in_path(&user)?;
     let period = Period::parse(&query)?;
     // The profile holds the scorecard: computed once for both.
-    let profile =
-        style_profile(&state.store, &signed.actor, user, period.from, period.to).await.map_err(|err| match err {
-            rapport_storage::StorageError::NotFound(_) => WebError::NotFound("scorecard"),
-            other => other.into(),
-        })?;
+    let report =
+        state.scorecards.report(&state.store, &signed.actor, scope(Some(user), None)?, period.from, period.to).await?;
+    let computed = Stamp::new(report.computed_at);
+    let profile = style_profile(&state.store, &signed.actor, report).await.map_err(|err| match err {
+        rapport_storage::StorageError::NotFound(_) => WebError::NotFound("scorecard"),
+        other => other.into(),
+    })?;
     let card = &profile.scorecard;
     let filters = period.query_string();
     let scores = score_views(&card.dimensions);
@@ -411,6 +418,7 @@ async fn person_page(
         radar_alt,
         dimensions,
         min_cases: rapport_insights::scorecards::MIN_CASES,
+        computed,
         periods: TREND_PERIODS + 1,
         filters,
         profile: profile_view(&profile, &signed),

@@ -10,10 +10,9 @@ use rapport_domain::jobs::JobStatus;
 use rapport_domain::surveys::{Answer, SurveyInput};
 use rapport_domain::{Role, TaskId};
 use rapport_storage::NewJob;
-use rapport_testing::mail_servers::SmtpServer;
 use serde_json::{Value, json};
 
-use crate::common::{Api, Backend, TestApp, create_person_with, wait_for_job};
+use crate::common::{Api, Backend, TestApp, create_person_with, set_up_mail, wait_for_job, wait_for_mail};
 
 backend_tests!(
     an_nps_survey_goes_out_is_answered_and_summarised,
@@ -40,19 +39,6 @@ async fn nps_survey(app: &TestApp) -> Value {
     app.admin.post("/api/v1/surveys", &serde_json::to_value(nps).unwrap()).await.want(201).value()
 }
 
-/// A real SMTP server on loopback, set up as the outgoing mail.
-async fn mail_set_up(app: &TestApp) -> SmtpServer {
-    let smtp = SmtpServer::start();
-    app.admin
-        .put(
-            "/api/v1/mail/settings/smtp",
-            &json!({ "host": "127.0.0.1", "port": smtp.port, "security": "none", "from_address": "care@shop.example" }),
-        )
-        .await
-        .want(200);
-    smtp
-}
-
 async fn set_public_url(app: &TestApp) {
     app.admin.put("/api/v1/survey-settings", &json!({ "public_url": app.base_url, "quiet_days": 30 })).await.want(200);
 }
@@ -65,7 +51,7 @@ async fn answer(link: &str, form: &[(&str, &str)]) -> (u16, String) {
 
 async fn an_nps_survey_goes_out_is_answered_and_summarised(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let smtp = mail_set_up(&app).await;
+    let smtp = set_up_mail(&app).await;
     let survey = nps_survey(&app).await;
     let id = survey["id"].as_str().unwrap();
     // Before the public address is set, nothing can be sent.
@@ -99,15 +85,7 @@ async fn an_nps_survey_goes_out_is_answered_and_summarised(backend: Backend) {
     assert_eq!(result["sent"], 2, "{result}");
     assert_eq!(result["skipped"]["do_not_contact"], 1, "{result}");
 
-    // Polled without blocking the thread the server's job runner shares.
-    let started = std::time::Instant::now();
-    let messages = loop {
-        let received = smtp.received();
-        if received.len() >= 2 || started.elapsed() > Duration::from_secs(30) {
-            break received;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let messages = wait_for_mail(&smtp, 2).await;
     assert_eq!(messages.len(), 2, "{messages:?}");
     let to_ann = messages.iter().find(|m| m.contains("ann@example.com")).expect("Ann's invitation");
     let ann_link = link_in(to_ann, &app.base_url);
@@ -326,7 +304,7 @@ async fn bad_input_changes_nothing(admin: &Api, id: &str) {
 
 async fn a_scheduled_survey_asks_its_audience_once_per_period(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let _smtp = mail_set_up(&app).await;
+    let _smtp = set_up_mail(&app).await;
     // No quiet period: only the survey's own schedule keeps the second run from asking again.
     app.admin.put("/api/v1/survey-settings", &json!({ "public_url": app.base_url, "quiet_days": 0 })).await.want(200);
     let mut customers = Vec::new();

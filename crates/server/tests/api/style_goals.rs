@@ -3,18 +3,21 @@
 //! goals refused by field with nothing written; removed by whoever may.
 
 use rapport_domain::Role;
+use rapport_domain::jobs::JobStatus;
 use rapport_domain::records::Person;
+use rapport_storage::NewJob;
 use serde_json::{Value, json};
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
-use crate::common::{Api, Backend, TestApp, create_person_with};
+use crate::common::{Api, Backend, TestApp, create_person_with, set_up_mail, wait_for_job, wait_for_mail};
 
 backend_tests!(
     a_goal_reads_back_with_its_forecast,
     who_sets_sees_and_removes_goals,
     bad_goals_are_refused_by_field,
     the_review_is_each_viewers_own,
+    last_months_review_is_emailed_once,
 );
 
 fn in_days(days: i64) -> String {
@@ -194,4 +197,33 @@ async fn the_review_is_each_viewers_own(backend: Backend) {
         assert_eq!(error.field("month"), Some(message), "{month}");
     }
     ana_api.get("/api/v1/style/review?months=2026-01").await.want_error(422, "validation");
+}
+
+/// The `style.review` job emails last month's review through the outbox
+/// and a real SMTP server, once however often it runs.
+async fn last_months_review_is_emailed_once(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    // A goal for the business gives the review something to tell.
+    set_goal(&app.admin, json!({ "figure": "outbound_share", "target": 80, "due_on": in_days(60) })).await;
+    let smtp = set_up_mail(&app).await;
+    let mut results = Vec::new();
+    for _ in 0..2 {
+        let job = app.store.enqueue_job(NewJob::new("style.review", json!(null))).await.unwrap().expect("added");
+        results.push(wait_for_job(&app.admin, job.id, JobStatus::Done).await.result.expect("a result"));
+    }
+    let month = OffsetDateTime::now_utc().date().replace_day(1).unwrap().previous_day().unwrap();
+    let label = format!("{}-{:02}", month.year(), u8::from(month.month()));
+    // The review may have gone out by the job that runs at start-up: then both say so.
+    assert!(results.iter().all(|r| r["month"] == label.as_str()), "{results:?}");
+    assert_eq!(results[1], json!({ "month": label, "sent": 0, "already": true }), "{results:?}");
+
+    let messages = wait_for_mail(&smtp, 1).await;
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    let review = messages[0].replace("=\r\n", "").replace("=\n", "");
+    assert!(review.contains(&format!("Style review for {label}")), "{review}");
+    assert!(review.contains(app.admin_user.fields.email.as_str()), "to the admin: {review}");
+    assert!(review.contains("Outbound touches"), "the goal's figure: {review}");
+    // Nothing more arrives.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(smtp.received().len(), 1);
 }

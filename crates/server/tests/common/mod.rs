@@ -993,3 +993,29 @@ pub async fn wait_for_job(
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+/// A real SMTP server on loopback, set up as the outgoing mail.
+pub async fn set_up_mail(app: &TestApp) -> rapport_testing::mail_servers::SmtpServer {
+    let smtp = rapport_testing::mail_servers::SmtpServer::start();
+    app.admin
+        .put(
+            "/api/v1/mail/settings/smtp",
+            &json!({ "host": "127.0.0.1", "port": smtp.port, "security": "none", "from_address": "care@shop.example" }),
+        )
+        .await
+        .want(200);
+    smtp
+}
+
+/// The messages `smtp` received once there are `count` (or after 30
+/// seconds), polled without blocking the thread the server's job runner shares.
+pub async fn wait_for_mail(smtp: &rapport_testing::mail_servers::SmtpServer, count: usize) -> Vec<String> {
+    let started = std::time::Instant::now();
+    loop {
+        let received = smtp.received();
+        if received.len() >= count || started.elapsed() > std::time::Duration::from_secs(30) {
+            return received;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

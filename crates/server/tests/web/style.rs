@@ -121,6 +121,7 @@ async fn a_scorecard_page_explains_its_figures_and_draws_charts(backend: Backend
     }
     assert!(text.contains(Figure::TasksDropped.definition()), "its definition");
     assert!(page.text.contains("<summary>How is this counted?"), "one click away");
+    assert!(text.contains("Figures as of"), "when they were computed, as they are kept");
     // Two tasks fell due: counted, but too few to rank.
     let late = &page.text[page.text.find("id=\"figure-tasks_late\"").expect("the late tasks row")..];
     let late = &late[..late.find("</tr>").unwrap()];

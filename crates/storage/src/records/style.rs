@@ -147,7 +147,13 @@ impl Store {
             .into_tuple()
             .all(conn)
             .await?;
-        let last_touch = self.last_touches(to).await?;
+        // Only the longest cadence's span before the period's end can keep one.
+        // (Clamped as people's checks clamp it, so the subtraction cannot overflow.)
+        let longest = owned.iter().filter_map(|o| o.3).max().map(|days| days.clamp(1, 3650));
+        let last_touch = match longest {
+            Some(days) => self.last_touches(to - Duration::days(i64::from(days)), to).await?,
+            None => HashMap::new(),
+        };
         for (person, owner, stage, cadence) in owned {
             let Some(owner) = owner.map(UserId) else { continue };
             facts.owned.push((owner, stage == LifecycleStage::Churned.as_str()));
@@ -227,14 +233,15 @@ impl Store {
         Ok(channels)
     }
 
-    /// Each person's latest call, email, meeting or message before `to`.
-    async fn last_touches(&self, to: OffsetDateTime) -> Result<HashMap<Uuid, OffsetDateTime>> {
+    /// Each person's latest call, email, meeting or message in `[since, to)`.
+    async fn last_touches(&self, since: OffsetDateTime, to: OffsetDateTime) -> Result<HashMap<Uuid, OffsetDateTime>> {
         let rows: Vec<(Option<Uuid>, Option<OffsetDateTime>)> = activities::Entity::find()
             .select_only()
             .column(activities::Column::PersonId)
             .column_as(activities::Column::OccurredAt.max(), "last")
             .filter(activities::Column::PersonId.is_not_null())
             .filter(activities::Column::Kind.ne(ActivityKind::Note.as_str()))
+            .filter(activities::Column::OccurredAt.gte(since))
             .filter(activities::Column::OccurredAt.lt(to))
             .group_by(activities::Column::PersonId)
             .into_tuple()
