@@ -28,7 +28,7 @@ pub enum ImportCommand {
     /// Create or update survey answers from CSV (the customer's email, the survey, the date and the scores), found
     /// by external id.
     Answers(crate::import::Options),
-    /// Create or update people from a vCard 3.0 or 4.0 file, found by email.
+    /// Create or update people from a vCard 2.1, 3.0 or 4.0 file, found by email.
     Vcard(crate::import::Options),
 }
 
