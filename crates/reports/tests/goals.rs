@@ -7,18 +7,20 @@
 #[macro_use]
 extern crate rapport_testing;
 
+mod common;
+
+use common::{open, staff};
+
 use rapport_domain::goals::{Comparison, GoalInput, GoalScope};
-use rapport_domain::records::{
-    ActivityInput, ActivityKind, Direction, Links, PersonInput, PurchaseInput, TeamInput, UserInput,
-};
+use rapport_domain::records::{ActivityInput, ActivityKind, Direction, Links, PersonInput, PurchaseInput, TeamInput};
 use rapport_domain::style::Figure;
 use rapport_domain::text::Name;
-use rapport_domain::{Actor, Currency, Email, Money, PersonId, Role, TeamId};
+use rapport_domain::{Actor, Currency, Email, Money, PersonId, Role};
 use rapport_insights::goals::GoalStatus;
 use rapport_reports::goals::goal_report;
 use rapport_reports::review::{month_start, monthly_review, previous_month};
 use rapport_storage::{StorageError, Store};
-use rapport_testing::{Backend, TestDatabase};
+use rapport_testing::Backend;
 use time::{Duration, OffsetDateTime};
 
 backend_tests!(
@@ -26,26 +28,6 @@ backend_tests!(
     who_sets_and_sees_which_goal,
     the_review_tells_what_moved_and_who_came_back_or_left,
 );
-
-async fn open(backend: Backend) -> (TestDatabase, Store, Actor) {
-    let db = TestDatabase::new(backend).await;
-    let store = Store::connect(&db.url).await.expect("connect");
-    store.migrate().await.expect("migrate");
-    let admin = staff(&store, "Admin", Role::Admin, None).await;
-    (db, store, admin)
-}
-
-async fn staff(store: &Store, name: &str, role: Role, team_id: Option<TeamId>) -> Actor {
-    let input = UserInput {
-        name: Name::try_from(name).unwrap(),
-        email: Email::parse(&format!("{}@example.com", name.to_lowercase())).unwrap(),
-        role,
-        team_id,
-        active: true,
-    };
-    let user = store.create_user(input, None, None).await.expect("a user");
-    Actor { user_id: user.id, role, team_id }
-}
 
 async fn customer(store: &Store, admin: &Actor) -> PersonId {
     let input: PersonInput = serde_json::from_value(serde_json::json!({ "first_name": "Ida" })).unwrap();

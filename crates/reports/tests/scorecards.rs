@@ -7,41 +7,22 @@
 #[macro_use]
 extern crate rapport_testing;
 
+mod common;
+
 use std::time::Duration as StdDuration;
+
+use common::{open, staff, user_input};
 
 use rapport_domain::records::{ActivityInput, ActivityKind, Direction, Links, PersonInput, UserInput};
 use rapport_domain::style::Figure;
 use rapport_domain::text::Name;
-use rapport_domain::{Actor, Email, PersonId, Role, TeamId};
+use rapport_domain::{Actor, PersonId, Role, TeamId};
 use rapport_reports::scorecards::{ScorecardCache, ScorecardReport, StyleScope, scorecard_report};
 use rapport_storage::Store;
-use rapport_testing::{Backend, TestDatabase};
+use rapport_testing::Backend;
 use time::{Duration, OffsetDateTime};
 
 backend_tests!(kept_scorecards_are_served_until_too_old, a_cadence_is_kept_by_a_touch_within_it);
-
-async fn open(backend: Backend) -> (TestDatabase, Store, Actor) {
-    let db = TestDatabase::new(backend).await;
-    let store = Store::connect(&db.url).await.expect("connect");
-    store.migrate().await.expect("migrate");
-    let admin = staff(&store, "Admin", Role::Admin, None).await;
-    (db, store, admin)
-}
-
-fn user_input(name: &str, role: Role, team_id: Option<TeamId>) -> UserInput {
-    UserInput {
-        name: Name::try_from(name).unwrap(),
-        email: Email::parse(&format!("{}@example.com", name.to_lowercase())).unwrap(),
-        role,
-        team_id,
-        active: true,
-    }
-}
-
-async fn staff(store: &Store, name: &str, role: Role, team_id: Option<TeamId>) -> Actor {
-    let user = store.create_user(user_input(name, role, team_id), None, None).await.expect("a user");
-    Actor { user_id: user.id, role, team_id }
-}
 
 async fn team(store: &Store, admin: &Actor, name: &str) -> TeamId {
     let input = serde_json::from_value(serde_json::json!({ "name": name })).unwrap();

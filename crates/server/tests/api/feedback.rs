@@ -4,8 +4,6 @@
 //! interval; the token opening nothing but its survey; hostile comments
 //! escaped; the role rules.
 
-use std::time::Duration;
-
 use rapport_domain::jobs::JobStatus;
 use rapport_domain::surveys::{Answer, SurveyInput};
 use rapport_domain::{Role, TaskId};

@@ -28,16 +28,33 @@ type TicketRow = (Option<Uuid>, OffsetDateTime, Option<OffsetDateTime>, Option<O
 type TouchRow = (Option<Uuid>, Option<Uuid>, OffsetDateTime, String, String);
 /// An answer row: staff member, score kind, score, sentiment.
 type AnswerRow = (Option<Uuid>, Option<String>, Option<i32>, Option<f64>);
+/// Per owned customer, their owner and whether they churned; per cadence,
+/// the owner and whether it held.
+type OwnedFacts = (Vec<(UserId, bool)>, Vec<(UserId, bool)>);
 /// A deal row: owner, status, created, closed.
 type DealRow = (Option<Uuid>, String, OffsetDateTime, Option<OffsetDateTime>);
 
 impl Store {
     /// The facts of every staff member's work in `[from, to)`; see each
     /// figure's definition in `rapport-insights::scorecards` for what counts.
+    /// Its reads do not depend on each other, so they run at once (on
+    /// SQLite, each on a connection of the pool).
     pub async fn style_facts(&self, from: OffsetDateTime, to: OffsetDateTime) -> Result<Facts<UserId, PersonId>> {
-        let conn = self.conn();
-        let mut facts = Facts::new(from);
+        let (tickets, sla, tasks, touches, (owned, cadences), answers, deals) = tokio::try_join!(
+            self.ticket_facts(from, to),
+            self.sla_facts(from, to),
+            self.task_facts(from, to),
+            self.touch_facts(from, to),
+            self.owned_facts(to),
+            self.answer_facts(from, to),
+            self.deal_facts(from, to),
+        )?;
+        Ok(Facts { tickets, sla, tasks, touches, cadences, answers, deals, owned, from })
+    }
 
+    /// Tickets assigned to staff, opened or solved in the period.
+    async fn ticket_facts(&self, from: OffsetDateTime, to: OffsetDateTime) -> Result<Vec<TicketFact<UserId>>> {
+        let conn = self.conn();
         let rows: Vec<TicketRow> = tickets::Entity::find()
             .select_only()
             .columns([
@@ -56,7 +73,7 @@ impl Store {
             .into_tuple()
             .all(conn)
             .await?;
-        facts.tickets = rows
+        Ok(rows
             .into_iter()
             .filter_map(|(staff, created_at, first_responded_at, solved_at, pending_seconds)| {
                 Some(TicketFact {
@@ -68,8 +85,12 @@ impl Store {
                     pending_seconds,
                 })
             })
-            .collect();
+            .collect())
+    }
 
+    /// Response targets met or breached in the period, per assignee.
+    async fn sla_facts(&self, from: OffsetDateTime, to: OffsetDateTime) -> Result<Vec<(UserId, bool)>> {
+        let conn = self.conn();
         let rows: Vec<(Option<Uuid>, String)> = sla_events::Entity::find()
             .select_only()
             .columns([sla_events::Column::AssigneeId, sla_events::Column::Kind])
@@ -80,11 +101,15 @@ impl Store {
             .into_tuple()
             .all(conn)
             .await?;
-        facts.sla = rows
+        Ok(rows
             .into_iter()
             .filter_map(|(staff, kind)| Some((UserId(staff?), kind == SlaEventKind::Met.as_str())))
-            .collect();
+            .collect())
+    }
 
+    /// Tasks that fell due in the period.
+    async fn task_facts(&self, from: OffsetDateTime, to: OffsetDateTime) -> Result<Vec<TaskFact<UserId>>> {
+        let conn = self.conn();
         let rows: Vec<(Option<Uuid>, Option<OffsetDateTime>, Option<OffsetDateTime>)> = tasks::Entity::find()
             .select_only()
             .columns([tasks::Column::AssigneeId, tasks::Column::DueAt, tasks::Column::DoneAt])
@@ -96,11 +121,41 @@ impl Store {
             .into_tuple()
             .all(conn)
             .await?;
-        facts.tasks = rows
+        Ok(rows
             .into_iter()
             .filter_map(|(staff, due_at, done_at)| Some(TaskFact { staff: UserId(staff?), due_at: due_at?, done_at }))
-            .collect();
+            .collect())
+    }
 
+    /// Deals won or lost in the period.
+    async fn deal_facts(&self, from: OffsetDateTime, to: OffsetDateTime) -> Result<Vec<DealFact<UserId>>> {
+        let conn = self.conn();
+        let rows: Vec<DealRow> = deals::Entity::find()
+            .select_only()
+            .columns([deals::Column::OwnerId, deals::Column::Status, deals::Column::CreatedAt, deals::Column::ClosedAt])
+            .filter(deals::Column::OwnerId.is_not_null())
+            .filter(deals::Column::Status.ne(DealStatus::Open.as_str()))
+            .filter(deals::Column::ClosedAt.gte(from))
+            .filter(deals::Column::ClosedAt.lt(to))
+            .into_tuple()
+            .all(conn)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(staff, status, created_at, closed_at)| {
+                Some(DealFact {
+                    staff: UserId(staff?),
+                    won: status == DealStatus::Won.as_str(),
+                    days_open: (closed_at? - created_at).as_seconds_f64() / 86_400.0,
+                })
+            })
+            .collect())
+    }
+
+    /// Calls, emails, meetings and messages by staff with a person in the
+    /// period and the look-back before it, with the person's preferred channel.
+    async fn touch_facts(&self, from: OffsetDateTime, to: OffsetDateTime) -> Result<Vec<TouchFact<UserId, PersonId>>> {
+        let conn = self.conn();
         let rows: Vec<TouchRow> = activities::Entity::find()
             .select_only()
             .columns([
@@ -120,9 +175,10 @@ impl Store {
             .await?;
         let touched: HashSet<Uuid> = rows.iter().filter_map(|r| r.1).collect();
         let preferred = self.preferred_channels(&touched).await?;
+        let mut touches = Vec::with_capacity(rows.len());
         for (staff, person, at, kind, direction) in rows {
             let (Some(staff), Some(person)) = (staff, person) else { continue };
-            facts.touches.push(TouchFact {
+            touches.push(TouchFact {
                 staff: UserId(staff),
                 customer: PersonId(person),
                 at,
@@ -131,9 +187,13 @@ impl Store {
                 preferred: preferred.get(&person).copied(),
             });
         }
+        Ok(touches)
+    }
 
-        // The customers each staff member owns: churned or not, and whether
-        // their keep-in-touch cadence held at the period's end.
+    /// Each owned customer (leads left out): whether they churned, and, for
+    /// those with a keep-in-touch cadence, whether it held at `to`.
+    async fn owned_facts(&self, to: OffsetDateTime) -> Result<OwnedFacts> {
+        let conn = self.conn();
         let owned: Vec<(Uuid, Option<Uuid>, String, Option<i32>)> = people::Entity::find()
             .select_only()
             .columns([
@@ -154,15 +214,21 @@ impl Store {
             Some(days) => self.last_touches(to - Duration::days(i64::from(days)), to).await?,
             None => HashMap::new(),
         };
+        let (mut churned, mut cadences) = (Vec::with_capacity(owned.len()), Vec::new());
         for (person, owner, stage, cadence) in owned {
             let Some(owner) = owner.map(UserId) else { continue };
-            facts.owned.push((owner, stage == LifecycleStage::Churned.as_str()));
+            churned.push((owner, stage == LifecycleStage::Churned.as_str()));
             if let Some(days) = cadence {
                 let kept = last_touch.get(&person).is_some_and(|at| *at + Duration::days(i64::from(days)) >= to);
-                facts.cadences.push((owner, kept));
+                cadences.push((owner, kept));
             }
         }
+        Ok((churned, cadences))
+    }
 
+    /// Survey answers about staff, given in the period.
+    async fn answer_facts(&self, from: OffsetDateTime, to: OffsetDateTime) -> Result<Vec<AnswerFact<UserId>>> {
+        let conn = self.conn();
         let rows: Vec<AnswerRow> = survey_answers::Entity::find()
             .select_only()
             .columns([
@@ -177,37 +243,17 @@ impl Store {
             .into_tuple()
             .all(conn)
             .await?;
+        let mut answers = Vec::with_capacity(rows.len());
         for (staff, kind, score, sentiment) in rows {
             let Some(staff) = staff else { continue };
-            facts.answers.push(AnswerFact {
+            answers.push(AnswerFact {
                 staff: UserId(staff),
                 kind: kind.map(|k| parse_with(&k, "score kind", QuestionKind::parse)).transpose()?,
                 score: score.and_then(|s| u8::try_from(s).ok()),
                 sentiment,
             });
         }
-
-        let rows: Vec<DealRow> = deals::Entity::find()
-            .select_only()
-            .columns([deals::Column::OwnerId, deals::Column::Status, deals::Column::CreatedAt, deals::Column::ClosedAt])
-            .filter(deals::Column::OwnerId.is_not_null())
-            .filter(deals::Column::Status.ne(DealStatus::Open.as_str()))
-            .filter(deals::Column::ClosedAt.gte(from))
-            .filter(deals::Column::ClosedAt.lt(to))
-            .into_tuple()
-            .all(conn)
-            .await?;
-        facts.deals = rows
-            .into_iter()
-            .filter_map(|(staff, status, created_at, closed_at)| {
-                Some(DealFact {
-                    staff: UserId(staff?),
-                    won: status == DealStatus::Won.as_str(),
-                    days_open: (closed_at? - created_at).as_seconds_f64() / 86_400.0,
-                })
-            })
-            .collect();
-        Ok(facts)
+        Ok(answers)
     }
 
     /// The preferred channel of each of these people who has one.
