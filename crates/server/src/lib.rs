@@ -100,7 +100,15 @@ pub struct AppState {
         title = "Rapport API",
         description = "The JSON API of Rapport, a self-hosted CRM. Authenticate with the session cookie from POST /api/v1/session, or `Authorization: Bearer <token>`."
     ),
-    components(schemas(error::ErrorBody))
+    // Enums that only query parameters name: no body pulls them in, so they
+    // are listed here for the parameters' references to resolve.
+    components(schemas(
+        error::ErrorBody,
+        rapport_domain::surveys::NpsGroup,
+        api::insights::ChurnKind,
+        rapport_reports::ChurnGrouping,
+        rapport_storage::TicketQueue
+    ))
 )]
 struct ApiDoc;
 

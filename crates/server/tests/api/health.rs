@@ -57,6 +57,27 @@ async fn openapi_document_and_docs_page(backend: Backend) {
         }
     }
     assert!(operation_ids.len() > 50, "only {} operations", operation_ids.len());
+    // Every reference resolves: a client generator (or schemathesis) cannot
+    // use a parameter whose schema is missing.
+    let schemas = doc["components"]["schemas"].as_object().expect("component schemas");
+    let mut unresolved = std::collections::BTreeSet::new();
+    let mut stack = vec![&doc];
+    while let Some(value) = stack.pop() {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(target)) = map.get("$ref") {
+                    let name = target.strip_prefix("#/components/schemas/").unwrap_or(target);
+                    if !schemas.contains_key(name) {
+                        unresolved.insert(target.clone());
+                    }
+                }
+                stack.extend(map.values());
+            }
+            Value::Array(items) => stack.extend(items),
+            _ => {}
+        }
+    }
+    assert!(unresolved.is_empty(), "references to no component: {unresolved:?}");
 
     let mut page = anonymous.get("/api/docs/").await;
     if page.status == 401 {
