@@ -4,7 +4,7 @@
 //! without one, the label is the text).
 
 macro_rules! text_enum {
-    ($(#[$doc:meta])* $name:ident { $($(#[$vattr:meta])* $variant:ident => $text:literal $(/ $label:literal)?),* $(,)? }) => {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vattr:meta])* $variant:ident => $text:tt $(/ $label:literal)?),* $(,)? }) => {
         $(#[$doc])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
         pub enum $name { $($(#[$vattr])* #[serde(rename = $text)] $variant),* }
@@ -35,6 +35,25 @@ macro_rules! text_enum {
             }
         }
     };
-    (@label $text:literal) => { $text };
-    (@label $text:literal, $label:literal) => { $label };
+    (@label $text:tt) => { $text };
+    (@label $text:tt, $label:literal) => { $label };
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::records::{ActivityKind, LifecycleStage};
+    use crate::surveys::SkipReason;
+
+    /// The values the OpenAPI document lists for an enum.
+    fn documented<T: utoipa::PartialSchema>() -> serde_json::Value {
+        serde_json::to_value(T::schema()).expect("a schema serialises")["enum"].clone()
+    }
+
+    #[test]
+    fn the_document_lists_the_values_clients_send() {
+        assert_eq!(documented::<ActivityKind>(), serde_json::json!(["note", "call", "email", "meeting", "message"]));
+        let stages: Vec<&str> = LifecycleStage::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(documented::<LifecycleStage>(), serde_json::json!(stages));
+        assert_eq!(documented::<SkipReason>()[0], "do_not_contact");
+    }
 }

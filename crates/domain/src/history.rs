@@ -130,9 +130,9 @@ impl HistoryAction {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FieldChange {
     pub field: String,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Value)]
     pub old: Json,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Value)]
     pub new: Json,
 }
 
@@ -264,5 +264,15 @@ mod tests {
             ]
         );
         assert!(diff(Some(&before), Some(&before)).is_empty());
+    }
+
+    /// A change's values are whatever the field holds: text, a number, a list, null.
+    #[test]
+    fn a_changes_values_may_be_any_json() {
+        let schema = serde_json::to_value(<FieldChange as utoipa::PartialSchema>::schema()).unwrap();
+        for side in ["old", "new"] {
+            let value = &schema["properties"][side];
+            assert!(value.get("type").is_none(), "{side} is typed: {value}");
+        }
     }
 }

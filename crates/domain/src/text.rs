@@ -6,10 +6,21 @@ use serde::{Deserialize, Serialize};
 macro_rules! bounded_text {
     ($(#[$doc:meta])* $name:ident, $max:expr) => {
         $(#[$doc])*
-        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
-        #[schema(value_type = String)]
         pub struct $name(String);
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                bounded_text_schema($max).into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {
+            fn name() -> std::borrow::Cow<'static, str> {
+                std::borrow::Cow::Borrowed(stringify!($name))
+            }
+        }
 
         impl $name {
             pub const MAX_CHARS: usize = $max;
@@ -55,6 +66,23 @@ macro_rules! bounded_text {
             }
         }
     };
+}
+
+/// Not blank, and no control character but tab and line breaks: what
+/// [`Name`] and [`LongText`] accept, as a JSON Schema pattern.
+const BOUNDED_TEXT_PATTERN: &str = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*\\S[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$";
+
+/// What the OpenAPI document says of bounded text: the server's own checks.
+fn bounded_text_schema(max: usize) -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .min_length(Some(1))
+        .max_length(Some(max))
+        .pattern(Some(BOUNDED_TEXT_PATTERN))
+        .description(Some(format!(
+            "Text of up to {max} characters once trimmed; not blank, and no control characters but tab and line breaks."
+        )))
+        .build()
 }
 
 bounded_text!(
@@ -109,4 +137,19 @@ pub fn normalize_tags(tags: Vec<Tag>) -> Vec<Tag> {
     tags.sort();
     tags.dedup();
     tags
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_document_states_what_bounded_text_accepts() {
+        let schema = serde_json::to_value(<Name as utoipa::PartialSchema>::schema()).unwrap();
+        assert_eq!((schema["minLength"].as_u64(), schema["maxLength"].as_u64()), (Some(1), Some(200)));
+        let pattern = schema["pattern"].as_str().expect("a pattern");
+        assert!(pattern.contains("\\S"), "not blank: {pattern}");
+        assert!(pattern.contains("\\u0000-\\u0008"), "no control characters: {pattern}");
+        assert_eq!(<LongText as utoipa::ToSchema>::name(), "LongText");
+    }
 }

@@ -241,13 +241,18 @@ pub struct Listed<T> {
 #[into_params(parameter_in = Query)]
 pub struct CommonParams {
     /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<u64>,
     /// `next_cursor` from the previous page.
+    #[param(pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     cursor: Option<String>,
     /// A sort field; prefix `-` for descending.
+    #[param(pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     sort: Option<String>,
     /// Words to search for; each matches as a prefix.
+    #[param(pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     q: Option<String>,
+    #[param(pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     tag: Option<String>,
     /// Only records changed at or after this time (RFC 3339, or a date for midnight UTC).
     #[serde(default, with = "rapport_domain::time_input::option")]
