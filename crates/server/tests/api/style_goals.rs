@@ -200,11 +200,16 @@ async fn the_review_is_each_viewers_own(backend: Backend) {
 }
 
 /// The `style.review` job emails last month's review through the outbox
-/// and a real SMTP server, once however often it runs.
+/// and a real SMTP server, to the admin (the business's) and to a manager
+/// (their team's), once however often it runs.
 async fn last_months_review_is_emailed_once(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    // A goal for the business gives the review something to tell.
+    let care = app.create_team("Care").await;
+    let (boss, boss_api) = app.create_user(Role::Manager, Some(care.id)).await;
+    // Goals give the reviews something to tell.
     set_goal(&app.admin, json!({ "figure": "outbound_share", "target": 80, "due_on": in_days(60) })).await;
+    let team = json!({ "kind": "team", "team_id": care.id });
+    set_goal(&boss_api, json!({ "figure": "nps", "scope": team, "target": 50, "due_on": in_days(60) })).await;
     let smtp = set_up_mail(&app).await;
     let mut results = Vec::new();
     for _ in 0..2 {
@@ -213,17 +218,23 @@ async fn last_months_review_is_emailed_once(backend: Backend) {
     }
     let month = OffsetDateTime::now_utc().date().replace_day(1).unwrap().previous_day().unwrap();
     let label = format!("{}-{:02}", month.year(), u8::from(month.month()));
-    // The review may have gone out by the job that runs at start-up: then both say so.
+    // The reviews may have gone out by the job that runs at start-up: then both say so.
     assert!(results.iter().all(|r| r["month"] == label.as_str()), "{results:?}");
     assert_eq!(results[1], json!({ "month": label, "sent": 0, "already": true }), "{results:?}");
 
-    let messages = wait_for_mail(&smtp, 1).await;
-    assert_eq!(messages.len(), 1, "{messages:?}");
-    let review = messages[0].replace("=\r\n", "").replace("=\n", "");
-    assert!(review.contains(&format!("Style review for {label}")), "{review}");
-    assert!(review.contains(app.admin_user.fields.email.as_str()), "to the admin: {review}");
-    assert!(review.contains("Outbound touches"), "the goal's figure: {review}");
+    let messages: Vec<String> =
+        wait_for_mail(&smtp, 2).await.iter().map(|m| m.replace("=\r\n", "").replace("=\n", "")).collect();
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    let to = |email: &str| {
+        messages.iter().find(|m| m.contains(&format!("To: {email}"))).unwrap_or_else(|| panic!("none to {email}"))
+    };
+    let business = to(app.admin_user.fields.email.as_str());
+    assert!(business.contains(&format!("Style review for {label}: The business")), "{business}");
+    assert!(business.contains("Outbound touches"), "the business's goal: {business}");
+    let care_review = to(boss.fields.email.as_str());
+    assert!(care_review.contains(&format!("Style review for {label}: Care")), "{care_review}");
+    assert!(care_review.contains("NPS"), "the team's goal: {care_review}");
     // Nothing more arrives.
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    assert_eq!(smtp.received().len(), 1);
+    assert_eq!(smtp.received().len(), 2);
 }
