@@ -124,9 +124,11 @@ async fn save_user(
     Ok(Found(user))
 }
 
-/// Deactivates a user: they are signed out everywhere; their records keep their name.
+/// Deactivates a user: they are signed out everywhere; their records keep
+/// their name. The last active admin cannot be deactivated (409).
 #[utoipa::path(delete, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path)),
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
 pub async fn deactivate_user(
     State(state): State<AppState>,
     auth: Auth,

@@ -78,6 +78,18 @@ async fn openapi_document_and_docs_page(backend: Backend) {
         }
     }
     assert!(unresolved.is_empty(), "references to no component: {unresolved:?}");
+    // The shared extractors' answers are documented on every operation that can give them.
+    for (path, item) in paths {
+        for (method, operation) in item.as_object().unwrap() {
+            let documented = |status: &str| operation["responses"].get(status).is_some();
+            if operation["requestBody"]["content"].get("application/json").is_some() {
+                assert!(documented("400"), "{method} {path} does not document 400 (a body that is not JSON)");
+            }
+            if path.contains("{id}") {
+                assert!(documented("404"), "{method} {path} does not document 404 (an unknown id)");
+            }
+        }
+    }
 
     let mut page = anonymous.get("/api/docs/").await;
     if page.status == 401 {
