@@ -35,13 +35,18 @@ async fn staff(store: &Store, name: &str, email: &str, role: Role, team: Option<
     store.create_user(input, None, None).await.unwrap().id
 }
 
-async fn scorecards_from_the_command_line(backend: Backend) {
+/// A database migrated by `rapport migrate`, opened, with an admin (Boss).
+async fn migrated_with_admin(backend: Backend) -> (TestDatabase, Store, Actor) {
     let db = TestDatabase::new(backend).await;
-    let url = db.url.as_str();
-    succeeded(rapport(url, &["migrate"], ""));
-    let store = Store::connect(url).await.expect("open the database");
+    succeeded(rapport(&db.url, &["migrate"], ""));
+    let store = Store::connect(&db.url).await.expect("open the database");
     let boss = staff(&store, "Boss", "boss@example.com", Role::Admin, None).await;
-    let actor = Actor { user_id: boss, role: Role::Admin, team_id: None };
+    (db, store, Actor { user_id: boss, role: Role::Admin, team_id: None })
+}
+
+async fn scorecards_from_the_command_line(backend: Backend) {
+    let (db, store, actor) = migrated_with_admin(backend).await;
+    let url = db.url.as_str();
     let care = store.create_team(&actor, TeamInput { name: Name::try_from("Care").unwrap() }).await.unwrap();
     let ana = staff(&store, "Ana Agent", "ana@example.com", Role::Agent, Some(care.id)).await;
     staff(&store, "Bo Agent", "bo@example.com", Role::Agent, Some(care.id)).await;
@@ -156,12 +161,8 @@ async fn profiles_questions_and_rounds_from_the_command_line(backend: Backend) {
 }
 
 async fn goals_and_the_review_from_the_command_line(backend: Backend) {
-    let db = TestDatabase::new(backend).await;
+    let (db, store, actor) = migrated_with_admin(backend).await;
     let url = db.url.as_str();
-    succeeded(rapport(url, &["migrate"], ""));
-    let store = Store::connect(url).await.expect("open the database");
-    let boss = staff(&store, "Boss", "boss@example.com", Role::Admin, None).await;
-    let actor = Actor { user_id: boss, role: Role::Admin, team_id: None };
     let due = (OffsetDateTime::now_utc() + Duration::days(30)).date();
     let goal: rapport_domain::goals::GoalInput =
         serde_json::from_value(json!({ "figure": "nps", "target": 40, "due_on": due.to_string() })).unwrap();
