@@ -20,8 +20,8 @@ use std::path::Path;
 
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    AccessMode, ColumnTrait, ColumnType, ConnectionTrait, DbBackend, DbErr, EntityTrait, IdenStatic, IsolationLevel,
-    Iterable, ModelTrait, PrimaryKeyToColumn, QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait, Value,
+    ColumnTrait, ColumnType, ConnectionTrait, DbBackend, DbErr, EntityTrait, IdenStatic, Iterable, ModelTrait,
+    PrimaryKeyToColumn, QueryFilter, QueryOrder, QuerySelect, Statement, Value,
 };
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value as Json};
@@ -210,13 +210,7 @@ impl Store {
     /// Writes the whole database as a JSON archive to `out`, a batch at a time,
     /// from one consistent snapshot.
     pub async fn export_archive<W: AsyncWrite + Unpin>(&self, out: W) -> Result<(), ArchiveError> {
-        let txn = match self.backend() {
-            DbBackend::Postgres => {
-                self.conn().begin_with_config(Some(IsolationLevel::RepeatableRead), Some(AccessMode::ReadOnly)).await?
-            }
-            // A SQLite read transaction sees one snapshot from its first read (WAL).
-            _ => self.conn().begin().await?,
-        };
+        let txn = self.read_snapshot().await?;
         let mut out = ArchiveWriter { out, buf: Vec::with_capacity(WRITE_CHUNK), first_row: true };
         let header = WrittenHeader {
             format: ARCHIVE_FORMAT,

@@ -83,6 +83,15 @@ fn jobs_matching(by: Option<&Actor>, filter: &JobFilter) -> Select<jobs::Entity>
     query
 }
 
+/// One page of the jobs matching `filter`, newest first.
+fn jobs_page(by: Option<&Actor>, filter: &JobFilter) -> Select<jobs::Entity> {
+    let mut query = jobs_matching(by, filter);
+    if let Some(before) = filter.before {
+        query = query.filter(jobs::Column::Id.lt(before.0));
+    }
+    query.order_by_desc(jobs::Column::Id).limit(Ord::max(filter.limit, 1))
+}
+
 /// Which jobs to list.
 #[derive(Clone, Debug, Default)]
 pub struct JobFilter {
@@ -321,17 +330,19 @@ impl Store {
     /// Jobs newest first: every job for an admin (or the CLI), otherwise the
     /// ones this person started.
     pub async fn list_jobs(&self, by: Option<&Actor>, filter: &JobFilter) -> Result<Vec<Job>> {
-        let mut query = jobs_matching(by, filter);
-        if let Some(before) = filter.before {
-            query = query.filter(jobs::Column::Id.lt(before.0));
-        }
-        let rows = query.order_by_desc(jobs::Column::Id).limit(Ord::max(filter.limit, 1)).all(self.conn()).await?;
+        let rows = jobs_page(by, filter).all(self.conn()).await?;
         rows.into_iter().map(to_job).collect()
     }
 
-    /// How many jobs `list_jobs` would give over all its pages (`before` and `limit` aside).
-    pub async fn count_jobs(&self, by: Option<&Actor>, filter: &JobFilter) -> Result<u64> {
-        Ok(jobs_matching(by, filter).count(self.conn()).await?)
+    /// A page of [`Store::list_jobs`] and how many jobs it has over all its
+    /// pages, read from one snapshot: jobs keep arriving, and a total counted
+    /// a moment before the page could be smaller than the page.
+    pub async fn list_jobs_counted(&self, by: Option<&Actor>, filter: &JobFilter) -> Result<(Vec<Job>, u64)> {
+        let snapshot = self.read_snapshot().await?;
+        let total = jobs_matching(by, filter).count(&snapshot).await?;
+        let rows = jobs_page(by, filter).all(&snapshot).await?;
+        snapshot.commit().await?;
+        Ok((rows.into_iter().map(to_job).collect::<Result<_>>()?, total))
     }
 
     /// Whether a job of `kind` is queued and not yet started.

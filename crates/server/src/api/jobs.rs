@@ -100,14 +100,16 @@ pub async fn list_jobs(
     })?;
     let count = query.count.unwrap_or(false);
     let mut filter = filter(query)?;
-    let total = match count {
-        true => Some(state.store.count_jobs(Some(&auth.actor), &filter).await?),
-        false => None,
-    };
     let limit = filter.limit;
     // One more than asked: whether there is a next page.
     filter.limit = limit + 1;
-    let mut items = state.store.list_jobs(Some(&auth.actor), &filter).await?;
+    let (mut items, total) = match count {
+        true => {
+            let (items, total) = state.store.list_jobs_counted(Some(&auth.actor), &filter).await?;
+            (items, Some(total))
+        }
+        false => (state.store.list_jobs(Some(&auth.actor), &filter).await?, None),
+    };
     let more = items.len() as u64 > limit;
     items.truncate(limit as usize);
     let next_cursor = more.then(|| items.last().map(|job| job.id.to_string())).flatten();
