@@ -11,6 +11,7 @@ pub mod extract;
 pub mod imports;
 mod limiter;
 pub mod metrics;
+mod openapi_doc;
 pub mod shape;
 mod survey_links;
 pub mod web;
@@ -203,43 +204,6 @@ async fn method_not_allowed() -> impl IntoResponse {
     (StatusCode::METHOD_NOT_ALLOWED, Json(body))
 }
 
-/// The OpenAPI document, generated from the handlers and types.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    let mut spec = api_router().split_for_parts().1;
-    document_shared_errors(&mut spec);
-    spec
-}
-
-/// Adds the answers that the shared extractors give on every operation of
-/// a kind, where its own annotation leaves them out: 400 when a JSON body
-/// is not valid JSON, and 404 when the record an `{id}` names does not
-/// exist (or is not the caller's to see).
-fn document_shared_errors(spec: &mut utoipa::openapi::OpenApi) {
-    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
-    let error = |description: &str| {
-        ResponseBuilder::new()
-            .description(description)
-            .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build())
-            .build()
-    };
-    for (path, item) in spec.paths.paths.iter_mut() {
-        let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
-        for operation in operations.into_iter().flatten() {
-            let responses = &mut operation.responses.responses;
-            let json_body = matches!(
-                &operation.request_body,
-                Some(utoipa::openapi::RefOr::T(body)) if body.content.contains_key("application/json")
-            );
-            if json_body && !responses.contains_key("400") {
-                responses.insert("400".into(), error("The body is not valid JSON.").into());
-            }
-            if path.contains("{id}") && !responses.contains_key("404") {
-                responses.insert("404".into(), error("No such record, or not yours to see.").into());
-            }
-        }
-    }
-}
-
 fn api_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(api::session::routes())
@@ -300,8 +264,8 @@ pub fn app(store: Store, config: ServerConfig) -> App {
         link_limiter: Arc::default(),
         scorecards: Arc::default(),
     };
-    let (api, mut spec) = api_router().split_for_parts();
-    document_shared_errors(&mut spec);
+    let (api, spec) = api_router().split_for_parts();
+    let document = Arc::new(openapi_doc::finish(&spec));
     let security_headers = [
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::X_FRAME_OPTIONS, "DENY"),
@@ -322,7 +286,8 @@ pub fn app(store: Store, config: ServerConfig) -> App {
     let mut app = Router::new()
         .merge(api)
         .merge(pages)
-        .merge(SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", spec))
+        .route("/api/v1/openapi.json", get(move || std::future::ready(Json(Arc::clone(&document)))))
+        .merge(SwaggerUi::new("/api/docs").config(utoipa_swagger_ui::Config::from("/api/v1/openapi.json")))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics::serve))

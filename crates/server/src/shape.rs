@@ -43,7 +43,7 @@ pub fn shape_of<T: ToSchema + 'static>() -> Arc<Shape> {
     let components: HashMap<String, Value> =
         components.into_iter().filter_map(|(name, schema)| Some((name, serde_json::to_value(schema).ok()?))).collect();
     let root = serde_json::to_value(T::schema()).unwrap_or(Value::Null);
-    let shape = Arc::new(Resolver { components: &components }.shape(&root, 0));
+    let shape = Arc::new(Resolver::new(&components).shape(&root, 0));
     SHAPES.write().unwrap_or_else(|e| e.into_inner()).insert(key, Arc::clone(&shape));
     shape
 }
@@ -58,11 +58,21 @@ pub fn unknown_fields<T: ToSchema + 'static>(value: &Value) -> FieldErrors {
 /// Deeper than any body Rapport takes; also stops a schema that refers to itself.
 const MAX_DEPTH: usize = 12;
 
-struct Resolver<'a> {
+/// Reads shapes from schemas whose `$ref`s name `components`.
+pub(crate) struct Resolver<'a> {
     components: &'a HashMap<String, Value>,
 }
 
-impl Resolver<'_> {
+impl<'a> Resolver<'a> {
+    pub(crate) fn new(components: &'a HashMap<String, Value>) -> Self {
+        Resolver { components }
+    }
+
+    /// Whether the API checks the keys of alternatives like these: they are
+    /// objects told apart by a tag (see [`Resolver::tagged`]).
+    pub(crate) fn tells_apart(&self, choices: &[&Value]) -> bool {
+        matches!(self.tagged(choices, 0), Shape::Tagged { .. })
+    }
     fn shape(&self, schema: &Value, depth: usize) -> Shape {
         if depth > MAX_DEPTH {
             return Shape::Open;
