@@ -67,10 +67,19 @@ impl FieldKind {
 }
 
 /// A custom field's key: lower-case letters, digits and underscores, starting with a letter.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-#[schema(value_type = String, example = "contract_tier")]
 pub struct FieldKey(String);
+
+crate::schema::schema_from!(
+    FieldKey,
+    crate::schema::text(
+        1,
+        50,
+        "^[a-z][a-z0-9_]*$",
+        "1-50 lower-case letters, digits or underscores, starting with a letter, e.g. contract_tier."
+    )
+);
 
 impl FieldKey {
     pub fn as_str(&self) -> &str {

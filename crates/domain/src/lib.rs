@@ -19,6 +19,7 @@ pub mod mail;
 pub mod merge;
 pub mod money;
 pub mod records;
+mod schema;
 pub mod search;
 pub mod segment;
 pub mod sla;

@@ -113,6 +113,7 @@ pub struct ImapSettings {
 pub struct SmtpSettingsInput {
     pub host: Host,
     /// 587 for STARTTLS, 465 for TLS, 25 for a relay on a trusted network.
+    #[schema(minimum = 1, maximum = 65_535)]
     pub port: u16,
     pub security: MailSecurity,
     #[serde(default)]
@@ -132,6 +133,7 @@ pub struct SmtpSettingsInput {
 pub struct ImapSettingsInput {
     pub host: Host,
     /// 993 for TLS, 143 for STARTTLS.
+    #[schema(minimum = 1, maximum = 65_535)]
     pub port: u16,
     pub security: MailSecurity,
     pub username: Name,

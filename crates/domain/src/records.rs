@@ -267,6 +267,7 @@ pub struct PersonInput {
     pub preferences: Preferences,
     /// Raise a task when nobody has been in touch for this many days.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 3650)]
     pub keep_in_touch_days: Option<i32>,
     /// The record's id in another system: the one it was imported from, or an
     /// integration's own key. Unique among people; an import finds the record by
@@ -394,6 +395,7 @@ pub struct StageInput {
     pub id: Option<StageId>,
     pub name: Name,
     /// Chance, in percent, that a deal in this stage is won.
+    #[schema(minimum = 0, maximum = 100)]
     pub win_probability: i32,
 }
 
@@ -662,10 +664,15 @@ pub struct Team {
 }
 
 /// A password as typed: 10 to 200 characters. Never serialized.
-#[derive(Clone, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(try_from = "String")]
-#[schema(value_type = String, format = Password)]
 pub struct Password(String);
+
+crate::schema::schema_from!(Password, {
+    let mut schema = crate::schema::text(10, 200, "^[\\s\\S]*$", "A password of 10 to 200 characters.");
+    schema.format = Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Password));
+    schema
+});
 
 impl Password {
     pub fn expose(&self) -> &str {

@@ -57,10 +57,19 @@ impl Weekday {
 }
 
 /// A time of day as `HH:MM`, from `00:00` to `24:00` (the end of a day).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-#[schema(value_type = String, example = "09:00")]
 pub struct TimeOfDay(u16);
+
+crate::schema::schema_from!(
+    TimeOfDay,
+    crate::schema::text(
+        5,
+        5,
+        "^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$",
+        "A time of day as HH:MM, from 00:00 to 24:00 (the end of a day), e.g. 09:30."
+    )
+);
 
 impl TimeOfDay {
     /// Minutes since midnight.
@@ -98,10 +107,21 @@ pub struct WorkingPeriod {
 }
 
 /// An IANA time zone name (`Europe/Berlin`), known to the bundled tz database.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-#[schema(value_type = String, example = "Europe/Berlin")]
 pub struct TimeZoneName(String);
+
+crate::schema::schema_from!(
+    TimeZoneName,
+    crate::schema::one_of(
+        {
+            let mut names: Vec<String> = jiff::tz::db().available().map(|name| name.to_string()).collect();
+            names.sort();
+            names
+        },
+        "An IANA time zone name known to the bundled tz database, e.g. Europe/Berlin or UTC."
+    )
+);
 
 impl TimeZoneName {
     pub fn as_str(&self) -> &str {
@@ -274,10 +294,13 @@ fn local_instant(zone: &TimeZone, date: civil::Date, time: TimeOfDay) -> Option<
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Targets {
     /// From the ticket's creation to the first staff reply.
+    #[schema(minimum = 1, maximum = 525_600)]
     pub first_response_minutes: Option<u32>,
     /// From a customer message to the staff reply after it.
+    #[schema(minimum = 1, maximum = 525_600)]
     pub next_response_minutes: Option<u32>,
     /// From creation to solved, time pending not counted.
+    #[schema(minimum = 1, maximum = 525_600)]
     pub resolution_minutes: Option<u32>,
 }
 

@@ -104,10 +104,14 @@ pub struct Question {
 }
 
 /// A question's key: 1–32 lower-case letters, digits or `_`.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-#[schema(value_type = String)]
 pub struct QuestionKey(String);
+
+crate::schema::schema_from!(
+    QuestionKey,
+    crate::schema::text(1, 32, "^[a-z0-9_]+$", "1–32 lower-case letters, digits or _.")
+);
 
 impl QuestionKey {
     pub fn parse(raw: &str) -> Result<Self, String> {
@@ -153,6 +157,7 @@ pub enum SurveyTrigger {
     /// Again and again, as a relationship survey: everyone in the audience
     /// is asked once every `months` months.
     Every {
+        #[schema(minimum = 1, maximum = 60)]
         months: u16,
         /// A people-list query string choosing who is asked (such as
         /// `segment=champions`); none asks every customer.
@@ -207,9 +212,11 @@ pub struct SurveyInput {
     pub trigger: SurveyTrigger,
     /// Days after which a customer who has not answered is reminded once; none, never.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 364)]
     pub reminder_days: Option<u16>,
     /// Days a personal link stays open.
     #[serde(default = "default_expiry_days")]
+    #[schema(minimum = 1, maximum = 365)]
     pub expiry_days: u16,
     #[serde(default = "default_true")]
     pub active: bool,
@@ -513,6 +520,7 @@ pub struct SurveySettings {
     pub public_url: Option<PublicUrl>,
     /// Days in which a customer is not asked again after a survey was sent.
     #[serde(default = "default_quiet_days")]
+    #[schema(maximum = 65_535)]
     pub quiet_days: u16,
 }
 

@@ -97,10 +97,19 @@ bounded_text!(
 );
 
 /// A tag: lower-case, no spaces at either end, up to 50 characters.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-#[schema(value_type = String)]
 pub struct Tag(String);
+
+crate::schema::schema_from!(
+    Tag,
+    crate::schema::text(
+        1,
+        50,
+        "^[^,\\u0000-\\u001F\\u007F-\\u009F]*[^\\s,\\u0000-\\u001F\\u007F-\\u009F][^,\\u0000-\\u001F\\u007F-\\u009F]*$",
+        "A tag: up to 50 characters once trimmed, not blank, no commas or control characters; kept in lower case."
+    )
+);
 
 impl Tag {
     pub fn as_str(&self) -> &str {

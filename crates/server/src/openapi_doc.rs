@@ -172,7 +172,14 @@ fn document_merge_patches(doc: &mut Value) {
         *body = json!({"$ref": format!("#/components/schemas/{name}")});
         let mut schema = doc["components"]["schemas"][&input].clone();
         if let Some(object) = schema.as_object_mut() {
-            object.remove("required");
+            let required: BTreeSet<String> =
+                object.remove("required").and_then(|names| serde_json::from_value(names).ok()).unwrap_or_default();
+            // null puts back an optional field's default; a required one cannot be cleared.
+            for (name, property) in object.get_mut("properties").and_then(Value::as_object_mut).into_iter().flatten() {
+                if !required.contains(name) && !accepts_null(property) {
+                    *property = json!({"oneOf": [property.take(), {"type": "null"}]});
+                }
+            }
             object.insert(
                 "description".into(),
                 json!(format!("Any of {input}'s fields (a JSON merge patch): each one sent replaces the stored value, null clears it.")),
@@ -268,6 +275,14 @@ impl Closer<'_> {
             }
         }
     }
+}
+
+fn accepts_null(schema: &Value) -> bool {
+    let null = json!("null");
+    schema.get("type").is_some_and(|t| t == &null || t.as_array().is_some_and(|types| types.contains(&null)))
+        || ["oneOf", "anyOf"].iter().any(|key| {
+            schema.get(*key).and_then(Value::as_array).is_some_and(|choices| choices.iter().any(accepts_null))
+        })
 }
 
 fn components(doc: &Value) -> HashMap<String, Value> {

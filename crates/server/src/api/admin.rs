@@ -53,7 +53,8 @@ pub async fn list_users(
 }
 
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = NewUser,
-    responses((status = 201, body = User), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = User), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "Another user has this email."), (status = 422, body = ErrorBody)))]
 pub async fn create_user(
     State(state): State<AppState>,
     auth: Auth,
@@ -79,7 +80,8 @@ pub async fn get_user(
 
 /// Changes a user (merge patch). Include `password` to set a new one.
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path)), request_body = Object,
-    responses((status = 200, body = User), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = User), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "Another user has this email."), (status = 422, body = ErrorBody)))]
 pub async fn patch_user(
     State(state): State<AppState>,
     auth: Auth,
@@ -97,7 +99,8 @@ pub async fn patch_user(
 
 /// Replaces a user's fields. Include `password` to set a new one.
 #[utoipa::path(put, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path)), request_body = UserChange,
-    responses((status = 200, body = User), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = User), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "Another user has this email."), (status = 422, body = ErrorBody)))]
 pub async fn replace_user(
     State(state): State<AppState>,
     auth: Auth,

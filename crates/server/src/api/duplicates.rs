@@ -20,8 +20,10 @@ use crate::extract::{ApiJson, Auth, Params};
 #[serde(deny_unknown_fields)]
 pub struct DuplicateParams {
     /// Only pairs scoring at least this, 0–100.
+    #[param(maximum = 100)]
     min_score: Option<u8>,
     /// Pairs per page, at most 200 (50 when absent).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<u64>,
     /// The `next_cursor` of the page before.
     cursor: Option<String>,

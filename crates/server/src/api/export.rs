@@ -25,7 +25,7 @@ const PIPE: usize = 64 * 1024;
 /// joined with "; ", money in major units with a currency column, one
 /// `cf.<key>` column per custom field.
 #[utoipa::path(get, path = "/api/v1/export/{type}", tag = "export",
-    params(("type" = String, Path, description = "people, companies, deals, activities, tasks, purchases or tickets")),
+    params(("type" = RecordKind, Path, description = "people, companies, deals, activities, tasks, purchases or tickets")),
     responses((status = 200, content_type = "text/csv; charset=utf-8", body = String),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn export_csv(

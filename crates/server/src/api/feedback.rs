@@ -100,6 +100,7 @@ pub struct AnswerInput {
     pub answers: BTreeMap<String, serde_json::Value>,
     /// When it was answered (RFC 3339 or `YYYY-MM-DD`; default: now).
     #[serde(default)]
+    #[schema(format = DateTime)]
     pub answered_at: Option<String>,
     /// Its id in another system: sending it again updates the same answer.
     #[serde(default)]

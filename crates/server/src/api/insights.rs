@@ -167,6 +167,7 @@ pub struct ChurnQuery {
     /// `no_purchase` (default) or `lifecycle`.
     definition: Option<ChurnKind>,
     /// For `no_purchase`: days without a purchase (1–3650; default from the settings, 180).
+    #[param(minimum = 1, maximum = 3650)]
     days: Option<u32>,
     /// Survival curves by `source` (default) or RFM `segment`.
     group_by: Option<ChurnGrouping>,

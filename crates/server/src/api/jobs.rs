@@ -36,12 +36,16 @@ pub const KINDS: [&str; 4] = [
 #[serde(deny_unknown_fields)]
 pub struct JobsQuery {
     /// Only jobs in this status: queued, running, done, failed or cancelled.
+    #[param(value_type = Option<JobStatus>)]
     status: Option<String>,
     /// Only jobs of this kind: import, insights.refresh, trash.purge or jobs.prune.
+    #[param(pattern = r"^(import|insights\.refresh|trash\.purge|jobs\.prune)?$")]
     kind: Option<String>,
     /// Jobs per page (1–200, default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<u64>,
     /// The `next_cursor` of the previous page: only jobs created before this job.
+    #[param(format = Uuid)]
     before: Option<String>,
     /// `true` to also get `total`, how many jobs match (all pages together).
     count: Option<bool>,

@@ -132,6 +132,7 @@ pub struct TokenRequest {
     pub name: Name,
     /// Days until the token stops working; never, when absent.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 3650)]
     pub expires_in_days: Option<u32>,
 }
 

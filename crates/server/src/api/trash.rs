@@ -22,11 +22,13 @@ const MAX_LIMIT: u64 = 200;
 pub struct TrashQuery {
     /// Only this record type: people, companies, deals, activities, tasks, purchases or tickets.
     #[serde(rename = "type")]
-    #[param(rename = "type")]
+    #[param(rename = "type", value_type = Option<RecordKind>)]
     kind: Option<String>,
     /// Entries per page (1–200, default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<u64>,
     /// The `next_cursor` of the previous page.
+    #[param(format = Uuid)]
     cursor: Option<String>,
 }
 
