@@ -123,7 +123,7 @@ const MAX_DEPTH: usize = 24;
 /// object (the composition's description kept).
 fn merged_object(schema: &Value, components: &HashMap<String, Value>, depth: usize) -> Option<Value> {
     let parts = schema.get("allOf")?.as_array()?;
-    if parts.len() < 2 {
+    if parts.len() < 2 || depth > MAX_DEPTH {
         return None;
     }
     let mut properties = Map::new();
