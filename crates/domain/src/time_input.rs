@@ -15,6 +15,23 @@ use time::{Date, OffsetDateTime};
 /// server prefixes the field's name.
 pub const EXPECTED: &str = "an RFC 3339 date-time such as 2026-01-05T09:30:00Z, or a date such as 2026-01-05";
 
+/// How the API documents a date-time it parses with [`parse`]: an RFC 3339
+/// date-time or a date (`#[param(value_type = Option<DateOrDateTime>)]`).
+pub struct DateOrDateTime;
+
+crate::schema::schema_from!(DateOrDateTime, {
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, Type};
+    let string =
+        |format| ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(format)));
+    Schema::from(
+        OneOfBuilder::new()
+            .item(string(KnownFormat::DateTime))
+            .item(string(KnownFormat::Date))
+            .description(Some("An RFC 3339 date-time such as 2026-01-05T09:30:00Z, or a date such as 2026-01-05."))
+            .build(),
+    )
+});
+
 /// A value that is neither an RFC 3339 date-time nor a date.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("expected {EXPECTED}")]

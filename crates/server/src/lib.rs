@@ -108,7 +108,8 @@ pub struct AppState {
         rapport_domain::surveys::NpsGroup,
         api::insights::ChurnKind,
         rapport_reports::ChurnGrouping,
-        rapport_storage::TicketQueue
+        rapport_storage::TicketQueue,
+        rapport_domain::time_input::DateOrDateTime
     ))
 )]
 struct ApiDoc;

@@ -170,16 +170,9 @@ fn document_merge_patches(doc: &mut Value) {
         }
         let name = format!("{input}Patch");
         *body = json!({"$ref": format!("#/components/schemas/{name}")});
-        let mut schema = doc["components"]["schemas"][&input].clone();
+        let components = components(doc);
+        let mut schema = patch_of(&doc["components"]["schemas"][&input], &components, 0);
         if let Some(object) = schema.as_object_mut() {
-            let required: BTreeSet<String> =
-                object.remove("required").and_then(|names| serde_json::from_value(names).ok()).unwrap_or_default();
-            // null puts back an optional field's default; a required one cannot be cleared.
-            for (name, property) in object.get_mut("properties").and_then(Value::as_object_mut).into_iter().flatten() {
-                if !required.contains(name) && !accepts_null(property) {
-                    *property = json!({"oneOf": [property.take(), {"type": "null"}]});
-                }
-            }
             object.insert(
                 "description".into(),
                 json!(format!("Any of {input}'s fields (a JSON merge patch): each one sent replaces the stored value, null clears it.")),
@@ -187,6 +180,45 @@ fn document_merge_patches(doc: &mut Value) {
         }
         doc["components"]["schemas"][&name] = schema;
     }
+}
+
+/// What a merge patch may send for a value of `schema`: an object's fields
+/// are all optional, the optional ones may be null (back to their default),
+/// and an object inside is itself a patch; anything else is sent whole.
+fn patch_of(schema: &Value, components: &HashMap<String, Value>, depth: usize) -> Value {
+    let resolved = resolve(schema, components);
+    if depth > MAX_DEPTH {
+        return schema.clone();
+    }
+    if let Some(choices) = resolved.get("oneOf").and_then(Value::as_array) {
+        let choices: Vec<Value> = choices.iter().map(|choice| patch_of(choice, components, depth + 1)).collect();
+        let mut patched = resolved.clone();
+        patched["oneOf"] = Value::Array(choices);
+        return patched;
+    }
+    let (Some(properties), true) =
+        (resolved.get("properties").and_then(Value::as_object), resolved.get("type") == Some(&json!("object")))
+    else {
+        return schema.clone();
+    };
+    let required: BTreeSet<&str> =
+        resolved.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+    let mut patched = resolved.clone();
+    let object = patched.as_object_mut().expect("an object schema");
+    object.remove("required");
+    let properties = properties
+        .iter()
+        .map(|(name, property)| {
+            let mut property = patch_of(property, components, depth + 1);
+            // null puts back an optional field's default; a required one cannot be cleared.
+            if !required.contains(name.as_str()) && !accepts_null(&property) {
+                property = json!({"oneOf": [property, {"type": "null"}]});
+            }
+            (name.clone(), property)
+        })
+        .collect();
+    object.insert("properties".into(), Value::Object(properties));
+    patched
 }
 
 /// Every object a request body may hold that the API checks key by key

@@ -202,6 +202,10 @@ impl Shape {
                     items.check(inner, &format!("{path}[{i}]"), errors);
                 }
             }
+            // serde would read an array as the struct's fields in order.
+            (Shape::Closed(_) | Shape::Tagged { .. }, Value::Array(_)) => {
+                errors.add(if path.is_empty() { "body" } else { path }, "must be an object, not an array");
+            }
             // An unknown tag is serde's to name.
             (Shape::Tagged { tag, variants }, Value::Object(object)) => {
                 if let Some(variant) = object.get(tag).and_then(Value::as_str).and_then(|v| variants.get(v)) {
@@ -287,6 +291,15 @@ mod tests {
         assert!(unknown_fields::<SurveyInput>(&fine).is_empty());
         // A tag no variant has is left to serde, which names the value.
         assert!(unknown_fields::<SurveyInput>(&json!({ "trigger": { "on": "never", "x": 1 } })).is_empty());
+    }
+
+    #[test]
+    fn an_array_is_not_an_object() {
+        let body = json!({"first_name": "Ada", "preferences": [null, null]});
+        let errors = unknown_fields::<PersonInput>(&body);
+        assert_eq!(errors.get("preferences"), Some("must be an object, not an array"));
+        let errors = unknown_fields::<PersonInput>(&json!(["Ada"]));
+        assert_eq!(errors.get("body"), Some("must be an object, not an array"));
     }
 
     #[test]

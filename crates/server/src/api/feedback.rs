@@ -23,6 +23,14 @@ use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, Auth, NoParams, Params};
 
+/// The operations that take [`AnswerParams`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum AnswersOperation {
+    List,
+    Summary,
+    Themes,
+}
+
 /// Which answers: a survey, a customer, a staff member, a period, an NPS group.
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -31,18 +39,33 @@ pub struct AnswerParams {
     person_id: Option<PersonId>,
     staff_id: Option<UserId>,
     /// The first day counted, `YYYY-MM-DD` or RFC 3339.
+    #[param(value_type = Option<rapport_domain::time_input::DateOrDateTime>)]
     from: Option<String>,
     /// The day after the last counted (exclusive), `YYYY-MM-DD` or RFC 3339.
+    #[param(value_type = Option<rapport_domain::time_input::DateOrDateTime>)]
     to: Option<String>,
     nps_group: Option<NpsGroup>,
     /// At most this many answers (1–1000, default 100); the answers list only.
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u64>,
     /// month, survey, team, staff, segment or stage; the summary only.
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<String>, pattern = "^(month|survey|team|staff|segment|stage)$")]
     by: Option<String>,
 }
 
 impl AnswerParams {
+    /// `limit` belongs to the answers list and `by` to the summary: another
+    /// operation given one answers 422 rather than ignoring it.
+    fn refuse_unused(&self, operation: AnswersOperation) -> Result<(), ApiError> {
+        if self.by.is_some() && operation != AnswersOperation::Summary {
+            return Err(ApiError::field("by", "only /api/v1/feedback/summary groups answers"));
+        }
+        if self.limit.is_some() && operation != AnswersOperation::List {
+            return Err(ApiError::field("limit", "only /api/v1/answers takes a limit"));
+        }
+        Ok(())
+    }
+
     fn filter(&self) -> Result<AnswerFilter, ApiError> {
         Ok(AnswerFilter {
             survey_id: self.survey_id,
@@ -63,6 +86,7 @@ pub async fn list_answers(
     _auth: Auth,
     Params(params): Params<AnswerParams>,
 ) -> Result<Json<Items<Answer>>, ApiError> {
+    params.refuse_unused(AnswersOperation::List)?;
     let limit = params.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::field("limit", "must be between 1 and 1000"));
@@ -166,6 +190,7 @@ pub async fn feedback_summary(
     _auth: Auth,
     Params(params): Params<AnswerParams>,
 ) -> Result<Json<FeedbackSummary>, ApiError> {
+    params.refuse_unused(AnswersOperation::Summary)?;
     let by = params.by.as_deref().map(GroupBy::parse).transpose().map_err(|message| ApiError::field("by", message))?;
     Ok(Json(rapport_reports::feedback::summary(&state.store, &params.filter()?, by).await?))
 }
@@ -179,6 +204,7 @@ pub async fn feedback_themes(
     _auth: Auth,
     Params(params): Params<AnswerParams>,
 ) -> Result<Json<Items<Theme>>, ApiError> {
+    params.refuse_unused(AnswersOperation::Themes)?;
     let filter = params.filter()?;
     let (from, to) = period(filter.from, filter.to)?;
     Ok(Json(Items { items: rapport_reports::feedback::themes(&state.store, filter.survey_id, from, to, 2).await? }))
@@ -243,6 +269,7 @@ pub async fn clear_theme_rule(
 #[into_params(parameter_in = Query)]
 pub struct NoteParams {
     /// Only the notes of the theme with this name (compared without case).
+    #[param(pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     theme: Option<String>,
 }
 

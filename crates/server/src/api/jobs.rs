@@ -45,7 +45,7 @@ pub struct JobsQuery {
     #[param(minimum = 1, maximum = 200)]
     limit: Option<u64>,
     /// The `next_cursor` of the previous page: only jobs created before this job.
-    #[param(format = Uuid)]
+    #[param(pattern = "^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})?$")]
     before: Option<String>,
     /// `true` to also get `total`, how many jobs match (all pages together).
     count: Option<bool>,

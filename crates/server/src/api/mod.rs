@@ -66,7 +66,8 @@ macro_rules! item_api {
             /// Replaces the record: fields left out return to their defaults.
             #[utoipa::path(put, path = $item, tag = $tag, operation_id = concat!("replace_", stringify!($module)), params(("id" = String, Path)),
                 request_body = $input,
-                responses((status = 200, body = $output), (status = 412, body = ErrorBody), (status = 422, body = ErrorBody)))]
+                responses((status = 200, body = $output), (status = 409, body = ErrorBody, description = "Another record has this external_id, or the change conflicts with what the record holds (a removed stage that still has deals)."), (status = 412, body = ErrorBody),
+                    (status = 422, body = ErrorBody)))]
             pub async fn replace(
                 State(state): State<AppState>,
                 auth: Auth,
@@ -83,7 +84,8 @@ macro_rules! item_api {
             /// Changes only the fields sent (JSON merge patch); `null` clears a field.
             #[utoipa::path(patch, path = $item, tag = $tag, operation_id = concat!("patch_", stringify!($module)), params(("id" = String, Path)),
                 request_body = Object,
-                responses((status = 200, body = $output), (status = 412, body = ErrorBody), (status = 422, body = ErrorBody)))]
+                responses((status = 200, body = $output), (status = 409, body = ErrorBody, description = "Another record has this external_id, or the change conflicts with what the record holds (a removed stage that still has deals)."), (status = 412, body = ErrorBody),
+                    (status = 422, body = ErrorBody)))]
             pub async fn patch(
                 State(state): State<AppState>,
                 auth: Auth,

@@ -18,16 +18,16 @@ use crate::extract::{Auth, Params};
 #[into_params(parameter_in = Query)]
 pub struct ReportParams {
     /// agent (default), team, priority or month.
-    #[param(value_type = Option<String>, example = "agent")]
+    #[param(value_type = Option<String>, pattern = "^(agent|team|priority|month)?$", example = "agent")]
     group: Option<String>,
     /// The first day counted, `YYYY-MM-DD` (UTC; default: 90 days before `to`).
-    #[param(example = "2026-09-01")]
+    #[param(pattern = "^([0-9]{4}-[0-9]{2}-[0-9]{2})?$", example = "2026-09-01")]
     from: Option<String>,
     /// The last day counted, `YYYY-MM-DD` (UTC; default: today).
-    #[param(example = "2026-11-30")]
+    #[param(pattern = "^([0-9]{4}-[0-9]{2}-[0-9]{2})?$", example = "2026-11-30")]
     to: Option<String>,
     /// Only this target: first_response, next_response or resolution (the missed list).
-    #[param(value_type = Option<String>, example = "first_response")]
+    #[param(value_type = Option<String>, pattern = "^(first_response|next_response|resolution)?$", example = "first_response")]
     target: Option<String>,
     /// Only the misses of one report row, grouped by `group`: the row's `key`, or `none` for
     /// the row without one (unassigned, no team). The missed list only.

@@ -25,8 +25,10 @@ pub struct ScorecardParams {
     /// One team's members.
     pub team_id: Option<TeamId>,
     /// The first day counted, `YYYY-MM-DD` or RFC 3339 (default: 30 days before `to`).
+    #[param(value_type = Option<rapport_domain::time_input::DateOrDateTime>)]
     pub from: Option<String>,
     /// The day after the last counted (exclusive; default: the end of today).
+    #[param(value_type = Option<rapport_domain::time_input::DateOrDateTime>)]
     pub to: Option<String>,
 }
 

@@ -62,6 +62,7 @@ pub async fn delete_goal(
 #[into_params(parameter_in = Query)]
 pub struct ReviewParams {
     /// The month, `YYYY-MM` (default: last month; this month counts up to today).
+    #[param(pattern = "^([0-9]{4}-(0[1-9]|1[0-2]))?$", example = "2026-11")]
     pub month: Option<String>,
 }
 

@@ -153,6 +153,16 @@ async fn an_nps_survey_goes_out_is_answered_and_summarised(backend: Backend) {
     let dashboard = app.admin.get("/feedback").await.want(200).text;
     assert!(dashboard.contains("1 of 1 done · 1 within 2 days · median 0 h"), "the dashboard shows the follow-ups");
     app.admin.get("/api/v1/feedback/summary?by=weekday").await.want_error(422, "validation");
+    // Each operation refuses the parameter that belongs to another, rather than ignoring it.
+    for (path, field) in [
+        ("/api/v1/answers?by=month", "by"),
+        ("/api/v1/feedback/summary?limit=5", "limit"),
+        ("/api/v1/feedback/themes?by=month", "by"),
+        ("/api/v1/feedback/themes?limit=5", "limit"),
+    ] {
+        let error = app.admin.get(path).await.want_error(422, "validation");
+        assert!(error.fields.as_ref().is_some_and(|fields| fields.contains_key(field)), "{path}: {}", error.message);
+    }
 
     // The people list filters by NPS group.
     let detractors = app.admin.get("/api/v1/people?nps_group=detractor").await.want(200).value();
