@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 use utoipa::openapi::OpenApi;
 
 use crate::SESSION_COOKIE;
-use crate::shape::Resolver;
+use crate::shape::{Resolver, has_type, is_free_form, is_null, ref_name};
 
 /// Operations anyone may call: signing in, and signing out (which only clears a cookie).
 const PUBLIC: [(&str, &str); 2] = [("post", "/api/v1/session"), ("delete", "/api/v1/session")];
@@ -132,8 +132,7 @@ fn merged_object(schema: &Value, components: &HashMap<String, Value>, depth: usi
         let part = resolve(part, components);
         let part = merged_object(part, components, depth + 1).unwrap_or_else(|| part.clone());
         let object = part.as_object()?;
-        let free_form = object.get("additionalProperties").is_some_and(|extra| extra != &Value::Bool(false));
-        if object.get("type") != Some(&json!("object")) || free_form {
+        if !has_type(object, "object") || is_free_form(object) {
             return None;
         }
         properties.extend(object.get("properties").and_then(Value::as_object).cloned().unwrap_or_default());
@@ -159,10 +158,13 @@ fn document_merge_patches(doc: &mut Value) {
         if method == "put"
             && let Some(reference) = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"].as_str()
         {
-            patches.push((path, reference.rsplit('/').next().unwrap_or(reference).to_string()));
+            patches.push((path, ref_name(reference).to_string()));
         }
     }
+    // The inputs the patches are made from; the patches added below are not among them.
+    let components = components(doc);
     for (path, input) in patches {
+        let Some(input_schema) = components.get(&input) else { continue };
         let Some(patch) = doc["paths"][&path].get_mut("patch") else { continue };
         let body = &mut patch["requestBody"]["content"]["application/json"]["schema"];
         if body.get("$ref").is_some() {
@@ -170,8 +172,7 @@ fn document_merge_patches(doc: &mut Value) {
         }
         let name = format!("{input}Patch");
         *body = json!({"$ref": format!("#/components/schemas/{name}")});
-        let components = components(doc);
-        let mut schema = patch_of(&doc["components"]["schemas"][&input], &components, 0);
+        let mut schema = patch_of(input_schema, &components, 0);
         if let Some(object) = schema.as_object_mut() {
             object.insert(
                 "description".into(),
@@ -196,8 +197,8 @@ fn patch_of(schema: &Value, components: &HashMap<String, Value>, depth: usize) -
         patched["oneOf"] = Value::Array(choices);
         return patched;
     }
-    let (Some(properties), true) =
-        (resolved.get("properties").and_then(Value::as_object), resolved.get("type") == Some(&json!("object")))
+    let (Some(properties), Some(true)) =
+        (resolved.get("properties").and_then(Value::as_object), resolved.as_object().map(|o| has_type(o, "object")))
     else {
         return schema.clone();
     };
@@ -264,7 +265,7 @@ impl Closer<'_> {
             return;
         }
         if let Some(reference) = object.get("$ref").and_then(Value::as_str) {
-            let name = reference.rsplit('/').next().unwrap_or(reference).to_string();
+            let name = ref_name(reference).to_string();
             if let Some(target) = self.components.get(&name)
                 && self.visited.insert(name.clone())
             {
@@ -280,8 +281,7 @@ impl Closer<'_> {
         }
         for key in ["oneOf", "anyOf"] {
             if let Some(choices) = object.get(key).and_then(Value::as_array) {
-                let open: Vec<(usize, &Value)> =
-                    choices.iter().enumerate().filter(|(_, c)| c.get("type") != Some(&json!("null"))).collect();
+                let open: Vec<(usize, &Value)> = choices.iter().enumerate().filter(|(_, c)| !is_null(c)).collect();
                 let told_apart =
                     open.len() == 1 || self.resolver.tells_apart(&open.iter().map(|(_, c)| *c).collect::<Vec<_>>());
                 if told_apart {
@@ -296,10 +296,9 @@ impl Closer<'_> {
             self.walk(items, &format!("{pointer}/items"), depth + 1);
             return;
         }
-        let free_form = object.get("additionalProperties").is_some_and(|extra| extra != &Value::Bool(false));
         if let Some(properties) = object.get("properties").and_then(Value::as_object)
-            && !free_form
-            && object.get("type") == Some(&json!("object"))
+            && !is_free_form(object)
+            && has_type(object, "object")
         {
             self.close.push(pointer.to_string());
             for (name, property) in properties {
@@ -323,7 +322,7 @@ fn components(doc: &Value) -> HashMap<String, Value> {
 
 fn resolve<'v>(schema: &'v Value, components: &'v HashMap<String, Value>) -> &'v Value {
     match schema.get("$ref").and_then(Value::as_str) {
-        Some(reference) => components.get(reference.rsplit('/').next().unwrap_or(reference)).unwrap_or(schema),
+        Some(reference) => components.get(ref_name(reference)).unwrap_or(schema),
         None => schema,
     }
 }

@@ -79,8 +79,7 @@ impl<'a> Resolver<'a> {
         }
         let Some(schema) = schema.as_object() else { return Shape::Open };
         if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
-            let name = reference.rsplit('/').next().unwrap_or(reference);
-            return match self.components.get(name) {
+            return match self.components.get(ref_name(reference)) {
                 Some(target) => self.shape(target, depth + 1),
                 None => Shape::Open,
             };
@@ -114,9 +113,8 @@ impl<'a> Resolver<'a> {
             };
         }
         let properties = schema.get("properties").and_then(Value::as_object);
-        let free_form = schema.get("additionalProperties").is_some_and(|extra| extra != &Value::Bool(false));
         match properties {
-            Some(properties) if !free_form && has_type(schema, "object") => Shape::Closed(
+            Some(properties) if !is_free_form(schema) && has_type(schema, "object") => Shape::Closed(
                 properties.iter().map(|(name, property)| (name.clone(), self.shape(property, depth + 1))).collect(),
             ),
             _ => Shape::Open,
@@ -152,7 +150,7 @@ impl<'a> Resolver<'a> {
     fn resolve<'v>(&'v self, mut schema: &'v Value, depth: usize) -> &'v Value {
         for _ in depth..MAX_DEPTH {
             let Some(reference) = schema.get("$ref").and_then(Value::as_str) else { break };
-            match self.components.get(reference.rsplit('/').next().unwrap_or(reference)) {
+            match self.components.get(ref_name(reference)) {
                 Some(target) => schema = target,
                 None => break,
             }
@@ -173,7 +171,17 @@ fn constant_properties(schema: &Value) -> BTreeMap<&str, &str> {
         .collect()
 }
 
-fn has_type(schema: &serde_json::Map<String, Value>, wanted: &str) -> bool {
+/// The component a `$ref` names: `Money` for `#/components/schemas/Money`.
+pub(crate) fn ref_name(reference: &str) -> &str {
+    reference.rsplit('/').next().unwrap_or(reference)
+}
+
+/// Whether an object schema takes keys beyond its properties.
+pub(crate) fn is_free_form(schema: &serde_json::Map<String, Value>) -> bool {
+    schema.get("additionalProperties").is_some_and(|extra| extra != &Value::Bool(false))
+}
+
+pub(crate) fn has_type(schema: &serde_json::Map<String, Value>, wanted: &str) -> bool {
     match schema.get("type") {
         Some(Value::String(t)) => t == wanted,
         Some(Value::Array(types)) => types.iter().any(|t| t == wanted),
@@ -181,7 +189,7 @@ fn has_type(schema: &serde_json::Map<String, Value>, wanted: &str) -> bool {
     }
 }
 
-fn is_null(schema: &Value) -> bool {
+pub(crate) fn is_null(schema: &Value) -> bool {
     schema.get("type").and_then(Value::as_str) == Some("null")
 }
 
