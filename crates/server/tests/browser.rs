@@ -24,6 +24,7 @@ mod browser {
     pub mod search;
     pub mod style_feedback;
     pub mod surveys;
+    pub mod task_edit;
     pub mod ticket_bulk;
     pub mod tickets;
     pub mod tour;

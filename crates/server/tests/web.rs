@@ -29,6 +29,7 @@ mod web {
     pub mod style_feedback;
     pub mod style_goals;
     pub mod surveys;
+    pub mod task_edit;
     pub mod ticket_bulk;
     pub mod tickets;
     pub mod views;

@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 use rapport_domain::access::Action;
 use rapport_domain::custom_fields::{CustomFieldDefinition, EntityType};
 use rapport_domain::history::RecordKind;
-use rapport_domain::records::{ActivityKind, Deal, DealInput, DealStatus, Person, Pipeline};
+use rapport_domain::records::{ActivityKind, Deal, DealInput, DealStatus, Pipeline};
 use rapport_domain::text::{LongText, Name, Tag};
 use rapport_domain::{CompanyId, Currency, DealId, FieldErrors, Money, PersonId, PipelineId, StageId, UserId};
 use rapport_storage::{ActivityFilter, DealFilter, ListQuery, StorageError};
@@ -21,7 +21,7 @@ use super::form::{Conflict, Fields, FormData, FormView};
 use super::format::capitalize;
 use super::history::{HistoryPanel, last_editor};
 use super::lists::{Cell, Choice, Column, Filter, ListRequest, ListSpec};
-use super::lookup::company_by_name;
+use super::lookup::{company_by_name, person_label};
 use super::staff::Staff;
 use super::timeline::deal_status;
 use super::{Chrome, Signed, WebError, format, redirect_with_flash};
@@ -363,11 +363,6 @@ pub struct NewDealParams {
     stage_id: Option<StageId>,
 }
 
-/// How the form names a person: by primary email, else by full name.
-fn person_label(person: &Person) -> String {
-    person.fields.primary_email().map(|e| e.to_string()).unwrap_or_else(|| person.fields.full_name())
-}
-
 pub async fn new_form(
     State(state): State<AppState>,
     signed: Signed,
@@ -500,23 +495,13 @@ async fn parse(
 /// A storage refusal on the deal form, with the API's field names turned
 /// into the form's, so each message lands beside its input.
 fn refused(form: &FormData, err: StorageError) -> Result<FormView, WebError> {
-    match err {
-        StorageError::Invalid(errors) => {
-            let mut renamed = FieldErrors::new();
-            for (field, message) in errors.iter() {
-                let field = match field.as_str() {
-                    "stage_id" | "pipeline_id" => "stage",
-                    "person_id" => "person",
-                    "company_id" => "company",
-                    "amount" | "amount.amount_minor" | "amount.currency" => "amount",
-                    other => other,
-                };
-                renamed.add(field, message.clone());
-            }
-            Ok(FormView::rejected(form, renamed))
-        }
-        other => FormView::refused(form, other),
-    }
+    FormView::refused_renamed(form, err, |field| match field {
+        "stage_id" | "pipeline_id" => Some("stage"),
+        "person_id" => Some("person"),
+        "company_id" => Some("company"),
+        "amount" | "amount.amount_minor" | "amount.currency" => Some("amount"),
+        _ => None,
+    })
 }
 
 pub async fn create(State(state): State<AppState>, signed: Signed, form: FormData) -> Result<Response, WebError> {

@@ -250,6 +250,30 @@ impl FormView {
         }
     }
 
+    /// Like `refused`, with the API's field names turned into the form's by
+    /// `rename` (names it gives `None` for stay as they are), so each message
+    /// lands beside its input.
+    pub fn refused_renamed(
+        form: &FormData,
+        err: StorageError,
+        rename: impl Fn(&str) -> Option<&'static str>,
+    ) -> Result<Self, WebError> {
+        let renamed = |field: &str| rename(field).map(str::to_owned).unwrap_or_else(|| field.to_owned());
+        match err {
+            StorageError::Invalid(errors) => {
+                let mut shown = FieldErrors::new();
+                for (field, message) in errors.iter() {
+                    shown.add(renamed(field.as_str()), message.clone());
+                }
+                Ok(Self::rejected(form, shown))
+            }
+            StorageError::Taken { field, message, .. } => {
+                Ok(Self::rejected(form, FieldErrors::single(renamed(&field), message)))
+            }
+            other => Self::refused(form, other),
+        }
+    }
+
     fn with_problem(form: &FormData, message: String) -> Self {
         let mut view = Self::rejected(form, FieldErrors::new());
         view.problem = Some(message);

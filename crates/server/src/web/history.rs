@@ -11,8 +11,10 @@ use axum::response::Response;
 use axum::routing::get;
 use rapport_domain::custom_fields::CustomFieldDefinition;
 use rapport_domain::history::{FieldChange, HistoryAction, HistoryEntry, RecordKind};
-use rapport_domain::{CompanyId, Money, PersonId, UserId};
+use rapport_domain::{CompanyId, DealId, Money, PersonId, UserId};
 use serde_json::Value as Json;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use super::format::capitalize;
@@ -28,6 +30,7 @@ pub fn routes() -> Router<AppState> {
         .route("/people/{id}/history", get(person_history))
         .route("/companies/{id}/history", get(company_history))
         .route("/deals/{id}/history", get(deal_history))
+        .route("/tasks/{id}/history", get(task_history))
         .route("/tickets/{id}/history", get(ticket_history))
 }
 
@@ -112,6 +115,7 @@ struct Words<'a> {
     staff: &'a Staff,
     people: HashMap<PersonId, String>,
     companies: HashMap<CompanyId, String>,
+    deals: HashMap<DealId, String>,
     stages: HashMap<Uuid, String>,
     pipelines: HashMap<Uuid, String>,
     teams: HashMap<Uuid, String>,
@@ -130,6 +134,7 @@ impl<'a> Words<'a> {
     ) -> Result<Words<'a>, WebError> {
         let mut people = BTreeSet::new();
         let mut companies = BTreeSet::new();
+        let mut deals = BTreeSet::new();
         let mut wants_stages = false;
         let mut wants_teams = false;
         for change in entries.iter().flat_map(|e| &e.changes) {
@@ -141,6 +146,9 @@ impl<'a> Words<'a> {
                     }
                     ("company_id", Some(id)) => {
                         companies.insert(CompanyId(id));
+                    }
+                    ("deal_id", Some(id)) => {
+                        deals.insert(DealId(id));
                     }
                     ("stage_id" | "pipeline_id", _) => wants_stages = true,
                     ("team_id", _) => wants_teams = true,
@@ -161,6 +169,16 @@ impl<'a> Words<'a> {
             true => state.store.list_teams().await?.into_iter().map(|t| (t.id.0, t.fields.name.to_string())).collect(),
             false => HashMap::new(),
         };
+        let mut deal_names = HashMap::new();
+        for id in deals {
+            match state.store.get_deal(id).await {
+                Ok(deal) => {
+                    deal_names.insert(id, deal.fields.name.to_string());
+                }
+                Err(rapport_storage::StorageError::NotFound(_)) => {}
+                Err(err) => return Err(err.into()),
+            }
+        }
         let custom = match kind.custom_fields() {
             Some(entity) => custom::definitions(state, entity).await?,
             None => Vec::new(),
@@ -169,6 +187,7 @@ impl<'a> Words<'a> {
             staff,
             people: state.store.person_names(&people.into_iter().collect::<Vec<_>>()).await?,
             companies: state.store.company_names(&companies.into_iter().collect::<Vec<_>>()).await?,
+            deals: deal_names,
             stages,
             pipelines,
             teams,
@@ -237,6 +256,10 @@ impl<'a> Words<'a> {
                 named(id.and_then(|id| self.people.get(&PersonId(id))), "person")
             }
             ("company_id", _) if id.is_some() => named(id.and_then(|id| self.companies.get(&CompanyId(id))), "company"),
+            ("deal_id", _) if id.is_some() => named(id.and_then(|id| self.deals.get(&DealId(id))), "deal"),
+            ("due_at", Json::String(raw)) => {
+                OffsetDateTime::parse(raw, &Rfc3339).map(format::datetime).unwrap_or_else(|_| raw.clone())
+            }
             ("stage_id", _) if id.is_some() => named(id.and_then(|id| self.stages.get(&id)), "stage"),
             ("pipeline_id", _) if id.is_some() => named(id.and_then(|id| self.pipelines.get(&id)), "pipeline"),
             ("team_id", _) if id.is_some() => named(id.and_then(|id| self.teams.get(&id)), "team"),
@@ -281,6 +304,7 @@ fn field_label(field: &str) -> String {
         "company_id" => "Company".into(),
         "person_id" => "Person".into(),
         "deal_id" => "Deal".into(),
+        "due_at" => "Due".into(),
         "referred_by_id" => "Referred by".into(),
         "requester_id" => "Requester".into(),
         "team_id" => "Team".into(),
@@ -349,6 +373,16 @@ async fn deal_history(
     let id: rapport_domain::DealId = id.parse().map_err(|_| WebError::NotFound("deal"))?;
     let name = state.store.get_deal(id).await?.fields.name.to_string();
     history_page(&state, &signed, RecordKind::Deals, id.0, name, "deals").await
+}
+
+async fn task_history(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let id: rapport_domain::TaskId = id.parse().map_err(|_| WebError::NotFound("task"))?;
+    let name = state.store.get_task(id).await?.fields.title.to_string();
+    history_page(&state, &signed, RecordKind::Tasks, id.0, name, "tasks").await
 }
 
 async fn ticket_history(

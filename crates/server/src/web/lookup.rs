@@ -9,6 +9,12 @@ use super::WebError;
 use super::form::Fields;
 use crate::AppState;
 
+/// How a form names a person: by primary email, else by full name (what
+/// `person_by_label` finds them by again).
+pub fn person_label(person: &Person) -> String {
+    person.fields.primary_email().map(|e| e.to_string()).unwrap_or_else(|| person.fields.full_name())
+}
+
 /// The company a form names: an exact (case-insensitive) name match.
 pub async fn company_by_name(
     state: &AppState,

@@ -1,4 +1,5 @@
-//! Tasks: the list, the new-task form, one-click completion, and the inbox
+//! Tasks: the list, the new-task and edit forms (the edit page shows the
+//! task's history beside the form), one-click completion, and the inbox
 //! (what is overdue, due today and coming up, and who is due a call).
 
 use std::collections::{BTreeSet, HashMap};
@@ -10,6 +11,7 @@ use axum::http::{HeaderMap, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use rapport_domain::access::Action;
+use rapport_domain::history::RecordKind;
 use rapport_domain::records::{Links, Person, Task, TaskInput};
 use rapport_domain::text::{LongText, Name};
 use rapport_domain::{CompanyId, DealId, FieldErrors, PersonId, TaskId, UserId};
@@ -17,11 +19,13 @@ use rapport_storage::{ListQuery, StorageError, TaskFilter};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use super::form::{Fields, FormData, FormView};
+use super::form::{Conflict, Fields, FormData, FormView};
+use super::history::{HistoryPanel, last_editor};
 use super::lists::{Cell, Choice, Column, Filter, ListRequest, ListSpec};
+use super::lookup::{company_by_name, person_by_label, person_label};
 use super::staff::Staff;
 use super::timeline::parse_due;
-use super::{Chrome, Signed, WebError, format, is_htmx, redirect_with_flash, render, with_toast};
+use super::{Chrome, Signed, WebError, format, is_htmx, redirect_with_flash, render, see_other, with_toast};
 use crate::AppState;
 
 const COLUMNS: &[Column] = &[
@@ -55,6 +59,8 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/tasks", get(list).post(create))
         .route("/tasks/new", get(new_form))
+        .route("/tasks/{id}", get(page).post(update))
+        .route("/tasks/{id}/edit", get(edit_form))
         .route("/tasks/{id}/done", post(complete))
         .route("/inbox", get(inbox))
 }
@@ -139,6 +145,8 @@ pub struct TaskRow {
     pub status_class: &'static str,
     /// Shows the Complete button.
     pub can_complete: bool,
+    /// Shows the Edit link.
+    pub can_edit: bool,
 }
 
 pub fn task_status(task: &Task, now: OffsetDateTime) -> (&'static str, &'static str) {
@@ -154,6 +162,7 @@ pub fn task_status(task: &Task, now: OffsetDateTime) -> (&'static str, &'static 
 pub fn task_row(task: &Task, names: &Names, staff: &Staff, signed: &Signed, now: OffsetDateTime) -> TaskRow {
     let (status, status_class) = task_status(task, now);
     let f = &task.fields;
+    let can_edit = staff.allows(&signed.actor, Action::Edit, f.assignee_id, task.meta.created_by);
     TaskRow {
         id: task.id,
         title: f.title.to_string(),
@@ -164,7 +173,8 @@ pub fn task_row(task: &Task, names: &Names, staff: &Staff, signed: &Signed, now:
         due_hint: f.due_at.map(|due| format::relative(due, now)).unwrap_or_default(),
         status,
         status_class,
-        can_complete: !f.done && staff.allows(&signed.actor, Action::Edit, f.assignee_id, task.meta.created_by),
+        can_complete: !f.done && can_edit,
+        can_edit,
     }
 }
 
@@ -236,7 +246,7 @@ pub async fn list(
             shown
                 .iter()
                 .map(|column| match column.key {
-                    "title" => Cell::text(f.title.to_string()),
+                    "title" => Cell::link(f.title.to_string(), format!("/tasks/{}/edit", task.id)),
                     "due" => Cell::text(f.due_at.map(|due| format::date(due.date())).unwrap_or_default()),
                     "status" => {
                         let (status, class) = task_status(task, now);
@@ -259,14 +269,44 @@ pub async fn list(
 #[template(path = "task_form.html")]
 struct TaskForm {
     chrome: Chrome,
+    /// `None` for a new task.
+    id: Option<TaskId>,
+    version: i64,
     form: FormView,
     assignees: Vec<Choice>,
+    /// The deal the task is about (name, link): the form keeps it as it is.
+    deal: Option<(String, String)>,
+    /// The task's changes, beside the edit form.
+    history: Option<HistoryPanel>,
 }
 
 impl TaskForm {
-    async fn new(state: &AppState, signed: &Signed, form: FormView) -> Result<Self, WebError> {
+    /// The form for a new task, or for editing `task`.
+    async fn new(
+        state: &AppState,
+        signed: &Signed,
+        task: Option<&Task>,
+        version: i64,
+        form: FormView,
+    ) -> Result<Self, WebError> {
         let staff = Staff::load(state).await?;
-        Ok(TaskForm { chrome: signed.chrome("tasks", "New task"), form, assignees: staff.choices() })
+        let mut assignees = vec![Choice::new("", "Nobody")];
+        assignees.extend(staff.choices());
+        let (id, deal, history) = match task {
+            Some(task) => {
+                let deal = match task.fields.links.deal_id {
+                    Some(deal) => {
+                        Some((state.store.get_deal(deal).await?.fields.name.to_string(), format!("/deals/{deal}")))
+                    }
+                    None => None,
+                };
+                let history = HistoryPanel::latest(state, RecordKind::Tasks, task.id.0, &staff).await?;
+                (Some(task.id), deal, Some(history))
+            }
+            None => (None, None, None),
+        };
+        let title = if id.is_some() { "Edit task" } else { "New task" };
+        Ok(TaskForm { chrome: signed.chrome("tasks", title), id, version, form, assignees, deal, history })
     }
 
     fn respond(&self, signed: &Signed) -> Result<Response, WebError> {
@@ -292,41 +332,165 @@ pub async fn new_form(
             pairs.push(("person", email.to_string()));
         }
     }
-    TaskForm::new(&state, &signed, FormView::from_pairs(pairs)).await?.respond(&signed)
+    TaskForm::new(&state, &signed, None, 0, FormView::from_pairs(pairs)).await?.respond(&signed)
 }
 
-async fn parse(state: &AppState, form: &FormData) -> Result<Result<TaskInput, FieldErrors>, WebError> {
+fn task_id(raw: &str) -> Result<TaskId, WebError> {
+    raw.parse().map_err(|_| WebError::NotFound("task"))
+}
+
+/// A task's own address: its edit page, with its history.
+pub async fn page(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, WebError> {
+    let id = task_id(&id)?;
+    state.store.get_task(id).await?;
+    Ok(see_other(&format!("/tasks/{id}/edit")))
+}
+
+pub async fn edit_form(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let id = task_id(&id)?;
+    let task = state.store.get_task(id).await?;
+    Staff::load(&state).await?.ensure(&signed.actor, Action::Edit, task.fields.assignee_id, task.meta.created_by)?;
+    let stored = form_values(&state, &task).await?;
+    TaskForm::new(&state, &signed, Some(&task), task.meta.version, FormView::editing(stored)).await?.respond(&signed)
+}
+
+/// The due date as the form shows it (a date input has no time).
+fn due_text(task: &Task) -> String {
+    task.fields.due_at.map(|due| format::date(due.date())).unwrap_or_default()
+}
+
+/// A stored task as the edit form's values.
+async fn form_values(state: &AppState, task: &Task) -> Result<Vec<(String, String)>, WebError> {
+    let f = &task.fields;
+    let mut pairs = vec![
+        ("title".to_owned(), f.title.to_string()),
+        ("due".to_owned(), due_text(task)),
+        ("assignee_id".to_owned(), f.assignee_id.map(|a| a.to_string()).unwrap_or_default()),
+        ("notes".to_owned(), f.notes.as_ref().map(|n| n.to_string()).unwrap_or_default()),
+    ];
+    // A checkbox sends nothing when unticked: only a ticked one has a value.
+    if f.done {
+        pairs.push(("done".to_owned(), "true".to_owned()));
+    }
+    if let Some(person) = f.links.person_id {
+        pairs.push(("person".to_owned(), person_label(&state.store.get_person(person).await?)));
+    }
+    if let Some(company) = f.links.company_id {
+        pairs.push(("company".to_owned(), state.store.get_company(company).await?.fields.name.to_string()));
+    }
+    Ok(pairs)
+}
+
+/// Parses the task form into the same input the API takes. Editing, a field
+/// left as the form showed it keeps the stored value: the time of day of a
+/// due date (the date input shows only the day), and the very person or
+/// company a name may share with another.
+async fn parse(
+    state: &AppState,
+    form: &FormData,
+    current: Option<&Task>,
+) -> Result<Result<TaskInput, FieldErrors>, WebError> {
+    let shown = match current {
+        Some(task) => form_values(state, task).await?,
+        None => Vec::new(),
+    };
+    let unchanged = |name: &str| {
+        current.is_some() && shown.iter().find(|(key, _)| key == name).map_or("", |(_, v)| v.trim()) == form.get(name)
+    };
+    let stored = current.map(|task| &task.fields);
     let mut f = Fields::new(form);
     let title = f.required::<Name>("title");
     let notes = f.optional::<LongText>("notes");
-    let due_at = f.optional_with("due", parse_due);
+    let due_at = match stored {
+        Some(stored) if unchanged("due") => stored.due_at,
+        _ => f.optional_with("due", parse_due),
+    };
     let assignee_id =
         f.optional_with("assignee_id", |raw| raw.parse::<UserId>().map_err(|_| "is not a staff member".into()));
-    let person_id = super::lookup::person_by_label(state, &mut f, "person").await?;
+    let person_id = match stored {
+        Some(stored) if unchanged("person") => stored.links.person_id,
+        _ => person_by_label(state, &mut f, "person").await?,
+    };
+    let company_id = match stored {
+        Some(stored) if unchanged("company") => stored.links.company_id,
+        _ => company_by_name(state, &mut f, "company").await?,
+    };
+    let links = Links { person_id, company_id, deal_id: stored.and_then(|s| s.links.deal_id) };
+    // Only the edit form has the box; a new task is open.
+    let done = current.is_some() && form.checked("done");
     Ok(match (title, f.finish()) {
-        (Some(title), Ok(())) => Ok(TaskInput {
-            title,
-            notes,
-            due_at,
-            assignee_id,
-            done: false,
-            links: Links { person_id, ..Default::default() },
-        }),
+        (Some(title), Ok(())) => Ok(TaskInput { title, notes, due_at, assignee_id, done, links }),
         (_, Err(errors)) => Err(errors),
         (None, Ok(())) => Err(FieldErrors::single("title", "is required")),
     })
 }
 
+/// A storage refusal on the task form, each message beside its input.
+fn refused(form: &FormData, err: StorageError) -> Result<FormView, WebError> {
+    FormView::refused_renamed(form, err, |field| match field {
+        "due_at" => Some("due"),
+        "person_id" => Some("person"),
+        "company_id" => Some("company"),
+        "deal_id" => Some("deal"),
+        _ => None,
+    })
+}
+
 pub async fn create(State(state): State<AppState>, signed: Signed, form: FormData) -> Result<Response, WebError> {
-    let input = match parse(&state, &form).await? {
+    let input = match parse(&state, &form, None).await? {
         Ok(input) => input,
         Err(errors) => {
-            return TaskForm::new(&state, &signed, FormView::rejected(&form, errors)).await?.respond(&signed);
+            return TaskForm::new(&state, &signed, None, 0, FormView::rejected(&form, errors)).await?.respond(&signed);
         }
     };
     match state.store.create_task(&signed.actor, input).await {
         Ok(task) => Ok(redirect_with_flash("/inbox", &format!("Task added: {}", task.fields.title))),
-        Err(err) => TaskForm::new(&state, &signed, FormView::refused(&form, err)?).await?.respond(&signed),
+        Err(err) => TaskForm::new(&state, &signed, None, 0, refused(&form, err)?).await?.respond(&signed),
+    }
+}
+
+/// Saves the edit form at the version it was rendered with: a save over
+/// someone else's change shows the form again over the task as it is now.
+pub async fn update(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Result<Response, WebError> {
+    let id = task_id(&id)?;
+    let before = state.store.get_task(id).await?;
+    Staff::load(&state).await?.ensure(
+        &signed.actor,
+        Action::Edit,
+        before.fields.assignee_id,
+        before.meta.created_by,
+    )?;
+    let version = form.get("version").parse::<i64>().unwrap_or(before.meta.version);
+    let input = match parse(&state, &form, Some(&before)).await? {
+        Ok(input) => input,
+        Err(errors) => {
+            let view = FormView::rejected(&form, errors);
+            return TaskForm::new(&state, &signed, Some(&before), version, view).await?.respond(&signed);
+        }
+    };
+    let page = format!("/tasks/{id}/edit");
+    match state.store.update_task(&signed.actor, id, input, Some(version)).await {
+        Ok(task) => Ok(redirect_with_flash(&page, &format!("Task saved: {}", task.fields.title))),
+        Err(StorageError::VersionMismatch { .. }) => {
+            let current = state.store.get_task(id).await?;
+            let stored = form_values(&state, &current).await?;
+            let who = last_editor(&state, RecordKind::Tasks, id.0).await?;
+            let conflict = Conflict::new(&current.meta, who, page);
+            let view = FormView::conflicted(&form, stored, conflict);
+            TaskForm::new(&state, &signed, Some(&current), current.meta.version, view).await?.respond(&signed)
+        }
+        Err(err) => {
+            TaskForm::new(&state, &signed, Some(&before), version, refused(&form, err)?).await?.respond(&signed)
+        }
     }
 }
 

@@ -15,7 +15,6 @@ use rapport_domain::mail::{
     AttachmentInfo, AttachmentInput, Delivery, MAX_ATTACHMENT_BYTES, MAX_MESSAGE_ATTACHMENT_BYTES,
     MAX_MESSAGE_ATTACHMENTS, OCTET_STREAM, OutboxStatus,
 };
-use rapport_domain::records::Person;
 use rapport_domain::sla::SlaPolicy;
 use rapport_domain::text::{LongText, Name, Tag};
 use rapport_domain::tickets::{
@@ -31,7 +30,7 @@ use super::custom::{self, CustomInput, CustomShown};
 use super::form::{Conflict, Fields, FormData, FormView};
 use super::insights::ValuePanel;
 use super::lists::{Choice, ListRequest, ViewLink};
-use super::lookup::person_by_label;
+use super::lookup::{person_by_label, person_label};
 use super::purchases::PurchaseLine;
 use super::staff::Staff;
 use super::{Chrome, Signed, WebError, format, is_htmx, redirect_with_flash, with_toast};
@@ -956,11 +955,6 @@ impl TicketForm {
     fn respond(&self, signed: &Signed) -> Result<Response, WebError> {
         signed.form_page(self, &self.form)
     }
-}
-
-/// How the form names the requester: by primary email, else by full name.
-fn person_label(person: &Person) -> String {
-    person.fields.primary_email().map(|e| e.to_string()).unwrap_or_else(|| person.fields.full_name())
 }
 
 #[derive(Deserialize)]

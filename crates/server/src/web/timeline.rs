@@ -123,7 +123,7 @@ fn entry_view(entry: &TimelineEntry, staff: &Staff, now: OffsetDateTime) -> Entr
                 "task",
                 "Task".to_owned(),
                 t.fields.title.to_string(),
-                None,
+                Some(format!("/tasks/{}/edit", t.id)),
                 body,
                 staff.name(t.fields.assignee_id),
                 status,
