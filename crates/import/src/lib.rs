@@ -167,9 +167,16 @@ impl Report {
         lines.len()
     }
 
-    /// The mapping that reads the same file the same way again.
+    /// The mapping that reads the same file the same way again: each
+    /// column's field, and the columns that filled none left out.
     pub fn mapping(&self) -> Mapping {
-        Mapping(self.columns.iter().filter_map(|c| Some((c.header.clone(), c.field.clone()?))).collect())
+        Mapping(
+            self.columns
+                .iter()
+                .filter(|c| !c.header.is_empty())
+                .map(|c| (c.header.clone(), c.field.clone().unwrap_or_else(|| Mapping::LEAVE_OUT.to_owned())))
+                .collect(),
+        )
     }
 }
 
@@ -523,6 +530,21 @@ mod tests {
         let fields: Vec<Option<&str>> = preview.columns.iter().map(|c| c.field.as_deref()).collect();
         assert_eq!(fields, [Some("first_name"), Some("emails"), None]);
         assert_eq!(preview.rows, [["Ada", "ada@example.com", "a; b"], ["Bob", "bob@example.com", ""]]);
+    }
+
+    #[test]
+    fn a_mapping_leaves_out_a_recognized_column_and_a_saved_one_keeps_it_out() {
+        let file = "First name,E-mail,Notes\nAda,ada@example.com,x\n";
+        let mapping = Mapping([("E-mail".to_string(), Mapping::LEAVE_OUT.to_string())].into());
+        let shown = preview(file.as_bytes(), Kind::People, None, Some(&mapping), 1).unwrap();
+        let fields: Vec<Option<&str>> = shown.columns.iter().map(|c| c.field.as_deref()).collect();
+        assert_eq!(fields, [Some("first_name"), None, None], "the email column is still read");
+        let report = Report { columns: shown.columns.clone(), ..Default::default() };
+        let saved = report.mapping();
+        let pairs = [("First name", "first_name"), ("E-mail", ""), ("Notes", "")];
+        assert_eq!(saved, Mapping(pairs.map(|(h, f)| (h.to_string(), f.to_string())).into()));
+        let again = preview(file.as_bytes(), Kind::People, None, Some(&saved), 1).unwrap();
+        assert_eq!(again.columns, shown.columns, "the saved mapping reads the file another way");
     }
 
     #[test]

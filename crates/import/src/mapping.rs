@@ -10,8 +10,14 @@ use serde::{Deserialize, Serialize};
 use crate::{Column, ImportError, Kind};
 
 /// Header → field name: the saved mapping file's format, `{"Vorname": "first_name", "Stufe": "cf.tier"}`.
+/// An empty field name (`{"Notes": ""}`) leaves the column out, even one its header names a field by.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
 pub struct Mapping(pub BTreeMap<String, String>);
+
+impl Mapping {
+    /// The field name that leaves a column out.
+    pub const LEAVE_OUT: &'static str = "";
+}
 
 /// A field a column may fill, with the other names a header may give it (compared normalized).
 pub(crate) struct FieldSpec {
@@ -343,20 +349,30 @@ impl Plan {
         mapping: Option<&Mapping>,
         custom: Option<&[CustomFieldInput]>,
     ) -> Result<Plan, ImportError> {
-        let mut mapped = BTreeMap::new();
+        // A header the mapping leaves out maps to `None`.
+        let mut mapped: BTreeMap<String, Option<Target>> = BTreeMap::new();
         for (header, target) in mapping.map(|m| &m.0).into_iter().flatten() {
+            if target.trim() == Mapping::LEAVE_OUT {
+                mapped.insert(normalize(header), None);
+                continue;
+            }
             let field = Target::recognize(kind, target).ok_or_else(|| ImportError::UnknownField {
                 header: header.clone(),
                 field: target.clone(),
                 known: known_fields(kind),
             })?;
-            mapped.insert(normalize(header), field);
+            mapped.insert(normalize(header), Some(field));
         }
         let mut columns: Vec<Option<Target>> = Vec::with_capacity(headers.len());
         let mut unmapped = Vec::new();
         for header in &headers {
-            let target = mapped.get(&normalize(header)).cloned().or_else(|| Target::recognize(kind, header));
+            let chosen = mapped.get(&normalize(header));
+            let left_out = matches!(chosen, Some(None));
+            let target =
+                chosen.cloned().flatten().or_else(|| if left_out { None } else { Target::recognize(kind, header) });
             let target = match target {
+                // Left out on purpose: no warning.
+                None if left_out => None,
                 Some(Target::Custom(key))
                     if custom.is_some_and(|defined| !defined.iter().any(|d| d.key.as_str() == key)) =>
                 {
@@ -453,6 +469,25 @@ mod tests {
         let twice = Mapping([("Vorname".to_string(), "emails".to_string())].into());
         let err = Plan::new(Kind::People, headers, Some(&twice), None).err().unwrap();
         assert!(matches!(err, ImportError::SameField { .. }), "{err}");
+    }
+
+    #[test]
+    fn a_mapping_leaves_out_any_column_even_a_recognized_one() {
+        let headers = ["First Name", "E-mail", "Tags", "Notes"].map(String::from).to_vec();
+        let leave_out = |header: &str| (header.to_string(), Mapping::LEAVE_OUT.to_string());
+        let mapping = Mapping([leave_out("e-mail"), leave_out("Notes")].into());
+        let plan = Plan::new(Kind::People, headers.clone(), Some(&mapping), None).unwrap();
+        assert_eq!(plan.columns, [Some(Target::Field("first_name")), None, Some(Target::Field("tags")), None]);
+        assert!(plan.unmapped.is_empty(), "a column left out on purpose is no warning: {:?}", plan.unmapped);
+        // Another column may then fill the field the left-out one was recognized as.
+        let moved = Mapping([leave_out("E-mail"), ("Notes".to_string(), "emails".to_string())].into());
+        let plan = Plan::new(Kind::People, headers, Some(&moved), None).unwrap();
+        assert_eq!(plan.columns[1], None);
+        assert_eq!(plan.columns[3], Some(Target::Field("emails")));
+        // A field a kind needs is still needed.
+        let companies =
+            Plan::new(Kind::Companies, vec!["Name".into()], Some(&Mapping([leave_out("name")].into())), None);
+        assert!(matches!(companies.unwrap().ensure_required(), Err(ImportError::MissingColumn { .. })));
     }
 
     #[test]

@@ -19,6 +19,7 @@ mod web {
     pub mod history;
     pub mod hostile;
     pub mod htmx;
+    pub mod import_leave_out;
     pub mod imports;
     pub mod insights;
     pub mod jobs;

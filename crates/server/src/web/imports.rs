@@ -210,7 +210,7 @@ async fn show_preview(
         errors.add("file", format!("cannot be read as {}: {err}", kind_label(kind).to_lowercase()));
         with_errors(FormView::from_pairs([("kind", kind.to_string())]), errors)
     };
-    // What each header fills by its name alone: those columns cannot be left out.
+    // What each header fills by its name alone: shown when the choices do not fit together.
     let by_name = match rapport_import::preview(&head, kind, delimiter, None, PREVIEW_ROWS) {
         Ok(preview) => preview,
         Err(err) => {
@@ -244,17 +244,14 @@ async fn show_preview(
     let columns = preview
         .columns
         .iter()
-        .zip(&by_name.columns)
         .enumerate()
-        .map(|(index, (column, named))| {
+        .map(|(index, column)| {
             let name = format!("column_{index}");
             // What the user chose, when the form is shown again; else what the preview read.
             let field =
                 if form.has(&name) { form.value(&name).to_owned() } else { column.field.clone().unwrap_or_default() };
-            let mut choices = Vec::new();
-            if named.field.is_none() {
-                choices.push(Choice { value: String::new(), label: "— leave out —".into() });
-            }
+            // Any column may be left out, one its header names a field by too.
+            let mut choices = vec![Choice { value: Mapping::LEAVE_OUT.to_owned(), label: "— Leave out —".into() }];
             choices.extend(fields.iter().map(|c| Choice { value: c.value.clone(), label: c.label.clone() }));
             // A custom field the header names but that is not defined still shows as chosen.
             if !field.is_empty() && !choices.iter().any(|c| c.value == field) {
@@ -328,11 +325,13 @@ async fn choose(
         .map(|preview| preview.headers)
         .unwrap_or_default();
     // Columns are named by position in the form: headers may be anything.
+    // A column the form sends empty is left out, even one its header names a
+    // field by; one it does not send is matched by its header.
     let mut mapping = Mapping::default();
     for (index, header) in headers.iter().enumerate() {
-        let field = form.get(&format!("column_{index}"));
-        if !field.is_empty() {
-            mapping.0.insert(header.clone(), field.to_owned());
+        let name = format!("column_{index}");
+        if form.checked(&name) {
+            mapping.0.insert(header.clone(), form.get(&name).to_owned());
         }
     }
     let fits = rapport_import::preview(&head, kind, delimiter.flatten(), Some(&mapping), 0).is_ok();

@@ -17,7 +17,7 @@ backend_tests!(
 const PEOPLE: &str = "Vorname,Nachname,Email address\nAna,Lima,ana@example.com\nBruno,Costa,bruno@example.com\n,Nobody,nobody@example.com\n";
 
 /// Uploads `contents` as `kind` through step 1; returns the preview's path.
-async fn upload(web: &WebClient, kind: &str, contents: &str) -> String {
+pub async fn upload(web: &WebClient, kind: &str, contents: &str) -> String {
     let resp = web
         .post_upload("/import", &[Part::File("file", "people.csv", contents.as_bytes()), Part::Text("kind", kind)])
         .await;
@@ -28,7 +28,7 @@ async fn upload(web: &WebClient, kind: &str, contents: &str) -> String {
 }
 
 /// Reloads a job's page until it shows the report.
-async fn report_page(web: &WebClient, path: &str) -> String {
+pub async fn report_page(web: &WebClient, path: &str) -> String {
     let started = Instant::now();
     loop {
         let page = web.get(path).await.want(200);
@@ -41,7 +41,7 @@ async fn report_page(web: &WebClient, path: &str) -> String {
 }
 
 /// The number shown for a count (`<b data-count="NAME">N</b>`).
-fn count(html: &str, name: &str) -> String {
+pub fn count(html: &str, name: &str) -> String {
     let needle = format!("data-count=\"{name}\">");
     let at = html.find(&needle).unwrap_or_else(|| panic!("no {name} count in {html}")) + needle.len();
     html[at..].split('<').next().unwrap_or_default().to_owned()
