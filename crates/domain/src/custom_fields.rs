@@ -116,7 +116,7 @@ pub struct CustomFieldInput {
     pub key: FieldKey,
     pub label: Name,
     pub kind: FieldKind,
-    /// The allowed values of a `choice` field.
+    /// The allowed values of a `choice` field (at least one); other kinds have none.
     #[serde(default)]
     pub choices: Vec<Name>,
     /// Every record of the type must have a value. Not offered for tickets:

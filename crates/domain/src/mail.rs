@@ -41,10 +41,19 @@ impl std::fmt::Debug for Secret {
 }
 
 /// A mail server's host name or address.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-#[schema(value_type = String, example = "smtp.example.com")]
 pub struct Host(String);
+
+crate::schema::schema_from!(
+    Host,
+    crate::schema::text(
+        1,
+        253,
+        "^[A-Za-z0-9.:\\[\\]-]+$",
+        "A mail server's host name or address, like smtp.example.com: letters, digits, '.', '-', ':', '[' and ']'."
+    )
+);
 
 impl Host {
     pub fn as_str(&self) -> &str {

@@ -65,6 +65,26 @@ pub struct Money {
     pub currency: Currency,
 }
 
+/// The schema of a [`Money`] that must not be negative (a deal's value, a
+/// purchase's amount): 0 to `MAX_AMOUNT_MINOR` minor units.
+pub fn non_negative_schema() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::Ref;
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+    let amount = ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+        .minimum(Some(0))
+        .maximum(Some(MAX_AMOUNT_MINOR))
+        .description(Some("Amount in minor units, e.g. cents; 0 to 10^15."));
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .property("amount_minor", amount)
+        .required("amount_minor")
+        .property("currency", Ref::from_schema_name("Currency"))
+        .required("currency")
+        .build()
+}
+
 /// An amount within ±`MAX_AMOUNT_MINOR`.
 fn bounded_amount<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
     let amount = i64::deserialize(deserializer)?;

@@ -48,10 +48,20 @@ text_enum!(ActivityKind { Note => "note", Call => "call", Email => "email", Meet
 text_enum!(Direction { Inbound => "inbound", Outbound => "outbound", Internal => "internal" });
 
 /// A phone number as typed, with at least five digits and only the usual punctuation.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-#[schema(value_type = String, example = "+44 20 7946 0958")]
 pub struct Phone(String);
+
+crate::schema::schema_from!(
+    Phone,
+    crate::schema::text(
+        5,
+        32,
+        "^\\+?[ ().x-]*([0-9][ ().x-]*){5,20}$",
+        "A phone number as typed, such as +44 20 7946 0958: 5 to 20 digits, an optional leading '+', and spaces, \
+         '-', '(', ')', '.' or 'x' between them."
+    )
+);
 
 impl Phone {
     pub fn as_str(&self) -> &str {
@@ -88,10 +98,19 @@ impl From<Phone> for String {
 }
 
 /// A web domain such as `example.com`, stored lower-case without scheme or `www.`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-#[schema(value_type = String, example = "example.com")]
 pub struct Domain(String);
+
+crate::schema::schema_from!(
+    Domain,
+    crate::schema::text(
+        3,
+        253,
+        "^(https?://)?(?!(www\\.)+[^.]+/?$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)+[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?/?$",
+        "A web domain such as example.com (a leading http(s):// or www. is dropped); kept in lower case."
+    )
+);
 
 impl Domain {
     pub fn as_str(&self) -> &str {
@@ -125,10 +144,19 @@ impl From<Domain> for String {
 }
 
 /// A language tag such as `en`, `pt-BR`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-#[schema(value_type = String, example = "pt-BR")]
 pub struct Language(String);
+
+crate::schema::schema_from!(
+    Language,
+    crate::schema::text(
+        2,
+        100,
+        "^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$",
+        "A language tag such as en or pt-BR: a 2- or 3-letter language, then parts of 2 to 8 letters or digits."
+    )
+);
 
 impl Language {
     pub fn as_str(&self) -> &str {
@@ -144,7 +172,7 @@ impl TryFrom<String> for Language {
         let primary_ok =
             parts.next().is_some_and(|p| (2..=3).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphabetic()));
         let rest_ok = parts.all(|p| (2..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()));
-        if primary_ok && rest_ok {
+        if primary_ok && rest_ok && tag.len() <= 100 {
             Ok(Self(tag.to_owned()))
         } else {
             Err("not a language tag such as en or pt-BR".into())
@@ -402,7 +430,8 @@ pub struct StageInput {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PipelineInput {
     pub name: Name,
-    /// Stages in board order.
+    /// Stages in board order, with names unique regardless of case.
+    #[schema(min_items = 1, max_items = 50)]
     pub stages: Vec<StageInput>,
 }
 
@@ -452,6 +481,7 @@ pub struct Pipeline {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DealInput {
     pub name: Name,
+    #[schema(schema_with = crate::money::non_negative_schema)]
     pub amount: Money,
     pub pipeline_id: PipelineId,
     pub stage_id: StageId,
@@ -622,6 +652,7 @@ pub struct PurchaseInput {
     /// RFC 3339, or a date for midnight UTC.
     #[serde(with = "crate::time_input")]
     pub occurred_at: OffsetDateTime,
+    #[schema(schema_with = crate::money::non_negative_schema)]
     pub amount: Money,
     /// The order number; unique per person, so an import never counts one twice.
     #[serde(default)]

@@ -156,6 +156,7 @@ pub struct CalendarHours {
     pub time_zone: TimeZoneName,
     /// Working periods; a weekday without one is a day off. Periods of one
     /// day must not overlap.
+    #[schema(min_items = 1)]
     pub periods: Vec<WorkingPeriod>,
     /// Days off whatever their weekday, in the calendar's time zone (`YYYY-MM-DD`).
     #[serde(default, with = "crate::time_input::date::list")]

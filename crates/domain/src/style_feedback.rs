@@ -62,6 +62,7 @@ pub struct StyleQuestion {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Questionnaire {
+    #[schema(min_items = 1, max_items = 30)]
     pub questions: Vec<StyleQuestion>,
 }
 
@@ -208,9 +209,21 @@ impl Questionnaire {
 #[serde(deny_unknown_fields)]
 pub struct RatingsInput {
     /// Question key to a rating from 1 to 5; leave out what you cannot judge.
-    #[schema(value_type = BTreeMap<String, u8>)]
+    #[schema(schema_with = ratings_schema)]
     pub scores: BTreeMap<String, u8>,
     pub comment: Option<LongText>,
+}
+
+/// At least one question key, each with a rating from 1 to [`RATING_MAX`].
+fn ratings_schema() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Type};
+    let rating = ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1)).maximum(Some(RATING_MAX)).build();
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .additional_properties(Some(AdditionalProperties::RefOr(rating.into())))
+        .min_properties(Some(1))
+        .description(Some("Question key to a rating from 1 to 5; leave out what you cannot judge."))
+        .build()
 }
 
 /// Checked ratings: every key a question, every rating 1 to [`RATING_MAX`].
@@ -386,8 +399,10 @@ pub struct FeedbackRoundInput {
     /// Whose relationship style the colleagues are asked about.
     pub subject_id: UserId,
     /// At least three colleagues (not the subject), each asked once.
+    #[schema(min_items = 3, max_items = 50)]
     pub colleague_ids: Vec<UserId>,
     /// Days the round stays open: 1 to 90, 14 when left out.
+    #[schema(minimum = 1, maximum = 90)]
     pub open_days: Option<u16>,
     /// A line for the colleagues, e.g. what the subject wants to learn.
     pub note: Option<LongText>,

@@ -201,6 +201,7 @@ pub const FOLLOW_UP_DAYS: i64 = 2;
 #[serde(deny_unknown_fields)]
 pub struct SurveyInput {
     pub name: Name,
+    #[schema(min_items = 1, max_items = 50)]
     pub questions: Vec<Question>,
     /// Shown above the questions.
     #[serde(default)]
@@ -535,17 +536,31 @@ impl Default for SurveySettings {
 }
 
 /// An http(s) address without a trailing slash, query or fragment.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-#[schema(value_type = String)]
 pub struct PublicUrl(String);
+
+crate::schema::schema_from!(
+    PublicUrl,
+    crate::schema::text(
+        8,
+        207,
+        "^https?://[^?#\\s\"<>/][^?#\\s\"<>]{0,198}$",
+        "An http:// or https:// address without a query or fragment, such as https://crm.example.com."
+    )
+);
 
 impl PublicUrl {
     pub fn parse(raw: &str) -> Result<Self, String> {
         let trimmed = raw.trim().trim_end_matches('/');
         let rest = trimmed.strip_prefix("https://").or_else(|| trimmed.strip_prefix("http://"));
         match rest {
-            Some(host) if !host.is_empty() && host.len() < 200 && !host.contains(['?', '#', ' ', '"', '<', '>']) => {
+            Some(host)
+                if !host.is_empty()
+                    && host.chars().count() < 200
+                    && !host.contains(['?', '#', '"', '<', '>'])
+                    && !host.contains(char::is_whitespace) =>
+            {
                 Ok(PublicUrl(trimmed.to_owned()))
             }
             _ => Err("must be an http:// or https:// address, such as https://crm.example.com".into()),

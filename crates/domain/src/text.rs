@@ -70,7 +70,7 @@ macro_rules! bounded_text {
 
 /// Not blank, and no control character but tab and line breaks: what
 /// [`Name`] and [`LongText`] accept, as a JSON Schema pattern.
-const BOUNDED_TEXT_PATTERN: &str = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*\\S[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$";
+const BOUNDED_TEXT_PATTERN: &str = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$";
 
 /// What the OpenAPI document says of bounded text: the server's own checks.
 fn bounded_text_schema(max: usize) -> utoipa::openapi::schema::Object {

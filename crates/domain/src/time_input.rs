@@ -32,6 +32,25 @@ crate::schema::schema_from!(DateOrDateTime, {
     )
 });
 
+/// How the API documents a query parameter that takes a date alone, where
+/// an empty value counts as left out.
+pub struct DateOrEmpty;
+
+crate::schema::schema_from!(DateOrEmpty, {
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, Type};
+    Schema::from(
+        OneOfBuilder::new()
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Date))),
+            )
+            .item(ObjectBuilder::new().schema_type(Type::String).max_length(Some(0)))
+            .description(Some("A date such as 2026-01-05, or empty for none."))
+            .build(),
+    )
+});
+
 /// A value that is neither an RFC 3339 date-time nor a date.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("expected {EXPECTED}")]

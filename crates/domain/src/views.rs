@@ -42,16 +42,26 @@ impl ListKind {
 
 /// A list's query string as saved: at most 2,000 characters, without a
 /// cursor (a view starts on the first page) and without control characters.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct ViewQuery(String);
+
+crate::schema::schema_from!(
+    ViewQuery,
+    crate::schema::text(
+        0,
+        2000,
+        "^[^\\u0000-\\u001F\\u007F-\\u009F]*$",
+        "A list's query string, such as stage=won&sort=-amount: at most 2,000 characters, no control characters."
+    )
+);
 
 impl ViewQuery {
     pub const MAX_LEN: usize = 2000;
 
     pub fn parse(raw: &str) -> Result<Self, String> {
         let raw = raw.trim().trim_start_matches('?');
-        if raw.len() > Self::MAX_LEN {
+        if raw.chars().count() > Self::MAX_LEN {
             return Err(format!("must be at most {} characters", Self::MAX_LEN));
         }
         if raw.chars().any(char::is_control) {

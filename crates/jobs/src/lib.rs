@@ -35,12 +35,29 @@ pub struct Standard {
     pub close_solved_after: time::Duration,
 }
 
+/// Every kind of job Rapport runs: the kinds [`standard`] handles.
+pub const KINDS: [&str; 13] = [
+    imports::KIND,
+    rapport_reports::REFRESH_JOB,
+    maintenance::TRASH_PURGE,
+    maintenance::PRUNE,
+    maintenance::CLOSE_SOLVED,
+    mail::SEND,
+    mail::FETCH,
+    sla::WATCH,
+    surveys::SEND,
+    surveys::TRIGGERS,
+    surveys::REMIND,
+    surveys::SCHEDULE,
+    review::KIND,
+];
+
 /// A runner with every kind Rapport has, and the recurring ones scheduled.
 pub fn standard(store: Store, settings: RunnerSettings, with: Standard) -> Runner {
     let insights = with.insights;
     let retention = with.trash_retention;
     let churn_days = insights.settings().churn_days;
-    Runner::new(store, settings)
+    let runner = Runner::new(store, settings)
         .handle(imports::KIND, imports::handler())
         .handle(
             rapport_reports::REFRESH_JOB,
@@ -71,5 +88,10 @@ pub fn standard(store: Store, settings: RunnerSettings, with: Standard) -> Runne
         .every(maintenance::TRASH_PURGE, time::Duration::hours(1))
         .every(maintenance::PRUNE, time::Duration::hours(1))
         .handle(review::KIND, review::send_reviews(churn_days))
-        .every(review::KIND, time::Duration::hours(6))
+        .every(review::KIND, time::Duration::hours(6));
+    debug_assert!(
+        runner.kinds().len() == KINDS.len() && KINDS.iter().all(|kind| runner.kinds().contains(kind)),
+        "KINDS lists exactly the kinds the runner handles"
+    );
+    runner
 }

@@ -140,6 +140,11 @@ impl Runner {
     }
 
     /// Runs jobs of `kind` with `handler`.
+    /// The kinds this runner handles.
+    pub fn kinds(&self) -> Vec<&'static str> {
+        self.handlers.keys().copied().collect()
+    }
+
     pub fn handle(mut self, kind: &'static str, handler: Handler) -> Self {
         self.handlers.insert(kind, handler);
         self

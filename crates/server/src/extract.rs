@@ -8,7 +8,7 @@ use axum::http::request::Parts;
 use rapport_domain::Actor;
 use rapport_domain::FieldErrors;
 use rapport_domain::records::User;
-use rapport_storage::{ListQuery, Page, Total};
+use rapport_storage::{ListQuery, ListShape, Page, Total};
 use serde::de::DeserializeOwned;
 use utoipa::openapi::path::ParameterIn;
 use utoipa::{IntoParams, ToSchema};
@@ -35,10 +35,41 @@ pub fn parse_body<T: DeserializeOwned + ToSchema + 'static>(bytes: &[u8]) -> Res
         ApiError::MalformedJson(format!("the body is not valid JSON: {}", strip_position(&e.to_string())))
     })?;
     let unknown = unknown_fields::<T>(&value);
+    let mut value = value;
+    let parsed = parse_json::<T>(bytes).or_else(|err| match integral_floats_as_integers(&mut value) {
+        true => from_value(value),
+        false => Err(err),
+    });
     if unknown.is_empty() {
-        return parse_json(bytes);
+        return parsed;
     }
-    Err(with_unknown(unknown, parse_json::<T>(bytes).err()))
+    Err(with_unknown(unknown, parsed.err()))
+}
+
+/// Writes each whole float (`3.0`) in `value` as the integer it is, and says
+/// whether there was one: JSON has one number type, so `3.0` is as good an
+/// integer as `3` (JSON Schema agrees), while serde reads it only into floats.
+fn integral_floats_as_integers(value: &mut serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::Number(number) if number.is_f64() => {
+            // Within ±2^53 a float holds every whole number exactly.
+            const EXACT: f64 = 9_007_199_254_740_992.0;
+            match number.as_f64() {
+                Some(float) if float.fract() == 0.0 && float.abs() <= EXACT => {
+                    *value = serde_json::Value::from(float as i64);
+                    true
+                }
+                _ => false,
+            }
+        }
+        serde_json::Value::Array(items) => {
+            items.iter_mut().fold(false, |changed, item| integral_floats_as_integers(item) | changed)
+        }
+        serde_json::Value::Object(fields) => {
+            fields.values_mut().fold(false, |changed, field| integral_floats_as_integers(field) | changed)
+        }
+        _ => false,
+    }
 }
 
 /// Refuses keys of a JSON value (a merge patch, a body read as a value) that `T` does not accept.
@@ -59,6 +90,8 @@ fn with_unknown(mut unknown: FieldErrors, other: Option<ApiError>) -> ApiError {
 
 /// Like `parse_json`, from an already parsed JSON value (after a merge patch).
 pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    let mut value = value;
+    integral_floats_as_integers(&mut value);
     serde_path_to_error::deserialize::<_, T>(value).map_err(|e| field_error(e.path(), &e.inner().to_string()))
 }
 
@@ -246,7 +279,7 @@ pub struct CommonParams {
     /// `next_cursor` from the previous page.
     #[param(pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     cursor: Option<String>,
-    /// A sort field; prefix `-` for descending.
+    /// A sort field; prefix `-` for descending (each list documents its own).
     #[param(pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     sort: Option<String>,
     /// Words to search for; each matches as a prefix.
@@ -259,6 +292,29 @@ pub struct CommonParams {
     updated_since: Option<time::OffsetDateTime>,
     /// `true` to also get `total`, how many records match (all pages together).
     count: Option<bool>,
+}
+
+/// The query parameters of the list `F` filters, as documented:
+/// `CommonParams` with `sort` naming the list's own fields, and `q` and
+/// `tag` only where the list has them, then `F`'s own.
+pub struct ListDoc<F>(std::marker::PhantomData<F>);
+
+impl<F: IntoParams + ListShape> IntoParams for ListDoc<F> {
+    fn into_params(parameter_in_provider: impl Fn() -> Option<ParameterIn>) -> Vec<utoipa::openapi::path::Parameter> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        let mut params = CommonParams::into_params(&parameter_in_provider);
+        params.retain(|p| F::SEARCH_AND_TAGS || !matches!(p.name.as_str(), "q" | "tag"));
+        for param in params.iter_mut().filter(|p| p.name == "sort") {
+            let sorts = F::SORTS.iter().flat_map(|field| [field.to_string(), format!("-{field}")]);
+            let schema = ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(std::iter::once(String::new()).chain(sorts)))
+                .description(Some("A field to sort by; prefix `-` for descending. Empty: the list's default."));
+            param.schema = Some(schema.into());
+        }
+        params.extend(F::into_params(parameter_in_provider));
+        params
+    }
 }
 
 /// Parses a query string into `T`, naming the parameter that did not fit.
@@ -391,6 +447,16 @@ mod tests {
 
     fn pair(field: &str, message: &str) -> Vec<(String, String)> {
         vec![(field.to_string(), message.to_string())]
+    }
+
+    #[test]
+    fn whole_floats_are_read_as_integers() {
+        let read = from_value::<Strict>(serde_json::json!({ "name": "a", "limit": 3.0 })).unwrap();
+        assert_eq!(read.limit, Some(3));
+        let error = from_value::<Strict>(serde_json::json!({ "name": "a", "limit": 3.5 })).unwrap_err();
+        assert_eq!(fields(error).first().map(|(field, _)| field.as_str()), Some("limit"));
+        let mut huge = serde_json::json!([1e300]);
+        assert!(!integral_floats_as_integers(&mut huge), "a float past 2^53 stays a float");
     }
 
     #[test]

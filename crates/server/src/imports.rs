@@ -178,6 +178,11 @@ impl Received {
     pub fn get(&self, name: &str) -> &str {
         self.fields.get(name).map(|v| v.trim()).unwrap_or("")
     }
+
+    /// The names of the text fields sent.
+    pub fn field_names(&self) -> impl Iterator<Item = &str> {
+        self.fields.keys().map(String::as_str)
+    }
 }
 
 /// Receives uploads and starts import jobs.

@@ -109,7 +109,8 @@ pub struct AppState {
         api::insights::ChurnKind,
         rapport_reports::ChurnGrouping,
         rapport_storage::TicketQueue,
-        rapport_domain::time_input::DateOrDateTime
+        rapport_domain::time_input::DateOrDateTime,
+        rapport_domain::time_input::DateOrEmpty
     ))
 )]
 struct ApiDoc;

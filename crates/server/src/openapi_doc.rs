@@ -24,6 +24,7 @@ pub fn finish(spec: &OpenApi) -> Value {
     let mut doc = serde_json::to_value(spec).expect("the OpenAPI document serializes");
     document_security(&mut doc);
     document_shared_errors(&mut doc);
+    document_query_text(&mut doc);
     flatten_compositions(&mut doc);
     document_merge_patches(&mut doc);
     close_request_objects(&mut doc);
@@ -87,6 +88,24 @@ fn document_shared_errors(doc: &mut Value) {
         }
         if path.contains("{id}") {
             add("404", "No such record, or not yours to see.");
+        }
+    }
+}
+
+/// Free text in a query parameter has no control character: the query
+/// extractor refuses them in every parameter (`extract.rs`), and parameters
+/// with a pattern, a format or a list of values already leave them out.
+fn document_query_text(doc: &mut Value) {
+    const NO_CONTROL_CHARACTERS: &str = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$";
+    for (_, _, operation) in operations(doc) {
+        let Some(parameters) = operation.get_mut("parameters").and_then(Value::as_array_mut) else { continue };
+        for parameter in parameters.iter_mut().filter(|p| p["in"] == "query") {
+            let Some(schema) = parameter.get_mut("schema").and_then(Value::as_object_mut) else { continue };
+            let free_text =
+                has_type(schema, "string") && !["pattern", "format", "enum"].iter().any(|k| schema.contains_key(*k));
+            if free_text {
+                schema.insert("pattern".into(), json!(NO_CONTROL_CHARACTERS));
+            }
         }
     }
 }
@@ -243,7 +262,14 @@ fn close_request_objects(doc: &mut Value) {
     for (pointer, schema) in &bodies {
         closer.walk(schema, pointer, 0);
     }
-    for pointer in closer.close {
+    // Multipart forms name their fields (the import upload refuses others).
+    let forms: Vec<String> = operations(doc)
+        .filter_map(|(_, _, operation)| {
+            let form = operation.get("requestBody")?["content"].get("multipart/form-data")?;
+            Some(format!("/components/schemas/{}", ref_name(form["schema"]["$ref"].as_str()?)))
+        })
+        .collect();
+    for pointer in closer.close.into_iter().chain(forms) {
         if let Some(Value::Object(object)) = doc.pointer_mut(&pointer) {
             object.insert("additionalProperties".into(), Value::Bool(false));
         }

@@ -41,7 +41,7 @@ fn user_body<T: serde::de::DeserializeOwned>(body: serde_json::Value) -> Result<
     from_value::<T>(body)
 }
 
-#[utoipa::path(get, path = "/api/v1/users", tag = "users", params(crate::extract::CommonParams, UserFilter),
+#[utoipa::path(get, path = "/api/v1/users", tag = "users", params(crate::extract::ListDoc<UserFilter>),
     responses((status = 200, body = Listed<User>), (status = 422, body = ErrorBody)))]
 pub async fn list_users(
     State(state): State<AppState>,

@@ -23,70 +23,74 @@ use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, Auth, NoParams, Params};
 
-/// The operations that take [`AnswerParams`].
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum AnswersOperation {
-    List,
-    Summary,
-    Themes,
-}
-
-/// Which answers: a survey, a customer, a staff member, a period, an NPS group.
-#[derive(Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct AnswerParams {
-    survey_id: Option<SurveyId>,
-    person_id: Option<PersonId>,
-    staff_id: Option<UserId>,
-    /// The first day counted, `YYYY-MM-DD` or RFC 3339.
-    #[param(value_type = Option<rapport_domain::time_input::DateOrDateTime>)]
-    from: Option<String>,
-    /// The day after the last counted (exclusive), `YYYY-MM-DD` or RFC 3339.
-    #[param(value_type = Option<rapport_domain::time_input::DateOrDateTime>)]
-    to: Option<String>,
-    nps_group: Option<NpsGroup>,
-    /// At most this many answers (1–1000, default 100); the answers list only.
-    #[param(minimum = 1, maximum = 1000)]
-    limit: Option<u64>,
-    /// month, survey, team, staff, segment or stage; the summary only.
-    #[param(value_type = Option<String>, pattern = "^(month|survey|team|staff|segment|stage)$")]
-    by: Option<String>,
-}
-
-impl AnswerParams {
-    /// `limit` belongs to the answers list and `by` to the summary: another
-    /// operation given one answers 422 rather than ignoring it.
-    fn refuse_unused(&self, operation: AnswersOperation) -> Result<(), ApiError> {
-        if self.by.is_some() && operation != AnswersOperation::Summary {
-            return Err(ApiError::field("by", "only /api/v1/feedback/summary groups answers"));
+/// Query parameters for answers: which answers (a survey, a customer, a
+/// staff member, a period, an NPS group), plus what only `$name`'s
+/// operation takes, so each one documents, and accepts, its own.
+macro_rules! answer_params {
+    ($(#[$meta:meta])* $name:ident { $($(#[$extra_meta:meta])* $extra:ident: $extra_type:ty),* $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Deserialize, utoipa::IntoParams)]
+        #[into_params(parameter_in = Query)]
+        pub struct $name {
+            survey_id: Option<SurveyId>,
+            person_id: Option<PersonId>,
+            staff_id: Option<UserId>,
+            /// The first day counted, `YYYY-MM-DD` or RFC 3339.
+            #[param(value_type = Option<rapport_domain::time_input::DateOrDateTime>)]
+            from: Option<String>,
+            /// The day after the last counted (exclusive), `YYYY-MM-DD` or RFC 3339.
+            #[param(value_type = Option<rapport_domain::time_input::DateOrDateTime>)]
+            to: Option<String>,
+            nps_group: Option<NpsGroup>,
+            $($(#[$extra_meta])* $extra: $extra_type),*
         }
-        if self.limit.is_some() && operation != AnswersOperation::List {
-            return Err(ApiError::field("limit", "only /api/v1/answers takes a limit"));
-        }
-        Ok(())
-    }
 
-    fn filter(&self) -> Result<AnswerFilter, ApiError> {
-        Ok(AnswerFilter {
-            survey_id: self.survey_id,
-            person_id: self.person_id,
-            staff_id: self.staff_id,
-            from: instant(self.from.as_deref(), "from")?,
-            to: instant(self.to.as_deref(), "to")?,
-            nps_group: self.nps_group,
-        })
-    }
+        impl $name {
+            fn filter(&self) -> Result<AnswerFilter, ApiError> {
+                Ok(AnswerFilter {
+                    survey_id: self.survey_id,
+                    person_id: self.person_id,
+                    staff_id: self.staff_id,
+                    from: instant(self.from.as_deref(), "from")?,
+                    to: instant(self.to.as_deref(), "to")?,
+                    nps_group: self.nps_group,
+                })
+            }
+        }
+    };
 }
+
+answer_params!(
+    /// Which answers to list, and how many.
+    AnswerListParams {
+        /// At most this many answers (1–1000, default 100).
+        #[param(minimum = 1, maximum = 1000)]
+        limit: Option<u64>,
+    }
+);
+
+answer_params!(
+    /// Which answers to summarise, and how to group them.
+    AnswerSummaryParams {
+        /// month, survey, team, staff, segment or stage.
+        #[param(value_type = Option<String>, pattern = "^(month|survey|team|staff|segment|stage)$")]
+        by: Option<String>,
+    }
+);
+
+answer_params!(
+    /// Which answers' comments to find themes in.
+    AnswerThemesParams {}
+);
 
 /// Answers, newest first.
-#[utoipa::path(get, path = "/api/v1/answers", tag = "feedback", params(AnswerParams),
+#[utoipa::path(get, path = "/api/v1/answers", tag = "feedback", params(AnswerListParams),
     responses((status = 200, body = Items<Answer>), (status = 422, body = ErrorBody)))]
 pub async fn list_answers(
     State(state): State<AppState>,
     _auth: Auth,
-    Params(params): Params<AnswerParams>,
+    Params(params): Params<AnswerListParams>,
 ) -> Result<Json<Items<Answer>>, ApiError> {
-    params.refuse_unused(AnswersOperation::List)?;
     let limit = params.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::field("limit", "must be between 1 and 1000"));
@@ -120,7 +124,7 @@ pub struct AnswerInput {
     #[serde(default)]
     pub staff_id: Option<UserId>,
     /// Each question's answer by its key: a score, a text, or a list of choices.
-    #[schema(value_type = Object, example = json!({"score": 9, "why": "Quick and friendly"}))]
+    #[schema(schema_with = answers_schema, example = json!({"score": 9, "why": "Quick and friendly"}))]
     pub answers: BTreeMap<String, serde_json::Value>,
     /// When it was answered (RFC 3339 or `YYYY-MM-DD`; default: now).
     #[serde(default)]
@@ -129,6 +133,21 @@ pub struct AnswerInput {
     /// Its id in another system: sending it again updates the same answer.
     #[serde(default)]
     pub external_id: Option<Name>,
+}
+
+/// Question key to a number, a text, a list of choices, or null (no answer).
+fn answers_schema() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{AdditionalProperties, ArrayBuilder, ObjectBuilder, OneOfBuilder, Type};
+    let answer = OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::Number))
+        .item(ObjectBuilder::new().schema_type(Type::String))
+        .item(ArrayBuilder::new().items(ObjectBuilder::new().schema_type(Type::String)))
+        .item(ObjectBuilder::new().schema_type(Type::Null));
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .additional_properties(Some(AdditionalProperties::RefOr(answer.into())))
+        .description(Some("Each question's answer by its key: a score, a text, or a list of choices."))
+        .build()
 }
 
 /// The JSON answers as the text a form would carry.
@@ -161,6 +180,7 @@ fn as_given(answers: BTreeMap<String, serde_json::Value>) -> Result<BTreeMap<Str
 
 #[utoipa::path(post, path = "/api/v1/answers", tag = "feedback", request_body = AnswerInput,
     responses((status = 201, body = Answer), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "A record the answer names (its staff member) does not exist."),
         (status = 422, body = ErrorBody)))]
 pub async fn record_answer(
     State(state): State<AppState>,
@@ -183,28 +203,26 @@ pub async fn record_answer(
 /// NPS, CSAT and CES with their 95 % intervals, the score distribution and
 /// the response rate; with `by`, the same per month, survey, team, staff
 /// member, segment or lifecycle stage.
-#[utoipa::path(get, path = "/api/v1/feedback/summary", tag = "feedback", params(AnswerParams),
+#[utoipa::path(get, path = "/api/v1/feedback/summary", tag = "feedback", params(AnswerSummaryParams),
     responses((status = 200, body = FeedbackSummary), (status = 422, body = ErrorBody)))]
 pub async fn feedback_summary(
     State(state): State<AppState>,
     _auth: Auth,
-    Params(params): Params<AnswerParams>,
+    Params(params): Params<AnswerSummaryParams>,
 ) -> Result<Json<FeedbackSummary>, ApiError> {
-    params.refuse_unused(AnswersOperation::Summary)?;
     let by = params.by.as_deref().map(GroupBy::parse).transpose().map_err(|message| ApiError::field("by", message))?;
     Ok(Json(rapport_reports::feedback::summary(&state.store, &params.filter()?, by).await?))
 }
 
 /// The themes of the period's comments (default: the last 90 days), with
 /// their trend against the period of the same length before.
-#[utoipa::path(get, path = "/api/v1/feedback/themes", tag = "feedback", params(AnswerParams),
+#[utoipa::path(get, path = "/api/v1/feedback/themes", tag = "feedback", params(AnswerThemesParams),
     responses((status = 200, body = Items<Theme>), (status = 422, body = ErrorBody)))]
 pub async fn feedback_themes(
     State(state): State<AppState>,
     _auth: Auth,
-    Params(params): Params<AnswerParams>,
+    Params(params): Params<AnswerThemesParams>,
 ) -> Result<Json<Items<Theme>>, ApiError> {
-    params.refuse_unused(AnswersOperation::Themes)?;
     let filter = params.filter()?;
     let (from, to) = period(filter.from, filter.to)?;
     Ok(Json(Items { items: rapport_reports::feedback::themes(&state.store, filter.survey_id, from, to, 2).await? }))

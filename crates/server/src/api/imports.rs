@@ -8,8 +8,9 @@ use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use rapport_domain::{FieldErrors, JobId};
-use rapport_import::{ImportMode, Mapping, Options, Preview};
+use rapport_import::{ImportMode, Kind, Mapping, Options, Preview};
 use serde::Serialize;
+use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
@@ -19,6 +20,7 @@ use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Auth, NoParams, Params};
 use crate::imports::{ImportJob, Received, ReceivedFile, import_error, parse_delimiter, parse_kind, parse_mode};
+use crate::shape::unknown_message;
 
 /// Rows a preview shows.
 pub const PREVIEW_ROWS: usize = 10;
@@ -30,17 +32,55 @@ pub struct ImportForm {
     /// The CSV (or vCard) file.
     #[schema(value_type = String, format = Binary)]
     file: Vec<u8>,
-    /// people, companies, deals, activities, purchases, tickets, answers or vcard.
+    #[schema(schema_with = kind_schema)]
     kind: String,
-    /// dry-run, all-or-nothing or skip-invalid (default); not used by the preview.
+    #[schema(schema_with = mode_schema)]
     mode: Option<String>,
-    /// One punctuation character, or `tab`; found from the header when left out.
+    #[schema(schema_with = delimiter_schema)]
     delimiter: Option<String>,
-    /// A JSON object: column header → field name (`cf.<key>` for a custom field); other headers are matched by name.
+    #[schema(schema_with = mapping_schema)]
     mapping: Option<String>,
     /// Purchases, activities, deals, tickets and answers: add the people they name who do not exist yet. Not used
     /// by the preview.
+    #[schema(value_type = bool, required = false)]
     create_people: Option<bool>,
+}
+
+fn kind_schema() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(Kind::ALL.map(|kind| kind.as_str())))
+        .description(Some("What the file holds."))
+        .build()
+}
+
+fn mode_schema() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(["", "dry-run", "all-or-nothing", "skip-invalid"]))
+        .description(Some("skip-invalid when empty or left out; not used by the preview."))
+        .build()
+}
+
+fn delimiter_schema() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some("^(tab|[!#-/:-@\\[-`{-~])?$"))
+        .description(Some(
+            "One punctuation character (not '\"'), or `tab`; found from the header when empty or left out.",
+        ))
+        .build()
+}
+
+fn mapping_schema() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .content_media_type("application/json")
+        .description(Some(
+            "A JSON object: column header → field name of the kind (`cf.<key>` for a custom field), or \"\" to leave \
+             the column out; other headers are matched by name.",
+        ))
+        .build()
 }
 
 /// A file's first rows, as they would be imported.
@@ -74,8 +114,14 @@ impl From<Preview> for PreviewBody {
     }
 }
 
+/// The text fields of [`ImportForm`] (beside its file).
+const FORM_FIELDS: [&str; 5] = ["kind", "mode", "delimiter", "mapping", "create_people"];
+
 /// The import options a form names, every bad field reported at once.
 fn options(form: &Received, errors: &mut FieldErrors) -> Option<Options> {
+    for name in form.field_names().filter(|name| !FORM_FIELDS.contains(name)) {
+        errors.add(name, unknown_message(name, FORM_FIELDS));
+    }
     let kind = match form.get("kind") {
         "" => {
             errors.add("kind", "is required");
@@ -99,8 +145,8 @@ fn options(form: &Received, errors: &mut FieldErrors) -> Option<Options> {
         },
     };
     let create_people = match form.get("create_people") {
-        "" | "false" | "0" | "off" => Some(false),
-        "true" | "1" | "on" => Some(true),
+        raw if ["", "false", "0", "off"].iter().any(|no| raw.eq_ignore_ascii_case(no)) => Some(false),
+        raw if ["true", "1", "on"].iter().any(|yes| raw.eq_ignore_ascii_case(yes)) => Some(true),
         _ => {
             errors.add("create_people", "must be true or false");
             None

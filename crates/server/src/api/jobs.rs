@@ -8,6 +8,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use rapport_domain::JobId;
 use rapport_domain::jobs::{Job, JobStatus};
+use rapport_jobs::KINDS;
 use rapport_storage::JobFilter;
 use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
@@ -22,14 +23,6 @@ use crate::extract::{Auth, Params};
 const DEFAULT_LIMIT: u64 = 50;
 const MAX_LIMIT: u64 = 200;
 
-/// Every kind of job Rapport runs.
-pub const KINDS: [&str; 4] = [
-    rapport_jobs::imports::KIND,
-    rapport_reports::REFRESH_JOB,
-    rapport_jobs::maintenance::TRASH_PURGE,
-    rapport_jobs::maintenance::PRUNE,
-];
-
 /// The query parameters of the job list.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -38,8 +31,7 @@ pub struct JobsQuery {
     /// Only jobs in this status: queued, running, done, failed or cancelled.
     #[param(value_type = Option<JobStatus>)]
     status: Option<String>,
-    /// Only jobs of this kind: import, insights.refresh, trash.purge or jobs.prune.
-    #[param(pattern = r"^(import|insights\.refresh|trash\.purge|jobs\.prune)?$")]
+    #[param(schema_with = kind_schema)]
     kind: Option<String>,
     /// Jobs per page (1–200, default 50).
     #[param(minimum = 1, maximum = 200)]
@@ -49,6 +41,16 @@ pub struct JobsQuery {
     before: Option<String>,
     /// `true` to also get `total`, how many jobs match (all pages together).
     count: Option<bool>,
+}
+
+/// A job kind, or empty for any.
+fn kind_schema() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(std::iter::once("").chain(KINDS)))
+        .description(Some("Only jobs of this kind."))
+        .build()
 }
 
 /// One page of jobs, newest first.

@@ -29,7 +29,7 @@ pub struct MergeBody {
     /// A field left out keeps the survivor's value, or the other's when the
     /// survivor has none. Emails, phones and tags are always combined.
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = BTreeMap<String, rapport_domain::merge::Side>)]
     pub fields: FieldChoices,
     /// The other record's version as read; a merge against a newer one is refused (412).
     #[serde(default)]

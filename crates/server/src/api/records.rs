@@ -34,7 +34,7 @@ macro_rules! record_api {
                 $(, delete_conflict = $conflict)?);
 
             #[utoipa::path(get, path = $collection, tag = $tag, operation_id = concat!("list_", stringify!($module)),
-                params(crate::extract::CommonParams, $filter),
+                params(crate::extract::ListDoc<$filter>),
                 responses((status = 200, body = Listed<$output>), (status = 422, body = ErrorBody), (status = 401, body = ErrorBody)))]
             pub async fn list(
                 State(state): State<AppState>,

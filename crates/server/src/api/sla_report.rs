@@ -21,10 +21,10 @@ pub struct ReportParams {
     #[param(value_type = Option<String>, pattern = "^(agent|team|priority|month)?$", example = "agent")]
     group: Option<String>,
     /// The first day counted, `YYYY-MM-DD` (UTC; default: 90 days before `to`).
-    #[param(pattern = "^([0-9]{4}-[0-9]{2}-[0-9]{2})?$", example = "2026-09-01")]
+    #[param(value_type = Option<rapport_domain::time_input::DateOrEmpty>, example = "2026-09-01")]
     from: Option<String>,
     /// The last day counted, `YYYY-MM-DD` (UTC; default: today).
-    #[param(pattern = "^([0-9]{4}-[0-9]{2}-[0-9]{2})?$", example = "2026-11-30")]
+    #[param(value_type = Option<rapport_domain::time_input::DateOrEmpty>, example = "2026-11-30")]
     to: Option<String>,
     /// Only this target: first_response, next_response or resolution (the missed list).
     #[param(value_type = Option<String>, pattern = "^(first_response|next_response|resolution)?$", example = "first_response")]

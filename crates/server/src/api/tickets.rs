@@ -43,7 +43,7 @@ impl Versioned for SlaPolicy {
 /// Tickets the caller may see (agents: their own, their team's and the
 /// unassigned queue), most recently changed first.
 #[utoipa::path(get, path = "/api/v1/tickets", tag = "tickets",
-    params(crate::extract::CommonParams, TicketFilter),
+    params(crate::extract::ListDoc<TicketFilter>),
     responses((status = 200, body = Listed<Ticket>), (status = 422, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list_tickets(
     State(state): State<AppState>,

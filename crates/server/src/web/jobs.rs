@@ -23,7 +23,7 @@ use super::lists::Choice;
 use super::settings::{Stamp, Tab, tabs};
 use super::{Chrome, Signed, WebError, format, redirect_with_flash};
 use crate::AppState;
-use crate::api::jobs::KINDS;
+use rapport_jobs::KINDS;
 
 /// Jobs per page.
 const PAGE: u64 = 50;

@@ -235,6 +235,7 @@ async fn bad_fields_are_named(backend: Backend) {
         (vec![Part::Text("kind", "people"), Part::Text("delimiter", "ab"), csv(PEOPLE)], "delimiter"),
         (vec![Part::Text("kind", "people"), Part::Text("create_people", "perhaps"), csv(PEOPLE)], "create_people"),
         (vec![Part::Text("kind", "people")], "file"),
+        (vec![Part::Text("kind", "people"), Part::Text("knd", "people"), csv(PEOPLE)], "knd"),
     ];
     for path in ["/api/v1/imports", "/api/v1/imports/preview"] {
         for (parts, field) in &cases {

@@ -4,6 +4,10 @@ use std::collections::HashSet;
 
 use rapport_domain::access::Role;
 use rapport_domain::records::{Activity, Company, Deal, Person, Purchase, Task};
+use rapport_storage::{
+    ActivityFilter, CompanyFilter, DealFilter, ListShape, PersonFilter, PurchaseFilter, TaskFilter, TicketFilter,
+    UserFilter,
+};
 use serde_json::json;
 
 use crate::common::{
@@ -19,6 +23,7 @@ backend_tests!(
     people_search,
     companies_and_deals_search_and_filters,
     activity_task_purchase_filters,
+    every_documented_sort_works,
 );
 
 /// Waits until the next whole second has begun, and returns it.
@@ -450,4 +455,45 @@ async fn activity_task_purchase_filters(backend: Backend) {
     let page: Page<Purchase> = api.list(&query("/api/v1/purchases", &[("person_id", &bruno_id)])).await;
     assert_eq!(page.items.iter().map(|p| p.id).collect::<Vec<_>>(), [p3.id]);
     assert_eq!(page.items[0].fields.amount.amount_minor, 2500);
+}
+
+/// Each list sorts by every field its filter type names, both ways, and the
+/// OpenAPI document offers exactly those.
+async fn every_documented_sort_works(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let api = &app.admin;
+    let document = api.get("/api/v1/openapi.json").await.want(200).json::<serde_json::Value>();
+    let lists: [(&str, &[&str], bool); 8] = [
+        ("/api/v1/people", PersonFilter::SORTS, PersonFilter::SEARCH_AND_TAGS),
+        ("/api/v1/companies", CompanyFilter::SORTS, CompanyFilter::SEARCH_AND_TAGS),
+        ("/api/v1/deals", DealFilter::SORTS, DealFilter::SEARCH_AND_TAGS),
+        ("/api/v1/activities", ActivityFilter::SORTS, ActivityFilter::SEARCH_AND_TAGS),
+        ("/api/v1/tasks", TaskFilter::SORTS, TaskFilter::SEARCH_AND_TAGS),
+        ("/api/v1/purchases", PurchaseFilter::SORTS, PurchaseFilter::SEARCH_AND_TAGS),
+        ("/api/v1/tickets", TicketFilter::SORTS, TicketFilter::SEARCH_AND_TAGS),
+        ("/api/v1/users", UserFilter::SORTS, UserFilter::SEARCH_AND_TAGS),
+    ];
+    for (path, sorts, search_and_tags) in lists {
+        let params = document["paths"][path]["get"]["parameters"].as_array().expect("the list has parameters");
+        let named = |name: &str| params.iter().find(|p| p["name"] == name);
+        let offered: Vec<&str> = named("sort").expect("sort")["schema"]["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|v| v.as_str())
+            .collect();
+        let mut expected = vec![""];
+        let descending: Vec<String> = sorts.iter().map(|field| format!("-{field}")).collect();
+        for (field, down) in sorts.iter().zip(&descending) {
+            expected.extend([*field, down.as_str()]);
+        }
+        assert_eq!(offered, expected, "{path}: the document's sort fields");
+        assert_eq!(named("q").is_some(), search_and_tags, "{path}: q documented");
+        assert_eq!(named("tag").is_some(), search_and_tags, "{path}: tag documented");
+        for sort in offered {
+            api.get(&format!("{path}?sort={sort}&limit=2")).await.want(200);
+        }
+        let unknown = api.get(&format!("{path}?sort=nonsense")).await.want_error(422, "validation");
+        assert!(unknown.field("sort").is_some(), "{path}: {unknown:?}");
+    }
 }

@@ -26,6 +26,11 @@ pub struct ActivityFilter {
     pub kind: Option<ActivityKind>,
 }
 
+impl crate::listing::ListShape for ActivityFilter {
+    const SORTS: &'static [&'static str] = &["occurred_at", "created_at"];
+    const SEARCH_AND_TAGS: bool = false;
+}
+
 pub(crate) fn activity_from(row: activities::Model) -> Result<Activity> {
     Ok(Activity {
         id: ActivityId(row.id),
@@ -168,7 +173,7 @@ impl Store {
             ),
         ];
         let page = query
-            .fetch(self.conn(), select, activities::Column::Id, fields, "-occurred_at", |a, field| {
+            .fetch(self, select, activities::Column::Id, fields, "-occurred_at", |a, field| {
                 let value = match field {
                     "created_at" => SortValue::Time(a.created_at),
                     _ => SortValue::Time(a.occurred_at),

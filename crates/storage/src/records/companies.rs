@@ -22,6 +22,11 @@ pub struct CompanyFilter {
     pub owner_id: Option<UserId>,
 }
 
+impl crate::listing::ListShape for CompanyFilter {
+    const SORTS: &'static [&'static str] = &["name", "created_at", "updated_at"];
+    const SEARCH_AND_TAGS: bool = true;
+}
+
 pub(crate) fn company_from(row: companies::Model) -> Result<Company> {
     Ok(Company {
         id: CompanyId(row.id),
@@ -170,7 +175,7 @@ impl Store {
             SortField::new("updated_at", Expr::col((companies::Entity, companies::Column::UpdatedAt)), SortKind::Time),
         ];
         let page = query
-            .fetch(self.conn(), select, companies::Column::Id, fields, "name", |c, field| {
+            .fetch(self, select, companies::Column::Id, fields, "name", |c, field| {
                 let value = match field {
                     "created_at" => SortValue::Time(c.created_at),
                     "updated_at" => SortValue::Time(c.updated_at),

@@ -27,6 +27,11 @@ pub struct DealFilter {
     pub company_id: Option<CompanyId>,
 }
 
+impl crate::listing::ListShape for DealFilter {
+    const SORTS: &'static [&'static str] = &["created_at", "updated_at", "name", "amount", "expected_close"];
+    const SEARCH_AND_TAGS: bool = true;
+}
+
 pub(crate) fn deal_from(row: deals::Model) -> Result<Deal> {
     Ok(Deal {
         id: DealId(row.id),
@@ -193,7 +198,7 @@ impl Store {
             ),
         ];
         let page = query
-            .fetch(self.conn(), select, deals::Column::Id, fields, "-created_at", |d, field| {
+            .fetch(self, select, deals::Column::Id, fields, "-created_at", |d, field| {
                 let value = match field {
                     "updated_at" => SortValue::Time(d.updated_at),
                     "name" => SortValue::Text(d.sort_name.clone()),

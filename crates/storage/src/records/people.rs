@@ -31,6 +31,11 @@ pub struct PersonFilter {
     pub nps_group: Option<NpsGroup>,
 }
 
+impl crate::listing::ListShape for PersonFilter {
+    const SORTS: &'static [&'static str] = &["name", "created_at", "updated_at", "last_contacted_at"];
+    const SEARCH_AND_TAGS: bool = true;
+}
+
 /// Last contact, never-contacted people first (at the epoch): the list's sort
 /// key, written as the index `people_last_contacted` (migration m0003) is, so
 /// the planner reads that index in order.
@@ -375,7 +380,7 @@ impl Store {
             SortField::new("last_contacted_at", last_contact_key(self.backend()), SortKind::Time),
         ];
         let page = query
-            .fetch(self.conn(), select, people::Column::Id, fields, "name", |p, field| {
+            .fetch(self, select, people::Column::Id, fields, "name", |p, field| {
                 let value = match field {
                     "created_at" => SortValue::Time(p.created_at),
                     "updated_at" => SortValue::Time(p.updated_at),

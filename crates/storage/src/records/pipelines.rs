@@ -58,7 +58,7 @@ pub(crate) async fn insert_pipeline<C: ConnectionTrait>(
 ) -> Result<Pipeline> {
     input.check()?;
     if input.stages.iter().any(|s| s.id.is_some()) {
-        return Err(FieldErrors::single("stages", "a new pipeline's stages have no ids yet").into());
+        return Err(FieldErrors::single("stages", "no such stage: a new pipeline's stages have no ids yet").into());
     }
     let now = now();
     let row = pipelines::ActiveModel {

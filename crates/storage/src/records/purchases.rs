@@ -29,6 +29,11 @@ pub struct PurchaseFilter {
     pub until: Option<time::OffsetDateTime>,
 }
 
+impl crate::listing::ListShape for PurchaseFilter {
+    const SORTS: &'static [&'static str] = &["occurred_at", "amount", "created_at"];
+    const SEARCH_AND_TAGS: bool = false;
+}
+
 pub(crate) fn purchase_from(row: purchases::Model) -> Result<Purchase> {
     Ok(Purchase {
         id: PurchaseId(row.id),
@@ -152,7 +157,7 @@ impl Store {
             SortField::new("created_at", Expr::col((purchases::Entity, purchases::Column::CreatedAt)), SortKind::Time),
         ];
         let page = query
-            .fetch(self.conn(), select, purchases::Column::Id, fields, "-occurred_at", |p, field| {
+            .fetch(self, select, purchases::Column::Id, fields, "-occurred_at", |p, field| {
                 let value = match field {
                     "amount" => SortValue::Int(p.amount_minor),
                     "created_at" => SortValue::Time(p.created_at),

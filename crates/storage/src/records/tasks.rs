@@ -30,6 +30,11 @@ pub struct TaskFilter {
     pub due_before: Option<time::OffsetDateTime>,
 }
 
+impl crate::listing::ListShape for TaskFilter {
+    const SORTS: &'static [&'static str] = &["due_at", "created_at", "updated_at"];
+    const SEARCH_AND_TAGS: bool = false;
+}
+
 pub(crate) fn task_from(row: tasks::Model) -> Result<Task> {
     Ok(Task {
         id: TaskId(row.id),
@@ -123,7 +128,7 @@ impl Store {
             SortField::new("updated_at", Expr::col((tasks::Entity, tasks::Column::UpdatedAt)), SortKind::Time),
         ];
         let page = query
-            .fetch(self.conn(), select, tasks::Column::Id, fields, "due_at", |t, field| {
+            .fetch(self, select, tasks::Column::Id, fields, "due_at", |t, field| {
                 let value = match field {
                     "created_at" => SortValue::Time(t.created_at),
                     "updated_at" => SortValue::Time(t.updated_at),

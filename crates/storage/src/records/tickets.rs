@@ -52,6 +52,11 @@ pub struct TicketFilter {
     pub company_id: Option<CompanyId>,
 }
 
+impl crate::listing::ListShape for TicketFilter {
+    const SORTS: &'static [&'static str] = &["updated_at", "created_at"];
+    const SEARCH_AND_TAGS: bool = false;
+}
+
 /// How soon a target counts as "due soon".
 const DUE_SOON: Duration = Duration::hours(1);
 
@@ -701,7 +706,7 @@ impl Store {
             SortField::new("created_at", Expr::col((tickets::Entity, tickets::Column::CreatedAt)), SortKind::Time),
         ];
         let page = query
-            .fetch(self.conn(), select, tickets::Column::Id, fields, "-updated_at", |t, field| {
+            .fetch(self, select, tickets::Column::Id, fields, "-updated_at", |t, field| {
                 let value = match field {
                     "created_at" => SortValue::Time(t.created_at),
                     _ => SortValue::Time(t.updated_at),

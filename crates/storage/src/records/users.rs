@@ -44,6 +44,11 @@ pub struct UserFilter {
     pub active: Option<bool>,
 }
 
+impl crate::listing::ListShape for UserFilter {
+    const SORTS: &'static [&'static str] = &["name", "email", "created_at"];
+    const SEARCH_AND_TAGS: bool = false;
+}
+
 impl Store {
     pub async fn count_users(&self) -> Result<u64> {
         Ok(users::Entity::find().count(self.conn()).await?)
@@ -161,7 +166,7 @@ impl Store {
             SortField::new("created_at", Expr::col((users::Entity, users::Column::CreatedAt)), SortKind::Time),
         ];
         let page = query
-            .fetch(self.conn(), select, users::Column::Id, fields, "name", |u, field| {
+            .fetch(self, select, users::Column::Id, fields, "name", |u, field| {
                 let value = match field {
                     "email" => SortValue::Text(u.email.clone()),
                     "created_at" => SortValue::Time(u.created_at),
