@@ -156,9 +156,16 @@ mod tests {
     fn the_document_states_what_bounded_text_accepts() {
         let schema = serde_json::to_value(<Name as utoipa::PartialSchema>::schema()).unwrap();
         assert_eq!((schema["minLength"].as_u64(), schema["maxLength"].as_u64()), (Some(1), Some(200)));
-        let pattern = schema["pattern"].as_str().expect("a pattern");
-        assert!(pattern.contains("\\S"), "not blank: {pattern}");
-        assert!(pattern.contains("\\u0000-\\u0008"), "no control characters: {pattern}");
+        let pattern = regex::Regex::new(schema["pattern"].as_str().expect("a pattern")).expect("a valid pattern");
+        // The pattern takes exactly what `Name::try_from` takes (within the length).
+        for text in ["Ada", " Ada Lovelace ", "line\nbreak", "tab\there", "Zoë", "\u{2003}x"] {
+            assert!(pattern.is_match(text), "{text:?} is refused by the pattern");
+            assert!(Name::try_from(text).is_ok(), "{text:?} is refused by Name");
+        }
+        for text in ["", "   ", "\t\n", "a\u{1}b", "\u{1}", "x\u{85}y", "\u{7f}"] {
+            assert!(!pattern.is_match(text), "{text:?} is taken by the pattern");
+            assert!(Name::try_from(text).is_err(), "{text:?} is taken by Name");
+        }
         assert_eq!(<LongText as utoipa::ToSchema>::name(), "LongText");
     }
 }

@@ -504,19 +504,30 @@ impl Ctx {
     /// leaves the window at desktop size.
     pub async fn screenshots(&self, page: &str) {
         for (label, size) in [("desktop", DESKTOP), ("phone", PHONE)] {
-            self.set_size(size).await;
-            let full = self.js("return document.documentElement.scrollHeight;").await.as_u64().unwrap_or(0) as u32;
-            let height = full.clamp(size.1, 5000);
-            if height != size.1 {
-                self.set_size((size.0, height)).await;
-            }
-            let path = screenshot_dir().join(format!("{}-{page}-{label}.png", self.name));
-            self.driver
-                .screenshot(&path)
-                .await
-                .unwrap_or_else(|err| panic!("{}: screenshot {}: {err}", self.name, path.display()));
+            self.save_whole_page(page, label, size).await;
         }
         self.set_size(DESKTOP).await;
+    }
+
+    /// Saves the whole page at `width` as target/screenshots/<scenario>-<page>-<width>.png;
+    /// leaves the window at desktop size.
+    pub async fn screenshot_at(&self, width: u32, page: &str) {
+        self.save_whole_page(page, &width.to_string(), (width, DESKTOP.1)).await;
+        self.set_size(DESKTOP).await;
+    }
+
+    async fn save_whole_page(&self, page: &str, label: &str, size: (u32, u32)) {
+        self.set_size(size).await;
+        let full = self.js("return document.documentElement.scrollHeight;").await.as_u64().unwrap_or(0) as u32;
+        let height = full.clamp(size.1, 5000);
+        if height != size.1 {
+            self.set_size((size.0, height)).await;
+        }
+        let path = screenshot_dir().join(format!("{}-{page}-{label}.png", self.name));
+        self.driver
+            .screenshot(&path)
+            .await
+            .unwrap_or_else(|err| panic!("{}: screenshot {}: {err}", self.name, path.display()));
     }
 
     /// Signs in through the login page (which must be open or reachable).

@@ -4,21 +4,11 @@
 use rapport_domain::access::Role;
 use thirtyfour::components::SelectElement;
 
-use super::harness::{Ctx, DESKTOP, scenario, screenshot_dir};
+use super::harness::scenario;
 
 const PEOPLE: &str = "First name,Last name,Email,Job title\n\
                       Katherine,Johnson,katherine@example.com,Mathematician\n\
                       Dorothy,Vaughan,dorothy@example.com,Supervisor\n";
-
-/// The whole page at `width` (the harness's own screenshots are 1280 and 390 wide).
-async fn screenshot_at(ctx: &Ctx, width: u32, page: &str) {
-    ctx.set_size((width, DESKTOP.1)).await;
-    let full = ctx.js("return document.documentElement.scrollHeight;").await.as_u64().unwrap_or(0) as u32;
-    ctx.set_size((width, full.clamp(DESKTOP.1, 5000))).await;
-    let path = screenshot_dir().join(format!("{}-{page}-{width}.png", ctx.name));
-    ctx.driver.screenshot(&path).await.unwrap_or_else(|err| panic!("screenshot {}: {err}", path.display()));
-    ctx.set_size(DESKTOP).await;
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn leave_out_a_recognized_column() {
@@ -43,7 +33,7 @@ async fn leave_out_a_recognized_column() {
         assert_eq!(chosen.as_deref(), Some("job_title"), "the header is not recognised");
         job_title.select_by_exact_text("— Leave out —").await.expect("a Leave out choice");
         ctx.screenshots("preview").await;
-        screenshot_at(&ctx, 1440, "preview").await;
+        ctx.screenshot_at(1440, "preview").await;
 
         // "Preview again" keeps it out.
         ctx.button("Preview again").await.click().await.unwrap();

@@ -6,17 +6,7 @@ use rapport_domain::access::Role;
 use rapport_domain::records::{Links, TaskInput};
 use rapport_domain::text::{LongText, Name};
 
-use super::harness::{Ctx, DESKTOP, scenario, screenshot_dir};
-
-/// The whole page at `width` (the harness's own screenshots are 1280 and 390 wide).
-async fn screenshot_at(ctx: &Ctx, width: u32, page: &str) {
-    ctx.set_size((width, DESKTOP.1)).await;
-    let full = ctx.js("return document.documentElement.scrollHeight;").await.as_u64().unwrap_or(0) as u32;
-    ctx.set_size((width, full.clamp(DESKTOP.1, 5000))).await;
-    let path = screenshot_dir().join(format!("{}-{page}-{width}.png", ctx.name));
-    ctx.driver.screenshot(&path).await.unwrap_or_else(|err| panic!("screenshot {}: {err}", path.display()));
-    ctx.set_size(DESKTOP).await;
-}
+use super::harness::scenario;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn edit_a_task_over_someone_elses_change() {
@@ -64,7 +54,7 @@ async fn edit_a_task_over_someone_elses_change() {
         ctx.find_text("section.history", "Bob Other").await;
         ctx.button("Discard mine").await;
         ctx.screenshots("conflict").await;
-        screenshot_at(&ctx, 1440, "conflict").await;
+        ctx.screenshot_at(1440, "conflict").await;
 
         // Saving again applies Ada's title over Bob's change, back on the task's page.
         ctx.button("Save").await.click().await.unwrap();
@@ -77,7 +67,7 @@ async fn edit_a_task_over_someone_elses_change() {
         ctx.find_text("section.history", "Call Grace today").await;
         ctx.check_console().await;
         ctx.screenshots("saved").await;
-        screenshot_at(&ctx, 1440, "saved").await;
+        ctx.screenshot_at(1440, "saved").await;
     })
     .await;
 }
