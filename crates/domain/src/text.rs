@@ -37,7 +37,8 @@ macro_rules! bounded_text {
                 if trimmed.is_empty() {
                     return Err("must not be empty".into());
                 }
-                if trimmed.chars().count() > $max {
+                // Counted before trimming too, as the document's maxLength counts.
+                if raw.chars().count() > $max {
                     return Err(format!("must be at most {} characters", $max));
                 }
                 if trimmed.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
@@ -80,7 +81,7 @@ fn bounded_text_schema(max: usize) -> utoipa::openapi::schema::Object {
         .max_length(Some(max))
         .pattern(Some(BOUNDED_TEXT_PATTERN))
         .description(Some(format!(
-            "Text of up to {max} characters once trimmed; not blank, and no control characters but tab and line breaks."
+            "Text of up to {max} characters (kept trimmed); not blank, and no control characters but tab and line breaks."
         )))
         .build()
 }
@@ -107,7 +108,7 @@ crate::schema::schema_from!(
         1,
         50,
         "^[^,\\u0000-\\u001F\\u007F-\\u009F]*[^\\s,\\u0000-\\u001F\\u007F-\\u009F][^,\\u0000-\\u001F\\u007F-\\u009F]*$",
-        "A tag: up to 50 characters once trimmed, not blank, no commas or control characters; kept in lower case."
+        "A tag: up to 50 characters (kept trimmed), not blank, no commas or control characters; kept in lower case."
     )
 );
 
@@ -124,7 +125,7 @@ impl TryFrom<String> for Tag {
         if tag.is_empty() {
             return Err("a tag must not be empty".into());
         }
-        if tag.chars().count() > 50 {
+        if raw.chars().count() > 50 || tag.chars().count() > 50 {
             return Err("a tag must be at most 50 characters".into());
         }
         if tag.chars().any(|c| c.is_control() || c == ',') {

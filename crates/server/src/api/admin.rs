@@ -210,7 +210,8 @@ item_api!(
     create = create_pipeline,
     get = get_pipeline,
     update = update_pipeline,
-    delete = delete_pipeline
+    delete = delete_pipeline,
+    delete_conflict = "The pipeline still has deals: move or delete them first"
 );
 item_api!(
     custom_fields,
