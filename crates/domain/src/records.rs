@@ -187,10 +187,19 @@ impl From<Language> for String {
 }
 
 /// An IANA time zone name such as `Europe/Lisbon`, or `UTC`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-#[schema(value_type = String, example = "Europe/Lisbon")]
 pub struct TimeZone(String);
+
+crate::schema::schema_from!(
+    TimeZone,
+    crate::schema::text(
+        3,
+        64,
+        "^(UTC|[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z][A-Za-z0-9_+-]*)+)$",
+        "A time zone name such as Europe/Lisbon, or UTC."
+    )
+);
 
 impl TimeZone {
     pub fn as_str(&self) -> &str {

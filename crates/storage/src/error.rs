@@ -62,6 +62,13 @@ impl From<DbErr> for StorageError {
             _ if matches!(err, DbErr::RecordNotUpdated) => StorageError::Conflict(
                 "someone else saved this record at the same moment: reload it and apply your change again".into(),
             ),
+            // PostgreSQL broke a deadlock with another transaction (say, the
+            // insights job rewriting the rows a delete cascades to) by rolling
+            // this one back: nothing changed, and trying again will work.
+            _ if err.to_string().contains("deadlock detected") => {
+                tracing::warn!(error = %err, "deadlock: the change was rolled back");
+                StorageError::Conflict("another change to the same records ran at the same moment: try again".into())
+            }
             _ => StorageError::Database(err),
         }
     }
