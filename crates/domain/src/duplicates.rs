@@ -4,8 +4,6 @@
 //! decides how alike they are.
 
 use serde::{Deserialize, Serialize};
-use unicode_normalization::UnicodeNormalization;
-use unicode_normalization::char::is_combining_mark;
 use uuid::Uuid;
 
 /// Names at least this alike (Jaro-Winkler, after normalizing) are "similar".
@@ -142,8 +140,7 @@ pub struct DuplicatePair {
 /// Lower-case, accents folded, anything but letters and digits turned into
 /// single spaces: "  Zoë  O'Brien " and "zoe o brien" are the same.
 pub fn normalize_name(name: &str) -> String {
-    let folded: String = name.nfd().filter(|c| !is_combining_mark(*c)).flat_map(char::to_lowercase).collect();
-    folded.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
+    crate::search::words(name).collect::<Vec<_>>().join(" ")
 }
 
 /// Endings that say what kind of company it is, not which one.

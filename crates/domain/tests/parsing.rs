@@ -43,10 +43,10 @@ proptest! {
 
     #[test]
     fn search_words_are_what_both_engines_can_index(raw in "\\PC{0,80}") {
-        for word in rapport_domain::search::query_terms(&raw) {
+        for word in rapport_domain::search::SearchQuery::parse(&raw).map(|q| q.terms).unwrap_or_default() {
             prop_assert!(!word.is_empty() && word.chars().all(char::is_alphanumeric), "{word:?}");
         }
-        let document = rapport_domain::search::document([raw.as_str()]);
-        prop_assert!(document.chars().all(|c| c.is_alphanumeric() || c == ' '), "{document:?}");
+        let document = rapport_domain::search::document([raw.as_str()], [raw.as_str()]);
+        prop_assert!(document.chars().all(|c| c.is_alphanumeric() || c == ' ' || c == '|'), "{document:?}");
     }
 }

@@ -282,7 +282,8 @@ pub struct CommonParams {
     /// A sort field; prefix `-` for descending (each list documents its own).
     #[param(pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     sort: Option<String>,
-    /// Words to search for; each matches as a prefix.
+    /// Words to search for; each matches as a prefix, accents and case aside
+    /// (`zoe` finds "Zoë", `obrien` "O'Brien"; a phone number by its digits).
     #[param(pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     q: Option<String>,
     #[param(pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
@@ -309,7 +310,13 @@ impl<F: IntoParams + ListShape> IntoParams for ListDoc<F> {
             let schema = ObjectBuilder::new()
                 .schema_type(Type::String)
                 .enum_values(Some(std::iter::once(String::new()).chain(sorts)))
-                .description(Some("A field to sort by; prefix `-` for descending. Empty: the list's default."));
+                .description(Some(if F::SORTS.contains(&rapport_storage::RELEVANCE) {
+                    "A field to sort by; prefix `-` for descending. Empty: by `relevance` when `q` is given \
+                     (a name or email equal to `q` first, then those starting with it, then the rest), \
+                     otherwise the list's default."
+                } else {
+                    "A field to sort by; prefix `-` for descending. Empty: the list's default."
+                }));
             param.schema = Some(schema.into());
         }
         params.extend(F::into_params(parameter_in_provider));

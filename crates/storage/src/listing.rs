@@ -5,6 +5,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rapport_domain::FieldErrors;
 use rapport_domain::custom_fields::EntityType;
+use rapport_domain::search::{Rank, SearchQuery};
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SimpleExpr};
 use sea_orm::{
     ConnectionTrait, DbBackend, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Value,
@@ -17,6 +18,8 @@ use crate::entities::{custom_field_values, record_tags};
 use crate::{Result, StorageError};
 
 pub const DEFAULT_LIMIT: u64 = 50;
+/// The sort of searchable lists that puts the best matches of `q` first.
+pub const RELEVANCE: &str = "relevance";
 pub const MAX_LIMIT: u64 = 200;
 
 /// What every list endpoint accepts besides its own filters.
@@ -174,6 +177,40 @@ impl ListQuery {
         errors.into_result().map_err(StorageError::from)
     }
 
+    /// The search, when `q` has words to search for.
+    fn search(&self) -> Option<SearchQuery> {
+        self.q.as_deref().and_then(SearchQuery::parse)
+    }
+
+    /// The `relevance` sort of a searchable table: records whose name or
+    /// email is `q` first, then those whose name or email starts with it,
+    /// then the rest; by name within each. Without `q`, by name. The key is
+    /// the rank's digit before the name, so that one text keys the cursor.
+    pub(crate) fn relevance(&self, backend: DbBackend, table: &str) -> SortField {
+        let name = format!("\"{table}\".\"sort_name\"");
+        let expr = match self.search() {
+            Some(query) => {
+                let text = format!("\"{table}\".\"search_text\"");
+                let (exact, prefix) = query.like_patterns();
+                let (first, second) = if backend == DbBackend::Postgres { ("$1", "$2") } else { ("?", "?") };
+                Expr::cust_with_values(
+                    format!(
+                        "(CASE WHEN {text} LIKE {first} THEN '0' WHEN {text} LIKE {second} THEN '1' ELSE '2' END || {name})"
+                    ),
+                    [exact, prefix],
+                )
+            }
+            None => Expr::cust(format!("('2' || {name})")),
+        };
+        SortField::new(RELEVANCE, expr, SortKind::Text)
+    }
+
+    /// A record's `relevance` sort key, as [`ListQuery::relevance`] computes it.
+    pub(crate) fn relevance_key(&self, search_text: &str, sort_name: &str) -> SortValue {
+        let rank = self.search().map_or(Rank::Other, |query| query.rank(search_text));
+        SortValue::Text(format!("{}{sort_name}", rank.digit()))
+    }
+
     /// Narrows a select by `q`, `tag`, `updated_since` and custom fields.
     pub(crate) async fn apply_common<E: EntityTrait, C: ConnectionTrait>(
         &self,
@@ -277,7 +314,9 @@ impl ListQuery {
         key_of: impl Fn(&E::Model, &str) -> (SortValue, Uuid),
     ) -> Result<Page<E::Model>> {
         let limit = self.limit()?;
-        let raw_sort = self.sort.as_deref().unwrap_or(default_sort);
+        // A search is sorted by relevance unless asked otherwise.
+        let searched = self.search().is_some() && fields.iter().any(|f| f.name == RELEVANCE);
+        let raw_sort = self.sort.as_deref().unwrap_or(if searched { RELEVANCE } else { default_sort });
         let (descending, name) = match raw_sort.strip_prefix('-') {
             Some(name) => (true, name),
             None => (false, raw_sort),
@@ -349,20 +388,25 @@ fn decode_cursor(cursor: &str, kind: SortKind) -> Option<(Value, Uuid)> {
 
 /// `q` as a condition on the table's full-text index; `None` for a query with no words.
 pub(crate) fn search_condition(backend: DbBackend, table: &str, q: &str) -> Option<SimpleExpr> {
-    let terms = rapport_domain::search::query_terms(q);
-    if terms.is_empty() {
-        return None;
-    }
+    let query = SearchQuery::parse(q)?;
     match backend {
         DbBackend::Postgres => {
-            let tsquery = terms.iter().map(|t| format!("{t}:*")).collect::<Vec<_>>().join(" & ");
+            let every = query.terms.iter().map(|t| format!("{t}:*")).collect::<Vec<_>>().join(" & ");
+            let tsquery = match &query.digits {
+                Some(digits) => format!("({every}) | {digits}:*"),
+                None => every,
+            };
             Some(Expr::cust_with_values(
                 format!("\"{table}\".\"search_vector\" @@ to_tsquery('simple', $1)"),
                 [tsquery],
             ))
         }
         _ => {
-            let fts = terms.iter().map(|t| format!("\"{t}\"*")).collect::<Vec<_>>().join(" ");
+            let every = query.terms.iter().map(|t| format!("\"{t}\"*")).collect::<Vec<_>>().join(" ");
+            let fts = match &query.digits {
+                Some(digits) => format!("({every}) OR \"{digits}\"*"),
+                None => every,
+            };
             Some(Expr::cust_with_values(
                 format!("\"{table}\".rowid IN (SELECT rowid FROM {table}_fts WHERE {table}_fts MATCH ?)"),
                 [fts],

@@ -27,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0017_feedback::Migration),
             Box::new(m0018_style_feedback::Migration),
             Box::new(m0019_goals::Migration),
+            Box::new(m0020_search_folding::Migration),
         ]
     }
 }
@@ -1751,6 +1752,36 @@ mod m0019_goals {
 
         async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
             m.drop_table(Table::drop().table("goals").to_owned()).await
+        }
+    }
+}
+
+mod m0020_search_folding {
+    use sea_orm_migration::prelude::*;
+
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m0020_search_folding"
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        /// Search documents now fold accents ("Zoë" found by `zoe`), keep
+        /// joined names whole ("O'Brien" by `obrien`) and start with the
+        /// ranking key: every stored document is made again. (The full-text
+        /// indexes follow: a trigger on SQLite, a generated column on PostgreSQL.)
+        async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+            crate::records::search_index::rewrite_all(m.get_connection())
+                .await
+                .map_err(|err| DbErr::Migration(format!("rewriting the search documents: {err}")))
+        }
+
+        async fn down(&self, _m: &SchemaManager) -> Result<(), DbErr> {
+            // The older documents still find what they found before.
+            Ok(())
         }
     }
 }

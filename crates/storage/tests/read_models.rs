@@ -33,6 +33,7 @@ backend_tests!(
     first_admin_only_on_an_empty_database,
     concurrent_first_admins_make_exactly_one_user,
     migrating_twice_changes_nothing_and_views_go_with_their_user,
+    search_folding_migration_rewrites_older_documents,
 );
 
 // ---------------------------------------------------------------- helpers
@@ -710,6 +711,7 @@ async fn migrating_twice_changes_nothing_and_views_go_with_their_user(backend: B
         "m0017_feedback",
         "m0018_style_feedback",
         "m0019_goals",
+        "m0020_search_folding",
     ];
     assert_eq!(versions, expected.iter().map(|v| v.to_string()).collect::<BTreeSet<_>>());
     assert_eq!(rows.len(), expected.len(), "each migration recorded once");
@@ -724,4 +726,39 @@ async fn migrating_twice_changes_nothing_and_views_go_with_their_user(backend: B
     conn.close().await.expect("close the raw connection");
     assert_eq!(store.list_views(&bo, None).await.unwrap(), Vec::new(), "the views went with the user");
     assert_eq!(store.list_views(&boss, None).await.unwrap(), vec![kept], "other users' views stay");
+}
+
+/// m0020 makes every stored search document again: a person stored with a
+/// document from before it (accents kept, no ranking key) is found by `zoe`
+/// and `obrien` once it has run.
+async fn search_folding_migration_rewrites_older_documents(backend: Backend) {
+    let (db, store) = open(backend).await;
+    let (_, boss) = admin(&store).await;
+    let zoe = person(&store, &boss, person_input("Zoë", Some("O'Brien"))).await;
+    let conn = raw(&db).await;
+    conn.execute(
+        Query::update().table("people").value("search_text", "zoë o brien").and_where(Expr::col("id").eq(zoe.id.0)),
+    )
+    .await
+    .expect("write a document as made before m0020");
+    let search = |q: &str| {
+        let query = rapport_storage::ListQuery { q: Some(q.to_owned()), ..Default::default() };
+        let store = &store;
+        async move {
+            let page = store.list_people(&query, &rapport_storage::PersonFilter::default()).await.expect("search");
+            page.items.into_iter().map(|p| p.id).collect::<Vec<_>>()
+        }
+    };
+    assert!(search("zoe").await.is_empty(), "the older document does not fold accents");
+
+    conn.execute(
+        Query::delete().from_table("seaql_migrations").and_where(Expr::col("version").eq("m0020_search_folding")),
+    )
+    .await
+    .expect("forget that m0020 ran");
+    conn.close().await.expect("close the raw connection");
+    store.migrate().await.expect("run m0020 again");
+    assert_eq!(search("zoe").await, [zoe.id]);
+    assert_eq!(search("obrien").await, [zoe.id]);
+    assert_eq!(search("zoë o'brien").await, [zoe.id]);
 }

@@ -215,7 +215,12 @@ impl ListSpec {
     ) -> Result<ListPage, WebError> {
         let shown = request.shown(columns);
         let current_sort = request.get("sort");
-        let current_sort = if current_sort.is_empty() { self.default_sort } else { current_sort };
+        let current_sort = match current_sort {
+            // A search is sorted by relevance (no column's header says so).
+            "" if self.searchable && !request.get("q").trim().is_empty() => rapport_storage::RELEVANCE,
+            "" => self.default_sort,
+            chosen => chosen,
+        };
         let headers = shown
             .iter()
             .map(|column| {

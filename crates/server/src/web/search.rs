@@ -87,7 +87,7 @@ pub async fn page(
         view.message = Some("A search cannot contain control characters.".into());
         return signed.page(&view);
     }
-    if rapport_domain::search::query_terms(&q).is_empty() {
+    if rapport_domain::search::SearchQuery::parse(&q).is_none() {
         view.message = Some("Search for letters or digits: punctuation alone matches nothing.".into());
         return signed.page(&view);
     }

@@ -21,6 +21,8 @@ backend_tests!(
     people_filters,
     people_updated_since_filter,
     people_search,
+    search_folds_accents_punctuation_and_phones,
+    search_ranks_exact_then_prefix_then_the_rest,
     companies_and_deals_search_and_filters,
     activity_task_purchase_filters,
     every_documented_sort_works,
@@ -313,6 +315,105 @@ async fn people_search(backend: Backend) {
     let deleted = api.delete(&format!("/api/v1/people/{}", marguerite.id)).await;
     deleted.want(204);
     assert!(search("marguerite").await.is_empty(), "a deleted person is still found");
+}
+
+/// `zoe` finds "Zoë", `obrien` and `o'brien` find "O'Brien", `+44 20 7946`
+/// finds "+442079460000": on both backends alike.
+async fn search_folds_accents_punctuation_and_phones(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let api = &app.admin;
+    let zoe = create_person_with(api, json!({ "first_name": "Zoë", "last_name": "Æberg" })).await;
+    let obrien = create_person_with(api, json!({ "first_name": "Mary", "last_name": "O'Brien" })).await;
+    let jean = create_person_with(api, json!({ "first_name": "Jean-Luc", "last_name": "Łukasz" })).await;
+    let phone =
+        create_person_with(api, json!({ "first_name": "Priya", "phones": [{ "number": "+442079460000" }] })).await;
+    let _other = create_person_with(
+        api,
+        json!({ "first_name": "Brien", "last_name": "Zola", "phones": [{ "number": "+1 415 555 0100" }] }),
+    )
+    .await;
+    let search = move |q: &str| {
+        let path = query("/api/v1/people", &[("q", q)]);
+        async move {
+            let page: Page<Person> = api.list(&path).await;
+            page.items.iter().map(|p| p.id).collect::<Vec<_>>()
+        }
+    };
+    for q in ["zoe", "ZOË", "zoë aeberg", "aeberg", "Æberg"] {
+        assert_eq!(search(q).await, [zoe.id], "{q:?} finds Zoë Æberg");
+    }
+    for q in ["obrien", "o'brien", "O’Brien", "mary o brien", "o'bri"] {
+        assert_eq!(search(q).await, [obrien.id], "{q:?} finds Mary O'Brien");
+    }
+    for q in ["jean-luc", "jeanluc", "jean luc lukasz", "Łukasz"] {
+        assert_eq!(search(q).await, [jean.id], "{q:?} finds Jean-Luc Łukasz");
+    }
+    for q in ["+44 20 7946", "+44 (20) 7946-0000", "442079", "44 207"] {
+        assert_eq!(search(q).await, [phone.id], "{q:?} finds +442079460000");
+    }
+
+    let company: Company = api.create("companies", json!({ "name": "Société Générale" })).await;
+    let found: Page<Company> = api.list(&query("/api/v1/companies", &[("q", "societe gen")])).await;
+    assert_eq!(found.items.iter().map(|c| c.id).collect::<Vec<_>>(), [company.id], "a company's accents fold");
+    let pipeline = create_sales_pipeline(api).await;
+    let deal = create_deal(api, &pipeline, "Café O'Neill rollout", json!({})).await;
+    let found: Page<Deal> = api.list(&query("/api/v1/deals", &[("q", "cafe oneill")])).await;
+    assert_eq!(found.items.iter().map(|d| d.id).collect::<Vec<_>>(), [deal.id], "a deal's accents fold");
+}
+
+/// With `q` and no `sort`, a name or email equal to the query comes first,
+/// then those starting with it, then the rest: by name within each, and the
+/// same order page by page.
+async fn search_ranks_exact_then_prefix_then_the_rest(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let api = &app.admin;
+    // Created in an order, and with names, that sort differently by name.
+    let maria = create_person_with(api, json!({ "first_name": "Rosa Maria", "last_name": "Larsen" })).await;
+    let larsenberg = create_person_with(api, json!({ "first_name": "Rosa", "last_name": "Larsenberg" })).await;
+    let anders = create_person_with(
+        api,
+        json!({ "first_name": "Anders", "last_name": "Berg", "emails": [{ "address": "rosa.larsen@example.com" }] }),
+    )
+    .await;
+    let exact = create_person_with(api, json!({ "first_name": "Rosa", "last_name": "Larsen" })).await;
+    let ids = move |params: Vec<(&'static str, String)>| async move {
+        let params: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let page: Page<Person> = api.list(&query("/api/v1/people", &params)).await;
+        (page.items.iter().map(|p| p.id).collect::<Vec<_>>(), page.next_cursor)
+    };
+    let q = |text: &str| ("q", text.to_owned());
+    // Exact: Rosa Larsen. Starting so: Anders Berg's email, Rosa Larsenberg
+    // (by name: "berg anders" before "larsenberg rosa"). The rest: Rosa Maria Larsen.
+    let ranked = [exact.id, anders.id, larsenberg.id, maria.id];
+    let (found, _) = ids(vec![q("rosa larsen")]).await;
+    assert_eq!(found, ranked, "exact name, then names and emails starting so, then the rest");
+    let (found, _) = ids(vec![q("Larsen, Rosa")]).await;
+    assert_eq!(found, [exact.id, maria.id, anders.id, larsenberg.id], "a name the other way round");
+    let (found, _) = ids(vec![q("rosa.larsen@example.com")]).await;
+    assert_eq!(found, [anders.id], "a whole email");
+
+    // One at a time, the pages keep the ranked order.
+    let mut paged = Vec::new();
+    let mut cursor = None;
+    loop {
+        let mut params = vec![q("rosa larsen"), ("limit", "1".to_owned())];
+        params.extend(cursor.map(|c| ("cursor", c)));
+        let (page, next) = ids(params).await;
+        paged.extend(page);
+        match next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(paged, ranked, "page by page");
+    let (reversed, _) = ids(vec![q("rosa larsen"), ("sort", "-relevance".to_owned())]).await;
+    assert_eq!(reversed, ranked.iter().rev().copied().collect::<Vec<_>>(), "-relevance is the other way round");
+    // An explicit sort wins; relevance without `q` is by name.
+    let (by_name, _) = ids(vec![q("rosa larsen"), ("sort", "name".to_owned())]).await;
+    let (relevance_alone, _) = ids(vec![("sort", "relevance".to_owned())]).await;
+    let (name_alone, _) = ids(vec![("sort", "name".to_owned())]).await;
+    assert_eq!(relevance_alone, name_alone, "relevance without q");
+    assert_eq!(by_name, name_alone, "sort=name with q");
 }
 
 async fn companies_and_deals_search_and_filters(backend: Backend) {

@@ -11,7 +11,7 @@ use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 use crate::common::*;
 use crate::entities::companies;
 use crate::history;
-use crate::listing::{SortField, SortKind, SortValue};
+use crate::listing::{RELEVANCE, SortField, SortKind, SortValue};
 use crate::trash::{Removal, move_to_trash};
 use crate::{ListQuery, Page, Result, StorageError, Store};
 use rapport_domain::history::{RecordKind, TrashReason};
@@ -23,7 +23,7 @@ pub struct CompanyFilter {
 }
 
 impl crate::listing::ListShape for CompanyFilter {
-    const SORTS: &'static [&'static str] = &["name", "created_at", "updated_at"];
+    const SORTS: &'static [&'static str] = &["name", "created_at", "updated_at", RELEVANCE];
     const SEARCH_AND_TAGS: bool = true;
 }
 
@@ -44,10 +44,12 @@ pub(crate) fn company_from(row: companies::Model) -> Result<Company> {
     })
 }
 
-fn search_text(input: &CompanyInput) -> String {
-    let mut parts = vec![input.name.as_str()];
-    parts.extend(input.domain.as_ref().map(|d| d.as_str()));
-    rapport_domain::search::document(parts)
+/// A company is found and ranked by name and domain.
+pub(crate) fn search_text(input: &CompanyInput) -> String {
+    rapport_domain::search::document(
+        [input.name.as_str()].into_iter().chain(input.domain.as_ref().map(|d| d.as_str())),
+        [],
+    )
 }
 
 fn domain_taken(err: StorageError) -> StorageError {
@@ -173,12 +175,14 @@ impl Store {
             SortField::new("name", Expr::col((companies::Entity, companies::Column::SortName)), SortKind::Text),
             SortField::new("created_at", Expr::col((companies::Entity, companies::Column::CreatedAt)), SortKind::Time),
             SortField::new("updated_at", Expr::col((companies::Entity, companies::Column::UpdatedAt)), SortKind::Time),
+            query.relevance(self.backend(), "companies"),
         ];
         let page = query
             .fetch(self, select, companies::Column::Id, fields, "name", |c, field| {
                 let value = match field {
                     "created_at" => SortValue::Time(c.created_at),
                     "updated_at" => SortValue::Time(c.updated_at),
+                    RELEVANCE => query.relevance_key(&c.search_text, &c.sort_name),
                     _ => SortValue::Text(c.sort_name.clone()),
                 };
                 (value, c.id)

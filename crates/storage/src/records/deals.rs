@@ -11,7 +11,7 @@ use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 use crate::common::*;
 use crate::entities::{companies, deals, people, stages};
 use crate::history;
-use crate::listing::{SortField, SortKind, SortValue};
+use crate::listing::{RELEVANCE, SortField, SortKind, SortValue};
 use crate::trash::{Removal, move_to_trash};
 use crate::{ListQuery, Page, Result, StorageError, Store};
 use rapport_domain::history::{RecordKind, TrashReason};
@@ -28,7 +28,7 @@ pub struct DealFilter {
 }
 
 impl crate::listing::ListShape for DealFilter {
-    const SORTS: &'static [&'static str] = &["created_at", "updated_at", "name", "amount", "expected_close"];
+    const SORTS: &'static [&'static str] = &["created_at", "updated_at", "name", "amount", "expected_close", RELEVANCE];
     const SEARCH_AND_TAGS: bool = true;
 }
 
@@ -106,8 +106,13 @@ fn fill(active: &mut deals::ActiveModel, input: &DealInput) {
     active.tags = Set(to_json(&input.tags));
     active.external_id = Set(input.external_id.as_ref().map(|e| e.to_string()));
     active.custom_fields = Set(to_json(&input.custom_fields));
-    active.search_text = Set(rapport_domain::search::document([input.name.as_str()]));
+    active.search_text = Set(search_text(input));
     active.sort_name = Set(input.name.as_str().to_lowercase());
+}
+
+/// A deal is found and ranked by name.
+pub(crate) fn search_text(input: &DealInput) -> String {
+    rapport_domain::search::document([input.name.as_str()], [])
 }
 
 pub(crate) async fn insert_deal<C: ConnectionTrait>(conn: &C, actor: &Actor, mut input: DealInput) -> Result<Deal> {
@@ -196,6 +201,7 @@ impl Store {
                 Func::coalesce([Expr::col((deals::Entity, deals::Column::ExpectedClose)), Expr::value(far_future)]),
                 SortKind::Date,
             ),
+            query.relevance(self.backend(), "deals"),
         ];
         let page = query
             .fetch(self, select, deals::Column::Id, fields, "-created_at", |d, field| {
@@ -204,6 +210,7 @@ impl Store {
                     "name" => SortValue::Text(d.sort_name.clone()),
                     "amount" => SortValue::Int(d.amount_minor),
                     "expected_close" => SortValue::Date(d.expected_close.unwrap_or(far_future)),
+                    RELEVANCE => query.relevance_key(&d.search_text, &d.sort_name),
                     _ => SortValue::Time(d.created_at),
                 };
                 (value, d.id)

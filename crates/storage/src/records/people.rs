@@ -12,7 +12,7 @@ use super::customer_insights::bump_insights_version;
 use crate::common::*;
 use crate::entities::{activities, companies, contact_points, customer_insights, people};
 use crate::history;
-use crate::listing::{SortField, SortKind, SortValue};
+use crate::listing::{RELEVANCE, SortField, SortKind, SortValue};
 use crate::trash::{Removal, move_to_trash};
 use crate::{ListQuery, Page, Result, StorageError, Store};
 use rapport_domain::history::{RecordKind, TrashReason};
@@ -32,7 +32,7 @@ pub struct PersonFilter {
 }
 
 impl crate::listing::ListShape for PersonFilter {
-    const SORTS: &'static [&'static str] = &["name", "created_at", "updated_at", "last_contacted_at"];
+    const SORTS: &'static [&'static str] = &["name", "created_at", "updated_at", "last_contacted_at", RELEVANCE];
     const SEARCH_AND_TAGS: bool = true;
 }
 
@@ -73,13 +73,17 @@ pub(crate) fn person_from(row: people::Model) -> Result<Person> {
     })
 }
 
-fn search_text(input: &PersonInput, company_name: Option<&str>) -> String {
-    let mut parts: Vec<&str> = vec![input.first_name.as_str()];
-    parts.extend(input.last_name.as_ref().map(|n| n.as_str()));
-    parts.extend(input.emails.iter().map(|e| e.address.as_str()));
-    parts.extend(input.phones.iter().map(|p| p.number.as_str()));
-    parts.extend(company_name);
-    rapport_domain::search::document(parts)
+/// A person is found by name (either way round), email, phone and company,
+/// and ranked by name and email.
+pub(crate) fn search_text(input: &PersonInput, company_name: Option<&str>) -> String {
+    let first = input.first_name.as_str();
+    let (name, reversed) = match &input.last_name {
+        Some(last) => (format!("{first} {last}"), format!("{last} {first}")),
+        None => (first.to_owned(), String::new()),
+    };
+    let key = [name.as_str(), reversed.as_str()].into_iter().chain(input.emails.iter().map(|e| e.address.as_str()));
+    let rest = input.phones.iter().map(|p| p.number.as_str()).chain(company_name);
+    rapport_domain::search::document(key, rest)
 }
 
 fn sort_name(input: &PersonInput) -> String {
@@ -378,6 +382,7 @@ impl Store {
             SortField::new("created_at", Expr::col((people::Entity, people::Column::CreatedAt)), SortKind::Time),
             SortField::new("updated_at", Expr::col((people::Entity, people::Column::UpdatedAt)), SortKind::Time),
             SortField::new("last_contacted_at", last_contact_key(self.backend()), SortKind::Time),
+            query.relevance(self.backend(), "people"),
         ];
         let page = query
             .fetch(self, select, people::Column::Id, fields, "name", |p, field| {
@@ -385,6 +390,7 @@ impl Store {
                     "created_at" => SortValue::Time(p.created_at),
                     "updated_at" => SortValue::Time(p.updated_at),
                     "last_contacted_at" => SortValue::Time(p.last_contacted_at.unwrap_or(never)),
+                    RELEVANCE => query.relevance_key(&p.search_text, &p.sort_name),
                     _ => SortValue::Text(p.sort_name.clone()),
                 };
                 (value, p.id)
