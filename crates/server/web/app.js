@@ -152,4 +152,27 @@
 
   document.addEventListener("DOMContentLoaded", function () { init(document); });
   document.addEventListener("htmx:afterSettle", function () { init(document); });
+  // Phone navigation: below 760 px the sidebar's links fold into a menu.
+  // The button stays hidden without this script, so every link shows then.
+  function navigationMenu() {
+    var button = document.querySelector(".menu-button");
+    var sidebar = document.querySelector(".sidebar");
+    if (!button || !sidebar) return;
+    button.hidden = false;
+    sidebar.classList.add("has-menu");
+    function setOpen(open) {
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+      sidebar.classList.toggle("menu-open", open);
+    }
+    button.addEventListener("click", function () {
+      setOpen(button.getAttribute("aria-expanded") !== "true");
+    });
+    sidebar.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && button.getAttribute("aria-expanded") === "true") {
+        setOpen(false);
+        button.focus();
+      }
+    });
+  }
+  document.addEventListener("DOMContentLoaded", navigationMenu);
 })();

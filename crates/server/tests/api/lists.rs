@@ -135,6 +135,19 @@ async fn people_sort_orders(backend: Backend) {
     assert_eq!(names(&by_updated_desc)[0], ana.id, "sort=-updated_at");
     let by_updated: Page<Person> = api.list("/api/v1/people?sort=updated_at").await;
     assert_eq!(names(&by_updated)[2], ana.id, "sort=updated_at");
+
+    // The lifecycle stage sorts in funnel order, not alphabetically (the
+    // people page's Stage column sorts by it).
+    let _: Person = api.update("people", ana.id, json!({ "lifecycle_stage": "churned" })).await;
+    let _: Person = api.update("people", bia.id, json!({ "lifecycle_stage": "customer" })).await;
+    let _: Person = api.update("people", carla.id, json!({ "lifecycle_stage": "prospect" })).await;
+    let by_stage: Page<Person> = api.list("/api/v1/people?sort=lifecycle_stage").await;
+    assert_eq!(names(&by_stage), [carla.id, bia.id, ana.id], "sort=lifecycle_stage");
+    let by_stage_desc: Page<Person> = api.list("/api/v1/people?sort=-lifecycle_stage&limit=1").await;
+    assert_eq!(names(&by_stage_desc), [ana.id], "sort=-lifecycle_stage");
+    let cursor = by_stage_desc.next_cursor.expect("a second page");
+    let next: Page<Person> = api.list(&format!("/api/v1/people?sort=-lifecycle_stage&limit=2&cursor={cursor}")).await;
+    assert_eq!(names(&next), [bia.id, carla.id], "sort=-lifecycle_stage, second page");
 }
 
 async fn people_filters(backend: Backend) {

@@ -3,9 +3,14 @@
 use rapport_domain::access::Role;
 use rapport_domain::views::ListKind;
 
-use crate::common::{Backend, TestApp, actor_of, create_person_with, unescape};
+use serde_json::json;
 
-backend_tests!(views_are_saved_per_user, other_users_views_cannot_be_deleted);
+use crate::common::{
+    Backend, TestApp, actor_of, create_company, create_deal, create_person_with, create_purchase,
+    create_sales_pipeline, create_task, unescape,
+};
+
+backend_tests!(views_are_saved_per_user, other_users_views_cannot_be_deleted, every_column_header_sorts);
 
 const QUERY: &str = "lifecycle_stage=customer&sort=-name";
 
@@ -89,4 +94,41 @@ async fn other_users_views_cannot_be_deleted(backend: Backend) {
     let (_, second_admin) = app.web_user(Role::Admin, None).await;
     second_admin.post_form(&format!("/views/{}/delete", view.id), &[]).await.want(404);
     assert_eq!(app.store.list_views(&app.admin_actor(), None).await.unwrap().len(), 1);
+}
+
+/// Each list page's sortable column headers lead to a page that shows, both
+/// ways round: a header never offers a sort its list does not have.
+async fn every_column_header_sorts(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let api = &app.admin;
+    let person = create_person_with(api, json!({ "first_name": "Sortable", "lifecycle_stage": "customer" })).await;
+    create_company(api, "Sortable Ltd").await;
+    let pipeline = create_sales_pipeline(api).await;
+    create_deal(api, &pipeline, "Sortable deal", json!({})).await;
+    create_task(api, json!({ "title": "Sort the list" })).await;
+    create_purchase(api, person.id, "2026-01-05T10:00:00Z", json!({})).await;
+    let web = app.web_admin().await;
+    // Every column shown, optional ones too, so that every header is there.
+    let all_columns = "cols=name,email,company,stage,owner,last_contacted,phone,job_title,tags,source,updated,created,\
+                       amount,stage,expected_close,domain,industry,date,due,title,person,deal,reference,assignee";
+    for list in ["/people", "/companies", "/deals", "/tasks", "/purchases"] {
+        let page = web.get(&format!("{list}?{all_columns}")).await.want(200);
+        let text = unescape(&page.text);
+        let sorts: Vec<&str> = text
+            .split(&format!("href=\"{list}?"))
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .filter(|query| query.contains("sort="))
+            .collect();
+        assert!(!sorts.is_empty(), "{list} has no sortable headers");
+        for query in sorts {
+            web.get(&format!("{list}?{query}")).await.want(200);
+            let flipped = if query.contains("sort=-") {
+                query.replace("sort=-", "sort=")
+            } else {
+                query.replace("sort=", "sort=-")
+            };
+            web.get(&format!("{list}?{flipped}")).await.want(200);
+        }
+    }
 }

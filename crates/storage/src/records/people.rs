@@ -32,7 +32,8 @@ pub struct PersonFilter {
 }
 
 impl crate::listing::ListShape for PersonFilter {
-    const SORTS: &'static [&'static str] = &["name", "created_at", "updated_at", "last_contacted_at", RELEVANCE];
+    const SORTS: &'static [&'static str] =
+        &["name", "created_at", "updated_at", "last_contacted_at", "lifecycle_stage", RELEVANCE];
     const SEARCH_AND_TAGS: bool = true;
 }
 
@@ -46,6 +47,19 @@ fn last_contact_key(backend: DbBackend) -> SimpleExpr {
         }
         _ => Expr::cust("COALESCE(\"people\".\"last_contacted_at\", '1970-01-01T00:00:00Z')"),
     }
+}
+
+/// The lifecycle stage's place in the funnel (lead first, churned last), for sorting.
+fn stage_order(stage: &str) -> i64 {
+    LifecycleStage::ALL.iter().position(|s| s.as_str() == stage).map_or(i64::MAX, |i| i as i64)
+}
+
+fn stage_order_key() -> SimpleExpr {
+    let whens: String = LifecycleStage::ALL
+        .iter()
+        .map(|s| format!(" WHEN '{}' THEN {}", s.as_str(), stage_order(s.as_str())))
+        .collect();
+    Expr::cust(format!("(CASE \"people\".\"lifecycle_stage\"{whens} ELSE {} END)", i64::MAX))
 }
 
 pub(crate) fn person_from(row: people::Model) -> Result<Person> {
@@ -382,6 +396,7 @@ impl Store {
             SortField::new("created_at", Expr::col((people::Entity, people::Column::CreatedAt)), SortKind::Time),
             SortField::new("updated_at", Expr::col((people::Entity, people::Column::UpdatedAt)), SortKind::Time),
             SortField::new("last_contacted_at", last_contact_key(self.backend()), SortKind::Time),
+            SortField::new("lifecycle_stage", stage_order_key(), SortKind::Int),
             query.relevance(self.backend(), "people"),
         ];
         let page = query
@@ -390,6 +405,7 @@ impl Store {
                     "created_at" => SortValue::Time(p.created_at),
                     "updated_at" => SortValue::Time(p.updated_at),
                     "last_contacted_at" => SortValue::Time(p.last_contacted_at.unwrap_or(never)),
+                    "lifecycle_stage" => SortValue::Int(stage_order(&p.lifecycle_stage)),
                     RELEVANCE => query.relevance_key(&p.search_text, &p.sort_name),
                     _ => SortValue::Text(p.sort_name.clone()),
                 };
