@@ -170,19 +170,24 @@ pub fn major_text(amount_minor: i128, currency: Currency) -> String {
     let scale = currency.minor_digits();
     let unit = 10_u128.pow(scale);
     let absolute = amount_minor.unsigned_abs();
-    let whole = (absolute / unit).to_string();
-    let mut grouped = String::new();
-    for (i, digit) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(digit);
-    }
+    let grouped = group_thousands(&(absolute / unit).to_string());
     let sign = if amount_minor < 0 { "-" } else { "" };
     match scale {
         0 => format!("{sign}{grouped}"),
         n => format!("{sign}{grouped}.{:0width$}", absolute % unit, width = n as usize),
     }
+}
+
+/// Digits with a comma between each group of three: "3703000" → "3,703,000".
+pub fn group_thousands(digits: &str) -> String {
+    let mut grouped = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    grouped
 }
 
 /// [`major_text`] with the currency, e.g. "12,500.00 EUR".

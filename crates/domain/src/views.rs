@@ -16,11 +16,18 @@ pub enum ListKind {
     Deals,
     Tasks,
     Tickets,
+    Purchases,
 }
 
 impl ListKind {
-    pub const ALL: [ListKind; 5] =
-        [ListKind::People, ListKind::Companies, ListKind::Deals, ListKind::Tasks, ListKind::Tickets];
+    pub const ALL: [ListKind; 6] = [
+        ListKind::People,
+        ListKind::Companies,
+        ListKind::Deals,
+        ListKind::Tasks,
+        ListKind::Tickets,
+        ListKind::Purchases,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -29,6 +36,7 @@ impl ListKind {
             ListKind::Deals => "deals",
             ListKind::Tasks => "tasks",
             ListKind::Tickets => "tickets",
+            ListKind::Purchases => "purchases",
         }
     }
 
@@ -36,7 +44,7 @@ impl ListKind {
         Self::ALL
             .into_iter()
             .find(|kind| kind.as_str() == raw)
-            .ok_or_else(|| "must be one of people, companies, deals, tasks, tickets".to_string())
+            .ok_or_else(|| "must be one of people, companies, deals, tasks, tickets, purchases".to_string())
     }
 }
 

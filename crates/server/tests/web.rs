@@ -11,6 +11,7 @@ mod common;
 mod web {
     pub mod conflicts;
     pub mod csrf;
+    pub mod customer_page;
     pub mod duplicates;
     pub mod external_ids;
     pub mod feedback;

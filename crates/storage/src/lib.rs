@@ -56,6 +56,7 @@ pub use records::sla_events::SlaWatch;
 pub use records::style_reviews::ReviewMail;
 pub use records::tasks::TaskFilter;
 pub use records::tickets::{TicketFilter, TicketQueue};
+pub use records::timeline::{MAX_TIMELINE_PAGE, TimelinePage, TimelineQuery};
 pub use records::users::UserFilter;
 pub use uploads::{UPLOAD_CHUNK, Upload, UploadWriter};
 

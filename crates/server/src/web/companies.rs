@@ -54,7 +54,7 @@ pub fn routes() -> Router<AppState> {
         .route("/companies/{id}", get(page).post(update))
         .route("/companies/{id}/edit", get(edit_form))
         .route("/companies/{id}/delete", post(delete))
-        .route("/companies/{id}/timeline", post(timeline::add_to_company))
+        .route("/companies/{id}/timeline", get(timeline::company_fragment).post(timeline::add_to_company))
 }
 
 fn size_label(size: CompanySize) -> String {
@@ -128,6 +128,8 @@ struct CompanyPage {
     purchases: Vec<PurchaseLine>,
     purchase_totals: Vec<String>,
     purchase_count: i64,
+    /// "1 purchase", "94 purchases".
+    purchase_count_text: String,
     can_edit: bool,
     can_delete: bool,
     /// Just merged into: the merge, for the "Undo merge" button.
@@ -171,11 +173,14 @@ pub async fn page(
         )
         .await?
         .items;
-    let entries = state.store.company_timeline(&signed.actor, id).await?;
+    let subject = Subject::Company(id);
+    let shown = timeline::Shown::parse(raw.as_deref())?;
+    let page = subject.page(&state, &signed, &shown).await?;
+    let latest_purchases = subject.latest_purchases(&state, &signed, 10).await?;
     let totals = state.store.purchase_totals(None, Some(id)).await?;
     let now = rapport_domain::records::now();
     let timeline_html =
-        timeline::render_fragment(&Subject::Company(id), &entries, &staff, &signed, FormView::default(), now)?;
+        timeline::render_fragment(&state, &subject, &shown, &page, &staff, &signed, FormView::default(), now).await?;
     let view = CompanyPage {
         chrome: signed.chrome("companies", c.name.to_string()),
         id,
@@ -190,8 +195,9 @@ pub async fn page(
         people,
         more_people: people_page.next_cursor.is_some(),
         deals: deals.iter().map(DealLine::from).collect(),
-        purchases: purchases::purchases(&entries, 10),
+        purchases: purchases::purchases(&latest_purchases, 10),
         purchase_count: totals.iter().map(|t| t.count).sum(),
+        purchase_count_text: purchases::count_text(totals.iter().map(|t| t.count).sum()),
         purchase_totals: totals.iter().map(|t| t.amount.display()).collect(),
         can_edit: staff.allows(&signed.actor, Action::Edit, c.owner_id, company.meta.created_by),
         can_delete: staff.allows(&signed.actor, Action::Delete, c.owner_id, company.meta.created_by),

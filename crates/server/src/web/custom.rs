@@ -3,6 +3,7 @@
 //! storage's messages land beside the right input.
 
 use rapport_domain::custom_fields::{CustomFieldDefinition, CustomValues, EntityType, FieldKind};
+use rapport_domain::money::{Currency, display_sum, group_thousands};
 use serde_json::Value;
 
 use super::WebError;
@@ -84,6 +85,9 @@ pub fn shown(definitions: &[CustomFieldDefinition], values: &CustomValues) -> Ve
         .filter_map(|d| {
             let value = values.get(d.field.key.as_str())?;
             let value = match value {
+                Value::Number(number) if d.field.kind == FieldKind::Number => {
+                    number_text(number, d.field.label.as_str())
+                }
                 Value::Bool(true) => "Yes".to_owned(),
                 Value::Bool(false) => "No".to_owned(),
                 other => text(other),
@@ -93,11 +97,51 @@ pub fn shown(definitions: &[CustomFieldDefinition], values: &CustomValues) -> Ve
         .collect()
 }
 
+/// A number field's value as money is shown when its label names a currency
+/// ("Annual revenue (EUR)" → "3,703,000.00 EUR"), else with grouped thousands.
+pub(super) fn number_text(number: &serde_json::Number, label: &str) -> String {
+    let currency = label
+        .trim_end()
+        .strip_suffix(')')
+        .and_then(|rest| rest.rsplit_once('('))
+        .and_then(|(_, code)| Currency::parse(code).ok());
+    if let (Some(currency), Some(value)) = (currency, number.as_f64()) {
+        let minor = value * 10_f64.powi(currency.minor_digits() as i32);
+        if minor.is_finite() && minor.abs() < 1e30 {
+            return display_sum(minor.round() as i128, currency);
+        }
+    }
+    let raw = number.to_string();
+    if raw.contains(['e', 'E']) {
+        return raw;
+    }
+    let (sign, unsigned) = raw.strip_prefix('-').map_or(("", raw.as_str()), |rest| ("-", rest));
+    match unsigned.split_once('.') {
+        Some((whole, fraction)) => format!("{sign}{}.{fraction}", group_thousands(whole)),
+        None => format!("{sign}{}", group_thousands(unsigned)),
+    }
+}
+
 fn text(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
         Value::Bool(b) => b.to_string(),
         Value::Null => String::new(),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_read_with_thousands_and_their_currency() {
+        let number = |raw: &str| raw.parse::<serde_json::Number>().unwrap();
+        assert_eq!(number_text(&number("3703000"), "Annual revenue (EUR)"), "3,703,000.00 EUR");
+        assert_eq!(number_text(&number("1250.5"), "Budget (usd)"), "1,250.50 USD");
+        assert_eq!(number_text(&number("3703000"), "Employees"), "3,703,000");
+        assert_eq!(number_text(&number("-1234567.25"), "Balance"), "-1,234,567.25");
+        assert_eq!(number_text(&number("12"), "Seats (approx)"), "12");
     }
 }

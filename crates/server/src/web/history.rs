@@ -234,7 +234,22 @@ impl<'a> Words<'a> {
                 "preferences" => format!("Preferences: {}", field_label(key).to_lowercase()),
                 _ => field_label(key),
             };
-            lines.push(self.line(label, key, before, after));
+            // A custom number reads as on the record's page (thousands, its currency).
+            let number = self.custom.iter().find(|d| {
+                change.field == "custom_fields"
+                    && d.field.key.as_str() == key
+                    && d.field.kind == rapport_domain::custom_fields::FieldKind::Number
+            });
+            match number {
+                Some(definition) => {
+                    let shown = |value: &Json| match value {
+                        Json::Number(n) => custom::number_text(n, definition.field.label.as_str()),
+                        other => self.value(key, other),
+                    };
+                    lines.push(ChangeLine { field: label, old: shown(before), new: shown(after) });
+                }
+                None => lines.push(self.line(label, key, before, after)),
+            }
         }
     }
 

@@ -67,6 +67,7 @@ pub fn routes() -> Router<AppState> {
         .merge(home::routes())
         .merge(people::routes())
         .merge(companies::routes())
+        .merge(purchases::routes())
         .merge(deals::routes())
         .merge(board::routes())
         .merge(tasks::routes())

@@ -14,7 +14,7 @@ use rapport_domain::records::{
 use rapport_domain::surveys::NpsGroup;
 use rapport_domain::text::{LongText, Name, Tag};
 use rapport_domain::{CompanyId, Email, FieldErrors, PersonId, Segment, UserId};
-use rapport_storage::{DealFilter, ListQuery, PersonFilter, SharedEmail, StorageError};
+use rapport_storage::{DealFilter, ListQuery, PersonFilter, SharedEmail, StorageError, TaskFilter};
 use serde::Deserialize;
 
 use super::custom::{self, CustomInput, CustomShown};
@@ -65,7 +65,7 @@ pub fn routes() -> Router<AppState> {
         .route("/people/{id}", get(page).post(update))
         .route("/people/{id}/edit", get(edit_form))
         .route("/people/{id}/delete", post(delete))
-        .route("/people/{id}/timeline", post(timeline::add_to_person))
+        .route("/people/{id}/timeline", get(timeline::person_fragment).post(timeline::add_to_person))
 }
 
 pub fn lifecycle_choices() -> Vec<Choice> {
@@ -151,6 +151,17 @@ pub async fn list(
     signed.page(&view)
 }
 
+/// An open task as the customer page's "Next steps" lists it.
+struct NextStep {
+    title: String,
+    href: String,
+    due: String,
+    overdue: bool,
+}
+
+/// How many of the latest purchases the customer page lists.
+const LATEST_PURCHASES: u64 = 5;
+
 #[derive(Template)]
 #[template(path = "person.html")]
 struct PersonPage {
@@ -176,11 +187,19 @@ struct PersonPage {
     referred_by: Option<(String, String)>,
     referrals: Vec<(String, String)>,
     deals: Vec<DealLine>,
+    /// Open tasks about them, soonest due first.
+    next_steps: Vec<NextStep>,
+    more_next_steps: bool,
     tickets: Vec<super::tickets::TicketLine>,
     feedback: super::feedback::FeedbackPanel,
+    /// The latest few purchases.
     purchases: Vec<PurchaseLine>,
     purchase_totals: Vec<String>,
     purchase_count: i64,
+    /// "1 purchase", "94 purchases".
+    purchase_count_text: String,
+    /// The latest purchase's day, and how long ago.
+    last_purchase: Option<(String, String)>,
     /// Value and loyalty, from the latest insights.
     value: ValuePanel,
     can_edit: bool,
@@ -228,7 +247,10 @@ pub async fn page(
         .into_iter()
         .map(|r| (r.fields.full_name(), format!("/people/{}", r.id)))
         .collect();
-    let entries = state.store.person_timeline(&signed.actor, id).await?;
+    let subject = Subject::Person(id);
+    let shown = timeline::Shown::parse(raw.as_deref())?;
+    let page = subject.page(&state, &signed, &shown).await?;
+    let latest_purchases = subject.latest_purchases(&state, &signed, LATEST_PURCHASES).await?;
     let deals = state
         .store
         .list_deals(
@@ -237,13 +259,24 @@ pub async fn page(
         )
         .await?
         .items;
+    let open_tasks = state
+        .store
+        .list_tasks(
+            &ListQuery { limit: Some(5), sort: Some("due_at".into()), ..Default::default() },
+            &TaskFilter { person_id: Some(id), open: Some(true), ..Default::default() },
+        )
+        .await?;
     let totals = state.store.purchase_totals(Some(id), None).await?;
     let purchase_count: i64 = totals.iter().map(|t| t.count).sum();
     let value = ValuePanel::load(&state, id, purchase_count).await?;
     let now = rapport_domain::records::now();
     let can_edit = staff.allows(&signed.actor, Action::Edit, p.owner_id, person.meta.created_by);
     let timeline_html =
-        timeline::render_fragment(&Subject::Person(id), &entries, &staff, &signed, FormView::default(), now)?;
+        timeline::render_fragment(&state, &subject, &shown, &page, &staff, &signed, FormView::default(), now).await?;
+    let last_purchase = latest_purchases.first().map(|entry| {
+        let at = entry.at();
+        (format::date(at.date()), format::relative(at, now))
+    });
     let overdue = p.keep_in_touch_days.is_some_and(|days| {
         let since = person.last_contacted_at.unwrap_or(person.meta.created_at);
         now - since > time::Duration::days(days.into())
@@ -295,10 +328,23 @@ pub async fn page(
         referred_by,
         referrals,
         deals: deals.iter().map(DealLine::from).collect(),
+        next_steps: open_tasks
+            .items
+            .iter()
+            .map(|task| NextStep {
+                title: task.fields.title.to_string(),
+                href: format!("/tasks/{}/edit", task.id),
+                due: task.fields.due_at.map(|at| format::date(at.date())).unwrap_or_default(),
+                overdue: task.fields.due_at.is_some_and(|due| due < now),
+            })
+            .collect(),
+        more_next_steps: open_tasks.next_cursor.is_some(),
         tickets: super::tickets::person_tickets(&state, &signed.actor, id).await?,
         feedback: super::feedback::FeedbackPanel::load(&state, id).await?,
-        purchases: purchases::purchases(&entries, 10),
+        purchases: purchases::purchases(&latest_purchases, LATEST_PURCHASES as usize),
         purchase_count,
+        purchase_count_text: purchases::count_text(purchase_count),
+        last_purchase,
         value,
         purchase_totals: totals.iter().map(|t| t.amount.display()).collect(),
         can_edit,

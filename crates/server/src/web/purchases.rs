@@ -1,9 +1,86 @@
-//! A purchase as the customer and ticket pages list it.
+//! Purchases: the list (all, or one customer's with `person_id`), and a
+//! purchase as the customer and ticket pages list it.
 
+use axum::Router;
+use axum::extract::{RawQuery, State};
+use axum::response::Response;
+use axum::routing::get;
+use rapport_domain::PersonId;
 use rapport_domain::records::Purchase;
 use rapport_domain::timeline::TimelineEntry;
+use rapport_storage::PurchaseFilter;
 
-use super::format;
+use super::lists::{Cell, Choice, Column, Filter, ListRequest, ListSpec};
+use super::{Signed, WebError, format};
+use crate::AppState;
+
+const COLUMNS: &[Column] = &[
+    Column::new("date", "Date").sorts("occurred_at"),
+    Column::new("customer", "Customer"),
+    Column::new("what", "What"),
+    Column::new("amount", "Amount").sorts("amount").numeric(),
+    Column::new("reference", "Reference").optional(),
+    Column::new("created", "Added").sorts("created_at").optional(),
+];
+
+const SPEC: ListSpec = ListSpec {
+    path: "/purchases",
+    list: rapport_domain::views::ListKind::Purchases,
+    heading: "Purchases",
+    new_label: "",
+    search_label: "",
+    searchable: false,
+    default_sort: "-occurred_at",
+    empty_title: "No purchases yet.",
+    empty_hint: "Purchases come in through the API or an import (`rapport import purchases`).",
+};
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/purchases", get(list))
+}
+
+/// `/purchases`, newest first; `?person_id=` narrows it to one customer's.
+pub async fn list(
+    State(state): State<AppState>,
+    signed: Signed,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, WebError> {
+    let request = ListRequest::<PurchaseFilter>::parse(raw.as_deref())?;
+    let page = state.store.list_purchases(&request.params.query, &request.params.filter).await?;
+    let mut ids: Vec<PersonId> = page.items.iter().map(|p| p.fields.person_id).collect();
+    ids.extend(request.params.filter.person_id);
+    let names = state.store.person_names(&ids).await?;
+    let mut filters = Vec::new();
+    if let Some(person) = request.params.filter.person_id {
+        let name = names.get(&person).cloned().ok_or(WebError::NotFound("person"))?;
+        filters.push(Filter {
+            name: "person_id",
+            label: "Customer",
+            choices: vec![Choice::new(person.to_string(), name)],
+            selected: person.to_string(),
+        });
+    }
+    let view = SPEC
+        .build(&state, &signed, &request, COLUMNS, filters, page, |purchase: &Purchase, shown| {
+            let p = &purchase.fields;
+            shown
+                .iter()
+                .map(|column| match column.key {
+                    "date" => Cell::text(format::date(p.occurred_at.date())),
+                    "customer" => Cell::link(
+                        names.get(&p.person_id).cloned().unwrap_or_default(),
+                        format!("/people/{}", p.person_id),
+                    ),
+                    "what" => Cell::text(p.description.as_ref().map(|d| d.to_string()).unwrap_or_default()),
+                    "amount" => Cell::text(p.amount.display()),
+                    "reference" => Cell::text(p.reference.as_ref().map(|r| r.to_string()).unwrap_or_default()),
+                    _ => Cell::text(format::date(purchase.meta.created_at.date())),
+                })
+                .collect()
+        })
+        .await?;
+    signed.page(&view)
+}
 
 /// One purchase line: when, how much, and what (its description, else its reference).
 pub struct PurchaseLine {
@@ -26,6 +103,11 @@ impl From<&Purchase> for PurchaseLine {
                 .unwrap_or_default(),
         }
     }
+}
+
+/// "1 purchase", "94 purchases".
+pub fn count_text(count: i64) -> String {
+    format!("{count} purchase{}", if count == 1 { "" } else { "s" })
 }
 
 /// The latest `limit` purchases among timeline entries.

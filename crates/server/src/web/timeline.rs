@@ -1,15 +1,18 @@
 //! The timeline on a customer page, and its composer: add a note, call,
 //! email, meeting or task without leaving the page.
 
+use std::collections::HashMap;
+
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use rapport_domain::records::{ActivityInput, ActivityKind, Deal, DealStatus, Links, TaskInput};
 use rapport_domain::text::{LongText, Name};
 use rapport_domain::tickets::MessageKind;
-use rapport_domain::timeline::TimelineEntry;
+use rapport_domain::timeline::{TimelineCursor, TimelineEntry, TimelineKind};
 use rapport_domain::{CompanyId, FieldErrors, PersonId};
+use rapport_storage::{TimelinePage, TimelineQuery};
 use time::OffsetDateTime;
 
 use super::form::{Fields, FormData, FormView};
@@ -33,11 +36,28 @@ impl Subject {
         }
     }
 
-    async fn entries(&self, state: &AppState, signed: &Signed) -> Result<Vec<TimelineEntry>, WebError> {
+    /// One page of the subject's timeline.
+    pub async fn page(&self, state: &AppState, signed: &Signed, shown: &Shown) -> Result<TimelinePage, WebError> {
+        let query = TimelineQuery { kind: shown.kind, before: shown.before, limit: PAGE };
         Ok(match self {
-            Subject::Person(id) => state.store.person_timeline(&signed.actor, *id).await?,
-            Subject::Company(id) => state.store.company_timeline(&signed.actor, *id).await?,
+            Subject::Person(id) => state.store.person_timeline_page(&signed.actor, *id, &query).await?,
+            Subject::Company(id) => state.store.company_timeline_page(&signed.actor, *id, &query).await?,
         })
+    }
+
+    /// The latest `limit` purchases on the subject's timeline.
+    pub async fn latest_purchases(
+        &self,
+        state: &AppState,
+        signed: &Signed,
+        limit: u64,
+    ) -> Result<Vec<TimelineEntry>, WebError> {
+        let query = TimelineQuery { kind: Some(TimelineKind::Purchases), before: None, limit };
+        Ok(match self {
+            Subject::Person(id) => state.store.person_timeline_page(&signed.actor, *id, &query).await?,
+            Subject::Company(id) => state.store.company_timeline_page(&signed.actor, *id, &query).await?,
+        }
+        .entries)
     }
 
     fn links(&self) -> Links {
@@ -46,6 +66,51 @@ impl Subject {
             Subject::Company(id) => Links { company_id: Some(*id), ..Default::default() },
         }
     }
+}
+
+/// How many entries a page of the timeline shows; "Load more" adds as many again.
+pub const PAGE: u64 = 25;
+
+/// Which part of a timeline is shown: a kind (or every kind), and from where.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Shown {
+    pub kind: Option<TimelineKind>,
+    pub before: Option<TimelineCursor>,
+}
+
+impl Shown {
+    /// `kind` and `before` from a page's query string; other parameters are
+    /// the page's own. A kind or place that does not exist is refused.
+    pub fn parse(raw: Option<&str>) -> Result<Self, WebError> {
+        let mut shown = Shown::default();
+        for (key, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+            match key.as_ref() {
+                "kind" => {
+                    shown.kind = TimelineKind::parse(&value)
+                        .map_err(|message| WebError::BadRequest(format!("The timeline filter kind {message}.")))?;
+                }
+                "before" if !value.trim().is_empty() => {
+                    shown.before = Some(TimelineCursor::parse(&value).map_err(|message| {
+                        WebError::BadRequest(format!("The timeline's \u{201c}before\u{201d} {message}."))
+                    })?);
+                }
+                _ => {}
+            }
+        }
+        Ok(shown)
+    }
+
+    fn kind_str(&self) -> &'static str {
+        self.kind.map(TimelineKind::as_str).unwrap_or("all")
+    }
+}
+
+/// One of the filter links above the timeline.
+pub struct KindLink {
+    pub label: &'static str,
+    pub href: String,
+    pub fragment_href: String,
+    pub current: bool,
 }
 
 pub struct EntryView {
@@ -61,6 +126,8 @@ pub struct EntryView {
     pub at_text: String,
     pub who: String,
     pub status: Option<(&'static str, &'static str)>,
+    /// On a company's timeline: the person the entry belongs to, and their page.
+    pub person: Option<(String, String)>,
 }
 
 /// A deal as the side panels list it.
@@ -212,6 +279,7 @@ fn entry_view(entry: &TimelineEntry, staff: &Staff, now: OffsetDateTime) -> Entr
         at_text: format::datetime(at),
         who,
         status,
+        person: None,
     }
 }
 
@@ -233,29 +301,153 @@ struct TimelineFragment {
     csrf: String,
     can_write: bool,
     form: FormView,
-    entries: Vec<EntryView>,
+    kinds: Vec<KindLink>,
+    /// The filter's label when one kind is shown.
+    kind_label: Option<&'static str>,
+    /// Showing an older page (without JavaScript): the link back to the newest.
+    newest_href: Option<String>,
+    rows: TimelineRows,
 }
 
-/// The timeline with its composer, as HTML: inside the customer page, or alone for htmx.
-pub fn render_fragment(
+/// The entries of one page and the "Load more" after them: inside the
+/// timeline, or alone when htmx adds the next page.
+#[derive(Template)]
+#[template(path = "timeline_rows.html")]
+struct TimelineRows {
+    entries: Vec<EntryView>,
+    /// The next page: on the customer page (without JavaScript), and the fragment htmx takes.
+    more: Option<(String, String)>,
+}
+
+impl TimelineRows {
+    async fn new(
+        state: &AppState,
+        subject: &Subject,
+        shown: &Shown,
+        page: &TimelinePage,
+        staff: &Staff,
+        now: OffsetDateTime,
+    ) -> Result<Self, WebError> {
+        let mut entries: Vec<EntryView> = page.entries.iter().map(|e| entry_view(e, staff, now)).collect();
+        if let Subject::Company(_) = subject {
+            // A company's timeline gathers its people's: each entry says whose it is.
+            let ids: Vec<PersonId> = page.entries.iter().filter_map(TimelineEntry::person_id).collect();
+            let names: HashMap<PersonId, String> = state.store.person_names(&ids).await?;
+            for (view, entry) in entries.iter_mut().zip(&page.entries) {
+                view.person =
+                    entry.person_id().and_then(|id| names.get(&id).map(|name| (name.clone(), format!("/people/{id}"))));
+            }
+        }
+        let more = page.next.map(|cursor| {
+            let query = format!("kind={}&before={}", shown.kind_str(), cursor.encode());
+            (format!("{}?{query}#timeline", subject.path()), format!("{}/timeline?{query}", subject.path()))
+        });
+        Ok(TimelineRows { entries, more })
+    }
+}
+
+fn render_template(template: &impl Template) -> Result<String, WebError> {
+    template.render().map_err(|err| {
+        tracing::error!(error = %err, "rendering a timeline failed");
+        WebError::Internal
+    })
+}
+
+/// The timeline with its filter and composer, as HTML: inside the customer
+/// page, or alone for htmx.
+#[allow(clippy::too_many_arguments)]
+pub async fn render_fragment(
+    state: &AppState,
     subject: &Subject,
-    entries: &[TimelineEntry],
+    shown: &Shown,
+    page: &TimelinePage,
     staff: &Staff,
     signed: &Signed,
     form: FormView,
     now: OffsetDateTime,
 ) -> Result<String, WebError> {
+    let path = subject.path();
+    let mut kinds = vec![KindLink {
+        label: "All",
+        href: format!("{path}#timeline"),
+        fragment_href: format!("{path}/timeline?kind=all"),
+        current: shown.kind.is_none(),
+    }];
+    kinds.extend(TimelineKind::ALL.iter().map(|kind| KindLink {
+        label: kind.label(),
+        href: format!("{path}?kind={}#timeline", kind.as_str()),
+        fragment_href: format!("{path}/timeline?kind={}", kind.as_str()),
+        current: shown.kind == Some(*kind),
+    }));
     let fragment = TimelineFragment {
-        action: format!("{}/timeline", subject.path()),
+        action: format!("{path}/timeline"),
         csrf: signed.csrf.clone(),
         can_write: signed.actor.ensure_can_create().is_ok(),
         form,
-        entries: entries.iter().map(|e| entry_view(e, staff, now)).collect(),
+        kinds,
+        kind_label: shown.kind.map(TimelineKind::label),
+        newest_href: shown.before.map(|_| match shown.kind {
+            Some(kind) => format!("{path}?kind={}#timeline", kind.as_str()),
+            None => format!("{path}#timeline"),
+        }),
+        rows: TimelineRows::new(state, subject, shown, page, staff, now).await?,
     };
-    fragment.render().map_err(|err| {
-        tracing::error!(error = %err, "rendering a timeline failed");
-        WebError::Internal
-    })
+    render_template(&fragment)
+}
+
+/// `GET /people/{id}/timeline?kind=…&before=…`: for htmx, the timeline
+/// (a filter) or the entries of the next page ("Load more"); otherwise the
+/// customer page showing the same.
+async fn fragment(
+    state: AppState,
+    signed: Signed,
+    headers: HeaderMap,
+    subject: Subject,
+    raw: Option<String>,
+) -> Result<Response, WebError> {
+    let shown = Shown::parse(raw.as_deref())?;
+    if !is_htmx(&headers) {
+        let mut query = String::new();
+        if let Some(kind) = shown.kind {
+            query = format!("?kind={}", kind.as_str());
+        }
+        if let Some(before) = shown.before {
+            query.push_str(if query.is_empty() { "?" } else { "&" });
+            query.push_str(&format!("before={}", before.encode()));
+        }
+        return Ok(Redirect::to(&format!("{}{query}#timeline", subject.path())).into_response());
+    }
+    let page = subject.page(&state, &signed, &shown).await?;
+    let staff = Staff::load(&state).await?;
+    let now = rapport_domain::records::now();
+    let html = if shown.before.is_some() {
+        render_template(&TimelineRows::new(&state, &subject, &shown, &page, &staff, now).await?)?
+    } else {
+        render_fragment(&state, &subject, &shown, &page, &staff, &signed, FormView::default(), now).await?
+    };
+    Ok(Html(html).into_response())
+}
+
+pub async fn person_fragment(
+    State(state): State<AppState>,
+    signed: Signed,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, WebError> {
+    let id: PersonId = id.parse().map_err(|_| WebError::NotFound("person"))?;
+    fragment(state, signed, headers, Subject::Person(id), raw).await
+}
+
+pub async fn company_fragment(
+    State(state): State<AppState>,
+    signed: Signed,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, WebError> {
+    let id: CompanyId = id.parse().map_err(|_| WebError::NotFound("company"))?;
+    fragment(state, signed, headers, Subject::Company(id), raw).await
 }
 
 /// What the composer adds.
@@ -325,7 +517,8 @@ async fn add(
     form: FormData,
 ) -> Result<Response, WebError> {
     // The subject must exist (and 404 otherwise) before anything is checked.
-    subject.entries(&state, &signed).await?;
+    let shown = Shown::default();
+    subject.page(&state, &signed, &shown).await?;
     let result = match parse(&form, &subject) {
         Err(errors) => Err(FormView::rejected(&form, errors)),
         Ok(Addition::Activity(input)) => {
@@ -349,15 +542,17 @@ async fn add(
         };
     }
     let staff = Staff::load(&state).await?;
-    let entries = subject.entries(&state, &signed).await?;
+    // After an addition, the newest entries of every kind: the one just added among them.
+    let page = subject.page(&state, &signed, &shown).await?;
     let now = rapport_domain::records::now();
     match result {
         Ok(message) => {
-            let html = render_fragment(&subject, &entries, &staff, &signed, FormView::default(), now)?;
+            let html =
+                render_fragment(&state, &subject, &shown, &page, &staff, &signed, FormView::default(), now).await?;
             Ok(with_toast(Html(html).into_response(), &message))
         }
         Err(view) => {
-            let html = render_fragment(&subject, &entries, &staff, &signed, view, now)?;
+            let html = render_fragment(&state, &subject, &shown, &page, &staff, &signed, view, now).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(html)).into_response())
         }
     }
