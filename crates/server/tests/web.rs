@@ -9,6 +9,7 @@ extern crate rapport_testing;
 mod common;
 
 mod web {
+    pub mod board;
     pub mod conflicts;
     pub mod csrf;
     pub mod customer_page;

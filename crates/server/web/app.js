@@ -116,7 +116,10 @@
     });
   });
 
-  // Pipeline board: drag a card to another column to move the deal.
+  /* Board: drag a card onto another column (Won and Lost too) to move the deal. The answer
+     swaps in only the columns the move touched (out of band), so nothing else is redrawn.
+     After a move through a card's "Move" form, focus goes back to the moved card. */
+  var boardFocus = null;
   function initBoard(root) {
     if (typeof Sortable === "undefined") return;
     root.querySelectorAll("[data-stage-cards]").forEach(function (list) {
@@ -127,22 +130,48 @@
         forceFallback: true,
         fallbackTolerance: 3,
         draggable: ".deal-card",
+        filter: "details, input, select, button",
+        preventOnFilter: false,
         onEnd: function (event) {
           if (event.from === event.to) return;
           var card = event.item;
           htmx.ajax("POST", "/deals/" + card.dataset.deal + "/move", {
-            target: "#board",
-            swap: "outerHTML",
-            values: { target: event.to.dataset.stageCards, version: card.dataset.version },
+            source: card,
+            swap: "none",
+            values: {
+              target: event.to.dataset.stageCards,
+              from: event.from.dataset.stageCards,
+              version: card.dataset.version,
+            },
           });
         },
       });
     });
   }
+  // The board fills the window below where it starts (the page head's height varies).
+  function sizeBoard() {
+    var board = document.getElementById("board");
+    if (!board) return;
+    var top = board.getBoundingClientRect().top + window.scrollY;
+    board.style.setProperty("--board-top", Math.round(top) + "px");
+  }
+  window.addEventListener("resize", sizeBoard);
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var form = event.target.closest && event.target.closest("form[data-move]");
+    if (form) boardFocus = form.getAttribute("data-move");
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    if (!boardFocus) return;
+    var link = document.querySelector(".deal-card[data-deal='" + boardFocus + "'] .deal-name");
+    boardFocus = null;
+    if (link) link.focus();
+  });
+  /* End of Board */
 
   function init(root) {
     localTimes(root);
     initBoard(root);
+    sizeBoard();
     root.querySelectorAll("[data-select-all][hidden]").forEach(function (box) { box.hidden = false; });
     root.querySelectorAll(".toast:not([data-timed])").forEach(function (item) {
       item.setAttribute("data-timed", "");

@@ -1,31 +1,40 @@
-//! The pipeline board: one column per stage of open deals, plus the latest
-//! won and lost ones. Cards move by drag and drop (SortableJS, in app.js) or,
-//! for keyboard and phone users, with a select on each card; both post to
-//! `/deals/{id}/move`, which answers the board as it now stands.
+//! The pipeline board: one column per stage of open deals, then the won and
+//! the lost ones. Each column lists its 50 most recently updated deals, and
+//! "Load more" the next 50 (a keyset cursor from `list_deals`: htmx appends
+//! the cards to the column, the plain link opens the board with that column
+//! further on).
+//!
+//! Cards move by drag and drop (SortableJS, in app.js) onto any column, Won
+//! and Lost included, or, for keyboard and phone users, with the small "Move"
+//! form on each card. Both post to `/deals/{id}/move`, which answers htmx with
+//! only the columns the move touched (where the card was, where it went, and
+//! where it now is if someone else moved it meanwhile), as out-of-band swaps;
+//! a plain form is sent back to the board.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use rapport_domain::access::Action;
 use rapport_domain::records::{Deal, DealStatus, Pipeline};
-use rapport_domain::{CompanyId, Currency, DealId, Money, MoneySum, PersonId, PipelineId, StageId};
-use rapport_storage::{DealFilter, ListQuery, StorageError};
+use rapport_domain::text::LongText;
+use rapport_domain::{CompanyId, Currency, DealId, MoneySum, PersonId, PipelineId, StageId};
+use rapport_storage::{DealFilter, ListQuery, StageSum, StorageError};
+use serde::Deserialize;
 
-use super::form::FormData;
+use super::form::{FormData, encode};
+use super::format::initials;
 use super::lists::Choice;
 use super::staff::Staff;
 use super::{Chrome, Signed, WebError, is_htmx, redirect_with_flash, see_other, with_toast};
 use crate::AppState;
 
-/// Open deals shown per stage column.
-const STAGE_LIMIT: u64 = 50;
-/// Won and lost deals shown, the most recently updated first.
-const CLOSED_LIMIT: u64 = 20;
+/// Deals per page of a column.
+const PAGE: u64 = 50;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -58,9 +67,19 @@ pub struct CardView {
     pub name: String,
     pub amount: String,
     pub who: String,
+    pub owner: String,
+    pub owner_initials: String,
     /// The column it sits in: a stage id, "won" or "lost".
     pub current: String,
     pub can_move: bool,
+}
+
+/// The next page of a column.
+pub struct More {
+    /// The plain link: the board with this column further on.
+    pub href: String,
+    /// What htmx asks for: the next cards alone.
+    pub hx: String,
 }
 
 pub struct ColumnView {
@@ -71,11 +90,14 @@ pub struct ColumnView {
     pub class: &'static str,
     pub count: i64,
     pub totals: Vec<String>,
-    /// Shown when the column holds more deals than it lists.
-    pub note: String,
     pub cards: Vec<CardView>,
+    pub more: Option<More>,
+    /// The column starts further on (a "Load more" link without htmx):
+    /// the board's own address, to go back to its start.
+    pub restart: Option<String>,
 }
 
+/// The `#board` element.
 #[derive(Template)]
 #[template(path = "board_columns.html")]
 struct BoardColumns {
@@ -83,6 +105,251 @@ struct BoardColumns {
     csrf: String,
     columns: Vec<ColumnView>,
     targets: Vec<Choice>,
+    oob: bool,
+}
+
+/// The columns a move touched, each an out-of-band swap.
+#[derive(Template)]
+#[template(path = "board_moved.html")]
+struct BoardMoved {
+    can_write: bool,
+    csrf: String,
+    columns: Vec<ColumnView>,
+    targets: Vec<Choice>,
+    oob: bool,
+}
+
+/// The next page of one column's cards (with its own "Load more").
+#[derive(Template)]
+#[template(path = "board_cards.html")]
+struct BoardCards {
+    csrf: String,
+    column: ColumnView,
+    targets: Vec<Choice>,
+}
+
+/// A column of the board.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Column {
+    Stage(StageId),
+    Won,
+    Lost,
+}
+
+impl Column {
+    /// The column a deal sits in.
+    fn of(deal: &Deal) -> Self {
+        match deal.fields.status {
+            DealStatus::Won => Column::Won,
+            DealStatus::Lost => Column::Lost,
+            _ => Column::Stage(deal.fields.stage_id),
+        }
+    }
+
+    /// A column of `pipeline` by its key: a stage id of the pipeline, "won" or "lost".
+    fn parse(raw: &str, pipeline: &Pipeline) -> Option<Self> {
+        match raw {
+            "won" => Some(Column::Won),
+            "lost" => Some(Column::Lost),
+            raw => {
+                raw.parse::<StageId>().ok().filter(|id| pipeline.stages.iter().any(|s| s.id == *id)).map(Column::Stage)
+            }
+        }
+    }
+
+    /// Every column of the board, in order.
+    fn all(pipeline: &Pipeline) -> Vec<Self> {
+        let mut columns: Vec<Column> = pipeline.stages.iter().map(|s| Column::Stage(s.id)).collect();
+        columns.extend([Column::Won, Column::Lost]);
+        columns
+    }
+
+    fn key(self) -> String {
+        match self {
+            Column::Stage(id) => id.to_string(),
+            Column::Won => "won".into(),
+            Column::Lost => "lost".into(),
+        }
+    }
+
+    fn name(self, pipeline: &Pipeline) -> String {
+        match self {
+            Column::Stage(id) => {
+                pipeline.stages.iter().find(|s| s.id == id).map(|s| s.name.to_string()).unwrap_or_default()
+            }
+            Column::Won => "Won".into(),
+            Column::Lost => "Lost".into(),
+        }
+    }
+
+    fn class(self) -> &'static str {
+        match self {
+            Column::Stage(_) => "",
+            Column::Won => "won",
+            Column::Lost => "lost",
+        }
+    }
+
+    fn status(self) -> DealStatus {
+        match self {
+            Column::Stage(_) => DealStatus::Open,
+            Column::Won => DealStatus::Won,
+            Column::Lost => DealStatus::Lost,
+        }
+    }
+
+    fn stage(self) -> Option<StageId> {
+        match self {
+            Column::Stage(id) => Some(id),
+            _ => None,
+        }
+    }
+
+    fn filter(self, pipeline: PipelineId) -> DealFilter {
+        DealFilter {
+            pipeline_id: Some(pipeline),
+            stage_id: self.stage(),
+            status: Some(self.status()),
+            ..Default::default()
+        }
+    }
+}
+
+/// One page of a column's deals, with its header figures.
+struct Loaded {
+    column: Column,
+    deals: Vec<Deal>,
+    next: Option<String>,
+    count: i64,
+    totals: Vec<String>,
+    /// The page starts further on than the column's start.
+    later: bool,
+}
+
+/// A column's deal count and sums per currency ("12,500.00 EUR"), from
+/// the sums of its stages.
+fn header_figures<'a>(sums: impl IntoIterator<Item = &'a StageSum>) -> (i64, Vec<String>) {
+    // i128: each sum is exact, and so is their sum across stages.
+    let mut count = 0;
+    let mut per_currency: BTreeMap<Currency, i128> = BTreeMap::new();
+    for sum in sums {
+        count += sum.count;
+        *per_currency.entry(sum.amount.currency).or_default() += sum.amount.amount_minor;
+    }
+    (count, per_currency.into_iter().map(|(currency, minor)| MoneySum::new(minor, currency).display()).collect())
+}
+
+/// One page of `column`, from `cursor` (its start without one). `open` are
+/// the pipeline's open sums when the caller has them already.
+async fn load_column(
+    state: &AppState,
+    pipeline: &Pipeline,
+    column: Column,
+    cursor: Option<String>,
+    open: Option<&[StageSum]>,
+) -> Result<Loaded, WebError> {
+    let later = cursor.is_some();
+    let query = ListQuery { limit: Some(PAGE), cursor, sort: Some("-updated_at".into()), ..Default::default() };
+    let page = state.store.list_deals(&query, &column.filter(pipeline.id)).await?;
+    let (count, totals) = match (column, open) {
+        (Column::Stage(stage), Some(open)) => header_figures(open.iter().filter(|s| s.stage_id == stage)),
+        _ => header_figures(&state.store.deal_sums(pipeline.id, column.status(), column.stage()).await?),
+    };
+    Ok(Loaded { column, deals: page.items, next: page.next_cursor, count, totals, later })
+}
+
+/// Turns loaded columns into what the templates show: names of people,
+/// companies and owners, who may move which card, the next page's links.
+struct Renderer<'a> {
+    signed: &'a Signed,
+    staff: Staff,
+    pipeline: &'a Pipeline,
+    person_names: HashMap<PersonId, String>,
+    company_names: HashMap<CompanyId, String>,
+}
+
+impl<'a> Renderer<'a> {
+    async fn new(
+        state: &AppState,
+        signed: &'a Signed,
+        pipeline: &'a Pipeline,
+        loaded: &[Loaded],
+    ) -> Result<Self, WebError> {
+        let deals = loaded.iter().flat_map(|l| &l.deals);
+        let people: Vec<PersonId> = deals.clone().filter_map(|d| d.fields.person_id).collect();
+        let companies: Vec<CompanyId> = deals.filter_map(|d| d.fields.company_id).collect();
+        Ok(Renderer {
+            signed,
+            staff: Staff::load(state).await?,
+            pipeline,
+            person_names: state.store.person_names(&people).await?,
+            company_names: state.store.company_names(&companies).await?,
+        })
+    }
+
+    fn can_write(&self) -> bool {
+        self.signed.actor.ensure_can_create().is_ok()
+    }
+
+    fn board_href(&self) -> String {
+        format!("/pipelines/{}/board", self.pipeline.id)
+    }
+
+    fn card(&self, deal: &Deal, column: Column) -> CardView {
+        let d = &deal.fields;
+        let who: Vec<String> = [
+            d.company_id.and_then(|id| self.company_names.get(&id).cloned()),
+            d.person_id.and_then(|id| self.person_names.get(&id).cloned()),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let owner = self.staff.name(d.owner_id);
+        CardView {
+            id: deal.id,
+            version: deal.meta.version,
+            name: d.name.to_string(),
+            amount: d.amount.display(),
+            who: who.join(" · "),
+            owner_initials: initials(&owner),
+            owner,
+            current: column.key(),
+            can_move: self.can_write()
+                && self.staff.allows(&self.signed.actor, Action::Edit, d.owner_id, deal.meta.created_by),
+        }
+    }
+
+    fn column(&self, loaded: Loaded) -> ColumnView {
+        let key = loaded.column.key();
+        let more = loaded.next.map(|cursor| {
+            let query = format!("column={}&cursor={}", encode(&key), encode(&cursor));
+            More {
+                href: format!("{}?{query}#board-column-{key}", self.board_href()),
+                hx: format!("{}?{query}", self.board_href()),
+            }
+        });
+        ColumnView {
+            name: loaded.column.name(self.pipeline),
+            class: loaded.column.class(),
+            count: loaded.count,
+            totals: loaded.totals,
+            cards: loaded.deals.iter().map(|d| self.card(d, loaded.column)).collect(),
+            more,
+            restart: loaded.later.then(|| format!("{}#board-column-{key}", self.board_href())),
+            key,
+        }
+    }
+
+    fn targets(&self) -> Vec<Choice> {
+        Column::all(self.pipeline).into_iter().map(|c| Choice::new(c.key(), c.name(self.pipeline))).collect()
+    }
+}
+
+fn render(template: &impl Template) -> Result<String, WebError> {
+    template.render().map_err(|err| {
+        tracing::error!(error = %err, "rendering the board failed");
+        WebError::Internal
+    })
 }
 
 /// `/board`: the first pipeline's board.
@@ -101,16 +368,66 @@ pub async fn first_board(State(state): State<AppState>, signed: Signed) -> Resul
     }
 }
 
+#[derive(Deserialize)]
+pub struct BoardParams {
+    /// A column further on: its key, and where it starts.
+    column: Option<String>,
+    cursor: Option<String>,
+}
+
+/// A pipeline's board. With `column` and `cursor`, that column starts at
+/// the cursor: to htmx ("Load more") only its next cards are answered.
 pub async fn board(
     State(state): State<AppState>,
     signed: Signed,
+    headers: HeaderMap,
     Path(id): Path<String>,
+    Query(params): Query<BoardParams>,
 ) -> Result<Response, WebError> {
     let id: PipelineId = id.parse().map_err(|_| WebError::NotFound("pipeline"))?;
     let pipeline = state.store.get_pipeline(id).await?;
+    let further = match (params.column.as_deref(), params.cursor.filter(|c| !c.is_empty())) {
+        (None | Some(""), None) => None,
+        (None | Some(""), Some(_)) => {
+            return Err(WebError::BadRequest("A cursor needs the column it belongs to (column=…).".into()));
+        }
+        (Some(raw), cursor) => {
+            let column = Column::parse(raw, &pipeline).ok_or_else(|| {
+                WebError::BadRequest(format!(
+                    "The {} board has no column “{raw}”: a column is one of its stages, “won” or “lost”.",
+                    pipeline.name
+                ))
+            })?;
+            Some((column, cursor))
+        }
+    };
+
+    if let (true, Some((column, Some(cursor)))) = (is_htmx(&headers), &further) {
+        let loaded = load_column(&state, &pipeline, *column, Some(cursor.clone()), None).await?;
+        let loaded = [loaded];
+        let renderer = Renderer::new(&state, &signed, &pipeline, &loaded).await?;
+        let [loaded] = loaded;
+        let fragment =
+            BoardCards { csrf: signed.csrf.clone(), targets: renderer.targets(), column: renderer.column(loaded) };
+        return Ok(Html(render(&fragment)?).into_response());
+    }
+
+    let open = state.store.open_deal_sums(pipeline.id).await?;
+    let mut loaded = Vec::new();
+    for column in Column::all(&pipeline) {
+        let cursor = further.as_ref().filter(|(c, _)| *c == column).and_then(|(_, cursor)| cursor.clone());
+        loaded.push(load_column(&state, &pipeline, column, cursor, Some(&open)).await?);
+    }
+    let renderer = Renderer::new(&state, &signed, &pipeline, &loaded).await?;
+    let board_html = render(&BoardColumns {
+        can_write: renderer.can_write(),
+        csrf: signed.csrf.clone(),
+        targets: renderer.targets(),
+        columns: loaded.into_iter().map(|l| renderer.column(l)).collect(),
+        oob: false,
+    })?;
+
     let pipelines = state.store.list_pipelines().await?;
-    let staff = Staff::load(&state).await?;
-    let board_html = render_columns(&state, &signed, &staff, &pipeline).await?;
     let view = BoardPage {
         chrome: signed.chrome("board", format!("{} board", pipeline.name)),
         pipeline: Some(id),
@@ -129,138 +446,27 @@ pub async fn board(
     signed.page(&view)
 }
 
-/// Sums per currency, as "12,500.00 EUR" lines.
-fn totals(amounts: impl IntoIterator<Item = Money>) -> Vec<String> {
-    // i128: each amount is bounded, their sum is not (an i64 `+=` panics in debug).
-    let mut sums: BTreeMap<Currency, i128> = BTreeMap::new();
-    for amount in amounts {
-        *sums.entry(amount.currency).or_default() += i128::from(amount.amount_minor);
-    }
-    sums.into_iter().map(|(currency, minor)| MoneySum::new(minor, currency).display()).collect()
-}
-
-/// The `#board` element of a pipeline, as HTML.
-async fn render_columns(
-    state: &AppState,
-    signed: &Signed,
-    staff: &Staff,
+/// Where a move sends a deal: its stage and status, or why not.
+fn destination(
+    target: Option<Column>,
+    raw: &str,
+    deal: &Deal,
     pipeline: &Pipeline,
-) -> Result<String, WebError> {
-    let open_totals = state.store.open_deal_sums(pipeline.id).await?;
-    let newest = |limit| ListQuery { limit: Some(limit), sort: Some("-updated_at".into()), ..Default::default() };
-    let mut stage_deals: Vec<(StageId, Vec<Deal>)> = Vec::new();
-    for stage in &pipeline.stages {
-        let filter = DealFilter {
-            pipeline_id: Some(pipeline.id),
-            stage_id: Some(stage.id),
-            status: Some(DealStatus::Open),
-            ..Default::default()
-        };
-        stage_deals.push((stage.id, state.store.list_deals(&newest(STAGE_LIMIT), &filter).await?.items));
-    }
-    let mut closed = Vec::new();
-    for status in [DealStatus::Won, DealStatus::Lost] {
-        let filter = DealFilter { pipeline_id: Some(pipeline.id), status: Some(status), ..Default::default() };
-        let page = state.store.list_deals(&newest(CLOSED_LIMIT), &filter).await?;
-        closed.push((status, page.items, page.next_cursor.is_some()));
-    }
-
-    let all = stage_deals.iter().flat_map(|(_, d)| d).chain(closed.iter().flat_map(|(_, d, _)| d));
-    let (people, companies): (Vec<Option<PersonId>>, Vec<Option<CompanyId>>) =
-        all.map(|d| (d.fields.person_id, d.fields.company_id)).unzip();
-    let people: Vec<PersonId> = people.into_iter().flatten().collect();
-    let companies: Vec<CompanyId> = companies.into_iter().flatten().collect();
-    let person_names = state.store.person_names(&people).await?;
-    let company_names = state.store.company_names(&companies).await?;
-
-    let can_write = signed.actor.ensure_can_create().is_ok();
-    let card = |deal: &Deal, current: String| {
-        let d = &deal.fields;
-        let who: Vec<String> = [
-            d.person_id.and_then(|id| person_names.get(&id).cloned()),
-            d.company_id.and_then(|id| company_names.get(&id).cloned()),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
-        CardView {
-            id: deal.id,
-            version: deal.meta.version,
-            name: d.name.to_string(),
-            amount: d.amount.display(),
-            who: who.join(" · "),
-            current,
-            can_move: can_write && staff.allows(&signed.actor, Action::Edit, d.owner_id, deal.meta.created_by),
-        }
-    };
-
-    let mut columns = Vec::new();
-    for (stage, (stage_id, deals)) in pipeline.stages.iter().zip(&stage_deals) {
-        let in_stage: Vec<_> = open_totals.iter().filter(|t| t.stage_id == *stage_id).collect();
-        let count: i64 = in_stage.iter().map(|t| t.count).sum();
-        let shown = deals.len() as i64;
-        columns.push(ColumnView {
-            key: stage.id.to_string(),
-            name: stage.name.to_string(),
-            class: "",
-            count,
-            totals: in_stage.iter().map(|t| t.amount.display()).collect(),
-            note: if count > shown { format!("Showing the {shown} latest of {count}.") } else { String::new() },
-            cards: deals.iter().map(|d| card(d, stage.id.to_string())).collect(),
-        });
-    }
-    for (status, deals, more) in &closed {
-        let (key, name) = match status {
-            DealStatus::Won => ("won", "Won"),
-            _ => ("lost", "Lost"),
-        };
-        columns.push(ColumnView {
-            key: key.to_owned(),
-            name: name.to_owned(),
-            class: key,
-            count: deals.len() as i64,
-            totals: totals(deals.iter().map(|d| d.fields.amount)),
-            note: if *more {
-                format!("The {} most recently updated; see all in Deals.", deals.len())
-            } else {
-                String::new()
-            },
-            cards: deals.iter().map(|d| card(d, key.to_owned())).collect(),
-        });
-    }
-
-    let mut targets: Vec<Choice> =
-        pipeline.stages.iter().map(|s| Choice::new(s.id.to_string(), s.name.to_string())).collect();
-    targets.push(Choice::new("won", "Won"));
-    targets.push(Choice::new("lost", "Lost"));
-    let fragment = BoardColumns { can_write, csrf: signed.csrf.clone(), columns, targets };
-    fragment.render().map_err(|err| {
-        tracing::error!(error = %err, "rendering the board failed");
-        WebError::Internal
-    })
-}
-
-/// Where a move sends a deal: its stage, its status, and the column's name.
-fn destination(target: &str, deal: &Deal, pipeline: &Pipeline) -> Result<(StageId, DealStatus, String), String> {
+) -> Result<(StageId, DealStatus), String> {
     match target {
-        "won" => Ok((deal.fields.stage_id, DealStatus::Won, "Won".into())),
-        "lost" => Ok((deal.fields.stage_id, DealStatus::Lost, "Lost".into())),
-        "" => Err("Pick a stage to move the deal to.".into()),
-        raw => {
-            let stage = raw
-                .parse::<StageId>()
-                .ok()
-                .and_then(|id| pipeline.stages.iter().find(|s| s.id == id))
-                .ok_or_else(|| {
-                    format!("{} was not moved: that stage is not in the {} pipeline.", deal.fields.name, pipeline.name)
-                })?;
-            Ok((stage.id, DealStatus::Open, stage.name.to_string()))
+        Some(Column::Stage(stage)) => Ok((stage, DealStatus::Open)),
+        Some(Column::Won) => Ok((deal.fields.stage_id, DealStatus::Won)),
+        Some(Column::Lost) => Ok((deal.fields.stage_id, DealStatus::Lost)),
+        None if raw.is_empty() => Err("Pick a column to move the deal to.".into()),
+        None => {
+            Err(format!("{} was not moved: that stage is not in the {} pipeline.", deal.fields.name, pipeline.name))
         }
     }
 }
 
-/// Moves a deal to another stage, or marks it won or lost, then answers the
-/// board as it now stands (a refused move shows the truth, with the reason).
+/// Moves a deal to another stage, or marks it won or lost (with the lost
+/// reason, if the form gives one), then answers the columns it touched as
+/// they now stand (a refused move shows the truth, with the reason).
 pub async fn move_deal(
     State(state): State<AppState>,
     signed: Signed,
@@ -273,21 +479,46 @@ pub async fn move_deal(
     let pipeline = state.store.get_pipeline(deal.fields.pipeline_id).await?;
     let name = deal.fields.name.to_string();
     let version = form.get("version").parse::<i64>().ok();
-    let message = match destination(form.get("target"), &deal, &pipeline) {
-        Err(message) => message,
-        Ok((stage_id, status, label)) if stage_id == deal.fields.stage_id && status == deal.fields.status => {
-            format!("{name} is already in {label}.")
+    let raw_target = form.get("target");
+    let target = Column::parse(raw_target, &pipeline);
+    let before = Column::of(&deal);
+    let mut after = before;
+    let htmx = is_htmx(&headers);
+    // Bad input is refused (400) with the reason: as a toast to htmx.
+    let refuse = |message: String| -> Result<Response, WebError> {
+        if htmx {
+            Ok(with_toast((StatusCode::BAD_REQUEST, message.clone()).into_response(), &message))
+        } else {
+            Err(WebError::BadRequest(message))
         }
-        Ok((stage_id, status, label)) => {
+    };
+    let message = match destination(target, raw_target, &deal, &pipeline) {
+        Err(message) => return refuse(message),
+        Ok(_) if target == Some(before) => format!("{name} is already in {}.", before.name(&pipeline)),
+        Ok((stage_id, status)) => {
+            let label = target.map(|t| t.name(&pipeline)).unwrap_or_default();
             let mut input = deal.fields.clone();
             input.stage_id = stage_id;
             input.status = status;
-            if status != DealStatus::Lost {
-                input.lost_reason = None;
-            }
+            let reason = form.get("lost_reason").trim();
+            input.lost_reason = match status {
+                DealStatus::Lost if reason.is_empty() => None,
+                DealStatus::Lost => match LongText::try_from(reason.to_owned()) {
+                    Ok(reason) => Some(reason),
+                    Err(problem) => return refuse(format!("{name} was not moved: the lost reason {problem}.")),
+                },
+                _ => None,
+            };
             match state.store.update_deal(&signed.actor, id, input, version).await {
-                Ok(_) => format!("Moved {name} to {label}."),
+                Ok(updated) => {
+                    after = Column::of(&updated);
+                    format!("Moved {name} to {label}.")
+                }
                 Err(StorageError::VersionMismatch { .. }) => {
+                    // Where someone else put it meanwhile.
+                    if let Ok(now) = state.store.get_deal(id).await {
+                        after = Column::of(&now);
+                    }
                     format!("{name} was changed by someone else meanwhile: the board now shows the latest.")
                 }
                 Err(StorageError::Denied(denied)) => format!("{name} was not moved: {denied}."),
@@ -297,11 +528,29 @@ pub async fn move_deal(
             }
         }
     };
-    if !is_htmx(&headers) {
+    if !htmx {
         return Ok(redirect_with_flash(&format!("/pipelines/{}/board", pipeline.id), &message));
     }
-    let staff = Staff::load(&state).await?;
-    let html = render_columns(&state, &signed, &staff, &pipeline).await?;
+
+    // The columns touched, in board order: where the page showed the card,
+    // where it was stored, where it was dropped, where it is now.
+    let from = Column::parse(form.get("from"), &pipeline);
+    let touched: Vec<Column> = Column::all(&pipeline)
+        .into_iter()
+        .filter(|c| [from, Some(before), target, Some(after)].contains(&Some(*c)))
+        .collect();
+    let mut loaded = Vec::new();
+    for column in touched {
+        loaded.push(load_column(&state, &pipeline, column, None, None).await?);
+    }
+    let renderer = Renderer::new(&state, &signed, &pipeline, &loaded).await?;
+    let html = render(&BoardMoved {
+        can_write: renderer.can_write(),
+        csrf: signed.csrf.clone(),
+        targets: renderer.targets(),
+        columns: loaded.into_iter().map(|l| renderer.column(l)).collect(),
+        oob: true,
+    })?;
     Ok(with_toast(Html(html).into_response(), &message))
 }
 
@@ -309,24 +558,28 @@ pub async fn move_deal(
 mod tests {
     use super::*;
 
+    fn sum(stage: StageId, count: i64, minor: i128, currency: &str) -> StageSum {
+        StageSum { stage_id: stage, count, amount: MoneySum::new(minor, Currency::parse(currency).unwrap()) }
+    }
+
     #[test]
-    fn totals_sum_per_currency() {
-        let eur = Currency::parse("EUR").unwrap();
-        let usd = Currency::parse("USD").unwrap();
-        let lines = totals([Money::new(1000, eur), Money::new(250, usd), Money::new(50, eur)]);
+    fn header_figures_add_up_per_currency_across_stages() {
+        let (a, b) = (StageId::new(), StageId::new());
+        let (count, lines) = header_figures(&[sum(a, 2, 1000, "EUR"), sum(a, 1, 250, "USD"), sum(b, 3, 50, "EUR")]);
+        assert_eq!(count, 6);
         assert_eq!(lines, vec!["10.50 EUR".to_string(), "2.50 USD".to_string()]);
     }
 
     #[test]
-    fn totals_beyond_i64_are_exact() {
-        let eur = Currency::parse("EUR").unwrap();
-        let max = rapport_domain::money::MAX_AMOUNT_MINOR;
-        let lines = totals(std::iter::repeat_n(Money::new(max, eur), 10_000));
+    fn header_figures_beyond_i64_are_exact() {
+        let max = i128::from(rapport_domain::money::MAX_AMOUNT_MINOR) * 10_000;
+        let stage = StageId::new();
+        let (_, lines) = header_figures(&[sum(stage, 10_000, max, "EUR"), sum(StageId::new(), 1, 0, "EUR")]);
         assert_eq!(lines, vec!["100,000,000,000,000,000.00 EUR".to_string()]);
     }
 
     #[test]
-    fn no_totals_without_deals() {
-        assert!(totals(std::iter::empty()).is_empty());
+    fn no_figures_without_deals() {
+        assert_eq!(header_figures(&[]), (0, Vec::new()));
     }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use rapport_domain::records::{Activity, Person};
+use rapport_domain::records::{Activity, DealStatus, Person};
 use rapport_domain::{CompanyId, Currency, Money, MoneySum, PersonId, PipelineId, StageId, UserId};
 use sea_orm::prelude::*;
 use sea_orm::sea_query::{Expr, Query};
@@ -116,8 +116,19 @@ impl Store {
 
     /// Count and exact sum of the open deals of a pipeline, per stage and currency.
     pub async fn open_deal_sums(&self, pipeline: PipelineId) -> Result<Vec<StageSum>> {
+        self.deal_sums(pipeline, DealStatus::Open, None).await
+    }
+
+    /// Count and exact sum of a pipeline's deals of one status (in one stage,
+    /// if given), per stage and currency: a board column's header.
+    pub async fn deal_sums(
+        &self,
+        pipeline: PipelineId,
+        status: DealStatus,
+        stage: Option<StageId>,
+    ) -> Result<Vec<StageSum>> {
         let (high, low) = sum_parts("deals.amount_minor");
-        let rows: Vec<(Uuid, String, i64, i64, i64)> = deals::Entity::find()
+        let mut select = deals::Entity::find()
             .select_only()
             .column(deals::Column::StageId)
             .column(deals::Column::Currency)
@@ -125,7 +136,11 @@ impl Store {
             .column_as(Expr::cust(high), "high")
             .column_as(Expr::cust(low), "low")
             .filter(deals::Column::PipelineId.eq(pipeline.0))
-            .filter(deals::Column::Status.eq("open"))
+            .filter(deals::Column::Status.eq(status.as_str()));
+        if let Some(stage) = stage {
+            select = select.filter(deals::Column::StageId.eq(stage.0));
+        }
+        let rows: Vec<(Uuid, String, i64, i64, i64)> = select
             .group_by(deals::Column::StageId)
             .group_by(deals::Column::Currency)
             .order_by_asc(deals::Column::Currency)
