@@ -26,6 +26,7 @@ mod browser {
     pub mod style_feedback;
     pub mod surveys;
     pub mod task_edit;
+    pub mod task_undo;
     pub mod ticket_bulk;
     pub mod tickets;
     pub mod tour;

@@ -204,4 +204,14 @@
     });
   }
   document.addEventListener("DOMContentLoaded", navigationMenu);
+  // A task section's count follows Complete and its Undo: the answer's
+  // rapport-task-count event, fired on the clicked form, says by how much.
+  document.addEventListener("rapport-task-count", function (event) {
+    var section = event.target.closest ? event.target.closest("section") : null;
+    var badge = section && section.querySelector("h2 .badge");
+    var by = event.detail && typeof event.detail.value === "number" ? event.detail.value : 0;
+    if (!badge || !by) return;
+    var count = parseInt(badge.textContent, 10);
+    if (!isNaN(count)) badge.textContent = String(Math.max(0, count + by));
+  });
 })();

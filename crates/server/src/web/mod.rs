@@ -260,6 +260,16 @@ pub fn with_toast(mut response: Response, message: &str) -> Response {
     response
 }
 
+/// `with_toast`, and the htmx event `event` with the number `value` beside it.
+pub fn with_toast_and(mut response: Response, message: &str, event: &'static str, value: i64) -> Response {
+    let toast = toast_header(message);
+    let members = toast.strip_suffix('}').unwrap_or(&toast);
+    if let Ok(value) = HeaderValue::from_str(&format!("{members},\"{event}\":{value}}}")) {
+        response.headers_mut().insert("hx-trigger", value);
+    }
+    response
+}
+
 /// After a change made through a plain form: back to `target`, with a confirmation.
 pub fn redirect_with_flash(target: &str, message: &str) -> Response {
     let mut response = see_other(target);
@@ -291,5 +301,13 @@ mod tests {
         assert!(header.is_ascii());
         let parsed: serde_json::Value = serde_json::from_str(&header).unwrap();
         assert_eq!(parsed["rapport-toast"], "Saved \"Zoë\" \\ ok");
+    }
+
+    #[test]
+    fn a_toast_carries_an_event_beside_it() {
+        let response = with_toast_and(Html("").into_response(), "Done: \"x\"}", "rapport-task-count", -1);
+        let header = response.headers().get("hx-trigger").unwrap().to_str().unwrap();
+        let parsed: serde_json::Value = serde_json::from_str(header).unwrap();
+        assert_eq!(parsed, serde_json::json!({ "rapport-toast": "Done: \"x\"}", "rapport-task-count": -1 }));
     }
 }

@@ -25,7 +25,9 @@ use super::lists::{Cell, Choice, Column, Filter, ListRequest, ListSpec};
 use super::lookup::{company_by_name, person_by_label, person_label};
 use super::staff::Staff;
 use super::timeline::parse_due;
-use super::{Chrome, Signed, WebError, format, is_htmx, redirect_with_flash, render, see_other, with_toast};
+use super::{
+    Chrome, Signed, WebError, format, is_htmx, redirect_with_flash, render, see_other, with_toast, with_toast_and,
+};
 use crate::AppState;
 
 const COLUMNS: &[Column] = &[
@@ -62,6 +64,7 @@ pub fn routes() -> Router<AppState> {
         .route("/tasks/{id}", get(page).post(update))
         .route("/tasks/{id}/edit", get(edit_form))
         .route("/tasks/{id}/done", post(complete))
+        .route("/tasks/{id}/reopen", post(reopen))
         .route("/inbox", get(inbox))
 }
 
@@ -147,6 +150,8 @@ pub struct TaskRow {
     pub can_complete: bool,
     /// Shows the Edit link.
     pub can_edit: bool,
+    /// Takes the focus when htmx swaps the row in (after an Undo).
+    pub focus: bool,
 }
 
 pub fn task_status(task: &Task, now: OffsetDateTime) -> (&'static str, &'static str) {
@@ -175,6 +180,7 @@ pub fn task_row(task: &Task, names: &Names, staff: &Staff, signed: &Signed, now:
         status_class,
         can_complete: !f.done && can_edit,
         can_edit,
+        focus: false,
     }
 }
 
@@ -516,7 +522,8 @@ fn back(headers: &HeaderMap) -> String {
     }
 }
 
-/// Marks a task done. htmx gets an empty answer (the row goes) and a toast.
+/// Marks a task done. htmx gets the row's replacement, "Completed" with an
+/// Undo button that takes the focus, a toast, and the section's count one down.
 pub async fn complete(
     State(state): State<AppState>,
     signed: Signed,
@@ -524,42 +531,96 @@ pub async fn complete(
     Path(id): Path<String>,
     form: FormData,
 ) -> Result<Response, WebError> {
+    set_done(state, signed, headers, id, form, true).await
+}
+
+/// Opens a completed task again: the Undo of Complete. htmx gets the task's
+/// row back, its Complete button focused, and the section's count one up.
+pub async fn reopen(
+    State(state): State<AppState>,
+    signed: Signed,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Result<Response, WebError> {
+    set_done(state, signed, headers, id, form, false).await
+}
+
+async fn set_done(
+    state: AppState,
+    signed: Signed,
+    headers: HeaderMap,
+    id: String,
+    form: FormData,
+    done: bool,
+) -> Result<Response, WebError> {
     let id: TaskId = id.parse().map_err(|_| WebError::NotFound("task"))?;
+    signed.actor.ensure_can_create().map_err(|denied| WebError::Forbidden(format!("Not allowed: {denied}.")))?;
     let task = state.store.get_task(id).await?;
-    // A second click (or a second tab) finds it done already: nothing to change.
-    let message = if task.fields.done {
-        format!("Task already completed: {}", task.fields.title)
-    } else {
-        let version = form.get("version").parse::<i64>().ok();
-        let mut input = task.fields.clone();
-        input.done = true;
-        match state.store.update_task(&signed.actor, id, input, version).await {
-            Ok(task) => format!("Task completed: {}", task.fields.title),
-            // Someone changed it since the row was shown (a new due date, another
-            // assignee): show the row as it is now, to be completed knowingly.
-            Err(StorageError::VersionMismatch { .. }) => {
-                let current = state.store.get_task(id).await?;
-                let message = format!(
-                    "Not completed: someone else changed “{}” meanwhile. Check it and complete it again.",
-                    current.fields.title
-                );
-                if !is_htmx(&headers) {
-                    return Ok(redirect_with_flash(&back(&headers), &message));
-                }
-                let staff = Staff::load(&state).await?;
-                let names = Names::load(&state, [&current.fields.links]).await?;
-                let now = rapport_domain::records::now();
-                let row =
-                    TaskRowOne { task: task_row(&current, &names, &staff, &signed, now), csrf: signed.csrf.clone() };
-                return Ok(with_toast(render(&row)?, &message));
-            }
-            Err(err) => return Err(err.into()),
+    let title = task.fields.title.to_string();
+    // A second click (or a second tab) finds it so already: nothing to change.
+    if task.fields.done == done {
+        let message =
+            if done { format!("Task already completed: {title}") } else { format!("Task is open already: {title}") };
+        if !is_htmx(&headers) {
+            return Ok(redirect_with_flash(&back(&headers), &message));
         }
-    };
-    if is_htmx(&headers) {
-        return Ok(with_toast(Html("").into_response(), &message));
+        return Ok(with_toast(row_now(&state, &signed, &task, false).await?, &message));
     }
-    Ok(redirect_with_flash(&back(&headers), &message))
+    let version = form.get("version").parse::<i64>().ok();
+    let mut input = task.fields.clone();
+    input.done = done;
+    let changed = match state.store.update_task(&signed.actor, id, input, version).await {
+        Ok(changed) => changed,
+        // Someone changed it since the row was shown (a new due date, another
+        // assignee): show the row as it is now, to be changed knowingly.
+        Err(StorageError::VersionMismatch { .. }) => {
+            let current = state.store.get_task(id).await?;
+            let message = format!(
+                "Not {}: someone else changed “{}” meanwhile. Check it and try again.",
+                if done { "completed" } else { "reopened" },
+                current.fields.title
+            );
+            if !is_htmx(&headers) {
+                return Ok(redirect_with_flash(&back(&headers), &message));
+            }
+            return Ok(with_toast(row_now(&state, &signed, &current, false).await?, &message));
+        }
+        Err(err) => return Err(err.into()),
+    };
+    let message = if done { format!("Task completed: {title}") } else { format!("Task reopened: {title}") };
+    if !is_htmx(&headers) {
+        return Ok(redirect_with_flash(&back(&headers), &message));
+    }
+    let (body, count) = if done {
+        let row = TaskDone { id, title, version: changed.meta.version, csrf: signed.csrf.clone() };
+        (render(&row)?, -1)
+    } else {
+        (row_now(&state, &signed, &changed, true).await?, 1)
+    };
+    Ok(with_toast_and(body, &message, TASK_COUNT_EVENT, count))
+}
+
+/// The htmx event that moves a task section's count by its value.
+const TASK_COUNT_EVENT: &str = "rapport-task-count";
+
+/// A task's row as it is now, for htmx to swap in.
+async fn row_now(state: &AppState, signed: &Signed, task: &Task, focus: bool) -> Result<Response, WebError> {
+    let staff = Staff::load(state).await?;
+    let names = Names::load(state, [&task.fields.links]).await?;
+    let mut row = task_row(task, &names, &staff, signed, rapport_domain::records::now());
+    row.focus = focus;
+    render(&TaskRowOne { task: row, csrf: signed.csrf.clone() })
+}
+
+/// What a completed task's row becomes: a line saying so, with Undo.
+#[derive(Template)]
+#[template(path = "task_done.html")]
+struct TaskDone {
+    id: TaskId,
+    title: String,
+    version: i64,
+    csrf: String,
 }
 
 /// One task row, as htmx swaps it back in.

@@ -100,6 +100,8 @@ async fn bad_record_ids_are_404(backend: Backend) {
         ("/deals/not-a-uuid/move".to_owned(), vec![("target", "won")]),
         (format!("/tasks/{random}/done"), vec![]),
         ("/tasks/not-a-uuid/done".to_owned(), vec![]),
+        (format!("/tasks/{random}/reopen"), vec![]),
+        ("/tasks/not-a-uuid/reopen".to_owned(), vec![]),
         (format!("/views/{random}/delete"), vec![]),
         ("/views/not-a-uuid/delete".to_owned(), vec![]),
     ];

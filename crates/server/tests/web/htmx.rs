@@ -112,12 +112,42 @@ async fn tasks_complete_once(backend: Backend) {
     assert!(again.fields.done);
     assert_eq!(again.meta.version, stored.meta.version, "completing twice changed the task again");
 
-    // With htmx the first time: an empty answer and a toast.
+    // With htmx: the row becomes "done" with an Undo that takes the focus, a
+    // toast, and the section's count goes one down.
     let other = create_task(&app.admin, json!({ "title": "Write up" })).await;
     let resp = web.htmx_post(&format!("/tasks/{}/done", other.id), &[]).await.want(200);
-    assert!(resp.text.is_empty(), "htmx expects an empty answer: {}", resp.text);
-    assert!(resp.header("hx-trigger").unwrap_or_default().contains("Task completed"), "{:?}", resp.headers);
+    let completed = app.store.get_task(other.id).await.unwrap();
+    assert!(completed.fields.done);
+    assert!(resp.text.contains(&format!("hx-post=\"/tasks/{}/reopen\"", other.id)), "no Undo: {}", resp.text);
+    assert!(resp.text.contains("autofocus"), "the Undo button does not take the focus: {}", resp.text);
+    assert!(resp.text.contains(&format!("name=\"version\" value=\"{}\"", completed.meta.version)));
+    let trigger: serde_json::Value = serde_json::from_str(&resp.header("hx-trigger").unwrap_or_default()).unwrap();
+    assert_eq!(trigger["rapport-task-count"], -1, "{trigger}");
+    assert!(trigger["rapport-toast"].as_str().unwrap().contains("Task completed"), "{trigger}");
+
+    // Undo opens it again: its row comes back, Complete focused, the count one up.
+    let reopen = format!("/tasks/{}/reopen", other.id);
+    let version = completed.meta.version.to_string();
+    let resp = web.htmx_post(&reopen, &[("version", &version)]).await.want(200);
+    let reopened = app.store.get_task(other.id).await.unwrap();
+    assert!(!reopened.fields.done, "Undo left the task done");
+    assert!(resp.text.contains(&format!("hx-post=\"/tasks/{}/done\"", other.id)), "no Complete: {}", resp.text);
+    assert!(resp.text.contains("autofocus"), "{}", resp.text);
+    let trigger: serde_json::Value = serde_json::from_str(&resp.header("hx-trigger").unwrap_or_default()).unwrap();
+    assert_eq!(trigger["rapport-task-count"], 1, "{trigger}");
+    // Twice (a double click): nothing changes, and the count stays.
+    let resp = web.htmx_post(&reopen, &[("version", &version)]).await.want(200);
+    assert!(!resp.header("hx-trigger").unwrap_or_default().contains("rapport-task-count"), "{:?}", resp.headers);
+    assert_eq!(app.store.get_task(other.id).await.unwrap().meta.version, reopened.meta.version);
+    // An Undo of a task changed since (a stale version) changes nothing.
+    let _ = web.htmx_post(&format!("/tasks/{}/done", other.id), &[]).await.want(200);
+    let resp = web.htmx_post(&reopen, &[("version", &version)]).await.want(200);
+    assert!(resp.header("hx-trigger").unwrap_or_default().contains("Not reopened"), "{:?}", resp.headers);
     assert!(app.store.get_task(other.id).await.unwrap().fields.done);
+    // Without htmx, back to where the click came from.
+    let done = app.store.get_task(other.id).await.unwrap().meta.version.to_string();
+    web.post_form(&reopen, &[("version", &done)]).await.want(303);
+    assert!(!app.store.get_task(other.id).await.unwrap().fields.done);
 
     // The redirect goes back to where the click came from, if that is here.
     let third = create_task(&app.admin, json!({ "title": "Third" })).await;

@@ -41,6 +41,7 @@ async fn viewers_change_nothing(backend: Backend) {
     let htmx = web.htmx_post(&format!("/people/{id}/timeline"), &[("kind", "note"), ("body", "Viewer note")]).await;
     assert_eq!(htmx.status, 403, "{} answered {}: {}", htmx.what, htmx.status, htmx.text);
     web.post_form(&format!("/tasks/{}/done", task.id), &[]).await.want(403);
+    web.post_form(&format!("/tasks/{}/reopen", task.id), &[]).await.want(403);
 
     let after = app.store.get_person(id).await.expect("the person is still there");
     assert_eq!(after.fields.first_name.as_str(), "Guarded");
