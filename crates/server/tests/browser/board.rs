@@ -239,7 +239,9 @@ async fn a_long_column_scrolls_under_its_header_and_loads_more() {
                 num("lostLeft") >= 0.0 && num("lostRight") <= num("windowWidth"),
                 "{label}: the Lost column is out of reach: {at}"
             );
-            assert!(num("cardMax") <= 75.0 && num("cardMin") >= 40.0, "{label}: cards are not compact: {at}");
+            // About 65 px; on a phone the Move button is a 44 px tap target.
+            let tallest = if size == WIDE { 75.0 } else { 100.0 };
+            assert!(num("cardMax") <= tallest && num("cardMin") >= 40.0, "{label}: cards are not compact: {at}");
         }
         ctx.set_size(WIDE).await;
         ctx.screenshot_at(1440, "board").await;
