@@ -198,7 +198,7 @@ async fn a_deleted_person_comes_back_with_everything_deleted_or_unlinked(backend
     let task = store.create_task(&actor, task).await.expect("a task");
     let grace = store.get_person(grace.id).await.expect("Grace with her last contact");
 
-    store.delete_person(&actor, grace.id).await.expect("delete Grace");
+    let made = store.delete_person(&actor, grace.id).await.expect("delete Grace");
     assert!(not_found(store.get_person(grace.id).await));
     assert!(not_found(store.get_activity(activity.id).await), "her activities go with her");
     assert!(not_found(store.get_purchase(purchase.id).await), "her purchases go with her");
@@ -206,6 +206,7 @@ async fn a_deleted_person_comes_back_with_everything_deleted_or_unlinked(backend
     assert_eq!(store.get_task(task.id).await.expect("the task stays").fields.links.person_id, None);
     assert_eq!(store.get_person(linus.id).await.expect("Linus stays").fields.referred_by_id, None);
     let entry = the_only_trash_entry(&store).await;
+    assert_eq!(entry.id, made, "the delete gives its own trash entry");
     assert_eq!((entry.record_type, entry.record_id, entry.label.as_str()), (RecordKind::People, grace.id.0, "Grace"));
     assert_eq!(entry.reason, TrashReason::Deleted);
     assert_eq!(entry.deleted_by, Some(actor.user_id));

@@ -367,8 +367,8 @@ pub async fn delete(
 ) -> Result<Response, WebError> {
     let id: CompanyId = id.parse().map_err(|_| WebError::NotFound("company"))?;
     let company = state.store.get_company(id).await?;
-    state.store.delete_company(&signed.actor, id).await?;
-    super::trash::deleted(&state, RecordKind::Companies, id.0, "/companies", company.fields.name.as_str()).await
+    let entry = state.store.delete_company(&signed.actor, id).await?;
+    Ok(super::trash::deleted(entry, "/companies", company.fields.name.as_str()))
 }
 
 /// Suggestions for a field that names a company: companies matching what was typed.

@@ -560,6 +560,6 @@ pub async fn delete(
 ) -> Result<Response, WebError> {
     let id: DealId = id.parse().map_err(|_| WebError::NotFound("deal"))?;
     let deal = state.store.get_deal(id).await?;
-    state.store.delete_deal(&signed.actor, id).await?;
-    super::trash::deleted(&state, RecordKind::Deals, id.0, "/deals", deal.fields.name.as_str()).await
+    let entry = state.store.delete_deal(&signed.actor, id).await?;
+    Ok(super::trash::deleted(entry, "/deals", deal.fields.name.as_str()))
 }

@@ -646,14 +646,13 @@ pub async fn delete(
     let id: PersonId = id.parse().map_err(|_| WebError::NotFound("person"))?;
     let person = state.store.get_person(id).await?;
     match state.store.delete_person(&signed.actor, id).await {
-        Ok(()) => {}
+        Ok(entry) => Ok(super::trash::deleted(entry, "/people", &person.fields.full_name())),
         // Someone who asked tickets stays: say so on their page.
         Err(rapport_storage::StorageError::Conflict(message)) => {
-            return Ok(super::redirect_with_flash(&format!("/people/{id}"), &format!("Not deleted: {message}.")));
+            Ok(super::redirect_with_flash(&format!("/people/{id}"), &format!("Not deleted: {message}.")))
         }
-        Err(err) => return Err(err.into()),
+        Err(err) => Err(err.into()),
     }
-    super::trash::deleted(&state, RecordKind::People, id.0, "/people", &person.fields.full_name()).await
 }
 
 /// Suggestions for a field that names a person by email: people matching

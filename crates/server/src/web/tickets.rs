@@ -691,15 +691,8 @@ pub async fn delete(
 ) -> Result<Response, WebError> {
     let id = ticket_id(&id)?;
     let ticket = state.store.get_ticket(&signed.actor, id).await?;
-    state.store.delete_ticket(&signed.actor, id).await?;
-    super::trash::deleted(
-        &state,
-        rapport_domain::history::RecordKind::Tickets,
-        id.0,
-        "/tickets",
-        ticket.fields.subject.as_str(),
-    )
-    .await
+    let entry = state.store.delete_ticket(&signed.actor, id).await?;
+    Ok(super::trash::deleted(entry, "/tickets", ticket.fields.subject.as_str()))
 }
 
 /// The reply box's file field.

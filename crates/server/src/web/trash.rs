@@ -148,19 +148,7 @@ pub async fn restore(
 }
 
 /// The answer to a delete: to `target`, saying where the record went, with an
-/// Undo button for the trash entry the delete made.
-pub async fn deleted(
-    state: &AppState,
-    kind: RecordKind,
-    id: Uuid,
-    target: &str,
-    name: &str,
-) -> Result<Response, WebError> {
-    let message = format!("{name} was moved to the trash.");
-    // The newest entries of its type: the one just made is among them.
-    let recent = state.store.list_trash(Some(kind), state.config.trash_retention, None, 20).await?;
-    Ok(match recent.iter().find(|entry| entry.record_id == id) {
-        Some(entry) => redirect_with_undo(target, &message, entry.id),
-        None => redirect_with_flash(target, &message),
-    })
+/// Undo button for `entry`, the trash entry the delete made.
+pub fn deleted(entry: Uuid, target: &str, name: &str) -> Response {
+    redirect_with_undo(target, &format!("{name} was moved to the trash."), entry)
 }

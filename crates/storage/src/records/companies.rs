@@ -206,12 +206,13 @@ impl Store {
     }
 
     /// Moves a company to the trash with its activities; its people and
-    /// deals stay, unlinked until the company is restored.
-    pub async fn delete_company(&self, actor: &Actor, id: CompanyId) -> Result<()> {
+    /// deals stay, unlinked until the company is restored. Gives the trash
+    /// entry the delete made, for an Undo.
+    pub async fn delete_company(&self, actor: &Actor, id: CompanyId) -> Result<Uuid> {
         let w = self.begin_write().await?;
         let row = companies::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("company"))?;
         actor.ensure_can(Action::Delete, &ownership(&*w, row.owner_id, row.created_by).await?)?;
-        move_to_trash(
+        let entry = move_to_trash(
             &*w,
             actor,
             RecordKind::Companies,
@@ -219,6 +220,7 @@ impl Store {
             Removal { label: row.name, reason: TrashReason::Deleted, merged_into: None, detail: None },
         )
         .await?;
-        w.commit().await
+        w.commit().await?;
+        Ok(entry)
     }
 }

@@ -233,11 +233,12 @@ impl Store {
         Ok(deal)
     }
 
-    pub async fn delete_deal(&self, actor: &Actor, id: DealId) -> Result<()> {
+    /// Moves a deal to the trash; gives the trash entry, for an Undo.
+    pub async fn delete_deal(&self, actor: &Actor, id: DealId) -> Result<Uuid> {
         let w = self.begin_write().await?;
         let row = deals::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("deal"))?;
         actor.ensure_can(Action::Delete, &ownership(&*w, row.owner_id, row.created_by).await?)?;
-        move_to_trash(
+        let entry = move_to_trash(
             &*w,
             actor,
             RecordKind::Deals,
@@ -245,6 +246,7 @@ impl Store {
             Removal { label: row.name, reason: TrashReason::Deleted, merged_into: None, detail: None },
         )
         .await?;
-        w.commit().await
+        w.commit().await?;
+        Ok(entry)
     }
 }

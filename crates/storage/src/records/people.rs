@@ -430,8 +430,9 @@ impl Store {
     }
 
     /// Moves a person to the trash with their activities and purchases;
-    /// deals and tasks stay, unlinked until the person is restored.
-    pub async fn delete_person(&self, actor: &Actor, id: PersonId) -> Result<()> {
+    /// deals and tasks stay, unlinked until the person is restored. Gives
+    /// the trash entry the delete made, for an Undo.
+    pub async fn delete_person(&self, actor: &Actor, id: PersonId) -> Result<Uuid> {
         let w = self.begin_write().await?;
         let row = people::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("person"))?;
         actor.ensure_can(Action::Delete, &ownership(&*w, row.owner_id, row.created_by).await?)?;
@@ -440,7 +441,7 @@ impl Store {
             .flatten()
             .collect::<Vec<_>>()
             .join(" ");
-        move_to_trash(
+        let entry = move_to_trash(
             &*w,
             actor,
             RecordKind::People,
@@ -448,6 +449,7 @@ impl Store {
             Removal { label, reason: TrashReason::Deleted, merged_into: None, detail: None },
         )
         .await?;
-        w.commit().await
+        w.commit().await?;
+        Ok(entry)
     }
 }

@@ -726,14 +726,15 @@ impl Store {
     /// SLA events, to the trash. Who may: agents their own tickets (assigned
     /// to them or opened by them), managers their team's and unassigned ones,
     /// admins any; a ticket the actor may not see is not found.
-    pub async fn delete_ticket(&self, actor: &Actor, id: TicketId) -> Result<()> {
+    pub async fn delete_ticket(&self, actor: &Actor, id: TicketId) -> Result<Uuid> {
         let w = self.begin_write().await?;
         let row = tickets::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("ticket"))?;
         let row = visible(actor, row)?;
         actor.ensure_can(Action::Delete, &reach(&row).ownership(row.created_by.map(UserId)))?;
         let removal = Removal { label: row.subject, reason: TrashReason::Deleted, merged_into: None, detail: None };
-        move_to_trash(&*w, actor, RecordKind::Tickets, id.0, removal).await?;
-        w.commit().await
+        let entry = move_to_trash(&*w, actor, RecordKind::Tickets, id.0, removal).await?;
+        w.commit().await?;
+        Ok(entry)
     }
 
     /// A ticket's history, newest first, for who may see the ticket: while
