@@ -271,8 +271,9 @@ pub async fn page(
     let value = ValuePanel::load(&state, id, purchase_count).await?;
     let now = rapport_domain::records::now();
     let can_edit = staff.allows(&signed.actor, Action::Edit, p.owner_id, person.meta.created_by);
+    let composer = FormView::from_pairs(shown.compose.map(|kind| ("kind", kind.to_owned())));
     let timeline_html =
-        timeline::render_fragment(&state, &subject, &shown, &page, &staff, &signed, FormView::default(), now).await?;
+        timeline::render_fragment(&state, &subject, &shown, &page, &staff, &signed, composer, now).await?;
     let last_purchase = latest_purchases.first().map(|entry| {
         let at = entry.at();
         (format::date(at.date()), format::relative(at, now))

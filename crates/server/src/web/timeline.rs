@@ -76,11 +76,16 @@ pub const PAGE: u64 = 25;
 pub struct Shown {
     pub kind: Option<TimelineKind>,
     pub before: Option<TimelineCursor>,
+    /// The composer's tab to open on (`compose=call` from "Log a call").
+    pub compose: Option<&'static str>,
 }
 
+/// The composer's tabs, as its `kind` field names them.
+const COMPOSER_KINDS: [&str; 5] = ["note", "call", "email", "meeting", "task"];
+
 impl Shown {
-    /// `kind` and `before` from a page's query string; other parameters are
-    /// the page's own. A kind or place that does not exist is refused.
+    /// `kind`, `before` and `compose` from a page's query string; other
+    /// parameters are the page's own. A kind or place that does not exist is refused.
     pub fn parse(raw: Option<&str>) -> Result<Self, WebError> {
         let mut shown = Shown::default();
         for (key, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
@@ -88,6 +93,11 @@ impl Shown {
                 "kind" => {
                     shown.kind = TimelineKind::parse(&value)
                         .map_err(|message| WebError::BadRequest(format!("The timeline filter kind {message}.")))?;
+                }
+                "compose" => {
+                    shown.compose = Some(COMPOSER_KINDS.into_iter().find(|kind| *kind == value).ok_or_else(|| {
+                        WebError::BadRequest(format!("The composer opens on one of: {}.", COMPOSER_KINDS.join(", ")))
+                    })?);
                 }
                 "before" if !value.trim().is_empty() => {
                     shown.before = Some(TimelineCursor::parse(&value).map_err(|message| {

@@ -18,7 +18,8 @@ backend_tests!(
     bad_timeline_queries_are_400,
     the_value_panel_sums_up_purchases,
     the_purchases_list_narrows_to_one_customer,
-    the_company_timeline_names_each_person
+    the_company_timeline_names_each_person,
+    log_a_call_opens_the_composer_on_call
 );
 
 /// Each entry's kind (the class of its dot), in page order.
@@ -379,4 +380,38 @@ async fn the_company_timeline_names_each_person(backend: Backend) {
     assert!(!page.text.contains("3703000"), "{}", page.text);
     // The company's purchases say "1 purchase".
     has(&page, "1 purchase</strong> by its people");
+}
+
+/// The inbox's "Log a call" opens the customer's page with the composer on
+/// Call (`?compose=call`); the page alone opens it on Note; an unknown tab is a 400.
+async fn log_a_call_opens_the_composer_on_call(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let person = create_person_with(
+        &app.admin,
+        json!({ "first_name": "Overdue", "keep_in_touch_days": 7, "owner_id": app.admin_user.id }),
+    )
+    .await;
+    // Last called a month ago, to be called weekly: due a call.
+    let month_ago = rfc3339(OffsetDateTime::now_utc() - Duration::days(30));
+    create_activity(
+        &app.admin,
+        json!({ "kind": "call", "subject": "Catch-up", "person_id": person.id, "occurred_at": month_ago }),
+    )
+    .await;
+    let web = app.web_admin().await;
+    let inbox = unescape(&web.get("/inbox").await.want(200).text);
+    let href = format!("/people/{}?compose=call#timeline", person.id);
+    assert!(inbox.contains(&format!("href=\"{href}\"")), "no Log a call link to {href}: {inbox}");
+    let checked = |html: &str| {
+        html.split("<input type=\"radio\" name=\"kind\" value=\"")
+            .skip(1)
+            .filter(|rest| rest.split('>').next().unwrap_or_default().contains("checked"))
+            .map(|rest| rest.split('"').next().unwrap_or_default().to_owned())
+            .collect::<Vec<_>>()
+    };
+    let page = web.get(&format!("/people/{}?compose=call", person.id)).await.want(200);
+    assert_eq!(checked(&page.text), ["call"]);
+    let plain = web.get(&format!("/people/{}", person.id)).await.want(200);
+    assert_eq!(checked(&plain.text), ["note"]);
+    web.get(&format!("/people/{}?compose=lunch", person.id)).await.want(400);
 }
