@@ -26,6 +26,7 @@ mod web {
     pub mod insights;
     pub mod jobs;
     pub mod permissions;
+    pub mod search;
     pub mod session;
     pub mod sla_report;
     pub mod style;

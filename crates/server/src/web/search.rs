@@ -9,7 +9,10 @@ use axum::routing::get;
 use rapport_storage::{CompanyFilter, DealFilter, ListQuery, Page, PersonFilter, StorageError};
 use serde::Deserialize;
 
+use rapport_domain::{CompanyId, UserId};
+
 use super::form::encode;
+use super::staff::Staff;
 use super::{Chrome, Signed, WebError};
 use crate::AppState;
 
@@ -96,24 +99,49 @@ pub async fn page(
     let more = |path: &str, more: bool| more.then(|| format!("{path}?q={}", encode(&q)));
     let mut message = None;
 
-    let (people, more_people) =
-        hits(state.store.list_people(&query, &PersonFilter::default()).await, &mut message, |person| Hit {
-            name: person.fields.full_name(),
-            detail: person.fields.primary_email().map(|e| e.to_string()).unwrap_or_default(),
-            href: format!("/people/{}", person.id),
-        })?;
+    // People and deals of one name are told apart by their company and owner.
+    let staff = Staff::load(&state).await?;
+    let people = state.store.list_people(&query, &PersonFilter::default()).await;
+    let deals = state.store.list_deals(&query, &DealFilter::default()).await;
+    let company_ids: Vec<CompanyId> = people
+        .iter()
+        .flat_map(|page| page.items.iter().filter_map(|p| p.fields.company_id))
+        .chain(deals.iter().flat_map(|page| page.items.iter().filter_map(|d| d.fields.company_id)))
+        .collect();
+    let company_names = state.store.company_names(&company_ids).await?;
+    let detail = |parts: Vec<String>| parts.into_iter().filter(|p| !p.is_empty()).collect::<Vec<_>>().join(" · ");
+    let company_of = |id: Option<CompanyId>| id.and_then(|id| company_names.get(&id).cloned()).unwrap_or_default();
+    let owner = |id: Option<UserId>| {
+        let name = staff.name(id);
+        if name.is_empty() { name } else { format!("owner {name}") }
+    };
+    let (people, more_people) = hits(people, &mut message, |person| Hit {
+        name: person.fields.full_name(),
+        detail: detail(vec![
+            person.fields.primary_email().map(|e| e.to_string()).unwrap_or_default(),
+            company_of(person.fields.company_id),
+            owner(person.fields.owner_id),
+        ]),
+        href: format!("/people/{}", person.id),
+    })?;
     let (companies, more_companies) =
         hits(state.store.list_companies(&query, &CompanyFilter::default()).await, &mut message, |company| Hit {
             name: company.fields.name.to_string(),
-            detail: company.fields.domain.as_ref().map(|d| d.as_str().to_owned()).unwrap_or_default(),
+            detail: detail(vec![
+                company.fields.domain.as_ref().map(|d| d.as_str().to_owned()).unwrap_or_default(),
+                owner(company.fields.owner_id),
+            ]),
             href: format!("/companies/{}", company.id),
         })?;
-    let (deals, more_deals) =
-        hits(state.store.list_deals(&query, &DealFilter::default()).await, &mut message, |deal| Hit {
-            name: deal.fields.name.to_string(),
-            detail: deal.fields.amount.display(),
-            href: format!("/deals/{}", deal.id),
-        })?;
+    let (deals, more_deals) = hits(deals, &mut message, |deal| Hit {
+        name: deal.fields.name.to_string(),
+        detail: detail(vec![
+            deal.fields.amount.display(),
+            company_of(deal.fields.company_id),
+            owner(deal.fields.owner_id),
+        ]),
+        href: format!("/deals/{}", deal.id),
+    })?;
     view.groups = vec![
         Group { heading: "People", hits: people, more_href: more("/people", more_people) },
         Group { heading: "Companies", hits: companies, more_href: more("/companies", more_companies) },
