@@ -15,6 +15,7 @@ mod browser {
     pub mod auth;
     pub mod board;
     pub mod conflicts;
+    pub mod customer_page;
     pub mod import_leave_out;
     pub mod imports;
     pub mod insights;
