@@ -10,12 +10,16 @@ use std::process::Command;
 const LIBRARIES: &[(&str, &str)] =
     &[("htmx.org/dist/htmx.min.js", "htmx.min.js"), ("sortablejs/Sortable.min.js", "sortable.min.js")];
 
+/// Files under web/node_modules that only the tests read, from there (a
+/// devDependency, not embedded): axe-core for the browser accessibility pass.
+const TEST_FILES: &[&str] = &["axe-core/axe.min.js"];
+
 fn main() {
     let web = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR")).join("web");
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     println!("cargo:rerun-if-changed=web/package.json");
     println!("cargo:rerun-if-changed=web/package-lock.json");
-    for (source, _) in LIBRARIES {
+    for source in LIBRARIES.iter().map(|(source, _)| *source).chain(TEST_FILES.iter().copied()) {
         // A missing file counts as changed, so deleting node_modules reinstalls.
         println!("cargo:rerun-if-changed=web/node_modules/{source}");
     }
@@ -33,7 +37,7 @@ fn main() {
     }
 }
 
-/// npm has installed since the lock file last changed, and every library file is there.
+/// npm has installed since the lock file last changed, and every library and test file is there.
 /// (npm writes node_modules/.package-lock.json at install time; the packages'
 /// own files carry a fixed old date.)
 fn installed(web: &Path) -> bool {
@@ -43,5 +47,10 @@ fn installed(web: &Path) -> bool {
     else {
         return false;
     };
-    install >= lock && LIBRARIES.iter().all(|(source, _)| web.join("node_modules").join(source).exists())
+    install >= lock
+        && LIBRARIES
+            .iter()
+            .map(|(source, _)| *source)
+            .chain(TEST_FILES.iter().copied())
+            .all(|source| web.join("node_modules").join(source).exists())
 }

@@ -12,6 +12,7 @@
 mod browser {
     pub mod harness;
 
+    pub mod accessibility;
     pub mod auth;
     pub mod board;
     pub mod conflicts;

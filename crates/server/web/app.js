@@ -168,10 +168,40 @@
   });
   /* End of Board */
 
+  // A table box that scrolls sideways (or down) can be scrolled from the
+  // keyboard: it becomes a focusable region named after its section's
+  // heading or its table's caption; one that fits is left out of the tab order.
+  // (Boxes with a tabindex of their own in the markup are left alone.)
+  function scrollBoxes(root) {
+    root.querySelectorAll(".table-wrap").forEach(function (box) {
+      if (box.hasAttribute("tabindex") && !box.hasAttribute("data-scroll-focus")) return;
+      var scrolls = box.scrollWidth > box.clientWidth + 1 || box.scrollHeight > box.clientHeight + 1;
+      if (scrolls && !box.hasAttribute("data-scroll-focus")) {
+        box.setAttribute("data-scroll-focus", "");
+        box.setAttribute("tabindex", "0");
+        box.setAttribute("role", "region");
+        var section = box.closest("section[aria-labelledby]");
+        var caption = box.querySelector("caption");
+        if (section) box.setAttribute("aria-labelledby", section.getAttribute("aria-labelledby"));
+        else box.setAttribute("aria-label", caption ? caption.textContent.trim() : "Table");
+      } else if (!scrolls && box.hasAttribute("data-scroll-focus")) {
+        ["data-scroll-focus", "tabindex", "role", "aria-labelledby", "aria-label"].forEach(function (name) {
+          box.removeAttribute(name);
+        });
+      }
+    });
+  }
+  var scrollBoxesLater = null;
+  window.addEventListener("resize", function () {
+    clearTimeout(scrollBoxesLater);
+    scrollBoxesLater = setTimeout(function () { scrollBoxes(document); }, 150);
+  });
+
   function init(root) {
     localTimes(root);
     initBoard(root);
     sizeBoard();
+    scrollBoxes(root);
     root.querySelectorAll("[data-select-all][hidden]").forEach(function (box) { box.hidden = false; });
     root.querySelectorAll(".toast:not([data-timed])").forEach(function (item) {
       item.setAttribute("data-timed", "");
