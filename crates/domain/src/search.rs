@@ -17,6 +17,12 @@ use unicode_normalization::char::is_combining_mark;
 /// A query has at most this many words.
 const MAX_TERMS: usize = 8;
 
+/// Words this long or longer are also tried with one typo mended.
+const TYPO_MIN: usize = 4;
+
+/// Longer words are not mended: their variants would be too many.
+const TYPO_MAX: usize = 24;
+
 /// A phone number in a document or query counts from this many digits.
 const PHONE_DIGITS: usize = 5;
 
@@ -146,6 +152,46 @@ impl SearchQuery {
         Some(SearchQuery { terms, digits })
     }
 
+    /// Each term with the spellings that mend one typo in it: a letter too
+    /// many ("larssen" as `larsen`), one missing (`larsn` matches "Larsen"
+    /// as `lars`), or two swapped (`lasren` as `larsen`). Every term keeps
+    /// matching as a prefix; short words and numbers stay as typed. `None`
+    /// when no term is long enough to mend.
+    pub fn typo_variants(&self) -> Option<Vec<Vec<String>>> {
+        let mendable = |term: &str| {
+            let length = term.chars().count();
+            (TYPO_MIN..=TYPO_MAX).contains(&length) && !term.chars().all(|c| c.is_ascii_digit())
+        };
+        if !self.terms.iter().any(|term| mendable(term)) {
+            return None;
+        }
+        let variants = self
+            .terms
+            .iter()
+            .map(|term| {
+                let mut spellings = vec![term.clone()];
+                if mendable(term) {
+                    let chars: Vec<char> = term.chars().collect();
+                    let mut add = |spelling: String| {
+                        if !spellings.contains(&spelling) {
+                            spellings.push(spelling);
+                        }
+                    };
+                    for skip in 0..chars.len() {
+                        add(chars.iter().enumerate().filter(|(i, _)| *i != skip).map(|(_, c)| c).collect());
+                    }
+                    for at in 0..chars.len() - 1 {
+                        let mut swapped = chars.clone();
+                        swapped.swap(at, at + 1);
+                        add(swapped.into_iter().collect());
+                    }
+                }
+                spellings
+            })
+            .collect();
+        Some(variants)
+    }
+
     /// The query's words as one phrase, as a [`document`]'s key holds names.
     pub fn phrase(&self) -> String {
         self.terms.join(" ")
@@ -217,6 +263,20 @@ mod tests {
         // Words with digits are not a phone number, nor is one group of digits.
         assert_eq!(SearchQuery::parse("flat 12 3456").unwrap().digits, None);
         assert_eq!(SearchQuery::parse("4420794").unwrap().digits, None);
+    }
+
+    #[test]
+    fn typos_are_mended_one_at_a_time() {
+        let variants = SearchQuery::parse("larsn ana").unwrap().typo_variants().unwrap();
+        assert!(variants[0].contains(&"lars".to_owned()), "a letter missing: {variants:?}");
+        assert_eq!(variants[1], ["ana"], "short words stay as typed");
+        let swapped = SearchQuery::parse("lasren").unwrap().typo_variants().unwrap();
+        assert!(swapped[0].contains(&"larsen".to_owned()), "two letters swapped: {swapped:?}");
+        let doubled = SearchQuery::parse("larssen").unwrap().typo_variants().unwrap();
+        assert!(doubled[0].contains(&"larsen".to_owned()), "a letter too many: {doubled:?}");
+        assert_eq!(doubled[0].iter().filter(|s| *s == "larsen").count(), 1, "each spelling once");
+        assert!(SearchQuery::parse("ana li").unwrap().typo_variants().is_none(), "nothing to mend");
+        assert!(SearchQuery::parse("44207946").unwrap().typo_variants().is_none(), "numbers stay");
     }
 
     #[test]

@@ -283,7 +283,8 @@ pub struct CommonParams {
     #[param(pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     sort: Option<String>,
     /// Words to search for; each matches as a prefix, accents and case aside
-    /// (`zoe` finds "Zoë", `obrien` "O'Brien"; a phone number by its digits).
+    /// (`zoe` finds "Zoë", `obrien` "O'Brien"; a phone number by its digits);
+    /// when nothing matches, one typo per word is mended (`larsn` finds "Larsen").
     #[param(pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     q: Option<String>,
     #[param(pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]

@@ -221,11 +221,6 @@ impl ListQuery {
         id: E::Column,
         updated_at: E::Column,
     ) -> Result<Select<E>> {
-        if let Some(q) = &self.q
-            && let Some(condition) = search_condition(conn.get_database_backend(), table, q)
-        {
-            select = select.filter(condition);
-        }
         if let Some(tag) = &self.tag {
             let tag = tag.trim().to_lowercase();
             // EXISTS, not IN: the planner can walk the sort index and stop after one page.
@@ -245,7 +240,28 @@ impl ListQuery {
             let since = rapport_domain::records::normalize_timestamp(since);
             select = select.filter(Expr::col((E::default(), updated_at)).gte(since));
         }
-        self.filter_custom(conn, select, entity, id).await
+        let select = self.filter_custom(conn, select, entity, id).await?;
+        self.filter_search(conn, select, table).await
+    }
+
+    /// Narrows a select to the records matching `q`; when none does (with
+    /// every other filter applied), to those matching `q` with one typo
+    /// mended in a word (`larsn` finds "Larsen").
+    async fn filter_search<E: EntityTrait, C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        select: Select<E>,
+        table: &'static str,
+    ) -> Result<Select<E>> {
+        let Some(query) = self.search() else { return Ok(select) };
+        let backend = conn.get_database_backend();
+        let exact: Vec<Vec<String>> = query.terms.iter().map(|term| vec![term.clone()]).collect();
+        let strict = select.clone().filter(match_condition(backend, table, &exact, query.digits.as_deref()));
+        let Some(mended) = query.typo_variants() else { return Ok(strict) };
+        if strict.clone().limit(1).one(conn).await?.is_some() {
+            return Ok(strict);
+        }
+        Ok(select.filter(match_condition(backend, table, &mended, None)))
     }
 
     /// Narrows a select to the records whose custom fields equal the `cf.<key>` filters.
@@ -386,31 +402,35 @@ fn decode_cursor(cursor: &str, kind: SortKind) -> Option<(Value, Uuid)> {
     Some((SortValue::from_json(kind, value)?, id))
 }
 
-/// `q` as a condition on the table's full-text index; `None` for a query with no words.
-pub(crate) fn search_condition(backend: DbBackend, table: &str, q: &str) -> Option<SimpleExpr> {
-    let query = SearchQuery::parse(q)?;
+/// A condition on the table's full-text index: every group has a spelling
+/// that starts a word of the record (or, `digits` given, the record has a
+/// word starting with those digits).
+fn match_condition(backend: DbBackend, table: &str, groups: &[Vec<String>], digits: Option<&str>) -> SimpleExpr {
     match backend {
         DbBackend::Postgres => {
-            let every = query.terms.iter().map(|t| format!("{t}:*")).collect::<Vec<_>>().join(" & ");
-            let tsquery = match &query.digits {
+            let group = |spellings: &Vec<String>| {
+                format!("({})", spellings.iter().map(|s| format!("{s}:*")).collect::<Vec<_>>().join(" | "))
+            };
+            let every = groups.iter().map(group).collect::<Vec<_>>().join(" & ");
+            let tsquery = match digits {
                 Some(digits) => format!("({every}) | {digits}:*"),
                 None => every,
             };
-            Some(Expr::cust_with_values(
-                format!("\"{table}\".\"search_vector\" @@ to_tsquery('simple', $1)"),
-                [tsquery],
-            ))
+            Expr::cust_with_values(format!("\"{table}\".\"search_vector\" @@ to_tsquery('simple', $1)"), [tsquery])
         }
         _ => {
-            let every = query.terms.iter().map(|t| format!("\"{t}\"*")).collect::<Vec<_>>().join(" ");
-            let fts = match &query.digits {
+            let group = |spellings: &Vec<String>| {
+                format!("({})", spellings.iter().map(|s| format!("\"{s}\"*")).collect::<Vec<_>>().join(" OR "))
+            };
+            let every = groups.iter().map(group).collect::<Vec<_>>().join(" AND ");
+            let fts = match digits {
                 Some(digits) => format!("({every}) OR \"{digits}\"*"),
                 None => every,
             };
-            Some(Expr::cust_with_values(
+            Expr::cust_with_values(
                 format!("\"{table}\".rowid IN (SELECT rowid FROM {table}_fts WHERE {table}_fts MATCH ?)"),
                 [fts],
-            ))
+            )
         }
     }
 }

@@ -23,6 +23,7 @@ backend_tests!(
     people_search,
     search_folds_accents_punctuation_and_phones,
     search_ranks_exact_then_prefix_then_the_rest,
+    search_mends_one_typo_when_nothing_matches,
     companies_and_deals_search_and_filters,
     activity_task_purchase_filters,
     every_documented_sort_works,
@@ -427,6 +428,35 @@ async fn search_ranks_exact_then_prefix_then_the_rest(backend: Backend) {
     let (name_alone, _) = ids(vec![("sort", "name".to_owned())]).await;
     assert_eq!(relevance_alone, name_alone, "relevance without q");
     assert_eq!(by_name, name_alone, "sort=name with q");
+}
+
+/// A search that finds nothing tries again with one typo mended per word:
+/// a letter missing, one too many, or two swapped. It does not when the
+/// search as typed finds someone, and other filters still apply.
+async fn search_mends_one_typo_when_nothing_matches(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let api = &app.admin;
+    let rosa = create_person_with(api, json!({ "first_name": "Rosa", "last_name": "Larsen", "tags": ["vip"] })).await;
+    let larsa = create_person_with(api, json!({ "first_name": "Larsa", "last_name": "Berg" })).await;
+    let _other = create_person_with(api, json!({ "first_name": "Anders", "last_name": "Holm" })).await;
+    let search = move |params: Vec<(&'static str, &'static str)>| async move {
+        let page: Page<Person> = api.list(&query("/api/v1/people", &params)).await;
+        let mut ids: Vec<_> = page.items.iter().map(|p| p.id).collect();
+        ids.sort();
+        ids
+    };
+    let both = {
+        let mut v = vec![rosa.id, larsa.id];
+        v.sort();
+        v
+    };
+    assert_eq!(search(vec![("q", "larsn")]).await, both, "a letter missing (lars…)");
+    assert_eq!(search(vec![("q", "lasren")]).await, [rosa.id], "two letters swapped");
+    assert_eq!(search(vec![("q", "larssen rosa")]).await, [rosa.id], "a letter too many");
+    assert_eq!(search(vec![("q", "larsn"), ("tag", "vip")]).await, [rosa.id], "with a filter");
+    assert_eq!(search(vec![("q", "larsa")]).await, [larsa.id], "as typed first: no mending when it matches");
+    assert!(search(vec![("q", "xqzw")]).await.is_empty(), "nothing near");
+    assert!(search(vec![("q", "ros")]).await.len() == 1, "short words are not mended");
 }
 
 async fn companies_and_deals_search_and_filters(backend: Backend) {
