@@ -244,4 +244,15 @@
     var count = parseInt(badge.textContent, 10);
     if (!isNaN(count)) badge.textContent = String(Math.max(0, count + by));
   });
+  /* Customer page */
+  // "Load more" on a timeline: the focus goes to the first entry it added
+  // (the button it replaced is gone), not back to the top of the page.
+  document.addEventListener("htmx:afterSettle", function () {
+    var first = document.querySelector("#timeline [data-focus-first]");
+    if (!first) return;
+    first.removeAttribute("data-focus-first");
+    first.setAttribute("tabindex", "-1");
+    first.focus();
+  });
+  /* End of Customer page */
 })();

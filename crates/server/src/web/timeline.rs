@@ -327,6 +327,8 @@ struct TimelineRows {
     entries: Vec<EntryView>,
     /// The next page: on the customer page (without JavaScript), and the fragment htmx takes.
     more: Option<(String, String)>,
+    /// An older page added by "Load more": its first entry takes the focus.
+    focus_first: bool,
 }
 
 impl TimelineRows {
@@ -352,7 +354,7 @@ impl TimelineRows {
             let query = format!("kind={}&before={}", shown.kind_str(), cursor.encode());
             (format!("{}?{query}#timeline", subject.path()), format!("{}/timeline?{query}", subject.path()))
         });
-        Ok(TimelineRows { entries, more })
+        Ok(TimelineRows { entries, more, focus_first: shown.before.is_some() })
     }
 }
 
