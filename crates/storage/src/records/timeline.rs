@@ -8,7 +8,7 @@ use rapport_domain::records::normalize_timestamp;
 use rapport_domain::timeline::{TimelineAnswer, TimelineCursor, TimelineEntry, TimelineKind, TimelineMessage};
 use rapport_domain::{Actor, CompanyId, FieldErrors, PersonId};
 use sea_orm::prelude::*;
-use sea_orm::sea_query::{ExprTrait, Func, Query, SimpleExpr};
+use sea_orm::sea_query::{ExprTrait, Func, IntoCondition, Query, SimpleExpr};
 use sea_orm::{Condition, QueryOrder, QuerySelect};
 
 use super::activities::activity_from;
@@ -97,6 +97,27 @@ fn before(key: SimpleExpr, id: SimpleExpr, cursor: Option<TimelineCursor>) -> Co
     }
 }
 
+/// The newest `limit` rows of one kind matching `scope`, older than `after`,
+/// by `key` (the entry's time, as `TimelineEntry::at`) and then id.
+async fn newest<E: EntityTrait, C: ConnectionTrait>(
+    db: &C,
+    scope: impl IntoCondition,
+    key: SimpleExpr,
+    id: E::Column,
+    after: Option<TimelineCursor>,
+    limit: u64,
+) -> Result<Vec<E::Model>> {
+    let id = Expr::col((E::default(), id));
+    Ok(E::find()
+        .filter(scope)
+        .filter(before(key.clone(), id.clone(), after))
+        .order_by_desc(key)
+        .order_by_desc(id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
 impl Store {
     /// `actor` decides which tickets show: an agent sees the ones they may open.
     /// Up to 200 entries of each kind.
@@ -162,15 +183,9 @@ impl Store {
         let mut entries = Vec::new();
         if shows(TimelineKind::Conversations) {
             let key = Expr::col((activities::Entity, activities::Column::OccurredAt));
-            let id = Expr::col((activities::Entity, activities::Column::Id));
-            let found = activities::Entity::find()
-                .filter(scope.activities)
-                .filter(before(key.clone(), id.clone(), after))
-                .order_by_desc(key)
-                .order_by_desc(id)
-                .limit(per_kind)
-                .all(db)
-                .await?;
+            let found =
+                newest::<activities::Entity, _>(db, scope.activities, key, activities::Column::Id, after, per_kind)
+                    .await?;
             for row in found {
                 entries.push(TimelineEntry::Activity(activity_from(row)?));
             }
@@ -183,15 +198,7 @@ impl Store {
                 Expr::col((tasks::Entity, tasks::Column::CreatedAt)),
             ])
             .into();
-            let id = Expr::col((tasks::Entity, tasks::Column::Id));
-            let found = tasks::Entity::find()
-                .filter(scope.tasks)
-                .filter(before(key.clone(), id.clone(), after))
-                .order_by_desc(key)
-                .order_by_desc(id)
-                .limit(per_kind)
-                .all(db)
-                .await?;
+            let found = newest::<tasks::Entity, _>(db, scope.tasks, key, tasks::Column::Id, after, per_kind).await?;
             for row in found {
                 entries.push(TimelineEntry::Task(task_from(row)?));
             }
@@ -203,30 +210,16 @@ impl Store {
                 Expr::col((deals::Entity, deals::Column::CreatedAt)),
             ])
             .into();
-            let id = Expr::col((deals::Entity, deals::Column::Id));
-            let found = deals::Entity::find()
-                .filter(scope.deals)
-                .filter(before(key.clone(), id.clone(), after))
-                .order_by_desc(key)
-                .order_by_desc(id)
-                .limit(per_kind)
-                .all(db)
-                .await?;
+            let found = newest::<deals::Entity, _>(db, scope.deals, key, deals::Column::Id, after, per_kind).await?;
             for row in found {
                 entries.push(TimelineEntry::Deal(deal_from(row)?));
             }
         }
         if shows(TimelineKind::Purchases) {
             let key = Expr::col((purchases::Entity, purchases::Column::OccurredAt));
-            let id = Expr::col((purchases::Entity, purchases::Column::Id));
-            let found = purchases::Entity::find()
-                .filter(scope.purchases)
-                .filter(before(key.clone(), id.clone(), after))
-                .order_by_desc(key)
-                .order_by_desc(id)
-                .limit(per_kind)
-                .all(db)
-                .await?;
+            let found =
+                newest::<purchases::Entity, _>(db, scope.purchases, key, purchases::Column::Id, after, per_kind)
+                    .await?;
             for row in found {
                 entries.push(TimelineEntry::Purchase(purchase_from(row)?));
             }
@@ -237,15 +230,9 @@ impl Store {
                 its_tickets = its_tickets.add(reach);
             }
             let key = Expr::col((tickets::Entity, tickets::Column::CreatedAt));
-            let id = Expr::col((tickets::Entity, tickets::Column::Id));
-            let found = tickets::Entity::find()
-                .filter(its_tickets.clone())
-                .filter(before(key.clone(), id.clone(), after))
-                .order_by_desc(key)
-                .order_by_desc(id)
-                .limit(per_kind)
-                .all(db)
-                .await?;
+            let found =
+                newest::<tickets::Entity, _>(db, its_tickets.clone(), key, tickets::Column::Id, after, per_kind)
+                    .await?;
             for row in found {
                 entries.push(TimelineEntry::Ticket(ticket_from(row)?));
             }
@@ -256,15 +243,15 @@ impl Store {
                 .cond_where(its_tickets)
                 .to_owned();
             let key = Expr::col((ticket_messages::Entity, ticket_messages::Column::CreatedAt));
-            let id = Expr::col((ticket_messages::Entity, ticket_messages::Column::Id));
-            let found = ticket_messages::Entity::find()
-                .filter(ticket_messages::Column::TicketId.in_subquery(visible))
-                .filter(before(key.clone(), id.clone(), after))
-                .order_by_desc(key)
-                .order_by_desc(id)
-                .limit(per_kind)
-                .all(db)
-                .await?;
+            let found = newest::<ticket_messages::Entity, _>(
+                db,
+                ticket_messages::Column::TicketId.in_subquery(visible),
+                key,
+                ticket_messages::Column::Id,
+                after,
+                per_kind,
+            )
+            .await?;
             // Each message names its ticket and whose ticket it is.
             let ticket_ids: Vec<Uuid> = found.iter().map(|m| m.ticket_id).collect();
             let their_tickets: HashMap<Uuid, (String, Uuid)> = tickets::Entity::find()
@@ -287,15 +274,15 @@ impl Store {
         }
         if shows(TimelineKind::Feedback) {
             let key = Expr::col((survey_answers::Entity, survey_answers::Column::AnsweredAt));
-            let id = Expr::col((survey_answers::Entity, survey_answers::Column::Id));
-            let found = survey_answers::Entity::find()
-                .filter(scope.answers)
-                .filter(before(key.clone(), id.clone(), after))
-                .order_by_desc(key)
-                .order_by_desc(id)
-                .limit(per_kind)
-                .all(db)
-                .await?;
+            let found = newest::<survey_answers::Entity, _>(
+                db,
+                scope.answers,
+                key,
+                survey_answers::Column::Id,
+                after,
+                per_kind,
+            )
+            .await?;
             let survey_ids: Vec<Uuid> = found.iter().map(|a| a.survey_id).collect();
             let names: HashMap<Uuid, String> = surveys::Entity::find()
                 .filter(surveys::Column::Id.is_in(survey_ids))
