@@ -77,9 +77,12 @@ async fn deal(
     ctx.store().create_deal(admin, input).await.expect("create a deal")
 }
 
+type Pages = Vec<(String, String)>;
+
 /// People, a company, deals, a timeline, tasks, purchases, a ticket and a
-/// survey's answers; returns the pages to check as (name, path).
-async fn fill(ctx: &Ctx) -> Vec<(String, String)> {
+/// survey's answers; returns the pages to check as (name, path): those seen
+/// signed out, and those of a signed-in admin.
+async fn fill(ctx: &Ctx) -> (Pages, Pages) {
     let store = ctx.store();
     let now = OffsetDateTime::now_utc();
     let (ada, admin) = ctx.app.create_user("Ada Admin", "ada@example.com", Role::Admin).await;
@@ -170,6 +173,7 @@ async fn fill(ctx: &Ctx) -> Vec<(String, String)> {
         };
         store.create_activity(&admin, input).await.expect("create an activity");
     }
+    let mut tasks = Vec::new();
     for (title, due) in [
         ("Send Katherine the proposal", Some(now - Duration::days(2))),
         ("Call Dorothy back", Some(now + Duration::minutes(30))),
@@ -184,7 +188,7 @@ async fn fill(ctx: &Ctx) -> Vec<(String, String)> {
             done: false,
             links: Links { person_id: Some(katherine.id), company_id: None, deal_id: None },
         };
-        store.create_task(&admin, input).await.expect("create a task");
+        tasks.push(store.create_task(&admin, input).await.expect("create a task"));
     }
 
     let ticket = store
@@ -213,10 +217,17 @@ async fn fill(ctx: &Ctx) -> Vec<(String, String)> {
         }
         store.answer_survey_link(&token, &given).await.expect("answer").expect("the link opens");
     }
+    // A link not answered yet: the page a customer opens, signed out.
+    let input = SendInput { person_id: people[4].id, subject: AnswerSubject::default(), email: false };
+    let SendOutcome::Sent { link, .. } = store.send_survey(&admin, survey.id, input).await.expect("send") else {
+        panic!("the survey was not sent");
+    };
+    let survey_link = link.strip_prefix(&ctx.app.base_url).expect("a link to this server").to_owned();
     ctx.app.insights.refresh_if_changed().await.expect("compute the insights");
 
     let k = katherine.id;
-    [
+    let signed_out = vec![("login".to_owned(), "/login".to_owned()), ("survey-link".to_owned(), survey_link)];
+    let signed_in = [
         ("home", "/".to_owned()),
         ("inbox", "/inbox".to_owned()),
         ("people", "/people".to_owned()),
@@ -255,10 +266,28 @@ async fn fill(ctx: &Ctx) -> Vec<(String, String)> {
         ("settings-sla", "/settings/sla".to_owned()),
         ("settings-style", "/settings/style".to_owned()),
         ("search", "/search?q=Rosa".to_owned()),
+        ("company-new", "/companies/new".to_owned()),
+        ("company-edit", format!("/companies/{}/edit", northwind.id)),
+        ("company-history", format!("/companies/{}/history", northwind.id)),
+        ("deal-new", "/deals/new".to_owned()),
+        ("deal-edit", format!("/deals/{}/edit", big.id)),
+        ("task-new", "/tasks/new".to_owned()),
+        ("task-edit", format!("/tasks/{}/edit", tasks[0].id)),
+        ("ticket-new", format!("/tickets/new?person_id={k}")),
+        ("ticket-edit", format!("/tickets/{}/edit", ticket.id)),
+        ("survey", format!("/surveys/{}", survey.id)),
+        ("purchases", format!("/purchases?person_id={k}")),
+        ("sla-report", "/reports/sla".to_owned()),
+        ("style-person", format!("/style/{}", ada.id)),
+        ("style-assessment", "/style/assessment".to_owned()),
+        ("style-feedback", "/style/feedback".to_owned()),
+        ("style-goals", "/style/goals".to_owned()),
+        ("style-review", "/style/review".to_owned()),
     ]
     .into_iter()
     .map(|(name, path)| (name.to_owned(), path))
-    .collect()
+    .collect();
+    (signed_out, signed_in)
 }
 
 /// Opens `path` and waits for it to load and for htmx to settle.
@@ -330,25 +359,39 @@ async fn go_dark(ctx: &Ctx) {
     .await;
 }
 
+/// Checks `pages` at each width (and in dark mode), adding what axe finds to `found`.
+async fn check_all(ctx: &Ctx, axe: &str, pages: &Pages, found: &mut Vec<String>) {
+    for (mode, size, dark_mode) in
+        [("at 1440 px", WIDE, false), ("at 390 px", PHONE, false), ("at 1440 px, dark", WIDE, true)]
+    {
+        ctx.set_size(size).await;
+        for (page, path) in pages {
+            open(ctx, path).await;
+            let status = ctx
+                .js("const nav = performance.getEntriesByType('navigation')[0]; \
+                     return nav && typeof nav.responseStatus === 'number' ? nav.responseStatus : 0;")
+                .await;
+            let at = ctx.path().await;
+            assert!(status == 200 || status == 0, "{}: {path} answered {status} (at {at})", ctx.name);
+            assert!(path == "/login" || !at.starts_with("/login"), "{}: {path} led to {at}", ctx.name);
+            if dark_mode {
+                go_dark(ctx).await;
+            }
+            audit(ctx, axe, &format!("{page} ({path})"), mode, found).await;
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_serious_axe_violation_on_any_page() {
     scenario("axe", |ctx| async move {
         let axe = axe_source();
-        let pages = fill(&ctx).await;
-        ctx.sign_in_ok("ada@example.com").await;
+        let (signed_out, signed_in) = fill(&ctx).await;
         let mut found = Vec::new();
-        for (mode, size, dark_mode) in
-            [("at 1440 px", WIDE, false), ("at 390 px", PHONE, false), ("at 1440 px, dark", WIDE, true)]
-        {
-            ctx.set_size(size).await;
-            for (page, path) in &pages {
-                open(&ctx, path).await;
-                if dark_mode {
-                    go_dark(&ctx).await;
-                }
-                audit(&ctx, &axe, &format!("{page} ({path})"), mode, &mut found).await;
-            }
-        }
+        check_all(&ctx, &axe, &signed_out, &mut found).await;
+        ctx.set_size(WIDE).await;
+        ctx.sign_in_ok("ada@example.com").await;
+        check_all(&ctx, &axe, &signed_in, &mut found).await;
         assert!(
             found.is_empty(),
             "axe-core found {} serious or critical violation(s):\n- {}",
