@@ -438,6 +438,21 @@ impl Ctx {
             .clone()
     }
 
+    /// Runs `script` until it returns `want` (what htmx does after a swap,
+    /// such as moving the focus, can come a moment after the new content);
+    /// fails naming `what` and the last result after `WAIT`.
+    pub async fn wait_js(&self, what: &str, script: &str, want: serde_json::Value) {
+        let started = std::time::Instant::now();
+        loop {
+            let got = self.js(script).await;
+            if got == want {
+                return;
+            }
+            assert!(started.elapsed() < WAIT, "{}: {what}: got {got}, not {want}", self.name);
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
     async fn url_now(&self) -> String {
         self.driver.current_url().await.map(|u| u.to_string()).unwrap_or_else(|_| "?".into())
     }

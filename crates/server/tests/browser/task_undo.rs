@@ -32,16 +32,15 @@ async fn complete_then_undo_in_the_inbox() {
         let undo = ctx.find("button[aria-label='Undo: reopen Call Grace']").await;
         ctx.wait_toast("Task completed: Call Grace").await;
         assert_eq!(ctx.js(count).await, serde_json::json!("1"), "the count did not go down");
-        let focused = ctx.js("return document.activeElement.getAttribute('aria-label');").await;
-        assert_eq!(focused, serde_json::json!("Undo: reopen Call Grace"), "the focus left the row");
+        let focus = "return document.activeElement.getAttribute('aria-label');";
+        ctx.wait_js("the focus on Undo", focus, serde_json::json!("Undo: reopen Call Grace")).await;
         ctx.screenshots("completed").await;
 
         undo.click().await.unwrap();
         ctx.find("button[aria-label='Complete Call Grace']").await;
         ctx.wait_toast("Task reopened: Call Grace").await;
         assert_eq!(ctx.js(count).await, serde_json::json!("2"), "the count did not come back");
-        let focused = ctx.js("return document.activeElement.getAttribute('aria-label');").await;
-        assert_eq!(focused, serde_json::json!("Complete Call Grace"));
+        ctx.wait_js("the focus on Complete", focus, serde_json::json!("Complete Call Grace")).await;
         let stored = ctx.store().list_tasks(&Default::default(), &Default::default()).await.unwrap();
         assert!(stored.items.iter().all(|t| !t.fields.done), "a task is still done after Undo");
 
