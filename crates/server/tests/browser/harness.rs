@@ -539,10 +539,14 @@ impl Ctx {
             self.set_size((size.0, height)).await;
         }
         let path = screenshot_dir().join(format!("{}-{page}-{label}.png", self.name));
-        self.driver
-            .screenshot(&path)
-            .await
-            .unwrap_or_else(|err| panic!("{}: screenshot {}: {err}", self.name, path.display()));
+        // A tall page on a busy machine can keep the renderer past
+        // chromedriver's 10 s: try again before calling it a failure.
+        let mut attempts = 0;
+        while let Err(err) = self.driver.screenshot(&path).await {
+            attempts += 1;
+            assert!(attempts < 3, "{}: screenshot {}: {err}", self.name, path.display());
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
     }
 
     /// Signs in through the login page (which must be open or reachable).
