@@ -9,8 +9,6 @@
 //! collected, and the scenario fails listing them all: page, width, rule,
 //! impact and a few of the elements at fault.
 
-use std::time::Instant;
-
 use rapport_domain::access::{Actor, Role};
 use rapport_domain::records::{
     ActivityInput, ActivityKind, Deal, DealInput, DealStatus, Direction, LifecycleStage, Links, Person, Pipeline,
@@ -22,7 +20,7 @@ use rapport_domain::tickets::{TicketChannel, TicketInput};
 use rapport_domain::{CompanyId, Currency, Money, PersonId};
 use time::{Duration, OffsetDateTime};
 
-use super::harness::{Ctx, PHONE, POLL, WAIT, name_of, scenario};
+use super::harness::{Ctx, PHONE, name_of, scenario};
 use super::tickets::{member, team};
 
 /// The wide layout the pass checks (the harness's desktop is 1280 px).
@@ -290,22 +288,6 @@ async fn fill(ctx: &Ctx) -> (Pages, Pages) {
     (signed_out, signed_in)
 }
 
-/// Opens `path` and waits for it to load and for htmx to settle.
-async fn open(ctx: &Ctx, path: &str) {
-    ctx.driver.goto(ctx.url(path)).await.unwrap_or_else(|err| panic!("cannot open {path}: {err}"));
-    let started = Instant::now();
-    loop {
-        let settled = ctx
-            .js("return document.readyState === 'complete' && document.querySelector('.htmx-request') === null;")
-            .await;
-        if settled == true || started.elapsed() > WAIT {
-            break;
-        }
-        tokio::time::sleep(POLL).await;
-    }
-    tokio::time::sleep(POLL * 3).await;
-}
-
 /// Injects axe-core into the page open now, runs it, and adds each serious
 /// or critical violation to `found`.
 async fn audit(ctx: &Ctx, axe: &str, page: &str, mode: &str, found: &mut Vec<String>) {
@@ -366,7 +348,7 @@ async fn check_all(ctx: &Ctx, axe: &str, pages: &Pages, found: &mut Vec<String>)
     {
         ctx.set_size(size).await;
         for (page, path) in pages {
-            open(ctx, path).await;
+            ctx.open_settled(path).await;
             let status = ctx
                 .js("const nav = performance.getEntriesByType('navigation')[0]; \
                      return nav && typeof nav.responseStatus === 'number' ? nav.responseStatus : 0;")

@@ -438,6 +438,22 @@ impl Ctx {
             .clone()
     }
 
+    /// Opens `path` and waits for it to load and for htmx to settle.
+    pub async fn open_settled(&self, path: &str) {
+        self.driver.goto(self.url(path)).await.unwrap_or_else(|err| panic!("cannot open {path}: {err}"));
+        let started = std::time::Instant::now();
+        loop {
+            let settled = self
+                .js("return document.readyState === 'complete' && document.querySelector('.htmx-request') === null;")
+                .await;
+            if settled == true || started.elapsed() > WAIT {
+                break;
+            }
+            tokio::time::sleep(POLL).await;
+        }
+        tokio::time::sleep(POLL * 3).await;
+    }
+
     /// Runs `script` until it returns `want` (what htmx does after a swap,
     /// such as moving the focus, can come a moment after the new content);
     /// fails naming `what` and the last result after `WAIT`.

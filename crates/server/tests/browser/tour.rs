@@ -9,7 +9,6 @@
 //! and reported together at the end.
 
 use std::panic::AssertUnwindSafe;
-use std::time::Instant;
 
 use futures::FutureExt;
 use rapport_domain::access::{Actor, Role};
@@ -25,7 +24,7 @@ use rapport_domain::views::{ListKind, SavedViewInput, ViewQuery};
 use rapport_domain::{CompanyId, Currency, Money, PersonId, UserId};
 use time::{Duration, OffsetDateTime};
 
-use super::harness::{Ctx, DESKTOP, PASSWORD, PHONE, POLL, WAIT, name_of, scenario};
+use super::harness::{Ctx, DESKTOP, PASSWORD, PHONE, name_of, scenario};
 
 fn tag(raw: &str) -> Tag {
     Tag::try_from(raw.to_owned()).unwrap_or_else(|err| panic!("not a tag {raw:?}: {err}"))
@@ -188,22 +187,6 @@ async fn soft<F: std::future::Future<Output = ()>>(problems: &mut Problems, page
     }
 }
 
-/// Opens `path` and waits for it to load and for htmx to settle.
-async fn open(ctx: &Ctx, path: &str) {
-    ctx.driver.goto(ctx.url(path)).await.unwrap_or_else(|err| panic!("cannot open {path}: {err}"));
-    let started = Instant::now();
-    loop {
-        let settled = ctx
-            .js("return document.readyState === 'complete' && document.querySelector('.htmx-request') === null;")
-            .await;
-        if settled == true || started.elapsed() > WAIT {
-            break;
-        }
-        tokio::time::sleep(POLL).await;
-    }
-    tokio::time::sleep(POLL * 3).await;
-}
-
 /// Console errors of any kind (failed loads, script errors, CSP violations):
 /// read before the harness's own check, which only looks for CSP and uncaught.
 async fn console_errors(ctx: &Ctx, page: &str, width: &str, problems: &mut Problems) {
@@ -301,14 +284,14 @@ async fn fits_the_phone(ctx: &Ctx, page: &str, problems: &mut Problems) {
 async fn tour_page(ctx: &Ctx, page: &str, path: &str, problems: &mut Problems) {
     let label = format!("{page} ({path})");
     ctx.set_size(DESKTOP).await;
-    open(ctx, path).await;
+    ctx.open_settled(path).await;
     console_errors(ctx, &label, "desktop", problems).await;
     soft(problems, &label, "desktop", ctx.check_page()).await;
     page_is_fine(ctx, &label, "desktop", problems).await;
     ctx.screenshots(page).await;
 
     ctx.set_size(PHONE).await;
-    open(ctx, path).await;
+    ctx.open_settled(path).await;
     console_errors(ctx, &label, "phone", problems).await;
     soft(problems, &label, "phone", ctx.check_page()).await;
     page_is_fine(ctx, &label, "phone", problems).await;
