@@ -22,13 +22,14 @@ use axum::routing::{get, post};
 use rapport_domain::access::Action;
 use rapport_domain::records::{Deal, DealStatus, Pipeline};
 use rapport_domain::text::LongText;
-use rapport_domain::{CompanyId, Currency, DealId, MoneySum, PersonId, PipelineId, StageId};
+use rapport_domain::{CompanyId, Currency, DealId, PersonId, PipelineId, StageId};
 use rapport_storage::{DealFilter, ListQuery, StageSum, StorageError};
 use serde::Deserialize;
 
 use super::form::{FormData, encode};
 use super::format::initials;
 use super::lists::Choice;
+use super::numbers::filters;
 use super::staff::Staff;
 use super::{Chrome, Signed, WebError, is_htmx, redirect_with_flash, see_other, with_toast};
 use crate::AppState;
@@ -226,7 +227,7 @@ struct Loaded {
     later: bool,
 }
 
-/// A column's deal count and sums per currency ("12,500.00 EUR"), from
+/// A column's deal count and sums per currency ("€12,500.00"), from
 /// the sums of its stages.
 fn header_figures<'a>(sums: impl IntoIterator<Item = &'a StageSum>) -> (i64, Vec<String>) {
     // i128: each sum is exact, and so is their sum across stages.
@@ -236,7 +237,7 @@ fn header_figures<'a>(sums: impl IntoIterator<Item = &'a StageSum>) -> (i64, Vec
         count += sum.count;
         *per_currency.entry(sum.amount.currency).or_default() += sum.amount.amount_minor;
     }
-    (count, per_currency.into_iter().map(|(currency, minor)| MoneySum::new(minor, currency).display()).collect())
+    (count, per_currency.into_iter().map(|(currency, minor)| super::numbers::money_minor(minor, currency)).collect())
 }
 
 /// One page of `column`, from `cursor` (its start without one). `open` are
@@ -309,7 +310,7 @@ impl<'a> Renderer<'a> {
             id: deal.id,
             version: deal.meta.version,
             name: d.name.to_string(),
-            amount: d.amount.display(),
+            amount: super::numbers::money(&d.amount),
             who: who.join(" · "),
             owner_initials: initials(&owner),
             owner,
@@ -559,7 +560,11 @@ mod tests {
     use super::*;
 
     fn sum(stage: StageId, count: i64, minor: i128, currency: &str) -> StageSum {
-        StageSum { stage_id: stage, count, amount: MoneySum::new(minor, Currency::parse(currency).unwrap()) }
+        StageSum {
+            stage_id: stage,
+            count,
+            amount: rapport_domain::MoneySum::new(minor, Currency::parse(currency).unwrap()),
+        }
     }
 
     #[test]
@@ -567,7 +572,7 @@ mod tests {
         let (a, b) = (StageId::new(), StageId::new());
         let (count, lines) = header_figures(&[sum(a, 2, 1000, "EUR"), sum(a, 1, 250, "USD"), sum(b, 3, 50, "EUR")]);
         assert_eq!(count, 6);
-        assert_eq!(lines, vec!["10.50 EUR".to_string(), "2.50 USD".to_string()]);
+        assert_eq!(lines, vec!["€10.50".to_string(), "$2.50".to_string()]);
     }
 
     #[test]
@@ -575,7 +580,7 @@ mod tests {
         let max = i128::from(rapport_domain::money::MAX_AMOUNT_MINOR) * 10_000;
         let stage = StageId::new();
         let (_, lines) = header_figures(&[sum(stage, 10_000, max, "EUR"), sum(StageId::new(), 1, 0, "EUR")]);
-        assert_eq!(lines, vec!["100,000,000,000,000,000.00 EUR".to_string()]);
+        assert_eq!(lines, vec!["€100,000,000,000,000,000.00".to_string()]);
     }
 
     #[test]

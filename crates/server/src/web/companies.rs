@@ -198,7 +198,7 @@ pub async fn page(
         purchases: purchases::purchases(&latest_purchases, 10),
         purchase_count: totals.iter().map(|t| t.count).sum(),
         purchase_count_text: purchases::count_text(totals.iter().map(|t| t.count).sum()),
-        purchase_totals: totals.iter().map(|t| t.amount.display()).collect(),
+        purchase_totals: totals.iter().map(|t| super::numbers::sum(&t.amount)).collect(),
         can_edit: staff.allows(&signed.actor, Action::Edit, c.owner_id, company.meta.created_by),
         can_delete: staff.allows(&signed.actor, Action::Delete, c.owner_id, company.meta.created_by),
         merged: super::merge::merged_param(raw.as_deref()),

@@ -3,7 +3,7 @@
 //! storage's messages land beside the right input.
 
 use rapport_domain::custom_fields::{CustomFieldDefinition, CustomValues, EntityType, FieldKind};
-use rapport_domain::money::{Currency, display_sum, group_thousands};
+use rapport_domain::money::Currency;
 use serde_json::Value;
 
 use super::WebError;
@@ -98,7 +98,7 @@ pub fn shown(definitions: &[CustomFieldDefinition], values: &CustomValues) -> Ve
 }
 
 /// A number field's value as money is shown when its label names a currency
-/// ("Annual revenue (EUR)" → "3,703,000.00 EUR"), else with grouped thousands.
+/// ("Annual revenue (EUR)" → "€3,703,000.00"), else with grouped thousands.
 pub(super) fn number_text(number: &serde_json::Number, label: &str) -> String {
     let currency = label
         .trim_end()
@@ -108,18 +108,10 @@ pub(super) fn number_text(number: &serde_json::Number, label: &str) -> String {
     if let (Some(currency), Some(value)) = (currency, number.as_f64()) {
         let minor = value * 10_f64.powi(currency.minor_digits() as i32);
         if minor.is_finite() && minor.abs() < 1e30 {
-            return display_sum(minor.round() as i128, currency);
+            return super::numbers::money_minor(minor.round() as i128, currency);
         }
     }
-    let raw = number.to_string();
-    if raw.contains(['e', 'E']) {
-        return raw;
-    }
-    let (sign, unsigned) = raw.strip_prefix('-').map_or(("", raw.as_str()), |rest| ("-", rest));
-    match unsigned.split_once('.') {
-        Some((whole, fraction)) => format!("{sign}{}.{fraction}", group_thousands(whole)),
-        None => format!("{sign}{}", group_thousands(unsigned)),
-    }
+    super::numbers::exact(&number.to_string())
 }
 
 fn text(value: &Value) -> String {
@@ -138,8 +130,8 @@ mod tests {
     #[test]
     fn numbers_read_with_thousands_and_their_currency() {
         let number = |raw: &str| raw.parse::<serde_json::Number>().unwrap();
-        assert_eq!(number_text(&number("3703000"), "Annual revenue (EUR)"), "3,703,000.00 EUR");
-        assert_eq!(number_text(&number("1250.5"), "Budget (usd)"), "1,250.50 USD");
+        assert_eq!(number_text(&number("3703000"), "Annual revenue (EUR)"), "€3,703,000.00");
+        assert_eq!(number_text(&number("1250.5"), "Budget (usd)"), "$1,250.50");
         assert_eq!(number_text(&number("3703000"), "Employees"), "3,703,000");
         assert_eq!(number_text(&number("-1234567.25"), "Balance"), "-1,234,567.25");
         assert_eq!(number_text(&number("12"), "Seats (approx)"), "12");

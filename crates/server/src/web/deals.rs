@@ -135,7 +135,7 @@ pub async fn list(
                 .iter()
                 .map(|column| match column.key {
                     "name" => Cell::link(d.name.to_string(), format!("/deals/{}", deal.id)),
-                    "amount" => Cell::text(d.amount.display()),
+                    "amount" => Cell::text(super::numbers::money(&d.amount)),
                     "stage" => Cell::text(stages.stage(d.stage_id)),
                     "status" => {
                         let (text, class) = deal_status(d.status);
@@ -267,7 +267,7 @@ pub async fn page(State(state): State<AppState>, signed: Signed, Path(id): Path<
         chrome: signed.chrome("deals", d.name.to_string()),
         id,
         name: d.name.to_string(),
-        amount: d.amount.display(),
+        amount: super::numbers::money(&d.amount),
         pipeline: stages.pipeline(d.stage_id),
         board_href: format!("/pipelines/{}/board", d.pipeline_id),
         stage: stages.stage(d.stage_id),

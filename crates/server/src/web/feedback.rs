@@ -17,6 +17,7 @@ use rapport_storage::AnswerFilter;
 use rapport_text::Estimate;
 use serde::Deserialize;
 
+use super::numbers::filters;
 use super::{Chrome, Signed, WebError};
 use crate::AppState;
 use crate::error::ApiError;

@@ -279,7 +279,7 @@ impl<'a> Words<'a> {
             ("pipeline_id", _) if id.is_some() => named(id.and_then(|id| self.pipelines.get(&id)), "pipeline"),
             ("team_id", _) if id.is_some() => named(id.and_then(|id| self.teams.get(&id)), "team"),
             ("amount", _) => match serde_json::from_value::<Money>(value.clone()) {
-                Ok(money) => money.display(),
+                Ok(money) => super::numbers::money(&money),
                 Err(_) => value.to_string(),
             },
             ("emails" | "phones", Json::Array(items)) => items

@@ -11,6 +11,7 @@ use axum::routing::get;
 use rapport_domain::records::{ActivityKind, Direction};
 use rapport_storage::{ListQuery, TaskFilter, TicketFilter, TicketQueue};
 
+use super::numbers::filters;
 use super::staff::Staff;
 use super::tasks::{self, ContactLine, Names, TaskRow};
 use super::tickets;
@@ -116,7 +117,7 @@ async fn pipelines(state: &AppState) -> Result<Vec<PipelineView>, WebError> {
                     amounts: here
                         .iter()
                         .map(|t| AmountBar {
-                            text: t.amount.display(),
+                            text: super::numbers::money(&t.amount),
                             value: t.amount.amount_minor.max(0),
                             max: largest.get(t.amount.currency.as_str()).copied().unwrap_or(0).max(1),
                         })

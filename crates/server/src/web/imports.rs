@@ -16,6 +16,7 @@ use rapport_import::{ImportError, ImportMode, Kind, Mapping, Options, Preview};
 use uuid::Uuid;
 
 use super::form::{FormData, FormView};
+use super::numbers::filters;
 use super::{Chrome, Signed, WebError, see_other};
 use crate::AppState;
 use crate::api::imports::PREVIEW_ROWS;

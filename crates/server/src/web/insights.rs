@@ -18,7 +18,7 @@ use rapport_reports::{ChurnGrouping, Reports, Snapshot};
 use rapport_storage::{ListQuery, PurchaseFilter};
 
 use super::svg::{chart_failed, svg};
-use super::{Chrome, Signed, WebError, format};
+use super::{Chrome, Signed, WebError, format, numbers};
 use crate::AppState;
 
 /// Days a "no purchase for N days" definition may use.
@@ -46,17 +46,17 @@ pub fn routes() -> Router<AppState> {
 fn money(minor: impl Into<i128>, currency: &str) -> String {
     match Currency::parse(currency) {
         // Sums: exact even beyond i64.
-        Ok(currency) => rapport_domain::money::display_sum(minor.into(), currency),
+        Ok(currency) => numbers::money_minor(minor.into(), currency),
         Err(_) => format!("{} {currency}", minor.into()),
     }
 }
 
 fn pct(share: f64) -> String {
-    if share.is_finite() { format!("{:.1}%", share * 100.0) } else { "—".into() }
+    numbers::percent(share, 1)
 }
 
 fn number(value: f64, decimals: usize) -> String {
-    if value.is_finite() { format!("{value:.decimals$}") } else { "—".into() }
+    numbers::decimal(value, decimals)
 }
 
 /// A model parameter: four decimals, or four significant digits when large.
@@ -782,7 +782,7 @@ impl ValuePanel {
         panel.scores = format!("R{} F{} M{}", insight.r_score, insight.f_score, insight.m_score);
         panel.probability_alive = insight.probability_alive.map(pct).unwrap_or_else(not_fitted);
         panel.expected_purchases = insight.expected_purchases.map(|e| number(e, 1)).unwrap_or_else(not_fitted);
-        panel.expected_value = insight.expected_value.map(|v| v.display()).unwrap_or_else(not_fitted);
+        panel.expected_value = insight.expected_value.map(|v| numbers::money(&v)).unwrap_or_else(not_fitted);
         panel.last_purchase = format!(
             "{} ({} day{} ago)",
             format::date(insight.last_purchase),
@@ -793,7 +793,7 @@ impl ValuePanel {
             "{} purchase{}, {} in all",
             insight.frequency,
             if insight.frequency == 1 { "" } else { "s" },
-            insight.monetary.display()
+            numbers::money(&insight.monetary)
         );
         panel.computed_at = format::datetime(insight.computed_at);
         Ok(panel)

@@ -20,6 +20,7 @@ use uuid::Uuid;
 
 use super::form::FormData;
 use super::lists::Choice;
+use super::numbers::filters;
 use super::settings::{Stamp, Tab, tabs};
 use super::{Chrome, Signed, WebError, format, redirect_with_flash};
 use crate::AppState;

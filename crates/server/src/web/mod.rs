@@ -23,6 +23,7 @@ mod jobs;
 mod lists;
 mod lookup;
 mod merge;
+mod numbers;
 mod people;
 mod purchases;
 mod search;
@@ -96,6 +97,7 @@ pub fn routes() -> Router<AppState> {
         .route("/assets/{name}", get(assets::serve))
         .layer(axum::middleware::from_fn(csrf::verify))
         .layer(axum::middleware::from_fn(htmx_redirects))
+        .layer(axum::middleware::from_fn(numbers::reader_locale))
 }
 
 /// htmx sends requests through XMLHttpRequest, which follows a 303 on its

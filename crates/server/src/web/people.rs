@@ -347,7 +347,7 @@ pub async fn page(
         purchase_count_text: purchases::count_text(purchase_count),
         last_purchase,
         value,
-        purchase_totals: totals.iter().map(|t| t.amount.display()).collect(),
+        purchase_totals: totals.iter().map(|t| super::numbers::sum(&t.amount)).collect(),
         can_edit,
         can_delete: staff.allows(&signed.actor, Action::Delete, p.owner_id, person.meta.created_by),
         merged: super::merge::merged_param(raw.as_deref()),

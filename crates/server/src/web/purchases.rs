@@ -1,13 +1,14 @@
-//! Purchases: the list (all, or one customer's with `person_id`), and a
+//! Purchases: the list (all, one customer's with `person_id`, or a
+//! company's people's with `company_id`), and a
 //! purchase as the customer and ticket pages list it.
 
 use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use axum::routing::get;
-use rapport_domain::PersonId;
 use rapport_domain::records::Purchase;
 use rapport_domain::timeline::TimelineEntry;
+use rapport_domain::{CompanyId, PersonId};
 use rapport_storage::PurchaseFilter;
 
 use super::lists::{Cell, Choice, Column, Filter, ListRequest, ListSpec};
@@ -39,7 +40,8 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/purchases", get(list))
 }
 
-/// `/purchases`, newest first; `?person_id=` narrows it to one customer's.
+/// `/purchases`, newest first; `?person_id=` narrows it to one customer's,
+/// `?company_id=` to those of a company's people.
 pub async fn list(
     State(state): State<AppState>,
     signed: Signed,
@@ -60,6 +62,16 @@ pub async fn list(
             selected: person.to_string(),
         });
     }
+    if let Some(company) = request.params.filter.company_id {
+        let names: std::collections::HashMap<CompanyId, String> = state.store.company_names(&[company]).await?;
+        let name = names.get(&company).cloned().ok_or(WebError::NotFound("company"))?;
+        filters.push(Filter {
+            name: "company_id",
+            label: "Company",
+            choices: vec![Choice::new(company.to_string(), name)],
+            selected: company.to_string(),
+        });
+    }
     let view = SPEC
         .build(&state, &signed, &request, COLUMNS, filters, page, |purchase: &Purchase, shown| {
             let p = &purchase.fields;
@@ -72,7 +84,7 @@ pub async fn list(
                         format!("/people/{}", p.person_id),
                     ),
                     "what" => Cell::text(p.description.as_ref().map(|d| d.to_string()).unwrap_or_default()),
-                    "amount" => Cell::text(p.amount.display()),
+                    "amount" => Cell::text(super::numbers::money(&p.amount)),
                     "reference" => Cell::text(p.reference.as_ref().map(|r| r.to_string()).unwrap_or_default()),
                     _ => Cell::text(format::date(purchase.meta.created_at.date())),
                 })
@@ -94,7 +106,7 @@ impl From<&Purchase> for PurchaseLine {
         let p = &purchase.fields;
         PurchaseLine {
             at: format::date(p.occurred_at.date()),
-            amount: p.amount.display(),
+            amount: super::numbers::money(&p.amount),
             what: p
                 .description
                 .as_ref()

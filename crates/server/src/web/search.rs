@@ -136,7 +136,7 @@ pub async fn page(
     let (deals, more_deals) = hits(deals, &mut message, |deal| Hit {
         name: deal.fields.name.to_string(),
         detail: detail(vec![
-            deal.fields.amount.display(),
+            super::numbers::money(&deal.fields.amount),
             company_of(deal.fields.company_id),
             owner(deal.fields.owner_id),
         ]),

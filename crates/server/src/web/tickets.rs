@@ -565,7 +565,7 @@ impl CustomerPanel {
         Ok(CustomerPanel {
             value: ValuePanel::load(state, person, purchase_count).await?,
             purchase_count,
-            purchase_totals: totals.iter().map(|t| t.amount.display()).collect(),
+            purchase_totals: totals.iter().map(|t| super::numbers::sum(&t.amount)).collect(),
             purchases: purchases.iter().map(PurchaseLine::from).collect(),
         })
     }

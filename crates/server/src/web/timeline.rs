@@ -155,7 +155,7 @@ impl From<&Deal> for DealLine {
         DealLine {
             name: deal.fields.name.to_string(),
             href: format!("/deals/{}", deal.id),
-            amount: deal.fields.amount.display(),
+            amount: super::numbers::money(&deal.fields.amount),
             status,
             status_class,
         }
@@ -208,7 +208,7 @@ fn entry_view(entry: &TimelineEntry, staff: &Staff, now: OffsetDateTime) -> Entr
         }
         TimelineEntry::Deal(d) => {
             let (text, class) = deal_status(d.fields.status);
-            let title = format!("{} · {}", d.fields.name, d.fields.amount.display());
+            let title = format!("{} · {}", d.fields.name, super::numbers::money(&d.fields.amount));
             (
                 "deal",
                 "Deal".to_owned(),

@@ -598,6 +598,10 @@ async fn activity_task_purchase_filters(backend: Backend) {
     assert_eq!(got, want, "purchases person_id");
     let page: Page<Purchase> = api.list(&query("/api/v1/purchases", &[("person_id", &bruno_id)])).await;
     assert_eq!(page.items.iter().map(|p| p.id).collect::<Vec<_>>(), [p3.id]);
+    // A company's purchases are its people's: Bruno joins Acme, Ana does not.
+    api.patch(&format!("/api/v1/people/{}", bruno.id), &json!({ "company_id": acme.id })).await.want(200);
+    let page: Page<Purchase> = api.list(&query("/api/v1/purchases", &[("company_id", &acme_id)])).await;
+    assert_eq!(page.items.iter().map(|p| p.id).collect::<Vec<_>>(), [p3.id], "purchases company_id");
     assert_eq!(page.items[0].fields.amount.amount_minor, 2500);
 }
 

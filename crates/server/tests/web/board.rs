@@ -198,7 +198,7 @@ async fn deals_are_dropped_on_won_and_lost(backend: Backend) {
         .want(200);
     assert_eq!(app.store.get_deal(winner.id).await.unwrap().fields.status, DealStatus::Won);
     assert_eq!(card_ids(column(&won.text, "won")), vec![winner.id.to_string()]);
-    assert!(column(&won.text, "won").contains("1,000.00 EUR"), "the Won total");
+    assert!(column(&won.text, "won").contains("€1,000.00"), "the Won total");
     assert!(!won.text.contains("board-column-lost"));
 
     // Lost with a reason from the card's Move form; a drag sends none, which the model allows.

@@ -166,7 +166,10 @@ async fn load_more_pages_through_the_timeline(backend: Backend) {
         .unwrap()
         .iter()
         .map(|entry| match entry {
-            rapport_domain::timeline::TimelineEntry::Purchase(p) => p.fields.amount.display(),
+            rapport_domain::timeline::TimelineEntry::Purchase(p) => {
+                // As the page writes it for a reader who names no language.
+                format!("€{}", p.fields.amount.major_text())
+            }
             rapport_domain::timeline::TimelineEntry::Activity(a) => a.fields.subject.as_ref().unwrap().to_string(),
             other => panic!("unexpected {other:?}"),
         })
@@ -176,7 +179,7 @@ async fn load_more_pages_through_the_timeline(backend: Backend) {
     // One kind: the purchases alone, 25 then 15, the older ones on the second page.
     let (seen, pages) = walk(&web, &format!("/people/{}?kind=purchases", ana.id)).await;
     assert_eq!(pages, vec![25, 15]);
-    assert!(seen.iter().all(|title| title.ends_with(" EUR")), "not only purchases: {seen:?}");
+    assert!(seen.iter().all(|title| title.starts_with('€')), "not only purchases: {seen:?}");
 
     // Without JavaScript, "Load more" is a link to the page showing the older entries.
     let page = web.get(&format!("/people/{}?kind=conversations", ana.id)).await.want(200);
@@ -258,13 +261,13 @@ async fn the_value_panel_sums_up_purchases(backend: Backend) {
     let day = OffsetDateTime::now_utc() - Duration::days(3);
     create_purchase(&app.admin, ana.id, &rfc3339(day), json!({})).await;
     let page = web.get(&format!("/people/{}", ana.id)).await.want(200);
-    has(&page, "1 purchase, 25.00 EUR in all");
+    has(&page, "1 purchase, €25.00 in all");
     assert!(!page.text.contains("1 purchases"), "{}", page.text);
     has(&page, &format!("Last purchase <time datetime=\"{}\"", day.date()));
     has(&page, "3 days ago");
     has(&page, &format!("<a href=\"/purchases?person_id={}\">All 1 purchase →</a>", ana.id));
 
-    // Twelve, the latest yesterday, one of them 1,500.00 EUR: summed, and the latest five listed.
+    // Twelve, the latest yesterday, one of them €1,500.00: summed, and the latest five listed.
     let latest = OffsetDateTime::now_utc() - Duration::days(1);
     for i in 0..10 {
         create_purchase(&app.admin, ana.id, &rfc3339(latest - Duration::hours(i + 1)), json!({})).await;
@@ -277,7 +280,7 @@ async fn the_value_panel_sums_up_purchases(backend: Backend) {
     )
     .await;
     let page = web.get(&format!("/people/{}", ana.id)).await.want(200);
-    has(&page, "12 purchases, 1,775.00 EUR in all");
+    has(&page, "12 purchases, €1,775.00 in all");
     has(&page, &format!("Last purchase <time datetime=\"{}\"", latest.date()));
     has(&page, "All 12 purchases →");
     let panel = &page.text[page.text.find("id=\"purchases-heading\"").expect("a purchases panel")..];
@@ -365,7 +368,7 @@ async fn the_company_timeline_names_each_person(backend: Backend) {
         let start = entry.find("class=\"entry-person\" href=\"")?;
         Some(entry[start..].split('"').nth(3)?.to_owned())
     };
-    assert_eq!(person_of("25.00 EUR"), Some(format!("/people/{}", ana.id)));
+    assert_eq!(person_of("€25.00"), Some(format!("/people/{}", ana.id)));
     assert_eq!(person_of("Bruno called"), Some(format!("/people/{}", bruno.id)));
     assert_eq!(person_of("Late box"), Some(format!("/people/{}", bruno.id)));
     assert_eq!(person_of("About Acme"), None, "a note about the company alone names nobody");
@@ -375,11 +378,19 @@ async fn the_company_timeline_names_each_person(backend: Backend) {
     let own = web.get(&format!("/people/{}", ana.id)).await.want(200);
     assert!(!own.text.contains("entry-person"));
     // Numbers read with thousands, money with its currency.
-    has(&page, "3,703,000.00 EUR");
+    has(&page, "€3,703,000.00");
     has(&page, "12,500");
     assert!(!page.text.contains("3703000"), "{}", page.text);
-    // The company's purchases say "1 purchase".
+    // The company's purchases say "1 purchase", and lead to all of them.
     has(&page, "1 purchase</strong> by its people");
+    has(&page, &format!("<a href=\"/purchases?company_id={}\">All 1 purchase →</a>", company.id));
+    let outsider = create_person(&app.admin, "Olga").await;
+    create_purchase(&app.admin, outsider.id, &at, json!({ "description": "Olga's order" })).await;
+    let acmes = web.get(&format!("/purchases?company_id={}", company.id)).await.want(200);
+    has(&acmes, "Ana's order");
+    assert!(!acmes.text.contains("Olga"), "a purchase by someone outside the company: {}", acmes.text);
+    has(&acmes, &format!("<option value=\"{}\" selected>Acme", company.id));
+    web.get(&format!("/purchases?company_id={}", crate::common::unknown_id())).await.want(404);
 }
 
 /// The inbox's "Log a call" opens the customer's page with the composer on

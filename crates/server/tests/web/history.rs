@@ -63,7 +63,7 @@ async fn history_on_record_pages(backend: Backend) {
         .await;
     let page = web.get(&format!("/deals/{}", deal.id)).await.want(200);
     let history = history_section(&page.text);
-    assert!(history.contains("<del>1,000.00 EUR</del> → <ins>2,500.00 EUR</ins>"), "{history}");
+    assert!(history.contains("<del>€1,000.00</del> → <ins>€2,500.00</ins>"), "{history}");
     assert!(history.contains("Stage:</span> <del>Lead</del> → <ins>Closing</ins>"), "{history}");
 
     // Companies too.

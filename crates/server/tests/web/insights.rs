@@ -70,8 +70,9 @@ async fn shop(app: &TestApp, customers: usize) -> Shop {
     Shop { referrer, people, eur }
 }
 
+/// An amount as the pages write it for a reader who names no language (English).
 fn eur(minor: i64) -> String {
-    Money::new(minor, Currency::parse("EUR").unwrap()).display()
+    format!("€{}", Money::new(minor, Currency::parse("EUR").unwrap()).major_text())
 }
 
 /// The page's text with the entities askama writes turned back into characters.

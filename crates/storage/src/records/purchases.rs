@@ -3,9 +3,9 @@
 
 use rapport_domain::access::Action;
 use rapport_domain::records::{Purchase, PurchaseInput, normalize_timestamp, now};
-use rapport_domain::{Actor, Currency, Money, PersonId, PurchaseId};
+use rapport_domain::{Actor, CompanyId, Currency, Money, PersonId, PurchaseId};
 use sea_orm::prelude::*;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 
 use super::customer_insights::bump_insights_version;
@@ -21,6 +21,8 @@ use rapport_domain::history::{RecordKind, TrashReason};
 #[into_params(parameter_in = Query)]
 pub struct PurchaseFilter {
     pub person_id: Option<PersonId>,
+    /// Only purchases by the people who work at this company.
+    pub company_id: Option<CompanyId>,
     /// Only purchases made at or after this time (RFC 3339, or a date for midnight UTC).
     #[serde(default, with = "rapport_domain::time_input::option")]
     pub since: Option<time::OffsetDateTime>,
@@ -137,6 +139,14 @@ impl Store {
         let mut select = purchases::Entity::find();
         if let Some(id) = filter.person_id {
             select = select.filter(purchases::Column::PersonId.eq(id.0));
+        }
+        if let Some(id) = filter.company_id {
+            let staff = Query::select()
+                .column(people::Column::Id)
+                .from(people::Entity)
+                .and_where(people::Column::CompanyId.eq(id.0))
+                .to_owned();
+            select = select.filter(purchases::Column::PersonId.in_subquery(staff));
         }
         if let Some(since) = filter.since {
             select = select.filter(purchases::Column::OccurredAt.gte(normalize_timestamp(since)));
