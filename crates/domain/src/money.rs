@@ -100,14 +100,22 @@ pub fn check_amount(amount_minor: i64) -> Result<i64, String> {
     }
 }
 
+/// The currencies without minor units, and those with three digits of them (the rest have two).
+pub const NO_MINOR_DIGITS: &[&str] = &[
+    "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF",
+    "XPF",
+];
+pub const THREE_MINOR_DIGITS: &[&str] = &["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"];
+
 impl Currency {
     /// Digits after the decimal point in everyday amounts (ISO 4217 minor units).
     pub fn minor_digits(&self) -> u32 {
-        match self.as_str() {
-            "BIF" | "CLP" | "DJF" | "GNF" | "ISK" | "JPY" | "KMF" | "KRW" | "PYG" | "RWF" | "UGX" | "UYI" | "VND"
-            | "VUV" | "XAF" | "XOF" | "XPF" => 0,
-            "BHD" | "IQD" | "JOD" | "KWD" | "LYD" | "OMR" | "TND" => 3,
-            _ => 2,
+        if NO_MINOR_DIGITS.contains(&self.as_str()) {
+            0
+        } else if THREE_MINOR_DIGITS.contains(&self.as_str()) {
+            3
+        } else {
+            2
         }
     }
 }

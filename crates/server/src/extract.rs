@@ -7,6 +7,7 @@ use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, IF_MATCH};
 use axum::http::request::Parts;
 use rapport_domain::Actor;
 use rapport_domain::FieldErrors;
+use rapport_domain::conditions::{self, FieldSpec, Where};
 use rapport_domain::records::User;
 use rapport_storage::{ListQuery, ListShape, Page, Total};
 use serde::de::DeserializeOwned;
@@ -321,8 +322,35 @@ impl<F: IntoParams + ListShape> IntoParams for ListDoc<F> {
             param.schema = Some(schema.into());
         }
         params.extend(F::into_params(parameter_in_provider));
+        if !F::CONDITIONS.is_empty() {
+            params.push(where_param(F::CONDITIONS));
+        }
         params
     }
+}
+
+/// The `where` parameter of a list whose records `fields` describe.
+fn where_param(fields: &'static [FieldSpec]) -> utoipa::openapi::path::Parameter {
+    use utoipa::openapi::path::{ParameterBuilder, ParameterStyle};
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    let names: Vec<&str> = fields.iter().map(|f| f.name).collect();
+    let condition = ObjectBuilder::new().schema_type(Type::String).pattern(Some(conditions::pattern(fields)));
+    ParameterBuilder::new()
+        .name("where")
+        .parameter_in(ParameterIn::Query)
+        .style(Some(ParameterStyle::Form))
+        .explode(Some(true))
+        .description(Some(format!(
+            "Filter-builder conditions, repeated; all must hold (and the other filters and `q`). Each is \
+             `<field>.<operator>[.<value>]` or `custom.<key>.<operator>[.<value>]`. Fields: {}. Operators by \
+             type: text eq, ne, contains, starts; number and money (major units) eq, ne, lt, le, gt, ge; day \
+             on, before, after (YYYY-MM-DD, UTC days), last (within the last N days); choice, owner and \
+             reference eq, ne, in (values separated by `|`); tag has, hasnot; boolean eq; and empty or set \
+             with no value. A custom field's key must exist and its operator and value fit its kind.",
+            names.join(", ")
+        )))
+        .schema(Some(ArrayBuilder::new().items(condition).max_items(Some(conditions::MAX_CONDITIONS))))
+        .build()
 }
 
 /// Parses a query string into `T`, naming the parameter that did not fit.
@@ -341,11 +369,11 @@ pub fn parse_query<T: DeserializeOwned>(raw: &str) -> Result<T, ApiError> {
     })
 }
 
-impl<F: DeserializeOwned + IntoParams, S: Send + Sync> FromRequestParts<S> for ListParams<F> {
+impl<F: DeserializeOwned + IntoParams + ListShape, S: Send + Sync> FromRequestParts<S> for ListParams<F> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
-        ListParams::parse(parts.uri.query().unwrap_or(""))
+        ListParams::parse_listing(parts.uri.query().unwrap_or(""))
     }
 }
 
@@ -402,9 +430,18 @@ impl<F: DeserializeOwned + IntoParams> ListParams<F> {
     /// Parses a list's query string: the API's and the list pages' alike. A
     /// parameter neither the list nor `CommonParams` documents is refused.
     pub fn parse(raw: &str) -> Result<Self, ApiError> {
+        Self::parse_with_conditions(raw, &[])
+    }
+
+    /// `parse`, with `where` conditions on the record `fields` (none: no `where`).
+    fn parse_with_conditions(raw: &str, fields: &'static [FieldSpec]) -> Result<Self, ApiError> {
         let mut known = parameter_names::<CommonParams>();
         known.extend(parameter_names::<F>());
+        if !fields.is_empty() {
+            known.push("where".to_owned());
+        }
         refuse_unknown_parameters(raw, &known, true)?;
+        let conditions = parse_conditions(raw, fields)?;
         let common: CommonParams = parse_query(raw)?;
         let filter: F = parse_query(raw)?;
         let custom = form_urlencoded::parse(raw.as_bytes())
@@ -420,10 +457,38 @@ impl<F: DeserializeOwned + IntoParams> ListParams<F> {
                 updated_since: common.updated_since,
                 count: common.count.unwrap_or(false).then(Total::default),
                 custom,
+                conditions,
             },
             filter,
         })
     }
+}
+
+impl<F: DeserializeOwned + IntoParams + ListShape> ListParams<F> {
+    /// `parse`, with the `where` conditions the list `F` takes.
+    pub fn parse_listing(raw: &str) -> Result<Self, ApiError> {
+        Self::parse_with_conditions(raw, F::CONDITIONS)
+    }
+}
+
+/// The `where` conditions of a query string, each parsed against `fields`;
+/// one that does not parse is named with the reason.
+fn parse_conditions(raw: &str, fields: &'static [FieldSpec]) -> Result<Vec<Where>, ApiError> {
+    let texts: Vec<String> =
+        form_urlencoded::parse(raw.as_bytes()).filter(|(key, _)| key == "where").map(|(_, v)| v.into_owned()).collect();
+    if texts.len() > conditions::MAX_CONDITIONS {
+        return Err(ApiError::field("where", format!("at most {} conditions", conditions::MAX_CONDITIONS)));
+    }
+    let mut errors = FieldErrors::new();
+    let mut parsed = Vec::new();
+    for text in texts {
+        match Where::parse(fields, &text) {
+            Ok(condition) => parsed.push(condition),
+            Err(reason) => errors.add("where", format!("{reason} (in {text})")),
+        }
+    }
+    errors.into_result().map_err(ApiError::Validation)?;
+    Ok(parsed)
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ mod entities;
 mod error;
 mod history;
 pub mod jobs;
+mod conditions;
 mod listing;
 pub mod login_attempts;
 pub mod mail;

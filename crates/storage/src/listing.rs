@@ -34,6 +34,8 @@ pub struct ListQuery {
     pub updated_since: Option<OffsetDateTime>,
     /// Custom field equality filters: (key, value as typed).
     pub custom: Vec<(String, String)>,
+    /// Filter-builder conditions (`where=`), all of which must hold.
+    pub conditions: Vec<rapport_domain::conditions::Where>,
     /// Asked for with `count=true`: `fetch` puts the number of matching
     /// records (all pages together) here, for the answer's `total`.
     pub count: Option<Total>,
@@ -46,6 +48,8 @@ pub struct ListQuery {
 pub trait ListShape {
     const SORTS: &'static [&'static str];
     const SEARCH_AND_TAGS: bool;
+    /// The record fields its `where` conditions test (none: it takes no `where`).
+    const CONDITIONS: &'static [rapport_domain::conditions::FieldSpec] = &[];
 }
 
 /// A list's total count, filled in by the list query that was asked for it.
@@ -174,6 +178,9 @@ impl ListQuery {
                 errors.add(format!("cf.{key}"), "these records have no custom fields");
             }
         }
+        if !self.conditions.is_empty() {
+            errors.add("where", "this list takes no conditions");
+        }
         errors.into_result().map_err(StorageError::from)
     }
 
@@ -241,6 +248,7 @@ impl ListQuery {
             select = select.filter(Expr::col((E::default(), updated_at)).gte(since));
         }
         let select = self.filter_custom(conn, select, entity, id).await?;
+        let select = crate::conditions::filter_conditions(conn, select, &self.conditions, entity, table, id).await?;
         self.filter_search(conn, select, table).await
     }
 

@@ -25,6 +25,7 @@ pub struct CompanyFilter {
 impl crate::listing::ListShape for CompanyFilter {
     const SORTS: &'static [&'static str] = &["name", "created_at", "updated_at", RELEVANCE];
     const SEARCH_AND_TAGS: bool = true;
+    const CONDITIONS: &'static [rapport_domain::conditions::FieldSpec] = rapport_domain::conditions::COMPANIES;
 }
 
 pub(crate) fn company_from(row: companies::Model) -> Result<Company> {

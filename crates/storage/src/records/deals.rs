@@ -30,6 +30,7 @@ pub struct DealFilter {
 impl crate::listing::ListShape for DealFilter {
     const SORTS: &'static [&'static str] = &["created_at", "updated_at", "name", "amount", "expected_close", RELEVANCE];
     const SEARCH_AND_TAGS: bool = true;
+    const CONDITIONS: &'static [rapport_domain::conditions::FieldSpec] = rapport_domain::conditions::DEALS;
 }
 
 pub(crate) fn deal_from(row: deals::Model) -> Result<Deal> {
