@@ -20,6 +20,7 @@ pub mod mail;
 pub mod merge;
 pub mod money;
 pub mod records;
+pub mod sales;
 mod schema;
 pub mod search;
 pub mod segment;

@@ -12,6 +12,7 @@ pub mod goals;
 pub mod input;
 pub mod referrals;
 pub mod rfm;
+pub mod sales;
 pub mod scorecards;
 pub mod style_charts;
 pub mod style_profile;

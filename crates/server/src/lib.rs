@@ -222,6 +222,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(api::ticket_bulk::routes())
         .merge(api::mail::routes())
         .merge(api::sla_report::routes())
+        .merge(api::sales::routes())
         .merge(api::jobs::routes())
         .merge(api::surveys::routes())
         .merge(api::feedback::routes())

@@ -29,6 +29,7 @@ mod api {
     pub mod mail;
     pub mod merge;
     pub mod permissions;
+    pub mod sales;
     pub mod sla_report;
     pub mod strict;
     pub mod style;

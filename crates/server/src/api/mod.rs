@@ -130,6 +130,7 @@ pub mod jobs;
 pub mod mail;
 pub mod merge;
 pub mod records;
+pub mod sales;
 pub mod session;
 pub mod sla_report;
 pub mod style;

@@ -514,6 +514,11 @@ pub async fn create_deal(api: &Api, pipeline: &Pipeline, name: &str, extra: Valu
     api.create("deals", body).await
 }
 
+/// The sales report (`query` is empty or starts with `?`).
+pub async fn sales_report(api: &Api, query: &str) -> rapport_insights::sales::SalesFigures {
+    api.get(&format!("/api/v1/reports/sales{query}")).await.want(200).json()
+}
+
 pub async fn create_activity(api: &Api, body: Value) -> Activity {
     api.create("activities", body).await
 }

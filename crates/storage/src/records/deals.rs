@@ -25,6 +25,27 @@ pub struct DealFilter {
     pub owner_id: Option<UserId>,
     pub person_id: Option<PersonId>,
     pub company_id: Option<CompanyId>,
+    /// Only deals closed on or after this day, `YYYY-MM-DD` (UTC).
+    #[serde(default, with = "rapport_domain::time_input::date::option")]
+    #[param(value_type = Option<String>, format = Date)]
+    pub closed_from: Option<time::Date>,
+    /// Only deals closed on or before this day, `YYYY-MM-DD` (UTC).
+    #[serde(default, with = "rapport_domain::time_input::date::option")]
+    #[param(value_type = Option<String>, format = Date)]
+    pub closed_to: Option<time::Date>,
+    /// Only deals expected to close on or after this day, `YYYY-MM-DD`.
+    #[serde(default, with = "rapport_domain::time_input::date::option")]
+    #[param(value_type = Option<String>, format = Date)]
+    pub expected_close_from: Option<time::Date>,
+    /// Only deals expected to close on or before this day, `YYYY-MM-DD`.
+    #[serde(default, with = "rapport_domain::time_input::date::option")]
+    #[param(value_type = Option<String>, format = Date)]
+    pub expected_close_to: Option<time::Date>,
+    /// Only deals whose person has this lead source (exactly as stored).
+    #[param(value_type = Option<String>, min_length = 1)]
+    pub source: Option<String>,
+    /// Only deals in this currency (ISO 4217 code, like EUR).
+    pub currency: Option<Currency>,
 }
 
 impl crate::listing::ListShape for DealFilter {
@@ -188,6 +209,7 @@ impl Store {
         if let Some(id) = filter.company_id {
             select = select.filter(deals::Column::CompanyId.eq(id.0));
         }
+        select = crate::records::sales::filter_deals(select, filter);
         let select = query
             .apply_common(self.conn(), select, EntityType::Deal, "deals", deals::Column::Id, deals::Column::UpdatedAt)
             .await?;

@@ -18,6 +18,7 @@ pub mod overview;
 pub mod people;
 pub mod pipelines;
 pub mod purchases;
+pub mod sales;
 pub(crate) mod search_index;
 pub mod sla;
 pub mod sla_events;

@@ -1,0 +1,195 @@
+//! The sales dashboard's facts: deals closed in a period and every open
+//! deal, with their person's lead source and the stages their history shows
+//! them entering; the activities and tasks done in the period. Like the deals
+//! list, every signed-in staff member reads them all.
+
+use std::collections::HashMap;
+
+use rapport_domain::history::{FieldChange, RecordKind};
+use rapport_domain::records::{ActivityKind, DealStatus};
+use rapport_domain::sales::{ActivityFact, DealFact, SalesFacts, SalesReportRequest, SalesStage};
+use rapport_domain::{Currency, FieldErrors, Money, PipelineId, StageId, UserId};
+use sea_orm::prelude::*;
+use sea_orm::sea_query::Condition;
+use sea_orm::{QueryOrder, QuerySelect, QueryTrait};
+use time::{Date, OffsetDateTime};
+
+use crate::common::{from_json, parse_with};
+use crate::entities::{activities, deals, people, record_history, tasks, users};
+use crate::{DealFilter, Result, Store};
+
+/// The deals the report reads: closed in the period, or open, in the pipeline asked for.
+fn deals_in_scope(request: &SalesReportRequest) -> Condition {
+    let closed_in_period = Condition::all()
+        .add(deals::Column::Status.ne(DealStatus::Open.as_str()))
+        .add(deals::Column::ClosedAt.gte(request.from))
+        .add(deals::Column::ClosedAt.lt(request.to));
+    let mut scope = Condition::all()
+        .add(Condition::any().add(deals::Column::Status.eq(DealStatus::Open.as_str())).add(closed_in_period));
+    if let Some(pipeline) = request.pipeline_id {
+        scope = scope.add(deals::Column::PipelineId.eq(pipeline.0));
+    }
+    scope
+}
+
+/// The deals list's filters the sales report links to: closing and
+/// expected-close days (inclusive), the person's lead source, the currency.
+pub(crate) fn filter_deals(mut select: Select<deals::Entity>, filter: &DealFilter) -> Select<deals::Entity> {
+    let midnight = |day: Date| day.midnight().assume_utc();
+    if let Some(day) = filter.closed_from {
+        select = select.filter(deals::Column::ClosedAt.gte(midnight(day)));
+    }
+    if let Some(day) = filter.closed_to {
+        let end = day.next_day().map(midnight).unwrap_or(OffsetDateTime::new_utc(Date::MAX, time::Time::MAX));
+        select = select.filter(deals::Column::ClosedAt.lt(end));
+    }
+    if let Some(day) = filter.expected_close_from {
+        select = select.filter(deals::Column::ExpectedClose.gte(day));
+    }
+    if let Some(day) = filter.expected_close_to {
+        select = select.filter(deals::Column::ExpectedClose.lte(day));
+    }
+    if let Some(source) = &filter.source {
+        let people_with_source = people::Entity::find()
+            .select_only()
+            .column(people::Column::Id)
+            .filter(people::Column::Source.eq(source.as_str()));
+        select = select.filter(deals::Column::PersonId.in_subquery(people_with_source.into_query()));
+    }
+    if let Some(currency) = filter.currency {
+        select = select.filter(deals::Column::Currency.eq(currency.as_str()));
+    }
+    select
+}
+
+/// The stages each deal entered, from its history's `stage_id` changes
+/// (the create's and every update's), oldest first.
+fn stage_moves(rows: Vec<record_history::Model>) -> Result<HashMap<Uuid, Vec<(OffsetDateTime, StageId)>>> {
+    let mut moves: HashMap<Uuid, Vec<(OffsetDateTime, StageId)>> = HashMap::new();
+    for row in rows {
+        let changes: Vec<FieldChange> = from_json(row.changes, "history changes")?;
+        let entered = changes
+            .iter()
+            .find(|change| change.field == "stage_id")
+            .and_then(|change| change.new.as_str())
+            .and_then(|raw| raw.parse::<StageId>().ok());
+        if let Some(stage) = entered {
+            moves.entry(row.record_id).or_default().push((row.at, stage));
+        }
+    }
+    Ok(moves)
+}
+
+impl Store {
+    /// What the sales report is computed from, for the period and pipeline
+    /// asked for; `today` dates the forecast. An unknown pipeline is a
+    /// `pipeline_id` field error.
+    pub async fn sales_facts(&self, request: &SalesReportRequest, today: time::Date) -> Result<SalesFacts> {
+        let pipelines = self.list_pipelines().await?;
+        if let Some(id) = request.pipeline_id
+            && !pipelines.iter().any(|p| p.id == id)
+        {
+            return Err(FieldErrors::single("pipeline_id", "no such pipeline").into());
+        }
+        let stages = pipelines
+            .iter()
+            .filter(|p| request.pipeline_id.is_none_or(|id| id == p.id))
+            .flat_map(|p| {
+                p.stages.iter().map(|s| SalesStage {
+                    id: s.id,
+                    pipeline_id: p.id,
+                    pipeline: p.name.to_string(),
+                    name: s.name.to_string(),
+                    win_probability: s.win_probability,
+                })
+            })
+            .collect();
+
+        let scope = deals_in_scope(request);
+        let deal_rows = deals::Entity::find().filter(scope.clone()).all(self.conn()).await?;
+        let deal_ids = deals::Entity::find().select_only().column(deals::Column::Id).filter(scope.clone());
+        let person_ids = deals::Entity::find().select_only().column(deals::Column::PersonId).filter(scope).into_query();
+        let sources: HashMap<Uuid, String> = people::Entity::find()
+            .select_only()
+            .column(people::Column::Id)
+            .column(people::Column::Source)
+            .filter(people::Column::Id.in_subquery(person_ids))
+            .filter(people::Column::Source.is_not_null())
+            .into_tuple::<(Uuid, Option<String>)>()
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .filter_map(|(id, source)| source.filter(|s| !s.trim().is_empty()).map(|s| (id, s)))
+            .collect();
+        // One pass over the history of every deal in scope.
+        let history = record_history::Entity::find()
+            .filter(record_history::Column::RecordType.eq(RecordKind::Deals.as_str()))
+            .filter(record_history::Column::RecordId.in_subquery(deal_ids.into_query()))
+            .order_by_asc(record_history::Column::At)
+            .order_by_asc(record_history::Column::Id)
+            .all(self.conn())
+            .await?;
+        let mut moves = stage_moves(history)?;
+        let mut deals = Vec::with_capacity(deal_rows.len());
+        for row in deal_rows {
+            deals.push(DealFact {
+                amount: Money::new(row.amount_minor, parse_with(&row.currency, "currency", Currency::parse)?),
+                pipeline_id: PipelineId(row.pipeline_id),
+                stage_id: StageId(row.stage_id),
+                owner_id: row.owner_id.map(UserId),
+                status: parse_with(&row.status, "deal status", DealStatus::parse)?,
+                created_at: row.created_at,
+                closed_at: row.closed_at,
+                expected_close: row.expected_close,
+                source: row.person_id.and_then(|person| sources.get(&person).cloned()),
+                stage_moves: moves.remove(&row.id).unwrap_or_default(),
+            });
+        }
+
+        let activity_rows: Vec<(String, Option<Uuid>, Option<Uuid>, OffsetDateTime)> = activities::Entity::find()
+            .select_only()
+            .column(activities::Column::Kind)
+            .column(activities::Column::AuthorId)
+            .column(activities::Column::CreatedBy)
+            .column(activities::Column::OccurredAt)
+            .filter(activities::Column::OccurredAt.gte(request.from))
+            .filter(activities::Column::OccurredAt.lt(request.to))
+            .into_tuple()
+            .all(self.conn())
+            .await?;
+        let activities = activity_rows
+            .into_iter()
+            .map(|(kind, author, created_by, at)| {
+                Ok(ActivityFact {
+                    kind: parse_with(&kind, "activity kind", ActivityKind::parse)?,
+                    staff_id: author.or(created_by).map(UserId),
+                    at,
+                })
+            })
+            .collect::<Result<_>>()?;
+        let tasks_done: Vec<Option<Uuid>> = tasks::Entity::find()
+            .select_only()
+            .column(tasks::Column::AssigneeId)
+            .filter(tasks::Column::DoneAt.gte(request.from))
+            .filter(tasks::Column::DoneAt.lt(request.to))
+            .into_tuple()
+            .all(self.conn())
+            .await?;
+        let staff: Vec<(Uuid, String)> = users::Entity::find()
+            .select_only()
+            .column(users::Column::Id)
+            .column(users::Column::Name)
+            .into_tuple()
+            .all(self.conn())
+            .await?;
+        Ok(SalesFacts {
+            request: *request,
+            today,
+            stages,
+            staff: staff.into_iter().map(|(id, name)| (UserId(id), name)).collect(),
+            deals,
+            activities,
+            tasks_done: tasks_done.into_iter().map(|id| id.map(UserId)).collect(),
+        })
+    }
+}
