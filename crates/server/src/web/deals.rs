@@ -136,7 +136,11 @@ pub async fn list(
                 .map(|column| match column.key {
                     "name" => Cell::link(d.name.to_string(), format!("/deals/{}", deal.id)),
                     "amount" => Cell::text(super::numbers::money(&d.amount)),
-                    "stage" => Cell::text(stages.stage(d.stage_id)),
+                    // A closed deal sits in the board's Won or Lost column, not in its last stage.
+                    "stage" => match d.status {
+                        DealStatus::Open => Cell::text(stages.stage(d.stage_id)),
+                        closed => Cell::text(deal_status(closed).0),
+                    },
                     "status" => {
                         let (text, class) = deal_status(d.status);
                         Cell::badge(text, class)

@@ -15,7 +15,8 @@ backend_tests!(
     load_more_pages_a_column_without_duplicates,
     bad_columns_and_cursors_are_refused,
     a_move_answers_only_the_columns_it_touched,
-    deals_are_dropped_on_won_and_lost
+    deals_are_dropped_on_won_and_lost,
+    the_deals_list_shows_a_closed_deal_s_outcome_as_its_stage
 );
 
 /// The deal ids on cards in `html`, in order.
@@ -232,4 +233,25 @@ async fn deals_are_dropped_on_won_and_lost(backend: Backend) {
     assert_eq!(back.status, 303, "{}", back.text);
     assert_eq!(back.header("location").as_deref(), Some(board_path(&pipeline).as_str()));
     assert_eq!(app.store.get_deal(winner.id).await.unwrap().fields.status, DealStatus::Open);
+}
+
+/// On the deals list a won or lost deal is in the Won or Lost "stage", as on
+/// the board, not in the stage it was closed from.
+async fn the_deals_list_shows_a_closed_deal_s_outcome_as_its_stage(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let pipeline = create_sales_pipeline(&app.admin).await;
+    let open = create_deal(&app.admin, &pipeline, "Still open", json!({})).await;
+    let won = create_deal(&app.admin, &pipeline, "Signed", json!({ "status": "won" })).await;
+    assert_eq!(won.fields.status, DealStatus::Won);
+    let web = app.web_admin().await;
+    let page = web.get("/deals?cols=name,stage").await.want(200).text;
+    let row = |name: &str| -> String {
+        let at = page.find(&format!(">{name}</a>")).unwrap_or_else(|| panic!("no {name} in {page}"));
+        page[at..at + page[at..].find("</tr>").expect("the row ends")].to_owned()
+    };
+    let first_stage = pipeline.stages[0].name.to_string();
+    assert!(row("Still open").contains(&first_stage), "{}", row("Still open"));
+    assert!(row("Signed").contains("Won"), "{}", row("Signed"));
+    assert!(!row("Signed").contains(&first_stage), "a won deal shows its old stage: {}", row("Signed"));
+    assert_eq!(open.fields.status, DealStatus::Open);
 }
