@@ -8,6 +8,7 @@
 mod enums;
 
 pub mod access;
+pub mod bulk;
 pub mod conditions;
 pub mod custom_fields;
 pub mod duplicates;

@@ -220,6 +220,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(api::imports::routes())
         .merge(api::tickets::routes())
         .merge(api::ticket_bulk::routes())
+        .merge(api::bulk::routes())
         .merge(api::mail::routes())
         .merge(api::sla_report::routes())
         .merge(api::sales::routes())

@@ -24,6 +24,7 @@ mod api {
     pub mod imports;
     pub mod insights;
     pub mod jobs;
+    pub mod list_bulk;
     pub mod list_filters;
     pub mod lists;
     pub mod mail;

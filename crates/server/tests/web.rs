@@ -25,6 +25,7 @@ mod web {
     pub mod imports;
     pub mod insights;
     pub mod jobs;
+    pub mod list_bulk;
     pub mod numbers;
     pub mod permissions;
     pub mod search;

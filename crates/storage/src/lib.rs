@@ -38,6 +38,7 @@ pub use login_attempts::LoginFailures;
 pub use mail::OutboxMessage;
 pub use rapport_domain::history::RecordKind;
 pub use records::activities::ActivityFilter;
+pub use records::bulk::BulkDone;
 pub use records::answers::{AnswerFilter, FeedbackGroups, FeedbackRow, FollowUpRow, LinkState, RecordedAnswer};
 pub use records::companies::CompanyFilter;
 pub use records::customer_insights::CustomerInsight;

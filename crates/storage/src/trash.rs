@@ -462,6 +462,25 @@ pub(crate) async fn entry<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<tras
     trash::Entity::find_by_id(id).one(conn).await?.ok_or(StorageError::NotFound("trash entry"))
 }
 
+/// Restores a deleted (not merged) record inside the caller's transaction,
+/// when `actor` may delete it.
+pub(crate) async fn restore_deleted<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    entry: trash::Model,
+) -> Result<(RecordKind, Uuid)> {
+    if entry.record_type == RecordKind::Tickets.as_str() && !actor.can_see_ticket(trashed_ticket_reach(&entry)?) {
+        return Err(StorageError::NotFound("trash entry"));
+    }
+    actor.ensure_can(Action::Delete, &owner_of(conn, &entry).await?)?;
+    if entry.reason != TrashReason::Deleted.as_str() {
+        return Err(StorageError::Conflict("this record was merged into another: undo the merge instead".into()));
+    }
+    let restored = (parse_kind(&entry.record_type)?, entry.record_id);
+    restore_entry(conn, actor, entry, HistoryAction::Restore).await?;
+    Ok(restored)
+}
+
 /// Who a trashed record belonged to, for the permission to restore it.
 async fn owner_of<C: ConnectionTrait>(conn: &C, entry: &trash::Model) -> Result<rapport_domain::Ownership> {
     let kind = parse_kind(&entry.record_type)?;
@@ -606,15 +625,7 @@ impl Store {
     pub async fn restore_from_trash(&self, actor: &Actor, id: Uuid) -> Result<(RecordKind, Uuid)> {
         let w = self.begin_write().await?;
         let entry = entry(&*w, id).await?;
-        if entry.record_type == RecordKind::Tickets.as_str() && !actor.can_see_ticket(trashed_ticket_reach(&entry)?) {
-            return Err(StorageError::NotFound("trash entry"));
-        }
-        actor.ensure_can(Action::Delete, &owner_of(&*w, &entry).await?)?;
-        if entry.reason != TrashReason::Deleted.as_str() {
-            return Err(StorageError::Conflict("this record was merged into another: undo the merge instead".into()));
-        }
-        let restored = (parse_kind(&entry.record_type)?, entry.record_id);
-        restore_entry(&*w, actor, entry, HistoryAction::Restore).await?;
+        let restored = restore_deleted(&*w, actor, entry).await?;
         w.commit().await?;
         Ok(restored)
     }

@@ -121,6 +121,7 @@ macro_rules! item_api {
 }
 
 pub mod admin;
+pub mod bulk;
 pub mod duplicates;
 pub mod export;
 pub mod feedback;

@@ -16,6 +16,7 @@ use rapport_storage::{CompanyFilter, DealFilter, ListQuery, PersonFilter, Storag
 use super::custom::{self, CustomInput, CustomShown};
 use super::form::{Conflict, Fields, FormData, FormView};
 use super::history::{HistoryPanel, last_editor};
+use super::list_bulk::{BulkBar, RowKey};
 use super::lists::{Cell, Choice, Column, Filter, ListRequest, ListSpec};
 use super::purchases::{self, PurchaseLine};
 use super::staff::Staff;
@@ -81,7 +82,8 @@ pub async fn list(
         choices: staff.choices(),
         selected: request.get("owner_id").to_owned(),
     }];
-    let view = SPEC
+    let keys = page.items.iter().map(|c| RowKey::new(c.id, c.fields.name.to_string())).collect();
+    let mut view = SPEC
         .build(&state, &signed, &request, COLUMNS, filters, page, |company: &Company, shown| {
             let c = &company.fields;
             shown
@@ -99,6 +101,8 @@ pub async fn list(
                 .collect()
         })
         .await?;
+    view.bulk = Some(BulkBar::companies(request.total(), staff.choices()));
+    view.row_keys = keys;
     signed.page(&view)
 }
 

@@ -20,6 +20,7 @@ use super::custom::{self, CustomInput, CustomShown};
 use super::form::{Conflict, Fields, FormData, FormView};
 use super::format::capitalize;
 use super::history::{HistoryPanel, last_editor};
+use super::list_bulk::{BulkBar, RowKey};
 use super::lists::{Cell, Choice, Column, Filter, ListRequest, ListSpec};
 use super::lookup::{company_by_name, person_label};
 use super::staff::Staff;
@@ -128,7 +129,8 @@ pub async fn list(
             selected: request.get("owner_id").to_owned(),
         },
     ];
-    let view = SPEC
+    let keys = page.items.iter().map(|d| RowKey::new(d.id, d.fields.name.to_string())).collect();
+    let mut view = SPEC
         .build(&state, &signed, &request, COLUMNS, filters, page, |deal: &Deal, shown| {
             let d = &deal.fields;
             shown
@@ -167,6 +169,8 @@ pub async fn list(
                 .collect()
         })
         .await?;
+    view.bulk = Some(BulkBar::deals(request.total(), staff.choices(), &pipelines));
+    view.row_keys = keys;
     signed.page(&view)
 }
 

@@ -10,10 +10,11 @@ use axum::routing::post;
 use rapport_domain::ViewId;
 use rapport_domain::text::Name;
 use rapport_domain::views::{ListKind, SavedViewInput, ViewQuery};
-use rapport_storage::Page;
+use rapport_storage::{Page, Total};
 use serde::de::DeserializeOwned;
 
 use super::form::{Fields, FormData};
+use super::list_bulk::{BulkBar, RowKey};
 use super::{Chrome, Signed, WebError, redirect_with_flash};
 use crate::AppState;
 use crate::extract::ListParams;
@@ -131,6 +132,23 @@ pub struct ListPage {
     pub empty_title: &'static str,
     pub empty_hint: &'static str,
     pub filtered: bool,
+    /// "1,234 people": how many records the filters match, all pages together.
+    pub total: String,
+    /// The bulk bar, on lists that have one, and each row's checkbox.
+    pub bulk: Option<BulkBar>,
+    pub row_keys: Vec<RowKey>,
+}
+
+impl ListPage {
+    /// Whether the rows can be ticked for a bulk action: lists with a bulk bar, for staff who may change records.
+    fn bulk_on(&self) -> bool {
+        self.bulk.is_some() && self.chrome.can_write
+    }
+
+    /// Row `index`'s checkbox (askama hands loop indexes by reference).
+    fn row_key(&self, index: &usize) -> Option<&RowKey> {
+        self.row_keys.get(*index)
+    }
 }
 
 /// A list page's request: parsed filters, and the raw pairs to build links from.
@@ -152,13 +170,20 @@ impl<F: DeserializeOwned> ListRequest<F> {
             .collect();
         let kept: Vec<&(String, String)> = pairs.iter().filter(|(key, _)| key != "cols").collect();
         let query: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(kept).finish();
-        let params = ListParams::parse(&query).map_err(WebError::from)?;
+        let mut params = ListParams::<F>::parse(&query).map_err(WebError::from)?;
+        // Every list page says how many records match, from the page's own snapshot.
+        params.query.count.get_or_insert_with(Total::default);
         let columns = pairs
             .iter()
             .filter(|(key, _)| key == "cols")
             .flat_map(|(_, value)| value.split(',').map(str::to_owned).collect::<Vec<_>>())
             .collect();
         Ok(ListRequest { params, pairs, columns })
+    }
+
+    /// How many records the filters match, all pages together (after the list query ran).
+    pub fn total(&self) -> u64 {
+        self.params.query.count.as_ref().and_then(Total::get).unwrap_or(0)
     }
 
     pub fn get(&self, name: &str) -> &str {
@@ -245,6 +270,7 @@ impl ListSpec {
             .iter()
             .map(|c| ColumnChoice { key: c.key, label: c.label, shown: shown.iter().any(|s| s.key == c.key) })
             .collect();
+        let total = counted(self.list, request.total());
         let rows = page.items.iter().map(|item| row(item, &shown)).collect();
         let next_href =
             page.next_cursor.as_deref().map(|cursor| format!("{}?{}", self.path, request.with(&[("cursor", cursor)])));
@@ -285,8 +311,37 @@ impl ListSpec {
             empty_title: self.empty_title,
             empty_hint: self.empty_hint,
             filtered,
+            total,
+            bulk: None,
+            row_keys: Vec::new(),
         })
     }
+}
+
+/// A count with thousands separators: 1234567 → "1,234,567".
+pub fn thousands(count: u64) -> String {
+    let digits = count.to_string();
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    grouped
+}
+
+/// "1 person", "1,234 people": a list's count with its noun.
+pub fn counted(list: ListKind, count: u64) -> String {
+    let (one, many) = match list {
+        ListKind::People => ("person", "people"),
+        ListKind::Companies => ("company", "companies"),
+        ListKind::Deals => ("deal", "deals"),
+        ListKind::Tasks => ("task", "tasks"),
+        ListKind::Tickets => ("ticket", "tickets"),
+        ListKind::Purchases => ("purchase", "purchases"),
+    };
+    format!("{} {}", thousands(count), if count == 1 { one } else { many })
 }
 
 pub fn routes() -> Router<AppState> {
@@ -319,4 +374,18 @@ pub async fn delete_view(
     let list = ListKind::parse(form.get("list")).unwrap_or(ListKind::People);
     state.store.delete_view(&signed.actor, id).await?;
     Ok(redirect_with_flash(&format!("/{}", list.as_str()), "View deleted."))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_read_with_separators_and_the_right_noun() {
+        assert_eq!(counted(ListKind::People, 1), "1 person");
+        assert_eq!(counted(ListKind::People, 1234), "1,234 people");
+        assert_eq!(counted(ListKind::Companies, 0), "0 companies");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
 }

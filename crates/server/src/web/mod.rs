@@ -20,6 +20,7 @@ mod home;
 mod imports;
 mod insights;
 mod jobs;
+mod list_bulk;
 mod lists;
 mod lookup;
 mod merge;
@@ -90,6 +91,7 @@ pub fn routes() -> Router<AppState> {
         .merge(duplicates::routes())
         .merge(merge::routes())
         .merge(lists::routes())
+        .merge(list_bulk::routes())
         .merge(settings::routes())
         .merge(history::routes())
         .merge(trash::routes())
@@ -134,7 +136,7 @@ pub struct Chrome {
     pub csrf: String,
     /// A confirmation carried over a redirect ("Person saved").
     pub flash: Option<String>,
-    /// The trash entry a delete just made: the confirmation offers to undo it.
+    /// Where the Undo of a delete just made posts: the confirmation offers it.
     pub undo: Option<String>,
     pub assets: &'static str,
 }

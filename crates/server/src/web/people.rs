@@ -22,6 +22,7 @@ use super::form::{Conflict, Fields, FormData, FormView};
 use super::format::capitalize;
 use super::history::{HistoryPanel, last_editor};
 use super::insights::ValuePanel;
+use super::list_bulk::{BulkBar, RowKey};
 use super::lists::{Cell, Choice, Column, Filter, ListRequest, ListSpec};
 use super::lookup::{company_by_name, person_by_label};
 use super::purchases::{self, PurchaseLine};
@@ -117,7 +118,8 @@ pub async fn list(
             selected: request.get("nps_group").to_owned(),
         },
     ];
-    let view = SPEC
+    let keys = page.items.iter().map(|p| RowKey::new(p.id, p.fields.full_name())).collect();
+    let mut view = SPEC
         .build(&state, &signed, &request, COLUMNS, filters, page, |person: &Person, shown| {
             let p = &person.fields;
             shown
@@ -148,6 +150,8 @@ pub async fn list(
                 .collect()
         })
         .await?;
+    view.bulk = Some(BulkBar::people(request.total(), staff.choices()));
+    view.row_keys = keys;
     signed.page(&view)
 }
 

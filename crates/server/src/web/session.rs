@@ -40,7 +40,8 @@ pub struct Signed {
     pub user: User,
     pub csrf: String,
     flash: Option<String>,
-    undo: Option<uuid::Uuid>,
+    /// Where the Undo of a delete just made posts.
+    undo: Option<String>,
 }
 
 impl FromRequestParts<AppState> for Signed {
@@ -60,7 +61,11 @@ impl FromRequestParts<AppState> for Signed {
                 .map(|(_, m)| m.into_owned())
                 .unwrap_or_default()
         });
-        let undo = cookie(parts, UNDO_COOKIE).and_then(|raw| raw.parse::<uuid::Uuid>().ok());
+        // A delete's trash entry, or a bulk delete's batch ("bulk.<id>"): where its Undo posts.
+        let undo = cookie(parts, UNDO_COOKIE).and_then(|raw| match raw.strip_prefix("bulk.") {
+            Some(batch) => batch.parse::<uuid::Uuid>().ok().map(|batch| format!("/bulk/{batch}/undo")),
+            None => raw.parse::<uuid::Uuid>().ok().map(|entry| format!("/trash/{entry}/restore")),
+        });
         Ok(Signed { actor, user, csrf: csrf::csrf_token(&secret), flash, undo })
     }
 }
@@ -97,7 +102,7 @@ impl Signed {
             can_write: self.actor.ensure_can_create().is_ok(),
             csrf: self.csrf.clone(),
             flash: self.flash.clone(),
-            undo: self.undo.map(|id| id.to_string()),
+            undo: self.undo.clone(),
             assets: assets::version(),
         }
     }

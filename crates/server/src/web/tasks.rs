@@ -21,6 +21,7 @@ use time::OffsetDateTime;
 
 use super::form::{Conflict, Fields, FormData, FormView};
 use super::history::{HistoryPanel, last_editor};
+use super::list_bulk::{BulkBar, RowKey};
 use super::lists::{Cell, Choice, Column, Filter, ListRequest, ListSpec};
 use super::lookup::{company_by_name, person_by_label, person_label};
 use super::staff::Staff;
@@ -246,7 +247,8 @@ pub async fn list(
             selected: request.get("open").to_owned(),
         },
     ];
-    let view = SPEC
+    let keys = page.items.iter().map(|t| RowKey::new(t.id, t.fields.title.to_string())).collect();
+    let mut view = SPEC
         .build(&state, &signed, &request, COLUMNS, filters, page, |task: &Task, shown| {
             let f = &task.fields;
             shown
@@ -268,6 +270,8 @@ pub async fn list(
                 .collect()
         })
         .await?;
+    view.bulk = Some(BulkBar::tasks(request.total(), staff.choices()));
+    view.row_keys = keys;
     signed.page(&view)
 }
 

@@ -5,6 +5,8 @@
 //! exported once even while others are written, though not from one
 //! snapshot (the archive is the consistent copy).
 
+use std::collections::HashSet;
+
 use rapport_domain::custom_fields::CustomValues;
 use rapport_domain::history::RecordKind;
 use rapport_domain::money::Money;
@@ -154,6 +156,27 @@ type Cells = (Vec<String>, Option<CustomValues>);
 impl Store {
     /// Writes every record of `kind` to `out` as CSV; returns how many.
     pub async fn export_csv<W: AsyncWrite + Unpin>(&self, kind: RecordKind, out: W) -> Result<u64, ArchiveError> {
+        self.export_rows(kind, None, out).await
+    }
+
+    /// Writes the records of `kind` among `ids` to `out` as CSV (a list's
+    /// selection), in the same columns; returns how many.
+    pub async fn export_csv_of<W: AsyncWrite + Unpin>(
+        &self,
+        kind: RecordKind,
+        ids: &[uuid::Uuid],
+        out: W,
+    ) -> Result<u64, ArchiveError> {
+        let only: HashSet<String> = ids.iter().map(uuid::Uuid::to_string).collect();
+        self.export_rows(kind, Some(&only), out).await
+    }
+
+    async fn export_rows<W: AsyncWrite + Unpin>(
+        &self,
+        kind: RecordKind,
+        only: Option<&HashSet<String>>,
+        out: W,
+    ) -> Result<u64, ArchiveError> {
         let keys: Vec<String> = match kind.custom_fields() {
             Some(entity) => {
                 self.list_custom_fields(Some(entity)).await?.into_iter().map(|d| String::from(d.field.key)).collect()
@@ -163,7 +186,7 @@ impl Store {
         let db = self.conn();
         match kind {
             RecordKind::People => {
-                write_csv::<people::Entity, _, _, _>(db, PEOPLE, &keys, out, |row| {
+                write_csv::<people::Entity, _, _, _>(db, PEOPLE, &keys, only, out, |row| {
                     let p = person_from(row)?;
                     let f = p.fields;
                     let cells = vec![
@@ -192,7 +215,7 @@ impl Store {
                 .await
             }
             RecordKind::Companies => {
-                write_csv::<companies::Entity, _, _, _>(db, COMPANIES, &keys, out, |row| {
+                write_csv::<companies::Entity, _, _, _>(db, COMPANIES, &keys, only, out, |row| {
                     let c = company_from(row)?;
                     let f = c.fields;
                     let cells = vec![
@@ -213,7 +236,7 @@ impl Store {
                 .await
             }
             RecordKind::Deals => {
-                write_csv::<deals::Entity, _, _, _>(db, DEALS, &keys, out, |row| {
+                write_csv::<deals::Entity, _, _, _>(db, DEALS, &keys, only, out, |row| {
                     let d = deal_from(row)?;
                     let f = d.fields;
                     let cells = vec![
@@ -241,7 +264,7 @@ impl Store {
                 .await
             }
             RecordKind::Activities => {
-                write_csv::<activities::Entity, _, _, _>(db, ACTIVITIES, &keys, out, |row| {
+                write_csv::<activities::Entity, _, _, _>(db, ACTIVITIES, &keys, only, out, |row| {
                     let a = activity_from(row)?;
                     let f = a.fields;
                     let cells = vec![
@@ -265,7 +288,7 @@ impl Store {
                 .await
             }
             RecordKind::Tasks => {
-                write_csv::<tasks::Entity, _, _, _>(db, TASKS, &keys, out, |row| {
+                write_csv::<tasks::Entity, _, _, _>(db, TASKS, &keys, only, out, |row| {
                     let t = task_from(row)?;
                     let f = t.fields;
                     let cells = vec![
@@ -287,7 +310,7 @@ impl Store {
                 .await
             }
             RecordKind::Purchases => {
-                write_csv::<purchases::Entity, _, _, _>(db, PURCHASES, &keys, out, |row| {
+                write_csv::<purchases::Entity, _, _, _>(db, PURCHASES, &keys, only, out, |row| {
                     let p = purchase_from(row)?;
                     let f = p.fields;
                     let cells = vec![
@@ -307,7 +330,7 @@ impl Store {
                 .await
             }
             RecordKind::Tickets => {
-                write_csv::<tickets::Entity, _, _, _>(db, TICKETS, &keys, out, |row| {
+                write_csv::<tickets::Entity, _, _, _>(db, TICKETS, &keys, only, out, |row| {
                     let t = ticket_from(row)?;
                     let (f, c) = (t.fields, t.clocks);
                     let cells = vec![
@@ -346,6 +369,7 @@ async fn write_csv<E, C, W, F>(
     db: &C,
     header: &[&str],
     keys: &[String],
+    only: Option<&HashSet<String>>,
     mut out: W,
     cells: F,
 ) -> Result<u64, ArchiveError>
@@ -367,6 +391,10 @@ where
         let mut batch = Vec::with_capacity(rows.len());
         for row in rows {
             let (mut row, custom) = cells(row)?;
+            // The first cell is the record's id.
+            if only.is_some_and(|only| !row.first().is_some_and(|id| only.contains(id))) {
+                continue;
+            }
             if let Some(custom) = custom {
                 row.extend(keys.iter().map(|key| custom.get(key).map(custom_text).unwrap_or_default()));
             }

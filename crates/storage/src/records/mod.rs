@@ -2,6 +2,7 @@
 
 pub mod activities;
 pub mod answers;
+pub mod bulk;
 pub mod companies;
 mod create;
 pub mod custom_fields;

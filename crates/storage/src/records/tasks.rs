@@ -85,6 +85,35 @@ pub(crate) async fn insert_task<C: ConnectionTrait>(conn: &C, actor: &Actor, mut
     history::created(conn, actor, task_from(active.insert(conn).await?)?).await
 }
 
+/// Replaces a stored task inside the caller's transaction, after the access and version checks.
+pub(crate) async fn replace_task<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    row: tasks::Model,
+    mut input: TaskInput,
+    expected_version: Option<i64>,
+) -> Result<Task> {
+    input.check()?;
+    let previous = task_from(row.clone())?;
+    actor.ensure_can(Action::Edit, &ownership(conn, row.assignee_id, row.created_by).await?)?;
+    check_version(expected_version, row.version)?;
+    check_links(conn, &input.links).await?;
+    check_assignment(conn, actor, input.assignee_id, row.assignee_id, "assignee_id").await?;
+    let done_at = match (input.done, row.done_at) {
+        (true, Some(at)) => Some(at),
+        (true, None) => Some(now()),
+        (false, _) => None,
+    };
+    let version = row.version;
+    let mut active: tasks::ActiveModel = row.into();
+    fill(&mut active, &input);
+    active.done_at = Set(done_at);
+    active.updated_at = Set(now());
+    active.version = Set(version + 1);
+    let row = save(conn, active, tasks::Column::Version, version).await?;
+    history::updated(conn, actor, &previous, task_from(row)?).await
+}
+
 impl Store {
     pub async fn get_task(&self, id: TaskId) -> Result<Task> {
         task_from(tasks::Entity::find_by_id(id.0).one(self.conn()).await?.ok_or(StorageError::NotFound("task"))?)
@@ -144,30 +173,12 @@ impl Store {
         &self,
         actor: &Actor,
         id: TaskId,
-        mut input: TaskInput,
+        input: TaskInput,
         expected_version: Option<i64>,
     ) -> Result<Task> {
-        input.check()?;
         let w = self.begin_write().await?;
         let row = tasks::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("task"))?;
-        let previous = task_from(row.clone())?;
-        actor.ensure_can(Action::Edit, &ownership(&*w, row.assignee_id, row.created_by).await?)?;
-        check_version(expected_version, row.version)?;
-        check_links(&*w, &input.links).await?;
-        check_assignment(&*w, actor, input.assignee_id, row.assignee_id, "assignee_id").await?;
-        let done_at = match (input.done, row.done_at) {
-            (true, Some(at)) => Some(at),
-            (true, None) => Some(now()),
-            (false, _) => None,
-        };
-        let version = row.version;
-        let mut active: tasks::ActiveModel = row.into();
-        fill(&mut active, &input);
-        active.done_at = Set(done_at);
-        active.updated_at = Set(now());
-        active.version = Set(version + 1);
-        let row = save(&*w, active, tasks::Column::Version, version).await?;
-        let record = history::updated(&*w, actor, &previous, task_from(row)?).await?;
+        let record = replace_task(&*w, actor, row, input, expected_version).await?;
         w.commit().await?;
         Ok(record)
     }
