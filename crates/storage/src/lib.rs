@@ -5,11 +5,11 @@
 mod archive;
 mod auth;
 mod common;
+mod conditions;
 mod entities;
 mod error;
 mod history;
 pub mod jobs;
-mod conditions;
 mod listing;
 pub mod login_attempts;
 pub mod mail;

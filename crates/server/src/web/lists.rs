@@ -101,6 +101,13 @@ pub struct Filter {
     pub selected: String,
 }
 
+impl Filter {
+    /// A filter with one choice, chosen: the record a list is narrowed to.
+    pub fn only(name: &'static str, label: &'static str, id: impl std::fmt::Display, text: String) -> Self {
+        Filter { name, label, choices: vec![Choice::new(id.to_string(), text)], selected: id.to_string() }
+    }
+}
+
 pub struct ViewLink {
     pub id: ViewId,
     pub name: String,

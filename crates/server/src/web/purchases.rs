@@ -6,12 +6,12 @@ use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use axum::routing::get;
+use rapport_domain::PersonId;
 use rapport_domain::records::Purchase;
 use rapport_domain::timeline::TimelineEntry;
-use rapport_domain::{CompanyId, PersonId};
 use rapport_storage::PurchaseFilter;
 
-use super::lists::{Cell, Choice, Column, Filter, ListRequest, ListSpec};
+use super::lists::{Cell, Column, Filter, ListRequest, ListSpec};
 use super::{Signed, WebError, format};
 use crate::AppState;
 
@@ -52,25 +52,16 @@ pub async fn list(
     let mut ids: Vec<PersonId> = page.items.iter().map(|p| p.fields.person_id).collect();
     ids.extend(request.params.filter.person_id);
     let names = state.store.person_names(&ids).await?;
+    // The record the list is narrowed to shows as its filter's one choice.
     let mut filters = Vec::new();
     if let Some(person) = request.params.filter.person_id {
         let name = names.get(&person).cloned().ok_or(WebError::NotFound("person"))?;
-        filters.push(Filter {
-            name: "person_id",
-            label: "Customer",
-            choices: vec![Choice::new(person.to_string(), name)],
-            selected: person.to_string(),
-        });
+        filters.push(Filter::only("person_id", "Customer", person, name));
     }
     if let Some(company) = request.params.filter.company_id {
-        let names: std::collections::HashMap<CompanyId, String> = state.store.company_names(&[company]).await?;
+        let names = state.store.company_names(&[company]).await?;
         let name = names.get(&company).cloned().ok_or(WebError::NotFound("company"))?;
-        filters.push(Filter {
-            name: "company_id",
-            label: "Company",
-            choices: vec![Choice::new(company.to_string(), name)],
-            selected: company.to_string(),
-        });
+        filters.push(Filter::only("company_id", "Company", company, name));
     }
     let view = SPEC
         .build(&state, &signed, &request, COLUMNS, filters, page, |purchase: &Purchase, shown| {

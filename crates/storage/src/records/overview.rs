@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use rapport_domain::records::{Activity, DealStatus, Person};
 use rapport_domain::{CompanyId, Currency, Money, MoneySum, PersonId, PipelineId, StageId, UserId};
 use sea_orm::prelude::*;
-use sea_orm::sea_query::{Expr, Query};
+use sea_orm::sea_query::Expr;
 use sea_orm::{DbBackend, QueryOrder, QuerySelect};
 
 use super::activities::activity_from;
@@ -175,12 +175,7 @@ impl Store {
             select = select.filter(purchases::Column::PersonId.eq(person.0));
         }
         if let Some(company) = company {
-            let its_people = Query::select()
-                .column(people::Column::Id)
-                .from(people::Entity)
-                .and_where(people::Column::CompanyId.eq(company.0))
-                .to_owned();
-            select = select.filter(purchases::Column::PersonId.in_subquery(its_people));
+            select = select.filter(super::purchases::by_people_of(company));
         }
         let rows: Vec<(String, i64, i64, i64)> = select
             .group_by(purchases::Column::Currency)

@@ -5,7 +5,7 @@ use rapport_domain::access::Action;
 use rapport_domain::records::{Purchase, PurchaseInput, normalize_timestamp, now};
 use rapport_domain::{Actor, CompanyId, Currency, Money, PersonId, PurchaseId};
 use sea_orm::prelude::*;
-use sea_orm::sea_query::{Expr, Query};
+use sea_orm::sea_query::{Expr, Query, SimpleExpr};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 
 use super::customer_insights::bump_insights_version;
@@ -34,6 +34,16 @@ pub struct PurchaseFilter {
 impl crate::listing::ListShape for PurchaseFilter {
     const SORTS: &'static [&'static str] = &["occurred_at", "amount", "created_at"];
     const SEARCH_AND_TAGS: bool = false;
+}
+
+/// Purchases by the people who work at `company`.
+pub(crate) fn by_people_of(company: CompanyId) -> SimpleExpr {
+    let its_people = Query::select()
+        .column(people::Column::Id)
+        .from(people::Entity)
+        .and_where(people::Column::CompanyId.eq(company.0))
+        .to_owned();
+    purchases::Column::PersonId.in_subquery(its_people)
 }
 
 pub(crate) fn purchase_from(row: purchases::Model) -> Result<Purchase> {
@@ -141,12 +151,7 @@ impl Store {
             select = select.filter(purchases::Column::PersonId.eq(id.0));
         }
         if let Some(id) = filter.company_id {
-            let staff = Query::select()
-                .column(people::Column::Id)
-                .from(people::Entity)
-                .and_where(people::Column::CompanyId.eq(id.0))
-                .to_owned();
-            select = select.filter(purchases::Column::PersonId.in_subquery(staff));
+            select = select.filter(by_people_of(id));
         }
         if let Some(since) = filter.since {
             select = select.filter(purchases::Column::OccurredAt.gte(normalize_timestamp(since)));
