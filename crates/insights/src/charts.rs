@@ -2,6 +2,13 @@
 //! `<text>` elements (no font library is needed on the server; the browser
 //! lays out the text). Every chart has a title, axis descriptions with units
 //! and, where more than one series is drawn, a legend or colour scale.
+//!
+//! The pages show the SVG inline, so every chart also carries its [`Mark`]s:
+//! a transparent box over each bar, point or cell, with its value as a
+//! `<title>` (the hover text, also read by app.js for a tooltip on hover and
+//! keyboard focus) and, where there is one, a link to the customers behind
+//! it. No white boxes: the background is left transparent and black text and
+//! lines are restyled by app.css (`.chart-svg`) to follow the theme.
 
 use plotters::coord::ranged1d::SegmentValue;
 use plotters::prelude::*;
@@ -16,7 +23,9 @@ use crate::rfm::{RfmReport, Segment};
 
 pub(crate) const FONT: &str = "sans-serif";
 pub(crate) const TITLE_SIZE: u32 = 22;
-pub(crate) const LABEL_SIZE: u32 = 14;
+/// Axis text: 15 px in plotters' units is about 12 px on screen (it
+/// writes font sizes divided by 1.24), readable at the chart's own size.
+pub(crate) const LABEL_SIZE: u32 = 15;
 pub(crate) const BAR: RGBColor = RGBColor(49, 104, 176);
 pub(crate) const BAR2: RGBColor = RGBColor(221, 132, 42);
 
@@ -51,6 +60,86 @@ fn fmt_money(v: f64) -> String {
     if v.abs() >= 100.0 { fmt_count(v) } else { format!("{v:.2}") }
 }
 
+/// What a person can point at on a chart: a bar, point or cell, its box in
+/// SVG pixels, what it says and, where there is one, the list of customers
+/// behind it (a people list URL).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mark {
+    pub left_top: (i32, i32),
+    pub right_bottom: (i32, i32),
+    pub title: String,
+    pub href: Option<String>,
+}
+
+impl Mark {
+    fn new(a: (i32, i32), b: (i32, i32), title: String, href: Option<String>) -> Mark {
+        Mark { left_top: (a.0.min(b.0), a.1.min(b.1)), right_bottom: (a.0.max(b.0), a.1.max(b.1)), title, href }
+    }
+
+    /// A box of `half` pixels around a point (a dot on a line).
+    fn around(centre: (i32, i32), half: i32, title: String) -> Mark {
+        Mark::new((centre.0 - half, centre.1 - half), (centre.0 + half, centre.1 + half), title, None)
+    }
+}
+
+/// The customers behind a segment's bar.
+pub fn segment_href(segment: Segment) -> String {
+    format!("/people?segment={}", segment.as_str())
+}
+
+/// The customers of a cohort (month of first purchase), and with `purchased`
+/// those of them who bought in that month (a cell of the heat map).
+pub fn cohort_href(cohort: YearMonth, purchased: Option<YearMonth>) -> String {
+    match purchased {
+        Some(month) => format!("/people?first_purchase_month={cohort}&purchased_in={month}"),
+        None => format!("/people?first_purchase_month={cohort}"),
+    }
+}
+
+fn escape_xml(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// The drawn SVG with its marks on top, in reading order, and the root
+/// element classed `chart-svg` (themed by app.css). A mark with a link is an
+/// `<a>` (focusable, its name the title); one without is a focusable box.
+pub fn with_marks(svg: String, marks: &[Mark]) -> String {
+    let Some(end) = svg.rfind("</svg>") else { return svg };
+    let mut out = String::with_capacity(svg.len() + marks.len() * 200);
+    out.push_str(&svg[..end].replacen("<svg ", "<svg class=\"chart-svg\" ", 1));
+    out.push_str("<g class=\"chart-marks\">\n");
+    for m in marks {
+        let title = escape_xml(&m.title);
+        let (x, y) = m.left_top;
+        let (w, h) = ((m.right_bottom.0 - x).max(1), (m.right_bottom.1 - y).max(1));
+        let rect = format!(
+            "<rect x=\"{x}\" y=\"{y}\" width=\"{w}\" height=\"{h}\" fill=\"transparent\"><title>{title}</title></rect>"
+        );
+        match &m.href {
+            Some(href) => out.push_str(&format!(
+                "<a class=\"chart-mark\" href=\"{}\" aria-label=\"{title}\">{rect}</a>\n",
+                escape_xml(href)
+            )),
+            None => out.push_str(&format!(
+                "<g class=\"chart-mark\" tabindex=\"0\" role=\"img\" aria-label=\"{title}\">{rect}</g>\n"
+            )),
+        }
+    }
+    out.push_str("</g>\n");
+    out.push_str(&svg[end..]);
+    out
+}
+
 /// One bar panel: area, caption, axis description, colour, values, bar texts.
 struct Panel<'a, A>(&'a A, &'static str, String, RGBColor, Vec<f64>, Vec<String>);
 
@@ -66,9 +155,9 @@ pub fn rfm_segments_chart<K: CustomerKey>(report: &RfmReport<K>) -> Result<Strin
         _ => String::new(),
     };
     let mut svg = String::new();
+    let mut marks = Vec::new();
     {
         let root = SVGBackend::with_string(&mut svg, (1000, 520)).into_drawing_area();
-        root.fill(&WHITE).map_err(chart_err)?;
         let root = root
             .titled(
                 &format!("RFM segments: customers and value (as of {})", report.as_of),
@@ -139,14 +228,39 @@ pub fn rfm_segments_chart<K: CustomerKey>(report: &RfmReport<K>) -> Result<Strin
                     Text::new(
                         format!("  {text}"),
                         (v.max(0.0), SegmentValue::CenterOf(row)),
-                        (FONT, 12).into_font().color(&BLACK).pos(Pos::new(HPos::Left, VPos::Center)),
+                        (FONT, LABEL_SIZE).into_font().color(&BLACK).pos(Pos::new(HPos::Left, VPos::Center)),
                     )
                 }))
                 .map_err(chart_err)?;
+            for (i, s) in segments.iter().enumerate() {
+                let row = (count - 1 - i) as i32;
+                let title = if show_labels {
+                    format!(
+                        "{}: {} customers ({:.0}% of customers)",
+                        s.segment.label(),
+                        fmt_count(s.customers as f64),
+                        s.share_of_customers * 100.0
+                    )
+                } else {
+                    format!(
+                        "{}: {} {} spent ({:.0}% of all value)",
+                        s.segment.label(),
+                        fmt_money(minor_to_major(s.value_minor, &report.currency)),
+                        report.currency,
+                        s.share_of_value * 100.0
+                    )
+                };
+                marks.push(Mark::new(
+                    chart.backend_coord(&(min, SegmentValue::Exact(row))),
+                    chart.backend_coord(&(max, SegmentValue::Exact(row + 1))),
+                    title,
+                    Some(segment_href(s.segment)),
+                ));
+            }
         }
         root.present().map_err(chart_err)?;
     }
-    Ok(svg)
+    Ok(with_marks(svg, &marks))
 }
 
 /// A colour from light (0) to dark blue (1).
@@ -162,8 +276,8 @@ fn heat(share: f64) -> RGBColor {
 pub fn retention_heatmap(report: &CohortReport) -> Result<String, InsightsError> {
     let rows = report.cohorts.len().max(1);
     let cols = report.max_offset + 1;
-    let width = (220 + cols as u32 * 48 + 130).max(640);
-    let height = (150 + rows as u32 * 26).max(360);
+    let width = (230 + cols as u32 * 52 + 130).max(640);
+    let height = (160 + rows as u32 * 30).max(360);
     let cohorts = &report.cohorts;
     let y_label = |v: &SegmentValue<i32>| match v {
         SegmentValue::CenterOf(i) if (*i as usize) < cohorts.len() => {
@@ -177,9 +291,9 @@ pub fn retention_heatmap(report: &CohortReport) -> Result<String, InsightsError>
         _ => String::new(),
     };
     let mut svg = String::new();
+    let mut marks = Vec::new();
     {
         let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
-        root.fill(&WHITE).map_err(chart_err)?;
         let root = root
             .titled(
                 &format!("Retention by cohort (month of first purchase), as of {}", report.as_of),
@@ -190,7 +304,7 @@ pub fn retention_heatmap(report: &CohortReport) -> Result<String, InsightsError>
         let mut chart = ChartBuilder::on(&main)
             .margin(10)
             .x_label_area_size(45)
-            .y_label_area_size(150)
+            .y_label_area_size(165)
             .build_cartesian_2d((0..last_slot(cols)).into_segmented(), (0..last_slot(rows)).into_segmented())
             .map_err(chart_err)?;
         chart
@@ -202,11 +316,40 @@ pub fn retention_heatmap(report: &CohortReport) -> Result<String, InsightsError>
             .y_labels(rows)
             .x_label_formatter(&x_label)
             .y_label_formatter(&y_label)
-            .label_style((FONT, 12))
+            .label_style((FONT, LABEL_SIZE))
             .axis_desc_style((FONT, LABEL_SIZE))
             .draw()
             .map_err(chart_err)?;
         let count = cohorts.len();
+        // Row by row, the cohort's label (its customers) then its cells.
+        for (i, c) in cohorts.iter().enumerate() {
+            let row = (count - 1 - i) as i32;
+            let (left, top) = chart.backend_coord(&(SegmentValue::Exact(0), SegmentValue::Exact(row + 1)));
+            let (_, bottom) = chart.backend_coord(&(SegmentValue::Exact(0), SegmentValue::Exact(row)));
+            marks.push(Mark::new(
+                (left - 160, top),
+                (left - 2, bottom),
+                format!("Cohort {}: {} customers", c.month, fmt_count(c.size as f64)),
+                Some(cohort_href(c.month, None)),
+            ));
+            for (k, &share) in c.retention.iter().enumerate() {
+                let k = k as i32;
+                let month = c.month.plus_months(k);
+                let active = c.active.get(k as usize).copied().unwrap_or(0);
+                marks.push(Mark::new(
+                    chart.backend_coord(&(SegmentValue::Exact(k), SegmentValue::Exact(row + 1))),
+                    chart.backend_coord(&(SegmentValue::Exact(k + 1), SegmentValue::Exact(row))),
+                    format!(
+                        "Cohort {}, month {k} ({month}): {:.0}% bought ({} of {})",
+                        c.month,
+                        finite_or(share, 0.0) * 100.0,
+                        fmt_count(active as f64),
+                        fmt_count(c.size as f64)
+                    ),
+                    Some(cohort_href(c.month, Some(month))),
+                ));
+            }
+        }
         let cells = cohorts.iter().enumerate().flat_map(|(i, c)| {
             let row = (count - 1 - i) as i32;
             c.retention.iter().enumerate().map(move |(k, &share)| (row, k as i32, share))
@@ -227,17 +370,19 @@ pub fn retention_heatmap(report: &CohortReport) -> Result<String, InsightsError>
         chart
             .draw_series(cells.map(|(row, k, share)| {
                 let share = finite_or(share, 0.0);
-                let color = if share > 0.55 { WHITE } else { BLACK };
+                // Not pure black: app.css turns black text to the theme's
+                // colour, and these cells keep their own light background.
+                let color = if share > 0.55 { WHITE } else { RGBColor(17, 24, 39) };
                 Text::new(
                     format!("{:.0}%", share * 100.0),
                     (SegmentValue::CenterOf(k), SegmentValue::CenterOf(row)),
-                    (FONT, 11).into_font().color(&color).pos(Pos::new(HPos::Center, VPos::Center)),
+                    (FONT, 14).into_font().color(&color).pos(Pos::new(HPos::Center, VPos::Center)),
                 )
             }))
             .map_err(chart_err)?;
 
         let mut scale = ChartBuilder::on(&legend)
-            .caption("Retained (%)", (FONT, 13))
+            .caption("Retained (%)", (FONT, LABEL_SIZE))
             .margin_top(10)
             .margin_bottom(55)
             .margin_right(10)
@@ -250,7 +395,7 @@ pub fn retention_heatmap(report: &CohortReport) -> Result<String, InsightsError>
             .disable_x_axis()
             .y_labels(5)
             .y_label_formatter(&|v| format!("{v:.0}%"))
-            .label_style((FONT, 11))
+            .label_style((FONT, 14))
             .draw()
             .map_err(chart_err)?;
         scale
@@ -261,18 +406,21 @@ pub fn retention_heatmap(report: &CohortReport) -> Result<String, InsightsError>
             .map_err(chart_err)?;
         root.present().map_err(chart_err)?;
     }
-    Ok(svg)
+    Ok(with_marks(svg, &marks))
 }
 
-/// Kaplan–Meier step curves with their 95 % bands (shaded), one per curve,
-/// with a legend giving each group's size and median lifetime.
-pub fn survival_chart(title: &str, curves: &[SurvivalCurve]) -> Result<String, InsightsError> {
+/// Kaplan–Meier step curves, one per group, with a legend giving each
+/// group's size and median lifetime. The `highlight`ed curve (the first, all
+/// customers, on the page by default) is drawn in colour with its 95 % band
+/// and carries the marks (its value every few days); the others are thin
+/// grey lines behind it, so seven groups do not pile up.
+pub fn survival_chart(title: &str, curves: &[SurvivalCurve], highlight: usize) -> Result<String, InsightsError> {
     let max_time = curves.iter().filter_map(|c| c.points.last()).map(|p| p.time).max().unwrap_or(0).max(1);
     let x_max = f64::from(max_time) * 1.02;
     let mut svg = String::new();
+    let mut marks = Vec::new();
     {
         let root = SVGBackend::with_string(&mut svg, (900, 560)).into_drawing_area();
-        root.fill(&WHITE).map_err(chart_err)?;
         let mut chart = ChartBuilder::on(&root)
             .caption(title, (FONT, TITLE_SIZE).into_font().style(FontStyle::Bold))
             .margin(15)
@@ -290,8 +438,13 @@ pub fn survival_chart(title: &str, curves: &[SurvivalCurve]) -> Result<String, I
             .axis_desc_style((FONT, LABEL_SIZE))
             .draw()
             .map_err(chart_err)?;
-        for (i, curve) in curves.iter().enumerate() {
-            let color = Palette99::pick(i).to_rgba();
+        // The highlighted curve last, on top of the others.
+        let order =
+            (0..curves.len()).filter(|&i| i != highlight).chain((highlight < curves.len()).then_some(highlight));
+        for i in order {
+            let curve = &curves[i];
+            let highlighted = i == highlight;
+            let color = if highlighted { Palette99::pick(i).to_rgba() } else { RGBColor(140, 148, 160).to_rgba() };
             let (mut line, mut upper, mut lower) = (vec![(0.0, 100.0)], vec![(0.0, 100.0)], vec![(0.0, 100.0)]);
             let (mut s, mut u, mut l) = (100.0, 100.0, 100.0);
             for p in &curve.points {
@@ -312,26 +465,55 @@ pub fn survival_chart(title: &str, curves: &[SurvivalCurve]) -> Result<String, I
             lower.push((end, l));
             let mut band = upper;
             band.extend(lower.into_iter().rev());
-            chart.draw_series(std::iter::once(Polygon::new(band, color.mix(0.18)))).map_err(chart_err)?;
+            if highlighted {
+                chart.draw_series(std::iter::once(Polygon::new(band, color.mix(0.18)))).map_err(chart_err)?;
+            }
             let median =
                 curve.median.map_or_else(|| "not reached".to_owned(), |m| format!("{} days", fmt_count(f64::from(m))));
             chart
-                .draw_series(std::iter::once(PathElement::new(line, color.stroke_width(2))))
+                .draw_series(std::iter::once(PathElement::new(
+                    line,
+                    color.stroke_width(if highlighted { 3 } else { 1 }),
+                )))
                 .map_err(chart_err)?
                 .label(format!("{} (n={}, median {median})", curve.group, fmt_count(curve.subjects as f64)))
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(3)));
+        }
+        // Marks: vertical strips across the plot, one per stretch of days,
+        // each saying the highlighted curve's value at its end.
+        if let Some(curve) = curves.get(highlight) {
+            const STRIPS: u32 = 30;
+            for k in 1..=STRIPS {
+                let (from, to) =
+                    (x_max * f64::from(k - 1) / f64::from(STRIPS), x_max * f64::from(k) / f64::from(STRIPS));
+                let day = (to.min(f64::from(max_time))).round() as u32;
+                let (s, low, high) = curve.at(day);
+                marks.push(Mark::new(
+                    chart.backend_coord(&(from, 100.0)),
+                    chart.backend_coord(&(to, 0.0)),
+                    format!(
+                        "{}, day {}: {:.0}% still active (95% band {:.0}–{:.0}%)",
+                        curve.group,
+                        fmt_count(f64::from(day)),
+                        finite_or(s, 0.0) * 100.0,
+                        finite_or(low, 0.0) * 100.0,
+                        finite_or(high, 1.0) * 100.0
+                    ),
+                    None,
+                ));
+            }
         }
         chart
             .configure_series_labels()
             .position(SeriesLabelPosition::UpperRight)
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK)
-            .label_font((FONT, 13))
+            .label_font((FONT, LABEL_SIZE))
             .draw()
             .map_err(chart_err)?;
         root.present().map_err(chart_err)?;
     }
-    Ok(svg)
+    Ok(with_marks(svg, &marks))
 }
 
 /// Churn rate by month as a line (months without active customers are left
@@ -356,9 +538,9 @@ pub fn churn_rate_chart(report: &ChurnReport) -> Result<String, InsightsError> {
         _ => String::new(),
     };
     let mut svg = String::new();
+    let mut marks = Vec::new();
     {
         let root = SVGBackend::with_string(&mut svg, (900, 480)).into_drawing_area();
-        root.fill(&WHITE).map_err(chart_err)?;
         let mut chart = ChartBuilder::on(&root)
             .caption(
                 format!("Monthly churn rate (churn = {definition})"),
@@ -376,7 +558,7 @@ pub fn churn_rate_chart(report: &ChurnReport) -> Result<String, InsightsError> {
             .x_labels(12.min(n))
             .x_label_formatter(&x_label)
             .y_label_formatter(&|v| format!("{v:.1}%"))
-            .label_style((FONT, 12))
+            .label_style((FONT, LABEL_SIZE))
             .axis_desc_style((FONT, LABEL_SIZE))
             .draw()
             .map_err(chart_err)?;
@@ -394,17 +576,34 @@ pub fn churn_rate_chart(report: &ChurnReport) -> Result<String, InsightsError> {
                 Circle::new((SegmentValue::CenterOf(i), r), 4, style)
             }))
             .map_err(chart_err)?;
+        for (i, m) in report.monthly.iter().enumerate() {
+            let Some(rate) = m.churn_rate else { continue };
+            let i = i as i32;
+            let so_far = if m.partial { " so far" } else { "" };
+            marks.push(Mark::new(
+                chart.backend_coord(&(SegmentValue::Exact(i), y_max)),
+                chart.backend_coord(&(SegmentValue::Exact(i + 1), 0.0)),
+                format!(
+                    "{}{so_far}: {:.1}% churned ({} of {} active at the start)",
+                    m.month,
+                    finite_or(rate, 0.0) * 100.0,
+                    fmt_count(m.churned_of_active as f64),
+                    fmt_count(m.active_at_start as f64)
+                ),
+                None,
+            ));
+        }
         chart
             .configure_series_labels()
             .position(SeriesLabelPosition::UpperRight)
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK)
-            .label_font((FONT, 13))
+            .label_font((FONT, LABEL_SIZE))
             .draw()
             .map_err(chart_err)?;
         root.present().map_err(chart_err)?;
     }
-    Ok(svg)
+    Ok(with_marks(svg, &marks))
 }
 
 /// The lifetime value check: mean actual against mean expected repeat
@@ -423,9 +622,9 @@ pub fn holdout_chart(rows: &[HoldoutRow], calibration_end: Date, holdout_end: Da
         _ => String::new(),
     };
     let mut svg = String::new();
+    let mut marks = Vec::new();
     {
         let root = SVGBackend::with_string(&mut svg, (900, 480)).into_drawing_area();
-        root.fill(&WHITE).map_err(chart_err)?;
         let mut chart = ChartBuilder::on(&root)
             .caption(
                 format!("Model check: repeat purchases {calibration_end} to {holdout_end}"),
@@ -442,7 +641,7 @@ pub fn holdout_chart(rows: &[HoldoutRow], calibration_end: Date, holdout_end: Da
             .y_desc("Mean purchases per customer after it")
             .x_label_formatter(&x_label)
             .y_label_formatter(&|v| format!("{v:.2}"))
-            .label_style((FONT, 12))
+            .label_style((FONT, LABEL_SIZE))
             .axis_desc_style((FONT, LABEL_SIZE))
             .draw()
             .map_err(chart_err)?;
@@ -458,17 +657,32 @@ pub fn holdout_chart(rows: &[HoldoutRow], calibration_end: Date, holdout_end: Da
                 .label(name)
                 .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 20, y + 5)], colour.filled()));
         }
+        for (i, r) in rows.iter().enumerate() {
+            let i = i as i32;
+            marks.push(Mark::new(
+                chart.backend_coord(&(SegmentValue::Exact(i), y_max)),
+                chart.backend_coord(&(SegmentValue::Exact(i + 1), 0.0)),
+                format!(
+                    "{} repeat purchases before ({} customers): {:.2} bought after on average, {:.2} expected",
+                    label(r.frequency),
+                    fmt_count(r.customers as f64),
+                    finite_or(r.mean_actual, 0.0),
+                    finite_or(r.mean_expected, 0.0)
+                ),
+                None,
+            ));
+        }
         chart
             .configure_series_labels()
             .position(SeriesLabelPosition::UpperLeft)
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK)
-            .label_font((FONT, 13))
+            .label_font((FONT, LABEL_SIZE))
             .draw()
             .map_err(chart_err)?;
         root.present().map_err(chart_err)?;
     }
-    Ok(svg)
+    Ok(with_marks(svg, &marks))
 }
 
 /// One customer's purchases: a stem and dot per purchase (amount over time).
@@ -493,9 +707,9 @@ pub fn purchase_history_chart(
     let y_min = if y_min < 0.0 { y_min * 1.15 } else { 0.0 };
     let total: f64 = days.iter().map(|d| d.1).sum();
     let mut svg = String::new();
+    let mut marks = Vec::new();
     {
         let root = SVGBackend::with_string(&mut svg, (900, 420)).into_drawing_area();
-        root.fill(&WHITE).map_err(chart_err)?;
         let mut chart = ChartBuilder::on(&root)
             .caption(
                 format!(
@@ -517,7 +731,7 @@ pub fn purchase_history_chart(
             .x_labels(8)
             .x_label_formatter(&|v| Date::from_julian_day(*v).map(|d| d.to_string()).unwrap_or_default())
             .y_label_formatter(&|v| fmt_money(*v))
-            .label_style((FONT, 12))
+            .label_style((FONT, LABEL_SIZE))
             .axis_desc_style((FONT, LABEL_SIZE))
             .draw()
             .map_err(chart_err)?;
@@ -529,17 +743,24 @@ pub fn purchase_history_chart(
             .map_err(chart_err)?
             .label(format!("Purchase amount ({currency})"))
             .legend(|(x, y)| Circle::new((x + 10, y), 4, BAR.filled()));
+        for (&(day, amount), &(date, _)) in days.iter().zip(purchases) {
+            marks.push(Mark::around(
+                chart.backend_coord(&(day, amount)),
+                8,
+                format!("{date}: {} {currency}", fmt_money(amount)),
+            ));
+        }
         chart
             .configure_series_labels()
             .position(SeriesLabelPosition::UpperLeft)
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK)
-            .label_font((FONT, 13))
+            .label_font((FONT, LABEL_SIZE))
             .draw()
             .map_err(chart_err)?;
         root.present().map_err(chart_err)?;
     }
-    Ok(svg)
+    Ok(with_marks(svg, &marks))
 }
 
 /// Segment names and labels as used on the charts (for legends elsewhere).

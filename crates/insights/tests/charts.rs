@@ -79,7 +79,7 @@ fn survival_and_churn_charts_have_legends() {
         b.set_group(c, if c % 2 == 0 { "Web shop" } else { "Referral" });
     }
     let report = b.finish();
-    let svg = survival_chart("Customer lifetime by source", &report.survival).unwrap();
+    let svg = survival_chart("Customer lifetime by source", &report.survival, 0).unwrap();
     check(
         &svg,
         &[
@@ -105,7 +105,7 @@ fn survival_and_churn_charts_have_legends() {
     );
     let empty = ChurnBuilder::<u8>::new(date!(2024 - 06 - 30), ChurnDefinition::LifecycleChurned).finish();
     check(&churn_rate_chart(&empty).unwrap(), &["lifecycle stage churned"]);
-    check(&survival_chart("Nothing", &empty.survival).unwrap(), &["Nothing"]);
+    check(&survival_chart("Nothing", &empty.survival, 0).unwrap(), &["Nothing"]);
 }
 
 #[test]
@@ -119,4 +119,163 @@ fn purchase_history_chart_shows_amounts_over_time() {
     let yen = purchase_history_chart("Tanaka", &[(date!(2024 - 01 - 05), 1200)], "JPY").unwrap();
     check(&yen, &["1,200 JPY in total"]);
     check(&purchase_history_chart("Nobody", &[], "EUR").unwrap(), &["0 purchases"]);
+}
+
+/// A number attribute of an SVG element's text.
+fn attr(element: &str, name: &str) -> i32 {
+    let start =
+        element.find(&format!(" {name}=\"")).unwrap_or_else(|| panic!("no {name} in {element}")) + name.len() + 3;
+    let end = start + element[start..].find('"').unwrap();
+    element[start..end].parse().unwrap()
+}
+
+/// A box as (x, y, width, height).
+type Box = (i32, i32, i32, i32);
+
+/// Every `<rect` element filled with `fill`.
+fn rects(svg: &str, fill: &str) -> Vec<Box> {
+    svg.split("<rect")
+        .skip(1)
+        .map(|r| &r[..r.find('>').unwrap()])
+        .filter(|r| r.contains(&format!("fill=\"{fill}\"")))
+        .map(|r| (attr(r, "x"), attr(r, "y"), attr(r, "width"), attr(r, "height")))
+        .collect()
+}
+
+/// The marks as (href, title, box).
+fn marks(svg: &str) -> Vec<(Option<String>, String, Box)> {
+    let layer = &svg[svg.find("<g class=\"chart-marks\">").expect("no marks layer")..];
+    layer
+        .split("class=\"chart-mark\"")
+        .skip(1)
+        .map(|m| {
+            let href = m.strip_prefix(" href=\"").map(|h| h[..h.find('"').unwrap()].replace("&amp;", "&"));
+            let title = &m[m.find("<title>").unwrap() + 7..m.find("</title>").unwrap()];
+            let r = &m[m.find("<rect").unwrap()..];
+            (href, title.to_owned(), (attr(r, "x"), attr(r, "y"), attr(r, "width"), attr(r, "height")))
+        })
+        .collect()
+}
+
+fn inside(inner: Box, outer: Box) -> bool {
+    inner.0 >= outer.0
+        && inner.1 >= outer.1
+        && inner.0 + inner.2 <= outer.0 + outer.2
+        && inner.1 + inner.3 <= outer.1 + outer.3
+}
+
+#[test]
+fn rfm_marks_cover_every_bar_and_lead_to_the_segment() {
+    let mut b = RfmBuilder::new(date!(2024 - 06 - 30), "EUR");
+    for (c, d, a) in sample() {
+        b.add(c, d, a);
+    }
+    let report = b.finish();
+    let svg = rfm_segments_chart(&report).unwrap();
+    check(&svg, &["class=\"chart-svg\""]);
+    let marks = marks(&svg);
+    assert_eq!(marks.len(), report.segments.len() * 2, "one mark per bar in each panel");
+    let bars: Vec<_> = rects(&svg, "#3168B0").into_iter().chain(rects(&svg, "#DD842A")).collect();
+    assert_eq!(bars.len(), report.segments.len() * 2);
+    for bar in bars {
+        assert!(marks.iter().any(|m| inside(bar, m.2)), "bar {bar:?} has no mark over it");
+    }
+    let first = &report.segments[0];
+    let (href, title, _) = &marks[0];
+    assert_eq!(href.as_deref(), Some(format!("/people?segment={}", first.segment.as_str()).as_str()));
+    assert_eq!(
+        title,
+        &format!(
+            "{}: {} customers ({:.0}% of customers)",
+            first.segment.label(),
+            first.customers,
+            first.share_of_customers * 100.0
+        )
+    );
+    assert!(marks[report.segments.len()].1.contains("EUR spent"), "{}", marks[report.segments.len()].1);
+    assert!(!svg.contains("fill=\"#FFFFFF\" stroke=\"none\"/>\n<text"), "no white background box");
+}
+
+#[test]
+fn heatmap_marks_are_cohort_rows_and_cells_with_their_customers() {
+    let mut b = CohortBuilder::new(date!(2024 - 06 - 30), "EUR");
+    for (c, d, a) in sample() {
+        b.add(c, d, a).unwrap();
+    }
+    let report = b.finish();
+    let svg = retention_heatmap(&report).unwrap();
+    let marks = marks(&svg);
+    let cells: usize = report.cohorts.iter().map(|c| c.retention.len() + 1).sum();
+    assert_eq!(marks.len(), cells, "a label mark and a mark per cell for every cohort");
+    let first = &report.cohorts[0];
+    assert_eq!(marks[0].0.as_deref(), Some(format!("/people?first_purchase_month={}", first.month).as_str()));
+    assert_eq!(marks[0].1, format!("Cohort {}: {} customers", first.month, first.size));
+    let next = first.month.plus_months(1);
+    assert_eq!(
+        marks[2].0.as_deref(),
+        Some(format!("/people?first_purchase_month={}&purchased_in={next}", first.month).as_str())
+    );
+    assert_eq!(
+        marks[2].1,
+        format!(
+            "Cohort {}, month 1 ({next}): {:.0}% bought ({} of {})",
+            first.month,
+            first.retention[1] * 100.0,
+            first.active[1],
+            first.size
+        )
+    );
+    // Every mark lies within the picture, and no cell is drawn without one.
+    let (w, h) = (attr(&svg, "width"), attr(&svg, "height"));
+    assert!(marks.iter().all(|m| inside(m.2, (0, 0, w, h))));
+    assert!(svg.contains("font-size=\"12.096774\"") || svg.contains("font-size=\"12.09"), "labels about 12 px");
+}
+
+#[test]
+fn survival_highlights_one_curve_and_churn_and_history_marks_say_their_values() {
+    let mut b = ChurnBuilder::new(date!(2024 - 06 - 30), ChurnDefinition::NoPurchaseFor { days: 90 });
+    for (c, d, _) in sample() {
+        b.add_purchase(c, d);
+        b.set_group(c, if c % 2 == 0 { "Web shop" } else { "Referral" });
+    }
+    let report = b.finish();
+    let all = survival_chart("By source", &report.survival, 0).unwrap();
+    let web = survival_chart("By source", &report.survival, 1).unwrap();
+    assert_eq!(all.matches("<polygon").count(), 1, "only the highlighted curve has its band");
+    let (all_marks, web_marks) = (marks(&all), marks(&web));
+    assert_eq!(all_marks.len(), 30);
+    assert!(all_marks.iter().all(|m| m.0.is_none() && m.1.starts_with("All customers, day ")), "{:?}", all_marks[0]);
+    let group = &report.survival[1].group;
+    assert!(web_marks.iter().all(|m| m.1.starts_with(&format!("{group}, day "))));
+    assert!(all_marks[29].1.contains("% still active (95% band"));
+
+    let churn = churn_rate_chart(&report).unwrap();
+    let churn_marks = marks(&churn);
+    let rated: Vec<_> = report.monthly.iter().filter(|m| m.churn_rate.is_some()).collect();
+    assert_eq!(churn_marks.len(), rated.len());
+    let m = rated[rated.len() / 2];
+    let expected = format!(
+        "{}: {:.1}% churned ({} of {} active at the start)",
+        m.month,
+        m.churn_rate.unwrap() * 100.0,
+        m.churned_of_active,
+        m.active_at_start
+    );
+    assert!(churn_marks.iter().any(|c| c.1 == expected), "{expected} not among the marks");
+
+    let history =
+        purchase_history_chart("Ada", &[(date!(2024 - 01 - 05), 1999), (date!(2024 - 02 - 10), 4550)], "EUR").unwrap();
+    let titles: Vec<String> = marks(&history).into_iter().map(|m| m.1).collect();
+    assert_eq!(titles, ["2024-01-05: 19.99 EUR", "2024-02-10: 45.50 EUR"]);
+    for svg in [&all, &web, &churn, &history] {
+        check(svg, &["chart-marks"]);
+    }
+}
+
+#[test]
+fn mark_text_is_escaped() {
+    let curves = vec![rapport_insights::churn::kaplan_meier("Ads & <promos>", &mut [])];
+    let svg = survival_chart("T", &curves, 0).unwrap();
+    assert!(svg.contains("Ads &amp; &lt;promos&gt;, day"), "escaped");
+    assert!(!svg.contains("Ads & <"));
 }

@@ -410,8 +410,8 @@ fn draw(
         rfm_segments: charts::rfm_segments_chart(rfm)?,
         retention: charts::retention_heatmap(cohorts)?,
         churn_rate: charts::churn_rate_chart(churn)?,
-        survival_by_source: charts::survival_chart("Customer survival by source", &churn.survival)?,
-        survival_by_segment: charts::survival_chart("Customer survival by RFM segment", by_segment)?,
+        survival_by_source: charts::survival_chart("Customer survival by source", &churn.survival, 0)?,
+        survival_by_segment: charts::survival_chart("Customer survival by RFM segment", by_segment, 0)?,
         holdout: match clv.and_then(|c| c.check.as_ref().map(|check| (c, check))) {
             Some((c, check)) => Some(charts::holdout_chart(&check.holdout, c.check_calibration_end, rfm.as_of)?),
             None => None,

@@ -168,6 +168,47 @@
   });
   /* End of Board */
 
+  // Charts: a mark's <title> (its value) shown as a tooltip over it on hover
+  // and on keyboard focus; without this script the browser's own title shows.
+  var chartTip = null;
+  function showChartTip(mark) {
+    var title = mark.querySelector("title");
+    if (!title) return;
+    if (!chartTip) {
+      chartTip = document.createElement("div");
+      chartTip.className = "chart-tip";
+      chartTip.setAttribute("role", "status");
+      document.body.appendChild(chartTip);
+    }
+    chartTip.textContent = title.textContent;
+    chartTip.hidden = false;
+    var box = mark.getBoundingClientRect();
+    var tip = chartTip.getBoundingClientRect();
+    var room = document.documentElement.clientWidth;
+    var left = Math.max(4, Math.min(box.left + box.width / 2 - tip.width / 2, room - tip.width - 4));
+    var top = box.top - tip.height - 8;
+    if (top < 4) top = box.bottom + 8;
+    chartTip.style.left = Math.round(left + window.scrollX) + "px";
+    chartTip.style.top = Math.round(top + window.scrollY) + "px";
+  }
+  function hideChartTip() {
+    if (chartTip) chartTip.hidden = true;
+  }
+  ["mouseover", "focusin"].forEach(function (kind) {
+    document.addEventListener(kind, function (event) {
+      var mark = event.target.closest && event.target.closest(".chart-mark");
+      if (mark) showChartTip(mark);
+    });
+  });
+  ["mouseout", "focusout"].forEach(function (kind) {
+    document.addEventListener(kind, function (event) {
+      if (event.target.closest && event.target.closest(".chart-mark")) hideChartTip();
+    });
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") hideChartTip();
+  });
+
   // A table box that scrolls sideways (or down) can be scrolled from the
   // keyboard: it becomes a focusable region named after its section's
   // heading or its table's caption; one that fits is left out of the tab order.

@@ -1,6 +1,8 @@
 //! Insights: RFM segments, cohorts, churn and survival, lifetime value and
 //! referrals, as the background job last computed them (a page view never
-//! computes a snapshot), with their charts served as SVG images. Also the
+//! computes a snapshot). The charts are inline SVG with their marks (hover
+//! for a value, click for the customers behind it; see
+//! `rapport_insights::charts`), and also served as SVG files. Also the
 //! customer page's "Value and loyalty" panel and purchase history chart.
 
 use std::sync::Arc;
@@ -57,6 +59,11 @@ fn pct(share: f64) -> String {
 
 fn number(value: f64, decimals: usize) -> String {
     numbers::decimal(value, decimals)
+}
+
+/// An expected count, which the models give with decimals: "about 969".
+fn about(value: f64) -> String {
+    if value.is_finite() { format!("about {}", number(value.round(), 0)) } else { "—".into() }
 }
 
 /// A model parameter: four decimals, or four significant digits when large.
@@ -144,6 +151,8 @@ struct OverviewView {
     churned_share: String,
     expected_value: Option<String>,
     share_referred: String,
+    /// The segments chart, inline SVG.
+    chart: String,
 }
 
 #[derive(Template)]
@@ -178,6 +187,7 @@ async fn overview(State(state): State<AppState>, signed: Signed) -> Result<Respo
             churned_share: pct(r.churn.churned_share),
             expected_value: r.clv.as_ref().and_then(|c| c.expected_value_minor).map(|v| money(v, currency)),
             share_referred: pct(r.referrals.share_referred),
+            chart: r.charts.rfm_segments.clone(),
         }
     });
     signed.page(&OverviewPage { chrome: signed.chrome("insights", "Insights"), head, view })
@@ -200,6 +210,8 @@ struct CohortsView {
     offsets: Vec<usize>,
     rows: Vec<CohortRow>,
     average: Vec<String>,
+    /// The retention heat map, inline SVG.
+    chart: String,
 }
 
 #[derive(Template)]
@@ -233,6 +245,7 @@ async fn cohorts(State(state): State<AppState>, signed: Signed) -> Result<Respon
                 .collect(),
             average: offsets.iter().map(|&k| cell(c.average_retention(k))).collect(),
             offsets,
+            chart: r.charts.retention.clone(),
         }
     });
     signed.page(&CohortsPage { chrome: signed.chrome("insights", "Cohorts · Insights"), head, view })
@@ -362,8 +375,34 @@ struct ChurnView {
     without_purchase: u64,
     months: Vec<MonthRow>,
     curves: Vec<CurveRow>,
-    /// "?..." for the chart URLs when the choices are not the defaults.
-    chart_query: String,
+    /// The churn rate and survival charts, inline SVG.
+    rate_chart: String,
+    survival_chart: String,
+    /// One link per survival curve that shows it highlighted.
+    curve_links: Vec<CurveLink>,
+}
+
+/// A survival group as a link that highlights its curve.
+struct CurveLink {
+    label: String,
+    href: String,
+    current: bool,
+}
+
+/// `curve`: which survival curve to highlight (0, all customers, when absent).
+fn highlighted_curve(raw: Option<&str>, curves: usize) -> Result<usize, WebError> {
+    let Some((_, value)) = form_urlencoded::parse(raw.unwrap_or("").as_bytes()).find(|(k, _)| k == "curve") else {
+        return Ok(0);
+    };
+    if value.trim().is_empty() {
+        return Ok(0);
+    }
+    value
+        .trim()
+        .parse()
+        .ok()
+        .filter(|&i: &usize| i < curves.max(1))
+        .ok_or_else(|| WebError::BadRequest(format!("curve: must be a group number from 0 to {}", curves.max(1) - 1)))
 }
 
 #[derive(Template)]
@@ -387,6 +426,34 @@ async fn churn(State(state): State<AppState>, signed: Signed, RawQuery(raw): Raw
         Some(r) => {
             let (report, curves) = churn_for(&state, (&r.churn, &r.survival_by_segment), params).await?;
             let query = params.query(default_days);
+            let highlight = highlighted_curve(raw.as_deref(), curves.len())?;
+            let default = params.definition == ChurnDefinition::NoPurchaseFor { days: default_days };
+            let rate_chart = if default {
+                r.charts.churn_rate.clone()
+            } else {
+                charts::churn_rate_chart(&report).map_err(chart_failed)?
+            };
+            let title = format!("Customer survival by {}", grouping_name(params.grouping));
+            let survival_chart = charts::survival_chart(&title, &curves, highlight).map_err(chart_failed)?;
+            let curve_links = curves
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    let mut pairs = form_urlencoded::Serializer::new(query.clone());
+                    if i > 0 {
+                        pairs.append_pair("curve", &i.to_string());
+                    }
+                    let query = pairs.finish();
+                    CurveLink {
+                        label: c.group.clone(),
+                        href: format!(
+                            "/insights/churn{}{query}#survival-heading",
+                            if query.is_empty() { "" } else { "?" }
+                        ),
+                        current: i == highlight,
+                    }
+                })
+                .collect();
             Some(ChurnView {
                 definition: definition_text(report.definition),
                 customers: report.customers,
@@ -421,7 +488,9 @@ async fn churn(State(state): State<AppState>, signed: Signed, RawQuery(raw): Raw
                             .collect(),
                     })
                     .collect(),
-                chart_query: if query.is_empty() { String::new() } else { format!("?{query}") },
+                rate_chart,
+                survival_chart,
+                curve_links,
             })
         }
         None => None,
@@ -469,10 +538,15 @@ struct ModelView {
     converged: bool,
     /// Gamma-Gamma: p, q, γ, log-likelihood and repeat buyers fitted.
     spend: Option<(String, String, String, String, usize)>,
+    /// r ÷ α: the average customer's purchases per time unit, in words.
+    purchases_per_unit: String,
+    /// a ÷ (a + b): the average chance of leaving after a purchase.
+    dropout: String,
 }
 
 struct ValueView {
     unit: &'static str,
+    unit_singular: &'static str,
     horizon_months: u32,
     discount: String,
     model: ModelView,
@@ -483,7 +557,8 @@ struct ValueView {
     check_end: String,
     check: Option<ModelView>,
     holdout: Vec<HoldoutLine>,
-    has_holdout_chart: bool,
+    /// The model check chart, inline SVG.
+    holdout_chart: Option<String>,
 }
 
 #[derive(Template)]
@@ -509,6 +584,8 @@ fn model_view(model: &rapport_insights::clv::ModelReport) -> ModelView {
         spend: model.gamma_gamma.as_ref().map(|g| {
             (param(g.params.p), param(g.params.q), param(g.params.gamma), number(g.log_likelihood, 2), g.n_customers)
         }),
+        purchases_per_unit: number(p.r / p.alpha, 3),
+        dropout: pct(p.a / (p.a + p.b)),
     }
 }
 
@@ -523,12 +600,16 @@ async fn value(State(state): State<AppState>, signed: Signed) -> Result<Response
                 rapport_insights::clv::TimeUnit::Days => "days",
                 rapport_insights::clv::TimeUnit::Weeks => "weeks",
             },
+            unit_singular: match c.time_unit {
+                rapport_insights::clv::TimeUnit::Days => "day",
+                rapport_insights::clv::TimeUnit::Weeks => "week",
+            },
             horizon_months: c.horizon_months,
             discount: pct(c.annual_discount_rate),
             model: model_view(&c.model),
-            expected_purchases: number(c.expected_purchases, 1),
+            expected_purchases: about(c.expected_purchases),
             expected_value: c.expected_value_minor.map(|v| money(v, currency)).unwrap_or_else(|| "—".into()),
-            likely_alive: number(c.likely_alive, 1),
+            likely_alive: about(c.likely_alive),
             top: c
                 .top
                 .iter()
@@ -558,7 +639,7 @@ async fn value(State(state): State<AppState>, signed: Signed) -> Result<Response
                         .collect()
                 })
                 .unwrap_or_default(),
-            has_holdout_chart: r.charts.holdout.is_some(),
+            holdout_chart: r.charts.holdout.clone(),
         }
     });
     let clv_error = r.and_then(|r| r.clv_error.clone());
@@ -651,7 +732,8 @@ async fn chart(
     let version = snapshot.as_ref().map_or(0, |s| s.version);
     let c = &reports.charts;
     let churn_chart = matches!(name, "churn_rate" | "survival");
-    let default = params.definition == ChurnDefinition::NoPurchaseFor { days: default_days };
+    let highlighted = raw.as_deref().is_some_and(|q| q.contains("curve="));
+    let default = params.definition == ChurnDefinition::NoPurchaseFor { days: default_days } && !highlighted;
     if !churn_chart || default {
         let body = match (name, params.grouping) {
             ("rfm_segments", _) => c.rfm_segments.clone(),
@@ -677,7 +759,8 @@ async fn chart(
         charts::churn_rate_chart(&report).map_err(chart_failed)?
     } else {
         let title = format!("Customer survival by {}", grouping_name(params.grouping));
-        charts::survival_chart(&title, &curves).map_err(chart_failed)?
+        charts::survival_chart(&title, &curves, highlighted_curve(raw.as_deref(), curves.len())?)
+            .map_err(chart_failed)?
     };
     Ok(svg(body, None))
 }
@@ -739,6 +822,8 @@ pub struct ValuePanel {
     pub segment: String,
     pub segment_href: String,
     pub scores: String,
+    /// The scores in words.
+    pub scores_meaning: String,
     pub probability_alive: String,
     pub expected_purchases: String,
     pub expected_value: String,
@@ -759,6 +844,7 @@ impl ValuePanel {
             segment: String::new(),
             segment_href: String::new(),
             scores: String::new(),
+            scores_meaning: String::new(),
             probability_alive: String::new(),
             expected_purchases: String::new(),
             expected_value: String::new(),
@@ -780,6 +866,10 @@ impl ValuePanel {
         panel.segment = insight.segment.label().to_owned();
         panel.segment_href = format!("/people?segment={}", insight.segment.as_str());
         panel.scores = format!("R{} F{} M{}", insight.r_score, insight.f_score, insight.m_score);
+        panel.scores_meaning = format!(
+            "Bought lately: {} of 5, buys often: {} of 5, spends: {} of 5 (5 is best)",
+            insight.r_score, insight.f_score, insight.m_score
+        );
         panel.probability_alive = insight.probability_alive.map(pct).unwrap_or_else(not_fitted);
         panel.expected_purchases = insight.expected_purchases.map(|e| number(e, 1)).unwrap_or_else(not_fitted);
         panel.expected_value = insight.expected_value.map(|v| numbers::money(&v)).unwrap_or_else(not_fitted);

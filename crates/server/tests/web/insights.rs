@@ -16,7 +16,9 @@ backend_tests!(
     segments_filter_the_people_list,
     the_customer_page_shows_value_and_loyalty,
     hostile_insights_queries_are_400_pages,
-    an_empty_database_says_what_to_do
+    an_empty_database_says_what_to_do,
+    chart_marks_lead_to_exactly_the_customers_behind_them,
+    churn_and_value_pages_explain_and_highlight
 );
 
 /// Customers with purchases spread over two years: person `i` bought
@@ -27,6 +29,8 @@ struct Shop {
     people: Vec<Person>,
     /// Every purchase in EUR, minor units, by person.
     eur: BTreeMap<PersonId, i64>,
+    /// When each person bought in EUR.
+    bought: BTreeMap<PersonId, Vec<OffsetDateTime>>,
 }
 
 async fn shop(app: &TestApp, customers: usize) -> Shop {
@@ -35,6 +39,7 @@ async fn shop(app: &TestApp, customers: usize) -> Shop {
     let referrer = create_person_with(api, json!({ "first_name": "Rita", "last_name": "Referrer" })).await;
     let mut people = Vec::new();
     let mut eur = BTreeMap::new();
+    let mut bought: BTreeMap<PersonId, Vec<OffsetDateTime>> = BTreeMap::new();
     for i in 0..customers {
         let mut body = json!({
             "first_name": format!("Customer{i:02}"),
@@ -59,6 +64,7 @@ async fn shop(app: &TestApp, customers: usize) -> Shop {
             )
             .await;
             *eur.entry(person.id).or_insert(0) += amount;
+            bought.entry(person.id).or_default().push(at);
         }
         people.push(person);
     }
@@ -67,7 +73,7 @@ async fn shop(app: &TestApp, customers: usize) -> Shop {
         create_purchase(api, last.id, &at, json!({ "amount": { "amount_minor": 4_200, "currency": "USD" } })).await;
     }
     app.insights.refresh_if_changed().await.expect("compute the insights");
-    Shop { referrer, people, eur }
+    Shop { referrer, people, eur, bought }
 }
 
 /// An amount as the pages write it for a reader who names no language (English).
@@ -123,7 +129,7 @@ async fn insights_pages_show_the_reports(backend: Backend) {
             ),
         );
     }
-    has(&page, "src=\"/insights/charts/rfm_segments.svg\"");
+    has(&page, "<svg class=\"chart-svg\"");
     assert!(!page.text.contains("style="), "inline styles break the CSP");
 
     // Cohorts: one row per month of first purchases.
@@ -132,7 +138,7 @@ async fn insights_pages_show_the_reports(backend: Backend) {
     has(&page, "Retention by cohort");
     has(&page, &format!("<b>{}</b>", shop.people.len()));
     has(&page, "<td class=\"num\">100.0%</td>");
-    has(&page, "src=\"/insights/charts/retention.svg\"");
+    has(&page, "class=\"chart-scroll chart-wide\" role=\"region\" tabindex=\"0\"");
 
     // Churn: the default definition, then another one and another grouping.
     let page = web.get("/insights/churn").await.want(200);
@@ -140,15 +146,16 @@ async fn insights_pages_show_the_reports(backend: Backend) {
     has(&page, "Churned means no purchase for 180 days");
     has(&page, "Survival by source");
     has(&page, "<td>web</td>");
-    has(&page, "src=\"/insights/charts/churn_rate.svg\"");
+    has(&page, "Monthly churn rate (churn = no purchase for 180 days)");
     let page = web.get("/insights/churn?days=90&group_by=segment").await.want(200);
     has(&page, "Churned means no purchase for 90 days");
     has(&page, "Survival by segment");
     has(&page, "value=\"90\"");
-    has(&page, "src=\"/insights/charts/churn_rate.svg?days=90&group_by=segment\"");
+    has(&page, "Monthly churn rate (churn = no purchase for 90 days)");
+    has(&page, "Customer survival by segment");
     let page = web.get("/insights/churn?definition=lifecycle&days=").await.want(200);
     has(&page, "Churned means lifecycle stage “churned”");
-    has(&page, "churn_rate.svg?definition=lifecycle");
+    has(&page, "Monthly churn rate (churn = lifecycle stage churned)");
 
     // Lifetime value: the models, the top customers linked, the check.
     let page = web.get("/insights/value").await.want(200);
@@ -354,4 +361,140 @@ async fn an_empty_database_says_what_to_do(backend: Backend) {
     // The people list still filters, to nobody.
     let page = web.get("/people?segment=champions").await.want(200);
     assert!(people_linked(&page.text).is_empty(), "{}", page.text);
+}
+
+/// The marks of the page's charts as (href, title), in order.
+fn chart_marks(html: &str) -> Vec<(Option<String>, String)> {
+    html.split("class=\"chart-mark\"")
+        .skip(1)
+        .map(|m| {
+            let href = m.strip_prefix(" href=\"").map(|h| h[..h.find('"').unwrap()].replace("&amp;", "&"));
+            let title = crate::common::unescape(&m[m.find("<title>").unwrap() + 7..m.find("</title>").unwrap()]);
+            (href, title.replace("&amp;", "&"))
+        })
+        .collect()
+}
+
+/// `YYYY-MM` of a moment, in UTC.
+fn month_of(at: OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    format!("{:04}-{:02}", at.year(), u8::from(at.month()))
+}
+
+async fn chart_marks_lead_to_exactly_the_customers_behind_them(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let shop = shop(&app, 30).await;
+    let web = app.web_admin().await;
+
+    // Segments: each bar's mark names its count and lists exactly its customers.
+    let page = web.get("/insights").await.want(200);
+    assert!(!page.text.contains("<img src=\"/insights/charts"), "the chart is inline, not an image");
+    let marks = chart_marks(&page.text);
+    let mut by_segment: BTreeMap<Segment, BTreeSet<PersonId>> = BTreeMap::new();
+    for person in &shop.people {
+        let insight = app.store.customer_insight(person.id).await.unwrap().expect("an insight");
+        by_segment.entry(insight.segment).or_default().insert(person.id);
+    }
+    for (segment, members) in &by_segment {
+        let href = format!("/people?segment={}", segment.as_str());
+        let title = format!("{}: {} customers (", segment.label(), members.len());
+        assert!(
+            marks.iter().any(|(h, t)| h.as_deref() == Some(href.as_str()) && t.starts_with(&title)),
+            "no mark {href} {title:?} among {marks:?}"
+        );
+        let listed = people_linked(&web.get(&format!("{href}&limit=200")).await.want(200).text);
+        assert_eq!(&listed, members, "{href}");
+    }
+
+    // Cohorts: a row's label lists the customers who first bought that month,
+    // a cell those of them who bought again in its month.
+    let page = web.get("/insights/cohorts").await.want(200);
+    let marks = chart_marks(&page.text);
+    let mut cohorts: BTreeMap<String, BTreeSet<PersonId>> = BTreeMap::new();
+    for (person, times) in &shop.bought {
+        cohorts.entry(month_of(*times.iter().min().unwrap())).or_default().insert(*person);
+    }
+    assert!(cohorts.len() >= 5, "the shop spreads over months: {cohorts:?}");
+    let mut cells_checked = 0;
+    for (month, members) in &cohorts {
+        let href = format!("/people?first_purchase_month={month}");
+        let title = format!("Cohort {month}: {} customers", members.len());
+        assert!(marks.iter().any(|(h, t)| h.as_deref() == Some(href.as_str()) && *t == title), "no {title:?}");
+        let page = web.get(&format!("{href}&limit=200")).await.want(200);
+        assert_eq!(&people_linked(&page.text), members, "{href}");
+        // Every cell of the row whose customers bought again.
+        for (cell_href, cell_title) in marks.iter().filter_map(|(h, t)| Some((h.as_deref()?, t))) {
+            let Some(purchased) = cell_href.strip_prefix(&format!("{href}&purchased_in=")) else { continue };
+            let want: BTreeSet<PersonId> = members
+                .iter()
+                .filter(|p| shop.bought[p].iter().any(|at| month_of(*at) == purchased))
+                .copied()
+                .collect();
+            let page = web.get(&format!("{cell_href}&limit=200")).await.want(200);
+            assert_eq!(people_linked(&page.text), want, "{cell_href}");
+            assert!(
+                cell_title.ends_with(&format!("bought ({} of {})", want.len(), members.len())),
+                "{cell_title:?} does not count {} of {}",
+                want.len(),
+                members.len()
+            );
+            cells_checked += 1;
+        }
+    }
+    assert!(cells_checked > cohorts.len(), "only {cells_checked} cells");
+
+    // The API takes the same filters, and names a bad month.
+    let month = cohorts.keys().next().unwrap();
+    let listed =
+        app.admin.get(&format!("/api/v1/people?first_purchase_month={month}&limit=100")).await.want(200).value();
+    let ids: BTreeSet<String> =
+        listed["items"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(ids, cohorts[month].iter().map(|p| p.to_string()).collect::<BTreeSet<_>>());
+    for bad in ["2025-13", "2025-3", "march"] {
+        let resp = app.admin.get(&format!("/api/v1/people?first_purchase_month={bad}")).await;
+        assert_eq!(resp.status, 422, "{bad}: {}", resp.text);
+        assert!(resp.text.contains("first_purchase_month"), "{}", resp.text);
+    }
+    is_400_naming(&web.get("/people?purchased_in=2025-00").await, "purchased_in");
+}
+
+async fn churn_and_value_pages_explain_and_highlight(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    shop(&app, 30).await;
+    let web = app.web_admin().await;
+
+    // Churn: each month's point says its rate; one survival curve at a time.
+    let page = web.get("/insights/churn").await.want(200);
+    let marks = chart_marks(&page.text);
+    assert!(marks.iter().any(|(h, t)| h.is_none() && t.contains("% churned (")), "{marks:?}");
+    assert!(marks.iter().any(|(_, t)| t.starts_with("All customers, day ")), "{marks:?}");
+    has(&page, "<a class=\"badge\" href=\"/insights/churn#survival-heading\" aria-current=\"true\">All customers</a>");
+    has(&page, "href=\"/insights/churn?curve=1#survival-heading\">event</a>");
+    let page = web.get("/insights/churn?curve=1").await.want(200);
+    let marks = chart_marks(&page.text);
+    assert!(marks.iter().any(|(_, t)| t.starts_with("event, day ")), "{marks:?}");
+    assert!(!marks.iter().any(|(_, t)| t.starts_with("All customers, day ")));
+    has(&page, "aria-current=\"true\">event</a>");
+    let page = web.get("/insights/churn?group_by=segment&curve=1").await.want(200);
+    has(&page, "href=\"/insights/churn?group_by=segment#survival-heading\">All customers</a>");
+    is_400_naming(&web.get("/insights/churn?curve=99").await, "curve");
+    is_400_naming(&web.get("/insights/churn?curve=x").await, "curve");
+    is_svg(&web.get("/insights/charts/survival.svg?curve=1").await);
+
+    // Lifetime value: the parameters in plain words, counts rounded with "about".
+    let page = web.get("/insights/value").await.want(200);
+    has(&page, "What these figures mean");
+    has(&page, "α is how spread out customers' buying rates are");
+    has(&page, "Log-likelihood</dt>");
+    let html = text(&page);
+    let alive = &html[html.find("Customers likely still buying</span><b>").unwrap()..];
+    assert!(alive.contains("<b>about "), "{}", &alive[..80]);
+    assert!(!html.contains("still buying</span><b>about 9."), "a count with decimals");
+    // No white boxes: the charts leave their background to the page.
+    for path in ["/insights", "/insights/cohorts", "/insights/churn", "/insights/value"] {
+        let page = web.get(path).await.want(200);
+        assert!(!page.text.contains("NaN"), "{path}");
+        assert!(!page.text.contains("style="), "{path}: inline styles break the CSP");
+        assert!(!page.text.contains("fill=\"#FFFFFF\" stroke=\"none\"/>\n<text"), "{path}: a white background box");
+    }
 }

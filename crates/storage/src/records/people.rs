@@ -2,15 +2,15 @@
 
 use rapport_domain::access::Action;
 use rapport_domain::custom_fields::EntityType;
-use rapport_domain::records::{LifecycleStage, Person, PersonInput, Preferences, now};
-use rapport_domain::{Actor, CompanyId, FieldErrors, PersonId, Segment, UserId};
+use rapport_domain::records::{LifecycleStage, Person, PersonInput, Preferences, normalize_timestamp, now};
+use rapport_domain::{Actor, CalendarMonth, CompanyId, FieldErrors, PersonId, Segment, UserId};
 use sea_orm::prelude::*;
-use sea_orm::sea_query::{Expr, Query, SimpleExpr};
+use sea_orm::sea_query::{Expr, ExprTrait, Query, SimpleExpr};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DbBackend, QueryOrder, QuerySelect, Set};
 
 use super::customer_insights::bump_insights_version;
 use crate::common::*;
-use crate::entities::{activities, companies, contact_points, customer_insights, people};
+use crate::entities::{activities, companies, contact_points, customer_insights, people, purchases};
 use crate::history;
 use crate::listing::{RELEVANCE, SortField, SortKind, SortValue};
 use crate::trash::{Removal, move_to_trash};
@@ -29,13 +29,20 @@ pub struct PersonFilter {
     pub segment: Option<Segment>,
     /// Where their latest NPS answer falls.
     pub nps_group: Option<NpsGroup>,
+    /// Customers whose first purchase (UTC, in the insights currency) was in
+    /// this month, `YYYY-MM`: a cohort of the insights.
+    #[param(value_type = Option<String>, pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$", example = "2025-03")]
+    pub first_purchase_month: Option<CalendarMonth>,
+    /// Customers with a purchase (UTC, in the insights currency) in this
+    /// month, `YYYY-MM`; with `first_purchase_month`, a cohort's cell.
+    #[param(value_type = Option<String>, pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$", example = "2025-06")]
+    pub purchased_in: Option<CalendarMonth>,
 }
 
 impl crate::listing::ListShape for PersonFilter {
     const SORTS: &'static [&'static str] =
         &["name", "created_at", "updated_at", "last_contacted_at", "lifecycle_stage", RELEVANCE];
     const SEARCH_AND_TAGS: bool = true;
-    const CONDITIONS: &'static [rapport_domain::conditions::FieldSpec] = rapport_domain::conditions::PEOPLE;
 }
 
 /// Last contact, never-contacted people first (at the epoch): the list's sort
@@ -48,6 +55,41 @@ fn last_contact_key(backend: DbBackend) -> SimpleExpr {
         }
         _ => Expr::cust("COALESCE(\"people\".\"last_contacted_at\", '1970-01-01T00:00:00Z')"),
     }
+}
+
+/// The customers (with insights) matching the list's month filters, counted
+/// as the cohorts are: purchases in the customer's insights currency, UTC.
+fn bought_in_months(filter: &PersonFilter) -> sea_orm::sea_query::SelectStatement {
+    let bought = |from: Option<time::OffsetDateTime>, to: time::OffsetDateTime| {
+        let mut purchase = Query::select();
+        purchase
+            .expr(Expr::val(1))
+            .from(purchases::Entity)
+            .and_where(
+                Expr::col((purchases::Entity, purchases::Column::PersonId))
+                    .equals((customer_insights::Entity, customer_insights::Column::PersonId)),
+            )
+            .and_where(
+                Expr::col((purchases::Entity, purchases::Column::Currency))
+                    .equals((customer_insights::Entity, customer_insights::Column::Currency)),
+            )
+            .and_where(Expr::col((purchases::Entity, purchases::Column::OccurredAt)).lt(normalize_timestamp(to)));
+        if let Some(from) = from {
+            purchase.and_where(
+                Expr::col((purchases::Entity, purchases::Column::OccurredAt)).gte(normalize_timestamp(from)),
+            );
+        }
+        Expr::exists(purchase.to_owned())
+    };
+    let mut customers = Query::select();
+    customers.column((customer_insights::Entity, customer_insights::Column::PersonId)).from(customer_insights::Entity);
+    if let Some(month) = filter.first_purchase_month {
+        customers.and_where(bought(Some(month.start()), month.end())).and_where(bought(None, month.start()).not());
+    }
+    if let Some(month) = filter.purchased_in {
+        customers.and_where(bought(Some(month.start()), month.end()));
+    }
+    customers.to_owned()
 }
 
 /// The lifecycle stage's place in the funnel (lead first, churned last), for sorting.
@@ -370,6 +412,9 @@ impl Store {
                 .and_where(customer_insights::Column::Segment.eq(segment.as_str()))
                 .to_owned();
             select = select.filter(people::Column::Id.in_subquery(in_segment));
+        }
+        if filter.first_purchase_month.is_some() || filter.purchased_in.is_some() {
+            select = select.filter(people::Column::Id.in_subquery(bought_in_months(filter)));
         }
         if let Some(group) = filter.nps_group {
             let (low, high) = group.scores();
