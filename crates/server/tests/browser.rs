@@ -21,6 +21,7 @@ mod browser {
     pub mod imports;
     pub mod insights;
     pub mod jobs;
+    pub mod list_bulk;
     pub mod mail;
     pub mod people;
     pub mod phone;

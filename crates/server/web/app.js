@@ -238,12 +238,58 @@
     scrollBoxesLater = setTimeout(function () { scrollBoxes(document); }, 150);
   });
 
+  // Lists' bulk bar: hidden until a row (or "all matching") is ticked, then
+  // says how many; only the control the chosen action needs shows. Without
+  // this script the bar is a plain form that always shows.
+  function bulkForm(form) {
+    var bar = form.querySelector("[data-bulk-bar]");
+    if (!bar) return;
+    var rows = form.querySelectorAll("input[name=ids]");
+    var ticked = form.querySelectorAll("input[name=ids]:checked").length;
+    var all = form.querySelector("[data-bulk-all]");
+    var matching = all && all.checked;
+    var text = matching ? "All " + all.getAttribute("data-total") + " selected" : ticked + " selected";
+    bar.hidden = !(ticked || matching);
+    form.querySelector("[data-bulk-count]").textContent = text;
+    var status = form.querySelector("[data-bulk-status]");
+    if (status) status.textContent = ticked || matching ? text : "";
+    var page = form.querySelector("[data-select-all]");
+    if (page) {
+      page.checked = rows.length > 0 && ticked === rows.length;
+      page.indeterminate = ticked > 0 && ticked < rows.length;
+    }
+    var action = form.querySelector("[data-bulk-action]");
+    form.querySelectorAll("[data-bulk-for]").forEach(function (field) {
+      field.hidden = (" " + field.getAttribute("data-bulk-for") + " ").indexOf(" " + action.value + " ") < 0;
+    });
+  }
+  document.addEventListener("change", function (event) {
+    var form = event.target.closest("form[data-bulk]");
+    if (!form) return;
+    // Unticking a row leaves "all matching" for just the rows ticked.
+    if (event.target.name === "ids" && !event.target.checked) {
+      var all = form.querySelector("[data-bulk-all]");
+      if (all) all.checked = false;
+    }
+    bulkForm(form);
+  });
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.matches("form[data-bulk]")) return;
+    var action = form.querySelector("[data-bulk-action]");
+    if (action && action.value === "delete") {
+      var count = form.querySelector("[data-bulk-count]").textContent;
+      if (!window.confirm("Move " + count.replace(" selected", "") + " to the trash? You can undo it.")) event.preventDefault();
+    }
+  }, true);
+
   function init(root) {
     localTimes(root);
     initBoard(root);
     sizeBoard();
     scrollBoxes(root);
     root.querySelectorAll("[data-select-all][hidden]").forEach(function (box) { box.hidden = false; });
+    root.querySelectorAll("form[data-bulk]").forEach(bulkForm);
     root.querySelectorAll(".toast:not([data-timed])").forEach(function (item) {
       item.setAttribute("data-timed", "");
       setTimeout(function () { item.remove(); }, 5000);

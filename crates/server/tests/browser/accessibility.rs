@@ -30,7 +30,7 @@ const WIDE: (u32, u32) = (1440, 900);
 const SERIOUS: [&str; 2] = ["serious", "critical"];
 
 /// axe-core's browser build, installed by build.rs's `npm ci` (a devDependency).
-fn axe_source() -> String {
+pub(super) fn axe_source() -> String {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("web/node_modules/axe-core/axe.min.js");
     std::fs::read_to_string(&path).unwrap_or_else(|err| {
         panic!("cannot read {}: {err} (run `npm ci` in crates/server/web, or build the crate)", path.display())
@@ -290,7 +290,7 @@ async fn fill(ctx: &Ctx) -> (Pages, Pages) {
 
 /// Injects axe-core into the page open now, runs it, and adds each serious
 /// or critical violation to `found`.
-async fn audit(ctx: &Ctx, axe: &str, page: &str, mode: &str, found: &mut Vec<String>) {
+pub(super) async fn audit(ctx: &Ctx, axe: &str, page: &str, mode: &str, found: &mut Vec<String>) {
     ctx.js(&format!("if (!window.axe) {{ {axe}\n}} return typeof window.axe;")).await;
     let violations = ctx
         .js("return axe.run(document, { resultTypes: ['violations'] }).then(r => r.violations.map(v => ({ \
