@@ -15,6 +15,7 @@ mod jobs;
 mod mail;
 mod merge;
 mod report_output;
+mod sales;
 mod style;
 mod tickets;
 mod transfer;
@@ -124,6 +125,9 @@ enum Command {
     /// Each staff member's relationship style: scorecards from what they did.
     #[command(subcommand)]
     Style(style::StyleCommand),
+    /// Sales: win rate, sales cycle, weighted forecast and activity.
+    #[command(subcommand)]
+    Sales(sales::SalesCommand),
 }
 
 #[derive(Subcommand)]
@@ -324,6 +328,10 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Style(command) => {
             let output = style::run(&open(&config.database_url).await?, command).await?;
+            write_stdout(&output)
+        }
+        Command::Sales(command) => {
+            let output = sales::run(&open(&config.database_url).await?, command).await?;
             write_stdout(&output)
         }
         Command::Mail(command) => {

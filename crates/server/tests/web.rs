@@ -28,6 +28,7 @@ mod web {
     pub mod list_bulk;
     pub mod numbers;
     pub mod permissions;
+    pub mod sales;
     pub mod search;
     pub mod session;
     pub mod sla_report;

@@ -27,6 +27,7 @@ mod merge;
 mod numbers;
 mod people;
 mod purchases;
+mod sales;
 mod search;
 mod session;
 mod settings;
@@ -72,6 +73,7 @@ pub fn routes() -> Router<AppState> {
         .merge(purchases::routes())
         .merge(deals::routes())
         .merge(board::routes())
+        .merge(sales::routes())
         .merge(tasks::routes())
         .merge(sla_report::routes())
         .merge(tickets::routes())
