@@ -22,6 +22,7 @@ mod browser {
     pub mod insights;
     pub mod jobs;
     pub mod list_bulk;
+    pub mod list_filters;
     pub mod mail;
     pub mod people;
     pub mod phone;

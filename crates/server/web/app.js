@@ -331,6 +331,111 @@
     var count = parseInt(badge.textContent, 10);
     if (!isNaN(count)) badge.textContent = String(Math.max(0, count + by));
   });
+  /* Filter builder */
+  // The list's "Add filter": only the operators and the value input that fit
+  // the chosen field; Add writes the condition as a hidden `where` beside
+  // the chips and asks the filter form (htmx) for the new results. Without
+  // this script the builder's fields go with the plain GET form instead.
+  function filterBuilder(builder) {
+    if (builder.dataset.ready) return;
+    builder.dataset.ready = "1";
+    var form = builder.closest("form");
+    var field = builder.querySelector("#where-field");
+    var op = builder.querySelector("#where-op");
+    var text = builder.querySelector("#where-value");
+    var add = builder.querySelector(".add-condition");
+    [field, op, text].forEach(function (input) { input.removeAttribute("name"); });
+    // The filter form reloads on every change: not for a half-built condition.
+    ["input", "change"].forEach(function (kind) {
+      builder.addEventListener(kind, function (event) { event.stopPropagation(); });
+    });
+    function chosen() { return field.options[field.selectedIndex]; }
+    function choices() {
+      return builder.querySelector('.where-choices[data-field="' + field.value + '"]');
+    }
+    function showValue() {
+      var option = chosen();
+      var input = option ? option.dataset.input : "";
+      var needsValue = op.value !== "empty" && op.value !== "set";
+      var list = choices();
+      builder.querySelectorAll(".where-choices").forEach(function (select) {
+        var on = select === list && needsValue;
+        select.hidden = !on;
+        select.disabled = !on;
+        select.multiple = on && op.value === "in";
+      });
+      text.hidden = !needsValue || !!list;
+      text.disabled = text.hidden;
+      text.type = op.value === "last" ? "number" : input === "date" ? "date" : input === "number" ? "number" : "text";
+      text.step = input === "number" ? "any" : "1";
+      text.min = op.value === "last" ? "1" : "";
+      builder.querySelector(".where-value label").htmlFor = list && !list.hidden ? "" : "where-value";
+      var hint = builder.querySelector("#where-hint");
+      hint.hidden = !needsValue || !!list || input === "date";
+      if (input === "boolean" && !list) text.placeholder = "true or false";
+      else text.placeholder = "";
+    }
+    function showOperators() {
+      var option = chosen();
+      op.innerHTML = "";
+      (option && option.dataset.ops ? option.dataset.ops.split(";") : []).forEach(function (pair) {
+        var at = pair.indexOf("=");
+        var item = document.createElement("option");
+        item.value = pair.slice(0, at);
+        item.textContent = pair.slice(at + 1);
+        op.appendChild(item);
+      });
+      showValue();
+    }
+    field.addEventListener("change", showOperators);
+    op.addEventListener("change", showValue);
+    showOperators();
+    add.addEventListener("click", function (event) {
+      event.preventDefault();
+      if (!field.value) { field.focus(); return; }
+      var value = "";
+      if (op.value !== "empty" && op.value !== "set") {
+        var list = choices();
+        if (list) {
+          value = Array.prototype.filter.call(list.options, function (o) { return o.selected; })
+            .map(function (o) { return o.value; }).join("|");
+        } else {
+          value = text.value.trim();
+        }
+        if (!value) {
+          text.setCustomValidity("Give a value");
+          text.reportValidity();
+          text.setCustomValidity("");
+          return;
+        }
+      }
+      var condition = document.createElement("input");
+      condition.type = "hidden";
+      condition.name = "where";
+      condition.value = field.value + "." + op.value + (value ? "." + value : "");
+      form.querySelector("#filter-chips").appendChild(condition);
+      text.value = "";
+      builder.open = false;
+      builder.querySelector("summary").focus();
+      htmx.trigger(form, "change");
+    });
+  }
+  function filterBuilders() {
+    document.querySelectorAll("details.filter-builder").forEach(filterBuilder);
+  }
+  document.addEventListener("DOMContentLoaded", filterBuilders);
+  // A removed chip takes the focus with it: give it to "Add filter".
+  var removedChip = false;
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest(".chip-remove")) removedChip = true;
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    if (!removedChip) return;
+    removedChip = false;
+    var summary = document.querySelector("details.filter-builder summary");
+    if (summary) summary.focus();
+  });
+  /* End of Filter builder */
   /* Customer page */
   // "Load more" on a timeline: the focus goes to the first entry it added
   // (the button it replaced is gone), not back to the top of the page.

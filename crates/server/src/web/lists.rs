@@ -15,6 +15,7 @@ use serde::de::DeserializeOwned;
 
 use super::form::{Fields, FormData};
 use super::list_bulk::{BulkBar, RowKey};
+use super::list_filters::FilterBuilder;
 use super::{Chrome, Signed, WebError, redirect_with_flash};
 use crate::AppState;
 use crate::extract::ListParams;
@@ -54,17 +55,25 @@ pub struct Cell {
     pub text: String,
     pub href: Option<String>,
     pub badge: Option<&'static str>,
+    /// Where the cell is edited in place (`inline_edit.rs`), and its Edit button's name.
+    pub edit: Option<(String, String)>,
 }
 
 impl Cell {
+    /// The cell with an Edit button that swaps in `base`/edit, named `label` ("Edit email of Rosa Larsen").
+    pub fn editable(mut self, base: String, label: String) -> Self {
+        self.edit = Some((base, label));
+        self
+    }
+
     pub fn text(text: impl Into<String>) -> Self {
         Cell { text: text.into(), ..Default::default() }
     }
     pub fn link(text: impl Into<String>, href: String) -> Self {
-        Cell { text: text.into(), href: Some(href), badge: None }
+        Cell { text: text.into(), href: Some(href), ..Default::default() }
     }
     pub fn badge(text: impl Into<String>, class: &'static str) -> Self {
-        Cell { text: text.into(), href: None, badge: Some(class) }
+        Cell { text: text.into(), badge: Some(class), ..Default::default() }
     }
 }
 
@@ -139,6 +148,8 @@ pub struct ListPage {
     pub empty_title: &'static str,
     pub empty_hint: &'static str,
     pub filtered: bool,
+    /// The filter builder's chips and fields (lists of people, companies and deals).
+    pub filter_builder: FilterBuilder,
     /// "1,234 people": how many records the filters match, all pages together.
     pub total: String,
     /// The bulk bar, on lists that have one, and each row's checkbox.
@@ -169,15 +180,16 @@ impl<F: DeserializeOwned> ListRequest<F> {
     /// Empty fields of the filter form mean "any": they are dropped before parsing.
     pub fn parse(raw: Option<&str>) -> Result<Self, WebError>
     where
-        F: utoipa::IntoParams,
+        F: utoipa::IntoParams + rapport_storage::ListShape,
     {
-        let pairs: Vec<(String, String)> = form_urlencoded::parse(raw.unwrap_or("").as_bytes())
+        let mut pairs: Vec<(String, String)> = form_urlencoded::parse(raw.unwrap_or("").as_bytes())
             .into_owned()
             .filter(|(_, value)| !value.trim().is_empty())
             .collect();
+        super::list_filters::fold_builder(&mut pairs);
         let kept: Vec<&(String, String)> = pairs.iter().filter(|(key, _)| key != "cols").collect();
         let query: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(kept).finish();
-        let mut params = ListParams::<F>::parse(&query).map_err(WebError::from)?;
+        let mut params = ListParams::<F>::parse_listing(&query).map_err(WebError::from)?;
         // Every list page says how many records match, from the page's own snapshot.
         params.query.count.get_or_insert_with(Total::default);
         let columns = pairs
@@ -318,6 +330,7 @@ impl ListSpec {
             empty_title: self.empty_title,
             empty_hint: self.empty_hint,
             filtered,
+            filter_builder: FilterBuilder::load(state, self.list, self.path, &request.pairs).await?,
             total,
             bulk: None,
             row_keys: Vec::new(),

@@ -21,6 +21,7 @@ mod imports;
 mod insights;
 mod jobs;
 mod list_bulk;
+mod list_filters;
 mod lists;
 mod lookup;
 mod merge;

@@ -229,6 +229,7 @@ async fn fill(ctx: &Ctx) -> (Pages, Pages) {
         ("home", "/".to_owned()),
         ("inbox", "/inbox".to_owned()),
         ("people", "/people".to_owned()),
+        ("people-conditions", "/people?where=lifecycle_stage.ne.lead&where=email.set".to_owned()),
         ("person", format!("/people/{k}")),
         ("person-new", "/people/new".to_owned()),
         ("person-edit", format!("/people/{k}/edit")),
