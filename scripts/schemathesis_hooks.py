@@ -62,6 +62,8 @@ UNSTATABLE_RULES = [
     (r"scope\.user_id", r"^is not a staff member$"),
     (r"month", r"^must not be after this month$"),
     (r"cursor", r"^(is )?not a cursor from this list$"),
+    # A condition on a custom field: its kind and choices are data.
+    (r"where", r" \(in custom\.[a-z][a-z0-9_]*\..*\)$"),
     (r"queue", r"^you are in no team$"),
     (r"due_on", r"^must be (a day after today|within 5 years)$"),
     (r"key|kind|entity_type", r"^the (key|kind|record type) of a custom field cannot change$"),
@@ -77,6 +79,9 @@ UNSTATABLE_RULES = [
     (r"team_id", r"^give a user_id or a team_id, not both$"),
     (r"periods\[\d+\]", r"^(must start before it ends|overlaps another period on \w+)$"),
     (r"target", r"^must be between -?\d+ and \d+ for "),
+    # A day that the calendar does not have (2026-02-30): a pattern cannot
+    # know the length of each month.
+    (r"where", r" is not a day of the calendar as YYYY-MM-DD \(in "),
     (r"stage_id", r"^this stage belongs to another pipeline$"),
     (r"b", r"^is the same record as a$"),
     (r"first_response_minutes", r"^a policy needs at least one target$"),

@@ -283,6 +283,22 @@ async fn bad_conditions_are_refused_naming_where(backend: Backend) {
         let said = error.field("where").unwrap_or_default();
         assert!(said.starts_with(message), "where={condition}: {said:?}");
     }
+    // The OpenAPI document says so: `where` is an array of patterned strings, repeated (explode).
+    let doc = api.get("/api/v1/openapi.json").await.want(200).value();
+    let param = |path: &str| {
+        doc["paths"][path]["get"]["parameters"]
+            .as_array()
+            .and_then(|ps| ps.iter().find(|p| p["name"] == "where").cloned())
+    };
+    for path in ["/api/v1/people", "/api/v1/companies", "/api/v1/deals"] {
+        let param = param(path).unwrap_or_else(|| panic!("{path} does not document where"));
+        assert_eq!(param["explode"], json!(true), "{path}");
+        assert_eq!(param["style"], json!("form"), "{path}");
+        assert_eq!(param["schema"]["type"], json!("array"), "{path}");
+        let pattern = param["schema"]["items"]["pattern"].as_str().unwrap_or_default();
+        assert!(pattern.starts_with("^(") && pattern.contains("custom\\."), "{path}: {pattern}");
+    }
+    assert!(param("/api/v1/tasks").is_none(), "tasks take no conditions");
     // A list without conditions does not take them.
     let error = api.get("/api/v1/tasks?where=title.eq.x").await.want_error(422, "validation");
     assert!(error.field("where").is_some_and(|m| m.starts_with("is not a parameter here")), "{error:?}");
