@@ -203,6 +203,7 @@ pub async fn run(store: &Store, seed: u64, scale: f64, admin_password: String) -
         (ListKind::People, "Customers to call", "lifecycle_stage=customer&sort=last_contacted_at"),
         (ListKind::People, "VIPs", "tag=vip&cols=name,email,company,owner,last_contacted,tags"),
         (ListKind::People, "Newest leads", "lifecycle_stage=lead&sort=-created_at&cols=name,email,source,created"),
+        (ListKind::People, "Gold customers", "where=custom.customer_tier.eq.gold&where=lifecycle_stage.eq.customer"),
         (ListKind::Deals, "Open deals", "status=open&sort=-amount"),
         (ListKind::Tasks, "My open tasks", &format!("assignee_id={}&open=true", admin.id)),
     ] {
