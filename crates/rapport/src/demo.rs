@@ -429,12 +429,15 @@ pub async fn run(store: &Store, seed: u64, scale: f64, admin_password: String) -
         })
         .collect();
 
-    // Deals across every stage, won and lost.
+    // Deals across every stage, won and lost: each starts in the first stage
+    // and moves up to its own, so its history has the stage moves the sales
+    // dashboard reads; closed ones closed over the past year.
     demo.progress.set_message("deals");
     let mut deals = Vec::new();
+    let mut paths = Vec::new();
     for _ in 0..n_deals {
         let person = people.choose(&mut demo.rng).expect("people");
-        let stage = pipeline.stages.choose(&mut demo.rng).expect("stages");
+        let reached = demo.rng.random_range(0..pipeline.stages.len());
         let status = match demo.rng.random_range(0..100) {
             0..55 => DealStatus::Open,
             55..80 => DealStatus::Won,
@@ -444,23 +447,26 @@ pub async fn run(store: &Store, seed: u64, scale: f64, admin_password: String) -
             name: name(&format!("{} for {}", demo.pick(PRODUCTS), person.fields.full_name())),
             amount: Money::new(demo.rng.random_range(5..500) * 10_000, Currency::parse("EUR").expect("EUR")),
             pipeline_id: pipeline.id,
-            stage_id: stage.id,
+            stage_id: pipeline.stages[0].id,
             person_id: Some(person.id),
             company_id: person.fields.company_id,
             owner_id: person.fields.owner_id,
             expected_close: Some((demo.now + Duration::days(demo.rng.random_range(-30..120))).date()),
-            status,
-            lost_reason: (status == DealStatus::Lost)
-                .then(|| LongText::try_from(demo.pick(LOST_REASONS)).expect("valid reason")),
+            status: DealStatus::Open,
+            lost_reason: None,
             tags: vec![],
             external_id: None,
             custom_fields: BTreeMap::new(),
         });
+        paths.push((reached, status));
     }
     let mut stored_deals = Vec::new();
     for chunk in deals.chunks(500) {
         stored_deals.extend(store.create_deals(&actor, chunk.to_vec()).await?);
         demo.progress.inc(chunk.len() as u64);
+    }
+    for (deal, (reached, status)) in stored_deals.iter_mut().zip(paths) {
+        *deal = deal_path(store, &actor, &mut demo, &pipeline, deal.clone(), reached, status).await?;
     }
 
     // Activities over two years.
@@ -621,6 +627,45 @@ pub async fn run(store: &Store, seed: u64, scale: f64, admin_password: String) -
 /// Records entered twice, as they are in real life, so the duplicates page
 /// has something to show: an address under another spelling of the name, a
 /// number typed another way, one company with and without its punctuation.
+/// Moves a new deal from the first stage up to stage `reached`, closes it
+/// as `status`, and dates that past: closed ones closed in the last year
+/// after 1 to 120 days, open ones created in the last 120 days.
+async fn deal_path(
+    store: &Store,
+    actor: &Actor,
+    demo: &mut Demo,
+    pipeline: &Pipeline,
+    mut deal: Deal,
+    reached: usize,
+    status: DealStatus,
+) -> Result<Deal> {
+    for stage in &pipeline.stages[1..=reached] {
+        deal.fields.stage_id = stage.id;
+        deal = store.update_deal(actor, deal.id, deal.fields.clone(), None).await?;
+    }
+    if status != DealStatus::Open {
+        deal.fields.status = status;
+        deal.fields.lost_reason =
+            (status == DealStatus::Lost).then(|| LongText::try_from(demo.pick(LOST_REASONS)).expect("valid reason"));
+        deal = store.update_deal(actor, deal.id, deal.fields.clone(), None).await?;
+    }
+    let (end, length) = if status == DealStatus::Open {
+        (demo.now - Duration::days(1), demo.rng.random_range(5..120))
+    } else {
+        (demo.days_ago(365), demo.rng.random_range(1..120))
+    };
+    let start = end - Duration::days(length);
+    let steps = reached as i64 + i64::from(status != DealStatus::Open);
+    // Creation, each move and the close, spread evenly from start to end.
+    let times: Vec<OffsetDateTime> = (0..=steps)
+        .map(
+            |i| if steps == 0 { start } else { normalize_timestamp(start + (end - start) * (i as f64 / steps as f64)) },
+        )
+        .collect();
+    store.date_deal_history(deal.id, &times).await?;
+    Ok(deal)
+}
+
 async fn entered_twice(store: &Store, actor: &Actor, people: &[Person]) -> Result<(Vec<Company>, Vec<Person>)> {
     let company = |title: &str, domain: Option<&str>| CompanyInput {
         name: name(title),

@@ -8,15 +8,15 @@ use std::collections::HashMap;
 use rapport_domain::history::{FieldChange, RecordKind};
 use rapport_domain::records::{ActivityKind, DealStatus};
 use rapport_domain::sales::{ActivityFact, DealFact, SalesFacts, SalesReportRequest, SalesStage};
-use rapport_domain::{Currency, FieldErrors, Money, PipelineId, StageId, UserId};
+use rapport_domain::{Currency, DealId, FieldErrors, Money, PipelineId, StageId, UserId};
 use sea_orm::prelude::*;
 use sea_orm::sea_query::Condition;
-use sea_orm::{QueryOrder, QuerySelect, QueryTrait};
+use sea_orm::{ActiveModelTrait, QueryOrder, QuerySelect, QueryTrait, Set};
 use time::{Date, OffsetDateTime};
 
 use crate::common::{from_json, parse_with};
 use crate::entities::{activities, deals, people, record_history, tasks, users};
-use crate::{DealFilter, Result, Store};
+use crate::{DealFilter, Result, StorageError, Store};
 
 /// The deals the report reads: closed in the period, or open, in the pipeline asked for.
 fn deals_in_scope(request: &SalesReportRequest) -> Condition {
@@ -191,5 +191,37 @@ impl Store {
             activities,
             tasks_done: tasks_done.into_iter().map(|id| id.map(UserId)).collect(),
         })
+    }
+
+    /// Dates a deal's past, for demo data: `times` go to its history
+    /// entries oldest first (its creation, each later change); the deal's
+    /// creation is the first, and its close (when closed) the last.
+    pub async fn date_deal_history(&self, id: DealId, times: &[OffsetDateTime]) -> Result<()> {
+        let w = self.begin_write().await?;
+        let row = deals::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("deal"))?;
+        let entries = record_history::Entity::find()
+            .filter(record_history::Column::RecordType.eq(RecordKind::Deals.as_str()))
+            .filter(record_history::Column::RecordId.eq(id.0))
+            .order_by_asc(record_history::Column::At)
+            .order_by_asc(record_history::Column::Id)
+            .all(&*w)
+            .await?;
+        if entries.len() != times.len() || times.windows(2).any(|pair| pair[0] > pair[1]) {
+            return Err(FieldErrors::single("times", "give one time per history entry, oldest first").into());
+        }
+        for (entry, at) in entries.into_iter().zip(times) {
+            let mut active: record_history::ActiveModel = entry.into();
+            active.at = Set(*at);
+            active.update(&*w).await?;
+        }
+        let closed = row.closed_at.is_some();
+        let mut active: deals::ActiveModel = row.into();
+        active.created_at = Set(times[0]);
+        if closed {
+            active.closed_at = Set(times.last().copied());
+        }
+        active.update(&*w).await?;
+        w.commit().await?;
+        Ok(())
     }
 }
