@@ -40,15 +40,19 @@ async fn demo_shop(ctx: &Ctx, admin: &Actor) -> Vec<Person> {
     people
 }
 
-/// Waits until every chart image on the page has loaded and has a size.
+/// Waits until every chart on the page (an image, or inline SVG in a named
+/// region) has loaded and has a size.
 async fn charts_drawn(ctx: &Ctx, at_least: u64) {
     let started = std::time::Instant::now();
     loop {
         let state = ctx
             .js("const imgs = [...document.querySelectorAll('main img')]; \
-                 return { n: imgs.length, done: imgs.every(i => i.complete), \
-                          drawn: imgs.filter(i => i.complete && i.naturalWidth > 0).length, \
-                          alts: imgs.every(i => (i.getAttribute('alt') || '').length > 20) };")
+                 const svgs = [...document.querySelectorAll('main svg.chart-svg')]; \
+                 const named = svgs.every(s => (s.closest('[role=region]')?.getAttribute('aria-label') || '').length > 20); \
+                 return { n: imgs.length + svgs.length, done: imgs.every(i => i.complete), \
+                          drawn: imgs.filter(i => i.complete && i.naturalWidth > 0).length \
+                                 + svgs.filter(s => s.getBoundingClientRect().width > 100).length, \
+                          alts: named && imgs.every(i => (i.getAttribute('alt') || '').length > 20) };")
             .await;
         let (n, drawn) = (state["n"].as_u64().unwrap_or(0), state["drawn"].as_u64().unwrap_or(0));
         if state["done"] == true && n >= at_least {
@@ -101,8 +105,7 @@ async fn insights_pages_segments_and_the_value_panel() {
         ctx.check_page().await;
         ctx.find_text("main p", "no purchase for 60 days").await;
         charts_drawn(&ctx, 2).await;
-        let src = ctx.find("main img[src*='survival']").await.attr("src").await.unwrap().unwrap_or_default();
-        assert!(src.contains("group_by=segment"), "the survival chart ignores the choice: {src}");
+        ctx.find_text("main svg.chart-svg text", "Customer survival by segment").await;
 
         // A segment leads to its people, and only them.
         ctx.visit("/insights").await;
@@ -150,6 +153,151 @@ async fn insights_pages_segments_and_the_value_panel() {
         let want = format!("/people?segment={}", insight.segment.as_str());
         ctx.wait_path("the segment from the badge", |p| p == want).await;
         ctx.check_page().await;
+    })
+    .await;
+}
+
+/// Turns the open page dark as `prefers-color-scheme: dark` would (as the
+/// axe-core pass does: chromedriver here has no media emulation).
+async fn go_dark(ctx: &Ctx) {
+    ctx.js(
+        "for (const sheet of document.styleSheets) for (const rule of sheet.cssRules) { \
+           if (!(rule instanceof CSSMediaRule)) continue; \
+           const m = rule.media.mediaText; \
+           if (m.includes('prefers-color-scheme: dark')) rule.media.mediaText = m.replace(/\\(prefers-color-scheme: dark\\)/, 'all'); \
+         } \
+         document.documentElement.style.colorScheme = 'dark'; return true;",
+    )
+    .await;
+}
+
+/// The tooltip's text when it shows, else null.
+const TIP: &str = "const t = document.querySelector('.chart-tip'); \
+                   return t && !t.hidden && t.getBoundingClientRect().width > 0 ? t.textContent : null;";
+
+/// How many rows the people list shows (one page, up to 50).
+async fn listed_rows(ctx: &Ctx) -> u64 {
+    ctx.all_now("#results tbody tr").await.len() as u64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn charts_show_values_on_hover_and_focus_and_lead_to_the_customers() {
+    scenario("charts", |ctx| async move {
+        let (_, admin) = ctx.app.create_user("Ada Admin", "ada@example.com", Role::Admin).await;
+        demo_shop(&ctx, &admin).await;
+        ctx.sign_in_ok("ada@example.com").await;
+        ctx.set_size((1440, 900)).await;
+
+        // Hover a segment's bar: the tooltip says its figures.
+        ctx.visit("/insights").await;
+        charts_drawn(&ctx, 1).await;
+        let marks = ctx.all_now("main svg.chart-svg a.chart-mark").await;
+        assert_eq!(marks.len(), 22, "{}: one mark per bar in each of the two panels", ctx.name);
+        let mut chosen = None;
+        for mark in &marks {
+            let title = mark.attr("aria-label").await.unwrap().unwrap_or_default();
+            let count: u64 = title.split(": ").nth(1).and_then(|t| t.split(' ').next()).and_then(|n| n.parse().ok()).unwrap_or(0);
+            if count > 0 {
+                chosen = Some((mark.clone(), title, count));
+                break;
+            }
+        }
+        let (mark, title, count) = chosen.expect("a segment with customers");
+        ctx.driver.action_chain().move_to_element_center(&mark).perform().await.unwrap();
+        ctx.wait_js("the tooltip on hover", TIP, serde_json::json!(title)).await;
+        ctx.screenshot_at(1440, "segments-hover").await;
+
+        // From the keyboard: the chart region, then its first mark, shows the tooltip too.
+        ctx.js("document.querySelector('main .chart-scroll').focus(); return true;").await;
+        ctx.driver.active_element().await.unwrap().send_keys(thirtyfour::prelude::Key::Tab).await.unwrap();
+        let first = ctx.js("return document.activeElement.getAttribute('aria-label');").await;
+        assert!(
+            first.as_str().is_some_and(|t| t.contains(" customers (")),
+            "{}: Tab did not reach the first mark: {first}",
+            ctx.name
+        );
+        ctx.wait_js("the tooltip on focus", TIP, first.clone()).await;
+        ctx.screenshot_at(1440, "segments-focus").await;
+
+        // Click: the people list of exactly that segment.
+        let href = mark.attr("href").await.unwrap().unwrap_or_default();
+        ctx.js("window.scrollTo(0, 0); return true;").await;
+        mark.click().await.unwrap();
+        ctx.wait_path("the segment's people", |p| p == href).await;
+        ctx.check_page().await;
+        assert_eq!(listed_rows(&ctx).await, count, "{}: {href}", ctx.name);
+
+        // A cohort's label leads to its customers; a cell to those who bought that month.
+        ctx.visit("/insights/cohorts").await;
+        charts_drawn(&ctx, 1).await;
+        let label = ctx.find("main a.chart-mark[href^='/people?first_purchase_month=']:not([href*='purchased_in'])").await;
+        let title = label.attr("aria-label").await.unwrap().unwrap_or_default();
+        let size: u64 = title.split(": ").nth(1).and_then(|t| t.split(' ').next()).and_then(|n| n.parse().ok()).expect("a size");
+        let href = label.attr("href").await.unwrap().unwrap_or_default();
+        ctx.driver.action_chain().move_to_element_center(&label).perform().await.unwrap();
+        ctx.wait_js("the cohort's tooltip", TIP, serde_json::json!(title)).await;
+        label.click().await.unwrap();
+        ctx.wait_path("the cohort's people", |p| p == href).await;
+        assert_eq!(listed_rows(&ctx).await, size.min(50), "{}: {href}", ctx.name);
+
+        // At 390 px: no sideways page, chart text at least 11 px, the chart
+        // scrolls in its own focusable, named region.
+        ctx.set_size((390, 844)).await;
+        for (path, charts) in [("/insights", 1), ("/insights/cohorts", 1), ("/insights/churn", 2), ("/insights/value", 0)] {
+            ctx.visit(path).await;
+            charts_drawn(&ctx, charts).await;
+            let state = ctx
+                .js("const svgs = [...document.querySelectorAll('main svg.chart-svg')]; \
+                     const px = svgs.flatMap(s => { const k = s.getBoundingClientRect().width / s.viewBox.baseVal.width; \
+                       return [...s.querySelectorAll('text')].filter(t => !t.closest('.chart-marks')) \
+                         .map(t => parseFloat(t.getAttribute('font-size')) * k); }); \
+                     const regions = [...document.querySelectorAll('main .chart-scroll')]; \
+                     return { page: document.documentElement.scrollWidth, smallest: Math.min(99, ...px), \
+                              regions: regions.every(r => r.tabIndex === 0 && r.getAttribute('role') === 'region' && r.getAttribute('aria-label')) };")
+                .await;
+            assert!(state["page"].as_i64().unwrap_or(999) <= 390, "{}: {path} is wider than the phone: {state}", ctx.name);
+            assert!(state["smallest"].as_f64().unwrap_or(0.0) >= 11.0, "{}: {path}: text under 11 px: {state}", ctx.name);
+            assert_eq!(state["regions"], true, "{}: {path}: {state}", ctx.name);
+        }
+        ctx.visit("/insights/cohorts").await;
+        let cell = ctx.find("main a.chart-mark[href*='purchased_in']").await;
+        cell.scroll_into_view().await.unwrap();
+        ctx.driver.action_chain().move_to_element_center(&cell).perform().await.unwrap();
+        let cell_title = cell.attr("aria-label").await.unwrap().unwrap_or_default();
+        ctx.wait_js("a cell's tooltip at 390 px", TIP, serde_json::json!(cell_title)).await;
+        let page = ctx.js("return document.documentElement.scrollWidth;").await;
+        assert!(page.as_i64().unwrap_or(999) <= 390, "{}: the tooltip widens the page: {page}", ctx.name);
+        ctx.screenshots("cohorts").await;
+
+        // Survival: one curve highlighted, another chosen from the links.
+        ctx.visit("/insights/churn?group_by=segment").await;
+        assert_eq!(ctx.all_now("main svg.chart-svg polygon").await.len(), 1, "{}: one band", ctx.name);
+        ctx.find_text(".curve-picker a[aria-current]", "All customers").await;
+        let other = ctx.all_now(".curve-picker a:not([aria-current])").await.pop().expect("a segment's link");
+        let group = other.text().await.unwrap();
+        other.click().await.unwrap();
+        ctx.wait_path("another curve", |p| p.contains("curve=")).await;
+        ctx.find_text(".curve-picker a[aria-current]", group.trim()).await;
+        let mark = ctx.find("section[aria-labelledby=survival-heading] svg.chart-svg g.chart-mark").await;
+        let said = mark.attr("aria-label").await.unwrap().unwrap_or_default();
+        assert!(said.starts_with(&format!("{}, day ", group.trim())), "{}: {said}", ctx.name);
+        ctx.screenshots("survival").await;
+
+        // Dark mode: chart text takes the page's text colour, no white boxes.
+        for path in ["/insights", "/insights/churn"] {
+            ctx.visit(path).await;
+            go_dark(&ctx).await;
+            let colours = ctx
+                .js("const s = document.querySelector('main svg.chart-svg'); \
+                     const text = s.querySelector('text[fill=\"#000000\"]'); \
+                     const boxes = [...s.querySelectorAll('rect')].map(r => getComputedStyle(r).fill) \
+                       .filter(f => f === 'rgb(255, 255, 255)'); \
+                     return { text: getComputedStyle(text).fill, body: getComputedStyle(document.body).color, white: boxes.length };")
+                .await;
+            assert_eq!(colours["text"], colours["body"], "{}: {path}: {colours}", ctx.name);
+            assert_eq!(colours["white"], 0, "{}: {path}: white boxes in dark mode: {colours}", ctx.name);
+            ctx.screenshot_at(1440, &format!("{}-dark", path.trim_start_matches('/').replace('/', "-"))).await;
+        }
     })
     .await;
 }
