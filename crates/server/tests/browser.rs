@@ -19,6 +19,7 @@ mod browser {
     pub mod customer_page;
     pub mod import_leave_out;
     pub mod imports;
+    pub mod inline_edit;
     pub mod insights;
     pub mod jobs;
     pub mod list_bulk;

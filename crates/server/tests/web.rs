@@ -23,6 +23,7 @@ mod web {
     pub mod htmx;
     pub mod import_leave_out;
     pub mod imports;
+    pub mod inline_edit;
     pub mod insights;
     pub mod jobs;
     pub mod list_bulk;

@@ -283,6 +283,29 @@
     }
   }, true);
 
+  // The people list's cells edited in place: a conflict (409) shows in the
+  // cell like a refusal (422); Esc cancels; after a save or a cancel the
+  // focus goes back to the cell's Edit button.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.xhr.status === 409 && event.detail.target.closest && event.detail.target.closest(".inline-cell")) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    var form = event.target.closest && event.target.closest("[data-inline-edit]");
+    if (!form) return;
+    event.preventDefault();
+    form.querySelector("[data-inline-cancel]").click();
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    var button = document.querySelector("[data-inline-focus]");
+    if (!button) return;
+    button.removeAttribute("data-inline-focus");
+    button.focus();
+  });
+
   function init(root) {
     localTimes(root);
     initBoard(root);

@@ -55,17 +55,24 @@ pub struct Cell {
     pub text: String,
     pub href: Option<String>,
     pub badge: Option<&'static str>,
+    /// Where the cell is edited in place (`inline_edit.rs`), and its Edit button's name.
+    pub edit: Option<(String, String)>,
 }
 
 impl Cell {
+    /// The cell with an Edit button that swaps in `base`/edit, named `label` ("Edit email of Rosa Larsen").
+    pub fn editable(mut self, base: String, label: String) -> Self {
+        self.edit = Some((base, label));
+        self
+    }
     pub fn text(text: impl Into<String>) -> Self {
         Cell { text: text.into(), ..Default::default() }
     }
     pub fn link(text: impl Into<String>, href: String) -> Self {
-        Cell { text: text.into(), href: Some(href), badge: None }
+        Cell { text: text.into(), href: Some(href), ..Default::default() }
     }
     pub fn badge(text: impl Into<String>, class: &'static str) -> Self {
-        Cell { text: text.into(), href: None, badge: Some(class) }
+        Cell { text: text.into(), badge: Some(class), ..Default::default() }
     }
 }
 

@@ -18,6 +18,7 @@ mod format;
 mod history;
 mod home;
 mod imports;
+mod inline_edit;
 mod insights;
 mod jobs;
 mod list_bulk;
@@ -95,6 +96,7 @@ pub fn routes() -> Router<AppState> {
         .merge(merge::routes())
         .merge(lists::routes())
         .merge(list_bulk::routes())
+        .merge(inline_edit::routes())
         .merge(settings::routes())
         .merge(history::routes())
         .merge(trash::routes())

@@ -21,6 +21,7 @@ use super::custom::{self, CustomInput, CustomShown};
 use super::form::{Conflict, Fields, FormData, FormView};
 use super::format::capitalize;
 use super::history::{HistoryPanel, last_editor};
+use super::inline_edit;
 use super::insights::ValuePanel;
 use super::list_bulk::{BulkBar, RowKey};
 use super::lists::{Cell, Choice, Column, Filter, ListRequest, ListSpec};
@@ -119,33 +120,44 @@ pub async fn list(
         },
     ];
     let keys = page.items.iter().map(|p| RowKey::new(p.id, p.fields.full_name())).collect();
+    let can_edit = signed.actor.ensure_can_create().is_ok();
     let mut view = SPEC
         .build(&state, &signed, &request, COLUMNS, filters, page, |person: &Person, shown| {
             let p = &person.fields;
+            let person_cell = |key: &str| match key {
+                "name" => Cell::link(p.full_name(), format!("/people/{}", person.id)),
+                "email" => Cell::text(p.primary_email().map(|e| e.to_string()).unwrap_or_default()),
+                "company" => match p.company_id {
+                    Some(id) => {
+                        Cell::link(company_names.get(&id).cloned().unwrap_or_default(), format!("/companies/{id}"))
+                    }
+                    None => Cell::default(),
+                },
+                "stage" => Cell::badge(capitalize(p.lifecycle_stage.as_str()), stage_badge(p.lifecycle_stage)),
+                "owner" => Cell::text(staff.name(p.owner_id)),
+                "last_contacted" => {
+                    Cell::text(person.last_contacted_at.map(|at| format::date(at.date())).unwrap_or_default())
+                }
+                "phone" => Cell::text(
+                    p.phones.iter().find(|e| e.primary).map(|e| e.number.as_str().to_owned()).unwrap_or_default(),
+                ),
+                "job_title" => Cell::text(p.job_title.as_ref().map(|t| t.to_string()).unwrap_or_default()),
+                "tags" => Cell::text(p.tags.iter().map(Tag::as_str).collect::<Vec<_>>().join(", ")),
+                "source" => Cell::text(p.source.as_ref().map(|s| s.to_string()).unwrap_or_default()),
+                "updated" => Cell::text(format::date(person.meta.updated_at.date())),
+                _ => Cell::text(format::date(person.meta.created_at.date())),
+            };
             shown
                 .iter()
-                .map(|column| match column.key {
-                    "name" => Cell::link(p.full_name(), format!("/people/{}", person.id)),
-                    "email" => Cell::text(p.primary_email().map(|e| e.to_string()).unwrap_or_default()),
-                    "company" => match p.company_id {
-                        Some(id) => {
-                            Cell::link(company_names.get(&id).cloned().unwrap_or_default(), format!("/companies/{id}"))
-                        }
-                        None => Cell::default(),
-                    },
-                    "stage" => Cell::badge(capitalize(p.lifecycle_stage.as_str()), stage_badge(p.lifecycle_stage)),
-                    "owner" => Cell::text(staff.name(p.owner_id)),
-                    "last_contacted" => {
-                        Cell::text(person.last_contacted_at.map(|at| format::date(at.date())).unwrap_or_default())
+                .map(|column| {
+                    let cell = person_cell(column.key);
+                    // Staff who may change people edit these cells in place.
+                    if can_edit && inline_edit::editable(column.key) {
+                        let label = format!("Edit {} of {}", column.label.to_lowercase(), p.full_name());
+                        cell.editable(format!("/people/{}/cells/{}", person.id, column.key), label)
+                    } else {
+                        cell
                     }
-                    "phone" => Cell::text(
-                        p.phones.iter().find(|e| e.primary).map(|e| e.number.as_str().to_owned()).unwrap_or_default(),
-                    ),
-                    "job_title" => Cell::text(p.job_title.as_ref().map(|t| t.to_string()).unwrap_or_default()),
-                    "tags" => Cell::text(p.tags.iter().map(Tag::as_str).collect::<Vec<_>>().join(", ")),
-                    "source" => Cell::text(p.source.as_ref().map(|s| s.to_string()).unwrap_or_default()),
-                    "updated" => Cell::text(format::date(person.meta.updated_at.date())),
-                    _ => Cell::text(format::date(person.meta.created_at.date())),
                 })
                 .collect()
         })
