@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::common::{Backend, TestApp, create_custom_field, create_person_with, unescape};
+use crate::common::{Backend, TestApp, create_custom_field, create_person_with, create_sales_pipeline, unescape};
 
 backend_tests!(conditions_show_as_chips_and_filter_the_list, the_plain_form_adds_a_condition_and_a_view_keeps_it);
 
@@ -54,6 +54,14 @@ async fn conditions_show_as_chips_and_filter_the_list(backend: Backend) {
     let refused = web.get("/people?where=custom.tier.eq.bronze").await;
     assert!(refused.status >= 400 && refused.status < 500, "status {}", refused.status);
     assert!(unescape(&refused.text).contains("bronze is not one of gold, silver"), "{}", refused.text);
+    // Companies and deals have their own fields.
+    let companies = unescape(&web.get("/companies?where=size.in.1-10%7C11-50").await.want(200).text);
+    assert!(companies.contains("<span>Size is any of 1-10, 11-50</span>"), "no chip on companies");
+    assert!(companies.contains("value=\"domain\""), "no domain field on companies");
+    create_sales_pipeline(&app.admin).await;
+    let deals = unescape(&web.get("/deals?where=status.eq.won&where=amount.gt.1000").await.want(200).text);
+    assert!(deals.contains("<span>Status is Won</span>") && deals.contains("<span>Amount > 1000</span>"));
+    assert!(deals.contains("data-field=\"stage\""), "no stage choices on deals");
     // Lists without a builder show none.
     let tasks = web.get("/tasks").await.want(200);
     assert!(!tasks.text.contains("filter-builder"));
