@@ -27,6 +27,7 @@ mod browser {
     pub mod mail;
     pub mod people;
     pub mod phone;
+    pub mod sales;
     pub mod search;
     pub mod style_feedback;
     pub mod surveys;

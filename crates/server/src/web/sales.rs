@@ -221,9 +221,11 @@ fn view(signed: &Signed, figures: &SalesFigures, pipelines: Vec<Choice>, today: 
     let largest_weighted = |currency: &str| {
         figures.forecast.iter().filter(|r| r.currency == currency).map(|r| r.weighted_minor).max().unwrap_or(0).max(1)
     };
+    // Months without open deals are left out here (the API lists them).
     let forecast = figures
         .forecast
         .iter()
+        .filter(|row| row.deals > 0)
         .map(|row| {
             let label = match row.bucket {
                 ForecastBucket::Overdue => "Overdue".to_owned(),

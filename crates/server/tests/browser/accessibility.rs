@@ -239,6 +239,7 @@ async fn fill(ctx: &Ctx) -> (Pages, Pages) {
         ("deals", "/deals".to_owned()),
         ("deal", format!("/deals/{}", big.id)),
         ("board", "/board".to_owned()),
+        ("sales", "/sales".to_owned()),
         ("tasks", "/tasks".to_owned()),
         ("tickets", "/tickets".to_owned()),
         ("ticket", format!("/tickets/{}", ticket.id)),

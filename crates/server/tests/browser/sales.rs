@@ -1,0 +1,60 @@
+//! The sales dashboard in the browser at 1440 and 390 px: the figures, a
+//! period preset, and a number clicked through to the deals behind it; on
+//! a phone the tables stack as cards and nothing scrolls sideways.
+
+use rapport_domain::access::Role;
+use rapport_domain::records::DealStatus;
+
+use super::harness::{PHONE, scenario};
+
+const WIDE: (u32, u32) = (1440, 900);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sales_dashboard_leads_from_a_figure_to_its_deals() {
+    scenario("sales", |ctx| async move {
+        let (ada, admin) = ctx.app.create_user("Ada Admin", "ada@example.com", Role::Admin).await;
+        let pipeline =
+            ctx.app.create_pipeline(&admin, "Sales", &[("Lead", 10), ("Proposal", 50), ("Closing", 90)]).await;
+        let today = time::OffsetDateTime::now_utc().date();
+        for (name, stage, status) in [
+            ("Observatory roof", 2, DealStatus::Won),
+            ("Harbour lights", 1, DealStatus::Won),
+            ("Library wing", 0, DealStatus::Lost),
+            ("Museum café", 2, DealStatus::Open),
+        ] {
+            let mut deal = ctx.app.create_deal(&admin, &pipeline, name, stage).await;
+            deal.fields.owner_id = Some(ada.id);
+            deal.fields.status = status;
+            deal.fields.expected_close = Some(today);
+            ctx.store().update_deal(&admin, deal.id, deal.fields, None).await.expect("update the deal");
+        }
+        ctx.sign_in_ok("ada@example.com").await;
+
+        for size in [WIDE, PHONE] {
+            ctx.set_size(size).await;
+            ctx.visit("/sales").await;
+            ctx.find_text("#sales-summary", "67%").await;
+            ctx.find_text("#sales-owner", "Ada Admin").await;
+            ctx.find_text("#sales-forecast", "900.00").await;
+            let overflow = ctx.js("return document.documentElement.scrollWidth - window.innerWidth;").await;
+            assert!(overflow.as_i64().unwrap_or(1) <= 0, "{}: the page scrolls sideways by {overflow}", size.0);
+        }
+        ctx.screenshots("dashboard").await;
+        ctx.screenshot_at(1440, "dashboard").await;
+
+        // A preset keeps the page; the owner's "2" won opens the two won deals.
+        ctx.set_size(WIDE).await;
+        ctx.visit("/sales").await;
+        ctx.find("a[href^='/sales?from=']").await.click().await.unwrap();
+        ctx.wait_path("a period preset", |p| p.starts_with("/sales")).await;
+        ctx.find("#sales-owner a[href*='status=won']").await.click().await.unwrap();
+        ctx.wait_path("the won deals", |p| p.starts_with("/deals")).await;
+        ctx.find_text("main", "Observatory roof").await;
+        ctx.find_text("main", "Harbour lights").await;
+        let text = ctx.js("return document.querySelector('main').innerText;").await;
+        let text = text.as_str().unwrap_or_default();
+        assert!(!text.contains("Library wing") && !text.contains("Museum café"), "only won deals: {text}");
+        ctx.screenshots("won-deals").await;
+    })
+    .await;
+}
