@@ -65,6 +65,7 @@ impl Cell {
         self.edit = Some((base, label));
         self
     }
+
     pub fn text(text: impl Into<String>) -> Self {
         Cell { text: text.into(), ..Default::default() }
     }
