@@ -1,5 +1,6 @@
 //! The web pages' benchmark: server time (p50/p99, from each response's
-//! `Server-Timing` header) of the people list and the customer page, beside
+//! `Server-Timing` header) of the people list (unfiltered, with filters, with
+//! filter-builder conditions, and the API list with conditions) and the customer page, beside
 //! /healthz measured in the same run, and the compressed size of every page.
 //!
 //! Run it against a database filled by `rapport demo` (scripts/bench-pages.sh
@@ -77,6 +78,14 @@ async fn main() -> Result<()> {
         "lifecycle_stage=lead&sort=-updated_at",
     ];
     println!("Database: {} people, {total_users} staff; list filters: {}", people.len(), filters.join(" | "));
+    // Filter-builder queries: two conditions each, one of them on a custom field.
+    let conditions = [
+        "where=custom.customer_tier.eq.gold&where=lifecycle_stage.ne.lead",
+        "where=custom.customer_tier.in.gold%7Csilver&where=created_at.last.365",
+        "where=email.contains.example&where=custom.customer_tier.eq.silver",
+        "where=tag.has.vip&where=custom.customer_tier.set",
+    ];
+    println!("Filter-builder queries: {}", conditions.join(" | "));
     let person = |rng: &mut StdRng| people.choose(rng).expect("sampled people").to_string();
     let warmup: Vec<String> = (0..200).map(|_| format!("{base}/people/{}", person(&mut rng))).collect();
     measure(&client, "warm-up", warmup, args.concurrency).await?;
@@ -86,6 +95,20 @@ async fn main() -> Result<()> {
         (
             "GET /people (list page, with filters)",
             (0..args.requests).map(|i| format!("{base}/people?{}", filters[i % filters.len()])).collect(),
+        ),
+        (
+            "GET /people (list page, no filter)",
+            (0..args.requests).map(|_| format!("{base}/people")).collect::<Vec<_>>(),
+        ),
+        (
+            "GET /people (list page, filter builder)",
+            (0..args.requests).map(|i| format!("{base}/people?{}", conditions[i % conditions.len()])).collect(),
+        ),
+        (
+            "GET /api/v1/people (filter builder, count)",
+            (0..args.requests)
+                .map(|i| format!("{base}/api/v1/people?count=true&{}", conditions[i % conditions.len()]))
+                .collect(),
         ),
         (
             "GET /people/{id} (customer page)",
