@@ -71,6 +71,10 @@ async fn people_change_together_by_ids_and_by_filter(backend: Backend) {
     let dee_now: Person = app.admin.fetch("people", dee.id).await;
     assert_eq!(dee_now.meta.version, 1, "the filter chose who changed");
 
+    // The filter builder's conditions choose too, as the list takes them.
+    let body = json!({ "filter": "where=lifecycle_stage.eq.customer", "action": "add_tag", "tag": "customer" });
+    assert_eq!(app.admin.post("/api/v1/people/bulk", &body).await.want(200).value(), json!({ "changed": 4 }));
+
     // null clears the owner.
     let body = json!({ "ids": [ada.id], "action": "set_owner", "owner_id": null });
     app.admin.post("/api/v1/people/bulk", &body).await.want(200);
