@@ -72,7 +72,7 @@ pub struct Mark {
 }
 
 impl Mark {
-    fn new(a: (i32, i32), b: (i32, i32), title: String, href: Option<String>) -> Mark {
+    pub(crate) fn new(a: (i32, i32), b: (i32, i32), title: String, href: Option<String>) -> Mark {
         Mark { left_top: (a.0.min(b.0), a.1.min(b.1)), right_bottom: (a.0.max(b.0), a.1.max(b.1)), title, href }
     }
 

@@ -11,7 +11,9 @@ use plotters::coord::ranged1d::SegmentValue;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::charts::{BAR, BAR2, FONT, LABEL_SIZE, TITLE_SIZE, chart_err, finite_or, fmt_count, last_slot};
+use crate::charts::{
+    BAR, BAR2, FONT, LABEL_SIZE, Mark, TITLE_SIZE, chart_err, finite_or, fmt_count, last_slot, with_marks,
+};
 use crate::input::InsightsError;
 
 /// Every feedback chart's size in pixels.
@@ -79,7 +81,6 @@ fn no_data_chart(title: &str) -> Result<String, InsightsError> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, CHART_SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(chart_err)?;
         let root = root.titled(title, (FONT, TITLE_SIZE).into_font().style(FontStyle::Bold)).map_err(chart_err)?;
         let (width, height) = root.dim_in_pixel();
         root.draw(&Text::new(
@@ -126,9 +127,9 @@ pub fn score_trend_chart(title: &str, axis: &TrendAxis, points: &[TrendPoint]) -
     };
     let x = |i: usize| SegmentValue::CenterOf(i as i32 + first);
     let mut svg = String::new();
+    let mut marks = Vec::new();
     {
         let root = SVGBackend::with_string(&mut svg, CHART_SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(chart_err)?;
         let mut chart = ChartBuilder::on(&root)
             .caption(title, (FONT, TITLE_SIZE).into_font().style(FontStyle::Bold))
             .margin(15)
@@ -183,9 +184,26 @@ pub fn score_trend_chart(title: &str, axis: &TrendAxis, points: &[TrendPoint]) -
                     )
             }))
             .map_err(chart_err)?;
+        let decimals = axis.decimals;
+        for (i, p) in points.iter().enumerate() {
+            let slot = i as i32 + first;
+            marks.push(Mark::new(
+                chart.backend_coord(&(SegmentValue::Exact(slot), max)),
+                chart.backend_coord(&(SegmentValue::Exact(slot + 1), min)),
+                format!(
+                    "{}: {:.decimals$}{unit} (95% interval {:.decimals$} to {:.decimals$}{unit})",
+                    p.0,
+                    p.1,
+                    p.2,
+                    p.3,
+                    unit = axis.unit
+                ),
+                None,
+            ));
+        }
         root.present().map_err(chart_err)?;
     }
-    Ok(svg)
+    Ok(with_marks(svg, &marks))
 }
 
 /// The NPS groups: name, scores, colour.
@@ -209,9 +227,9 @@ pub fn nps_distribution_chart(title: &str, counts: &[u64]) -> Result<String, Ins
         _ => String::new(),
     };
     let mut svg = String::new();
+    let mut marks = Vec::new();
     {
         let root = SVGBackend::with_string(&mut svg, CHART_SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(chart_err)?;
         let root = root.titled(title, (FONT, TITLE_SIZE).into_font().style(FontStyle::Bold)).map_err(chart_err)?;
         let (width, _) = root.dim_in_pixel();
         let (main, legend) = root.split_horizontally(width - 230);
@@ -260,6 +278,19 @@ pub fn nps_distribution_chart(title: &str, counts: &[u64]) -> Result<String, Ins
             }))
             .map_err(chart_err)?;
 
+        for (score, &count) in counts.iter().enumerate() {
+            let group = NPS_GROUPS.iter().find(|g| g.1.contains(&score)).map_or("", |g| g.0);
+            marks.push(Mark::new(
+                chart.backend_coord(&(SegmentValue::Exact(score as i32), y_max)),
+                chart.backend_coord(&(SegmentValue::Exact(score as i32 + 1), 0)),
+                format!(
+                    "Score {score}: {} {} ({group})",
+                    fmt_count(count as f64),
+                    if count == 1 { "answer" } else { "answers" }
+                ),
+                None,
+            ));
+        }
         legend
             .draw(&Text::new("Groups", (10, 30), (FONT, 14).into_font().style(FontStyle::Bold).color(&BLACK)))
             .map_err(chart_err)?;
@@ -283,7 +314,7 @@ pub fn nps_distribution_chart(title: &str, counts: &[u64]) -> Result<String, Ins
         }
         root.present().map_err(chart_err)?;
     }
-    Ok(svg)
+    Ok(with_marks(svg, &marks))
 }
 
 #[cfg(test)]
@@ -366,5 +397,23 @@ mod tests {
         // One answer, and fewer than eleven counts given.
         let svg = nps_distribution_chart("NPS", &[0, 0, 0, 0, 0, 0, 0, 0, 1]).unwrap();
         check(&svg, &["0 answers (0%)", "1 answer (100%)"]);
+    }
+
+    #[test]
+    fn every_month_and_score_has_a_mark_with_its_value() {
+        let point =
+            |label: &str, value: f64| TrendPoint { label: label.into(), value, low: value - 12.0, high: value + 12.0 };
+        let svg = score_trend_chart("NPS", &TrendAxis::NPS, &[point("2025-01", 42.0), point("2025-02", -5.0)]).unwrap();
+        check(&svg, &["<title>2025-01: 42", "<title>2025-02: -5", "(95% interval "]);
+        assert_eq!(svg.matches("class=\"chart-mark\"").count(), 2);
+        let mut counts = [0u64; 11];
+        counts[9] = 3;
+        counts[2] = 1;
+        let svg = nps_distribution_chart("By score", &counts).unwrap();
+        check(
+            &svg,
+            &["<title>Score 9: 3 answers (Promoters (9–10))</title>", "<title>Score 2: 1 answer (Detractors (0–6))"],
+        );
+        assert_eq!(svg.matches("class=\"chart-mark\"").count(), 11);
     }
 }

@@ -17,6 +17,7 @@ use rapport_storage::AnswerFilter;
 use rapport_text::Estimate;
 use serde::Deserialize;
 
+use super::feedback_charts::{Trend, distribution_chart, trend_chart};
 use super::numbers::filters;
 use super::{Chrome, Signed, WebError};
 use crate::AppState;
@@ -155,12 +156,13 @@ struct FeedbackPage {
     can_note: bool,
 }
 
-/// Which charts have something to draw (`/feedback/charts/...`).
+/// The charts that have something to draw, inline SVG (also served as
+/// `/feedback/charts/...`).
 struct Charts {
-    nps_trend: bool,
-    csat_trend: bool,
-    ces_trend: bool,
-    nps_distribution: bool,
+    nps_trend: Option<String>,
+    csat_trend: Option<String>,
+    ces_trend: Option<String>,
+    nps_distribution: Option<String>,
 }
 
 /// A "you said, we did" note.
@@ -239,6 +241,9 @@ async fn page(
         None => "/feedback".to_owned(),
     };
     let surveys = state.store.list_surveys().await?;
+    let draw = |any: bool, trend: Trend| -> Result<Option<String>, WebError> {
+        if any { trend_chart(trend, &by_month, &period).map(Some) } else { Ok(None) }
+    };
     let view = FeedbackPage {
         chrome: signed.chrome("feedback", "Feedback"),
         surveys: surveys
@@ -257,10 +262,14 @@ async fn page(
         groups: grouped.groups.iter().map(|g| figures_view(g.label.clone(), &g.figures)).collect(),
         filters: period.query_string(),
         charts: Charts {
-            nps_trend: by_month.groups.iter().any(|g| g.figures.nps.is_some()),
-            csat_trend: by_month.groups.iter().any(|g| g.figures.csat.is_some()),
-            ces_trend: by_month.groups.iter().any(|g| g.figures.ces.is_some()),
-            nps_distribution: by_month.distribution.nps.iter().any(|n| *n > 0),
+            nps_trend: draw(by_month.groups.iter().any(|g| g.figures.nps.is_some()), Trend::Nps)?,
+            csat_trend: draw(by_month.groups.iter().any(|g| g.figures.csat.is_some()), Trend::Csat)?,
+            ces_trend: draw(by_month.groups.iter().any(|g| g.figures.ces.is_some()), Trend::Ces)?,
+            nps_distribution: if by_month.distribution.nps.iter().any(|n| *n > 0) {
+                Some(distribution_chart(&by_month, &period)?)
+            } else {
+                None
+            },
         },
         nps_distribution: by_month.distribution.nps.iter().enumerate().map(|(i, n)| (i as u8, *n)).collect(),
         theme_names: themes.iter().map(|t| t.name.clone()).collect(),

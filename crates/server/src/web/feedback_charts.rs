@@ -1,4 +1,5 @@
-//! The feedback dashboard's charts as SVG images: NPS, CSAT and CES by
+//! The feedback dashboard's charts (inline on the page, with a mark per
+//! month or score for its value on hover, and as SVG files): NPS, CSAT and CES by
 //! month with their 95 % intervals, and the NPS answers by score. Each takes
 //! the dashboard's survey and days (`?survey_id=&from=&to=`) and reads the
 //! same answers the page does; the tables under them on the page hold the
@@ -9,7 +10,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::routing::get;
 use rapport_insights::feedback_charts::{TrendAxis, TrendPoint, nps_distribution_chart, score_trend_chart};
-use rapport_reports::feedback::{Answers, Figures, GroupBy};
+use rapport_reports::feedback::{Answers, FeedbackSummary, Figures, GroupBy};
 use rapport_text::Estimate;
 
 use super::feedback::{Period, PeriodQuery};
@@ -24,7 +25,7 @@ pub fn routes() -> Router<AppState> {
 
 /// A score drawn by month.
 #[derive(Clone, Copy)]
-enum Trend {
+pub(super) enum Trend {
     Nps,
     Csat,
     Ces,
@@ -84,28 +85,37 @@ async fn chart(
     let chart = Chart::named(&name).ok_or(WebError::NotFound("chart"))?;
     let period = Period::parse(&query)?;
     let answers = Answers::load(&state.store, &period.filter()).await.map_err(ApiError::from)?;
-    let days = format!("{} to {}", period.from.date(), period.last_day());
+    let by_month = answers.summary(&state.store, Some(GroupBy::Month)).await.map_err(ApiError::from)?;
     let body = match chart {
-        Chart::Trend(trend) => {
-            let by_month = answers.summary(&state.store, Some(GroupBy::Month)).await.map_err(ApiError::from)?;
-            let points: Vec<TrendPoint> = by_month
-                .groups
-                .iter()
-                .filter_map(|g| {
-                    trend.of(&g.figures).map(|e| TrendPoint {
-                        label: g.label.clone(),
-                        value: e.value,
-                        low: e.low,
-                        high: e.high,
-                    })
-                })
-                .collect();
-            score_trend_chart(&format!("{}, {days}", trend.title()), trend.axis(), &points)
-        }
-        Chart::NpsDistribution => {
-            let summary = answers.summary(&state.store, None).await.map_err(ApiError::from)?;
-            nps_distribution_chart(&format!("NPS answers by score, {days}"), &summary.distribution.nps)
-        }
+        Chart::Trend(trend) => trend_chart(trend, &by_month, &period)?,
+        Chart::NpsDistribution => distribution_chart(&by_month, &period)?,
     };
-    Ok(svg(body.map_err(chart_failed)?, None))
+    Ok(svg(body, None))
+}
+
+fn days(period: &Period) -> String {
+    format!("{} to {}", period.from.date(), period.last_day())
+}
+
+/// A score by month, from the period's answers grouped by month.
+pub(super) fn trend_chart(trend: Trend, by_month: &FeedbackSummary, period: &Period) -> Result<String, WebError> {
+    let points: Vec<TrendPoint> = by_month
+        .groups
+        .iter()
+        .filter_map(|g| {
+            trend.of(&g.figures).map(|e| TrendPoint {
+                label: g.label.clone(),
+                value: e.value,
+                low: e.low,
+                high: e.high,
+            })
+        })
+        .collect();
+    score_trend_chart(&format!("{}, {}", trend.title(), days(period)), trend.axis(), &points).map_err(chart_failed)
+}
+
+/// The period's NPS answers by score.
+pub(super) fn distribution_chart(summary: &FeedbackSummary, period: &Period) -> Result<String, WebError> {
+    nps_distribution_chart(&format!("NPS answers by score, {}", days(period)), &summary.distribution.nps)
+        .map_err(chart_failed)
 }

@@ -150,21 +150,28 @@ async fn the_dashboard_draws_its_charts_as_svg(backend: Backend) {
         assert_eq!(chart.status, 303, "{}", chart.what);
     }
 
-    // The page shows each chart above its table, with the period; none without answers.
+    // The page shows each chart inline above its table, with the period and
+    // a mark per month or score saying its value; none without answers.
     let page = web.get(&format!("/feedback?{period}")).await.want(200);
-    for name in names {
-        assert!(
-            page.text.contains(&format!("<img src=\"/feedback/charts/{name}?survey_id=")),
-            "no {name}: {}",
-            page.text
-        );
+    let html = crate::common::unescape(&page.text);
+    for title in [
+        "Net Promoter Score by month, 2025-01-01 to 2025-02-28",
+        "Customer satisfaction (CSAT) by month, 2025-01-01 to 2025-02-28",
+        "Customer effort (CES) by month, 2025-01-01 to 2025-02-28",
+        "NPS answers by score, 2025-01-01 to 2025-02-28",
+    ] {
+        assert!(html.contains(title), "no {title:?}: {html}");
     }
+    assert_eq!(page.text.matches("<svg class=\"chart-svg\"").count(), 4, "four inline charts");
+    assert!(html.contains("<title>2025-01: "), "a month's mark: {html}");
+    assert!(html.contains("(95% interval "), "a month's interval");
+    assert!(html.contains("<title>Score 9: "), "a score's mark");
     let months = page.text.find("id=\"feedback-months\"").expect("the months table");
-    assert!(page.text.find("nps_trend.svg").is_some_and(|at| at < months), "the trend above its table");
-    assert!(page.text.contains("alt=\"Line chart of the Net Promoter Score by month"));
-    let csat_page = web.get(&format!("/feedback?{csat_only}")).await.want(200);
-    assert!(csat_page.text.contains("/feedback/charts/csat_trend.svg?"));
-    assert!(!csat_page.text.contains("nps_trend.svg") && !csat_page.text.contains("nps_distribution.svg"));
+    assert!(page.text.find("Net Promoter Score by month").is_some_and(|at| at < months), "the trend above its table");
+    assert!(page.text.contains("aria-label=\"Line chart of the Net Promoter Score by month"));
+    let csat_page = crate::common::unescape(&web.get(&format!("/feedback?{csat_only}")).await.want(200).text);
+    assert!(csat_page.contains("Customer satisfaction (CSAT) by month"));
+    assert!(!csat_page.contains("Net Promoter Score by month") && !csat_page.contains("NPS answers by score,"));
     let empty = web.get("/feedback?from=2024-01-01&to=2024-01-31").await.want(200);
-    assert!(!empty.text.contains("<img src=\"/feedback/charts/"), "no chart without answers");
+    assert!(!empty.text.contains("chart-svg"), "no chart without answers");
 }
