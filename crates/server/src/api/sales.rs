@@ -34,7 +34,7 @@ pub struct SalesParams {
 /// they may read every deal.
 #[utoipa::path(get, path = "/api/v1/reports/sales", tag = "deals", params(SalesParams),
     responses((status = 200, body = SalesFigures), (status = 422, body = ErrorBody)))]
-pub async fn report(
+pub async fn sales_report(
     State(state): State<AppState>,
     _auth: Auth,
     Params(params): Params<SalesParams>,
@@ -51,5 +51,5 @@ pub async fn report(
 }
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(report))
+    OpenApiRouter::new().routes(routes!(sales_report))
 }
