@@ -19,6 +19,7 @@ use rapport_insights::churn::{ChurnDefinition, ChurnReport, SurvivalCurve};
 use rapport_reports::{ChurnGrouping, Reports, Snapshot};
 use rapport_storage::{ListQuery, PurchaseFilter};
 
+use super::numbers::filters;
 use super::svg::{chart_failed, svg};
 use super::{Chrome, Signed, WebError, format, numbers};
 use crate::AppState;

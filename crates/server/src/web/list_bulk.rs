@@ -22,9 +22,9 @@ use rapport_storage::BulkDone;
 use uuid::Uuid;
 
 use super::form::FormData;
-use super::lists::{Choice, counted, thousands};
+use super::lists::{Choice, counted};
 use super::session::UNDO_COOKIE;
-use super::{Signed, WebError, redirect_with_flash};
+use super::{Signed, WebError, numbers, redirect_with_flash};
 use crate::AppState;
 use crate::api::bulk::{companies_matching, deals_matching, people_matching, tasks_matching};
 use crate::error::ApiError;
@@ -75,8 +75,8 @@ impl BulkBar {
         let capped = (total > BULK_MAX as u64).then(|| {
             format!(
                 "{} match: a change takes at most {} at a time, so narrow the filters to act on all.",
-                thousands(total),
-                thousands(BULK_MAX as u64)
+                numbers::count(total),
+                numbers::count(BULK_MAX as u64)
             )
         });
         let mut owner_choices = vec![Choice::new(NOBODY, "Nobody")];

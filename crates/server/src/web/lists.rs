@@ -338,19 +338,6 @@ impl ListSpec {
     }
 }
 
-/// A count with thousands separators: 1234567 → "1,234,567".
-pub fn thousands(count: u64) -> String {
-    let digits = count.to_string();
-    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(digit);
-    }
-    grouped
-}
-
 /// "1 person", "1,234 people": a list's count with its noun.
 pub fn counted(list: ListKind, count: u64) -> String {
     let (one, many) = match list {
@@ -361,7 +348,7 @@ pub fn counted(list: ListKind, count: u64) -> String {
         ListKind::Tickets => ("ticket", "tickets"),
         ListKind::Purchases => ("purchase", "purchases"),
     };
-    format!("{} {}", thousands(count), if count == 1 { one } else { many })
+    format!("{} {}", super::numbers::count(count), if count == 1 { one } else { many })
 }
 
 pub fn routes() -> Router<AppState> {
@@ -405,7 +392,5 @@ mod tests {
         assert_eq!(counted(ListKind::People, 1), "1 person");
         assert_eq!(counted(ListKind::People, 1234), "1,234 people");
         assert_eq!(counted(ListKind::Companies, 0), "0 companies");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1_234_567), "1,234,567");
     }
 }
