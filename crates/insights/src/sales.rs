@@ -412,7 +412,7 @@ mod tests {
 
     fn deal(w: &World, status: DealStatus, created: OffsetDateTime, closed: Option<OffsetDateTime>) -> DealFact {
         DealFact {
-            amount: Money::new(100_00, Currency::parse("EUR").unwrap()),
+            amount: Money::new(10_000, Currency::parse("EUR").unwrap()),
             pipeline_id: w.pipeline,
             stage_id: w.lead,
             owner_id: Some(w.ana),
@@ -552,16 +552,17 @@ mod tests {
             ..deal(&w, DealStatus::Open, created, None)
         };
         let deals = vec![
-            open(w.lead, 1_000_00, "EUR", Some(date!(2026 - 11 - 20))), // this month, 10% = 100.00
-            open(w.proposal, 2_000_00, "EUR", Some(date!(2026 - 11 - 30))), // this month, 60% = 1,200.00
-            open(w.proposal, 500_00, "USD", Some(date!(2026 - 11 - 25))), // this month, USD: 300.00
-            open(w.proposal, 333, "EUR", Some(date!(2026 - 11 - 19))),  // overdue: 3.33 × 60% = 2.00 (rounded)
-            open(w.lead, 700_00, "EUR", None),                          // no date: 70.00
-            open(w.lead, 900_00, "EUR", Some(date!(2027 - 12 - 01))),   // after Oct 2027: later
-            open(w.proposal, 100_00, "EUR", Some(date!(2027 - 10 - 31))), // the 12th month: 60.00
+            open(w.lead, 100_000, "EUR", Some(date!(2026 - 11 - 20))), // this month, 10% = 100.00
+            open(w.proposal, 200_000, "EUR", Some(date!(2026 - 11 - 30))), // this month, 60% = 1,200.00
+            open(w.proposal, 50_000, "USD", Some(date!(2026 - 11 - 25))), // this month, USD: 300.00
+            open(w.proposal, 333, "EUR", Some(date!(2026 - 11 - 19))), // overdue: 3.33 × 60% = 2.00 (rounded)
+            open(w.lead, 70_000, "EUR", None),                         // no date: 70.00
+            open(w.lead, 90_000, "EUR", Some(date!(2027 - 12 - 01))),  // after Oct 2027: later
+            open(w.proposal, 10_000, "EUR", Some(date!(2027 - 10 - 31))), // the 12th month: 60.00
         ];
         let figures = sales_figures(&facts(&w, deals));
-        let rows: Vec<(ForecastBucket, Option<&str>, &str, u64, i64, i64)> = figures
+        type Row<'a> = (ForecastBucket, Option<&'a str>, &'a str, u64, i64, i64);
+        let rows: Vec<Row> = figures
             .forecast
             .iter()
             .filter(|r| r.deals > 0)
@@ -571,11 +572,11 @@ mod tests {
             rows,
             vec![
                 (ForecastBucket::Overdue, None, "EUR", 1, 333, 200),
-                (ForecastBucket::Month, Some("2026-11"), "EUR", 2, 3_000_00, 1_300_00),
-                (ForecastBucket::Month, Some("2026-11"), "USD", 1, 500_00, 300_00),
-                (ForecastBucket::Month, Some("2027-10"), "EUR", 1, 100_00, 60_00),
-                (ForecastBucket::Later, None, "EUR", 1, 900_00, 90_00),
-                (ForecastBucket::NoDate, None, "EUR", 1, 700_00, 70_00),
+                (ForecastBucket::Month, Some("2026-11"), "EUR", 2, 300_000, 130_000),
+                (ForecastBucket::Month, Some("2026-11"), "USD", 1, 50_000, 30_000),
+                (ForecastBucket::Month, Some("2027-10"), "EUR", 1, 10_000, 6_000),
+                (ForecastBucket::Later, None, "EUR", 1, 90_000, 9_000),
+                (ForecastBucket::NoDate, None, "EUR", 1, 70_000, 7_000),
             ]
         );
         // Twelve months per currency, empty ones included.
