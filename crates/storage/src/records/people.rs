@@ -43,6 +43,7 @@ impl crate::listing::ListShape for PersonFilter {
     const SORTS: &'static [&'static str] =
         &["name", "created_at", "updated_at", "last_contacted_at", "lifecycle_stage", RELEVANCE];
     const SEARCH_AND_TAGS: bool = true;
+    const CONDITIONS: &'static [rapport_domain::conditions::FieldSpec] = rapport_domain::conditions::PEOPLE;
 }
 
 /// Last contact, never-contacted people first (at the epoch): the list's sort
