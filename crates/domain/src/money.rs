@@ -156,11 +156,6 @@ impl Money {
         Ok(Money { amount_minor: if negative { -minor } else { minor }, currency })
     }
 
-    /// The amount in major units with grouped thousands, e.g. "12,500.00 EUR".
-    pub fn display(&self) -> String {
-        format!("{} {}", self.major_text(), self.currency)
-    }
-
     /// The amount in major units with grouped thousands, without the currency.
     pub fn major_text(&self) -> String {
         major_text(self.amount_minor.into(), self.currency)
@@ -215,11 +210,6 @@ impl MoneySum {
     pub fn new(amount_minor: i128, currency: Currency) -> Self {
         Self { amount_minor, currency }
     }
-
-    /// The sum in major units with grouped thousands, e.g. "12,500.00 EUR".
-    pub fn display(&self) -> String {
-        display_sum(self.amount_minor, self.currency)
-    }
 }
 
 #[cfg(test)]
@@ -262,9 +252,9 @@ mod tests {
         assert!(Money::parse_major("99999999999999999999", eur).is_err());
         assert!(Money::parse_major("10000000000000.00", eur).is_ok());
         assert!(Money::parse_major("10000000000000.01", eur).is_err());
-        assert_eq!(Money::new(1_234_567, eur).display(), "12,345.67 EUR");
-        assert_eq!(Money::new(-5, eur).display(), "-0.05 EUR");
-        assert_eq!(Money::new(1_000_000, jpy).display(), "1,000,000 JPY");
+        assert_eq!(Money::new(1_234_567, eur).major_text(), "12,345.67");
+        assert_eq!(Money::new(-5, eur).major_text(), "-0.05");
+        assert_eq!(Money::new(1_000_000, jpy).major_text(), "1,000,000");
         assert_eq!(Money::new(125_050, eur).input_text(), "1250.50");
         assert_eq!(display_sum(i128::from(i64::MAX) * 4 + 3, eur), "368,934,881,474,191,032.31 EUR");
         assert_eq!(display_sum(i128::from(i64::MIN) * 2, jpy), "-18,446,744,073,709,551,616 JPY");

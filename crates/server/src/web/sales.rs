@@ -8,13 +8,14 @@ use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use axum::routing::get;
+use rapport_domain::Currency;
 use rapport_domain::sales::{SalesReportQuery, SalesReportRequest};
-use rapport_domain::{Currency, money};
 use rapport_insights::sales::{ClosedGroup, ForecastBucket, SalesFigures, sales_figures};
 use time::{Date, OffsetDateTime};
 
 use super::lists::Choice;
-use super::{Chrome, Signed, WebError};
+use super::numbers::filters;
+use super::{Chrome, Signed, WebError, numbers};
 use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -124,13 +125,13 @@ fn closed_in(figures: &SalesFigures) -> Vec<(&'static str, String)> {
 
 fn percent(share: Option<f64>) -> (String, u32) {
     match share {
-        Some(share) => (format!("{:.0}%", share * 100.0), (share * 100.0).round().clamp(0.0, 100.0) as u32),
+        Some(share) => (numbers::percent(share, 0), (share * 100.0).round().clamp(0.0, 100.0) as u32),
         None => ("no closed deals".to_owned(), 0),
     }
 }
 
 fn days(value: Option<f64>) -> String {
-    value.map_or("—".to_owned(), |d| format!("{d:.1} days"))
+    value.map_or("—".to_owned(), |d| format!("{} days", numbers::decimal(d, 1)))
 }
 
 /// `filter` is the deals list's filter a group's key goes in (`owner_id` or `source`).
@@ -153,8 +154,8 @@ fn closed_rows(figures: &SalesFigures, groups: &[ClosedGroup], filter: &'static 
             ClosedRow {
                 label: group.label.clone(),
                 win_rate: Bar { text: rate, href: by(None), width },
-                won: Link { text: group.won.to_string(), href: by(Some("won")) },
-                lost: Link { text: group.lost.to_string(), href: by(Some("lost")) },
+                won: Link { text: numbers::count(group.won), href: by(Some("won")) },
+                lost: Link { text: numbers::count(group.lost), href: by(Some("lost")) },
                 median_cycle: days(group.median_cycle_days),
                 mean_cycle: days(group.mean_cycle_days),
             }
@@ -164,7 +165,7 @@ fn closed_rows(figures: &SalesFigures, groups: &[ClosedGroup], filter: &'static 
 
 fn money_text(amount_minor: i64, currency: &str) -> String {
     Currency::parse(currency)
-        .map_or_else(|_| format!("{amount_minor} {currency}"), |c| money::display_sum(i128::from(amount_minor), c))
+        .map_or_else(|_| format!("{amount_minor} {currency}"), |c| numbers::money_minor(i128::from(amount_minor), c))
 }
 
 fn month_label(first_day: Option<Date>) -> String {
@@ -210,11 +211,11 @@ fn view(signed: &Signed, figures: &SalesFigures, pipelines: Vec<Choice>, today: 
             StageRow {
                 label,
                 probability: format!("{}%", stage.win_probability),
-                reached: stage.reached.to_string(),
+                reached: numbers::count(stage.reached),
                 won_share: Bar { text: share, href: None, width },
                 median_days: days(stage.median_days_in_stage),
-                won_here: Link { text: stage.won_here.to_string(), href: Some(here("won")) },
-                lost_here: Link { text: stage.lost_here.to_string(), href: Some(here("lost")) },
+                won_here: Link { text: numbers::count(stage.won_here), href: Some(here("won")) },
+                lost_here: Link { text: numbers::count(stage.lost_here), href: Some(here("lost")) },
             }
         })
         .collect();
@@ -248,7 +249,7 @@ fn view(signed: &Signed, figures: &SalesFigures, pipelines: Vec<Choice>, today: 
             ForecastRowView {
                 label,
                 currency: row.currency.clone(),
-                deals: Link { text: row.deals.to_string(), href: href.clone() },
+                deals: Link { text: numbers::count(row.deals), href: href.clone() },
                 amount: money_text(row.amount_minor, &row.currency),
                 weighted: Bar { text: money_text(row.weighted_minor, &row.currency), href, width },
             }
@@ -266,10 +267,10 @@ fn view(signed: &Signed, figures: &SalesFigures, pipelines: Vec<Choice>, today: 
             notes: row.notes,
             messages: row.messages,
             tasks_done: Link {
-                text: row.tasks_done.to_string(),
+                text: numbers::count(row.tasks_done),
                 href: row.user_id.map(|id| format!("/tasks?assignee_id={id}&open=false")),
             },
-            total: Bar { text: row.total.to_string(), href: None, width: (row.total * 100 / busiest) as u32 },
+            total: Bar { text: numbers::count(row.total), href: None, width: (row.total * 100 / busiest) as u32 },
         })
         .collect();
     let (overall_rate, _) = percent(overall.win_rate);
@@ -282,7 +283,11 @@ fn view(signed: &Signed, figures: &SalesFigures, pipelines: Vec<Choice>, today: 
         presets,
         overall_rate,
         overall_counts: Link {
-            text: format!("{} won of {} closed", overall.won, overall.won + overall.lost),
+            text: format!(
+                "{} won of {} closed",
+                numbers::count(overall.won),
+                numbers::count(overall.won + overall.lost)
+            ),
             href: Some(deals_href(figures, &closed_in(figures))),
         },
         overall_cycle: days(overall.median_cycle_days),
