@@ -62,6 +62,8 @@ UNSTATABLE_RULES = [
     (r"scope\.user_id", r"^is not a staff member$"),
     (r"month", r"^must not be after this month$"),
     (r"cursor", r"^(is )?not a cursor from this list$"),
+    # A bulk change's filter matches records that exist now.
+    (r"filter", r"^matches (no records|more than \d+ records)"),
     # A condition on a custom field: its kind and choices are data.
     (r"where", r" \(in custom\.[a-z][a-z0-9_]*\..*\)$"),
     (r"queue", r"^you are in no team$"),
@@ -104,6 +106,9 @@ UNSTATABLE_RULES = [
     # A string that carries its own format: the uploaded file's CSV or
     # vCard, and the mapping's JSON (whose fields depend on the kind).
     (r"file|mapping", r".*"),
+    # A bulk change's filter: a list's query string, whose parameters
+    # answer to that list (named filter.<parameter>).
+    (r"filter\..+", r".*"),
 ]
 
 

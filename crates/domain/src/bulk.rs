@@ -4,6 +4,11 @@
 //! rules of a single update; this module only says what the change is.
 
 use serde::{Deserialize, Serialize};
+use utoipa::PartialSchema;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{
+    AdditionalProperties, ArrayBuilder, KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, SchemaType, Type,
+};
 
 use crate::ids::{CompanyId, DealId, PersonId, StageId, TaskId, UserId};
 use crate::records::{CompanyInput, DealInput, DealStatus, LifecycleStage, PersonInput, TaskInput};
@@ -38,22 +43,19 @@ fn sent<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<O
 }
 
 /// A bulk change of people, as clients send it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PersonBulkInput {
     /// The people to change, 1 to 10,000; or leave out and send `filter`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(min_items = 1, max_items = 10000)]
     pub ids: Option<Vec<PersonId>>,
     /// Every person the people list's query string matches (as
     /// `GET /api/v1/people` takes it, paging parameters aside), up to 10,000.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(max_length = 4000)]
     pub filter: Option<String>,
     pub action: PersonBulkAction,
     /// For `set_owner`: the staff member, or `null` for nobody.
     #[serde(default, deserialize_with = "sent", skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>, format = Uuid)]
     pub owner_id: Option<Option<UserId>>,
     /// For `add_tag` and `remove_tag`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -64,22 +66,19 @@ pub struct PersonBulkInput {
 }
 
 /// A bulk change of companies, as clients send it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CompanyBulkInput {
     /// The companies to change, 1 to 10,000; or leave out and send `filter`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(min_items = 1, max_items = 10000)]
     pub ids: Option<Vec<CompanyId>>,
     /// Every company the companies list's query string matches (as
     /// `GET /api/v1/companies` takes it, paging parameters aside), up to 10,000.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(max_length = 4000)]
     pub filter: Option<String>,
     pub action: CompanyBulkAction,
     /// For `set_owner`: the staff member, or `null` for nobody.
     #[serde(default, deserialize_with = "sent", skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>, format = Uuid)]
     pub owner_id: Option<Option<UserId>>,
     /// For `add_tag` and `remove_tag`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -87,22 +86,19 @@ pub struct CompanyBulkInput {
 }
 
 /// A bulk change of deals, as clients send it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DealBulkInput {
     /// The deals to change, 1 to 10,000; or leave out and send `filter`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(min_items = 1, max_items = 10000)]
     pub ids: Option<Vec<DealId>>,
     /// Every deal the deals list's query string matches (as
     /// `GET /api/v1/deals` takes it, paging parameters aside), up to 10,000.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(max_length = 4000)]
     pub filter: Option<String>,
     pub action: DealBulkAction,
     /// For `set_owner`: the staff member, or `null` for nobody.
     #[serde(default, deserialize_with = "sent", skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>, format = Uuid)]
     pub owner_id: Option<Option<UserId>>,
     /// For `add_tag` and `remove_tag`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -117,23 +113,109 @@ pub struct DealBulkInput {
 }
 
 /// A bulk change of tasks, as clients send it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TaskBulkInput {
     /// The tasks to change, 1 to 10,000; or leave out and send `filter`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(min_items = 1, max_items = 10000)]
     pub ids: Option<Vec<TaskId>>,
     /// Every task the tasks list's query string matches (as
     /// `GET /api/v1/tasks` takes it, paging parameters aside), up to 10,000.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(max_length = 4000)]
     pub filter: Option<String>,
     pub action: TaskBulkAction,
     /// For `set_assignee`: the staff member.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assignee_id: Option<UserId>,
 }
+
+/// One action as the OpenAPI document states it: its name and the fields it
+/// needs besides the selection (a deal's `set_stage` has two such shapes).
+struct ActionShape {
+    action: &'static str,
+    needs: &'static [(&'static str, fn() -> RefOr<Schema>)],
+}
+
+/// A staff member's id, or `null` for nobody.
+fn owner_schema() -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
+        .description(Some("The staff member, or null for nobody."))
+        .into()
+}
+
+const SET_OWNER: ActionShape = ActionShape { action: "set_owner", needs: &[("owner_id", owner_schema)] };
+const ADD_TAG: ActionShape = ActionShape { action: "add_tag", needs: &[("tag", Tag::schema)] };
+const REMOVE_TAG: ActionShape = ActionShape { action: "remove_tag", needs: &[("tag", Tag::schema)] };
+const DELETE: ActionShape = ActionShape { action: "delete", needs: &[] };
+
+/// What the server accepts, stated exactly: `ids` or `filter` (not both),
+/// the action, and only the fields that action uses, so every combination
+/// is one closed object of a `oneOf`.
+fn bulk_schema<Id: PartialSchema>(records: &str, list_path: &str, actions: &[ActionShape]) -> Schema {
+    let ids = || -> RefOr<Schema> {
+        ArrayBuilder::new()
+            .items(Id::schema())
+            .min_items(Some(1))
+            .max_items(Some(BULK_MAX))
+            .description(Some(format!("The {records} to change, 1 to 10,000 (one named twice changes once).")))
+            .into()
+    };
+    let filter = || -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .max_length(Some(FILTER_MAX))
+            .pattern(Some("^[^\\u0000-\\u001F\\u007F-\\u009F]*$"))
+            .description(Some(format!(
+                "Every one of the {records} the list's query string matches (as `GET {list_path}` takes it, \
+                 paging parameters aside), up to 10,000."
+            )))
+            .into()
+    };
+    let mut variants = OneOfBuilder::new().description(Some(format!(
+        "A bulk change of {records}: `ids` or `filter`, the `action`, and the field that action needs."
+    )));
+    for shape in actions {
+        for (by, selection) in [("ids", ids()), ("filter", filter())] {
+            let mut object = ObjectBuilder::new()
+                .title(Some(format!("{} by {by}", shape.action)))
+                .property(by, selection)
+                .required(by)
+                .property("action", crate::schema::one_of([shape.action], "What to do."))
+                .required("action")
+                .additional_properties(Some(AdditionalProperties::<Schema>::FreeForm(false)));
+            for (field, schema) in shape.needs {
+                object = object.property(*field, schema()).required(*field);
+            }
+            variants = variants.item(object);
+        }
+    }
+    variants.build().into()
+}
+
+crate::schema::schema_from!(PersonBulkInput, {
+    const SET_STAGE: ActionShape =
+        ActionShape { action: "set_stage", needs: &[("lifecycle_stage", LifecycleStage::schema)] };
+    bulk_schema::<PersonId>("people", "/api/v1/people", &[SET_OWNER, ADD_TAG, REMOVE_TAG, SET_STAGE, DELETE])
+});
+
+crate::schema::schema_from!(CompanyBulkInput, {
+    bulk_schema::<CompanyId>("companies", "/api/v1/companies", &[SET_OWNER, ADD_TAG, REMOVE_TAG, DELETE])
+});
+
+crate::schema::schema_from!(DealBulkInput, {
+    // A stage of each deal's own pipeline (the deal becomes open there), or a status in its stage.
+    const TO_STAGE: ActionShape = ActionShape { action: "set_stage", needs: &[("stage_id", StageId::schema)] };
+    const TO_STATUS: ActionShape = ActionShape { action: "set_stage", needs: &[("status", DealStatus::schema)] };
+    bulk_schema::<DealId>("deals", "/api/v1/deals", &[SET_OWNER, ADD_TAG, REMOVE_TAG, TO_STAGE, TO_STATUS, DELETE])
+});
+
+crate::schema::schema_from!(TaskBulkInput, {
+    const SET_ASSIGNEE: ActionShape =
+        ActionShape { action: "set_assignee", needs: &[("assignee_id", UserId::schema)] };
+    bulk_schema::<TaskId>("tasks", "/api/v1/tasks", &[SET_ASSIGNEE, DELETE])
+});
 
 /// Which records a bulk change is about.
 #[derive(Clone, Debug, PartialEq)]

@@ -85,3 +85,22 @@ typed_id!(
     FeedbackRequestId,
     GoalId,
 );
+
+/// The document's name for an optional id in a form-style query: an id, or
+/// empty for "any" (as the web pages' "All …" choice sends it).
+pub struct IdOrEmpty;
+
+crate::schema::schema_from!(IdOrEmpty, {
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, Type};
+    Schema::from(
+        OneOfBuilder::new()
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))),
+            )
+            .item(ObjectBuilder::new().schema_type(Type::String).max_length(Some(0)))
+            .description(Some("An id, or empty for any."))
+            .build(),
+    )
+});

@@ -110,7 +110,8 @@ pub struct AppState {
         rapport_reports::ChurnGrouping,
         rapport_storage::TicketQueue,
         rapport_domain::time_input::DateOrDateTime,
-        rapport_domain::time_input::DateOrEmpty
+        rapport_domain::time_input::DateOrEmpty,
+        rapport_domain::IdOrEmpty
     ))
 )]
 struct ApiDoc;

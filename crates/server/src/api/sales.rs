@@ -23,8 +23,8 @@ pub struct SalesParams {
     /// The last day counted, `YYYY-MM-DD` (UTC; default: today).
     #[param(value_type = Option<rapport_domain::time_input::DateOrEmpty>, example = "2026-11-30")]
     to: Option<String>,
-    /// Only this pipeline's deals and stages (default: every pipeline).
-    #[param(value_type = Option<String>, format = Uuid)]
+    /// Only this pipeline's deals and stages (default, or empty: every pipeline).
+    #[param(value_type = Option<rapport_domain::IdOrEmpty>)]
     pipeline_id: Option<String>,
 }
 

@@ -41,9 +41,8 @@ pub struct DealFilter {
     #[serde(default, with = "rapport_domain::time_input::date::option")]
     #[param(value_type = Option<String>, format = Date)]
     pub expected_close_to: Option<time::Date>,
-    /// Only deals whose person has this lead source (exactly as stored).
-    #[param(value_type = Option<String>, min_length = 1)]
-    pub source: Option<String>,
+    /// Only deals whose person has this lead source (as stored, trimmed).
+    pub source: Option<rapport_domain::text::Name>,
     /// Only deals in this currency (ISO 4217 code, like EUR).
     pub currency: Option<Currency>,
 }
