@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::PartialSchema;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{
-    AdditionalProperties, ArrayBuilder, KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, SchemaType, Type,
+    AdditionalProperties, ArrayBuilder, KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, SchemaType,
+    Type,
 };
 
 use crate::ids::{CompanyId, DealId, PersonId, StageId, TaskId, UserId};
@@ -212,8 +213,7 @@ crate::schema::schema_from!(DealBulkInput, {
 });
 
 crate::schema::schema_from!(TaskBulkInput, {
-    const SET_ASSIGNEE: ActionShape =
-        ActionShape { action: "set_assignee", needs: &[("assignee_id", UserId::schema)] };
+    const SET_ASSIGNEE: ActionShape = ActionShape { action: "set_assignee", needs: &[("assignee_id", UserId::schema)] };
     bulk_schema::<TaskId>("tasks", "/api/v1/tasks", &[SET_ASSIGNEE, DELETE])
 });
 
@@ -319,11 +319,20 @@ fn owner_or_tag<S>(
     }
 }
 
-fn finish<Id, S>(
-    errors: FieldErrors,
-    selection: Option<Selection<Id>>,
-    change: Option<BulkChange<S>>,
+/// A bulk change from what a client sent: the selection, the fields sent
+/// (refused when the action does not use them) and the change the action
+/// makes, every error named at once.
+fn parse<Id: Copy + Eq + std::hash::Hash, S>(
+    ids: Option<Vec<Id>>,
+    filter: Option<String>,
+    action: &str,
+    sent: &[(&str, bool)],
+    change: impl FnOnce(&mut FieldErrors) -> Option<BulkChange<S>>,
 ) -> Result<Bulk<Id, S>, FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let selection = selection(&mut errors, ids, filter);
+    unused(&mut errors, sent, used_fields(action), action);
+    let change = change(&mut errors);
     errors.into_result()?;
     match (selection, change) {
         (Some(selection), Some(change)) => Ok(Bulk { selection, change }),
@@ -345,22 +354,18 @@ impl TryFrom<PersonBulkInput> for Bulk<PersonId, LifecycleStage> {
     type Error = FieldErrors;
 
     fn try_from(input: PersonBulkInput) -> Result<Self, FieldErrors> {
-        let mut errors = FieldErrors::new();
         let action = input.action.as_str();
-        let selection = selection(&mut errors, input.ids, input.filter);
         let sent = [
             ("owner_id", input.owner_id.is_some()),
             ("tag", input.tag.is_some()),
             ("lifecycle_stage", input.lifecycle_stage.is_some()),
         ];
-        unused(&mut errors, &sent, used_fields(action), action);
-        let change = match input.action {
+        parse(input.ids, input.filter, action, &sent, |errors| match input.action {
             PersonBulkAction::SetStage => {
-                needed(&mut errors, input.lifecycle_stage, "lifecycle_stage", action).map(BulkChange::SetStage)
+                needed(errors, input.lifecycle_stage, "lifecycle_stage", action).map(BulkChange::SetStage)
             }
-            _ => owner_or_tag(&mut errors, action, input.owner_id, input.tag),
-        };
-        finish(errors, selection, change)
+            _ => owner_or_tag(errors, action, input.owner_id, input.tag),
+        })
     }
 }
 
@@ -368,13 +373,9 @@ impl TryFrom<CompanyBulkInput> for Bulk<CompanyId, NoStage> {
     type Error = FieldErrors;
 
     fn try_from(input: CompanyBulkInput) -> Result<Self, FieldErrors> {
-        let mut errors = FieldErrors::new();
         let action = input.action.as_str();
-        let selection = selection(&mut errors, input.ids, input.filter);
         let sent = [("owner_id", input.owner_id.is_some()), ("tag", input.tag.is_some())];
-        unused(&mut errors, &sent, used_fields(action), action);
-        let change = owner_or_tag(&mut errors, action, input.owner_id, input.tag);
-        finish(errors, selection, change)
+        parse(input.ids, input.filter, action, &sent, |errors| owner_or_tag(errors, action, input.owner_id, input.tag))
     }
 }
 
@@ -382,17 +383,14 @@ impl TryFrom<DealBulkInput> for Bulk<DealId, DealStage> {
     type Error = FieldErrors;
 
     fn try_from(input: DealBulkInput) -> Result<Self, FieldErrors> {
-        let mut errors = FieldErrors::new();
         let action = input.action.as_str();
-        let selection = selection(&mut errors, input.ids, input.filter);
         let sent = [
             ("owner_id", input.owner_id.is_some()),
             ("tag", input.tag.is_some()),
             ("stage_id", input.stage_id.is_some()),
             ("status", input.status.is_some()),
         ];
-        unused(&mut errors, &sent, used_fields(action), action);
-        let change = match input.action {
+        parse(input.ids, input.filter, action, &sent, |errors| match input.action {
             DealBulkAction::SetStage => match (input.stage_id, input.status) {
                 (Some(stage), None) => Some(BulkChange::SetStage(DealStage::Stage(stage))),
                 (None, Some(status)) => Some(BulkChange::SetStage(DealStage::Status(status))),
@@ -405,9 +403,8 @@ impl TryFrom<DealBulkInput> for Bulk<DealId, DealStage> {
                     None
                 }
             },
-            _ => owner_or_tag(&mut errors, action, input.owner_id, input.tag),
-        };
-        finish(errors, selection, change)
+            _ => owner_or_tag(errors, action, input.owner_id, input.tag),
+        })
     }
 }
 
@@ -415,17 +412,14 @@ impl TryFrom<TaskBulkInput> for Bulk<TaskId, NoStage> {
     type Error = FieldErrors;
 
     fn try_from(input: TaskBulkInput) -> Result<Self, FieldErrors> {
-        let mut errors = FieldErrors::new();
         let action = input.action.as_str();
-        let selection = selection(&mut errors, input.ids, input.filter);
-        unused(&mut errors, &[("assignee_id", input.assignee_id.is_some())], used_fields(action), action);
-        let change = match input.action {
+        let sent = [("assignee_id", input.assignee_id.is_some())];
+        parse(input.ids, input.filter, action, &sent, |errors| match input.action {
             TaskBulkAction::SetAssignee => {
-                needed(&mut errors, input.assignee_id, "assignee_id", action).map(|id| BulkChange::SetOwner(Some(id)))
+                needed(errors, input.assignee_id, "assignee_id", action).map(|id| BulkChange::SetOwner(Some(id)))
             }
             TaskBulkAction::Delete => Some(BulkChange::Delete),
-        };
-        finish(errors, selection, change)
+        })
     }
 }
 
@@ -497,6 +491,66 @@ mod tests {
 
     fn people(body: &str) -> Result<Bulk<PersonId, LifecycleStage>, FieldErrors> {
         Bulk::try_from(serde_json::from_str::<PersonBulkInput>(body).expect("parses"))
+    }
+
+    /// A body with each field of a documented combination filled in.
+    fn example_of(variant: &utoipa::openapi::schema::Object) -> serde_json::Value {
+        let id = serde_json::json!("01a244d9-f2ab-71c0-af75-c3f636c96113");
+        let fields = variant.required.iter().map(|field| {
+            let value = match field.as_str() {
+                "ids" => serde_json::json!([id]),
+                "filter" => serde_json::json!("tag=vip"),
+                "action" => match &variant.properties["action"] {
+                    RefOr::T(Schema::Object(action)) => action.enum_values.as_ref().expect("one action")[0].clone(),
+                    _ => panic!("action is an enum of one"),
+                },
+                "owner_id" => serde_json::Value::Null,
+                "tag" => serde_json::json!("vip"),
+                "lifecycle_stage" => serde_json::json!("customer"),
+                "status" => serde_json::json!("won"),
+                "stage_id" | "assignee_id" => id.clone(),
+                other => panic!("no example for {other}"),
+            };
+            (field.clone(), value)
+        });
+        serde_json::Value::Object(fields.collect())
+    }
+
+    /// Every closed combination of the document's `oneOf`.
+    fn variants<T: PartialSchema>() -> Vec<utoipa::openapi::schema::Object> {
+        let RefOr::T(Schema::OneOf(one_of)) = T::schema() else { panic!("a oneOf") };
+        one_of
+            .items
+            .into_iter()
+            .map(|item| match item {
+                RefOr::T(Schema::Object(object)) => object,
+                _ => panic!("each combination is an object"),
+            })
+            .collect()
+    }
+
+    fn accepts<T, B>(expected: usize)
+    where
+        T: PartialSchema + serde::de::DeserializeOwned,
+        B: TryFrom<T, Error = FieldErrors>,
+    {
+        let variants = variants::<T>();
+        assert_eq!(variants.len(), expected);
+        for variant in variants {
+            let body = example_of(&variant);
+            let input: T = serde_json::from_value(body.clone()).unwrap_or_else(|e| panic!("{body}: {e}"));
+            if let Err(errors) = B::try_from(input) {
+                panic!("{body} is documented but refused: {errors:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_combination_the_document_states_is_accepted() {
+        accepts::<PersonBulkInput, Bulk<PersonId, LifecycleStage>>(10);
+        accepts::<CompanyBulkInput, Bulk<CompanyId, NoStage>>(8);
+        accepts::<DealBulkInput, Bulk<DealId, DealStage>>(12);
+        accepts::<TaskBulkInput, Bulk<TaskId, NoStage>>(4);
     }
 
     #[test]
