@@ -134,8 +134,11 @@ pub struct TaskBulkInput {
 /// needs besides the selection (a deal's `set_stage` has two such shapes).
 struct ActionShape {
     action: &'static str,
-    needs: &'static [(&'static str, fn() -> RefOr<Schema>)],
+    needs: &'static [NeededField],
 }
+
+/// A field an action needs, and its schema.
+type NeededField = (&'static str, fn() -> RefOr<Schema>);
 
 /// A staff member's id, or `null` for nobody.
 fn owner_schema() -> RefOr<Schema> {

@@ -522,11 +522,11 @@ mod tests {
     #[test]
     fn a_preview_shows_the_first_rows_and_their_fields() {
         let file =
-            "\u{feff}Vorname;E-mail;Notes\nAda;ada@example.com;\"a; b\"\nBob;bob@example.com;\nCy;cy@example.com;\n";
+            "\u{feff}Vorname;E-mail;Colour\nAda;ada@example.com;\"a; b\"\nBob;bob@example.com;\nCy;cy@example.com;\n";
         let mapping = Mapping([("Vorname".to_string(), "first_name".to_string())].into());
         let preview = preview(file.as_bytes(), Kind::People, None, Some(&mapping), 2).unwrap();
         assert_eq!(preview.delimiter, ';');
-        assert_eq!(preview.headers, ["Vorname", "E-mail", "Notes"]);
+        assert_eq!(preview.headers, ["Vorname", "E-mail", "Colour"]);
         let fields: Vec<Option<&str>> = preview.columns.iter().map(|c| c.field.as_deref()).collect();
         assert_eq!(fields, [Some("first_name"), Some("emails"), None]);
         assert_eq!(preview.rows, [["Ada", "ada@example.com", "a; b"], ["Bob", "bob@example.com", ""]]);
@@ -534,14 +534,14 @@ mod tests {
 
     #[test]
     fn a_mapping_leaves_out_a_recognized_column_and_a_saved_one_keeps_it_out() {
-        let file = "First name,E-mail,Notes\nAda,ada@example.com,x\n";
+        let file = "First name,E-mail,Colour\nAda,ada@example.com,x\n";
         let mapping = Mapping([("E-mail".to_string(), Mapping::LEAVE_OUT.to_string())].into());
         let shown = preview(file.as_bytes(), Kind::People, None, Some(&mapping), 1).unwrap();
         let fields: Vec<Option<&str>> = shown.columns.iter().map(|c| c.field.as_deref()).collect();
         assert_eq!(fields, [Some("first_name"), None, None], "the email column is still read");
         let report = Report { columns: shown.columns.clone(), ..Default::default() };
         let saved = report.mapping();
-        let pairs = [("First name", "first_name"), ("E-mail", ""), ("Notes", "")];
+        let pairs = [("First name", "first_name"), ("E-mail", ""), ("Colour", "")];
         assert_eq!(saved, Mapping(pairs.map(|(h, f)| (h.to_string(), f.to_string())).into()));
         let again = preview(file.as_bytes(), Kind::People, None, Some(&saved), 1).unwrap();
         assert_eq!(again.columns, shown.columns, "the saved mapping reads the file another way");

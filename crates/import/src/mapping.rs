@@ -40,6 +40,9 @@ const PEOPLE: &[FieldSpec] = &[
     field("source", &["leadsource"]),
     field("tags", &["tag", "labels"]),
     field("keep_in_touch_days", &["keepintouch"]),
+    field("language", &["lang", "preferredlanguage"]),
+    field("time_zone", &["tz", "timezone"]),
+    field("note", &["notes"]),
 ];
 
 const COMPANIES: &[FieldSpec] = &[
@@ -262,6 +265,9 @@ pub fn fields(kind: Kind) -> &'static [&'static str] {
         "source",
         "tags",
         "keep_in_touch_days",
+        "language",
+        "time_zone",
+        "note",
     ];
     match kind {
         Kind::People => PEOPLE_NAMES,
@@ -443,11 +449,11 @@ mod tests {
 
     #[test]
     fn headers_are_recognized_by_name_and_synonym() {
-        let headers = ["First Name", "E-mail", "Notes", "cf.Tier", "id"].map(String::from).to_vec();
+        let headers = ["First Name", "E-mail", "Colour", "cf.Tier", "id"].map(String::from).to_vec();
         let plan = Plan::new(Kind::People, headers, None, None).unwrap();
         let fields: Vec<Option<String>> = plan.described().into_iter().map(|c| c.field).collect();
         assert_eq!(fields, [Some("first_name".into()), Some("emails".into()), None, Some("cf.tier".into()), None]);
-        assert_eq!(plan.unmapped, ["Notes"], "Rapport's own id column is known, and left out");
+        assert_eq!(plan.unmapped, ["Colour"], "Rapport's own id column is known, and left out");
         let columns = plan.described();
         assert_eq!(crate::column_of(&columns, "emails").as_deref(), Some("E-mail"));
         assert_eq!(crate::column_of(&columns, "custom_fields.tier").as_deref(), Some("cf.Tier"));

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use rapport_domain::custom_fields::CustomFieldInput;
 use rapport_domain::custom_fields::CustomValues;
-use rapport_domain::records::{ActivityKind, CompanySize, DealStatus, Direction, Domain, LifecycleStage, Phone};
+use rapport_domain::records::{
+    ActivityKind, CompanySize, DealStatus, Direction, Domain, Language, LifecycleStage, Phone, TimeZone,
+};
 use rapport_domain::text::{LongText, Name, Tag};
 use rapport_domain::tickets::{TicketChannel, TicketPriority, TicketStatus};
 use rapport_domain::{Currency, Email, FieldErrors, Money};
@@ -90,6 +92,9 @@ impl RowParser {
             Target::Field("keep_in_touch_days") => {
                 row.keep_in_touch_days = Some(cell.parse().map_err(|_| "must be a whole number of days".to_string())?)
             }
+            Target::Field("language") => row.language = Some(Language::try_from(cell.to_owned())?),
+            Target::Field("time_zone") => row.time_zone = Some(TimeZone::try_from(cell.to_owned())?),
+            Target::Field("note") => row.note = Some(LongText::try_from(cell)?),
             Target::Custom(key) => {
                 row.custom_fields.insert(key.clone(), self.custom_value(key, cell)?);
             }

@@ -7,8 +7,8 @@
 
 use std::io::BufRead;
 
-use rapport_domain::records::Phone;
-use rapport_domain::text::{Name, Tag};
+use rapport_domain::records::{Language, Phone, TimeZone};
+use rapport_domain::text::{LongText, Name, Tag};
 use rapport_domain::{Email, FieldErrors};
 use rapport_storage::{PersonImport, Rejection};
 
@@ -182,6 +182,38 @@ fn components(value: &str, sep: char) -> Vec<String> {
     parts.into_iter().map(|p| p.trim().to_owned()).collect()
 }
 
+/// A card's TZ as a time zone name: a name as it is (4.0, and most 3.0
+/// writers), or a UTC offset (`-05:00`, `-0500`, `Z`) as the `Etc` zone of
+/// that offset. An offset of part of an hour (`+05:30`) names no zone
+/// without a place, so the card keeps no time zone.
+fn time_zone(value: &str) -> Result<Option<TimeZone>, String> {
+    if let Ok(zone) = TimeZone::try_from(value.to_owned()) {
+        return Ok(Some(zone));
+    }
+    let not_a_zone = || format!("{value:?} is neither a time zone name such as Europe/Lisbon nor a UTC offset");
+    if value.eq_ignore_ascii_case("Z") {
+        return Ok(Some(TimeZone::try_from("UTC".to_owned())?));
+    }
+    let (sign, digits) = match value.split_at_checked(1) {
+        Some(("+", rest)) => (1, rest.replace(':', "")),
+        Some(("-", rest)) => (-1, rest.replace(':', "")),
+        _ => return Err(not_a_zone()),
+    };
+    if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(not_a_zone());
+    }
+    let hours: i32 = digits[..2].parse().map_err(|_| not_a_zone())?;
+    let minutes: i32 = digits[2..].parse().map_err(|_| not_a_zone())?;
+    let offset = sign * hours;
+    Ok(match (offset, minutes) {
+        (0, 0) => Some(TimeZone::try_from("UTC".to_owned())?),
+        // The Etc zones' signs are POSIX's: UTC-05:00 is Etc/GMT+5.
+        (-12..=14, 0) => Some(TimeZone::try_from(format!("Etc/GMT{:+}", -offset))?),
+        (-12..=14, 1..=59) => None,
+        _ => return Err(not_a_zone()),
+    })
+}
+
 impl Card {
     /// The card as a person's values, or every reason it cannot be.
     pub fn person(&self) -> Result<PersonImport, Rejection> {
@@ -228,6 +260,16 @@ impl Card {
                         }
                     }
                     "TITLE" => row.job_title = Some(Name::try_from(text().as_str())?),
+                    // Of several (4.0 allows them, ranked by PREF), the first.
+                    "LANG" if row.language.is_none() => row.language = Some(Language::try_from(text())?),
+                    "TZ" if row.time_zone.is_none() => row.time_zone = time_zone(&text())?,
+                    "NOTE" => {
+                        let note = match row.note.take() {
+                            Some(earlier) => format!("{earlier}\n\n{}", text()),
+                            None => text(),
+                        };
+                        row.note = Some(LongText::try_from(note)?);
+                    }
                     "CATEGORIES" => {
                         for tag in components(&property.value, ',').into_iter().filter(|t| !t.is_empty()) {
                             row.tags.push(Tag::try_from(tag)?);
@@ -355,6 +397,29 @@ mod tests {
         assert!(cards.next_card().unwrap().is_some());
         let error = cards.next_card().err().expect("an error").to_string();
         assert!(error.starts_with("line 4 is not valid vCard"), "{error}");
+    }
+
+    #[test]
+    fn language_time_zone_and_notes_are_kept() {
+        let text = "BEGIN:VCARD\nVERSION:4.0\nFN:Ada Lovelace\nLANG;PREF=1:en-GB\nLANG;PREF=2:fr\n\
+                    TZ;VALUE=text:Europe/London\nNOTE:Met at the\\, Analytical Society.\\nLikes tea.\n\
+                    NOTE:Second note\nEND:VCARD\n";
+        let ada = cards(text).remove(0).unwrap();
+        assert_eq!(ada.language.unwrap().as_str(), "en-GB", "the first LANG");
+        assert_eq!(ada.time_zone.unwrap().as_str(), "Europe/London");
+        assert_eq!(ada.note.unwrap().as_str(), "Met at the, Analytical Society.\nLikes tea.\n\nSecond note");
+    }
+
+    #[test]
+    fn a_utc_offset_becomes_the_zone_of_that_offset() {
+        let zone = |value: &str| time_zone(value).map(|zone| zone.map(|z| z.as_str().to_owned()));
+        assert_eq!(zone("-05:00"), Ok(Some("Etc/GMT+5".into())), "POSIX signs");
+        assert_eq!(zone("+0100"), Ok(Some("Etc/GMT-1".into())));
+        assert_eq!(zone("+00:00"), Ok(Some("UTC".into())));
+        assert_eq!(zone("Z"), Ok(Some("UTC".into())));
+        assert_eq!(zone("+05:30"), Ok(None), "no zone name holds a part-hour offset alone");
+        assert!(zone("+25:00").is_err());
+        assert!(zone("Eastern Time").unwrap_err().contains("neither a time zone name"));
     }
 
     #[test]

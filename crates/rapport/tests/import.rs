@@ -837,18 +837,31 @@ async fn vcards_3_and_4_become_people_with_their_company(backend: Backend) {
     assert!(outcome.stderr.contains("line 14, column \"EMAIL\": \"not-an-address\""), "{}", outcome.stderr);
     let outcome = succeeded(import_kind(&db.url, "vcard", &[google]));
     assert!(outcome.stderr.contains("1 rows read: 1 created"), "{}", outcome.stderr);
-    // Again: found by email, nothing new.
+    // Again: found by email, nothing new (the note is not added twice).
     let again = succeeded(import_kind(&db.url, "vcard", &[apple, "--mode", "skip-invalid"]));
     assert!(again.stderr.contains("0 created, 0 updated, 1 unchanged, 1 rejected"), "{}", again.stderr);
-    succeeded(import_kind(&db.url, "vcard", &[google]));
+    let again = succeeded(import_kind(&db.url, "vcard", &[google]));
+    assert!(again.stderr.contains("0 created, 0 updated, 1 unchanged"), "{}", again.stderr);
 
     let people = everyone(&store).await;
     assert_eq!(people.len(), 2);
     let ada = &by_email(&people, "ada@work.example").fields;
     assert_eq!(ada.last_name.as_ref().unwrap().as_str(), "Lovelace");
     assert_eq!(ada.phones[0].number.as_str(), "+44 20 7946 0958");
-    let grace = &by_email(&people, "grace@navy.example").fields;
+    let grace = by_email(&people, "grace@navy.example");
+    let grace_id = grace.id;
+    let grace = &grace.fields;
     assert_eq!(grace.job_title.as_ref().unwrap().as_str(), "Rear Admiral; Computer Scientist");
+    // LANG and TZ (a UTC offset, as the zone of that offset) are her preferences; NOTE is on her timeline.
+    assert_eq!(grace.preferences.language.as_ref().map(|l| l.as_str()), Some("en-US"));
+    assert_eq!(grace.preferences.time_zone.as_ref().map(|z| z.as_str()), Some("Etc/GMT+5"));
+    let notes = store
+        .list_activities(&ListQuery::default(), &ActivityFilter { person_id: Some(grace_id), ..Default::default() })
+        .await
+        .unwrap()
+        .items;
+    let bodies: Vec<&str> = notes.iter().filter_map(|n| n.fields.body.as_ref().map(|b| b.as_str())).collect();
+    assert_eq!(bodies, ["Invented the first compiler."], "one note, however often the card comes");
     let companies = store.list_companies(&ListQuery::default(), &CompanyFilter::default()).await.unwrap().items;
     let names: Vec<&str> = companies.iter().map(|c| c.fields.name.as_str()).collect();
     assert_eq!(companies.len(), 2, "{names:?}");

@@ -8,7 +8,7 @@ use super::imports::{count, report_page, upload};
 
 backend_tests!(a_recognized_column_is_left_out);
 
-const PEOPLE: &str = "First name,Last name,Email,Job title,Notes\n\
+const PEOPLE: &str = "First name,Last name,Email,Job title,Colour\n\
                       Ana,Lima,ana@example.com,Buyer,x\n\
                       Bruno,Costa,bruno@example.com,Owner,y\n";
 

@@ -7,7 +7,8 @@ use rapport_domain::access::Action;
 use rapport_domain::custom_fields::CustomValues;
 use rapport_domain::records::{
     ActivityInput, ActivityKind, CompanyInput, CompanySize, DealInput, DealStatus, Direction, Domain, EmailEntry,
-    LifecycleStage, Links, PersonInput, Phone, PhoneEntry, Preferences, PurchaseInput, normalize_timestamp, now,
+    Language, LifecycleStage, Links, PersonInput, Phone, PhoneEntry, Preferences, PurchaseInput, TimeZone,
+    normalize_timestamp, now,
 };
 use rapport_domain::surveys::{AnswerSource, AnswerSubject, Question, QuestionKind, Response, Survey, SurveyInput};
 use rapport_domain::text::{LongText, Name, Tag};
@@ -68,6 +69,12 @@ pub struct PersonImport {
     pub custom_fields: CustomValues,
     /// The company they work for, by name: created when no company has it.
     pub company_name: Option<Name>,
+    /// Their preferred language and time zone (a vCard's LANG and TZ).
+    pub language: Option<Language>,
+    pub time_zone: Option<TimeZone>,
+    /// A note for their timeline (a vCard's NOTE): added once, and not
+    /// again when a later import carries the same text.
+    pub note: Option<LongText>,
 }
 
 /// A row that was not imported, with every field's reason.
@@ -283,7 +290,19 @@ fn tally(outcome: Result<Outcome>, line: u64, report: &mut ImportReport) -> Resu
     Ok(())
 }
 
-async fn upsert<C: ConnectionTrait>(conn: &C, actor: &Actor, row: PersonImport) -> Result<Outcome> {
+async fn upsert<C: ConnectionTrait>(conn: &C, actor: &Actor, mut row: PersonImport) -> Result<Outcome> {
+    let note = row.note.take();
+    let (outcome, person) = upsert_person(conn, actor, row).await?;
+    let noted = match note {
+        Some(note) => add_note(conn, actor, person, note).await?,
+        None => false,
+    };
+    // A person whose only news is a note has been updated too.
+    Ok(if noted && matches!(outcome, Outcome::Unchanged) { Outcome::Updated } else { outcome })
+}
+
+/// The person a row names, created or brought up to date, and its id.
+async fn upsert_person<C: ConnectionTrait>(conn: &C, actor: &Actor, row: PersonImport) -> Result<(Outcome, PersonId)> {
     let found = match &row.external_id {
         Some(external) => find_by_external_id::<people::Entity, _>(conn, external).await?,
         None => None,
@@ -321,13 +340,13 @@ async fn upsert<C: ConnectionTrait>(conn: &C, actor: &Actor, row: PersonImport) 
                 source: row.source,
                 referred_by_id: None,
                 tags: row.tags,
-                preferences: Preferences::default(),
+                preferences: Preferences { language: row.language, time_zone: row.time_zone, ..Default::default() },
                 keep_in_touch_days: row.keep_in_touch_days,
                 external_id,
                 custom_fields: row.custom_fields,
             };
-            insert_person(conn, actor, input).await?;
-            Ok(Outcome::Created)
+            let person = insert_person(conn, actor, input).await?;
+            Ok((Outcome::Created, person.id))
         }
         Some(stored) => {
             // An external id the person lacks is new: nobody else holds it (looked up first).
@@ -343,21 +362,46 @@ async fn upsert<C: ConnectionTrait>(conn: &C, actor: &Actor, row: PersonImport) 
             // a row that repeats what is stored compares equal.
             merged.check()?;
             if merged == current {
-                return Ok(Outcome::Unchanged);
+                return Ok((Outcome::Unchanged, PersonId(stored.id)));
             }
             if new_external.is_some() {
                 actor.ensure_can(Action::Edit, &ownership(conn, stored.owner_id, stored.created_by).await?)?;
             }
-            replace_person(conn, actor, stored, merged, None).await.map_err(|err| match err {
+            let person = replace_person(conn, actor, stored, merged, None).await.map_err(|err| match err {
                 // Say which column led to a person the actor may not change.
                 StorageError::Denied(denied) => {
                     FieldErrors::single("emails", format!("belongs to a person you may not change: {denied}")).into()
                 }
                 other => other,
             })?;
-            Ok(Outcome::Updated)
+            Ok((Outcome::Updated, person.id))
         }
     }
+}
+
+/// Adds a note to a person's timeline unless they already have one with
+/// this text; whether it was added.
+async fn add_note<C: ConnectionTrait>(conn: &C, actor: &Actor, person: PersonId, note: LongText) -> Result<bool> {
+    let already = activities::Entity::find()
+        .filter(activities::Column::PersonId.eq(person.0))
+        .filter(activities::Column::Kind.eq(ActivityKind::Note.as_str()))
+        .filter(activities::Column::Body.eq(note.as_str()))
+        .count(conn)
+        .await?;
+    if already > 0 {
+        return Ok(false);
+    }
+    let input = ActivityInput {
+        kind: ActivityKind::Note,
+        direction: None,
+        occurred_at: None,
+        subject: None,
+        body: Some(note),
+        author_id: None,
+        links: Links { person_id: Some(person), company_id: None, deal_id: None },
+    };
+    insert_activity(conn, actor, input).await?;
+    Ok(true)
 }
 
 fn merge(person: &mut PersonInput, row: PersonImport) {
@@ -378,6 +422,12 @@ fn merge(person: &mut PersonInput, row: PersonImport) {
     }
     if row.keep_in_touch_days.is_some() {
         person.keep_in_touch_days = row.keep_in_touch_days;
+    }
+    if row.language.is_some() {
+        person.preferences.language = row.language;
+    }
+    if row.time_zone.is_some() {
+        person.preferences.time_zone = row.time_zone;
     }
     for address in row.emails {
         if !person.emails.iter().any(|e| e.address == address) {
