@@ -283,6 +283,28 @@
     }
   }, true);
 
+  // A refused bulk change comes back to the list with the ticked rows, the
+  // chosen change and the message in the address's fragment ("#bulk:…"):
+  // tick and fill them in again, say why in the bar, and tidy the address.
+  function keepRefusedBulk(form) {
+    if (location.hash.indexOf("#bulk:") !== 0) return;
+    var kept = new URLSearchParams(location.hash.slice("#bulk:".length));
+    var ids = kept.getAll("ids");
+    form.querySelectorAll("input[name=ids]").forEach(function (box) { box.checked = ids.indexOf(box.value) >= 0; });
+    var all = form.querySelector("[data-bulk-all]");
+    if (all) all.checked = kept.get("all") === "matching";
+    ["action", "owner_id", "assignee_id", "tag", "stage", "lifecycle_stage"].forEach(function (name) {
+      var field = form.querySelector("[name=" + name + "]");
+      if (field && kept.has(name)) field.value = kept.get(name);
+    });
+    var problem = form.querySelector("[data-bulk-problem]");
+    if (problem && kept.get("problem")) {
+      problem.textContent = kept.get("problem");
+      problem.hidden = false;
+    }
+    history.replaceState(history.state, "", location.pathname + location.search);
+  }
+
   // The people list's cells edited in place: a conflict (409) shows in the
   // cell like a refusal (422); Esc cancels; after a save or a cancel the
   // focus goes back to the cell's Edit button.
@@ -312,7 +334,10 @@
     sizeBoard();
     scrollBoxes(root);
     root.querySelectorAll("[data-select-all][hidden]").forEach(function (box) { box.hidden = false; });
-    root.querySelectorAll("form[data-bulk]").forEach(bulkForm);
+    root.querySelectorAll("form[data-bulk]").forEach(function (form) {
+      keepRefusedBulk(form);
+      bulkForm(form);
+    });
     root.querySelectorAll(".toast:not([data-timed])").forEach(function (item) {
       item.setAttribute("data-timed", "");
       setTimeout(function () { item.remove(); }, 5000);

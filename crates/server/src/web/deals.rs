@@ -20,8 +20,8 @@ use super::custom::{self, CustomInput, CustomShown};
 use super::form::{Conflict, Fields, FormData, FormView};
 use super::format::capitalize;
 use super::history::{HistoryPanel, last_editor};
-use super::list_bulk::{BulkBar, RowKey};
-use super::lists::{Cell, Choice, Column, Filter, ListRequest, ListSpec};
+use super::list_bulk::{BulkBar, RowKey, stage_choices};
+use super::lists::{Cell, Choice, Column, Filter, FilterField, ListRequest, ListSpec};
 use super::lookup::{company_by_name, person_label};
 use super::staff::Staff;
 use super::timeline::deal_status;
@@ -93,6 +93,25 @@ impl Stages {
 
 fn status_choices() -> Vec<Choice> {
     DealStatus::ALL.iter().map(|s| Choice::new(s.as_str(), capitalize(s.as_str()))).collect()
+}
+
+/// The deals list's other filters (those the sales page's figures link
+/// with among them), so whoever arrives from a figure sees what narrows the
+/// list and can clear it.
+fn more_filters(request: &ListRequest<DealFilter>, pipelines: &[Pipeline]) -> Vec<FilterField> {
+    vec![
+        FilterField::select(request, "stage_id", "Stage", stage_choices(pipelines)),
+        FilterField::select(request, "reached_stage_id", "Was ever in stage", stage_choices(pipelines)),
+        FilterField::input(request, "closed_from", "Closed from", "date"),
+        FilterField::input(request, "closed_to", "Closed to", "date"),
+        FilterField::input(request, "expected_close_from", "Expected close from", "date"),
+        FilterField::input(request, "expected_close_to", "Expected close to", "date"),
+        FilterField::yes_no(request, "has_expected_close", "Has an expected close"),
+        FilterField::yes_no(request, "has_owner", "Has an owner"),
+        FilterField::input(request, "source", "Lead source", "text"),
+        FilterField::yes_no(request, "has_source", "Has a lead source"),
+        FilterField::input(request, "currency", "Currency", "text"),
+    ]
 }
 
 pub async fn list(
@@ -169,6 +188,7 @@ pub async fn list(
                 .collect()
         })
         .await?;
+    view.more_filters = more_filters(&request, &pipelines);
     view.bulk = Some(BulkBar::deals(request.total(), staff.choices(), &pipelines));
     view.row_keys = keys;
     signed.page(&view)

@@ -22,7 +22,7 @@ use rapport_storage::BulkDone;
 use uuid::Uuid;
 
 use super::form::FormData;
-use super::lists::{Choice, counted};
+use super::lists::{Choice, count_text, counted};
 use super::session::UNDO_COOKIE;
 use super::{Signed, WebError, numbers, redirect_with_flash};
 use crate::AppState;
@@ -75,7 +75,7 @@ impl BulkBar {
         let capped = (total > BULK_MAX as u64).then(|| {
             format!(
                 "{} match: a change takes at most {} at a time, so narrow the filters to act on all.",
-                numbers::count(total),
+                count_text(total),
                 numbers::count(BULK_MAX as u64)
             )
         });
@@ -115,12 +115,7 @@ impl BulkBar {
 
     /// A deal moves to a stage of its own pipeline, or is won, lost or open again.
     pub fn deals(total: u64, owners: Vec<Choice>, pipelines: &[Pipeline]) -> Self {
-        let mut stages: Vec<Choice> = pipelines
-            .iter()
-            .flat_map(|p| {
-                p.stages.iter().map(move |s| Choice::new(s.id.to_string(), format!("{} › {}", p.name, s.name)))
-            })
-            .collect();
+        let mut stages = stage_choices(pipelines);
         stages.extend(DealStatus::ALL.iter().map(|s| Choice::new(s.as_str(), super::format::capitalize(s.as_str()))));
         BulkBar {
             actions: choices(DealBulkAction::ALL.iter().map(|a| a.as_str())),
@@ -142,6 +137,14 @@ impl BulkBar {
             ..bar
         }
     }
+}
+
+/// Every pipeline's stages as choices, "Sales › Proposal".
+pub fn stage_choices(pipelines: &[Pipeline]) -> Vec<Choice> {
+    pipelines
+        .iter()
+        .flat_map(|p| p.stages.iter().map(move |s| Choice::new(s.id.to_string(), format!("{} › {}", p.name, s.name))))
+        .collect()
 }
 
 /// The actions as the bar's drop-down names them, export last.
@@ -242,6 +245,20 @@ async fn problem(state: &AppState, err: ApiError) -> Result<String, WebError> {
     })
 }
 
+/// The bar's fields a refusal keeps: what was ticked and the chosen change.
+const KEPT: &[&str] = &["ids", "all", "action", "owner_id", "assignee_id", "tag", "stage", "lifecycle_stage"];
+
+/// Back to the list with the refusal, and in the address's fragment (which
+/// the server never sees, so the list's query stays as it was) the ticked
+/// rows, the chosen change and the message: app.js ticks and fills them in
+/// again and shows the message in the bar, so nothing has to be picked twice.
+fn refused(back: &str, form: &FormData, message: &str) -> Response {
+    let mut kept = form_urlencoded::Serializer::new(String::new());
+    kept.extend_pairs(form.pairs().filter(|(key, value)| KEPT.contains(key) && !value.is_empty()));
+    kept.append_pair("problem", message);
+    redirect_with_flash(&format!("{back}#bulk:{}", kept.finish()), message)
+}
+
 /// After the change: back to the list, with what happened (and an Undo after a delete).
 fn finished(back: &str, list: ListKind, done: BulkDone) -> Response {
     let noun = counted(list, done.changed as u64);
@@ -277,7 +294,7 @@ macro_rules! bulk_handler {
             let picked = picked(&form);
             let chosen = match ids::<$id>(&picked, $noun) {
                 Ok(chosen) => chosen,
-                Err(message) => return Ok(redirect_with_flash(&back, &message)),
+                Err(message) => return Ok(refused(&back, &form, &message)),
             };
             let exporting = form.get("action") == EXPORT;
             let bulk = if exporting {
@@ -290,9 +307,9 @@ macro_rules! bulk_handler {
                     Ok(Ok(bulk)) => Some(bulk),
                     Ok(Err(errors)) => {
                         let message = errors.iter().map(|(f, m)| format!("{f} {m}")).collect::<Vec<_>>().join("; ");
-                        return Ok(redirect_with_flash(&back, &format!("Nothing changed: {message}.")));
+                        return Ok(refused(&back, &form, &format!("Nothing changed: {message}.")));
                     }
-                    Err(message) => return Ok(redirect_with_flash(&back, &message)),
+                    Err(message) => return Ok(refused(&back, &form, &message)),
                 }
             };
             let ids = match chosen {
@@ -300,7 +317,7 @@ macro_rules! bulk_handler {
                 // "All matching": the server runs the list's query again, up to the cap.
                 None => match $matching(&state.store, picked.filter.as_deref().unwrap_or("")).await {
                     Ok(ids) => ids,
-                    Err(err) => return Ok(redirect_with_flash(&back, &problem(&state, err).await?)),
+                    Err(err) => return Ok(refused(&back, &form, &problem(&state, err).await?)),
                 },
             };
             let Some(bulk) = bulk else {
@@ -309,7 +326,7 @@ macro_rules! bulk_handler {
             };
             match state.store.$apply(&signed.actor, &ids, &bulk.change).await {
                 Ok(done) => Ok(finished(&back, $list, done)),
-                Err(err) => Ok(redirect_with_flash(&back, &problem(&state, ApiError::from(err)).await?)),
+                Err(err) => Ok(refused(&back, &form, &problem(&state, ApiError::from(err)).await?)),
             }
         }
     };

@@ -117,6 +117,42 @@ impl Filter {
     }
 }
 
+/// A filter field beyond the drop-downs (a list's "More filters", the
+/// activities list's filters): a day, a text, or a choice.
+pub struct FilterField {
+    pub name: &'static str,
+    pub label: &'static str,
+    /// The input's type: "date" or "text"; "select" for `choices`.
+    pub kind: &'static str,
+    pub choices: Vec<Choice>,
+    pub value: String,
+}
+
+impl FilterField {
+    pub fn input<F: DeserializeOwned>(
+        request: &ListRequest<F>,
+        name: &'static str,
+        label: &'static str,
+        kind: &'static str,
+    ) -> Self {
+        FilterField { name, label, kind, choices: Vec::new(), value: request.get(name).to_owned() }
+    }
+
+    pub fn select<F: DeserializeOwned>(
+        request: &ListRequest<F>,
+        name: &'static str,
+        label: &'static str,
+        choices: Vec<Choice>,
+    ) -> Self {
+        FilterField { name, label, kind: "select", choices, value: request.get(name).to_owned() }
+    }
+
+    /// A yes/no filter (`true`/`false`), worded for the list.
+    pub fn yes_no<F: DeserializeOwned>(request: &ListRequest<F>, name: &'static str, label: &'static str) -> Self {
+        Self::select(request, name, label, vec![Choice::new("true", "Yes"), Choice::new("false", "No")])
+    }
+}
+
 pub struct ViewLink {
     pub id: ViewId,
     pub name: String,
@@ -137,6 +173,8 @@ pub struct ListPage {
     pub q: String,
     pub tag: String,
     pub filters: Vec<Filter>,
+    /// Filters under a "More filters" disclosure, open when one is set.
+    pub more_filters: Vec<FilterField>,
     pub headers: Vec<HeaderCell>,
     pub choices: Vec<ColumnChoice>,
     pub rows: Vec<Vec<Cell>>,
@@ -161,6 +199,11 @@ impl ListPage {
     /// Whether the rows can be ticked for a bulk action: lists with a bulk bar, for staff who may change records.
     fn bulk_on(&self) -> bool {
         self.bulk.is_some() && self.chrome.can_write
+    }
+
+    /// How many of the "More filters" are set.
+    fn more_set(&self) -> usize {
+        self.more_filters.iter().filter(|field| !field.value.is_empty()).count()
     }
 
     /// Row `index`'s checkbox (askama hands loop indexes by reference).
@@ -320,6 +363,7 @@ impl ListSpec {
             q: request.get("q").to_owned(),
             tag: request.get("tag").to_owned(),
             filters,
+            more_filters: Vec::new(),
             headers,
             choices,
             rows,

@@ -3,6 +3,7 @@
 //! types and call the same storage methods as the API, so validation and
 //! permissions are the same whichever door a change comes through.
 
+mod activities;
 mod assets;
 mod board;
 mod companies;
@@ -75,6 +76,7 @@ pub fn routes() -> Router<AppState> {
         .merge(purchases::routes())
         .merge(deals::routes())
         .merge(board::routes())
+        .merge(activities::routes())
         .merge(sales::routes())
         .merge(tasks::routes())
         .merge(sla_report::routes())

@@ -4,7 +4,7 @@
 //! signed-in staff member reads it; bad parameters named.
 
 use rapport_domain::Role;
-use rapport_domain::records::Deal;
+use rapport_domain::records::{Activity, Deal, Task};
 use rapport_insights::sales::{ForecastBucket, NO_SOURCE};
 use serde_json::json;
 
@@ -15,7 +15,8 @@ use crate::common::{
 
 backend_tests!(
     the_report_gives_figures_from_deals_and_activities,
-    every_signed_in_staff_member_reads_the_report_and_bad_parameters_are_named
+    every_signed_in_staff_member_reads_the_report_and_bad_parameters_are_named,
+    the_lists_take_the_filters_the_figures_lead_through
 );
 
 async fn the_report_gives_figures_from_deals_and_activities(backend: Backend) {
@@ -143,4 +144,114 @@ async fn every_signed_in_staff_member_reads_the_report_and_bad_parameters_are_na
         assert!(error.field(field).is_some(), "{query}: {error:?}");
     }
     app.admin.get("/api/v1/deals?closed_from=someday").await.want(422);
+}
+
+/// The deals, activities and tasks lists' filters behind the sales page's
+/// drill-downs: no owner, no source, no expected close, a stage reached;
+/// activities by staff member and days; tasks by assignee and done days.
+/// Each is in the OpenAPI document, and a bad value is named.
+async fn the_lists_take_the_filters_the_figures_lead_through(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let pipeline = create_sales_pipeline(&app.admin).await;
+    let (lead, proposal, closing) = (pipeline.stages[0].id, pipeline.stages[1].id, pipeline.stages[2].id);
+    let (agent, agent_api) = app.create_user(Role::Agent, None).await;
+    let fair = create_person_with(&app.admin, json!({ "first_name": "Ada", "source": "Trade fair" })).await;
+    let walk_in = create_person_with(&app.admin, json!({ "first_name": "Bo" })).await;
+    let today = time::OffsetDateTime::now_utc().date();
+
+    let moved =
+        create_deal(&app.admin, &pipeline, "Moved", json!({ "owner_id": agent.id, "person_id": fair.id })).await;
+    let _: Deal = app.admin.update("deals", moved.id, json!({ "stage_id": proposal })).await;
+    let _: Deal = app.admin.update("deals", moved.id, json!({ "stage_id": lead, "status": "lost" })).await;
+    create_deal(&app.admin, &pipeline, "Alone", json!({ "expected_close": today.to_string() })).await;
+    create_deal(&app.admin, &pipeline, "Walk-in", json!({ "person_id": walk_in.id, "stage_id": closing })).await;
+    let names = |path: String| {
+        let api = &app.admin;
+        async move {
+            let page = api.list::<Deal>(&path).await;
+            let mut names: Vec<String> = page.items.iter().map(|d| d.fields.name.to_string()).collect();
+            names.sort();
+            names
+        }
+    };
+    assert_eq!(names("/api/v1/deals?has_owner=false".into()).await, ["Alone", "Walk-in"]);
+    assert_eq!(names("/api/v1/deals?has_owner=true".into()).await, ["Moved"]);
+    assert_eq!(names("/api/v1/deals?has_source=false".into()).await, ["Alone", "Walk-in"], "no person, or no source");
+    assert_eq!(names("/api/v1/deals?has_source=true".into()).await, ["Moved"]);
+    assert_eq!(names("/api/v1/deals?has_expected_close=false".into()).await, ["Moved", "Walk-in"]);
+    assert_eq!(names("/api/v1/deals?has_expected_close=true".into()).await, ["Alone"]);
+    // Moved went Lead → Proposal → Lead: it reached Proposal though it is not there now.
+    assert_eq!(names(format!("/api/v1/deals?reached_stage_id={proposal}")).await, ["Moved"]);
+    assert_eq!(names(format!("/api/v1/deals?reached_stage_id={lead}")).await, ["Alone", "Moved"]);
+    assert_eq!(names(format!("/api/v1/deals?reached_stage_id={closing}")).await, ["Walk-in"], "created there");
+    let closed = format!("closed_from={today}&closed_to={today}");
+    assert_eq!(names(format!("/api/v1/deals?reached_stage_id={proposal}&has_owner=true&{closed}")).await, ["Moved"]);
+    assert!(names(format!("/api/v1/deals?reached_stage_id={closing}&{closed}")).await.is_empty(), "not closed");
+
+    // Activities: by whom the report counts them for, kind and day.
+    create_activity(&agent_api, json!({ "kind": "call", "subject": "Now", "person_id": fair.id })).await;
+    create_activity(&app.admin, json!({ "kind": "call", "subject": "Admin's", "person_id": fair.id })).await;
+    create_activity(
+        &agent_api,
+        json!({ "kind": "call", "subject": "Old", "person_id": fair.id, "occurred_at": "2020-01-05T23:59:59Z" }),
+    )
+    .await;
+    let subjects = |path: String| {
+        let api = &app.admin;
+        async move {
+            let page = api.list::<Activity>(&path).await;
+            let mut subjects: Vec<String> =
+                page.items.iter().map(|a| a.fields.subject.as_ref().unwrap().to_string()).collect();
+            subjects.sort();
+            subjects
+        }
+    };
+    let staff = format!("/api/v1/activities?staff_id={}", agent.id);
+    assert_eq!(subjects(staff.clone()).await, ["Now", "Old"]);
+    assert_eq!(subjects(format!("{staff}&occurred_from={today}&occurred_to={today}")).await, ["Now"]);
+    assert_eq!(
+        subjects(format!("{staff}&occurred_from=2020-01-05&occurred_to=2020-01-05")).await,
+        ["Old"],
+        "the whole day"
+    );
+    assert_eq!(subjects(format!("{staff}&occurred_to=2020-01-04")).await, Vec::<String>::new());
+    assert_eq!(subjects("/api/v1/activities?has_staff=true&kind=call".into()).await, ["Admin's", "Now", "Old"]);
+    assert!(subjects("/api/v1/activities?has_staff=false".into()).await.is_empty(), "everyone's is named");
+
+    // Tasks: done in the days asked for, assigned or not.
+    let done = create_task(&app.admin, json!({ "title": "Done", "assignee_id": agent.id })).await;
+    app.admin.patch(&format!("/api/v1/tasks/{}", done.id), &json!({ "done": true })).await.want(200);
+    create_task(&app.admin, json!({ "title": "Open", "assignee_id": agent.id })).await;
+    let titles = |path: String| {
+        let api = &app.admin;
+        async move {
+            let page = api.list::<Task>(&path).await;
+            page.items.iter().map(|t| t.fields.title.to_string()).collect::<Vec<_>>()
+        }
+    };
+    let yesterday = today - time::Duration::days(1);
+    assert_eq!(
+        titles(format!("/api/v1/tasks?assignee_id={}&done_from={today}&done_to={today}", agent.id)).await,
+        ["Done"]
+    );
+    assert!(titles(format!("/api/v1/tasks?done_to={yesterday}")).await.is_empty());
+    assert_eq!(titles("/api/v1/tasks?has_assignee=true&done_from=2020-01-01".into()).await, ["Done"]);
+    assert!(titles("/api/v1/tasks?has_assignee=false".into()).await.is_empty());
+
+    // Each filter is documented on its list, and a bad value is a 422 naming it.
+    let doc = app.anonymous().get("/api/v1/openapi.json").await.want(200).value();
+    for (path, filters) in [
+        ("/api/v1/deals", &["has_owner", "has_source", "has_expected_close", "reached_stage_id"][..]),
+        ("/api/v1/activities", &["staff_id", "has_staff", "occurred_from", "occurred_to"][..]),
+        ("/api/v1/tasks", &["has_assignee", "done_from", "done_to"][..]),
+    ] {
+        let params = doc["paths"][path]["get"]["parameters"].as_array().expect("the list's parameters");
+        for filter in filters {
+            assert!(params.iter().any(|p| p["name"] == *filter), "{path} documents {filter}");
+        }
+        for filter in filters {
+            let error = app.admin.get(&format!("{path}?{filter}=nonsense")).await.want(422).error();
+            assert!(error.field(filter).is_some(), "{path}?{filter}: {error:?}");
+        }
+    }
 }

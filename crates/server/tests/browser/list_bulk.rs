@@ -101,3 +101,48 @@ async fn tick_rows_and_act_on_them_together() {
     })
     .await;
 }
+
+/// A change the server refuses (here: "Add tag" with no tag) comes back to
+/// the list with the same rows ticked, the same action chosen and the
+/// message in the bar, at 1440 and 390 px.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_change_keeps_the_ticked_rows_and_says_why() {
+    scenario("list-bulk-refused", |ctx| async move {
+        let (_, ada) = ctx.app.create_user("Ada Admin", "ada@example.com", Role::Admin).await;
+        let mut people = Vec::new();
+        for (first, last) in [("Grace", "Hopper"), ("Alan", "Turing"), ("Rosa", "Larsen")] {
+            people.push(ctx.app.create_person(&ada, first, last, None).await);
+        }
+        ctx.sign_in_ok("ada@example.com").await;
+        for size in [(1440, 900), PHONE] {
+            ctx.set_size(size).await;
+            ctx.visit("/people").await;
+            for person in &people[..2] {
+                ctx.find(&format!("input[name='ids'][value='{}']", person.id)).await.click().await.unwrap();
+            }
+            ctx.find("#bulk-action option[value='add_tag']").await.click().await.unwrap();
+            ctx.button("Apply").await.click().await.unwrap();
+            ctx.wait_js(
+                "the message in the bar",
+                "const p = document.querySelector('[data-bulk-problem]'); return p && !p.hidden ? p.textContent : '';",
+                "Nothing changed: tag is needed for add_tag.".into(),
+            )
+            .await;
+            let ticked = "return [...document.querySelectorAll('input[name=ids]:checked')].map(b => b.value);";
+            let want: Vec<String> = people[..2].iter().map(|p| p.id.to_string()).collect();
+            let mut got: Vec<String> = serde_json::from_value(ctx.js(ticked).await).unwrap();
+            got.sort();
+            let mut want_sorted = want.clone();
+            want_sorted.sort();
+            assert_eq!(got, want_sorted, "{}: the same rows stay ticked", size.0);
+            assert_eq!(ctx.find("[data-bulk-count]").await.text().await.unwrap(), "2 selected");
+            assert_eq!(ctx.js("return document.querySelector('#bulk-action').value;").await, "add_tag");
+            assert_eq!(ctx.js("return location.hash;").await, "", "the address is tidied");
+            let overflow = ctx.js("return document.documentElement.scrollWidth - window.innerWidth;").await;
+            assert!(overflow.as_i64().unwrap_or(1) <= 0, "{}: the page scrolls sideways by {overflow}", size.0);
+            ctx.screenshot_at(size.0, "refused").await;
+        }
+        ctx.check_page().await;
+    })
+    .await;
+}

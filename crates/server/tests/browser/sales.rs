@@ -1,6 +1,8 @@
 //! The sales dashboard in the browser at 1440 and 390 px: the figures, a
 //! period preset, and a number clicked through to the deals behind it; on
-//! a phone the tables stack as cards and nothing scrolls sideways.
+//! a phone the tables stack as cards and nothing scrolls sideways. A stage's
+//! "reached" count and an activity count lead to lists of exactly that many,
+//! the deals list showing (and clearing) the filters it came with.
 
 use rapport_domain::access::Role;
 use rapport_domain::records::DealStatus;
@@ -55,6 +57,56 @@ async fn the_sales_dashboard_leads_from_a_figure_to_its_deals() {
         let text = text.as_str().unwrap_or_default();
         assert!(!text.contains("Library wing") && !text.contains("Museum café"), "only won deals: {text}");
         ctx.screenshots("won-deals").await;
+
+        // A stage's "reached" count and an activity count, at both sizes: each
+        // list holds as many as the figure says, and the deals list shows the
+        // filters it was reached with, each one clearable.
+        let person = ctx.app.create_person(&admin, "Vera", "Rubin", None).await;
+        let call: rapport_domain::records::ActivityInput = serde_json::from_value(serde_json::json!({
+            "kind": "call", "subject": "Dome survey", "person_id": person.id
+        }))
+        .unwrap();
+        ctx.store().create_activity(&admin, call).await.expect("log a call");
+        let count = "return document.querySelector('.list-count').textContent.split(' ')[0];";
+        for size in [WIDE, PHONE] {
+            ctx.set_size(size).await;
+            ctx.visit("/sales").await;
+            let reached = ctx.find("#sales-stage a[href*='reached_stage_id']").await;
+            let shown = reached.text().await.unwrap();
+            reached.click().await.unwrap();
+            ctx.wait_path("the deals that reached Lead", |p| p.starts_with("/deals")).await;
+            assert_eq!(ctx.js(count).await, serde_json::json!(shown), "{}: the list holds the figure's deals", size.0);
+            let open = ctx.js("return document.querySelector('details.more-filters').open;").await;
+            assert_eq!(open, true, "{}: the filters a drill-down set show", size.0);
+            ctx.find_text("details.more-filters summary", "More filters (3 set)").await;
+            let overflow = ctx.js("return document.documentElement.scrollWidth - window.innerWidth;").await;
+            assert!(overflow.as_i64().unwrap_or(1) <= 0, "{}: the deals list scrolls sideways by {overflow}", size.0);
+            ctx.screenshot_at(size.0, "reached-deals").await;
+            ctx.set_size(size).await;
+            // Clearing "Closed from" lists every deal that ever reached Lead, open ones too.
+            ctx.js("const f = document.querySelector('#filter-closed_from'); f.value = ''; \
+                    f.dispatchEvent(new Event('change', { bubbles: true })); return true;")
+                .await;
+            ctx.wait_js("the open deal joins", count, "4".into()).await;
+            ctx.wait_path("the address drops closed_from", |p| !p.contains("closed_from")).await;
+            ctx.find_text("details.more-filters summary", "More filters (2 set)").await;
+
+            ctx.visit("/sales").await;
+            let calls = ctx.find("#sales-activity a[href*='kind=call']").await;
+            assert_eq!(calls.text().await.unwrap(), "1");
+            calls.click().await.unwrap();
+            ctx.wait_path("the activities list", |p| p.starts_with("/activities")).await;
+            assert_eq!(ctx.js(count).await, serde_json::json!("1"));
+            ctx.find_text("#activities", "Dome survey").await;
+            let overflow = ctx.js("return document.documentElement.scrollWidth - window.innerWidth;").await;
+            assert!(
+                overflow.as_i64().unwrap_or(1) <= 0,
+                "{}: the activities list scrolls sideways by {overflow}",
+                size.0
+            );
+        }
+        ctx.screenshots("activities").await;
+        ctx.check_page().await;
     })
     .await;
 }

@@ -4,9 +4,14 @@
 use rapport_domain::Role;
 use serde_json::json;
 
-use crate::common::{Backend, TestApp, create_deal, create_person_with, create_sales_pipeline, create_task, unescape};
+use crate::common::{
+    Backend, TestApp, create_activity, create_deal, create_person_with, create_sales_pipeline, create_task, unescape,
+};
 
-backend_tests!(the_sales_page_shows_the_figures_and_leads_to_the_deals_behind_them);
+backend_tests!(
+    the_sales_page_shows_the_figures_and_leads_to_the_deals_behind_them,
+    every_count_on_the_sales_page_leads_to_a_list_of_exactly_that_many
+);
 
 /// The address of the first link in `html` showing `text` (as its text, or a bar's value).
 fn href_of(html: &str, text: &str) -> String {
@@ -87,4 +92,108 @@ async fn the_sales_page_shows_the_figures_and_leads_to_the_deals_behind_them(bac
     assert!(past.text.contains("no closed deals") && past.text.contains("No closed deals in this period."));
     let bad = web.get("/sales?from=2026-12-02&to=2026-12-01").await.want(400);
     assert!(bad.text.contains("must not be after to"), "{}", bad.text);
+}
+
+/// Every link in `html` whose text is a count: (its address, the count).
+fn counted_links(html: &str) -> Vec<(String, u64)> {
+    html.split("<a href=\"")
+        .skip(1)
+        .filter_map(|rest| {
+            let (href, after) = rest.split_once('"')?;
+            let text = after.strip_prefix('>')?.split('<').next()?;
+            let count = text.replace(',', "").parse::<u64>().ok()?;
+            Some((unescape(href), count))
+        })
+        .collect()
+}
+
+/// The "12 deals" a list page says it holds.
+fn list_count(html: &str) -> u64 {
+    let marker = "class=\"list-count\" role=\"status\">";
+    let at = html.find(marker).expect("the list's count") + marker.len();
+    html[at..].split(' ').next().unwrap().replace(',', "").parse().expect("a count")
+}
+
+async fn every_count_on_the_sales_page_leads_to_a_list_of_exactly_that_many(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let pipeline = create_sales_pipeline(&app.admin).await;
+    let (lead, proposal) = (pipeline.stages[0].id, pipeline.stages[1].id);
+    let (agent, agent_api) = app.create_user(Role::Agent, None).await;
+    let fair = create_person_with(&app.admin, json!({ "first_name": "Ada", "source": "Trade fair" })).await;
+    let walk_in = create_person_with(&app.admin, json!({ "first_name": "Bo" })).await;
+    let today = time::OffsetDateTime::now_utc().date();
+    // The agent's deal moves Lead → Proposal and is won; two deals nobody owns
+    // close from Lead (one with no person, one whose person has no source);
+    // two stay open, one with no expected close.
+    let moved =
+        create_deal(&app.admin, &pipeline, "Moved", json!({ "owner_id": agent.id, "person_id": fair.id })).await;
+    app.admin.patch(&format!("/api/v1/deals/{}", moved.id), &json!({ "stage_id": proposal })).await.want(200);
+    app.admin.patch(&format!("/api/v1/deals/{}", moved.id), &json!({ "status": "won" })).await.want(200);
+    create_deal(&app.admin, &pipeline, "Lost alone", json!({ "status": "lost" })).await;
+    create_deal(&app.admin, &pipeline, "Won walk-in", json!({ "status": "won", "person_id": walk_in.id })).await;
+    create_deal(&app.admin, &pipeline, "Dated", json!({ "expected_close": today.to_string() })).await;
+    create_deal(&app.admin, &pipeline, "Undated", json!({ "stage_id": proposal })).await;
+    for kind in ["call", "call", "email", "message"] {
+        create_activity(&agent_api, json!({ "kind": kind, "subject": "Hello", "person_id": fair.id })).await;
+    }
+    create_activity(&app.admin, json!({ "kind": "meeting", "subject": "Visit", "person_id": walk_in.id })).await;
+    create_activity(&app.admin, json!({ "kind": "note", "body": "Likes blue", "person_id": walk_in.id })).await;
+    for (title, assignee) in [("Send", agent.id), ("Call back", agent.id), ("Chase", app.admin_user.id)] {
+        let task = create_task(&app.admin, json!({ "title": title, "assignee_id": assignee })).await;
+        app.admin.patch(&format!("/api/v1/tasks/{}", task.id), &json!({ "done": true })).await.want(200);
+    }
+    // Not counted: a task still open, and an activity long before the period.
+    create_task(&app.admin, json!({ "title": "Later", "assignee_id": agent.id })).await;
+    create_activity(
+        &agent_api,
+        json!({ "kind": "call", "subject": "Old", "occurred_at": "2020-01-05T10:00:00Z", "person_id": fair.id }),
+    )
+    .await;
+
+    let web = app.web_admin().await;
+    let page = web.get("/sales").await.want(200);
+    let tables = &page.text[page.text.find("id=\"sales-summary\"").expect("the summary")..];
+    let links = counted_links(tables);
+    // Every kind of drill-down is among them, so none is left untested.
+    for wanted in [
+        "has_owner=false",
+        "has_source=false",
+        "reached_stage_id=",
+        "has_expected_close=false",
+        "/activities?",
+        "kind=call",
+        "/tasks?",
+        "done_from=",
+    ] {
+        assert!(links.iter().any(|(href, _)| href.contains(wanted)), "no link with {wanted}: {links:?}");
+    }
+    for (href, shown) in &links {
+        let list = web.get(href).await.want(200);
+        assert_eq!(list_count(&list.text), *shown, "{href} lists another number than the page shows");
+    }
+    // The figures themselves, so that equal counts are the right ones.
+    let shown = |href_part: &str| links.iter().find(|(href, _)| href.contains(href_part)).map(|(_, n)| *n);
+    assert_eq!(shown(&format!("reached_stage_id={lead}")), Some(3), "every closed deal began in Lead");
+    assert_eq!(shown(&format!("reached_stage_id={proposal}")), Some(1), "only the moved one reached Proposal");
+    assert_eq!(shown(&format!("staff_id={}&kind=call", agent.id)), Some(2), "the agent's two calls in the period");
+    assert_eq!(shown(&format!("assignee_id={}", agent.id)), Some(2), "the agent's two done tasks");
+    assert_eq!(shown("has_expected_close=false"), Some(1));
+    let reached = web.get(&format!("/deals?reached_stage_id={proposal}&closed_from={today}&closed_to={today}")).await;
+    assert!(reached.text.contains("Moved") && !reached.text.contains("Lost alone"), "only the moved deal");
+
+    // The deals list shows the filters a drill-down set, open under "More filters".
+    let no_owner = links.iter().find(|(href, _)| href.contains("has_owner=false")).unwrap();
+    let list = web.get(&no_owner.0).await.want(200);
+    assert!(list.text.contains("<details class=\"more-filters\" open>"), "the filters show");
+    assert!(list.text.contains("More filters (3 set)"), "closed from, closed to, no owner");
+    assert!(list.text.contains(&format!("name=\"closed_to\" type=\"date\" value=\"{today}\"")));
+    assert!(list.text.contains("<option value=\"false\" selected>No</option>"), "Has an owner: No");
+    let plain = web.get("/deals").await.want(200);
+    assert!(plain.text.contains("<details class=\"more-filters\">"), "closed when none is set");
+
+    // The activities list: the period's activities, whose staff member and kind show.
+    let calls = links.iter().find(|(href, _)| href.contains("kind=call")).unwrap();
+    let list = web.get(&calls.0).await.want(200);
+    assert!(list.text.contains(agent.fields.name.as_str()) && !list.text.contains(">Old<"), "{}", list.text);
+    web.get("/activities?occurred_from=someday").await.want(400);
 }

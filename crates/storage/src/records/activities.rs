@@ -4,7 +4,7 @@ use rapport_domain::access::Action;
 use rapport_domain::records::{Activity, ActivityInput, ActivityKind, Direction, Links, normalize_timestamp, now};
 use rapport_domain::{ActivityId, Actor, CompanyId, DealId, PersonId, UserId};
 use sea_orm::prelude::*;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Condition, Expr};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 
 use crate::common::*;
@@ -12,6 +12,7 @@ use crate::entities::{activities, companies, deals, people};
 use crate::history;
 use crate::listing::{SortField, SortKind, SortValue};
 use crate::records::people::refresh_last_contacted;
+use crate::records::sales::on_days;
 use crate::trash::{Removal, move_to_trash};
 use crate::{ListQuery, Page, Result, StorageError, Store};
 use rapport_domain::history::{RecordKind, TrashReason};
@@ -24,6 +25,19 @@ pub struct ActivityFilter {
     pub deal_id: Option<DealId>,
     pub author_id: Option<UserId>,
     pub kind: Option<ActivityKind>,
+    /// Only activities of this staff member: their author, or who logged
+    /// them when no author is named (as the sales report counts them).
+    pub staff_id: Option<UserId>,
+    /// `false`: only activities with neither an author nor who logged them.
+    pub has_staff: Option<bool>,
+    /// Only activities that happened on or after this day, `YYYY-MM-DD` (UTC).
+    #[serde(default, with = "rapport_domain::time_input::date::option")]
+    #[param(value_type = Option<String>, format = Date)]
+    pub occurred_from: Option<time::Date>,
+    /// Only activities that happened on or before this day, `YYYY-MM-DD` (UTC).
+    #[serde(default, with = "rapport_domain::time_input::date::option")]
+    #[param(value_type = Option<String>, format = Date)]
+    pub occurred_to: Option<time::Date>,
 }
 
 impl crate::listing::ListShape for ActivityFilter {
@@ -157,6 +171,22 @@ impl Store {
         if let Some(kind) = filter.kind {
             select = select.filter(activities::Column::Kind.eq(kind.as_str()));
         }
+        if let Some(id) = filter.staff_id {
+            select = select.filter(
+                Condition::any().add(activities::Column::AuthorId.eq(id.0)).add(
+                    Condition::all()
+                        .add(activities::Column::AuthorId.is_null())
+                        .add(activities::Column::CreatedBy.eq(id.0)),
+                ),
+            );
+        }
+        if let Some(named) = filter.has_staff {
+            let nobody = Condition::all()
+                .add(activities::Column::AuthorId.is_null())
+                .add(activities::Column::CreatedBy.is_null());
+            select = select.filter(if named { nobody.not() } else { nobody });
+        }
+        select = select.filter(on_days(activities::Column::OccurredAt, filter.occurred_from, filter.occurred_to));
         if let Some(since) = query.updated_since {
             select = select.filter(activities::Column::UpdatedAt.gte(normalize_timestamp(since)));
         }

@@ -45,6 +45,16 @@ pub struct DealFilter {
     pub source: Option<rapport_domain::text::Name>,
     /// Only deals in this currency (ISO 4217 code, like EUR).
     pub currency: Option<Currency>,
+    /// `false`: only deals nobody owns; `true`: only owned ones.
+    pub has_owner: Option<bool>,
+    /// `false`: only deals whose person has no lead source (or that have no
+    /// person); `true`: only deals whose person has one.
+    pub has_source: Option<bool>,
+    /// `false`: only deals without an expected close day; `true`: only those with one.
+    pub has_expected_close: Option<bool>,
+    /// Only deals that were ever in this stage: a stage their history shows
+    /// them entering, or their stage now (as the sales report's "reached").
+    pub reached_stage_id: Option<StageId>,
 }
 
 impl crate::listing::ListShape for DealFilter {
@@ -208,7 +218,7 @@ impl Store {
         if let Some(id) = filter.company_id {
             select = select.filter(deals::Column::CompanyId.eq(id.0));
         }
-        select = crate::records::sales::filter_deals(select, filter);
+        select = crate::records::sales::filter_deals(select, filter, self.backend());
         let select = query
             .apply_common(self.conn(), select, EntityType::Deal, "deals", deals::Column::Id, deals::Column::UpdatedAt)
             .await?;

@@ -9,8 +9,9 @@ use rapport_domain::history::{FieldChange, RecordKind};
 use rapport_domain::records::{ActivityKind, DealStatus};
 use rapport_domain::sales::{ActivityFact, DealFact, SalesFacts, SalesReportRequest, SalesStage};
 use rapport_domain::{Currency, DealId, FieldErrors, Money, PipelineId, StageId, UserId};
+use sea_orm::DbBackend;
 use sea_orm::prelude::*;
-use sea_orm::sea_query::Condition;
+use sea_orm::sea_query::{Condition, Expr, SimpleExpr};
 use sea_orm::{ActiveModelTrait, QueryOrder, QuerySelect, QueryTrait, Set};
 use time::{Date, OffsetDateTime};
 
@@ -32,32 +33,95 @@ fn deals_in_scope(request: &SalesReportRequest) -> Condition {
     scope
 }
 
-/// The deals list's filters the sales report links to: closing and
-/// expected-close days (inclusive), the person's lead source, the currency.
-pub(crate) fn filter_deals(mut select: Select<deals::Entity>, filter: &DealFilter) -> Select<deals::Entity> {
+/// Timestamps on the days `from` to `to` (UTC, both included; either end open).
+pub(crate) fn on_days(column: impl ColumnTrait, from: Option<Date>, to: Option<Date>) -> Condition {
     let midnight = |day: Date| day.midnight().assume_utc();
-    if let Some(day) = filter.closed_from {
-        select = select.filter(deals::Column::ClosedAt.gte(midnight(day)));
+    let mut days = Condition::all();
+    if let Some(day) = from {
+        days = days.add(column.gte(midnight(day)));
     }
-    if let Some(day) = filter.closed_to {
+    if let Some(day) = to {
         let end = day.next_day().map(midnight).unwrap_or(OffsetDateTime::new_utc(Date::MAX, time::Time::MAX));
-        select = select.filter(deals::Column::ClosedAt.lt(end));
+        days = days.add(column.lt(end));
     }
+    days
+}
+
+/// `column` is set (`true`) or empty (`false`).
+pub(crate) fn presence(column: impl ColumnTrait, present: bool) -> SimpleExpr {
+    if present { column.is_not_null() } else { column.is_null() }
+}
+
+/// The deals whose history shows them entering `stage` (a `stage_id` change's
+/// new value, the create's included), read from the JSON as `stage_moves` reads it.
+fn entered_stage(backend: DbBackend, stage: StageId) -> SimpleExpr {
+    let (each, field, new, placeholder) = match backend {
+        DbBackend::Postgres => ("json_array_elements(h.changes)", "c.value->>'field'", "c.value->>'new'", "$1"),
+        _ => ("json_each(h.changes)", "json_extract(c.value, '$.field')", "json_extract(c.value, '$.new')", "?"),
+    };
+    Expr::cust_with_values(
+        format!(
+            "EXISTS (SELECT 1 FROM record_history h, {each} c WHERE h.record_type = '{deals}' \
+             AND h.record_id = \"deals\".\"id\" AND {field} = 'stage_id' AND {new} = {placeholder})",
+            deals = RecordKind::Deals.as_str()
+        ),
+        [stage.to_string()],
+    )
+}
+
+/// The deals list's filters the sales report links to: closing and
+/// expected-close days (inclusive), the person's lead source, the currency,
+/// no owner, no source, no expected close, and the stages a deal reached.
+pub(crate) fn filter_deals(
+    mut select: Select<deals::Entity>,
+    filter: &DealFilter,
+    backend: DbBackend,
+) -> Select<deals::Entity> {
+    select = select.filter(on_days(deals::Column::ClosedAt, filter.closed_from, filter.closed_to));
     if let Some(day) = filter.expected_close_from {
         select = select.filter(deals::Column::ExpectedClose.gte(day));
     }
     if let Some(day) = filter.expected_close_to {
         select = select.filter(deals::Column::ExpectedClose.lte(day));
     }
-    if let Some(source) = &filter.source {
-        let people_with_source = people::Entity::find()
+    // A source as the report reads it: set and not blank.
+    let people_with_source = |source: Option<&str>| {
+        let mut people = people::Entity::find()
             .select_only()
             .column(people::Column::Id)
-            .filter(people::Column::Source.eq(source.as_str()));
-        select = select.filter(deals::Column::PersonId.in_subquery(people_with_source.into_query()));
+            .filter(people::Column::Source.is_not_null())
+            .filter(Expr::cust("TRIM(\"people\".\"source\") <> ''"));
+        if let Some(source) = source {
+            people = people.filter(people::Column::Source.eq(source));
+        }
+        people.into_query()
+    };
+    if let Some(source) = &filter.source {
+        select = select.filter(deals::Column::PersonId.in_subquery(people_with_source(Some(source.as_str()))));
+    }
+    match filter.has_source {
+        Some(true) => select = select.filter(deals::Column::PersonId.in_subquery(people_with_source(None))),
+        Some(false) => {
+            select = select.filter(
+                Condition::any()
+                    .add(deals::Column::PersonId.is_null())
+                    .add(deals::Column::PersonId.not_in_subquery(people_with_source(None))),
+            )
+        }
+        None => {}
     }
     if let Some(currency) = filter.currency {
         select = select.filter(deals::Column::Currency.eq(currency.as_str()));
+    }
+    if let Some(owned) = filter.has_owner {
+        select = select.filter(presence(deals::Column::OwnerId, owned));
+    }
+    if let Some(dated) = filter.has_expected_close {
+        select = select.filter(presence(deals::Column::ExpectedClose, dated));
+    }
+    if let Some(stage) = filter.reached_stage_id {
+        select =
+            select.filter(Condition::any().add(deals::Column::StageId.eq(stage.0)).add(entered_stage(backend, stage)));
     }
     select
 }

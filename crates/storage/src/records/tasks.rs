@@ -12,6 +12,7 @@ use crate::entities::tasks;
 use crate::history;
 use crate::listing::{SortField, SortKind, SortValue};
 use crate::records::activities::check_links;
+use crate::records::sales::{on_days, presence};
 use crate::trash::{Removal, move_to_trash};
 use crate::{ListQuery, Page, Result, StorageError, Store};
 use rapport_domain::history::{RecordKind, TrashReason};
@@ -28,6 +29,16 @@ pub struct TaskFilter {
     /// Only tasks due before this time (RFC 3339, or a date for midnight UTC).
     #[serde(default, with = "rapport_domain::time_input::option")]
     pub due_before: Option<time::OffsetDateTime>,
+    /// `false`: only tasks nobody is assigned; `true`: only assigned ones.
+    pub has_assignee: Option<bool>,
+    /// Only tasks done on or after this day, `YYYY-MM-DD` (UTC).
+    #[serde(default, with = "rapport_domain::time_input::date::option")]
+    #[param(value_type = Option<String>, format = Date)]
+    pub done_from: Option<time::Date>,
+    /// Only tasks done on or before this day, `YYYY-MM-DD` (UTC).
+    #[serde(default, with = "rapport_domain::time_input::date::option")]
+    #[param(value_type = Option<String>, format = Date)]
+    pub done_to: Option<time::Date>,
 }
 
 impl crate::listing::ListShape for TaskFilter {
@@ -142,6 +153,10 @@ impl Store {
         if let Some(before) = filter.due_before {
             select = select.filter(tasks::Column::DueAt.lt(normalize_timestamp(before)));
         }
+        if let Some(assigned) = filter.has_assignee {
+            select = select.filter(presence(tasks::Column::AssigneeId, assigned));
+        }
+        select = select.filter(on_days(tasks::Column::DoneAt, filter.done_from, filter.done_to));
         if let Some(since) = query.updated_since {
             select = select.filter(tasks::Column::UpdatedAt.gte(normalize_timestamp(since)));
         }
