@@ -421,8 +421,10 @@ fn test_for(ty: FieldType, choices: &[&str], op: Op, value: Option<&str>) -> Res
         (true, None) => return Err(format!("{} needs a value after it", op.as_str())),
         (true, Some(value)) => value,
     };
-    if value.is_empty() || value.chars().count() > 200 {
-        return Err("the value must be 1 to 200 characters".into());
+    // An `in` list holds up to 50 values of up to 200 characters each.
+    let mut values = if op == Op::In { value.split('|').collect() } else { vec![value] }.into_iter();
+    if value.is_empty() || values.any(|value| value.chars().count() > 200) {
+        return Err("a value must be 1 to 200 characters".into());
     }
     Ok(match (ty, op) {
         (FieldType::Text, Op::Eq | Op::Ne) => Test::TextIs { value: value.to_owned(), negated: op == Op::Ne },
@@ -631,6 +633,16 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn an_in_list_may_be_longer_than_one_value() {
+        let ids: Vec<String> = (0..50u128).map(|n| Uuid::from_u128(n + 1).to_string()).collect();
+        let condition = parse(&format!("company.in.{}", ids.join("|"))).expect("50 ids");
+        assert!(matches!(condition.test, Test::OneOfIds { ids, .. } if ids.len() == 50));
+        let long = "x".repeat(201);
+        assert!(parse(&format!("first_name.eq.{long}")).unwrap_err().contains("1 to 200 characters"));
+        assert!(parse(&format!("lifecycle_stage.in.lead|{long}")).unwrap_err().contains("1 to 200 characters"));
     }
 
     fn pattern_names(list: ListKind, field: &str, op: &str) -> bool {
