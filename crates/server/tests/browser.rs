@@ -20,6 +20,7 @@ mod browser {
     pub mod import_leave_out;
     pub mod imports;
     pub mod inline_edit;
+    pub mod inline_edit_records;
     pub mod insights;
     pub mod jobs;
     pub mod list_bulk;

@@ -305,9 +305,9 @@
     history.replaceState(history.state, "", location.pathname + location.search);
   }
 
-  // The people list's cells edited in place: a conflict (409) shows in the
-  // cell like a refusal (422); Esc cancels; after a save or a cancel the
-  // focus goes back to the cell's Edit button.
+  // Cells and profile facts edited in place (inline_edit.rs): a conflict
+  // (409) shows in the field like a refusal (422); Esc cancels; after a save
+  // or a cancel the focus goes back to the field's Edit button.
   document.addEventListener("htmx:beforeSwap", function (event) {
     if (event.detail.xhr.status === 409 && event.detail.target.closest && event.detail.target.closest(".inline-cell")) {
       event.detail.shouldSwap = true;
@@ -315,11 +315,17 @@
     }
   });
   document.addEventListener("keydown", function (event) {
-    if (event.key !== "Escape") return;
+    if (event.key !== "Escape" && event.key !== "Enter") return;
     var form = event.target.closest && event.target.closest("[data-inline-edit]");
     if (!form) return;
-    event.preventDefault();
-    form.querySelector("[data-inline-cancel]").click();
+    if (event.key === "Escape") {
+      event.preventDefault();
+      form.querySelector("[data-inline-cancel]").click();
+    } else if (event.target.tagName === "SELECT") {
+      // A drop-down has no implicit submission: Enter saves it like a text field.
+      event.preventDefault();
+      form.requestSubmit();
+    }
   });
   document.addEventListener("htmx:afterSettle", function () {
     var button = document.querySelector("[data-inline-focus]");

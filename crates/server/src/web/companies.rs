@@ -16,6 +16,7 @@ use rapport_storage::{CompanyFilter, DealFilter, ListQuery, PersonFilter, Storag
 use super::custom::{self, CustomInput, CustomShown};
 use super::form::{Conflict, Fields, FormData, FormView};
 use super::history::{HistoryPanel, last_editor};
+use super::inline_edit::{self, InlineField, Input, Place};
 use super::list_bulk::{BulkBar, RowKey};
 use super::lists::{Cell, Choice, Column, Filter, ListRequest, ListSpec};
 use super::purchases::{self, PurchaseLine};
@@ -83,20 +84,19 @@ pub async fn list(
         selected: request.get("owner_id").to_owned(),
     }];
     let keys = page.items.iter().map(|c| RowKey::new(c.id, c.fields.name.to_string())).collect();
+    let cx = inline_edit::Context { staff: &staff, extra: &() };
     let mut view = SPEC
         .build(&state, &signed, &request, COLUMNS, filters, page, |company: &Company, shown| {
-            let c = &company.fields;
             shown
                 .iter()
-                .map(|column| match column.key {
-                    "name" => Cell::link(c.name.to_string(), format!("/companies/{}", company.id)),
-                    "domain" => Cell::text(c.domain.as_ref().map(|d| d.as_str().to_owned()).unwrap_or_default()),
-                    "industry" => Cell::text(c.industry.as_ref().map(|i| i.to_string()).unwrap_or_default()),
-                    "size" => Cell::text(c.size.map(|s| s.as_str().to_owned()).unwrap_or_default()),
-                    "owner" => Cell::text(staff.name(c.owner_id)),
-                    "tags" => Cell::text(c.tags.iter().map(Tag::as_str).collect::<Vec<_>>().join(", ")),
-                    "updated" => Cell::text(format::date(company.meta.updated_at.date())),
-                    _ => Cell::text(format::date(company.meta.created_at.date())),
+                .map(|column| {
+                    // The cells that edit in place come from the shared editor, with their Edit buttons.
+                    inline_edit::list_cell(company, column.key, &cx, &signed.actor).unwrap_or_else(|| {
+                        match column.key {
+                            "updated" => Cell::text(format::date(company.meta.updated_at.date())),
+                            _ => Cell::text(format::date(company.meta.created_at.date())),
+                        }
+                    })
                 })
                 .collect()
         })
@@ -391,4 +391,101 @@ pub async fn options(
         }
     }
     render(&super::Options { choices })
+}
+
+/// A company's list cells edited in place.
+impl inline_edit::Editable for Company {
+    const PATH: &'static str = "companies";
+    const NOUN: &'static str = "company";
+    const FIELDS: &'static [InlineField] = &[
+        InlineField::new("name", "Name", Input::Text),
+        InlineField::new("domain", "Domain", Input::Text),
+        InlineField::new("industry", "Industry", Input::Text),
+        InlineField::new("size", "Size", Input::Choice),
+        InlineField::new("owner", "Owner", Input::Choice),
+        InlineField::new("tags", "Tags", Input::Text),
+    ];
+    const PLACES: &'static [Place] = &[Place::Cell];
+    type Extra = ();
+    type Input = CompanyInput;
+
+    async fn extra(_state: &AppState) -> Result<(), WebError> {
+        Ok(())
+    }
+
+    async fn load(state: &AppState, id: &str) -> Result<Self, WebError> {
+        let id: CompanyId = id.parse().map_err(|_| WebError::NotFound("company"))?;
+        Ok(state.store.get_company(id).await?)
+    }
+
+    fn id(&self) -> String {
+        self.id.to_string()
+    }
+
+    fn name(&self) -> String {
+        self.fields.name.to_string()
+    }
+
+    fn meta(&self) -> &rapport_domain::records::Meta {
+        &self.meta
+    }
+
+    fn owner(&self) -> Option<UserId> {
+        self.fields.owner_id
+    }
+
+    fn shown(&self, field: &str, _place: Place, cx: &inline_edit::Context<'_, ()>) -> Cell {
+        match field {
+            "name" => Cell::link(self.value(field), format!("/companies/{}", self.id)),
+            "owner" => Cell::text(cx.staff.name(self.fields.owner_id)),
+            _ => Cell::text(self.value(field)),
+        }
+    }
+
+    fn value(&self, field: &str) -> String {
+        let c = &self.fields;
+        match field {
+            "name" => c.name.to_string(),
+            "domain" => c.domain.as_ref().map(|d| d.as_str().to_owned()).unwrap_or_default(),
+            "industry" => c.industry.as_ref().map(|i| i.to_string()).unwrap_or_default(),
+            "size" => c.size.map(|s| s.as_str().to_owned()).unwrap_or_default(),
+            "owner" => c.owner_id.map(|id| id.to_string()).unwrap_or_default(),
+            _ => c.tags.iter().map(Tag::as_str).collect::<Vec<_>>().join(", "),
+        }
+    }
+
+    fn choices(&self, field: &str, cx: &inline_edit::Context<'_, ()>) -> Vec<Choice> {
+        match field {
+            "size" => size_choices(),
+            _ => inline_edit::owner_choices(cx.staff),
+        }
+    }
+
+    fn changed(&self, field: &str, typed: &str, _cx: &inline_edit::Context<'_, ()>) -> Result<CompanyInput, String> {
+        let mut fields = self.fields.clone();
+        match field {
+            "name" => fields.name = inline_edit::required(typed, "name")?,
+            "domain" => fields.domain = inline_edit::optional(typed, "domain")?,
+            "industry" => fields.industry = inline_edit::optional(typed, "industry")?,
+            "size" => {
+                fields.size = match typed {
+                    "" => None,
+                    typed => Some(CompanySize::parse(typed).map_err(|m| inline_edit::refusal("size", &m))?),
+                }
+            }
+            "owner" => fields.owner_id = inline_edit::owner(typed)?,
+            _ => fields.tags = inline_edit::tags(typed)?,
+        }
+        Ok(fields)
+    }
+
+    async fn update(
+        &self,
+        state: &AppState,
+        actor: &rapport_domain::Actor,
+        input: CompanyInput,
+        version: i64,
+    ) -> Result<Self, StorageError> {
+        state.store.update_company(actor, self.id, input, Some(version)).await
+    }
 }

@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 use rapport_domain::access::Action;
 use rapport_domain::custom_fields::{CustomFieldDefinition, EntityType};
 use rapport_domain::history::RecordKind;
-use rapport_domain::records::{ActivityKind, Deal, DealInput, DealStatus, Pipeline};
+use rapport_domain::records::{ActivityKind, Deal, DealInput, DealStatus, Pipeline, Stage};
 use rapport_domain::text::{LongText, Name, Tag};
 use rapport_domain::{CompanyId, Currency, DealId, FieldErrors, Money, PersonId, PipelineId, StageId, UserId};
 use rapport_storage::{ActivityFilter, DealFilter, ListQuery, StorageError};
@@ -20,6 +20,7 @@ use super::custom::{self, CustomInput, CustomShown};
 use super::form::{Conflict, Fields, FormData, FormView};
 use super::format::capitalize;
 use super::history::{HistoryPanel, last_editor};
+use super::inline_edit::{self, InlineField, Input, Place};
 use super::list_bulk::{BulkBar, RowKey, stage_choices};
 use super::lists::{Cell, Choice, Column, Filter, FilterField, ListRequest, ListSpec};
 use super::lookup::{company_by_name, person_label};
@@ -149,41 +150,35 @@ pub async fn list(
         },
     ];
     let keys = page.items.iter().map(|d| RowKey::new(d.id, d.fields.name.to_string())).collect();
+    let cx = inline_edit::Context { staff: &staff, extra: &pipelines };
     let mut view = SPEC
         .build(&state, &signed, &request, COLUMNS, filters, page, |deal: &Deal, shown| {
             let d = &deal.fields;
+            let deal_cell = |key: &str| match key {
+                "status" => {
+                    let (text, class) = deal_status(d.status);
+                    Cell::badge(text, class)
+                }
+                "person" => match d.person_id {
+                    Some(id) => Cell::link(person_names.get(&id).cloned().unwrap_or_default(), format!("/people/{id}")),
+                    None => Cell::default(),
+                },
+                "company" => match d.company_id {
+                    Some(id) => {
+                        Cell::link(company_names.get(&id).cloned().unwrap_or_default(), format!("/companies/{id}"))
+                    }
+                    None => Cell::default(),
+                },
+                "pipeline" => Cell::text(stages.pipeline(d.stage_id)),
+                "updated" => Cell::text(format::date(deal.meta.updated_at.date())),
+                _ => Cell::text(format::date(deal.meta.created_at.date())),
+            };
             shown
                 .iter()
-                .map(|column| match column.key {
-                    "name" => Cell::link(d.name.to_string(), format!("/deals/{}", deal.id)),
-                    "amount" => Cell::text(super::numbers::money(&d.amount)),
-                    // A closed deal sits in the board's Won or Lost column, not in its last stage.
-                    "stage" => match d.status {
-                        DealStatus::Open => Cell::text(stages.stage(d.stage_id)),
-                        closed => Cell::text(deal_status(closed).0),
-                    },
-                    "status" => {
-                        let (text, class) = deal_status(d.status);
-                        Cell::badge(text, class)
-                    }
-                    "person" => match d.person_id {
-                        Some(id) => {
-                            Cell::link(person_names.get(&id).cloned().unwrap_or_default(), format!("/people/{id}"))
-                        }
-                        None => Cell::default(),
-                    },
-                    "company" => match d.company_id {
-                        Some(id) => {
-                            Cell::link(company_names.get(&id).cloned().unwrap_or_default(), format!("/companies/{id}"))
-                        }
-                        None => Cell::default(),
-                    },
-                    "owner" => Cell::text(staff.name(d.owner_id)),
-                    "expected_close" => Cell::text(d.expected_close.map(format::date).unwrap_or_default()),
-                    "pipeline" => Cell::text(stages.pipeline(d.stage_id)),
-                    "tags" => Cell::text(d.tags.iter().map(Tag::as_str).collect::<Vec<_>>().join(", ")),
-                    "updated" => Cell::text(format::date(deal.meta.updated_at.date())),
-                    _ => Cell::text(format::date(deal.meta.created_at.date())),
+                .map(|column| {
+                    // The cells that edit in place come from the shared editor, with their Edit buttons.
+                    inline_edit::list_cell(deal, column.key, &cx, &signed.actor)
+                        .unwrap_or_else(|| deal_cell(column.key))
                 })
                 .collect()
         })
@@ -590,4 +585,149 @@ pub async fn delete(
     let deal = state.store.get_deal(id).await?;
     let entry = state.store.delete_deal(&signed.actor, id).await?;
     Ok(super::trash::deleted(entry, "/deals", deal.fields.name.as_str()))
+}
+
+/// The stages of the pipeline `id`, in board order.
+fn pipeline_stages(pipelines: &[Pipeline], id: PipelineId) -> &[Stage] {
+    pipelines.iter().find(|p| p.id == id).map(|p| &p.stages[..]).unwrap_or_default()
+}
+
+/// A deal's list cells edited in place.
+impl inline_edit::Editable for Deal {
+    const PATH: &'static str = "deals";
+    const NOUN: &'static str = "deal";
+    const FIELDS: &'static [InlineField] = &[
+        InlineField::new("name", "Name", Input::Text),
+        InlineField::new("amount", "Amount", Input::Amount),
+        InlineField::new("stage", "Stage", Input::Choice),
+        InlineField::new("owner", "Owner", Input::Choice),
+        InlineField::new("expected_close", "Expected close", Input::Date),
+        InlineField::new("tags", "Tags", Input::Text),
+    ];
+    const PLACES: &'static [Place] = &[Place::Cell];
+    /// The pipelines, for the stages' names and the stage drop-down.
+    type Extra = Vec<Pipeline>;
+    type Input = DealInput;
+
+    async fn extra(state: &AppState) -> Result<Vec<Pipeline>, WebError> {
+        Ok(state.store.list_pipelines().await?)
+    }
+
+    async fn load(state: &AppState, id: &str) -> Result<Self, WebError> {
+        let id: DealId = id.parse().map_err(|_| WebError::NotFound("deal"))?;
+        Ok(state.store.get_deal(id).await?)
+    }
+
+    fn id(&self) -> String {
+        self.id.to_string()
+    }
+
+    fn name(&self) -> String {
+        self.fields.name.to_string()
+    }
+
+    fn meta(&self) -> &rapport_domain::records::Meta {
+        &self.meta
+    }
+
+    fn owner(&self) -> Option<UserId> {
+        self.fields.owner_id
+    }
+
+    /// A won or lost deal has left its stages: reopening it (its edit form) comes first.
+    fn open(&self, field: &str) -> bool {
+        field != "stage" || self.fields.status == DealStatus::Open
+    }
+
+    fn shown(&self, field: &str, _place: Place, cx: &inline_edit::Context<'_, Vec<Pipeline>>) -> Cell {
+        let d = &self.fields;
+        match field {
+            "name" => Cell::link(self.value(field), format!("/deals/{}", self.id)),
+            "amount" => Cell::text(super::numbers::money(&d.amount)),
+            // A closed deal sits in the board's Won or Lost column, not in its last stage.
+            "stage" => match d.status {
+                DealStatus::Open => Cell::text(
+                    pipeline_stages(cx.extra, d.pipeline_id)
+                        .iter()
+                        .find(|s| s.id == d.stage_id)
+                        .map(|s| s.name.to_string())
+                        .unwrap_or_default(),
+                ),
+                closed => Cell::text(deal_status(closed).0),
+            },
+            "owner" => Cell::text(cx.staff.name(d.owner_id)),
+            _ => Cell::text(self.value(field)),
+        }
+    }
+
+    fn value(&self, field: &str) -> String {
+        let d = &self.fields;
+        match field {
+            "name" => d.name.to_string(),
+            "amount" => d.amount.input_text(),
+            "stage" => d.stage_id.to_string(),
+            "owner" => d.owner_id.map(|id| id.to_string()).unwrap_or_default(),
+            "expected_close" => d.expected_close.map(format::date).unwrap_or_default(),
+            _ => d.tags.iter().map(Tag::as_str).collect::<Vec<_>>().join(", "),
+        }
+    }
+
+    fn choices(&self, field: &str, cx: &inline_edit::Context<'_, Vec<Pipeline>>) -> Vec<Choice> {
+        match field {
+            "stage" => pipeline_stages(cx.extra, self.fields.pipeline_id)
+                .iter()
+                .map(|s| Choice::new(s.id.to_string(), s.name.to_string()))
+                .collect(),
+            _ => inline_edit::owner_choices(cx.staff),
+        }
+    }
+
+    fn changed(
+        &self,
+        field: &str,
+        typed: &str,
+        cx: &inline_edit::Context<'_, Vec<Pipeline>>,
+    ) -> Result<DealInput, String> {
+        let mut fields = self.fields.clone();
+        match field {
+            "name" => fields.name = inline_edit::required(typed, "name")?,
+            "amount" => {
+                // Typed in the deal's currency; empty is nothing, as on the edit form.
+                let currency = fields.amount.currency;
+                let amount =
+                    if typed.is_empty() { Ok(Money::new(0, currency)) } else { Money::parse_major(typed, currency) };
+                fields.amount = amount.map_err(|m| inline_edit::refusal("amount", &m))?;
+                if fields.amount.amount_minor < 0 {
+                    return Err("The amount must not be negative.".to_owned());
+                }
+            }
+            "stage" => {
+                let stages = pipeline_stages(cx.extra, fields.pipeline_id);
+                fields.stage_id = typed
+                    .parse::<StageId>()
+                    .ok()
+                    .filter(|id| stages.iter().any(|s| s.id == *id))
+                    .ok_or("Choose a stage of this deal’s pipeline.")?;
+            }
+            "owner" => fields.owner_id = inline_edit::owner(typed)?,
+            "expected_close" => {
+                fields.expected_close = match typed {
+                    "" => None,
+                    typed => Some(parse_date(typed).map_err(|m| inline_edit::refusal("expected close", &m))?),
+                }
+            }
+            _ => fields.tags = inline_edit::tags(typed)?,
+        }
+        Ok(fields)
+    }
+
+    async fn update(
+        &self,
+        state: &AppState,
+        actor: &rapport_domain::Actor,
+        input: DealInput,
+        version: i64,
+    ) -> Result<Self, StorageError> {
+        state.store.update_deal(actor, self.id, input, Some(version)).await
+    }
 }

@@ -21,7 +21,7 @@ use super::custom::{self, CustomInput, CustomShown};
 use super::form::{Conflict, Fields, FormData, FormView};
 use super::format::capitalize;
 use super::history::{HistoryPanel, last_editor};
-use super::inline_edit;
+use super::inline_edit::{self, InlineField, Input, Place};
 use super::insights::ValuePanel;
 use super::list_bulk::{BulkBar, RowKey};
 use super::lists::{Cell, Choice, Column, Filter, ListRequest, ListSpec};
@@ -120,44 +120,29 @@ pub async fn list(
         },
     ];
     let keys = page.items.iter().map(|p| RowKey::new(p.id, p.fields.full_name())).collect();
-    let can_edit = signed.actor.ensure_can_create().is_ok();
+    let cx = inline_edit::Context { staff: &staff, extra: &() };
     let mut view = SPEC
         .build(&state, &signed, &request, COLUMNS, filters, page, |person: &Person, shown| {
             let p = &person.fields;
             let person_cell = |key: &str| match key {
-                "name" => Cell::link(p.full_name(), format!("/people/{}", person.id)),
-                "email" => Cell::text(p.primary_email().map(|e| e.to_string()).unwrap_or_default()),
                 "company" => match p.company_id {
                     Some(id) => {
                         Cell::link(company_names.get(&id).cloned().unwrap_or_default(), format!("/companies/{id}"))
                     }
                     None => Cell::default(),
                 },
-                "stage" => Cell::badge(capitalize(p.lifecycle_stage.as_str()), stage_badge(p.lifecycle_stage)),
-                "owner" => Cell::text(staff.name(p.owner_id)),
                 "last_contacted" => {
                     Cell::text(person.last_contacted_at.map(|at| format::date(at.date())).unwrap_or_default())
                 }
-                "phone" => Cell::text(
-                    p.phones.iter().find(|e| e.primary).map(|e| e.number.as_str().to_owned()).unwrap_or_default(),
-                ),
-                "job_title" => Cell::text(p.job_title.as_ref().map(|t| t.to_string()).unwrap_or_default()),
-                "tags" => Cell::text(p.tags.iter().map(Tag::as_str).collect::<Vec<_>>().join(", ")),
-                "source" => Cell::text(p.source.as_ref().map(|s| s.to_string()).unwrap_or_default()),
                 "updated" => Cell::text(format::date(person.meta.updated_at.date())),
                 _ => Cell::text(format::date(person.meta.created_at.date())),
             };
             shown
                 .iter()
                 .map(|column| {
-                    let cell = person_cell(column.key);
-                    // Staff who may change people edit these cells in place.
-                    if can_edit && inline_edit::editable(column.key) {
-                        let label = format!("Edit {} of {}", column.label.to_lowercase(), p.full_name());
-                        cell.editable(format!("/people/{}/cells/{}", person.id, column.key), label)
-                    } else {
-                        cell
-                    }
+                    // The cells that edit in place come from the shared editor, with their Edit buttons.
+                    inline_edit::list_cell(person, column.key, &cx, &signed.actor)
+                        .unwrap_or_else(|| person_cell(column.key))
                 })
                 .collect()
         })
@@ -175,6 +160,9 @@ struct NextStep {
     overdue: bool,
 }
 
+/// The customer page's profile facts, edited in place.
+const PROFILE: [&str; 7] = ["name", "job_title", "email", "phone", "stage", "owner", "source"];
+
 /// How many of the latest purchases the customer page lists.
 const LATEST_PURCHASES: u64 = 5;
 
@@ -189,11 +177,12 @@ struct PersonPage {
     company: Option<(String, String)>,
     stage: String,
     stage_class: &'static str,
-    owner: String,
     tags: Vec<String>,
+    /// The profile's facts edited in place: name, job title, primary email and phone, stage, owner, source.
+    profile: Vec<inline_edit::Fact>,
+    /// The other addresses and numbers, with their labels.
     emails: Vec<(String, String)>,
     phones: Vec<(String, String)>,
-    source: String,
     keep_in_touch: String,
     last_contacted: String,
     contact_overdue: bool,
@@ -323,19 +312,25 @@ pub async fn page(
         company,
         stage: capitalize(p.lifecycle_stage.as_str()),
         stage_class: stage_badge(p.lifecycle_stage),
-        owner: staff.name(p.owner_id),
         tags: p.tags.iter().map(|t| t.as_str().to_owned()).collect(),
+        profile: inline_edit::facts(
+            &person,
+            &PROFILE,
+            &inline_edit::Context { staff: &staff, extra: &() },
+            &signed.actor,
+        )?,
         emails: p
             .emails
             .iter()
+            .filter(|e| !e.primary)
             .map(|e| (e.address.to_string(), e.label.as_ref().map(|l| l.to_string()).unwrap_or_default()))
             .collect(),
         phones: p
             .phones
             .iter()
+            .filter(|e| !e.primary)
             .map(|e| (e.number.as_str().to_owned(), e.label.as_ref().map(|l| l.to_string()).unwrap_or_default()))
             .collect(),
-        source: p.source.as_ref().map(|s| s.to_string()).unwrap_or_default(),
         keep_in_touch: p.keep_in_touch_days.map(|d| format!("every {d} days")).unwrap_or_default(),
         last_contacted: person.last_contacted_at.map(|at| format::relative(at, now)).unwrap_or_else(|| "never".into()),
         contact_overdue: overdue,
@@ -690,4 +685,128 @@ pub async fn options(
         }
     }
     render(&super::Options { choices })
+}
+
+/// A person's fields edited in place: the list's cells and the customer page's profile.
+impl inline_edit::Editable for Person {
+    const PATH: &'static str = "people";
+    const NOUN: &'static str = "person";
+    const FIELDS: &'static [InlineField] = &[
+        InlineField::new("name", "Name", Input::Text),
+        InlineField::new("job_title", "Job title", Input::Text),
+        InlineField::new("email", "Email", Input::Text),
+        InlineField::new("phone", "Phone", Input::Text),
+        InlineField::new("stage", "Stage", Input::Choice),
+        InlineField::new("owner", "Owner", Input::Choice),
+        InlineField::new("source", "Source", Input::Text),
+        InlineField::new("tags", "Tags", Input::Text),
+    ];
+    const PLACES: &'static [Place] = &[Place::Cell, Place::Fact];
+    type Extra = ();
+    type Input = PersonInput;
+
+    async fn extra(_state: &AppState) -> Result<(), WebError> {
+        Ok(())
+    }
+
+    async fn load(state: &AppState, id: &str) -> Result<Self, WebError> {
+        let id: PersonId = id.parse().map_err(|_| WebError::NotFound("person"))?;
+        Ok(state.store.get_person(id).await?)
+    }
+
+    fn id(&self) -> String {
+        self.id.to_string()
+    }
+
+    fn name(&self) -> String {
+        self.fields.full_name()
+    }
+
+    fn meta(&self) -> &rapport_domain::records::Meta {
+        &self.meta
+    }
+
+    fn owner(&self) -> Option<UserId> {
+        self.fields.owner_id
+    }
+
+    fn shown(&self, field: &str, place: Place, cx: &inline_edit::Context<'_, ()>) -> Cell {
+        let p = &self.fields;
+        let text = self.value(field);
+        match (field, place) {
+            ("name", Place::Cell) => Cell::link(text, format!("/people/{}", self.id)),
+            ("email", Place::Fact) if !text.is_empty() => Cell::link(text.clone(), format!("mailto:{text}")),
+            ("phone", Place::Fact) if !text.is_empty() => Cell::link(text.clone(), format!("tel:{text}")),
+            ("stage", _) => Cell::badge(capitalize(&text), stage_badge(p.lifecycle_stage)),
+            ("owner", _) => Cell::text(cx.staff.name(p.owner_id)),
+            _ => Cell::text(text),
+        }
+    }
+
+    fn value(&self, field: &str) -> String {
+        let p = &self.fields;
+        let text = |t: &Option<Name>| t.as_ref().map(|t| t.to_string()).unwrap_or_default();
+        match field {
+            "name" => p.full_name(),
+            "job_title" => text(&p.job_title),
+            "email" => p.primary_email().map(|e| e.to_string()).unwrap_or_default(),
+            "phone" => p.phones.iter().find(|e| e.primary).map(|e| e.number.as_str().to_owned()).unwrap_or_default(),
+            "stage" => p.lifecycle_stage.as_str().to_owned(),
+            "owner" => p.owner_id.map(|id| id.to_string()).unwrap_or_default(),
+            "source" => text(&p.source),
+            _ => p.tags.iter().map(Tag::as_str).collect::<Vec<_>>().join(", "),
+        }
+    }
+
+    fn choices(&self, field: &str, cx: &inline_edit::Context<'_, ()>) -> Vec<Choice> {
+        match field {
+            "stage" => lifecycle_choices(),
+            _ => inline_edit::owner_choices(cx.staff),
+        }
+    }
+
+    fn changed(&self, field: &str, typed: &str, _cx: &inline_edit::Context<'_, ()>) -> Result<PersonInput, String> {
+        let mut fields = self.fields.clone();
+        match field {
+            "name" => {
+                let (first, last) = match typed.split_once(char::is_whitespace) {
+                    Some((first, last)) => (first, last.trim()),
+                    None => (typed, ""),
+                };
+                fields.first_name = inline_edit::required(first, "name")?;
+                fields.last_name = inline_edit::optional(last, "last name")?;
+            }
+            "job_title" => fields.job_title = inline_edit::optional(typed, "job title")?,
+            "email" => {
+                fields.emails.retain(|e| !e.primary);
+                if let Some(address) = inline_edit::optional::<Email>(typed, "email")? {
+                    fields.emails.retain(|e| e.address != address);
+                    fields.emails.insert(0, EmailEntry { address, label: None, primary: true });
+                }
+            }
+            "phone" => {
+                fields.phones.retain(|e| !e.primary);
+                if let Some(number) = inline_edit::optional::<Phone>(typed, "phone")? {
+                    fields.phones.insert(0, PhoneEntry { number, label: None, primary: true });
+                }
+            }
+            "stage" => {
+                fields.lifecycle_stage = LifecycleStage::parse(typed).map_err(|m| inline_edit::refusal("stage", &m))?
+            }
+            "owner" => fields.owner_id = inline_edit::owner(typed)?,
+            "source" => fields.source = inline_edit::optional(typed, "source")?,
+            _ => fields.tags = inline_edit::tags(typed)?,
+        }
+        Ok(fields)
+    }
+
+    async fn update(
+        &self,
+        state: &AppState,
+        actor: &rapport_domain::Actor,
+        input: PersonInput,
+        version: i64,
+    ) -> Result<Self, StorageError> {
+        state.store.update_person(actor, self.id, input, Some(version)).await
+    }
 }
