@@ -251,10 +251,12 @@ pub struct ListParams<F> {
 impl<F> ListParams<F> {
     /// The answer to this list request: `page`, with `total` when asked for.
     pub fn answer<T>(&self, page: Page<T>) -> Listed<T> {
+        let count = self.query.count.as_ref();
         Listed {
             items: page.items,
             next_cursor: page.next_cursor,
-            total: self.query.count.as_ref().and_then(Total::get),
+            total: count.and_then(Total::get).map(|total| total.min(rapport_storage::COUNT_CAP)),
+            total_capped: count.and_then(|count| count.get().map(|_| count.capped())),
         }
     }
 }
@@ -265,9 +267,14 @@ pub struct Listed<T> {
     pub items: Vec<T>,
     /// Pass as `cursor` to get the next page; `null` on the last page.
     pub next_cursor: Option<String>,
-    /// With `count=true` only: how many records match the filters, all pages together.
+    /// With `count=true` only: how many records match the filters, all pages
+    /// together, counted up to 10,000 (see `total_capped`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<u64>,
+    /// With `count=true` only: `true` when more than 10,000 records match
+    /// (counting stops there and `total` is 10,000), else `false`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_capped: Option<bool>,
 }
 
 /// The parameters every list takes.
@@ -293,7 +300,8 @@ pub struct CommonParams {
     /// Only records changed at or after this time (RFC 3339, or a date for midnight UTC).
     #[serde(default, with = "rapport_domain::time_input::option")]
     updated_since: Option<time::OffsetDateTime>,
-    /// `true` to also get `total`, how many records match (all pages together).
+    /// `true` to also get `total`, how many records match (all pages together,
+    /// counted up to 10,000), and `total_capped`.
     count: Option<bool>,
 }
 

@@ -33,7 +33,7 @@ pub use archive::{ArchiveError, ImportSummary};
 pub use auth::{Credentials, LoginOutcome, NewToken, hash_password};
 pub use error::StorageError;
 pub use jobs::{Claimed, JobCounts, JobFilter, Lease, NewJob};
-pub use listing::{ListQuery, ListShape, MAX_LIMIT, Page, RELEVANCE, Total};
+pub use listing::{COUNT_CAP, ListQuery, ListShape, MAX_LIMIT, Page, RELEVANCE, Total};
 pub use login_attempts::LoginFailures;
 pub use mail::OutboxMessage;
 pub use rapport_domain::history::RecordKind;

@@ -14,6 +14,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::conditions::{Shape, related};
 use crate::entities::{custom_field_values, record_tags};
 use crate::{Result, StorageError};
 
@@ -52,13 +53,25 @@ pub trait ListShape {
     const CONDITIONS: &'static [rapport_domain::conditions::FieldSpec] = &[];
 }
 
+/// Counting stops past this many matches: a list then says "10,000+". The
+/// number a bulk change takes at most, so "all N matching" is exact whenever
+/// a bulk change could take them all; and a count never reads more than that.
+pub const COUNT_CAP: u64 = 10_000;
+
 /// A list's total count, filled in by the list query that was asked for it.
 #[derive(Clone, Debug, Default)]
 pub struct Total(std::sync::Arc<std::sync::OnceLock<u64>>);
 
 impl Total {
+    /// How many records match, exact up to [`COUNT_CAP`]; more than that
+    /// reads as `COUNT_CAP + 1` (see [`Total::capped`]).
     pub fn get(&self) -> Option<u64> {
         self.0.get().copied()
+    }
+
+    /// Whether more than [`COUNT_CAP`] records match (counting stopped there).
+    pub fn capped(&self) -> bool {
+        self.get().is_some_and(|count| count > COUNT_CAP)
     }
 }
 
@@ -218,8 +231,28 @@ impl ListQuery {
         SortValue::Text(format!("{}{sort_name}", rank.digit()))
     }
 
-    /// Narrows a select by `q`, `tag`, `updated_since` and custom fields.
+    /// Narrows a select by `q`, `tag`, `updated_since`, custom fields and
+    /// conditions: for the page, and (with `count`) for counting, where the
+    /// tests on tags and custom values are written as sets (see [`Shape`]).
     pub(crate) async fn apply_common<E: EntityTrait, C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        select: Select<E>,
+        entity: EntityType,
+        table: &'static str,
+        id: E::Column,
+        updated_at: E::Column,
+    ) -> Result<Filtered<E>> {
+        let counting = match self.count {
+            Some(_) => Some(self.narrow(conn, select.clone(), entity, table, id, updated_at, Shape::Set).await?),
+            None => None,
+        };
+        let page = self.narrow(conn, select, entity, table, id, updated_at, Shape::Correlated).await?;
+        Ok(Filtered { page, counting })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn narrow<E: EntityTrait, C: ConnectionTrait>(
         &self,
         conn: &C,
         mut select: Select<E>,
@@ -227,28 +260,26 @@ impl ListQuery {
         table: &'static str,
         id: E::Column,
         updated_at: E::Column,
+        shape: Shape,
     ) -> Result<Select<E>> {
         if let Some(tag) = &self.tag {
             let tag = tag.trim().to_lowercase();
-            // EXISTS, not IN: the planner can walk the sort index and stop after one page.
-            select = select.filter(Expr::exists(
-                Query::select()
-                    .expr(Expr::val(1))
-                    .from(record_tags::Entity)
-                    .and_where(Expr::col((record_tags::Entity, record_tags::Column::EntityType)).eq(entity.as_str()))
-                    .and_where(
-                        Expr::col((record_tags::Entity, record_tags::Column::EntityId)).equals((E::default(), id)),
-                    )
-                    .and_where(Expr::col((record_tags::Entity, record_tags::Column::Tag)).eq(tag))
-                    .to_owned(),
-            ));
+            let tags = record_tags::Entity;
+            let query = Query::select()
+                .from(tags)
+                .and_where(Expr::col((tags, record_tags::Column::EntityType)).eq(entity.as_str()))
+                .and_where(Expr::col((tags, record_tags::Column::Tag)).eq(tag))
+                .to_owned();
+            let key = Expr::col((tags, record_tags::Column::EntityId)).into();
+            select = select.filter(related(shape, &Expr::col((E::default(), id)).into(), query, key, false));
         }
         if let Some(since) = self.updated_since {
             let since = rapport_domain::records::normalize_timestamp(since);
             select = select.filter(Expr::col((E::default(), updated_at)).gte(since));
         }
-        let select = self.filter_custom(conn, select, entity, id).await?;
-        let select = crate::conditions::filter_conditions(conn, select, &self.conditions, entity, table, id).await?;
+        let select = self.filter_custom_as(conn, select, entity, id, shape).await?;
+        let select =
+            crate::conditions::filter_conditions(conn, select, &self.conditions, entity, table, id, shape).await?;
         self.filter_search(conn, select, table).await
     }
 
@@ -276,9 +307,20 @@ impl ListQuery {
     pub(crate) async fn filter_custom<E: EntityTrait, C: ConnectionTrait>(
         &self,
         conn: &C,
+        select: Select<E>,
+        entity: EntityType,
+        id: E::Column,
+    ) -> Result<Select<E>> {
+        self.filter_custom_as(conn, select, entity, id, Shape::Correlated).await
+    }
+
+    async fn filter_custom_as<E: EntityTrait, C: ConnectionTrait>(
+        &self,
+        conn: &C,
         mut select: Select<E>,
         entity: EntityType,
         id: E::Column,
+        shape: Shape,
     ) -> Result<Select<E>> {
         if self.custom.is_empty() {
             return Ok(select);
@@ -292,16 +334,14 @@ impl ListQuery {
                 .ok_or_else(|| bad(&field, "no such custom field"))?;
             let canonical = definition.canonical_filter(raw).map_err(|m| bad(&field, &m))?;
             let values = custom_field_values::Entity;
-            select = select.filter(Expr::exists(
-                Query::select()
-                    .expr(Expr::val(1))
-                    .from(values)
-                    .and_where(Expr::col((values, custom_field_values::Column::EntityType)).eq(entity.as_str()))
-                    .and_where(Expr::col((values, custom_field_values::Column::EntityId)).equals((E::default(), id)))
-                    .and_where(Expr::col((values, custom_field_values::Column::FieldKey)).eq(key.as_str()))
-                    .and_where(Expr::col((values, custom_field_values::Column::ValueText)).eq(canonical))
-                    .to_owned(),
-            ));
+            let query = Query::select()
+                .from(values)
+                .and_where(Expr::col((values, custom_field_values::Column::EntityType)).eq(entity.as_str()))
+                .and_where(Expr::col((values, custom_field_values::Column::FieldKey)).eq(key.as_str()))
+                .and_where(Expr::col((values, custom_field_values::Column::ValueText)).eq(canonical))
+                .to_owned();
+            let record = Expr::col((values, custom_field_values::Column::EntityId)).into();
+            select = select.filter(related(shape, &Expr::col((E::default(), id)).into(), query, record, false));
         }
         Ok(select)
     }
@@ -311,12 +351,13 @@ impl ListQuery {
     pub(crate) async fn fetch<E: EntityTrait>(
         &self,
         store: &crate::Store,
-        select: Select<E>,
+        select: impl Into<Filtered<E>>,
         id: E::Column,
         fields: Vec<SortField>,
         default_sort: &str,
         key_of: impl Fn(&E::Model, &str) -> (SortValue, Uuid),
     ) -> Result<Page<E::Model>> {
+        let select = select.into();
         if self.count.is_none() {
             return self.fetch_on(store.conn(), select, id, fields, default_sort, key_of).await;
         }
@@ -331,7 +372,7 @@ impl ListQuery {
     async fn fetch_on<E: EntityTrait, C: ConnectionTrait>(
         &self,
         conn: &C,
-        select: Select<E>,
+        Filtered { page: select, counting }: Filtered<E>,
         id: E::Column,
         fields: Vec<SortField>,
         default_sort: &str,
@@ -353,7 +394,7 @@ impl ListQuery {
         let id_expr = Expr::col((E::default(), id));
         if let Some(total) = &self.count {
             // Before the cursor: every page of this list counts the same.
-            let _ = total.0.set(count_rows(conn, &select).await?);
+            let _ = total.0.set(count_rows(conn, counting.as_ref().unwrap_or(&select), id).await?);
         }
         let mut select = select;
         if let Some(cursor) = &self.cursor {
@@ -386,9 +427,24 @@ impl ListQuery {
     }
 }
 
-/// How many rows a select matches: `SELECT COUNT(*) FROM (select)`.
-async fn count_rows<E: EntityTrait, C: ConnectionTrait>(conn: &C, select: &Select<E>) -> Result<u64> {
-    let inner = QueryTrait::into_query(select.clone());
+/// A list's select narrowed by its filters: for the page and, when the list
+/// is counted, for counting (the same records, written to count fast).
+pub(crate) struct Filtered<E: EntityTrait> {
+    page: Select<E>,
+    counting: Option<Select<E>>,
+}
+
+impl<E: EntityTrait> From<Select<E>> for Filtered<E> {
+    fn from(page: Select<E>) -> Self {
+        Filtered { page, counting: None }
+    }
+}
+
+/// How many rows a select matches, up to `COUNT_CAP + 1`: `SELECT COUNT(*)
+/// FROM (SELECT id ... LIMIT cap + 1)`, so a broad filter stops counting
+/// early (and only the id is read per row).
+async fn count_rows<E: EntityTrait, C: ConnectionTrait>(conn: &C, select: &Select<E>, id: E::Column) -> Result<u64> {
+    let inner = QueryTrait::into_query(select.clone().select_only().column(id).limit(COUNT_CAP + 1));
     let statement = Query::select()
         .expr(Expr::cust("COUNT(*)"))
         .from_subquery(inner, sea_orm::sea_query::Alias::new("matching"))

@@ -28,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0018_style_feedback::Migration),
             Box::new(m0019_goals::Migration),
             Box::new(m0020_search_folding::Migration),
+            Box::new(m0021_board_sums::Migration),
         ]
     }
 }
@@ -1781,6 +1782,39 @@ mod m0020_search_folding {
 
         async fn down(&self, _m: &SchemaManager) -> Result<(), DbErr> {
             // The older documents still find what they found before.
+            Ok(())
+        }
+    }
+}
+
+/// A board column's header counts and sums its deals per stage and currency
+/// (`Store::deal_sums`): this index holds every column that reads, in the
+/// order it groups by, so the sums never visit the deals themselves (10,000
+/// open deals: one index range instead of 10,000 row lookups).
+mod m0021_board_sums {
+    use sea_orm_migration::prelude::*;
+
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m0021_board_sums"
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+            m.get_connection()
+                .execute_unprepared(
+                    "CREATE INDEX deals_board_sums ON deals (pipeline_id, status, stage_id, currency, amount_minor)",
+                )
+                .await?;
+            Ok(())
+        }
+
+        async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+            m.get_connection().execute_unprepared("DROP INDEX deals_board_sums").await?;
             Ok(())
         }
     }

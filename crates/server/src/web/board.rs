@@ -19,6 +19,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
+use futures::future::try_join_all;
 use rapport_domain::access::Action;
 use rapport_domain::records::{Deal, DealStatus, Pipeline};
 use rapport_domain::text::LongText;
@@ -279,13 +280,13 @@ impl<'a> Renderer<'a> {
         let deals = loaded.iter().flat_map(|l| &l.deals);
         let people: Vec<PersonId> = deals.clone().filter_map(|d| d.fields.person_id).collect();
         let companies: Vec<CompanyId> = deals.filter_map(|d| d.fields.company_id).collect();
-        Ok(Renderer {
-            signed,
-            staff: Staff::load(state).await?,
-            pipeline,
-            person_names: state.store.person_names(&people).await?,
-            company_names: state.store.company_names(&companies).await?,
-        })
+        // Three independent reads, each on its own pooled connection.
+        let (staff, person_names, company_names) = tokio::try_join!(
+            Staff::load(state),
+            async { Ok::<_, WebError>(state.store.person_names(&people).await?) },
+            async { Ok::<_, WebError>(state.store.company_names(&companies).await?) },
+        )?;
+        Ok(Renderer { signed, staff, pipeline, person_names, company_names })
     }
 
     fn can_write(&self) -> bool {
@@ -413,12 +414,13 @@ pub async fn board(
         return Ok(Html(render(&fragment)?).into_response());
     }
 
-    let open = state.store.open_deal_sums(pipeline.id).await?;
-    let mut loaded = Vec::new();
-    for column in Column::all(&pipeline) {
+    let (open, pipelines) = tokio::try_join!(state.store.open_deal_sums(pipeline.id), state.store.list_pipelines())?;
+    // The columns are independent reads: at once, each on a pooled connection.
+    let loaded = try_join_all(Column::all(&pipeline).into_iter().map(|column| {
         let cursor = further.as_ref().filter(|(c, _)| *c == column).and_then(|(_, cursor)| cursor.clone());
-        loaded.push(load_column(&state, &pipeline, column, cursor, Some(&open)).await?);
-    }
+        load_column(&state, &pipeline, column, cursor, Some(&open))
+    }))
+    .await?;
     let renderer = Renderer::new(&state, &signed, &pipeline, &loaded).await?;
     let board_html = render(&BoardColumns {
         can_write: renderer.can_write(),
@@ -428,7 +430,6 @@ pub async fn board(
         oob: false,
     })?;
 
-    let pipelines = state.store.list_pipelines().await?;
     let view = BoardPage {
         chrome: signed.chrome("board", format!("{} board", pipeline.name)),
         pipeline: Some(id),
@@ -540,10 +541,8 @@ pub async fn move_deal(
         .into_iter()
         .filter(|c| [from, Some(before), target, Some(after)].contains(&Some(*c)))
         .collect();
-    let mut loaded = Vec::new();
-    for column in touched {
-        loaded.push(load_column(&state, &pipeline, column, None, None).await?);
-    }
+    let loaded =
+        try_join_all(touched.into_iter().map(|column| load_column(&state, &pipeline, column, None, None))).await?;
     let renderer = Renderer::new(&state, &signed, &pipeline, &loaded).await?;
     let html = render(&BoardMoved {
         can_write: renderer.can_write(),

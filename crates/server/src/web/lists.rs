@@ -392,7 +392,17 @@ pub fn counted(list: ListKind, count: u64) -> String {
         ListKind::Tickets => ("ticket", "tickets"),
         ListKind::Purchases => ("purchase", "purchases"),
     };
-    format!("{} {}", super::numbers::count(count), if count == 1 { one } else { many })
+    format!("{} {}", count_text(count), if count == 1 { one } else { many })
+}
+
+/// A list's count as a number, "1,234"; past the count's cap, "10,000+"
+/// (a list stops counting there, see `rapport_storage::COUNT_CAP`).
+pub fn count_text(count: u64) -> String {
+    if count > rapport_storage::COUNT_CAP {
+        format!("{}+", super::numbers::count(rapport_storage::COUNT_CAP))
+    } else {
+        super::numbers::count(count)
+    }
 }
 
 pub fn routes() -> Router<AppState> {
@@ -436,5 +446,7 @@ mod tests {
         assert_eq!(counted(ListKind::People, 1), "1 person");
         assert_eq!(counted(ListKind::People, 1234), "1,234 people");
         assert_eq!(counted(ListKind::Companies, 0), "0 companies");
+        assert_eq!(counted(ListKind::People, rapport_storage::COUNT_CAP), "10,000 people");
+        assert_eq!(counted(ListKind::People, rapport_storage::COUNT_CAP + 1), "10,000+ people");
     }
 }

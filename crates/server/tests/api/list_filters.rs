@@ -19,6 +19,7 @@ backend_tests!(
 );
 
 /// The first names of every person matching `conditions` (and `extra` parameters), sorted.
+/// The list's count (written with other sub-queries than the page) must agree.
 async fn people_where(api: &Api, conditions: &[&str], extra: &[(&str, &str)]) -> Vec<String> {
     let mut params: Vec<(&str, &str)> = conditions.iter().map(|c| ("where", *c)).collect();
     params.extend_from_slice(extra);
@@ -29,6 +30,10 @@ async fn people_where(api: &Api, conditions: &[&str], extra: &[(&str, &str)]) ->
         .map(|p| p.fields.first_name.to_string())
         .collect();
     names.sort();
+    params.push(("count", "true"));
+    let counted = api.get(&query("/api/v1/people", &params)).await.want(200).value();
+    assert_eq!(counted["total"], json!(names.len()), "the count of {params:?}: {counted}");
+    assert_eq!(counted["total_capped"], json!(false), "{counted}");
     names
 }
 
