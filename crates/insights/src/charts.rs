@@ -75,11 +75,6 @@ impl Mark {
     pub(crate) fn new(a: (i32, i32), b: (i32, i32), title: String, href: Option<String>) -> Mark {
         Mark { left_top: (a.0.min(b.0), a.1.min(b.1)), right_bottom: (a.0.max(b.0), a.1.max(b.1)), title, href }
     }
-
-    /// A box of `half` pixels around a point (a dot on a line).
-    fn around(centre: (i32, i32), half: i32, title: String) -> Mark {
-        Mark::new((centre.0 - half, centre.1 - half), (centre.0 + half, centre.1 + half), title, None)
-    }
 }
 
 /// The customers behind a segment's bar.
@@ -263,11 +258,12 @@ pub fn rfm_segments_chart<K: CustomerKey>(report: &RfmReport<K>) -> Result<Strin
     Ok(with_marks(svg, &marks))
 }
 
-/// A colour from light (0) to dark blue (1).
-fn heat(share: f64) -> RGBColor {
+/// A colour from a faint (0) to a full dark blue (1): the blue laid over the
+/// page's card with its opacity, so an empty cell is near the card's colour
+/// in light and dark mode alike (a fixed near-white was a white box in dark).
+fn heat(share: f64) -> RGBAColor {
     let s = finite_or(share, 0.0).clamp(0.0, 1.0);
-    let mix = |a: u8, b: u8| (f64::from(a) + (f64::from(b) - f64::from(a)) * s).round() as u8;
-    RGBColor(mix(239, 8), mix(246, 48), mix(255, 107))
+    RGBColor(8, 48, 107).mix(0.06 + 0.94 * s)
 }
 
 /// The cohort retention heat map: one row per cohort (oldest at the top),
@@ -370,9 +366,9 @@ pub fn retention_heatmap(report: &CohortReport) -> Result<String, InsightsError>
         chart
             .draw_series(cells.map(|(row, k, share)| {
                 let share = finite_or(share, 0.0);
-                // Not pure black: app.css turns black text to the theme's
-                // colour, and these cells keep their own light background.
-                let color = if share > 0.55 { WHITE } else { RGBColor(17, 24, 39) };
+                // Black turns to the theme's text colour (app.css), as a
+                // faint cell shows the card through it; white on the dark ones.
+                let color = if share > 0.55 { WHITE } else { BLACK };
                 Text::new(
                     format!("{:.0}%", share * 100.0),
                     (SegmentValue::CenterOf(k), SegmentValue::CenterOf(row)),
@@ -685,79 +681,180 @@ pub fn holdout_chart(rows: &[HoldoutRow], calibration_end: Date, holdout_end: Da
     Ok(with_marks(svg, &marks))
 }
 
-/// One customer's purchases: a stem and dot per purchase (amount over time).
+/// Where to label a date axis from `from` to `to` (Julian days) with at
+/// most `most` labels: on a span over two months the first of every 1, 2,
+/// 3, 6 or 12·n months (`2024-03`), else every 1, 2, 7 or 14·n days
+/// (`2024-03-05`). Steps are aligned to the calendar, so labels never repeat
+/// and do not move as the span grows.
+fn date_ticks(from: i32, to: i32, most: usize) -> Vec<(i32, String)> {
+    let most = most.max(1);
+    let (Ok(start), Ok(end)) = (Date::from_julian_day(from), Date::from_julian_day(to)) else { return Vec::new() };
+    if to - from > 62 {
+        let index = |d: Date| d.year() * 12 + i32::from(u8::from(d.month())) - 1;
+        // Month starts within the span, as month indexes.
+        let first = index(start) + i32::from(start.day() > 1);
+        let last = index(end);
+        let step = [1, 2, 3, 6]
+            .into_iter()
+            .chain((1..).map(|n| 12 * n))
+            .find(|step| ((last - first).max(0) / step + 1) as usize <= most)
+            .unwrap_or(12);
+        (first..=last)
+            .filter(|m| m.rem_euclid(step) == 0)
+            .filter_map(|m| {
+                let month = time::Month::try_from((m.rem_euclid(12) + 1) as u8).ok()?;
+                let day = Date::from_calendar_date(m.div_euclid(12), month, 1).ok()?;
+                Some((day.to_julian_day(), format!("{}-{:02}", day.year(), u8::from(month))))
+            })
+            .collect()
+    } else {
+        let step = [1, 2, 7]
+            .into_iter()
+            .chain((1..).map(|n| 14 * n))
+            .find(|step| ((to - from) / step + 1) as usize <= most)
+            .unwrap_or(14);
+        (from..=to)
+            .filter(|d| d.rem_euclid(step) == 0)
+            .filter_map(|d| Some((d, Date::from_julian_day(d).ok()?.to_string())))
+            .collect()
+    }
+}
+
+/// How a customer's purchase chart is drawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PurchaseChartSize {
+    /// A file of its own (900 × 420), titled with the customer and totals.
+    Full,
+    /// The customer page's card (about 330 px wide): no title, as the card
+    /// says it, and drawn at the size it is shown so text stays 12 px.
+    Card,
+}
+
+/// The card chart's size: the customer page's right column less its padding.
+pub const PURCHASE_CARD_SIZE: (u32, u32) = (330, 250);
+
+/// One customer's purchases as a file: a stem and dot per day (amount over
+/// time), without links.
 pub fn purchase_history_chart(
     customer_name: &str,
     purchases: &[(Date, i64)],
     currency: &str,
 ) -> Result<String, InsightsError> {
-    let days: Vec<(i32, f64)> =
-        purchases.iter().map(|&(d, a)| (d.to_julian_day(), minor_to_major(a, currency))).collect();
-    let (first, last) = match (days.iter().map(|d| d.0).min(), days.iter().map(|d| d.0).max()) {
-        (Some(a), Some(b)) => (a, b),
+    purchase_chart(customer_name, purchases, currency, PurchaseChartSize::Full, |_| None)
+}
+
+/// One customer's purchases: a stem and dot per day they bought (the day's
+/// amounts summed), each day a mark saying its date, count and amount and
+/// linking to `day_href(day)`, the list of that day's purchases.
+pub fn purchase_chart(
+    customer_name: &str,
+    purchases: &[(Date, i64)],
+    currency: &str,
+    size: PurchaseChartSize,
+    day_href: impl Fn(Date) -> Option<String>,
+) -> Result<String, InsightsError> {
+    // Per day: (date, amount in major units, purchases), in date order.
+    let mut by_day: std::collections::BTreeMap<Date, (i64, usize)> = std::collections::BTreeMap::new();
+    for &(date, amount) in purchases {
+        let day = by_day.entry(date).or_default();
+        day.0 += amount;
+        day.1 += 1;
+    }
+    let days: Vec<(Date, i32, f64, usize)> = by_day
+        .into_iter()
+        .map(|(date, (amount, count))| (date, date.to_julian_day(), minor_to_major(amount, currency), count))
+        .collect();
+    let (first, last) = match (days.first(), days.last()) {
+        (Some(a), Some(b)) => (a.1, b.1),
         _ => {
-            let today = Date::from_calendar_date(2000, time::Month::January, 1).map_or(0, |d| d.to_julian_day());
-            (today, today)
+            let day = Date::from_calendar_date(2000, time::Month::January, 1).map_or(0, |d| d.to_julian_day());
+            (day, day)
         }
     };
     let pad = ((last - first) / 20).max(3);
-    let y_max = days.iter().map(|d| d.1).fold(0.0f64, f64::max);
-    let y_min = days.iter().map(|d| d.1).fold(0.0f64, f64::min);
+    let y_max = days.iter().map(|d| d.2).fold(0.0f64, f64::max);
+    let y_min = days.iter().map(|d| d.2).fold(0.0f64, f64::min);
     let y_max = if y_max > 0.0 { y_max * 1.15 } else { 1.0 };
     let y_min = if y_min < 0.0 { y_min * 1.15 } else { 0.0 };
-    let total: f64 = days.iter().map(|d| d.1).sum();
+    let total: f64 = days.iter().map(|d| d.2).sum();
+    let card = size == PurchaseChartSize::Card;
+    let ticks = date_ticks(first - pad, last + pad, if card { 3 } else { 8 });
+    let (pixels, dot, half) = if card { (PURCHASE_CARD_SIZE, 3, 6) } else { ((900, 420), 4, 8) };
     let mut svg = String::new();
     let mut marks = Vec::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (900, 420)).into_drawing_area();
-        let mut chart = ChartBuilder::on(&root)
-            .caption(
+        let root = SVGBackend::with_string(&mut svg, pixels).into_drawing_area();
+        let mut builder = ChartBuilder::on(&root);
+        if !card {
+            builder.caption(
                 format!(
                     "Purchases of {customer_name}: {} purchases, {} {currency} in total",
                     purchases.len(),
                     fmt_money(total)
                 ),
                 (FONT, 20).into_font().style(FontStyle::Bold),
-            )
-            .margin(15)
-            .x_label_area_size(50)
-            .y_label_area_size(80)
+            );
+        }
+        let mut chart = builder
+            .margin(if card { 8 } else { 15 })
+            .x_label_area_size(if card { 42 } else { 50 })
+            .y_label_area_size(if card { 62 } else { 80 })
             .build_cartesian_2d((first - pad)..(last + pad), y_min..y_max)
             .map_err(chart_err)?;
         chart
             .configure_mesh()
             .x_desc("Date of purchase")
             .y_desc(format!("Amount ({currency})"))
-            .x_labels(8)
-            .x_label_formatter(&|v| Date::from_julian_day(*v).map(|d| d.to_string()).unwrap_or_default())
+            // The dates are labelled below, on whole months or days.
+            .x_labels(1)
+            .x_label_formatter(&|_| String::new())
+            .disable_x_mesh()
+            .max_light_lines(1)
+            .y_labels(if card { 5 } else { 10 })
             .y_label_formatter(&|v| fmt_money(*v))
             .label_style((FONT, LABEL_SIZE))
             .axis_desc_style((FONT, LABEL_SIZE))
             .draw()
             .map_err(chart_err)?;
-        chart
-            .draw_series(days.iter().map(|&(d, a)| PathElement::new(vec![(d, 0.0), (d, a)], BAR.stroke_width(2))))
-            .map_err(chart_err)?;
-        chart
-            .draw_series(days.iter().map(|&(d, a)| Circle::new((d, a), 4, BAR.filled())))
-            .map_err(chart_err)?
-            .label(format!("Purchase amount ({currency})"))
-            .legend(|(x, y)| Circle::new((x + 10, y), 4, BAR.filled()));
-        for (&(day, amount), &(date, _)) in days.iter().zip(purchases) {
-            marks.push(Mark::around(
-                chart.backend_coord(&(day, amount)),
-                8,
-                format!("{date}: {} {currency}", fmt_money(amount)),
-            ));
+        let label = (FONT, LABEL_SIZE).into_font().color(&BLACK).pos(Pos::new(HPos::Center, VPos::Top));
+        for (day, text) in &ticks {
+            let (x, y) = chart.backend_coord(&(*day, y_min));
+            root.draw(&PathElement::new(vec![(x, y), (x, y + 5)], BLACK)).map_err(chart_err)?;
+            root.draw(&Text::new(text.clone(), (x, y + 8), label.clone())).map_err(chart_err)?;
         }
         chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font((FONT, LABEL_SIZE))
-            .draw()
+            .draw_series(days.iter().map(|&(_, d, a, _)| PathElement::new(vec![(d, 0.0), (d, a)], BAR.stroke_width(2))))
             .map_err(chart_err)?;
+        let dots = chart
+            .draw_series(days.iter().map(|&(_, d, a, _)| Circle::new((d, a), dot, BAR.filled())))
+            .map_err(chart_err)?;
+        if !card {
+            dots.label(format!("Purchase amount ({currency})"))
+                .legend(|(x, y)| Circle::new((x + 10, y), 4, BAR.filled()));
+        }
+        // A strip the plot's height over each day: easy to point at and tap.
+        for &(date, day, amount, count) in &days {
+            let (x, _) = chart.backend_coord(&(day, amount));
+            let (_, top) = chart.backend_coord(&(day, y_max));
+            let (_, bottom) = chart.backend_coord(&(day, y_min));
+            let purchases = if count == 1 { "1 purchase".to_owned() } else { format!("{count} purchases") };
+            marks.push(Mark::new(
+                (x - half, top),
+                (x + half, bottom),
+                format!("{date}: {purchases}, {} {currency}", fmt_money(amount)),
+                day_href(date),
+            ));
+        }
+        if !card {
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperLeft)
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK)
+                .label_font((FONT, LABEL_SIZE))
+                .draw()
+                .map_err(chart_err)?;
+        }
         root.present().map_err(chart_err)?;
     }
     Ok(with_marks(svg, &marks))
@@ -778,5 +875,40 @@ pub(crate) fn check_svg(svg: &str, needles: &[&str]) {
     assert_eq!(svg.matches("<text").count(), svg.matches("</text>").count());
     for needle in needles {
         assert!(svg.contains(needle), "missing {needle:?}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::date;
+
+    use super::date_ticks;
+
+    fn ticks(from: Date, to: Date, most: usize) -> Vec<String> {
+        date_ticks(from.to_julian_day(), to.to_julian_day(), most).into_iter().map(|t| t.1).collect()
+    }
+
+    use time::Date;
+
+    #[test]
+    fn date_ticks_fall_on_whole_months_or_days_and_never_repeat() {
+        assert_eq!(ticks(date!(2026 - 02 - 20), date!(2026 - 08 - 25), 3), ["2026-03", "2026-05", "2026-07"]);
+        assert_eq!(ticks(date!(2026 - 03 - 01), date!(2026 - 05 - 10), 8), ["2026-03", "2026-04", "2026-05"]);
+        assert_eq!(ticks(date!(2019 - 06 - 01), date!(2026 - 05 - 10), 3), ["2022-01", "2025-01"]);
+        let days = ticks(date!(2026 - 03 - 01), date!(2026 - 03 - 20), 3);
+        assert_eq!(days, ["2026-03-02", "2026-03-09", "2026-03-16"], "weekly");
+        assert!(days.iter().all(|d| d.len() == 10 && d.starts_with("2026-03-")), "{days:?}");
+        assert_eq!(ticks(date!(2026 - 03 - 01), date!(2026 - 03 - 02), 3), ["2026-03-01", "2026-03-02"]);
+        for (from, to) in
+            [(date!(2020 - 01 - 01), date!(2026 - 12 - 31)), (date!(2026 - 01 - 01), date!(2026 - 04 - 01))]
+        {
+            for most in 1..10 {
+                let found = ticks(from, to, most);
+                assert!(!found.is_empty() && found.len() <= most, "{from} {to} {most}: {found:?}");
+                let mut unique = found.clone();
+                unique.dedup();
+                assert_eq!(unique, found);
+            }
+        }
     }
 }

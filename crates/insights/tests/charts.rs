@@ -1,5 +1,6 @@
 use rapport_insights::charts::{
-    churn_rate_chart, purchase_history_chart, retention_heatmap, rfm_segments_chart, survival_chart,
+    PURCHASE_CARD_SIZE, PurchaseChartSize, churn_rate_chart, purchase_chart, purchase_history_chart, retention_heatmap,
+    rfm_segments_chart, survival_chart,
 };
 use rapport_insights::churn::{ChurnBuilder, ChurnDefinition};
 use rapport_insights::cohorts::CohortBuilder;
@@ -119,6 +120,47 @@ fn purchase_history_chart_shows_amounts_over_time() {
     let yen = purchase_history_chart("Tanaka", &[(date!(2024 - 01 - 05), 1200)], "JPY").unwrap();
     check(&yen, &["1,200 JPY in total"]);
     check(&purchase_history_chart("Nobody", &[], "EUR").unwrap(), &["0 purchases"]);
+}
+
+#[test]
+fn the_card_purchase_chart_has_a_linked_mark_per_day_and_readable_text() {
+    let purchases = [
+        (date!(2024 - 03 - 02), 500),
+        (date!(2024 - 01 - 05), 1999),
+        (date!(2024 - 01 - 05), 1000),
+        (date!(2024 - 09 - 30), 4550),
+    ];
+    let svg =
+        purchase_chart("Ada", &purchases, "EUR", PurchaseChartSize::Card, |day| Some(format!("/purchases?day={day}")))
+            .unwrap();
+    check(&svg, &["Amount (EUR)", "Date of purchase", "2024-0"]);
+    assert!(!svg.contains("Purchases of Ada"), "the card says whose purchases");
+    let (width, height) = PURCHASE_CARD_SIZE;
+    assert!(svg.contains(&format!("width=\"{width}\"")) && svg.contains(&format!("height=\"{height}\"")));
+    // Two purchases on one day are one stem and one mark, in date order.
+    let found = marks(&svg);
+    let titles: Vec<&str> = found.iter().map(|m| m.1.as_str()).collect();
+    assert_eq!(
+        titles,
+        ["2024-01-05: 2 purchases, 29.99 EUR", "2024-03-02: 1 purchase, 5.00 EUR", "2024-09-30: 1 purchase, 45.50 EUR"]
+    );
+    assert_eq!(found[0].0.as_deref(), Some("/purchases?day=2024-01-05"));
+    // Every mark within the chart, at least 12 px wide, and no text under 12 px.
+    for (_, _, (x, y, w, h)) in &found {
+        assert!(*x >= 0 && *y >= 0 && x + w <= width as i32 && y + h <= height as i32, "{x} {y} {w} {h}");
+        assert!(*w >= 12, "a mark too narrow to point at: {w}");
+    }
+    for size in svg.split("font-size=\"").skip(1).map(|s| s[..s.find('"').unwrap()].parse::<f64>().unwrap()) {
+        assert!(size >= 12.0, "text of {size} px");
+    }
+    // A long span is labelled by month, never the same month twice.
+    let labels: Vec<&str> =
+        svg.split("<text").skip(1).map(|t| t[t.find('>').unwrap() + 1..t.find("</text>").unwrap()].trim()).collect();
+    let months: Vec<&&str> = labels.iter().filter(|l| l.len() == 7 && l.starts_with("2024-")).collect();
+    assert!(!months.is_empty(), "{labels:?}");
+    let mut unique = months.clone();
+    unique.dedup();
+    assert_eq!(unique, months);
 }
 
 /// A number attribute of an SVG element's text.
@@ -266,7 +308,7 @@ fn survival_highlights_one_curve_and_churn_and_history_marks_say_their_values() 
     let history =
         purchase_history_chart("Ada", &[(date!(2024 - 01 - 05), 1999), (date!(2024 - 02 - 10), 4550)], "EUR").unwrap();
     let titles: Vec<String> = marks(&history).into_iter().map(|m| m.1).collect();
-    assert_eq!(titles, ["2024-01-05: 19.99 EUR", "2024-02-10: 45.50 EUR"]);
+    assert_eq!(titles, ["2024-01-05: 1 purchase, 19.99 EUR", "2024-02-10: 1 purchase, 45.50 EUR"]);
     for svg in [&all, &web, &churn, &history] {
         check(svg, &["chart-marks"]);
     }

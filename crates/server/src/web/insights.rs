@@ -766,8 +766,8 @@ async fn chart(
     Ok(svg(body, None))
 }
 
-/// `/people/{id}/purchases.svg`: one customer's purchases over time, in the
-/// currency the insights use (or else the one they bought in most).
+/// `/people/{id}/purchases.svg`: one customer's purchases over time (see
+/// [`ChartedPurchases`]), full size.
 async fn purchase_history(
     State(state): State<AppState>,
     _signed: Signed,
@@ -775,43 +775,74 @@ async fn purchase_history(
 ) -> Result<Response, WebError> {
     let id: PersonId = id.parse().map_err(|_| WebError::NotFound("person"))?;
     let person = state.store.get_person(id).await?;
-    let mut purchases = Vec::new();
-    let mut cursor = None;
-    for _ in 0..HISTORY_PAGES {
-        let page = state
-            .store
-            .list_purchases(
-                &ListQuery { limit: Some(HISTORY_PAGE_SIZE), cursor, ..Default::default() },
-                &PurchaseFilter { person_id: Some(id), ..Default::default() },
-            )
-            .await?;
-        purchases.extend(page.items);
-        cursor = page.next_cursor;
-        if cursor.is_none() {
-            break;
-        }
-    }
-    let analysed = state.insights.state().snapshot.and_then(|s| s.reports.as_ref().map(|r| r.scope.currency.clone()));
-    let mut counts: Vec<(String, usize)> = Vec::new();
-    for p in &purchases {
-        let code = p.fields.amount.currency.as_str();
-        match counts.iter_mut().find(|(c, _)| c == code) {
-            Some((_, n)) => *n += 1,
-            None => counts.push((code.to_owned(), 1)),
-        }
-    }
-    let currency = match analysed {
-        Some(code) if counts.iter().any(|(c, _)| *c == code) => code,
-        _ => counts.iter().max_by_key(|(_, n)| *n).map(|(c, _)| c.clone()).unwrap_or_else(|| "EUR".into()),
-    };
-    let mut rows: Vec<(time::Date, i64)> = purchases
-        .iter()
-        .filter(|p| p.fields.amount.currency.as_str() == currency)
-        .map(|p| (p.fields.occurred_at.date(), p.fields.amount.amount_minor))
-        .collect();
-    rows.sort();
-    let body = charts::purchase_history_chart(&person.fields.full_name(), &rows, &currency).map_err(chart_failed)?;
+    let charted = ChartedPurchases::load(&state, id).await?;
+    let body = charts::purchase_history_chart(&person.fields.full_name(), &charted.rows, &charted.currency)
+        .map_err(chart_failed)?;
     Ok(svg(body, None))
+}
+
+/// A customer's purchases as their chart draws them: in the currency the
+/// insights use (or else the one they bought in most), by day.
+struct ChartedPurchases {
+    /// (day, amount in minor units), oldest first.
+    rows: Vec<(time::Date, i64)>,
+    currency: String,
+    /// Whether they also bought in other currencies (not drawn).
+    other_currencies: bool,
+}
+
+impl ChartedPurchases {
+    async fn load(state: &AppState, id: PersonId) -> Result<ChartedPurchases, WebError> {
+        let mut purchases = Vec::new();
+        let mut cursor = None;
+        for _ in 0..HISTORY_PAGES {
+            let page = state
+                .store
+                .list_purchases(
+                    &ListQuery { limit: Some(HISTORY_PAGE_SIZE), cursor, ..Default::default() },
+                    &PurchaseFilter { person_id: Some(id), ..Default::default() },
+                )
+                .await?;
+            purchases.extend(page.items);
+            cursor = page.next_cursor;
+            if cursor.is_none() {
+                break;
+            }
+        }
+        let analysed =
+            state.insights.state().snapshot.and_then(|s| s.reports.as_ref().map(|r| r.scope.currency.clone()));
+        let mut counts: Vec<(String, usize)> = Vec::new();
+        for p in &purchases {
+            let code = p.fields.amount.currency.as_str();
+            match counts.iter_mut().find(|(c, _)| c == code) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((code.to_owned(), 1)),
+            }
+        }
+        let currency = match analysed {
+            Some(code) if counts.iter().any(|(c, _)| *c == code) => code,
+            _ => counts.iter().max_by_key(|(_, n)| *n).map(|(c, _)| c.clone()).unwrap_or_else(|| "EUR".into()),
+        };
+        let mut rows: Vec<(time::Date, i64)> = purchases
+            .iter()
+            .filter(|p| p.fields.amount.currency.as_str() == currency)
+            .map(|p| (p.fields.occurred_at.date(), p.fields.amount.amount_minor))
+            .collect();
+        rows.sort();
+        Ok(ChartedPurchases { rows, currency, other_currencies: counts.len() > 1 })
+    }
+
+    /// The customer page's chart: each day leads to the list of that day's
+    /// purchases (the list's `since` and `until`, a day apart, in UTC as
+    /// the days are).
+    fn card_chart(&self, id: PersonId) -> Result<String, WebError> {
+        let day_href = |day: time::Date| {
+            let next = day.next_day()?;
+            Some(format!("/purchases?person_id={id}&since={day}&until={next}"))
+        };
+        charts::purchase_chart("", &self.rows, &self.currency, charts::PurchaseChartSize::Card, day_href)
+            .map_err(chart_failed)
+    }
 }
 
 // The customer page's panel.
@@ -832,8 +863,11 @@ pub struct ValuePanel {
     pub last_purchase: String,
     pub purchases: String,
     pub computed_at: String,
-    /// Whether to show the purchase history chart.
-    pub chart: bool,
+    /// The purchase chart (inline SVG), when they bought anything.
+    pub chart: Option<String>,
+    /// The chart's currency, and whether purchases in others are left out.
+    pub chart_currency: String,
+    pub chart_other_currencies: bool,
 }
 
 impl ValuePanel {
@@ -853,8 +887,16 @@ impl ValuePanel {
             last_purchase: String::new(),
             purchases: String::new(),
             computed_at: String::new(),
-            chart: purchase_count > 0,
+            chart: None,
+            chart_currency: String::new(),
+            chart_other_currencies: false,
         };
+        if purchase_count > 0 {
+            let charted = ChartedPurchases::load(state, id).await?;
+            panel.chart = Some(charted.card_chart(id)?);
+            panel.chart_other_currencies = charted.other_currencies;
+            panel.chart_currency = charted.currency;
+        }
         if purchase_count == 0 {
             panel.note = Some("No purchases yet.");
             return Ok(panel);

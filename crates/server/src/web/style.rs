@@ -4,7 +4,10 @@
 //! and every figure with its definition, cases, team median, rank and trend,
 //! after their style profile: self view, colleagues' view and measured score
 //! per dimension, the findings and the development steps to work on.
-//! The charts are SVG images under `/style/charts/{user_id}/`. Reads what
+//! The charts are inline SVG with a mark per radar axis and per trend period
+//! (value on hover and focus; an axis leads to its figures, a period to the
+//! scorecard of its days), and also SVG files under
+//! `/style/charts/{user_id}/`. Reads what
 //! `GET /api/v1/style/scorecards` reads, with the same visibility.
 
 use askama::Template;
@@ -15,7 +18,7 @@ use axum::routing::get;
 use rapport_domain::records::Team;
 use rapport_domain::{Role, TeamId, UserId};
 use rapport_insights::scorecards::Figure;
-use rapport_insights::style_charts::{radar_chart, sparkline};
+use rapport_insights::style_charts::{SparkPoint, radar_chart, sparkline};
 use rapport_insights::style_profile::FindingKind;
 use rapport_reports::scorecards::{
     DimensionRow, FigureRow, ScorecardReport, StaffScorecard, StyleScope, TREND_PERIODS,
@@ -78,6 +81,13 @@ impl Period {
     /// "2025-01-01 to 2025-01-30".
     fn describe(&self) -> String {
         format!("{} to {}", self.from.date(), self.last_day())
+    }
+
+    /// The period of the same length `back` periods before this one (the
+    /// scorecard's trends are these).
+    fn before(&self, back: usize) -> Period {
+        let length = (self.to - self.from) * back as u32;
+        Period { from: self.from - length, to: self.to - length }
     }
 
     /// The days as a query string, for links and chart addresses.
@@ -219,8 +229,10 @@ struct FigureView {
     team_median: String,
     /// The rank in the team, when there are enough cases and a rank.
     rank: Option<String>,
-    /// The sparkline's address, when the trend has a value.
+    /// The sparkline (inline SVG), when the trend has a value.
     sparkline: Option<String>,
+    /// The rank in plain words.
+    rank_meaning: Option<String>,
     /// The trend in words: "12.0 h, —, 3.5 h, 4.0 h (this period)".
     trend: String,
     lower_is_better: bool,
@@ -230,6 +242,8 @@ struct DimensionView {
     key: &'static str,
     label: &'static str,
     score: Option<String>,
+    /// The score in plain words.
+    score_meaning: Option<String>,
     /// The score in the periods before and this one, in words.
     trend: String,
     figures: Vec<FigureView>,
@@ -247,6 +261,8 @@ struct PersonPage {
     filters: String,
     user_id: String,
     radar_alt: String,
+    /// The radar (inline SVG).
+    radar: String,
     dimensions: Vec<DimensionView>,
     min_cases: u64,
     periods: usize,
@@ -341,9 +357,51 @@ fn trend_words(values: &[Option<f64>], format: impl Fn(Option<f64>) -> String) -
     format!("{} (this period)", words.join(", "))
 }
 
-fn figure_view(row: &FigureRow, user: UserId, filters: &str) -> FigureView {
+/// A percentile rank in words: "ahead of 62 % of the team".
+fn rank_words(rank: f64) -> String {
+    format!("ahead of {rank:.0} % of the team (ties count half)")
+}
+
+/// A figure's sparkline: each period a mark with its days and value, leading
+/// to the scorecard of those days at the figure's row.
+fn sparkline_svg(row: &FigureRow, user: UserId, period: &Period) -> Result<String, WebError> {
+    let periods = row.trend.len();
+    let points: Vec<SparkPoint> = row
+        .trend
+        .iter()
+        .enumerate()
+        .map(|(i, value)| {
+            let days = period.before(periods - 1 - i);
+            let this = if i + 1 == periods { " (this period)" } else { "" };
+            let shown = if value.is_some_and(f64::is_finite) { row.unit.format(*value) } else { "no value".into() };
+            SparkPoint {
+                value: *value,
+                title: format!("{}, {}{this}: {shown}", row.label, days.describe()),
+                href: Some(format!("/style/{user}?{}#figure-{}", days.query_string(), row.figure.as_str())),
+            }
+        })
+        .collect();
+    sparkline(&points, row.lower_is_better).map_err(chart_failed)
+}
+
+/// The radar of a card's dimension scores, each axis leading to its
+/// dimension's figures on the person's page.
+fn radar_svg(card: &StaffScorecard, period: &Period) -> Result<String, WebError> {
+    let axes: Vec<(&str, Option<f64>)> = card.dimensions.iter().map(|d| (d.label, d.score)).collect();
+    let title = format!("{}, {}", card.name, period.describe());
+    let filters = period.query_string();
+    radar_chart(&title, &axes, |i| {
+        card.dimensions
+            .get(i)
+            .map(|d| format!("/style/{}?{filters}#style-{}-heading", card.user_id, d.dimension.as_str()))
+    })
+    .map_err(chart_failed)
+}
+
+fn figure_view(row: &FigureRow, user: UserId, period: &Period) -> Result<FigureView, WebError> {
     let unit = row.unit;
-    FigureView {
+    let rank = if row.enough { row.rank.filter(|r| r.is_finite()) } else { None };
+    Ok(FigureView {
         key: row.figure.as_str(),
         label: row.label,
         definition: row.definition,
@@ -351,15 +409,15 @@ fn figure_view(row: &FigureRow, user: UserId, filters: &str) -> FigureView {
         cases: row.cases,
         enough: row.enough,
         team_median: unit.format(row.team_median),
-        rank: if row.enough { format_score(row.rank) } else { None },
-        sparkline: row
-            .trend
-            .iter()
-            .any(|v| v.is_some())
-            .then(|| format!("/style/charts/{user}/trend/{}.svg?{filters}", row.figure.as_str())),
+        rank: format_score(rank),
+        rank_meaning: rank.map(rank_words),
+        sparkline: match row.trend.iter().any(|v| v.is_some()) {
+            true => Some(sparkline_svg(row, user, period)?),
+            false => None,
+        },
         trend: trend_words(&row.trend, |v| unit.format(v)),
         lower_is_better: row.lower_is_better,
-    }
+    })
 }
 
 /// `/style/{user_id}`: one person's scorecard; 404 unless the viewer may see it.
@@ -391,22 +449,24 @@ async fn person_page(
             .collect::<Vec<_>>()
             .join(", ")
     );
-    let dimensions = card
-        .dimensions
-        .iter()
-        .map(|d| DimensionView {
+    let mut dimensions = Vec::with_capacity(card.dimensions.len());
+    for d in &card.dimensions {
+        let score = d.score.filter(|s| s.is_finite());
+        dimensions.push(DimensionView {
             key: d.dimension.as_str(),
             label: d.label,
-            score: format_score(d.score),
+            score: format_score(score),
+            score_meaning: score
+                .map(|s| format!("On average {}, over the figures below with enough cases.", rank_words(s))),
             trend: trend_words(&d.trend, |v| format_score(v).unwrap_or_else(|| "—".into())),
             figures: card
                 .figures
                 .iter()
                 .filter(|f| f.dimension == d.dimension)
-                .map(|f| figure_view(f, card.user_id, &filters))
-                .collect(),
-        })
-        .collect();
+                .map(|f| figure_view(f, card.user_id, &period))
+                .collect::<Result<_, _>>()?,
+        });
+    }
     let view = PersonPage {
         chrome: signed.chrome("style", format!("{} · Style", card.name)),
         name: card.name.clone(),
@@ -416,6 +476,7 @@ async fn person_page(
         period: period.describe(),
         user_id: card.user_id.to_string(),
         radar_alt,
+        radar: radar_svg(card, &period)?,
         dimensions,
         min_cases: rapport_insights::scorecards::MIN_CASES,
         computed,
@@ -436,9 +497,7 @@ async fn radar(
     let user = user_in_path(&user)?;
     let period = Period::parse(&query)?;
     let (_, card) = one_scorecard(&state, &signed, user, &period).await?;
-    let axes: Vec<(&str, Option<f64>)> = card.dimensions.iter().map(|d| (d.label, d.score)).collect();
-    let title = format!("{}, {}", card.name, period.describe());
-    Ok(svg(radar_chart(&title, &axes).map_err(chart_failed)?, None))
+    Ok(svg(radar_svg(&card, &period)?, None))
 }
 
 /// `/style/charts/{user_id}/trend/{figure}.svg`: one figure over the periods
@@ -454,7 +513,7 @@ async fn trend(
     let period = Period::parse(&query)?;
     let (_, card) = one_scorecard(&state, &signed, user, &period).await?;
     let row = card.figures.iter().find(|f| f.figure == figure).ok_or(WebError::NotFound("chart"))?;
-    Ok(svg(sparkline(&row.trend, row.lower_is_better).map_err(chart_failed)?, None))
+    Ok(svg(sparkline_svg(row, user, &period)?, None))
 }
 
 #[cfg(test)]

@@ -35,6 +35,8 @@ struct GoalView {
     note: Option<String>,
     current: String,
     forecast: String,
+    /// How the forecast was reached, in plain words.
+    forecast_meaning: String,
     /// 0..100, for the progress bar.
     progress: Option<u8>,
     status: &'static str,
@@ -68,12 +70,32 @@ fn goal_view(
         note: progress.goal.note.clone(),
         current: unit.format(progress.forecast.current),
         forecast: unit.format(progress.forecast.forecast),
+        forecast_meaning: forecast_words(progress),
         progress: progress.forecast.progress.map(|p| p.round().clamp(0.0, 100.0) as u8),
         status: progress.forecast.status.label(),
         status_class: status_class(progress.forecast.status),
         days_left: progress.days_left,
         trend: progress.points.iter().map(|p| unit.format(Some(p.value))).collect::<Vec<_>>().join(", "),
         removable: may_manage_goal(&signed.actor, progress.goal.scope, team_of(progress.goal.scope)),
+    }
+}
+
+/// The forecast in plain words: the straight line through the periods, the
+/// one period's value kept, or nothing to go on.
+fn forecast_words(progress: &GoalProgress) -> String {
+    let unit = progress.unit;
+    let periods = progress.points.len();
+    match (progress.forecast.forecast, progress.forecast.per_month) {
+        (Some(_), Some(slope)) if slope.abs() < 1e-9 => {
+            format!("The {periods} periods with enough cases hold steady; the forecast keeps that level.")
+        }
+        (Some(_), Some(slope)) => format!(
+            "The straight line through the {periods} periods with enough cases, {} by about {} every 30 days, carried on to the due day.",
+            if slope > 0.0 { "rising" } else { "falling" },
+            unit.format(Some(slope.abs()))
+        ),
+        (Some(_), None) => "Only one period has enough cases: the forecast assumes it stays at that value.".to_owned(),
+        (None, _) => "No period has enough cases yet, so there is nothing to forecast from.".to_owned(),
     }
 }
 

@@ -301,3 +301,182 @@ async fn charts_show_values_on_hover_and_focus_and_lead_to_the_customers() {
     })
     .await;
 }
+
+/// What a chart on the page open now shows at this width: the page's own
+/// width, the smallest chart text in px, whether every chart fits its card
+/// or scrolls in its own box, and the first chart's colours.
+const CHART_STATE: &str = "const svgs = [...document.querySelectorAll('main svg.chart-svg')]; \
+    const px = svgs.flatMap(s => { const k = s.getBoundingClientRect().width / s.viewBox.baseVal.width; \
+      return [...s.querySelectorAll('text')].map(t => parseFloat(t.getAttribute('font-size')) * k); }); \
+    const white = svgs.flatMap(s => [...s.querySelectorAll('rect')]).filter(r => getComputedStyle(r).fill === 'rgb(255, 255, 255)'); \
+    const text = svgs.map(s => s.querySelector('text[fill=\"#000000\"]')).find(t => t); \
+    return { page: document.documentElement.scrollWidth, view: window.innerWidth, n: svgs.length, \
+             smallest: Math.min(99, ...px), white: white.length, \
+             text: text ? getComputedStyle(text).fill : null, body: getComputedStyle(document.body).color };";
+
+/// Checks the open page's charts: no sideways page, no text under 11 px, no
+/// white box, text in the page's colour.
+async fn charts_readable(ctx: &Ctx, what: &str) {
+    let state = ctx.js(CHART_STATE).await;
+    assert!(state["n"].as_u64().unwrap_or(0) > 0, "{}: {what}: no chart: {state}", ctx.name);
+    assert!(
+        state["page"].as_i64() <= state["view"].as_i64(),
+        "{}: {what}: the page scrolls sideways: {state}",
+        ctx.name
+    );
+    assert!(state["smallest"].as_f64().unwrap_or(0.0) >= 11.0, "{}: {what}: text under 11 px: {state}", ctx.name);
+    assert_eq!(state["white"], 0, "{}: {what}: a white box: {state}", ctx.name);
+    assert_eq!(state["text"], state["body"], "{}: {what}: chart text not in the page's colour: {state}", ctx.name);
+}
+
+/// Hovers `mark` and waits for the tooltip to say its title; returns it.
+async fn hover_says(ctx: &Ctx, mark: &thirtyfour::WebElement, what: &str) -> String {
+    mark.scroll_into_view().await.unwrap();
+    let title = mark.attr("aria-label").await.unwrap().unwrap_or_default();
+    ctx.driver.action_chain().move_to_element_center(mark).perform().await.unwrap();
+    ctx.wait_js(what, TIP, serde_json::json!(title)).await;
+    title
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_purchase_and_style_charts_show_values_and_lead_to_what_is_behind_them() {
+    scenario("chart-marks", |ctx| async move {
+        let (ada, admin) = ctx.app.create_user("Ada Admin", "ada@example.com", Role::Admin).await;
+        let people = demo_shop(&ctx, &admin).await;
+        // Customer05 bought six times; twice on the latest day.
+        let person = &people[5];
+        let store = ctx.store();
+        let latest = store
+            .list_purchases(
+                &rapport_storage::ListQuery { limit: Some(1), sort: Some("-occurred_at".into()), ..Default::default() },
+                &rapport_storage::PurchaseFilter { person_id: Some(person.id), ..Default::default() },
+            )
+            .await
+            .unwrap()
+            .items
+            .remove(0);
+        let mut again = latest.fields.clone();
+        again.amount = Money::new(500, Currency::parse("EUR").unwrap());
+        store.create_purchase(&admin, again).await.unwrap();
+        // Ada's own tasks: some done late, this period and the one before.
+        let now = OffsetDateTime::now_utc();
+        for days in [2, 3, 4, 5, 6, 33, 34] {
+            let input = rapport_domain::records::TaskInput {
+                title: super::harness::name_of(&format!("Follow up {days}")),
+                notes: None,
+                due_at: Some(now - Duration::days(days)),
+                assignee_id: Some(ada.id),
+                done: days % 2 == 0,
+                links: rapport_domain::records::Links { person_id: Some(person.id), company_id: None, deal_id: None },
+            };
+            store.create_task(&admin, input).await.unwrap();
+        }
+        ctx.sign_in_ok("ada@example.com").await;
+
+        let person_page = format!("/people/{}", person.id);
+        for (width, height) in [(1440, 900), (390, 844)] {
+            ctx.set_size((width, height)).await;
+            ctx.visit(&person_page).await;
+            ctx.check_page().await;
+            charts_drawn(&ctx, 1).await;
+            charts_readable(&ctx, &format!("the customer page at {width} px")).await;
+            // The chart fits its card: it neither scrolls nor spills out.
+            let fits = ctx
+                .js("const box = document.querySelector('#customer-value .chart-card'); \
+                     return box.scrollWidth <= box.clientWidth && box.getBoundingClientRect().right <= \
+                       document.querySelector('#customer-value').getBoundingClientRect().right;")
+                .await;
+            assert_eq!(fits, true, "{}: the purchase chart overflows its card at {width} px", ctx.name);
+            let marks = ctx.all_now("#customer-value svg.chart-svg a.chart-mark").await;
+            assert_eq!(marks.len(), 6, "{}: a mark per day they bought", ctx.name);
+            let title = hover_says(&ctx, marks.last().unwrap(), "the latest day's tooltip").await;
+            assert!(title.contains(": 2 purchases, "), "{}: {title}", ctx.name);
+            // From the keyboard: the chart's region, then Tab to the first day.
+            ctx.js("document.querySelector('#customer-value .chart-card').focus(); return true;").await;
+            ctx.driver.active_element().await.unwrap().send_keys(thirtyfour::prelude::Key::Tab).await.unwrap();
+            let first = ctx.js("return document.activeElement.getAttribute('aria-label');").await;
+            assert!(first.as_str().is_some_and(|t| t.contains(": 1 purchase, ")), "{}: Tab reached {first}", ctx.name);
+            ctx.wait_js("the first day's tooltip on focus", TIP, first.clone()).await;
+            ctx.screenshot_at(width, "person-chart-focus").await;
+            ctx.set_size((width, height)).await;
+        }
+        // Following the latest day lands on its purchases: as many as it said.
+        let mark = ctx.all_now("#customer-value svg.chart-svg a.chart-mark").await.pop().unwrap();
+        mark.scroll_into_view().await.unwrap();
+        let href = mark.attr("href").await.unwrap().unwrap_or_default();
+        assert!(href.starts_with(&format!("/purchases?person_id={}&since=", person.id)), "{href}");
+        mark.click().await.unwrap();
+        ctx.wait_path("the day's purchases", |p| p == href).await;
+        ctx.check_page().await;
+        ctx.find_text("#results .list-count", "2 purchases").await;
+        assert_eq!(ctx.all_now("#results tbody tr").await.len(), 2, "{}: {href}", ctx.name);
+        ctx.screenshots("person-chart-day").await;
+        ctx.visit(&person_page).await;
+        ctx.screenshots("person-chart").await;
+
+        // The scorecard: the radar and each figure's trend are inline and touchable.
+        let style_page = format!("/style/{}", ada.id);
+        for (width, height) in [(1440, 900), (390, 844)] {
+            ctx.set_size((width, height)).await;
+            ctx.visit(&style_page).await;
+            ctx.check_page().await;
+            charts_readable(&ctx, &format!("the scorecard at {width} px")).await;
+            let axis = ctx.find("#style-radar a.chart-mark[href*='#style-follow_through-heading']").await;
+            let said = hover_says(&ctx, &axis, "a radar axis's tooltip").await;
+            assert!(said.starts_with("Follow-through: "), "{}: {said}", ctx.name);
+            let spark = ctx.all_now("#figure-tasks_late a.chart-mark").await;
+            assert_eq!(spark.len(), 4, "{}: a mark per period", ctx.name);
+            hover_says(&ctx, &spark[3], "a trend period's tooltip").await;
+        }
+        ctx.screenshots("style-person").await;
+        // Each period of the trend leads to that period's scorecard, whose row says the same value.
+        for i in [3, 2] {
+            ctx.visit(&style_page).await;
+            let mark = ctx.all_now("#figure-tasks_late a.chart-mark").await.remove(i);
+            let title = mark.attr("aria-label").await.unwrap().unwrap_or_default();
+            let value = title.rsplit(": ").next().unwrap_or_default().to_owned();
+            let href = mark.attr("href").await.unwrap().unwrap_or_default();
+            mark.scroll_into_view().await.unwrap();
+            mark.click().await.unwrap();
+            let path = href.split('#').next().unwrap().to_owned();
+            ctx.wait_path("the period's scorecard", |p| p == path).await;
+            ctx.check_page().await;
+            let shown = ctx.find("#figure-tasks_late td.num").await.text().await.unwrap();
+            let want = if value == "no value" { "—".to_owned() } else { value };
+            assert_eq!(shown.trim(), want, "{}: {title} led to {href}", ctx.name);
+            // The radar's axis leads to its dimension's figures on the page.
+        }
+        ctx.visit(&style_page).await;
+        let axis = ctx.find("#style-radar a.chart-mark[href*='#style-follow_through-heading']").await;
+        axis.click().await.unwrap();
+        ctx.wait_js(
+            "the dimension's figures in view",
+            "const h = document.getElementById('style-follow_through-heading').getBoundingClientRect(); \
+             return location.hash === '#style-follow_through-heading' && h.top >= 0 && h.top < window.innerHeight;",
+            serde_json::json!(true),
+        )
+        .await;
+
+        // Dark mode: the customer page's and the scorecard's charts follow the theme.
+        for path in [&person_page, &style_page, &"/insights/cohorts".to_owned(), &"/sales".to_owned()] {
+            for (width, height) in [(1440, 900), (390, 844)] {
+                ctx.set_size((width, height)).await;
+                ctx.visit(path).await;
+                go_dark(&ctx).await;
+                if path.as_str() != "/sales" {
+                    charts_readable(&ctx, &format!("{path} dark at {width} px")).await;
+                }
+                let name = path.trim_start_matches('/').split('/').next().unwrap_or("page").to_owned();
+                // Each chart up close, as the page shows it.
+                for (i, chart) in ctx.all_now("main .chart-scroll").await.iter().take(2).enumerate() {
+                    chart.scroll_into_view().await.unwrap();
+                    let file =
+                        super::harness::screenshot_dir().join(format!("{}-{name}-chart{i}-dark-{width}.png", ctx.name));
+                    chart.screenshot(&file).await.unwrap();
+                }
+                ctx.screenshot_at(width, &format!("{name}-dark")).await;
+            }
+        }
+    })
+    .await;
+}

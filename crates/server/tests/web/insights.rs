@@ -279,10 +279,35 @@ async fn the_customer_page_shows_value_and_loyalty(backend: Backend) {
         "next 12 months".to_owned(),
         format!("{} purchases, {} in all", insight.frequency, eur(shop.eur[&person.id])),
         insight.last_purchase.to_string(),
-        format!("<img src=\"/people/{}/purchases.svg\"", person.id),
+        "<div class=\"chart-scroll chart-card\" role=\"region\" tabindex=\"0\"".to_owned(),
+        "<svg class=\"chart-svg\"".to_owned(),
+        format!("<a href=\"/people/{}/purchases.svg\">Full size</a>", person.id),
     ] {
         assert!(panel.contains(&want), "no {want:?} in the panel: {panel}");
     }
+    assert!(!panel.contains("<img"), "the chart is inline, not an image: {panel}");
+
+    // Each day on the chart says its purchases and lists exactly them.
+    let marks = chart_marks(&panel);
+    let mut days: Vec<String> = shop.bought[&person.id].iter().map(|at| at.date().to_string()).collect();
+    days.sort();
+    days.dedup();
+    assert_eq!(marks.len(), days.len(), "a mark per day: {marks:?}");
+    for ((href, title), day) in marks.iter().zip(&days) {
+        let href = href.as_deref().unwrap_or_else(|| panic!("{title}: no link"));
+        assert!(title.starts_with(&format!("{day}: ")), "{title} is not {day}");
+        let said = title[day.len() + 2..].split(',').next().unwrap();
+        let list = web.get(href).await.want(200);
+        let count = list.text.split("<p class=\"list-count\" role=\"status\">").nth(1).unwrap();
+        assert_eq!(&count[..count.find('<').unwrap()], said, "{href}");
+        assert!(list.text.contains(&person.fields.full_name()), "{href}: not their purchases");
+    }
+
+    // Purchases in another currency are left off the chart, and it says so.
+    let mixed = shop.people.last().unwrap();
+    let panel = value_panel(&web, mixed).await;
+    assert!(panel.contains("Purchases in other currencies are not drawn."), "{panel}");
+    assert_eq!(chart_marks(&panel).len(), shop.bought[&mixed.id].len(), "EUR days only");
     if let Some(alive) = insight.probability_alive {
         let shown = format!("{:.1}%", alive * 100.0);
         assert!(panel.contains(&shown), "no {shown:?} in the panel: {panel}");

@@ -2,7 +2,8 @@
 //! see (an agent their own, a manager their team's, an admin everyone's),
 //! `/style/{id}` shows one person's figures with their definitions, and
 //! says "too few cases" rather than rank anyone on a handful; the radar and
-//! the trend sparklines are SVG images with the same visibility.
+//! the trend sparklines are inline SVG with a mark per axis and period (also
+//! SVG files, with the same visibility).
 
 use rapport_domain::Role;
 use rapport_domain::records::User;
@@ -127,11 +128,38 @@ async fn a_scorecard_page_explains_its_figures_and_draws_charts(backend: Backend
     let late = &late[..late.find("</tr>").unwrap()];
     assert!(late.contains("50 %"), "one of two late: {late}");
     assert!(late.contains("too few cases (2)"), "{late}");
-    assert!(late.contains(&format!("/style/charts/{}/trend/tasks_late.svg?from=", agent.id)), "its sparkline");
+    assert!(late.contains("<svg class=\"chart-svg\""), "its sparkline, inline: {late}");
     assert!(late.contains("by period, oldest first: —, —, —, 50 % (this period)"), "the trend in words: {late}");
-    let radar = format!("<img id=\"style-radar\" src=\"/style/charts/{}/radar.svg?from=", agent.id);
-    assert!(page.text.contains(&radar), "the radar");
-    assert!(text.contains("Responsiveness too few cases"), "the radar's alt text");
+    // A mark per period: its days and value, leading to that period's scorecard at the row.
+    let marks: Vec<(String, String)> = unescape(late)
+        .split("<a class=\"chart-mark\" href=\"")
+        .skip(1)
+        .map(|m| {
+            (
+                m[..m.find('"').unwrap()].to_owned(),
+                m[m.find("<title>").unwrap() + 7..m.find("</title>").unwrap()].to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(marks.len(), 4, "{marks:?}");
+    let (href, title) = &marks[3];
+    assert!(title.starts_with("Tasks done late, ") && title.ends_with(" (this period): 50 %"), "{title}");
+    assert!(href.starts_with(&format!("/style/{}?from=", agent.id)) && href.ends_with("#figure-tasks_late"), "{href}");
+    assert!(marks[0].1.ends_with(": no value"), "{marks:?}");
+    // The earliest period's mark leads to that period's page, whose row says the same.
+    let earlier = agent_web.get(&marks[0].0[..marks[0].0.find('#').unwrap()]).await.want(200);
+    let row = &earlier.text[earlier.text.find("id=\"figure-tasks_late\"").unwrap()..];
+    assert!(row[..row.find("</tr>").unwrap()].contains("<td class=\"num\">—</td>"), "no value then");
+    // The radar: inline, described, each dimension's name leading to its figures.
+    assert!(page.text.contains("<div class=\"chart-scroll\" id=\"style-radar\" role=\"region\""), "the radar");
+    assert!(text.contains("Responsiveness too few cases"), "the radar's description");
+    assert!(text.contains("Reading the radar."), "the radar in plain words");
+    let radar_link = format!("/style/{}?from=", agent.id);
+    assert!(text.contains(&format!("<a class=\"chart-mark\" href=\"{radar_link}")), "the radar's marks");
+    assert!(text.contains("#style-follow_through-heading\" aria-label=\"Follow-through: "), "an axis's mark");
+    assert!(!page.text.contains("<img src=\"/style/charts"), "no chart is an image");
+    let radar = format!("<a href=\"/style/charts/{}/radar.svg?from=", agent.id);
+    assert!(page.text.contains(&radar), "the radar's file");
 
     // The charts, for the page's period.
     let query = {
