@@ -233,7 +233,7 @@ impl Record<'_> {
             if let Some(extra) = extra {
                 query.and_where(extra);
             }
-            related(self.shape, &self.id, query, Expr::col((points, contact_points::Column::PersonId)).into(), negated)
+            related(self.shape, &self.id, query, Expr::col((points, contact_points::Column::PersonId)), negated)
         };
         match test {
             Test::Empty => of_person(None, true),
@@ -251,7 +251,7 @@ impl Record<'_> {
                 .and_where(Expr::col((tags, record_tags::Column::EntityType)).eq(self.entity.as_str()))
                 .and_where(Expr::col((tags, record_tags::Column::Tag)).eq(tag))
                 .to_owned();
-            related(self.shape, &self.id, query, Expr::col((tags, record_tags::Column::EntityId)).into(), negated)
+            related(self.shape, &self.id, query, Expr::col((tags, record_tags::Column::EntityId)), negated)
         };
         match test {
             Test::HasTag(tag) => tagged(tag, false),
@@ -275,7 +275,7 @@ impl Record<'_> {
             if let Some(extra) = extra {
                 query.and_where(extra);
             }
-            let record = Expr::col((values, custom_field_values::Column::EntityId)).into();
+            let record = Expr::col((values, custom_field_values::Column::EntityId));
             related(self.shape, &self.id, query, record, negated)
         };
         let day = |d: Date| d.to_string();

@@ -270,8 +270,8 @@ impl ListQuery {
                 .and_where(Expr::col((tags, record_tags::Column::EntityType)).eq(entity.as_str()))
                 .and_where(Expr::col((tags, record_tags::Column::Tag)).eq(tag))
                 .to_owned();
-            let key = Expr::col((tags, record_tags::Column::EntityId)).into();
-            select = select.filter(related(shape, &Expr::col((E::default(), id)).into(), query, key, false));
+            let key = Expr::col((tags, record_tags::Column::EntityId));
+            select = select.filter(related(shape, &Expr::col((E::default(), id)), query, key, false));
         }
         if let Some(since) = self.updated_since {
             let since = rapport_domain::records::normalize_timestamp(since);
@@ -340,8 +340,8 @@ impl ListQuery {
                 .and_where(Expr::col((values, custom_field_values::Column::FieldKey)).eq(key.as_str()))
                 .and_where(Expr::col((values, custom_field_values::Column::ValueText)).eq(canonical))
                 .to_owned();
-            let record = Expr::col((values, custom_field_values::Column::EntityId)).into();
-            select = select.filter(related(shape, &Expr::col((E::default(), id)).into(), query, record, false));
+            let record = Expr::col((values, custom_field_values::Column::EntityId));
+            select = select.filter(related(shape, &Expr::col((E::default(), id)), query, record, false));
         }
         Ok(select)
     }

@@ -11,10 +11,10 @@ use axum::routing::get;
 use rapport_domain::records::{Activity, ActivityKind};
 use rapport_storage::ActivityFilter;
 
-use super::lists::{Choice, FilterField, ListRequest};
+use super::lists::{Choice, FilterField, ListRequest, count_text};
 use super::staff::Staff;
 use super::tasks::Names;
-use super::{Chrome, Signed, WebError, format, numbers};
+use super::{Chrome, Signed, WebError, format};
 use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -95,7 +95,7 @@ async fn list(State(state): State<AppState>, signed: Signed, RawQuery(raw): RawQ
         chrome: signed.chrome("activities", "Activities"),
         filtered: filters.iter().any(|f| !f.value.is_empty()),
         filters,
-        total: format!("{} {}", numbers::count(total), if total == 1 { "activity" } else { "activities" }),
+        total: format!("{} {}", count_text(total), if total == 1 { "activity" } else { "activities" }),
         rows,
         next_href: page.next_cursor.as_deref().map(|cursor| page_href(&raw, Some(cursor))),
         first_href: (!request.get("cursor").is_empty()).then(|| page_href(&raw, None)),

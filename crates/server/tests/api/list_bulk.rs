@@ -277,10 +277,18 @@ async fn bad_bulk_bodies_are_named(backend: Backend) {
         for status in ["200", "403", "404", "409", "422"] {
             assert!(post["responses"][status].is_object(), "{path} documents {status}: {post}");
         }
-        let input = &doc["components"]["schemas"][schema];
-        let properties: Vec<&String> = input["properties"].as_object().expect("properties").keys().collect();
-        assert_eq!(properties, fields, "{input}");
-        assert_eq!(input["required"], json!(["action"]), "{input}");
+        // One closed object per selection and action: together they name every field.
+        let variants = doc["components"]["schemas"][schema]["oneOf"].as_array().expect("oneOf").clone();
+        let mut properties = std::collections::BTreeSet::new();
+        for variant in &variants {
+            assert_eq!(variant["additionalProperties"], json!(false), "{variant}");
+            let required = variant["required"].as_array().expect("required");
+            assert!(required.contains(&json!("action")), "{variant}");
+            let by_ids = required.contains(&json!("ids"));
+            assert!(by_ids != required.contains(&json!("filter")), "ids or filter, not both: {variant}");
+            properties.extend(variant["properties"].as_object().expect("properties").keys().cloned());
+        }
+        assert_eq!(properties.iter().collect::<Vec<_>>(), fields, "{schema}");
     }
     assert!(doc["paths"]["/api/v1/bulk/{batch}/undo"]["post"].is_object());
 }
