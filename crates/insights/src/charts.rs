@@ -33,6 +33,21 @@ pub(crate) fn chart_err<E: std::fmt::Display>(e: E) -> InsightsError {
     InsightsError::Chart(e.to_string())
 }
 
+/// The series' legend in a corner, on a light box, as every line chart draws it.
+fn draw_legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    corner: SeriesLabelPosition,
+) -> Result<(), InsightsError> {
+    chart
+        .configure_series_labels()
+        .position(corner)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font((FONT, LABEL_SIZE))
+        .draw()
+        .map_err(chart_err)
+}
+
 /// The upper end of a segmented `0..=n-1` axis; a single category gets a
 /// spare slot so the range is never empty.
 pub(crate) fn last_slot(n: usize) -> i32 {
@@ -499,14 +514,7 @@ pub fn survival_chart(title: &str, curves: &[SurvivalCurve], highlight: usize) -
                 ));
             }
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font((FONT, LABEL_SIZE))
-            .draw()
-            .map_err(chart_err)?;
+        draw_legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         root.present().map_err(chart_err)?;
     }
     Ok(with_marks(svg, &marks))
@@ -589,14 +597,7 @@ pub fn churn_rate_chart(report: &ChurnReport) -> Result<String, InsightsError> {
                 None,
             ));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font((FONT, LABEL_SIZE))
-            .draw()
-            .map_err(chart_err)?;
+        draw_legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         root.present().map_err(chart_err)?;
     }
     Ok(with_marks(svg, &marks))
@@ -668,14 +669,7 @@ pub fn holdout_chart(rows: &[HoldoutRow], calibration_end: Date, holdout_end: Da
                 None,
             ));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font((FONT, LABEL_SIZE))
-            .draw()
-            .map_err(chart_err)?;
+        draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
         root.present().map_err(chart_err)?;
     }
     Ok(with_marks(svg, &marks))
@@ -846,14 +840,7 @@ pub fn purchase_chart(
             ));
         }
         if !card {
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperLeft)
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK)
-                .label_font((FONT, LABEL_SIZE))
-                .draw()
-                .map_err(chart_err)?;
+            draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
         }
         root.present().map_err(chart_err)?;
     }
