@@ -104,7 +104,7 @@ fn import(url: &str, args: &[&str]) -> common::Outcome {
 /// As a spreadsheet saves it: a byte order mark, `;` between cells, quoted
 /// cells holding `;`, `,` and a line break, two addresses in one cell,
 /// headers with spaces and synonyms, and a column Rapport does not know.
-const SPREADSHEET: &str = "\u{feff}First Name;Last Name;E-mail;Phone;Job Title;Lifecycle Stage;Tags;cf.tier;Notes\r\n\
+const SPREADSHEET: &str = "\u{feff}First Name;Last Name;E-mail;Phone;Job Title;Lifecycle Stage;Tags;cf.tier;Colour\r\n\
 Ada;Lovelace;\"ada@example.com, ada.l@example.org\";+44 20 7946 0958;\"Analyst; Engines\";customer;\"VIP; math\";gold;\"likes, commas\"\r\n\
 Bob;\"Smith, Jr.\";bob@example.com;;\"Head of\nResearch\";Lead;;silver;\r\n";
 
@@ -116,7 +116,7 @@ async fn spreadsheet_csv_creates_people_exactly_and_again_nothing(backend: Backe
 
     let first = succeeded(import(&db.url, &[&file]));
     assert!(first.stderr.contains("2 rows read: 2 created, 0 updated, 0 unchanged, 0 rejected"), "{}", first.stderr);
-    assert!(first.stderr.contains("warning") && first.stderr.contains("Notes"), "{}", first.stderr);
+    assert!(first.stderr.contains("warning") && first.stderr.contains("Colour"), "{}", first.stderr);
     let people = everyone(&store).await;
     assert_eq!(people.len(), 2);
     let ada = &by_email(&people, "ada@example.com").fields;
