@@ -34,20 +34,33 @@ pub fn server_millis(headers: &HeaderMap) -> Option<f64> {
 
 /// Fetches every URL, `concurrency` at a time, and times each.
 pub async fn measure(client: &reqwest::Client, label: &str, urls: Vec<String>, concurrency: usize) -> Result<Timings> {
+    time_all(label, urls.iter().map(|url| client.get(url)).collect(), concurrency, |_, _| Ok(())).await
+}
+
+/// What a timed request checks of its answer besides a success status: its headers and body.
+pub type Check = fn(&HeaderMap, &[u8]) -> Result<()>;
+
+/// Sends every request, `concurrency` at a time, times each, and checks its answer.
+pub async fn time_all(
+    label: &str,
+    requests: Vec<reqwest::RequestBuilder>,
+    concurrency: usize,
+    check: Check,
+) -> Result<Timings> {
     let mut timings = Timings { label: label.to_owned(), server: Vec::new(), client: Vec::new() };
-    for chunk in urls.chunks(concurrency) {
+    let mut requests = requests.into_iter().peekable();
+    while requests.peek().is_some() {
         let mut in_flight = Vec::new();
-        for url in chunk {
-            let client = client.clone();
-            let url = url.clone();
+        for request in requests.by_ref().take(concurrency) {
             in_flight.push(tokio::spawn(async move {
                 let started = Instant::now();
-                let response = client.get(&url).send().await?;
-                let status = response.status();
-                let server = server_millis(response.headers());
-                response.bytes().await?;
+                let response = request.send().await?;
+                let (status, url) = (response.status(), response.url().clone());
+                let headers = response.headers().clone();
+                let body = response.bytes().await?;
                 anyhow::ensure!(status.is_success(), "{url} answered {status}");
-                Ok::<_, anyhow::Error>((server, started.elapsed().as_secs_f64() * 1000.0))
+                check(&headers, &body).map_err(|err| anyhow!("{url}: {err}"))?;
+                Ok::<_, anyhow::Error>((server_millis(&headers), started.elapsed().as_secs_f64() * 1000.0))
             }));
         }
         for task in in_flight {

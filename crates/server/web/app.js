@@ -116,10 +116,14 @@
     });
   });
 
-  /* Board: drag a card onto another column (Won and Lost too) to move the deal. The answer
-     swaps in only the columns the move touched (out of band), so nothing else is redrawn.
-     After a move through a card's "Move" form, focus goes back to the moved card. */
-  var boardFocus = null;
+  /* Board: drag a card onto another column (Won and Lost too) to move the deal, or open the
+     board's one move dialog with a card's "Move" link (the keyboard's and screen readers' way;
+     without this script the link opens a page with the form). The answer takes the card out of
+     its column, puts it first in its new one and updates both headers' figures (out of band),
+     so nothing else is redrawn. After a move through the dialog, focus goes to the moved card. */
+  function moveDeal(card, values) {
+    return htmx.ajax("POST", "/deals/" + card.dataset.deal + "/move", { source: card, swap: "none", values: values });
+  }
   function initBoard(root) {
     if (typeof Sortable === "undefined") return;
     root.querySelectorAll("[data-stage-cards]").forEach(function (list) {
@@ -130,24 +134,64 @@
         forceFallback: true,
         fallbackTolerance: 3,
         draggable: ".deal-card",
-        filter: "details, input, select, button",
+        filter: "a.move",
         preventOnFilter: false,
         onEnd: function (event) {
           if (event.from === event.to) return;
           var card = event.item;
-          htmx.ajax("POST", "/deals/" + card.dataset.deal + "/move", {
-            source: card,
-            swap: "none",
-            values: {
-              target: event.to.dataset.stageCards,
-              from: event.from.dataset.stageCards,
-              version: card.dataset.version,
-            },
+          moveDeal(card, {
+            target: event.to.dataset.stageCards,
+            from: event.from.dataset.stageCards,
+            version: card.dataset.version,
           });
         },
       });
     });
   }
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest(".deal-card a.move");
+    var dialog = document.getElementById("board-move");
+    if (!link || !dialog) return;
+    event.preventDefault();
+    var card = link.closest(".deal-card");
+    var list = card.closest("[data-stage-cards]");
+    var form = dialog.querySelector("form");
+    var from = list ? list.dataset.stageCards : "";
+    dialog.dataset.deal = card.dataset.deal;
+    form.elements.version.value = card.dataset.version;
+    form.elements.from.value = from;
+    form.elements.lost_reason.value = "";
+    var first = null;
+    Array.prototype.forEach.call(form.elements.target.options, function (option) {
+      option.disabled = option.value === from;
+      if (!option.disabled && !first) first = option;
+    });
+    form.elements.target.value = first ? first.value : "";
+    dialog.querySelector("[data-move-name]").textContent = card.querySelector(".deal-name").textContent;
+    dialog.showModal();
+    form.elements.target.focus();
+  });
+  document.addEventListener("click", function (event) {
+    var cancel = event.target.closest && event.target.closest("#board-move [data-move-cancel]");
+    if (cancel) cancel.closest("dialog").close();
+  });
+  document.addEventListener("submit", function (event) {
+    var form = event.target.closest && event.target.closest("#board-move form");
+    if (!form) return;
+    event.preventDefault();
+    var dialog = form.closest("dialog");
+    var id = dialog.dataset.deal;
+    var card = document.querySelector("#board .deal-card[data-deal='" + id + "']");
+    if (!card) return;
+    var values = {};
+    new FormData(form).forEach(function (value, name) { values[name] = value; });
+    dialog.close();
+    // The swaps are done when the request's promise settles: focus the card where it now is.
+    moveDeal(card, values).then(function () {
+      var link = document.querySelector("#board .deal-card[data-deal='" + id + "'] .deal-name");
+      if (link) link.focus();
+    });
+  });
   // The board fills the window below where it starts (the page head's height varies).
   function sizeBoard() {
     var board = document.getElementById("board");
@@ -156,16 +200,6 @@
     board.style.setProperty("--board-top", Math.round(top) + "px");
   }
   window.addEventListener("resize", sizeBoard);
-  document.addEventListener("htmx:beforeRequest", function (event) {
-    var form = event.target.closest && event.target.closest("form[data-move]");
-    if (form) boardFocus = form.getAttribute("data-move");
-  });
-  document.addEventListener("htmx:afterSettle", function () {
-    if (!boardFocus) return;
-    var link = document.querySelector(".deal-card[data-deal='" + boardFocus + "'] .deal-name");
-    boardFocus = null;
-    if (link) link.focus();
-  });
   /* End of Board */
 
   // Charts: a mark's <title> (its value) shown as a tooltip over it on hover

@@ -2,8 +2,9 @@
 //! deals (plus won and lost ones) over a database filled by `rapport demo`
 //! (100,000 people at `--scale 50`). It measures, beside /healthz in the same
 //! run, the server time (`Server-Timing`) of the board page, of a column's
-//! "Load more" (htmx), and of a move (htmx, answering the two columns it
-//! touched), and the board's size compressed as a browser asks for it.
+//! "Load more" (htmx), and of a move (htmx, answering the moved card and the
+//! two touched columns' figures), and the board's size compressed as a
+//! browser asks for it.
 //!
 //!     scripts/bench-board.sh                     # the pages benchmark's database, made first if missing
 //!     cargo run --release -p rapport-bench --bin board -- --database-url sqlite:///tmp/demo.db
@@ -15,7 +16,7 @@ use clap::Parser;
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
-use rapport_bench::{Timings, client_with, measure, percentile, serve, server_millis, session};
+use rapport_bench::{client_with, measure, percentile, serve, session, time_all};
 use rapport_domain::records::{DealInput, DealStatus, Pipeline, PipelineInput, StageInput};
 use rapport_domain::text::Name;
 use rapport_domain::{Actor, Currency, Email, Money, Role};
@@ -141,7 +142,8 @@ async fn main() -> Result<()> {
             ));
         }
     }
-    results.push(post_all(&htmx, "POST /deals/{id}/move (htmx, two columns)", moves, args.concurrency).await?);
+    let moves = moves.into_iter().map(|(url, form)| htmx.post(url).form(&form)).collect();
+    results.push(time_all("POST /deals/{id}/move (htmx)", moves, args.concurrency, moved).await?);
 
     println!();
     println!("## Server time at concurrency {}", args.concurrency);
@@ -200,8 +202,6 @@ fn attribute_after(html: &str, marker: &str) -> Option<String> {
     Some(html[start..start + html[start..].find('"')?].to_owned())
 }
 
-type Post = (String, Vec<(&'static str, String)>);
-
 /// Posts one form and returns its answer's size.
 async fn post_size(client: &reqwest::Client, url: &str, form: &[(&str, String)]) -> Result<usize> {
     let response = client.post(url).form(form).send().await?;
@@ -211,33 +211,13 @@ async fn post_size(client: &reqwest::Client, url: &str, form: &[(&str, String)])
     Ok(size)
 }
 
-/// Posts every form, `concurrency` at a time, and times each.
-async fn post_all(client: &reqwest::Client, label: &str, posts: Vec<Post>, concurrency: usize) -> Result<Timings> {
-    let mut timings = Timings { label: label.to_owned(), server: Vec::new(), client: Vec::new() };
-    for chunk in posts.chunks(concurrency) {
-        let mut in_flight = Vec::new();
-        for (url, form) in chunk {
-            let (client, url, form) = (client.clone(), url.clone(), form.clone());
-            in_flight.push(tokio::spawn(async move {
-                let started = Instant::now();
-                let response = client.post(&url).form(&form).send().await?;
-                let status = response.status();
-                let toast = response.headers().get("hx-trigger").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-                let server = server_millis(response.headers());
-                response.bytes().await?;
-                anyhow::ensure!(status.is_success() && toast.contains("Moved"), "{url} answered {status}: {toast}");
-                Ok::<_, anyhow::Error>((server, started.elapsed().as_secs_f64() * 1000.0))
-            }));
-        }
-        for task in in_flight {
-            let (server, client) = task.await??;
-            timings.server.push(server.ok_or_else(|| anyhow!("no Server-Timing header on {label}"))?);
-            timings.client.push(client);
-        }
-    }
-    timings.server.sort_by(f64::total_cmp);
-    timings.client.sort_by(f64::total_cmp);
-    Ok(timings)
+/// A move's answer: the "Moved" toast, and the card put into its new column.
+fn moved(headers: &HeaderMap, body: &[u8]) -> Result<()> {
+    let toast = headers.get("hx-trigger").and_then(|v| v.to_str().ok()).unwrap_or("");
+    anyhow::ensure!(toast.contains("Moved"), "no \"Moved\" toast: {toast}");
+    let body = String::from_utf8_lossy(body);
+    anyhow::ensure!(body.contains("hx-swap-oob=\"afterbegin:"), "the card is not in the answer: {body}");
+    Ok(())
 }
 
 /// The bench pipeline, made with its deals the first time: `open` open deals

@@ -5,11 +5,15 @@
 //! further on).
 //!
 //! Cards move by drag and drop (SortableJS, in app.js) onto any column, Won
-//! and Lost included, or, for keyboard and phone users, with the small "Move"
-//! form on each card. Both post to `/deals/{id}/move`, which answers htmx with
-//! only the columns the move touched (where the card was, where it went, and
-//! where it now is if someone else moved it meanwhile), as out-of-band swaps;
-//! a plain form is sent back to the board.
+//! and Lost included, or, for keyboard and phone users, with the card's
+//! "Move" link: app.js opens the board's one move dialog for it (one form for
+//! the board rather than one per card keeps a card small), and without
+//! JavaScript the link opens a page with the same form. Both post to
+//! `/deals/{id}/move`. To htmx a move answers the moved card (taken from
+//! wherever it is and put first in its new column: the newest updated) and
+//! the counts and sums of the columns it touched, as out-of-band swaps; a
+//! refused or overtaken move redraws the columns it touched instead, to show
+//! the truth. A plain form is sent back to the board.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -18,7 +22,7 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use futures::future::try_join_all;
 use rapport_domain::access::Action;
 use rapport_domain::records::{Deal, DealStatus, Pipeline};
@@ -42,7 +46,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/board", get(first_board))
         .route("/pipelines/{id}/board", get(board))
-        .route("/deals/{id}/move", post(move_deal))
+        .route("/deals/{id}/move", get(move_page).post(move_deal))
 }
 
 pub struct PipelineLink {
@@ -61,6 +65,32 @@ struct BoardPage {
     pipelines: Vec<PipelineLink>,
     first_stage: String,
     board_html: String,
+    /// The board's move dialog, for those who may move deals.
+    move_form: Option<MoveForm>,
+}
+
+/// The move form: in the board's dialog (app.js fills in the deal) or on
+/// its own page without JavaScript.
+pub struct MoveForm {
+    pub action: String,
+    pub csrf: String,
+    pub version: String,
+    /// The column the deal is in (its option is disabled), or "".
+    pub from: String,
+    pub targets: Vec<Choice>,
+    /// The page's Cancel link; the dialog closes instead.
+    pub back: Option<String>,
+}
+
+/// A deal's move form on its own page (the "Move" link without JavaScript).
+#[derive(Template)]
+#[template(path = "board_move.html")]
+struct BoardMovePage {
+    chrome: Chrome,
+    name: String,
+    now_in: String,
+    pipeline: String,
+    move_form: MoveForm,
 }
 
 pub struct CardView {
@@ -71,8 +101,6 @@ pub struct CardView {
     pub who: String,
     pub owner: String,
     pub owner_initials: String,
-    /// The column it sits in: a stage id, "won" or "lost".
-    pub current: String,
     pub can_move: bool,
 }
 
@@ -104,30 +132,42 @@ pub struct ColumnView {
 #[template(path = "board_columns.html")]
 struct BoardColumns {
     can_write: bool,
-    csrf: String,
     columns: Vec<ColumnView>,
-    targets: Vec<Choice>,
     oob: bool,
 }
 
-/// The columns a move touched, each an out-of-band swap.
+/// The columns a refused or overtaken move touched, each redrawn whole as
+/// an out-of-band swap.
+#[derive(Template)]
+#[template(path = "board_redrawn.html")]
+struct BoardRedrawn {
+    can_write: bool,
+    columns: Vec<ColumnView>,
+    oob: bool,
+}
+
+/// A column header's figures: its deal count and sums.
+pub struct Figures {
+    pub key: String,
+    pub count: i64,
+    pub totals: Vec<String>,
+}
+
+/// A move's answer, as out-of-band swaps: the card out of wherever it is,
+/// then first in the column `into`, and the touched columns' figures.
 #[derive(Template)]
 #[template(path = "board_moved.html")]
 struct BoardMoved {
-    can_write: bool,
-    csrf: String,
-    columns: Vec<ColumnView>,
-    targets: Vec<Choice>,
-    oob: bool,
+    card: CardView,
+    into: String,
+    figures: Vec<Figures>,
 }
 
 /// The next page of one column's cards (with its own "Load more").
 #[derive(Template)]
 #[template(path = "board_cards.html")]
 struct BoardCards {
-    csrf: String,
     column: ColumnView,
-    targets: Vec<Choice>,
 }
 
 /// A column of the board.
@@ -275,9 +315,8 @@ impl<'a> Renderer<'a> {
         state: &AppState,
         signed: &'a Signed,
         pipeline: &'a Pipeline,
-        loaded: &[Loaded],
+        deals: impl Iterator<Item = &Deal> + Clone,
     ) -> Result<Self, WebError> {
-        let deals = loaded.iter().flat_map(|l| &l.deals);
         let people: Vec<PersonId> = deals.clone().filter_map(|d| d.fields.person_id).collect();
         let companies: Vec<CompanyId> = deals.filter_map(|d| d.fields.company_id).collect();
         // Three independent reads, each on its own pooled connection.
@@ -297,7 +336,7 @@ impl<'a> Renderer<'a> {
         format!("/pipelines/{}/board", self.pipeline.id)
     }
 
-    fn card(&self, deal: &Deal, column: Column) -> CardView {
+    fn card(&self, deal: &Deal) -> CardView {
         let d = &deal.fields;
         let who: Vec<String> = [
             d.company_id.and_then(|id| self.company_names.get(&id).cloned()),
@@ -315,7 +354,6 @@ impl<'a> Renderer<'a> {
             who: who.join(" · "),
             owner_initials: initials(&owner),
             owner,
-            current: column.key(),
             can_move: self.can_write()
                 && self.staff.allows(&self.signed.actor, Action::Edit, d.owner_id, deal.meta.created_by),
         }
@@ -335,16 +373,17 @@ impl<'a> Renderer<'a> {
             class: loaded.column.class(),
             count: loaded.count,
             totals: loaded.totals,
-            cards: loaded.deals.iter().map(|d| self.card(d, loaded.column)).collect(),
+            cards: loaded.deals.iter().map(|d| self.card(d)).collect(),
             more,
             restart: loaded.later.then(|| format!("{}#board-column-{key}", self.board_href())),
             key,
         }
     }
+}
 
-    fn targets(&self) -> Vec<Choice> {
-        Column::all(self.pipeline).into_iter().map(|c| Choice::new(c.key(), c.name(self.pipeline))).collect()
-    }
+/// Every column of `pipeline` as a move's choices.
+fn targets(pipeline: &Pipeline) -> Vec<Choice> {
+    Column::all(pipeline).into_iter().map(|c| Choice::new(c.key(), c.name(pipeline))).collect()
 }
 
 fn render(template: &impl Template) -> Result<String, WebError> {
@@ -366,6 +405,7 @@ pub async fn first_board(State(state): State<AppState>, signed: Signed) -> Resul
             pipelines: Vec::new(),
             first_stage: String::new(),
             board_html: String::new(),
+            move_form: None,
         }),
     }
 }
@@ -406,11 +446,8 @@ pub async fn board(
 
     if let (true, Some((column, Some(cursor)))) = (is_htmx(&headers), &further) {
         let loaded = load_column(&state, &pipeline, *column, Some(cursor.clone()), None).await?;
-        let loaded = [loaded];
-        let renderer = Renderer::new(&state, &signed, &pipeline, &loaded).await?;
-        let [loaded] = loaded;
-        let fragment =
-            BoardCards { csrf: signed.csrf.clone(), targets: renderer.targets(), column: renderer.column(loaded) };
+        let renderer = Renderer::new(&state, &signed, &pipeline, loaded.deals.iter()).await?;
+        let fragment = BoardCards { column: renderer.column(loaded) };
         return Ok(Html(render(&fragment)?).into_response());
     }
 
@@ -421,11 +458,10 @@ pub async fn board(
         load_column(&state, &pipeline, column, cursor, Some(&open))
     }))
     .await?;
-    let renderer = Renderer::new(&state, &signed, &pipeline, &loaded).await?;
+    let renderer = Renderer::new(&state, &signed, &pipeline, loaded.iter().flat_map(|l| &l.deals)).await?;
+    let can_write = renderer.can_write();
     let board_html = render(&BoardColumns {
-        can_write: renderer.can_write(),
-        csrf: signed.csrf.clone(),
-        targets: renderer.targets(),
+        can_write,
         columns: loaded.into_iter().map(|l| renderer.column(l)).collect(),
         oob: false,
     })?;
@@ -444,8 +480,48 @@ pub async fn board(
             .collect(),
         first_stage: pipeline.stages.first().map(|s| s.id.to_string()).unwrap_or_default(),
         board_html,
+        move_form: can_write.then(|| MoveForm {
+            action: String::new(),
+            csrf: signed.csrf.clone(),
+            version: String::new(),
+            from: String::new(),
+            targets: targets(&pipeline),
+            back: None,
+        }),
     };
     signed.page(&view)
+}
+
+/// `GET /deals/{id}/move`: the "Move" link's page without JavaScript, the
+/// move form for that deal.
+pub async fn move_page(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let id: DealId = id.parse().map_err(|_| WebError::NotFound("deal"))?;
+    let deal = state.store.get_deal(id).await?;
+    let (pipeline, staff) = tokio::try_join!(
+        async { Ok::<_, WebError>(state.store.get_pipeline(deal.fields.pipeline_id).await?) },
+        Staff::load(&state),
+    )?;
+    staff.ensure(&signed.actor, Action::Edit, deal.fields.owner_id, deal.meta.created_by)?;
+    let column = Column::of(&deal);
+    let board = format!("/pipelines/{}/board", pipeline.id);
+    signed.page(&BoardMovePage {
+        chrome: signed.chrome("board", format!("Move {}", deal.fields.name)),
+        name: deal.fields.name.to_string(),
+        now_in: column.name(&pipeline),
+        pipeline: pipeline.name.to_string(),
+        move_form: MoveForm {
+            action: format!("/deals/{id}/move"),
+            csrf: signed.csrf.clone(),
+            version: deal.meta.version.to_string(),
+            from: column.key(),
+            targets: targets(&pipeline),
+            back: Some(board),
+        },
+    })
 }
 
 /// Where a move sends a deal: its stage and status, or why not.
@@ -467,8 +543,9 @@ fn destination(
 }
 
 /// Moves a deal to another stage, or marks it won or lost (with the lost
-/// reason, if the form gives one), then answers the columns it touched as
-/// they now stand (a refused move shows the truth, with the reason).
+/// reason, if the form gives one). To htmx it answers the moved card and the
+/// touched columns' figures; a move not made (refused, overtaken, already
+/// there) redraws the columns it touched as they now stand, with the reason.
 pub async fn move_deal(
     State(state): State<AppState>,
     signed: Signed,
@@ -485,6 +562,8 @@ pub async fn move_deal(
     let target = Column::parse(raw_target, &pipeline);
     let before = Column::of(&deal);
     let mut after = before;
+    // The deal as stored after a move made here.
+    let mut moved = None;
     let htmx = is_htmx(&headers);
     // Bad input is refused (400) with the reason: as a toast to htmx.
     let refuse = |message: String| -> Result<Response, WebError> {
@@ -514,6 +593,7 @@ pub async fn move_deal(
             match state.store.update_deal(&signed.actor, id, input, version).await {
                 Ok(updated) => {
                     after = Column::of(&updated);
+                    moved = Some(updated);
                     format!("Moved {name} to {label}.")
                 }
                 Err(StorageError::VersionMismatch { .. }) => {
@@ -541,17 +621,46 @@ pub async fn move_deal(
         .into_iter()
         .filter(|c| [from, Some(before), target, Some(after)].contains(&Some(*c)))
         .collect();
-    let loaded =
-        try_join_all(touched.into_iter().map(|column| load_column(&state, &pipeline, column, None, None))).await?;
-    let renderer = Renderer::new(&state, &signed, &pipeline, &loaded).await?;
-    let html = render(&BoardMoved {
-        can_write: renderer.can_write(),
-        csrf: signed.csrf.clone(),
-        targets: renderer.targets(),
-        columns: loaded.into_iter().map(|l| renderer.column(l)).collect(),
-        oob: true,
-    })?;
+    let html = match moved {
+        Some(deal) => moved_answer(&state, &signed, &pipeline, deal, touched).await?,
+        None => {
+            let loaded =
+                try_join_all(touched.into_iter().map(|column| load_column(&state, &pipeline, column, None, None)))
+                    .await?;
+            let renderer = Renderer::new(&state, &signed, &pipeline, loaded.iter().flat_map(|l| &l.deals)).await?;
+            render(&BoardRedrawn {
+                can_write: renderer.can_write(),
+                columns: loaded.into_iter().map(|l| renderer.column(l)).collect(),
+                oob: true,
+            })?
+        }
+    };
     Ok(with_toast(Html(html).into_response(), &message))
+}
+
+/// A move's answer: the moved card, first in its new column (the newest
+/// updated, as the column is sorted), and the figures of every column the
+/// move touched, read afresh.
+async fn moved_answer(
+    state: &AppState,
+    signed: &Signed,
+    pipeline: &Pipeline,
+    deal: Deal,
+    touched: Vec<Column>,
+) -> Result<String, WebError> {
+    let sums = try_join_all(touched.iter().map(|column| async move {
+        Ok::<_, WebError>(state.store.deal_sums(pipeline.id, column.status(), column.stage()).await?)
+    }));
+    let (renderer, sums) = tokio::try_join!(Renderer::new(state, signed, pipeline, std::iter::once(&deal)), sums)?;
+    let figures = touched
+        .iter()
+        .zip(sums)
+        .map(|(column, sums)| {
+            let (count, totals) = header_figures(&sums);
+            Figures { key: column.key(), count, totals }
+        })
+        .collect();
+    render(&BoardMoved { card: renderer.card(&deal), into: Column::of(&deal).key(), figures })
 }
 
 #[cfg(test)]

@@ -1,15 +1,18 @@
 //! The pipeline board: a deal moves to another column by dragging its card
 //! (SortableJS in fallback mode, driven by real pointer events) or, from the
-//! keyboard, with the card's "Move" form, Won included; the move redraws only
-//! the columns it touched. A long column scrolls on its own under a header
-//! that stays in view, the board fits the window (the Lost column and the
+//! keyboard, with the card's "Move" link and the board's move dialog, Won
+//! included; the move redraws no column, only the card and the two
+//! columns' figures. A long column scrolls on its own under a header that
+//! stays in view, the board fits the window (the Lost column and the
 //! sideways scrollbar within reach), and "Load more" shows a column's next
 //! deals.
 //!
 //! DOM contract: `#board`; each column is `section#board-column-<key>`, its
-//! card list `[data-stage-cards="<stage uuid | won | lost>"]`; cards are
-//! `.deal-card[data-deal="<deal uuid>"]` with a `details.move` form holding
-//! `select[name=target]`; a column's next page is `.more a`.
+//! figures (count badge, sums) `#board-column-<key>-figures`, its card list
+//! `[data-stage-cards="<stage uuid | won | lost>"]`; cards are
+//! `.deal-card[data-deal="<deal uuid>"]` with an `a.move` link that opens
+//! `dialog#board-move`, whose form holds `select[name=target]`; a column's
+//! next page is `.more a`.
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -69,6 +72,23 @@ async fn wait_card_in(ctx: &Ctx, deal: DealId, key: &str) {
     assert_eq!(copies, 1, "{}: the card is shown {copies} times", ctx.name);
 }
 
+/// Waits until column `key`'s header counts `count` deals (the move's answer is in).
+async fn wait_count(ctx: &Ctx, key: &str, count: &str) {
+    let started = Instant::now();
+    loop {
+        let now = ctx
+            .js(&format!(
+                "var b = document.querySelector('#board-column-{key}-figures .badge'); return b ? b.textContent : null;"
+            ))
+            .await;
+        if now.as_str() == Some(count) {
+            return;
+        }
+        assert!(started.elapsed() < WAIT, "{}: column {key} counts {now}, not {count}", ctx.name);
+        tokio::time::sleep(POLL).await;
+    }
+}
+
 /// Drags `card` onto the card list `target` with real pointer moves.
 async fn drag(ctx: &Ctx, card: &WebElement, target: &WebElement) {
     card.scroll_into_view().await.unwrap();
@@ -109,20 +129,23 @@ async fn drag_a_deal_to_another_stage_and_to_won() {
         let target = ctx.find(&format!("[data-stage-cards='{to}']")).await;
         drag(&ctx, &card, &target).await;
 
-        // Saved, and the two columns swapped in again with the card in its new one; the third is the same element.
+        // Saved, both headers count afresh, the card is in its new column; no column was redrawn.
         wait_stored_stage(&ctx, deal.id, to).await;
-        source.wait_until().wait(WAIT, POLL).stale().await.expect("the source column is redrawn after the move");
+        wait_count(&ctx, &to.to_string(), "1").await;
+        wait_count(&ctx, &from.to_string(), "0").await;
         wait_card_in(&ctx, deal.id, &to.to_string()).await;
         let left = ctx.all_now(&format!("[data-stage-cards='{from}'] .deal-card[data-deal='{}']", deal.id)).await;
         assert!(left.is_empty(), "the card is still in the first column");
+        assert!(source.is_displayed().await.is_ok(), "the source column was redrawn");
         assert!(untouched.is_displayed().await.is_ok(), "a column the move did not touch was redrawn");
         assert!(ctx.all_now("#board").await.len() == 1, "the board is there once");
 
-        // The swapped-in columns take drags again: on to Won.
+        // The card the answer put in takes drags again: on to Won.
         let card = ctx.find(&format!(".deal-card[data-deal='{}']", deal.id)).await;
         let won = ctx.find("[data-stage-cards='won']").await;
         drag(&ctx, &card, &won).await;
         wait_stored(&ctx, deal.id, "won", |d| d.fields.status == DealStatus::Won).await;
+        wait_count(&ctx, "won", "1").await;
         wait_card_in(&ctx, deal.id, "won").await;
         ctx.wait_toast("Moved Observatory roof to Won").await;
         ctx.check_console().await;
@@ -137,20 +160,32 @@ async fn move_a_deal_to_won_from_the_keyboard() {
         let (pipeline, deal) = board_with_a_deal(&ctx).await;
         let card = format!(".deal-card[data-deal='{}']", deal.id);
 
-        // Tab to the card's "Move", open it with Enter, pick Won, Enter on the button.
-        let summary = ctx.find(&format!("{card} details.move summary")).await;
-        summary.focus().await.unwrap();
-        summary.send_keys(Key::Enter).await.unwrap();
-        let select = ctx.find(&format!("{card} select[name=target]")).await;
-        assert!(select.is_displayed().await.unwrap(), "Enter opens the Move form");
+        // Tab to the card's "Move", open the dialog with Enter (focus on its column choice,
+        // the card's own column not offered), pick Won, Enter on the button.
+        let link = ctx.find(&format!("{card} a.move")).await;
+        link.focus().await.unwrap();
+        link.send_keys(Key::Enter).await.unwrap();
+        let select = ctx.find("#board-move select[name=target]").await;
+        assert!(select.is_displayed().await.unwrap(), "Enter opens the move dialog");
+        let state = ctx
+            .js(&format!(
+                "var s = document.querySelector('#board-move select[name=target]'); \
+                 return [document.activeElement === s, s.querySelector('option[value=\"{}\"]').disabled, \
+                 document.getElementById('board-move-title').textContent];",
+                pipeline.stages[0].id
+            ))
+            .await;
+        assert_eq!(state, serde_json::json!([true, true, "Move Observatory roof"]), "{}: the dialog", ctx.name);
         SelectElement::new(&select).await.unwrap().select_by_value("won").await.unwrap();
         ctx.screenshot_at(1440, "board-move-form").await;
-        let button = ctx.find(&format!("{card} form button[type=submit]")).await;
+        let button = ctx.find("#board-move button[type=submit]").await;
         button.focus().await.unwrap();
         button.send_keys(Key::Enter).await.unwrap();
 
         wait_stored(&ctx, deal.id, "won", |d| d.fields.status == DealStatus::Won).await;
+        wait_count(&ctx, "won", "1").await;
         wait_card_in(&ctx, deal.id, "won").await;
+        assert!(!select.is_displayed().await.unwrap(), "the dialog closes");
         // Focus is back on the moved card, in its new column.
         let started = Instant::now();
         loop {
@@ -169,12 +204,12 @@ async fn move_a_deal_to_won_from_the_keyboard() {
 
         // And back to a stage with the select and Enter: the deal is open again.
         let lead = pipeline.stages[0].id;
-        let select = ctx.find(&format!("{card} select[name=target]")).await;
-        let summary = ctx.find(&format!("{card} details.move summary")).await;
-        summary.send_keys(Key::Enter).await.unwrap();
+        ctx.find(&format!("{card} a.move")).await.send_keys(Key::Enter).await.unwrap();
         SelectElement::new(&select).await.unwrap().select_by_value(&lead.to_string()).await.unwrap();
-        ctx.find(&format!("{card} form button[type=submit]")).await.send_keys(Key::Enter).await.unwrap();
+        ctx.find("#board-move button[type=submit]").await.send_keys(Key::Enter).await.unwrap();
         wait_stored_stage(&ctx, deal.id, lead).await;
+        wait_count(&ctx, &lead.to_string(), "1").await;
+        wait_count(&ctx, "won", "0").await;
         wait_card_in(&ctx, deal.id, &lead.to_string()).await;
         ctx.check_console().await;
     })
