@@ -27,6 +27,7 @@ mod web {
     pub mod insights;
     pub mod jobs;
     pub mod list_bulk;
+    pub mod list_count;
     pub mod list_filters;
     pub mod numbers;
     pub mod permissions;

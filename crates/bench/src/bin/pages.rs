@@ -1,6 +1,7 @@
 //! The web pages' benchmark: server time (p50/p99, from each response's
 //! `Server-Timing` header) of the people list (unfiltered, with filters, with
-//! filter-builder conditions, and the API list with conditions) and the customer page, beside
+//! filter-builder conditions and their count, which the page loads after
+//! itself, and the API list with conditions) and the customer page, beside
 //! /healthz measured in the same run, and the compressed size of every page.
 //!
 //! Run it against a database filled by `rapport demo` (scripts/bench-pages.sh
@@ -103,6 +104,10 @@ async fn main() -> Result<()> {
         (
             "GET /people (list page, filter builder)",
             (0..args.requests).map(|i| format!("{base}/people?{}", conditions[i % conditions.len()])).collect(),
+        ),
+        (
+            "GET /people/count (filter builder, loaded after the page)",
+            (0..args.requests).map(|i| format!("{base}/people/count?{}", conditions[i % conditions.len()])).collect(),
         ),
         (
             "GET /api/v1/people (filter builder, count)",

@@ -11,14 +11,14 @@ use axum::routing::get;
 use rapport_domain::records::{Activity, ActivityKind};
 use rapport_storage::ActivityFilter;
 
-use super::lists::{Choice, FilterField, ListRequest, count_text};
+use super::lists::{Choice, CountSlot, FilterField, ListCount, ListRequest, count_text};
 use super::staff::Staff;
 use super::tasks::Names;
 use super::{Chrome, Signed, WebError, format};
 use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/activities", get(list))
+    Router::new().route("/activities", get(list)).route("/activities/count", get(count))
 }
 
 struct ActivityRow {
@@ -35,8 +35,8 @@ struct ActivityRow {
 struct ActivitiesPage {
     chrome: Chrome,
     filters: Vec<FilterField>,
-    /// "12 activities": how many match, all pages together.
-    total: String,
+    /// How many match, all pages together.
+    count: CountSlot,
     rows: Vec<ActivityRow>,
     filtered: bool,
     next_href: Option<String>,
@@ -53,6 +53,18 @@ fn page_href(raw: &str, cursor: Option<&str>) -> String {
         query.append_pair("cursor", cursor);
     }
     format!("/activities?{}", query.finish())
+}
+
+/// "12 activities".
+fn counted(total: u64) -> String {
+    format!("{} {}", count_text(total), if total == 1 { "activity" } else { "activities" })
+}
+
+/// The list's count, loaded after the page (`lists::CountSlot`).
+async fn count(State(state): State<AppState>, _signed: Signed, RawQuery(raw): RawQuery) -> Result<Response, WebError> {
+    let request = ListRequest::<ActivityFilter>::parse_count(raw.as_deref())?;
+    state.store.list_activities(&request.params.query, &request.params.filter).await?;
+    ListCount::answer(counted(request.total().unwrap_or(0)), None)
 }
 
 async fn list(State(state): State<AppState>, signed: Signed, RawQuery(raw): RawQuery) -> Result<Response, WebError> {
@@ -74,7 +86,6 @@ async fn list(State(state): State<AppState>, signed: Signed, RawQuery(raw): RawQ
         FilterField::input(&request, "occurred_from", "From", "date"),
         FilterField::input(&request, "occurred_to", "To", "date"),
     ];
-    let total = request.total();
     let rows = page
         .items
         .iter()
@@ -95,7 +106,7 @@ async fn list(State(state): State<AppState>, signed: Signed, RawQuery(raw): RawQ
         chrome: signed.chrome("activities", "Activities"),
         filtered: filters.iter().any(|f| !f.value.is_empty()),
         filters,
-        total: format!("{} {}", count_text(total), if total == 1 { "activity" } else { "activities" }),
+        count: request.count_slot("/activities", request.total().map(counted)),
         rows,
         next_href: page.next_cursor.as_deref().map(|cursor| page_href(&raw, Some(cursor))),
         first_href: (!request.get("cursor").is_empty()).then(|| page_href(&raw, None)),

@@ -51,6 +51,7 @@ const SPEC: ListSpec = ListSpec {
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/companies", get(list).post(create))
+        .route("/companies/count", get(count))
         .route("/companies/new", get(new_form))
         .route("/companies/options", get(options))
         .route("/companies/{id}", get(page).post(update))
@@ -67,6 +68,13 @@ fn size_choices() -> Vec<Choice> {
     let mut choices = vec![Choice::new("", "Unknown")];
     choices.extend(CompanySize::ALL.iter().map(|s| Choice::new(s.as_str(), size_label(*s))));
     choices
+}
+
+/// The list's count, loaded after the page (`lists::CountSlot`).
+async fn count(State(state): State<AppState>, signed: Signed, RawQuery(raw): RawQuery) -> Result<Response, WebError> {
+    let request = ListRequest::<CompanyFilter>::parse_count(raw.as_deref())?;
+    state.store.list_companies(&request.params.query, &request.params.filter).await?;
+    SPEC.count(&signed, &request, true)
 }
 
 pub async fn list(

@@ -63,6 +63,7 @@ const CURRENCIES: &[&str] =
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/deals", get(list).post(create))
+        .route("/deals/count", get(count))
         .route("/deals/new", get(new_form))
         .route("/deals/{id}", get(page).post(update))
         .route("/deals/{id}/edit", get(edit_form))
@@ -113,6 +114,13 @@ fn more_filters(request: &ListRequest<DealFilter>, pipelines: &[Pipeline]) -> Ve
         FilterField::yes_no(request, "has_source", "Has a lead source"),
         FilterField::input(request, "currency", "Currency", "text"),
     ]
+}
+
+/// The list's count, loaded after the page (`lists::CountSlot`).
+async fn count(State(state): State<AppState>, signed: Signed, RawQuery(raw): RawQuery) -> Result<Response, WebError> {
+    let request = ListRequest::<DealFilter>::parse_count(raw.as_deref())?;
+    state.store.list_deals(&request.params.query, &request.params.filter).await?;
+    SPEC.count(&signed, &request, true)
 }
 
 pub async fn list(

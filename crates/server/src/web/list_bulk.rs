@@ -22,7 +22,7 @@ use rapport_storage::BulkDone;
 use uuid::Uuid;
 
 use super::form::FormData;
-use super::lists::{Choice, count_text, counted};
+use super::lists::{Choice, count_text, counted, nouns};
 use super::session::UNDO_COOKIE;
 use super::{Signed, WebError, numbers, redirect_with_flash};
 use crate::AppState;
@@ -64,14 +64,31 @@ pub struct BulkBar {
     /// The stage field's name ("" when the list has no stage) and its choices.
     pub stage_field: &'static str,
     pub stages: Vec<Choice>,
+    pub all: AllMatching,
+}
+
+/// The bar's "all matching" choice, which says how many match once the list
+/// is counted (the list's count fragment swaps it in).
+pub struct AllMatching {
     /// "Select all 1,234 people matching".
-    pub all_label: String,
+    pub label: String,
+    /// "1,234 people", for app.js's "All 1,234 people selected".
+    pub total: String,
     /// Said when more records match than one change may touch.
     pub capped: Option<String>,
 }
 
-impl BulkBar {
-    fn new(list: ListKind, total: u64, owners: Vec<Choice>) -> Self {
+impl AllMatching {
+    /// `total`: how many match, if counted yet.
+    pub fn new(list: ListKind, total: Option<u64>) -> Self {
+        let Some(total) = total else {
+            let many = nouns(list).1;
+            return AllMatching {
+                label: format!("Select all matching {many}"),
+                total: format!("matching {many}"),
+                capped: None,
+            };
+        };
         let capped = (total > BULK_MAX as u64).then(|| {
             format!(
                 "{} match: a change takes at most {} at a time, so narrow the filters to act on all.",
@@ -79,6 +96,17 @@ impl BulkBar {
                 numbers::count(BULK_MAX as u64)
             )
         });
+        AllMatching {
+            label: format!("Select all {} matching", counted(list, total)),
+            total: counted(list, total),
+            capped,
+        }
+    }
+}
+
+impl BulkBar {
+    /// `total`: how many match, if the page was counted.
+    fn new(list: ListKind, total: Option<u64>, owners: Vec<Choice>) -> Self {
         let mut owner_choices = vec![Choice::new(NOBODY, "Nobody")];
         owner_choices.extend(owners);
         BulkBar {
@@ -89,12 +117,11 @@ impl BulkBar {
             tags: true,
             stage_field: "",
             stages: Vec::new(),
-            all_label: format!("Select all {} matching", counted(list, total)),
-            capped,
+            all: AllMatching::new(list, total),
         }
     }
 
-    pub fn people(total: u64, owners: Vec<Choice>) -> Self {
+    pub fn people(total: Option<u64>, owners: Vec<Choice>) -> Self {
         BulkBar {
             actions: choices(PersonBulkAction::ALL.iter().map(|a| a.as_str())),
             stage_field: "lifecycle_stage",
@@ -106,7 +133,7 @@ impl BulkBar {
         }
     }
 
-    pub fn companies(total: u64, owners: Vec<Choice>) -> Self {
+    pub fn companies(total: Option<u64>, owners: Vec<Choice>) -> Self {
         BulkBar {
             actions: choices(CompanyBulkAction::ALL.iter().map(|a| a.as_str())),
             ..BulkBar::new(ListKind::Companies, total, owners)
@@ -114,7 +141,7 @@ impl BulkBar {
     }
 
     /// A deal moves to a stage of its own pipeline, or is won, lost or open again.
-    pub fn deals(total: u64, owners: Vec<Choice>, pipelines: &[Pipeline]) -> Self {
+    pub fn deals(total: Option<u64>, owners: Vec<Choice>, pipelines: &[Pipeline]) -> Self {
         let mut stages = stage_choices(pipelines);
         stages.extend(DealStatus::ALL.iter().map(|s| Choice::new(s.as_str(), super::format::capitalize(s.as_str()))));
         BulkBar {
@@ -125,7 +152,7 @@ impl BulkBar {
         }
     }
 
-    pub fn tasks(total: u64, owners: Vec<Choice>) -> Self {
+    pub fn tasks(total: Option<u64>, owners: Vec<Choice>) -> Self {
         let mut bar = BulkBar::new(ListKind::Tasks, total, owners);
         // A task always has an assignee.
         bar.owners.retain(|choice| choice.value != NOBODY);

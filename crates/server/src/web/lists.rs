@@ -1,6 +1,7 @@
 //! What the lists of people, companies, deals and tasks share: the query
 //! string (the API's own filters, plus `cols`), sortable column headers,
-//! column choice, cursor pages, and each user's saved views.
+//! column choice, cursor pages, the total count (loaded after the page) and
+//! each user's saved views.
 
 use askama::Template;
 use axum::Router;
@@ -14,9 +15,9 @@ use rapport_storage::{Page, Total};
 use serde::de::DeserializeOwned;
 
 use super::form::{Fields, FormData};
-use super::list_bulk::{BulkBar, RowKey};
+use super::list_bulk::{AllMatching, BulkBar, RowKey};
 use super::list_filters::FilterBuilder;
-use super::{Chrome, Signed, WebError, redirect_with_flash};
+use super::{Chrome, Signed, WebError, redirect_with_flash, render};
 use crate::AppState;
 use crate::extract::ListParams;
 
@@ -188,8 +189,8 @@ pub struct ListPage {
     pub filtered: bool,
     /// The filter builder's chips and fields (lists of people, companies and deals).
     pub filter_builder: FilterBuilder,
-    /// "1,234 people": how many records the filters match, all pages together.
-    pub total: String,
+    /// How many records the filters match, all pages together.
+    pub count: CountSlot,
     /// The bulk bar, on lists that have one, and each row's checkbox.
     pub bulk: Option<BulkBar>,
     pub row_keys: Vec<RowKey>,
@@ -232,9 +233,7 @@ impl<F: DeserializeOwned> ListRequest<F> {
         super::list_filters::fold_builder(&mut pairs);
         let kept: Vec<&(String, String)> = pairs.iter().filter(|(key, _)| key != "cols").collect();
         let query: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(kept).finish();
-        let mut params = ListParams::<F>::parse_listing(&query).map_err(WebError::from)?;
-        // Every list page says how many records match, from the page's own snapshot.
-        params.query.count.get_or_insert_with(Total::default);
+        let params = ListParams::<F>::parse_listing(&query).map_err(WebError::from)?;
         let columns = pairs
             .iter()
             .filter(|(key, _)| key == "cols")
@@ -243,9 +242,32 @@ impl<F: DeserializeOwned> ListRequest<F> {
         Ok(ListRequest { params, pairs, columns })
     }
 
-    /// How many records the filters match, all pages together (after the list query ran).
-    pub fn total(&self) -> u64 {
-        self.params.query.count.as_ref().and_then(Total::get).unwrap_or(0)
+    /// The request of a list's count (`/{list}/count?…`): the page's filters,
+    /// counted, and one row, which is all the list query must read besides.
+    pub fn parse_count(raw: Option<&str>) -> Result<Self, WebError>
+    where
+        F: utoipa::IntoParams + rapport_storage::ListShape,
+    {
+        let mut request = Self::parse(raw)?;
+        request.params.query.count = Some(Total::default());
+        request.params.query.limit = Some(1);
+        Ok(request)
+    }
+
+    /// How many records the filters match, all pages together, when the
+    /// list query counted them (`count=true`, or the count's own request).
+    pub fn total(&self) -> Option<u64> {
+        self.params.query.count.as_ref().and_then(Total::get)
+    }
+
+    /// Where the page's count is: counted with the page (`count=true`, as a
+    /// browser without JavaScript asks for it), else loaded after it from `path`/count.
+    pub fn count_slot(&self, path: &str, total: Option<String>) -> CountSlot {
+        CountSlot {
+            total,
+            href: format!("{path}/count?{}", self.with(&[("cursor", ""), ("count", "")])),
+            page_href: format!("{path}?{}", self.with(&[("count", "true")])),
+        }
     }
 
     pub fn get(&self, name: &str) -> &str {
@@ -272,6 +294,33 @@ impl<F: DeserializeOwned> ListRequest<F> {
     pub fn shown<'c>(&self, columns: &'c [Column]) -> Vec<&'c Column> {
         let chosen: Vec<&Column> = columns.iter().filter(|c| self.columns.iter().any(|k| k == c.key)).collect();
         if chosen.is_empty() { columns.iter().filter(|c| c.default).collect() } else { chosen }
+    }
+}
+
+/// A list page's count: shown when the page was counted, else a place that
+/// htmx fills from `href` once the page has loaded (counting can take far
+/// longer than the page of rows), with a link for browsers without JavaScript.
+pub struct CountSlot {
+    /// "1,234 people".
+    pub total: Option<String>,
+    /// The count fragment, `/{list}/count?…`.
+    pub href: String,
+    /// This page counted (`count=true`).
+    pub page_href: String,
+}
+
+/// The count fragment: "1,234 people", and for a list with a bulk bar its
+/// "Select all 1,234 people matching", swapped in out of band.
+#[derive(Template)]
+#[template(path = "list_count.html")]
+pub struct ListCount {
+    pub total: String,
+    pub all: Option<AllMatching>,
+}
+
+impl ListCount {
+    pub fn answer(total: String, all: Option<AllMatching>) -> Result<Response, WebError> {
+        render(&ListCount { total, all })
     }
 }
 
@@ -332,13 +381,13 @@ impl ListSpec {
             .iter()
             .map(|c| ColumnChoice { key: c.key, label: c.label, shown: shown.iter().any(|s| s.key == c.key) })
             .collect();
-        let total = counted(self.list, request.total());
+        let count = request.count_slot(self.path, request.total().map(|total| counted(self.list, total)));
         let rows = page.items.iter().map(|item| row(item, &shown)).collect();
         let next_href =
             page.next_cursor.as_deref().map(|cursor| format!("{}?{}", self.path, request.with(&[("cursor", cursor)])));
         let first_href =
             (!request.get("cursor").is_empty()).then(|| format!("{}?{}", self.path, request.with(&[("cursor", "")])));
-        let query = request.with(&[("cursor", "")]);
+        let query = request.with(&[("cursor", ""), ("count", "")]);
         let views = state
             .store
             .list_views(&signed.actor, Some(self.list))
@@ -351,7 +400,7 @@ impl ListSpec {
                 name: view.fields.name.to_string(),
             })
             .collect();
-        let filtered = request.pairs.iter().any(|(key, _)| key != "sort" && key != "cols");
+        let filtered = request.pairs.iter().any(|(key, _)| !["sort", "cols", "count"].contains(&key.as_str()));
         Ok(ListPage {
             chrome: signed.chrome(self.list.as_str(), self.heading),
             path: self.path,
@@ -375,23 +424,41 @@ impl ListSpec {
             empty_hint: self.empty_hint,
             filtered,
             filter_builder: FilterBuilder::load(state, self.list, self.path, &request.pairs).await?,
-            total,
+            count,
             bulk: None,
             row_keys: Vec::new(),
         })
     }
+
+    /// The count fragment (`/{list}/count?…`), once the list query counted:
+    /// with "Select all N matching" when the page has a bulk bar for `signed`.
+    pub fn count<F: DeserializeOwned>(
+        &self,
+        signed: &Signed,
+        request: &ListRequest<F>,
+        bulk: bool,
+    ) -> Result<Response, WebError> {
+        let total = request.total().unwrap_or(0);
+        let all = (bulk && signed.actor.ensure_can_create().is_ok()).then(|| AllMatching::new(self.list, Some(total)));
+        ListCount::answer(counted(self.list, total), all)
+    }
 }
 
-/// "1 person", "1,234 people": a list's count with its noun.
-pub fn counted(list: ListKind, count: u64) -> String {
-    let (one, many) = match list {
+/// What a list holds: one, and many ("person", "people").
+pub fn nouns(list: ListKind) -> (&'static str, &'static str) {
+    match list {
         ListKind::People => ("person", "people"),
         ListKind::Companies => ("company", "companies"),
         ListKind::Deals => ("deal", "deals"),
         ListKind::Tasks => ("task", "tasks"),
         ListKind::Tickets => ("ticket", "tickets"),
         ListKind::Purchases => ("purchase", "purchases"),
-    };
+    }
+}
+
+/// "1 person", "1,234 people": a list's count with its noun.
+pub fn counted(list: ListKind, count: u64) -> String {
+    let (one, many) = nouns(list);
     format!("{} {}", count_text(count), if count == 1 { one } else { many })
 }
 

@@ -62,6 +62,7 @@ const SPEC: ListSpec = ListSpec {
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/people", get(list).post(create))
+        .route("/people/count", get(count))
         .route("/people/new", get(new_form))
         .route("/people/options", get(options))
         .route("/people/{id}", get(page).post(update))
@@ -81,6 +82,13 @@ pub fn stage_badge(stage: LifecycleStage) -> &'static str {
         LifecycleStage::Prospect => "accent",
         LifecycleStage::Lead => "",
     }
+}
+
+/// The list's count, loaded after the page (`lists::CountSlot`).
+async fn count(State(state): State<AppState>, signed: Signed, RawQuery(raw): RawQuery) -> Result<Response, WebError> {
+    let request = ListRequest::<PersonFilter>::parse_count(raw.as_deref())?;
+    state.store.list_people(&request.params.query, &request.params.filter).await?;
+    SPEC.count(&signed, &request, true)
 }
 
 pub async fn list(

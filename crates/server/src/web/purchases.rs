@@ -37,7 +37,14 @@ const SPEC: ListSpec = ListSpec {
 };
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/purchases", get(list))
+    Router::new().route("/purchases", get(list)).route("/purchases/count", get(count))
+}
+
+/// The list's count, loaded after the page (`lists::CountSlot`).
+async fn count(State(state): State<AppState>, signed: Signed, RawQuery(raw): RawQuery) -> Result<Response, WebError> {
+    let request = ListRequest::<PurchaseFilter>::parse_count(raw.as_deref())?;
+    state.store.list_purchases(&request.params.query, &request.params.filter).await?;
+    SPEC.count(&signed, &request, false)
 }
 
 /// `/purchases`, newest first; `?person_id=` narrows it to one customer's,

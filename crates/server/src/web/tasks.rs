@@ -61,6 +61,7 @@ const CONTACT_LIMIT: u64 = 50;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/tasks", get(list).post(create))
+        .route("/tasks/count", get(count))
         .route("/tasks/new", get(new_form))
         .route("/tasks/{id}", get(page).post(update))
         .route("/tasks/{id}/edit", get(edit_form))
@@ -221,6 +222,13 @@ pub fn contact_lines(people: &[Person], now: OffsetDateTime) -> Vec<ContactLine>
 
 fn status_label(status: &str) -> String {
     super::format::capitalize(status)
+}
+
+/// The list's count, loaded after the page (`lists::CountSlot`).
+async fn count(State(state): State<AppState>, signed: Signed, RawQuery(raw): RawQuery) -> Result<Response, WebError> {
+    let request = ListRequest::<TaskFilter>::parse_count(raw.as_deref())?;
+    state.store.list_tasks(&request.params.query, &request.params.filter).await?;
+    SPEC.count(&signed, &request, true)
 }
 
 pub async fn list(

@@ -1,4 +1,4 @@
-//! The people list's count and bulk bar in Chromium: ticking rows shows the
+//! The people list's count (loaded after the page) and bulk bar in Chromium: ticking rows shows the
 //! bar and its count, the header box ticks the page, two people go to an
 //! agent, then "all matching" goes to the trash and one Undo brings them
 //! all back; at 390 px each card's box is a 44 px target. axe-core checks
@@ -21,7 +21,15 @@ async fn tick_rows_and_act_on_them_together() {
         ctx.sign_in_ok("ada@example.com").await;
         ctx.visit("/people").await;
         ctx.check_page().await;
-        assert_eq!(ctx.find(".list-count").await.text().await.unwrap(), "3 people");
+        // The count comes after the page, loaded by htmx, and brings the bar's "all matching" with it.
+        assert_eq!(ctx.find("#list-total .list-count").await.text().await.unwrap(), "3 people");
+        ctx.wait_js(
+            "the bar's all-matching choice counted",
+            "const all = document.querySelector('#bulk-all'); \
+             return [all.textContent.trim(), all.querySelector('[data-bulk-all]').getAttribute('data-total')];",
+            serde_json::json!(["Select all 3 people matching", "3 people"]),
+        )
+        .await;
 
         // With JavaScript the bar waits for a tick; the header box is there.
         let bar_shown = "return !document.querySelector('[data-bulk-bar]').hidden;";

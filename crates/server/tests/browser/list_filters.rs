@@ -19,7 +19,7 @@ async fn choose(ctx: &Ctx, css: &str, value: &str) {
 async fn count_is(ctx: &Ctx, want: &str) {
     ctx.wait_js(
         &format!("the count says {want}"),
-        "return document.querySelector('.list-count').textContent.trim();",
+        "const c = document.querySelector('.list-count'); return c && c.textContent.trim();",
         want.into(),
     )
     .await;

@@ -67,7 +67,8 @@ async fn the_sales_dashboard_leads_from_a_figure_to_its_deals() {
         }))
         .unwrap();
         ctx.store().create_activity(&admin, call).await.expect("log a call");
-        let count = "return document.querySelector('.list-count').textContent.split(' ')[0];";
+        // The count loads after the list (htmx), so it is waited for.
+        let count = "const c = document.querySelector('.list-count'); return c && c.textContent.split(' ')[0];";
         for size in [WIDE, PHONE] {
             ctx.set_size(size).await;
             ctx.visit("/sales").await;
@@ -76,7 +77,7 @@ async fn the_sales_dashboard_leads_from_a_figure_to_its_deals() {
             let shown = reached.text().await.unwrap();
             reached.click().await.unwrap();
             ctx.wait_path("the deals that reached Lead", |p| p.starts_with("/deals")).await;
-            assert_eq!(ctx.js(count).await, serde_json::json!(shown), "{}: the list holds the figure's deals", size.0);
+            ctx.wait_js(&format!("{}: the list holds the figure's deals", size.0), count, shown.clone().into()).await;
             let open = ctx.js("return document.querySelector('details.more-filters').open;").await;
             assert_eq!(open, true, "{}: the filters a drill-down set show", size.0);
             ctx.find_text("details.more-filters summary", "More filters (3 set)").await;
@@ -98,7 +99,7 @@ async fn the_sales_dashboard_leads_from_a_figure_to_its_deals() {
             assert_eq!(calls.text().await.unwrap(), "1");
             calls.click().await.unwrap();
             ctx.wait_path("the activities list", |p| p.starts_with("/activities")).await;
-            assert_eq!(ctx.js(count).await, serde_json::json!("1"));
+            ctx.wait_js("the call's activities", count, "1".into()).await;
             ctx.find_text("#activities", "Dome survey").await;
             let overflow = ctx.js("return document.documentElement.scrollWidth - window.innerWidth;").await;
             assert!(
