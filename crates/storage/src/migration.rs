@@ -29,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0019_goals::Migration),
             Box::new(m0020_search_folding::Migration),
             Box::new(m0021_board_sums::Migration),
+            Box::new(m0022_custom_value_text::Migration),
         ]
     }
 }
@@ -1815,6 +1816,39 @@ mod m0021_board_sums {
 
         async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
             m.get_connection().execute_unprepared("DROP INDEX deals_board_sums").await?;
+            Ok(())
+        }
+    }
+}
+
+/// Filter-builder text tests on custom fields compare `lower(value_text)`
+/// (`conditions.rs`): this index finds a field's matching values by it, with
+/// the record's id, so a list's count reads only those (issue 16).
+mod m0022_custom_value_text {
+    use sea_orm_migration::prelude::*;
+
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m0022_custom_value_text"
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+            m.get_connection()
+                .execute_unprepared(
+                    "CREATE INDEX custom_field_values_lower ON custom_field_values \
+                     (entity_type, field_key, lower(value_text), entity_id)",
+                )
+                .await?;
+            Ok(())
+        }
+
+        async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+            m.get_connection().execute_unprepared("DROP INDEX custom_field_values_lower").await?;
             Ok(())
         }
     }
