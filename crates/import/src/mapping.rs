@@ -43,6 +43,7 @@ const PEOPLE: &[FieldSpec] = &[
     field("language", &["lang", "preferredlanguage"]),
     field("time_zone", &["tz", "timezone"]),
     field("note", &["notes"]),
+    field("company_name", &["company", "companyname", "organization", "organisation", "employer"]),
 ];
 
 const COMPANIES: &[FieldSpec] = &[
@@ -268,6 +269,7 @@ pub fn fields(kind: Kind) -> &'static [&'static str] {
         "language",
         "time_zone",
         "note",
+        "company_name",
     ];
     match kind {
         Kind::People => PEOPLE_NAMES,

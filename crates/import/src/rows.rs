@@ -95,6 +95,7 @@ impl RowParser {
             Target::Field("language") => row.language = Some(Language::try_from(cell.to_owned())?),
             Target::Field("time_zone") => row.time_zone = Some(TimeZone::try_from(cell.to_owned())?),
             Target::Field("note") => row.note = Some(LongText::try_from(cell)?),
+            Target::Field("company_name") => row.company_name = Some(Name::try_from(cell)?),
             Target::Custom(key) => {
                 row.custom_fields.insert(key.clone(), self.custom_value(key, cell)?);
             }

@@ -27,6 +27,7 @@ backend_tests!(
     dry_run_writes_nothing,
     all_or_nothing_refuses_every_row_for_one_bad_one,
     skip_invalid_writes_the_good_rows,
+    rows_of_one_batch_find_each_other_and_what_is_stored,
     mapping_file_names_the_columns,
     export_then_import_gives_the_same_people,
     all_or_nothing_over_many_batches_rolls_back_on_one_bad_row,
@@ -236,6 +237,75 @@ async fn skip_invalid_writes_the_good_rows(backend: Backend) {
     let outcome = succeeded(import(&db.url, &[&many, "--mode", "skip-invalid"]));
     assert!(outcome.stderr.contains("1205 rows read: 1205 created"), "{}", outcome.stderr);
     assert_eq!(everyone(&store).await.len(), 2 + 1_205);
+    store.close().await.unwrap();
+}
+
+/// New people are written a batch at a time: rows of one batch must still
+/// find the people earlier rows created, by email and by external id, and
+/// share the companies they name; refused rows leave the rest written.
+const ONE_BATCH: &str = "first_name,last_name,email,external_id,company,tags,cf.tier\n\
+Ada,One,ada@example.com,X1,Acme,,gold\n\
+Ada,,ADA@example.com,,,vip,\n\
+Bo,,bo@example.com,X2,acme,,\n\
+Cy,,cy@example.com,X2,,,\n\
+Dee,,dee@example.com,,Acme,,bronze\n\
+,,eve@example.com,,,,\n\
+Finn,,finn@example.com,,,,\n\
+Olga,,old@example.com,,,,silver\n";
+
+async fn rows_of_one_batch_find_each_other_and_what_is_stored(backend: Backend) {
+    let (db, store) = database(backend).await;
+    add_tier_field(&store).await;
+    let actor = admin(&store).await;
+    let old = serde_json::from_value(json!({"first_name": "Old", "emails": [{"address": "old@example.com"}]})).unwrap();
+    let old = store.create_person(&actor, old).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "people.csv", ONE_BATCH);
+    let outcome = succeeded(import(&db.url, &[&file, "--mode", "skip-invalid"]));
+    assert!(
+        outcome.stderr.contains("8 rows read: 3 created, 3 updated, 0 unchanged, 2 rejected"),
+        "{}",
+        outcome.stderr
+    );
+    assert!(outcome.stderr.contains("line 6, column \"cf.tier\""), "{}", outcome.stderr);
+    assert!(outcome.stderr.contains("line 7, column \"first_name\""), "{}", outcome.stderr);
+
+    let people = everyone(&store).await;
+    assert_eq!(people.len(), 4, "Ada, Bo, Finn and Old: {people:?}");
+    let ada = by_email(&people, "ada@example.com");
+    let tags: Vec<&str> = ada.fields.tags.iter().map(|t| t.as_str()).collect();
+    assert_eq!(tags, ["vip"], "the second Ada row updated the first");
+    assert_eq!(ada.fields.custom_fields.get("tier"), Some(&json!("gold")));
+    let bo = by_email(&people, "bo@example.com");
+    let bo_emails: Vec<&str> = bo.fields.emails.iter().map(|e| e.address.as_str()).collect();
+    assert_eq!(bo_emails, ["bo@example.com", "cy@example.com"], "Cy's row found Bo by external id X2");
+    assert_eq!(bo.fields.company_id, ada.fields.company_id, "one Acme for both");
+    let companies = store.list_companies(&ListQuery::default(), &CompanyFilter::default()).await.unwrap();
+    assert_eq!(companies.items.len(), 1, "{:?}", companies.items);
+    let olga = store.get_person(old.id).await.unwrap();
+    assert_eq!(olga.fields.first_name.as_str(), "Olga");
+    assert_eq!(olga.fields.custom_fields.get("tier"), Some(&json!("silver")));
+
+    // Written together, each new person still has its history and is found by search.
+    let finn = by_email(&people, "finn@example.com");
+    let history = store.history(rapport_domain::history::RecordKind::People, finn.id.0).await.unwrap();
+    assert_eq!(history.len(), 1, "{history:?}");
+    assert_eq!(history[0].action, rapport_domain::history::HistoryAction::Create);
+    let query = ListQuery { q: Some("acme".into()), ..Default::default() };
+    let found = store.list_people(&query, &PersonFilter::default()).await.unwrap();
+    let mut names: Vec<&str> = found.items.iter().map(|p| p.fields.first_name.as_str()).collect();
+    names.sort();
+    assert_eq!(names, ["Ada", "Cy"], "found by their company's name (Cy's row renamed Bo)");
+
+    // Created together through the store, people are all written or none is.
+    let nobody = rapport_domain::CompanyId::new();
+    let inputs = vec![
+        serde_json::from_value(json!({"first_name": "Gus"})).unwrap(),
+        serde_json::from_value(json!({"first_name": "Hal", "company_id": nobody})).unwrap(),
+    ];
+    let refused = store.create_people(&actor, inputs).await.unwrap_err();
+    assert!(refused.to_string().contains("company_id"), "{refused}");
+    assert_eq!(everyone(&store).await.len(), 4, "Gus was not written either");
     store.close().await.unwrap();
 }
 

@@ -93,11 +93,16 @@ where
     let existing: Option<Uuid> = select.into_tuple().one(conn).await?;
     match existing {
         None => Ok(()),
-        Some(existing) => Err(StorageError::Taken {
-            field: "external_id".into(),
-            message: format!("{:?} is already the external id of another {what} ({existing})", external.as_str()),
-            existing: Some(existing),
-        }),
+        Some(existing) => Err(taken_external_id(external, existing, what)),
+    }
+}
+
+/// The 409 for an external id that `existing`, another record, holds.
+pub(crate) fn taken_external_id(external: &rapport_domain::text::Name, existing: Uuid, what: &str) -> StorageError {
+    StorageError::Taken {
+        field: "external_id".into(),
+        message: format!("{:?} is already the external id of another {what} ({existing})", external.as_str()),
+        existing: Some(existing),
     }
 }
 
@@ -108,7 +113,12 @@ where
     <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<Uuid>,
     C: ConnectionTrait,
 {
-    E::find_by_id(id).one(conn).await?.ok_or_else(|| FieldErrors::single(field, format!("no such {what}")).into())
+    E::find_by_id(id).one(conn).await?.ok_or_else(|| no_such(field, what))
+}
+
+/// The field error for a reference to a record that does not exist.
+pub(crate) fn no_such(field: &str, what: &str) -> StorageError {
+    FieldErrors::single(field, format!("no such {what}")).into()
 }
 
 pub(crate) async fn definitions<C: ConnectionTrait>(conn: &C, entity: EntityType) -> Result<Vec<CustomFieldInput>> {
@@ -141,7 +151,15 @@ pub(crate) async fn check_custom<C: ConnectionTrait>(
     entity: EntityType,
     values: &CustomValues,
 ) -> Result<(Vec<CheckedValue>, CustomValues)> {
-    let checked = rapport_domain::custom_fields::check_values(&definitions(conn, entity).await?, values)?;
+    checked_values(&definitions(conn, entity).await?, values)
+}
+
+/// `check_custom` against definitions the caller already read.
+pub(crate) fn checked_values(
+    definitions: &[CustomFieldInput],
+    values: &CustomValues,
+) -> Result<(Vec<CheckedValue>, CustomValues)> {
+    let checked = rapport_domain::custom_fields::check_values(definitions, values)?;
     let stored = checked.iter().map(|c| (c.key.clone(), c.json.clone())).collect();
     Ok((checked, stored))
 }
@@ -155,24 +173,62 @@ pub(crate) async fn write_index_rows<C: ConnectionTrait>(
     custom: &[CheckedValue],
 ) -> Result<()> {
     delete_index_rows(conn, entity, id).await?;
-    if !tags.is_empty() {
-        record_tags::Entity::insert_many(tags.iter().map(|tag| record_tags::ActiveModel {
+    let mut rows = IndexRows::default();
+    rows.add(entity, id, tags, custom);
+    rows.write(conn).await
+}
+
+/// The tag and custom-field index rows of new records, written together.
+#[derive(Default)]
+pub(crate) struct IndexRows {
+    tags: Vec<record_tags::ActiveModel>,
+    values: Vec<custom_field_values::ActiveModel>,
+}
+
+impl IndexRows {
+    pub(crate) fn add(&mut self, entity: EntityType, id: Uuid, tags: &[Tag], custom: &[CheckedValue]) {
+        self.tags.extend(tags.iter().map(|tag| record_tags::ActiveModel {
             entity_type: sea_orm::Set(entity.as_str().to_owned()),
             entity_id: sea_orm::Set(id),
             tag: sea_orm::Set(tag.as_str().to_owned()),
-        }))
-        .exec(conn)
-        .await?;
-    }
-    if !custom.is_empty() {
-        custom_field_values::Entity::insert_many(custom.iter().map(|value| custom_field_values::ActiveModel {
+        }));
+        self.values.extend(custom.iter().map(|value| custom_field_values::ActiveModel {
             entity_type: sea_orm::Set(entity.as_str().to_owned()),
             entity_id: sea_orm::Set(id),
             field_key: sea_orm::Set(value.key.clone()),
             value_text: sea_orm::Set(value.canonical.clone()),
-        }))
-        .exec(conn)
-        .await?;
+        }));
+    }
+
+    pub(crate) async fn write<C: ConnectionTrait>(self, conn: &C) -> Result<()> {
+        insert_all(conn, self.tags).await?;
+        insert_all(conn, self.values).await
+    }
+}
+
+/// Bound parameters per statement: under SQLite's limit (32,766) and
+/// PostgreSQL's (65,535).
+const MAX_PARAMETERS: usize = 30_000;
+
+/// Values in one `IN (...)` list, so a look-up of a whole batch stays
+/// well under the parameter limit.
+pub(crate) const IN_LIST_CHUNK: usize = 1_000;
+
+/// Inserts new rows with as few multi-row statements as the parameter
+/// limit allows: a bulk load's cost is then the engine's, not one round
+/// trip a row.
+pub(crate) async fn insert_all<C, A>(conn: &C, rows: Vec<A>) -> Result<()>
+where
+    C: ConnectionTrait,
+    A: sea_orm::ActiveModelTrait + Send,
+{
+    use sea_orm::Iterable;
+    let columns = <<A::Entity as EntityTrait>::Column as Iterable>::iter().count().max(1);
+    let per_statement = (MAX_PARAMETERS / columns).max(1);
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<A> = rows.by_ref().take(per_statement).collect();
+        <A::Entity as EntityTrait>::insert_many(chunk).exec_without_returning(conn).await?;
     }
     Ok(())
 }

@@ -11,7 +11,7 @@ use sea_orm::{ConnectionTrait, QueryOrder, QuerySelect, Set};
 
 use rapport_domain::records::now;
 
-use crate::common::{from_json, parse_with, to_json};
+use crate::common::{from_json, insert_all, parse_with, to_json};
 use crate::entities::{record_history, users};
 use crate::{Result, Store};
 
@@ -27,19 +27,29 @@ pub(crate) async fn record<C: ConnectionTrait>(
     changes: Vec<FieldChange>,
     related: Option<Uuid>,
 ) -> Result<()> {
+    entry(actor, kind, id, action, &changes, related, now()).insert(conn).await?;
+    Ok(())
+}
+
+fn entry(
+    actor: Option<&Actor>,
+    kind: RecordKind,
+    id: Uuid,
+    action: HistoryAction,
+    changes: &[FieldChange],
+    related: Option<Uuid>,
+    at: time::OffsetDateTime,
+) -> record_history::ActiveModel {
     record_history::ActiveModel {
         id: Set(Uuid::now_v7()),
         record_type: Set(kind.as_str().to_owned()),
         record_id: Set(id),
         action: Set(action.as_str().to_owned()),
         actor_id: Set(actor.map(|a| a.user_id.0).filter(|id| !id.is_nil())),
-        at: Set(now()),
+        at: Set(at),
         changes: Set(to_json(&changes)),
         related_id: Set(related),
     }
-    .insert(conn)
-    .await?;
-    Ok(())
 }
 
 /// A create or an update: the fields that changed, when any did. An update
@@ -154,6 +164,28 @@ recorded! {
 pub(crate) async fn created<C: ConnectionTrait, R: Recorded>(conn: &C, actor: &Actor, record: R) -> Result<R> {
     record_write(conn, actor, R::KIND, record.record_id(), None, record.fields()).await?;
     Ok(record)
+}
+
+/// Records many new records' fields, as `created` does one's, in a few
+/// multi-row statements.
+pub(crate) async fn created_all<'a, C, R>(
+    conn: &C,
+    actor: &Actor,
+    records: impl IntoIterator<Item = &'a R>,
+) -> Result<()>
+where
+    C: ConnectionTrait,
+    R: Recorded + 'a,
+{
+    let at = now();
+    let entries = records
+        .into_iter()
+        .map(|record| {
+            let changes = rapport_domain::history::diff(None, Some(record.fields()));
+            entry(Some(actor), R::KIND, record.record_id(), HistoryAction::Create, &changes, None, at)
+        })
+        .collect();
+    insert_all(conn, entries).await
 }
 
 /// Records what an update changed; returns the updated record.

@@ -19,7 +19,7 @@ use rapport_domain::{
 use sea_orm::prelude::*;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ConnectionTrait, QueryOrder, QuerySelect};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::str::FromStr;
 use time::{Date, OffsetDateTime};
 
@@ -27,11 +27,11 @@ use super::activities::{activity_from, insert_activity, replace_activity};
 use super::answers::{RecordedAnswer, analyse, answer_by_external_id, answer_from, record_answer_in};
 use super::companies::{company_from, insert_company, replace_company};
 use super::deals::{deal_from, insert_deal, replace_deal};
-use super::people::{insert_person, person_from, replace_person};
+use super::people::{insert_people, insert_person, person_from, replace_person};
 use super::purchases::{insert_purchase, purchase_from, replace_purchase};
 use super::surveys::survey_from;
 use super::tickets::{insert_ticket, replace_ticket, ticket_from};
-use crate::common::{check_assignment, ownership};
+use crate::common::{IN_LIST_CHUNK, check_assignment, ownership};
 use crate::entities::{
     activities, companies, contact_points, deals, people, pipelines, purchases, stages, surveys, teams, tickets, users,
 };
@@ -144,9 +144,7 @@ impl ImportBatches {
     pub async fn people(&mut self, rows: Vec<PersonImport>) -> Result<()> {
         self.open_batch().await?;
         let w = self.open.as_ref().expect("a batch is open");
-        for row in rows {
-            import_row(&**w, &self.actor, row, &mut self.report).await?;
-        }
+        import_people(&**w, &self.actor, rows, &mut self.report).await?;
         self.end_batch().await
     }
 
@@ -260,16 +258,133 @@ impl ImportBatches {
     }
 }
 
-/// Imports one person; see `tally`.
-async fn import_row<C: ConnectionTrait>(
+/// Imports a batch of people. Who the rows name is looked up for the whole
+/// batch at once (external ids, emails, companies); the rows that are new
+/// people are checked and written together by `insert_people`. A row that
+/// names someone stored, carries a note, or shares an email or external id
+/// with an earlier row of the batch goes through `upsert` on its own, once
+/// the new people before it are written, so it finds them.
+async fn import_people<C: ConnectionTrait>(
     conn: &C,
     actor: &Actor,
-    row: PersonImport,
+    rows: Vec<PersonImport>,
     report: &mut ImportReport,
 ) -> Result<()> {
-    let line = row.line;
-    let outcome = upsert(conn, actor, row).await;
-    tally(outcome, line, report)
+    let stored = StoredKeys::read(conn, &rows).await?;
+    let mut companies = stored.companies;
+    let mut seen = HashSet::new();
+    let mut new_people: Vec<(u64, PersonInput)> = Vec::new();
+    for row in rows {
+        let line = row.line;
+        let keys: Vec<String> = row_keys(&row).collect();
+        let repeats = keys.iter().any(|key| seen.contains(key));
+        let known = keys.iter().any(|key| stored.people.contains(key));
+        seen.extend(keys);
+        if repeats || known || row.note.is_some() || row.first_name.is_none() {
+            write_new_people(conn, actor, &mut new_people, report).await?;
+            let outcome = upsert(conn, actor, row).await;
+            tally(outcome, line, report)?;
+            continue;
+        }
+        let company_id = match &row.company_name {
+            Some(name) => match companies.get(&name.as_str().to_lowercase()) {
+                Some(&id) => Some(id),
+                None => match company_named(conn, actor, name).await {
+                    Ok(id) => {
+                        companies.insert(name.as_str().to_lowercase(), id);
+                        Some(id)
+                    }
+                    Err(refused) => {
+                        tally(Err(refused), line, report)?;
+                        continue;
+                    }
+                },
+            },
+            None => None,
+        };
+        match new_person(row, company_id) {
+            Ok(input) => new_people.push((line, input)),
+            Err(refused) => tally(Err(refused), line, report)?,
+        }
+    }
+    write_new_people(conn, actor, &mut new_people, report).await
+}
+
+/// An import row's external id and emails, as `StoredKeys` holds them.
+fn row_keys(row: &PersonImport) -> impl Iterator<Item = String> + '_ {
+    let external = row.external_id.iter().map(|e| format!("external:{e}"));
+    external.chain(row.emails.iter().map(|e| format!("email:{e}")))
+}
+
+/// What a batch of people rows names that is already stored.
+struct StoredKeys {
+    /// `row_keys` held by a stored person.
+    people: HashSet<String>,
+    /// Companies by lower-case name (the oldest of a name, as `company_named` finds).
+    companies: HashMap<String, CompanyId>,
+}
+
+impl StoredKeys {
+    async fn read<C: ConnectionTrait>(conn: &C, rows: &[PersonImport]) -> Result<Self> {
+        let externals: BTreeSet<&str> =
+            rows.iter().filter_map(|r| r.external_id.as_ref().map(|e| e.as_str())).collect();
+        let emails: BTreeSet<&str> = rows.iter().flat_map(|r| r.emails.iter().map(|e| e.as_str())).collect();
+        let names: BTreeSet<String> =
+            rows.iter().filter_map(|r| r.company_name.as_ref().map(|n| n.as_str().to_lowercase())).collect();
+        let mut stored = StoredKeys { people: HashSet::new(), companies: HashMap::new() };
+        for chunk in externals.into_iter().collect::<Vec<_>>().chunks(IN_LIST_CHUNK) {
+            let found: Vec<String> = people::Entity::find()
+                .select_only()
+                .column(people::Column::ExternalId)
+                .filter(people::Column::ExternalId.is_in(chunk.iter().copied()))
+                .into_tuple()
+                .all(conn)
+                .await?;
+            stored.people.extend(found.into_iter().map(|e| format!("external:{e}")));
+        }
+        for chunk in emails.into_iter().collect::<Vec<_>>().chunks(IN_LIST_CHUNK) {
+            let found: Vec<String> = contact_points::Entity::find()
+                .select_only()
+                .column(contact_points::Column::Value)
+                .filter(contact_points::Column::Kind.eq("email"))
+                .filter(contact_points::Column::Value.is_in(chunk.iter().copied()))
+                .into_tuple()
+                .all(conn)
+                .await?;
+            stored.people.extend(found.into_iter().map(|e| format!("email:{e}")));
+        }
+        for chunk in names.into_iter().collect::<Vec<_>>().chunks(IN_LIST_CHUNK) {
+            let found: Vec<(String, Uuid)> = companies::Entity::find()
+                .select_only()
+                .column(companies::Column::SortName)
+                .column(companies::Column::Id)
+                .filter(companies::Column::SortName.is_in(chunk.iter().cloned()))
+                .order_by_desc(companies::Column::CreatedAt)
+                .into_tuple()
+                .all(conn)
+                .await?;
+            // Newest first, so the oldest of a name is the one kept.
+            stored.companies.extend(found.into_iter().map(|(name, id)| (name, CompanyId(id))));
+        }
+        Ok(stored)
+    }
+}
+
+/// Writes the new people gathered so far and counts their outcomes.
+async fn write_new_people<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    new_people: &mut Vec<(u64, PersonInput)>,
+    report: &mut ImportReport,
+) -> Result<()> {
+    if new_people.is_empty() {
+        return Ok(());
+    }
+    let (lines, inputs): (Vec<u64>, Vec<PersonInput>) = new_people.drain(..).unzip();
+    for (line, outcome) in lines.into_iter().zip(insert_people(conn, actor, inputs).await?) {
+        tally(outcome.map(|_| Outcome::Created), line, report)?;
+    }
+    Ok(())
 }
 
 /// Counts one row's outcome. A row the domain refuses, or the actor may not
@@ -311,46 +426,18 @@ async fn upsert_person<C: ConnectionTrait>(conn: &C, actor: &Actor, row: PersonI
         Some(found) => Some(found),
         None => find_by_emails(conn, &row.emails).await?,
     };
-    let external_id = row.external_id.clone();
     let company_id = match &row.company_name {
         Some(name) => Some(company_named(conn, actor, name).await?),
         None => None,
     };
     match found {
         None => {
-            let first_name =
-                row.first_name.ok_or_else(|| FieldErrors::single("first_name", "is required for a new person"))?;
-            let input = PersonInput {
-                first_name,
-                last_name: row.last_name,
-                emails: row
-                    .emails
-                    .into_iter()
-                    .map(|address| EmailEntry { address, label: None, primary: false })
-                    .collect(),
-                phones: row
-                    .phones
-                    .into_iter()
-                    .map(|number| PhoneEntry { number, label: None, primary: false })
-                    .collect(),
-                job_title: row.job_title,
-                company_id,
-                owner_id: None,
-                lifecycle_stage: row.lifecycle_stage.unwrap_or_default(),
-                source: row.source,
-                referred_by_id: None,
-                tags: row.tags,
-                preferences: Preferences { language: row.language, time_zone: row.time_zone, ..Default::default() },
-                keep_in_touch_days: row.keep_in_touch_days,
-                external_id,
-                custom_fields: row.custom_fields,
-            };
-            let person = insert_person(conn, actor, input).await?;
+            let person = insert_person(conn, actor, new_person(row, company_id)?).await?;
             Ok((Outcome::Created, person.id))
         }
         Some(stored) => {
             // An external id the person lacks is new: nobody else holds it (looked up first).
-            let new_external = external_id.filter(|e| stored.external_id.as_deref() != Some(e.as_str()));
+            let new_external = row.external_id.clone().filter(|e| stored.external_id.as_deref() != Some(e.as_str()));
             let current = person_from(stored.clone())?.fields;
             let mut merged = current.clone();
             merged.company_id = company_id.or(merged.company_id);
@@ -377,6 +464,28 @@ async fn upsert_person<C: ConnectionTrait>(conn: &C, actor: &Actor, row: PersonI
             Ok((Outcome::Updated, person.id))
         }
     }
+}
+
+/// A row naming nobody stored, as a new person's fields.
+fn new_person(row: PersonImport, company_id: Option<CompanyId>) -> Result<PersonInput> {
+    let first_name = row.first_name.ok_or_else(|| FieldErrors::single("first_name", "is required for a new person"))?;
+    Ok(PersonInput {
+        first_name,
+        last_name: row.last_name,
+        emails: row.emails.into_iter().map(|address| EmailEntry { address, label: None, primary: false }).collect(),
+        phones: row.phones.into_iter().map(|number| PhoneEntry { number, label: None, primary: false }).collect(),
+        job_title: row.job_title,
+        company_id,
+        owner_id: None,
+        lifecycle_stage: row.lifecycle_stage.unwrap_or_default(),
+        source: row.source,
+        referred_by_id: None,
+        tags: row.tags,
+        preferences: Preferences { language: row.language, time_zone: row.time_zone, ..Default::default() },
+        keep_in_touch_days: row.keep_in_touch_days,
+        external_id: row.external_id,
+        custom_fields: row.custom_fields,
+    })
 }
 
 /// Adds a note to a person's timeline unless they already have one with

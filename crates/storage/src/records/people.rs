@@ -1,12 +1,12 @@
 //! People: the contacts at the centre of every relationship.
 
 use rapport_domain::access::Action;
-use rapport_domain::custom_fields::EntityType;
+use rapport_domain::custom_fields::{CheckedValue, CustomFieldInput, EntityType};
 use rapport_domain::records::{LifecycleStage, Person, PersonInput, Preferences, normalize_timestamp, now};
 use rapport_domain::{Actor, CalendarMonth, CompanyId, FieldErrors, PersonId, Segment, UserId};
 use sea_orm::prelude::*;
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SimpleExpr};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DbBackend, QueryOrder, QuerySelect, Set};
+use sea_orm::{ConnectionTrait, DbBackend, QueryOrder, QuerySelect, Set};
 
 use super::customer_insights::bump_insights_version;
 use crate::common::*;
@@ -17,6 +17,7 @@ use crate::trash::{Removal, move_to_trash};
 use crate::{ListQuery, Page, Result, StorageError, Store};
 use rapport_domain::history::{RecordKind, TrashReason};
 use rapport_domain::surveys::NpsGroup;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 #[derive(Clone, Debug, Default, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -149,54 +150,118 @@ fn sort_name(input: &PersonInput) -> String {
     format!("{} {}", last, input.first_name).trim().to_lowercase()
 }
 
-async fn company_name<C: ConnectionTrait>(conn: &C, company: Option<CompanyId>) -> Result<Option<String>> {
-    Ok(match company {
-        Some(id) => Some(must_exist::<companies::Entity, _>(conn, id.0, "company_id", "company").await?.name),
-        None => None,
-    })
+/// What checking people needs from the database, read once for a whole
+/// batch: the custom field definitions, and the companies, referrers and
+/// external ids the inputs name.
+struct PeopleChecks {
+    definitions: Vec<CustomFieldInput>,
+    company_names: HashMap<Uuid, String>,
+    referrers: HashSet<Uuid>,
+    /// External ids already held, and by whom.
+    external_ids: HashMap<String, Uuid>,
 }
 
-/// Checks a person's fields and references; returns what the row needs besides the input.
-async fn prepare<C: ConnectionTrait>(
-    conn: &C,
-    input: &mut PersonInput,
-    this: Option<PersonId>,
-) -> Result<(
-    Vec<rapport_domain::custom_fields::CheckedValue>,
-    rapport_domain::custom_fields::CustomValues,
-    Option<String>,
-)> {
-    input.check()?;
-    if let Some(referrer) = input.referred_by_id {
-        if Some(referrer) == this {
-            return Err(FieldErrors::single("referred_by_id", "a person cannot refer themselves").into());
+/// What a checked person needs stored besides its fields.
+struct Checked {
+    values: Vec<CheckedValue>,
+    company_name: Option<String>,
+}
+
+impl PeopleChecks {
+    async fn read<C: ConnectionTrait>(conn: &C, inputs: &[PersonInput]) -> Result<Self> {
+        let companies: BTreeSet<Uuid> = inputs.iter().filter_map(|i| i.company_id.map(|c| c.0)).collect();
+        let referrers: BTreeSet<Uuid> = inputs.iter().filter_map(|i| i.referred_by_id.map(|p| p.0)).collect();
+        let externals: BTreeSet<&str> =
+            inputs.iter().filter_map(|i| i.external_id.as_ref().map(|e| e.as_str())).collect();
+        let mut checks = PeopleChecks {
+            definitions: definitions(conn, EntityType::Person).await?,
+            company_names: HashMap::new(),
+            referrers: HashSet::new(),
+            external_ids: HashMap::new(),
+        };
+        for chunk in companies.into_iter().collect::<Vec<_>>().chunks(IN_LIST_CHUNK) {
+            let found: Vec<(Uuid, String)> = companies::Entity::find()
+                .select_only()
+                .column(companies::Column::Id)
+                .column(companies::Column::Name)
+                .filter(companies::Column::Id.is_in(chunk.iter().copied()))
+                .into_tuple()
+                .all(conn)
+                .await?;
+            checks.company_names.extend(found);
         }
-        must_exist::<people::Entity, _>(conn, referrer.0, "referred_by_id", "person").await?;
+        for chunk in referrers.into_iter().collect::<Vec<_>>().chunks(IN_LIST_CHUNK) {
+            let found: Vec<Uuid> = people::Entity::find()
+                .select_only()
+                .column(people::Column::Id)
+                .filter(people::Column::Id.is_in(chunk.iter().copied()))
+                .into_tuple()
+                .all(conn)
+                .await?;
+            checks.referrers.extend(found);
+        }
+        for chunk in externals.into_iter().collect::<Vec<_>>().chunks(IN_LIST_CHUNK) {
+            let found: Vec<(String, Uuid)> = people::Entity::find()
+                .select_only()
+                .column(people::Column::ExternalId)
+                .column(people::Column::Id)
+                .filter(people::Column::ExternalId.is_in(chunk.iter().copied()))
+                .into_tuple()
+                .all(conn)
+                .await?;
+            checks.external_ids.extend(found);
+        }
+        Ok(checks)
     }
-    refuse_taken_external_id::<people::Entity, _>(conn, input.external_id.as_ref(), this.map(|p| p.0), "person")
-        .await?;
-    let company = company_name(conn, input.company_id).await?;
-    let (checked, stored) = check_custom(conn, EntityType::Person, &input.custom_fields).await?;
-    input.custom_fields = stored.clone();
-    Ok((checked, stored, company))
+
+    /// Checks a person's fields and references, normalizing `input` as it
+    /// will be stored; `this` is the person being changed, if any.
+    fn check(&self, input: &mut PersonInput, this: Option<PersonId>) -> Result<Checked> {
+        input.check()?;
+        if let Some(referrer) = input.referred_by_id {
+            if Some(referrer) == this {
+                return Err(FieldErrors::single("referred_by_id", "a person cannot refer themselves").into());
+            }
+            if !self.referrers.contains(&referrer.0) {
+                return Err(no_such("referred_by_id", "person"));
+            }
+        }
+        if let Some(external) = &input.external_id
+            && let Some(&holder) = self.external_ids.get(external.as_str())
+            && Some(holder) != this.map(|p| p.0)
+        {
+            return Err(taken_external_id(external, holder, "person"));
+        }
+        let company_name = match input.company_id {
+            Some(company) => {
+                Some(self.company_names.get(&company.0).cloned().ok_or_else(|| no_such("company_id", "company"))?)
+            }
+            None => None,
+        };
+        let (values, stored) = checked_values(&self.definitions, &input.custom_fields)?;
+        input.custom_fields = stored;
+        Ok(Checked { values, company_name })
+    }
 }
 
-async fn write_contact_points<C: ConnectionTrait>(conn: &C, id: Uuid, input: &PersonInput) -> Result<()> {
-    contact_points::Entity::delete_many().filter(contact_points::Column::PersonId.eq(id)).exec(conn).await?;
+fn contact_points_of(id: Uuid, input: &PersonInput) -> Vec<contact_points::ActiveModel> {
     let mut points: Vec<(&str, String)> = input.emails.iter().map(|e| ("email", e.address.to_string())).collect();
     points.extend(input.phones.iter().map(|p| ("phone", p.number.digits())));
     points.sort();
     points.dedup();
-    if !points.is_empty() {
-        contact_points::Entity::insert_many(points.into_iter().map(|(kind, value)| contact_points::ActiveModel {
+    points
+        .into_iter()
+        .map(|(kind, value)| contact_points::ActiveModel {
             person_id: Set(id),
             kind: Set(kind.to_owned()),
             value: Set(value),
-        }))
-        .exec(conn)
-        .await?;
-    }
-    Ok(())
+        })
+        .collect()
+}
+
+async fn write_contact_points<C: ConnectionTrait>(conn: &C, id: Uuid, input: &PersonInput) -> Result<()> {
+    contact_points::Entity::delete_many().filter(contact_points::Column::PersonId.eq(id)).exec(conn).await?;
+    insert_all(conn, contact_points_of(id, input)).await
 }
 
 /// Whether a new person may have an email address another person has.
@@ -241,46 +306,100 @@ pub(crate) async fn refuse_taken_emails<C: ConnectionTrait>(
 }
 
 /// Inserts one person inside the caller's transaction.
-pub(crate) async fn insert_person<C: ConnectionTrait>(
+pub(crate) async fn insert_person<C: ConnectionTrait>(conn: &C, actor: &Actor, input: PersonInput) -> Result<Person> {
+    let mut outcomes = insert_people(conn, actor, vec![input]).await?;
+    outcomes.pop().unwrap_or_else(|| Err(StorageError::Corrupt("one person to insert gave no outcome".into())))
+}
+
+/// Creates people together: each input is checked as one create would
+/// check it, with what they share read once for all of them, and the valid
+/// ones are written with a few multi-row statements (people, contact
+/// points, index rows, history). The outcomes come back in input order; a
+/// refused input writes nothing, and a database error fails the call.
+pub(crate) async fn insert_people<C: ConnectionTrait>(
     conn: &C,
     actor: &Actor,
-    mut input: PersonInput,
-) -> Result<Person> {
-    actor.ensure_can_create()?;
-    let (checked, stored, company) = prepare(conn, &mut input, None).await?;
-    check_assignment(conn, actor, input.owner_id, None, "owner_id").await?;
+    inputs: Vec<PersonInput>,
+) -> Result<Vec<Result<Person>>> {
+    let mut checks = PeopleChecks::read(conn, &inputs).await?;
+    let mut allowed_owners = HashSet::new();
     let now = now();
-    let id = PersonId::new().0;
-    let row = people::ActiveModel {
-        id: Set(id),
-        first_name: Set(input.first_name.to_string()),
-        last_name: Set(input.last_name.as_ref().map(|n| n.to_string())),
-        emails: Set(to_json(&input.emails)),
-        phones: Set(to_json(&input.phones)),
-        job_title: Set(input.job_title.as_ref().map(|n| n.to_string())),
-        company_id: Set(input.company_id.map(|c| c.0)),
-        owner_id: Set(input.owner_id.map(|u| u.0)),
-        lifecycle_stage: Set(input.lifecycle_stage.as_str().to_owned()),
-        source: Set(input.source.as_ref().map(|n| n.to_string())),
-        referred_by_id: Set(input.referred_by_id.map(|p| p.0)),
-        tags: Set(to_json(&input.tags)),
-        preferences: Set(to_json(&input.preferences)),
-        keep_in_touch_days: Set(input.keep_in_touch_days),
-        last_contacted_at: Set(None),
-        custom_fields: Set(to_json(&stored)),
-        search_text: Set(search_text(&input, company.as_deref())),
-        sort_name: Set(sort_name(&input)),
-        created_at: Set(now),
-        updated_at: Set(now),
-        created_by: Set(Some(actor.user_id.0)),
-        version: Set(1),
-        external_id: Set(input.external_id.as_ref().map(|e| e.to_string())),
+    let mut rows = Vec::with_capacity(inputs.len());
+    let mut points = Vec::with_capacity(inputs.len());
+    let mut index_rows = IndexRows::default();
+    let mut outcomes = Vec::with_capacity(inputs.len());
+    for mut input in inputs {
+        let checked = match check_new(conn, actor, &checks, &mut allowed_owners, &mut input).await {
+            Ok(checked) => checked,
+            Err(refused) => {
+                outcomes.push(Err(refused));
+                continue;
+            }
+        };
+        let id = PersonId::new().0;
+        if let Some(external) = &input.external_id {
+            // Later inputs of the batch may not take it too.
+            checks.external_ids.insert(external.to_string(), id);
+        }
+        rows.push(people::ActiveModel {
+            id: Set(id),
+            first_name: Set(input.first_name.to_string()),
+            last_name: Set(input.last_name.as_ref().map(|n| n.to_string())),
+            emails: Set(to_json(&input.emails)),
+            phones: Set(to_json(&input.phones)),
+            job_title: Set(input.job_title.as_ref().map(|n| n.to_string())),
+            company_id: Set(input.company_id.map(|c| c.0)),
+            owner_id: Set(input.owner_id.map(|u| u.0)),
+            lifecycle_stage: Set(input.lifecycle_stage.as_str().to_owned()),
+            source: Set(input.source.as_ref().map(|n| n.to_string())),
+            referred_by_id: Set(input.referred_by_id.map(|p| p.0)),
+            tags: Set(to_json(&input.tags)),
+            preferences: Set(to_json(&input.preferences)),
+            keep_in_touch_days: Set(input.keep_in_touch_days),
+            last_contacted_at: Set(None),
+            custom_fields: Set(to_json(&input.custom_fields)),
+            search_text: Set(search_text(&input, checked.company_name.as_deref())),
+            sort_name: Set(sort_name(&input)),
+            created_at: Set(now),
+            updated_at: Set(now),
+            created_by: Set(Some(actor.user_id.0)),
+            version: Set(1),
+            external_id: Set(input.external_id.as_ref().map(|e| e.to_string())),
+        });
+        points.extend(contact_points_of(id, &input));
+        index_rows.add(EntityType::Person, id, &input.tags, &checked.values);
+        outcomes.push(Ok(Person {
+            id: PersonId(id),
+            fields: input,
+            last_contacted_at: None,
+            meta: meta(now, now, Some(actor.user_id.0), 1),
+        }));
     }
-    .insert(conn)
-    .await?;
-    write_contact_points(conn, id, &input).await?;
-    write_index_rows(conn, EntityType::Person, id, &input.tags, &checked).await?;
-    history::created(conn, actor, person_from(row)?).await
+    insert_all(conn, rows).await?;
+    insert_all(conn, points).await?;
+    index_rows.write(conn).await?;
+    history::created_all(conn, actor, outcomes.iter().filter_map(|outcome| outcome.as_ref().ok())).await?;
+    Ok(outcomes)
+}
+
+/// One new person's checks, in the order a single create makes them. An
+/// owner who passed once is not looked up again.
+async fn check_new<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    checks: &PeopleChecks,
+    allowed_owners: &mut HashSet<UserId>,
+    input: &mut PersonInput,
+) -> Result<Checked> {
+    actor.ensure_can_create()?;
+    let checked = checks.check(input, None)?;
+    if let Some(owner) = input.owner_id
+        && !allowed_owners.contains(&owner)
+    {
+        check_assignment(conn, actor, Some(owner), None, "owner_id").await?;
+        allowed_owners.insert(owner);
+    }
+    Ok(checked)
 }
 
 /// Recomputes a person's last contact from their activities.
@@ -346,7 +465,8 @@ pub(crate) async fn write_person<C: ConnectionTrait>(
     mut input: PersonInput,
 ) -> Result<Person> {
     let id = row.id;
-    let (checked, stored, company) = prepare(conn, &mut input, Some(PersonId(id))).await?;
+    let checked =
+        PeopleChecks::read(conn, std::slice::from_ref(&input)).await?.check(&mut input, Some(PersonId(id)))?;
     check_assignment(conn, actor, input.owner_id, row.owner_id, "owner_id").await?;
     let version = row.version;
     let mut active: people::ActiveModel = row.into();
@@ -364,15 +484,15 @@ pub(crate) async fn write_person<C: ConnectionTrait>(
     active.preferences = Set(to_json(&input.preferences));
     active.keep_in_touch_days = Set(input.keep_in_touch_days);
     active.external_id = Set(input.external_id.as_ref().map(|e| e.to_string()));
-    active.custom_fields = Set(to_json(&stored));
-    active.search_text = Set(search_text(&input, company.as_deref()));
+    active.custom_fields = Set(to_json(&input.custom_fields));
+    active.search_text = Set(search_text(&input, checked.company_name.as_deref()));
     active.sort_name = Set(sort_name(&input));
     active.updated_at = Set(now());
     active.version = Set(version + 1);
     let row = save(conn, active, people::Column::Version, version).await?;
     bump_insights_version(conn).await?;
     write_contact_points(conn, id, &input).await?;
-    write_index_rows(conn, EntityType::Person, id, &input.tags, &checked).await?;
+    write_index_rows(conn, EntityType::Person, id, &input.tags, &checked.values).await?;
     person_from(row)
 }
 
