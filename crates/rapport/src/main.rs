@@ -264,7 +264,16 @@ async fn open_current(url: &str) -> Result<Store> {
 }
 
 async fn open(url: &str) -> Result<Store> {
-    let store = Store::connect(url).await.with_context(|| format!("cannot open the database {url}"))?;
+    migrated(Store::connect(url).await, url).await
+}
+
+/// `open` for `rapport import`: see `Store::connect_for_bulk_load`.
+async fn open_for_bulk_load(url: &str) -> Result<Store> {
+    migrated(Store::connect_for_bulk_load(url).await, url).await
+}
+
+async fn migrated(connected: Result<Store, rapport_storage::StorageError>, url: &str) -> Result<Store> {
+    let store = connected.with_context(|| format!("cannot open the database {url}"))?;
     store.migrate().await.context("cannot bring the database schema up to date")?;
     Ok(store)
 }
@@ -304,7 +313,7 @@ async fn run(cli: Cli) -> Result<()> {
             let kind = transfer::export_kind(kind, format)?;
             transfer::export(&open(&config.database_url).await?, kind, &output).await
         }
-        Command::Import(command) => transfer::import(&open(&config.database_url).await?, command).await,
+        Command::Import(command) => transfer::import(&open_for_bulk_load(&config.database_url).await?, command).await,
         Command::Backup { file } => transfer::backup(&open(&config.database_url).await?, &file).await,
         Command::Restore { file } => transfer::restore(&open(&config.database_url).await?, &file).await,
         Command::History { kind, id, json } => {

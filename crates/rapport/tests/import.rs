@@ -603,6 +603,23 @@ async fn purchases_name_their_customer_and_create_people_adds_them(backend: Back
     );
     let outcome = succeeded(import_kind(&db.url, "purchases", &[&changed]));
     assert!(outcome.stderr.contains("0 created, 1 updated, 0 unchanged"), "{}", outcome.stderr);
+
+    // Purchases are written a batch at a time: a second row with the same
+    // customer and reference in one file updates what the first created.
+    let twice = write(
+        dir.path(),
+        "twice.csv",
+        "reference,customer_email,occurred_at,amount,currency\n\
+         A-6,ada@example.com,2024-06-01,10,EUR\n\
+         A-7,ada@example.com,2024-06-02,3,EUR\n\
+         A-6,ada@example.com,2024-06-01,12,EUR\n",
+    );
+    let outcome = succeeded(import_kind(&db.url, "purchases", &[&twice]));
+    assert!(outcome.stderr.contains("2 created, 1 updated, 0 unchanged"), "{}", outcome.stderr);
+    let adas = bought(&store, ada.id).await;
+    let a6 = adas.iter().find(|p| p.fields.reference.as_ref().unwrap().as_str() == "A-6").unwrap();
+    assert_eq!(a6.fields.amount.amount_minor, 1200);
+    assert_eq!(adas.len(), 4);
     refused(
         import_kind(&db.url, "purchases", &[&write(dir.path(), "no-ref.csv", "email,date,amount,currency\n")]),
         "reference",
@@ -686,6 +703,25 @@ async fn deals_and_activities_are_found_by_external_id(backend: Backend) {
     assert_eq!(call.fields.body.as_ref().unwrap().as_str(), "Talked, at length");
     assert_eq!(call.fields.links.deal_id, Some(big.id));
     assert_eq!(call.fields.links.person_id, big.fields.person_id);
+
+    // Activities are written a batch at a time: a repeated external id in
+    // one file updates what its first row created, and the customer's last
+    // contact follows the meeting.
+    let more = write(
+        dir.path(),
+        "more.csv",
+        "external_id,type,date,subject,customer_email,company\n\
+         a-4,meeting,2024-07-01T10:00:00Z,Kick-off,ada@example.com,Acme\n\
+         a-4,meeting,2024-07-01T10:00:00Z,Kick-off (moved),ada@example.com,Acme\n",
+    );
+    let outcome = succeeded(import_kind(&db.url, "activities", &[&more]));
+    assert!(outcome.stderr.contains("1 created, 1 updated, 0 unchanged"), "{}", outcome.stderr);
+    let all = store.list_activities(&ListQuery::default(), &ActivityFilter::default()).await.unwrap().items;
+    let kick_off = all.iter().find(|a| a.external_id.as_ref().unwrap().as_str() == "a-4").unwrap();
+    assert_eq!(kick_off.fields.subject.as_ref().unwrap().as_str(), "Kick-off (moved)");
+    assert!(kick_off.fields.links.company_id.is_some());
+    let ada = store.get_person(big.fields.person_id.unwrap()).await.unwrap();
+    assert_eq!(ada.last_contacted_at, kick_off.fields.occurred_at);
     store.close().await.unwrap();
 }
 

@@ -8,6 +8,7 @@ use rapport_domain::{FieldErrors, TeamId, UserId};
 use sea_orm::prelude::*;
 use sea_orm::{ConnectionTrait, QuerySelect};
 use serde::de::DeserializeOwned;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use time::OffsetDateTime;
 
 use crate::entities::{custom_field_values, custom_fields, record_tags, users};
@@ -114,6 +115,57 @@ where
     C: ConnectionTrait,
 {
     E::find_by_id(id).one(conn).await?.ok_or_else(|| no_such(field, what))
+}
+
+/// Which of these ids a record of `E` has, looked up a chunk at a time.
+pub(crate) async fn existing_ids<E, C>(conn: &C, ids: impl IntoIterator<Item = Uuid>) -> Result<HashSet<Uuid>>
+where
+    E: EntityTrait,
+    C: ConnectionTrait,
+{
+    use std::str::FromStr;
+    let id_column = E::Column::from_str("id").map_err(|_| StorageError::Corrupt("no id".into()))?;
+    let ids: BTreeSet<Uuid> = ids.into_iter().collect();
+    let mut found = HashSet::new();
+    for chunk in ids.into_iter().collect::<Vec<_>>().chunks(IN_LIST_CHUNK) {
+        let existing: Vec<Uuid> = E::find()
+            .select_only()
+            .column(id_column)
+            .filter(id_column.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(conn)
+            .await?;
+        found.extend(existing);
+    }
+    Ok(found)
+}
+
+/// The records of `E` holding these external ids, by external id.
+pub(crate) async fn ids_by_external_id<'a, E, C>(
+    conn: &C,
+    externals: impl IntoIterator<Item = &'a str>,
+) -> Result<HashMap<String, Uuid>>
+where
+    E: EntityTrait,
+    C: ConnectionTrait,
+{
+    use std::str::FromStr;
+    let column = E::Column::from_str("external_id").map_err(|_| StorageError::Corrupt("no external_id".into()))?;
+    let id_column = E::Column::from_str("id").map_err(|_| StorageError::Corrupt("no id".into()))?;
+    let externals: BTreeSet<&str> = externals.into_iter().collect();
+    let mut found = HashMap::new();
+    for chunk in externals.into_iter().collect::<Vec<_>>().chunks(IN_LIST_CHUNK) {
+        let holders: Vec<(String, Uuid)> = E::find()
+            .select_only()
+            .column(column)
+            .column(id_column)
+            .filter(column.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(conn)
+            .await?;
+        found.extend(holders);
+    }
+    Ok(found)
 }
 
 /// The field error for a reference to a record that does not exist.

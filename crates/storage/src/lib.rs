@@ -101,12 +101,37 @@ impl Write {
     }
 }
 
+/// Whether SQLite reads the database file through a memory map.
+#[derive(Clone, Copy)]
+enum MemoryMap {
+    On,
+    Off,
+}
+
+impl MemoryMap {
+    fn sqlite_bytes(self) -> &'static str {
+        match self {
+            MemoryMap::On => "268435456",
+            MemoryMap::Off => "0",
+        }
+    }
+}
+
 impl Store {
     /// Opens `sqlite://FILE` (created if missing) or `postgres://...`.
     pub async fn connect(url: &str) -> Result<Self> {
         // SQLite runs each connection on a thread of its own; beyond a few,
         // they only take turns on the cores (4 measured faster than 8).
-        Self::connect_with(url, 4, 20).await
+        Self::connect_with(url, 4, 20, MemoryMap::On).await
+    }
+
+    /// Opens the database for a bulk load (`rapport import`), which writes a
+    /// batch at a time on one connection. On SQLite without the memory map:
+    /// every page a connection reads through it stays resident, so a load
+    /// that reads back what it writes (the look-ups, the indexes) grew the
+    /// process with the file, and with each connection again.
+    pub async fn connect_for_bulk_load(url: &str) -> Result<Self> {
+        Self::connect_with(url, 1, 1, MemoryMap::Off).await
     }
 
     /// Opens the database with one connection, for a command that runs a
@@ -116,10 +141,15 @@ impl Store {
     /// second one beside the first (docs/PERFORMANCE.md, inbound mail).
     /// Nothing may wait for a second connection while holding the first.
     pub async fn connect_single(url: &str) -> Result<Self> {
-        Self::connect_with(url, 1, 1).await
+        Self::connect_with(url, 1, 1, MemoryMap::On).await
     }
 
-    async fn connect_with(url: &str, sqlite_connections: u32, postgres_connections: u32) -> Result<Self> {
+    async fn connect_with(
+        url: &str,
+        sqlite_connections: u32,
+        postgres_connections: u32,
+        memory_map: MemoryMap,
+    ) -> Result<Self> {
         let mut options = ConnectOptions::new(url.to_owned());
         options.sqlx_logging(false).acquire_timeout(Duration::from_secs(10));
         let sqlite = url.starts_with("sqlite:");
@@ -128,7 +158,7 @@ impl Store {
             // opened once and kept, with no upkeep task beside it.
             let kept = u32::from(sqlite_connections > 1);
             options.max_connections(sqlite_connections).min_connections(kept);
-            options.map_sqlx_sqlite_opts(|opts: SqliteConnectOptions| {
+            options.map_sqlx_sqlite_opts(move |opts: SqliteConnectOptions| {
                 opts.create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
@@ -136,7 +166,7 @@ impl Store {
                     .foreign_keys(true)
                     // Read pages through a memory map and keep more of them per
                     // connection: without this, reads are mostly pread copies.
-                    .pragma("mmap_size", "268435456")
+                    .pragma("mmap_size", memory_map.sqlite_bytes())
                     .pragma("cache_size", "-32000")
                     .pragma("temp_store", "memory")
             });

@@ -2,16 +2,18 @@
 
 use rapport_domain::access::Action;
 use rapport_domain::records::{Activity, ActivityInput, ActivityKind, Direction, Links, normalize_timestamp, now};
+use rapport_domain::text::Name;
 use rapport_domain::{ActivityId, Actor, CompanyId, DealId, PersonId, UserId};
 use sea_orm::prelude::*;
 use sea_orm::sea_query::{Condition, Expr};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
+use sea_orm::{ConnectionTrait, Set};
+use std::collections::{BTreeSet, HashSet};
 
 use crate::common::*;
 use crate::entities::{activities, companies, deals, people};
 use crate::history;
 use crate::listing::{SortField, SortKind, SortValue};
-use crate::records::people::refresh_last_contacted;
+use crate::records::people::{refresh_last_contacted, refresh_last_contacted_of};
 use crate::records::sales::on_days;
 use crate::trash::{Removal, move_to_trash};
 use crate::{ListQuery, Page, Result, StorageError, Store};
@@ -68,16 +70,7 @@ pub(crate) fn activity_from(row: activities::Model) -> Result<Activity> {
 
 /// Every link must point at a record that exists.
 pub(crate) async fn check_links<C: ConnectionTrait>(conn: &C, links: &Links) -> Result<()> {
-    if let Some(id) = links.person_id {
-        must_exist::<people::Entity, _>(conn, id.0, "person_id", "person").await?;
-    }
-    if let Some(id) = links.company_id {
-        must_exist::<companies::Entity, _>(conn, id.0, "company_id", "company").await?;
-    }
-    if let Some(id) = links.deal_id {
-        must_exist::<deals::Entity, _>(conn, id.0, "deal_id", "deal").await?;
-    }
-    Ok(())
+    LinkedRecords::read(conn, &[links]).await?.check(links)
 }
 
 fn fill(active: &mut activities::ActiveModel, input: &ActivityInput) {
@@ -95,28 +88,116 @@ fn fill(active: &mut activities::ActiveModel, input: &ActivityInput) {
 pub(crate) async fn insert_activity<C: ConnectionTrait>(
     conn: &C,
     actor: &Actor,
-    mut input: ActivityInput,
+    input: ActivityInput,
 ) -> Result<Activity> {
-    actor.ensure_can_create()?;
-    input.check()?;
-    check_links(conn, &input.links).await?;
-    let author = *input.author_id.get_or_insert(actor.user_id);
-    check_assignment(conn, actor, Some(author), Some(actor.user_id.0), "author_id").await?;
-    let now = now();
-    let mut active = activities::ActiveModel {
-        id: Set(ActivityId::new().0),
-        created_at: Set(now),
-        updated_at: Set(now),
-        created_by: Set(Some(actor.user_id.0)),
-        version: Set(1),
-        ..Default::default()
-    };
-    fill(&mut active, &input);
-    let row = active.insert(conn).await?;
-    if let Some(person) = input.links.person_id {
-        refresh_last_contacted(conn, person.0).await?;
+    let mut outcomes = insert_activities(conn, actor, vec![input]).await?;
+    outcomes.pop().unwrap_or_else(|| Err(StorageError::Corrupt("one activity to insert gave no outcome".into())))
+}
+
+/// The records a batch of activities links to, looked up once for all.
+struct LinkedRecords {
+    people: HashSet<Uuid>,
+    companies: HashSet<Uuid>,
+    deals: HashSet<Uuid>,
+}
+
+impl LinkedRecords {
+    async fn read<C: ConnectionTrait>(conn: &C, links: &[&Links]) -> Result<Self> {
+        Ok(LinkedRecords {
+            people: existing_ids::<people::Entity, _>(conn, links.iter().filter_map(|l| l.person_id.map(|p| p.0)))
+                .await?,
+            companies: existing_ids::<companies::Entity, _>(
+                conn,
+                links.iter().filter_map(|l| l.company_id.map(|c| c.0)),
+            )
+            .await?,
+            deals: existing_ids::<deals::Entity, _>(conn, links.iter().filter_map(|l| l.deal_id.map(|d| d.0))).await?,
+        })
     }
-    history::created(conn, actor, activity_from(row)?).await
+
+    /// Every link must point at a record that exists.
+    fn check(&self, links: &Links) -> Result<()> {
+        if let Some(id) = links.person_id
+            && !self.people.contains(&id.0)
+        {
+            return Err(no_such("person_id", "person"));
+        }
+        if let Some(id) = links.company_id
+            && !self.companies.contains(&id.0)
+        {
+            return Err(no_such("company_id", "company"));
+        }
+        if let Some(id) = links.deal_id
+            && !self.deals.contains(&id.0)
+        {
+            return Err(no_such("deal_id", "deal"));
+        }
+        Ok(())
+    }
+}
+
+/// Records activities together: each input is checked as one create would
+/// check it, with the records they link to looked up once for all, and the
+/// valid ones written with a few multi-row statements; each person's last
+/// contact is then worked out once. The outcomes come back in input order;
+/// a refused input writes nothing, and a database error fails the call.
+pub(crate) async fn insert_activities<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    inputs: Vec<ActivityInput>,
+) -> Result<Vec<Result<Activity>>> {
+    insert_activities_known_as(conn, actor, inputs.into_iter().map(|input| (input, None)).collect()).await
+}
+
+/// `insert_activities`, each with the external id another system knows it
+/// by (an import's; the caller has made sure nothing holds it yet).
+pub(crate) async fn insert_activities_known_as<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    inputs: Vec<(ActivityInput, Option<Name>)>,
+) -> Result<Vec<Result<Activity>>> {
+    let linked = LinkedRecords::read(conn, &inputs.iter().map(|(i, _)| &i.links).collect::<Vec<_>>()).await?;
+    let mut allowed_authors = HashSet::from([actor.user_id]);
+    let now = now();
+    let mut rows = Vec::with_capacity(inputs.len());
+    let mut contacted = BTreeSet::new();
+    let mut outcomes = Vec::with_capacity(inputs.len());
+    for (mut input, external_id) in inputs {
+        let checked = async {
+            actor.ensure_can_create()?;
+            input.check()?;
+            linked.check(&input.links)?;
+            let author = *input.author_id.get_or_insert(actor.user_id);
+            if !allowed_authors.contains(&author) {
+                check_assignment(conn, actor, Some(author), Some(actor.user_id.0), "author_id").await?;
+                allowed_authors.insert(author);
+            }
+            Ok::<(), StorageError>(())
+        }
+        .await;
+        if let Err(refused) = checked {
+            outcomes.push(Err(refused));
+            continue;
+        }
+        let id = ActivityId::new();
+        let mut active = activities::ActiveModel {
+            id: Set(id.0),
+            created_at: Set(now),
+            updated_at: Set(now),
+            created_by: Set(Some(actor.user_id.0)),
+            version: Set(1),
+            external_id: Set(external_id.as_ref().map(|e| e.to_string())),
+            ..Default::default()
+        };
+        fill(&mut active, &input);
+        rows.push(active);
+        contacted.extend(input.links.person_id.map(|p| p.0));
+        outcomes.push(Ok(Activity { id, fields: input, external_id, meta: meta(now, now, Some(actor.user_id.0), 1) }));
+    }
+    insert_all(conn, rows).await?;
+    refresh_last_contacted_of(conn, contacted).await?;
+    history::created_all(conn, actor, outcomes.iter().filter_map(|outcome| outcome.as_ref().ok())).await?;
+    Ok(outcomes)
 }
 
 /// Replaces a stored activity inside the caller's transaction, after the access and version checks.

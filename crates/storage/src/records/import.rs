@@ -23,15 +23,15 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::str::FromStr;
 use time::{Date, OffsetDateTime};
 
-use super::activities::{activity_from, insert_activity, replace_activity};
+use super::activities::{activity_from, insert_activities_known_as, insert_activity, replace_activity};
 use super::answers::{RecordedAnswer, analyse, answer_by_external_id, answer_from, record_answer_in};
 use super::companies::{company_from, insert_company, replace_company};
 use super::deals::{deal_from, insert_deal, replace_deal};
 use super::people::{insert_people, insert_person, person_from, replace_person};
-use super::purchases::{insert_purchase, purchase_from, replace_purchase};
+use super::purchases::{insert_purchase, insert_purchases, purchase_from, replace_purchase, taken_references};
 use super::surveys::survey_from;
 use super::tickets::{insert_ticket, replace_ticket, ticket_from};
-use crate::common::{IN_LIST_CHUNK, check_assignment, ownership};
+use crate::common::{IN_LIST_CHUNK, check_assignment, ids_by_external_id, ownership};
 use crate::entities::{
     activities, companies, contact_points, deals, people, pipelines, purchases, stages, surveys, teams, tickets, users,
 };
@@ -165,11 +165,7 @@ impl ImportBatches {
     pub async fn purchases(&mut self, rows: Vec<PurchaseImport>, create_people: bool) -> Result<()> {
         self.open_batch().await?;
         let w = self.open.as_ref().expect("a batch is open");
-        for row in rows {
-            let line = row.line;
-            let outcome = upsert_purchase(&**w, &self.actor, row, create_people, &mut self.report.people_created).await;
-            tally(outcome, line, &mut self.report)?;
-        }
+        import_purchases(&**w, &self.actor, rows, create_people, &mut self.report).await?;
         self.end_batch().await
     }
 
@@ -189,11 +185,7 @@ impl ImportBatches {
     pub async fn activities(&mut self, rows: Vec<ActivityImport>, create_people: bool) -> Result<()> {
         self.open_batch().await?;
         let w = self.open.as_ref().expect("a batch is open");
-        for row in rows {
-            let line = row.line;
-            let outcome = upsert_activity(&**w, &self.actor, row, create_people, &mut self.report.people_created).await;
-            tally(outcome, line, &mut self.report)?;
-        }
+        import_activities(&**w, &self.actor, rows, create_people, &mut self.report).await?;
         self.end_batch().await
     }
 
@@ -326,22 +318,15 @@ struct StoredKeys {
 
 impl StoredKeys {
     async fn read<C: ConnectionTrait>(conn: &C, rows: &[PersonImport]) -> Result<Self> {
-        let externals: BTreeSet<&str> =
-            rows.iter().filter_map(|r| r.external_id.as_ref().map(|e| e.as_str())).collect();
         let emails: BTreeSet<&str> = rows.iter().flat_map(|r| r.emails.iter().map(|e| e.as_str())).collect();
         let names: BTreeSet<String> =
             rows.iter().filter_map(|r| r.company_name.as_ref().map(|n| n.as_str().to_lowercase())).collect();
-        let mut stored = StoredKeys { people: HashSet::new(), companies: HashMap::new() };
-        for chunk in externals.into_iter().collect::<Vec<_>>().chunks(IN_LIST_CHUNK) {
-            let found: Vec<String> = people::Entity::find()
-                .select_only()
-                .column(people::Column::ExternalId)
-                .filter(people::Column::ExternalId.is_in(chunk.iter().copied()))
-                .into_tuple()
-                .all(conn)
-                .await?;
-            stored.people.extend(found.into_iter().map(|e| format!("external:{e}")));
-        }
+        let externals = rows.iter().filter_map(|r| r.external_id.as_ref().map(|e| e.as_str()));
+        let held = ids_by_external_id::<people::Entity, _>(conn, externals).await?;
+        let mut stored = StoredKeys {
+            people: held.into_keys().map(|e| format!("external:{e}")).collect(),
+            companies: HashMap::new(),
+        };
         for chunk in emails.into_iter().collect::<Vec<_>>().chunks(IN_LIST_CHUNK) {
             let found: Vec<String> = contact_points::Entity::find()
                 .select_only()
@@ -381,10 +366,7 @@ async fn write_new_people<C: ConnectionTrait>(
         return Ok(());
     }
     let (lines, inputs): (Vec<u64>, Vec<PersonInput>) = new_people.drain(..).unzip();
-    for (line, outcome) in lines.into_iter().zip(insert_people(conn, actor, inputs).await?) {
-        tally(outcome.map(|_| Outcome::Created), line, report)?;
-    }
-    Ok(())
+    tally_created(lines, insert_people(conn, actor, inputs).await?, report)
 }
 
 /// Counts one row's outcome. A row the domain refuses, or the actor may not
@@ -774,6 +756,174 @@ pub struct PurchaseImport {
     pub description: Option<LongText>,
 }
 
+/// Imports a batch of purchases. The customers the rows name are looked up
+/// for the whole batch; the purchases of customers found that are new are
+/// checked and written together by `insert_purchases`. A row whose customer
+/// is not found as named (to be created, or known by email but not yet by
+/// its external id), or that repeats an earlier row's customer and
+/// reference, goes through `upsert_purchase` on its own, once the purchases
+/// before it are written; so does one whose purchase is stored (an update).
+async fn import_purchases<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    rows: Vec<PurchaseImport>,
+    create_people: bool,
+    report: &mut ImportReport,
+) -> Result<()> {
+    let customers = StoredRefs::customers(conn, rows.iter().map(|r| &r.customer)).await?;
+    let mut seen = HashSet::new();
+    let mut new_purchases: Vec<(u64, PurchaseImport, PurchaseInput)> = Vec::new();
+    for row in rows {
+        let person = customers.find(row.customer.external_id.as_ref(), row.customer.email.as_ref().map(|e| e.as_str()));
+        let fresh = person.is_some_and(|person| seen.insert((person, row.reference.to_string())));
+        match person {
+            Some(person) if fresh => {
+                let input = PurchaseInput {
+                    person_id: PersonId(person),
+                    occurred_at: row.occurred_at,
+                    amount: row.amount,
+                    reference: Some(row.reference.clone()),
+                    description: row.description.clone(),
+                };
+                new_purchases.push((row.line, row, input));
+            }
+            _ => {
+                write_new_purchases(conn, actor, &mut new_purchases, create_people, report).await?;
+                let line = row.line;
+                let outcome = upsert_purchase(conn, actor, row, create_people, &mut report.people_created).await;
+                tally(outcome, line, report)?;
+            }
+        }
+    }
+    write_new_purchases(conn, actor, &mut new_purchases, create_people, report).await
+}
+
+/// Writes the purchases gathered so far: those stored already are updated
+/// one by one, the rest inserted together.
+async fn write_new_purchases<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    gathered: &mut Vec<(u64, PurchaseImport, PurchaseInput)>,
+    create_people: bool,
+    report: &mut ImportReport,
+) -> Result<()> {
+    if gathered.is_empty() {
+        return Ok(());
+    }
+    let inputs: Vec<PurchaseInput> = gathered.iter().map(|(_, _, input)| input.clone()).collect();
+    let stored = taken_references(conn, &inputs).await?;
+    let mut lines = Vec::with_capacity(inputs.len());
+    let mut new = Vec::with_capacity(inputs.len());
+    for (line, row, input) in gathered.drain(..) {
+        let key = (input.person_id.0, row.reference.to_string());
+        if stored.contains(&key) {
+            let outcome = upsert_purchase(conn, actor, row, create_people, &mut report.people_created).await;
+            tally(outcome, line, report)?;
+        } else {
+            lines.push(line);
+            new.push(input);
+        }
+    }
+    tally_created(lines, insert_purchases(conn, actor, new).await?, report)
+}
+
+/// Who the references of a batch name, looked up at once: a record by its
+/// external id, else by a second key (a customer's email, a company's
+/// lower-case name) that must name exactly one.
+struct StoredRefs {
+    by_external_id: HashMap<String, Uuid>,
+    by_key: HashMap<String, Vec<Uuid>>,
+}
+
+impl StoredRefs {
+    /// Customers, by external id or email.
+    async fn customers<'a, C: ConnectionTrait>(conn: &C, refs: impl Iterator<Item = &'a CustomerRef>) -> Result<Self> {
+        let (externals, emails): (BTreeSet<_>, BTreeSet<_>) = refs
+            .map(|r| (r.external_id.as_ref().map(|e| e.to_string()), r.email.as_ref().map(|e| e.to_string())))
+            .unzip();
+        let mut stored = StoredRefs {
+            by_external_id: ids_by_external_id::<people::Entity, _>(
+                conn,
+                externals.iter().flatten().map(String::as_str),
+            )
+            .await?,
+            by_key: HashMap::new(),
+        };
+        for chunk in emails.into_iter().flatten().collect::<Vec<_>>().chunks(IN_LIST_CHUNK) {
+            let found: Vec<(String, Uuid)> = contact_points::Entity::find()
+                .select_only()
+                .column(contact_points::Column::Value)
+                .column(contact_points::Column::PersonId)
+                .filter(contact_points::Column::Kind.eq("email"))
+                .filter(contact_points::Column::Value.is_in(chunk.iter().cloned()))
+                .into_tuple()
+                .all(conn)
+                .await?;
+            stored.add_keys(found);
+        }
+        Ok(stored)
+    }
+
+    /// Companies, by external id or name.
+    async fn companies<'a, C: ConnectionTrait>(conn: &C, refs: impl Iterator<Item = &'a CompanyRef>) -> Result<Self> {
+        let (externals, names): (BTreeSet<_>, BTreeSet<_>) = refs
+            .map(|r| {
+                (r.external_id.as_ref().map(|e| e.to_string()), r.name.as_ref().map(|n| n.as_str().to_lowercase()))
+            })
+            .unzip();
+        let mut stored = StoredRefs {
+            by_external_id: ids_by_external_id::<companies::Entity, _>(
+                conn,
+                externals.iter().flatten().map(String::as_str),
+            )
+            .await?,
+            by_key: HashMap::new(),
+        };
+        for chunk in names.into_iter().flatten().collect::<Vec<_>>().chunks(IN_LIST_CHUNK) {
+            let found: Vec<(String, Uuid)> = companies::Entity::find()
+                .select_only()
+                .column(companies::Column::SortName)
+                .column(companies::Column::Id)
+                .filter(companies::Column::SortName.is_in(chunk.iter().cloned()))
+                .into_tuple()
+                .all(conn)
+                .await?;
+            stored.add_keys(found);
+        }
+        Ok(stored)
+    }
+
+    fn add_keys(&mut self, found: Vec<(String, Uuid)>) {
+        for (key, id) in found {
+            let holders = self.by_key.entry(key).or_default();
+            if !holders.contains(&id) {
+                holders.push(id);
+            }
+        }
+    }
+
+    /// The one record a reference names, as `resolve_customer` and
+    /// `resolve_company` would find it without writing anything; `None`
+    /// when they would do more (create, remember an external id) or refuse.
+    fn find(&self, external_id: Option<&Name>, key: Option<&str>) -> Option<Uuid> {
+        if let Some(external) = external_id {
+            return self.by_external_id.get(external.as_str()).copied();
+        }
+        match self.by_key.get(key?)?.as_slice() {
+            [one] => Some(*one),
+            _ => None,
+        }
+    }
+}
+
+/// Counts the outcomes of rows written together.
+fn tally_created<T>(lines: Vec<u64>, outcomes: Vec<Result<T>>, report: &mut ImportReport) -> Result<()> {
+    for (line, outcome) in lines.into_iter().zip(outcomes) {
+        tally(outcome.map(|_| Outcome::Created), line, report)?;
+    }
+    Ok(())
+}
+
 async fn upsert_purchase<C: ConnectionTrait>(
     conn: &C,
     actor: &Actor,
@@ -992,6 +1142,84 @@ pub struct ActivityImport {
     pub company: CompanyRef,
     /// The deal it is about, by the deal's external id.
     pub deal_external_id: Option<Name>,
+}
+
+/// Imports a batch of activities. The activities, customers, companies
+/// and deals the rows name are looked up for the whole batch; new
+/// activities whose every reference is found are checked and written
+/// together by `insert_activities_known_as`. Any other row (an update, a
+/// repeat of an earlier row's external id, a customer to create, a name
+/// that finds no one or several) goes through `upsert_activity` on its own,
+/// once the activities before it are written.
+async fn import_activities<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    rows: Vec<ActivityImport>,
+    create_people: bool,
+    report: &mut ImportReport,
+) -> Result<()> {
+    let stored = ids_by_external_id::<activities::Entity, _>(conn, rows.iter().map(|r| r.external_id.as_str())).await?;
+    let customers = StoredRefs::customers(conn, rows.iter().map(|r| &r.customer)).await?;
+    let companies = StoredRefs::companies(conn, rows.iter().map(|r| &r.company)).await?;
+    let deals = ids_by_external_id::<deals::Entity, _>(
+        conn,
+        rows.iter().filter_map(|r| r.deal_external_id.as_ref().map(|e| e.as_str())),
+    )
+    .await?;
+    let mut seen = HashSet::new();
+    let mut new_activities: Vec<(u64, (ActivityInput, Option<Name>))> = Vec::new();
+    for row in rows {
+        let fresh = !stored.contains_key(row.external_id.as_str()) && seen.insert(row.external_id.to_string());
+        let person_id = match row.customer.is_empty() {
+            true => Some(None),
+            false => customers
+                .find(row.customer.external_id.as_ref(), row.customer.email.as_ref().map(|e| e.as_str()))
+                .map(|p| Some(PersonId(p))),
+        };
+        let company_name = row.company.name.as_ref().map(|n| n.as_str().to_lowercase());
+        let company_id = match (&row.company.external_id, &company_name) {
+            (None, None) => Some(None),
+            (external, name) => companies.find(external.as_ref(), name.as_deref()).map(Some),
+        };
+        let deal_id = match &row.deal_external_id {
+            Some(external) => deals.get(external.as_str()).map(|d| Some(DealId(*d))),
+            None => Some(None),
+        };
+        match (fresh, row.kind, person_id, company_id, deal_id) {
+            (true, Some(kind), Some(person_id), Some(company_id), Some(deal_id)) => {
+                let input = ActivityInput {
+                    kind,
+                    direction: row.direction,
+                    occurred_at: row.occurred_at,
+                    subject: row.subject,
+                    body: row.body,
+                    author_id: None,
+                    links: Links { person_id, company_id: company_id.map(CompanyId), deal_id },
+                };
+                new_activities.push((row.line, (input, Some(row.external_id))));
+            }
+            _ => {
+                write_new_activities(conn, actor, &mut new_activities, report).await?;
+                let line = row.line;
+                let outcome = upsert_activity(conn, actor, row, create_people, &mut report.people_created).await;
+                tally(outcome, line, report)?;
+            }
+        }
+    }
+    write_new_activities(conn, actor, &mut new_activities, report).await
+}
+
+async fn write_new_activities<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    gathered: &mut Vec<(u64, (ActivityInput, Option<Name>))>,
+    report: &mut ImportReport,
+) -> Result<()> {
+    if gathered.is_empty() {
+        return Ok(());
+    }
+    let (lines, inputs): (Vec<u64>, Vec<_>) = gathered.drain(..).unzip();
+    tally_created(lines, insert_activities_known_as(conn, actor, inputs).await?, report)
 }
 
 async fn upsert_activity<C: ConnectionTrait>(

@@ -170,14 +170,19 @@ struct Checked {
 impl PeopleChecks {
     async fn read<C: ConnectionTrait>(conn: &C, inputs: &[PersonInput]) -> Result<Self> {
         let companies: BTreeSet<Uuid> = inputs.iter().filter_map(|i| i.company_id.map(|c| c.0)).collect();
-        let referrers: BTreeSet<Uuid> = inputs.iter().filter_map(|i| i.referred_by_id.map(|p| p.0)).collect();
-        let externals: BTreeSet<&str> =
-            inputs.iter().filter_map(|i| i.external_id.as_ref().map(|e| e.as_str())).collect();
         let mut checks = PeopleChecks {
             definitions: definitions(conn, EntityType::Person).await?,
             company_names: HashMap::new(),
-            referrers: HashSet::new(),
-            external_ids: HashMap::new(),
+            referrers: existing_ids::<people::Entity, _>(
+                conn,
+                inputs.iter().filter_map(|i| i.referred_by_id.map(|p| p.0)),
+            )
+            .await?,
+            external_ids: ids_by_external_id::<people::Entity, _>(
+                conn,
+                inputs.iter().filter_map(|i| i.external_id.as_ref().map(|e| e.as_str())),
+            )
+            .await?,
         };
         for chunk in companies.into_iter().collect::<Vec<_>>().chunks(IN_LIST_CHUNK) {
             let found: Vec<(Uuid, String)> = companies::Entity::find()
@@ -189,27 +194,6 @@ impl PeopleChecks {
                 .all(conn)
                 .await?;
             checks.company_names.extend(found);
-        }
-        for chunk in referrers.into_iter().collect::<Vec<_>>().chunks(IN_LIST_CHUNK) {
-            let found: Vec<Uuid> = people::Entity::find()
-                .select_only()
-                .column(people::Column::Id)
-                .filter(people::Column::Id.is_in(chunk.iter().copied()))
-                .into_tuple()
-                .all(conn)
-                .await?;
-            checks.referrers.extend(found);
-        }
-        for chunk in externals.into_iter().collect::<Vec<_>>().chunks(IN_LIST_CHUNK) {
-            let found: Vec<(String, Uuid)> = people::Entity::find()
-                .select_only()
-                .column(people::Column::ExternalId)
-                .column(people::Column::Id)
-                .filter(people::Column::ExternalId.is_in(chunk.iter().copied()))
-                .into_tuple()
-                .all(conn)
-                .await?;
-            checks.external_ids.extend(found);
         }
         Ok(checks)
     }
@@ -404,20 +388,31 @@ async fn check_new<C: ConnectionTrait>(
 
 /// Recomputes a person's last contact from their activities.
 pub(crate) async fn refresh_last_contacted<C: ConnectionTrait>(conn: &C, person: Uuid) -> Result<()> {
-    let latest: Option<Option<time::OffsetDateTime>> = activities::Entity::find()
-        .select_only()
-        .column_as(activities::Column::OccurredAt.max(), "latest")
-        .filter(activities::Column::PersonId.eq(person))
-        .filter(activities::Column::Kind.ne("note"))
-        .filter(activities::Column::Direction.ne("internal"))
-        .into_tuple()
-        .one(conn)
-        .await?;
-    people::Entity::update_many()
-        .col_expr(people::Column::LastContactedAt, Expr::value(latest.flatten()))
-        .filter(people::Column::Id.eq(person))
-        .exec(conn)
-        .await?;
+    refresh_last_contacted_of(conn, [person]).await
+}
+
+/// Recomputes these people's last contact, a statement for many of them.
+pub(crate) async fn refresh_last_contacted_of<C: ConnectionTrait>(
+    conn: &C,
+    people_ids: impl IntoIterator<Item = Uuid>,
+) -> Result<()> {
+    let latest = Query::select()
+        .expr(Expr::col((activities::Entity, activities::Column::OccurredAt)).max())
+        .from(activities::Entity)
+        .and_where(
+            Expr::col((activities::Entity, activities::Column::PersonId)).equals((people::Entity, people::Column::Id)),
+        )
+        .and_where(Expr::col((activities::Entity, activities::Column::Kind)).ne("note"))
+        .and_where(Expr::col((activities::Entity, activities::Column::Direction)).ne("internal"))
+        .to_owned();
+    let ids: Vec<Uuid> = people_ids.into_iter().collect();
+    for chunk in ids.chunks(IN_LIST_CHUNK) {
+        people::Entity::update_many()
+            .col_expr(people::Column::LastContactedAt, SimpleExpr::SubQuery(None, Box::new(latest.clone().into())))
+            .filter(people::Column::Id.is_in(chunk.iter().copied()))
+            .exec(conn)
+            .await?;
+    }
     Ok(())
 }
 

@@ -6,7 +6,8 @@ use rapport_domain::records::{Purchase, PurchaseInput, normalize_timestamp, now}
 use rapport_domain::{Actor, CompanyId, Currency, Money, PersonId, PurchaseId};
 use sea_orm::prelude::*;
 use sea_orm::sea_query::{Expr, Query, SimpleExpr};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
+use sea_orm::{ConnectionTrait, QuerySelect, Set};
+use std::collections::{BTreeSet, HashSet};
 
 use super::customer_insights::bump_insights_version;
 use crate::common::*;
@@ -60,11 +61,11 @@ pub(crate) fn purchase_from(row: purchases::Model) -> Result<Purchase> {
     })
 }
 
+const REFERENCE_TAKEN: &str = "this person already has a purchase with this reference";
+
 fn reference_taken(err: impl Into<StorageError>) -> StorageError {
     match err.into() {
-        StorageError::Conflict(_) => {
-            StorageError::Conflict("this person already has a purchase with this reference".into())
-        }
+        StorageError::Conflict(_) => StorageError::Conflict(REFERENCE_TAKEN.into()),
         other => other,
     }
 }
@@ -91,24 +92,88 @@ fn fill(active: &mut purchases::ActiveModel, input: &PurchaseInput) {
 pub(crate) async fn insert_purchase<C: ConnectionTrait>(
     conn: &C,
     actor: &Actor,
-    mut input: PurchaseInput,
+    input: PurchaseInput,
 ) -> Result<Purchase> {
-    actor.ensure_can_create()?;
-    input.check()?;
-    must_exist::<people::Entity, _>(conn, input.person_id.0, "person_id", "person").await?;
+    let mut outcomes = insert_purchases(conn, actor, vec![input]).await?;
+    outcomes.pop().unwrap_or_else(|| Err(StorageError::Corrupt("one purchase to insert gave no outcome".into())))
+}
+
+/// Records purchases together: each input is checked as one create would
+/// check it, with the customers and references they name looked up once
+/// for all of them, and the valid ones written with a few multi-row
+/// statements. The outcomes come back in input order; a refused input
+/// writes nothing, and a database error fails the call.
+pub(crate) async fn insert_purchases<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    inputs: Vec<PurchaseInput>,
+) -> Result<Vec<Result<Purchase>>> {
+    let customers = existing_ids::<people::Entity, _>(conn, inputs.iter().map(|i| i.person_id.0)).await?;
+    let mut taken = taken_references(conn, &inputs).await?;
     let now = now();
-    let mut active = purchases::ActiveModel {
-        id: Set(PurchaseId::new().0),
-        created_at: Set(now),
-        updated_at: Set(now),
-        created_by: Set(Some(actor.user_id.0)),
-        version: Set(1),
-        ..Default::default()
-    };
-    fill(&mut active, &input);
-    let row = active.insert(conn).await.map_err(reference_taken)?;
+    let mut rows = Vec::with_capacity(inputs.len());
+    let mut outcomes = Vec::with_capacity(inputs.len());
+    for mut input in inputs {
+        let checked = (|| -> Result<()> {
+            actor.ensure_can_create()?;
+            input.check()?;
+            if !customers.contains(&input.person_id.0) {
+                return Err(no_such("person_id", "person"));
+            }
+            if let Some(reference) = &input.reference
+                && !taken.insert((input.person_id.0, reference.to_string()))
+            {
+                return Err(StorageError::Conflict(REFERENCE_TAKEN.into()));
+            }
+            Ok(())
+        })();
+        if let Err(refused) = checked {
+            outcomes.push(Err(refused));
+            continue;
+        }
+        let id = PurchaseId::new();
+        let mut active = purchases::ActiveModel {
+            id: Set(id.0),
+            created_at: Set(now),
+            updated_at: Set(now),
+            created_by: Set(Some(actor.user_id.0)),
+            version: Set(1),
+            ..Default::default()
+        };
+        fill(&mut active, &input);
+        rows.push(active);
+        outcomes.push(Ok(Purchase { id, fields: input, meta: meta(now, now, Some(actor.user_id.0), 1) }));
+    }
+    if rows.is_empty() {
+        return Ok(outcomes);
+    }
+    insert_all(conn, rows).await.map_err(reference_taken)?;
     bump_insights_version(conn).await?;
-    history::created(conn, actor, purchase_from(row)?).await
+    history::created_all(conn, actor, outcomes.iter().filter_map(|outcome| outcome.as_ref().ok())).await?;
+    Ok(outcomes)
+}
+
+/// The (customer, reference) pairs of `inputs` that stored purchases hold.
+pub(crate) async fn taken_references<C: ConnectionTrait>(
+    conn: &C,
+    inputs: &[PurchaseInput],
+) -> Result<HashSet<(Uuid, String)>> {
+    let wanted: HashSet<(Uuid, &str)> =
+        inputs.iter().filter_map(|i| i.reference.as_ref().map(|r| (i.person_id.0, r.as_str()))).collect();
+    let references: BTreeSet<&str> = wanted.iter().map(|(_, reference)| *reference).collect();
+    let mut taken = HashSet::new();
+    for chunk in references.into_iter().collect::<Vec<_>>().chunks(IN_LIST_CHUNK) {
+        let found: Vec<(Uuid, String)> = purchases::Entity::find()
+            .select_only()
+            .column(purchases::Column::PersonId)
+            .column(purchases::Column::Reference)
+            .filter(purchases::Column::Reference.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(conn)
+            .await?;
+        taken.extend(found.into_iter().filter(|(person, reference)| wanted.contains(&(*person, reference.as_str()))));
+    }
+    Ok(taken)
 }
 
 /// Replaces a stored purchase inside the caller's transaction, after the access and version checks.
