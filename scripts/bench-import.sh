@@ -4,6 +4,7 @@
 # its peak memory, against sqlite3's own `.import` of the same file into a bare
 # table; and, when PostgreSQL answers, the import against psql's `\copy`.
 # Goal (docs/PERFORMANCE.md): at most 3x either, peak RSS under 300 MB.
+# Then the same for 2 x ROWS purchases of those people.
 # Usage: scripts/bench-import.sh [ROWS] [POSTGRES_URL]   (RAPPORT_BIN=path skips the release build)
 # The import prints its progress; the last lines of its output are shown.
 set -euo pipefail
@@ -33,6 +34,19 @@ if [ ! -f "$CSV" ]; then
       printf "First%d,Last%d,person%d@example.com,+1 555 %07d,Engineer,%s,t%d;bench,Company %d,%s,%d\n", i, i % 977, i, i, stages[i % 5 + 1], i % 13, i % 5000, tiers[i % 3 + 1], i % 250;
   }' > "$CSV.tmp"
   mv "$CSV.tmp" "$CSV"
+fi
+
+# Purchases of those people (two each, by email): the second kind the issue
+# times.
+PURCHASES="$CACHE/purchases-$ROWS.csv"
+if [ ! -f "$PURCHASES" ]; then
+  echo "generating $PURCHASES"
+  awk -v n="$ROWS" 'BEGIN {
+    print "reference,customer_email,occurred_at,amount,currency,description";
+    for (i = 0; i < 2 * n; i++)
+      printf "O-%d,person%d@example.com,2024-%02d-%02d,%d.%02d,EUR,Order %d\n", i, i % n, i % 12 + 1, i % 28 + 1, i % 500, i % 100, i;
+  }' > "$PURCHASES.tmp"
+  mv "$PURCHASES.tmp" "$PURCHASES"
 fi
 
 # RAPPORT_BIN runs another build (a debug one, to try the script quickly).
@@ -77,6 +91,11 @@ SQLITE_S=$SECONDS_TAKEN
 echo "rapport import: ${IMPORT_S}s, peak RSS ${IMPORT_RSS} MB"
 echo "sqlite3 .import: ${SQLITE_S}s"
 echo "ratio: $(ratio "$IMPORT_S" "$SQLITE_S")x (goal <= 3x), RSS goal < 300 MB"
+measure "$BIN" --database-url "sqlite://$DB" import purchases "$PURCHASES" --mode skip-invalid
+tail -n 1 "$WORK/stderr"
+P_S=$SECONDS_TAKEN; P_RSS=$RSS_MB
+measure sqlite3 "$WORK/bare.db" ".mode csv" ".import $PURCHASES purchases"
+echo "purchases ($((2 * ROWS)) rows): rapport import ${P_S}s, peak RSS ${P_RSS} MB; sqlite3 .import ${SECONDS_TAKEN}s; ratio $(ratio "$P_S" "$SECONDS_TAKEN")x"
 
 if psql "$PG" -c "SELECT 1" >/dev/null 2>&1; then
   echo "== PostgreSQL, $ROWS rows"
@@ -95,6 +114,12 @@ if psql "$PG" -c "SELECT 1" >/dev/null 2>&1; then
   echo "rapport import: ${PG_IMPORT_S}s, peak RSS ${PG_RSS} MB"
   echo "psql \\copy: ${COPY_S}s"
   echo "ratio: $(ratio "$PG_IMPORT_S" "$COPY_S")x (goal <= 3x)"
+  measure "$BIN" --database-url "$PG/$NAME" import purchases "$PURCHASES" --mode skip-invalid
+  tail -n 1 "$WORK/stderr"
+  P_S=$SECONDS_TAKEN; P_RSS=$RSS_MB
+  psql -q "$PG/$BARE" -c "CREATE TABLE purchases (reference text, customer_email text, occurred_at text, amount text, currency text, description text)"
+  measure psql -q "$PG/$BARE" -c "\\copy purchases FROM '$PURCHASES' WITH (FORMAT csv, HEADER true)"
+  echo "purchases ($((2 * ROWS)) rows): rapport import ${P_S}s, peak RSS ${P_RSS} MB; psql \\copy ${SECONDS_TAKEN}s; ratio $(ratio "$P_S" "$SECONDS_TAKEN")x"
 else
   echo "PostgreSQL at $PG does not answer: skipped"
 fi

@@ -153,25 +153,27 @@ pub(crate) async fn insert_purchases<C: ConnectionTrait>(
     Ok(outcomes)
 }
 
-/// The (customer, reference) pairs of `inputs` that stored purchases hold.
+/// The (customer, reference) pairs of `inputs` that stored purchases hold,
+/// read through the `(person_id, reference)` index a chunk of pairs at a time.
 pub(crate) async fn taken_references<C: ConnectionTrait>(
     conn: &C,
     inputs: &[PurchaseInput],
 ) -> Result<HashSet<(Uuid, String)>> {
-    let wanted: HashSet<(Uuid, &str)> =
+    let wanted: BTreeSet<(Uuid, &str)> =
         inputs.iter().filter_map(|i| i.reference.as_ref().map(|r| (i.person_id.0, r.as_str()))).collect();
-    let references: BTreeSet<&str> = wanted.iter().map(|(_, reference)| *reference).collect();
+    let wanted: Vec<(Uuid, &str)> = wanted.into_iter().collect();
     let mut taken = HashSet::new();
-    for chunk in references.into_iter().collect::<Vec<_>>().chunks(IN_LIST_CHUNK) {
+    for chunk in wanted.chunks(IN_LIST_CHUNK / 2) {
         let found: Vec<(Uuid, String)> = purchases::Entity::find()
             .select_only()
             .column(purchases::Column::PersonId)
             .column(purchases::Column::Reference)
-            .filter(purchases::Column::Reference.is_in(chunk.iter().copied()))
+            .filter(purchases::Column::PersonId.is_in(chunk.iter().map(|(person, _)| *person)))
+            .filter(purchases::Column::Reference.is_in(chunk.iter().map(|(_, reference)| *reference)))
             .into_tuple()
             .all(conn)
             .await?;
-        taken.extend(found.into_iter().filter(|(person, reference)| wanted.contains(&(*person, reference.as_str()))));
+        taken.extend(found.into_iter().filter(|(person, reference)| chunk.contains(&(*person, reference.as_str()))));
     }
     Ok(taken)
 }
