@@ -439,7 +439,9 @@ impl ListSpec {
         bulk: bool,
     ) -> Result<Response, WebError> {
         let total = request.total().unwrap_or(0);
-        let all = (bulk && signed.actor.ensure_can_create().is_ok()).then(|| AllMatching::new(self.list, Some(total)));
+        // A list with no rows shows no bulk bar, so there is nothing to fill in.
+        let all = (bulk && total > 0 && signed.actor.ensure_can_create().is_ok())
+            .then(|| AllMatching::new(self.list, Some(total)));
         ListCount::answer(counted(self.list, total), all)
     }
 }

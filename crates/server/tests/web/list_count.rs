@@ -80,6 +80,8 @@ async fn the_page_loads_its_count_after_the_rows(backend: Backend) {
     assert!(web_count("/purchases/count").await.contains(">0 purchases<"));
     assert!(web_count("/activities/count").await.contains(">0 activities<"));
     assert!(!web_count("/purchases/count").await.contains("bulk-all"), "purchases have no bulk bar");
+    // No rows, no bulk bar on the page: the fragment has nothing to swap into it.
+    assert!(!web_count("/deals/count").await.contains("bulk-all"), "an empty list has no bulk bar");
     let (_, viewer) = app.web_user(Role::Viewer, None).await;
     let seen = fragment(&viewer, "/people/count").await;
     assert!(seen.contains(">4 people<") && !seen.contains("bulk-all"), "{seen}");
