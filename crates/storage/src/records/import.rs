@@ -28,7 +28,7 @@ use super::answers::{RecordedAnswer, analyse, answer_by_external_id, answer_from
 use super::companies::{company_from, insert_company, replace_company};
 use super::deals::{deal_from, insert_deal, replace_deal};
 use super::people::{insert_people, insert_person, person_from, replace_person};
-use super::purchases::{insert_purchase, insert_purchases, purchase_from, replace_purchase, taken_references};
+use super::purchases::{insert_purchase, insert_purchases, purchase_from, replace_purchase};
 use super::surveys::survey_from;
 use super::tickets::{insert_ticket, replace_ticket, ticket_from};
 use crate::common::{IN_LIST_CHUNK, check_assignment, ids_by_external_id, ownership};
@@ -798,8 +798,8 @@ async fn import_purchases<C: ConnectionTrait>(
     write_new_purchases(conn, actor, &mut new_purchases, create_people, report).await
 }
 
-/// Writes the purchases gathered so far: those stored already are updated
-/// one by one, the rest inserted together.
+/// Writes the purchases gathered so far together; those `insert_purchases`
+/// refuses as stored already (an earlier import's) are updated one by one.
 async fn write_new_purchases<C: ConnectionTrait>(
     conn: &C,
     actor: &Actor,
@@ -810,21 +810,17 @@ async fn write_new_purchases<C: ConnectionTrait>(
     if gathered.is_empty() {
         return Ok(());
     }
-    let inputs: Vec<PurchaseInput> = gathered.iter().map(|(_, _, input)| input.clone()).collect();
-    let stored = taken_references(conn, &inputs).await?;
-    let mut lines = Vec::with_capacity(inputs.len());
-    let mut new = Vec::with_capacity(inputs.len());
-    for (line, row, input) in gathered.drain(..) {
-        let key = (input.person_id.0, row.reference.to_string());
-        if stored.contains(&key) {
-            let outcome = upsert_purchase(conn, actor, row, create_people, &mut report.people_created).await;
-            tally(outcome, line, report)?;
-        } else {
-            lines.push(line);
-            new.push(input);
+    let (rows, inputs): (Vec<_>, Vec<_>) = gathered.drain(..).map(|(line, row, input)| ((line, row), input)).unzip();
+    for ((line, row), outcome) in rows.into_iter().zip(insert_purchases(conn, actor, inputs).await?) {
+        match outcome {
+            Err(StorageError::Conflict(_)) => {
+                let outcome = upsert_purchase(conn, actor, row, create_people, &mut report.people_created).await;
+                tally(outcome, line, report)?;
+            }
+            other => tally(other.map(|_| Outcome::Created), line, report)?,
         }
     }
-    tally_created(lines, insert_purchases(conn, actor, new).await?, report)
+    Ok(())
 }
 
 /// Who the references of a batch name, looked up at once: a record by its

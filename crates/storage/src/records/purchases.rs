@@ -155,10 +155,7 @@ pub(crate) async fn insert_purchases<C: ConnectionTrait>(
 
 /// The (customer, reference) pairs of `inputs` that stored purchases hold,
 /// read through the `(person_id, reference)` index a chunk of pairs at a time.
-pub(crate) async fn taken_references<C: ConnectionTrait>(
-    conn: &C,
-    inputs: &[PurchaseInput],
-) -> Result<HashSet<(Uuid, String)>> {
+async fn taken_references<C: ConnectionTrait>(conn: &C, inputs: &[PurchaseInput]) -> Result<HashSet<(Uuid, String)>> {
     let wanted: BTreeSet<(Uuid, &str)> =
         inputs.iter().filter_map(|i| i.reference.as_ref().map(|r| (i.person_id.0, r.as_str()))).collect();
     let wanted: Vec<(Uuid, &str)> = wanted.into_iter().collect();
