@@ -165,6 +165,8 @@ fn random_person(rng: &mut StdRng, n: usize, companies: &[CompanyId]) -> PersonI
             label: None,
             primary: true,
         }],
+        birthday: None,
+        addresses: Vec::new(),
         job_title: rng.random_bool(0.7).then(|| name(JOB_TITLES.choose(rng).expect("titles"))),
         company_id: if rng.random_bool(0.7) { companies.choose(rng).copied() } else { None },
         owner_id: None,

@@ -21,6 +21,7 @@ pub mod mail;
 pub mod merge;
 pub mod money;
 pub mod month;
+pub mod personal;
 pub mod records;
 pub mod sales;
 mod schema;

@@ -34,10 +34,12 @@ const PERSON_CHOSEN: &[&str] = &[
     "referred_by_id",
     "preferences",
     "keep_in_touch_days",
+    "birthday",
 ];
 const COMPANY_CHOSEN: &[&str] = &["name", "domain", "industry", "size", "owner_id"];
 /// Lists merged as unions, with the key that makes two entries one.
-const UNIONS: &[(&str, Option<&str>)] = &[("emails", Some("address")), ("phones", Some("number")), ("tags", None)];
+const UNIONS: &[(&str, Option<&str>)] =
+    &[("emails", Some("address")), ("phones", Some("number")), ("addresses", None), ("tags", None)];
 const CUSTOM: &str = "custom_fields";
 
 fn chosen_fields(kind: DuplicateKind) -> &'static [&'static str] {
@@ -74,8 +76,19 @@ fn pick(survivor: Option<&Value>, other: Option<&Value>, choice: Option<Side>) -
 }
 
 /// What makes two list entries one: a phone number's last digits (as
-/// duplicates are found), anything else as it is, lower-cased.
+/// duplicates are found), an address's parts whatever its label and
+/// primary mark, anything else as it is, lower-cased.
 fn identity(entry: &Value, key: Option<&str>) -> String {
+    if key.is_none()
+        && let Some(parts) = entry.as_object()
+    {
+        let parts: Map<String, Value> = parts
+            .iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "label" | "primary"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        return Value::Object(parts).to_string().to_lowercase();
+    }
     let value = key.and_then(|k| entry.get(k)).unwrap_or(entry);
     let text = value.as_str().map_or_else(|| value.to_string(), str::to_lowercase);
     if key == Some("number") {

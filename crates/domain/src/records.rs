@@ -10,6 +10,7 @@ use crate::custom_fields::CustomValues;
 use crate::email::Email;
 use crate::ids::*;
 use crate::money::Money;
+pub use crate::personal::{Birthday, PostalAddress, PostalCode};
 use crate::text::{LongText, Name, Tag};
 use crate::validation::FieldErrors;
 
@@ -284,6 +285,13 @@ pub struct PersonInput {
     pub emails: Vec<EmailEntry>,
     #[serde(default)]
     pub phones: Vec<PhoneEntry>,
+    /// Their day of birth; the year may be unknown (`--04-15`).
+    #[serde(default)]
+    pub birthday: Option<Birthday>,
+    /// Postal addresses, one of them primary (the first unless one is marked).
+    #[serde(default)]
+    #[schema(max_items = 10)]
+    pub addresses: Vec<PostalAddress>,
     #[serde(default)]
     pub job_title: Option<Name>,
     #[serde(default)]
@@ -324,6 +332,8 @@ impl PersonInput {
             last_name,
             emails: vec![EmailEntry { address: email, label: None, primary: true }],
             phones: Vec::new(),
+            birthday: None,
+            addresses: Vec::new(),
             job_title: None,
             company_id: None,
             owner_id: None,
@@ -352,6 +362,18 @@ impl PersonInput {
         }
         if self.phones.len() > 20 {
             errors.add("phones", "at most 20 numbers");
+        }
+        settle_primary(&mut self.addresses, |a| &mut a.primary, "addresses", &mut errors);
+        if self.addresses.len() > crate::personal::MAX_ADDRESSES {
+            errors.add("addresses", format!("at most {} addresses", crate::personal::MAX_ADDRESSES));
+        }
+        for (i, address) in self.addresses.iter().enumerate() {
+            if address.is_empty() {
+                errors.add(
+                    format!("addresses[{i}]"),
+                    "needs at least one of street, locality, region, postal_code and country",
+                );
+            }
         }
         if let Some(days) = self.keep_in_touch_days
             && !(1..=3650).contains(&days)

@@ -36,6 +36,8 @@ fn person(first: &str, referred_by: Option<PersonId>) -> PersonInput {
         last_name: None,
         emails: Vec::new(),
         phones: Vec::new(),
+        birthday: None,
+        addresses: Vec::new(),
         job_title: None,
         company_id: None,
         owner_id: None,

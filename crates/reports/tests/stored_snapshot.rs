@@ -41,6 +41,8 @@ fn person(first: &str, source: &str, referred_by: Option<PersonId>) -> PersonInp
         last_name: None,
         emails: Vec::new(),
         phones: Vec::new(),
+        birthday: None,
+        addresses: Vec::new(),
         job_title: None,
         company_id: None,
         owner_id: None,

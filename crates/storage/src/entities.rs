@@ -136,6 +136,10 @@ pub mod people {
         pub created_by: Option<Uuid>,
         pub version: i64,
         pub external_id: Option<String>,
+        /// `YYYY-MM-DD`, or `--MM-DD` without the year (m0023).
+        pub birthday: Option<String>,
+        /// Postal addresses as JSON, like phones; null when there are none (m0023).
+        pub addresses: Option<Json>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

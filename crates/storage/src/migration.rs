@@ -30,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0020_search_folding::Migration),
             Box::new(m0021_board_sums::Migration),
             Box::new(m0022_custom_value_text::Migration),
+            Box::new(m0023_birthday_addresses::Migration),
         ]
     }
 }
@@ -1850,6 +1851,41 @@ mod m0022_custom_value_text {
         async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
             m.get_connection().execute_unprepared("DROP INDEX custom_field_values_lower").await?;
             Ok(())
+        }
+    }
+}
+
+/// People get a birthday and postal addresses. Both columns are nullable, so
+/// the people stored before have neither and nothing is rewritten: a null
+/// `addresses` reads as none (and is what a person without one gets).
+mod m0023_birthday_addresses {
+    use sea_orm_migration::prelude::*;
+
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m0023_birthday_addresses"
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+            // One column per statement: SQLite alters a table one column at a time.
+            m.alter_table(
+                Table::alter().table("people").add_column(ColumnDef::new("birthday").string().null()).to_owned(),
+            )
+            .await?;
+            m.alter_table(
+                Table::alter().table("people").add_column(ColumnDef::new("addresses").json_binary().null()).to_owned(),
+            )
+            .await
+        }
+
+        async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+            m.alter_table(Table::alter().table("people").drop_column("addresses").to_owned()).await?;
+            m.alter_table(Table::alter().table("people").drop_column("birthday").to_owned()).await
         }
     }
 }

@@ -59,6 +59,8 @@ fn person_input(first: &str) -> PersonInput {
         last_name: None,
         emails: Vec::new(),
         phones: Vec::new(),
+        birthday: None,
+        addresses: Vec::new(),
         job_title: None,
         company_id: None,
         owner_id: None,

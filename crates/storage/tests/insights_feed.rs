@@ -52,6 +52,8 @@ async fn person(
         last_name: None,
         emails: Vec::new(),
         phones: Vec::new(),
+        birthday: None,
+        addresses: Vec::new(),
         job_title: None,
         company_id: None,
         owner_id: None,

@@ -107,6 +107,8 @@ fn person_input(first: &str, last: Option<&str>) -> PersonInput {
         last_name: last.map(name),
         emails: Vec::new(),
         phones: Vec::new(),
+        birthday: None,
+        addresses: Vec::new(),
         job_title: None,
         company_id: None,
         owner_id: None,

@@ -234,6 +234,8 @@ impl App {
                 .into_iter()
                 .collect(),
             phones: Vec::new(),
+            birthday: None,
+            addresses: Vec::new(),
             job_title: None,
             company_id: None,
             owner_id: None,

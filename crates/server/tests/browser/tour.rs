@@ -57,6 +57,8 @@ fn person(first: &str, last: &str, address: &str) -> PersonInput {
         last_name: (!last.is_empty()).then(|| name_of(last)),
         emails: (!address.is_empty()).then(|| email(address, None, true)).into_iter().collect(),
         phones: Vec::new(),
+        birthday: None,
+        addresses: Vec::new(),
         job_title: None,
         company_id: None,
         owner_id: None,

@@ -35,6 +35,13 @@ const PEOPLE: &[&str] = &[
     "last_name",
     "emails",
     "phones",
+    "birthday",
+    // The primary address, in the columns an import reads as one.
+    "street",
+    "city",
+    "region",
+    "postal_code",
+    "country",
     "job_title",
     "company_id",
     "owner_id",
@@ -189,12 +196,19 @@ impl Store {
                 write_csv::<people::Entity, _, _, _>(db, PEOPLE, &keys, only, out, |row| {
                     let p = person_from(row)?;
                     let f = p.fields;
+                    let address = f.addresses.iter().find(|a| a.primary).cloned().unwrap_or_default();
                     let cells = vec![
                         p.id.to_string(),
                         f.first_name.to_string(),
                         opt(f.last_name),
                         join(f.emails.iter().map(|e| e.address.as_str())),
                         join(f.phones.iter().map(|e| e.number.as_str())),
+                        opt(f.birthday),
+                        opt(address.street),
+                        opt(address.locality),
+                        opt(address.region),
+                        opt(address.postal_code.map(String::from)),
+                        opt(address.country),
                         opt(f.job_title),
                         opt(f.company_id),
                         opt(f.owner_id),

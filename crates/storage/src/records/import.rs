@@ -6,9 +6,9 @@
 use rapport_domain::access::Action;
 use rapport_domain::custom_fields::CustomValues;
 use rapport_domain::records::{
-    ActivityInput, ActivityKind, CompanyInput, CompanySize, DealInput, DealStatus, Direction, Domain, EmailEntry,
-    Language, LifecycleStage, Links, PersonInput, Phone, PhoneEntry, Preferences, PurchaseInput, TimeZone,
-    normalize_timestamp, now,
+    ActivityInput, ActivityKind, Birthday, CompanyInput, CompanySize, DealInput, DealStatus, Direction, Domain,
+    EmailEntry, Language, LifecycleStage, Links, PersonInput, Phone, PhoneEntry, PostalAddress, Preferences,
+    PurchaseInput, TimeZone, normalize_timestamp, now,
 };
 use rapport_domain::surveys::{AnswerSource, AnswerSubject, Question, QuestionKind, Response, Survey, SurveyInput};
 use rapport_domain::text::{LongText, Name, Tag};
@@ -61,6 +61,10 @@ pub struct PersonImport {
     pub last_name: Option<Name>,
     pub emails: Vec<Email>,
     pub phones: Vec<Phone>,
+    pub birthday: Option<Birthday>,
+    /// Added to a person's own unless they have one with the same parts
+    /// already; on a person who has addresses, a new one is not primary.
+    pub addresses: Vec<PostalAddress>,
     pub job_title: Option<Name>,
     pub lifecycle_stage: Option<LifecycleStage>,
     pub source: Option<Name>,
@@ -456,6 +460,8 @@ fn new_person(row: PersonImport, company_id: Option<CompanyId>) -> Result<Person
         last_name: row.last_name,
         emails: row.emails.into_iter().map(|address| EmailEntry { address, label: None, primary: false }).collect(),
         phones: row.phones.into_iter().map(|number| PhoneEntry { number, label: None, primary: false }).collect(),
+        birthday: row.birthday,
+        addresses: row.addresses,
         job_title: row.job_title,
         company_id,
         owner_id: None,
@@ -519,6 +525,20 @@ fn merge(person: &mut PersonInput, row: PersonImport) {
     }
     if row.time_zone.is_some() {
         person.preferences.time_zone = row.time_zone;
+    }
+    if row.birthday.is_some() {
+        person.birthday = row.birthday;
+    }
+    for mut address in row.addresses {
+        let same = |a: &PostalAddress| {
+            (&a.street, &a.locality, &a.region, &a.postal_code, &a.country)
+                == (&address.street, &address.locality, &address.region, &address.postal_code, &address.country)
+        };
+        if !person.addresses.iter().any(same) {
+            // The person's own primary address stays the primary one.
+            address.primary &= person.addresses.is_empty();
+            person.addresses.push(address);
+        }
     }
     for address in row.emails {
         if !person.emails.iter().any(|e| e.address == address) {
@@ -727,6 +747,8 @@ async fn resolve_customer<C: ConnectionTrait>(
             .map(|address| EmailEntry { address: address.clone(), label: None, primary: true })
             .collect(),
         phones: Vec::new(),
+        birthday: None,
+        addresses: Vec::new(),
         job_title: None,
         company_id: None,
         owner_id: None,

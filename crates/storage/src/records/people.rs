@@ -115,6 +115,11 @@ pub(crate) fn person_from(row: people::Model) -> Result<Person> {
             last_name: parse_opt(row.last_name, "last name")?,
             emails: from_json(row.emails, "emails")?,
             phones: from_json(row.phones, "phones")?,
+            birthday: parse_opt(row.birthday, "birthday")?,
+            addresses: match row.addresses {
+                Some(addresses) => from_json(addresses, "addresses")?,
+                None => Vec::new(),
+            },
             job_title: parse_opt(row.job_title, "job title")?,
             company_id: row.company_id.map(CompanyId),
             owner_id: row.owner_id.map(UserId),
@@ -132,8 +137,8 @@ pub(crate) fn person_from(row: people::Model) -> Result<Person> {
     })
 }
 
-/// A person is found by name (either way round), email, phone and company,
-/// and ranked by name and email.
+/// A person is found by name (either way round), email, phone, company and
+/// the towns and countries of their addresses, and ranked by name and email.
 pub(crate) fn search_text(input: &PersonInput, company_name: Option<&str>) -> String {
     let first = input.first_name.as_str();
     let (name, reversed) = match &input.last_name {
@@ -141,8 +146,15 @@ pub(crate) fn search_text(input: &PersonInput, company_name: Option<&str>) -> St
         None => (first.to_owned(), String::new()),
     };
     let key = [name.as_str(), reversed.as_str()].into_iter().chain(input.emails.iter().map(|e| e.address.as_str()));
-    let rest = input.phones.iter().map(|p| p.number.as_str()).chain(company_name);
+    let places = input.addresses.iter().flat_map(|a| [a.locality.as_ref(), a.country.as_ref()]).flatten();
+    let rest = input.phones.iter().map(|p| p.number.as_str()).chain(company_name).chain(places.map(|n| n.as_str()));
     rapport_domain::search::document(key, rest)
+}
+
+/// A person's addresses as stored: null for none, as the people stored
+/// before addresses existed have it.
+fn addresses_json(input: &PersonInput) -> Option<Json> {
+    (!input.addresses.is_empty()).then(|| to_json(&input.addresses))
 }
 
 fn sort_name(input: &PersonInput) -> String {
@@ -331,6 +343,8 @@ pub(crate) async fn insert_people<C: ConnectionTrait>(
             last_name: Set(input.last_name.as_ref().map(|n| n.to_string())),
             emails: Set(to_json(&input.emails)),
             phones: Set(to_json(&input.phones)),
+            birthday: Set(input.birthday.map(String::from)),
+            addresses: Set(addresses_json(&input)),
             job_title: Set(input.job_title.as_ref().map(|n| n.to_string())),
             company_id: Set(input.company_id.map(|c| c.0)),
             owner_id: Set(input.owner_id.map(|u| u.0)),
@@ -469,6 +483,8 @@ pub(crate) async fn write_person<C: ConnectionTrait>(
     active.last_name = Set(input.last_name.as_ref().map(|n| n.to_string()));
     active.emails = Set(to_json(&input.emails));
     active.phones = Set(to_json(&input.phones));
+    active.birthday = Set(input.birthday.map(String::from));
+    active.addresses = Set(addresses_json(&input));
     active.job_title = Set(input.job_title.as_ref().map(|n| n.to_string()));
     active.company_id = Set(input.company_id.map(|c| c.0));
     active.owner_id = Set(input.owner_id.map(|u| u.0));

@@ -4,13 +4,15 @@
 
 use std::collections::HashMap;
 
+use rapport_domain::records::PersonInput;
+use sea_orm::prelude::{ColumnTrait, Json};
 use sea_orm::sea_query::{Alias, CaseStatement, Expr, ExprTrait, Query};
 use sea_orm::{ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
 use super::{companies as company_records, deals as deal_records, people as people_records};
-use crate::Result;
 use crate::entities::{companies, deals, people};
+use crate::{Result, StorageError};
 
 /// Records read and rewritten per statement.
 const BATCH: u64 = 500;
@@ -33,14 +35,13 @@ pub(crate) async fn rewrite_all<C: ConnectionTrait>(conn: &C) -> Result<()> {
     }
     after = Uuid::nil();
     loop {
-        let rows = batch::<people::Entity, _>(conn, people::Column::Id, after).await?;
-        let Some(last) = rows.last() else { break };
-        after = last.id;
+        let rows = people_batch(conn, after).await?;
+        let Some((last, _)) = rows.last() else { break };
+        after = *last;
         let mut docs = Vec::with_capacity(rows.len());
-        for row in rows {
-            let person = people_records::person_from(row)?;
-            let company = person.fields.company_id.and_then(|id| company_names.get(&id.0));
-            docs.push((person.id.0, people_records::search_text(&person.fields, company.map(String::as_str))));
+        for (id, person) in rows {
+            let company = person.company_id.and_then(|id| company_names.get(&id.0));
+            docs.push((id, people_records::search_text(&person, company.map(String::as_str))));
         }
         write(conn, "people", docs).await?;
     }
@@ -56,6 +57,42 @@ pub(crate) async fn rewrite_all<C: ConnectionTrait>(conn: &C) -> Result<()> {
         write(conn, "deals", docs).await?;
     }
     Ok(())
+}
+
+/// The next people by id after `after`, read from the columns their
+/// documents were made of when m0020 ran: a migration runs before later
+/// ones add their columns (m0023's birthday and addresses), so it cannot
+/// read whole rows. (People had no addresses then; a later rewrite that
+/// must see them reads that column too.)
+async fn people_batch<C: ConnectionTrait>(conn: &C, after: Uuid) -> Result<Vec<(Uuid, PersonInput)>> {
+    type Row = (Uuid, String, Option<String>, Json, Json, Option<Uuid>);
+    let rows: Vec<Row> = people::Entity::find()
+        .select_only()
+        .columns([
+            people::Column::Id,
+            people::Column::FirstName,
+            people::Column::LastName,
+            people::Column::Emails,
+            people::Column::Phones,
+            people::Column::CompanyId,
+        ])
+        .filter(people::Column::Id.gt(after))
+        .order_by_asc(people::Column::Id)
+        .limit(BATCH)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    rows.into_iter()
+        .map(|(id, first_name, last_name, emails, phones, company_id)| {
+            let fields = serde_json::json!({
+                "first_name": first_name, "last_name": last_name, "emails": emails, "phones": phones,
+                "company_id": company_id,
+            });
+            let person =
+                serde_json::from_value(fields).map_err(|err| StorageError::Corrupt(format!("person {id}: {err}")))?;
+            Ok((id, person))
+        })
+        .collect()
 }
 
 /// The next rows by id after `after`.
