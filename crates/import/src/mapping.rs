@@ -44,6 +44,13 @@ const PEOPLE: &[FieldSpec] = &[
     field("time_zone", &["tz", "timezone"]),
     field("note", &["notes"]),
     field("company_name", &["company", "companyname", "organization", "organisation", "employer"]),
+    field("birthday", &["birthdate", "dateofbirth", "dob", "bday"]),
+    // One address: the columns Google Contacts writes for its first one too.
+    field("street", &["streetaddress", "address", "addressline1", "address1street"]),
+    field("city", &["locality", "town", "address1city"]),
+    field("region", &["state", "province", "county", "address1region"]),
+    field("postal_code", &["zip", "zipcode", "postcode", "address1postalcode"]),
+    field("country", &["address1country"]),
 ];
 
 const COMPANIES: &[FieldSpec] = &[
@@ -270,6 +277,12 @@ pub fn fields(kind: Kind) -> &'static [&'static str] {
         "time_zone",
         "note",
         "company_name",
+        "birthday",
+        "street",
+        "city",
+        "region",
+        "postal_code",
+        "country",
     ];
     match kind {
         Kind::People => PEOPLE_NAMES,

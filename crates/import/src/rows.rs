@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use rapport_domain::custom_fields::CustomFieldInput;
 use rapport_domain::custom_fields::CustomValues;
 use rapport_domain::records::{
-    ActivityKind, CompanySize, DealStatus, Direction, Domain, Language, LifecycleStage, Phone, TimeZone,
+    ActivityKind, Birthday, CompanySize, DealStatus, Direction, Domain, Language, LifecycleStage, Phone, PostalAddress,
+    PostalCode, TimeZone,
 };
 use rapport_domain::text::{LongText, Name, Tag};
 use rapport_domain::tickets::{TicketChannel, TicketPriority, TicketStatus};
@@ -55,17 +56,36 @@ impl RowParser {
 
     pub fn person(&self, line: u64, record: &csv::StringRecord) -> Result<PersonImport, Rejection> {
         let mut row = PersonImport { line, ..Default::default() };
+        let mut address = PostalAddress::default();
         let mut errors = FieldErrors::new();
         for (target, cell) in self.cells(record, &mut errors) {
-            if let Err(reason) = self.fill_person(&mut row, target, cell) {
+            if let Err(reason) = self.fill_person(&mut row, &mut address, target, cell) {
                 errors.add(target.error_key(), reason);
             }
+        }
+        // The address columns make one address.
+        if !address.is_empty() {
+            row.addresses.push(address);
         }
         errors.into_result().map(|()| row).map_err(|errors| Rejection { line, errors })
     }
 
-    fn fill_person(&self, row: &mut PersonImport, target: &Target, cell: &str) -> Result<(), String> {
+    fn fill_person(
+        &self,
+        row: &mut PersonImport,
+        address: &mut PostalAddress,
+        target: &Target,
+        cell: &str,
+    ) -> Result<(), String> {
         match target {
+            Target::Field("birthday") => row.birthday = Some(Birthday::read(cell)?),
+            Target::Field("street") => address.street = Some(Name::try_from(cell)?),
+            Target::Field("city") => address.locality = Some(Name::try_from(cell)?),
+            Target::Field("region") => address.region = Some(Name::try_from(cell)?),
+            Target::Field("postal_code") => {
+                address.postal_code = Some(PostalCode::try_from(cell.to_owned()).map_err(|e| format!("{cell:?} {e}"))?)
+            }
+            Target::Field("country") => address.country = Some(Name::try_from(cell)?),
             Target::Field("external_id") => row.external_id = Some(Name::try_from(cell)?),
             Target::Field("first_name") => row.first_name = Some(Name::try_from(cell)?),
             Target::Field("last_name") => row.last_name = Some(Name::try_from(cell)?),

@@ -7,7 +7,7 @@
 
 use std::io::BufRead;
 
-use rapport_domain::records::{Language, Phone, TimeZone};
+use rapport_domain::records::{Birthday, Language, Phone, PostalAddress, PostalCode, TimeZone};
 use rapport_domain::text::{LongText, Name, Tag};
 use rapport_domain::{Email, FieldErrors};
 use rapport_storage::{PersonImport, Rejection};
@@ -17,6 +17,8 @@ use crate::ImportError;
 /// One property: `NAME;PARAMS:VALUE`, the value still escaped.
 struct Property {
     name: String,
+    /// `NAME;PARAMS` as written, for [`parameters`].
+    head: String,
     value: String,
 }
 
@@ -115,7 +117,7 @@ impl<R: BufRead> Cards<R> {
                 }
                 ("END", Some(_)) if value.eq_ignore_ascii_case("VCARD") => return Ok(card),
                 (_, Some(card)) => match decoded(head, value) {
-                    Ok(value) => card.properties.push(Property { name, value }),
+                    Ok(value) => card.properties.push(Property { name, head: head.to_owned(), value }),
                     Err(reason) => card.unreadable.push((line, format!("{name}: {reason}"))),
                 },
                 (_, None) => {
@@ -214,6 +216,62 @@ fn time_zone(value: &str) -> Result<Option<TimeZone>, String> {
     })
 }
 
+/// A property's types, lower-case: 3.0 and 4.0's `TYPE=home,pref` or
+/// `TYPE="home,pref"` (also written as several `TYPE`s), 2.1's bare `HOME`.
+fn types(head: &str) -> Vec<String> {
+    parameters(head)
+        .filter(|(name, _)| name.is_empty() || name.eq_ignore_ascii_case("TYPE"))
+        .flat_map(|(_, value)| value.trim_matches('"').split(','))
+        .map(|t| t.trim().to_ascii_lowercase())
+        .collect()
+}
+
+/// Whether a property is the preferred one of its kind: 4.0's `PREF=1`,
+/// 3.0's `TYPE=pref`, 2.1's bare `PREF`.
+fn preferred(head: &str) -> bool {
+    parameters(head).any(|(name, _)| name.eq_ignore_ascii_case("PREF")) || types(head).iter().any(|t| t == "pref")
+}
+
+/// A BDAY: `None` for one the card gives as text (`VALUE=text`, "circa
+/// 1800"), which is no day of birth; an error for a date that cannot be read.
+fn birthday(head: &str, value: &str) -> Result<Option<Birthday>, String> {
+    let text_value =
+        parameters(head).any(|(name, v)| name.eq_ignore_ascii_case("VALUE") && v.eq_ignore_ascii_case("text"));
+    if text_value {
+        return Ok(None);
+    }
+    Birthday::read(value).map(Some)
+}
+
+/// An ADR (`post office box;extended address;street;locality;region;postal
+/// code;country`) as an address: the extended address (a flat, a building)
+/// and the post office box become lines of the street; `TYPE=home` or
+/// `work` its label. `None` for an ADR with nothing in it.
+fn address(head: &str, value: &str) -> Result<Option<PostalAddress>, String> {
+    let parts = components(value, ';');
+    let part = |i: usize| parts.get(i).map(String::as_str).filter(|p| !p.is_empty());
+    let name = |i: usize| part(i).map(Name::try_from).transpose();
+    let street_lines: Vec<String> =
+        [part(2).map(str::to_owned), part(1).map(str::to_owned), part(0).map(|b| format!("PO Box {b}"))]
+            .into_iter()
+            .flatten()
+            .collect();
+    let street = (!street_lines.is_empty()).then(|| Name::try_from(street_lines.join("\n"))).transpose()?;
+    let postal_code =
+        part(5).map(|code| PostalCode::try_from(code.to_owned()).map_err(|e| format!("{code:?} {e}"))).transpose()?;
+    let label = types(head).into_iter().find(|t| t == "home" || t == "work").map(Name::try_from).transpose()?;
+    let address = PostalAddress {
+        label,
+        primary: preferred(head),
+        street,
+        locality: name(3)?,
+        region: name(4)?,
+        postal_code,
+        country: name(6)?,
+    };
+    Ok((!address.is_empty()).then_some(address))
+}
+
 impl Card {
     /// The card as a person's values, or every reason it cannot be.
     pub fn person(&self) -> Result<PersonImport, Rejection> {
@@ -260,6 +318,15 @@ impl Card {
                         }
                     }
                     "TITLE" => row.job_title = Some(Name::try_from(text().as_str())?),
+                    // Of several (a card should have one), the first.
+                    "BDAY" if row.birthday.is_none() => row.birthday = birthday(&property.head, &text())?,
+                    "ADR" => {
+                        if let Some(mut address) = address(&property.head, &property.value)? {
+                            // Only the first address marked preferred is the primary one.
+                            address.primary &= !row.addresses.iter().any(|a| a.primary);
+                            row.addresses.push(address);
+                        }
+                    }
                     // Of several (4.0 allows them, ranked by PREF), the first.
                     "LANG" if row.language.is_none() => row.language = Some(Language::try_from(text())?),
                     "TZ" if row.time_zone.is_none() => row.time_zone = time_zone(&text())?,
@@ -420,6 +487,54 @@ mod tests {
         assert_eq!(zone("+05:30"), Ok(None), "no zone name holds a part-hour offset alone");
         assert!(zone("+25:00").is_err());
         assert!(zone("Eastern Time").unwrap_err().contains("neither a time zone name"));
+    }
+
+    #[test]
+    fn birthdays_and_addresses_of_every_version() {
+        let people = cards(include_str!("../tests/fixtures/birthdays-addresses.vcf"));
+        assert_eq!(people.len(), 5);
+        let jorg = people[0].as_ref().unwrap();
+        assert_eq!(jorg.birthday.map(String::from).as_deref(), Some("1970-03-01"), "2.1's basic form");
+        let home = &jorg.addresses[0];
+        assert_eq!(home.street.as_ref().unwrap().as_str(), "Hauptstraße 5", "quoted-printable, in UTF-8");
+        assert_eq!(home.locality.as_ref().unwrap().as_str(), "München");
+        assert_eq!(home.region.as_ref().unwrap().as_str(), "Bayern");
+        assert_eq!(home.postal_code.as_ref().unwrap().as_str(), "80331");
+        assert_eq!(home.country.as_ref().unwrap().as_str(), "Deutschland", "a soft line break joins the value");
+        assert_eq!(home.label.as_ref().unwrap().as_str(), "home", "2.1's bare HOME");
+
+        let ada = people[1].as_ref().unwrap();
+        assert_eq!(ada.birthday.map(String::from).as_deref(), Some("1985-04-15"));
+        let labels: Vec<&str> = ada.addresses.iter().map(|a| a.label.as_ref().unwrap().as_str()).collect();
+        assert_eq!(labels, ["home", "work"]);
+        assert_eq!(ada.addresses[0].street.as_ref().unwrap().as_str(), "12 St James's Square");
+        assert!(!ada.addresses[0].primary && ada.addresses[1].primary, "3.0's TYPE=PREF");
+        assert_eq!(ada.addresses[1].street.as_ref().unwrap().as_str(), "1 Analytical Way\nFloor 3", "extended address");
+
+        let grace = people[2].as_ref().unwrap();
+        assert_eq!(grace.birthday.map(String::from).as_deref(), Some("--12-09"), "4.0 without the year");
+        let arlington = &grace.addresses[0];
+        assert!(arlington.primary, "TYPE=\"home,pref\"");
+        assert_eq!(arlington.label.as_ref().unwrap().as_str(), "home");
+        assert_eq!(arlington.region.as_ref().unwrap().as_str(), "VA");
+
+        let old = people[3].as_ref().unwrap();
+        assert_eq!(old.birthday, None, "VALUE=text is no day of birth: left out");
+        assert_eq!(old.emails[0].as_str(), "old.soul@example.org", "and the card is imported");
+
+        let bad = people[4].as_ref().unwrap_err();
+        assert_eq!(bad.line, 31, "reported by its card's line");
+        assert!(bad.errors.get("BDAY").is_some_and(|m| m.contains("February has no day 30")), "{bad:?}");
+    }
+
+    #[test]
+    fn an_empty_address_is_none_and_a_bad_postal_code_rejects_the_card() {
+        let text =
+            "BEGIN:VCARD\nFN:Ada\nADR:;;;;;;\nEND:VCARD\nBEGIN:VCARD\nFN:Bea\nADR:;;1 Road;Town;;#12;\nEND:VCARD\n";
+        let people = cards(text);
+        assert!(people[0].as_ref().unwrap().addresses.is_empty());
+        let reason = people[1].as_ref().unwrap_err().errors.get("ADR").unwrap().to_owned();
+        assert!(reason.contains("\"#12\" is not a postal code"), "{reason}");
     }
 
     #[test]

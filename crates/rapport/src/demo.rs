@@ -84,6 +84,37 @@ const INDUSTRIES: &[&str] = &["Retail", "Health", "Software", "Hospitality", "Ma
 const SOURCES: &[&str] = &["website", "event", "partner", "cold outreach", "advertising"];
 const TAGS: &[&str] = &["vip", "newsletter", "partner", "wholesale", "beta tester", "event 2026", "slow payer"];
 const INTERESTS: &[&str] = &["gardening", "cycling", "coffee", "design", "football", "travel", "wine", "photography"];
+/// Where people live, with the time zone there (so a person's address and
+/// time zone agree), a postal code and a street.
+struct Place {
+    city: &'static str,
+    region: Option<&'static str>,
+    country: &'static str,
+    zone: &'static str,
+    code: &'static str,
+    street: &'static str,
+}
+
+const fn place(
+    city: &'static str,
+    region: Option<&'static str>,
+    country: &'static str,
+    zone: &'static str,
+    code: &'static str,
+    street: &'static str,
+) -> Place {
+    Place { city, region, country, zone, code, street }
+}
+
+const PLACES: &[Place] = &[
+    place("Lisbon", None, "Portugal", "Europe/Lisbon", "1100-148", "Rua Augusta"),
+    place("Porto", None, "Portugal", "Europe/Lisbon", "4000-322", "Rua de Santa Catarina"),
+    place("Berlin", None, "Germany", "Europe/Berlin", "10115", "Invalidenstraße"),
+    place("Munich", Some("Bavaria"), "Germany", "Europe/Berlin", "80331", "Sendlinger Straße"),
+    place("New York", Some("NY"), "United States", "America/New_York", "10001", "W 34th St"),
+    place("Boston", Some("MA"), "United States", "America/New_York", "02108", "Beacon St"),
+    place("Tokyo", None, "Japan", "Asia/Tokyo", "100-0005", "Marunouchi"),
+];
 const NOTES: &[&str] = &[
     "Prefers short calls in the morning.",
     "Asked about volume discounts.",
@@ -358,6 +389,28 @@ pub async fn run(store: &Store, seed: u64, scale: f64, admin_password: String) -
                 json!(*["bronze", "bronze", "silver", "gold"].choose(&mut demo.rng).expect("tiers")),
             );
         }
+        let &Place { city, region, country, zone, code, street } = PLACES.choose(&mut demo.rng).expect("places");
+        // About two in three have a birthday on file, a fifth of those without the year.
+        let birthday = if demo.rng.random_bool(0.65) {
+            let year = (!demo.rng.random_bool(0.2)).then(|| demo.now.year() - demo.rng.random_range(18..80));
+            let (month, day) = (demo.rng.random_range(1..=12), demo.rng.random_range(1..=28));
+            Some(Birthday::new(year, month, day, demo.now.date()).map_err(anyhow::Error::msg)?)
+        } else {
+            None
+        };
+        let addresses = if demo.rng.random_bool(0.55) {
+            vec![PostalAddress {
+                label: Some(name(if company.is_some() && demo.rng.random_bool(0.4) { "work" } else { "home" })),
+                primary: true,
+                street: Some(name(&format!("{street} {}", demo.rng.random_range(1..200)))),
+                locality: Some(name(city)),
+                region: region.map(name),
+                postal_code: Some(PostalCode::try_from(code.to_owned()).map_err(anyhow::Error::msg)?),
+                country: Some(name(country)),
+            }]
+        } else {
+            Vec::new()
+        };
         batch.push(PersonInput {
             first_name: name(first),
             last_name: Some(name(last)),
@@ -367,6 +420,8 @@ pub async fn run(store: &Store, seed: u64, scale: f64, admin_password: String) -
                 label: Some(name("mobile")),
                 primary: true,
             }],
+            birthday,
+            addresses,
             job_title: company.as_ref().map(|_| {
                 name(
                     ["Owner", "Buyer", "Office manager", "CTO", "Head of operations"]
@@ -386,12 +441,7 @@ pub async fn run(store: &Store, seed: u64, scale: f64, admin_password: String) -
                     Language::try_from(demo.pick(&["en", "en", "pt-BR", "de", "fr", "es"]).to_string())
                         .map_err(anyhow::Error::msg)?,
                 ),
-                time_zone: Some(
-                    TimeZone::try_from(
-                        demo.pick(&["Europe/Lisbon", "Europe/Berlin", "America/New_York", "Asia/Tokyo"]).to_string(),
-                    )
-                    .map_err(anyhow::Error::msg)?,
-                ),
+                time_zone: Some(TimeZone::try_from(zone.to_owned()).map_err(anyhow::Error::msg)?),
                 do_not_contact: demo.rng.random_bool(0.03),
                 interests: INTERESTS.choose_multiple(&mut demo.rng, 2).map(|i| tag(i)).collect(),
                 notes: demo.rng.random_bool(0.3).then(|| LongText::try_from(demo.pick(NOTES)).expect("valid notes")),

@@ -383,11 +383,15 @@ async fn export_then_import_gives_the_same_people(backend: Backend) {
                 let f = p.fields;
                 let emails: Vec<String> = f.emails.into_iter().map(|e| e.address.to_string()).collect();
                 let phones: Vec<String> = f.phones.into_iter().map(|p| p.number.as_str().to_owned()).collect();
+                // The CSV holds the primary address, without its label.
+                let address = f.addresses.iter().find(|a| a.primary).map(|a| a.one_line());
                 json!([
                     f.first_name,
                     f.last_name,
                     emails,
                     phones,
+                    f.birthday,
+                    address,
                     f.job_title,
                     f.lifecycle_stage,
                     f.source,
@@ -404,6 +408,8 @@ async fn export_then_import_gives_the_same_people(backend: Backend) {
     let original = key(everyone(&from).await);
     assert_eq!(original.len(), 38, "40 people and two entered twice, three deleted by the demo and the copy here");
     assert!(original.iter().any(|k| k.contains("customer_tier")), "the demo sets custom fields");
+    assert!(original.iter().any(|k| k.contains("--")), "the demo has birthdays without the year");
+    assert!(original.iter().any(|k| k.contains("Portugal") || k.contains("Germany")), "the demo has addresses");
     assert_eq!(key(everyone(&store).await), original);
     from.close().await.unwrap();
     store.close().await.unwrap();

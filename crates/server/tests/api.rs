@@ -30,6 +30,7 @@ mod api {
     pub mod mail;
     pub mod merge;
     pub mod permissions;
+    pub mod personal;
     pub mod sales;
     pub mod sla_report;
     pub mod strict;

@@ -31,6 +31,7 @@ mod web {
     pub mod list_filters;
     pub mod numbers;
     pub mod permissions;
+    pub mod personal;
     pub mod sales;
     pub mod search;
     pub mod session;

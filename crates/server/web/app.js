@@ -44,6 +44,18 @@
       el.textContent = at.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
       el.title = el.getAttribute("datetime");
     });
+    // A day, not an instant (a birthday): read in UTC so no time zone moves
+    // it to the day before. "--04-15" has no year: the day and month only
+    // (2000 stands in as a year that had a 29 February).
+    root.querySelectorAll("time[data-local-date]").forEach(function (el) {
+      var value = el.getAttribute("datetime");
+      var yearless = value.indexOf("--") === 0;
+      var day = new Date((yearless ? "2000" + value.slice(1) : value) + "T00:00:00Z");
+      if (isNaN(day)) return;
+      el.textContent = day.toLocaleDateString(undefined, yearless
+        ? { month: "long", day: "numeric", timeZone: "UTC" }
+        : { dateStyle: "long", timeZone: "UTC" });
+    });
   }
 
   // Search dialog.

@@ -282,6 +282,12 @@ impl<'a> Words<'a> {
                 Ok(money) => super::numbers::money(&money),
                 Err(_) => value.to_string(),
             },
+            ("addresses", Json::Array(items)) => items
+                .iter()
+                .filter_map(|item| serde_json::from_value::<rapport_domain::records::PostalAddress>(item.clone()).ok())
+                .map(|address| address.one_line())
+                .collect::<Vec<_>>()
+                .join("; "),
             ("emails" | "phones", Json::Array(items)) => items
                 .iter()
                 .filter_map(|item| item.get("address").or_else(|| item.get("number")).and_then(Json::as_str))

@@ -8,8 +8,10 @@ use axum::routing::{get, post};
 use rapport_domain::access::Action;
 use rapport_domain::custom_fields::{CustomFieldDefinition, EntityType};
 use rapport_domain::history::RecordKind;
+use rapport_domain::personal::MAX_ADDRESSES;
 use rapport_domain::records::{
-    Channel, EmailEntry, Language, LifecycleStage, Person, PersonInput, Phone, PhoneEntry, Preferences, TimeZone,
+    Birthday, Channel, EmailEntry, Language, LifecycleStage, Person, PersonInput, Phone, PhoneEntry, PostalAddress,
+    PostalCode, Preferences, TimeZone,
 };
 use rapport_domain::surveys::NpsGroup;
 use rapport_domain::text::{LongText, Name, Tag};
@@ -168,6 +170,31 @@ struct NextStep {
     overdue: bool,
 }
 
+/// A birthday as the customer page shows it: the day in words (app.js
+/// writes it again in the reader's locale), and the age when the year is known.
+struct BirthdayShown {
+    /// `1985-04-15`, or `--04-15` without the year (the `<time>` element's value).
+    iso: String,
+    /// "15 April 1985", "15 April".
+    text: String,
+    /// "41 years old".
+    age: Option<String>,
+}
+
+impl BirthdayShown {
+    fn new(birthday: Birthday, today: time::Date) -> Self {
+        let day = format!("{} {}", birthday.day(), birthday.month());
+        BirthdayShown {
+            iso: birthday.to_string(),
+            text: match birthday.year() {
+                Some(year) => format!("{day} {year}"),
+                None => day,
+            },
+            age: birthday.age_on(today).map(|age| format!("{age} years old")),
+        }
+    }
+}
+
 /// The customer page's profile facts, edited in place.
 const PROFILE: [&str; 7] = ["name", "job_title", "email", "phone", "stage", "owner", "source"];
 
@@ -191,6 +218,9 @@ struct PersonPage {
     /// The other addresses and numbers, with their labels.
     emails: Vec<(String, String)>,
     phones: Vec<(String, String)>,
+    birthday: Option<BirthdayShown>,
+    /// Each address on one line, with its label; the primary one first.
+    addresses: Vec<(String, String)>,
     keep_in_touch: String,
     last_contacted: String,
     contact_overdue: bool,
@@ -339,6 +369,15 @@ pub async fn page(
             .filter(|e| !e.primary)
             .map(|e| (e.number.as_str().to_owned(), e.label.as_ref().map(|l| l.to_string()).unwrap_or_default()))
             .collect(),
+        birthday: p.birthday.map(|b| BirthdayShown::new(b, now.date())),
+        addresses: {
+            let mut addresses: Vec<&PostalAddress> = p.addresses.iter().collect();
+            addresses.sort_by_key(|a| !a.primary);
+            addresses
+                .into_iter()
+                .map(|a| (a.one_line(), a.label.as_ref().map(Name::to_string).unwrap_or_default()))
+                .collect()
+        },
         keep_in_touch: p.keep_in_touch_days.map(|d| format!("every {d} days")).unwrap_or_default(),
         last_contacted: person.last_contacted_at.map(|at| format::relative(at, now)).unwrap_or_else(|| "never".into()),
         contact_overdue: overdue,
@@ -388,6 +427,8 @@ struct PersonForm {
     owners: Vec<Choice>,
     channels: Vec<Choice>,
     custom: Vec<CustomInput>,
+    /// The address groups shown: one per address, and an empty one.
+    address_slots: Vec<usize>,
     /// The person who already has an address this new person was given.
     clash: Option<(PersonId, String)>,
 }
@@ -410,17 +451,32 @@ impl PersonForm {
             chrome: signed.chrome("people", title),
             id,
             version,
-            form,
             stages: lifecycle_choices(),
             owners,
             channels,
             custom: custom::inputs(&custom::definitions(state, EntityType::Person).await?),
+            address_slots: address_slots(&form),
+            form,
             clash: None,
         })
     }
 
     fn respond(&self, signed: &Signed) -> Result<Response, WebError> {
         signed.form_page(self, &self.form)
+    }
+
+    /// The name of an address group's field, for the template.
+    fn address_field(&self, slot: &usize, part: &str) -> String {
+        address_field(*slot, part)
+    }
+
+    /// Whether the group in `slot` is the primary address: the one marked,
+    /// or the first when none is.
+    fn address_primary(&self, slot: &usize) -> bool {
+        match self.form.value("address_primary").parse::<usize>() {
+            Ok(marked) => marked == *slot,
+            Err(_) => *slot == 0,
+        }
     }
 }
 
@@ -478,6 +534,7 @@ async fn form_values(state: &AppState, person: &Person) -> Result<Vec<(String, S
             "other_phones".to_owned(),
             p.phones.iter().filter(|e| !e.primary).map(|e| e.number.as_str().to_owned()).collect::<Vec<_>>().join(", "),
         ),
+        ("birthday".to_owned(), text(p.birthday.map(String::from))),
         ("job_title".to_owned(), text(p.job_title.as_ref().map(|t| t.to_string()))),
         ("owner_id".to_owned(), text(p.owner_id.map(|o| o.to_string()))),
         ("lifecycle_stage".to_owned(), p.lifecycle_stage.as_str().to_owned()),
@@ -494,6 +551,7 @@ async fn form_values(state: &AppState, person: &Person) -> Result<Vec<(String, S
     if p.preferences.do_not_contact {
         pairs.push(("do_not_contact".to_owned(), "true".to_owned()));
     }
+    pairs.extend(address_pairs(&p.addresses));
     if let Some(company) = p.company_id {
         pairs.push(("company".to_owned(), state.store.get_company(company).await?.fields.name.to_string()));
     }
@@ -503,6 +561,80 @@ async fn form_values(state: &AppState, person: &Person) -> Result<Vec<(String, S
     }
     pairs.extend(custom::form_pairs(&p.custom_fields));
     Ok(pairs)
+}
+
+/// An address's parts as the form names them: `address0_street`, ...
+const ADDRESS_PARTS: [&str; 6] = ["label", "street", "locality", "region", "postal_code", "country"];
+
+fn address_field(slot: usize, part: &str) -> String {
+    format!("address{slot}_{part}")
+}
+
+/// A person's addresses as the form's values: one group of fields each, and
+/// `address_primary` naming the primary one's slot.
+fn address_pairs(addresses: &[PostalAddress]) -> Vec<(String, String)> {
+    let mut pairs = Vec::new();
+    for (slot, a) in addresses.iter().enumerate() {
+        let parts = [
+            a.label.as_ref().map(Name::to_string),
+            a.street.as_ref().map(Name::to_string),
+            a.locality.as_ref().map(Name::to_string),
+            a.region.as_ref().map(Name::to_string),
+            a.postal_code.as_ref().map(|c| c.as_str().to_owned()),
+            a.country.as_ref().map(Name::to_string),
+        ];
+        for (part, value) in ADDRESS_PARTS.iter().zip(parts) {
+            if let Some(value) = value {
+                pairs.push((address_field(slot, part), value));
+            }
+        }
+    }
+    // Always sent (the form ticks the first group when none is primary), so
+    // an unchanged form's value matches its original.
+    let primary = addresses.iter().position(|a| a.primary).unwrap_or(0);
+    pairs.push(("address_primary".to_owned(), primary.to_string()));
+    pairs
+}
+
+/// How many address groups the form shows: one per address it holds (the
+/// highest slot filled in) and an empty one to add another, up to the most a
+/// person may have.
+fn address_slots(form: &FormView) -> Vec<usize> {
+    let filled = (0..MAX_ADDRESSES)
+        .filter(|slot| ADDRESS_PARTS.iter().any(|part| !form.value(&address_field(*slot, part)).is_empty()))
+        .max()
+        .map_or(0, |last| last + 1);
+    (0..(filled + 1).min(MAX_ADDRESSES)).collect()
+}
+
+/// The form's address groups; an empty group is no address. A part that
+/// does not parse is named by its own field (`address1_postal_code`).
+fn parse_addresses(f: &mut Fields, form: &FormData) -> Vec<PostalAddress> {
+    let primary = form.get("address_primary").parse::<usize>().ok();
+    let mut addresses = Vec::new();
+    for slot in 0..MAX_ADDRESSES {
+        let address = PostalAddress {
+            label: f.optional::<Name>(&address_field(slot, "label")),
+            primary: primary == Some(slot),
+            street: f.optional::<Name>(&address_field(slot, "street")),
+            locality: f.optional::<Name>(&address_field(slot, "locality")),
+            region: f.optional::<Name>(&address_field(slot, "region")),
+            postal_code: f.optional::<PostalCode>(&address_field(slot, "postal_code")),
+            country: f.optional::<Name>(&address_field(slot, "country")),
+        };
+        if !address.is_empty() {
+            addresses.push(address);
+        } else if address.label.is_some() {
+            f.fail(&address_field(slot, "street"), "or another part of the address is needed with its label");
+        }
+    }
+    // The marked group was left empty: the first address becomes primary.
+    if !addresses.iter().any(|a| a.primary)
+        && let Some(first) = addresses.first_mut()
+    {
+        first.primary = true;
+    }
+    addresses
 }
 
 /// Parses the person form into the same input the API takes.
@@ -535,6 +667,8 @@ async fn parse(
     for number in f.list::<Phone>("other_phones") {
         phones.push(PhoneEntry { label: phone_label(&number), number, primary: false });
     }
+    let birthday = f.optional_with("birthday", Birthday::read);
+    let addresses = parse_addresses(&mut f, form);
     let company_id = company_by_name(state, &mut f, "company").await?;
     let referred_by_id = person_by_label(state, &mut f, "referred_by").await?;
     let job_title = f.optional::<Name>("job_title");
@@ -561,6 +695,8 @@ async fn parse(
             last_name,
             emails,
             phones,
+            birthday,
+            addresses,
             job_title,
             company_id,
             owner_id,

@@ -15,7 +15,9 @@ backend_tests!(
     a_job_is_seen_only_by_its_starter_and_admins,
     bad_fields_are_named,
     purchases_create_the_people_they_name_when_asked,
-    uploads_over_the_limit_are_refused
+    uploads_over_the_limit_are_refused,
+    vcards_bring_birthdays_and_addresses,
+    csv_columns_bring_a_birthday_and_an_address
 );
 
 #[derive(Debug, Deserialize)]
@@ -294,4 +296,76 @@ async fn purchases_create_the_people_they_name_when_asked(backend: Backend) {
     let people = app.all_people().await;
     assert_eq!(people.len(), 1);
     assert_eq!(people[0].fields.primary_email().map(|e| e.as_str()), Some("zoe@example.com"));
+}
+
+/// vCard 2.1 (a quoted-printable ADR), 3.0 and 4.0 (a BDAY without the
+/// year): each card's birthday and addresses; a BDAY given as text is left
+/// out, one that is no real day rejects its card, by line.
+async fn vcards_bring_birthdays_and_addresses(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let file = include_str!("../../../import/tests/fixtures/birthdays-addresses.vcf");
+    let parts = [Part::Text("kind", "vcard"), Part::File("file", "contacts.vcf", file.as_bytes())];
+    let job = finished(&app.admin, &start(&app.admin, &parts).await.id).await;
+    let report = job.report.expect("a report");
+    assert_eq!((report.created, report.rejected_rows), (4, 1), "{report:?}");
+    assert_eq!(report.rejected[0].line, 31, "{report:?}");
+    assert_eq!(report.rejected[0].column.as_deref(), Some("BDAY"), "{report:?}");
+    let people = app.all_people().await;
+    let by_email = |address: &str| {
+        people
+            .iter()
+            .find(|p| p.fields.emails.iter().any(|e| e.address.as_str() == address))
+            .unwrap_or_else(|| panic!("{address} was not imported"))
+            .fields
+            .clone()
+    };
+    let jorg = by_email("joerg.mueller@example.de");
+    assert_eq!(jorg.birthday.map(String::from).as_deref(), Some("1970-03-01"));
+    assert_eq!(jorg.addresses[0].one_line(), "Hauptstraße 5, 80331 München, Bayern, Deutschland");
+    assert!(jorg.addresses[0].primary, "the only address is the primary one");
+    let ada = by_email("ada.lovelace@example.com");
+    assert_eq!(ada.birthday.map(String::from).as_deref(), Some("1985-04-15"));
+    let primary: Vec<bool> = ada.addresses.iter().map(|a| a.primary).collect();
+    assert_eq!(primary, [false, true], "PREF marks the primary one");
+    let grace = by_email("grace.hopper@example.org");
+    assert_eq!(grace.birthday.map(String::from).as_deref(), Some("--12-09"));
+    assert_eq!(by_email("old.soul@example.org").birthday, None);
+
+    // Again: nothing new, and the addresses are not added twice.
+    let again = finished(&app.admin, &start(&app.admin, &parts).await.id).await;
+    let report = again.report.expect("a report");
+    assert_eq!((report.created, report.updated, report.unchanged), (0, 0, 4), "{report:?}");
+}
+
+async fn csv_columns_bring_a_birthday_and_an_address(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let file = "first_name,email,DOB,Street,City,State,ZIP,Country\n\
+                Ana,ana@example.com,1985-04-15,Rua Augusta 10,Lisbon,,1100-053,Portugal\n\
+                Bea,bea@example.com,--12-24,,,,,\n\
+                Cy,cy@example.com,1985-02-30,,Porto,,,\n\
+                Di,di@example.com,,,Boston,MA,02108;,\n";
+    let parts = [Part::Text("kind", "people"), csv(file)];
+    let job = finished(&app.admin, &start(&app.admin, &parts).await.id).await;
+    let report = job.report.expect("a report");
+    assert_eq!((report.created, report.rejected_rows), (2, 2), "{report:?}");
+    let reasons: Vec<(u64, Option<&str>)> = report.rejected.iter().map(|r| (r.line, r.column.as_deref())).collect();
+    assert_eq!(reasons, [(4, Some("DOB")), (5, Some("ZIP"))], "named by their columns: {report:?}");
+    let people = app.all_people().await;
+    let ana = &people.iter().find(|p| p.fields.first_name.as_str() == "Ana").expect("Ana").fields;
+    assert_eq!(ana.birthday.map(String::from).as_deref(), Some("1985-04-15"));
+    assert_eq!(ana.addresses.len(), 1);
+    assert_eq!(ana.addresses[0].one_line(), "Rua Augusta 10, 1100-053 Lisbon, Portugal");
+    let bea = &people.iter().find(|p| p.fields.first_name.as_str() == "Bea").expect("Bea").fields;
+    assert_eq!((bea.birthday.map(String::from).as_deref(), bea.addresses.len()), (Some("--12-24"), 0));
+
+    // A later file adds a second address to Ana, and leaves her birthday when it has none.
+    let more = "email,city,country\nana@example.com,Porto,Portugal\nana@example.com,Lisbon,Portugal\n";
+    let job = finished(&app.admin, &start(&app.admin, &[Part::Text("kind", "people"), csv(more)]).await.id).await;
+    let report = job.report.expect("a report");
+    assert_eq!((report.updated, report.rejected_rows), (2, 0), "{report:?}");
+    let ana = app.all_people().await.into_iter().find(|p| p.fields.first_name.as_str() == "Ana").expect("Ana").fields;
+    let towns: Vec<&str> = ana.addresses.iter().map(|a| a.locality.as_ref().unwrap().as_str()).collect();
+    assert_eq!(towns, ["Lisbon", "Porto", "Lisbon"], "a new address is added, with different parts each time");
+    assert!(ana.addresses[0].primary && !ana.addresses[1].primary);
+    assert_eq!(ana.birthday.map(String::from).as_deref(), Some("1985-04-15"));
 }

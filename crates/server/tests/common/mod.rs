@@ -860,7 +860,7 @@ pub fn field_error(html: &str, name: &str) -> Option<String> {
 }
 
 /// What a browser would send for the form whose `action` is ACTION: every
-/// named input (ticked checkboxes only), select (its selected option, else
+/// named input (ticked checkboxes and radio buttons only), select (its selected option, else
 /// the first) and textarea, in page order; the `_csrf` token is left to
 /// `post_form`.
 pub fn form_fields(html: &str, action: &str) -> Vec<(String, String)> {
@@ -880,7 +880,7 @@ pub fn form_fields(html: &str, action: &str) -> Vec<(String, String)> {
         match (element, name) {
             ("input", Some(name)) if name != "_csrf" => {
                 let kind = attribute(tag, "type").unwrap_or_default();
-                if kind != "checkbox" || tag.contains(" checked") {
+                if !matches!(kind.as_str(), "checkbox" | "radio") || tag.contains(" checked") {
                     fields.push((name, attribute(tag, "value").unwrap_or_default()));
                 }
             }
