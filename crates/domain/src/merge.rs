@@ -258,11 +258,29 @@ mod tests {
     }
 
     #[test]
+    fn addresses_are_joined_and_the_birthday_chosen() {
+        let survivor = person(json!({ "first_name": "Ana", "birthday": "--04-15",
+            "addresses": [{ "label": "home", "locality": "Lisbon", "country": "Portugal", "primary": true }] }));
+        let other = person(json!({ "first_name": "Ana", "birthday": "1985-04-15",
+            "addresses": [{ "label": "casa", "locality": "Lisbon", "country": "Portugal", "primary": true },
+                          { "label": "work", "locality": "Porto", "primary": false }] }));
+        let merged = merge_fields(DuplicateKind::People, &survivor, &other, &FieldChoices::new()).unwrap();
+        let towns: Vec<(&str, bool)> =
+            merged.addresses.iter().map(|a| (a.locality.as_ref().unwrap().as_str(), a.primary)).collect();
+        assert_eq!(towns, [("Lisbon", true), ("Porto", false)], "the same parts under another label are one");
+        assert_eq!(merged.birthday.map(String::from).as_deref(), Some("--04-15"), "the survivor's");
+        let choices: FieldChoices = [("birthday".to_owned(), Side::Other)].into();
+        let merged = merge_fields(DuplicateKind::People, &survivor, &other, &choices).unwrap();
+        assert_eq!(merged.birthday.map(String::from).as_deref(), Some("1985-04-15"), "the year, chosen");
+    }
+
+    #[test]
     fn bad_choices_name_the_field() {
         let a = person(json!({ "first_name": "A" }));
         let b = person(json!({ "first_name": "B" }));
         for (field, message) in [
             ("emails", "combined"),
+            ("addresses", "combined"),
             ("name", "not a field"),
             ("custom_fields.nope", "neither record"),
             ("version", "not a field"),
