@@ -27,6 +27,7 @@ mod browser {
     pub mod list_filters;
     pub mod mail;
     pub mod people;
+    pub mod personal;
     pub mod phone;
     pub mod sales;
     pub mod search;
