@@ -454,6 +454,20 @@ async fn count_rows<E: EntityTrait, C: ConnectionTrait>(conn: &C, select: &Selec
     Ok(u64::try_from(count).unwrap_or(0))
 }
 
+/// The keyset condition of a newest-updated-first (`-updated_at`) list after
+/// `cursor`, for reads that build their own query (the board's columns, read
+/// together): the same cursors as [`ListQuery::fetch`] gives that sort.
+pub(crate) fn after_newest(cursor: &str, updated_at: SimpleExpr, id: SimpleExpr) -> Result<SimpleExpr> {
+    let (value, after) =
+        decode_cursor(cursor, SortKind::Time).ok_or_else(|| bad("cursor", "not a cursor from this list"))?;
+    Ok(updated_at.clone().lt(value.clone()).or(updated_at.eq(value).and(id.lt(after))))
+}
+
+/// The cursor after a record of a newest-updated-first list (see [`after_newest`]).
+pub(crate) fn newest_cursor(updated_at: OffsetDateTime, id: Uuid) -> String {
+    encode_cursor(&SortValue::Time(updated_at), id)
+}
+
 fn encode_cursor(value: &SortValue, id: Uuid) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::json!([value.to_json(), id]).to_string())
 }

@@ -23,12 +23,11 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use futures::future::try_join_all;
 use rapport_domain::access::Action;
 use rapport_domain::records::{Deal, DealStatus, Pipeline};
 use rapport_domain::text::LongText;
 use rapport_domain::{CompanyId, Currency, DealId, PersonId, PipelineId, StageId};
-use rapport_storage::{DealFilter, ListQuery, StageSum, StorageError};
+use rapport_storage::{StageSum, StorageError};
 use serde::Deserialize;
 
 use super::form::{FormData, encode};
@@ -246,15 +245,6 @@ impl Column {
             _ => None,
         }
     }
-
-    fn filter(self, pipeline: PipelineId) -> DealFilter {
-        DealFilter {
-            pipeline_id: Some(pipeline),
-            stage_id: self.stage(),
-            status: Some(self.status()),
-            ..Default::default()
-        }
-    }
 }
 
 /// One page of a column's deals, with its header figures.
@@ -281,23 +271,34 @@ fn header_figures<'a>(sums: impl IntoIterator<Item = &'a StageSum>) -> (i64, Vec
     (count, per_currency.into_iter().map(|(currency, minor)| super::numbers::money_minor(minor, currency)).collect())
 }
 
-/// One page of `column`, from `cursor` (its start without one). `open` are
-/// the pipeline's open sums when the caller has them already.
-async fn load_column(
+/// The names cards show beside their deals: of people and of companies.
+type Names = (HashMap<PersonId, String>, HashMap<CompanyId, String>);
+
+/// The pages of `columns` from their cursors (their starts without one) and
+/// their header figures: the pages and their names in one query, the
+/// figures in another, at once.
+async fn load_columns(
     state: &AppState,
     pipeline: &Pipeline,
-    column: Column,
-    cursor: Option<String>,
-    open: Option<&[StageSum]>,
-) -> Result<Loaded, WebError> {
-    let later = cursor.is_some();
-    let query = ListQuery { limit: Some(PAGE), cursor, sort: Some("-updated_at".into()), ..Default::default() };
-    let page = state.store.list_deals(&query, &column.filter(pipeline.id)).await?;
-    let (count, totals) = match (column, open) {
-        (Column::Stage(stage), Some(open)) => header_figures(open.iter().filter(|s| s.stage_id == stage)),
-        _ => header_figures(&state.store.deal_sums(pipeline.id, column.status(), column.stage()).await?),
-    };
-    Ok(Loaded { column, deals: page.items, next: page.next_cursor, count, totals, later })
+    columns: Vec<(Column, Option<String>)>,
+) -> Result<(Vec<Loaded>, Names), WebError> {
+    let pages: Vec<_> =
+        columns.iter().map(|(column, cursor)| (column.status(), column.stage(), cursor.clone())).collect();
+    let heads: Vec<_> = columns.iter().map(|(column, _)| (column.status(), column.stage())).collect();
+    let ((pages, names), sums) = tokio::try_join!(
+        state.store.board_columns(pipeline.id, &pages, PAGE),
+        state.store.column_sums(pipeline.id, &heads),
+    )?;
+    let loaded = columns
+        .into_iter()
+        .zip(pages)
+        .zip(sums)
+        .map(|(((column, cursor), page), sums)| {
+            let (count, totals) = header_figures(&sums);
+            Loaded { column, deals: page.items, next: page.next_cursor, count, totals, later: cursor.is_some() }
+        })
+        .collect();
+    Ok((loaded, names))
 }
 
 /// Turns loaded columns into what the templates show: names of people,
@@ -311,21 +312,8 @@ struct Renderer<'a> {
 }
 
 impl<'a> Renderer<'a> {
-    async fn new(
-        state: &AppState,
-        signed: &'a Signed,
-        pipeline: &'a Pipeline,
-        deals: impl Iterator<Item = &Deal> + Clone,
-    ) -> Result<Self, WebError> {
-        let people: Vec<PersonId> = deals.clone().filter_map(|d| d.fields.person_id).collect();
-        let companies: Vec<CompanyId> = deals.filter_map(|d| d.fields.company_id).collect();
-        // Three independent reads, each on its own pooled connection.
-        let (staff, person_names, company_names) = tokio::try_join!(
-            Staff::load(state),
-            async { Ok::<_, WebError>(state.store.person_names(&people).await?) },
-            async { Ok::<_, WebError>(state.store.company_names(&companies).await?) },
-        )?;
-        Ok(Renderer { signed, staff, pipeline, person_names, company_names })
+    fn new(signed: &'a Signed, staff: Staff, pipeline: &'a Pipeline, (person_names, company_names): Names) -> Self {
+        Renderer { signed, staff, pipeline, person_names, company_names }
     }
 
     fn can_write(&self) -> bool {
@@ -427,14 +415,17 @@ pub async fn board(
     Query(params): Query<BoardParams>,
 ) -> Result<Response, WebError> {
     let id: PipelineId = id.parse().map_err(|_| WebError::NotFound("pipeline"))?;
-    let pipeline = state.store.get_pipeline(id).await?;
+    // The pipeline from the list the page shows, and the staff its cards name, at once.
+    let (pipelines, staff) =
+        tokio::try_join!(async { Ok::<_, WebError>(state.store.list_pipelines().await?) }, Staff::load(&state))?;
+    let pipeline = pipelines.iter().find(|p| p.id == id).ok_or(WebError::NotFound("pipeline"))?;
     let further = match (params.column.as_deref(), params.cursor.filter(|c| !c.is_empty())) {
         (None | Some(""), None) => None,
         (None | Some(""), Some(_)) => {
             return Err(WebError::BadRequest("A cursor needs the column it belongs to (column=…).".into()));
         }
         (Some(raw), cursor) => {
-            let column = Column::parse(raw, &pipeline).ok_or_else(|| {
+            let column = Column::parse(raw, pipeline).ok_or_else(|| {
                 WebError::BadRequest(format!(
                     "The {} board has no column “{raw}”: a column is one of its stages, “won” or “lost”.",
                     pipeline.name
@@ -445,20 +436,22 @@ pub async fn board(
     };
 
     if let (true, Some((column, Some(cursor)))) = (is_htmx(&headers), &further) {
-        let loaded = load_column(&state, &pipeline, *column, Some(cursor.clone()), None).await?;
-        let renderer = Renderer::new(&state, &signed, &pipeline, loaded.deals.iter()).await?;
+        let (mut loaded, names) = load_columns(&state, pipeline, vec![(*column, Some(cursor.clone()))]).await?;
+        let loaded = loaded.pop().ok_or(WebError::Internal)?;
+        let renderer = Renderer::new(&signed, staff, pipeline, names);
         let fragment = BoardCards { column: renderer.column(loaded) };
         return Ok(Html(render(&fragment)?).into_response());
     }
 
-    let (open, pipelines) = tokio::try_join!(state.store.open_deal_sums(pipeline.id), state.store.list_pipelines())?;
-    // The columns are independent reads: at once, each on a pooled connection.
-    let loaded = try_join_all(Column::all(&pipeline).into_iter().map(|column| {
-        let cursor = further.as_ref().filter(|(c, _)| *c == column).and_then(|(_, cursor)| cursor.clone());
-        load_column(&state, &pipeline, column, cursor, Some(&open))
-    }))
-    .await?;
-    let renderer = Renderer::new(&state, &signed, &pipeline, loaded.iter().flat_map(|l| &l.deals)).await?;
+    let columns = Column::all(pipeline)
+        .into_iter()
+        .map(|column| {
+            let cursor = further.as_ref().filter(|(c, _)| *c == column).and_then(|(_, cursor)| cursor.clone());
+            (column, cursor)
+        })
+        .collect();
+    let (loaded, names) = load_columns(&state, pipeline, columns).await?;
+    let renderer = Renderer::new(&signed, staff, pipeline, names);
     let can_write = renderer.can_write();
     let board_html = render(&BoardColumns {
         can_write,
@@ -485,7 +478,7 @@ pub async fn board(
             csrf: signed.csrf.clone(),
             version: String::new(),
             from: String::new(),
-            targets: targets(&pipeline),
+            targets: targets(pipeline),
             back: None,
         }),
     };
@@ -554,8 +547,16 @@ pub async fn move_deal(
     form: FormData,
 ) -> Result<Response, WebError> {
     let id: DealId = id.parse().map_err(|_| WebError::NotFound("deal"))?;
-    let deal = state.store.get_deal(id).await?;
-    let pipeline = state.store.get_pipeline(deal.fields.pipeline_id).await?;
+    let htmx = is_htmx(&headers);
+    // The deal, the pipelines (its own among them) and, for htmx's answer,
+    // the staff its card names: three reads at once.
+    let (deal, pipelines, staff) = tokio::try_join!(
+        async { Ok::<_, WebError>(state.store.get_deal(id).await?) },
+        async { Ok::<_, WebError>(state.store.list_pipelines().await?) },
+        async { if htmx { Staff::load(&state).await.map(Some) } else { Ok(None) } },
+    )?;
+    let pipeline =
+        pipelines.into_iter().find(|p| p.id == deal.fields.pipeline_id).ok_or(WebError::NotFound("pipeline"))?;
     let name = deal.fields.name.to_string();
     let version = form.get("version").parse::<i64>().ok();
     let raw_target = form.get("target");
@@ -564,7 +565,6 @@ pub async fn move_deal(
     let mut after = before;
     // The deal as stored after a move made here.
     let mut moved = None;
-    let htmx = is_htmx(&headers);
     // Bad input is refused (400) with the reason: as a toast to htmx.
     let refuse = |message: String| -> Result<Response, WebError> {
         if htmx {
@@ -610,9 +610,9 @@ pub async fn move_deal(
             }
         }
     };
-    if !htmx {
+    let Some(staff) = staff else {
         return Ok(redirect_with_flash(&format!("/pipelines/{}/board", pipeline.id), &message));
-    }
+    };
 
     // The columns touched, in board order: where the page showed the card,
     // where it was stored, where it was dropped, where it is now.
@@ -622,12 +622,11 @@ pub async fn move_deal(
         .filter(|c| [from, Some(before), target, Some(after)].contains(&Some(*c)))
         .collect();
     let html = match moved {
-        Some(deal) => moved_answer(&state, &signed, &pipeline, deal, touched).await?,
+        Some(deal) => moved_answer(&state, &signed, staff, &pipeline, deal.id, touched).await?,
         None => {
-            let loaded =
-                try_join_all(touched.into_iter().map(|column| load_column(&state, &pipeline, column, None, None)))
-                    .await?;
-            let renderer = Renderer::new(&state, &signed, &pipeline, loaded.iter().flat_map(|l| &l.deals)).await?;
+            let (loaded, names) =
+                load_columns(&state, &pipeline, touched.into_iter().map(|column| (column, None)).collect()).await?;
+            let renderer = Renderer::new(&signed, staff, &pipeline, names);
             render(&BoardRedrawn {
                 can_write: renderer.can_write(),
                 columns: loaded.into_iter().map(|l| renderer.column(l)).collect(),
@@ -640,18 +639,20 @@ pub async fn move_deal(
 
 /// A move's answer: the moved card, first in its new column (the newest
 /// updated, as the column is sorted), and the figures of every column the
-/// move touched, read afresh.
+/// move touched, read afresh: the card with its names and the figures, two
+/// reads at once.
 async fn moved_answer(
     state: &AppState,
     signed: &Signed,
+    staff: Staff,
     pipeline: &Pipeline,
-    deal: Deal,
+    deal: DealId,
     touched: Vec<Column>,
 ) -> Result<String, WebError> {
-    let sums = try_join_all(touched.iter().map(|column| async move {
-        Ok::<_, WebError>(state.store.deal_sums(pipeline.id, column.status(), column.stage()).await?)
-    }));
-    let (renderer, sums) = tokio::try_join!(Renderer::new(state, signed, pipeline, std::iter::once(&deal)), sums)?;
+    let heads: Vec<_> = touched.iter().map(|column| (column.status(), column.stage())).collect();
+    let ((deal, names), sums) =
+        tokio::try_join!(state.store.deal_card(deal), state.store.column_sums(pipeline.id, &heads))?;
+    let renderer = Renderer::new(signed, staff, pipeline, names);
     let figures = touched
         .iter()
         .zip(sums)

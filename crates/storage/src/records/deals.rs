@@ -4,14 +4,16 @@ use rapport_domain::access::Action;
 use rapport_domain::custom_fields::EntityType;
 use rapport_domain::records::{Deal, DealInput, DealStatus, now};
 use rapport_domain::{Actor, CompanyId, Currency, DealId, FieldErrors, Money, PersonId, PipelineId, StageId, UserId};
+use std::collections::HashMap;
+
 use sea_orm::prelude::*;
-use sea_orm::sea_query::{Expr, Func};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
+use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, Order, Query, SelectStatement, UnionType};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, FromQueryResult, QueryResult, Set};
 
 use crate::common::*;
 use crate::entities::{companies, deals, people, stages};
 use crate::history;
-use crate::listing::{RELEVANCE, SortField, SortKind, SortValue};
+use crate::listing::{RELEVANCE, SortField, SortKind, SortValue, after_newest, newest_cursor};
 use crate::trash::{Removal, move_to_trash};
 use crate::{ListQuery, Page, Result, StorageError, Store};
 use rapport_domain::history::{RecordKind, TrashReason};
@@ -193,7 +195,121 @@ pub(crate) async fn replace_deal<C: ConnectionTrait>(
     history::updated(conn, actor, &previous, deal_from(row)?).await
 }
 
+/// The names a deal's card shows beside it: its person's and its company's.
+type CardNames = (HashMap<PersonId, String>, HashMap<CompanyId, String>);
+
+/// Deals with their person's and company's names, as cards show them: the
+/// `deals` columns, then `person_first`, `person_last` and `company_name`.
+fn card_select() -> SelectStatement {
+    Query::select()
+        .column((deals::Entity, Asterisk))
+        .expr_as(Expr::col((people::Entity, people::Column::FirstName)), Alias::new("person_first"))
+        .expr_as(Expr::col((people::Entity, people::Column::LastName)), Alias::new("person_last"))
+        .expr_as(Expr::col((companies::Entity, companies::Column::Name)), Alias::new("company_name"))
+        .from(deals::Entity)
+        .left_join(
+            people::Entity,
+            Expr::col((people::Entity, people::Column::Id)).equals((deals::Entity, deals::Column::PersonId)),
+        )
+        .left_join(
+            companies::Entity,
+            Expr::col((companies::Entity, companies::Column::Id)).equals((deals::Entity, deals::Column::CompanyId)),
+        )
+        .to_owned()
+}
+
+/// A row of [`card_select`]: the deal, its names added to `names`.
+fn card_from(row: &QueryResult, names: &mut CardNames) -> Result<deals::Model> {
+    let deal = deals::Model::from_query_result(row, "")?;
+    if let (Some(person), Some(first)) = (deal.person_id, row.try_get::<Option<String>>("", "person_first")?) {
+        let last = row.try_get::<Option<String>>("", "person_last")?;
+        names.0.insert(PersonId(person), super::overview::person_name(first, last));
+    }
+    if let (Some(company), Some(name)) = (deal.company_id, row.try_get::<Option<String>>("", "company_name")?) {
+        names.1.insert(CompanyId(company), name);
+    }
+    Ok(deal)
+}
+
 impl Store {
+    /// A deal with its person's and company's names, as its card shows it.
+    pub async fn deal_card(&self, id: DealId) -> Result<(Deal, CardNames)> {
+        let mut select = card_select();
+        select.and_where(Expr::col((deals::Entity, deals::Column::Id)).eq(id.0));
+        let row = self.conn().query_one(&select).await?.ok_or(StorageError::NotFound("deal"))?;
+        let mut names = CardNames::default();
+        let deal = deal_from(card_from(&row, &mut names)?)?;
+        Ok((deal, names))
+    }
+
+    /// Pages of a pipeline's board columns, read together in one query: a
+    /// column is a status and, for open deals, a stage (without one, every
+    /// deal of the status), from its cursor if it has one. Each page is the
+    /// column's next `limit` deals newest updated first, with the cursors
+    /// [`Store::list_deals`] gives that sort (`-updated_at`); the pages come
+    /// in `columns`' order, with the names of their people and companies.
+    pub async fn board_columns(
+        &self,
+        pipeline: PipelineId,
+        columns: &[(DealStatus, Option<StageId>, Option<String>)],
+        limit: u64,
+    ) -> Result<(Vec<Page<Deal>>, CardNames)> {
+        let mut union: Option<SelectStatement> = None;
+        for (i, (status, stage, cursor)) in columns.iter().enumerate() {
+            let (updated_at, id) =
+                (Expr::col((deals::Entity, deals::Column::UpdatedAt)), Expr::col((deals::Entity, deals::Column::Id)));
+            let mut part = card_select();
+            part.expr_as(Expr::cust(i.to_string()), Alias::new("board_column"))
+                .and_where(Expr::col((deals::Entity, deals::Column::PipelineId)).eq(pipeline.0))
+                .and_where(Expr::col((deals::Entity, deals::Column::Status)).eq(status.as_str()));
+            if let Some(stage) = stage {
+                part.and_where(Expr::col((deals::Entity, deals::Column::StageId)).eq(stage.0));
+            }
+            if let Some(cursor) = cursor {
+                part.and_where(after_newest(cursor, updated_at.clone(), id.clone())?);
+            }
+            part.order_by_expr(updated_at, Order::Desc).order_by_expr(id, Order::Desc).limit(limit + 1);
+            // Each column its own sub-query: in a compound, SQLite takes ORDER
+            // BY and LIMIT only after the last part.
+            let part =
+                Query::select().column(Asterisk).from_subquery(part, Alias::new(format!("column{i}"))).to_owned();
+            match union.as_mut() {
+                None => union = Some(part),
+                Some(union) => {
+                    union.union(UnionType::All, part);
+                }
+            }
+        }
+        let mut names = CardNames::default();
+        let Some(union) = union else { return Ok((Vec::new(), names)) };
+        let mut rows: Vec<Vec<deals::Model>> = columns.iter().map(|_| Vec::new()).collect();
+        for row in self.conn().query_all(&union).await? {
+            let column: i32 = row.try_get("", "board_column")?;
+            let deal = card_from(&row, &mut names)?;
+            usize::try_from(column)
+                .ok()
+                .and_then(|column| rows.get_mut(column))
+                .ok_or_else(|| StorageError::Corrupt(format!("a board row of column {column}, of {}", columns.len())))?
+                .push(deal);
+        }
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        let pages = rows
+            .into_iter()
+            .map(|mut deals| {
+                // A compound keeps no order of its parts' rows: sorted here.
+                deals.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then(b.id.cmp(&a.id)));
+                let next_cursor = if deals.len() > limit {
+                    deals.truncate(limit);
+                    deals.last().map(|last| newest_cursor(last.updated_at, last.id))
+                } else {
+                    None
+                };
+                Page { items: deals, next_cursor }.try_map(deal_from)
+            })
+            .collect::<Result<_>>()?;
+        Ok((pages, names))
+    }
+
     pub async fn get_deal(&self, id: DealId) -> Result<Deal> {
         deal_from(deals::Entity::find_by_id(id.0).one(self.conn()).await?.ok_or(StorageError::NotFound("deal"))?)
     }

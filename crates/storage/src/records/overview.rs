@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use rapport_domain::records::{Activity, DealStatus, Person};
 use rapport_domain::{CompanyId, Currency, Money, MoneySum, PersonId, PipelineId, StageId, UserId};
 use sea_orm::prelude::*;
-use sea_orm::sea_query::Expr;
-use sea_orm::{DbBackend, QueryOrder, QuerySelect};
+use sea_orm::sea_query::{Expr, SelectStatement, UnionType};
+use sea_orm::{DbBackend, QueryOrder, QuerySelect, QueryTrait};
 
 use super::activities::activity_from;
 use super::people::person_from;
@@ -55,6 +55,14 @@ fn sum_parts(col: &str) -> (String, String) {
 
 fn exact_sum(high: i64, low: i64) -> i128 {
     i128::from(high) * 1_000_000_000 + i128::from(low)
+}
+
+/// A person's display name, from their first and last names.
+pub(crate) fn person_name(first: String, last: Option<String>) -> String {
+    match last {
+        Some(last) => format!("{first} {last}"),
+        None => first,
+    }
 }
 
 fn currency(code: &str) -> Result<Currency> {
@@ -116,46 +124,77 @@ impl Store {
 
     /// Count and exact sum of the open deals of a pipeline, per stage and currency.
     pub async fn open_deal_sums(&self, pipeline: PipelineId) -> Result<Vec<StageSum>> {
-        self.deal_sums(pipeline, DealStatus::Open, None).await
+        Ok(self.column_sums(pipeline, &[(DealStatus::Open, None)]).await?.into_iter().next().unwrap_or_default())
     }
 
-    /// Count and exact sum of a pipeline's deals of one status (in one stage,
-    /// if given), per stage and currency: a board column's header.
-    pub async fn deal_sums(
+    /// Count and exact sum of the deals in each of a pipeline's board
+    /// `columns` (a status and, for open deals, a stage; without one, every
+    /// deal of the status), per stage and currency: the columns' headers, in
+    /// `columns`' order, from one read of the `deals_board_sums` index.
+    pub async fn column_sums(
         &self,
         pipeline: PipelineId,
-        status: DealStatus,
-        stage: Option<StageId>,
-    ) -> Result<Vec<StageSum>> {
+        columns: &[(DealStatus, Option<StageId>)],
+    ) -> Result<Vec<Vec<StageSum>>> {
+        // A range of `deals_board_sums` per column, as one compound: an OR of
+        // the columns would read every open deal of the pipeline for two stages.
         let (high, low) = sum_parts("deals.amount_minor");
-        let mut select = deals::Entity::find()
-            .select_only()
-            .column(deals::Column::StageId)
-            .column(deals::Column::Currency)
-            .column_as(Expr::cust("COUNT(*)"), "count")
-            .column_as(Expr::cust(high), "high")
-            .column_as(Expr::cust(low), "low")
-            .filter(deals::Column::PipelineId.eq(pipeline.0))
-            .filter(deals::Column::Status.eq(status.as_str()));
-        if let Some(stage) = stage {
-            select = select.filter(deals::Column::StageId.eq(stage.0));
+        let mut union: Option<SelectStatement> = None;
+        for (status, stage) in columns {
+            let mut part = deals::Entity::find()
+                .select_only()
+                .column(deals::Column::Status)
+                .column(deals::Column::StageId)
+                .column(deals::Column::Currency)
+                .column_as(Expr::cust("COUNT(*)"), "count")
+                .column_as(Expr::cust(high.clone()), "high")
+                .column_as(Expr::cust(low.clone()), "low")
+                .filter(deals::Column::PipelineId.eq(pipeline.0))
+                .filter(deals::Column::Status.eq(status.as_str()));
+            if let Some(stage) = stage {
+                part = part.filter(deals::Column::StageId.eq(stage.0));
+            }
+            let part = part
+                .group_by(deals::Column::Status)
+                .group_by(deals::Column::StageId)
+                .group_by(deals::Column::Currency)
+                .into_query();
+            match union.as_mut() {
+                None => union = Some(part),
+                Some(union) => {
+                    union.union(UnionType::All, part);
+                }
+            }
         }
-        let rows: Vec<(Uuid, String, i64, i64, i64)> = select
-            .group_by(deals::Column::StageId)
-            .group_by(deals::Column::Currency)
-            .order_by_asc(deals::Column::Currency)
-            .into_tuple()
-            .all(self.conn())
-            .await?;
-        rows.into_iter()
-            .map(|(stage, code, count, high, low)| {
-                Ok(StageSum {
-                    stage_id: StageId(stage),
-                    count,
-                    amount: MoneySum::new(exact_sum(high, low), currency(&code)?),
-                })
-            })
-            .collect()
+        let Some(union) = union else { return Ok(Vec::new()) };
+        let mut rows: Vec<(String, Uuid, String, i64, i64, i64)> = Vec::new();
+        for row in self.conn().query_all(&union).await? {
+            rows.push((
+                row.try_get_by_index(0)?,
+                row.try_get_by_index(1)?,
+                row.try_get_by_index(2)?,
+                row.try_get_by_index(3)?,
+                row.try_get_by_index(4)?,
+                row.try_get_by_index(5)?,
+            ));
+        }
+        // By currency, as a single column's sums always came.
+        rows.sort_by(|a, b| a.2.cmp(&b.2));
+        let mut sums = vec![Vec::new(); columns.len()];
+        for (status, stage, code, count, high, low) in rows {
+            let status = parse_with(&status, "deal status", DealStatus::parse)?;
+            let sum = StageSum {
+                stage_id: StageId(stage),
+                count,
+                amount: MoneySum::new(exact_sum(high, low), currency(&code)?),
+            };
+            for (into, (of, in_stage)) in sums.iter_mut().zip(columns) {
+                if *of == status && in_stage.is_none_or(|s| s == sum.stage_id) {
+                    into.push(sum.clone());
+                }
+            }
+        }
+        Ok(sums)
     }
 
     /// Purchases of one person, or of everyone at one company, per currency.
@@ -223,16 +262,7 @@ impl Store {
             .into_tuple()
             .all(self.conn())
             .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, first, last)| {
-                let name = match last {
-                    Some(last) => format!("{first} {last}"),
-                    None => first,
-                };
-                (PersonId(id), name)
-            })
-            .collect())
+        Ok(rows.into_iter().map(|(id, first, last)| (PersonId(id), person_name(first, last))).collect())
     }
 
     /// Names of companies, for lists that show a company beside a record.

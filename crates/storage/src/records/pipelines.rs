@@ -4,7 +4,8 @@ use rapport_domain::records::{Pipeline, PipelineInput, Stage, StageInput, now};
 use rapport_domain::text::Name;
 use rapport_domain::{Actor, FieldErrors, PipelineId, StageId, UserId};
 use sea_orm::prelude::*;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, QueryOrder, Set};
+use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Order, Query};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, FromQueryResult, QueryOrder, Set};
 
 use crate::common::*;
 use crate::entities::{deals, pipelines, stages};
@@ -16,22 +17,25 @@ async fn load<C: ConnectionTrait>(conn: &C, row: pipelines::Model) -> Result<Pip
         .order_by_asc(stages::Column::Position)
         .all(conn)
         .await?;
-    let stages = stage_rows
-        .into_iter()
-        .map(|s| {
-            Ok(Stage {
-                id: StageId(s.id),
-                name: parse(s.name, "stage name")?,
-                win_probability: s.win_probability,
-                position: s.position,
-            })
-        })
-        .collect::<Result<_>>()?;
+    let stages = stage_rows.into_iter().map(stage_from).collect::<Result<_>>()?;
+    pipeline_from(row, stages)
+}
+
+fn pipeline_from(row: pipelines::Model, stages: Vec<Stage>) -> Result<Pipeline> {
     Ok(Pipeline {
         id: PipelineId(row.id),
         name: parse(row.name, "pipeline name")?,
         stages,
         meta: meta(row.created_at, row.updated_at, row.created_by, row.version),
+    })
+}
+
+fn stage_from(s: stages::Model) -> Result<Stage> {
+    Ok(Stage {
+        id: StageId(s.id),
+        name: parse(s.name, "stage name")?,
+        win_probability: s.win_probability,
+        position: s.position,
     })
 }
 
@@ -130,11 +134,41 @@ impl Store {
         load(self.conn(), row).await
     }
 
+    /// Every pipeline with its stages, oldest first, in one read (the board
+    /// reads this list on every view).
     pub async fn list_pipelines(&self) -> Result<Vec<Pipeline>> {
-        let rows = pipelines::Entity::find().order_by_asc(pipelines::Column::CreatedAt).all(self.conn()).await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            out.push(load(self.conn(), row).await?);
+        let mut select = Query::select();
+        select.column((pipelines::Entity, Asterisk));
+        let columns = [
+            stages::Column::Id,
+            stages::Column::PipelineId,
+            stages::Column::Name,
+            stages::Column::WinProbability,
+            stages::Column::Position,
+        ];
+        for column in columns {
+            select.expr_as(Expr::col((stages::Entity, column)), Alias::new(format!("stage_{}", column.as_str())));
+        }
+        select
+            .from(pipelines::Entity)
+            .left_join(
+                stages::Entity,
+                Expr::col((stages::Entity, stages::Column::PipelineId))
+                    .equals((pipelines::Entity, pipelines::Column::Id)),
+            )
+            .order_by((pipelines::Entity, pipelines::Column::CreatedAt), Order::Asc)
+            .order_by((pipelines::Entity, pipelines::Column::Id), Order::Asc)
+            .order_by((stages::Entity, stages::Column::Position), Order::Asc);
+        let mut out: Vec<Pipeline> = Vec::new();
+        for row in self.conn().query_all(&select).await? {
+            let pipeline = pipelines::Model::from_query_result(&row, "")?;
+            if out.last().is_none_or(|last| last.id.0 != pipeline.id) {
+                out.push(pipeline_from(pipeline, Vec::new())?);
+            }
+            // A pipeline without stages has one row, of NULL stage columns.
+            if let (Some(last), Some(_)) = (out.last_mut(), row.try_get::<Option<Uuid>>("stage_", "id")?) {
+                last.stages.push(stage_from(stages::Model::from_query_result(&row, "stage_")?)?);
+            }
         }
         Ok(out)
     }
