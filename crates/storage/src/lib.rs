@@ -89,6 +89,9 @@ impl std::ops::Deref for Write {
 
 impl Write {
     pub(crate) async fn commit(self) -> Result<()> {
+        if self.txn.get_database_backend() == DbBackend::Postgres {
+            records::customer_insights::bump_marked_insights_version(&self.txn).await?;
+        }
         self.txn.commit().await?;
         Ok(())
     }

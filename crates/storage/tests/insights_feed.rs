@@ -7,6 +7,7 @@
 #[macro_use]
 extern crate rapport_testing;
 
+use rapport_domain::bulk::BulkChange;
 use rapport_domain::records::{LifecycleStage, PersonInput, PurchaseInput, UserInput};
 use rapport_domain::text::Name;
 use rapport_domain::{Actor, Currency, Email, Money, PersonId, Role, Segment};
@@ -215,6 +216,10 @@ async fn the_data_version_moves_with_every_change_insights_read(backend: Backend
     input.lifecycle_stage = LifecycleStage::Churned;
     store.update_person(&actor, ann, input, None).await.expect("update Ann");
     moved(store.insights_data_version().await.unwrap(), "a person changed");
+    let bo = person(&store, &actor, "Bo", LifecycleStage::Lead, None, None).await;
+    let to_customers = BulkChange::SetStage(LifecycleStage::Customer);
+    store.bulk_people(&actor, &[ann, bo], &to_customers).await.expect("change Ann and Bo at once");
+    moved(store.insights_data_version().await.unwrap(), "a bulk change");
     store.delete_purchase(&actor, bought.id).await.expect("delete the purchase");
     moved(store.insights_data_version().await.unwrap(), "a purchase deleted");
     store.delete_person(&actor, ann).await.expect("delete Ann");
@@ -229,6 +234,13 @@ async fn the_data_version_moves_with_every_change_insights_read(backend: Backend
     };
     assert!(store.create_purchase(&actor, bad).await.is_err(), "Ann is gone");
     assert_eq!(store.insights_data_version().await.unwrap(), last);
+    // A bulk change refused part-way rolls back with the version (PostgreSQL
+    // moves it at commit), and the next write does not inherit its mark.
+    let nobody = PersonId(uuid::Uuid::now_v7());
+    let to_churned = BulkChange::SetStage(LifecycleStage::Churned);
+    assert!(store.bulk_people(&actor, &[bo, nobody], &to_churned).await.is_err(), "nobody is missing");
+    person(&store, &actor, "Cy", LifecycleStage::Lead, None, None).await;
+    assert_eq!(store.insights_data_version().await.unwrap(), last, "a refused bulk change leaves the version");
     store.close().await.expect("close the database");
 }
 

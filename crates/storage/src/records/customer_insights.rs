@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use rapport_domain::{Currency, Money, PersonId, Segment};
 use sea_orm::prelude::*;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ConnectionTrait, ExprTrait, QuerySelect, Set};
+use sea_orm::{ConnectionTrait, DbBackend, ExprTrait, QuerySelect, Set};
 use time::{Date, OffsetDateTime};
 
 use crate::common::parse_with;
@@ -85,12 +85,37 @@ fn active_from(row: &CustomerInsight) -> customer_insights::ActiveModel {
 
 /// Moves the insights data version on: called inside every transaction that
 /// changes purchases or the people fields insights read.
+///
+/// On PostgreSQL this only marks the transaction, and `Write::commit` moves
+/// the version on as its last statement: updating the one version row locks
+/// it until commit, so a long bulk change that updated it early would hold
+/// every other purchase write behind it. SQLite has one writer at a time
+/// anyway, so there the row is updated at once.
 pub(crate) async fn bump_insights_version<C: ConnectionTrait>(conn: &C) -> Result<()> {
-    insights_state::Entity::update_many()
-        .col_expr(insights_state::Column::DataVersion, Expr::col(insights_state::Column::DataVersion).add(1))
-        .filter(insights_state::Column::Id.eq(1))
-        .exec(conn)
-        .await?;
+    match conn.get_database_backend() {
+        DbBackend::Postgres => {
+            conn.execute_unprepared("SELECT set_config('rapport.insights_changed', 'on', true)").await?;
+        }
+        _ => {
+            insights_state::Entity::update_many()
+                .col_expr(insights_state::Column::DataVersion, Expr::col(insights_state::Column::DataVersion).add(1))
+                .filter(insights_state::Column::Id.eq(1))
+                .exec(conn)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// On PostgreSQL, just before commit: moves the version on when
+/// `bump_insights_version` marked the transaction. The mark is
+/// transaction-local, so it is gone after the commit or a rollback.
+pub(crate) async fn bump_marked_insights_version<C: ConnectionTrait>(conn: &C) -> Result<()> {
+    conn.execute_unprepared(
+        "UPDATE insights_state SET data_version = data_version + 1 \
+         WHERE id = 1 AND current_setting('rapport.insights_changed', true) = 'on'",
+    )
+    .await?;
     Ok(())
 }
 
