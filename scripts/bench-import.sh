@@ -20,21 +20,10 @@ mkdir -p "$CACHE"
 command -v sqlite3 >/dev/null || { echo "installing sqlite3"; apt-get install -y -q sqlite3 >/dev/null; }
 [ -x /usr/bin/time ] || { echo "installing time"; apt-get install -y -q time >/dev/null; }
 
-# The file is made once and kept: every run times the same bytes. Each row
-# has an email, a phone, two tags, one of 5,000 companies and two custom
-# fields (a choice and a number), as issue 14 asks.
-CSV="$CACHE/people-company-custom-$ROWS.csv"
-if [ ! -f "$CSV" ]; then
-  echo "generating $CSV"
-  awk -v n="$ROWS" 'BEGIN {
-    print "first_name,last_name,email,phone,job_title,lifecycle_stage,tags,company,cf.tier,cf.seats";
-    split("lead prospect customer advocate churned", stages, " ");
-    split("gold silver bronze", tiers, " ");
-    for (i = 0; i < n; i++)
-      printf "First%d,Last%d,person%d@example.com,+1 555 %07d,Engineer,%s,t%d;bench,Company %d,%s,%d\n", i, i % 977, i, i, stages[i % 5 + 1], i % 13, i % 5000, tiers[i % 3 + 1], i % 250;
-  }' > "$CSV.tmp"
-  mv "$CSV.tmp" "$CSV"
-fi
+# RAPPORT_BIN runs another build (a debug one, to try the script quickly).
+BIN="${RAPPORT_BIN:-$TARGET/release/rapport}"
+. "$ROOT/scripts/lib/bench-data.sh"
+CSV="$(people_csv "$ROWS")"
 
 # Purchases of those people (two each, by email): the second kind the issue
 # times.
@@ -49,26 +38,7 @@ if [ ! -f "$PURCHASES" ]; then
   mv "$PURCHASES.tmp" "$PURCHASES"
 fi
 
-# RAPPORT_BIN runs another build (a debug one, to try the script quickly).
-BIN="${RAPPORT_BIN:-$TARGET/release/rapport}"
 [ -n "${RAPPORT_BIN:-}" ] || cargo build -q --release -p rapport --manifest-path "$ROOT/Cargo.toml"
-
-# The two custom fields the file fills, defined through the API of a
-# server started for the purpose on a free port.
-define_fields() {
-  local url="$1" port token pid
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  token=$("$BIN" --database-url "$url" token create --user bench@example.com)
-  "$BIN" --database-url "$url" serve --bind "127.0.0.1:$port" >/dev/null 2>&1 &
-  pid=$!
-  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
-  for field in '{"entity_type":"person","key":"tier","label":"Tier","kind":"choice","choices":["gold","silver","bronze"]}' \
-               '{"entity_type":"person","key":"seats","label":"Seats","kind":"number"}'; do
-    curl -fs -o /dev/null -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
-      -d "$field" "http://127.0.0.1:$port/api/v1/custom-fields" || { echo "could not define $field"; kill "$pid"; exit 1; }
-  done
-  kill "$pid"; wait "$pid" 2>/dev/null || true
-}
 
 # Seconds and peak RSS (MB) of a command, from GNU time.
 measure() {
@@ -81,8 +51,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
 echo "== SQLite, $ROWS rows"
 DB="$WORK/rapport.db"
-echo "a-long-password" | "$BIN" --database-url "sqlite://$DB" user add --email bench@example.com --name Bench --role admin >/dev/null 2>&1
-define_fields "sqlite://$DB"
+prepare_database "sqlite://$DB"
 measure "$BIN" --database-url "sqlite://$DB" import people "$CSV" --mode skip-invalid
 IMPORT_S=$SECONDS_TAKEN; IMPORT_RSS=$RSS_MB
 tail -n 3 "$WORK/stderr"
@@ -104,8 +73,7 @@ if psql "$PG" -c "SELECT 1" >/dev/null 2>&1; then
   psql -q "$PG" -c "CREATE DATABASE $NAME" -c "CREATE DATABASE $BARE"
   cleanup_pg() { psql -q "$PG" -c "DROP DATABASE IF EXISTS $NAME" -c "DROP DATABASE IF EXISTS $BARE" || true; rm -rf "$WORK"; }
   trap cleanup_pg EXIT
-  echo "a-long-password" | "$BIN" --database-url "$PG/$NAME" user add --email bench@example.com --name Bench --role admin >/dev/null 2>&1
-  define_fields "$PG/$NAME"
+  prepare_database "$PG/$NAME"
   measure "$BIN" --database-url "$PG/$NAME" import people "$CSV" --mode skip-invalid
   PG_IMPORT_S=$SECONDS_TAKEN; PG_RSS=$RSS_MB
   psql -q "$PG/$BARE" -c "CREATE TABLE people (first_name text, last_name text, email text, phone text, job_title text, lifecycle_stage text, tags text, company text, tier text, seats text)"

@@ -183,16 +183,12 @@ enum TokenCommand {
 }
 
 fn main() {
-    huge_pages(false);
+    no_huge_pages();
     let cli = Cli::parse();
     let runtime = match cli.command {
         // A mail server starts `mail receive` once per message: a runtime
         // with one thread starts faster than one with a worker per core.
         Command::Mail(_) => tokio::runtime::Builder::new_current_thread(),
-        Command::Serve { .. } => {
-            huge_pages(true);
-            tokio::runtime::Builder::new_multi_thread()
-        }
         _ => tokio::runtime::Builder::new_multi_thread(),
     }
     .enable_all()
@@ -205,12 +201,13 @@ fn main() {
     }
 }
 
-/// Transparent huge pages on or off for this process (Linux; elsewhere
-/// nothing). mimalloc reserves its memory in large arenas, and where the
-/// kernel backs them with huge pages (`always`, as on Debian), each first
-/// touch zeroes 2 MB: a command that runs for milliseconds spent a third of
-/// its time there. The server, which runs for days, keeps them.
-fn huge_pages(on: bool) {
+/// Transparent huge pages off for this process (Linux; elsewhere nothing).
+/// mimalloc reserves its memory in large arenas, and where the kernel backs
+/// them with huge pages each first touch zeroes 2 MB: a command that runs
+/// for milliseconds spent a third of its time there, and an idle server
+/// held 28 MB of huge pages, a third of its resident memory, with no
+/// throughput to show for it (docs/PERFORMANCE.md, "Memory and start-up").
+fn no_huge_pages() {
     #[cfg(target_os = "linux")]
     {
         const PR_SET_THP_DISABLE: std::ffi::c_int = 41;
@@ -223,15 +220,13 @@ fn huge_pages(on: bool) {
         unsafe {
             prctl(
                 PR_SET_THP_DISABLE,
-                std::ffi::c_ulong::from(!on),
+                1 as std::ffi::c_ulong,
                 0 as std::ffi::c_ulong,
                 0 as std::ffi::c_ulong,
                 0 as std::ffi::c_ulong,
             );
         }
     }
-    #[cfg(not(target_os = "linux"))]
-    let _ = on;
 }
 
 fn init_logging() {
