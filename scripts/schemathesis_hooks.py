@@ -68,13 +68,16 @@ UNSTATABLE_RULES = [
     (r"where", r" \(in custom\.[a-z][a-z0-9_]*\..*\)$"),
     (r"queue", r"^you are in no team$"),
     (r"due_on", r"^must be (a day after today|within 5 years)$"),
+    (r"birthday", r"^must not be after today$"),
     (r"key|kind|entity_type", r"^the (key|kind|record type) of a custom field cannot change$"),
     (r"password", r"^is required( with a username)?$"),
     # One value against another: JSON Schema cannot compare two values, and
     # a query parameter's schema cannot depend on another parameter.
     (r"from", r"^must (be before|not be after) to$"),
     (r"view_id", r"^give either a view_id or a query$"),
-    (r"emails|phones", r"^only one entry may be primary$"),
+    (r"emails|phones|addresses", r"^only one entry may be primary$"),
+    # An address names at least one of its parts, besides label and primary.
+    (r"addresses\[\d+\]", r"^needs at least one of street, locality, region, postal_code and country$"),
     (r"from", r"^a scorecard covers at most a year$"),
     (r"reminder_days", r"^must be at least 1 and fewer than the days the link stays open$"),
     (r"days", r"^applies only to the no_purchase definition$"),
@@ -84,6 +87,7 @@ UNSTATABLE_RULES = [
     # A day that the calendar does not have (2026-02-30): a pattern cannot
     # know the length of each month.
     (r"where", r" is not a day of the calendar as YYYY-MM-DD \(in "),
+    (r"birthday", r"^(\d{4} has no 29 February|\w+ has no day \d+)$"),
     (r"stage_id", r"^this stage belongs to another pipeline$"),
     (r"b", r"^is the same record as a$"),
     (r"first_response_minutes", r"^a policy needs at least one target$"),

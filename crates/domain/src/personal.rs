@@ -26,7 +26,7 @@ crate::schema::schema_from!(
     crate::schema::text(
         7,
         10,
-        "^([0-9]{4}|-)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$",
+        "^(19[0-9]{2}|[2-9][0-9]{3}|-)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$",
         "A day of birth: YYYY-MM-DD, or --MM-DD when the year is not known (--04-15). A real day of the \
          calendar (29 February only in a leap year, or without a year), from 1900 and not after today."
     )

@@ -136,8 +136,8 @@ async fn the_openapi_document_says_what_is_accepted(backend: Backend) {
     assert_eq!(birthday["type"], json!("string"), "{birthday}");
     assert_eq!(
         birthday["pattern"],
-        json!("^([0-9]{4}|-)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"),
-        "the two forms the API takes"
+        json!("^(19[0-9]{2}|[2-9][0-9]{3}|-)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"),
+        "the two forms the API takes, from 1900"
     );
     assert!(birthday["description"].as_str().is_some_and(|d| d.contains("--MM-DD") && d.contains("not after today")));
     let input = &schemas["PersonInput"]["properties"];
