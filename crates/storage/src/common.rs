@@ -6,6 +6,7 @@ use rapport_domain::records::Meta;
 use rapport_domain::text::Tag;
 use rapport_domain::{FieldErrors, TeamId, UserId};
 use sea_orm::prelude::*;
+use sea_orm::sea_query::{SelectStatement, UnionType};
 use sea_orm::{ConnectionTrait, QuerySelect};
 use serde::de::DeserializeOwned;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -169,6 +170,14 @@ where
 }
 
 /// The field error for a reference to a record that does not exist.
+/// `parts` joined by `UNION ALL` into one statement; none when there are none.
+pub(crate) fn union_all(parts: impl IntoIterator<Item = SelectStatement>) -> Option<SelectStatement> {
+    parts.into_iter().reduce(|mut union, part| {
+        union.union(UnionType::All, part);
+        union
+    })
+}
+
 pub(crate) fn no_such(field: &str, what: &str) -> StorageError {
     FieldErrors::single(field, format!("no such {what}")).into()
 }

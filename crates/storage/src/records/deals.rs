@@ -7,7 +7,7 @@ use rapport_domain::{Actor, CompanyId, Currency, DealId, FieldErrors, Money, Per
 use std::collections::HashMap;
 
 use sea_orm::prelude::*;
-use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, Order, Query, SelectStatement, UnionType};
+use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, Order, Query, SelectStatement};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, FromQueryResult, QueryResult, Set};
 
 use crate::common::*;
@@ -254,7 +254,7 @@ impl Store {
         columns: &[(DealStatus, Option<StageId>, Option<String>)],
         limit: u64,
     ) -> Result<(Vec<Page<Deal>>, CardNames)> {
-        let mut union: Option<SelectStatement> = None;
+        let mut parts = Vec::with_capacity(columns.len());
         for (i, (status, stage, cursor)) in columns.iter().enumerate() {
             let (updated_at, id) =
                 (Expr::col((deals::Entity, deals::Column::UpdatedAt)), Expr::col((deals::Entity, deals::Column::Id)));
@@ -273,15 +273,10 @@ impl Store {
             // BY and LIMIT only after the last part.
             let part =
                 Query::select().column(Asterisk).from_subquery(part, Alias::new(format!("column{i}"))).to_owned();
-            match union.as_mut() {
-                None => union = Some(part),
-                Some(union) => {
-                    union.union(UnionType::All, part);
-                }
-            }
+            parts.push(part);
         }
         let mut names = CardNames::default();
-        let Some(union) = union else { return Ok((Vec::new(), names)) };
+        let Some(union) = union_all(parts) else { return Ok((Vec::new(), names)) };
         let mut rows: Vec<Vec<deals::Model>> = columns.iter().map(|_| Vec::new()).collect();
         for row in self.conn().query_all(&union).await? {
             let column: i32 = row.try_get("", "board_column")?;

@@ -6,12 +6,12 @@ use std::collections::HashMap;
 use rapport_domain::records::{Activity, DealStatus, Person};
 use rapport_domain::{CompanyId, Currency, Money, MoneySum, PersonId, PipelineId, StageId, UserId};
 use sea_orm::prelude::*;
-use sea_orm::sea_query::{Expr, SelectStatement, UnionType};
+use sea_orm::sea_query::Expr;
 use sea_orm::{DbBackend, QueryOrder, QuerySelect, QueryTrait};
 
 use super::activities::activity_from;
 use super::people::person_from;
-use crate::common::parse_with;
+use crate::common::{parse_with, union_all};
 use crate::entities::{companies, deals, people, purchases};
 use crate::{Result, StorageError, Store};
 
@@ -139,7 +139,7 @@ impl Store {
         // A range of `deals_board_sums` per column, as one compound: an OR of
         // the columns would read every open deal of the pipeline for two stages.
         let (high, low) = sum_parts("deals.amount_minor");
-        let mut union: Option<SelectStatement> = None;
+        let mut parts = Vec::with_capacity(columns.len());
         for (status, stage) in columns {
             let mut part = deals::Entity::find()
                 .select_only()
@@ -159,14 +159,9 @@ impl Store {
                 .group_by(deals::Column::StageId)
                 .group_by(deals::Column::Currency)
                 .into_query();
-            match union.as_mut() {
-                None => union = Some(part),
-                Some(union) => {
-                    union.union(UnionType::All, part);
-                }
-            }
+            parts.push(part);
         }
-        let Some(union) = union else { return Ok(Vec::new()) };
+        let Some(union) = union_all(parts) else { return Ok(Vec::new()) };
         let mut rows: Vec<(String, Uuid, String, i64, i64, i64)> = Vec::new();
         for row in self.conn().query_all(&union).await? {
             rows.push((
