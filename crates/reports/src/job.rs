@@ -11,11 +11,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use rapport_insights::churn::{ChurnDefinition, ChurnReport};
-use rapport_storage::{NewJob, Store};
+use rapport_storage::{NewJob, NewSnapshot, Store};
 use time::{Date, OffsetDateTime};
 use tokio::task::JoinHandle;
 
-use crate::{ChurnGrouping, ReportError, Scope, Settings, Snapshot, compute};
+use crate::{ChurnGrouping, Computed, ReportError, Scope, Settings, Snapshot, compute};
 
 /// The job kind that recomputes the snapshot.
 pub const REFRESH_JOB: &str = "insights.refresh";
@@ -90,14 +90,27 @@ impl Insights {
         }
         self.lock().state.stale = true;
         let computed = match Snapshot::compute(&self.store, self.settings, as_of, version).await {
-            Ok(snapshot) => snapshot.to_stored_json().map(|json| (snapshot, json)),
+            Ok(computed) => computed.snapshot.to_stored_json().map(|json| (computed, json)),
             Err(err) => Err(err),
         };
         match computed {
-            Ok((snapshot, json)) => {
-                self.store.save_insights_snapshot(version, as_of, snapshot.computed_at, json).await?;
-                tracing::info!(version, took_ms = snapshot.took_ms, "insights computed");
-                self.hold(snapshot, false, None);
+            Ok((Computed { snapshot, insights }, body)) => {
+                let stored = NewSnapshot { version, as_of, computed_at: snapshot.computed_at, body };
+                let written = self.store.publish_insights(insights, stored).await?;
+                tracing::info!(
+                    version,
+                    took_ms = snapshot.took_ms,
+                    customers = written.rows,
+                    longest_write_ms = written.longest_transaction.as_millis() as u64,
+                    published = written.published,
+                    "insights computed"
+                );
+                if written.published {
+                    self.hold(snapshot, false, None);
+                } else {
+                    // A run that started later stored its snapshot first: serve that one.
+                    self.load_stored().await?;
+                }
                 Ok(true)
             }
             Err(err) => {

@@ -26,7 +26,7 @@ pub mod style_profile;
 pub use error::ReportError;
 pub use job::{Insights, InsightsState, REFRESH_JOB};
 pub use scope::{CurrencyCount, Scope};
-pub use snapshot::{ChurnGrouping, ClvSummary, Reports, RfmSummary, Snapshot, SnapshotCharts, TopCustomer};
+pub use snapshot::{ChurnGrouping, ClvSummary, Computed, Reports, RfmSummary, Snapshot, SnapshotCharts, TopCustomer};
 
 use rapport_insights::clv::TimeUnit;
 

@@ -13,7 +13,7 @@ use rapport_insights::cohorts::{CohortBuilder, CohortReport};
 use rapport_insights::input::currency_exponent;
 use rapport_insights::referrals::{ReferralBuilder, ReferralReport};
 use rapport_insights::rfm::{RfmReport, SegmentSummary};
-use rapport_storage::{CustomerInsight, StorageError, Store};
+use rapport_storage::{CustomerInsight, StagedInsights, StorageError, Store};
 use serde::{Deserialize, Serialize};
 use time::{Date, Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -149,21 +149,34 @@ fn to_minor(major: f64, currency: &str) -> Option<i64> {
     (minor.is_finite() && minor.abs() < 9.0e18).then_some(minor as i64)
 }
 
+/// A computed snapshot and its customers' insights, staged in the store:
+/// `Store::publish_insights` makes them current together.
+#[derive(Debug)]
+pub struct Computed {
+    pub snapshot: Snapshot,
+    pub insights: StagedInsights,
+}
+
 impl Snapshot {
-    /// Computes every report as of `as_of` and stores each customer's
+    /// Computes every report as of `as_of` and stages each customer's
     /// insights. `version` is the data version read before starting.
-    pub async fn compute(store: &Store, settings: Settings, as_of: Date, version: i64) -> Result<Self, ReportError> {
+    pub async fn compute(
+        store: &Store,
+        settings: Settings,
+        as_of: Date,
+        version: i64,
+    ) -> Result<Computed, ReportError> {
         let started = Instant::now();
         let computed_at = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap_or_else(|_| OffsetDateTime::now_utc());
-        let reports = match Scope::pick(store, None).await? {
-            Some(scope) => Some(reports(store, &settings, as_of, scope, computed_at).await?),
-            None => {
-                store.replace_customer_insights(&[]).await?;
-                None
+        let (reports, insights) = match Scope::pick(store, None).await? {
+            Some(scope) => {
+                let (reports, insights) = reports(store, &settings, as_of, scope, computed_at).await?;
+                (Some(reports), insights)
             }
+            None => (None, store.stage_customer_insights(&[]).await?),
         };
         let took_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        Ok(Snapshot { version, computed_at, took_ms, as_of, settings, reports })
+        Ok(Computed { snapshot: Snapshot { version, computed_at, took_ms, as_of, settings, reports }, insights })
     }
 
     /// The snapshot as JSON to store in the database, for every node to
@@ -211,7 +224,7 @@ async fn reports(
     as_of: Date,
     scope: Scope,
     computed_at: OffsetDateTime,
-) -> Result<Reports, ReportError> {
+) -> Result<(Reports, StagedInsights), ReportError> {
     let currency = scope.currency.clone();
     let definition = ChurnDefinition::NoPurchaseFor { days: settings.churn_days };
     let check_end = as_of - Duration::days(i64::from(settings.holdout_months) * 30);
@@ -295,7 +308,7 @@ async fn reports(
             })
         })
         .collect::<Result<_, _>>()?;
-    store.replace_customer_insights(&rows).await?;
+    let insights = store.stage_customer_insights(&rows).await?;
 
     let clv = match clv {
         Some((model, check)) => {
@@ -336,7 +349,7 @@ async fn reports(
     };
     let names = crate::compute::names(store, referrals.top_referrers.iter().map(|r| r.referrer)).await?;
     let charts = draw(&rfm, &cohorts, &churn, &survival_by_segment, clv.as_ref())?;
-    Ok(Reports {
+    let reports = Reports {
         scope,
         purchases,
         rfm: RfmSummary {
@@ -355,7 +368,8 @@ async fn reports(
         referrals,
         names,
         charts,
-    })
+    };
+    Ok((reports, insights))
 }
 
 /// Seconds of computing for a million customers: off the async workers, so

@@ -96,7 +96,7 @@ async fn computed_snapshot(backend: Backend) -> (TestDatabase, Store, Snapshot) 
     }
     store.create_purchases(&actor, purchases).await.expect("create the purchases");
     let version = store.insights_data_version().await.unwrap();
-    let snapshot = Snapshot::compute(&store, Settings::default(), now.date(), version).await.expect("compute");
+    let snapshot = Snapshot::compute(&store, Settings::default(), now.date(), version).await.expect("compute").snapshot;
 
     // Every part is there, so every part is checked.
     let reports = snapshot.reports.as_ref().expect("reports");

@@ -80,7 +80,7 @@ pub struct ImportSummary {
 /// are archived as they are rather than rebuilt: they were written with their
 /// record in one transaction, and copying them keeps the import a plain copy
 /// instead of a second implementation of every writer's rules. Left out:
-/// `sessions` (sign-ins expire; users sign in again), and `customer_insights`
+/// `sessions` (sign-ins expire; users sign in again), and `customer_insight_rows`
 /// and `insights_state`, which the insights job recomputes from the purchases.
 /// Full-text indexes are rebuilt by the databases themselves (FTS triggers on
 /// SQLite, a generated column on PostgreSQL).

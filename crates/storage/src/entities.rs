@@ -454,14 +454,18 @@ pub mod saved_views {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
-pub mod customer_insights {
+/// Each customer's insights per generation (m0024): readers see only
+/// `insights_state.current_generation` (`records::customer_insights::in_current_generation`).
+pub mod customer_insight_rows {
     use sea_orm::entity::prelude::*;
 
     #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
-    #[sea_orm(table_name = "customer_insights")]
+    #[sea_orm(table_name = "customer_insight_rows")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
         pub person_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub generation: i64,
         pub currency: String,
         pub segment: String,
         pub r_score: i16,
@@ -492,6 +496,10 @@ pub mod insights_state {
         #[sea_orm(primary_key, auto_increment = false)]
         pub id: i32,
         pub data_version: i64,
+        /// The generation of customer insight rows readers see.
+        pub current_generation: i64,
+        /// The last generation a run was given.
+        pub last_generation: i64,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

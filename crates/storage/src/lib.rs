@@ -41,7 +41,7 @@ pub use records::activities::ActivityFilter;
 pub use records::answers::{AnswerFilter, FeedbackGroups, FeedbackRow, FollowUpRow, LinkState, RecordedAnswer};
 pub use records::bulk::BulkDone;
 pub use records::companies::CompanyFilter;
-pub use records::customer_insights::CustomerInsight;
+pub use records::customer_insights::{CustomerInsight, InsightsWrite, StagedInsights};
 pub use records::deals::DealFilter;
 pub use records::duplicates::DuplicateQuery;
 pub use records::import::{
@@ -49,7 +49,7 @@ pub use records::import::{
     ImportReport, PersonImport, PurchaseImport, Rejection, TicketImport,
 };
 pub use records::insights_feed::{PersonRow, PurchaseRow, PurchaseSink};
-pub use records::insights_snapshots::{SnapshotStamp, StoredSnapshot};
+pub use records::insights_snapshots::{NewSnapshot, SnapshotStamp, StoredSnapshot};
 pub use records::merge::{MergeVersions, Merged};
 pub use records::overview::{PurchaseTotal, StageSum, StageTotal};
 pub use records::people::{PersonFilter, SharedEmail};

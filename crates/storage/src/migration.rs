@@ -31,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0021_board_sums::Migration),
             Box::new(m0022_custom_value_text::Migration),
             Box::new(m0023_birthday_addresses::Migration),
+            Box::new(m0024_insight_generations::Migration),
         ]
     }
 }
@@ -1886,6 +1887,143 @@ mod m0023_birthday_addresses {
         async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
             m.alter_table(Table::alter().table("people").drop_column("addresses").to_owned()).await?;
             m.alter_table(Table::alter().table("people").drop_column("birthday").to_owned()).await
+        }
+    }
+}
+
+/// Customer insights by generation (issue 14): the job writes a run's rows
+/// under a new generation in short transactions, then makes it current in
+/// one small one, so it never holds SQLite's one writer for a whole run.
+/// Readers see only `insights_state.current_generation`; the rows stored so
+/// far become generation 1.
+mod m0024_insight_generations {
+    use sea_orm_migration::prelude::*;
+    use sea_orm_migration::schema::*;
+
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m0024_insight_generations"
+        }
+    }
+
+    /// The columns both tables share, in order.
+    const COLUMNS: &str = "person_id, currency, segment, r_score, f_score, m_score, last_purchase, recency_days, \
+                           frequency, monetary_minor, probability_alive, expected_purchases, expected_value_minor, \
+                           computed_at";
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+            // The person first in the key: deleting a person (the cascade)
+            // and reading one customer's insights find their rows by it.
+            m.create_table(
+                Table::create()
+                    .table("customer_insight_rows")
+                    .col(uuid("person_id"))
+                    .col(big_integer("generation"))
+                    .col(string_len("currency", 3))
+                    .col(string_len("segment", 32))
+                    .col(small_integer("r_score"))
+                    .col(small_integer("f_score"))
+                    .col(small_integer("m_score"))
+                    .col(date("last_purchase"))
+                    .col(big_integer("recency_days"))
+                    .col(big_integer("frequency"))
+                    .col(big_integer("monetary_minor"))
+                    .col(double_null("probability_alive"))
+                    .col(double_null("expected_purchases"))
+                    .col(big_integer_null("expected_value_minor"))
+                    .col(timestamp_with_time_zone("computed_at"))
+                    .primary_key(Index::create().col("person_id").col("generation"))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from("customer_insight_rows", "person_id")
+                            .to("people", "id")
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+            // A segment's members in one generation (the list filter), and a
+            // generation's rows in order (the cohort filters, the clean-up).
+            m.create_index(
+                Index::create()
+                    .name("customer_insight_rows_segment")
+                    .table("customer_insight_rows")
+                    .col("generation")
+                    .col("segment")
+                    .col("person_id")
+                    .to_owned(),
+            )
+            .await?;
+            let db = m.get_connection();
+            db.execute_unprepared(&format!(
+                "INSERT INTO customer_insight_rows (generation, {COLUMNS}) SELECT 1, {COLUMNS} FROM customer_insights"
+            ))
+            .await?;
+            m.drop_table(Table::drop().table("customer_insights").to_owned()).await?;
+            // The generation readers see, and the last one a run was given
+            // (runs that never became current may be above the current one).
+            m.alter_table(
+                Table::alter()
+                    .table("insights_state")
+                    .add_column(big_integer("current_generation").default(1))
+                    .to_owned(),
+            )
+            .await?;
+            m.alter_table(
+                Table::alter().table("insights_state").add_column(big_integer("last_generation").default(1)).to_owned(),
+            )
+            .await
+        }
+
+        async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+            m.create_table(
+                Table::create()
+                    .table("customer_insights")
+                    .col(pk_uuid("person_id"))
+                    .col(string_len("currency", 3))
+                    .col(string_len("segment", 32))
+                    .col(small_integer("r_score"))
+                    .col(small_integer("f_score"))
+                    .col(small_integer("m_score"))
+                    .col(date("last_purchase"))
+                    .col(big_integer("recency_days"))
+                    .col(big_integer("frequency"))
+                    .col(big_integer("monetary_minor"))
+                    .col(double_null("probability_alive"))
+                    .col(double_null("expected_purchases"))
+                    .col(big_integer_null("expected_value_minor"))
+                    .col(timestamp_with_time_zone("computed_at"))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from("customer_insights", "person_id")
+                            .to("people", "id")
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+            m.create_index(
+                Index::create()
+                    .name("customer_insights_segment")
+                    .table("customer_insights")
+                    .col("segment")
+                    .col("person_id")
+                    .to_owned(),
+            )
+            .await?;
+            m.get_connection()
+                .execute_unprepared(&format!(
+                    "INSERT INTO customer_insights ({COLUMNS}) SELECT {COLUMNS} FROM customer_insight_rows \
+                     WHERE generation = (SELECT current_generation FROM insights_state WHERE id = 1)"
+                ))
+                .await?;
+            m.drop_table(Table::drop().table("customer_insight_rows").to_owned()).await?;
+            m.alter_table(Table::alter().table("insights_state").drop_column("last_generation").to_owned()).await?;
+            m.alter_table(Table::alter().table("insights_state").drop_column("current_generation").to_owned()).await
         }
     }
 }

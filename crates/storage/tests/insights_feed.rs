@@ -1,7 +1,7 @@
 //! The insights feed (purchases of one currency ordered by person then time,
 //! people ordered by id, with exact values), the insights data version that
 //! tells the job to recompute, and the stored per-customer insights with the
-//! segment list filter. Every test runs twice, as `sqlite::NAME` and
+//! segment list filter, written a generation at a time. Every test runs twice, as `sqlite::NAME` and
 //! `postgres::NAME` (the latter when RAPPORT_TEST_POSTGRES is set).
 
 #[macro_use]
@@ -10,9 +10,13 @@ extern crate rapport_testing;
 use rapport_domain::bulk::BulkChange;
 use rapport_domain::records::{LifecycleStage, PersonInput, PurchaseInput, UserInput};
 use rapport_domain::text::Name;
-use rapport_domain::{Actor, Currency, Email, Money, PersonId, Role, Segment};
-use rapport_storage::{CustomerInsight, ListQuery, PersonFilter, PersonRow, PurchaseRow, PurchaseSink, Store};
+use rapport_domain::{Actor, CalendarMonth, Currency, Email, Money, PersonId, Role, Segment};
+use rapport_storage::{
+    CustomerInsight, ListQuery, NewSnapshot, PersonFilter, PersonRow, PurchaseRow, PurchaseSink, Store,
+};
 use rapport_testing::{Backend, TestDatabase};
+use sea_orm::sea_query::{Expr, Query};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 use time::OffsetDateTime;
 use time::macros::{date, datetime};
 
@@ -22,6 +26,11 @@ backend_tests!(
     an_empty_database_feeds_nothing,
     the_data_version_moves_with_every_change_insights_read,
     customer_insights_are_replaced_whole_and_filter_the_people_list,
+    readers_see_the_last_run_until_the_next_is_published,
+    a_run_never_published_is_never_seen_and_the_next_run_removes_it,
+    a_run_published_after_a_later_one_is_dropped_with_its_snapshot,
+    people_deleted_during_a_run_are_skipped,
+    other_writes_go_between_a_runs_transactions,
 );
 
 async fn open(backend: Backend) -> (TestDatabase, Store, Actor) {
@@ -299,5 +308,190 @@ async fn customer_insights_are_replaced_whole_and_filter_the_people_list(backend
     // Deleting a person removes their insights with them.
     store.delete_person(&actor, cat).await.expect("delete Cat");
     assert!(segment_members(&store, Segment::AtRisk).await.is_empty());
+    store.close().await.expect("close the database");
+}
+
+/// A plain connection beside the store, to see what no reader may: the rows
+/// of every generation.
+async fn raw(db: &TestDatabase) -> DatabaseConnection {
+    sea_orm::Database::connect(db.url.as_str()).await.expect("a raw connection to the test database")
+}
+
+/// Customer insight rows of every generation.
+async fn stored_rows(raw: &DatabaseConnection) -> i64 {
+    let row = raw
+        .query_one(Query::select().expr_as(Expr::cust("count(*)"), "n").from("customer_insight_rows"))
+        .await
+        .expect("count the rows")
+        .expect("a count");
+    row.try_get::<i64>("", "n").expect("a number")
+}
+
+/// The last generation a run was given.
+async fn last_generation(raw: &DatabaseConnection) -> i64 {
+    let row = raw
+        .query_one(Query::select().column("last_generation").from("insights_state"))
+        .await
+        .expect("read the state")
+        .expect("the state row");
+    row.try_get::<i64>("", "last_generation").expect("a number")
+}
+
+fn snapshot(version: i64, body: &str) -> NewSnapshot {
+    NewSnapshot {
+        version,
+        as_of: date!(2024 - 08 - 12),
+        computed_at: datetime!(2024-08-12 06:00 UTC),
+        body: body.to_owned(),
+    }
+}
+
+async fn stored_snapshot_body(store: &Store) -> Option<String> {
+    store.insights_snapshot().await.expect("read the snapshot").and_then(|s| s.body)
+}
+
+async fn purchased_in(store: &Store, month: CalendarMonth) -> Vec<PersonId> {
+    let filter = PersonFilter { purchased_in: Some(month), ..Default::default() };
+    let page = store.list_people(&ListQuery::default(), &filter).await.expect("list people");
+    page.items.into_iter().map(|p| p.id).collect()
+}
+
+async fn readers_see_the_last_run_until_the_next_is_published(backend: Backend) {
+    let (db, store, actor) = open(backend).await;
+    let raw = raw(&db).await;
+    let ann = person(&store, &actor, "Ann", LifecycleStage::Customer, None, None).await;
+    let bob = person(&store, &actor, "Bob", LifecycleStage::Customer, None, None).await;
+    let cat = person(&store, &actor, "Cat", LifecycleStage::Customer, None, None).await;
+    purchase(&store, &actor, cat, datetime!(2024-07-31 10:00 UTC), 700, "EUR").await;
+    let july: CalendarMonth = "2024-07".parse().expect("a month");
+    let first = vec![insight(ann, Segment::Champions, 9_000), insight(bob, Segment::Champions, 5_000)];
+    store.replace_customer_insights(&first).await.expect("the first run");
+
+    // The second run is written, not yet published: every reader still sees the first.
+    let second = vec![insight(ann, Segment::AtRisk, 9_100), insight(cat, Segment::New, 700)];
+    let staged = store.stage_customer_insights(&second).await.expect("stage the second run");
+    assert_eq!(stored_rows(&raw).await, 4, "both runs are stored");
+    assert_eq!(store.customer_insight(ann).await.unwrap(), Some(first[0].clone()));
+    assert_eq!(store.customer_insight(cat).await.unwrap(), None);
+    let mut champions = segment_members(&store, Segment::Champions).await;
+    champions.sort();
+    let mut both = vec![ann, bob];
+    both.sort();
+    assert_eq!(champions, both);
+    assert!(segment_members(&store, Segment::AtRisk).await.is_empty());
+    assert!(purchased_in(&store, july).await.is_empty(), "Cat is a customer only in the second run");
+
+    // Published with its snapshot: the second run, whole, and only it.
+    let written = store.publish_insights(staged, snapshot(2, "second")).await.expect("publish");
+    assert!(written.published);
+    assert_eq!(written.rows, 2);
+    assert_eq!(store.customer_insight(ann).await.unwrap(), Some(second[0].clone()));
+    assert_eq!(store.customer_insight(bob).await.unwrap(), None);
+    assert_eq!(store.customer_insight(cat).await.unwrap(), Some(second[1].clone()));
+    assert!(segment_members(&store, Segment::Champions).await.is_empty());
+    assert_eq!(segment_members(&store, Segment::AtRisk).await, vec![ann]);
+    assert_eq!(purchased_in(&store, july).await, vec![cat]);
+    assert_eq!(stored_snapshot_body(&store).await.as_deref(), Some("second"));
+    assert_eq!(store.insights_snapshot_stamp().await.unwrap().map(|s| s.version), Some(2));
+    assert_eq!(stored_rows(&raw).await, 2, "the first run's rows are deleted");
+    store.close().await.expect("close the database");
+}
+
+async fn a_run_never_published_is_never_seen_and_the_next_run_removes_it(backend: Backend) {
+    let (db, store, actor) = open(backend).await;
+    let raw = raw(&db).await;
+    let ann = person(&store, &actor, "Ann", LifecycleStage::Customer, None, None).await;
+    let bob = person(&store, &actor, "Bob", LifecycleStage::Customer, None, None).await;
+    let first = vec![insight(ann, Segment::Champions, 9_000)];
+    store.replace_customer_insights(&first).await.expect("the first run");
+
+    // A run that failed after writing its rows.
+    let failed = vec![insight(ann, Segment::Lost, 1), insight(bob, Segment::Lost, 2)];
+    drop(store.stage_customer_insights(&failed).await.expect("stage a run that then fails"));
+    assert_eq!(stored_rows(&raw).await, 3);
+    assert_eq!(store.customer_insight(ann).await.unwrap(), Some(first[0].clone()));
+    assert_eq!(store.customer_insight(bob).await.unwrap(), None);
+    assert!(segment_members(&store, Segment::Lost).await.is_empty());
+
+    let third = vec![insight(bob, Segment::Loyal, 4_000)];
+    store.replace_customer_insights(&third).await.expect("the next run");
+    assert_eq!(store.customer_insight(ann).await.unwrap(), None);
+    assert_eq!(store.customer_insight(bob).await.unwrap(), Some(third[0].clone()));
+    assert!(segment_members(&store, Segment::Lost).await.is_empty());
+    assert_eq!(stored_rows(&raw).await, 1, "the failed run's rows are gone with the first run's");
+    store.close().await.expect("close the database");
+}
+
+async fn a_run_published_after_a_later_one_is_dropped_with_its_snapshot(backend: Backend) {
+    let (db, store, actor) = open(backend).await;
+    let raw = raw(&db).await;
+    let ann = person(&store, &actor, "Ann", LifecycleStage::Customer, None, None).await;
+    // Two nodes' runs overlap: the one that started later is published first.
+    let earlier = vec![insight(ann, Segment::Lost, 1)];
+    let later = vec![insight(ann, Segment::Champions, 9_000)];
+    let earlier_staged = store.stage_customer_insights(&earlier).await.expect("stage the earlier run");
+    let later_staged = store.stage_customer_insights(&later).await.expect("stage the later run");
+    assert!(store.publish_insights(later_staged, snapshot(8, "later")).await.expect("publish the later run").published);
+    let written = store.publish_insights(earlier_staged, snapshot(7, "earlier")).await.expect("publish the earlier");
+    assert!(!written.published, "an older run never replaces a newer one");
+    assert_eq!(store.customer_insight(ann).await.unwrap(), Some(later[0].clone()));
+    assert_eq!(stored_snapshot_body(&store).await.as_deref(), Some("later"), "rows and snapshot of one run");
+    assert_eq!(stored_rows(&raw).await, 1, "the earlier run's rows are deleted");
+    store.close().await.expect("close the database");
+}
+
+async fn people_deleted_during_a_run_are_skipped(backend: Backend) {
+    let (db, store, actor) = open(backend).await;
+    let raw = raw(&db).await;
+    let ann = person(&store, &actor, "Ann", LifecycleStage::Customer, None, None).await;
+    let bob = person(&store, &actor, "Bob", LifecycleStage::Customer, None, None).await;
+    let cat = person(&store, &actor, "Cat", LifecycleStage::Customer, None, None).await;
+    let dan = person(&store, &actor, "Dan", LifecycleStage::Customer, None, None).await;
+    let rows: Vec<_> = [ann, bob, cat, dan].into_iter().map(|p| insight(p, Segment::Loyal, 100)).collect();
+    // Dan is deleted after the run read him, before it writes his row.
+    store.delete_person(&actor, dan).await.expect("delete Dan");
+    let staged = store.stage_customer_insights(&rows).await.expect("stage");
+    // Bob after his row was written, before the run is published.
+    store.delete_person(&actor, bob).await.expect("delete Bob");
+    let written = store.publish_insights(staged, snapshot(1, "run")).await.expect("publish");
+    assert_eq!(written.rows, 3, "Dan's row was never written");
+    let mut loyal = segment_members(&store, Segment::Loyal).await;
+    loyal.sort();
+    let mut want = vec![ann, cat];
+    want.sort();
+    assert_eq!(loyal, want);
+    assert_eq!(store.customer_insight(bob).await.unwrap(), None);
+    assert_eq!(stored_rows(&raw).await, 2, "Bob's row went with him");
+    store.close().await.expect("close the database");
+}
+
+async fn other_writes_go_between_a_runs_transactions(backend: Backend) {
+    let (db, store, actor) = open(backend).await;
+    let raw = raw(&db).await;
+    let ann = person(&store, &actor, "Ann", LifecycleStage::Customer, None, None).await;
+    // A long run: its chunks of people who are no longer there still take a
+    // transaction each.
+    let mut rows: Vec<_> = (0..100_000).map(|i| insight(PersonId::new(), Segment::Lost, i)).collect();
+    rows.push(insight(ann, Segment::Champions, 9_000));
+    let before = last_generation(&raw).await;
+    let run = tokio::spawn({
+        let store = store.clone();
+        async move { store.replace_customer_insights(&rows).await }
+    });
+    while last_generation(&raw).await == before {
+        assert!(!run.is_finished(), "the run ended before it began");
+        tokio::task::yield_now().await;
+    }
+
+    // The run has started: a person update waits for one of its transactions at most.
+    let mut input = store.get_person(ann).await.expect("read Ann").fields;
+    input.job_title = Some(Name::try_from("Buyer").expect("a job title"));
+    store.update_person(&actor, ann, input, None).await.expect("update Ann during the run");
+    assert!(!run.is_finished(), "the update did not wait for the whole run");
+    let written = run.await.expect("the run's task").expect("the run");
+    assert!(written.transactions > 3, "a transaction per chunk: {written:?}");
+    assert_eq!(written.rows, 1);
+    assert_eq!(store.customer_insight(ann).await.unwrap().map(|i| i.segment), Some(Segment::Champions));
+    assert_eq!(store.get_person(ann).await.unwrap().fields.job_title.map(|t| t.to_string()), Some("Buyer".into()));
     store.close().await.expect("close the database");
 }

@@ -18,7 +18,8 @@ use time::OffsetDateTime;
 
 use crate::auth::digest;
 use crate::common::*;
-use crate::entities::{customer_insights, people, survey_answers, survey_sends, surveys, tasks, teams, users};
+use crate::entities::{customer_insight_rows, people, survey_answers, survey_sends, surveys, tasks, teams, users};
+use crate::records::customer_insights::in_current_generation;
 use crate::records::surveys::survey_from;
 use crate::records::tasks::insert_task;
 use crate::{Result, StorageError, Store};
@@ -514,11 +515,12 @@ impl Store {
             .into_tuple()
             .all(self.conn())
             .await?;
-        let segments: HashMap<Uuid, String> = customer_insights::Entity::find()
+        let segments: HashMap<Uuid, String> = customer_insight_rows::Entity::find()
             .select_only()
-            .column(customer_insights::Column::PersonId)
-            .column(customer_insights::Column::Segment)
-            .filter(customer_insights::Column::PersonId.in_subquery(answering))
+            .column(customer_insight_rows::Column::PersonId)
+            .column(customer_insight_rows::Column::Segment)
+            .filter(in_current_generation())
+            .filter(customer_insight_rows::Column::PersonId.in_subquery(answering))
             .into_tuple::<(Uuid, String)>()
             .all(self.conn())
             .await?

@@ -2,9 +2,9 @@
 //! insights job, read by every node.
 
 use sea_orm::ActiveValue::Set;
-use sea_orm::QuerySelect;
 use sea_orm::prelude::*;
 use sea_orm::sea_query::OnConflict;
+use sea_orm::{ConnectionTrait, QuerySelect};
 use time::{Date, OffsetDateTime};
 
 use crate::common::parse_with;
@@ -23,6 +23,17 @@ pub struct SnapshotStamp {
     pub computed_at: OffsetDateTime,
     /// The last attempt to compute a newer one failed: why.
     pub error: Option<String>,
+}
+
+/// A newly computed snapshot, stored with its run's customer insights.
+#[derive(Clone, Debug)]
+pub struct NewSnapshot {
+    /// The insights data version it was computed at.
+    pub version: i64,
+    pub as_of: Date,
+    pub computed_at: OffsetDateTime,
+    /// The snapshot as JSON.
+    pub body: String,
 }
 
 /// A stored snapshot: its stamp and, once one was computed, its JSON.
@@ -74,35 +85,6 @@ impl Store {
         Ok(Some(StoredSnapshot { stamp, body: row.body }))
     }
 
-    /// Stores a newly computed snapshot in place of the last one.
-    pub async fn save_insights_snapshot(
-        &self,
-        version: i64,
-        as_of: Date,
-        computed_at: OffsetDateTime,
-        body: String,
-    ) -> Result<()> {
-        let row = insights_snapshots::ActiveModel {
-            id: Set(CURRENT.to_owned()),
-            version: Set(version),
-            as_of: Set(format_date(as_of)),
-            computed_at: Set(computed_at),
-            body: Set(Some(body)),
-            error: Set(None),
-        };
-        self.upsert_snapshot(
-            row,
-            &[
-                insights_snapshots::Column::Version,
-                insights_snapshots::Column::AsOf,
-                insights_snapshots::Column::ComputedAt,
-                insights_snapshots::Column::Body,
-                insights_snapshots::Column::Error,
-            ],
-        )
-        .await
-    }
-
     /// Records why computing a newer snapshot failed; the last one stays.
     pub async fn save_insights_error(&self, error: &str) -> Result<()> {
         let row = insights_snapshots::ActiveModel {
@@ -113,22 +95,48 @@ impl Store {
             body: Set(None),
             error: Set(Some(error.to_owned())),
         };
-        self.upsert_snapshot(row, &[insights_snapshots::Column::Error]).await
-    }
-
-    async fn upsert_snapshot(
-        &self,
-        row: insights_snapshots::ActiveModel,
-        update: &[insights_snapshots::Column],
-    ) -> Result<()> {
         let w = self.begin_write().await?;
-        insights_snapshots::Entity::insert(row)
-            .on_conflict(
-                OnConflict::column(insights_snapshots::Column::Id).update_columns(update.iter().copied()).to_owned(),
-            )
-            .exec_without_returning(&*w)
-            .await?;
-        w.commit().await?;
-        Ok(())
+        upsert(&*w, row, &[insights_snapshots::Column::Error]).await?;
+        w.commit().await
     }
+}
+
+async fn upsert<C: ConnectionTrait>(
+    conn: &C,
+    row: insights_snapshots::ActiveModel,
+    update: &[insights_snapshots::Column],
+) -> Result<()> {
+    insights_snapshots::Entity::insert(row)
+        .on_conflict(
+            OnConflict::column(insights_snapshots::Column::Id).update_columns(update.iter().copied()).to_owned(),
+        )
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+/// Stores a newly computed snapshot in place of the last one, inside the
+/// transaction that makes its run's customer insights current
+/// (`Store::publish_insights`).
+pub(crate) async fn save_computed_snapshot<C: ConnectionTrait>(conn: &C, snapshot: NewSnapshot) -> Result<()> {
+    let row = insights_snapshots::ActiveModel {
+        id: Set(CURRENT.to_owned()),
+        version: Set(snapshot.version),
+        as_of: Set(format_date(snapshot.as_of)),
+        computed_at: Set(snapshot.computed_at),
+        body: Set(Some(snapshot.body)),
+        error: Set(None),
+    };
+    upsert(
+        conn,
+        row,
+        &[
+            insights_snapshots::Column::Version,
+            insights_snapshots::Column::AsOf,
+            insights_snapshots::Column::ComputedAt,
+            insights_snapshots::Column::Body,
+            insights_snapshots::Column::Error,
+        ],
+    )
+    .await
 }

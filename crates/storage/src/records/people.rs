@@ -8,9 +8,9 @@ use sea_orm::prelude::*;
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SimpleExpr};
 use sea_orm::{ConnectionTrait, DbBackend, QueryOrder, QuerySelect, Set};
 
-use super::customer_insights::bump_insights_version;
+use super::customer_insights::{bump_insights_version, in_current_generation};
 use crate::common::*;
-use crate::entities::{activities, companies, contact_points, customer_insights, people, purchases};
+use crate::entities::{activities, companies, contact_points, customer_insight_rows, people, purchases};
 use crate::history;
 use crate::listing::{RELEVANCE, SortField, SortKind, SortValue};
 use crate::trash::{Removal, move_to_trash};
@@ -69,11 +69,11 @@ fn bought_in_months(filter: &PersonFilter) -> sea_orm::sea_query::SelectStatemen
             .from(purchases::Entity)
             .and_where(
                 Expr::col((purchases::Entity, purchases::Column::PersonId))
-                    .equals((customer_insights::Entity, customer_insights::Column::PersonId)),
+                    .equals((customer_insight_rows::Entity, customer_insight_rows::Column::PersonId)),
             )
             .and_where(
                 Expr::col((purchases::Entity, purchases::Column::Currency))
-                    .equals((customer_insights::Entity, customer_insights::Column::Currency)),
+                    .equals((customer_insight_rows::Entity, customer_insight_rows::Column::Currency)),
             )
             .and_where(Expr::col((purchases::Entity, purchases::Column::OccurredAt)).lt(normalize_timestamp(to)));
         if let Some(from) = from {
@@ -84,7 +84,10 @@ fn bought_in_months(filter: &PersonFilter) -> sea_orm::sea_query::SelectStatemen
         Expr::exists(purchase.to_owned())
     };
     let mut customers = Query::select();
-    customers.column((customer_insights::Entity, customer_insights::Column::PersonId)).from(customer_insights::Entity);
+    customers
+        .column((customer_insight_rows::Entity, customer_insight_rows::Column::PersonId))
+        .from(customer_insight_rows::Entity)
+        .and_where(in_current_generation());
     if let Some(month) = filter.first_purchase_month {
         customers.and_where(bought(Some(month.start()), month.end())).and_where(bought(None, month.start()).not());
     }
@@ -539,9 +542,10 @@ impl Store {
         }
         if let Some(segment) = filter.segment {
             let in_segment = Query::select()
-                .column(customer_insights::Column::PersonId)
-                .from(customer_insights::Entity)
-                .and_where(customer_insights::Column::Segment.eq(segment.as_str()))
+                .column(customer_insight_rows::Column::PersonId)
+                .from(customer_insight_rows::Entity)
+                .and_where(in_current_generation())
+                .and_where(customer_insight_rows::Column::Segment.eq(segment.as_str()))
                 .to_owned();
             select = select.filter(people::Column::Id.in_subquery(in_segment));
         }
