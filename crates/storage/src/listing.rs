@@ -14,7 +14,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::conditions::{Shape, related};
+use crate::conditions::{Shape, page_shape, related};
 use crate::entities::{custom_field_values, record_tags};
 use crate::{Result, StorageError};
 
@@ -271,6 +271,7 @@ impl ListQuery {
                 .and_where(Expr::col((tags, record_tags::Column::Tag)).eq(tag))
                 .to_owned();
             let key = Expr::col((tags, record_tags::Column::EntityId));
+            let shape = page_shape(conn, shape, &query, &key).await?;
             select = select.filter(related(shape, &Expr::col((E::default(), id)), query, key, false));
         }
         if let Some(since) = self.updated_since {
@@ -341,6 +342,7 @@ impl ListQuery {
                 .and_where(Expr::col((values, custom_field_values::Column::ValueText)).eq(canonical))
                 .to_owned();
             let record = Expr::col((values, custom_field_values::Column::EntityId));
+            let shape = page_shape(conn, shape, &query, &record).await?;
             select = select.filter(related(shape, &Expr::col((E::default(), id)), query, record, false));
         }
         Ok(select)
