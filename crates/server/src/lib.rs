@@ -270,7 +270,11 @@ pub fn app(store: Store, config: ServerConfig) -> App {
         scorecards: Arc::default(),
     };
     let (api, spec) = api_router().split_for_parts();
-    let document = Arc::new(openapi_doc::finish(&spec));
+    // Kept as its JSON text: the document as a tree of values held several
+    // megabytes for as long as the server ran, to answer a rare request.
+    let document = axum::body::Bytes::from(
+        serde_json::to_vec(&openapi_doc::finish(&spec)).expect("the OpenAPI document serializes"),
+    );
     let security_headers = [
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::X_FRAME_OPTIONS, "DENY"),
@@ -291,7 +295,10 @@ pub fn app(store: Store, config: ServerConfig) -> App {
     let mut app = Router::new()
         .merge(api)
         .merge(pages)
-        .route("/api/v1/openapi.json", get(move || std::future::ready(Json(Arc::clone(&document)))))
+        .route(
+            "/api/v1/openapi.json",
+            get(move || std::future::ready(([(header::CONTENT_TYPE, "application/json")], document.clone()))),
+        )
         .merge(SwaggerUi::new("/api/docs").config(utoipa_swagger_ui::Config::from("/api/v1/openapi.json")))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
