@@ -270,8 +270,7 @@ pub fn app(store: Store, config: ServerConfig) -> App {
         scorecards: Arc::default(),
     };
     let (api, spec) = api_router().split_for_parts();
-    // Kept as its JSON text: the document as a tree of values held several
-    // megabytes for as long as the server ran, to answer a rare request.
+    // Kept as the JSON text it is only ever sent as, not as a tree of values.
     let document = axum::body::Bytes::from(
         serde_json::to_vec(&openapi_doc::finish(&spec)).expect("the OpenAPI document serializes"),
     );
