@@ -1,6 +1,8 @@
 //! What the page benchmarks share: signing a staff member in, timing pages
 //! by their `Server-Timing` header, and percentiles.
 
+pub mod writer_lock;
+
 use std::time::Instant;
 
 use anyhow::{Result, anyhow};

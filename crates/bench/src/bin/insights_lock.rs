@@ -15,17 +15,16 @@
 //!     cargo run --release -p rapport-bench --bin insights_lock -- --people 200000 \
 //!         --database-url postgres://postgres@127.0.0.1:5432/insights_lock
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::Parser;
 use rapport_bench::percentile;
-use rapport_domain::records::{UserInput, now};
-use rapport_domain::text::Name;
-use rapport_domain::{Actor, Currency, Email, Money, PersonId, Role, Segment};
-use rapport_storage::{CustomerInsight, Store};
+use rapport_bench::writer_lock::{Filled, updates_meanwhile};
+use rapport_domain::records::now;
+use rapport_domain::{Currency, Money, PersonId, Segment};
+use rapport_storage::CustomerInsight;
 use sea_orm::sea_query::{Expr, InsertStatement, Query};
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DbBackend, ExprTrait, SqliteTransactionMode, TransactionOptions,
@@ -37,9 +36,6 @@ use uuid::Uuid;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// People per multi-row INSERT in the setup, and per transaction.
-const SETUP_ROWS: usize = 1_000;
-const SETUP_ROWS_PER_TRANSACTION: usize = 50_000;
 /// Rows per INSERT in the old way, as the store wrote them.
 const OLD_INSERT_ROWS: usize = 1_000;
 
@@ -73,45 +69,22 @@ struct Measured {
 async fn main() -> Result<()> {
     let args = Args::parse();
     anyhow::ensure!(args.people > 0, "--people must be at least 1");
-    let dir = tempfile::tempdir()?;
-    let url = match &args.database_url {
-        Some(url) => url.clone(),
-        None => format!("sqlite://{}/insights_lock.db", dir.path().display()),
-    };
-    let store = Store::connect(&url).await.with_context(|| format!("opening {url}"))?;
-    store.migrate().await?;
-    // A plain connection beside the store: for the setup and the old way.
-    let raw = sea_orm::Database::connect(url.as_str()).await?;
-    let backend = raw.get_database_backend();
-
+    let filled = Filled::open(args.database_url.as_deref(), "insights_lock.db", args.people).await?;
+    let Filled { store, raw, actor, people, .. } = &filled;
     let started = Instant::now();
-    let actor = admin(&store).await?;
-    let people = insert_people(&raw, args.people).await?;
-    store.analyze().await?;
-    eprintln!("{} people in {:.1} s", people.len(), started.elapsed().as_secs_f64());
-    let rows = insights(&people);
+    let rows = insights(people);
     let first = store.replace_customer_insights(&rows).await?;
     store.analyze().await?;
     eprintln!("first insights stored ({} rows, {:.1} s)", first.rows, started.elapsed().as_secs_f64());
 
     let updated = people[people.len() / 2];
     let interval = Duration::from_millis(args.interval_ms);
-    let idle = {
-        let mut idle = Vec::new();
-        for _ in 0..50 {
-            let t = Instant::now();
-            update(&store, &actor, updated).await?;
-            idle.push(t.elapsed().as_secs_f64() * 1000.0);
-            tokio::time::sleep(interval).await;
-        }
-        idle.sort_by(f64::total_cmp);
-        idle
-    };
+    let idle = filled.idle_updates(updated, interval).await?;
 
     // The old way: one transaction deletes every row and inserts them all.
-    let (updates, stop) = updates_meanwhile(&store, &actor, updated, interval);
+    let (updates, stop) = updates_meanwhile(store, actor, updated, interval);
     let t = Instant::now();
-    let held = replace_in_one_transaction(&raw, &rows).await?;
+    let held = replace_in_one_transaction(raw, &rows).await?;
     let whole = t.elapsed();
     stop.store(true, Ordering::Relaxed);
     let (updates, failed) = updates.await??;
@@ -120,7 +93,7 @@ async fn main() -> Result<()> {
     eprintln!("old way done ({:.1} s)", whole.as_secs_f64());
 
     // The new way, through the store.
-    let (updates, stop) = updates_meanwhile(&store, &actor, updated, interval);
+    let (updates, stop) = updates_meanwhile(store, actor, updated, interval);
     let t = Instant::now();
     let written = store.replace_customer_insights(&rows).await?;
     let whole = t.elapsed();
@@ -136,11 +109,7 @@ async fn main() -> Result<()> {
         failed,
     };
 
-    let name = match backend {
-        DbBackend::Sqlite => "SQLite",
-        DbBackend::Postgres => "PostgreSQL",
-        _ => "?",
-    };
+    let name = filled.backend();
     println!();
     println!("## Replacing {} customers' insights on {name}", people.len());
     println!();
@@ -169,79 +138,7 @@ async fn main() -> Result<()> {
         percentile(&idle, 99.0),
         idle.len()
     );
-    store.close().await?;
-    raw.close().await?;
-    Ok(())
-}
-
-async fn admin(store: &Store) -> Result<Actor> {
-    let input = UserInput {
-        name: Name::try_from("Bench admin").map_err(anyhow::Error::msg)?,
-        email: Email::parse("bench-insights-lock@example.com").map_err(anyhow::Error::msg)?,
-        role: Role::Admin,
-        team_id: None,
-        active: true,
-    };
-    let user = store.create_user(input, None, None).await?;
-    Ok(Actor { user_id: user.id, role: Role::Admin, team_id: None })
-}
-
-/// Inserts `count` people with multi-row INSERTs; their ids, in order.
-async fn insert_people(raw: &DatabaseConnection, count: usize) -> Result<Vec<Uuid>> {
-    let existing = raw
-        .query_one(Query::select().expr_as(Expr::cust("count(*)"), "n").from("people"))
-        .await?
-        .context("a count")?
-        .try_get::<i64>("", "n")?;
-    if existing > 0 {
-        bail!("the database already holds people: give a fresh one");
-    }
-    let ids: Vec<Uuid> = (0..count).map(|_| Uuid::now_v7()).collect();
-    let created = now();
-    let preferences = r#"'{"do_not_contact":false,"interests":[],"language":null,"notes":null,"preferred_channel":null,"time_zone":null}'"#;
-    for (t, transaction) in ids.chunks(SETUP_ROWS_PER_TRANSACTION).enumerate() {
-        let txn = raw.begin().await?;
-        for chunk in transaction.chunks(SETUP_ROWS) {
-            let mut insert = Query::insert();
-            insert.into_table("people").columns([
-                "id",
-                "created_at",
-                "updated_at",
-                "version",
-                "first_name",
-                "emails",
-                "phones",
-                "lifecycle_stage",
-                "tags",
-                "preferences",
-                "custom_fields",
-                "search_text",
-                "sort_name",
-            ]);
-            for (i, id) in chunk.iter().enumerate() {
-                let name = format!("Customer{}", t * SETUP_ROWS_PER_TRANSACTION + i);
-                insert.values_panic([
-                    (*id).into(),
-                    created.into(),
-                    created.into(),
-                    1i64.into(),
-                    name.clone().into(),
-                    Expr::cust("'[]'"),
-                    Expr::cust("'[]'"),
-                    Expr::cust("'customer'"),
-                    Expr::cust("'[]'"),
-                    Expr::cust(preferences),
-                    Expr::cust("'{}'"),
-                    format!("|{}|{0}|| {0}", name.to_lowercase()).into(),
-                    name.to_lowercase().into(),
-                ]);
-            }
-            txn.execute(&insert).await?;
-        }
-        txn.commit().await?;
-        eprintln!("  {} people", ((t + 1) * SETUP_ROWS_PER_TRANSACTION).min(count));
-    }
-    Ok(ids)
+    filled.close().await
 }
 
 /// One row per person, spread over the segments and scores.
@@ -353,42 +250,4 @@ fn old_values(row: &CustomerInsight, generation: i64) -> [Value; 15] {
         row.expected_value.map(|m| m.amount_minor).into(),
         row.computed_at.into(),
     ]
-}
-
-/// A person update: the job title changes each time.
-async fn update(store: &Store, actor: &Actor, id: Uuid) -> Result<()> {
-    let mut input = store.get_person(PersonId(id)).await?.fields;
-    let title = format!("Buyer {}", Uuid::now_v7().simple());
-    input.job_title = Some(Name::try_from(title).map_err(anyhow::Error::msg)?);
-    store.update_person(actor, PersonId(id), input, None).await?;
-    Ok(())
-}
-
-type Updates = tokio::task::JoinHandle<Result<(Vec<f64>, usize)>>;
-
-/// Updates one person every `interval` (or as soon as the last one is done)
-/// until told to stop: each update's time in milliseconds, sorted, and how
-/// many were refused.
-fn updates_meanwhile(store: &Store, actor: &Actor, id: Uuid, interval: Duration) -> (Updates, Arc<AtomicBool>) {
-    let stop = Arc::new(AtomicBool::new(false));
-    let (store, actor, stopped) = (store.clone(), *actor, Arc::clone(&stop));
-    let task = tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(interval);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let (mut times, mut failed) = (Vec::new(), 0);
-        while !stopped.load(Ordering::Relaxed) {
-            ticks.tick().await;
-            let t = Instant::now();
-            match update(&store, &actor, id).await {
-                Ok(()) => times.push(t.elapsed().as_secs_f64() * 1000.0),
-                Err(err) => {
-                    eprintln!("  a concurrent update failed after {:.0} ms: {err}", t.elapsed().as_secs_f64() * 1000.0);
-                    failed += 1;
-                }
-            }
-        }
-        times.sort_by(f64::total_cmp);
-        Ok((times, failed))
-    });
-    (task, stop)
 }

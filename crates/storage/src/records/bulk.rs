@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use rapport_domain::access::Action;
 use rapport_domain::bulk::{BulkChange, DealStage, NoStage};
 use rapport_domain::history::{RecordKind, TrashReason};
-use rapport_domain::records::LifecycleStage;
+use rapport_domain::records::{LifecycleStage, PersonInput};
 use rapport_domain::{Actor, CompanyId, DealId, PersonId, TaskId};
 use sea_orm::prelude::*;
 use sea_orm::{ConnectionTrait, QueryOrder};
@@ -18,7 +18,7 @@ use crate::common::ownership;
 use crate::entities::{companies, deals, people, tasks, trash};
 use crate::records::companies::{company_from, replace_company};
 use crate::records::deals::{deal_from, replace_deal};
-use crate::records::people::{person_from, replace_person};
+use crate::records::people::{PeopleWriter, person_from};
 use crate::records::tasks::{replace_task, task_from};
 use crate::trash::{Removal, move_to_trash, restore_deleted};
 use crate::{Result, StorageError, Store};
@@ -99,34 +99,36 @@ impl Store {
         let w = self.begin_write().await?;
         let raw: Vec<Uuid> = ids.iter().map(|id| id.0).collect();
         let mut rows = rows_by_id::<people::Entity, _>(&*w, people::Column::Id, &raw, |r| r.id).await?;
-        let batch = Uuid::now_v7();
+        let mut found = Vec::with_capacity(raw.len());
         for id in raw.iter().copied() {
             let row = rows.remove(&id).ok_or_else(|| refused("person", id, StorageError::NotFound("person")))?;
-            let result = match change {
-                BulkChange::Delete => {
-                    let label = [Some(row.first_name.as_str()), row.last_name.as_deref()]
-                        .into_iter()
-                        .flatten()
-                        .collect::<Vec<_>>()
-                        .join(" ");
-                    let record = Trashed {
-                        kind: RecordKind::People,
-                        id,
-                        owner: row.owner_id,
-                        created_by: row.created_by,
-                        label,
-                    };
-                    trash_one(&*w, actor, record, batch).await
-                }
-                change => match person_from(row.clone()) {
-                    Ok(person) => {
-                        let input = change.apply_to_person(person.fields);
-                        replace_person(&*w, actor, row, input, None).await.map(drop)
-                    }
-                    Err(err) => Err(err),
-                },
-            };
-            result.map_err(|err| refused("person", id, err))?;
+            found.push(row);
+        }
+        let batch = Uuid::now_v7();
+        if let BulkChange::Delete = change {
+            for row in found {
+                let id = row.id;
+                let label = [Some(row.first_name.as_str()), row.last_name.as_deref()]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let record =
+                    Trashed { kind: RecordKind::People, id, owner: row.owner_id, created_by: row.created_by, label };
+                trash_one(&*w, actor, record, batch).await.map_err(|err| refused("person", id, err))?;
+            }
+        } else {
+            let mut changed = Vec::with_capacity(found.len());
+            for row in found {
+                let person = person_from(row.clone()).map_err(|err| refused("person", row.id, err))?;
+                changed.push((row, change.apply_to_person(person.fields)));
+            }
+            let inputs: Vec<PersonInput> = changed.iter().map(|(_, input)| input.clone()).collect();
+            let mut writer = PeopleWriter::read(&*w, &inputs).await?;
+            for (row, input) in changed {
+                let id = row.id;
+                writer.replace(&*w, actor, row, input, None).await.map_err(|err| refused("person", id, err))?;
+            }
         }
         w.commit().await?;
         Ok(done(raw.len(), matches!(change, BulkChange::Delete), batch))

@@ -26,9 +26,9 @@ use crate::{Result, StorageError, Store};
 /// Rows per INSERT: 15 columns each stays under both databases' bind limits.
 const INSERT_CHUNK: usize = 1_000;
 
-/// Rows written, or deleted, per write transaction: on SQLite one such
-/// transaction takes well under 100 ms at a million customers
-/// (/work/briefs/insights-lock-figures.md), so other writers wait at most
+/// Rows written, or deleted, per write transaction: on SQLite the longest
+/// such transaction took 72 ms at a million customers (docs/PERFORMANCE.md,
+/// "The insights job and the writer"), so other writers wait at most about
 /// that long behind the job.
 const ROWS_PER_TRANSACTION: usize = 5_000;
 
