@@ -13,7 +13,7 @@ use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{Created, Found, Items, parse_id, patched};
+use super::{Created, Found, Items, parse_id, patch_again, patched};
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, Auth, IfMatch, ListParams, Listed, NoParams, Params, from_value, refuse_unknown_fields};
@@ -90,11 +90,16 @@ pub async fn patch_user(
     ApiJson(body): ApiJson<serde_json::Value>,
 ) -> Result<Found<User>, ApiError> {
     let id: UserId = parse_id(&id, "user")?;
-    let current = state.store.get_user(id).await?;
-    let version = version.or(Some(current.meta.version));
     refuse_unknown_fields::<UserChange>(&body)?;
-    let merged: serde_json::Value = patched(&current, body)?;
-    save_user(&state, &auth, id, merged, version).await
+    let mut attempts = 0;
+    loop {
+        let current = state.store.get_user(id).await?;
+        let merged: serde_json::Value = patched(&current, body.clone())?;
+        match save_user(&state, &auth, id, merged, version.or(Some(current.meta.version))).await {
+            Err(ApiError::VersionMismatch { .. }) if patch_again(version, &mut attempts) => {}
+            saved => return saved,
+        }
+    }
 }
 
 /// Replaces a user's fields. Include `password` to set a new one.

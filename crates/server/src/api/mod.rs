@@ -33,7 +33,7 @@ macro_rules! item_api {
 
             use super::*;
             use $crate::AppState;
-            use $crate::api::{Created, Found, Versioned, parse_id, patched};
+            use $crate::api::{Created, Found, Versioned, parse_id, patch_again, patched};
             use $crate::error::{ApiError, ErrorBody};
             use $crate::extract::{ApiJson, Auth, IfMatch};
 
@@ -94,11 +94,15 @@ macro_rules! item_api {
                 ApiJson(body): ApiJson<serde_json::Value>,
             ) -> Result<Found<$output>, ApiError> {
                 let id: $id = parse_id(&id, $what)?;
-                let current = state.store.$get(id).await?;
-                // Without If-Match, the version read here guards against a write in between.
-                let version = version.or(Some(current.version()));
-                let input: $input = patched(&current, body)?;
-                let record = state.store.$update(&auth.actor, id, input, version).await?;
+                let mut attempts = 0;
+                let record = loop {
+                    let current = state.store.$get(id).await?;
+                    let input: $input = patched(&current, body.clone())?;
+                    match state.store.$update(&auth.actor, id, input, version.or(Some(current.version()))).await {
+                        Err(rapport_storage::StorageError::VersionMismatch { .. }) if patch_again(version, &mut attempts) => {}
+                        written => break written?,
+                    }
+                };
                 $($after(&state);)?
                 Ok(Found(record))
             }
@@ -229,6 +233,21 @@ pub fn merge_patch(target: &mut serde_json::Value, patch: serde_json::Value) {
         }
         other => *target = other,
     }
+}
+
+/// How many times a patch sent without If-Match is applied before a
+/// conflicting write's 412 stands.
+const PATCH_ATTEMPTS: u32 = 3;
+
+/// Whether to apply a merge patch again after its write found the record
+/// changed since it was read. With If-Match, that write is the client's
+/// conflict: no (412). Without, the client asked for no precondition and the
+/// version read only keeps a write in between from being lost, so yes, to
+/// what is stored now, up to `PATCH_ATTEMPTS` times (a bulk change of every
+/// person made schemathesis's patches fail).
+pub fn patch_again(if_match: Option<i64>, attempts: &mut u32) -> bool {
+    *attempts += 1;
+    if_match.is_none() && *attempts < PATCH_ATTEMPTS
 }
 
 /// The current record with a merge patch applied, parsed as the record's

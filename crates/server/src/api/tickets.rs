@@ -17,7 +17,7 @@ use serde::Serialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{Created, Found, Items, Versioned, parse_id, patched};
+use super::{Created, Found, Items, Versioned, parse_id, patch_again, patched};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, Auth, IfMatch, ListParams, Listed, NoParams, Params, has_media_type, parse_body};
 use crate::{AppState, BODY_LIMIT};
@@ -105,10 +105,15 @@ pub async fn patch_ticket(
     ApiJson(body): ApiJson<serde_json::Value>,
 ) -> Result<Found<Ticket>, ApiError> {
     let id: TicketId = parse_id(&id, "ticket")?;
-    let current = state.store.get_ticket(&auth.actor, id).await?;
-    let version = version.or(Some(current.meta.version));
-    let input: TicketInput = patched(&current.fields, body)?;
-    Ok(Found(state.store.update_ticket(&auth.actor, id, input, version).await?))
+    let mut attempts = 0;
+    loop {
+        let current = state.store.get_ticket(&auth.actor, id).await?;
+        let input: TicketInput = patched(&current.fields, body.clone())?;
+        match state.store.update_ticket(&auth.actor, id, input, version.or(Some(current.meta.version))).await {
+            Err(rapport_storage::StorageError::VersionMismatch { .. }) if patch_again(version, &mut attempts) => {}
+            written => return Ok(Found(written?)),
+        }
+    }
 }
 
 /// Moves the ticket to the trash with its conversation, attachments, outgoing
