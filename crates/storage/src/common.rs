@@ -317,15 +317,7 @@ pub(crate) async fn check_assignment<C: ConnectionTrait>(
     current_owner: Option<Uuid>,
     field: &str,
 ) -> Result<()> {
-    if new_owner.map(|u| u.0) == current_owner {
-        return Ok(());
-    }
-    let team = match new_owner {
-        Some(user) => active_user(conn, user, field).await?,
-        None => None,
-    };
-    actor.ensure_can_assign(new_owner, team)?;
-    Ok(())
+    Users::default().check_assignment(conn, actor, new_owner, current_owner, field).await
 }
 
 /// The permission-relevant facts of a record owned by `owner`.
@@ -334,11 +326,67 @@ pub(crate) async fn ownership<C: ConnectionTrait>(
     owner: Option<Uuid>,
     created_by: Option<Uuid>,
 ) -> Result<rapport_domain::Ownership> {
-    Ok(rapport_domain::Ownership {
-        owner_id: owner.map(UserId),
-        owner_team_id: team_of(conn, owner).await?,
-        created_by: created_by.map(UserId),
-    })
+    Users::default().ownership(conn, owner, created_by).await
+}
+
+/// The users the access checks ask about, each looked up once: a bulk
+/// change asks about the same few owners for every record it changes.
+#[derive(Default)]
+pub(crate) struct Users {
+    /// Owners' teams.
+    teams: HashMap<Uuid, Option<TeamId>>,
+    /// New owners found to be active users, with their teams.
+    assignable: HashMap<UserId, Option<TeamId>>,
+}
+
+impl Users {
+    /// `ownership`, with each owner's team looked up once.
+    pub(crate) async fn ownership<C: ConnectionTrait>(
+        &mut self,
+        conn: &C,
+        owner: Option<Uuid>,
+        created_by: Option<Uuid>,
+    ) -> Result<rapport_domain::Ownership> {
+        let owner_team_id = match owner {
+            Some(owner) => match self.teams.get(&owner) {
+                Some(team) => *team,
+                None => {
+                    let team = team_of(conn, Some(owner)).await?;
+                    self.teams.insert(owner, team);
+                    team
+                }
+            },
+            None => None,
+        };
+        Ok(rapport_domain::Ownership { owner_id: owner.map(UserId), owner_team_id, created_by: created_by.map(UserId) })
+    }
+
+    /// `check_assignment`, with each new owner looked up once.
+    pub(crate) async fn check_assignment<C: ConnectionTrait>(
+        &mut self,
+        conn: &C,
+        actor: &rapport_domain::Actor,
+        new_owner: Option<UserId>,
+        current_owner: Option<Uuid>,
+        field: &str,
+    ) -> Result<()> {
+        if new_owner.map(|u| u.0) == current_owner {
+            return Ok(());
+        }
+        let team = match new_owner {
+            Some(user) => match self.assignable.get(&user) {
+                Some(team) => *team,
+                None => {
+                    let team = active_user(conn, user, field).await?;
+                    self.assignable.insert(user, team);
+                    team
+                }
+            },
+            None => None,
+        };
+        actor.ensure_can_assign(new_owner, team)?;
+        Ok(())
+    }
 }
 
 /// Saves a changed record only if nobody else saved it since it was read at

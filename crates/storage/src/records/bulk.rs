@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use rapport_domain::access::Action;
 use rapport_domain::bulk::{BulkChange, DealStage, NoStage};
 use rapport_domain::history::{RecordKind, TrashReason};
-use rapport_domain::records::{LifecycleStage, PersonInput};
+use rapport_domain::records::LifecycleStage;
 use rapport_domain::{Actor, CompanyId, DealId, PersonId, TaskId};
 use sea_orm::prelude::*;
 use sea_orm::{ConnectionTrait, QueryOrder};
@@ -118,14 +118,13 @@ impl Store {
                 trash_one(&*w, actor, record, batch).await.map_err(|err| refused("person", id, err))?;
             }
         } else {
-            let mut changed = Vec::with_capacity(found.len());
-            for row in found {
+            let mut inputs = Vec::with_capacity(found.len());
+            for row in &found {
                 let person = person_from(row.clone()).map_err(|err| refused("person", row.id, err))?;
-                changed.push((row, change.apply_to_person(person.fields)));
+                inputs.push(change.apply_to_person(person.fields));
             }
-            let inputs: Vec<PersonInput> = changed.iter().map(|(_, input)| input.clone()).collect();
             let mut writer = PeopleWriter::read(&*w, &inputs).await?;
-            for (row, input) in changed {
+            for (row, input) in found.into_iter().zip(inputs) {
                 let id = row.id;
                 writer.replace(&*w, actor, row, input, None).await.map_err(|err| refused("person", id, err))?;
             }

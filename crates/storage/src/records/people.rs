@@ -3,7 +3,7 @@
 use rapport_domain::access::Action;
 use rapport_domain::custom_fields::{CheckedValue, CustomFieldInput, EntityType};
 use rapport_domain::records::{LifecycleStage, Person, PersonInput, Preferences, normalize_timestamp, now};
-use rapport_domain::{Actor, CalendarMonth, CompanyId, FieldErrors, PersonId, Segment, TeamId, UserId};
+use rapport_domain::{Actor, CalendarMonth, CompanyId, FieldErrors, PersonId, Segment, UserId};
 use sea_orm::prelude::*;
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SimpleExpr};
 use sea_orm::{ConnectionTrait, DbBackend, QueryOrder, QuerySelect, Set};
@@ -484,10 +484,7 @@ pub(crate) async fn write_person<C: ConnectionTrait>(
 /// dozen statements per person while holding SQLite's one writer.
 pub(crate) struct PeopleWriter {
     checks: PeopleChecks,
-    /// Owners' teams, for the access checks.
-    teams: HashMap<Uuid, Option<TeamId>>,
-    /// New owners found to be active users, with their teams.
-    assignable: HashMap<UserId, Option<TeamId>>,
+    users: Users,
     insights_moved: bool,
 }
 
@@ -496,8 +493,7 @@ impl PeopleWriter {
     pub(crate) async fn read<C: ConnectionTrait>(conn: &C, inputs: &[PersonInput]) -> Result<Self> {
         Ok(PeopleWriter {
             checks: PeopleChecks::read(conn, inputs).await?,
-            teams: HashMap::new(),
-            assignable: HashMap::new(),
+            users: Users::default(),
             insights_moved: false,
         })
     }
@@ -512,13 +508,7 @@ impl PeopleWriter {
         input: PersonInput,
         expected_version: Option<i64>,
     ) -> Result<Person> {
-        let team = self.team_of(conn, row.owner_id).await?;
-        let ownership = rapport_domain::Ownership {
-            owner_id: row.owner_id.map(UserId),
-            owner_team_id: team,
-            created_by: row.created_by.map(UserId),
-        };
-        actor.ensure_can(Action::Edit, &ownership)?;
+        actor.ensure_can(Action::Edit, &self.users.ownership(conn, row.owner_id, row.created_by).await?)?;
         check_version(expected_version, row.version)?;
         let previous = person_from(row.clone())?;
         let person = self.write(conn, actor, row, input).await?;
@@ -536,7 +526,7 @@ impl PeopleWriter {
     ) -> Result<Person> {
         let id = row.id;
         let checked = self.checks.check(&mut input, Some(PersonId(id)))?;
-        self.check_assignment(conn, actor, input.owner_id, row.owner_id).await?;
+        self.users.check_assignment(conn, actor, input.owner_id, row.owner_id, "owner_id").await?;
         // Contact points and index rows follow from these fields alone:
         // unchanged, they are left as they are.
         let emails = to_json(&input.emails);
@@ -580,42 +570,6 @@ impl PeopleWriter {
             write_index_rows(conn, EntityType::Person, id, &input.tags, &checked.values).await?;
         }
         person_from(row)
-    }
-
-    async fn team_of<C: ConnectionTrait>(&mut self, conn: &C, owner: Option<Uuid>) -> Result<Option<TeamId>> {
-        let Some(owner) = owner else { return Ok(None) };
-        if let Some(team) = self.teams.get(&owner) {
-            return Ok(*team);
-        }
-        let team = team_of(conn, Some(owner)).await?;
-        self.teams.insert(owner, team);
-        Ok(team)
-    }
-
-    /// `check_assignment`, with each new owner looked up once.
-    async fn check_assignment<C: ConnectionTrait>(
-        &mut self,
-        conn: &C,
-        actor: &Actor,
-        new_owner: Option<UserId>,
-        current_owner: Option<Uuid>,
-    ) -> Result<()> {
-        if new_owner.map(|u| u.0) == current_owner {
-            return Ok(());
-        }
-        let team = match new_owner {
-            Some(user) => match self.assignable.get(&user) {
-                Some(team) => *team,
-                None => {
-                    let team = active_user(conn, user, "owner_id").await?;
-                    self.assignable.insert(user, team);
-                    team
-                }
-            },
-            None => None,
-        };
-        actor.ensure_can_assign(new_owner, team)?;
-        Ok(())
     }
 }
 
