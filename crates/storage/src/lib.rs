@@ -8,6 +8,7 @@ mod common;
 mod conditions;
 mod entities;
 mod error;
+mod group_commit;
 mod history;
 pub mod jobs;
 mod listing;
@@ -28,6 +29,10 @@ use sea_orm::{
 };
 use sea_orm_migration::MigratorTrait;
 use tokio::sync::{Mutex, OwnedMutexGuard};
+
+use group_commit::GroupCommit;
+use rapport_domain::records::Person;
+use records::person_creates::NewPerson;
 
 pub use archive::{ArchiveError, ImportSummary};
 pub use auth::{Credentials, LoginOutcome, NewToken, hash_password};
@@ -72,6 +77,8 @@ pub struct Store {
     /// instead of spinning on the lock, and `BEGIN IMMEDIATE` plus the busy
     /// timeout cover writers in other processes (the CLI beside a server).
     sqlite_writer: Option<Arc<Mutex<()>>>,
+    /// People created at the same moment, committed together.
+    person_creates: Arc<GroupCommit<NewPerson, Person>>,
 }
 
 /// A write transaction. Dropped without `commit`, it rolls back.
@@ -181,7 +188,7 @@ impl Store {
             )));
         }
         let db = Database::connect(options).await?;
-        Ok(Self { db, sqlite_writer: sqlite.then(|| Arc::new(Mutex::new(()))) })
+        Ok(Self { db, sqlite_writer: sqlite.then(|| Arc::new(Mutex::new(()))), person_creates: Arc::default() })
     }
 
     /// Brings the schema up to date. Safe to run on every start.

@@ -27,7 +27,7 @@ use super::activities::{activity_from, insert_activities_known_as, insert_activi
 use super::answers::{RecordedAnswer, analyse, answer_by_external_id, answer_from, record_answer_in};
 use super::companies::{company_from, insert_company, replace_company};
 use super::deals::{deal_from, insert_deal, replace_deal};
-use super::people::{insert_people, insert_person, person_from, replace_person};
+use super::people::{email_holders, insert_people, insert_person, person_from, replace_person};
 use super::purchases::{insert_purchase, insert_purchases, purchase_from, replace_purchase};
 use super::surveys::survey_from;
 use super::tickets::{insert_ticket, replace_ticket, ticket_from};
@@ -331,17 +331,8 @@ impl StoredKeys {
             people: held.into_keys().map(|e| format!("external:{e}")).collect(),
             companies: HashMap::new(),
         };
-        for chunk in emails.into_iter().collect::<Vec<_>>().chunks(IN_LIST_CHUNK) {
-            let found: Vec<String> = contact_points::Entity::find()
-                .select_only()
-                .column(contact_points::Column::Value)
-                .filter(contact_points::Column::Kind.eq("email"))
-                .filter(contact_points::Column::Value.is_in(chunk.iter().copied()))
-                .into_tuple()
-                .all(conn)
-                .await?;
-            stored.people.extend(found.into_iter().map(|e| format!("email:{e}")));
-        }
+        let holders = email_holders(conn, emails).await?;
+        stored.people.extend(holders.into_iter().map(|(email, _)| format!("email:{email}")));
         for chunk in names.into_iter().collect::<Vec<_>>().chunks(IN_LIST_CHUNK) {
             let found: Vec<(String, Uuid)> = companies::Entity::find()
                 .select_only()
@@ -867,18 +858,7 @@ impl StoredRefs {
             .await?,
             by_key: HashMap::new(),
         };
-        for chunk in emails.into_iter().flatten().collect::<Vec<_>>().chunks(IN_LIST_CHUNK) {
-            let found: Vec<(String, Uuid)> = contact_points::Entity::find()
-                .select_only()
-                .column(contact_points::Column::Value)
-                .column(contact_points::Column::PersonId)
-                .filter(contact_points::Column::Kind.eq("email"))
-                .filter(contact_points::Column::Value.is_in(chunk.iter().cloned()))
-                .into_tuple()
-                .all(conn)
-                .await?;
-            stored.add_keys(found);
-        }
+        stored.add_keys(email_holders(conn, emails.iter().flatten().map(String::as_str)).await?);
         Ok(stored)
     }
 

@@ -17,6 +17,7 @@ pub mod insights_snapshots;
 pub mod merge;
 pub mod overview;
 pub mod people;
+pub(crate) mod person_creates;
 pub mod pipelines;
 pub mod purchases;
 pub mod sales;

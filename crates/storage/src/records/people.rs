@@ -273,6 +273,29 @@ pub enum SharedEmail {
     Allow,
 }
 
+/// The people holding these email addresses, as (address, person) pairs;
+/// several people may share one address.
+pub(crate) async fn email_holders<'a, C: ConnectionTrait>(
+    conn: &C,
+    addresses: impl IntoIterator<Item = &'a str>,
+) -> Result<Vec<(String, Uuid)>> {
+    let addresses: BTreeSet<&str> = addresses.into_iter().collect();
+    let mut holders = Vec::new();
+    for chunk in addresses.into_iter().collect::<Vec<_>>().chunks(IN_LIST_CHUNK) {
+        let found: Vec<(String, Uuid)> = contact_points::Entity::find()
+            .select_only()
+            .column(contact_points::Column::Value)
+            .column(contact_points::Column::PersonId)
+            .filter(contact_points::Column::Kind.eq("email"))
+            .filter(contact_points::Column::Value.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(conn)
+            .await?;
+        holders.extend(found);
+    }
+    Ok(holders)
+}
+
 /// Refuses `input` when one of its addresses is another person's, naming
 /// the address (`emails[i].address`) and that person.
 pub(crate) async fn refuse_taken_emails<C: ConnectionTrait>(
@@ -574,17 +597,6 @@ impl PeopleWriter {
 }
 
 impl Store {
-    /// Creates a person under the rule for shared email addresses.
-    pub async fn add_person(&self, actor: &Actor, input: PersonInput, shared: SharedEmail) -> Result<Person> {
-        let w = self.begin_write().await?;
-        if shared == SharedEmail::Refuse {
-            refuse_taken_emails(&*w, &input, None).await?;
-        }
-        let person = insert_person(&*w, actor, input).await?;
-        w.commit().await?;
-        Ok(person)
-    }
-
     pub async fn get_person(&self, id: PersonId) -> Result<Person> {
         person_from(people::Entity::find_by_id(id.0).one(self.conn()).await?.ok_or(StorageError::NotFound("person"))?)
     }
