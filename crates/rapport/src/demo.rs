@@ -1,7 +1,7 @@
 //! `rapport demo`: realistic, internally consistent data for a new user to
 //! explore. The same seed always gives the same data.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use anyhow::{Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -149,9 +149,22 @@ struct Demo {
     rng: StdRng,
     now: OffsetDateTime,
     progress: ProgressBar,
+    /// The step being filled and when it began.
+    step: (&'static str, std::time::Instant),
 }
 
 impl Demo {
+    /// Moves on to the next step, shown beside the bar; how long the last
+    /// one took is logged (`RAPPORT_LOG=rapport=debug`), to see where a
+    /// large demo spends its time.
+    fn step(&mut self, next: &'static str) {
+        let (done, began) = std::mem::replace(&mut self.step, (next, std::time::Instant::now()));
+        if !done.is_empty() {
+            tracing::debug!(step = done, seconds = began.elapsed().as_secs_f64(), "demo step done");
+        }
+        self.progress.set_message(next);
+    }
+
     fn pick<'a>(&mut self, items: &'a [&'a str]) -> &'a str {
         items.choose(&mut self.rng).expect("lists are not empty")
     }
@@ -222,10 +235,10 @@ pub async fn run(store: &Store, seed: u64, scale: f64, admin_password: String) -
     );
     // A fixed "now" keeps the data the same for a seed; it is today's date at midnight.
     let now = OffsetDateTime::now_utc().replace_time(time::Time::MIDNIGHT);
-    let mut demo = Demo { rng: StdRng::seed_from_u64(seed), now, progress };
+    let mut demo = Demo { rng: StdRng::seed_from_u64(seed), now, progress, step: ("", std::time::Instant::now()) };
 
     // Staff: an admin to act as, a sales team and a support team.
-    demo.progress.set_message("staff");
+    demo.step("staff");
     let admin = staff(store, "Demo Admin", "demo.admin@example.com", Role::Admin, None).await?;
     let password = Password::try_from(admin_password.clone()).map_err(|e| anyhow::anyhow!("password {e}"))?;
     store.set_password(admin.id, &password).await?;
@@ -245,7 +258,7 @@ pub async fn run(store: &Store, seed: u64, scale: f64, admin_password: String) -
     let support = store.create_team(&actor, TeamInput { name: name("Support") }).await?;
     let mut staff_ids = vec![admin.id];
     let mut support_agents = Vec::new();
-    let mut by_email = std::collections::HashMap::new();
+    let mut by_email = HashMap::new();
     for (full, email, role, team) in [
         ("Marta Quinn", "marta.quinn@example.com", Role::Manager, sales.id),
         ("Leo Brandt", "leo.brandt@example.com", Role::Agent, sales.id),
@@ -310,7 +323,7 @@ pub async fn run(store: &Store, seed: u64, scale: f64, admin_password: String) -
         .await?;
 
     // Companies.
-    demo.progress.set_message("companies");
+    demo.step("companies");
     let mut company_inputs = Vec::with_capacity(n_companies);
     for i in 0..n_companies {
         let title = format!("{} {}", demo.pick(COMPANY_A), demo.pick(COMPANY_B));
@@ -335,7 +348,7 @@ pub async fn run(store: &Store, seed: u64, scale: f64, admin_password: String) -
     }
 
     // People: created oldest first, so a referrer always exists before the person referred.
-    demo.progress.set_message("people");
+    demo.step("people");
     let mut people: Vec<Person> = Vec::with_capacity(n_people);
     // Happy customers and advocates are the ones who recommend others.
     let mut referrers: Vec<PersonId> = Vec::new();
@@ -482,7 +495,7 @@ pub async fn run(store: &Store, seed: u64, scale: f64, admin_password: String) -
     // Deals across every stage, won and lost: each starts in the first stage
     // and moves up to its own, so its history has the stage moves the sales
     // dashboard reads; closed ones closed over the past year.
-    demo.progress.set_message("deals");
+    demo.step("deals");
     let mut deals = Vec::new();
     let mut paths = Vec::new();
     for _ in 0..n_deals {
@@ -520,8 +533,16 @@ pub async fn run(store: &Store, seed: u64, scale: f64, admin_password: String) -
     }
 
     // Activities over two years.
-    demo.progress.set_message("activities");
+    demo.step("activities");
     let mut activities = Vec::with_capacity(n_activities);
+    // Each person's first deal, looked up per activity: a search through
+    // every deal for each activity grew with their product.
+    let mut first_deals: HashMap<PersonId, DealId> = HashMap::new();
+    for deal in &stored_deals {
+        if let Some(person) = deal.fields.person_id {
+            first_deals.entry(person).or_insert(deal.id);
+        }
+    }
     for _ in 0..n_activities {
         let person = people.choose(&mut demo.rng).expect("people");
         let kind = *ActivityKind::ALL.choose(&mut demo.rng).expect("kinds");
@@ -530,8 +551,7 @@ pub async fn run(store: &Store, seed: u64, scale: f64, admin_password: String) -
             _ if demo.rng.random_bool(0.4) => Direction::Inbound,
             _ => Direction::Outbound,
         };
-        let deal =
-            stored_deals.iter().find(|d| d.fields.person_id == Some(person.id)).filter(|_| demo.rng.random_bool(0.3));
+        let deal = first_deals.get(&person.id).filter(|_| demo.rng.random_bool(0.3));
         activities.push(ActivityInput {
             kind,
             direction: Some(direction),
@@ -539,11 +559,7 @@ pub async fn run(store: &Store, seed: u64, scale: f64, admin_password: String) -
             subject: Some(name(demo.pick(SUBJECTS))),
             body: Some(LongText::try_from(demo.pick(NOTES)).expect("valid body")),
             author_id: person.fields.owner_id,
-            links: Links {
-                person_id: Some(person.id),
-                company_id: person.fields.company_id,
-                deal_id: deal.map(|d| d.id),
-            },
+            links: Links { person_id: Some(person.id), company_id: person.fields.company_id, deal_id: deal.copied() },
         });
     }
     for chunk in activities.chunks(1_000) {
@@ -552,7 +568,7 @@ pub async fn run(store: &Store, seed: u64, scale: f64, admin_password: String) -
     }
 
     // Tasks: some overdue, some today, most upcoming, a third done.
-    demo.progress.set_message("tasks");
+    demo.step("tasks");
     let mut tasks = Vec::with_capacity(n_tasks);
     for _ in 0..n_tasks {
         let person = people.choose(&mut demo.rng).expect("people");
@@ -584,7 +600,7 @@ pub async fn run(store: &Store, seed: u64, scale: f64, admin_password: String) -
     // also has a spend level (log-normal around EUR 120) that their baskets
     // vary around; amounts independent of the customer would leave the
     // Gamma-Gamma spend model nothing to fit.
-    demo.progress.set_message("purchases");
+    demo.step("purchases");
     let mut purchases = Vec::with_capacity(n_purchases);
     let per_customer = n_purchases as f64 / customers.len().max(1) as f64;
     // Mean days between purchases such that a customer alive for a year on
@@ -623,7 +639,7 @@ pub async fn run(store: &Store, seed: u64, scale: f64, admin_password: String) -
     }
     // Some history beyond the creates: leads moved along, and a few records
     // deleted, so the history panels and the trash are not empty at first look.
-    demo.progress.set_message("history");
+    demo.step("history");
     let moved = people.iter().filter(|p| p.fields.lifecycle_stage == LifecycleStage::Lead).take(40);
     for person in moved {
         let mut input = person.fields.clone();
@@ -635,7 +651,7 @@ pub async fn run(store: &Store, seed: u64, scale: f64, admin_password: String) -
     for id in &deleted {
         store.delete_person(&actor, *id).await?;
     }
-    demo.progress.set_message("support tickets");
+    demo.step("support tickets");
     let requesters: Vec<&Person> = customers.iter().copied().filter(|p| !deleted.contains(&p.id)).collect();
     let desk = crate::demo_tickets::SupportDesk {
         customers: &requesters,
@@ -647,17 +663,19 @@ pub async fn run(store: &Store, seed: u64, scale: f64, admin_password: String) -
     for deal in stored_deals.iter().rev().take(2) {
         store.delete_deal(&actor, deal.id).await?;
     }
-    demo.progress.set_message("feedback");
+    demo.step("feedback");
     let answers = (300.0 * scale).round() as usize;
     let feedback =
         crate::demo_feedback::feedback_history(store, &actor, &mut demo.rng, demo.now, &requesters, answers).await?;
-    demo.progress.set_message("staff styles");
+    demo.step("staff styles");
     let styled: Vec<UserId> = crate::demo_style::STYLES.iter().map(|s| by_email[s.email]).collect();
     crate::demo_style::staff_styles(store, &actor, &mut demo.rng, demo.now, &styled, &requesters).await?;
     crate::demo_style::staff_reviews(store, &actor, &mut demo.rng, &styled).await?;
     let leo = by_email["leo.brandt@example.com"];
     crate::demo_style::staff_goals(store, &actor, demo.now, sales.id, leo).await?;
+    demo.step("statistics");
     store.analyze().await?;
+    demo.step("done");
     demo.progress.finish_with_message("done");
     eprintln!(
         "Demo data: {} companies, {} people, {} deals, {n_activities} activities, {n_tasks} tasks, {} purchases, {n_tickets} tickets, {} survey answers ({} of {} links answered), 7 staff.\n\

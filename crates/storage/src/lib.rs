@@ -81,6 +81,10 @@ pub struct Store {
     person_creates: Arc<GroupCommit<NewPerson, Person>>,
 }
 
+/// Batches of creates committed side by side on PostgreSQL: under the
+/// connection pool's 20, so reads still find a connection.
+const CREATE_LANES_POSTGRES: usize = 8;
+
 /// A write transaction. Dropped without `commit`, it rolls back.
 pub(crate) struct Write {
     txn: DatabaseTransaction,
@@ -188,7 +192,11 @@ impl Store {
             )));
         }
         let db = Database::connect(options).await?;
-        Ok(Self { db, sqlite_writer: sqlite.then(|| Arc::new(Mutex::new(()))), person_creates: Arc::default() })
+        Ok(Self {
+            db,
+            sqlite_writer: sqlite.then(|| Arc::new(Mutex::new(()))),
+            person_creates: Arc::new(GroupCommit::new(if sqlite { 1 } else { CREATE_LANES_POSTGRES })),
+        })
     }
 
     /// Brings the schema up to date. Safe to run on every start.
