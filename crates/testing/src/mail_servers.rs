@@ -31,6 +31,29 @@ fn wait_for_port(port: u16, what: &str, child: &mut Child, log: &Path) {
     panic!("{what} did not listen on port {port} within 20 s");
 }
 
+/// Waits until aiosmtpd greets on `port`. Something else answering there
+/// (the port was taken after it was picked) does not count: aiosmtpd then
+/// fails to bind and exits, and the caller hears why.
+fn wait_for_greeting(port: u16, child: &mut Child, log: &Path) -> Result<(), String> {
+    use std::io::Read;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            let output = std::fs::read_to_string(log).unwrap_or_default();
+            return Err(format!("aiosmtpd exited ({status}) before listening on {port}:\n{output}"));
+        }
+        if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            let mut greeting = [0u8; 3];
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
+            if stream.read_exact(&mut greeting).is_ok() && &greeting == b"220" {
+                return Ok(());
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Err(format!("aiosmtpd did not greet on port {port} within 20 s"))
+}
+
 /// Stops a server politely (SIGTERM lets Dovecot stop its children), then for good.
 fn stop(child: &mut Child) {
     let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
@@ -72,16 +95,33 @@ pub struct SmtpServer {
 impl SmtpServer {
     /// Accepts every message.
     pub fn start() -> SmtpServer {
-        Self::on_port(free_port(), false)
+        Self::on_a_free_port(false)
     }
 
     /// Answers every recipient with `550 5.1.1 mailbox unavailable`.
     pub fn refusing() -> SmtpServer {
-        Self::on_port(free_port(), true)
+        Self::on_a_free_port(true)
+    }
+
+    /// A port that was free when picked may be taken (by another test's
+    /// server) before aiosmtpd binds it: then it tries another.
+    fn on_a_free_port(refuse: bool) -> SmtpServer {
+        let mut failures = Vec::new();
+        for _ in 0..5 {
+            match Self::spawn(free_port(), refuse) {
+                Ok(server) => return server,
+                Err(failed) => failures.push(failed),
+            }
+        }
+        panic!("aiosmtpd did not start on five ports:\n{}", failures.join("\n"));
     }
 
     /// Accepts every message, on a given port (a server that comes up late).
     pub fn on_port(port: u16, refuse: bool) -> SmtpServer {
+        Self::spawn(port, refuse).unwrap_or_else(|failed| panic!("{failed}"))
+    }
+
+    fn spawn(port: u16, refuse: bool) -> Result<SmtpServer, String> {
         assert!(
             Path::new(SYSTEM_PYTHON).exists(),
             "{SYSTEM_PYTHON} is missing: install python3-aiosmtpd (.ci/run does)"
@@ -108,8 +148,13 @@ impl SmtpServer {
             .stderr(std::fs::File::create(dir.path().join("smtpd.err")).expect("a log file"))
             .spawn()
             .unwrap_or_else(|err| panic!("start aiosmtpd (python3-aiosmtpd): {err}"));
-        wait_for_port(port, "aiosmtpd", &mut child, &dir.path().join("smtpd.err"));
-        SmtpServer { port, dir, child }
+        match wait_for_greeting(port, &mut child, &dir.path().join("smtpd.err")) {
+            Ok(()) => Ok(SmtpServer { port, dir, child }),
+            Err(failed) => {
+                stop(&mut child);
+                Err(failed)
+            }
+        }
     }
 
     /// Every message received so far, as raw text.
