@@ -157,7 +157,7 @@ pub(crate) async fn insert_activities_known_as<C: ConnectionTrait>(
     inputs: Vec<(ActivityInput, Option<Name>)>,
 ) -> Result<Vec<Result<Activity>>> {
     let linked = LinkedRecords::read(conn, &inputs.iter().map(|(i, _)| &i.links).collect::<Vec<_>>()).await?;
-    let mut allowed_authors = HashSet::from([actor.user_id]);
+    let mut users = Users::default();
     let now = now();
     let mut rows = Vec::with_capacity(inputs.len());
     let mut contacted = BTreeSet::new();
@@ -168,10 +168,7 @@ pub(crate) async fn insert_activities_known_as<C: ConnectionTrait>(
             input.check()?;
             linked.check(&input.links)?;
             let author = *input.author_id.get_or_insert(actor.user_id);
-            if !allowed_authors.contains(&author) {
-                check_assignment(conn, actor, Some(author), Some(actor.user_id.0), "author_id").await?;
-                allowed_authors.insert(author);
-            }
+            users.check_assignment(conn, actor, Some(author), Some(actor.user_id.0), "author_id").await?;
             Ok::<(), StorageError>(())
         }
         .await;

@@ -344,14 +344,14 @@ pub(crate) async fn insert_people<C: ConnectionTrait>(
     inputs: Vec<PersonInput>,
 ) -> Result<Vec<Result<Person>>> {
     let mut checks = PeopleChecks::read(conn, &inputs).await?;
-    let mut allowed_owners = HashSet::new();
+    let mut users = Users::default();
     let now = now();
     let mut rows = Vec::with_capacity(inputs.len());
     let mut points = Vec::with_capacity(inputs.len());
     let mut index_rows = IndexRows::default();
     let mut outcomes = Vec::with_capacity(inputs.len());
     for mut input in inputs {
-        let checked = match check_new(conn, actor, &checks, &mut allowed_owners, &mut input).await {
+        let checked = match check_new(conn, actor, &checks, &mut users, &mut input).await {
             Ok(checked) => checked,
             Err(refused) => {
                 outcomes.push(Err(refused));
@@ -406,23 +406,18 @@ pub(crate) async fn insert_people<C: ConnectionTrait>(
     Ok(outcomes)
 }
 
-/// One new person's checks, in the order a single create makes them. An
-/// owner who passed once is not looked up again.
+/// One new person's checks, in the order a single create makes them; each
+/// owner is looked up once (`users`).
 async fn check_new<C: ConnectionTrait>(
     conn: &C,
     actor: &Actor,
     checks: &PeopleChecks,
-    allowed_owners: &mut HashSet<UserId>,
+    users: &mut Users,
     input: &mut PersonInput,
 ) -> Result<Checked> {
     actor.ensure_can_create()?;
     let checked = checks.check(input, None)?;
-    if let Some(owner) = input.owner_id
-        && !allowed_owners.contains(&owner)
-    {
-        check_assignment(conn, actor, Some(owner), None, "owner_id").await?;
-        allowed_owners.insert(owner);
-    }
+    users.check_assignment(conn, actor, input.owner_id, None, "owner_id").await?;
     Ok(checked)
 }
 
