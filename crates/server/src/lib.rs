@@ -1,20 +1,8 @@
-//! Rapport's HTTP server: the JSON API under /api/v1 with its OpenAPI
-//! document, the web pages, health checks, and the layers every response
-//! passes through.
+//! Rapport's HTTP server: the JSON API (`rapport-api`) and the web pages
+//! (`rapport-pages`) behind the layers every response passes through, health
+//! checks, and this node's background jobs.
 
-pub mod api;
-mod auth_cache;
-mod download;
 mod drain;
-pub mod error;
-pub mod extract;
-pub mod imports;
-mod limiter;
-pub mod metrics;
-mod openapi_doc;
-pub mod shape;
-mod survey_links;
-pub mod web;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,96 +13,16 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
+use rapport_api::error::ApiError;
+use rapport_api::imports::ImportJobs;
+use rapport_api::{AppState, BODY_LIMIT, metrics};
 use rapport_reports::Insights;
 use rapport_storage::Store;
 use tower_http::compression::CompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
-use utoipa::OpenApi;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_swagger_ui::SwaggerUi;
 
-use crate::auth_cache::AuthCache;
-use crate::error::ApiError;
-use crate::imports::ImportJobs;
-use crate::limiter::LoginLimiter;
-
-/// Requests larger than this are refused with 413.
-pub const BODY_LIMIT: usize = 1024 * 1024;
-pub const SESSION_COOKIE: &str = "rapport_session";
-pub const SESSION_LIFETIME: time::Duration = time::Duration::days(14);
-
-#[derive(Clone, Debug)]
-pub struct ServerConfig {
-    /// Mark cookies `Secure` even without `X-Forwarded-Proto: https`.
-    pub secure_cookies: bool,
-    /// What the insights are computed with.
-    pub insights: rapport_reports::Settings,
-    /// How often the insights job checks whether the data changed.
-    pub insights_poll: Duration,
-    /// How long deleted records stay in the trash before the purge job removes them.
-    pub trash_retention: time::Duration,
-    /// How long a solved ticket waits for the customer before it is closed.
-    pub close_solved_after: time::Duration,
-    /// How this node runs background jobs.
-    pub jobs: rapport_jobs::RunnerSettings,
-    /// The bearer token `GET /metrics` asks for; without one, `/metrics` is off.
-    pub metrics_token: Option<String>,
-}
-
-impl Default for ServerConfig {
-    fn default() -> Self {
-        ServerConfig {
-            secure_cookies: false,
-            insights: rapport_reports::Settings::default(),
-            insights_poll: Duration::from_secs(5),
-            trash_retention: time::Duration::days(30),
-            close_solved_after: time::Duration::days(7),
-            jobs: rapport_jobs::RunnerSettings::default(),
-            metrics_token: None,
-        }
-    }
-}
-
-#[derive(Clone)]
-pub struct AppState {
-    pub store: Store,
-    pub config: Arc<ServerConfig>,
-    pub limiter: Arc<LoginLimiter>,
-    pub auth_cache: Arc<AuthCache>,
-    /// The latest insights, kept current by the insights job.
-    pub insights: Arc<Insights>,
-    /// Uploads and import jobs.
-    pub imports: Arc<ImportJobs>,
-    /// Wakes this node's job workers when a request adds a job.
-    pub job_waker: Arc<tokio::sync::Notify>,
-    pub metrics: Arc<metrics::Metrics>,
-    /// Per-address limits of the public survey pages.
-    pub link_limiter: Arc<survey_links::LinkLimiter>,
-    /// Staff scorecards computed lately, kept a few minutes.
-    pub scorecards: Arc<rapport_reports::scorecards::ScorecardCache>,
-}
-
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "Rapport API",
-        description = "The JSON API of Rapport, a self-hosted CRM. Authenticate with the session cookie from POST /api/v1/session, or `Authorization: Bearer <token>`."
-    ),
-    // Enums that only query parameters name: no body pulls them in, so they
-    // are listed here for the parameters' references to resolve.
-    components(schemas(
-        error::ErrorBody,
-        rapport_domain::surveys::NpsGroup,
-        api::insights::ChurnKind,
-        rapport_reports::ChurnGrouping,
-        rapport_storage::TicketQueue,
-        rapport_domain::time_input::DateOrDateTime,
-        rapport_domain::time_input::DateOrEmpty,
-        rapport_domain::IdOrEmpty
-    ))
-)]
-struct ApiDoc;
+pub use rapport_api::{SESSION_COOKIE, ServerConfig, imports};
 
 /// Liveness: answers 200 while the process serves requests, whatever the
 /// database does (a restart would not bring the database back).
@@ -144,10 +52,7 @@ async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
     if uri.path().starts_with("/api/") {
         ApiError::NotFound("page").into_response()
     } else {
-        // The fallback runs outside the pages' router and its CSP layer.
-        let mut response = web::WebError::NotFound("page").into_response();
-        response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(web::PAGE_CSP));
-        response
+        rapport_pages::not_found()
     }
 }
 
@@ -207,32 +112,6 @@ async fn method_not_allowed() -> impl IntoResponse {
     (StatusCode::METHOD_NOT_ALLOWED, Json(body))
 }
 
-fn api_router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .merge(api::session::routes())
-        .merge(api::records::routes())
-        .merge(api::admin::routes())
-        .merge(api::views::routes())
-        .merge(api::insights::routes())
-        .merge(api::export::routes())
-        .merge(api::duplicates::routes())
-        .merge(api::merge::routes())
-        .merge(api::trash::routes())
-        .merge(api::imports::routes())
-        .merge(api::tickets::routes())
-        .merge(api::ticket_bulk::routes())
-        .merge(api::bulk::routes())
-        .merge(api::mail::routes())
-        .merge(api::sla_report::routes())
-        .merge(api::sales::routes())
-        .merge(api::jobs::routes())
-        .merge(api::surveys::routes())
-        .merge(api::feedback::routes())
-        .merge(api::style::routes())
-        .merge(api::style_goals::routes())
-        .merge(api::style_feedback::routes())
-}
-
 /// The application: its routes, and what its background jobs work on.
 pub struct App {
     pub router: Router,
@@ -257,22 +136,13 @@ pub fn app(store: Store, config: ServerConfig) -> App {
     let job_waker = runner.waker();
     let imports = ImportJobs::new(store.clone(), Arc::clone(&job_waker), runner.live_progress());
     let metrics = metrics::Metrics::new(config.metrics_token.as_deref());
-    let state = AppState {
-        metrics: Arc::clone(&metrics),
-        imports: Arc::clone(&imports),
+    let state = AppState::new(
+        store.clone(),
+        config,
+        Arc::clone(&insights),
+        Arc::clone(&imports),
         job_waker,
-        store: store.clone(),
-        config: Arc::new(config),
-        limiter: Arc::new(LoginLimiter::new(store.clone())),
-        auth_cache: Arc::new(AuthCache::default()),
-        insights: Arc::clone(&insights),
-        link_limiter: Arc::default(),
-        scorecards: Arc::default(),
-    };
-    let (api, spec) = api_router().split_for_parts();
-    // Kept as the JSON text it is only ever sent as, not as a tree of values.
-    let document = axum::body::Bytes::from(
-        serde_json::to_vec(&openapi_doc::finish(&spec)).expect("the OpenAPI document serializes"),
+        Arc::clone(&metrics),
     );
     let security_headers = [
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
@@ -287,18 +157,9 @@ pub fn app(store: Store, config: ServerConfig) -> App {
             "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'",
         ),
     ];
-    let pages = web::routes().merge(survey_links::routes(state.clone())).layer(SetResponseHeaderLayer::overriding(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(web::PAGE_CSP),
-    ));
     let mut app = Router::new()
-        .merge(api)
-        .merge(pages)
-        .route(
-            "/api/v1/openapi.json",
-            get(move || std::future::ready(([(header::CONTENT_TYPE, "application/json")], document.clone()))),
-        )
-        .merge(SwaggerUi::new("/api/docs").config(utoipa_swagger_ui::Config::from("/api/v1/openapi.json")))
+        .merge(rapport_api::routes())
+        .merge(rapport_pages::routes(state.clone()))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics::serve))

@@ -4,7 +4,7 @@
 //! likely duplicates, a record in the trash), then each page at 1440 px and
 //! at 390 px wide, and once more at 1440 px in dark mode
 //! (the stylesheet's `prefers-color-scheme: dark` rules switched on). axe-core (the npm devDependency
-//! in crates/server/web, read from its node_modules) is injected into each
+//! in crates/pages/web, read from its node_modules) is injected into each
 //! page and run; every violation of impact `serious` or `critical` is
 //! collected, and the scenario fails listing them all: page, width, rule,
 //! impact and a few of the elements at fault.
@@ -31,9 +31,9 @@ const SERIOUS: [&str; 2] = ["serious", "critical"];
 
 /// axe-core's browser build, installed by build.rs's `npm ci` (a devDependency).
 pub(super) fn axe_source() -> String {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("web/node_modules/axe-core/axe.min.js");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../pages/web/node_modules/axe-core/axe.min.js");
     std::fs::read_to_string(&path).unwrap_or_else(|err| {
-        panic!("cannot read {}: {err} (run `npm ci` in crates/server/web, or build the crate)", path.display())
+        panic!("cannot read {}: {err} (run `npm ci` in crates/pages/web, or build rapport-pages)", path.display())
     })
 }
 
