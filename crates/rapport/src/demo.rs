@@ -523,14 +523,12 @@ pub async fn run(store: &Store, seed: u64, scale: f64, admin_password: String) -
         });
         paths.push((reached, status));
     }
-    let mut stored_deals = Vec::new();
+    let mut created = Vec::new();
     for chunk in deals.chunks(500) {
-        stored_deals.extend(store.create_deals(&actor, chunk.to_vec()).await?);
+        created.extend(store.create_deals(&actor, chunk.to_vec()).await?);
         demo.progress.inc(chunk.len() as u64);
     }
-    for (deal, (reached, status)) in stored_deals.iter_mut().zip(paths) {
-        *deal = deal_path(store, &actor, &mut demo, &pipeline, deal.clone(), reached, status).await?;
-    }
+    let stored_deals = deal_paths(store, &actor, &mut demo, &pipeline, created, &paths).await?;
 
     // Activities over two years.
     demo.step("activities");
@@ -695,43 +693,73 @@ pub async fn run(store: &Store, seed: u64, scale: f64, admin_password: String) -
 /// Records entered twice, as they are in real life, so the duplicates page
 /// has something to show: an address under another spelling of the name, a
 /// number typed another way, one company with and without its punctuation.
-/// Moves a new deal from the first stage up to stage `reached`, closes it
-/// as `status`, and dates that past: closed ones closed in the last year
-/// after 1 to 120 days, open ones created in the last 120 days.
-async fn deal_path(
+/// Moves new deals from the first stage up to their stage `reached`, closes
+/// them as `status`, and dates that past: closed ones closed in the last
+/// year after 1 to 120 days, open ones created in the last 120 days. Each
+/// step is taken for every deal at once, in transactions of up to 500
+/// deals: one transaction per deal and step took most of the demo's time.
+async fn deal_paths(
     store: &Store,
     actor: &Actor,
     demo: &mut Demo,
     pipeline: &Pipeline,
-    mut deal: Deal,
-    reached: usize,
-    status: DealStatus,
-) -> Result<Deal> {
-    for stage in &pipeline.stages[1..=reached] {
-        deal.fields.stage_id = stage.id;
-        deal = store.update_deal(actor, deal.id, deal.fields.clone(), None).await?;
+    mut deals: Vec<Deal>,
+    paths: &[(usize, DealStatus)],
+) -> Result<Vec<Deal>> {
+    const CHUNK: usize = 500;
+    // Drawn deal by deal, in the order the demo always drew them, so a seed
+    // gives the same data as before.
+    let mut closes = Vec::new();
+    let mut dated = Vec::with_capacity(deals.len());
+    for (deal, &(reached, status)) in deals.iter().zip(paths) {
+        if status != DealStatus::Open {
+            let reason = (status == DealStatus::Lost)
+                .then(|| LongText::try_from(demo.pick(LOST_REASONS)).expect("valid reason"));
+            closes.push((deal.id, status, reason));
+        }
+        let (end, length) = if status == DealStatus::Open {
+            (demo.now - Duration::days(1), demo.rng.random_range(5..120))
+        } else {
+            (demo.days_ago(365), demo.rng.random_range(1..120))
+        };
+        let start = end - Duration::days(length);
+        let steps = reached as i64 + i64::from(status != DealStatus::Open);
+        // Creation, each move and the close, spread evenly from start to end.
+        let times: Vec<OffsetDateTime> = (0..=steps)
+            .map(|i| {
+                if steps == 0 { start } else { normalize_timestamp(start + (end - start) * (i as f64 / steps as f64)) }
+            })
+            .collect();
+        dated.push((deal.id, times));
     }
-    if status != DealStatus::Open {
-        deal.fields.status = status;
-        deal.fields.lost_reason =
-            (status == DealStatus::Lost).then(|| LongText::try_from(demo.pick(LOST_REASONS)).expect("valid reason"));
-        deal = store.update_deal(actor, deal.id, deal.fields.clone(), None).await?;
-    }
-    let (end, length) = if status == DealStatus::Open {
-        (demo.now - Duration::days(1), demo.rng.random_range(5..120))
-    } else {
-        (demo.days_ago(365), demo.rng.random_range(1..120))
+    let position: HashMap<DealId, usize> = deals.iter().enumerate().map(|(i, deal)| (deal.id, i)).collect();
+    let update = async |deals: &mut Vec<Deal>, changes: Vec<(DealId, DealInput)>| -> Result<()> {
+        for chunk in changes.chunks(CHUNK) {
+            for deal in store.update_deals(actor, chunk.to_vec()).await? {
+                let at = position[&deal.id];
+                deals[at] = deal;
+            }
+        }
+        Ok(())
     };
-    let start = end - Duration::days(length);
-    let steps = reached as i64 + i64::from(status != DealStatus::Open);
-    // Creation, each move and the close, spread evenly from start to end.
-    let times: Vec<OffsetDateTime> = (0..=steps)
-        .map(
-            |i| if steps == 0 { start } else { normalize_timestamp(start + (end - start) * (i as f64 / steps as f64)) },
-        )
+    for (step, stage) in pipeline.stages.iter().enumerate().skip(1) {
+        let moves: Vec<_> = deals
+            .iter()
+            .zip(paths)
+            .filter(|(_, (reached, _))| *reached >= step)
+            .map(|(deal, _)| (deal.id, DealInput { stage_id: stage.id, ..deal.fields.clone() }))
+            .collect();
+        update(&mut deals, moves).await?;
+    }
+    let closing: Vec<_> = closes
+        .into_iter()
+        .map(|(id, status, lost_reason)| (id, DealInput { status, lost_reason, ..deals[position[&id]].fields.clone() }))
         .collect();
-    store.date_deal_history(deal.id, &times).await?;
-    Ok(deal)
+    update(&mut deals, closing).await?;
+    for chunk in dated.chunks(CHUNK) {
+        store.date_deal_histories(chunk).await?;
+    }
+    Ok(deals)
 }
 
 async fn entered_twice(store: &Store, actor: &Actor, people: &[Person]) -> Result<(Vec<Company>, Vec<Person>)> {

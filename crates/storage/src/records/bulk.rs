@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use rapport_domain::access::Action;
 use rapport_domain::bulk::{BulkChange, DealStage, NoStage};
 use rapport_domain::history::{RecordKind, TrashReason};
-use rapport_domain::records::LifecycleStage;
+use rapport_domain::records::{Deal, DealInput, LifecycleStage};
 use rapport_domain::{Actor, CompanyId, DealId, PersonId, TaskId};
 use sea_orm::prelude::*;
 use sea_orm::{ConnectionTrait, QueryOrder};
@@ -205,6 +205,26 @@ impl Store {
         }
         w.commit().await?;
         Ok(done(raw.len(), matches!(change, BulkChange::Delete), batch))
+    }
+
+    /// Replaces each deal's fields with its input by the rules of
+    /// `update_deal`, in one transaction: all or nothing, a refusal naming
+    /// its deal (one named twice is not found the second time). For many changes at once (`rapport demo` moves thousands of
+    /// deals along their stages), where a transaction each costs a commit each.
+    pub async fn update_deals(&self, actor: &Actor, changes: Vec<(DealId, DealInput)>) -> Result<Vec<Deal>> {
+        let w = self.begin_write().await?;
+        let raw: Vec<Uuid> = changes.iter().map(|(id, _)| id.0).collect();
+        let mut rows = rows_by_id::<deals::Entity, _>(&*w, deals::Column::Id, &raw, |r| r.id).await?;
+        let mut updated = Vec::with_capacity(changes.len());
+        for (id, input) in changes {
+            let deal = match rows.remove(&id.0) {
+                Some(row) => replace_deal(&*w, actor, row, input, None).await,
+                None => Err(StorageError::NotFound("deal")),
+            };
+            updated.push(deal.map_err(|err| refused("deal", id.0, err))?);
+        }
+        w.commit().await?;
+        Ok(updated)
     }
 
     /// Applies `change` (assignee or delete) to each of `ids` by the rules

@@ -257,35 +257,43 @@ impl Store {
         })
     }
 
-    /// Dates a deal's past, for demo data: `times` go to its history
-    /// entries oldest first (its creation, each later change); the deal's
-    /// creation is the first, and its close (when closed) the last.
-    pub async fn date_deal_history(&self, id: DealId, times: &[OffsetDateTime]) -> Result<()> {
+    /// Dates deals' past, for demo data: each deal's `times` go to its
+    /// history entries oldest first (its creation, each later change); the
+    /// deal's creation is the first, and its close (when closed) the last.
+    /// All deals in one transaction, all or nothing.
+    pub async fn date_deal_histories(&self, deals: &[(DealId, Vec<OffsetDateTime>)]) -> Result<()> {
         let w = self.begin_write().await?;
-        let row = deals::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("deal"))?;
-        let entries = record_history::Entity::find()
-            .filter(record_history::Column::RecordType.eq(RecordKind::Deals.as_str()))
-            .filter(record_history::Column::RecordId.eq(id.0))
-            .order_by_asc(record_history::Column::At)
-            .order_by_asc(record_history::Column::Id)
-            .all(&*w)
-            .await?;
-        if entries.len() != times.len() || times.windows(2).any(|pair| pair[0] > pair[1]) {
-            return Err(FieldErrors::single("times", "give one time per history entry, oldest first").into());
+        for (id, times) in deals {
+            date_deal_history(&*w, *id, times).await?;
         }
-        for (entry, at) in entries.into_iter().zip(times) {
-            let mut active: record_history::ActiveModel = entry.into();
-            active.at = Set(*at);
-            active.update(&*w).await?;
-        }
-        let closed = row.closed_at.is_some();
-        let mut active: deals::ActiveModel = row.into();
-        active.created_at = Set(times[0]);
-        if closed {
-            active.closed_at = Set(times.last().copied());
-        }
-        active.update(&*w).await?;
         w.commit().await?;
         Ok(())
     }
+}
+
+async fn date_deal_history<C: ConnectionTrait>(conn: &C, id: DealId, times: &[OffsetDateTime]) -> Result<()> {
+    let row = deals::Entity::find_by_id(id.0).one(conn).await?.ok_or(StorageError::NotFound("deal"))?;
+    let entries = record_history::Entity::find()
+        .filter(record_history::Column::RecordType.eq(RecordKind::Deals.as_str()))
+        .filter(record_history::Column::RecordId.eq(id.0))
+        .order_by_asc(record_history::Column::At)
+        .order_by_asc(record_history::Column::Id)
+        .all(conn)
+        .await?;
+    if entries.len() != times.len() || times.windows(2).any(|pair| pair[0] > pair[1]) {
+        return Err(FieldErrors::single("times", "give one time per history entry, oldest first").into());
+    }
+    for (entry, at) in entries.into_iter().zip(times) {
+        let mut active: record_history::ActiveModel = entry.into();
+        active.at = Set(*at);
+        active.update(conn).await?;
+    }
+    let closed = row.closed_at.is_some();
+    let mut active: deals::ActiveModel = row.into();
+    active.created_at = Set(times[0]);
+    if closed {
+        active.closed_at = Set(times.last().copied());
+    }
+    active.update(conn).await?;
+    Ok(())
 }

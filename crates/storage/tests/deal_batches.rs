@@ -1,0 +1,218 @@
+//! Many deals changed in one transaction (`Store::update_deals`) and their
+//! past dated (`Store::date_deal_histories`), as `rapport demo` does: each
+//! change by the rules of a single update, all or nothing. Every test runs
+//! as `sqlite::NAME` and `postgres::NAME` (the latter when
+//! RAPPORT_TEST_POSTGRES is set).
+
+#[macro_use]
+extern crate rapport_testing;
+
+use rapport_domain::history::{HistoryAction, RecordKind};
+use rapport_domain::records::{Deal, DealInput, DealStatus, Pipeline, PipelineInput, StageInput, UserInput};
+use rapport_domain::text::{LongText, Name};
+use rapport_domain::{Actor, Currency, DealId, Email, Money, Role};
+use rapport_storage::{StorageError, Store};
+use rapport_testing::{Backend, TestDatabase};
+use time::{Duration, OffsetDateTime};
+
+backend_tests!(
+    deals_move_and_close_together_each_with_its_history,
+    one_refused_change_leaves_every_deal_as_it_was,
+    a_viewer_may_not_change_deals_together,
+    dating_deals_sets_their_history_creation_and_close,
+    dating_with_the_wrong_number_of_times_changes_no_deal,
+);
+
+struct Sales {
+    _db: TestDatabase,
+    store: Store,
+    admin: Actor,
+    pipeline: Pipeline,
+}
+
+async fn open(backend: Backend) -> Sales {
+    let db = TestDatabase::new(backend).await;
+    let store = Store::connect(&db.url).await.unwrap_or_else(|err| panic!("connect to {}: {err}", db.url));
+    store.migrate().await.expect("migrate the test database");
+    let admin = user(&store, "Admin", Role::Admin).await;
+    let stages = ["Lead", "Proposal", "Negotiation"]
+        .into_iter()
+        .map(|stage| StageInput { id: None, name: name(stage), win_probability: 30 })
+        .collect();
+    let pipeline =
+        store.create_pipeline(&admin, PipelineInput { name: name("Sales"), stages }).await.expect("a pipeline");
+    Sales { _db: db, store, admin, pipeline }
+}
+
+async fn user(store: &Store, user_name: &str, role: Role) -> Actor {
+    let input = UserInput {
+        name: name(user_name),
+        email: Email::parse(&format!("{}@example.com", user_name.to_lowercase())).expect("an email"),
+        role,
+        team_id: None,
+        active: true,
+    };
+    let user = store.create_user(input, None, None).await.expect("create a user");
+    Actor { user_id: user.id, role: user.fields.role, team_id: user.fields.team_id }
+}
+
+fn name(text: &str) -> Name {
+    Name::try_from(text).expect("a valid name")
+}
+
+impl Sales {
+    async fn deals(&self, count: usize) -> Vec<Deal> {
+        let inputs = (0..count)
+            .map(|i| DealInput {
+                name: name(&format!("Renewal {i}")),
+                amount: Money::new(10_000, Currency::parse("EUR").expect("a currency")),
+                pipeline_id: self.pipeline.id,
+                stage_id: self.pipeline.stages[0].id,
+                person_id: None,
+                company_id: None,
+                owner_id: None,
+                expected_close: None,
+                status: DealStatus::Open,
+                lost_reason: None,
+                tags: Vec::new(),
+                external_id: None,
+                custom_fields: Default::default(),
+            })
+            .collect();
+        self.store.create_deals(&self.admin, inputs).await.expect("create deals")
+    }
+
+    /// Each deal moved to `stage` (an index into the pipeline's stages).
+    fn moved(&self, deals: &[Deal], stage: usize) -> Vec<(DealId, DealInput)> {
+        deals
+            .iter()
+            .map(|deal| (deal.id, DealInput { stage_id: self.pipeline.stages[stage].id, ..deal.fields.clone() }))
+            .collect()
+    }
+
+    async fn reread(&self, deals: &[Deal]) -> Vec<Deal> {
+        let mut stored = Vec::new();
+        for deal in deals {
+            stored.push(self.store.get_deal(deal.id).await.expect("read a deal"));
+        }
+        stored
+    }
+}
+
+async fn deals_move_and_close_together_each_with_its_history(backend: Backend) {
+    let sales = open(backend).await;
+    let deals = sales.deals(3).await;
+    let moved = sales.store.update_deals(&sales.admin, sales.moved(&deals, 2)).await.expect("move three deals");
+    assert_eq!(moved.iter().map(|d| d.id).collect::<Vec<_>>(), deals.iter().map(|d| d.id).collect::<Vec<_>>());
+    assert!(moved.iter().all(|d| d.fields.stage_id == sales.pipeline.stages[2].id && d.meta.version == 2));
+
+    let lost = DealInput {
+        status: DealStatus::Lost,
+        lost_reason: Some(LongText::try_from("Went with a cheaper offer").expect("a reason")),
+        ..moved[0].fields.clone()
+    };
+    let won = DealInput { status: DealStatus::Won, ..moved[1].fields.clone() };
+    let closed =
+        sales.store.update_deals(&sales.admin, vec![(moved[0].id, lost), (moved[1].id, won)]).await.expect("close two");
+    assert_eq!(closed[0].fields.status, DealStatus::Lost);
+    assert_eq!(closed[1].fields.status, DealStatus::Won);
+    assert!(closed.iter().all(|d| d.closed_at.is_some()), "a closed deal has its close time");
+
+    assert_eq!(sales.reread(&deals).await, vec![closed[0].clone(), closed[1].clone(), moved[2].clone()]);
+    let history = sales.store.history(RecordKind::Deals, deals[0].id.0).await.expect("the first deal's history");
+    let actions: Vec<HistoryAction> = history.iter().map(|entry| entry.action).collect();
+    assert_eq!(actions, [HistoryAction::Update, HistoryAction::Update, HistoryAction::Create]);
+    assert!(history[1].changes.iter().any(|change| change.field == "stage_id"), "the move names its field");
+    assert!(history[0].changes.iter().any(|change| change.field == "status"), "the close names its field");
+}
+
+async fn one_refused_change_leaves_every_deal_as_it_was(backend: Backend) {
+    let sales = open(backend).await;
+    let deals = sales.deals(3).await;
+    let mut changes = sales.moved(&deals, 1);
+    // A lost reason on a deal that stays open is refused, as by update_deal.
+    changes[1].1.lost_reason = Some(LongText::try_from("Not lost at all").expect("a reason"));
+    let err = sales.store.update_deals(&sales.admin, changes).await.expect_err("one change is invalid");
+    match err {
+        StorageError::Refused { what: "deal", id, source } => {
+            assert_eq!(id, deals[1].id.0);
+            assert!(matches!(*source, StorageError::Invalid(_)), "the refusal says why: {source:?}");
+        }
+        other => panic!("expected the second deal refused, got {other:?}"),
+    }
+    assert_eq!(sales.reread(&deals).await, deals, "the first deal's move was undone with the rest");
+
+    let mut unknown = sales.moved(&deals, 1);
+    unknown.push((DealId(uuid::Uuid::now_v7()), deals[0].fields.clone()));
+    let err = sales.store.update_deals(&sales.admin, unknown).await.expect_err("an unknown deal");
+    assert!(matches!(err, StorageError::Refused { what: "deal", .. }), "{err:?}");
+    assert_eq!(sales.reread(&deals).await, deals);
+}
+
+async fn a_viewer_may_not_change_deals_together(backend: Backend) {
+    let sales = open(backend).await;
+    let deals = sales.deals(2).await;
+    let viewer = user(&sales.store, "Viola", Role::Viewer).await;
+    let err = sales.store.update_deals(&viewer, sales.moved(&deals, 1)).await.expect_err("a viewer edits nothing");
+    match err {
+        StorageError::Refused { source, .. } => assert!(matches!(*source, StorageError::Denied(_)), "{source:?}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(sales.reread(&deals).await, deals);
+}
+
+/// A minute past midnight UTC `days` ago: whole seconds, as stored.
+fn days_ago(days: i64) -> OffsetDateTime {
+    let today = OffsetDateTime::now_utc().replace_time(time::Time::MIDNIGHT);
+    today - Duration::days(days) + Duration::minutes(1)
+}
+
+async fn dating_deals_sets_their_history_creation_and_close(backend: Backend) {
+    let sales = open(backend).await;
+    let deals = sales.deals(2).await;
+    let moved = sales.store.update_deals(&sales.admin, sales.moved(&deals, 1)).await.expect("move");
+    let won = DealInput { status: DealStatus::Won, ..moved[0].fields.clone() };
+    sales.store.update_deals(&sales.admin, vec![(moved[0].id, won)]).await.expect("win the first");
+
+    let first = vec![days_ago(90), days_ago(60), days_ago(30)];
+    let second = vec![days_ago(20), days_ago(10)];
+    sales
+        .store
+        .date_deal_histories(&[(deals[0].id, first.clone()), (deals[1].id, second.clone())])
+        .await
+        .expect("date both deals");
+
+    for (deal, times) in deals.iter().zip([first, second]) {
+        let stored = sales.store.get_deal(deal.id).await.expect("read the deal");
+        assert_eq!(stored.meta.created_at, times[0]);
+        let mut history: Vec<OffsetDateTime> = sales
+            .store
+            .history(RecordKind::Deals, deal.id.0)
+            .await
+            .expect("history")
+            .iter()
+            .map(|entry| entry.at)
+            .collect();
+        history.reverse();
+        assert_eq!(history, times, "each entry, oldest first, has its time");
+        if stored.fields.status == DealStatus::Won {
+            assert_eq!(stored.closed_at, times.last().copied(), "a closed deal closed at its last time");
+        } else {
+            assert_eq!(stored.closed_at, None);
+        }
+    }
+}
+
+async fn dating_with_the_wrong_number_of_times_changes_no_deal(backend: Backend) {
+    let sales = open(backend).await;
+    let deals = sales.deals(2).await;
+    let before = sales.reread(&deals).await;
+    // The first deal is right; the second has one entry but two times.
+    let err = sales
+        .store
+        .date_deal_histories(&[(deals[0].id, vec![days_ago(5)]), (deals[1].id, vec![days_ago(4), days_ago(3)])])
+        .await
+        .expect_err("two times for one entry");
+    assert!(matches!(err, StorageError::Invalid(_)), "{err:?}");
+    assert_eq!(sales.reread(&deals).await, before, "the first deal was not dated either");
+}
