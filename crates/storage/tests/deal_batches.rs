@@ -7,10 +7,12 @@
 #[macro_use]
 extern crate rapport_testing;
 
+mod common;
+
 use rapport_domain::history::{HistoryAction, RecordKind};
-use rapport_domain::records::{Deal, DealInput, DealStatus, Pipeline, PipelineInput, StageInput, UserInput};
+use rapport_domain::records::{Deal, DealInput, DealStatus, Pipeline, PipelineInput, StageInput};
 use rapport_domain::text::{LongText, Name};
-use rapport_domain::{Actor, Currency, DealId, Email, Money, Role};
+use rapport_domain::{Actor, Currency, DealId, Money, Role};
 use rapport_storage::{StorageError, Store};
 use rapport_testing::{Backend, TestDatabase};
 use time::{Duration, OffsetDateTime};
@@ -31,10 +33,7 @@ struct Sales {
 }
 
 async fn open(backend: Backend) -> Sales {
-    let db = TestDatabase::new(backend).await;
-    let store = Store::connect(&db.url).await.unwrap_or_else(|err| panic!("connect to {}: {err}", db.url));
-    store.migrate().await.expect("migrate the test database");
-    let admin = user(&store, "Admin", Role::Admin).await;
+    let (db, store, admin) = common::open(backend).await;
     let stages = ["Lead", "Proposal", "Negotiation"]
         .into_iter()
         .map(|stage| StageInput { id: None, name: name(stage), win_probability: 30 })
@@ -42,18 +41,6 @@ async fn open(backend: Backend) -> Sales {
     let pipeline =
         store.create_pipeline(&admin, PipelineInput { name: name("Sales"), stages }).await.expect("a pipeline");
     Sales { _db: db, store, admin, pipeline }
-}
-
-async fn user(store: &Store, user_name: &str, role: Role) -> Actor {
-    let input = UserInput {
-        name: name(user_name),
-        email: Email::parse(&format!("{}@example.com", user_name.to_lowercase())).expect("an email"),
-        role,
-        team_id: None,
-        active: true,
-    };
-    let user = store.create_user(input, None, None).await.expect("create a user");
-    Actor { user_id: user.id, role: user.fields.role, team_id: user.fields.team_id }
 }
 
 fn name(text: &str) -> Name {
@@ -152,7 +139,7 @@ async fn one_refused_change_leaves_every_deal_as_it_was(backend: Backend) {
 async fn a_viewer_may_not_change_deals_together(backend: Backend) {
     let sales = open(backend).await;
     let deals = sales.deals(2).await;
-    let viewer = user(&sales.store, "Viola", Role::Viewer).await;
+    let viewer = common::user(&sales.store, "Viola", Role::Viewer, None).await;
     let err = sales.store.update_deals(&viewer, sales.moved(&deals, 1)).await.expect_err("a viewer edits nothing");
     match err {
         StorageError::Refused { source, .. } => assert!(matches!(*source, StorageError::Denied(_)), "{source:?}"),

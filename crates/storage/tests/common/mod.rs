@@ -1,4 +1,4 @@
-//! What the support desk's storage suites (tickets, mail) share: a
+//! What several storage suites share: a
 //! migrated throwaway database with its first admin, and staff members.
 
 use rapport_domain::records::UserInput;
