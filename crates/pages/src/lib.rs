@@ -60,9 +60,7 @@ use axum::routing::get;
 use rapport_storage::StorageError;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-pub use assets::version as assets_version;
-pub use csrf::csrf_token;
-pub use session::Signed;
+use session::Signed;
 
 use rapport_api::AppState;
 use rapport_api::error::ApiError;

@@ -95,7 +95,7 @@ fn page(status: StatusCode, html: Result<String, askama::Error>) -> Response {
 
 fn message(status: StatusCode, title: &str, text: &str) -> Response {
     let view =
-        MessagePage { title: title.into(), message: text.into(), confirm: None, assets: crate::assets_version() };
+        MessagePage { title: title.into(), message: text.into(), confirm: None, assets: crate::assets::version() };
     page(status, view.render())
 }
 
@@ -193,7 +193,7 @@ fn survey_page(
         unsubscribe: format!("/s/{token}/unsubscribe"),
         editing,
         has_errors: !errors.is_empty(),
-        assets: crate::assets_version(),
+        assets: crate::assets::version(),
     }
 }
 
@@ -250,7 +250,7 @@ async fn unsubscribe_form(Path(token): Path<String>) -> Response {
         title: "Stop receiving surveys".into(),
         message: "We will not send you surveys or other messages any more.".into(),
         confirm: Some(format!("/s/{token}/unsubscribe")),
-        assets: crate::assets_version(),
+        assets: crate::assets::version(),
     };
     page(StatusCode::OK, view.render())
 }

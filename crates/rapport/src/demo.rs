@@ -690,9 +690,6 @@ pub async fn run(store: &Store, seed: u64, scale: f64, admin_password: String) -
     Ok(())
 }
 
-/// Records entered twice, as they are in real life, so the duplicates page
-/// has something to show: an address under another spelling of the name, a
-/// number typed another way, one company with and without its punctuation.
 /// Moves new deals from the first stage up to their stage `reached`, closes
 /// them as `status`, and dates that past: closed ones closed in the last
 /// year after 1 to 120 days, open ones created in the last 120 days. Each
@@ -762,6 +759,9 @@ async fn deal_paths(
     Ok(deals)
 }
 
+/// Records entered twice, as they are in real life, so the duplicates page
+/// has something to show: an address under another spelling of the name, a
+/// number typed another way, one company with and without its punctuation.
 async fn entered_twice(store: &Store, actor: &Actor, people: &[Person]) -> Result<(Vec<Company>, Vec<Person>)> {
     let company = |title: &str, domain: Option<&str>| CompanyInput {
         name: name(title),

@@ -209,8 +209,9 @@ impl Store {
 
     /// Replaces each deal's fields with its input by the rules of
     /// `update_deal`, in one transaction: all or nothing, a refusal naming
-    /// its deal (one named twice is not found the second time). For many changes at once (`rapport demo` moves thousands of
-    /// deals along their stages), where a transaction each costs a commit each.
+    /// its deal (one named twice is not found the second time). For many
+    /// changes at once (`rapport demo` moves thousands of deals along their
+    /// stages), where a transaction each costs a commit each.
     pub async fn update_deals(&self, actor: &Actor, changes: Vec<(DealId, DealInput)>) -> Result<Vec<Deal>> {
         let w = self.begin_write().await?;
         let raw: Vec<Uuid> = changes.iter().map(|(id, _)| id.0).collect();
