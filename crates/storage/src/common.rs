@@ -295,16 +295,23 @@ where
 }
 
 pub(crate) async fn delete_index_rows<C: ConnectionTrait>(conn: &C, entity: EntityType, id: Uuid) -> Result<()> {
-    record_tags::Entity::delete_many()
-        .filter(record_tags::Column::EntityType.eq(entity.as_str()))
-        .filter(record_tags::Column::EntityId.eq(id))
-        .exec(conn)
-        .await?;
-    custom_field_values::Entity::delete_many()
-        .filter(custom_field_values::Column::EntityType.eq(entity.as_str()))
-        .filter(custom_field_values::Column::EntityId.eq(id))
-        .exec(conn)
-        .await?;
+    delete_index_rows_of(conn, entity, &[id]).await
+}
+
+/// `delete_index_rows` for many records, a chunk of them per statement.
+pub(crate) async fn delete_index_rows_of<C: ConnectionTrait>(conn: &C, entity: EntityType, ids: &[Uuid]) -> Result<()> {
+    for chunk in ids.chunks(IN_LIST_CHUNK) {
+        record_tags::Entity::delete_many()
+            .filter(record_tags::Column::EntityType.eq(entity.as_str()))
+            .filter(record_tags::Column::EntityId.is_in(chunk.iter().copied()))
+            .exec(conn)
+            .await?;
+        custom_field_values::Entity::delete_many()
+            .filter(custom_field_values::Column::EntityType.eq(entity.as_str()))
+            .filter(custom_field_values::Column::EntityId.is_in(chunk.iter().copied()))
+            .exec(conn)
+            .await?;
+    }
     Ok(())
 }
 

@@ -32,6 +32,14 @@ pub enum StorageError {
     Database(DbErr),
 }
 
+impl StorageError {
+    /// A refusal of what was asked (bad input, no access, a conflict), as
+    /// opposed to a failure of the database itself.
+    pub fn is_refusal(&self) -> bool {
+        !matches!(self, StorageError::Database(_) | StorageError::Corrupt(_) | StorageError::Config(_))
+    }
+}
+
 impl From<FieldErrors> for StorageError {
     fn from(errors: FieldErrors) -> Self {
         StorageError::Invalid(errors)

@@ -52,24 +52,6 @@ fn entry(
     }
 }
 
-/// A create or an update: the fields that changed, when any did. An update
-/// that changed nothing a client sees (a save of the same values) leaves no entry.
-pub(crate) async fn record_write<C: ConnectionTrait, T: serde::Serialize>(
-    conn: &C,
-    actor: &Actor,
-    kind: RecordKind,
-    id: Uuid,
-    before: Option<&T>,
-    after: &T,
-) -> Result<()> {
-    let changes = rapport_domain::history::diff(before, Some(after));
-    match before {
-        None => record(conn, Some(actor), kind, id, HistoryAction::Create, changes, None).await,
-        Some(_) if changes.is_empty() => Ok(()),
-        Some(_) => record(conn, Some(actor), kind, id, HistoryAction::Update, changes, None).await,
-    }
-}
-
 /// The names of the given users, for showing who did what.
 pub(crate) async fn user_names<C: ConnectionTrait>(
     conn: &C,
@@ -162,7 +144,7 @@ recorded! {
 
 /// Records a new record's fields; returns it.
 pub(crate) async fn created<C: ConnectionTrait, R: Recorded>(conn: &C, actor: &Actor, record: R) -> Result<R> {
-    record_write(conn, actor, R::KIND, record.record_id(), None, record.fields()).await?;
+    created_all(conn, actor, [&record]).await?;
     Ok(record)
 }
 
@@ -195,6 +177,30 @@ pub(crate) async fn updated<C: ConnectionTrait, R: Recorded>(
     before: &R,
     after: R,
 ) -> Result<R> {
-    record_write(conn, actor, R::KIND, after.record_id(), Some(before.fields()), after.fields()).await?;
+    updated_all(conn, actor, [(before, &after)]).await?;
     Ok(after)
+}
+
+/// Records what many updates changed, as `updated` does one's, in a few
+/// multi-row statements. An update that changed nothing a client sees
+/// leaves no entry.
+pub(crate) async fn updated_all<'a, C, R>(
+    conn: &C,
+    actor: &Actor,
+    updates: impl IntoIterator<Item = (&'a R, &'a R)>,
+) -> Result<()>
+where
+    C: ConnectionTrait,
+    R: Recorded + 'a,
+{
+    let at = now();
+    let entries = updates
+        .into_iter()
+        .filter_map(|(before, after)| {
+            let changes = rapport_domain::history::diff(Some(before.fields()), Some(after.fields()));
+            (!changes.is_empty())
+                .then(|| entry(Some(actor), R::KIND, after.record_id(), HistoryAction::Update, &changes, None, at))
+        })
+        .collect();
+    insert_all(conn, entries).await
 }

@@ -1,6 +1,7 @@
-//! Many deals changed in one transaction (`Store::update_deals`) and their
-//! past dated (`Store::date_deal_histories`), as `rapport demo` does: each
-//! change by the rules of a single update, all or nothing. Every test runs
+//! Many deals created (`Store::create_deals`) or changed
+//! (`Store::update_deals`) in one transaction and their past dated
+//! (`Store::date_deal_histories`), as `rapport demo` does: each by the
+//! rules of a single create or update, all or nothing. Every test runs
 //! as `sqlite::NAME` and `postgres::NAME` (the latter when
 //! RAPPORT_TEST_POSTGRES is set).
 
@@ -9,11 +10,12 @@ extern crate rapport_testing;
 
 mod common;
 
+use rapport_domain::custom_fields::{CustomFieldInput, EntityType, FieldKind};
 use rapport_domain::history::{HistoryAction, RecordKind};
 use rapport_domain::records::{Deal, DealInput, DealStatus, Pipeline, PipelineInput, StageInput};
-use rapport_domain::text::{LongText, Name};
-use rapport_domain::{Actor, Currency, DealId, Money, Role};
-use rapport_storage::{StorageError, Store};
+use rapport_domain::text::{LongText, Name, Tag};
+use rapport_domain::{Actor, Currency, DealId, Money, PersonId, Role};
+use rapport_storage::{DealFilter, ListQuery, StorageError, Store};
 use rapport_testing::{Backend, TestDatabase};
 use time::{Duration, OffsetDateTime};
 
@@ -23,6 +25,9 @@ backend_tests!(
     a_viewer_may_not_change_deals_together,
     dating_deals_sets_their_history_creation_and_close,
     dating_with_the_wrong_number_of_times_changes_no_deal,
+    deals_made_together_are_stored_as_returned_with_tags_fields_and_history,
+    one_refused_new_deal_creates_none,
+    tags_and_custom_values_changed_together_are_found_by_their_new_values,
 );
 
 struct Sales {
@@ -49,7 +54,11 @@ fn name(text: &str) -> Name {
 
 impl Sales {
     async fn deals(&self, count: usize) -> Vec<Deal> {
-        let inputs = (0..count)
+        self.store.create_deals(&self.admin, self.new_deals(count)).await.expect("create deals")
+    }
+
+    fn new_deals(&self, count: usize) -> Vec<DealInput> {
+        (0..count)
             .map(|i| DealInput {
                 name: name(&format!("Renewal {i}")),
                 amount: Money::new(10_000, Currency::parse("EUR").expect("a currency")),
@@ -65,8 +74,28 @@ impl Sales {
                 external_id: None,
                 custom_fields: Default::default(),
             })
-            .collect();
-        self.store.create_deals(&self.admin, inputs).await.expect("create deals")
+            .collect()
+    }
+
+    /// A choice field `plan` (basic or pro) on deals.
+    async fn plan_field(&self) {
+        let input = CustomFieldInput {
+            entity_type: EntityType::Deal,
+            key: "plan".to_string().try_into().expect("a valid key"),
+            label: name("Plan"),
+            kind: FieldKind::Choice,
+            choices: vec![name("basic"), name("pro")],
+            required: false,
+        };
+        self.store.create_custom_field(&self.admin, input).await.expect("a custom field");
+    }
+
+    /// The names of the deals a list with `query` finds, sorted.
+    async fn found(&self, query: ListQuery) -> Vec<String> {
+        let page = self.store.list_deals(&query, &DealFilter::default()).await.expect("list deals");
+        let mut names: Vec<String> = page.items.iter().map(|deal| deal.fields.name.to_string()).collect();
+        names.sort();
+        names
     }
 
     /// Each deal moved to `stage` (an index into the pipeline's stages).
@@ -84,6 +113,18 @@ impl Sales {
         }
         stored
     }
+}
+
+fn tag(text: &str) -> Tag {
+    Tag::try_from(text.to_owned()).expect("a valid tag")
+}
+
+fn tagged(tag: &str) -> ListQuery {
+    ListQuery { tag: Some(tag.to_owned()), ..Default::default() }
+}
+
+fn on_plan(plan: &str) -> ListQuery {
+    ListQuery { custom: vec![("plan".to_owned(), plan.to_owned())], ..Default::default() }
 }
 
 async fn deals_move_and_close_together_each_with_its_history(backend: Backend) {
@@ -202,4 +243,79 @@ async fn dating_with_the_wrong_number_of_times_changes_no_deal(backend: Backend)
         .expect_err("two times for one entry");
     assert!(matches!(err, StorageError::Invalid(_)), "{err:?}");
     assert_eq!(sales.reread(&deals).await, before, "the first deal was not dated either");
+}
+
+async fn deals_made_together_are_stored_as_returned_with_tags_fields_and_history(backend: Backend) {
+    let sales = open(backend).await;
+    sales.plan_field().await;
+    let mut inputs = sales.new_deals(3);
+    inputs[0].tags = vec![tag("renewal"), tag("vip")];
+    inputs[0].custom_fields.insert("plan".to_owned(), serde_json::json!("pro"));
+    inputs[1].tags = vec![tag("renewal")];
+    inputs[2].status = DealStatus::Won;
+    let created = sales.store.create_deals(&sales.admin, inputs).await.expect("create three deals");
+    // What a batch create returns is what a read gives back.
+    assert_eq!(sales.reread(&created).await, created);
+    assert!(created[2].closed_at.is_some(), "a deal created won has its close time");
+    assert_eq!(sales.found(tagged("renewal")).await, ["Renewal 0", "Renewal 1"]);
+    assert_eq!(sales.found(tagged("vip")).await, ["Renewal 0"]);
+    assert_eq!(sales.found(on_plan("pro")).await, ["Renewal 0"]);
+    for deal in &created {
+        let history = sales.store.history(RecordKind::Deals, deal.id.0).await.expect("a deal's history");
+        assert_eq!(history.len(), 1);
+        assert_eq!(history[0].action, HistoryAction::Create);
+        assert!(history[0].changes.iter().any(|change| change.field == "name"), "the create lists the fields");
+    }
+}
+
+async fn one_refused_new_deal_creates_none(backend: Backend) {
+    let sales = open(backend).await;
+    sales.plan_field().await;
+    let mut unknown_person = sales.new_deals(3);
+    unknown_person[1].person_id = Some(PersonId(uuid::Uuid::now_v7()));
+    let err = sales.store.create_deals(&sales.admin, unknown_person).await.expect_err("no such person");
+    match err {
+        StorageError::Invalid(errors) => assert!(format!("{errors:?}").contains("person_id"), "{errors:?}"),
+        other => panic!("expected the person refused, got {other:?}"),
+    }
+    let mut unknown_choice = sales.new_deals(2);
+    unknown_choice[1].custom_fields.insert("plan".to_owned(), serde_json::json!("platinum"));
+    let err = sales.store.create_deals(&sales.admin, unknown_choice).await.expect_err("no such choice");
+    assert!(matches!(err, StorageError::Invalid(_)), "{err:?}");
+    let mut other_pipeline = sales.new_deals(2);
+    other_pipeline[0].stage_id = rapport_domain::StageId(uuid::Uuid::now_v7());
+    let err = sales.store.create_deals(&sales.admin, other_pipeline).await.expect_err("no such stage");
+    assert!(matches!(err, StorageError::Invalid(_)), "{err:?}");
+
+    let viewer = common::user(&sales.store, "Viola", Role::Viewer, None).await;
+    let err = sales.store.create_deals(&viewer, sales.new_deals(1)).await.expect_err("a viewer creates nothing");
+    assert!(matches!(err, StorageError::Denied(_)), "{err:?}");
+    assert!(sales.found(ListQuery::default()).await.is_empty(), "no deal was created");
+}
+
+async fn tags_and_custom_values_changed_together_are_found_by_their_new_values(backend: Backend) {
+    let sales = open(backend).await;
+    sales.plan_field().await;
+    let mut inputs = sales.new_deals(3);
+    for input in &mut inputs {
+        input.tags = vec![tag("trial")];
+        input.custom_fields.insert("plan".to_owned(), serde_json::json!("basic"));
+    }
+    let deals = sales.store.create_deals(&sales.admin, inputs).await.expect("create deals");
+    let mut changes = sales.moved(&deals[..2], 1);
+    for (_, input) in &mut changes {
+        input.tags = vec![tag("customer")];
+        input.custom_fields.insert("plan".to_owned(), serde_json::json!("pro"));
+    }
+    let changed = sales.store.update_deals(&sales.admin, changes).await.expect("change two deals");
+    assert_eq!(sales.reread(&deals[..2]).await, changed);
+    assert_eq!(sales.found(tagged("trial")).await, ["Renewal 2"]);
+    assert_eq!(sales.found(tagged("customer")).await, ["Renewal 0", "Renewal 1"]);
+    assert_eq!(sales.found(on_plan("basic")).await, ["Renewal 2"]);
+    assert_eq!(sales.found(on_plan("pro")).await, ["Renewal 0", "Renewal 1"]);
+    // A change of nothing a client sees leaves no history entry.
+    let unchanged = vec![(deals[2].id, deals[2].fields.clone())];
+    sales.store.update_deals(&sales.admin, unchanged).await.expect("save the same values");
+    let history = sales.store.history(RecordKind::Deals, deals[2].id.0).await.expect("history");
+    assert_eq!(history.len(), 1, "only the create: {history:?}");
 }

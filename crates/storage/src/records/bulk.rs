@@ -17,7 +17,7 @@ use sea_orm::{ConnectionTrait, QueryOrder};
 use crate::common::ownership;
 use crate::entities::{companies, deals, people, tasks, trash};
 use crate::records::companies::{company_from, replace_company};
-use crate::records::deals::{deal_from, replace_deal};
+use crate::records::deals::{deal_from, replace_deals};
 use crate::records::people::{PeopleWriter, person_from};
 use crate::records::tasks::{replace_task, task_from};
 use crate::trash::{Removal, move_to_trash, restore_deleted};
@@ -37,9 +37,27 @@ pub struct BulkDone {
 
 /// Names the record a refusal is about; a failure of the database itself stays as it is.
 fn refused(what: &'static str, id: Uuid, err: StorageError) -> StorageError {
-    match err {
-        err @ (StorageError::Database(_) | StorageError::Corrupt(_) | StorageError::Config(_)) => err,
-        err => StorageError::Refused { what, id, source: Box::new(err) },
+    if err.is_refusal() { StorageError::Refused { what, id, source: Box::new(err) } } else { err }
+}
+
+/// Replaces `found` deals together, then refuses `missing` (the first
+/// deal asked for that was not found, where the changes stopped): the
+/// first refusal in the order asked is the one named.
+async fn replace_deals_in_order<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    found: Vec<(deals::Model, DealInput)>,
+    missing: Option<Uuid>,
+) -> Result<Vec<Deal>> {
+    let ids: Vec<Uuid> = found.iter().map(|(row, _)| row.id).collect();
+    let changes = found.into_iter().map(|(row, input)| (row, input, None)).collect();
+    let mut replaced = Vec::with_capacity(ids.len());
+    for (id, outcome) in ids.into_iter().zip(replace_deals(conn, actor, changes).await?) {
+        replaced.push(outcome.map_err(|err| refused("deal", id, err))?);
+    }
+    match missing {
+        Some(id) => Err(refused("deal", id, StorageError::NotFound("deal"))),
+        None => Ok(replaced),
     }
 }
 
@@ -180,28 +198,30 @@ impl Store {
         let raw: Vec<Uuid> = ids.iter().map(|id| id.0).collect();
         let mut rows = rows_by_id::<deals::Entity, _>(&*w, deals::Column::Id, &raw, |r| r.id).await?;
         let batch = Uuid::now_v7();
-        for id in raw.iter().copied() {
-            let row = rows.remove(&id).ok_or_else(|| refused("deal", id, StorageError::NotFound("deal")))?;
-            let result = match change {
-                BulkChange::Delete => {
-                    let record = Trashed {
-                        kind: RecordKind::Deals,
-                        id,
-                        owner: row.owner_id,
-                        created_by: row.created_by,
-                        label: row.name.clone(),
-                    };
-                    trash_one(&*w, actor, record, batch).await
-                }
-                change => match deal_from(row.clone()) {
-                    Ok(deal) => {
-                        let input = change.apply_to_deal(deal.fields);
-                        replace_deal(&*w, actor, row, input, None).await.map(drop)
-                    }
-                    Err(err) => Err(err),
-                },
-            };
-            result.map_err(|err| refused("deal", id, err))?;
+        if let BulkChange::Delete = change {
+            for id in raw.iter().copied() {
+                let row = rows.remove(&id).ok_or_else(|| refused("deal", id, StorageError::NotFound("deal")))?;
+                let record = Trashed {
+                    kind: RecordKind::Deals,
+                    id,
+                    owner: row.owner_id,
+                    created_by: row.created_by,
+                    label: row.name.clone(),
+                };
+                trash_one(&*w, actor, record, batch).await.map_err(|err| refused("deal", id, err))?;
+            }
+        } else {
+            let mut found = Vec::with_capacity(raw.len());
+            let mut missing = None;
+            for id in raw.iter().copied() {
+                let Some(row) = rows.remove(&id) else {
+                    missing = Some(id);
+                    break;
+                };
+                let deal = deal_from(row.clone()).map_err(|err| refused("deal", id, err))?;
+                found.push((row, change.apply_to_deal(deal.fields)));
+            }
+            replace_deals_in_order(&*w, actor, found, missing).await?;
         }
         w.commit().await?;
         Ok(done(raw.len(), matches!(change, BulkChange::Delete), batch))
@@ -216,14 +236,16 @@ impl Store {
         let w = self.begin_write().await?;
         let raw: Vec<Uuid> = changes.iter().map(|(id, _)| id.0).collect();
         let mut rows = rows_by_id::<deals::Entity, _>(&*w, deals::Column::Id, &raw, |r| r.id).await?;
-        let mut updated = Vec::with_capacity(changes.len());
+        let mut found = Vec::with_capacity(changes.len());
+        let mut missing = None;
         for (id, input) in changes {
-            let deal = match rows.remove(&id.0) {
-                Some(row) => replace_deal(&*w, actor, row, input, None).await,
-                None => Err(StorageError::NotFound("deal")),
+            let Some(row) = rows.remove(&id.0) else {
+                missing = Some(id.0);
+                break;
             };
-            updated.push(deal.map_err(|err| refused("deal", id.0, err))?);
+            found.push((row, input));
         }
+        let updated = replace_deals_in_order(&*w, actor, found, missing).await?;
         w.commit().await?;
         Ok(updated)
     }

@@ -6,7 +6,7 @@ use rapport_domain::records::*;
 
 use super::activities::{insert_activities, insert_activity};
 use super::companies::insert_company;
-use super::deals::insert_deal;
+use super::deals::{insert_deal, insert_deals};
 use super::people::{insert_people, insert_person};
 use super::purchases::{insert_purchase, insert_purchases};
 use super::tasks::insert_task;
@@ -75,7 +75,6 @@ create_one! {
 
 create_many_one_by_one! {
     create_companies(CompanyInput) -> Company = insert_company;
-    create_deals(DealInput) -> Deal = insert_deal;
     create_tasks(TaskInput) -> Task = insert_task;
 }
 
@@ -83,4 +82,5 @@ create_many_together! {
     create_people(PersonInput) -> Person = insert_people;
     create_purchases(PurchaseInput) -> Purchase = insert_purchases;
     create_activities(ActivityInput) -> Activity = insert_activities;
+    create_deals(DealInput) -> Deal = insert_deals;
 }

@@ -2,13 +2,14 @@
 
 use rapport_domain::access::Action;
 use rapport_domain::custom_fields::EntityType;
+use rapport_domain::custom_fields::{CheckedValue, CustomFieldInput};
 use rapport_domain::records::{Deal, DealInput, DealStatus, now};
 use rapport_domain::{Actor, CompanyId, Currency, DealId, FieldErrors, Money, PersonId, PipelineId, StageId, UserId};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use sea_orm::prelude::*;
 use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, Order, Query, SelectStatement};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, FromQueryResult, QueryResult, Set};
+use sea_orm::{ConnectionTrait, FromQueryResult, QueryResult, QuerySelect, Set};
 
 use crate::common::*;
 use crate::entities::{companies, deals, people, stages};
@@ -88,28 +89,75 @@ pub(crate) fn deal_from(row: deals::Model) -> Result<Deal> {
     })
 }
 
-async fn prepare<C: ConnectionTrait>(
-    conn: &C,
-    input: &mut DealInput,
-    this: Option<Uuid>,
-) -> Result<Vec<rapport_domain::custom_fields::CheckedValue>> {
-    input.check()?;
-    refuse_taken_external_id::<deals::Entity, _>(conn, input.external_id.as_ref(), this, "deal").await?;
-    let stage = stages::Entity::find_by_id(input.stage_id.0).one(conn).await?;
-    match stage {
-        Some(stage) if stage.pipeline_id == input.pipeline_id.0 => {}
-        Some(_) => return Err(FieldErrors::single("stage_id", "this stage belongs to another pipeline").into()),
-        None => return Err(FieldErrors::single("stage_id", "no such stage").into()),
+/// What checking deals' inputs reads, read once for a batch: the
+/// pipelines of their stages, which of their people and companies exist,
+/// and the custom field definitions of deals.
+struct DealReferences {
+    stage_pipelines: HashMap<Uuid, Uuid>,
+    people: HashSet<Uuid>,
+    companies: HashSet<Uuid>,
+    definitions: Vec<CustomFieldInput>,
+}
+
+impl DealReferences {
+    async fn read<C: ConnectionTrait>(conn: &C, inputs: &[&DealInput]) -> Result<Self> {
+        let stages: BTreeSet<Uuid> = inputs.iter().map(|input| input.stage_id.0).collect();
+        let mut stage_pipelines = HashMap::new();
+        for chunk in stages.into_iter().collect::<Vec<_>>().chunks(IN_LIST_CHUNK) {
+            let found: Vec<(Uuid, Uuid)> = stages::Entity::find()
+                .select_only()
+                .column(stages::Column::Id)
+                .column(stages::Column::PipelineId)
+                .filter(stages::Column::Id.is_in(chunk.iter().copied()))
+                .into_tuple()
+                .all(conn)
+                .await?;
+            stage_pipelines.extend(found);
+        }
+        Ok(DealReferences {
+            stage_pipelines,
+            people: existing_ids::<people::Entity, _>(conn, inputs.iter().filter_map(|i| i.person_id.map(|p| p.0)))
+                .await?,
+            companies: existing_ids::<companies::Entity, _>(
+                conn,
+                inputs.iter().filter_map(|i| i.company_id.map(|c| c.0)),
+            )
+            .await?,
+            definitions: definitions(conn, EntityType::Deal).await?,
+        })
     }
-    if let Some(person) = input.person_id {
-        must_exist::<people::Entity, _>(conn, person.0, "person_id", "person").await?;
+
+    /// Checks a deal's input (of the deal `this`, when it is stored) and
+    /// gives its checked custom values; the input keeps them as stored.
+    /// The external id is looked up here, deal by deal, so a batch sees
+    /// the ids its earlier deals took.
+    async fn prepare<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        input: &mut DealInput,
+        this: Option<Uuid>,
+    ) -> Result<Vec<CheckedValue>> {
+        input.check()?;
+        refuse_taken_external_id::<deals::Entity, _>(conn, input.external_id.as_ref(), this, "deal").await?;
+        match self.stage_pipelines.get(&input.stage_id.0) {
+            Some(pipeline) if *pipeline == input.pipeline_id.0 => {}
+            Some(_) => return Err(FieldErrors::single("stage_id", "this stage belongs to another pipeline").into()),
+            None => return Err(FieldErrors::single("stage_id", "no such stage").into()),
+        }
+        if let Some(person) = input.person_id
+            && !self.people.contains(&person.0)
+        {
+            return Err(no_such("person_id", "person"));
+        }
+        if let Some(company) = input.company_id
+            && !self.companies.contains(&company.0)
+        {
+            return Err(no_such("company_id", "company"));
+        }
+        let (checked, stored) = checked_values(&self.definitions, &input.custom_fields)?;
+        input.custom_fields = stored;
+        Ok(checked)
     }
-    if let Some(company) = input.company_id {
-        must_exist::<companies::Entity, _>(conn, company.0, "company_id", "company").await?;
-    }
-    let (checked, stored) = check_custom(conn, EntityType::Deal, &input.custom_fields).await?;
-    input.custom_fields = stored;
-    Ok(checked)
 }
 
 /// When a deal was closed: kept while it stays closed, set when it closes, cleared when reopened.
@@ -125,22 +173,22 @@ fn closed_at(
 }
 
 fn fill(active: &mut deals::ActiveModel, input: &DealInput) {
-    active.name = Set(input.name.to_string());
-    active.amount_minor = Set(input.amount.amount_minor);
-    active.currency = Set(input.amount.currency.as_str().to_owned());
-    active.pipeline_id = Set(input.pipeline_id.0);
-    active.stage_id = Set(input.stage_id.0);
-    active.person_id = Set(input.person_id.map(|p| p.0));
-    active.company_id = Set(input.company_id.map(|c| c.0));
-    active.owner_id = Set(input.owner_id.map(|u| u.0));
-    active.expected_close = Set(input.expected_close);
-    active.status = Set(input.status.as_str().to_owned());
-    active.lost_reason = Set(input.lost_reason.as_ref().map(|r| r.to_string()));
-    active.tags = Set(to_json(&input.tags));
-    active.external_id = Set(input.external_id.as_ref().map(|e| e.to_string()));
-    active.custom_fields = Set(to_json(&input.custom_fields));
-    active.search_text = Set(search_text(input));
-    active.sort_name = Set(input.name.as_str().to_lowercase());
+    active.name.set_ne(input.name.to_string());
+    active.amount_minor.set_ne(input.amount.amount_minor);
+    active.currency.set_ne(input.amount.currency.as_str().to_owned());
+    active.pipeline_id.set_ne(input.pipeline_id.0);
+    active.stage_id.set_ne(input.stage_id.0);
+    active.person_id.set_ne(input.person_id.map(|p| p.0));
+    active.company_id.set_ne(input.company_id.map(|c| c.0));
+    active.owner_id.set_ne(input.owner_id.map(|u| u.0));
+    active.expected_close.set_ne(input.expected_close);
+    active.status.set_ne(input.status.as_str().to_owned());
+    active.lost_reason.set_ne(input.lost_reason.as_ref().map(|r| r.to_string()));
+    active.tags.set_ne(to_json(&input.tags));
+    active.external_id.set_ne(input.external_id.as_ref().map(|e| e.to_string()));
+    active.custom_fields.set_ne(to_json(&input.custom_fields));
+    active.search_text.set_ne(search_text(input));
+    active.sort_name.set_ne(input.name.as_str().to_lowercase());
 }
 
 /// A deal is found and ranked by name.
@@ -148,25 +196,63 @@ pub(crate) fn search_text(input: &DealInput) -> String {
     rapport_domain::search::document([input.name.as_str()], [])
 }
 
-pub(crate) async fn insert_deal<C: ConnectionTrait>(conn: &C, actor: &Actor, mut input: DealInput) -> Result<Deal> {
-    actor.ensure_can_create()?;
-    let checked = prepare(conn, &mut input, None).await?;
-    check_assignment(conn, actor, input.owner_id, None, "owner_id").await?;
+pub(crate) async fn insert_deal<C: ConnectionTrait>(conn: &C, actor: &Actor, input: DealInput) -> Result<Deal> {
+    let mut outcomes = insert_deals(conn, actor, vec![input]).await?;
+    outcomes.pop().unwrap_or_else(|| Err(StorageError::Corrupt("one deal to insert gave no outcome".into())))
+}
+
+/// Creates deals together: each input is checked as one create would
+/// check it, with what it refers to looked up once for all, and the valid
+/// ones written with a few multi-row statements, their index rows and
+/// history too. The outcomes come back in input order; a refused input
+/// writes nothing, and a database error fails the call.
+pub(crate) async fn insert_deals<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    inputs: Vec<DealInput>,
+) -> Result<Vec<Result<Deal>>> {
+    let references = DealReferences::read(conn, &inputs.iter().collect::<Vec<_>>()).await?;
+    let mut users = Users::default();
     let now = now();
-    let id = DealId::new().0;
-    let mut active = deals::ActiveModel {
-        id: Set(id),
-        closed_at: Set(closed_at(input.status, None)),
-        created_at: Set(now),
-        updated_at: Set(now),
-        created_by: Set(Some(actor.user_id.0)),
-        version: Set(1),
-        ..Default::default()
-    };
-    fill(&mut active, &input);
-    let row = active.insert(conn).await?;
-    write_index_rows(conn, EntityType::Deal, id, &input.tags, &checked).await?;
-    history::created(conn, actor, deal_from(row)?).await
+    let mut rows = Vec::with_capacity(inputs.len());
+    let mut index = IndexRows::default();
+    let mut outcomes = Vec::with_capacity(inputs.len());
+    for mut input in inputs {
+        let checked = async {
+            actor.ensure_can_create()?;
+            let checked = references.prepare(conn, &mut input, None).await?;
+            users.check_assignment(conn, actor, input.owner_id, None, "owner_id").await?;
+            Ok::<_, StorageError>(checked)
+        }
+        .await;
+        let checked = match checked {
+            Ok(checked) => checked,
+            Err(refused) if refused.is_refusal() => {
+                outcomes.push(Err(refused));
+                continue;
+            }
+            Err(failed) => return Err(failed),
+        };
+        let id = DealId::new();
+        let closed_at = closed_at(input.status, None);
+        let mut active = deals::ActiveModel {
+            id: Set(id.0),
+            closed_at: Set(closed_at),
+            created_at: Set(now),
+            updated_at: Set(now),
+            created_by: Set(Some(actor.user_id.0)),
+            version: Set(1),
+            ..Default::default()
+        };
+        fill(&mut active, &input);
+        rows.push(active);
+        index.add(EntityType::Deal, id.0, &input.tags, &checked);
+        outcomes.push(Ok(Deal { id, fields: input, closed_at, meta: meta(now, now, Some(actor.user_id.0), 1) }));
+    }
+    insert_all(conn, rows).await?;
+    index.write(conn).await?;
+    history::created_all(conn, actor, outcomes.iter().filter_map(|outcome| outcome.as_ref().ok())).await?;
+    Ok(outcomes)
 }
 
 /// Replaces a stored deal inside the caller's transaction, after the access and version checks.
@@ -174,25 +260,69 @@ pub(crate) async fn replace_deal<C: ConnectionTrait>(
     conn: &C,
     actor: &Actor,
     row: deals::Model,
-    mut input: DealInput,
+    input: DealInput,
     expected_version: Option<i64>,
 ) -> Result<Deal> {
-    let id = row.id;
-    actor.ensure_can(Action::Edit, &ownership(conn, row.owner_id, row.created_by).await?)?;
-    check_version(expected_version, row.version)?;
-    let previous = deal_from(row.clone())?;
-    let checked = prepare(conn, &mut input, Some(id)).await?;
-    check_assignment(conn, actor, input.owner_id, row.owner_id, "owner_id").await?;
-    let before = (parse_with(&row.status, "deal status", DealStatus::parse)?, row.closed_at);
-    let version = row.version;
-    let mut active: deals::ActiveModel = row.into();
-    fill(&mut active, &input);
-    active.closed_at = Set(closed_at(input.status, Some(before)));
-    active.updated_at = Set(now());
-    active.version = Set(version + 1);
-    let row = save(conn, active, deals::Column::Version, version).await?;
-    write_index_rows(conn, EntityType::Deal, id, &input.tags, &checked).await?;
-    history::updated(conn, actor, &previous, deal_from(row)?).await
+    let mut outcomes = replace_deals(conn, actor, vec![(row, input, expected_version)]).await?;
+    outcomes.pop().unwrap_or_else(|| Err(StorageError::Corrupt("one deal to replace gave no outcome".into())))
+}
+
+/// Replaces stored deals inside the caller's transaction, each by the
+/// rules of one update (access, version, the checks of a create), with
+/// what they refer to looked up once for all; only changed columns are
+/// written, and the index rows (where tags or custom values changed) and
+/// history with a few multi-row statements. The outcomes come
+/// back in the changes' order; a refused change writes nothing, and a
+/// database error fails the call.
+pub(crate) async fn replace_deals<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    changes: Vec<(deals::Model, DealInput, Option<i64>)>,
+) -> Result<Vec<Result<Deal>>> {
+    let references = DealReferences::read(conn, &changes.iter().map(|(_, input, _)| input).collect::<Vec<_>>()).await?;
+    let mut users = Users::default();
+    let mut index = IndexRows::default();
+    let mut reindex = Vec::new();
+    let mut replaced = Vec::with_capacity(changes.len());
+    let mut outcomes = Vec::with_capacity(changes.len());
+    for (row, mut input, expected_version) in changes {
+        let outcome = async {
+            let id = row.id;
+            actor.ensure_can(Action::Edit, &users.ownership(conn, row.owner_id, row.created_by).await?)?;
+            check_version(expected_version, row.version)?;
+            let previous = deal_from(row.clone())?;
+            let checked = references.prepare(conn, &mut input, Some(id)).await?;
+            users.check_assignment(conn, actor, input.owner_id, row.owner_id, "owner_id").await?;
+            // Index rows follow from these fields alone: unchanged, they are left as they are.
+            let index_changed = row.tags != to_json(&input.tags) || row.custom_fields != to_json(&input.custom_fields);
+            let before = (parse_with(&row.status, "deal status", DealStatus::parse)?, row.closed_at);
+            let version = row.version;
+            let mut active: deals::ActiveModel = row.into();
+            fill(&mut active, &input);
+            active.closed_at = Set(closed_at(input.status, Some(before)));
+            active.updated_at = Set(now());
+            active.version = Set(version + 1);
+            let row = save(conn, active, deals::Column::Version, version).await?;
+            Ok::<_, StorageError>((previous, deal_from(row)?, index_changed.then_some(checked)))
+        }
+        .await;
+        match outcome {
+            Ok((previous, deal, reindexed)) => {
+                if let Some(checked) = reindexed {
+                    reindex.push(deal.id.0);
+                    index.add(EntityType::Deal, deal.id.0, &deal.fields.tags, &checked);
+                }
+                outcomes.push(Ok(deal.clone()));
+                replaced.push((previous, deal));
+            }
+            Err(refused) if refused.is_refusal() => outcomes.push(Err(refused)),
+            Err(failed) => return Err(failed),
+        }
+    }
+    delete_index_rows_of(conn, EntityType::Deal, &reindex).await?;
+    index.write(conn).await?;
+    history::updated_all(conn, actor, replaced.iter().map(|(before, after)| (before, after))).await?;
+    Ok(outcomes)
 }
 
 /// The names a deal's card shows beside it: its person's and its company's.
