@@ -24,8 +24,9 @@ run() {
   local bin="$1" out="$2" db="$WORK/demo-$RANDOM.db"
   RAPPORT_LOG=rapport=debug,warn /usr/bin/time -f "TIME %e %M" "$bin" --database-url "sqlite://$db?mode=rwc" \
     demo --scale "$SCALE" --seed 1 >"$out.log" 2>&1
-  sed -n 's/.*demo step done.*step="\{0,1\}\([a-z ]*\)"\{0,1\} seconds=\([0-9.]*\).*/\1\t\2/p; s/.*step=\([a-z]*\) seconds=\([0-9.]*\).*/\1\t\2/p' "$out.log" \
-    | sed 's/\x1b\[[0-9;]*m//g' | awk -F'\t' '!seen[$1]++' >"$out"
+  # Colours and the progress bar's carriage returns off, then one line a step.
+  sed 's/\x1b\[[0-9;]*m//g' "$out.log" | tr '\r' '\n' \
+    | sed -n 's/.*demo step done step="\{0,1\}\([a-z ]*[a-z]\)"\{0,1\} seconds=\([0-9.]*\).*/\1\t\2/p' >"$out"
   awk '/^TIME/ { printf "all\t%s\npeak_mb\t%.0f\n", $2, $3 / 1024 }' "$out.log" >>"$out"
   rm -f "$db" "$db-wal" "$db-shm"
 }

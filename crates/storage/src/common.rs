@@ -396,6 +396,11 @@ impl Users {
     }
 }
 
+/// The outcome of a batch of one, as a single create or update gives it.
+pub(crate) fn only_outcome<T>(mut outcomes: Vec<Result<T>>, what: &str) -> Result<T> {
+    outcomes.pop().unwrap_or_else(|| Err(StorageError::Corrupt(format!("a batch of one {what} gave no outcome"))))
+}
+
 /// Saves a changed record only if nobody else saved it since it was read at
 /// `read_version`; otherwise the update matches no row and fails.
 pub(crate) async fn save<A, C>(

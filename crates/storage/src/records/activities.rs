@@ -90,8 +90,7 @@ pub(crate) async fn insert_activity<C: ConnectionTrait>(
     actor: &Actor,
     input: ActivityInput,
 ) -> Result<Activity> {
-    let mut outcomes = insert_activities(conn, actor, vec![input]).await?;
-    outcomes.pop().unwrap_or_else(|| Err(StorageError::Corrupt("one activity to insert gave no outcome".into())))
+    only_outcome(insert_activities(conn, actor, vec![input]).await?, "activity")
 }
 
 /// The records a batch of activities links to, looked up once for all.

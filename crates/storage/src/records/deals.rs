@@ -1,8 +1,7 @@
 //! Deals: opportunities moving through a pipeline's stages.
 
 use rapport_domain::access::Action;
-use rapport_domain::custom_fields::EntityType;
-use rapport_domain::custom_fields::{CheckedValue, CustomFieldInput};
+use rapport_domain::custom_fields::{CheckedValue, CustomFieldInput, EntityType};
 use rapport_domain::records::{Deal, DealInput, DealStatus, now};
 use rapport_domain::{Actor, CompanyId, Currency, DealId, FieldErrors, Money, PersonId, PipelineId, StageId, UserId};
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -172,6 +171,9 @@ fn closed_at(
     }
 }
 
+/// Sets the columns that differ from the stored row (all of a new one):
+/// SQLite updates only the indexes, and fires only the search trigger, of
+/// columns an `UPDATE` names.
 fn fill(active: &mut deals::ActiveModel, input: &DealInput) {
     active.name.set_ne(input.name.to_string());
     active.amount_minor.set_ne(input.amount.amount_minor);
@@ -197,8 +199,7 @@ pub(crate) fn search_text(input: &DealInput) -> String {
 }
 
 pub(crate) async fn insert_deal<C: ConnectionTrait>(conn: &C, actor: &Actor, input: DealInput) -> Result<Deal> {
-    let mut outcomes = insert_deals(conn, actor, vec![input]).await?;
-    outcomes.pop().unwrap_or_else(|| Err(StorageError::Corrupt("one deal to insert gave no outcome".into())))
+    only_outcome(insert_deals(conn, actor, vec![input]).await?, "deal")
 }
 
 /// Creates deals together: each input is checked as one create would
@@ -263,8 +264,7 @@ pub(crate) async fn replace_deal<C: ConnectionTrait>(
     input: DealInput,
     expected_version: Option<i64>,
 ) -> Result<Deal> {
-    let mut outcomes = replace_deals(conn, actor, vec![(row, input, expected_version)]).await?;
-    outcomes.pop().unwrap_or_else(|| Err(StorageError::Corrupt("one deal to replace gave no outcome".into())))
+    only_outcome(replace_deals(conn, actor, vec![(row, input, expected_version)]).await?, "deal")
 }
 
 /// Replaces stored deals inside the caller's transaction, each by the

@@ -329,8 +329,7 @@ pub(crate) async fn refuse_taken_emails<C: ConnectionTrait>(
 
 /// Inserts one person inside the caller's transaction.
 pub(crate) async fn insert_person<C: ConnectionTrait>(conn: &C, actor: &Actor, input: PersonInput) -> Result<Person> {
-    let mut outcomes = insert_people(conn, actor, vec![input]).await?;
-    outcomes.pop().unwrap_or_else(|| Err(StorageError::Corrupt("one person to insert gave no outcome".into())))
+    only_outcome(insert_people(conn, actor, vec![input]).await?, "person")
 }
 
 /// Creates people together: each input is checked as one create would

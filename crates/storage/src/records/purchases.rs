@@ -94,8 +94,7 @@ pub(crate) async fn insert_purchase<C: ConnectionTrait>(
     actor: &Actor,
     input: PurchaseInput,
 ) -> Result<Purchase> {
-    let mut outcomes = insert_purchases(conn, actor, vec![input]).await?;
-    outcomes.pop().unwrap_or_else(|| Err(StorageError::Corrupt("one purchase to insert gave no outcome".into())))
+    only_outcome(insert_purchases(conn, actor, vec![input]).await?, "purchase")
 }
 
 /// Records purchases together: each input is checked as one create would
