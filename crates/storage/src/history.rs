@@ -159,15 +159,7 @@ where
     C: ConnectionTrait,
     R: Recorded + 'a,
 {
-    let at = now();
-    let entries = records
-        .into_iter()
-        .map(|record| {
-            let changes = rapport_domain::history::diff(None, Some(record.fields()));
-            entry(Some(actor), R::KIND, record.record_id(), HistoryAction::Create, &changes, None, at)
-        })
-        .collect();
-    insert_all(conn, entries).await
+    insert_all(conn, entries_of(actor, records.into_iter().map(|record| (None, record)))).await
 }
 
 /// Records what an update changed; returns the updated record.
@@ -193,14 +185,22 @@ where
     C: ConnectionTrait,
     R: Recorded + 'a,
 {
+    insert_all(conn, entries_of(actor, updates.into_iter().map(|(before, after)| (Some(before), after)))).await
+}
+
+/// One entry per write, each with the fields it changed: a create
+/// (nothing before) always has one, an update only when a field changed.
+fn entries_of<'a, R: Recorded + 'a>(
+    actor: &Actor,
+    writes: impl Iterator<Item = (Option<&'a R>, &'a R)>,
+) -> Vec<record_history::ActiveModel> {
     let at = now();
-    let entries = updates
-        .into_iter()
+    writes
         .filter_map(|(before, after)| {
-            let changes = rapport_domain::history::diff(Some(before.fields()), Some(after.fields()));
-            (!changes.is_empty())
-                .then(|| entry(Some(actor), R::KIND, after.record_id(), HistoryAction::Update, &changes, None, at))
+            let changes = rapport_domain::history::diff(before.map(R::fields), Some(after.fields()));
+            let action = if before.is_some() { HistoryAction::Update } else { HistoryAction::Create };
+            (before.is_none() || !changes.is_empty())
+                .then(|| entry(Some(actor), R::KIND, after.record_id(), action, &changes, None, at))
         })
-        .collect();
-    insert_all(conn, entries).await
+        .collect()
 }

@@ -28,6 +28,7 @@ backend_tests!(
     deals_made_together_are_stored_as_returned_with_tags_fields_and_history,
     one_refused_new_deal_creates_none,
     tags_and_custom_values_changed_together_are_found_by_their_new_values,
+    new_deals_made_together_may_not_share_an_external_id,
 );
 
 struct Sales {
@@ -318,4 +319,29 @@ async fn tags_and_custom_values_changed_together_are_found_by_their_new_values(b
     sales.store.update_deals(&sales.admin, unchanged).await.expect("save the same values");
     let history = sales.store.history(RecordKind::Deals, deals[2].id.0).await.expect("history");
     assert_eq!(history.len(), 1, "only the create: {history:?}");
+}
+
+async fn new_deals_made_together_may_not_share_an_external_id(backend: Backend) {
+    let sales = open(backend).await;
+    let external = |text: &str| Some(name(text));
+    let mut held = sales.new_deals(1);
+    held[0].external_id = external("crm-1");
+    let held = sales.store.create_deals(&sales.admin, held).await.expect("a deal with an external id");
+
+    let mut twice = sales.new_deals(3);
+    twice[0].external_id = external("crm-2");
+    twice[2].external_id = external("crm-2");
+    let err = sales.store.create_deals(&sales.admin, twice).await.expect_err("one external id twice");
+    assert!(matches!(&err, StorageError::Taken { field, .. } if field == "external_id"), "{err:?}");
+
+    let mut taken = sales.new_deals(2);
+    taken[1].external_id = external("crm-1");
+    let err = sales.store.create_deals(&sales.admin, taken).await.expect_err("an external id already held");
+    assert!(matches!(&err, StorageError::Taken { existing, .. } if *existing == Some(held[0].id.0)), "{err:?}");
+    assert_eq!(sales.found(ListQuery::default()).await, ["Renewal 0"], "only the first deal was created");
+
+    let mut distinct = sales.new_deals(2);
+    distinct[0].external_id = external("crm-2");
+    distinct[1].external_id = external("crm-3");
+    sales.store.create_deals(&sales.admin, distinct).await.expect("distinct external ids");
 }

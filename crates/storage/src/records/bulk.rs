@@ -40,19 +40,33 @@ fn refused(what: &'static str, id: Uuid, err: StorageError) -> StorageError {
     if err.is_refusal() { StorageError::Refused { what, id, source: Box::new(err) } } else { err }
 }
 
-/// Replaces `found` deals together, then refuses `missing` (the first
-/// deal asked for that was not found, where the changes stopped): the
-/// first refusal in the order asked is the one named.
-async fn replace_deals_in_order<C: ConnectionTrait>(
+/// Replaces deals together, each `(id, change)` in the order asked with
+/// the input `input_of` makes from its row and change. The changes stop
+/// at the first deal not among `rows`, which is then refused unless an
+/// earlier one is: the first refusal in the order asked is the one named.
+async fn replace_deals_in_order<C, Change>(
     conn: &C,
     actor: &Actor,
-    found: Vec<(deals::Model, DealInput)>,
-    missing: Option<Uuid>,
-) -> Result<Vec<Deal>> {
-    let ids: Vec<Uuid> = found.iter().map(|(row, _)| row.id).collect();
-    let changes = found.into_iter().map(|(row, input)| (row, input, None)).collect();
+    mut rows: HashMap<Uuid, deals::Model>,
+    changes: impl IntoIterator<Item = (Uuid, Change)>,
+    input_of: impl Fn(&deals::Model, Change) -> Result<DealInput>,
+) -> Result<Vec<Deal>>
+where
+    C: ConnectionTrait,
+{
+    let mut found = Vec::new();
+    let mut missing = None;
+    for (id, change) in changes {
+        let Some(row) = rows.remove(&id) else {
+            missing = Some(id);
+            break;
+        };
+        let input = input_of(&row, change).map_err(|err| refused("deal", id, err))?;
+        found.push((row, input, None));
+    }
+    let ids: Vec<Uuid> = found.iter().map(|(row, _, _)| row.id).collect();
     let mut replaced = Vec::with_capacity(ids.len());
-    for (id, outcome) in ids.into_iter().zip(replace_deals(conn, actor, changes).await?) {
+    for (id, outcome) in ids.into_iter().zip(replace_deals(conn, actor, found).await?) {
         replaced.push(outcome.map_err(|err| refused("deal", id, err))?);
     }
     match missing {
@@ -211,17 +225,11 @@ impl Store {
                 trash_one(&*w, actor, record, batch).await.map_err(|err| refused("deal", id, err))?;
             }
         } else {
-            let mut found = Vec::with_capacity(raw.len());
-            let mut missing = None;
-            for id in raw.iter().copied() {
-                let Some(row) = rows.remove(&id) else {
-                    missing = Some(id);
-                    break;
-                };
-                let deal = deal_from(row.clone()).map_err(|err| refused("deal", id, err))?;
-                found.push((row, change.apply_to_deal(deal.fields)));
-            }
-            replace_deals_in_order(&*w, actor, found, missing).await?;
+            let changes = raw.iter().map(|id| (*id, ()));
+            replace_deals_in_order(&*w, actor, rows, changes, |row, ()| {
+                Ok(change.apply_to_deal(deal_from(row.clone())?.fields))
+            })
+            .await?;
         }
         w.commit().await?;
         Ok(done(raw.len(), matches!(change, BulkChange::Delete), batch))
@@ -235,17 +243,9 @@ impl Store {
     pub async fn update_deals(&self, actor: &Actor, changes: Vec<(DealId, DealInput)>) -> Result<Vec<Deal>> {
         let w = self.begin_write().await?;
         let raw: Vec<Uuid> = changes.iter().map(|(id, _)| id.0).collect();
-        let mut rows = rows_by_id::<deals::Entity, _>(&*w, deals::Column::Id, &raw, |r| r.id).await?;
-        let mut found = Vec::with_capacity(changes.len());
-        let mut missing = None;
-        for (id, input) in changes {
-            let Some(row) = rows.remove(&id.0) else {
-                missing = Some(id.0);
-                break;
-            };
-            found.push((row, input));
-        }
-        let updated = replace_deals_in_order(&*w, actor, found, missing).await?;
+        let rows = rows_by_id::<deals::Entity, _>(&*w, deals::Column::Id, &raw, |r| r.id).await?;
+        let changes = changes.into_iter().map(|(id, input)| (id.0, input));
+        let updated = replace_deals_in_order(&*w, actor, rows, changes, |_, input| Ok(input)).await?;
         w.commit().await?;
         Ok(updated)
     }

@@ -128,8 +128,10 @@ impl DealReferences {
 
     /// Checks a deal's input (of the deal `this`, when it is stored) and
     /// gives its checked custom values; the input keeps them as stored.
-    /// The external id is looked up here, deal by deal, so a batch sees
-    /// the ids its earlier deals took.
+    /// The external id is looked up here, deal by deal, so changes made
+    /// together see the ids their earlier deals took (each is saved before
+    /// the next is checked); new deals, stored together at the end, are
+    /// checked against each other by `insert_deals`.
     async fn prepare<C: ConnectionTrait>(
         &self,
         conn: &C,
@@ -218,10 +220,18 @@ pub(crate) async fn insert_deals<C: ConnectionTrait>(
     let mut rows = Vec::with_capacity(inputs.len());
     let mut index = IndexRows::default();
     let mut outcomes = Vec::with_capacity(inputs.len());
+    // The external ids this batch's new deals take: none is stored yet.
+    let mut taken_here: HashMap<String, Uuid> = HashMap::new();
     for mut input in inputs {
+        let id = DealId::new();
         let checked = async {
             actor.ensure_can_create()?;
             let checked = references.prepare(conn, &mut input, None).await?;
+            if let Some(external) = &input.external_id
+                && let Some(first) = taken_here.get(external.as_str())
+            {
+                return Err(taken_external_id(external, *first, "deal"));
+            }
             users.check_assignment(conn, actor, input.owner_id, None, "owner_id").await?;
             Ok::<_, StorageError>(checked)
         }
@@ -234,7 +244,9 @@ pub(crate) async fn insert_deals<C: ConnectionTrait>(
             }
             Err(failed) => return Err(failed),
         };
-        let id = DealId::new();
+        if let Some(external) = &input.external_id {
+            taken_here.insert(external.as_str().to_owned(), id.0);
+        }
         let closed_at = closed_at(input.status, None);
         let mut active = deals::ActiveModel {
             id: Set(id.0),
@@ -283,45 +295,51 @@ pub(crate) async fn replace_deals<C: ConnectionTrait>(
     let mut users = Users::default();
     let mut index = IndexRows::default();
     let mut reindex = Vec::new();
-    let mut replaced = Vec::with_capacity(changes.len());
     let mut outcomes = Vec::with_capacity(changes.len());
+    // Beside each outcome, the deal as it was when it was replaced, for its history.
+    let mut previous = Vec::with_capacity(changes.len());
     for (row, mut input, expected_version) in changes {
         let outcome = async {
             let id = row.id;
             actor.ensure_can(Action::Edit, &users.ownership(conn, row.owner_id, row.created_by).await?)?;
             check_version(expected_version, row.version)?;
-            let previous = deal_from(row.clone())?;
+            let before = deal_from(row.clone())?;
             let checked = references.prepare(conn, &mut input, Some(id)).await?;
             users.check_assignment(conn, actor, input.owner_id, row.owner_id, "owner_id").await?;
             // Index rows follow from these fields alone: unchanged, they are left as they are.
             let index_changed = row.tags != to_json(&input.tags) || row.custom_fields != to_json(&input.custom_fields);
-            let before = (parse_with(&row.status, "deal status", DealStatus::parse)?, row.closed_at);
+            let prior_status = (parse_with(&row.status, "deal status", DealStatus::parse)?, row.closed_at);
             let version = row.version;
             let mut active: deals::ActiveModel = row.into();
             fill(&mut active, &input);
-            active.closed_at = Set(closed_at(input.status, Some(before)));
+            active.closed_at = Set(closed_at(input.status, Some(prior_status)));
             active.updated_at = Set(now());
             active.version = Set(version + 1);
             let row = save(conn, active, deals::Column::Version, version).await?;
-            Ok::<_, StorageError>((previous, deal_from(row)?, index_changed.then_some(checked)))
+            Ok::<_, StorageError>((before, deal_from(row)?, index_changed.then_some(checked)))
         }
         .await;
         match outcome {
-            Ok((previous, deal, reindexed)) => {
+            Ok((before, deal, reindexed)) => {
                 if let Some(checked) = reindexed {
                     reindex.push(deal.id.0);
                     index.add(EntityType::Deal, deal.id.0, &deal.fields.tags, &checked);
                 }
-                outcomes.push(Ok(deal.clone()));
-                replaced.push((previous, deal));
+                outcomes.push(Ok(deal));
+                previous.push(Some(before));
             }
-            Err(refused) if refused.is_refusal() => outcomes.push(Err(refused)),
+            Err(refused) if refused.is_refusal() => {
+                outcomes.push(Err(refused));
+                previous.push(None);
+            }
             Err(failed) => return Err(failed),
         }
     }
     delete_index_rows_of(conn, EntityType::Deal, &reindex).await?;
     index.write(conn).await?;
-    history::updated_all(conn, actor, replaced.iter().map(|(before, after)| (before, after))).await?;
+    let replaced =
+        previous.iter().zip(&outcomes).filter_map(|(before, after)| Some((before.as_ref()?, after.as_ref().ok()?)));
+    history::updated_all(conn, actor, replaced).await?;
     Ok(outcomes)
 }
 
