@@ -11,7 +11,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use rapport_domain::records::{
     Activity, ActivityInput, ActivityKind, Company, CompanyInput, DealInput, DealStatus, Direction, Links, Password,
-    Person, PersonInput, Pipeline, PipelineInput, PurchaseInput, StageInput, User, UserInput,
+    Person, PersonInput, Pipeline, PipelineInput, PurchaseInput, StageInput, User, UserInput, normalize_timestamp,
 };
 use rapport_domain::text::{LongText, Name};
 use rapport_domain::views::{ListKind, SavedViewInput, ViewQuery};
@@ -24,6 +24,7 @@ use time::{Duration, OffsetDateTime};
 
 backend_tests!(
     contact_due_lists_overdue_people_most_overdue_first,
+    activities_made_together_move_last_contact_only_later,
     open_deal_totals_sum_open_deals_per_stage_and_currency,
     purchase_totals_per_person_and_per_company,
     sums_beyond_i64_are_exact,
@@ -218,6 +219,48 @@ fn view_input(list: ListKind, view_name: &str, query: &str) -> SavedViewInput {
 }
 
 // ---------------------------------------------------------------- contact_due
+
+/// An activity of `kind` with `person` at `at`, not yet stored.
+fn touch(kind: ActivityKind, person: &Person, at: OffsetDateTime) -> ActivityInput {
+    let direction = if kind == ActivityKind::Note { Direction::Internal } else { Direction::Outbound };
+    ActivityInput {
+        kind,
+        direction: Some(direction),
+        occurred_at: Some(at),
+        subject: Some(name("Checking in")),
+        body: None,
+        author_id: None,
+        links: Links { person_id: Some(person.id), company_id: None, deal_id: None },
+    }
+}
+
+async fn activities_made_together_move_last_contact_only_later(backend: Backend) {
+    let (_db, store) = open(backend).await;
+    let (_, boss) = admin(&store).await;
+    let ada = person(&store, &boss, person_input("Ada", None)).await;
+    let ben = person(&store, &boss, person_input("Ben", None)).await;
+    let last_contact = |person: PersonId| {
+        let store = &store;
+        async move { store.get_person(person).await.expect("read a person").last_contacted_at }
+    };
+    let (ten, three, one) = (days_ago(10), days_ago(3), days_ago(1));
+
+    let first = vec![touch(ActivityKind::Call, &ada, ten), touch(ActivityKind::Note, &ada, one)];
+    store.create_activities(&boss, first).await.expect("a call and a note");
+    assert_eq!(last_contact(ada.id).await, Some(normalize_timestamp(ten)), "a note is not contact");
+    // An older call does not move it back.
+    store.create_activities(&boss, vec![touch(ActivityKind::Call, &ada, days_ago(30))]).await.expect("an old call");
+    assert_eq!(last_contact(ada.id).await, Some(normalize_timestamp(ten)));
+    // The latest of a batch moves it, wherever it stands in the batch.
+    let later = vec![
+        touch(ActivityKind::Email, &ada, three),
+        touch(ActivityKind::Call, &ada, days_ago(20)),
+        touch(ActivityKind::Note, &ben, one),
+    ];
+    store.create_activities(&boss, later).await.expect("an email, a call and a note");
+    assert_eq!(last_contact(ada.id).await, Some(normalize_timestamp(three)));
+    assert_eq!(last_contact(ben.id).await, None, "only a note: never contacted");
+}
 
 async fn contact_due_lists_overdue_people_most_overdue_first(backend: Backend) {
     let (db, store) = open(backend).await;
