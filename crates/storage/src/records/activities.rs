@@ -13,7 +13,7 @@ use crate::common::*;
 use crate::entities::{activities, companies, deals, people};
 use crate::history;
 use crate::listing::{SortField, SortKind, SortValue};
-use crate::records::people::{advance_last_contacted_of, refresh_last_contacted};
+use crate::records::people::{refresh_last_contacted, refresh_last_contacted_of};
 use crate::records::sales::on_days;
 use crate::trash::{Removal, move_to_trash};
 use crate::{ListQuery, Page, Result, StorageError, Store};
@@ -191,7 +191,7 @@ pub(crate) async fn insert_activities_known_as<C: ConnectionTrait>(
         outcomes.push(Ok(Activity { id, fields: input, external_id, meta: meta(now, now, Some(actor.user_id.0), 1) }));
     }
     insert_all(conn, rows).await?;
-    advance_last_contacted_of(conn, contacted).await?;
+    refresh_last_contacted_of(conn, contacted).await?;
     history::created_all(conn, actor, outcomes.iter().filter_map(|outcome| outcome.as_ref().ok())).await?;
     Ok(outcomes)
 }

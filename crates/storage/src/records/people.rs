@@ -430,50 +430,22 @@ pub(crate) async fn refresh_last_contacted_of<C: ConnectionTrait>(
     conn: &C,
     people_ids: impl IntoIterator<Item = Uuid>,
 ) -> Result<()> {
-    set_last_contacted(conn, people_ids, false).await
-}
-
-/// Moves these people's last contact to their latest activity, after new
-/// activities: those can only move it later, so a person whose last
-/// contact is already as late is not written at all (a write rewrites the
-/// row and the index on the column, and a batch of new activities moves
-/// few of its people's last contact once they have a few).
-pub(crate) async fn advance_last_contacted_of<C: ConnectionTrait>(
-    conn: &C,
-    people_ids: impl IntoIterator<Item = Uuid>,
-) -> Result<()> {
-    set_last_contacted(conn, people_ids, true).await
-}
-
-async fn set_last_contacted<C: ConnectionTrait>(
-    conn: &C,
-    people_ids: impl IntoIterator<Item = Uuid>,
-    only_later: bool,
-) -> Result<()> {
-    let latest = || {
-        let select = Query::select()
-            .expr(Expr::col((activities::Entity, activities::Column::OccurredAt)).max())
-            .from(activities::Entity)
-            .and_where(
-                Expr::col((activities::Entity, activities::Column::PersonId))
-                    .equals((people::Entity, people::Column::Id)),
-            )
-            .and_where(Expr::col((activities::Entity, activities::Column::Kind)).ne("note"))
-            .and_where(Expr::col((activities::Entity, activities::Column::Direction)).ne("internal"))
-            .to_owned();
-        SimpleExpr::SubQuery(None, Box::new(select.into()))
-    };
-    let stored = || Expr::col((people::Entity, people::Column::LastContactedAt));
+    let latest = Query::select()
+        .expr(Expr::col((activities::Entity, activities::Column::OccurredAt)).max())
+        .from(activities::Entity)
+        .and_where(
+            Expr::col((activities::Entity, activities::Column::PersonId)).equals((people::Entity, people::Column::Id)),
+        )
+        .and_where(Expr::col((activities::Entity, activities::Column::Kind)).ne("note"))
+        .and_where(Expr::col((activities::Entity, activities::Column::Direction)).ne("internal"))
+        .to_owned();
     let ids: Vec<Uuid> = people_ids.into_iter().collect();
     for chunk in ids.chunks(IN_LIST_CHUNK) {
-        let mut update = people::Entity::update_many()
-            .col_expr(people::Column::LastContactedAt, latest())
-            .filter(people::Column::Id.is_in(chunk.iter().copied()));
-        if only_later {
-            // Later than the stored one, or a first one: a comparison with NULL is never true.
-            update = update.filter(stored().lt(latest()).or(stored().is_null().and(latest().is_not_null())));
-        }
-        update.exec(conn).await?;
+        people::Entity::update_many()
+            .col_expr(people::Column::LastContactedAt, SimpleExpr::SubQuery(None, Box::new(latest.clone().into())))
+            .filter(people::Column::Id.is_in(chunk.iter().copied()))
+            .exec(conn)
+            .await?;
     }
     Ok(())
 }
