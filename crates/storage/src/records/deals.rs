@@ -3,6 +3,7 @@
 use rapport_domain::access::Action;
 use rapport_domain::custom_fields::{CheckedValue, CustomFieldInput, EntityType};
 use rapport_domain::records::{Deal, DealInput, DealStatus, now};
+use rapport_domain::text::Name;
 use rapport_domain::{Actor, CompanyId, Currency, DealId, FieldErrors, Money, PersonId, PipelineId, StageId, UserId};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -90,12 +91,16 @@ pub(crate) fn deal_from(row: deals::Model) -> Result<Deal> {
 
 /// What checking deals' inputs reads, read once for a batch: the
 /// pipelines of their stages, which of their people and companies exist,
-/// and the custom field definitions of deals.
+/// the custom field definitions of deals, and who holds the external ids
+/// they name.
 struct DealReferences {
     stage_pipelines: HashMap<Uuid, Uuid>,
     people: HashSet<Uuid>,
     companies: HashSet<Uuid>,
     definitions: Vec<CustomFieldInput>,
+    /// External ids held, and by which deal; kept current as the batch's
+    /// deals are written (`hold`), so later ones see what earlier ones took.
+    external_ids: HashMap<String, Uuid>,
 }
 
 impl DealReferences {
@@ -123,23 +128,24 @@ impl DealReferences {
             )
             .await?,
             definitions: definitions(conn, EntityType::Deal).await?,
+            external_ids: ids_by_external_id::<deals::Entity, _>(
+                conn,
+                inputs.iter().filter_map(|i| i.external_id.as_ref().map(|e| e.as_str())),
+            )
+            .await?,
         })
     }
 
     /// Checks a deal's input (of the deal `this`, when it is stored) and
     /// gives its checked custom values; the input keeps them as stored.
-    /// The external id is looked up here, deal by deal, so changes made
-    /// together see the ids their earlier deals took (each is saved before
-    /// the next is checked); new deals, stored together at the end, are
-    /// checked against each other by `insert_deals`.
-    async fn prepare<C: ConnectionTrait>(
-        &self,
-        conn: &C,
-        input: &mut DealInput,
-        this: Option<Uuid>,
-    ) -> Result<Vec<CheckedValue>> {
+    fn prepare(&self, input: &mut DealInput, this: Option<Uuid>) -> Result<Vec<CheckedValue>> {
         input.check()?;
-        refuse_taken_external_id::<deals::Entity, _>(conn, input.external_id.as_ref(), this, "deal").await?;
+        if let Some(external) = &input.external_id
+            && let Some(&holder) = self.external_ids.get(external.as_str())
+            && Some(holder) != this
+        {
+            return Err(taken_external_id(external, holder, "deal"));
+        }
         match self.stage_pipelines.get(&input.stage_id.0) {
             Some(pipeline) if *pipeline == input.pipeline_id.0 => {}
             Some(_) => return Err(FieldErrors::single("stage_id", "this stage belongs to another pipeline").into()),
@@ -158,6 +164,18 @@ impl DealReferences {
         let (checked, stored) = checked_values(&self.definitions, &input.custom_fields)?;
         input.custom_fields = stored;
         Ok(checked)
+    }
+
+    /// Records that `deal` was written holding `taken` in place of `released`.
+    fn hold(&mut self, deal: Uuid, released: Option<&Name>, taken: Option<&Name>) {
+        if let Some(released) = released
+            && self.external_ids.get(released.as_str()) == Some(&deal)
+        {
+            self.external_ids.remove(released.as_str());
+        }
+        if let Some(taken) = taken {
+            self.external_ids.insert(taken.as_str().to_owned(), deal);
+        }
     }
 }
 
@@ -214,24 +232,16 @@ pub(crate) async fn insert_deals<C: ConnectionTrait>(
     actor: &Actor,
     inputs: Vec<DealInput>,
 ) -> Result<Vec<Result<Deal>>> {
-    let references = DealReferences::read(conn, &inputs.iter().collect::<Vec<_>>()).await?;
+    let mut references = DealReferences::read(conn, &inputs.iter().collect::<Vec<_>>()).await?;
     let mut users = Users::default();
     let now = now();
     let mut rows = Vec::with_capacity(inputs.len());
     let mut index = IndexRows::default();
     let mut outcomes = Vec::with_capacity(inputs.len());
-    // The external ids this batch's new deals take: none is stored yet.
-    let mut taken_here: HashMap<String, Uuid> = HashMap::new();
     for mut input in inputs {
-        let id = DealId::new();
         let checked = async {
             actor.ensure_can_create()?;
-            let checked = references.prepare(conn, &mut input, None).await?;
-            if let Some(external) = &input.external_id
-                && let Some(first) = taken_here.get(external.as_str())
-            {
-                return Err(taken_external_id(external, *first, "deal"));
-            }
+            let checked = references.prepare(&mut input, None)?;
             users.check_assignment(conn, actor, input.owner_id, None, "owner_id").await?;
             Ok::<_, StorageError>(checked)
         }
@@ -244,9 +254,8 @@ pub(crate) async fn insert_deals<C: ConnectionTrait>(
             }
             Err(failed) => return Err(failed),
         };
-        if let Some(external) = &input.external_id {
-            taken_here.insert(external.as_str().to_owned(), id.0);
-        }
+        let id = DealId::new();
+        references.hold(id.0, None, input.external_id.as_ref());
         let closed_at = closed_at(input.status, None);
         let mut active = deals::ActiveModel {
             id: Set(id.0),
@@ -291,7 +300,8 @@ pub(crate) async fn replace_deals<C: ConnectionTrait>(
     actor: &Actor,
     changes: Vec<(deals::Model, DealInput, Option<i64>)>,
 ) -> Result<Vec<Result<Deal>>> {
-    let references = DealReferences::read(conn, &changes.iter().map(|(_, input, _)| input).collect::<Vec<_>>()).await?;
+    let mut references =
+        DealReferences::read(conn, &changes.iter().map(|(_, input, _)| input).collect::<Vec<_>>()).await?;
     let mut users = Users::default();
     let mut index = IndexRows::default();
     let mut reindex = Vec::new();
@@ -304,7 +314,7 @@ pub(crate) async fn replace_deals<C: ConnectionTrait>(
             actor.ensure_can(Action::Edit, &users.ownership(conn, row.owner_id, row.created_by).await?)?;
             check_version(expected_version, row.version)?;
             let before = deal_from(row.clone())?;
-            let checked = references.prepare(conn, &mut input, Some(id)).await?;
+            let checked = references.prepare(&mut input, Some(id))?;
             users.check_assignment(conn, actor, input.owner_id, row.owner_id, "owner_id").await?;
             // Index rows follow from these fields alone: unchanged, they are left as they are.
             let index_changed = row.tags != to_json(&input.tags) || row.custom_fields != to_json(&input.custom_fields);
@@ -321,6 +331,7 @@ pub(crate) async fn replace_deals<C: ConnectionTrait>(
         .await;
         match outcome {
             Ok((before, deal, reindexed)) => {
+                references.hold(deal.id.0, before.fields.external_id.as_ref(), deal.fields.external_id.as_ref());
                 if let Some(checked) = reindexed {
                     reindex.push(deal.id.0);
                     index.add(EntityType::Deal, deal.id.0, &deal.fields.tags, &checked);
