@@ -193,7 +193,19 @@ async fn activity(
     at: OffsetDateTime,
     author: Option<UserId>,
 ) -> Activity {
-    let input = ActivityInput {
+    let input = activity_input(kind, direction, person, at, author);
+    store.create_activity(actor, input).await.expect("create an activity")
+}
+
+/// An activity with `person`, not yet stored.
+fn activity_input(
+    kind: ActivityKind,
+    direction: Direction,
+    person: PersonId,
+    at: OffsetDateTime,
+    author: Option<UserId>,
+) -> ActivityInput {
+    ActivityInput {
         kind,
         direction: Some(direction),
         occurred_at: Some(at),
@@ -201,8 +213,7 @@ async fn activity(
         body: None,
         author_id: author,
         links: Links { person_id: Some(person), company_id: None, deal_id: None },
-    };
-    store.create_activity(actor, input).await.expect("create an activity")
+    }
 }
 
 /// A call to `person` `days` days ago: their last contact.
@@ -220,18 +231,10 @@ fn view_input(list: ListKind, view_name: &str, query: &str) -> SavedViewInput {
 
 // ---------------------------------------------------------------- contact_due
 
-/// An activity of `kind` with `person` at `at`, not yet stored.
+/// An activity of `kind` with `person` at `at`, not yet stored: a note internal, the rest outbound.
 fn touch(kind: ActivityKind, person: &Person, at: OffsetDateTime) -> ActivityInput {
     let direction = if kind == ActivityKind::Note { Direction::Internal } else { Direction::Outbound };
-    ActivityInput {
-        kind,
-        direction: Some(direction),
-        occurred_at: Some(at),
-        subject: Some(name("Checking in")),
-        body: None,
-        author_id: None,
-        links: Links { person_id: Some(person.id), company_id: None, deal_id: None },
-    }
+    activity_input(kind, direction, person.id, at, None)
 }
 
 async fn activities_made_together_move_last_contact_only_later(backend: Backend) {
