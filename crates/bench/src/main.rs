@@ -563,6 +563,8 @@ fn report(label: &str, args: &Args, results: &[Measured]) {
 
 #[tokio::main]
 async fn main() -> Result<()> {
+    // The router runs in this process: its allocator is set up as `serve`'s.
+    rapport_server::return_freed_memory_at_once();
     let args = Args::parse();
     if args.concurrency == 0 || args.seconds == 0 || args.people == 0 {
         return Err(anyhow!("--people, --concurrency and --seconds must be at least 1"));

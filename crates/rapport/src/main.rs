@@ -185,6 +185,9 @@ enum TokenCommand {
 fn main() {
     no_huge_pages();
     let cli = Cli::parse();
+    if let Command::Serve { .. } = cli.command {
+        rapport_server::return_freed_memory_at_once();
+    }
     let runtime = match cli.command {
         // A mail server starts `mail receive` once per message: a runtime
         // with one thread starts faster than one with a worker per core.
