@@ -226,11 +226,12 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
 /// Has mimalloc, the global allocator of the binaries that serve, give freed
 /// memory back to the kernel at once rather than a second later. Its delayed
-/// returns run only when the allocator is called again after the delay, so a server
-/// going idle after a burst (the first insights run, a load) kept what the
-/// burst freed: 27 MB of heap idle with 100,000 people, 11 MB with this
-/// (docs/PERFORMANCE.md, "Memory and start-up benchmark"). Call it once, early;
-/// it does nothing where mimalloc is linked but not the global allocator.
+/// returns run only when the allocator is called again after the delay, so
+/// a server going idle after a burst (the first insights run, a load) kept
+/// what the burst freed: 27 MB of anonymous memory idle with 100,000
+/// people, 11 MB with this (docs/PERFORMANCE.md, "Freed memory returned at
+/// once"). Call it once, early; it does nothing where mimalloc is linked but
+/// not the global allocator.
 pub fn return_freed_memory_at_once() {
     // SAFETY: sets one of mimalloc's options, which it reads each time it
     // purges; no memory is touched.
