@@ -40,7 +40,7 @@ esac
 venv="${SCHEMATHESIS_VENV:-$work/venv}"
 if [ ! -x "$venv/bin/schemathesis" ]; then
     python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check 'schemathesis>=4.3,<5'
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$(dirname "${BASH_SOURCE[0]}")/schemathesis-requirements.txt"
 fi
 
 "$rapport" --database-url "$database" migrate >/dev/null

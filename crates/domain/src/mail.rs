@@ -20,17 +20,66 @@ text_enum!(
 );
 
 /// A password: kept for the server, never printed, never returned by the API.
+/// Spaces may belong to it, so it is not trimmed; control characters may not:
+/// SMTP and IMAP logins cannot carry them, and PostgreSQL cannot store NUL.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
+#[serde(try_from = "String", into = "String")]
 pub struct Secret(String);
 
+/// The longest password kept, in characters.
+const SECRET_MAX: usize = 1_000;
+
+crate::schema::schema_from!(Secret, {
+    let mut schema = crate::schema::text(
+        1,
+        SECRET_MAX,
+        "^[^\\u0000-\\u001F\\u007F-\\u009F]+$",
+        "A password: up to 1,000 characters, kept as typed (spaces too), no control characters.",
+    );
+    schema.format = Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Password));
+    schema
+});
+
 impl Secret {
-    pub fn new(secret: impl Into<String>) -> Self {
-        Secret(secret.into())
+    /// A password as typed; refused when empty, too long or holding a control character.
+    pub fn parse(raw: impl Into<String>) -> Result<Self, String> {
+        Secret::try_from(raw.into())
     }
 
     pub fn expose(&self) -> &str {
         &self.0
+    }
+}
+
+impl TryFrom<String> for Secret {
+    type Error = String;
+    fn try_from(raw: String) -> Result<Self, String> {
+        if raw.is_empty() {
+            return Err("must not be empty".into());
+        }
+        if raw.chars().count() > SECRET_MAX {
+            return Err(format!("must be at most {SECRET_MAX} characters"));
+        }
+        if raw.chars().any(char::is_control) {
+            return Err("must not contain control characters".into());
+        }
+        Ok(Secret(raw))
+    }
+}
+
+/// A password as stored, read back whatever it holds: settings saved before
+/// passwords were checked must still load.
+fn stored_secret<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Secret, D::Error> {
+    String::deserialize(deserializer).map(Secret)
+}
+
+fn stored_optional_secret<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Secret>, D::Error> {
+    Option::<String>::deserialize(deserializer).map(|raw| raw.map(Secret))
+}
+
+impl From<Secret> for String {
+    fn from(secret: Secret) -> String {
+        secret.0
     }
 }
 
@@ -96,6 +145,7 @@ pub struct SmtpSettings {
     pub port: u16,
     pub security: MailSecurity,
     pub username: Option<Name>,
+    #[serde(deserialize_with = "stored_optional_secret")]
     pub password: Option<Secret>,
     /// The address replies come from, and customers write back to.
     pub from_address: Email,
@@ -109,6 +159,7 @@ pub struct ImapSettings {
     pub port: u16,
     pub security: MailSecurity,
     pub username: Name,
+    #[serde(deserialize_with = "stored_secret")]
     pub password: Secret,
     pub mailbox: Name,
     /// Fetched every minute while on.
@@ -128,7 +179,6 @@ pub struct SmtpSettingsInput {
     #[serde(default)]
     pub username: Option<Name>,
     #[serde(default)]
-    #[schema(value_type = Option<String>, format = Password)]
     pub password: Option<Secret>,
     pub from_address: Email,
     #[serde(default)]
@@ -147,7 +197,6 @@ pub struct ImapSettingsInput {
     pub security: MailSecurity,
     pub username: Name,
     #[serde(default)]
-    #[schema(value_type = Option<String>, format = Password)]
     pub password: Option<Secret>,
     /// The folder to fetch from.
     #[serde(default = "default_mailbox")]
@@ -563,8 +612,28 @@ mod tests {
 
     #[test]
     fn secrets_do_not_print() {
-        let secret = Secret::new("hunter2");
+        let secret = Secret::parse("hunter2").unwrap();
         assert!(!format!("{secret:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn a_password_is_kept_as_typed_without_control_characters() {
+        assert_eq!(Secret::parse(" two words ").unwrap().expose(), " two words ");
+        assert!(Secret::parse("").is_err());
+        assert!(Secret::parse("nul\0inside").is_err());
+        assert!(Secret::parse("line\nbreak").is_err());
+        assert!(Secret::parse("x".repeat(SECRET_MAX)).is_ok());
+        assert!(Secret::parse("x".repeat(SECRET_MAX + 1)).is_err());
+        let refused = serde_json::from_str::<Secret>("\"a\\u0000b\"").unwrap_err();
+        assert!(refused.to_string().contains("control characters"), "{refused}");
+    }
+
+    #[test]
+    fn a_stored_password_loads_whatever_it_holds() {
+        let stored = r#"{"host":"imap.example.com","port":993,"security":"tls","username":"rapport",
+            "password":"","mailbox":"INBOX","enabled":true}"#;
+        let settings: ImapSettings = serde_json::from_str(stored).unwrap();
+        assert_eq!(settings.password.expose(), "");
     }
 
     #[test]
@@ -574,13 +643,13 @@ mod tests {
             port: 587,
             security: MailSecurity::StartTls,
             username: Some(Name::try_from("rapport").unwrap()),
-            password: password.map(Secret::new),
+            password: password.map(|p| Secret::parse(p).unwrap()),
             from_address: Email::parse("help@example.com").unwrap(),
             from_name: None,
         };
         let first = input(Some("one")).into_settings(None).unwrap();
         let kept = input(None).into_settings(Some(&first)).unwrap();
-        assert_eq!(kept.password, Some(Secret::new("one")));
+        assert_eq!(kept.password, Some(Secret::parse("one").unwrap()));
         assert!(input(None).into_settings(None).is_err(), "a username needs a password");
     }
 }

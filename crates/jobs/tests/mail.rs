@@ -298,7 +298,7 @@ async fn the_mailbox_is_taken_in_once(backend: Backend) {
         port: imap.port,
         security: MailSecurity::None,
         username: Name::try_from(imap.user.as_str()).unwrap(),
-        password: Some(Secret::new(imap.password.clone())),
+        password: Some(Secret::parse(imap.password.clone()).unwrap()),
         mailbox: Name::try_from("INBOX").unwrap(),
         enabled: true,
     };
@@ -323,7 +323,7 @@ async fn the_mailbox_is_taken_in_once(backend: Backend) {
 
     // A wrong password is the job's error, and nothing changes.
     let mut wrong = settings;
-    wrong.password = Some(Secret::new("nope"));
+    wrong.password = Some(Secret::parse("nope").unwrap());
     store.set_imap_settings(&admin, wrong).await.unwrap();
     let refused = rapport_mail::fetch::fetch(&store, &store.imap_settings().await.unwrap().unwrap()).await;
     assert!(matches!(refused, Err(rapport_mail::fetch::FetchError::Login(_))), "{refused:?}");

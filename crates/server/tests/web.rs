@@ -29,6 +29,7 @@ mod web {
     pub mod list_bulk;
     pub mod list_count;
     pub mod list_filters;
+    pub mod mail_settings;
     pub mod numbers;
     pub mod permissions;
     pub mod personal;

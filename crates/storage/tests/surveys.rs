@@ -63,7 +63,7 @@ fn smtp() -> SmtpSettingsInput {
         port: 2525,
         security: MailSecurity::None,
         username: None,
-        password: Some(Secret::new("secret")),
+        password: Some(Secret::parse("secret").unwrap()),
         from_address: Email::parse("feedback@shop.example").unwrap(),
         from_name: None,
     }

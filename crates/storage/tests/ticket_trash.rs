@@ -158,7 +158,7 @@ fn smtp() -> SmtpSettingsInput {
         port: 2525,
         security: MailSecurity::None,
         username: Some(Name::try_from("rapport").unwrap()),
-        password: Some(Secret::new("secret")),
+        password: Some(Secret::parse("secret").unwrap()),
         from_address: Email::parse("help@shop.example").unwrap(),
         from_name: None,
     }

@@ -140,8 +140,9 @@ fn port(raw: &str) -> Result<u16, String> {
 }
 
 /// A typed password, untrimmed (spaces may belong to it); blank keeps the stored one.
-fn password(form: &FormData, name: &str) -> Option<Secret> {
-    form.pairs().find(|(key, _)| *key == name).map(|(_, value)| value).filter(|v| !v.is_empty()).map(Secret::new)
+fn password(f: &mut Fields, form: &FormData, name: &str) -> Option<Secret> {
+    let typed = form.pairs().find(|(key, _)| *key == name).map(|(_, value)| value).filter(|v| !v.is_empty())?;
+    f.parse_with(name, |_| Secret::parse(typed))
 }
 
 fn parse_smtp(form: &FormData) -> Result<SmtpSettingsInput, FieldErrors> {
@@ -152,16 +153,11 @@ fn parse_smtp(form: &FormData) -> Result<SmtpSettingsInput, FieldErrors> {
     let username = f.optional::<Name>("smtp_username");
     let from_address = f.required::<Email>("smtp_from_address");
     let from_name = f.optional::<Name>("smtp_from_name");
+    let password = password(&mut f, form, "smtp_password");
     match (host, port, security, from_address, f.errors.is_empty()) {
-        (Some(host), Some(port), Some(security), Some(from_address), true) => Ok(SmtpSettingsInput {
-            host,
-            port,
-            security,
-            username,
-            password: password(form, "smtp_password"),
-            from_address,
-            from_name,
-        }),
+        (Some(host), Some(port), Some(security), Some(from_address), true) => {
+            Ok(SmtpSettingsInput { host, port, security, username, password, from_address, from_name })
+        }
         _ => Err(f.errors),
     }
 }
@@ -173,13 +169,14 @@ fn parse_imap(form: &FormData) -> Result<ImapSettingsInput, FieldErrors> {
     let security = f.parse_with("imap_security", MailSecurity::parse);
     let username = f.required::<Name>("imap_username");
     let mailbox = f.optional::<Name>("imap_mailbox");
+    let password = password(&mut f, form, "imap_password");
     match (host, port, security, username, f.errors.is_empty()) {
         (Some(host), Some(port), Some(security), Some(username), true) => Ok(ImapSettingsInput {
             host,
             port,
             security,
             username,
-            password: password(form, "imap_password"),
+            password,
             mailbox: mailbox.unwrap_or_else(|| Name::try_from("INBOX").expect("a valid mailbox name")),
             enabled: form.checked("imap_enabled"),
         }),

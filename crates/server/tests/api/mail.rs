@@ -1,8 +1,9 @@
 //! Mail through the JSON API: the settings (admins only, passwords never
-//! returned, bad input named), a test message to a real SMTP server, a raw
-//! message taken in, files sent with staff messages (base64 in JSON, bad
-//! ones named and nothing written), and attachments served as downloads
-//! only to those who may see the ticket.
+//! returned, bad input named, passwords without control characters), a
+//! test message to a real SMTP server, a raw message taken in, files sent
+//! with staff messages (base64 in JSON, bad ones named and nothing
+//! written), and attachments served as downloads only to those who may see
+//! the ticket.
 
 use std::time::Duration;
 
@@ -60,8 +61,20 @@ async fn settings_are_for_admins_and_keep_their_password(backend: Backend) {
     bad_host["host"] = json!("smtp example com");
     let error = app.admin.put("/api/v1/mail/settings/smtp", &bad_host).await.want_error(422, "validation");
     assert!(error.field("host").is_some(), "{error:?}");
+    // A password no mail server could be sent (and PostgreSQL could not store).
+    for password in ["nul\u{0}inside", "line\nbreak", ""] {
+        let mut bad_password = smtp_body(25);
+        bad_password["password"] = json!(password);
+        let error = app.admin.put("/api/v1/mail/settings/smtp", &bad_password).await.want_error(422, "validation");
+        assert!(error.field("password").is_some(), "{password:?}: {error:?}");
+        let imap = json!({ "host": "127.0.0.1", "port": 143, "security": "none", "username": "support",
+                           "password": password });
+        let error = app.admin.put("/api/v1/mail/settings/imap", &imap).await.want_error(422, "validation");
+        assert!(error.field("password").is_some(), "{password:?}: {error:?}");
+    }
     let after = app.admin.get("/api/v1/mail/settings").await.want(200).value();
     assert_eq!(after["smtp"]["port"], 587, "nothing changed");
+    assert_eq!(after["imap"], json!(null), "nothing changed");
 
     let imap = json!({ "host": "127.0.0.1", "port": 143, "security": "none", "username": "support", "password": "x" });
     let saved = app.admin.put("/api/v1/mail/settings/imap", &imap).await.want(200).value();

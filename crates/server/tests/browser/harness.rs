@@ -1,7 +1,7 @@
 //! The browser-test harness: Rapport in-process on port 0 over a throwaway
 //! SQLite database, a `chromedriver` child process on a free port, and one
-//! headless Chromium session per scenario. Scenarios run one at a time (a
-//! process-wide lock), wait explicitly for what they expect, check every page
+//! headless Chromium session per scenario. At most two scenarios run at once
+//! (a process-wide semaphore), wait explicitly for what they expect, check every page
 //! they visit for CSP violations, and save screenshots of key pages at desktop
 //! and phone width under target/screenshots/.
 
@@ -42,9 +42,9 @@ pub const PHONE: (u32, u32) = (390, 844);
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
-/// Browser scenarios run one at a time: each starts a browser, and the
-/// machine has two cores.
-static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+/// Browser scenarios run two at a time at most: each starts a browser, which
+/// keeps about one core busy, and CI's machine has two.
+static BROWSERS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
 
 /// Runs `body` as the scenario `name`: with a fresh app, chromedriver and
 /// browser, closed afterwards whatever happens. Without chromedriver the
@@ -54,7 +54,7 @@ where
     F: FnOnce(Ctx) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let _turn = ONE_AT_A_TIME.lock().await;
+    let _turn = BROWSERS.acquire().await.expect("the browsers' semaphore is never closed");
     if !Path::new(CHROMEDRIVER).exists() || !Path::new(CHROMIUM).exists() {
         assert!(
             std::env::var_os("CI").is_none(),
