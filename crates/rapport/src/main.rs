@@ -285,7 +285,10 @@ async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve { .. } => serve(&config).await,
         Command::Migrate => {
-            open(&config.database_url).await?;
+            let url = &config.database_url;
+            Store::migrate_database(url)
+                .await
+                .with_context(|| format!("cannot bring the database {url} up to date"))?;
             println!("the database schema is up to date");
             Ok(())
         }

@@ -27,9 +27,8 @@ backend_tests!(the_summary_matches_hand_computed_figures);
 const Z: f64 = 1.959_963_984_540_054;
 
 async fn open(backend: Backend) -> (TestDatabase, Store, Actor) {
-    let db = TestDatabase::new(backend).await;
+    let db = TestDatabase::migrated(backend, Store::migrate_database).await;
     let store = Store::connect(&db.url).await.expect("connect");
-    store.migrate().await.expect("migrate");
     let admin = staff(&store, "Admin", Role::Admin).await;
     (db, store, admin)
 }

@@ -16,9 +16,8 @@ use time::{Duration, OffsetDateTime};
 backend_tests!(the_job_computes_when_the_data_changes, every_node_reads_the_stored_snapshot);
 
 async fn open(backend: Backend) -> (TestDatabase, Store, Actor) {
-    let db = TestDatabase::new(backend).await;
+    let db = TestDatabase::migrated(backend, Store::migrate_database).await;
     let store = Store::connect(&db.url).await.expect("connect");
-    store.migrate().await.expect("migrate");
     let input = UserInput {
         name: Name::try_from("Admin").unwrap(),
         email: Email::parse("admin@example.com").unwrap(),

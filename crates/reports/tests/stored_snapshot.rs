@@ -21,9 +21,8 @@ const CUSTOMERS: usize = 160;
 const SOURCES: [&str; 3] = ["Website", "Event", "Partner"];
 
 async fn open(backend: Backend) -> (TestDatabase, Store, Actor) {
-    let db = TestDatabase::new(backend).await;
+    let db = TestDatabase::migrated(backend, Store::migrate_database).await;
     let store = Store::connect(&db.url).await.expect("connect");
-    store.migrate().await.expect("migrate");
     let input = UserInput {
         name: Name::try_from("Admin").unwrap(),
         email: Email::parse("admin@example.com").unwrap(),

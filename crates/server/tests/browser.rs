@@ -1,13 +1,14 @@
 //! The web pages, end to end, in real headless Chromium driven through
 //! chromedriver: each scenario starts Rapport in-process over a throwaway
 //! SQLite database, clicks and types as a person would, and checks both the
-//! page and the store. Scenarios run one at a time. Screenshots of the key
+//! page and the store. Two scenarios run at a time. Screenshots of the key
 //! pages land in target/screenshots/ (desktop 1280×900 and phone 390×844).
 //!
 //! Needs Debian's `chromium` and `chromium-driver` packages; without them the
 //! scenarios are skipped with a note, except under CI=true, where they fail.
 //!
-//! Run: `cargo test -p rapport-server --test browser -- --test-threads=1`
+//! Run: `cargo test -p rapport-server --test browser` (add `-- --test-threads=1`
+//! for one browser at a time).
 
 mod browser {
     pub mod harness;

@@ -199,6 +199,15 @@ impl Store {
         })
     }
 
+    /// Brings the schema of the database at `url` up to date over one
+    /// connection, then closes it (`rapport migrate`; the test suites'
+    /// template databases, which must have no session left).
+    pub async fn migrate_database(url: &str) -> Result<()> {
+        let store = Self::connect_single(url).await?;
+        store.migrate().await?;
+        store.close().await
+    }
+
     /// Brings the schema up to date. Safe to run on every start.
     pub async fn migrate(&self) -> Result<()> {
         migration::Migrator::up(&self.db, None).await?;

@@ -30,9 +30,8 @@ backend_tests!(
 );
 
 async fn open(backend: Backend) -> (TestDatabase, Store, Actor) {
-    let db = TestDatabase::new(backend).await;
+    let db = TestDatabase::migrated(backend, Store::migrate_database).await;
     let store = Store::connect(&db.url).await.unwrap_or_else(|err| panic!("connect to {}: {err}", db.url));
-    store.migrate().await.expect("migrate the test database");
     let actor = user(&store, "Admin", Role::Admin).await;
     (db, store, actor)
 }

@@ -38,9 +38,8 @@ const SHORT: Duration = Duration::seconds(1);
 const PAST_A_SHORT_LEASE: std::time::Duration = std::time::Duration::from_millis(2_100);
 
 async fn open(backend: Backend) -> (TestDatabase, Store) {
-    let db = TestDatabase::new(backend).await;
+    let db = TestDatabase::migrated(backend, Store::migrate_database).await;
     let store = Store::connect(&db.url).await.unwrap_or_else(|err| panic!("connect to {}: {err}", db.url));
-    store.migrate().await.expect("migrate the test database");
     (db, store)
 }
 

@@ -13,9 +13,8 @@ use time::{Duration, OffsetDateTime};
 backend_tests!(failures_are_counted_per_key_cleared_and_pruned);
 
 async fn failures_are_counted_per_key_cleared_and_pruned(backend: Backend) {
-    let db = TestDatabase::new(backend).await;
+    let db = TestDatabase::migrated(backend, Store::migrate_database).await;
     let store = Store::connect(&db.url).await.unwrap_or_else(|err| panic!("connect to {}: {err}", db.url));
-    store.migrate().await.expect("migrate the test database");
     let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
     let (account, address) = ("account:a@example.com", "ip:127.0.0.1");
 

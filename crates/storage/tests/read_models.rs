@@ -41,9 +41,8 @@ backend_tests!(
 
 /// A migrated store over a fresh database; keep the database alive as long as the store.
 async fn open(backend: Backend) -> (TestDatabase, Store) {
-    let db = TestDatabase::new(backend).await;
+    let db = TestDatabase::migrated(backend, Store::migrate_database).await;
     let store = Store::connect(&db.url).await.unwrap_or_else(|err| panic!("connect to {}: {err}", db.url));
-    store.migrate().await.expect("migrate the test database");
     (db, store)
 }
 

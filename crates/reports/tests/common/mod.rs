@@ -9,9 +9,8 @@ use rapport_testing::{Backend, TestDatabase};
 
 /// A migrated throwaway database, its store and an admin.
 pub async fn open(backend: Backend) -> (TestDatabase, Store, Actor) {
-    let db = TestDatabase::new(backend).await;
+    let db = TestDatabase::migrated(backend, Store::migrate_database).await;
     let store = Store::connect(&db.url).await.expect("connect");
-    store.migrate().await.expect("migrate");
     let admin = staff(&store, "Admin", Role::Admin, None).await;
     (db, store, admin)
 }

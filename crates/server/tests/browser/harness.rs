@@ -181,9 +181,8 @@ impl Drop for App {
 impl App {
     async fn spawn() -> App {
         // Browser tests test pages, not storage: SQLite only.
-        let database = TestDatabase::new(Backend::Sqlite).await;
+        let database = TestDatabase::migrated(Backend::Sqlite, Store::migrate_database).await;
         let store = Store::connect(&database.url).await.expect("connect to the test database");
-        store.migrate().await.expect("migrate the test database");
         // The insights job runs as in production, checking for new data often.
         let mut config = rapport_server::ServerConfig::default();
         config.jobs.poll = std::time::Duration::from_millis(50);

@@ -79,10 +79,9 @@ impl Drop for TestApp {
 
 /// A throwaway database, migrated, with the real server on a loopback port.
 async fn serve_fresh_database(backend: Backend, configure: impl FnOnce(&mut rapport_server::ServerConfig)) -> Served {
-    let database = TestDatabase::new(backend).await;
+    let database = TestDatabase::migrated(backend, Store::migrate_database).await;
     let url = database.url.clone();
     let store = Store::connect(&url).await.unwrap_or_else(|err| panic!("connect to {url}: {err}"));
-    store.migrate().await.unwrap_or_else(|err| panic!("migrate {url}: {err}"));
     // The insights job runs as in production, checking for new data often.
     let mut config = rapport_server::ServerConfig::default();
     config.jobs.poll = std::time::Duration::from_millis(50);

@@ -9,9 +9,8 @@ use rapport_testing::{Backend, TestDatabase};
 
 /// A migrated throwaway database and its first admin.
 pub async fn open(backend: Backend) -> (TestDatabase, Store, Actor) {
-    let db = TestDatabase::new(backend).await;
+    let db = TestDatabase::migrated(backend, Store::migrate_database).await;
     let store = Store::connect(&db.url).await.unwrap_or_else(|err| panic!("connect to {}: {err}", db.url));
-    store.migrate().await.expect("migrate the test database");
     let admin = user(&store, "Admin", Role::Admin, None).await;
     (db, store, admin)
 }
