@@ -125,6 +125,7 @@ impl TestDatabase {
 /// A database migrated once per test binary and backend, which each test's
 /// database is copied from: migrating took most of a test's setup (about
 /// 0.5 s of PostgreSQL's time, 0.1 s of SQLite's), a copy takes a fraction.
+#[derive(Clone)]
 enum Template {
     /// The migrated file, in a directory of its own.
     Sqlite { dir: PathBuf },
@@ -135,7 +136,8 @@ enum Template {
 static SQLITE_TEMPLATE: tokio::sync::OnceCell<Template> = tokio::sync::OnceCell::const_new();
 static POSTGRES_TEMPLATE: tokio::sync::OnceCell<Template> = tokio::sync::OnceCell::const_new();
 /// The templates to remove at exit (statics are never dropped).
-static MADE_TEMPLATES: std::sync::Mutex<Vec<(Backend, String)>> = std::sync::Mutex::new(Vec::new());
+static MADE_TEMPLATES: std::sync::Mutex<Vec<Template>> = std::sync::Mutex::new(Vec::new());
+static REMOVE_AT_EXIT: std::sync::Once = std::sync::Once::new();
 
 const SQLITE_FILES: [&str; 2] = ["test.db", "test.db-wal"];
 
@@ -164,19 +166,13 @@ impl Template {
                 Template::Postgres { name }
             }
         };
-        let made = match &template {
-            Template::Sqlite { dir } => dir.display().to_string(),
-            Template::Postgres { name } => name.clone(),
-        };
-        let first = {
-            let mut templates = MADE_TEMPLATES.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            templates.push((backend, made));
-            templates.len() == 1
-        };
-        if first {
+        MADE_TEMPLATES.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(template.clone());
+        REMOVE_AT_EXIT.call_once(|| {
             // SAFETY: `remove_templates` is an `extern "C" fn()` that does not unwind.
-            unsafe { libc::atexit(remove_templates) };
-        }
+            if unsafe { libc::atexit(remove_templates) } != 0 {
+                eprintln!("cannot remove the test templates at exit: atexit refused");
+            }
+        });
         template
     }
 }
@@ -184,14 +180,14 @@ impl Template {
 /// Removes the templates this process made, as it exits.
 extern "C" fn remove_templates() {
     let made = std::mem::take(&mut *MADE_TEMPLATES.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
-    for (backend, made) in made {
-        match backend {
-            Backend::Sqlite => {
-                if let Err(err) = std::fs::remove_dir_all(&made) {
-                    eprintln!("could not remove the template {made}: {err}");
+    for template in made {
+        match template {
+            Template::Sqlite { dir } => {
+                if let Err(err) = std::fs::remove_dir_all(&dir) {
+                    eprintln!("could not remove the template {}: {err}", dir.display());
                 }
             }
-            Backend::Postgres => drop_postgres_database(made),
+            Template::Postgres { name } => drop_postgres_database(name),
         }
     }
 }
