@@ -28,6 +28,7 @@ backend_tests!(
     all_or_nothing_refuses_every_row_for_one_bad_one,
     skip_invalid_writes_the_good_rows,
     rows_of_one_batch_find_each_other_and_what_is_stored,
+    a_company_that_cannot_be_made_refuses_only_the_rows_naming_it,
     mapping_file_names_the_columns,
     export_then_import_gives_the_same_people,
     all_or_nothing_over_many_batches_rolls_back_on_one_bad_row,
@@ -252,6 +253,43 @@ Dee,,dee@example.com,,Acme,,bronze\n\
 ,,eve@example.com,,,,\n\
 Finn,,finn@example.com,,,,\n\
 Olga,,old@example.com,,,,silver\n";
+
+/// The companies a batch names are made together; one refused (here for a
+/// required field a name alone cannot fill) refuses the rows naming it,
+/// with the reason, and nothing else.
+async fn a_company_that_cannot_be_made_refuses_only_the_rows_naming_it(backend: Backend) {
+    let (db, store) = database(backend).await;
+    let actor = admin(&store).await;
+    let stored = serde_json::from_value(json!({"name": "Stored Co"})).unwrap();
+    let stored = store.create_company(&actor, stored).await.unwrap();
+    let region = CustomFieldInput {
+        entity_type: EntityType::Company,
+        key: "region".to_string().try_into().unwrap(),
+        label: "Region".try_into().unwrap(),
+        kind: FieldKind::Text,
+        choices: Vec::new(),
+        required: true,
+    };
+    store.create_custom_field(&actor, region).await.expect("a required company field");
+    let dir = tempfile::tempdir().unwrap();
+    let rows = "first_name,email,company\nAnn,ann@example.com,Newco\nBen,ben@example.com,Stored Co\n\
+                Cat,cat@example.com,\nDan,dan@example.com,NEWCO\n";
+    let file = write(dir.path(), "people.csv", rows);
+    let outcome = succeeded(import(&db.url, &[&file, "--mode", "skip-invalid"]));
+    assert!(
+        outcome.stderr.contains("4 rows read: 2 created, 0 updated, 0 unchanged, 2 rejected"),
+        "{}",
+        outcome.stderr
+    );
+    assert!(outcome.stderr.contains("line 2") && outcome.stderr.contains("line 5"), "{}", outcome.stderr);
+    assert!(outcome.stderr.contains("region"), "the reason is named: {}", outcome.stderr);
+    let people = everyone(&store).await;
+    assert_eq!(by_email(&people, "ben@example.com").fields.company_id, Some(stored.id));
+    assert_eq!(by_email(&people, "cat@example.com").fields.company_id, None);
+    let companies = store.list_companies(&ListQuery::default(), &CompanyFilter::default()).await.unwrap();
+    assert_eq!(companies.items.len(), 1, "no Newco: {:?}", companies.items);
+    store.close().await.unwrap();
+}
 
 async fn rows_of_one_batch_find_each_other_and_what_is_stored(backend: Backend) {
     let (db, store) = database(backend).await;

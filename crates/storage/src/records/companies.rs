@@ -6,7 +6,8 @@ use rapport_domain::records::{Company, CompanyInput, CompanySize, now};
 use rapport_domain::{Actor, CompanyId, UserId};
 use sea_orm::prelude::*;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
+use sea_orm::{ConnectionTrait, QuerySelect, Set};
+use std::collections::{BTreeSet, HashSet};
 
 use crate::common::*;
 use crate::entities::companies;
@@ -55,46 +56,124 @@ pub(crate) fn search_text(input: &CompanyInput) -> String {
 
 fn domain_taken(err: StorageError) -> StorageError {
     match err {
-        StorageError::Conflict(_) => StorageError::Conflict("another company has this domain".into()),
+        StorageError::Conflict(_) => another_has_domain(),
         other => other,
     }
+}
+
+fn another_has_domain() -> StorageError {
+    StorageError::Conflict("another company has this domain".into())
 }
 
 pub(crate) async fn insert_company<C: ConnectionTrait>(
     conn: &C,
     actor: &Actor,
-    mut input: CompanyInput,
+    input: CompanyInput,
 ) -> Result<Company> {
-    actor.ensure_can_create()?;
-    input.check()?;
-    let (checked, stored) = check_custom(conn, EntityType::Company, &input.custom_fields).await?;
-    input.custom_fields = stored;
-    check_assignment(conn, actor, input.owner_id, None, "owner_id").await?;
-    refuse_taken_external_id::<companies::Entity, _>(conn, input.external_id.as_ref(), None, "company").await?;
+    only_outcome(insert_companies(conn, actor, vec![input]).await?, "company")
+}
+
+/// Creates companies together: each input is checked as one create would
+/// check it (its domain and external id free, also among the inputs before
+/// it), with what they share read once for all of them, and the valid ones
+/// are written with a few multi-row statements (companies, index rows,
+/// history). The outcomes come back in input order; a refused input writes
+/// nothing, and a database error fails the call.
+pub(crate) async fn insert_companies<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    inputs: Vec<CompanyInput>,
+) -> Result<Vec<Result<Company>>> {
+    let definitions = definitions(conn, EntityType::Company).await?;
+    let mut external_ids = ids_by_external_id::<companies::Entity, _>(
+        conn,
+        inputs.iter().filter_map(|i| i.external_id.as_ref().map(|e| e.as_str())),
+    )
+    .await?;
+    let mut domains = stored_domains(conn, inputs.iter().filter_map(|i| i.domain.as_ref().map(|d| d.as_str()))).await?;
+    let mut users = Users::default();
     let now = now();
-    let id = CompanyId::new().0;
-    let row = companies::ActiveModel {
-        id: Set(id),
-        name: Set(input.name.to_string()),
-        domain: Set(input.domain.as_ref().map(|d| d.as_str().to_owned())),
-        industry: Set(input.industry.as_ref().map(|n| n.to_string())),
-        size: Set(input.size.map(|s| s.as_str().to_owned())),
-        owner_id: Set(input.owner_id.map(|u| u.0)),
-        tags: Set(to_json(&input.tags)),
-        custom_fields: Set(to_json(&input.custom_fields)),
-        search_text: Set(search_text(&input)),
-        sort_name: Set(input.name.as_str().to_lowercase()),
-        created_at: Set(now),
-        updated_at: Set(now),
-        created_by: Set(Some(actor.user_id.0)),
-        version: Set(1),
-        external_id: Set(input.external_id.as_ref().map(|e| e.to_string())),
+    let mut rows = Vec::with_capacity(inputs.len());
+    let mut index = IndexRows::default();
+    let mut outcomes = Vec::with_capacity(inputs.len());
+    for mut input in inputs {
+        let checked = async {
+            actor.ensure_can_create()?;
+            input.check()?;
+            let (checked, stored) = checked_values(&definitions, &input.custom_fields)?;
+            input.custom_fields = stored;
+            users.check_assignment(conn, actor, input.owner_id, None, "owner_id").await?;
+            if let Some(external) = &input.external_id
+                && let Some(&holder) = external_ids.get(external.as_str())
+            {
+                return Err(taken_external_id(external, holder, "company"));
+            }
+            if input.domain.as_ref().is_some_and(|d| domains.contains(d.as_str())) {
+                return Err(another_has_domain());
+            }
+            Ok::<_, StorageError>(checked)
+        }
+        .await;
+        let checked = match checked {
+            Ok(checked) => checked,
+            Err(refused) if refused.is_refusal() => {
+                outcomes.push(Err(refused));
+                continue;
+            }
+            Err(failed) => return Err(failed),
+        };
+        let id = CompanyId::new();
+        if let Some(external) = &input.external_id {
+            external_ids.insert(external.to_string(), id.0);
+        }
+        if let Some(domain) = &input.domain {
+            domains.insert(domain.as_str().to_owned());
+        }
+        rows.push(companies::ActiveModel {
+            id: Set(id.0),
+            name: Set(input.name.to_string()),
+            domain: Set(input.domain.as_ref().map(|d| d.as_str().to_owned())),
+            industry: Set(input.industry.as_ref().map(|n| n.to_string())),
+            size: Set(input.size.map(|s| s.as_str().to_owned())),
+            owner_id: Set(input.owner_id.map(|u| u.0)),
+            tags: Set(to_json(&input.tags)),
+            custom_fields: Set(to_json(&input.custom_fields)),
+            search_text: Set(search_text(&input)),
+            sort_name: Set(input.name.as_str().to_lowercase()),
+            created_at: Set(now),
+            updated_at: Set(now),
+            created_by: Set(Some(actor.user_id.0)),
+            version: Set(1),
+            external_id: Set(input.external_id.as_ref().map(|e| e.to_string())),
+        });
+        index.add(EntityType::Company, id.0, &input.tags, &checked);
+        outcomes.push(Ok(Company { id, fields: input, meta: meta(now, now, Some(actor.user_id.0), 1) }));
     }
-    .insert(conn)
-    .await
-    .map_err(|e| domain_taken(e.into()))?;
-    write_index_rows(conn, EntityType::Company, id, &input.tags, &checked).await?;
-    history::created(conn, actor, company_from(row)?).await
+    // The unique index stays the last word on a domain taken meanwhile.
+    insert_all(conn, rows).await.map_err(domain_taken)?;
+    index.write(conn).await?;
+    history::created_all(conn, actor, outcomes.iter().filter_map(|outcome| outcome.as_ref().ok())).await?;
+    Ok(outcomes)
+}
+
+/// Which of these domains a stored company has.
+async fn stored_domains<'a, C: ConnectionTrait>(
+    conn: &C,
+    domains: impl IntoIterator<Item = &'a str>,
+) -> Result<HashSet<String>> {
+    let domains: BTreeSet<&str> = domains.into_iter().collect();
+    let mut found = HashSet::new();
+    for chunk in domains.into_iter().collect::<Vec<_>>().chunks(IN_LIST_CHUNK) {
+        let stored: Vec<String> = companies::Entity::find()
+            .select_only()
+            .column(companies::Column::Domain)
+            .filter(companies::Column::Domain.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(conn)
+            .await?;
+        found.extend(stored);
+    }
+    Ok(found)
 }
 
 /// Replaces a stored company's fields inside the caller's transaction, after

@@ -5,7 +5,7 @@ use rapport_domain::Actor;
 use rapport_domain::records::*;
 
 use super::activities::{insert_activities, insert_activity};
-use super::companies::insert_company;
+use super::companies::{insert_companies, insert_company};
 use super::deals::{insert_deal, insert_deals};
 use super::people::{insert_people, insert_person};
 use super::purchases::{insert_purchase, insert_purchases};
@@ -74,12 +74,12 @@ create_one! {
 }
 
 create_many_one_by_one! {
-    create_companies(CompanyInput) -> Company = insert_company;
     create_tasks(TaskInput) -> Task = insert_task;
 }
 
 create_many_together! {
     create_people(PersonInput) -> Person = insert_people;
+    create_companies(CompanyInput) -> Company = insert_companies;
     create_purchases(PurchaseInput) -> Purchase = insert_purchases;
     create_activities(ActivityInput) -> Activity = insert_activities;
     create_deals(DealInput) -> Deal = insert_deals;

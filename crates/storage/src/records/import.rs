@@ -25,7 +25,7 @@ use time::{Date, OffsetDateTime};
 
 use super::activities::{activity_from, insert_activities_known_as, insert_activity, replace_activity};
 use super::answers::{RecordedAnswer, analyse, answer_by_external_id, answer_from, record_answer_in};
-use super::companies::{company_from, insert_company, replace_company};
+use super::companies::{company_from, insert_companies, insert_company, replace_company};
 use super::deals::{deal_from, insert_deal, replace_deal};
 use super::people::{email_holders, insert_people, insert_person, person_from, replace_person};
 use super::purchases::{insert_purchase, insert_purchases, purchase_from, replace_purchase};
@@ -118,6 +118,8 @@ pub struct ImportBatches {
     mode: ImportMode,
     open: Option<Write>,
     report: ImportReport,
+    /// Batches written so far: see `refresh_statistics`.
+    batches: u64,
 }
 
 impl Store {
@@ -127,7 +129,14 @@ impl Store {
             ImportMode::SkipInvalid => None,
             ImportMode::DryRun | ImportMode::AllOrNothing => Some(self.begin_write().await?),
         };
-        Ok(ImportBatches { store: self.clone(), actor: *actor, mode, open, report: ImportReport::default() })
+        Ok(ImportBatches {
+            store: self.clone(),
+            actor: *actor,
+            mode,
+            open,
+            report: ImportReport::default(),
+            batches: 0,
+        })
     }
 }
 
@@ -229,6 +238,11 @@ impl ImportBatches {
     }
 
     async fn end_batch(&mut self) -> Result<()> {
+        self.batches += 1;
+        if self.batches.is_power_of_two() {
+            let w = self.open.as_ref().expect("a batch is open");
+            refresh_statistics(&**w).await?;
+        }
         if self.mode == ImportMode::SkipInvalid
             && let Some(w) = self.open.take()
         {
@@ -254,6 +268,24 @@ impl ImportBatches {
     }
 }
 
+/// The tables a batch's look-ups read (by email, external id, company
+/// name, customer and reference).
+const LOOKED_UP: &str = "people, contact_points, companies, purchases, activities, deals";
+
+/// PostgreSQL plans a batch's look-ups (`IN` lists of a thousand emails or
+/// names) from its statistics, which describe the tables as they were
+/// before the import: after an import into empty tables it scanned the
+/// whole of `contact_points` for every batch, so each batch cost more than
+/// the last. Refreshed after batches 1, 2, 4, 8, ...: a few times in all,
+/// while the tables double, inside the batch's transaction so they count
+/// its rows. SQLite plans these look-ups by their indexes either way.
+async fn refresh_statistics<C: ConnectionTrait>(conn: &C) -> Result<()> {
+    if conn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        conn.execute_unprepared(&format!("ANALYZE {LOOKED_UP}")).await?;
+    }
+    Ok(())
+}
+
 /// Imports a batch of people. Who the rows name is looked up for the whole
 /// batch at once (external ids, emails, companies); the rows that are new
 /// people are checked and written together by `insert_people`. A row that
@@ -268,6 +300,7 @@ async fn import_people<C: ConnectionTrait>(
 ) -> Result<()> {
     let stored = StoredKeys::read(conn, &rows).await?;
     let mut companies = stored.companies;
+    create_named_companies(conn, actor, &rows, &mut companies).await?;
     let mut seen = HashSet::new();
     let mut new_people: Vec<(u64, PersonInput)> = Vec::new();
     for row in rows {
@@ -304,6 +337,34 @@ async fn import_people<C: ConnectionTrait>(
         }
     }
     write_new_people(conn, actor, &mut new_people, report).await
+}
+
+/// Creates the companies the rows name that none is called yet, together,
+/// and adds them to `companies`. A name refused here is left out: the rows
+/// naming it are refused one by one, with the reason, by `company_named`.
+async fn create_named_companies<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    rows: &[PersonImport],
+    companies: &mut HashMap<String, CompanyId>,
+) -> Result<()> {
+    // In the order the file names them, each name once.
+    let mut keys = Vec::new();
+    let mut inputs = Vec::new();
+    let mut seen = HashSet::new();
+    for name in rows.iter().filter_map(|row| row.company_name.as_ref()) {
+        let key = name.as_str().to_lowercase();
+        if !companies.contains_key(&key) && seen.insert(key.clone()) {
+            keys.push(key);
+            inputs.push(company_called(name));
+        }
+    }
+    for (key, created) in keys.into_iter().zip(insert_companies(conn, actor, inputs).await?) {
+        if let Ok(company) = created {
+            companies.insert(key, company.id);
+        }
+    }
+    Ok(())
 }
 
 /// An import row's external id and emails, as `StoredKeys` holds them.
@@ -1290,7 +1351,12 @@ async fn company_named<C: ConnectionTrait>(conn: &C, actor: &Actor, name: &Name)
     if let Some(found) = found {
         return Ok(CompanyId(found.id));
     }
-    let input = CompanyInput {
+    Ok(insert_company(conn, actor, company_called(name)).await?.id)
+}
+
+/// A new company known only by its name.
+fn company_called(name: &Name) -> CompanyInput {
+    CompanyInput {
         name: name.clone(),
         domain: None,
         industry: None,
@@ -1299,8 +1365,7 @@ async fn company_named<C: ConnectionTrait>(conn: &C, actor: &Actor, name: &Name)
         tags: Vec::new(),
         external_id: None,
         custom_fields: CustomValues::default(),
-    };
-    Ok(insert_company(conn, actor, input).await?.id)
+    }
 }
 
 /// A ticket from another help desk's export. What a row leaves out stays
