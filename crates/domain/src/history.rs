@@ -148,24 +148,31 @@ pub fn diff<T: Serialize>(before: Option<&T>, after: Option<&T>) -> Vec<FieldCha
             _ => Map::new(),
         }
     };
-    let (before, after) = (fields(before), fields(after));
-    let absent = |value: Option<&Json>| -> Json {
+    let (mut before, after) = (fields(before), fields(after));
+    // Both maps are owned: their names and values move into the changes,
+    // so a bulk load's history clones nothing.
+    let absent = |value: Option<Json>| -> Json {
         match value {
-            None | Some(Json::Null) => Json::Null,
             Some(Json::Array(items)) if items.is_empty() => Json::Null,
             Some(Json::Object(map)) if map.is_empty() => Json::Null,
-            Some(value) => value.clone(),
+            Some(value) => value,
+            None => Json::Null,
         }
     };
-    let mut names: Vec<&String> = after.keys().collect();
-    names.extend(before.keys().filter(|name| !after.contains_key(*name)));
-    names
-        .into_iter()
-        .filter_map(|name| {
-            let (old, new) = (absent(before.get(name)), absent(after.get(name)));
-            (old != new).then(|| FieldChange { field: name.clone(), old, new })
-        })
-        .collect()
+    let mut changes = Vec::new();
+    for (name, new) in after {
+        let (old, new) = (absent(before.remove(&name)), absent(Some(new)));
+        if old != new {
+            changes.push(FieldChange { field: name, old, new });
+        }
+    }
+    for (name, old) in before {
+        let old = absent(Some(old));
+        if old != Json::Null {
+            changes.push(FieldChange { field: name, old, new: Json::Null });
+        }
+    }
+    changes
 }
 
 /// One thing that happened to a record.
