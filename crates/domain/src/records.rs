@@ -432,6 +432,21 @@ pub struct CompanyInput {
 }
 
 impl CompanyInput {
+    /// A company known only by its name (what an import makes of a
+    /// company name it does not find).
+    pub fn named(name: Name) -> Self {
+        CompanyInput {
+            name,
+            domain: None,
+            industry: None,
+            size: None,
+            owner_id: None,
+            tags: Vec::new(),
+            external_id: None,
+            custom_fields: CustomValues::default(),
+        }
+    }
+
     pub fn check(&mut self) -> Result<(), FieldErrors> {
         self.tags = crate::text::normalize_tags(std::mem::take(&mut self.tags));
         Ok(())

@@ -396,6 +396,20 @@ impl Users {
     }
 }
 
+/// One input of a batch after its checks: passed (`Some`), refused (kept as
+/// its outcome, `None`: the batch goes on), or failed (the error fails the
+/// whole batch).
+pub(crate) fn passed<T, U>(checked: Result<T>, outcomes: &mut Vec<Result<U>>) -> Result<Option<T>> {
+    match checked {
+        Ok(checked) => Ok(Some(checked)),
+        Err(refused) if refused.is_refusal() => {
+            outcomes.push(Err(refused));
+            Ok(None)
+        }
+        Err(failed) => Err(failed),
+    }
+}
+
 /// The outcome of a batch of one, as a single create or update gives it.
 pub(crate) fn only_outcome<T>(mut outcomes: Vec<Result<T>>, what: &str) -> Result<T> {
     outcomes.pop().unwrap_or_else(|| Err(StorageError::Corrupt(format!("a batch of one {what} gave no outcome"))))

@@ -53,16 +53,7 @@ fn domain(text: &str) -> Option<Domain> {
 }
 
 fn company(company_name: &str) -> CompanyInput {
-    CompanyInput {
-        name: name(company_name),
-        domain: None,
-        industry: None,
-        size: None,
-        owner_id: None,
-        tags: Vec::new(),
-        external_id: None,
-        custom_fields: Default::default(),
-    }
+    CompanyInput::named(name(company_name))
 }
 
 impl Firms {

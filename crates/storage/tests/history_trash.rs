@@ -75,16 +75,7 @@ fn person_input(first: &str) -> PersonInput {
 }
 
 fn company_input(company_name: &str) -> CompanyInput {
-    CompanyInput {
-        name: name(company_name),
-        domain: None,
-        industry: None,
-        size: None,
-        owner_id: None,
-        tags: Vec::new(),
-        external_id: None,
-        custom_fields: Default::default(),
-    }
+    CompanyInput::named(name(company_name))
 }
 
 fn links(person: Option<PersonId>) -> Links {

@@ -136,17 +136,7 @@ async fn cadenced(store: &Store, actor: &Actor, first: &str, days: Option<i32>, 
 }
 
 async fn company(store: &Store, actor: &Actor, company_name: &str) -> Company {
-    let input = CompanyInput {
-        name: name(company_name),
-        domain: None,
-        industry: None,
-        size: None,
-        owner_id: None,
-        tags: Vec::new(),
-        external_id: None,
-        custom_fields: Default::default(),
-    };
-    store.create_company(actor, input).await.expect("create a company")
+    store.create_company(actor, CompanyInput::named(name(company_name))).await.expect("create a company")
 }
 
 async fn pipeline(store: &Store, actor: &Actor, pipeline_name: &str, stages: &[&str]) -> Pipeline {

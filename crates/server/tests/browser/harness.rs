@@ -251,17 +251,7 @@ impl App {
     }
 
     pub async fn create_company(&self, actor: &Actor, name: &str) -> Company {
-        let input = CompanyInput {
-            name: name_of(name),
-            domain: None,
-            industry: None,
-            size: None,
-            owner_id: None,
-            tags: Vec::new(),
-            external_id: None,
-            custom_fields: Default::default(),
-        };
-        self.store.create_company(actor, input).await.expect("create a company")
+        self.store.create_company(actor, CompanyInput::named(name_of(name))).await.expect("create a company")
     }
 
     /// A pipeline with the given (name, win probability) stages, in order.

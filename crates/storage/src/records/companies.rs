@@ -114,14 +114,7 @@ pub(crate) async fn insert_companies<C: ConnectionTrait>(
             Ok::<_, StorageError>(checked)
         }
         .await;
-        let checked = match checked {
-            Ok(checked) => checked,
-            Err(refused) if refused.is_refusal() => {
-                outcomes.push(Err(refused));
-                continue;
-            }
-            Err(failed) => return Err(failed),
-        };
+        let Some(checked) = passed(checked, &mut outcomes)? else { continue };
         let id = CompanyId::new();
         if let Some(external) = &input.external_id {
             external_ids.insert(external.to_string(), id.0);

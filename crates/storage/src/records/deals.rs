@@ -246,14 +246,7 @@ pub(crate) async fn insert_deals<C: ConnectionTrait>(
             Ok::<_, StorageError>(checked)
         }
         .await;
-        let checked = match checked {
-            Ok(checked) => checked,
-            Err(refused) if refused.is_refusal() => {
-                outcomes.push(Err(refused));
-                continue;
-            }
-            Err(failed) => return Err(failed),
-        };
+        let Some(checked) = passed(checked, &mut outcomes)? else { continue };
         let id = DealId::new();
         references.hold(id.0, None, input.external_id.as_ref());
         let closed_at = closed_at(input.status, None);

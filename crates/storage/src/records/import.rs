@@ -356,7 +356,7 @@ async fn create_named_companies<C: ConnectionTrait>(
         let key = name.as_str().to_lowercase();
         if !companies.contains_key(&key) && seen.insert(key.clone()) {
             keys.push(key);
-            inputs.push(company_called(name));
+            inputs.push(CompanyInput::named(name.clone()));
         }
     }
     for (key, created) in keys.into_iter().zip(insert_companies(conn, actor, inputs).await?) {
@@ -1351,21 +1351,7 @@ async fn company_named<C: ConnectionTrait>(conn: &C, actor: &Actor, name: &Name)
     if let Some(found) = found {
         return Ok(CompanyId(found.id));
     }
-    Ok(insert_company(conn, actor, company_called(name)).await?.id)
-}
-
-/// A new company known only by its name.
-fn company_called(name: &Name) -> CompanyInput {
-    CompanyInput {
-        name: name.clone(),
-        domain: None,
-        industry: None,
-        size: None,
-        owner_id: None,
-        tags: Vec::new(),
-        external_id: None,
-        custom_fields: CustomValues::default(),
-    }
+    Ok(insert_company(conn, actor, CompanyInput::named(name.clone())).await?.id)
 }
 
 /// A ticket from another help desk's export. What a row leaves out stays
