@@ -126,13 +126,28 @@ where
 {
     use std::str::FromStr;
     let id_column = E::Column::from_str("id").map_err(|_| StorageError::Corrupt("no id".into()))?;
-    let ids: BTreeSet<Uuid> = ids.into_iter().collect();
+    existing_values::<E, _, _>(conn, id_column, ids).await
+}
+
+/// Which of these values some record of `E` holds in `column`, looked up
+/// a chunk at a time.
+pub(crate) async fn existing_values<E, C, V>(
+    conn: &C,
+    column: E::Column,
+    values: impl IntoIterator<Item = V>,
+) -> Result<HashSet<V>>
+where
+    E: EntityTrait,
+    C: ConnectionTrait,
+    V: Ord + std::hash::Hash + Clone + Into<sea_orm::Value> + sea_orm::TryGetable,
+{
+    let values: BTreeSet<V> = values.into_iter().collect();
     let mut found = HashSet::new();
-    for chunk in ids.into_iter().collect::<Vec<_>>().chunks(IN_LIST_CHUNK) {
-        let existing: Vec<Uuid> = E::find()
+    for chunk in values.into_iter().collect::<Vec<_>>().chunks(IN_LIST_CHUNK) {
+        let existing: Vec<V> = E::find()
             .select_only()
-            .column(id_column)
-            .filter(id_column.is_in(chunk.iter().copied()))
+            .column(column)
+            .filter(column.is_in(chunk.iter().cloned()))
             .into_tuple()
             .all(conn)
             .await?;

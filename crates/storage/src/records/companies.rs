@@ -6,8 +6,7 @@ use rapport_domain::records::{Company, CompanyInput, CompanySize, now};
 use rapport_domain::{Actor, CompanyId, UserId};
 use sea_orm::prelude::*;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ConnectionTrait, QuerySelect, Set};
-use std::collections::{BTreeSet, HashSet};
+use sea_orm::{ConnectionTrait, Set};
 
 use crate::common::*;
 use crate::entities::companies;
@@ -90,7 +89,12 @@ pub(crate) async fn insert_companies<C: ConnectionTrait>(
         inputs.iter().filter_map(|i| i.external_id.as_ref().map(|e| e.as_str())),
     )
     .await?;
-    let mut domains = stored_domains(conn, inputs.iter().filter_map(|i| i.domain.as_ref().map(|d| d.as_str()))).await?;
+    let mut domains = existing_values::<companies::Entity, _, _>(
+        conn,
+        companies::Column::Domain,
+        inputs.iter().filter_map(|i| i.domain.as_ref().map(|d| d.as_str().to_owned())),
+    )
+    .await?;
     let mut users = Users::default();
     let now = now();
     let mut rows = Vec::with_capacity(inputs.len());
@@ -147,26 +151,6 @@ pub(crate) async fn insert_companies<C: ConnectionTrait>(
     index.write(conn).await?;
     history::created_all(conn, actor, outcomes.iter().filter_map(|outcome| outcome.as_ref().ok())).await?;
     Ok(outcomes)
-}
-
-/// Which of these domains a stored company has.
-async fn stored_domains<'a, C: ConnectionTrait>(
-    conn: &C,
-    domains: impl IntoIterator<Item = &'a str>,
-) -> Result<HashSet<String>> {
-    let domains: BTreeSet<&str> = domains.into_iter().collect();
-    let mut found = HashSet::new();
-    for chunk in domains.into_iter().collect::<Vec<_>>().chunks(IN_LIST_CHUNK) {
-        let stored: Vec<String> = companies::Entity::find()
-            .select_only()
-            .column(companies::Column::Domain)
-            .filter(companies::Column::Domain.is_in(chunk.iter().copied()))
-            .into_tuple()
-            .all(conn)
-            .await?;
-        found.extend(stored);
-    }
-    Ok(found)
 }
 
 /// Replaces a stored company's fields inside the caller's transaction, after
