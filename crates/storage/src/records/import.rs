@@ -118,7 +118,7 @@ pub struct ImportBatches {
     mode: ImportMode,
     open: Option<Write>,
     report: ImportReport,
-    /// Batches written so far: see `refresh_statistics`.
+    /// Batches written so far: see `analyze_looked_up_tables`.
     batches: u64,
 }
 
@@ -241,7 +241,7 @@ impl ImportBatches {
         self.batches += 1;
         if self.batches.is_power_of_two() {
             let w = self.open.as_ref().expect("a batch is open");
-            refresh_statistics(&**w).await?;
+            analyze_looked_up_tables(&**w).await?;
         }
         if self.mode == ImportMode::SkipInvalid
             && let Some(w) = self.open.take()
@@ -278,8 +278,9 @@ const LOOKED_UP: &str = "people, contact_points, companies, purchases, activitie
 /// whole of `contact_points` for every batch, so each batch cost more than
 /// the last. Refreshed after batches 1, 2, 4, 8, ...: a few times in all,
 /// while the tables double, inside the batch's transaction so they count
-/// its rows. SQLite plans these look-ups by their indexes either way.
-async fn refresh_statistics<C: ConnectionTrait>(conn: &C) -> Result<()> {
+/// its rows. SQLite plans these look-ups by their indexes either way
+/// (`Store::refresh_statistics` keeps its statistics between imports).
+async fn analyze_looked_up_tables<C: ConnectionTrait>(conn: &C) -> Result<()> {
     if conn.get_database_backend() == sea_orm::DbBackend::Postgres {
         conn.execute_unprepared(&format!("ANALYZE {LOOKED_UP}")).await?;
     }
