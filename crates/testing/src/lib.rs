@@ -115,10 +115,9 @@ impl TestDatabase {
     }
 
     async fn postgres(template: Option<&str>) -> TestDatabase {
-        let base = postgres_base().expect("RAPPORT_TEST_POSTGRES is set for a PostgreSQL test");
         let name = format!("rapport_test_{}", uuid::Uuid::now_v7().simple());
-        create_postgres_database(&name, template).await;
-        TestDatabase { url: format!("{base}/{name}"), postgres: Some(name), _dir: None }
+        let url = create_postgres_database(&name, template).await;
+        TestDatabase { url, postgres: Some(name), _dir: None }
     }
 }
 
@@ -159,9 +158,7 @@ impl Template {
             }
             Backend::Postgres => {
                 let name = format!("rapport_template_{}", uuid::Uuid::now_v7().simple());
-                create_postgres_database(&name, None).await;
-                let base = postgres_base().expect("RAPPORT_TEST_POSTGRES is set for a PostgreSQL test");
-                let url = format!("{base}/{name}");
+                let url = create_postgres_database(&name, None).await;
                 migrate(&url).await.unwrap_or_else(|err| panic!("cannot migrate the template {url}: {err}"));
                 Template::Postgres { name }
             }
@@ -193,8 +190,8 @@ extern "C" fn remove_templates() {
 }
 
 /// `CREATE DATABASE name` (from `template`, or PostgreSQL's default),
-/// trying again while another session holds the template.
-async fn create_postgres_database(name: &str, template: Option<&str>) {
+/// trying again while another session holds the template; gives its URL.
+async fn create_postgres_database(name: &str, template: Option<&str>) -> String {
     let base = postgres_base().expect("RAPPORT_TEST_POSTGRES is set for a PostgreSQL test");
     let admin_url = format!("{base}/postgres");
     let db = sea_orm::Database::connect(admin_url.as_str())
@@ -220,6 +217,7 @@ async fn create_postgres_database(name: &str, template: Option<&str>) {
     if let Err(err) = db.close().await {
         eprintln!("closing the admin connection: {err}");
     }
+    format!("{base}/{name}")
 }
 
 /// `DROP DATABASE name`, from a thread with a runtime of its own: a drop
