@@ -94,20 +94,35 @@ fn document_shared_errors(doc: &mut Value) {
 
 /// Free text in a query parameter has no control character: the query
 /// extractor refuses them in every parameter (`extract.rs`), and parameters
-/// with a pattern, a format or a list of values already leave them out.
+/// with a pattern, a format or a list of values of their own already leave
+/// them out. A shared type's pattern may allow some (a `Name` takes tabs,
+/// as a body's text may), so a parameter of a shared text type takes both.
 fn document_query_text(doc: &mut Value) {
-    const NO_CONTROL_CHARACTERS: &str = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$";
+    let components = components(doc);
     for (_, _, operation) in operations(doc) {
         let Some(parameters) = operation.get_mut("parameters").and_then(Value::as_array_mut) else { continue };
         for parameter in parameters.iter_mut().filter(|p| p["in"] == "query") {
-            let Some(schema) = parameter.get_mut("schema").and_then(Value::as_object_mut) else { continue };
-            let free_text =
-                has_type(schema, "string") && !["pattern", "format", "enum"].iter().any(|k| schema.contains_key(*k));
-            if free_text {
-                schema.insert("pattern".into(), json!(NO_CONTROL_CHARACTERS));
+            let Some(schema) = parameter.get_mut("schema") else { continue };
+            if schema.get("$ref").is_some() {
+                if resolve(schema, &components).as_object().is_some_and(|shared| is_text(shared, &["format", "enum"])) {
+                    let shared = schema.take();
+                    *schema = json!({"allOf": [shared, {"pattern": NO_CONTROL_CHARACTERS}]});
+                }
+            } else if let Some(own) = schema.as_object_mut()
+                && is_text(own, &["pattern", "format", "enum"])
+            {
+                own.insert("pattern".into(), json!(NO_CONTROL_CHARACTERS));
             }
         }
     }
+}
+
+const NO_CONTROL_CHARACTERS: &str = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$";
+
+/// A string schema without any of the `constraints` that would already
+/// leave control characters out.
+fn is_text(schema: &Map<String, Value>, constraints: &[&str]) -> bool {
+    has_type(schema, "string") && !constraints.iter().any(|k| schema.contains_key(*k))
 }
 
 /// Schemas that are several objects in one (`allOf`, from serde's
@@ -356,4 +371,62 @@ fn resolve<'v>(schema: &'v Value, components: &'v HashMap<String, Value>) -> &'v
 /// A JSON pointer's escaping of one segment.
 fn escape(segment: &str) -> String {
     segment.replace('~', "~0").replace('/', "~1")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `char::is_control` holds, which the query extractor refuses.
+    const CONTROL_CHARACTERS: [char; 5] = ['\u{0}', '\t', '\n', '\u{7f}', '\u{85}'];
+
+    /// The patterns a value must match: the schema's own and those of each
+    /// part of an `allOf`, through references.
+    fn patterns(schema: &Value, components: &HashMap<String, Value>) -> Vec<String> {
+        let schema = resolve(schema, components);
+        let own = schema.get("pattern").and_then(Value::as_str).map(String::from);
+        let parts = schema.get("allOf").and_then(Value::as_array).into_iter().flatten();
+        own.into_iter().chain(parts.flat_map(|part| patterns(part, components))).collect()
+    }
+
+    fn is_closed_set(schema: &Value, components: &HashMap<String, Value>) -> bool {
+        let schema = resolve(schema, components);
+        ["format", "enum"].iter().any(|k| schema.get(*k).is_some())
+            || schema
+                .get("allOf")
+                .and_then(Value::as_array)
+                .is_some_and(|parts| parts.iter().any(|part| is_closed_set(part, components)))
+    }
+
+    #[test]
+    fn every_query_parameter_of_text_says_it_takes_no_control_characters() {
+        let (_, spec) = crate::api_router().split_for_parts();
+        let mut doc = finish(&spec);
+        let components = components(&doc);
+        let mut checked = 0;
+        for (path, method, operation) in operations(&mut doc) {
+            let parameters = operation.get("parameters").and_then(Value::as_array).cloned().unwrap_or_default();
+            for parameter in parameters.iter().filter(|p| p["in"] == "query") {
+                let schema = &parameter["schema"];
+                let patterns = patterns(schema, &components);
+                let is_string = !patterns.is_empty()
+                    || resolve(schema, &components).as_object().is_some_and(|s| has_type(s, "string"));
+                if !is_string || is_closed_set(schema, &components) {
+                    continue;
+                }
+                checked += 1;
+                let name = &parameter["name"];
+                let regexes: Vec<regex::Regex> =
+                    patterns.iter().map(|p| regex::Regex::new(p).expect("a pattern Rust's regex reads")).collect();
+                for control in CONTROL_CHARACTERS {
+                    let value = format!("a{control}b");
+                    assert!(
+                        regexes.iter().any(|r| !r.is_match(&value)),
+                        "{method} {path}: query parameter {name} takes {value:?} by its schema {schema}, which the server refuses"
+                    );
+                }
+            }
+        }
+        assert!(checked > 20, "only {checked} query parameters of text were checked");
+    }
 }

@@ -350,12 +350,9 @@ pub(crate) async fn insert_people<C: ConnectionTrait>(
     let mut index_rows = IndexRows::default();
     let mut outcomes = Vec::with_capacity(inputs.len());
     for mut input in inputs {
-        let checked = match check_new(conn, actor, &checks, &mut users, &mut input).await {
-            Ok(checked) => checked,
-            Err(refused) => {
-                outcomes.push(Err(refused));
-                continue;
-            }
+        let Some(checked) = passed(check_new(conn, actor, &checks, &mut users, &mut input).await, &mut outcomes)?
+        else {
+            continue;
         };
         let id = PersonId::new().0;
         if let Some(external) = &input.external_id {
