@@ -322,22 +322,17 @@ pub(crate) async fn replace_deals<C: ConnectionTrait>(
             Ok::<_, StorageError>((before, deal_from(row)?, index_changed.then_some(checked)))
         }
         .await;
-        match outcome {
-            Ok((before, deal, reindexed)) => {
-                references.hold(deal.id.0, before.fields.external_id.as_ref(), deal.fields.external_id.as_ref());
-                if let Some(checked) = reindexed {
-                    reindex.push(deal.id.0);
-                    index.add(EntityType::Deal, deal.id.0, &deal.fields.tags, &checked);
-                }
-                outcomes.push(Ok(deal));
-                previous.push(Some(before));
-            }
-            Err(refused) if refused.is_refusal() => {
-                outcomes.push(Err(refused));
-                previous.push(None);
-            }
-            Err(failed) => return Err(failed),
+        let Some((before, deal, reindexed)) = passed(outcome, &mut outcomes)? else {
+            previous.push(None);
+            continue;
+        };
+        references.hold(deal.id.0, before.fields.external_id.as_ref(), deal.fields.external_id.as_ref());
+        if let Some(checked) = reindexed {
+            reindex.push(deal.id.0);
+            index.add(EntityType::Deal, deal.id.0, &deal.fields.tags, &checked);
         }
+        outcomes.push(Ok(deal));
+        previous.push(Some(before));
     }
     delete_index_rows_of(conn, EntityType::Deal, &reindex).await?;
     index.write(conn).await?;
