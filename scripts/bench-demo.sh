@@ -6,7 +6,9 @@
 # steps side by side with their ratios (this build ÷ baseline).
 # Goal (docs/PERFORMANCE.md): scale 500 in under 15 minutes.
 # Usage: scripts/bench-demo.sh [SCALE] [BASELINE_BINARY]
-#   (RAPPORT_BIN=path measures another binary than target/release/rapport.)
+#   (RAPPORT_BIN=path measures another binary than target/release/rapport;
+#   KEEP_DB=path.db keeps this build's database there, e.g. for
+#   scripts/bench-pages.sh sqlite://path.db, instead of deleting it.)
 set -euo pipefail
 SCALE="${1:-50}"
 BASELINE="${2:-}"
@@ -20,15 +22,17 @@ if [ -z "${RAPPORT_BIN:-}" ]; then
 fi
 
 # Runs one binary; leaves "step seconds" lines, then "all" and "peak_mb", in $2.
+# A third argument is where to keep the database; without it the file is deleted.
 run() {
-  local bin="$1" out="$2" db="$WORK/demo-$RANDOM.db"
+  local bin="$1" out="$2" keep="${3:-}"
+  local db="${keep:-$WORK/demo-$RANDOM.db}"
   RAPPORT_LOG=rapport=debug,warn /usr/bin/time -f "TIME %e %M" "$bin" --database-url "sqlite://$db?mode=rwc" \
     demo --scale "$SCALE" --seed 1 >"$out.log" 2>&1
   # Colours and the progress bar's carriage returns off, then one line a step.
   sed 's/\x1b\[[0-9;]*m//g' "$out.log" | tr '\r' '\n' \
     | sed -n 's/.*demo step done step="\{0,1\}\([a-z ]*[a-z]\)"\{0,1\} seconds=\([0-9.]*\).*/\1\t\2/p' >"$out"
   awk '/^TIME/ { printf "all\t%s\npeak_mb\t%.0f\n", $2, $3 / 1024 }' "$out.log" >>"$out"
-  rm -f "$db" "$db-wal" "$db-shm"
+  if [ -z "$keep" ]; then rm -f "$db" "$db-wal" "$db-shm"; fi
 }
 
 if [ -n "$BASELINE" ]; then
@@ -36,7 +40,7 @@ if [ -n "$BASELINE" ]; then
   run "$BASELINE" "$WORK/before"
 fi
 echo "this build: $BIN, scale $SCALE" >&2
-run "$BIN" "$WORK/after"
+run "$BIN" "$WORK/after" "${KEEP_DB:-}"
 if [ -n "$BASELINE" ]; then
   printf '%-16s %10s %10s %8s\n' step baseline this ratio
   awk -F'\t' 'NR == FNR { before[$1] = $2; next }

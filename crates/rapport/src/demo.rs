@@ -540,7 +540,6 @@ pub async fn run(store: &Store, seed: u64, scale: f64, admin_password: String) -
 
     // Activities over two years.
     demo.step("activities");
-    let mut activities = Vec::with_capacity(n_activities);
     // Each person's first deal, looked up per activity: a search through
     // every deal for each activity grew with their product.
     let mut first_deals: HashMap<PersonId, DealId> = HashMap::new();
@@ -549,7 +548,10 @@ pub async fn run(store: &Store, seed: u64, scale: f64, admin_password: String) -
             first_deals.entry(person).or_insert(deal.id);
         }
     }
-    for _ in 0..n_activities {
+    // Drawn and written a transaction at a time, so that at scale 500 the
+    // five million are never all in memory; the draws are the same either way.
+    let mut activities = Vec::with_capacity(BATCH.min(n_activities));
+    for i in 0..n_activities {
         let person = people.choose(&mut demo.rng).expect("people");
         let kind = *ActivityKind::ALL.choose(&mut demo.rng).expect("kinds");
         let direction = match kind {
@@ -567,10 +569,11 @@ pub async fn run(store: &Store, seed: u64, scale: f64, admin_password: String) -
             author_id: person.fields.owner_id,
             links: Links { person_id: Some(person.id), company_id: person.fields.company_id, deal_id: deal.copied() },
         });
-    }
-    for chunk in activities.chunks(BATCH) {
-        store.create_activities(&actor, chunk.to_vec()).await?;
-        demo.progress.inc(chunk.len() as u64);
+        if activities.len() == BATCH || i + 1 == n_activities {
+            let written = activities.len() as u64;
+            store.create_activities(&actor, std::mem::take(&mut activities)).await?;
+            demo.progress.inc(written);
+        }
     }
 
     // Tasks: some overdue, some today, most upcoming, a third done.
@@ -607,7 +610,9 @@ pub async fn run(store: &Store, seed: u64, scale: f64, admin_password: String) -
     // vary around; amounts independent of the customer would leave the
     // Gamma-Gamma spend model nothing to fit.
     demo.step("purchases");
-    let mut purchases = Vec::with_capacity(n_purchases);
+    // Written a transaction at a time as they are drawn, as the activities are.
+    let mut purchases = Vec::with_capacity(BATCH);
+    let mut drawn = 0usize;
     let per_customer = n_purchases as f64 / customers.len().max(1) as f64;
     // Mean days between purchases such that a customer alive for a year on
     // average makes about `per_customer` purchases.
@@ -625,9 +630,14 @@ pub async fn run(store: &Store, seed: u64, scale: f64, admin_password: String) -
                 person_id: person.id,
                 occurred_at,
                 amount: Money::new(cents, Currency::parse("EUR").expect("EUR")),
-                reference: Some(name(&format!("ORD-{:07}", purchases.len() + 1))),
+                reference: Some(name(&format!("ORD-{:07}", drawn + 1))),
                 description: Some(LongText::try_from(demo.pick(PRODUCTS)).expect("valid description")),
             });
+            drawn += 1;
+            if purchases.len() == BATCH {
+                store.create_purchases(&actor, std::mem::take(&mut purchases)).await?;
+                demo.progress.inc(BATCH as u64);
+            }
             if demo.rng.random::<f64>() < dropout {
                 break;
             }
@@ -637,12 +647,13 @@ pub async fn run(store: &Store, seed: u64, scale: f64, admin_password: String) -
             }
         }
     }
-    // The purchases were drawn, not counted out: the bar follows.
-    demo.progress.set_length(demo.progress.length().unwrap_or(0) + purchases.len() as u64 - n_purchases as u64);
-    for chunk in purchases.chunks(BATCH) {
-        store.create_purchases(&actor, chunk.to_vec()).await?;
-        demo.progress.inc(chunk.len() as u64);
+    if !purchases.is_empty() {
+        let written = purchases.len() as u64;
+        store.create_purchases(&actor, purchases).await?;
+        demo.progress.inc(written);
     }
+    // The purchases were drawn, not counted out: the bar follows.
+    demo.progress.set_length(demo.progress.length().unwrap_or(0) + drawn as u64 - n_purchases as u64);
     // Some history beyond the creates: leads moved along, and a few records
     // deleted, so the history panels and the trash are not empty at first look.
     demo.step("history");
@@ -690,7 +701,7 @@ pub async fn run(store: &Store, seed: u64, scale: f64, admin_password: String) -
         companies.len(),
         people.len(),
         stored_deals.len(),
-        purchases.len(),
+        drawn,
         feedback.answers,
         feedback.answered,
         feedback.sent,

@@ -295,8 +295,8 @@ async fn run(cli: Cli) -> Result<()> {
         Command::User(command) => user(&open(&config.database_url).await?, command).await,
         Command::Token(command) => token(&open(&config.database_url).await?, command).await,
         Command::Demo { seed, scale } => {
-            if !(scale > 0.0 && scale <= 100.0) {
-                bail!("--scale must be above 0 and at most 100");
+            if !(scale > 0.0 && scale <= 500.0) {
+                bail!("--scale must be above 0 and at most 500 (a million people)");
             }
             demo::run(&open(&config.database_url).await?, seed, scale, generate_password()).await
         }

@@ -110,6 +110,7 @@ async fn demo_fills_an_empty_database_deterministically(backend: Backend) {
     }
     refused(rapport(&first.url, &["demo"], ""), "already holds people");
     refused(rapport(&first.url, &["demo", "--scale", "0"], ""), "--scale");
+    refused(rapport(&first.url, &["demo", "--scale", "501"], ""), "at most 500");
 
     let mut seen = Vec::new();
     for (db, outcome) in [&first, &second].into_iter().zip(outcomes) {

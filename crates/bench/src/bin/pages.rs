@@ -1,7 +1,8 @@
 //! The web pages' benchmark: server time (p50/p99, from each response's
-//! `Server-Timing` header) of the people list (unfiltered, with filters, with
-//! filter-builder conditions and their count, which the page loads after
-//! itself, and the API list with conditions) and the customer page, beside
+//! `Server-Timing` header) of the people list (unfiltered, with filters, a
+//! search, with filter-builder conditions and their count, which the page
+//! loads after itself, and the API list with conditions), the home page and
+//! the customer page, beside
 //! /healthz measured in the same run, and the compressed size of every page.
 //!
 //! Run it against a database filled by `rapport demo` (scripts/bench-pages.sh
@@ -67,8 +68,12 @@ async fn main() -> Result<()> {
 
     // A search prefix that matches: the first three letters of a sampled surname.
     let sample = store.get_person(people[people.len() / 2]).await?;
-    let surname = sample.fields.last_name.as_ref().unwrap_or(&sample.fields.first_name).to_string();
-    let search = format!("q={}", surname.to_lowercase().chars().take(3).collect::<String>());
+    let search = format!("q={}", surname_prefix(&sample));
+    // The search row rotates through the prefixes of twenty sampled people, so no one answer is cached.
+    let mut searches = Vec::new();
+    for id in people.choose_multiple(&mut rng, 20) {
+        searches.push(format!("q={}", surname_prefix(&store.get_person(*id).await?)));
+    }
     let filters = [
         "",
         "lifecycle_stage=customer",
@@ -104,6 +109,11 @@ async fn main() -> Result<()> {
             "GET /people (list page, no filter)".to_owned(),
             (0..args.requests).map(|_| format!("{base}/people")).collect(),
         ),
+        (
+            "GET /people?q= (search, surname prefixes)".to_owned(),
+            (0..args.requests).map(|i| format!("{base}/people?{}", searches[i % searches.len()])).collect(),
+        ),
+        ("GET / (home page)".to_owned(), (0..args.requests).map(|_| format!("{base}/")).collect()),
     ];
     // One row per filter-builder query, so a slow one shows as itself rather than as the rows' shared p99.
     for condition in conditions {
@@ -194,4 +204,10 @@ async fn main() -> Result<()> {
     );
     server.abort();
     Ok(())
+}
+
+/// The first three letters of a person's surname (or first name), lower-cased: a search that matches.
+fn surname_prefix(person: &rapport_domain::records::Person) -> String {
+    let name = person.fields.last_name.as_ref().unwrap_or(&person.fields.first_name);
+    name.to_string().to_lowercase().chars().take(3).collect()
 }
