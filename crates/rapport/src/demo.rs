@@ -691,7 +691,7 @@ pub async fn run(store: &Store, seed: u64, scale: f64, admin_password: String) -
     let leo = by_email["leo.brandt@example.com"];
     crate::demo_style::staff_goals(store, &actor, demo.now, sales.id, leo).await?;
     demo.step("statistics");
-    store.analyze().await?;
+    store.analyze_sampled().await?;
     demo.step("done");
     demo.progress.finish_with_message("done");
     eprintln!(

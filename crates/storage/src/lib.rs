@@ -230,6 +230,19 @@ impl Store {
         Ok(())
     }
 
+    /// Recomputes the planner statistics from a sample: on SQLite from
+    /// about 1,000 rows of each index (PostgreSQL always samples). For the
+    /// end of `rapport demo`, where a full `ANALYZE` of a million people
+    /// read the whole 17.6 GB file for six minutes.
+    pub async fn analyze_sampled(&self) -> Result<()> {
+        if self.is_sqlite() {
+            self.db.execute_unprepared("PRAGMA analysis_limit = 1000; ANALYZE; PRAGMA analysis_limit = 0").await?;
+        } else {
+            self.analyze().await?;
+        }
+        Ok(())
+    }
+
     pub fn is_sqlite(&self) -> bool {
         self.sqlite_writer.is_some()
     }

@@ -753,6 +753,7 @@ async fn migrating_twice_changes_nothing_and_views_go_with_their_user(backend: B
         "m0022_custom_value_text",
         "m0023_birthday_addresses",
         "m0024_insight_generations",
+        "m0025_contact_due",
     ];
     assert_eq!(versions, expected.iter().map(|v| v.to_string()).collect::<BTreeSet<_>>());
     assert_eq!(rows.len(), expected.len(), "each migration recorded once");

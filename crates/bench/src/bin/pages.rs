@@ -1,8 +1,8 @@
 //! The web pages' benchmark: server time (p50/p99, from each response's
 //! `Server-Timing` header) of the people list (unfiltered, with filters, a
 //! search, with filter-builder conditions and their count, which the page
-//! loads after itself, and the API list with conditions), the home page and
-//! the customer page, beside
+//! loads after itself, and the API list with conditions), the home page (the
+//! bench admin's and a sales agent's) and the customer page, beside
 //! /healthz measured in the same run, and the compressed size of every page.
 //!
 //! Run it against a database filled by `rapport demo` (scripts/bench-pages.sh
@@ -19,6 +19,9 @@ use rapport_bench::{client_with, measure, print_timings, serve, server_millis, s
 use rapport_domain::Role;
 use rapport_storage::{ListQuery, PersonFilter, Store, UserFilter};
 use reqwest::header::{ACCEPT_ENCODING, CONTENT_ENCODING};
+
+/// A sales agent of `rapport demo`, with a book of customers of their own.
+const AGENT: &str = "leo.brandt@example.com";
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -65,6 +68,10 @@ async fn main() -> Result<()> {
     let (base, server) = serve(&store).await?;
 
     let client = client_with(&cookie)?;
+    // The home page as the demo's sales agent sees it: people of their own
+    // to keep in touch with, tasks and a team's activity, which the bench
+    // admin, who owns nothing, has none of.
+    let agent = client_with(&session(&store, AGENT, Role::Agent, None).await?)?;
 
     // A search prefix that matches: the first three letters of a sampled surname.
     let sample = store.get_person(people[people.len() / 2]).await?;
@@ -145,6 +152,11 @@ async fn main() -> Result<()> {
         println!("measured {label}");
         results.push(timings);
     }
+    let label = format!("GET / (home page, {AGENT})");
+    results.push(
+        measure(&agent, &label, (0..args.requests).map(|_| format!("{base}/")).collect(), args.concurrency).await?,
+    );
+    println!("measured {label}");
 
     print_timings(&results, args.requests, args.concurrency);
 

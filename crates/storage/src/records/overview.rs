@@ -73,14 +73,10 @@ impl Store {
     /// People with a keep-in-touch cadence whose last contact (or, never
     /// contacted, their creation) is longer ago than it: most overdue first.
     pub async fn contact_due(&self, owner: Option<UserId>, limit: u64) -> Result<Vec<Person>> {
-        let due_at = match self.backend() {
-            DbBackend::Postgres => {
-                "COALESCE(people.last_contacted_at, people.created_at) + people.keep_in_touch_days * INTERVAL '1 day'"
-            }
-            _ => "julianday(COALESCE(people.last_contacted_at, people.created_at)) + people.keep_in_touch_days",
-        };
+        // The expression of the `people_contact_due` index, which serves this order.
+        let due_at = crate::migration::contact_due_expression(self.backend(), "people.");
         let now = match self.backend() {
-            DbBackend::Postgres => "now()",
+            DbBackend::Postgres => "(now() AT TIME ZONE 'UTC')",
             _ => "julianday('now')",
         };
         let mut select = people::Entity::find()
