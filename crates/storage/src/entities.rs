@@ -372,6 +372,32 @@ pub mod stages {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+/// Kept by triggers on `deals` (migration `m0026_deal_totals`); read only.
+pub mod deal_totals {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "deal_totals")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub pipeline_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub status: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub stage_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub currency: String,
+        pub deal_count: i64,
+        pub amount_high: i64,
+        pub amount_low: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
 pub mod contact_points {
     use sea_orm::entity::prelude::*;
 

@@ -7,16 +7,17 @@
 #[macro_use]
 extern crate rapport_testing;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use rapport_domain::records::{
-    Activity, ActivityInput, ActivityKind, Company, CompanyInput, DealInput, DealStatus, Direction, Links, Password,
-    Person, PersonInput, Pipeline, PipelineInput, PurchaseInput, StageInput, User, UserInput, normalize_timestamp,
+    Activity, ActivityInput, ActivityKind, Company, CompanyInput, Deal, DealInput, DealStatus, Direction, Links,
+    Password, Person, PersonInput, Pipeline, PipelineInput, PurchaseInput, StageInput, User, UserInput,
+    normalize_timestamp,
 };
 use rapport_domain::text::{LongText, Name};
 use rapport_domain::views::{ListKind, SavedViewInput, ViewQuery};
 use rapport_domain::{Actor, CompanyId, Currency, Email, Money, MoneySum, PersonId, Role, UserId, ViewId};
-use rapport_storage::{PurchaseTotal, StageSum, StageTotal, StorageError, Store};
+use rapport_storage::{DealFilter, ListQuery, PurchaseTotal, StageSum, StageTotal, StorageError, Store};
 use rapport_testing::{Backend, TestDatabase};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ConnectionTrait, DatabaseConnection, SqliteTransactionMode, TransactionOptions, TransactionTrait};
@@ -26,6 +27,7 @@ backend_tests!(
     contact_due_lists_overdue_people_most_overdue_first,
     activities_made_together_move_last_contact_only_later,
     open_deal_totals_sum_open_deals_per_stage_and_currency,
+    deal_totals_follow_every_write_of_a_deal,
     purchase_totals_per_person_and_per_company,
     sums_beyond_i64_are_exact,
     recent_activities_of_the_given_authors_newest_first,
@@ -147,7 +149,14 @@ async fn pipeline(store: &Store, actor: &Actor, pipeline_name: &str, stages: &[&
     store.create_pipeline(actor, input).await.expect("create a pipeline")
 }
 
-async fn deal(store: &Store, actor: &Actor, pipeline: &Pipeline, stage: usize, amount: Money, status: DealStatus) {
+async fn deal(
+    store: &Store,
+    actor: &Actor,
+    pipeline: &Pipeline,
+    stage: usize,
+    amount: Money,
+    status: DealStatus,
+) -> Deal {
     let input = DealInput {
         name: name("A deal"),
         amount,
@@ -163,7 +172,7 @@ async fn deal(store: &Store, actor: &Actor, pipeline: &Pipeline, stage: usize, a
         external_id: None,
         custom_fields: Default::default(),
     };
-    store.create_deal(actor, input).await.expect("create a deal");
+    store.create_deal(actor, input).await.expect("create a deal")
 }
 
 async fn purchase(store: &Store, actor: &Actor, person: PersonId, amount: Money) {
@@ -361,6 +370,64 @@ async fn open_deal_totals_sum_open_deals_per_stage_and_currency(backend: Backend
     );
     let empty = pipeline(&store, &boss, "Empty", &["Nothing"]).await;
     assert_eq!(store.open_deal_totals(empty.id).await.unwrap(), Vec::new());
+}
+
+/// The board's columns and the home page's pipelines, read from the totals
+/// the triggers keep, against the same figures summed from the deals.
+async fn assert_totals_match_deals(store: &Store, pipeline: &Pipeline, step: &str) {
+    let columns = [(DealStatus::Open, None), (DealStatus::Won, None), (DealStatus::Lost, None)];
+    let sums = store.column_sums(pipeline.id, &columns).await.expect("column_sums");
+    let filter = DealFilter { pipeline_id: Some(pipeline.id), ..Default::default() };
+    let deals = store.list_deals(&ListQuery { limit: Some(200), ..Default::default() }, &filter).await.unwrap().items;
+    for ((status, _), got) in columns.iter().zip(sums) {
+        let mut want: BTreeMap<(uuid::Uuid, Currency), (i64, i128)> = BTreeMap::new();
+        for deal in deals.iter().filter(|d| d.fields.status == *status) {
+            let entry = want.entry((deal.fields.stage_id.0, deal.fields.amount.currency)).or_default();
+            *entry = (entry.0 + 1, entry.1 + i128::from(deal.fields.amount.amount_minor));
+        }
+        let got: BTreeMap<_, _> =
+            got.into_iter().map(|s| ((s.stage_id.0, s.amount.currency), (s.count, s.amount.amount_minor))).collect();
+        assert_eq!(got, want, "{status:?} deals after {step}");
+    }
+}
+
+async fn deal_totals_follow_every_write_of_a_deal(backend: Backend) {
+    let (_db, store) = open(backend).await;
+    let (_, boss) = admin(&store).await;
+    let sales = pipeline(&store, &boss, "Sales", &["Lead", "Offer"]).await;
+    let a = deal(&store, &boss, &sales, 0, money(1_000, "EUR"), DealStatus::Open).await;
+    let b = deal(&store, &boss, &sales, 0, money(2_000, "EUR"), DealStatus::Open).await;
+    let c = deal(&store, &boss, &sales, 1, money(1_234_567_891_234, "USD"), DealStatus::Open).await;
+    assert_totals_match_deals(&store, &sales, "three creates").await;
+
+    let mut moved = a.fields.clone();
+    moved.stage_id = sales.stages[1].id;
+    moved.amount = money(1_500, "EUR");
+    store.update_deal(&boss, a.id, moved, None).await.unwrap();
+    assert_totals_match_deals(&store, &sales, "a move to another stage at a new amount").await;
+
+    let mut renamed = b.fields.clone();
+    renamed.name = name("Renamed");
+    store.update_deal(&boss, b.id, renamed, None).await.unwrap();
+    let mut won = b.fields.clone();
+    won.status = DealStatus::Won;
+    store.update_deal(&boss, b.id, won, None).await.unwrap();
+    let mut other_currency = c.fields.clone();
+    other_currency.amount = money(1_234_567_891_234, "EUR");
+    store.update_deal(&boss, c.id, other_currency, None).await.unwrap();
+    assert_totals_match_deals(&store, &sales, "a rename, a win and a change of currency").await;
+
+    let entry = store.delete_deal(&boss, c.id).await.unwrap();
+    assert_totals_match_deals(&store, &sales, "a delete").await;
+    store.restore_from_trash(&boss, entry).await.unwrap();
+    assert_totals_match_deals(&store, &sales, "a restore").await;
+
+    store.bulk_deals(&boss, &[a.id, c.id], &rapport_domain::bulk::BulkChange::Delete).await.unwrap();
+    assert_totals_match_deals(&store, &sales, "a bulk delete").await;
+    let won_only = store.column_sums(sales.id, &[(DealStatus::Won, None)]).await.unwrap();
+    assert_eq!(won_only, vec![vec![StageSum { stage_id: sales.stages[0].id, count: 1, amount: sum(2_000, "EUR") }]]);
+    let open_only = store.open_deal_sums(sales.id).await.unwrap();
+    assert_eq!(open_only, Vec::new(), "no open deal is left, and no empty group either");
 }
 
 // ---------------------------------------------------------------- purchase_totals
@@ -754,6 +821,7 @@ async fn migrating_twice_changes_nothing_and_views_go_with_their_user(backend: B
         "m0023_birthday_addresses",
         "m0024_insight_generations",
         "m0025_contact_due",
+        "m0026_deal_totals",
     ];
     assert_eq!(versions, expected.iter().map(|v| v.to_string()).collect::<BTreeSet<_>>());
     assert_eq!(rows.len(), expected.len(), "each migration recorded once");

@@ -7,12 +7,12 @@ use rapport_domain::records::{Activity, DealStatus, Person};
 use rapport_domain::{CompanyId, Currency, Money, MoneySum, PersonId, PipelineId, StageId, UserId};
 use sea_orm::prelude::*;
 use sea_orm::sea_query::Expr;
-use sea_orm::{DbBackend, QueryOrder, QuerySelect, QueryTrait};
+use sea_orm::{DbBackend, QueryOrder, QuerySelect};
 
 use super::activities::activity_from;
 use super::people::person_from;
-use crate::common::{parse_with, union_all};
-use crate::entities::{companies, deals, people, purchases};
+use crate::common::parse_with;
+use crate::entities::{companies, deal_totals, people, purchases};
 use crate::{Result, StorageError, Store};
 
 /// Open deals in one stage of a pipeline, in one currency, with the sum as
@@ -126,58 +126,32 @@ impl Store {
     /// Count and exact sum of the deals in each of a pipeline's board
     /// `columns` (a status and, for open deals, a stage; without one, every
     /// deal of the status), per stage and currency: the columns' headers, in
-    /// `columns`' order, from one read of the `deals_board_sums` index.
+    /// `columns`' order, from the pipeline's rows of `deal_totals` (a few per
+    /// stage, kept by triggers), never from the deals themselves.
     pub async fn column_sums(
         &self,
         pipeline: PipelineId,
         columns: &[(DealStatus, Option<StageId>)],
     ) -> Result<Vec<Vec<StageSum>>> {
-        // A range of `deals_board_sums` per column, as one compound: an OR of
-        // the columns would read every open deal of the pipeline for two stages.
-        let (high, low) = sum_parts("deals.amount_minor");
-        let mut parts = Vec::with_capacity(columns.len());
-        for (status, stage) in columns {
-            let mut part = deals::Entity::find()
-                .select_only()
-                .column(deals::Column::Status)
-                .column(deals::Column::StageId)
-                .column(deals::Column::Currency)
-                .column_as(Expr::cust("COUNT(*)"), "count")
-                .column_as(Expr::cust(high.clone()), "high")
-                .column_as(Expr::cust(low.clone()), "low")
-                .filter(deals::Column::PipelineId.eq(pipeline.0))
-                .filter(deals::Column::Status.eq(status.as_str()));
-            if let Some(stage) = stage {
-                part = part.filter(deals::Column::StageId.eq(stage.0));
-            }
-            let part = part
-                .group_by(deals::Column::Status)
-                .group_by(deals::Column::StageId)
-                .group_by(deals::Column::Currency)
-                .into_query();
-            parts.push(part);
-        }
-        let Some(union) = union_all(parts) else { return Ok(Vec::new()) };
-        let mut rows: Vec<(String, Uuid, String, i64, i64, i64)> = Vec::new();
-        for row in self.conn().query_all(&union).await? {
-            rows.push((
-                row.try_get_by_index(0)?,
-                row.try_get_by_index(1)?,
-                row.try_get_by_index(2)?,
-                row.try_get_by_index(3)?,
-                row.try_get_by_index(4)?,
-                row.try_get_by_index(5)?,
-            ));
-        }
-        // By currency, as a single column's sums always came.
-        rows.sort_by(|a, b| a.2.cmp(&b.2));
         let mut sums = vec![Vec::new(); columns.len()];
-        for (status, stage, code, count, high, low) in rows {
-            let status = parse_with(&status, "deal status", DealStatus::parse)?;
+        if columns.is_empty() {
+            return Ok(sums);
+        }
+        let statuses: Vec<&str> = columns.iter().map(|(status, _)| status.as_str()).collect();
+        // By currency, as a single column's sums always came.
+        let rows = deal_totals::Entity::find()
+            .filter(deal_totals::Column::PipelineId.eq(pipeline.0))
+            .filter(deal_totals::Column::Status.is_in(statuses))
+            .order_by_asc(deal_totals::Column::Currency)
+            .order_by_asc(deal_totals::Column::StageId)
+            .all(self.conn())
+            .await?;
+        for row in rows {
+            let status = parse_with(&row.status, "deal status", DealStatus::parse)?;
             let sum = StageSum {
-                stage_id: StageId(stage),
-                count,
-                amount: MoneySum::new(exact_sum(high, low), currency(&code)?),
+                stage_id: StageId(row.stage_id),
+                count: row.deal_count,
+                amount: MoneySum::new(exact_sum(row.amount_high, row.amount_low), currency(&row.currency)?),
             };
             for (into, (of, in_stage)) in sums.iter_mut().zip(columns) {
                 if *of == status && in_stage.is_none_or(|s| s == sum.stage_id) {
