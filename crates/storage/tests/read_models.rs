@@ -11,13 +11,13 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use rapport_domain::records::{
     Activity, ActivityInput, ActivityKind, Company, CompanyInput, Deal, DealInput, DealStatus, Direction, Links,
-    Password, Person, PersonInput, Pipeline, PipelineInput, PurchaseInput, StageInput, User, UserInput,
+    Password, Person, PersonInput, Pipeline, PipelineInput, PurchaseInput, StageInput, TaskInput, User, UserInput,
     normalize_timestamp,
 };
 use rapport_domain::text::{LongText, Name};
 use rapport_domain::views::{ListKind, SavedViewInput, ViewQuery};
 use rapport_domain::{Actor, CompanyId, Currency, Email, Money, MoneySum, PersonId, Role, UserId, ViewId};
-use rapport_storage::{DealFilter, ListQuery, PurchaseTotal, StageSum, StageTotal, StorageError, Store};
+use rapport_storage::{DealFilter, ListQuery, PurchaseTotal, StageSum, StageTotal, StorageError, Store, TaskFilter};
 use rapport_testing::{Backend, TestDatabase};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ConnectionTrait, DatabaseConnection, SqliteTransactionMode, TransactionOptions, TransactionTrait};
@@ -28,6 +28,7 @@ backend_tests!(
     activities_made_together_move_last_contact_only_later,
     open_deal_totals_sum_open_deals_per_stage_and_currency,
     deal_totals_follow_every_write_of_a_deal,
+    due_tasks_soonest_first_page_by_page,
     purchase_totals_per_person_and_per_company,
     sums_beyond_i64_are_exact,
     recent_activities_of_the_given_authors_newest_first,
@@ -428,6 +429,65 @@ async fn deal_totals_follow_every_write_of_a_deal(backend: Backend) {
     assert_eq!(won_only, vec![vec![StageSum { stage_id: sales.stages[0].id, count: 1, amount: sum(2_000, "EUR") }]]);
     let open_only = store.open_deal_sums(sales.id).await.unwrap();
     assert_eq!(open_only, Vec::new(), "no open deal is left, and no empty group either");
+}
+
+// ---------------------------------------------------------------- due tasks
+
+/// The home page's "due today" list: an assignee's open tasks due before a
+/// time, soonest first, page by page in either direction.
+async fn due_tasks_soonest_first_page_by_page(backend: Backend) {
+    let (_db, store) = open(backend).await;
+    let (me, boss) = admin(&store).await;
+    let (other, _) = user(&store, "Other", Role::Agent).await;
+    let cutoff = normalize_timestamp(OffsetDateTime::now_utc() + Duration::hours(1));
+    let mut due = Vec::new();
+    // Five due ones, two of them at the same time (the id breaks the tie),
+    // and what the list leaves out: one due after the cutoff, one with no
+    // due time, one done, one of someone else.
+    for (title, hours, assignee, done) in [
+        ("b", Some(-30), me.id, false),
+        ("a", Some(-50), me.id, false),
+        ("c", Some(-2), me.id, false),
+        ("c twin", Some(-2), me.id, false),
+        ("d", Some(0), me.id, false),
+        ("later", Some(5), me.id, false),
+        ("undated", None, me.id, false),
+        ("done", Some(-40), me.id, true),
+        ("theirs", Some(-45), other.id, false),
+    ] {
+        let input = TaskInput {
+            title: name(title),
+            notes: None,
+            due_at: hours.map(|h| cutoff + Duration::hours(h) - Duration::minutes(1)),
+            assignee_id: Some(assignee),
+            done,
+            links: Links::default(),
+        };
+        let task = store.create_task(&boss, input).await.expect("a task");
+        if hours.is_some_and(|h| h <= 0) && assignee == me.id && !done {
+            due.push(task);
+        }
+    }
+    due.sort_by_key(|t| (t.fields.due_at, t.id));
+    let filter =
+        TaskFilter { assignee_id: Some(me.id), open: Some(true), due_before: Some(cutoff), ..Default::default() };
+    for sort in ["due_at", "-due_at"] {
+        let mut seen = Vec::new();
+        let mut query = ListQuery { limit: Some(2), sort: Some(sort.into()), ..Default::default() };
+        loop {
+            let page = store.list_tasks(&query, &filter).await.expect("list_tasks");
+            seen.extend(page.items.iter().map(|t| t.id));
+            match page.next_cursor {
+                Some(cursor) => query.cursor = Some(cursor),
+                None => break,
+            }
+        }
+        let mut want: Vec<_> = due.iter().map(|t| t.id).collect();
+        if sort == "-due_at" {
+            want.reverse();
+        }
+        assert_eq!(seen, want, "sorted by {sort}");
+    }
 }
 
 // ---------------------------------------------------------------- purchase_totals

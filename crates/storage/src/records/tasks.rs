@@ -160,14 +160,18 @@ impl Store {
         if let Some(since) = query.updated_since {
             select = select.filter(tasks::Column::UpdatedAt.gte(normalize_timestamp(since)));
         }
-        // Tasks without a due time sort after every dated one.
+        // Tasks without a due time sort after every dated one. With a
+        // due-before filter every task has one, so the plain column sorts
+        // alike and `tasks_assignee` gives it in order: the home page reads
+        // its first ten instead of sorting every due task of the assignee.
         let undated = time::macros::datetime!(9999-12-31 0:00 UTC);
+        let due_at = Expr::col((tasks::Entity, tasks::Column::DueAt));
+        let due_order: Expr = match filter.due_before {
+            Some(_) => due_at,
+            None => Func::coalesce([due_at, Expr::value(undated)]).into(),
+        };
         let fields = vec![
-            SortField::new(
-                "due_at",
-                Func::coalesce([Expr::col((tasks::Entity, tasks::Column::DueAt)), Expr::value(undated)]),
-                SortKind::Time,
-            ),
+            SortField::new("due_at", due_order, SortKind::Time),
             SortField::new("created_at", Expr::col((tasks::Entity, tasks::Column::CreatedAt)), SortKind::Time),
             SortField::new("updated_at", Expr::col((tasks::Entity, tasks::Column::UpdatedAt)), SortKind::Time),
         ];
