@@ -2107,18 +2107,25 @@ mod m0026_deal_totals {
         }
     }
 
-    /// Adds `sign` (1 or -1) deal of `row` (`NEW` or `OLD`) to its group, and
-    /// drops the group when it holds no deal any more.
-    fn apply(row: &str, sign: &str) -> String {
-        format!(
+    /// Adds the deal `row` (`NEW`) to its group or takes it (`OLD`, `removed`)
+    /// out; a deal taken out also drops its group when that holds no deal any
+    /// more (one added never empties one, so an insert skips that look-up).
+    fn apply(row: &str, removed: bool) -> String {
+        let sign = if removed { "-1" } else { "1" };
+        let add = format!(
             "INSERT INTO deal_totals (pipeline_id, status, stage_id, currency, deal_count, amount_high, amount_low) \
              VALUES ({row}.pipeline_id, {row}.status, {row}.stage_id, {row}.currency, {sign}, \
                      {sign} * ({row}.amount_minor / 1000000000), {sign} * ({row}.amount_minor % 1000000000)) \
              ON CONFLICT (pipeline_id, status, stage_id, currency) DO UPDATE SET \
                  deal_count = deal_totals.deal_count + excluded.deal_count, \
                  amount_high = deal_totals.amount_high + excluded.amount_high, \
-                 amount_low = deal_totals.amount_low + excluded.amount_low; \
-             DELETE FROM deal_totals WHERE pipeline_id = {row}.pipeline_id AND status = {row}.status \
+                 amount_low = deal_totals.amount_low + excluded.amount_low;"
+        );
+        if !removed {
+            return add;
+        }
+        format!(
+            "{add} DELETE FROM deal_totals WHERE pipeline_id = {row}.pipeline_id AND status = {row}.status \
                  AND stage_id = {row}.stage_id AND currency = {row}.currency AND deal_count = 0;"
         )
     }
@@ -2158,7 +2165,7 @@ mod m0026_deal_totals {
             .await?;
             // The sums' index (m0021) has no reader left; every deal write kept it.
             db.execute_unprepared("DROP INDEX deals_board_sums").await?;
-            let (insert, delete) = (apply("NEW", "1"), apply("OLD", "-1"));
+            let (insert, delete) = (apply("NEW", false), apply("OLD", true));
             let statements = match m.get_database_backend() {
                 // A deal moved between two groups locks both rows; taking
                 // them in the groups' order keeps two moves in opposite
