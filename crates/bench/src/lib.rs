@@ -28,6 +28,12 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
+/// `value ÷ baseline` to `decimals` places, or "n/a" when the baseline is
+/// zero (a `/healthz` server time can be under the header's last decimal).
+pub fn ratio(value: f64, baseline: f64, decimals: usize) -> String {
+    if baseline > 0.0 { format!("{:.*}", decimals, value / baseline) } else { "n/a".to_owned() }
+}
+
 /// The server's own time for a response, from its `Server-Timing` header.
 pub fn server_millis(headers: &HeaderMap) -> Option<f64> {
     let value = headers.get("server-timing")?.to_str().ok()?;
@@ -125,12 +131,12 @@ pub fn print_timings(results: &[Timings], requests: usize, concurrency: usize) {
     let baseline = percentile(&results[0].server, 99.0);
     for t in results {
         println!(
-            "| `{}` | {:.2} | {:.2} | {:.2} | {:.1} |",
+            "| `{}` | {:.2} | {:.2} | {:.2} | {} |",
             t.label,
             percentile(&t.server, 50.0),
             percentile(&t.server, 99.0),
             percentile(&t.client, 99.0),
-            percentile(&t.server, 99.0) / baseline
+            ratio(percentile(&t.server, 99.0), baseline, 1)
         );
     }
     for t in &results[1..] {

@@ -57,13 +57,13 @@ async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
 }
 
 /// Tells the client how long the server worked on a response
-/// (`Server-Timing: app;dur=1.23`, in milliseconds), for browsers' developer
+/// (`Server-Timing: app;dur=1.234`, in milliseconds to the microsecond), for browsers' developer
 /// tools and the page benchmark.
 async fn server_timing(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
     let started = std::time::Instant::now();
     let mut response = next.run(request).await;
     let millis = started.elapsed().as_secs_f64() * 1000.0;
-    if let Ok(value) = HeaderValue::from_str(&format!("app;dur={millis:.2}")) {
+    if let Ok(value) = HeaderValue::from_str(&format!("app;dur={millis:.3}")) {
         response.headers_mut().insert(HeaderName::from_static("server-timing"), value);
     }
     response

@@ -83,8 +83,8 @@ pub struct ImportSummary {
 /// `sessions` (sign-ins expire; users sign in again), and `customer_insight_rows`
 /// and `insights_state`, which the insights job recomputes from the purchases.
 /// Full-text indexes are rebuilt by the databases themselves (FTS triggers on
-/// SQLite, a generated column on PostgreSQL), and so is `deal_totals` (triggers
-/// on `deals`).
+/// SQLite, a generated column on PostgreSQL), and so are `deal_totals` (triggers
+/// on `deals`) and `search_keys` (triggers on the searchable records).
 macro_rules! archived_tables {
     ($($table:ident),* $(,)?) => {
         const TABLES: &[&str] = &[$(stringify!($table)),*];

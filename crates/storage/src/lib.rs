@@ -16,6 +16,7 @@ pub mod login_attempts;
 pub mod mail;
 mod migration;
 mod records;
+mod search_keys;
 mod trash;
 pub mod uploads;
 

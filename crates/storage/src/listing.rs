@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use crate::conditions::{Shape, page_shape, related};
 use crate::entities::{custom_field_values, record_tags};
+use crate::search_keys::{After, RankedSearch};
 use crate::{Result, StorageError};
 
 pub const DEFAULT_LIMIT: u64 = 50;
@@ -109,11 +110,15 @@ pub(crate) struct SortField {
     pub name: &'static str,
     pub expr: SimpleExpr,
     pub kind: SortKind,
+    /// For the relevance sort of a search: read rank by rank instead (in
+    /// ascending order; `expr` gives the same order, at the cost of reading
+    /// every match).
+    ranked: Option<RankedSearch>,
 }
 
 impl SortField {
     pub fn new(name: &'static str, expr: impl Into<SimpleExpr>, kind: SortKind) -> Self {
-        Self { name, expr: expr.into(), kind }
+        Self { name, expr: expr.into(), kind, ranked: None }
     }
 }
 
@@ -206,8 +211,9 @@ impl ListQuery {
     /// email is `q` first, then those whose name or email starts with it,
     /// then the rest; by name within each. Without `q`, by name. The key is
     /// the rank's digit before the name, so that one text keys the cursor.
-    pub(crate) fn relevance(&self, backend: DbBackend, table: &str) -> SortField {
+    pub(crate) fn relevance(&self, backend: DbBackend, table: &'static str, entity: EntityType) -> SortField {
         let name = format!("\"{table}\".\"sort_name\"");
+        let ranked = self.search().map(|query| RankedSearch { entity, table, phrase: query.phrase() });
         let expr = match self.search() {
             Some(query) => {
                 let text = format!("\"{table}\".\"search_text\"");
@@ -222,7 +228,7 @@ impl ListQuery {
             }
             None => Expr::cust(format!("('2' || {name})")),
         };
-        SortField::new(RELEVANCE, expr, SortKind::Text)
+        SortField { ranked, ..SortField::new(RELEVANCE, expr, SortKind::Text) }
     }
 
     /// A record's `relevance` sort key, as [`ListQuery::relevance`] computes it.
@@ -360,28 +366,23 @@ impl ListQuery {
         key_of: impl Fn(&E::Model, &str) -> (SortValue, Uuid),
     ) -> Result<Page<E::Model>> {
         let select = select.into();
-        if self.count.is_none() {
-            return self.fetch_on(store.conn(), select, id, fields, default_sort, key_of).await;
+        let (field, descending) = self.chosen_sort(fields, default_sort)?;
+        let ranked = field.ranked.is_some() && !descending;
+        if self.count.is_none() && !ranked {
+            return self.fetch_on(store.conn(), select, id, field, descending, key_of).await;
         }
         // The total and the page from one snapshot: records keep arriving,
         // and a total counted a moment before could be smaller than the page.
+        // A page read rank by rank takes several reads, which must agree too.
         let snapshot = store.read_snapshot().await?;
-        let page = self.fetch_on(&snapshot, select, id, fields, default_sort, key_of).await?;
+        let page = self.fetch_on(&snapshot, select, id, field, descending, key_of).await?;
         snapshot.commit().await?;
         Ok(page)
     }
 
-    async fn fetch_on<E: EntityTrait, C: ConnectionTrait>(
-        &self,
-        conn: &C,
-        Filtered { page: select, counting }: Filtered<E>,
-        id: E::Column,
-        fields: Vec<SortField>,
-        default_sort: &str,
-        key_of: impl Fn(&E::Model, &str) -> (SortValue, Uuid),
-    ) -> Result<Page<E::Model>> {
-        let limit = self.limit()?;
-        // A search is sorted by relevance unless asked otherwise.
+    /// The sort asked for (a search by relevance unless asked otherwise),
+    /// and whether it is descending.
+    fn chosen_sort(&self, fields: Vec<SortField>, default_sort: &str) -> Result<(SortField, bool)> {
         let searched = self.search().is_some() && fields.iter().any(|f| f.name == RELEVANCE);
         let raw_sort = self.sort.as_deref().unwrap_or(if searched { RELEVANCE } else { default_sort });
         let (descending, name) = match raw_sort.strip_prefix('-') {
@@ -393,29 +394,68 @@ impl ListQuery {
             .into_iter()
             .find(|f| f.name == name)
             .ok_or_else(|| bad("sort", &format!("must be one of {} (prefix - for descending)", allowed.join(", "))))?;
+        Ok((field, descending))
+    }
+
+    async fn fetch_on<E: EntityTrait, C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        Filtered { page: select, counting }: Filtered<E>,
+        id: E::Column,
+        field: SortField,
+        descending: bool,
+        key_of: impl Fn(&E::Model, &str) -> (SortValue, Uuid),
+    ) -> Result<Page<E::Model>> {
+        let limit = self.limit()?;
         let id_expr = Expr::col((E::default(), id));
         if let Some(total) = &self.count {
             // Before the cursor: every page of this list counts the same.
             let _ = total.0.set(count_rows(conn, counting.as_ref().unwrap_or(&select), id).await?);
         }
-        let mut select = select;
-        if let Some(cursor) = &self.cursor {
-            let (value, after) =
-                decode_cursor(cursor, field.kind).ok_or_else(|| bad("cursor", "not a cursor from this list"))?;
-            let condition = if descending {
-                field.expr.clone().lt(value.clone()).or(field.expr.clone().eq(value).and(id_expr.clone().lt(after)))
-            } else {
-                field.expr.clone().gt(value.clone()).or(field.expr.clone().eq(value).and(id_expr.clone().gt(after)))
-            };
-            select = select.filter(condition);
-        }
-        let order = if descending { Order::Desc } else { Order::Asc };
-        let mut rows = select
-            .order_by(field.expr.clone(), order.clone())
-            .order_by(id_expr, order)
-            .limit(limit + 1)
-            .all(conn)
-            .await?;
+        let cursor = match &self.cursor {
+            Some(cursor) => {
+                Some(decode_cursor(cursor, field.kind).ok_or_else(|| bad("cursor", "not a cursor from this list"))?)
+            }
+            None => None,
+        };
+        let mut rows = match (&field.ranked, descending) {
+            (Some(ranked), false) => {
+                let after = match cursor {
+                    Some((Value::String(Some(key)), after)) => {
+                        Some(After::parse(&key, after).ok_or_else(|| bad("cursor", "not a cursor from this list"))?)
+                    }
+                    Some(_) => return Err(bad("cursor", "not a cursor from this list")),
+                    None => None,
+                };
+                ranked.page(conn, select, id, limit + 1, after, |row| key_of(row, field.name).1).await?
+            }
+            _ => {
+                let mut select = select;
+                if let Some((value, after)) = cursor {
+                    let condition = if descending {
+                        field.expr.clone().lt(value.clone()).or(field
+                            .expr
+                            .clone()
+                            .eq(value)
+                            .and(id_expr.clone().lt(after)))
+                    } else {
+                        field.expr.clone().gt(value.clone()).or(field
+                            .expr
+                            .clone()
+                            .eq(value)
+                            .and(id_expr.clone().gt(after)))
+                    };
+                    select = select.filter(condition);
+                }
+                let order = if descending { Order::Desc } else { Order::Asc };
+                select
+                    .order_by(field.expr.clone(), order.clone())
+                    .order_by(id_expr, order)
+                    .limit(limit + 1)
+                    .all(conn)
+                    .await?
+            }
+        };
         let next_cursor = if rows.len() as u64 > limit {
             rows.truncate(limit as usize);
             rows.last().map(|last| {

@@ -882,6 +882,8 @@ async fn migrating_twice_changes_nothing_and_views_go_with_their_user(backend: B
         "m0024_insight_generations",
         "m0025_contact_due",
         "m0026_deal_totals",
+        "m0027_email_lower_index",
+        "m0028_search_keys",
     ];
     assert_eq!(versions, expected.iter().map(|v| v.to_string()).collect::<BTreeSet<_>>());
     assert_eq!(rows.len(), expected.len(), "each migration recorded once");

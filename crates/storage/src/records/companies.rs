@@ -232,7 +232,7 @@ impl Store {
             SortField::new("name", Expr::col((companies::Entity, companies::Column::SortName)), SortKind::Text),
             SortField::new("created_at", Expr::col((companies::Entity, companies::Column::CreatedAt)), SortKind::Time),
             SortField::new("updated_at", Expr::col((companies::Entity, companies::Column::UpdatedAt)), SortKind::Time),
-            query.relevance(self.backend(), "companies"),
+            query.relevance(self.backend(), "companies", EntityType::Company),
         ];
         let page = query
             .fetch(self, select, companies::Column::Id, fields, "name", |c, field| {

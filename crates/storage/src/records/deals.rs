@@ -491,7 +491,7 @@ impl Store {
                 Func::coalesce([Expr::col((deals::Entity, deals::Column::ExpectedClose)), Expr::value(far_future)]),
                 SortKind::Date,
             ),
-            query.relevance(self.backend(), "deals"),
+            query.relevance(self.backend(), "deals", EntityType::Deal),
         ];
         let page = query
             .fetch(self, select, deals::Column::Id, fields, "-created_at", |d, field| {

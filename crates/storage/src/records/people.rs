@@ -647,7 +647,7 @@ impl Store {
             SortField::new("updated_at", Expr::col((people::Entity, people::Column::UpdatedAt)), SortKind::Time),
             SortField::new("last_contacted_at", last_contact_key(self.backend()), SortKind::Time),
             SortField::new("lifecycle_stage", stage_order_key(), SortKind::Int),
-            query.relevance(self.backend(), "people"),
+            query.relevance(self.backend(), "people", EntityType::Person),
         ];
         let page = query
             .fetch(self, select, people::Column::Id, fields, "name", |p, field| {
