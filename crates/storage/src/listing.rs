@@ -250,11 +250,15 @@ impl ListQuery {
         updated_at: E::Column,
     ) -> Result<Filtered<E>> {
         let counting = match self.count {
-            Some(_) => Some(self.narrow(conn, select.clone(), entity, table, id, updated_at, Shape::Set).await?),
+            Some(_) => {
+                let narrowed = self.narrow(conn, select.clone(), entity, table, id, updated_at, Shape::Set).await?;
+                Some(self.filter_search(conn, narrowed, table).await?)
+            }
             None => None,
         };
-        let page = self.narrow(conn, select, entity, table, id, updated_at, Shape::Correlated).await?;
-        Ok(Filtered { page, counting })
+        let unsearched = self.narrow(conn, select, entity, table, id, updated_at, Shape::Correlated).await?;
+        let page = self.filter_search(conn, unsearched.clone(), table).await?;
+        Ok(Filtered { page, unsearched: self.search().map(|_| unsearched), counting })
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -285,9 +289,7 @@ impl ListQuery {
             select = select.filter(Expr::col((E::default(), updated_at)).gte(since));
         }
         let select = self.filter_custom_as(conn, select, entity, id, shape).await?;
-        let select =
-            crate::conditions::filter_conditions(conn, select, &self.conditions, entity, table, id, shape).await?;
-        self.filter_search(conn, select, table).await
+        crate::conditions::filter_conditions(conn, select, &self.conditions, entity, table, id, shape).await
     }
 
     /// Narrows a select to the records matching `q`; when none does (with
@@ -400,7 +402,7 @@ impl ListQuery {
     async fn fetch_on<E: EntityTrait, C: ConnectionTrait>(
         &self,
         conn: &C,
-        Filtered { page: select, counting }: Filtered<E>,
+        Filtered { page: select, unsearched, counting }: Filtered<E>,
         id: E::Column,
         field: SortField,
         descending: bool,
@@ -427,7 +429,8 @@ impl ListQuery {
                     Some(_) => return Err(bad("cursor", "not a cursor from this list")),
                     None => None,
                 };
-                ranked.page(conn, select, id, limit + 1, after, |row| key_of(row, field.name).1).await?
+                let keyed = unsearched.unwrap_or_else(|| select.clone());
+                ranked.page(conn, keyed, select, id, limit + 1, after, |row| key_of(row, field.name).1).await?
             }
             _ => {
                 let mut select = select;
@@ -473,12 +476,16 @@ impl ListQuery {
 /// is counted, for counting (the same records, written to count fast).
 pub(crate) struct Filtered<E: EntityTrait> {
     page: Select<E>,
+    /// With `q`: the page's select with every filter but the search. A
+    /// record whose name or email starts with the query matches it, so the
+    /// exact and prefix ranks need not run the full-text query again.
+    unsearched: Option<Select<E>>,
     counting: Option<Select<E>>,
 }
 
 impl<E: EntityTrait> From<Select<E>> for Filtered<E> {
     fn from(page: Select<E>) -> Self {
-        Filtered { page, counting: None }
+        Filtered { page, unsearched: None, counting: None }
     }
 }
 
