@@ -2313,6 +2313,15 @@ mod m0028_search_keys {
         )
     }
 
+    /// Takes `OLD`'s keys out: those its document and sort name made.
+    fn remove(backend: DbBackend, entity: &str) -> String {
+        format!(
+            "DELETE FROM search_keys WHERE entity_type = {entity} AND sort_name = OLD.sort_name \
+             AND record_id = OLD.id AND key_part IN (SELECT parts.value FROM {});",
+            parts(backend, "OLD")
+        )
+    }
+
     /// An update refiles a record's keys only when its document or sort name changed.
     const CHANGED: &str =
         "OLD.search_text IS DISTINCT FROM NEW.search_text OR OLD.sort_name IS DISTINCT FROM NEW.sort_name";
@@ -2329,35 +2338,25 @@ mod m0028_search_keys {
             // Byte order on PostgreSQL, as SQLite compares: a prefix is then
             // exactly the range from the phrase to the phrase and U+10FFFF.
             let byte_order = if backend == DbBackend::Postgres { "COLLATE \"C\"" } else { "" };
-            m.create_table(
-                Table::create()
-                    .table("search_keys")
-                    .col(string("entity_type"))
-                    .col(uuid("record_id"))
-                    .col(ColumnDef::new("key_part").text().not_null().extra(byte_order))
-                    .col(text("sort_name"))
-                    .primary_key(Index::create().col("entity_type").col("record_id").col("key_part"))
-                    .to_owned(),
-            )
-            .await?;
-            m.create_index(
-                Index::create()
-                    .name("search_keys_rank")
-                    .table("search_keys")
-                    .col("entity_type")
-                    .col("key_part")
-                    .col("sort_name")
-                    .col("record_id")
-                    .to_owned(),
-            )
-            .await?;
+            // The key is the ranking order, and the one index: a search reads
+            // a range of parts, and a write adds or removes whole keys.
+            // Without a rowid, SQLite keeps only that one B-tree.
+            let mut table = Table::create();
+            table
+                .table("search_keys")
+                .col(string("entity_type"))
+                .col(ColumnDef::new("key_part").text().not_null().extra(byte_order))
+                .col(text("sort_name"))
+                .col(uuid("record_id"))
+                .primary_key(Index::create().col("entity_type").col("key_part").col("sort_name").col("record_id"));
+            if backend != DbBackend::Postgres {
+                table.extra("WITHOUT ROWID");
+            }
+            m.create_table(table).await?;
             let db = m.get_connection();
             for (table, entity) in TABLES {
                 let quoted = format!("'{entity}'");
                 db.execute_unprepared(&add(backend, Some(table), "t", &quoted)).await?;
-                let remove = |entity: &str| {
-                    format!("DELETE FROM search_keys WHERE entity_type = {entity} AND record_id = OLD.id;")
-                };
                 let statements = match backend {
                     DbBackend::Postgres => vec![
                         format!(
@@ -2376,12 +2375,12 @@ mod m0028_search_keys {
                         ),
                         format!(
                             "CREATE TRIGGER {table}_search_keys_delete AFTER DELETE ON {table} BEGIN {} END",
-                            remove(&quoted)
+                            remove(backend, &quoted)
                         ),
                         format!(
                             "CREATE TRIGGER {table}_search_keys_update AFTER UPDATE OF search_text, sort_name \
                              ON {table} WHEN {CHANGED} BEGIN {} {} END",
-                            remove(&quoted),
+                            remove(backend, &quoted),
                             add(backend, None, "NEW", &quoted)
                         ),
                     ],
@@ -2393,7 +2392,7 @@ mod m0028_search_keys {
                            IF TG_OP <> 'DELETE' THEN {} END IF; \
                            RETURN NULL; \
                          END $$",
-                        remove("TG_ARGV[0]"),
+                        remove(backend, "TG_ARGV[0]"),
                         add(backend, None, "NEW", "TG_ARGV[0]")
                     ))
                     .await?;
