@@ -55,7 +55,7 @@ fn past(name: SimpleExpr, id: SimpleExpr, after: &After) -> SimpleExpr {
 }
 
 fn keys_col(column: &str) -> SimpleExpr {
-    Expr::col((Alias::new("search_keys"), Alias::new(column))).into()
+    Expr::col((Alias::new("search_keys"), Alias::new(column)))
 }
 
 impl RankedSearch {
@@ -193,8 +193,8 @@ impl RankedSearch {
     ) -> Result<Vec<E::Model>> {
         let mut keyed = self.keys(Rank::Other);
         keyed.expr(keys_col("record_id"));
-        let name: SimpleExpr = Expr::col((Alias::new(self.table), Alias::new("sort_name"))).into();
-        let record: SimpleExpr = Expr::col((E::default(), id)).into();
+        let name = Expr::col((Alias::new(self.table), Alias::new("sort_name")));
+        let record = Expr::col((E::default(), id));
         let mut select = select.filter(record.clone().not_in_subquery(keyed));
         if let Some(after) = &from {
             select = select.filter(past(name.clone(), record.clone(), after));
