@@ -110,9 +110,9 @@ pub(crate) struct SortField {
     pub name: &'static str,
     pub expr: SimpleExpr,
     pub kind: SortKind,
-    /// For the relevance sort of a search: read rank by rank instead (in
-    /// ascending order; `expr` gives the same order, at the cost of reading
-    /// every match).
+    /// For the relevance sort of a search: read rank by rank instead (only
+    /// ascending, see [`ListQuery::chosen_sort`]; `expr` gives the same
+    /// order, at the cost of reading every match).
     ranked: Option<RankedSearch>,
 }
 
@@ -213,8 +213,9 @@ impl ListQuery {
     /// the rank's digit before the name, so that one text keys the cursor.
     pub(crate) fn relevance(&self, backend: DbBackend, table: &'static str, entity: EntityType) -> SortField {
         let name = format!("\"{table}\".\"sort_name\"");
-        let ranked = self.search().map(|query| RankedSearch { entity, table, phrase: query.phrase() });
-        let expr = match self.search() {
+        let search = self.search();
+        let ranked = search.as_ref().map(|query| RankedSearch { entity, table, phrase: query.phrase() });
+        let expr = match search {
             Some(query) => {
                 let text = format!("\"{table}\".\"search_text\"");
                 let (exact, prefix) = query.like_patterns();
@@ -369,8 +370,7 @@ impl ListQuery {
     ) -> Result<Page<E::Model>> {
         let select = select.into();
         let (field, descending) = self.chosen_sort(fields, default_sort)?;
-        let ranked = field.ranked.is_some() && !descending;
-        if self.count.is_none() && !ranked {
+        if self.count.is_none() && field.ranked.is_none() {
             return self.fetch_on(store.conn(), select, id, field, descending, key_of).await;
         }
         // The total and the page from one snapshot: records keep arriving,
@@ -383,7 +383,7 @@ impl ListQuery {
     }
 
     /// The sort asked for (a search by relevance unless asked otherwise),
-    /// and whether it is descending.
+    /// and whether it is descending; only an ascending one is read rank by rank.
     fn chosen_sort(&self, fields: Vec<SortField>, default_sort: &str) -> Result<(SortField, bool)> {
         let searched = self.search().is_some() && fields.iter().any(|f| f.name == RELEVANCE);
         let raw_sort = self.sort.as_deref().unwrap_or(if searched { RELEVANCE } else { default_sort });
@@ -392,10 +392,13 @@ impl ListQuery {
             None => (false, raw_sort),
         };
         let allowed: Vec<&str> = fields.iter().map(|f| f.name).collect();
-        let field = fields
+        let mut field = fields
             .into_iter()
             .find(|f| f.name == name)
             .ok_or_else(|| bad("sort", &format!("must be one of {} (prefix - for descending)", allowed.join(", "))))?;
+        if descending {
+            field.ranked = None;
+        }
         Ok((field, descending))
     }
 
@@ -420,8 +423,8 @@ impl ListQuery {
             }
             None => None,
         };
-        let mut rows = match (&field.ranked, descending) {
-            (Some(ranked), false) => {
+        let mut rows = match &field.ranked {
+            Some(ranked) => {
                 let after = match cursor {
                     Some((Value::String(Some(key)), after)) => {
                         Some(After::parse(&key, after).ok_or_else(|| bad("cursor", "not a cursor from this list"))?)
@@ -432,7 +435,7 @@ impl ListQuery {
                 let keyed = unsearched.unwrap_or_else(|| select.clone());
                 ranked.page(conn, keyed, select, id, limit + 1, after, |row| key_of(row, field.name).1).await?
             }
-            _ => {
+            None => {
                 let mut select = select;
                 if let Some((value, after)) = cursor {
                     let condition = if descending {
