@@ -17,23 +17,23 @@ pub mod mail;
 mod migration;
 mod records;
 mod search_keys;
+mod sqlite;
 mod trash;
 pub mod uploads;
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    AccessMode, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    IsolationLevel, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    AccessMode, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, IsolationLevel,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
-use tokio::sync::{Mutex, OwnedMutexGuard};
+use tokio::sync::OwnedMutexGuard;
 
 use group_commit::GroupCommit;
 use rapport_domain::records::Person;
 use records::person_creates::NewPerson;
+use sqlite::{Checkpointer, Checkpoints, MemoryMap, SqliteWriter, common_options, sqlite_options};
 
 pub use archive::{ArchiveError, ImportSummary};
 pub use auth::{Credentials, LoginOutcome, NewToken, hash_password};
@@ -74,12 +74,12 @@ pub type Result<T, E = StorageError> = std::result::Result<T, E>;
 #[derive(Clone)]
 pub struct Store {
     db: DatabaseConnection,
-    /// SQLite has one writer at a time: writers in this process queue here
-    /// instead of spinning on the lock, and `BEGIN IMMEDIATE` plus the busy
-    /// timeout cover writers in other processes (the CLI beside a server).
-    sqlite_writer: Option<Arc<Mutex<()>>>,
+    /// SQLite's one writer at a time; `None` on PostgreSQL.
+    sqlite_writer: Option<SqliteWriter>,
     /// People created at the same moment, committed together.
     person_creates: Arc<GroupCommit<NewPerson, Person>>,
+    /// A server's SQLite checkpoints, stopped when the last clone is dropped.
+    _checkpoints: Option<Arc<Checkpointer>>,
 }
 
 /// Batches of creates committed side by side on PostgreSQL: under the
@@ -116,28 +116,24 @@ impl Write {
     }
 }
 
-/// Whether SQLite reads the database file through a memory map.
-#[derive(Clone, Copy)]
-enum MemoryMap {
-    On,
-    Off,
-}
-
-impl MemoryMap {
-    fn sqlite_bytes(self) -> &'static str {
-        match self {
-            MemoryMap::On => "268435456",
-            MemoryMap::Off => "0",
-        }
-    }
-}
-
 impl Store {
     /// Opens `sqlite://FILE` (created if missing) or `postgres://...`.
+    ///
+    /// On SQLite the writer has a connection of its own beside the readers',
+    /// and the write-ahead log is checkpointed by a task every second rather
+    /// than inside the commit that fills it: the checkpoint's page copies and
+    /// file sync then no longer hold every queued writer up.
     pub async fn connect(url: &str) -> Result<Self> {
         // SQLite runs each connection on a thread of its own; beyond a few,
         // they only take turns on the cores (4 measured faster than 8).
-        Self::connect_with(url, 4, 20, MemoryMap::On).await
+        let store = Self::connect_with(url, 4, 20, MemoryMap::On).await?;
+        if store.is_sqlite() {
+            let db = Database::connect(sqlite_options(url, 1, MemoryMap::On, Checkpoints::Background)).await?;
+            let writer = SqliteWriter::new(db);
+            let checkpoints = Checkpointer::start(store.db.clone(), writer.clone());
+            return Ok(Self { sqlite_writer: Some(writer), _checkpoints: Some(Arc::new(checkpoints)), ..store });
+        }
+        Ok(store)
     }
 
     /// Opens the database for a bulk load (`rapport import`), which writes a
@@ -165,38 +161,25 @@ impl Store {
         postgres_connections: u32,
         memory_map: MemoryMap,
     ) -> Result<Self> {
-        let mut options = ConnectOptions::new(url.to_owned());
-        options.sqlx_logging(false).acquire_timeout(Duration::from_secs(10));
         let sqlite = url.starts_with("sqlite:");
-        if sqlite {
-            // A pool of several keeps one open; a single connection is
-            // opened once and kept, with no upkeep task beside it.
-            let kept = u32::from(sqlite_connections > 1);
-            options.max_connections(sqlite_connections).min_connections(kept);
-            options.map_sqlx_sqlite_opts(move |opts: SqliteConnectOptions| {
-                opts.create_if_missing(true)
-                    .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal)
-                    .busy_timeout(Duration::from_secs(10))
-                    .foreign_keys(true)
-                    // Read pages through a memory map and keep more of them per
-                    // connection: without this, reads are mostly pread copies.
-                    .pragma("mmap_size", memory_map.sqlite_bytes())
-                    .pragma("cache_size", "-32000")
-                    .pragma("temp_store", "memory")
-            });
+        let options = if sqlite {
+            let checkpoints = if sqlite_connections > 1 { Checkpoints::Background } else { Checkpoints::OnCommit };
+            sqlite_options(url, sqlite_connections, memory_map, checkpoints)
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let mut options = common_options(url);
             options.max_connections(postgres_connections);
+            options
         } else {
             return Err(StorageError::Config(format!(
                 "unsupported database URL {url:?}: use sqlite://FILE or postgres://..."
             )));
-        }
+        };
         let db = Database::connect(options).await?;
         Ok(Self {
+            sqlite_writer: sqlite.then(|| SqliteWriter::new(db.clone())),
             db,
-            sqlite_writer: sqlite.then(|| Arc::new(Mutex::new(()))),
             person_creates: Arc::new(GroupCommit::new(if sqlite { 1 } else { CREATE_LANES_POSTGRES })),
+            _checkpoints: None,
         })
     }
 
@@ -276,6 +259,9 @@ impl Store {
     }
 
     pub async fn close(self) -> Result<()> {
+        if let Some(writer) = self.sqlite_writer {
+            writer.db.close().await?;
+        }
         self.db.close().await?;
         Ok(())
     }
@@ -297,12 +283,11 @@ impl Store {
     }
 
     pub(crate) async fn begin_write(&self) -> Result<Write> {
-        let writer = match &self.sqlite_writer {
-            Some(lock) => Some(lock.clone().lock_owned().await),
-            None => None,
+        let (writer, db) = match &self.sqlite_writer {
+            Some(writer) => (Some(writer.lock.clone().lock_owned().await), &writer.db),
+            None => (None, &self.db),
         };
-        let txn = self
-            .db
+        let txn = db
             .begin_with_options(TransactionOptions {
                 sqlite_transaction_mode: writer.as_ref().map(|_| SqliteTransactionMode::Immediate),
                 ..Default::default()
