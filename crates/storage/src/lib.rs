@@ -126,14 +126,7 @@ impl Store {
     pub async fn connect(url: &str) -> Result<Self> {
         // SQLite runs each connection on a thread of its own; beyond a few,
         // they only take turns on the cores (4 measured faster than 8).
-        let store = Self::connect_with(url, 4, 20, MemoryMap::On).await?;
-        if store.is_sqlite() {
-            let db = Database::connect(sqlite_options(url, 1, MemoryMap::On, Checkpoints::Background)).await?;
-            let writer = SqliteWriter::new(db);
-            let checkpoints = Checkpointer::start(store.db.clone(), writer.clone());
-            return Ok(Self { sqlite_writer: Some(writer), _checkpoints: Some(Arc::new(checkpoints)), ..store });
-        }
-        Ok(store)
+        Self::connect_with(url, 4, 20, MemoryMap::On).await
     }
 
     /// Opens the database for a bulk load (`rapport import`), which writes a
@@ -175,11 +168,22 @@ impl Store {
             )));
         };
         let db = Database::connect(options).await?;
+        let (sqlite_writer, checkpoints) = if !sqlite {
+            (None, None)
+        } else if sqlite_connections > 1 {
+            // A server's pool: see `connect`.
+            let own = Database::connect(sqlite_options(url, 1, memory_map, Checkpoints::Background)).await?;
+            let writer = SqliteWriter::new(own);
+            let checkpoints = Checkpointer::start(db.clone(), writer.clone());
+            (Some(writer), Some(Arc::new(checkpoints)))
+        } else {
+            (Some(SqliteWriter::new(db.clone())), None)
+        };
         Ok(Self {
-            sqlite_writer: sqlite.then(|| SqliteWriter::new(db.clone())),
             db,
+            sqlite_writer,
             person_creates: Arc::new(GroupCommit::new(if sqlite { 1 } else { CREATE_LANES_POSTGRES })),
-            _checkpoints: None,
+            _checkpoints: checkpoints,
         })
     }
 

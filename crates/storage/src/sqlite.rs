@@ -115,6 +115,7 @@ impl Checkpointer {
         Checkpointer(tokio::spawn(async move {
             let mut ticks = tokio::time::interval(CHECKPOINT_EVERY);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut copied_before = None;
             loop {
                 ticks.tick().await;
                 if readers.get_sqlite_connection_pool().is_closed()
@@ -122,8 +123,11 @@ impl Checkpointer {
                 {
                     return;
                 }
-                if let Err(error) = copy_log(&readers, &writer).await {
-                    tracing::warn!(%error, "checkpointing the write-ahead log failed; trying again shortly");
+                match copy_log(&readers, &writer, copied_before).await {
+                    Ok(frames) => copied_before = Some(frames),
+                    Err(error) => {
+                        tracing::warn!(%error, "checkpointing the write-ahead log failed; trying again shortly");
+                    }
                 }
             }
         }))
@@ -136,10 +140,22 @@ impl Drop for Checkpointer {
     }
 }
 
-async fn copy_log(readers: &DatabaseConnection, writer: &SqliteWriter) -> Result<(), DbErr> {
-    let mut frames = checkpoint(readers).await?;
+/// One round; answers the log's length in frames, copied to its end unless
+/// a reader still needed some of it.
+async fn copy_log(
+    readers: &DatabaseConnection,
+    writer: &SqliteWriter,
+    copied_before: Option<i64>,
+) -> Result<i64, DbErr> {
+    let first = checkpoint(readers).await?;
+    // Nothing written since the last round: an idle server neither holds the
+    // writer back nor keeps its connection open.
+    if first.log == first.copied && copied_before == Some(first.log) {
+        return Ok(first.log);
+    }
+    let mut frames = first.log;
     for _ in 0..ROUNDS_BESIDE_THE_WRITER {
-        let now = checkpoint(readers).await?;
+        let now = checkpoint(readers).await?.log;
         // A smaller log was started over meanwhile: all of it is new.
         let new = if now >= frames { now - frames } else { now };
         frames = now;
@@ -148,16 +164,22 @@ async fn copy_log(readers: &DatabaseConnection, writer: &SqliteWriter) -> Result
         }
     }
     let _writes_wait = writer.lock.lock().await;
-    checkpoint(&writer.db).await?;
-    Ok(())
+    Ok(checkpoint(&writer.db).await?.log)
+}
+
+/// What a checkpoint found: the log's length and how much of it is now in
+/// the database file, in frames.
+struct Checkpointed {
+    log: i64,
+    copied: i64,
 }
 
 /// A passive checkpoint, which copies what no reader still needs and never
-/// waits; answers how many frames the log held.
-async fn checkpoint(db: &DatabaseConnection) -> Result<i64, DbErr> {
+/// waits.
+async fn checkpoint(db: &DatabaseConnection) -> Result<Checkpointed, DbErr> {
     let row = db
         .query_one_raw(Statement::from_string(DbBackend::Sqlite, "PRAGMA wal_checkpoint(PASSIVE)"))
         .await?
         .ok_or_else(|| DbErr::Custom("PRAGMA wal_checkpoint answered no row".into()))?;
-    row.try_get_by_index::<i64>(1)
+    Ok(Checkpointed { log: row.try_get_by_index::<i64>(1)?, copied: row.try_get_by_index::<i64>(2)? })
 }
