@@ -167,7 +167,8 @@ async fn failed_logins_are_limited_per_account(backend: Backend) {
 
 async fn deactivated_user_is_signed_out(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let (user, agent) = app.create_user(Role::Agent, None).await;
+    let team = app.create_team("Field sales").await;
+    let (user, agent) = app.create_user(Role::Agent, Some(team.id)).await;
     let token: CreatedToken = agent.post("/api/v1/tokens", &json!({ "name": "script" })).await.want(201).json();
     let bearer = app.client_with_token(&token.token);
     agent.get("/api/v1/people").await.want(200);
@@ -178,6 +179,11 @@ async fn deactivated_user_is_signed_out(backend: Backend) {
     let after: User = app.admin.fetch("users", user.id).await;
     assert!(!after.fields.active, "a deleted user is still active: {after:?}");
     assert_eq!(after.fields.email, user.fields.email);
+    assert_eq!(after.fields.team_id, Some(team.id), "deactivating changed the team");
+    // Deactivating again changes nothing and is not an error.
+    app.admin.delete(&format!("/api/v1/users/{}", user.id)).await.want(204);
+    let again: User = app.admin.fetch("users", user.id).await;
+    assert_eq!(again.meta.version, after.meta.version, "a second deactivation wrote again");
 
     agent.get("/api/v1/people").await.want_error(401, "unauthorized");
     bearer.get("/api/v1/people").await.want_error(401, "unauthorized");

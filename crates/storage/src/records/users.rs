@@ -248,12 +248,29 @@ impl Store {
     }
 
     /// Users are never deleted (their records keep their name): they are deactivated.
+    /// Changes nothing but `active`, read and written in one transaction: a
+    /// team deleted meanwhile must not turn a deactivation into a complaint
+    /// about the team.
     pub async fn deactivate_user(&self, actor: &Actor, id: UserId) -> Result<User> {
         actor.ensure_admin()?;
-        let current = self.get_user(id).await?;
-        let mut fields = current.fields.clone();
-        fields.active = false;
-        self.update_user(actor, id, fields, None, None).await
+        let w = self.begin_write().await?;
+        let row = users::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("user"))?;
+        if !row.active {
+            w.commit().await?;
+            return user_from(row);
+        }
+        if row.role == Role::Admin.as_str() {
+            self.ensure_another_admin(&*w, id).await?;
+        }
+        let version = row.version;
+        let mut active: users::ActiveModel = row.into();
+        active.active = Set(false);
+        active.updated_at = Set(now());
+        active.version = Set(version + 1);
+        let updated = crate::common::save(&*w, active, users::Column::Version, version).await?;
+        Store::sign_out_everywhere(&*w, id).await?;
+        w.commit().await?;
+        user_from(updated)
     }
 
     /// Sets a password from the CLI.
