@@ -215,9 +215,10 @@ async fn checkpoint(db: &DatabaseConnection) -> Result<Checkpointed, DbErr> {
 /// id, a token's hash), then reloads the statistics. SQLite re-prepares a
 /// statement for every new value bound to a column whose index has samples,
 /// to plan for that value; but a unique key matches one row whatever the
-/// value, so its samples never change a plan, and without them a lookup by
-/// id is prepared once per connection instead of on every request. Run
-/// after each `ANALYZE`, which writes them again.
+/// value, so its samples never change a plan. A connection that loads the
+/// statistics afterwards prepares a lookup by id once; one already open
+/// keeps the samples it loaded (measured: docs/PERFORMANCE.md). Run after
+/// each `ANALYZE`, which writes them again.
 pub(crate) async fn drop_unique_key_samples<C: ConnectionTrait>(db: &C) -> Result<(), DbErr> {
     let sampled = db
         .query_one_raw(Statement::from_string(
