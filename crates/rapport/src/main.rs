@@ -366,6 +366,7 @@ async fn serve(config: &config::Config) -> Result<()> {
             config.bind
         );
     }
+    let shutdown = rapport_server::ShutdownSignal::listen().context("cannot listen for Ctrl-C and SIGTERM")?;
     let listener = tokio::net::TcpListener::bind(&config.bind)
         .await
         .with_context(|| format!("cannot listen on {}", config.bind))?;
@@ -383,6 +384,7 @@ async fn serve(config: &config::Config) -> Result<()> {
             jobs,
             metrics_token: config.metrics_token.clone(),
         },
+        shutdown,
     )
     .await?;
     Ok(())

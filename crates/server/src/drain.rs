@@ -6,9 +6,11 @@
 //! reset. So on SIGTERM the listener is closed first (new connections are
 //! refused; those the kernel already queued are taken in first), every open connection answers its next request with
 //! `Connection: close` and is then closed by hyper after the response, and
-//! only when no connection is left (or after [`DRAIN_GRACE`], for clients
-//! that keep an idle connection open) does the graceful shutdown close the rest.
+//! only when the listener and every connection are closed (or after
+//! [`DRAIN_GRACE`], for clients that keep an idle connection open) does the
+//! graceful shutdown close the rest.
 
+use std::collections::VecDeque;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -21,7 +23,6 @@ use axum::http::HeaderValue;
 use axum::http::header::CONNECTION;
 use axum::middleware::Next;
 use axum::response::Response;
-use futures::FutureExt;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -29,7 +30,7 @@ use tokio::sync::watch;
 /// How long idle connections are given to send a last request.
 pub const DRAIN_GRACE: Duration = Duration::from_secs(2);
 
-/// Whether the node is draining, and how many connections are open.
+/// Whether the node is draining, and how many connections (and listeners) are open.
 #[derive(Clone)]
 pub struct Drain {
     draining: watch::Sender<bool>,
@@ -50,7 +51,7 @@ impl Drain {
         *self.draining.borrow()
     }
 
-    /// Waits until every connection is closed, or `grace` passed.
+    /// Waits until the listener and every connection are closed, or `grace` passed.
     pub async fn closed(&self, grace: Duration) {
         let mut open = self.open.subscribe();
         let _ = tokio::time::timeout(grace, open.wait_for(|n| *n == 0)).await;
@@ -58,7 +59,15 @@ impl Drain {
 
     /// Wraps the listener: it counts connections and closes at [`Drain::start`].
     pub fn listener(&self, listener: TcpListener) -> DrainingListener {
-        DrainingListener { inner: Some(listener), drain: self.clone() }
+        // The listener counts as open until it has handed over what the
+        // kernel queued: until then "no connection open" is not yet true.
+        self.open.send_modify(|n| *n += 1);
+        DrainingListener { inner: Some(listener), queued: VecDeque::new(), drain: self.clone() }
+    }
+
+    fn counted(&self, stream: TcpStream) -> CountedStream {
+        self.open.send_modify(|n| *n += 1);
+        CountedStream { stream, open: Arc::clone(&self.open) }
     }
 }
 
@@ -80,7 +89,37 @@ pub async fn close_when_draining(State(drain): State<Drain>, request: Request, n
 /// A TCP listener that is dropped (so connections are refused) when draining starts.
 pub struct DrainingListener {
     inner: Option<TcpListener>,
+    /// Connections the kernel had queued when the listener closed, still to be served.
+    queued: VecDeque<(CountedStream, SocketAddr)>,
     drain: Drain,
+}
+
+impl DrainingListener {
+    /// Takes in what the kernel queued, then closes the listener.
+    ///
+    /// Asks the kernel itself until it has nothing left: tokio's accept
+    /// answers from readiness the reactor may not have seen yet, and closing
+    /// the listener resets every connection still queued, requests and all.
+    fn close(&mut self) {
+        let Some(listener) = self.inner.take() else { return };
+        match listener.into_std() {
+            Ok(listener) => loop {
+                match listener.accept().and_then(|(stream, addr)| {
+                    stream.set_nonblocking(true)?;
+                    Ok((TcpStream::from_std(stream)?, addr))
+                }) {
+                    Ok((stream, addr)) => self.queued.push_back((self.drain.counted(stream), addr)),
+                    Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(err) => {
+                        tracing::warn!(error = %err, "taking in a queued connection at shutdown failed");
+                        break;
+                    }
+                }
+            },
+            Err(err) => tracing::warn!(error = %err, "closing the listener at shutdown failed"),
+        }
+        self.drain.open.send_modify(|n| *n -= 1);
+    }
 }
 
 impl axum::serve::Listener for DrainingListener {
@@ -90,24 +129,17 @@ impl axum::serve::Listener for DrainingListener {
     async fn accept(&mut self) -> (CountedStream, SocketAddr) {
         let mut draining = self.drain.draining.subscribe();
         loop {
+            if let Some(queued) = self.queued.pop_front() {
+                return queued;
+            }
             let Some(listener) = &mut self.inner else {
                 return std::future::pending().await;
             };
             tokio::select! {
                 (stream, addr) = axum::serve::Listener::accept(listener) => {
-                    self.drain.open.send_modify(|n| *n += 1);
-                    return (CountedStream { stream, open: Arc::clone(&self.drain.open) }, addr);
+                    return (self.drain.counted(stream), addr);
                 }
-                _ = draining.wait_for(|d| *d) => {
-                    // Connections the kernel already took in are served (each
-                    // closes after its answer): closing the listener with
-                    // them queued would reset them, requests and all.
-                    if let Some((stream, addr)) = axum::serve::Listener::accept(listener).now_or_never() {
-                        self.drain.open.send_modify(|n| *n += 1);
-                        return (CountedStream { stream, open: Arc::clone(&self.drain.open) }, addr);
-                    }
-                    self.inner = None;
-                }
+                _ = draining.wait_for(|d| *d) => self.close(),
             }
         }
     }

@@ -239,7 +239,12 @@ pub fn return_freed_memory_at_once() {
 }
 
 /// Serves until the process is asked to stop (Ctrl-C or SIGTERM).
-pub async fn serve(listener: tokio::net::TcpListener, store: Store, config: ServerConfig) -> std::io::Result<()> {
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    store: Store,
+    config: ServerConfig,
+    shutdown: ShutdownSignal,
+) -> std::io::Result<()> {
     tokio::spawn(refresh_statistics_hourly(store.clone()));
     let poll = config.insights_poll;
     let mut app = app(store, config);
@@ -253,7 +258,7 @@ pub async fn serve(listener: tokio::net::TcpListener, store: Store, config: Serv
     let listener = axum::serve::ListenerExt::tap_io(drain.listener(listener), |_| {});
     let served = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(async move {
-            shutdown_signal().await;
+            shutdown.received().await;
             drain.start();
             drain.closed(drain::DRAIN_GRACE).await;
         })
@@ -275,29 +280,44 @@ async fn refresh_statistics_hourly(store: Store) {
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Ctrl-C and SIGTERM, listened for from the moment this is made.
+///
+/// Made before the node says it is listening: until a handler is installed,
+/// SIGTERM kills the process outright, jobs and requests and all.
+pub struct ShutdownSignal {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(err) => {
-                tracing::warn!(error = %err, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
+    terminate: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignal {
+    /// Installs the handlers; needs a Tokio runtime.
+    pub fn listen() -> std::io::Result<ShutdownSignal> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(ShutdownSignal {
+                terminate: signal(SignalKind::terminate())?,
+                interrupt: signal(SignalKind::interrupt())?,
+            })
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+        #[cfg(not(unix))]
+        Ok(ShutdownSignal {})
     }
-    tracing::info!("shutting down");
+
+    async fn received(mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.terminate.recv() => {},
+            _ = self.interrupt.recv() => {},
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        tracing::info!("shutting down");
+    }
 }
 
 #[cfg(test)]
