@@ -110,6 +110,8 @@ impl DrainingListener {
                 }) {
                     Ok((stream, addr)) => self.queued.push_back((self.drain.counted(stream), addr)),
                     Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
+                    // The client gave up while queued: on to the next.
+                    Err(err) if err.kind() == io::ErrorKind::ConnectionAborted => continue,
                     Err(err) => {
                         tracing::warn!(error = %err, "taking in a queued connection at shutdown failed");
                         break;

@@ -15,6 +15,7 @@ use sea_orm::{ActiveModelTrait, QueryOrder, Set};
 use sha2::{Digest, Sha256};
 use time::Duration;
 
+use crate::common::ByKey;
 use crate::common::parse;
 use crate::entities::{api_tokens, sessions, users};
 use crate::{Result, StorageError, Store};
@@ -145,7 +146,7 @@ impl Store {
     /// The active user behind a session cookie: one query.
     pub async fn session_user(&self, secret: &str) -> Result<Option<(Actor, User)>> {
         let found =
-            sessions::Entity::find_by_id(digest(secret)).find_also_related(users::Entity).one(self.conn()).await?;
+            sessions::Entity::find_by_id(digest(secret)).find_also_related(users::Entity).by_key(self.conn()).await?;
         match found {
             Some((session, Some(user))) if session.expires_at >= now() => active_actor(user),
             _ => Ok(None),
@@ -210,7 +211,7 @@ impl Store {
     /// Revokes a token: your own, or anyone's if you are an admin.
     pub async fn revoke_token(&self, actor: &Actor, id: TokenId) -> Result<ApiToken> {
         let w = self.begin_write().await?;
-        let token = api_tokens::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("token"))?;
+        let token = api_tokens::Entity::find_by_id(id.0).by_key(&*w).await?.ok_or(StorageError::NotFound("token"))?;
         if token.user_id != actor.user_id.0 {
             actor.ensure_admin()?;
         }

@@ -7,13 +7,40 @@ use rapport_domain::text::Tag;
 use rapport_domain::{FieldErrors, TeamId, UserId};
 use sea_orm::prelude::*;
 use sea_orm::sea_query::{SelectStatement, UnionType};
-use sea_orm::{ConnectionTrait, QuerySelect};
+use sea_orm::{ConnectionTrait, QuerySelect, SelectTwo};
 use serde::de::DeserializeOwned;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use time::OffsetDateTime;
 
 use crate::entities::{custom_field_values, custom_fields, record_tags, users};
 use crate::{Result, StorageError};
+
+/// Fetching the row a primary key names.
+pub(crate) trait ByKey {
+    type Row;
+
+    /// The row, if any, without the `LIMIT ?` that `.one()` adds: SQLite
+    /// (3.51 here) plans with a bound LIMIT's value, so a statement that
+    /// binds one is prepared again on every execution (docs/PERFORMANCE.md,
+    /// "Lookups by id prepared again on every request").
+    async fn by_key<C: ConnectionTrait>(self, db: &C) -> std::result::Result<Option<Self::Row>, DbErr>;
+}
+
+impl<E: EntityTrait> ByKey for Select<E> {
+    type Row = E::Model;
+
+    async fn by_key<C: ConnectionTrait>(self, db: &C) -> std::result::Result<Option<E::Model>, DbErr> {
+        Ok(self.all(db).await?.into_iter().next())
+    }
+}
+
+impl<E: EntityTrait, F: EntityTrait> ByKey for SelectTwo<E, F> {
+    type Row = (E::Model, Option<F::Model>);
+
+    async fn by_key<C: ConnectionTrait>(self, db: &C) -> std::result::Result<Option<Self::Row>, DbErr> {
+        Ok(self.all(db).await?.into_iter().next())
+    }
+}
 
 /// Stored text back into a checked domain type; a failure means corrupt data.
 pub(crate) fn parse<T: TryFrom<String, Error = String>>(raw: String, what: &str) -> Result<T> {
@@ -63,7 +90,7 @@ pub(crate) async fn team_of<C: ConnectionTrait>(conn: &C, user: Option<Uuid>) ->
 
 /// Checks that an owner or assignee is an active user; returns their team.
 pub(crate) async fn active_user<C: ConnectionTrait>(conn: &C, user: UserId, field: &str) -> Result<Option<TeamId>> {
-    match users::Entity::find_by_id(user.0).one(conn).await? {
+    match users::Entity::find_by_id(user.0).by_key(conn).await? {
         Some(found) if found.active => Ok(found.team_id.map(TeamId)),
         Some(_) => Err(FieldErrors::single(field, "this user is deactivated").into()),
         None => Err(FieldErrors::single(field, "no such user").into()),
@@ -115,7 +142,7 @@ where
     <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<Uuid>,
     C: ConnectionTrait,
 {
-    E::find_by_id(id).one(conn).await?.ok_or_else(|| no_such(field, what))
+    E::find_by_id(id).by_key(conn).await?.ok_or_else(|| no_such(field, what))
 }
 
 /// Which of these ids a record of `E` has, looked up a chunk at a time.

@@ -14,6 +14,7 @@ use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
 use sea_orm::{ActiveValue::Set, Condition, QueryOrder, QuerySelect, TryInsertResult};
 use time::{Duration, OffsetDateTime};
 
+use crate::common::ByKey;
 use crate::common::parse_with;
 use crate::entities::jobs;
 use crate::{Result, StorageError, Store};
@@ -320,7 +321,7 @@ impl Store {
 
     /// One job, for someone who may see it.
     pub async fn job(&self, by: Option<&Actor>, id: JobId) -> Result<Job> {
-        let row = jobs::Entity::find_by_id(id.0).one(self.conn()).await?.ok_or(StorageError::NotFound("job"))?;
+        let row = jobs::Entity::find_by_id(id.0).by_key(self.conn()).await?.ok_or(StorageError::NotFound("job"))?;
         if !may_manage(by, &row) {
             return Err(StorageError::NotFound("job"));
         }
@@ -422,7 +423,7 @@ impl Store {
     ) -> Result<Job> {
         let w = self.begin_write().await?;
         let row =
-            jobs::Entity::find_by_id(id.0).lock_with_behavior(LockType::Update, LockBehavior::Nowait).one(&*w).await;
+            jobs::Entity::find_by_id(id.0).lock_with_behavior(LockType::Update, LockBehavior::Nowait).by_key(&*w).await;
         // NOWAIT: a worker holds the row for a moment only; say so rather than wait.
         let row = match row {
             Err(err) if self.backend() == sea_orm::DbBackend::Postgres && err.to_string().contains("lock") => {

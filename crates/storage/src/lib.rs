@@ -208,7 +208,6 @@ impl Store {
     pub async fn refresh_statistics(&self) -> Result<()> {
         if self.sqlite_writer.is_some() {
             self.db.execute_unprepared("PRAGMA optimize=0x10002").await?;
-            sqlite::drop_unique_key_samples(&self.db).await?;
         }
         Ok(())
     }
@@ -216,9 +215,6 @@ impl Store {
     /// Recomputes all planner statistics, after a bulk load.
     pub async fn analyze(&self) -> Result<()> {
         self.db.execute_unprepared("ANALYZE").await?;
-        if self.is_sqlite() {
-            sqlite::drop_unique_key_samples(&self.db).await?;
-        }
         Ok(())
     }
 
@@ -229,7 +225,6 @@ impl Store {
     pub async fn analyze_sampled(&self) -> Result<()> {
         if self.is_sqlite() {
             self.db.execute_unprepared("PRAGMA analysis_limit = 1000; ANALYZE; PRAGMA analysis_limit = 0").await?;
-            sqlite::drop_unique_key_samples(&self.db).await?;
         } else {
             self.analyze().await?;
         }

@@ -18,7 +18,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
 
-use crate::common::{from_json, parse_with, to_json};
+use crate::common::{ByKey, from_json, parse_with, to_json};
 use crate::entities::{
     contact_points, mail_received, mail_settings, outbox, people, ticket_attachments, ticket_messages, tickets,
 };
@@ -59,7 +59,7 @@ pub struct OutboxMessage {
 }
 
 async fn setting<T: DeserializeOwned, C: ConnectionTrait>(conn: &C, name: &str) -> Result<Option<T>> {
-    match mail_settings::Entity::find_by_id(name).one(conn).await? {
+    match mail_settings::Entity::find_by_id(name).by_key(conn).await? {
         Some(row) => Ok(Some(from_json(row.value, "mail settings")?)),
         None => Ok(None),
     }
@@ -68,7 +68,7 @@ async fn setting<T: DeserializeOwned, C: ConnectionTrait>(conn: &C, name: &str) 
 async fn put_setting<T: Serialize, C: ConnectionTrait>(conn: &C, name: &str, value: &T) -> Result<()> {
     let row =
         mail_settings::ActiveModel { name: Set(name.to_owned()), value: Set(to_json(value)), updated_at: Set(now()) };
-    if mail_settings::Entity::find_by_id(name).one(conn).await?.is_some() {
+    if mail_settings::Entity::find_by_id(name).by_key(conn).await?.is_some() {
         row.update(conn).await?;
     } else {
         row.insert(conn).await?;
@@ -86,7 +86,7 @@ pub(crate) async fn queue_reply<C: ConnectionTrait>(
     message: &ticket_messages::Model,
 ) -> Result<Option<OutboxId>> {
     let Some(smtp) = setting::<SmtpSettings, _>(conn, SMTP).await? else { return Ok(None) };
-    let Some(person) = people::Entity::find_by_id(ticket.requester_id).one(conn).await? else { return Ok(None) };
+    let Some(person) = people::Entity::find_by_id(ticket.requester_id).by_key(conn).await? else { return Ok(None) };
     let emails: Vec<EmailEntry> = from_json(person.emails, "emails")?;
     let Some(to) = mail_address(&emails) else { return Ok(None) };
     let earlier: Vec<Option<String>> = ticket_messages::Entity::find()
@@ -327,7 +327,7 @@ async fn answered_ticket<C: ConnectionTrait>(
         candidates.extend(by_token);
     }
     for id in candidates {
-        let Some(ticket) = tickets::Entity::find_by_id(id).one(conn).await? else { continue };
+        let Some(ticket) = tickets::Entity::find_by_id(id).by_key(conn).await? else { continue };
         if ticket.requester_id == sender && ticket.status != TicketStatus::Closed.as_str() {
             return Ok(Some(ticket));
         }
@@ -377,7 +377,8 @@ impl Store {
 
     /// An outgoing message with its files, for the sender.
     pub async fn outbox_message(&self, id: OutboxId) -> Result<OutboxMessage> {
-        let row = outbox::Entity::find_by_id(id.0).one(self.conn()).await?.ok_or(StorageError::NotFound("message"))?;
+        let row =
+            outbox::Entity::find_by_id(id.0).by_key(self.conn()).await?.ok_or(StorageError::NotFound("message"))?;
         let attachments = match row.message_id {
             Some(message) => ticket_attachments::Entity::find()
                 .filter(ticket_attachments::Column::MessageId.eq(message))
@@ -411,7 +412,7 @@ impl Store {
     /// (`failed`), or to be tried again (`queued`), with the server's answer.
     pub async fn record_send_attempt(&self, id: OutboxId, status: OutboxStatus, server_reply: &str) -> Result<()> {
         let w = self.begin_write().await?;
-        let row = outbox::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("message"))?;
+        let row = outbox::Entity::find_by_id(id.0).by_key(&*w).await?.ok_or(StorageError::NotFound("message"))?;
         let (attempts, ticket_id, body) = (row.attempts, row.ticket_id, row.body.clone());
         let mut active: outbox::ActiveModel = row.into();
         let at = now();
@@ -442,7 +443,7 @@ impl Store {
 
     /// Whether a message with this key was taken in already.
     pub async fn mail_received(&self, key: &str) -> Result<bool> {
-        Ok(mail_received::Entity::find_by_id(key).one(self.conn()).await?.is_some())
+        Ok(mail_received::Entity::find_by_id(key).by_key(self.conn()).await?.is_some())
     }
 
     /// Takes in one email, all or nothing: it joins the open ticket it
@@ -456,7 +457,7 @@ impl Store {
     /// `receive_email` as of `at` (the demo's history).
     pub async fn receive_email_at(&self, mail: InboundEmail, at: OffsetDateTime) -> Result<Received> {
         let w = self.begin_write().await?;
-        if mail_received::Entity::find_by_id(mail.key.as_str()).one(&*w).await?.is_some() {
+        if mail_received::Entity::find_by_id(mail.key.as_str()).by_key(&*w).await?.is_some() {
             return Ok(Received::Duplicate);
         }
         let record = |outcome: &str, ticket: Option<Uuid>| mail_received::ActiveModel {
@@ -531,11 +532,11 @@ impl Store {
     /// An attachment and its bytes, if `actor` may see its ticket.
     pub async fn attachment(&self, actor: &Actor, id: AttachmentId) -> Result<(AttachmentInfo, Vec<u8>)> {
         let row = ticket_attachments::Entity::find_by_id(id.0)
-            .one(self.conn())
+            .by_key(self.conn())
             .await?
             .ok_or(StorageError::NotFound("attachment"))?;
         let ticket = tickets::Entity::find_by_id(row.ticket_id)
-            .one(self.conn())
+            .by_key(self.conn())
             .await?
             .ok_or(StorageError::NotFound("attachment"))?;
         visible(actor, ticket).map_err(|_| StorageError::NotFound("attachment"))?;

@@ -110,14 +110,12 @@ impl Checkpointer {
     /// over only by a write that begins when it has been copied to its end,
     /// and one that never is grows without bound; so each round copies the
     /// log beside the writer, on a readers' connection, until little is new,
-    /// then copies that little with the writer held back. The first round
-    /// that finds nothing new frees the writer's page cache.
+    /// then copies that little with the writer held back.
     pub(crate) fn start(readers: DatabaseConnection, writer: SqliteWriter) -> Self {
         Checkpointer(tokio::spawn(async move {
             let mut ticks = tokio::time::interval(CHECKPOINT_EVERY);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let mut copied_before = None;
-            let mut cache_handed_back = false;
             loop {
                 ticks.tick().await;
                 if readers.get_sqlite_connection_pool().is_closed()
@@ -126,15 +124,7 @@ impl Checkpointer {
                     return;
                 }
                 match copy_log(&readers, &writer, copied_before).await {
-                    Ok(Round::Copied(frames)) => {
-                        copied_before = Some(frames);
-                        cache_handed_back = false;
-                    }
-                    Ok(Round::NothingNew) if !cache_handed_back => match hand_back_cache(&writer).await {
-                        Ok(()) => cache_handed_back = true,
-                        Err(error) => tracing::warn!(%error, "freeing the idle writer's page cache failed"),
-                    },
-                    Ok(Round::NothingNew) => {}
+                    Ok(frames) => copied_before = Some(frames),
                     Err(error) => {
                         tracing::warn!(%error, "checkpointing the write-ahead log failed; trying again shortly");
                     }
@@ -150,26 +140,18 @@ impl Drop for Checkpointer {
     }
 }
 
-/// What a round of checkpointing did.
-enum Round {
-    /// The log, this many frames long, is copied to its end unless a reader
-    /// still needed some of it.
-    Copied(i64),
-    /// Nothing was written since the last round.
-    NothingNew,
-}
-
-/// One round of copying the log into the database file.
+/// One round; answers the log's length in frames, copied to its end unless
+/// a reader still needed some of it.
 async fn copy_log(
     readers: &DatabaseConnection,
     writer: &SqliteWriter,
     copied_before: Option<i64>,
-) -> Result<Round, DbErr> {
+) -> Result<i64, DbErr> {
     let first = checkpoint(readers).await?;
-    // An idle server neither holds the writer back nor keeps its connection
-    // open.
+    // Nothing written since the last round: an idle server neither holds the
+    // writer back nor keeps its connection open.
     if first.log == first.copied && copied_before == Some(first.log) {
-        return Ok(Round::NothingNew);
+        return Ok(first.log);
     }
     let mut frames = first.log;
     for _ in 0..ROUNDS_BESIDE_THE_WRITER {
@@ -182,16 +164,7 @@ async fn copy_log(
         }
     }
     let _writes_wait = writer.lock.lock().await;
-    Ok(Round::Copied(checkpoint(&writer.db).await?.log))
-}
-
-/// Frees the pages the writer's connection keeps cached (up to
-/// `cache_size`, 32 MB): they save reading pages again while writes follow
-/// one another, and are only memory held once the writes stop.
-async fn hand_back_cache(writer: &SqliteWriter) -> Result<(), DbErr> {
-    let _writes_wait = writer.lock.lock().await;
-    writer.db.execute_unprepared("PRAGMA shrink_memory").await?;
-    Ok(())
+    Ok(checkpoint(&writer.db).await?.log)
 }
 
 /// What a checkpoint found: the log's length and how much of it is now in
@@ -209,35 +182,4 @@ async fn checkpoint(db: &DatabaseConnection) -> Result<Checkpointed, DbErr> {
         .await?
         .ok_or_else(|| DbErr::Custom("PRAGMA wal_checkpoint answered no row".into()))?;
     Ok(Checkpointed { log: row.try_get_by_index::<i64>(1)?, copied: row.try_get_by_index::<i64>(2)? })
-}
-
-/// Drops the STAT4 samples of single-column unique indexes (each table's
-/// id, a token's hash), then reloads the statistics. SQLite re-prepares a
-/// statement for every new value bound to a column whose index has samples,
-/// to plan for that value; but a unique key matches one row whatever the
-/// value, so its samples never change a plan. A connection that loads the
-/// statistics afterwards prepares a lookup by id once; one already open
-/// keeps the samples it loaded (measured: docs/PERFORMANCE.md). Run after
-/// each `ANALYZE`, which writes them again.
-pub(crate) async fn drop_unique_key_samples<C: ConnectionTrait>(db: &C) -> Result<(), DbErr> {
-    let sampled = db
-        .query_one_raw(Statement::from_string(
-            DbBackend::Sqlite,
-            "SELECT count(*) FROM sqlite_schema WHERE name = 'sqlite_stat4'",
-        ))
-        .await?
-        .ok_or_else(|| DbErr::Custom("counting sqlite_stat4 answered no row".into()))?
-        .try_get_by_index::<i64>(0)?;
-    if sampled == 0 {
-        return Ok(());
-    }
-    db.execute_unprepared(
-        "DELETE FROM sqlite_stat4 WHERE idx IN (\
-             SELECT l.name FROM sqlite_schema AS t, pragma_index_list(t.name) AS l \
-             WHERE t.type = 'table' AND l.\"unique\" = 1 \
-             AND (SELECT count(*) FROM pragma_index_info(l.name)) = 1); \
-         ANALYZE sqlite_schema",
-    )
-    .await?;
-    Ok(())
 }

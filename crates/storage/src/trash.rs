@@ -26,7 +26,7 @@ use serde_json::{Map, Value as Json};
 use time::{Duration, OffsetDateTime};
 
 use crate::archive::{ArchiveError, reinsert, row_json};
-use crate::common::{from_json, ownership, parse_with, to_json};
+use crate::common::{ByKey, from_json, ownership, parse_with, to_json};
 use crate::entities::{
     activities, companies, contact_points, custom_field_values, deals, outbox, people, purchases, record_tags,
     sla_events, survey_answers, survey_sends, tasks, ticket_attachments, ticket_messages, tickets, trash,
@@ -352,7 +352,7 @@ async fn after_change<C: ConnectionTrait>(
     contacted: Vec<Uuid>,
 ) -> Result<()> {
     for person in contacted {
-        if people::Entity::find_by_id(person).one(conn).await?.is_some() {
+        if people::Entity::find_by_id(person).by_key(conn).await?.is_some() {
             refresh_last_contacted(conn, person).await?;
         }
     }
@@ -434,7 +434,7 @@ pub(crate) async fn restore_entry<C: ConnectionTrait>(
         conn.execute(&update).await?;
     }
     if kind == RecordKind::Companies {
-        let name = companies::Entity::find_by_id(id).one(conn).await?.map(|c| c.name);
+        let name = companies::Entity::find_by_id(id).by_key(conn).await?.map(|c| c.name);
         refresh_company_people(conn, id, name.as_deref()).await?;
     }
     // Replies still waiting to go out when the ticket was deleted go now:
@@ -459,7 +459,7 @@ fn parse_kind(raw: &str) -> Result<RecordKind> {
 
 /// A trash entry, read inside the caller's transaction.
 pub(crate) async fn entry<C: ConnectionTrait>(conn: &C, id: Uuid) -> Result<trash::Model> {
-    trash::Entity::find_by_id(id).one(conn).await?.ok_or(StorageError::NotFound("trash entry"))
+    trash::Entity::find_by_id(id).by_key(conn).await?.ok_or(StorageError::NotFound("trash entry"))
 }
 
 /// Restores a deleted (not merged) record inside the caller's transaction,
@@ -497,7 +497,7 @@ async fn owner_of<C: ConnectionTrait>(conn: &C, entry: &trash::Model) -> Result<
         RecordKind::Tasks => uuid("assignee_id"),
         // A purchase is its customer's owner's.
         RecordKind::Purchases => match uuid("person_id") {
-            Some(person) => people::Entity::find_by_id(person).one(conn).await?.and_then(|p| p.owner_id),
+            Some(person) => people::Entity::find_by_id(person).by_key(conn).await?.and_then(|p| p.owner_id),
             None => None,
         },
         RecordKind::Tickets => unreachable!("answered above"),

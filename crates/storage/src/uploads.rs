@@ -3,6 +3,7 @@
 //! its start). A file is written chunk by chunk and read chunk by chunk, so
 //! no side holds a whole file in memory.
 
+use crate::common::ByKey;
 use rapport_domain::jobs::JobStatus;
 use rapport_domain::records::now;
 use rapport_domain::{JobId, UploadId, UserId};
@@ -97,7 +98,8 @@ impl Store {
     /// Marks the upload whole.
     pub async fn finish_upload(&self, writer: UploadWriter) -> Result<Upload> {
         let w = self.begin_write().await?;
-        let row = uploads::Entity::find_by_id(writer.id.0).one(&*w).await?.ok_or(StorageError::NotFound("upload"))?;
+        let row =
+            uploads::Entity::find_by_id(writer.id.0).by_key(&*w).await?.ok_or(StorageError::NotFound("upload"))?;
         let mut row: uploads::ActiveModel = row.into();
         row.size = Set(i64::try_from(writer.size).unwrap_or(i64::MAX));
         row.complete = Set(true);
@@ -110,7 +112,7 @@ impl Store {
     pub async fn upload(&self, user_id: Option<UserId>, id: UploadId) -> Result<Upload> {
         let row = uploads::Entity::find_by_id(id.0)
             .filter(uploads::Column::Complete.eq(true))
-            .one(self.conn())
+            .by_key(self.conn())
             .await?
             .filter(|row| user_id.is_none_or(|user| row.user_id == user.0))
             .ok_or(StorageError::NotFound("upload"))?;
@@ -163,7 +165,7 @@ impl Store {
                         JobStatus::Running.as_str(),
                         JobStatus::Failed.as_str(),
                     ]))
-                    .one(self.conn())
+                    .by_key(self.conn())
                     .await?
                     .is_some(),
             };

@@ -9,6 +9,7 @@ use sea_orm::sea_query::{Condition, Expr};
 use sea_orm::{ConnectionTrait, Set};
 use std::collections::{BTreeSet, HashSet};
 
+use crate::common::ByKey;
 use crate::common::*;
 use crate::entities::{activities, companies, deals, people};
 use crate::history;
@@ -226,7 +227,10 @@ pub(crate) async fn replace_activity<C: ConnectionTrait>(
 impl Store {
     pub async fn get_activity(&self, id: ActivityId) -> Result<Activity> {
         activity_from(
-            activities::Entity::find_by_id(id.0).one(self.conn()).await?.ok_or(StorageError::NotFound("activity"))?,
+            activities::Entity::find_by_id(id.0)
+                .by_key(self.conn())
+                .await?
+                .ok_or(StorageError::NotFound("activity"))?,
         )
     }
 
@@ -299,7 +303,7 @@ impl Store {
         expected_version: Option<i64>,
     ) -> Result<Activity> {
         let w = self.begin_write().await?;
-        let row = activities::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("activity"))?;
+        let row = activities::Entity::find_by_id(id.0).by_key(&*w).await?.ok_or(StorageError::NotFound("activity"))?;
         let activity = replace_activity(&*w, actor, row, input, expected_version).await?;
         w.commit().await?;
         Ok(activity)
@@ -307,7 +311,7 @@ impl Store {
 
     pub async fn delete_activity(&self, actor: &Actor, id: ActivityId) -> Result<()> {
         let w = self.begin_write().await?;
-        let row = activities::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("activity"))?;
+        let row = activities::Entity::find_by_id(id.0).by_key(&*w).await?.ok_or(StorageError::NotFound("activity"))?;
         actor.ensure_can(Action::Delete, &ownership(&*w, row.author_id, row.created_by).await?)?;
         let label = row.subject.clone().unwrap_or_else(|| format!("{} on {}", row.kind, row.occurred_at.date()));
         move_to_trash(

@@ -17,6 +17,7 @@ use sea_orm::{ActiveModelTrait, Condition, QueryOrder, QuerySelect, QueryTrait, 
 use time::OffsetDateTime;
 
 use crate::auth::digest;
+use crate::common::ByKey;
 use crate::common::*;
 use crate::entities::{customer_insight_rows, people, survey_answers, survey_sends, surveys, tasks, teams, users};
 use crate::records::customer_insights::in_current_generation;
@@ -158,7 +159,7 @@ async fn follow_up<C: ConnectionTrait>(
     let person_id = answer.person_id.clone().unwrap();
     let staff_id = answer.staff_id.clone().unwrap();
     let deal_id = answer.deal_id.clone().unwrap();
-    let person = people::Entity::find_by_id(person_id).one(conn).await?.ok_or(StorageError::NotFound("person"))?;
+    let person = people::Entity::find_by_id(person_id).by_key(conn).await?.ok_or(StorageError::NotFound("person"))?;
     // The owner first, then whom the answer is about, then the survey's author:
     // the first still active, else the task waits unassigned for a manager.
     let candidates: Vec<Uuid> =
@@ -271,7 +272,7 @@ impl Store {
         }
         let survey = survey_from(
             surveys::Entity::find_by_id(send.survey_id)
-                .one(self.conn())
+                .by_key(self.conn())
                 .await?
                 .ok_or(StorageError::NotFound("survey"))?,
         )?;
@@ -295,7 +296,7 @@ impl Store {
         let checked = survey.fields.check_answer(given)?;
         let analysis = analyse(&checked).await?;
         let w = self.begin_write().await?;
-        let send = survey_sends::Entity::find_by_id(send.0).one(&*w).await?.ok_or(StorageError::NotFound("link"))?;
+        let send = survey_sends::Entity::find_by_id(send.0).by_key(&*w).await?.ok_or(StorageError::NotFound("link"))?;
         let at = now();
         let existing =
             survey_answers::Entity::find().filter(survey_answers::Column::SendId.eq(send.id)).one(&*w).await?;
@@ -346,7 +347,7 @@ impl Store {
             return Ok(false);
         };
         let person =
-            people::Entity::find_by_id(send.person_id).one(&*w).await?.ok_or(StorageError::NotFound("person"))?;
+            people::Entity::find_by_id(send.person_id).by_key(&*w).await?.ok_or(StorageError::NotFound("person"))?;
         let mut preferences: Preferences = from_json(person.preferences.clone(), "preferences")?;
         if !preferences.do_not_contact {
             preferences.do_not_contact = true;
@@ -375,8 +376,10 @@ impl Store {
     }
 
     pub async fn get_answer(&self, id: AnswerId) -> Result<Answer> {
-        let row =
-            survey_answers::Entity::find_by_id(id.0).one(self.conn()).await?.ok_or(StorageError::NotFound("answer"))?;
+        let row = survey_answers::Entity::find_by_id(id.0)
+            .by_key(self.conn())
+            .await?
+            .ok_or(StorageError::NotFound("answer"))?;
         answer_from(row)
     }
 

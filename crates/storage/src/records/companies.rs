@@ -8,6 +8,7 @@ use sea_orm::prelude::*;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ConnectionTrait, Set};
 
+use crate::common::ByKey;
 use crate::common::*;
 use crate::entities::companies;
 use crate::history;
@@ -209,7 +210,7 @@ pub(crate) async fn write_company<C: ConnectionTrait>(
 impl Store {
     pub async fn get_company(&self, id: CompanyId) -> Result<Company> {
         company_from(
-            companies::Entity::find_by_id(id.0).one(self.conn()).await?.ok_or(StorageError::NotFound("company"))?,
+            companies::Entity::find_by_id(id.0).by_key(self.conn()).await?.ok_or(StorageError::NotFound("company"))?,
         )
     }
 
@@ -256,7 +257,7 @@ impl Store {
         expected_version: Option<i64>,
     ) -> Result<Company> {
         let w = self.begin_write().await?;
-        let row = companies::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("company"))?;
+        let row = companies::Entity::find_by_id(id.0).by_key(&*w).await?.ok_or(StorageError::NotFound("company"))?;
         let company = replace_company(&*w, actor, row, input, expected_version).await?;
         w.commit().await?;
         Ok(company)
@@ -267,7 +268,7 @@ impl Store {
     /// entry the delete made, for an Undo.
     pub async fn delete_company(&self, actor: &Actor, id: CompanyId) -> Result<Uuid> {
         let w = self.begin_write().await?;
-        let row = companies::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("company"))?;
+        let row = companies::Entity::find_by_id(id.0).by_key(&*w).await?.ok_or(StorageError::NotFound("company"))?;
         actor.ensure_can(Action::Delete, &ownership(&*w, row.owner_id, row.created_by).await?)?;
         let entry = move_to_trash(
             &*w,

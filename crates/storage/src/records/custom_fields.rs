@@ -6,7 +6,7 @@ use rapport_domain::{Actor, CustomFieldId, FieldErrors};
 use sea_orm::prelude::*;
 use sea_orm::{ActiveModelTrait, QueryOrder, QuerySelect, Set};
 
-use crate::common::{check_version, definition_from, to_json};
+use crate::common::{ByKey, check_version, definition_from, to_json};
 use crate::entities::{companies, custom_field_values, custom_fields, deals, people, tickets};
 use crate::{Result, StorageError, Store};
 
@@ -48,7 +48,7 @@ impl Store {
     pub async fn get_custom_field(&self, id: CustomFieldId) -> Result<CustomFieldDefinition> {
         definition(
             custom_fields::Entity::find_by_id(id.0)
-                .one(self.conn())
+                .by_key(self.conn())
                 .await?
                 .ok_or(StorageError::NotFound("custom field"))?,
         )
@@ -76,7 +76,7 @@ impl Store {
         input.check()?;
         let w = self.begin_write().await?;
         let row =
-            custom_fields::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("custom field"))?;
+            custom_fields::Entity::find_by_id(id.0).by_key(&*w).await?.ok_or(StorageError::NotFound("custom field"))?;
         check_version(expected_version, row.version)?;
         let current = definition_from(row.clone())?;
         let mut errors = FieldErrors::new();
@@ -107,7 +107,7 @@ impl Store {
         actor.ensure_admin()?;
         let w = self.begin_write().await?;
         let row =
-            custom_fields::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("custom field"))?;
+            custom_fields::Entity::find_by_id(id.0).by_key(&*w).await?.ok_or(StorageError::NotFound("custom field"))?;
         let holders: Vec<Uuid> = custom_field_values::Entity::find()
             .select_only()
             .column(custom_field_values::Column::EntityId)

@@ -19,6 +19,7 @@ use sea_orm::{ConnectionTrait, DbBackend, ExprTrait, QuerySelect, Set};
 use time::{Date, OffsetDateTime};
 
 use super::insights_snapshots::{NewSnapshot, save_computed_snapshot};
+use crate::common::ByKey;
 use crate::common::parse_with;
 use crate::entities::{customer_insight_rows, insights_state, people};
 use crate::{Result, StorageError, Store};
@@ -207,7 +208,7 @@ impl Store {
     /// the lifecycle stage, source or referrer of a person), so equal versions
     /// mean equal insights.
     pub async fn insights_data_version(&self) -> Result<i64> {
-        let row = insights_state::Entity::find_by_id(1).one(self.conn()).await?;
+        let row = insights_state::Entity::find_by_id(1).by_key(self.conn()).await?;
         row.map(|r| r.data_version).ok_or_else(|| StorageError::Corrupt("the insights_state row is missing".into()))
     }
 
@@ -225,7 +226,7 @@ impl Store {
             .exec(&*w)
             .await?;
         let generation = insights_state::Entity::find_by_id(1)
-            .one(&*w)
+            .by_key(&*w)
             .await?
             .ok_or_else(|| StorageError::Corrupt("the insights_state row is missing".into()))?
             .last_generation;

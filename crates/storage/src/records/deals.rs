@@ -11,6 +11,7 @@ use sea_orm::prelude::*;
 use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, Order, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, FromQueryResult, QueryResult, QuerySelect, Set};
 
+use crate::common::ByKey;
 use crate::common::*;
 use crate::entities::{companies, deals, people, stages};
 use crate::history;
@@ -453,7 +454,7 @@ impl Store {
     }
 
     pub async fn get_deal(&self, id: DealId) -> Result<Deal> {
-        deal_from(deals::Entity::find_by_id(id.0).one(self.conn()).await?.ok_or(StorageError::NotFound("deal"))?)
+        deal_from(deals::Entity::find_by_id(id.0).by_key(self.conn()).await?.ok_or(StorageError::NotFound("deal"))?)
     }
 
     pub async fn list_deals(&self, query: &ListQuery, filter: &DealFilter) -> Result<Page<Deal>> {
@@ -517,7 +518,7 @@ impl Store {
         expected_version: Option<i64>,
     ) -> Result<Deal> {
         let w = self.begin_write().await?;
-        let row = deals::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("deal"))?;
+        let row = deals::Entity::find_by_id(id.0).by_key(&*w).await?.ok_or(StorageError::NotFound("deal"))?;
         let deal = replace_deal(&*w, actor, row, input, expected_version).await?;
         w.commit().await?;
         Ok(deal)
@@ -526,7 +527,7 @@ impl Store {
     /// Moves a deal to the trash; gives the trash entry, for an Undo.
     pub async fn delete_deal(&self, actor: &Actor, id: DealId) -> Result<Uuid> {
         let w = self.begin_write().await?;
-        let row = deals::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("deal"))?;
+        let row = deals::Entity::find_by_id(id.0).by_key(&*w).await?.ok_or(StorageError::NotFound("deal"))?;
         actor.ensure_can(Action::Delete, &ownership(&*w, row.owner_id, row.created_by).await?)?;
         let entry = move_to_trash(
             &*w,

@@ -5,6 +5,7 @@
 //! label, a company name's first letters); only records within one block are
 //! compared, by the rules in `rapport_domain::duplicates`.
 
+use crate::common::ByKey;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use rapport_domain::duplicates::{
@@ -343,8 +344,8 @@ impl Store {
         let w = self.begin_write().await?;
         for (id, field) in [(a, "a"), (b, "b")] {
             let exists = match kind {
-                DuplicateKind::People => people::Entity::find_by_id(id).one(&*w).await?.is_some(),
-                DuplicateKind::Companies => companies::Entity::find_by_id(id).one(&*w).await?.is_some(),
+                DuplicateKind::People => people::Entity::find_by_id(id).by_key(&*w).await?.is_some(),
+                DuplicateKind::Companies => companies::Entity::find_by_id(id).by_key(&*w).await?.is_some(),
             };
             if !exists {
                 let what = if kind == DuplicateKind::People { "person" } else { "company" };

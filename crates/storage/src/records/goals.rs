@@ -1,5 +1,6 @@
 //! Goals on scorecard figures for the business, a team or a staff member.
 
+use crate::common::ByKey;
 use std::collections::HashMap;
 
 use rapport_domain::goals::{Comparison, Goal, GoalInput, GoalScope, may_manage_goal, may_see_goal};
@@ -144,7 +145,7 @@ impl Store {
     /// Removes a goal the actor may manage; one they may not see is not found.
     pub async fn delete_goal(&self, actor: &Actor, id: GoalId) -> Result<()> {
         let names = Names::load(self).await?;
-        let row = goals::Entity::find_by_id(id.0).one(self.conn()).await?.ok_or(StorageError::NotFound("goal"))?;
+        let row = goals::Entity::find_by_id(id.0).by_key(self.conn()).await?.ok_or(StorageError::NotFound("goal"))?;
         let goal = goal_from(row, &names)?;
         let team = names.of(goal.scope).1;
         if !may_see_goal(actor, goal.scope, team) {

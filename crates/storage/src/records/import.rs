@@ -31,7 +31,7 @@ use super::people::{email_holders, insert_people, insert_person, person_from, re
 use super::purchases::{insert_purchase, insert_purchases, purchase_from, replace_purchase};
 use super::surveys::survey_from;
 use super::tickets::{insert_ticket, replace_ticket, ticket_from};
-use crate::common::{IN_LIST_CHUNK, check_assignment, ids_by_external_id, ownership};
+use crate::common::{ByKey, IN_LIST_CHUNK, check_assignment, ids_by_external_id, ownership};
 use crate::entities::{
     activities, companies, contact_points, deals, people, pipelines, purchases, stages, surveys, teams, tickets, users,
 };
@@ -624,7 +624,7 @@ async fn find_by_emails<C: ConnectionTrait>(conn: &C, emails: &[Email]) -> Resul
         .await?;
     match ids.as_slice() {
         [] => Ok(None),
-        [id] => Ok(Some(people::Entity::find_by_id(*id).one(conn).await?.ok_or(StorageError::NotFound("person"))?)),
+        [id] => Ok(Some(people::Entity::find_by_id(*id).by_key(conn).await?.ok_or(StorageError::NotFound("person"))?)),
         _ => {
             Err(FieldErrors::single("emails", format!("the addresses belong to {} different people", ids.len())).into())
         }

@@ -7,6 +7,7 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::{ConnectionTrait, QuerySelect};
 use time::{Date, OffsetDateTime};
 
+use crate::common::ByKey;
 use crate::common::parse_with;
 use crate::entities::insights_snapshots;
 use crate::{Result, Store};
@@ -73,7 +74,7 @@ impl Store {
 
     /// The stored snapshot, body included.
     pub async fn insights_snapshot(&self) -> Result<Option<StoredSnapshot>> {
-        let Some(row) = insights_snapshots::Entity::find_by_id(CURRENT).one(self.conn()).await? else {
+        let Some(row) = insights_snapshots::Entity::find_by_id(CURRENT).by_key(self.conn()).await? else {
             return Ok(None);
         };
         let stamp = SnapshotStamp {

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use super::companies::{company_from, write_company};
 use super::customer_insights::bump_insights_version;
 use super::people::{person_from, refresh_company_people, refresh_last_contacted, write_person};
-use crate::common::{check_version, from_json, ownership, to_json};
+use crate::common::{ByKey, check_version, from_json, ownership, to_json};
 use crate::entities::{companies, people};
 use crate::history::record;
 use crate::trash::{Removal, entry, move_to_trash, restore_entry};
@@ -165,9 +165,9 @@ impl Store {
             return Err(FieldErrors::single("other", "is the record itself").into());
         }
         let w = self.begin_write().await?;
-        let kept = people::Entity::find_by_id(survivor.0).one(&*w).await?.ok_or(StorageError::NotFound("person"))?;
+        let kept = people::Entity::find_by_id(survivor.0).by_key(&*w).await?.ok_or(StorageError::NotFound("person"))?;
         let gone = people::Entity::find_by_id(other.0)
-            .one(&*w)
+            .by_key(&*w)
             .await?
             .ok_or_else(|| FieldErrors::single("other", "no such person"))?;
         actor.ensure_can(Action::Edit, &ownership(&*w, kept.owner_id, kept.created_by).await?)?;
@@ -214,9 +214,9 @@ impl Store {
         }
         let w = self.begin_write().await?;
         let kept =
-            companies::Entity::find_by_id(survivor.0).one(&*w).await?.ok_or(StorageError::NotFound("company"))?;
+            companies::Entity::find_by_id(survivor.0).by_key(&*w).await?.ok_or(StorageError::NotFound("company"))?;
         let gone = companies::Entity::find_by_id(other.0)
-            .one(&*w)
+            .by_key(&*w)
             .await?
             .ok_or_else(|| FieldErrors::single("other", "no such company"))?;
         actor.ensure_can(Action::Edit, &ownership(&*w, kept.owner_id, kept.created_by).await?)?;
@@ -274,7 +274,7 @@ impl Store {
         let gone = || StorageError::Conflict("the record merged into was deleted since: restore it first".into());
         match kind {
             DuplicateKind::People => {
-                let row = people::Entity::find_by_id(detail.survivor).one(&*w).await?.ok_or_else(gone)?;
+                let row = people::Entity::find_by_id(detail.survivor).by_key(&*w).await?.ok_or_else(gone)?;
                 actor.ensure_can(Action::Edit, &ownership(&*w, row.owner_id, row.created_by).await?)?;
                 if row.version != detail.survivor_version {
                     let name = person_from(row.clone())?.fields.full_name();
@@ -302,7 +302,7 @@ impl Store {
                 bump_insights_version(&*w).await?;
             }
             DuplicateKind::Companies => {
-                let row = companies::Entity::find_by_id(detail.survivor).one(&*w).await?.ok_or_else(gone)?;
+                let row = companies::Entity::find_by_id(detail.survivor).by_key(&*w).await?.ok_or_else(gone)?;
                 actor.ensure_can(Action::Edit, &ownership(&*w, row.owner_id, row.created_by).await?)?;
                 if row.version != detail.survivor_version {
                     return Err(changed(&row.name.clone(), row.version));
@@ -315,7 +315,7 @@ impl Store {
                 move_back(&*w, &detail, other).await?;
                 let name = restored.fields.name.to_string();
                 refresh_company_people(&*w, detail.survivor, Some(&name)).await?;
-                let other_name = companies::Entity::find_by_id(other).one(&*w).await?.map(|c| c.name);
+                let other_name = companies::Entity::find_by_id(other).by_key(&*w).await?.map(|c| c.name);
                 refresh_company_people(&*w, other, other_name.as_deref()).await?;
                 let changes = diff(Some(&now.fields), Some(&restored.fields));
                 record(

@@ -9,6 +9,7 @@ use sea_orm::sea_query::{Expr, ExprTrait, Query, SimpleExpr};
 use sea_orm::{ConnectionTrait, DbBackend, QueryOrder, QuerySelect, Set};
 
 use super::customer_insights::{bump_insights_version, in_current_generation};
+use crate::common::ByKey;
 use crate::common::*;
 use crate::entities::{activities, companies, contact_points, customer_insight_rows, people, purchases};
 use crate::history;
@@ -316,7 +317,7 @@ pub(crate) async fn refuse_taken_emails<C: ConnectionTrait>(
         return Ok(());
     };
     let index = input.emails.iter().position(|e| e.address.as_str() == point.value).unwrap_or(0);
-    let owner = people::Entity::find_by_id(point.person_id).one(conn).await?;
+    let owner = people::Entity::find_by_id(point.person_id).by_key(conn).await?;
     let name = owner
         .map(|p| [Some(p.first_name), p.last_name].into_iter().flatten().collect::<Vec<_>>().join(" "))
         .unwrap_or_default();
@@ -591,7 +592,9 @@ impl PeopleWriter {
 
 impl Store {
     pub async fn get_person(&self, id: PersonId) -> Result<Person> {
-        person_from(people::Entity::find_by_id(id.0).one(self.conn()).await?.ok_or(StorageError::NotFound("person"))?)
+        person_from(
+            people::Entity::find_by_id(id.0).by_key(self.conn()).await?.ok_or(StorageError::NotFound("person"))?,
+        )
     }
 
     pub async fn list_people(&self, query: &ListQuery, filter: &PersonFilter) -> Result<Page<Person>> {
@@ -673,7 +676,7 @@ impl Store {
         expected_version: Option<i64>,
     ) -> Result<Person> {
         let w = self.begin_write().await?;
-        let row = people::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("person"))?;
+        let row = people::Entity::find_by_id(id.0).by_key(&*w).await?.ok_or(StorageError::NotFound("person"))?;
         let person = replace_person(&*w, actor, row, input, expected_version).await?;
         w.commit().await?;
         Ok(person)
@@ -684,7 +687,7 @@ impl Store {
     /// the trash entry the delete made, for an Undo.
     pub async fn delete_person(&self, actor: &Actor, id: PersonId) -> Result<Uuid> {
         let w = self.begin_write().await?;
-        let row = people::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("person"))?;
+        let row = people::Entity::find_by_id(id.0).by_key(&*w).await?.ok_or(StorageError::NotFound("person"))?;
         actor.ensure_can(Action::Delete, &ownership(&*w, row.owner_id, row.created_by).await?)?;
         let label = [Some(row.first_name.as_str()), row.last_name.as_deref()]
             .into_iter()

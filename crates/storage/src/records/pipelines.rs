@@ -7,6 +7,7 @@ use sea_orm::prelude::*;
 use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Order, Query};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, FromQueryResult, QueryOrder, Set};
 
+use crate::common::ByKey;
 use crate::common::*;
 use crate::entities::{deals, pipelines, stages};
 use crate::{Result, StorageError, Store};
@@ -130,7 +131,7 @@ impl Store {
 
     pub async fn get_pipeline(&self, id: PipelineId) -> Result<Pipeline> {
         let row =
-            pipelines::Entity::find_by_id(id.0).one(self.conn()).await?.ok_or(StorageError::NotFound("pipeline"))?;
+            pipelines::Entity::find_by_id(id.0).by_key(self.conn()).await?.ok_or(StorageError::NotFound("pipeline"))?;
         load(self.conn(), row).await
     }
 
@@ -183,7 +184,7 @@ impl Store {
         actor.ensure_admin()?;
         input.check()?;
         let w = self.begin_write().await?;
-        let row = pipelines::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("pipeline"))?;
+        let row = pipelines::Entity::find_by_id(id.0).by_key(&*w).await?.ok_or(StorageError::NotFound("pipeline"))?;
         check_version(expected_version, row.version)?;
         let version = row.version;
         let mut active: pipelines::ActiveModel = row.into();
@@ -200,7 +201,7 @@ impl Store {
     pub async fn delete_pipeline(&self, actor: &Actor, id: PipelineId) -> Result<()> {
         actor.ensure_admin()?;
         let w = self.begin_write().await?;
-        pipelines::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("pipeline"))?;
+        pipelines::Entity::find_by_id(id.0).by_key(&*w).await?.ok_or(StorageError::NotFound("pipeline"))?;
         let in_use = deals::Entity::find().filter(deals::Column::PipelineId.eq(id.0)).count(&*w).await?;
         if in_use > 0 {
             return Err(StorageError::Conflict(format!("the pipeline still has {in_use} deals")));

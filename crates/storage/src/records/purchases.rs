@@ -10,6 +10,7 @@ use sea_orm::{ConnectionTrait, QuerySelect, Set};
 use std::collections::{BTreeSet, HashSet};
 
 use super::customer_insights::bump_insights_version;
+use crate::common::ByKey;
 use crate::common::*;
 use crate::entities::{people, purchases};
 use crate::history;
@@ -76,7 +77,7 @@ async fn purchase_ownership<C: ConnectionTrait>(
     person: Uuid,
     created_by: Option<Uuid>,
 ) -> Result<rapport_domain::Ownership> {
-    let owner = people::Entity::find_by_id(person).one(conn).await?.and_then(|p| p.owner_id);
+    let owner = people::Entity::find_by_id(person).by_key(conn).await?.and_then(|p| p.owner_id);
     ownership(conn, owner, created_by).await
 }
 
@@ -203,7 +204,7 @@ pub(crate) async fn replace_purchase<C: ConnectionTrait>(
 impl Store {
     pub async fn get_purchase(&self, id: PurchaseId) -> Result<Purchase> {
         purchase_from(
-            purchases::Entity::find_by_id(id.0).one(self.conn()).await?.ok_or(StorageError::NotFound("purchase"))?,
+            purchases::Entity::find_by_id(id.0).by_key(self.conn()).await?.ok_or(StorageError::NotFound("purchase"))?,
         )
     }
 
@@ -255,7 +256,7 @@ impl Store {
         expected_version: Option<i64>,
     ) -> Result<Purchase> {
         let w = self.begin_write().await?;
-        let row = purchases::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("purchase"))?;
+        let row = purchases::Entity::find_by_id(id.0).by_key(&*w).await?.ok_or(StorageError::NotFound("purchase"))?;
         let purchase = replace_purchase(&*w, actor, row, input, expected_version).await?;
         w.commit().await?;
         Ok(purchase)
@@ -263,7 +264,7 @@ impl Store {
 
     pub async fn delete_purchase(&self, actor: &Actor, id: PurchaseId) -> Result<()> {
         let w = self.begin_write().await?;
-        let row = purchases::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("purchase"))?;
+        let row = purchases::Entity::find_by_id(id.0).by_key(&*w).await?.ok_or(StorageError::NotFound("purchase"))?;
         actor.ensure_can(Action::Delete, &purchase_ownership(&*w, row.person_id, row.created_by).await?)?;
         let label = row.reference.clone().unwrap_or_else(|| format!("{} {}", row.currency, row.occurred_at.date()));
         move_to_trash(

@@ -15,7 +15,7 @@ use sea_orm::sea_query::{Condition, Expr, SimpleExpr};
 use sea_orm::{ActiveModelTrait, QueryOrder, QuerySelect, QueryTrait, Set};
 use time::{Date, OffsetDateTime};
 
-use crate::common::{from_json, parse_with};
+use crate::common::{ByKey, from_json, parse_with};
 use crate::entities::{activities, deals, people, record_history, tasks, users};
 use crate::{DealFilter, Result, StorageError, Store};
 
@@ -272,7 +272,7 @@ impl Store {
 }
 
 async fn date_deal_history<C: ConnectionTrait>(conn: &C, id: DealId, times: &[OffsetDateTime]) -> Result<()> {
-    let row = deals::Entity::find_by_id(id.0).one(conn).await?.ok_or(StorageError::NotFound("deal"))?;
+    let row = deals::Entity::find_by_id(id.0).by_key(conn).await?.ok_or(StorageError::NotFound("deal"))?;
     let entries = record_history::Entity::find()
         .filter(record_history::Column::RecordType.eq(RecordKind::Deals.as_str()))
         .filter(record_history::Column::RecordId.eq(id.0))

@@ -7,6 +7,7 @@ use rapport_domain::{Actor, CalendarId, SlaPolicyId};
 use sea_orm::prelude::*;
 use sea_orm::{ConnectionTrait, QueryOrder, Set};
 
+use crate::common::ByKey;
 use crate::common::*;
 use crate::entities::{business_calendars, sla_policies, tickets};
 use crate::{Result, StorageError, Store};
@@ -64,7 +65,7 @@ pub(crate) async fn hours_of<C: ConnectionTrait>(conn: &C, policy: Option<&SlaPo
     match policy.and_then(|p| p.fields.calendar_id) {
         Some(id) => {
             let row = business_calendars::Entity::find_by_id(id.0)
-                .one(conn)
+                .by_key(conn)
                 .await?
                 .ok_or(StorageError::Corrupt(format!("the policy's calendar {id} is gone")))?;
             from_json(row.hours, "calendar hours")
@@ -97,7 +98,7 @@ impl Store {
     pub async fn get_calendar(&self, id: CalendarId) -> Result<Calendar> {
         calendar_from(
             business_calendars::Entity::find_by_id(id.0)
-                .one(self.conn())
+                .by_key(self.conn())
                 .await?
                 .ok_or(StorageError::NotFound("calendar"))?,
         )
@@ -121,8 +122,10 @@ impl Store {
         actor.ensure_admin()?;
         input.hours.check()?;
         let w = self.begin_write().await?;
-        let row =
-            business_calendars::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("calendar"))?;
+        let row = business_calendars::Entity::find_by_id(id.0)
+            .by_key(&*w)
+            .await?
+            .ok_or(StorageError::NotFound("calendar"))?;
         check_version(expected_version, row.version)?;
         let version = row.version;
         let mut active: business_calendars::ActiveModel = row.into();
@@ -185,7 +188,7 @@ impl Store {
     pub async fn get_sla_policy(&self, id: SlaPolicyId) -> Result<SlaPolicy> {
         policy_from(
             sla_policies::Entity::find_by_id(id.0)
-                .one(self.conn())
+                .by_key(self.conn())
                 .await?
                 .ok_or(StorageError::NotFound("SLA policy"))?,
         )
@@ -207,7 +210,8 @@ impl Store {
         actor.ensure_admin()?;
         input.check()?;
         let w = self.begin_write().await?;
-        let row = sla_policies::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("SLA policy"))?;
+        let row =
+            sla_policies::Entity::find_by_id(id.0).by_key(&*w).await?.ok_or(StorageError::NotFound("SLA policy"))?;
         check_version(expected_version, row.version)?;
         if let Some(calendar) = input.calendar_id {
             must_exist::<business_calendars::Entity, _>(&*w, calendar.0, "calendar_id", "calendar").await?;

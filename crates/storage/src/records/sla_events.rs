@@ -17,6 +17,7 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::{ConnectionTrait, QueryOrder, QuerySelect, Set};
 use time::{Duration, OffsetDateTime};
 
+use crate::common::ByKey;
 use crate::common::parse_with;
 use crate::entities::{sla_events, teams, tickets, users};
 use crate::records::tickets::visible;
@@ -178,7 +179,7 @@ impl Store {
     /// A ticket's target events, oldest first.
     pub async fn sla_events(&self, actor: &Actor, id: TicketId) -> Result<Vec<SlaEvent>> {
         let ticket =
-            tickets::Entity::find_by_id(id.0).one(self.conn()).await?.ok_or(StorageError::NotFound("ticket"))?;
+            tickets::Entity::find_by_id(id.0).by_key(self.conn()).await?.ok_or(StorageError::NotFound("ticket"))?;
         visible(actor, ticket)?;
         let rows = sla_events::Entity::find()
             .filter(sla_events::Column::TicketId.eq(id.0))

@@ -22,7 +22,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use time::Duration;
 
-use crate::common::{from_json, to_json};
+use crate::common::{ByKey, from_json, to_json};
 use crate::entities::{app_settings, style_feedback_requests, style_feedback_rounds, style_self_assessments, users};
 use crate::{Result, StorageError, Store};
 
@@ -70,7 +70,7 @@ fn round_from(row: style_feedback_rounds::Model, subject_name: String) -> Result
 }
 
 async fn setting<T: DeserializeOwned + Default>(store: &Store, name: &str) -> Result<T> {
-    match app_settings::Entity::find_by_id(name).one(store.conn()).await? {
+    match app_settings::Entity::find_by_id(name).by_key(store.conn()).await? {
         Some(row) => from_json(row.value, name),
         None => Ok(T::default()),
     }
@@ -80,7 +80,7 @@ async fn set_setting<T: Serialize>(store: &Store, name: &str, value: &T) -> Resu
     let w = store.begin_write().await?;
     let row =
         app_settings::ActiveModel { name: Set(name.to_owned()), value: Set(to_json(value)), updated_at: Set(now()) };
-    if app_settings::Entity::find_by_id(name).one(&*w).await?.is_some() {
+    if app_settings::Entity::find_by_id(name).by_key(&*w).await?.is_some() {
         row.update(&*w).await?;
     } else {
         row.insert(&*w).await?;
@@ -253,7 +253,7 @@ impl Store {
 
     pub async fn feedback_round(&self, viewer: &Actor, id: FeedbackRoundId) -> Result<FeedbackRound> {
         let row = style_feedback_rounds::Entity::find_by_id(id.0)
-            .one(self.conn())
+            .by_key(self.conn())
             .await?
             .ok_or(StorageError::NotFound("feedback round"))?;
         let subject = self
@@ -319,13 +319,13 @@ impl Store {
         let request = style_feedback_requests::Entity::find_by_id(id.0)
             .filter(style_feedback_requests::Column::ColleagueId.eq(actor.user_id.0))
             .filter(style_feedback_requests::Column::Used.eq(false))
-            .one(&*w)
+            .by_key(&*w)
             .await?
             .ok_or_else(not_found)?;
         // Locked so that colleagues answering at once each add to the tally.
         let round = style_feedback_rounds::Entity::find_by_id(request.round_id)
             .lock_exclusive()
-            .one(&*w)
+            .by_key(&*w)
             .await?
             .ok_or_else(not_found)?;
         if round.closes_at <= now() {

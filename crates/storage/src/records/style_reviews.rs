@@ -9,7 +9,7 @@ use sea_orm::{ActiveModelTrait, Set};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::common::{from_json, to_json};
+use crate::common::{ByKey, from_json, to_json};
 use crate::entities::app_settings;
 use crate::mail::{OutgoingMail, queue_outgoing};
 use crate::{Result, Store};
@@ -32,7 +32,7 @@ pub struct ReviewMail {
 impl Store {
     /// The last month whose review was mailed, `YYYY-MM`.
     pub async fn style_review_sent(&self) -> Result<Option<String>> {
-        match app_settings::Entity::find_by_id(REVIEW_SENT).one(self.conn()).await? {
+        match app_settings::Entity::find_by_id(REVIEW_SENT).by_key(self.conn()).await? {
             Some(row) => Ok(Some(from_json::<Sent>(row.value, "style review mark")?.month)),
             None => Ok(None),
         }
@@ -42,7 +42,7 @@ impl Store {
     /// already was (then nothing is queued and this answers `false`).
     pub async fn queue_style_reviews(&self, month: &str, from_domain: &str, mails: Vec<ReviewMail>) -> Result<bool> {
         let w = self.begin_write().await?;
-        let existing = app_settings::Entity::find_by_id(REVIEW_SENT).one(&*w).await?;
+        let existing = app_settings::Entity::find_by_id(REVIEW_SENT).by_key(&*w).await?;
         if let Some(row) = &existing
             && from_json::<Sent>(row.value.clone(), "style review mark")?.month.as_str() >= month
         {

@@ -16,6 +16,7 @@ use sea_orm::{ActiveModelTrait, QueryOrder, QuerySelect, QueryTrait, Set};
 use time::{Duration, OffsetDateTime};
 
 use crate::auth::{digest, random_secret};
+use crate::common::ByKey;
 use crate::common::*;
 use crate::entities::{app_settings, deals, people, survey_sends, surveys, tickets};
 use crate::mail::{OutgoingMail, mail_address, queue_outgoing};
@@ -90,7 +91,7 @@ struct Recipient {
 async fn recipient<C: ConnectionTrait>(conn: &C, person: PersonId) -> Result<Recipient> {
     let row = people::Entity::find_by_id(person.0)
         .lock_exclusive()
-        .one(conn)
+        .by_key(conn)
         .await?
         .ok_or(StorageError::NotFound("person"))?;
     let emails: Vec<EmailEntry> = from_json(row.emails, "emails")?;
@@ -140,7 +141,7 @@ async fn queue_invitation<C: ConnectionTrait>(
 
 impl Store {
     pub async fn survey_settings(&self) -> Result<SurveySettings> {
-        match app_settings::Entity::find_by_id(SURVEY_SETTINGS).one(self.conn()).await? {
+        match app_settings::Entity::find_by_id(SURVEY_SETTINGS).by_key(self.conn()).await? {
             Some(row) => from_json(row.value, "survey settings"),
             None => Ok(SurveySettings::default()),
         }
@@ -154,7 +155,7 @@ impl Store {
             value: Set(to_json(&settings)),
             updated_at: Set(now()),
         };
-        if app_settings::Entity::find_by_id(SURVEY_SETTINGS).one(&*w).await?.is_some() {
+        if app_settings::Entity::find_by_id(SURVEY_SETTINGS).by_key(&*w).await?.is_some() {
             row.update(&*w).await?;
         } else {
             row.insert(&*w).await?;
@@ -193,7 +194,7 @@ impl Store {
         ensure_admin(actor)?;
         input.check()?;
         let w = self.begin_write().await?;
-        let row = surveys::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("survey"))?;
+        let row = surveys::Entity::find_by_id(id.0).by_key(&*w).await?.ok_or(StorageError::NotFound("survey"))?;
         check_version(expected_version, row.version)?;
         let version = row.version;
         let mut active: surveys::ActiveModel = row.into();
@@ -206,7 +207,8 @@ impl Store {
     }
 
     pub async fn get_survey(&self, id: SurveyId) -> Result<Survey> {
-        let row = surveys::Entity::find_by_id(id.0).one(self.conn()).await?.ok_or(StorageError::NotFound("survey"))?;
+        let row =
+            surveys::Entity::find_by_id(id.0).by_key(self.conn()).await?.ok_or(StorageError::NotFound("survey"))?;
         survey_from(row)
     }
 
@@ -360,7 +362,7 @@ impl Store {
         let Some(send) = survey_sends::Entity::find_by_id(send.id)
             .filter(survey_sends::Column::AnsweredAt.is_null())
             .filter(survey_sends::Column::RemindedAt.is_null())
-            .one(&*w)
+            .by_key(&*w)
             .await?
         else {
             return Ok(false);

@@ -7,6 +7,7 @@ use sea_orm::prelude::*;
 use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 
+use crate::common::ByKey;
 use crate::common::*;
 use crate::entities::tasks;
 use crate::history;
@@ -127,7 +128,7 @@ pub(crate) async fn replace_task<C: ConnectionTrait>(
 
 impl Store {
     pub async fn get_task(&self, id: TaskId) -> Result<Task> {
-        task_from(tasks::Entity::find_by_id(id.0).one(self.conn()).await?.ok_or(StorageError::NotFound("task"))?)
+        task_from(tasks::Entity::find_by_id(id.0).by_key(self.conn()).await?.ok_or(StorageError::NotFound("task"))?)
     }
 
     pub async fn list_tasks(&self, query: &ListQuery, filter: &TaskFilter) -> Result<Page<Task>> {
@@ -196,7 +197,7 @@ impl Store {
         expected_version: Option<i64>,
     ) -> Result<Task> {
         let w = self.begin_write().await?;
-        let row = tasks::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("task"))?;
+        let row = tasks::Entity::find_by_id(id.0).by_key(&*w).await?.ok_or(StorageError::NotFound("task"))?;
         let record = replace_task(&*w, actor, row, input, expected_version).await?;
         w.commit().await?;
         Ok(record)
@@ -204,7 +205,7 @@ impl Store {
 
     pub async fn delete_task(&self, actor: &Actor, id: TaskId) -> Result<()> {
         let w = self.begin_write().await?;
-        let row = tasks::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("task"))?;
+        let row = tasks::Entity::find_by_id(id.0).by_key(&*w).await?.ok_or(StorageError::NotFound("task"))?;
         actor.ensure_can(Action::Delete, &ownership(&*w, row.assignee_id, row.created_by).await?)?;
         move_to_trash(
             &*w,

@@ -1,6 +1,7 @@
 //! "You said, we did": notes managers and admins write on a feedback theme
 //! about what was done, filed under the theme's name in lower case.
 
+use crate::common::ByKey;
 use rapport_domain::records::now;
 use rapport_domain::surveys::{ThemeNote, ThemeNoteInput};
 use rapport_domain::{Actor, ThemeNoteId, UserId};
@@ -58,7 +59,7 @@ impl Store {
     /// Removes a note: its author or an admin.
     pub async fn delete_theme_note(&self, actor: &Actor, id: ThemeNoteId) -> Result<()> {
         let row = feedback_theme_notes::Entity::find_by_id(id.0)
-            .one(self.conn())
+            .by_key(self.conn())
             .await?
             .ok_or(StorageError::NotFound("theme note"))?;
         if !actor.is_admin() && row.author_id != Some(actor.user_id.0) {

@@ -14,6 +14,7 @@ use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait};
 use sea_orm::{ActiveModelTrait, Condition, ConnectionTrait, QueryOrder, QuerySelect, Set};
 use time::{Duration, OffsetDateTime};
 
+use crate::common::ByKey;
 use crate::common::*;
 use crate::entities::{people, teams, ticket_messages, tickets, trash};
 use crate::history;
@@ -504,7 +505,8 @@ impl Store {
     }
 
     pub async fn get_ticket(&self, actor: &Actor, id: TicketId) -> Result<Ticket> {
-        let row = tickets::Entity::find_by_id(id.0).one(self.conn()).await?.ok_or(StorageError::NotFound("ticket"))?;
+        let row =
+            tickets::Entity::find_by_id(id.0).by_key(self.conn()).await?.ok_or(StorageError::NotFound("ticket"))?;
         ticket_from(visible(actor, row)?)
     }
 
@@ -518,7 +520,7 @@ impl Store {
     ) -> Result<Ticket> {
         actor.ensure_can_create()?;
         let w = self.begin_write().await?;
-        let row = tickets::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("ticket"))?;
+        let row = tickets::Entity::find_by_id(id.0).by_key(&*w).await?.ok_or(StorageError::NotFound("ticket"))?;
         let ticket = replace_ticket(&*w, actor, row, input, expected_version).await?;
         w.commit().await?;
         Ok(ticket)
@@ -562,7 +564,7 @@ impl Store {
         actor.ensure_can_create()?;
         rapport_domain::mail::AttachmentInput::check_all(&input.attachments)?;
         let w = self.begin_write().await?;
-        let row = tickets::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("ticket"))?;
+        let row = tickets::Entity::find_by_id(id.0).by_key(&*w).await?.ok_or(StorageError::NotFound("ticket"))?;
         let row = visible(actor, row)?;
         let customer = input.kind == MessageKind::Customer;
         let message = NewMessage {
@@ -627,7 +629,8 @@ impl Store {
 
     /// A ticket's conversation, oldest first.
     pub async fn ticket_messages(&self, actor: &Actor, id: TicketId) -> Result<Vec<TicketMessage>> {
-        let row = tickets::Entity::find_by_id(id.0).one(self.conn()).await?.ok_or(StorageError::NotFound("ticket"))?;
+        let row =
+            tickets::Entity::find_by_id(id.0).by_key(self.conn()).await?.ok_or(StorageError::NotFound("ticket"))?;
         visible(actor, row)?;
         let rows = ticket_messages::Entity::find()
             .filter(ticket_messages::Column::TicketId.eq(id.0))
@@ -728,7 +731,7 @@ impl Store {
     /// admins any; a ticket the actor may not see is not found.
     pub async fn delete_ticket(&self, actor: &Actor, id: TicketId) -> Result<Uuid> {
         let w = self.begin_write().await?;
-        let row = tickets::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("ticket"))?;
+        let row = tickets::Entity::find_by_id(id.0).by_key(&*w).await?.ok_or(StorageError::NotFound("ticket"))?;
         let row = visible(actor, row)?;
         actor.ensure_can(Action::Delete, &reach(&row).ownership(row.created_by.map(UserId)))?;
         let removal = Removal { label: row.subject, reason: TrashReason::Deleted, merged_into: None, detail: None };
@@ -741,7 +744,7 @@ impl Store {
     /// it lives or lies in the trash, as it was assigned then; once purged,
     /// for managers and admins only.
     pub async fn ticket_history(&self, actor: &Actor, id: TicketId) -> Result<Vec<HistoryEntry>> {
-        let live = tickets::Entity::find_by_id(id.0).one(self.conn()).await?;
+        let live = tickets::Entity::find_by_id(id.0).by_key(self.conn()).await?;
         let is_live = live.is_some();
         if let Some(row) = live {
             visible(actor, row)?;

@@ -2,6 +2,7 @@
 //! purchases, survey answers, and the tickets the viewer may see with
 //! their messages, newest first.
 
+use crate::common::ByKey;
 use std::collections::HashMap;
 
 use rapport_domain::records::normalize_timestamp;
@@ -122,13 +123,13 @@ impl Store {
     /// `actor` decides which tickets show: an agent sees the ones they may open.
     /// Up to 200 entries of each kind.
     pub async fn person_timeline(&self, actor: &Actor, id: PersonId) -> Result<Vec<TimelineEntry>> {
-        people::Entity::find_by_id(id.0).one(self.conn()).await?.ok_or(StorageError::NotFound("person"))?;
+        people::Entity::find_by_id(id.0).by_key(self.conn()).await?.ok_or(StorageError::NotFound("person"))?;
         self.timeline(Scope::person(id), actor, None, None, PER_KIND).await
     }
 
     /// A company's timeline includes the purchases and tickets of its people.
     pub async fn company_timeline(&self, actor: &Actor, id: CompanyId) -> Result<Vec<TimelineEntry>> {
-        companies::Entity::find_by_id(id.0).one(self.conn()).await?.ok_or(StorageError::NotFound("company"))?;
+        companies::Entity::find_by_id(id.0).by_key(self.conn()).await?.ok_or(StorageError::NotFound("company"))?;
         self.timeline(Scope::company(id), actor, None, None, PER_KIND).await
     }
 
@@ -139,7 +140,7 @@ impl Store {
         id: PersonId,
         query: &TimelineQuery,
     ) -> Result<TimelinePage> {
-        people::Entity::find_by_id(id.0).one(self.conn()).await?.ok_or(StorageError::NotFound("person"))?;
+        people::Entity::find_by_id(id.0).by_key(self.conn()).await?.ok_or(StorageError::NotFound("person"))?;
         self.timeline_page(Scope::person(id), actor, query).await
     }
 
@@ -150,7 +151,7 @@ impl Store {
         id: CompanyId,
         query: &TimelineQuery,
     ) -> Result<TimelinePage> {
-        companies::Entity::find_by_id(id.0).one(self.conn()).await?.ok_or(StorageError::NotFound("company"))?;
+        companies::Entity::find_by_id(id.0).by_key(self.conn()).await?.ok_or(StorageError::NotFound("company"))?;
         self.timeline_page(Scope::company(id), actor, query).await
     }
 

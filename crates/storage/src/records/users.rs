@@ -8,7 +8,7 @@ use sea_orm::prelude::*;
 use sea_orm::{ActiveModelTrait, QueryOrder, Set};
 
 use super::pipelines::{insert_pipeline, starter_pipeline};
-use crate::common::{check_version, meta, parse, parse_with};
+use crate::common::{ByKey, check_version, meta, parse, parse_with};
 use crate::entities::{pipelines, teams, users};
 use crate::listing::{SortField, SortKind, SortValue};
 use crate::{ListQuery, Page, Result, StorageError, Store};
@@ -133,7 +133,7 @@ impl Store {
     }
 
     pub async fn get_user(&self, id: UserId) -> Result<User> {
-        user_from(users::Entity::find_by_id(id.0).one(self.conn()).await?.ok_or(StorageError::NotFound("user"))?)
+        user_from(users::Entity::find_by_id(id.0).by_key(self.conn()).await?.ok_or(StorageError::NotFound("user"))?)
     }
 
     pub async fn find_user_by_email(&self, email: &rapport_domain::Email) -> Result<Option<User>> {
@@ -192,7 +192,7 @@ impl Store {
             None => None,
         };
         let w = self.begin_write().await?;
-        let row = users::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("user"))?;
+        let row = users::Entity::find_by_id(id.0).by_key(&*w).await?.ok_or(StorageError::NotFound("user"))?;
         check_version(expected_version, row.version)?;
         let current = user_from(row.clone())?;
         if !actor.is_admin() {
@@ -254,7 +254,7 @@ impl Store {
     pub async fn deactivate_user(&self, actor: &Actor, id: UserId) -> Result<User> {
         actor.ensure_admin()?;
         let w = self.begin_write().await?;
-        let row = users::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("user"))?;
+        let row = users::Entity::find_by_id(id.0).by_key(&*w).await?.ok_or(StorageError::NotFound("user"))?;
         if !row.active {
             w.commit().await?;
             return user_from(row);
@@ -277,7 +277,7 @@ impl Store {
     pub async fn set_password(&self, id: UserId, password: &Password) -> Result<()> {
         let hash = crate::hash_password(password.expose()).await?;
         let w = self.begin_write().await?;
-        let row = users::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("user"))?;
+        let row = users::Entity::find_by_id(id.0).by_key(&*w).await?.ok_or(StorageError::NotFound("user"))?;
         let version = row.version;
         let mut active: users::ActiveModel = row.into();
         active.password_hash = Set(Some(hash));
@@ -290,7 +290,7 @@ impl Store {
     /// Sets a role from the CLI.
     pub async fn set_role(&self, id: UserId, role: Role) -> Result<User> {
         let w = self.begin_write().await?;
-        let row = users::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("user"))?;
+        let row = users::Entity::find_by_id(id.0).by_key(&*w).await?.ok_or(StorageError::NotFound("user"))?;
         if row.role == Role::Admin.as_str() && role != Role::Admin {
             self.ensure_another_admin(&*w, id).await?;
         }
@@ -323,7 +323,7 @@ impl Store {
     }
 
     pub async fn get_team(&self, id: TeamId) -> Result<Team> {
-        team_from(teams::Entity::find_by_id(id.0).one(self.conn()).await?.ok_or(StorageError::NotFound("team"))?)
+        team_from(teams::Entity::find_by_id(id.0).by_key(self.conn()).await?.ok_or(StorageError::NotFound("team"))?)
     }
 
     pub async fn list_teams(&self) -> Result<Vec<Team>> {
@@ -345,7 +345,7 @@ impl Store {
     ) -> Result<Team> {
         actor.ensure_admin()?;
         let w = self.begin_write().await?;
-        let row = teams::Entity::find_by_id(id.0).one(&*w).await?.ok_or(StorageError::NotFound("team"))?;
+        let row = teams::Entity::find_by_id(id.0).by_key(&*w).await?.ok_or(StorageError::NotFound("team"))?;
         check_version(expected_version, row.version)?;
         let version = row.version;
         let mut active: teams::ActiveModel = row.into();
