@@ -15,8 +15,7 @@ use sea_orm::{ActiveModelTrait, QueryOrder, Set};
 use sha2::{Digest, Sha256};
 use time::Duration;
 
-use crate::common::ByKey;
-use crate::common::parse;
+use crate::common::{ByKey, parse};
 use crate::entities::{api_tokens, sessions, users};
 use crate::{Result, StorageError, Store};
 

@@ -14,8 +14,7 @@ use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
 use sea_orm::{ActiveValue::Set, Condition, QueryOrder, QuerySelect, TryInsertResult};
 use time::{Duration, OffsetDateTime};
 
-use crate::common::ByKey;
-use crate::common::parse_with;
+use crate::common::{ByKey, parse_with};
 use crate::entities::jobs;
 use crate::{Result, StorageError, Store};
 

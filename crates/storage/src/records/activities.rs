@@ -9,7 +9,6 @@ use sea_orm::sea_query::{Condition, Expr};
 use sea_orm::{ConnectionTrait, Set};
 use std::collections::{BTreeSet, HashSet};
 
-use crate::common::ByKey;
 use crate::common::*;
 use crate::entities::{activities, companies, deals, people};
 use crate::history;

@@ -17,7 +17,6 @@ use sea_orm::{ActiveModelTrait, Condition, QueryOrder, QuerySelect, QueryTrait, 
 use time::OffsetDateTime;
 
 use crate::auth::digest;
-use crate::common::ByKey;
 use crate::common::*;
 use crate::entities::{customer_insight_rows, people, survey_answers, survey_sends, surveys, tasks, teams, users};
 use crate::records::customer_insights::in_current_generation;

@@ -8,7 +8,6 @@ use sea_orm::prelude::*;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ConnectionTrait, Set};
 
-use crate::common::ByKey;
 use crate::common::*;
 use crate::entities::companies;
 use crate::history;

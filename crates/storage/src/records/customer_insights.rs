@@ -19,8 +19,7 @@ use sea_orm::{ConnectionTrait, DbBackend, ExprTrait, QuerySelect, Set};
 use time::{Date, OffsetDateTime};
 
 use super::insights_snapshots::{NewSnapshot, save_computed_snapshot};
-use crate::common::ByKey;
-use crate::common::parse_with;
+use crate::common::{ByKey, parse_with};
 use crate::entities::{customer_insight_rows, insights_state, people};
 use crate::{Result, StorageError, Store};
 

@@ -11,7 +11,6 @@ use sea_orm::prelude::*;
 use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, Order, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, FromQueryResult, QueryResult, QuerySelect, Set};
 
-use crate::common::ByKey;
 use crate::common::*;
 use crate::entities::{companies, deals, people, stages};
 use crate::history;

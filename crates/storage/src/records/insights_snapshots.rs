@@ -7,8 +7,7 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::{ConnectionTrait, QuerySelect};
 use time::{Date, OffsetDateTime};
 
-use crate::common::ByKey;
-use crate::common::parse_with;
+use crate::common::{ByKey, parse_with};
 use crate::entities::insights_snapshots;
 use crate::{Result, Store};
 

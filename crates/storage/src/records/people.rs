@@ -9,7 +9,6 @@ use sea_orm::sea_query::{Expr, ExprTrait, Query, SimpleExpr};
 use sea_orm::{ConnectionTrait, DbBackend, QueryOrder, QuerySelect, Set};
 
 use super::customer_insights::{bump_insights_version, in_current_generation};
-use crate::common::ByKey;
 use crate::common::*;
 use crate::entities::{activities, companies, contact_points, customer_insight_rows, people, purchases};
 use crate::history;

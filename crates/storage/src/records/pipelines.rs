@@ -7,7 +7,6 @@ use sea_orm::prelude::*;
 use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Order, Query};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, FromQueryResult, QueryOrder, Set};
 
-use crate::common::ByKey;
 use crate::common::*;
 use crate::entities::{deals, pipelines, stages};
 use crate::{Result, StorageError, Store};

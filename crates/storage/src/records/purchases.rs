@@ -10,7 +10,6 @@ use sea_orm::{ConnectionTrait, QuerySelect, Set};
 use std::collections::{BTreeSet, HashSet};
 
 use super::customer_insights::bump_insights_version;
-use crate::common::ByKey;
 use crate::common::*;
 use crate::entities::{people, purchases};
 use crate::history;

@@ -7,7 +7,6 @@ use rapport_domain::{Actor, CalendarId, SlaPolicyId};
 use sea_orm::prelude::*;
 use sea_orm::{ConnectionTrait, QueryOrder, Set};
 
-use crate::common::ByKey;
 use crate::common::*;
 use crate::entities::{business_calendars, sla_policies, tickets};
 use crate::{Result, StorageError, Store};

@@ -17,8 +17,7 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::{ConnectionTrait, QueryOrder, QuerySelect, Set};
 use time::{Duration, OffsetDateTime};
 
-use crate::common::ByKey;
-use crate::common::parse_with;
+use crate::common::{ByKey, parse_with};
 use crate::entities::{sla_events, teams, tickets, users};
 use crate::records::tickets::visible;
 use crate::{Result, StorageError, Store};

@@ -16,7 +16,6 @@ use sea_orm::{ActiveModelTrait, QueryOrder, QuerySelect, QueryTrait, Set};
 use time::{Duration, OffsetDateTime};
 
 use crate::auth::{digest, random_secret};
-use crate::common::ByKey;
 use crate::common::*;
 use crate::entities::{app_settings, deals, people, survey_sends, surveys, tickets};
 use crate::mail::{OutgoingMail, mail_address, queue_outgoing};

@@ -7,7 +7,6 @@ use sea_orm::prelude::*;
 use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 
-use crate::common::ByKey;
 use crate::common::*;
 use crate::entities::tasks;
 use crate::history;

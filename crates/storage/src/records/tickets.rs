@@ -14,7 +14,6 @@ use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait};
 use sea_orm::{ActiveModelTrait, Condition, ConnectionTrait, QueryOrder, QuerySelect, Set};
 use time::{Duration, OffsetDateTime};
 
-use crate::common::ByKey;
 use crate::common::*;
 use crate::entities::{people, teams, ticket_messages, tickets, trash};
 use crate::history;
